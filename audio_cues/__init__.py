@@ -1,0 +1,1 @@
+"""Assets that ship with voicecoach: phrase book, built-in presets, sounds."""

@@ -1,0 +1,83 @@
+"""Metronome sounds: tick, accent (a phase starts) and bell (a set ends).
+
+Synthesised, not sampled, so they exist at any sample rate without
+resampling and are identical on every machine. Each is windowed (raised
+cosine) so it starts and ends at zero: no clicks. Peak levels sit well under
+the voice (normalised to a -3 dBFS peak in :mod:`voicecoach.cues`) so that
+the counts stay intelligible over the metronome:
+
+=======  ========  =============================  ==========
+sound    length    character                      peak
+=======  ========  =============================  ==========
+tick     40 ms     1.6 kHz woodblock-like ping    -18 dBFS
+accent   50 ms     2.4 kHz + 3.6 kHz, brighter    -12 dBFS
+bell     1.5 s     inharmonic partials, decaying  -12 dBFS
+=======  ========  =============================  ==========
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SOUND_SECONDS: dict[str, float] = {"tick": 0.040, "accent": 0.050, "bell": 1.5}
+PEAK_DBFS: dict[str, float] = {"tick": -18.0, "accent": -12.0, "bell": -12.0}
+
+
+def sound_frames(kind: str, samplerate: int) -> int:
+    """Length in frames of the sound ``kind`` at ``samplerate``."""
+    return round(SOUND_SECONDS[kind] * samplerate)
+
+
+def _db(db: float) -> float:
+    return float(10.0 ** (db / 20.0))
+
+
+def _partials(n: int, samplerate: int, freqs: list[float], amps: list[float],
+              decay: float) -> np.ndarray:
+    t = np.arange(n, dtype=np.float64) / samplerate
+    sig = np.zeros(n)
+    for f, a in zip(freqs, amps):
+        sig += a * np.sin(2 * np.pi * f * t)
+    sig *= np.exp(-t / decay)
+    return sig
+
+
+def _finish(sig: np.ndarray, kind: str, attack: int) -> np.ndarray:
+    n = len(sig)
+    env = np.ones(n)
+    if attack:
+        env[:attack] = 0.5 - 0.5 * np.cos(np.pi * np.arange(attack) / attack)
+    tail = max(2, n // 4)
+    env[n - tail:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, tail + 1) / tail)
+    sig = sig * env
+    peak = float(np.max(np.abs(sig)))
+    return (sig * (_db(PEAK_DBFS[kind]) / peak)).astype(np.float32)
+
+
+def make_sound(kind: str, samplerate: int) -> np.ndarray:
+    """Synthesise ``kind`` (``'tick'``, ``'accent'`` or ``'bell'``).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape ``(frames,)``, mono, with ``frames ==
+        sound_frames(kind, samplerate)``, first and last sample 0.
+    """
+    if kind not in SOUND_SECONDS:
+        raise ValueError(f"unknown sound {kind!r}; expected one of {sorted(SOUND_SECONDS)}")
+    n = sound_frames(kind, samplerate)
+    attack = max(1, round(0.002 * samplerate))
+    if kind == "tick":
+        sig = _partials(n, samplerate, [1600.0, 3200.0], [1.0, 0.3], 0.012)
+    elif kind == "accent":
+        sig = _partials(n, samplerate, [2400.0, 3600.0], [1.0, 0.6], 0.018)
+    else:
+        attack = max(1, round(0.005 * samplerate))
+        sig = _partials(n, samplerate, [660.0, 1320.0 * 1.01, 1980.0 * 0.99, 2640.0 * 1.02],
+                        [1.0, 0.5, 0.3, 0.15], 0.45)
+    return _finish(sig, kind, attack)
+
+
+def make_sounds(samplerate: int) -> dict[str, np.ndarray]:
+    """All three sounds at ``samplerate``, keyed by event kind."""
+    return {kind: make_sound(kind, samplerate) for kind in SOUND_SECONDS}

@@ -1,0 +1,125 @@
+"""The session timeline: segments and events at integer frames.
+
+This is the contract between the scheduler and everything that makes sound
+(mixer, player, export) and the ``timeline --json`` output of DESIGN.md.
+Frames count samples at ``samplerate``; nothing here holds float seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+SegmentKind = Literal[
+    "intro", "warmup", "get_ready", "concentric", "top", "eccentric",
+    "bottom", "hold", "rest", "outro",
+]
+EventKind = Literal["speech", "tick", "accent", "bell"]
+
+SEGMENT_KINDS: tuple[str, ...] = (
+    "intro", "warmup", "get_ready", "concentric", "top", "eccentric",
+    "bottom", "hold", "rest", "outro",
+)
+EVENT_KINDS: tuple[str, ...] = ("speech", "tick", "accent", "bell")
+REP_KINDS: frozenset[str] = frozenset({"concentric", "top", "eccentric", "bottom", "hold"})
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the session: ``[start, start + frames)``."""
+
+    kind: str
+    start: int
+    frames: int
+    set: int | None = None
+    rep: int | None = None
+    side: str | None = None
+
+    @property
+    def end(self) -> int:
+        return self.start + self.frames
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something audible that begins at ``frame`` and lasts ``frames``.
+
+    For speech, ``frame`` is where the voice is heard to begin (leading
+    silence already trimmed) and ``text`` is what it says.
+    """
+
+    frame: int
+    kind: str
+    frames: int
+    text: str | None = None
+    set: int | None = None
+    rep: int | None = None
+
+    @property
+    def end(self) -> int:
+        return self.frame + self.frames
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """An optional cue that did not fit its gap and was left out."""
+
+    frame: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The whole planned session.
+
+    ``segments`` tile ``[0, frames)`` in order; ``events`` are sorted by
+    ``(frame, kind)``.
+    """
+
+    preset: str
+    samplerate: int
+    frames: int
+    segments: tuple[Segment, ...]
+    events: tuple[Event, ...]
+    dropped: tuple[Dropped, ...] = field(default=())
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.samplerate
+
+    def texts(self) -> list[str]:
+        """Every distinct spoken text, in order of first use."""
+        return list(dict.fromkeys(e.text for e in self.events if e.kind == "speech"))
+
+    def segment_at(self, frame: int) -> Segment:
+        """The segment containing ``frame`` (the last one for ``frame >= frames``)."""
+        lo, hi = 0, len(self.segments) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.segments[mid].start <= frame:
+                lo = mid
+            else:
+                hi = mid - 1
+        return self.segments[lo]
+
+    def to_dict(self) -> dict:
+        """The JSON shape of DESIGN.md."""
+        return {
+            "preset": self.preset,
+            "samplerate": self.samplerate,
+            "frames": self.frames,
+            "segments": [
+                {"kind": s.kind, "start": s.start, "frames": s.frames,
+                 "set": s.set, "rep": s.rep, "side": s.side}
+                for s in self.segments
+            ],
+            "events": [
+                {"frame": e.frame, "kind": e.kind, "text": e.text,
+                 "frames": e.frames, "set": e.set, "rep": e.rep}
+                for e in self.events
+            ],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
