@@ -1,0 +1,41 @@
+"""The phrase book: generic spoken phrases, loaded from ``audio_cues/phrases.toml``.
+
+Kept as data so wording can change without touching the scheduler, and so a
+translation is one file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+         "eighteen", "nineteen")
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+
+
+def number_word(n: int) -> str:
+    """``7 -> 'Seven'``, ``42 -> 'Forty-two'`` (0 to 99): what the count says."""
+    if not 0 <= n < 100:
+        raise ValueError(f"can count from 0 to 99, got {n}")
+    word = _ONES[n] if n < 20 else _TENS[n // 10] + (f"-{_ONES[n % 10]}" if n % 10 else "")
+    return word.capitalize()
+
+
+@dataclass(frozen=True)
+class PhraseBook:
+    """Phrase variants by name; :meth:`variants` fills the placeholders."""
+
+    entries: dict
+
+    def variants(self, name: str, **values: object) -> tuple[str, ...]:
+        return tuple(v.format(**values) for v in self.entries[name])
+
+
+@lru_cache(maxsize=1)
+def default_phrases() -> PhraseBook:
+    text = resources.files("voicecoach.audio_cues").joinpath("phrases.toml").read_text("utf-8")
+    return PhraseBook(tomllib.loads(text))

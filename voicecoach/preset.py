@@ -1,0 +1,431 @@
+"""Presets: what a session is made of, loaded from TOML and validated.
+
+A preset is plain TOML a user can write by hand (see the README). Loading
+checks every key and value and reports the first problem as one line naming
+the file, the key and the value (:class:`~voicecoach.errors.PresetError`).
+:func:`dump_preset` writes the canonical TOML, which loads back equal.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from voicecoach.errors import PresetError, TempoError
+from voicecoach.tempo import Tempo, parse_tempo
+
+DEFAULT_PRESET = "leg-lifts"
+MAX_SESSION_SECONDS = 4 * 3600
+PHASE_ORDER = {
+    "concentric": ("concentric", "top", "eccentric", "bottom"),
+    "eccentric": ("eccentric", "bottom", "concentric", "top"),
+}
+SIDES = ("none", "alternate", "each")
+COUNTABLE = ("eccentric", "concentric")
+
+
+@dataclass(frozen=True)
+class WarmupStep:
+    """One warm-up step: ``say`` at its start, then ``count`` rounds counted
+    aloud evenly over ``seconds``."""
+
+    say: str
+    seconds: float
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class Cues:
+    """What the coach says. Phase cues are lists of variants, longest first:
+    the scheduler uses the first that fits its gap."""
+
+    intro: tuple[str, ...] = ()
+    concentric: tuple[str, ...] = ()
+    top: tuple[str, ...] = ()
+    eccentric: tuple[str, ...] = ()
+    bottom: tuple[str, ...] = ()
+    hold: tuple[str, ...] = ()
+    reminders: tuple[str, ...] = ()
+    outro: tuple[str, ...] = ()
+    halfway_rep: int | None = None
+    last_rep: bool = True
+
+    def phase(self, kind: str) -> tuple[str, ...]:
+        return getattr(self, kind)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A validated session description. Times are seconds here; the
+    scheduler converts them to frames once."""
+
+    name: str
+    title: str
+    exercise: str
+    variation: str = ""
+    description: str = ""
+    sets: int = 3
+    reps: int = 10
+    rest: float = 60.0
+    tempo: Tempo | None = None
+    hold: float | None = None
+    start: str = "concentric"
+    sides: str = "none"
+    side_names: tuple[str, str] = ("Left", "Right")
+    count: tuple[str, ...] = ("eccentric",)
+    voice: str | None = None
+    rate: int | None = None
+    cues: Cues = field(default_factory=Cues)
+    warmup: tuple[WarmupStep, ...] = ()
+
+    @property
+    def phases(self) -> tuple[str, ...]:
+        """Phases of one rep in the order performed."""
+        return ("hold",) if self.hold is not None else PHASE_ORDER[self.start]
+
+    @property
+    def rep_seconds(self) -> float:
+        return self.hold if self.hold is not None else self.tempo.seconds
+
+    @property
+    def reps_per_set(self) -> int:
+        """Reps performed in a set: ``each`` works both sides in turn."""
+        return self.reps * 2 if self.sides == "each" else self.reps
+
+    @property
+    def halfway_rep(self) -> int | None:
+        """The rep announced as halfway (1-based), or None."""
+        if self.cues.halfway_rep is not None:
+            return self.cues.halfway_rep or None
+        n = self.reps_per_set
+        return n // 2 + 1 if n >= 6 else None
+
+    def work_seconds(self) -> float:
+        """A lower bound of the session length, for the 4-hour limit."""
+        warm = sum(s.seconds for s in self.warmup)
+        return warm + self.sets * self.reps_per_set * self.rep_seconds + (self.sets - 1) * self.rest
+
+    def with_overrides(self, *, sets: int | None = None, reps: int | None = None,
+                       tempo: str | None = None, rest: float | None = None,
+                       voice: str | None = None, rate: int | None = None) -> Preset:
+        """This preset with command-line overrides applied and re-validated."""
+        if tempo is not None and self.hold is not None:
+            raise PresetError("command line", "--tempo",
+                              f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo")
+        data = preset_to_dict(self)
+        for key, value in (("sets", sets), ("reps", reps), ("tempo", tempo), ("rest", rest)):
+            if value is not None:
+                data[key] = value
+        speech = dict(data.get("speech", {}))
+        if voice is not None:
+            speech["voice"] = voice
+        if rate is not None:
+            speech["rate"] = rate
+        if speech:
+            data["speech"] = speech
+        return preset_from_dict(data, source="command line", name=self.name, option_style=True)
+
+
+# ---------------------------------------------------------------- validation
+
+_TOP_KEYS = ("name", "title", "exercise", "variation", "description", "sets", "reps", "rest",
+             "tempo", "hold", "start", "sides", "side_names", "count", "speech", "cues", "warmup")
+_CUE_KEYS = ("intro", "concentric", "top", "eccentric", "bottom", "hold", "reminders", "outro",
+             "halfway_rep", "last_rep")
+_SPEECH_KEYS = ("voice", "rate")
+_WARMUP_KEYS = ("say", "seconds", "count")
+
+
+class _Checker:
+    """Typed reads from a TOML table that fail with file, key and value."""
+
+    def __init__(self, source: str, option_style: bool = False):
+        self.source = source
+        self.option_style = option_style
+
+    def key(self, path: str) -> str:
+        return f"--{path}" if self.option_style and path in ("sets", "reps", "rest", "tempo") else path
+
+    def fail(self, path: str, problem: str, value: Any = ...) -> PresetError:
+        if value is not ...:
+            problem = f"{problem} (got {_show(value)})"
+        return PresetError(self.source, self.key(path), problem)
+
+    def unknown(self, table: dict, allowed: tuple[str, ...], prefix: str = "") -> None:
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(allowed)}"
+                raise self.fail(prefix + str(key), f"unknown key{hint}")
+
+    def text(self, table: dict, key: str, path: str, default: Any = ..., empty: bool = False) -> Any:
+        if key not in table:
+            if default is ...:
+                raise self.fail(path, "missing key")
+            return default
+        value = table[key]
+        if not isinstance(value, str):
+            raise self.fail(path, "must be a string", value)
+        value = value.strip()
+        if not value and not empty:
+            raise self.fail(path, "must not be empty", table[key])
+        return value
+
+    def integer(self, table: dict, key: str, path: str, lo: int, hi: int, default: Any = ...) -> Any:
+        if key not in table:
+            if default is ...:
+                raise self.fail(path, "missing key")
+            return default
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, "must be a whole number", value)
+        if not lo <= value <= hi:
+            raise self.fail(path, f"must be between {lo} and {hi}", value)
+        return value
+
+    def seconds(self, table: dict, key: str, path: str, lo: float, hi: float, default: Any = ...) -> Any:
+        if key not in table:
+            if default is ...:
+                raise self.fail(path, "missing key")
+            return default
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(path, "must be a number of seconds", value)
+        if not math.isfinite(value) or not lo <= value <= hi:
+            raise self.fail(path, f"must be between {lo:g} and {hi:g} seconds", value)
+        return float(value)
+
+    def boolean(self, table: dict, key: str, path: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(path, "must be true or false", value)
+        return value
+
+    def choice(self, table: dict, key: str, path: str, choices: tuple[str, ...], default: str) -> str:
+        value = table.get(key, default)
+        if not isinstance(value, str) or value not in choices:
+            raise self.fail(path, f"must be one of {', '.join(choices)}", value)
+        return value
+
+    def texts(self, table: dict, key: str, path: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.fail(path, "must be a string or a list of strings", value)
+        out = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                raise self.fail(f"{path}[{i}]", "must be a non-empty string", item)
+            if len(item) > 300:
+                raise self.fail(f"{path}[{i}]", "is too long to speak as one cue (300 characters at most)",
+                                item[:40] + "...")
+            out.append(item.strip())
+        return tuple(out)
+
+    def table(self, data: dict, key: str) -> dict:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table", value)
+        return value
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def preset_from_dict(data: Any, source: str, name: str | None = None,
+                     option_style: bool = False) -> Preset:
+    """Validate a parsed TOML document and build a :class:`Preset`.
+
+    Raises
+    ------
+    PresetError
+        On the first problem, naming ``source``, the key and the value.
+    """
+    c = _Checker(source, option_style)
+    if not isinstance(data, dict):
+        raise c.fail("", "a preset must be a TOML table", data)
+    c.unknown(data, _TOP_KEYS)
+    preset_name = c.text(data, "name", "name", default=name or "preset")
+    title = c.text(data, "title", "title")
+    exercise = c.text(data, "exercise", "exercise")
+    variation = c.text(data, "variation", "variation", default="", empty=True)
+    description = c.text(data, "description", "description", default="", empty=True)
+    sets = c.integer(data, "sets", "sets", 1, 20)
+    reps = c.integer(data, "reps", "reps", 1, 200)
+    rest = c.seconds(data, "rest", "rest", 5, 1800, default=60.0)
+
+    if ("tempo" in data) == ("hold" in data):
+        raise c.fail("tempo", "give exactly one of 'tempo' (moving reps) or 'hold' (isometric seconds)")
+    tempo = hold = None
+    if "tempo" in data:
+        raw = data["tempo"]
+        if not isinstance(raw, str):
+            raise c.fail("tempo", "must be a string like '3-1-2-1'", raw)
+        try:
+            tempo = parse_tempo(raw)
+        except TempoError as exc:
+            raise c.fail("tempo", str(exc)) from None
+    else:
+        hold = c.seconds(data, "hold", "hold", 1, 600)
+
+    start = c.choice(data, "start", "start", tuple(PHASE_ORDER), "concentric")
+    sides = c.choice(data, "sides", "sides", SIDES, "none")
+    side_names = c.texts(data, "side_names", "side_names") or ("Left", "Right")
+    if len(side_names) != 2:
+        raise c.fail("side_names", "must name exactly two sides", list(side_names))
+    count_raw = data.get("count", ["eccentric"])
+    if not isinstance(count_raw, list) or any(p not in COUNTABLE for p in count_raw):
+        raise c.fail("count", f"must be a list of phases counted aloud, from {', '.join(COUNTABLE)}",
+                     count_raw)
+    count = tuple(dict.fromkeys(count_raw))
+
+    speech = c.table(data, "speech")
+    c.unknown(speech, _SPEECH_KEYS, "speech.")
+    voice = c.text(speech, "voice", "speech.voice", default=None)
+    rate = c.integer(speech, "rate", "speech.rate", 80, 450, default=None)
+
+    cue_table = c.table(data, "cues")
+    c.unknown(cue_table, _CUE_KEYS, "cues.")
+    per_set = reps * 2 if sides == "each" else reps
+    halfway = c.integer(cue_table, "halfway_rep", "cues.halfway_rep", 0, per_set, default=None)
+    cues = Cues(
+        halfway_rep=halfway,
+        last_rep=c.boolean(cue_table, "last_rep", "cues.last_rep", True),
+        **{k: c.texts(cue_table, k, f"cues.{k}") for k in _CUE_KEYS[:8]},
+    )
+
+    steps_raw = data.get("warmup", [])
+    if not isinstance(steps_raw, list):
+        raise c.fail("warmup", "must be a list of [[warmup]] tables", steps_raw)
+    steps = []
+    for i, step in enumerate(steps_raw):
+        path = f"warmup[{i + 1}]"
+        if not isinstance(step, dict):
+            raise c.fail(path, "must be a table with 'say' and 'seconds'", step)
+        c.unknown(step, _WARMUP_KEYS, f"{path}.")
+        steps.append(WarmupStep(
+            say=c.text(step, "say", f"{path}.say"),
+            seconds=c.seconds(step, "seconds", f"{path}.seconds", 1, 600),
+            count=c.integer(step, "count", f"{path}.count", 0, 100, default=0),
+        ))
+
+    preset = Preset(
+        name=preset_name, title=title, exercise=exercise, variation=variation,
+        description=description, sets=sets, reps=reps, rest=rest, tempo=tempo, hold=hold,
+        start=start, sides=sides, side_names=(side_names[0], side_names[1]), count=count,
+        voice=voice, rate=rate, cues=cues, warmup=tuple(steps),
+    )
+    if preset.work_seconds() > MAX_SESSION_SECONDS:
+        raise c.fail("sets", f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
+                     f"the limit is {MAX_SESSION_SECONDS // 3600} hours", sets)
+    return preset
+
+
+def preset_to_dict(preset: Preset) -> dict:
+    """The canonical TOML document of ``preset`` (defaults included)."""
+    data: dict[str, Any] = {
+        "name": preset.name, "title": preset.title, "exercise": preset.exercise,
+        "variation": preset.variation, "description": preset.description,
+        "sets": preset.sets, "reps": preset.reps, "rest": preset.rest,
+    }
+    if preset.tempo is not None:
+        data["tempo"] = str(preset.tempo)
+    else:
+        data["hold"] = preset.hold
+    data.update(start=preset.start, sides=preset.sides, side_names=list(preset.side_names),
+                count=list(preset.count))
+    speech = {k: v for k, v in (("voice", preset.voice), ("rate", preset.rate)) if v is not None}
+    if speech:
+        data["speech"] = speech
+    cues: dict[str, Any] = {k: list(getattr(preset.cues, k)) for k in _CUE_KEYS[:8]}
+    if preset.cues.halfway_rep is not None:
+        cues["halfway_rep"] = preset.cues.halfway_rep
+    cues["last_rep"] = preset.cues.last_rep
+    data["cues"] = cues
+    if preset.warmup:
+        data["warmup"] = [{"say": s.say, "seconds": s.seconds, "count": s.count} for s in preset.warmup]
+    return data
+
+
+def dump_preset(preset: Preset) -> str:
+    """TOML text a user can save, edit and load back unchanged."""
+    return tomli_w.dumps(preset_to_dict(preset), multiline_strings=False)
+
+
+def parse_preset(text: str, source: str, name: str | None = None) -> Preset:
+    """Parse and validate TOML ``text``; ``source`` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PresetError(source, None, f"not valid TOML: {exc}") from None
+    return preset_from_dict(data, source, name=name)
+
+
+# ---------------------------------------------------------------- lookup
+
+def _builtin_dir():
+    return resources.files("voicecoach.audio_cues.presets")
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.name[:-5] for p in _builtin_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def user_names(config_dir: Path | None) -> list[str]:
+    folder = user_preset_dir(config_dir)
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.toml"))
+
+
+def user_preset_dir(config_dir: Path | None) -> Path | None:
+    return None if config_dir is None else Path(config_dir) / "presets"
+
+
+def load_file(path: Path) -> Preset:
+    """Load a preset file; a missing or unreadable file is a :class:`PresetError`."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PresetError(str(path), None, "no such file") from None
+    except IsADirectoryError:
+        raise PresetError(str(path), None, "is a directory, not a preset file") from None
+    except OSError as exc:
+        raise PresetError(str(path), None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PresetError(str(path), None, "is not UTF-8 text") from None
+    return parse_preset(text, str(path), name=path.stem)
+
+
+def load_preset(spec: str, config_dir: Path | None = None) -> Preset:
+    """Resolve ``spec``: a path to a ``.toml`` file, a user preset name (in
+    ``config_dir/presets``, shadowing built-ins) or a built-in name."""
+    if not isinstance(spec, str):
+        raise TypeError(f"preset must be a name or a path string, got {type(spec).__name__}")
+    if spec.endswith(".toml") or "/" in spec or "\\" in spec:
+        return load_file(Path(spec))
+    folder = user_preset_dir(config_dir)
+    if folder is not None and (folder / f"{spec}.toml").is_file():
+        return load_file(folder / f"{spec}.toml")
+    resource = _builtin_dir() / f"{spec}.toml"
+    if resource.is_file():
+        return parse_preset(resource.read_text("utf-8"), f"built-in preset {spec}", name=spec)
+    known = builtin_names() + user_names(config_dir)
+    close = difflib.get_close_matches(spec, known, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; known presets: {', '.join(known)}"
+    raise PresetError(spec, None, f"no such preset{hint}")
+
+

@@ -1,0 +1,381 @@
+"""The scheduler: a preset becomes the timed plan of a whole session.
+
+Pure: no audio, no clock, no I/O. The one thing it needs from outside is how
+long each phrase sounds, given as a function from text to frames, so the same
+code plans with an estimate (tests, no speech engine) or with the real voice.
+
+Time is integer frames at the session rate, computed once per phase length;
+positions are sums of integers, so nothing drifts however long the session.
+
+Speech fitting: beat-anchored cues (counts, phase cues, count-ins) are placed
+first, each allowed to run only until the next anchored cue; the first of its
+variants that fits is spoken, and a cue with no fitting variant is dropped and
+reported in :attr:`Timeline.dropped` -- never pushed late. Floating cues (set
+announcements, time left, form reminders) then take the first free beat in
+their window.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from voicecoach.phrases import PhraseBook, default_phrases, number_word
+from voicecoach.preset import Preset
+from voicecoach.sounds import sound_frames
+from voicecoach.timeline import Dropped, Event, Segment, Timeline
+
+SpeechFrames = Callable[[str], int]
+
+DEFAULT_SAMPLERATE = 48000
+GAP_SECONDS = 0.08          # silence kept between two phrases
+LEAD_SECONDS = 0.5          # before the first word, so a device start cannot clip it
+INTRO_GAP_SECONDS = 0.4     # between intro sentences
+TAIL_SECONDS = 1.0          # after the last sound of the intro, warm-up and outro
+COUNT_IN = 3                # "Three, two, one" before every set
+EVENT_ORDER = {"bell": 0, "accent": 1, "tick": 2, "speech": 3}
+
+_NO_LIMIT = 2**62
+
+# Priorities: lower is placed first.
+_ANCHORED, _ANNOUNCE, _TIME_LEFT, _REMINDER = 0, 1, 2, 3
+
+
+def estimate_frames(text: str, samplerate: int, rate_wpm: int | None = None) -> int:
+    """Rough spoken length of ``text``, for planning without a speech engine.
+
+    Calibrated on espeak-ng at its default 175 words per minute: about 68 ms
+    per character, plus pauses at punctuation.
+    """
+    scale = 175 / (rate_wpm or 175)
+    pauses = sum(text.count(p) for p in ".,;:!?")
+    seconds = (0.068 * len(text) + 0.12 * pauses + 0.05) * scale
+    return max(1, round(seconds * samplerate))
+
+
+@dataclass
+class _Say:
+    candidates: tuple[str, ...]
+    onsets: tuple[int, ...]     # allowed onsets, preferred first
+    limit: int                  # the phrase must end by this frame
+    priority: int
+    set: int | None
+    rep: int | None
+
+
+class _Planner:
+    """Accumulates segments, sound events and speech requests."""
+
+    def __init__(self, preset: Preset, samplerate: int, speech_frames: SpeechFrames,
+                 phrases: PhraseBook):
+        self.p = preset
+        self.sr = samplerate
+        self.say_len = speech_frames
+        self.phrases = phrases
+        self.gap = self.frames(GAP_SECONDS)
+        self.segments: list[Segment] = []
+        self.sounds: list[Event] = []
+        self.requests: list[_Say] = []
+        self.now = 0
+
+    # -- helpers ---------------------------------------------------------
+    def frames(self, seconds: float) -> int:
+        return round(seconds * self.sr)
+
+    def whole_seconds_up(self, frames: int) -> int:
+        """``frames`` rounded up to a whole second, so sections start on a beat."""
+        return math.ceil(frames / self.sr) * self.sr
+
+    def segment(self, kind: str, frames: int, set_: int | None = None, rep: int | None = None,
+                side: str | None = None) -> int:
+        start = self.now
+        if frames > 0:
+            self.segments.append(Segment(kind, start, frames, set_, rep, side))
+            self.now += frames
+        return start
+
+    def sound(self, kind: str, frame: int, set_: int | None = None, rep: int | None = None) -> None:
+        self.sounds.append(Event(frame, kind, sound_frames(kind, self.sr), None, set_, rep))
+
+    def say(self, candidates: tuple[str, ...], onsets: tuple[int, ...] | int, limit: int,
+            priority: int = _ANCHORED, set_: int | None = None, rep: int | None = None) -> None:
+        if isinstance(onsets, int):
+            onsets = (onsets,)
+        if candidates and onsets:
+            self.requests.append(_Say(tuple(candidates), onsets, limit, priority, set_, rep))
+
+    def sequence(self, lines: list[tuple[str, ...]], start: int, gap: int) -> int:
+        """Anchor ``lines`` one after another from ``start``; return where they end."""
+        t = start
+        for line in lines:
+            self.say(line, t, t + self.say_len(line[0]))
+            t += self.say_len(line[0]) + gap
+        return t - gap if lines else start
+
+    def v(self, name: str, **values: object) -> tuple[str, ...]:
+        return self.phrases.variants(name, **values)
+
+    # -- sections ----------------------------------------------------------
+    def intro(self) -> None:
+        p = self.p
+        fields = dict(title=p.title, sets=p.sets, reps=p.reps, seconds=_secs(p.hold or 0))
+        if p.hold is not None:
+            summary = self.v("summary_hold", **fields)
+        elif p.sides == "each":
+            summary = self.v("summary_each", **fields)
+        else:
+            summary = self.v("summary" if p.sets > 1 else "summary_one_set", **fields)
+        lines = [summary] + [(line,) for line in p.cues.intro]
+        end = self.sequence(lines, self.frames(LEAD_SECONDS), self.frames(INTRO_GAP_SECONDS))
+        self.segment("intro", self.whole_seconds_up(end + self.frames(TAIL_SECONDS)))
+
+    def warmup(self) -> None:
+        for step in self.p.warmup:
+            start = self.now
+            said = self.sequence([(step.say,)], start, 0)
+            length = self.frames(step.seconds)
+            if step.count:
+                first = self.whole_seconds_up(said + self.gap - start)
+                slot = max(self.frames(1.5), (length - first) // step.count)
+                length = max(length, first + slot * step.count)
+                for i in range(step.count):
+                    at = start + first + i * slot
+                    self.sound("accent" if i == 0 else "tick", at)
+                    self.say((number_word(i + 1),), at, at + slot - self.gap)
+            length = self.whole_seconds_up(max(length, said - start + self.frames(TAIL_SECONDS)))
+            self.segment("warmup", length)
+
+    def count_in(self, end: int, set_: int) -> None:
+        """``Three, two, one`` with ticks on the last seconds before ``end``."""
+        for i in range(COUNT_IN, 0, -1):
+            at = end - i * self.sr
+            self.sound("tick", at, set_)
+            self.say((number_word(i),), at, at + self.sr - self.gap, set_=set_)
+
+    def get_ready(self) -> None:
+        p = self.p
+        if p.hold is not None:
+            line = self.v("set_first_hold", set=1, sets=p.sets, seconds=_secs(p.hold))
+        else:
+            line = self.v("set_first", set=1, sets=p.sets, reps=p.reps)
+        start = self.now
+        speech_end = start + self.frames(LEAD_SECONDS) + self.say_len(line[0]) + self.gap
+        length = max(5 * self.sr, self.whole_seconds_up(speech_end - start) + COUNT_IN * self.sr)
+        self.segment("get_ready", length, 1)
+        end = start + length
+        self.say(line, start + self.frames(LEAD_SECONDS), end - COUNT_IN * self.sr - self.gap, set_=1)
+        self.count_in(end, 1)
+
+    def rest(self, next_set: int) -> None:
+        p = self.p
+        start = self.segment("rest", self.frames(p.rest), next_set - 1)
+        end = self.now
+        self.sound("bell", start, next_set - 1)
+        self.say(self.v("rest_start", seconds=_secs(p.rest)), start, end, set_=next_set - 1)
+        beats = tuple(range(start + self.sr, end - COUNT_IN * self.sr, self.sr))
+        self.say(self.v("set_next", set=next_set, sets=p.sets), tuple(reversed(beats)),
+                 end - COUNT_IN * self.sr - self.gap, _ANNOUNCE, set_=next_set)
+        for left in (30, 10):
+            at = end - left * self.sr
+            if at >= start + 5 * self.sr:
+                self.say(self.v("time_left", seconds=left), at, end - COUNT_IN * self.sr,
+                         _TIME_LEFT, set_=next_set - 1)
+                break
+        if p.cues.reminders:
+            reminder = p.cues.reminders[-((next_set - 1) % len(p.cues.reminders)) - 1]
+            self.say((reminder,), beats, end - COUNT_IN * self.sr - self.gap, _REMINDER,
+                     set_=next_set - 1)
+        self.count_in(end, next_set)
+
+    def outro(self) -> None:
+        start = self.now
+        self.sound("bell", start)
+        lines = [self.v("session_end")] + [(line,) for line in self.p.cues.outro]
+        end = self.sequence(lines, start + self.frames(0.3), self.frames(INTRO_GAP_SECONDS))
+        end = max(end, start + sound_frames("bell", self.sr))
+        self.segment("outro", self.whole_seconds_up(end - start + self.frames(TAIL_SECONDS)))
+
+    # -- reps --------------------------------------------------------------
+    def side_of(self, rep: int) -> str | None:
+        p = self.p
+        if p.sides == "alternate":
+            return p.side_names[(rep - 1) % 2]
+        if p.sides == "each":
+            return p.side_names[0] if rep <= p.reps else p.side_names[1]
+        return None
+
+    def rep_prefix(self, rep: int) -> tuple[str, ...]:
+        """What the first cue of ``rep`` is prefixed with, most important first."""
+        p = self.p
+        parts = []
+        if p.cues.last_rep and rep == p.reps_per_set and rep > 1:
+            parts.append(self.v("last_rep")[0])
+        elif rep == p.halfway_rep:
+            parts.append(self.v("halfway")[0])
+        side = self.side_of(rep)
+        if side and (p.sides == "alternate" or rep in (1, p.reps + 1)):
+            parts.append(side)
+        return tuple(parts)
+
+    def phase_cue(self, phase: str, prefix: tuple[str, ...], counted: bool) -> tuple[str, ...]:
+        """Candidate texts for the start of ``phase``, longest first."""
+        base = list(self.p.cues.phase(phase))
+        if phase == "hold":
+            base = base or list(self.v("hold_start", seconds=_secs(self.p.hold)))
+        if counted:
+            base = [f"{b}, {number_word(1).lower()}" for b in base] + [number_word(1)]
+        heads = [", ".join(prefix)] if prefix else []
+        if len(prefix) > 1:
+            heads.append(prefix[-1] if self.p.sides == "alternate" else prefix[0])
+        out = [f"{h}. {b}" for h in heads for b in base]
+        if heads and not base:
+            out += heads
+        return tuple(dict.fromkeys(out + base))
+
+    def reps(self, set_: int) -> None:
+        p = self.p
+        n = p.reps_per_set
+        reminder_reps = self.reminder_reps() if p.cues.reminders else []
+        for rep in range(1, n + 1):
+            side = self.side_of(rep)
+            prefix = self.rep_prefix(rep)
+            rep_start = self.now
+            reminding = rep in reminder_reps
+            for i, phase in enumerate(p.phases):
+                length = self.frames(p.hold if phase == "hold" else p.tempo.phase_seconds(phase))
+                start = self.segment(phase, length, set_, rep, side)
+                if length == 0:
+                    continue
+                counted = phase in p.count
+                cue = self.phase_cue(phase, prefix if i == 0 else (), counted)
+                if reminding and phase in ("top", "bottom"):
+                    cue = ()        # a reminder rep gives its pauses to the reminder
+                elif reminding and cue and not counted:
+                    cue = (_shortest_keeping(cue, ", ".join(prefix) if i == 0 else ""),)
+                # May run on past the phase: fitting stops it at the next anchored cue.
+                self.say(cue, start, _NO_LIMIT, set_=set_, rep=rep)
+                if phase == "hold":
+                    self.hold_events(start, length, set_, rep)
+                elif phase in ("concentric", "eccentric"):
+                    self.sound("accent", start, set_, rep)
+                    for k in range(1, math.ceil(length / self.sr)):
+                        self.sound("tick", start + k * self.sr, set_, rep)
+                    if counted:
+                        for k in range(1, int(length // self.sr)):
+                            at = start + k * self.sr
+                            self.say((number_word(k + 1),), at, at + self.sr, set_=set_, rep=rep)
+            if rep in reminder_reps:
+                text = p.cues.reminders[(reminder_reps.index(rep) + set_ - 1) % len(p.cues.reminders)]
+                beats = tuple(range(rep_start, self.now, self.sr // 4))
+                self.say((text,), beats, self.now, _REMINDER, set_, rep)
+
+    def reminder_reps(self) -> list[int]:
+        """Reps that carry a form reminder: about one in four, spread evenly,
+        never the first, the halfway or the last rep (those have news)."""
+        p = self.p
+        n = p.reps_per_set
+        free = [r for r in range(2, n) if r != p.halfway_rep and not self.rep_prefix(r)[:1]]
+        if p.sides == "alternate":
+            free = [r for r in range(2, n) if r != p.halfway_rep and r != n]
+        k = min(len(p.cues.reminders), max(1, n // 4), len(free))
+        return [free[round((i + 0.5) * len(free) / k - 0.5)] for i in range(k)] if k else []
+
+    def hold_events(self, start: int, length: int, set_: int, rep: int) -> None:
+        self.sound("accent", start, set_, rep)
+        end = start + length
+        seconds = int(length // self.sr)
+        for left in range(10 * (seconds // 10), COUNT_IN, -10):
+            if left < seconds:
+                self.say(self.v("time_left", seconds=left), end - left * self.sr, end,
+                         _TIME_LEFT, set_, rep)
+        for i in range(min(COUNT_IN, seconds - 1), 0, -1):
+            at = end - i * self.sr
+            self.sound("tick", at, set_, rep)
+            self.say((number_word(i),), at, at + self.sr, set_=set_, rep=rep)
+
+    # -- speech fitting ------------------------------------------------------
+    def fit(self) -> tuple[list[Event], list[Dropped]]:
+        anchored = sorted((r for r in self.requests if r.priority == _ANCHORED),
+                          key=lambda r: r.onsets[0])
+        for this, after in zip(anchored, anchored[1:]):
+            this.limit = min(this.limit, after.onsets[0] - self.gap)
+        floating = sorted((r for r in self.requests if r.priority != _ANCHORED),
+                          key=lambda r: (r.priority, r.onsets[0]))
+        starts: list[int] = []      # placed phrases, sorted, as [start, end + gap)
+        ends: list[int] = []
+        spoken: list[Event] = []
+        dropped: list[Dropped] = []
+        for req in anchored + floating:
+            placed = self._place(req, starts, ends)
+            if placed is None:
+                dropped.append(Dropped(req.onsets[0], req.candidates[0]))
+                continue
+            at, text, length = placed
+            i = bisect.bisect(starts, at)
+            starts.insert(i, at)
+            ends.insert(i, at + length + self.gap)
+            spoken.append(Event(at, "speech", length, text, req.set, req.rep))
+        return spoken, dropped
+
+    def _place(self, req: _Say, starts: list[int], ends: list[int]) -> tuple[int, str, int] | None:
+        for text in req.candidates:
+            length = self.say_len(text)
+            for at in req.onsets:
+                if at + length > req.limit:
+                    continue
+                i = bisect.bisect(starts, at)
+                if i > 0 and ends[i - 1] > at:
+                    continue
+                if i < len(starts) and starts[i] < at + length + self.gap:
+                    continue
+                return at, text, length
+        return None
+
+
+def _secs(seconds: float) -> str:
+    return f"{seconds:g}"
+
+
+def _shortest_keeping(candidates: tuple[str, ...], head: str) -> str:
+    """The shortest candidate that still starts with ``head`` (side, last rep)."""
+    keep = [c for c in candidates if c.startswith(head)] or list(candidates)
+    return min(keep, key=len)
+
+
+def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
+                   samplerate: int = DEFAULT_SAMPLERATE,
+                   phrases: PhraseBook | None = None) -> Timeline:
+    """Plan the whole session of ``preset``.
+
+    Parameters
+    ----------
+    preset : Preset
+        A validated preset.
+    speech_frames : callable, optional
+        ``text -> frames`` at ``samplerate``: the spoken length of a phrase
+        with its silence trimmed. Defaults to :func:`estimate_frames`.
+    samplerate : int
+        Frames per second of the timeline.
+    """
+    if isinstance(samplerate, bool) or not isinstance(samplerate, int):
+        raise TypeError(f"samplerate must be an int, got {type(samplerate).__name__}")
+    if not 8000 <= samplerate <= 192000:
+        raise ValueError(f"samplerate must be between 8000 and 192000, got {samplerate}")
+    if speech_frames is None:
+        def speech_frames(text: str) -> int:
+            return estimate_frames(text, samplerate, preset.rate)
+    plan = _Planner(preset, samplerate, speech_frames, phrases or default_phrases())
+    plan.intro()
+    plan.warmup()
+    plan.get_ready()
+    for set_ in range(1, preset.sets + 1):
+        if set_ > 1:
+            plan.rest(set_)
+        plan.reps(set_)
+    plan.outro()
+    spoken, dropped = plan.fit()
+    events = sorted(plan.sounds + spoken, key=lambda e: (e.frame, EVENT_ORDER[e.kind]))
+    return Timeline(preset.name, samplerate, plan.now, tuple(plan.segments), tuple(events),
+                    tuple(sorted(dropped, key=lambda d: d.frame)))

@@ -1,0 +1,49 @@
+"""The human form of ``voicecoach timeline``: one line per segment, a plan a
+person could follow on paper."""
+
+from __future__ import annotations
+
+import bisect
+
+from voicecoach.timeline import Timeline
+
+_LABEL = {"get_ready": "get ready", "concentric": "lift", "eccentric": "lower",
+          "top": "pause top", "bottom": "pause bottom"}
+
+
+def clock(frames: int, samplerate: int) -> str:
+    """``m:ss.s`` of a frame position."""
+    tenths = round(frames * 10 / samplerate)
+    return f"{tenths // 600}:{tenths // 10 % 60:02d}.{tenths % 10}"
+
+
+def format_table(timeline: Timeline) -> str:
+    sr = timeline.samplerate
+    starts = [s.start for s in timeline.segments]
+    heard: list[list[str]] = [[] for _ in timeline.segments]
+    for e in timeline.events:
+        i = bisect.bisect(starts, e.frame) - 1
+        if e.kind == "speech":
+            heard[i].append(f'"{e.text}"')
+        elif e.kind == "bell":
+            heard[i].append("(bell)")
+    ticks = [0] * len(timeline.segments)
+    for e in timeline.events:
+        if e.kind in ("tick", "accent"):
+            ticks[bisect.bisect(starts, e.frame) - 1] += 1
+
+    lines = [f"{timeline.preset}: {clock(timeline.frames, sr)} at {sr} Hz, "
+             f"{len(timeline.segments)} segments, {len(timeline.events)} events",
+             f"{'time':>8}  {'len':>5}  {'set':>3} {'rep':>3}  {'phase':<13} heard"]
+    for seg, said, n in zip(timeline.segments, heard, ticks):
+        label = _LABEL.get(seg.kind, seg.kind)
+        if seg.side:
+            label = f"{label} ({seg.side})"
+        beats = f" [{n} beat{'s' * (n != 1)}]" if n else ""
+        lines.append(
+            f"{clock(seg.start, sr):>8}  {seg.frames / sr:>4.1f}s  "
+            f"{seg.set if seg.set is not None else '':>3} {seg.rep if seg.rep is not None else '':>3}  "
+            f"{label:<13} {' '.join(said)}{beats}".rstrip())
+    for d in timeline.dropped:
+        lines.append(f"note: at {clock(d.frame, sr)} \"{d.text}\" did not fit and is left out")
+    return "\n".join(lines) + "\n"
