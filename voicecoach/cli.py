@@ -7,6 +7,8 @@ interrupted). Tracebacks only with ``--debug``.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import traceback
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import click
 
 from voicecoach import __version__
 from voicecoach.environment import Environment
-from voicecoach.errors import InputError, VoicecoachError
+from voicecoach.errors import VoicecoachError
 from voicecoach.preset import (DEFAULT_PRESET, Preset, builtin_names, dump_preset, load_file,
                                load_preset, user_names, user_preset_dir)
 from voicecoach.schedule import build_timeline
@@ -101,9 +103,11 @@ def presets_validate(file: Path) -> None:
 def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     """Run the CLI; return the exit code instead of exiting."""
     env = env or Environment()
-    debug = "--debug" in (argv if argv is not None else __import__("sys").argv[1:])
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="voicecoach", standalone_mode=False, obj=env)
+        # click writes --help and --version to sys.stdout: send them to ours.
+        with contextlib.redirect_stdout(env.stdout):
+            cli.main(args=argv, prog_name="voicecoach", standalone_mode=False, obj=env)
         return 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -135,5 +139,3 @@ def _show_click_error(exc: click.ClickException, env: Environment) -> None:
         message = f"{message} (see '{exc.ctx.command_path} --help')"
     click.echo(f"voicecoach: error: {message}", file=env.stderr)
 
-
-__all__ = ["main", "cli", "InputError"]

@@ -1,0 +1,202 @@
+"""Properties of the session timeline, over the built-ins and random presets."""
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from voicecoach.preset import Cues, Preset, WarmupStep, builtin_names, load_preset
+from voicecoach.schedule import build_timeline, estimate_frames
+from voicecoach.sounds import sound_frames
+from voicecoach.tempo import Tempo
+from voicecoach.timeline import EVENT_KINDS, REP_KINDS, SEGMENT_KINDS
+
+SR = 48000
+
+
+def fake_speech(samplerate=SR, per_char=0.06):
+    """A speech-length function that records what it was asked."""
+    asked = []
+
+    def frames(text):
+        asked.append(text)
+        return max(1, round((0.1 + per_char * len(text)) * samplerate))
+    frames.asked = asked
+    return frames
+
+
+def check_invariants(preset, tl, speech_len):
+    # segments tile [0, frames) in order with no gap or overlap
+    assert tl.segments[0].start == 0
+    for a, b in zip(tl.segments, tl.segments[1:]):
+        assert a.end == b.start
+    assert tl.segments[-1].end == tl.frames
+    assert all(s.frames > 0 and s.kind in SEGMENT_KINDS for s in tl.segments)
+    # events sorted and inside the session
+    frames = [e.frame for e in tl.events]
+    assert frames == sorted(frames)
+    for e in tl.events:
+        assert e.kind in EVENT_KINDS
+        assert 0 <= e.frame and e.end <= tl.frames, e
+        if e.kind == "speech":
+            assert e.frames == speech_len(e.text)
+        else:
+            assert e.frames == sound_frames(e.kind, tl.samplerate)
+    # speech never overlaps speech
+    speech = [e for e in tl.events if e.kind == "speech"]
+    for a, b in zip(speech, speech[1:]):
+        assert a.end <= b.frame, (a, b)
+    # every rep has its phases in the preset's order, with the tempo's exact lengths
+    reps = {}
+    for s in tl.segments:
+        if s.kind in REP_KINDS:
+            reps.setdefault((s.set, s.rep), []).append(s)
+    assert len(reps) == preset.sets * preset.reps_per_set
+    for segs in reps.values():
+        expected = [(ph, round((preset.hold if ph == "hold" else preset.tempo.phase_seconds(ph)) * tl.samplerate))
+                    for ph in preset.phases]
+        assert [(s.kind, s.frames) for s in segs] == [e for e in expected if e[1] > 0]
+        for a, b in zip(segs, segs[1:]):
+            assert a.end == b.start       # a rep is contiguous
+    # rests between sets, exactly as long as asked
+    rests = [s for s in tl.segments if s.kind == "rest"]
+    assert len(rests) == preset.sets - 1
+    assert all(s.frames == round(preset.rest * tl.samplerate) for s in rests)
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_builtins_hold_the_invariants(name):
+    speech = fake_speech()
+    preset = load_preset(name)
+    check_invariants(preset, build_timeline(preset, speech), speech)
+
+
+def test_leg_lifts_timeline_matches_the_method():
+    speech = fake_speech()
+    tl = build_timeline(load_preset("leg-lifts"), speech)
+    lifts = [s for s in tl.segments if s.kind == "concentric"]
+    assert len(lifts) == 30 and {s.set for s in lifts} == {1, 2, 3}
+    assert {s.rep for s in lifts} == set(range(1, 11))
+    descents = [s for s in tl.segments if s.kind == "eccentric"]
+    assert all(s.frames == 3 * SR for s in descents)
+    by_frame = {}
+    for e in tl.events:
+        by_frame.setdefault(e.frame, []).append(e)
+    for lift in lifts:
+        heard = by_frame[lift.start]
+        assert any(e.kind == "accent" for e in heard)
+        said = [e.text for e in heard if e.kind == "speech"]
+        assert len(said) == 1 and "lift" in said[0].lower()     # the exhale cue on every lift
+    for d in descents:                                          # counted, one tick a second
+        counts = [e.text for f in (d.start, d.start + SR, d.start + 2 * SR) for e in by_frame[f]
+                  if e.kind == "speech"]
+        assert counts == ["One", "Two", "Three"]
+        assert [e.kind for f in (d.start + SR, d.start + 2 * SR) for e in by_frame[f]
+                if e.kind != "speech"] == ["tick", "tick"]
+    texts = tl.texts()
+    assert any(t.startswith("Last one") for t in texts) and any(t.startswith("Halfway") for t in texts)
+    assert any("60 seconds" in t for t in texts) and not tl.dropped
+
+
+def test_last_rep_and_halfway_land_on_the_right_reps():
+    tl = build_timeline(load_preset("leg-lifts"), fake_speech())
+    for e in tl.events:
+        if e.kind == "speech" and e.text.startswith("Last one"):
+            assert e.rep == 10
+        if e.kind == "speech" and e.text.startswith("Halfway"):
+            assert e.rep == 6
+
+
+def test_alternating_sides():
+    tl = build_timeline(load_preset("single-leg"), fake_speech())
+    sides = [s.side for s in tl.segments if s.kind == "concentric" and s.set == 1]
+    assert sides == ["Left leg", "Right leg"] * 5
+
+
+def test_hold_counts_down():
+    tl = build_timeline(load_preset("plank"), fake_speech())
+    holds = [s for s in tl.segments if s.kind == "hold"]
+    assert len(holds) == 3 and all(s.frames == 30 * SR for s in holds)
+    end = holds[0].end
+    countdown = [e.text for e in tl.events if e.kind == "speech" and end - 3 * SR <= e.frame < end]
+    assert countdown == ["Three", "Two", "One"]
+
+
+def test_cue_too_long_for_its_gap_is_shortened_not_late():
+    preset = load_preset("leg-lifts")
+    slow = fake_speech(per_char=0.11)          # a slow voice: long variants do not fit
+    tl = build_timeline(preset, slow)
+    lifts = {s.start for s in tl.segments if s.kind == "concentric"}
+    said = [e for e in tl.events if e.kind == "speech" and e.frame in lifts]
+    assert len(said) == 30                              # still a cue on every lift, on its beat
+    assert "Breathe out and lift" not in {e.text for e in said}   # shortened variants instead
+
+
+def test_optional_cue_that_cannot_fit_is_dropped_and_reported():
+    preset = load_preset("leg-lifts")
+    huge = fake_speech(per_char=1.0)
+    tl = build_timeline(preset, huge)
+    assert tl.dropped
+    check_invariants(preset, tl, huge)
+
+
+def test_deterministic():
+    preset = load_preset("dead-bug")
+    assert build_timeline(preset, fake_speech()) == build_timeline(preset, fake_speech())
+
+
+def test_json_shape_matches_design():
+    tl = build_timeline(load_preset("leg-lifts"))
+    doc = json.loads(tl.to_json())
+    assert list(doc) == ["preset", "samplerate", "frames", "segments", "events"]
+    assert list(doc["segments"][0]) == ["kind", "start", "frames", "set", "rep", "side"]
+    assert list(doc["events"][0]) == ["frame", "kind", "text", "frames", "set", "rep"]
+    assert doc["frames"] == sum(s["frames"] for s in doc["segments"])
+
+
+def test_estimate_scales_with_rate():
+    assert estimate_frames("Breathe out and lift", SR, 350) < estimate_frames("Breathe out and lift", SR)
+
+
+def test_bad_samplerate():
+    with pytest.raises(TypeError):
+        build_timeline(load_preset("plank"), samplerate=48000.0)
+    with pytest.raises(ValueError):
+        build_timeline(load_preset("plank"), samplerate=100)
+
+
+# ---- random valid presets
+
+texts = st.text("abcdefgh ,.", min_size=1, max_size=30).map(str.strip).filter(bool)
+variants = st.lists(texts, max_size=3).map(tuple)
+phase = st.sampled_from([0, 0.5, 1, 1.5, 2, 3, 3.5, 4])
+moving = st.sampled_from([0.5, 1, 2, 3, 4, 5])
+
+
+@st.composite
+def presets(draw):
+    hold = draw(st.none() | st.sampled_from([5, 10, 22.5, 30]))
+    reps = draw(st.integers(1, 12))
+    sides = draw(st.sampled_from(["none", "alternate", "each"]))
+    return Preset(
+        name="random", title=draw(texts), exercise="x",
+        sets=draw(st.integers(1, 3)), reps=reps, rest=draw(st.sampled_from([5, 7.5, 20, 45])),
+        tempo=None if hold else Tempo(draw(moving), draw(phase), draw(moving), draw(phase)),
+        hold=hold, start=draw(st.sampled_from(["concentric", "eccentric"])), sides=sides,
+        count=tuple(draw(st.lists(st.sampled_from(["eccentric", "concentric"]), unique=True))),
+        cues=Cues(intro=draw(variants), concentric=draw(variants), top=draw(variants),
+                  eccentric=draw(variants), bottom=draw(variants), hold=draw(variants),
+                  reminders=draw(variants), outro=draw(variants),
+                  halfway_rep=draw(st.none() | st.integers(0, reps)), last_rep=draw(st.booleans())),
+        warmup=tuple(WarmupStep(t, s, c) for t, s, c in draw(
+            st.lists(st.tuples(texts, st.sampled_from([1, 5, 12.5]), st.integers(0, 4)), max_size=2))),
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(presets(), st.sampled_from([8000, 22050, 44100, 48000]), st.floats(0.02, 0.2))
+def test_random_presets_hold_the_invariants(preset, samplerate, per_char):
+    speech = fake_speech(samplerate, per_char)
+    tl = build_timeline(preset, speech, samplerate)
+    check_invariants(preset, tl, speech)
+    assert tl == build_timeline(preset, fake_speech(samplerate, per_char), samplerate)
