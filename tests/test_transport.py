@@ -1,0 +1,151 @@
+"""The player's logic, driven block by block without any audio device."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from voicecoach.mixer import Mixer
+from voicecoach.preset import load_preset
+from voicecoach.schedule import build_timeline
+from voicecoach.sounds import make_sounds
+from voicecoach.transport import CLIP_NAMES, Transport, make_clips
+
+SR = 8000     # small rate keeps the arrays small; the logic is rate-free
+
+
+def speech_clip(text):
+    """A deterministic 'voice': a 300 Hz tone as long as the text suggests."""
+    n = max(40, int((0.1 + 0.05 * len(text)) * SR))
+    t = np.arange(n) / SR
+    return (0.3 * np.sin(2 * np.pi * 300 * t) * np.hanning(n)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def session():
+    preset = load_preset("leg-lifts").with_overrides(sets=2, reps=3, rest=8)
+    tl = build_timeline(preset, lambda text: len(speech_clip(text)), SR)
+    mixer = Mixer(tl, {t: speech_clip(t) for t in tl.texts()}, make_sounds(SR))
+    clips = make_clips(speech_clip, make_sounds(SR), SR)
+    return tl, mixer, clips
+
+
+def play(t, blocks):
+    out = []
+    for n in blocks:
+        buf = np.zeros((n, 1), np.float32)
+        t.render(buf)
+        out.append(buf)
+    return np.concatenate(out)[:, 0]
+
+
+def full_mix(mixer, tl):
+    ref = np.zeros((tl.frames, 1), np.float32)
+    mixer.render(ref, 0)
+    return ref[:, 0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 3000), min_size=1, max_size=30))
+def test_uninterrupted_play_equals_the_export_whatever_the_blocks(session, sizes):
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips)
+    blocks = (sizes * (tl.frames // sum(sizes) + 2))
+    got = play(t, blocks)
+    ref = full_mix(mixer, tl)
+    assert np.array_equal(got[:tl.frames], ref)
+    assert not got[tl.frames:].any()               # silence after the end
+    assert t.finished and t.rendered == sum(blocks)
+
+
+def test_stops_exactly_at_the_last_frame(session):
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips)
+    play(t, [tl.frames - 1])
+    assert not t.finished
+    play(t, [1])
+    assert t.position == tl.frames
+    play(t, [1])
+    assert t.finished
+
+
+def test_pause_resumes_from_the_start_of_the_rep_with_a_lead_in(session):
+    tl, mixer, clips = session
+    rep2 = [s for s in tl.segments if s.set == 1 and s.rep == 2]
+    middle = rep2[2].start + 100                     # inside the eccentric of rep 2
+    t = Transport(mixer, tl, clips)
+    before = play(t, [middle])
+    t.request("pause")
+    paused = play(t, [t.fade + len(clips["paused"]) + 5000])
+    assert t.state == "paused" and t.position == rep2[0].start
+    assert np.allclose(paused[t.fade:t.fade + len(clips["paused"])], clips["paused"])
+    assert not paused[t.fade + len(clips["paused"]):].any()      # silence while paused
+    # the fade-out is short, starts at the level we were at and ends at zero
+    ramp = paused[:t.fade]
+    assert abs(ramp[-1]) < 1e-3
+    t.request("resume")
+    lead = len(clips["resume"])
+    after = play(t, [lead + SR])
+    assert np.allclose(after[:lead], clips["resume"])
+    ref = full_mix(mixer, tl)
+    assert np.array_equal(after[lead:], ref[rep2[0].start:rep2[0].start + SR])
+    assert np.array_equal(before, ref[:middle])
+
+
+def test_skip_in_a_set_goes_to_the_next_set_count_in(session):
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips)
+    first_rep_set2 = next(s for s in tl.segments if s.set == 2 and s.kind == "concentric")
+    play(t, [tl.segments[5].start + 10])
+    t.request("skip")
+    out = play(t, [t.fade + len(clips["skip"]) + 3 * SR])
+    assert t.position == first_rep_set2.start
+    ref = full_mix(mixer, tl)
+    k = t.fade + len(clips["skip"])
+    assert np.array_equal(out[k:], ref[first_rep_set2.start - 3 * SR:first_rep_set2.start])
+
+
+def test_skip_in_the_last_set_goes_to_the_outro_and_quit_ends(session):
+    tl, mixer, clips = session
+    outro = tl.segments[-1]
+    t = Transport(mixer, tl, clips)
+    last_rep = [s for s in tl.segments if s.set == 2 and s.rep == 3][0]
+    play(t, [last_rep.start])
+    t.request("skip")
+    play(t, [100])
+    assert t.position == outro.start
+    t.request("quit")
+    play(t, [t.fade + len(clips["quit"]) + 1])
+    assert t.finished and t.quit_requested
+
+
+def test_toggle_and_unknown_command(session):
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips)
+    play(t, [SR * 3])
+    t.request("toggle")
+    play(t, [10])
+    assert t.state == "paused"
+    t.request("toggle")
+    play(t, [10])
+    assert t.state == "playing"
+    with pytest.raises(ValueError):
+        t.request("rewind")
+    with pytest.raises(ValueError, match="missing transport clips"):
+        Transport(mixer, tl, {})
+
+
+def test_recover_restarts_the_rep(session):
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips)
+    rep = [s for s in tl.segments if s.set == 1 and s.rep == 3]
+    play(t, [rep[1].start + 50])
+    t.request("recover")
+    out = play(t, [len(clips["recovered"]) + 100])
+    assert np.allclose(out[:len(clips["recovered"])], clips["recovered"])
+    assert t.position == rep[0].start + 100
+
+
+def test_clips_have_count_in(session):
+    _, _, clips = session
+    assert set(clips) == set(CLIP_NAMES)
+    assert len(clips["resume"]) % SR == 0 and len(clips["resume"]) >= 4 * SR

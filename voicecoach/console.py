@@ -1,0 +1,94 @@
+"""The terminal during playback: single keys without Enter, one status line.
+
+Both are no-ops when there is no terminal (piped, in the background), so
+nothing breaks and nothing is printed there.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+from typing import IO
+
+from voicecoach.timeline_table import clock
+from voicecoach.transport import Transport
+
+_PHASE = {"concentric": "lift", "eccentric": "lower", "top": "pause", "bottom": "pause",
+          "get_ready": "get ready", "warmup": "warm-up"}
+
+
+class KeyReader:
+    """Reads single key presses from a terminal in cbreak mode (no echo)."""
+
+    def __init__(self, stream: IO, enabled: bool):
+        self.stream = stream
+        self.enabled = enabled
+        self._saved = None
+
+    def __enter__(self) -> KeyReader:
+        if self.enabled:
+            import termios
+            import tty
+            fd = self.stream.fileno()
+            self._saved = termios.tcgetattr(fd)
+            tty.setcbreak(fd)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._saved is not None:
+            import termios
+            termios.tcsetattr(self.stream.fileno(), termios.TCSADRAIN, self._saved)
+            self._saved = None
+
+    def poll(self) -> str | None:
+        """A key if one was pressed, else None; never blocks."""
+        if not self.enabled:
+            return None
+        fd = self.stream.fileno()
+        ready, _, _ = select.select([fd], [], [], 0)
+        if not ready:
+            return None
+        data = os.read(fd, 1)
+        return data.decode("utf-8", "replace") if data else None
+
+
+def status_text(t: Transport) -> str:
+    """``set 2/3  rep 4/10  lower  3:12 left`` for where the session is."""
+    tl = t.timeline
+    seg = tl.segment_at(min(t.position, tl.frames - 1))
+    sets = max((s.set or 0) for s in tl.segments)
+    reps = max((s.rep or 0) for s in tl.segments if s.set == seg.set) if seg.set else 0
+    parts = []
+    if seg.set and seg.kind not in ("rest",):
+        parts.append(f"set {seg.set}/{sets}")
+    if seg.rep:
+        parts.append(f"rep {seg.rep}/{reps}" + (f" {seg.side}" if seg.side else ""))
+    parts.append("PAUSED" if t.state == "paused" else _PHASE.get(seg.kind, seg.kind))
+    parts.append(f"{clock(tl.frames - t.position, tl.samplerate)} left")
+    return "  ".join(parts)
+
+
+class StatusLine:
+    """One line redrawn in place on a terminal; silent otherwise."""
+
+    HELP = "  [space pause  n next  q quit]"
+
+    def __init__(self, stream: IO, enabled: bool):
+        self.stream = stream
+        self.enabled = enabled
+        self._last = ""
+
+    def draw(self, t: Transport) -> None:
+        if not self.enabled:
+            return
+        text = status_text(t) + self.HELP
+        if text != self._last:
+            self.stream.write("\r\x1b[K" + text)
+            self.stream.flush()
+            self._last = text
+
+    def clear(self) -> None:
+        if self.enabled and self._last:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._last = ""

@@ -1,0 +1,264 @@
+"""Live playback through PortAudio: the only module that imports sounddevice.
+
+The audio callback does one thing: :meth:`Transport.render` into ``outdata``
+(precomputed slices added by the mixer) and count underflows. Everything
+else -- keys, the status line, device loss -- runs on the main thread, which
+only polls the transport's counters.
+
+sounddevice is imported lazily (:func:`_sd`) so export, timeline and the
+tests work on machines without PortAudio.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from voicecoach.errors import AudioDeviceError, InputError
+from voicecoach.transport import Transport
+
+DEFAULT_LATENCY = 0.2        # seconds: roomy enough for Bluetooth headphones
+BLOCKSIZE = 1024             # frames per callback: 21 ms at 48 kHz
+RECOVER_SECONDS = 30.0       # how long to wait for a lost device to come back
+STALL_SECONDS = 2.0          # no progress for this long while playing = device lost
+POLL_SECONDS = 0.05          # main-thread tick: keys, status, Ctrl-C within 0.2 s
+
+
+def _sd():
+    """Import sounddevice, turning a missing PortAudio into one clear line."""
+    try:
+        import sounddevice
+    except OSError as exc:
+        raise AudioDeviceError(
+            f"PortAudio is not installed ({exc}); on Debian/Ubuntu: apt-get install libportaudio2. "
+            "'voicecoach export' works without it") from None
+    return sounddevice
+
+
+@dataclass(frozen=True)
+class Device:
+    index: int
+    name: str
+    hostapi: str
+    channels: int
+    samplerate: float
+    default: bool
+
+
+def list_devices() -> list[Device]:
+    """Output devices PortAudio knows, the default one marked."""
+    sd = _sd()
+    try:
+        default_out = sd.default.device[1]
+        apis = sd.query_hostapis()
+        return [Device(i, d["name"], apis[d["hostapi"]]["name"], d["max_output_channels"],
+                       d["default_samplerate"], i == default_out)
+                for i, d in enumerate(sd.query_devices()) if d["max_output_channels"] > 0]
+    except sd.PortAudioError as exc:
+        raise AudioDeviceError(f"cannot list audio devices: {exc}") from None
+
+
+def resolve_device(spec: str | None) -> int | None:
+    """``--device``: an index or a name substring; None = the default.
+
+    Raises
+    ------
+    AudioDeviceError
+        There is no output device at all (exit 1).
+    InputError
+        ``spec`` matches no output device, or several (exit 2).
+    """
+    devices = list_devices()
+    if not devices:
+        raise AudioDeviceError("no audio output device found; try 'voicecoach export' to make a file")
+    if spec is None:
+        return None
+    if spec.isdigit():
+        if any(d.index == int(spec) for d in devices):
+            return int(spec)
+        raise InputError(f"--device: no output device with index {spec}; "
+                         f"see 'voicecoach devices'")
+    matches = [d for d in devices if spec.lower() in d.name.lower()]
+    exact = [d for d in matches if d.name.lower() == spec.lower()]
+    if len(exact) == 1 or len(matches) == 1:
+        return (exact or matches)[0].index
+    if not matches:
+        names = ", ".join(repr(d.name) for d in devices[:6])
+        raise InputError(f"--device: no output device matches {spec!r} (have: {names})")
+    raise InputError(f"--device: {spec!r} matches several devices: "
+                     + ", ".join(repr(d.name) for d in matches[:6]))
+
+
+def parse_latency(text: str) -> float | str:
+    """``--latency``: seconds, or PortAudio's ``low`` / ``high``."""
+    if text in ("low", "high"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"--latency: expected seconds or low/high, got {text!r}") from None
+    if not 0.001 <= value <= 2.0:
+        raise InputError(f"--latency: must be between 0.001 and 2 seconds, got {text}")
+    return value
+
+
+# ---------------------------------------------------------------- the seam
+
+class Stream(Protocol):
+    active: bool
+    latency: float
+
+    def start(self) -> None: ...
+    def abort(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    def open(self, *, samplerate: int, channels: int, device: int | None,
+             latency: float | str, callback: Callable, finished: Callable[[], None]) -> Stream: ...
+
+    def refresh(self) -> None: ...
+
+
+class SoundDeviceBackend:
+    """Real output through sounddevice/PortAudio."""
+
+    def open(self, *, samplerate, channels, device, latency, callback, finished):
+        sd = _sd()
+        try:
+            stream = sd.OutputStream(samplerate=samplerate, channels=channels, dtype="float32",
+                                     blocksize=BLOCKSIZE, latency=latency, device=device,
+                                     callback=callback, finished_callback=finished)
+            stream.start()
+        except (sd.PortAudioError, ValueError) as exc:
+            raise AudioDeviceError(f"cannot open the audio output: {exc}") from None
+        return stream
+
+    def refresh(self) -> None:
+        """Re-scan devices (PortAudio fixes the list at start-up)."""
+        sd = _sd()
+        sd._terminate()
+        sd._initialize()
+
+
+# ---------------------------------------------------------------- the loop
+
+@dataclass
+class PlayResult:
+    completed: bool
+    underruns: int
+    position: int                 # timeline frame reached
+    recoveries: int = 0
+    commands: list[tuple[int, str]] = field(default_factory=list)
+
+
+class Player:
+    """Runs a :class:`Transport` on an output stream until the session ends.
+
+    ``keys`` is polled for single characters (space, n, q); ``status`` is
+    called with the transport to redraw a status line; ``notice`` prints one
+    line for the user. All three run on the calling thread.
+    """
+
+    def __init__(self, transport: Transport, backend: Backend, *, device: int | None = None,
+                 latency: float | str = DEFAULT_LATENCY,
+                 keys: Callable[[], str | None] = lambda: None,
+                 status: Callable[[Transport], None] = lambda t: None,
+                 notice: Callable[[str], None] = lambda s: None,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep,
+                 recover_seconds: float = RECOVER_SECONDS):
+        self.t = transport
+        self.backend = backend
+        self.device = device
+        self.latency = latency
+        self.keys = keys
+        self.status = status
+        self.notice = notice
+        self.clock = clock
+        self.sleep = sleep
+        self.recover_seconds = recover_seconds
+        self._lost = False
+        self.recoveries = 0
+
+    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        if status.output_underflow:
+            self.t.underruns += 1
+        self.t.render(outdata)
+        if self.t.finished:
+            raise _sd().CallbackStop
+
+    def _finished(self) -> None:
+        if not self.t.finished:
+            self._lost = True
+
+    def _open(self) -> Stream:
+        self._lost = False
+        return self.backend.open(samplerate=self.t.sr, channels=self.t.mixer.channels,
+                                 device=self.device, latency=self.latency,
+                                 callback=self._callback, finished=self._finished)
+
+    def run(self) -> PlayResult:
+        stream = self._open()
+        try:
+            last_frames, last_change = self.t.rendered, self.clock()
+            while not self.t.finished:
+                key = self.keys()
+                if key:
+                    self._key(key)
+                self.status(self.t)
+                self.sleep(POLL_SECONDS)
+                now = self.clock()
+                if self.t.rendered != last_frames:
+                    last_frames, last_change = self.t.rendered, now
+                stalled = self.t.state != "paused" and now - last_change > STALL_SECONDS
+                if self._lost or stalled or not stream.active and not self.t.finished:
+                    _close(stream)
+                    stream = self._recover()
+                    last_frames, last_change = self.t.rendered, self.clock()
+            # let the last buffers reach the ears before closing
+            self.sleep(_seconds(getattr(stream, "latency", 0.0)))
+        finally:
+            _close(stream)
+        return PlayResult(not self.t.quit_requested, self.t.underruns, self.t.position,
+                          self.recoveries, list(self.t.log))
+
+    def _key(self, key: str) -> None:
+        command = {" ": "toggle", "p": "toggle", "n": "skip", "q": "quit"}.get(key.lower())
+        if command:
+            self.t.request(command)
+
+    def _recover(self) -> Stream:
+        """The device went away: say so, wait for it, resume from the rep start."""
+        self.notice("audio device lost; waiting for it to come back...")
+        deadline = self.clock() + self.recover_seconds
+        while True:
+            try:
+                self.backend.refresh()
+                self.t.request("recover")
+                stream = self._open()
+                self.recoveries += 1
+                self.notice("audio device back; resuming from the start of the rep")
+                return stream
+            except AudioDeviceError as exc:
+                if self.clock() >= deadline:
+                    raise AudioDeviceError(
+                        f"the audio device went away and did not come back within "
+                        f"{self.recover_seconds:g} s ({exc})") from None
+                self.sleep(1.0)
+
+
+def _seconds(latency: Any) -> float:
+    return float(latency[1] if isinstance(latency, tuple) else latency or 0.0)
+
+
+def _close(stream: Stream) -> None:
+    """Stop at once (abort, not drain) and release; a dead stream may refuse."""
+    for op in (stream.abort, stream.close):
+        try:
+            op()
+        except Exception:  # noqa: BLE001 - a vanished device fails in many ways; we are closing anyway
+            continue

@@ -1,0 +1,242 @@
+"""What the live player plays next: the pure logic of playback.
+
+The audio callback calls :meth:`Transport.render` with the block to fill.
+It renders the session through the same :class:`~voicecoach.mixer.Mixer` as
+the export, so live audio equals the exported file sample for sample, and
+advances a frame counter: that counter is the only clock.
+
+Commands (pause, resume, skip, quit) arrive from other threads through
+:meth:`Transport.request`, a single attribute assignment (atomic under the
+GIL: no lock in the callback), and take effect at the start of the next
+block. Interruptions fade the sound out over a few milliseconds (no click),
+play a precomputed spoken clip, and continue from a beat:
+
+* pause resumes from the start of the interrupted rep, after a lead-in
+  ("back to the start of this rep", three, two, one);
+* skip goes to the count-in of the next set, or to the outro in the last
+  set; in a rest it ends the rest early;
+* quit says so and ends.
+
+No sounddevice here: tests drive :meth:`render` with plain arrays.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+
+from voicecoach.mixer import Mixer
+from voicecoach.phrases import PhraseBook, default_phrases, number_word
+from voicecoach.timeline import REP_KINDS, Timeline
+
+FADE_SECONDS = 0.005
+COUNT_IN_SECONDS = 3
+
+#: Clips the transport needs, by name; the player synthesises them up front.
+CLIP_NAMES = ("paused", "resume", "skip", "quit", "recovered")
+
+
+@dataclass
+class _Section:
+    """A stretch to play: timeline frames ``[pos, end)`` of the mix, or a clip."""
+
+    pos: int
+    end: int
+    clip: np.ndarray | None = None   # mono float32; None = the mix
+    fade: bool = False               # fade out linearly over this section
+    silence: bool = False            # endless silence (paused)
+
+    def __post_init__(self) -> None:
+        self.origin = self.pos
+
+
+class Transport:
+    """The player's state machine; :meth:`render` is the audio callback's work.
+
+    Parameters
+    ----------
+    mixer : Mixer
+        Renders the session; its ``channels`` fix the output's width.
+    clips : mapping of str to numpy.ndarray
+        Mono float32 clips at the mixer's rate for :data:`CLIP_NAMES`; the
+        ``resume`` and ``recovered`` clips already include their count-in.
+    start : int
+        Timeline frame to start from.
+    """
+
+    def __init__(self, mixer: Mixer, timeline: Timeline, clips: Mapping[str, np.ndarray],
+                 start: int = 0):
+        missing = [n for n in CLIP_NAMES if n not in clips]
+        if missing:
+            raise ValueError(f"missing transport clips: {', '.join(missing)}")
+        self.mixer = mixer
+        self.timeline = timeline
+        self.clips = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in clips.items()}
+        self.sr = timeline.samplerate
+        self.fade = max(1, round(FADE_SECONDS * self.sr))
+        self._starts = [s.start for s in timeline.segments]
+        self._queue: deque[_Section] = deque([_Section(start, timeline.frames)])
+        self._pending: str | None = None
+        self.rendered = 0            # frames handed to the device: the clock
+        self.position = start        # timeline frame being heard (resume point while paused)
+        self.state = "playing"       # playing | paused | done
+        self.underruns = 0
+        self.quit_requested = False
+        self.log: list[tuple[int, str]] = []   # (rendered frame, command) as applied
+
+    # -- other threads ---------------------------------------------------
+    def request(self, command: str) -> None:
+        """Ask for ``pause``, ``resume``, ``toggle``, ``skip`` or ``quit``."""
+        if command not in ("pause", "resume", "toggle", "skip", "quit", "recover"):
+            raise ValueError(f"unknown transport command {command!r}")
+        self._pending = command
+
+    @property
+    def finished(self) -> bool:
+        return self.state == "done"
+
+    # -- timeline arithmetic ---------------------------------------------
+    def rep_start(self, frame: int) -> int:
+        """Start of the rep containing ``frame``, or ``frame`` outside reps."""
+        i = bisect.bisect(self._starts, frame) - 1
+        segs = self.timeline.segments
+        if i < 0 or segs[i].kind not in REP_KINDS:
+            return frame
+        key = (segs[i].set, segs[i].rep, segs[i].side)
+        while i > 0 and segs[i - 1].kind in REP_KINDS and (segs[i - 1].set, segs[i - 1].rep,
+                                                           segs[i - 1].side) == key:
+            i -= 1
+        return segs[i].start
+
+    def skip_target(self, frame: int) -> int:
+        """The count-in of the next set after ``frame``, else the outro."""
+        segs = self.timeline.segments
+        i = bisect.bisect(self._starts, frame) - 1
+        current = segs[i].set if i >= 0 and segs[i].kind in REP_KINDS else None
+        for seg in segs[i + 1:]:
+            if seg.kind in REP_KINDS and seg.set != current:
+                return max(frame, seg.start - COUNT_IN_SECONDS * self.sr)
+            if seg.kind == "outro":
+                return seg.start
+        return self.timeline.frames
+
+    # -- commands (run inside render, at a block start) --------------------
+    def _fade_out_now(self) -> list[_Section]:
+        head = self._queue[0] if self._queue else None
+        if head is None or head.silence:
+            return []
+        stop = min(head.end, head.pos + self.fade)
+        return [_Section(head.pos, stop, head.clip, fade=True)] if stop > head.pos else []
+
+    def _apply(self, command: str) -> None:
+        self.log.append((self.rendered, command))
+        if command == "toggle":
+            command = "resume" if self.state == "paused" else "pause"
+        if self.state == "done":
+            return
+        now = self.position
+        sections = self._fade_out_now()
+        if command == "pause" and self.state == "playing":
+            self.position = self.rep_start(now)
+            n = len(self.clips["paused"])
+            sections += [_Section(0, n, self.clips["paused"]), _Section(0, 0, silence=True)]
+            self.state = "paused"
+        elif command in ("resume", "recover") and (self.state == "paused" or command == "recover"):
+            clip = self.clips["resume" if command == "resume" else "recovered"]
+            if command == "recover":
+                self.position = self.rep_start(now)
+                sections = []
+            sections += [_Section(0, len(clip), clip), _Section(self.position, self.timeline.frames)]
+            self.state = "playing"
+        elif command == "skip":
+            target = self.skip_target(now)
+            clip = self.clips["skip"]
+            self.position = target
+            sections += [_Section(0, len(clip), clip), _Section(target, self.timeline.frames)]
+            self.state = "playing"
+        elif command == "quit":
+            clip = self.clips["quit"]
+            sections += [_Section(0, len(clip), clip)]
+            self.quit_requested = True
+            self.state = "playing"
+        else:
+            return
+        self._queue = deque(sections)
+
+    # -- the audio callback's work -----------------------------------------
+    def render(self, out: np.ndarray) -> None:
+        """Fill ``out`` (float32, shape ``(n, channels)``) with the next frames.
+
+        Silence once the session is over; :attr:`finished` tells.
+        """
+        command, self._pending = self._pending, None
+        if command is not None:
+            self._apply(command)
+        n = len(out)
+        done = 0
+        queue = self._queue
+        while done < n:
+            if not queue:
+                out[done:] = 0.0
+                self.state = "done"
+                break
+            sec = queue[0]
+            if sec.silence:
+                out[done:] = 0.0
+                break
+            take = min(n - done, sec.end - sec.pos)
+            block = out[done:done + take]
+            if sec.clip is None:
+                self.mixer.render(block, sec.pos)
+                if not sec.fade:
+                    self.position = sec.pos + take
+            else:
+                block[:] = sec.clip[sec.pos:sec.pos + take, None]
+            if sec.fade:
+                first = sec.pos - sec.origin
+                ramp = 1.0 - (np.arange(first + 1, first + take + 1, dtype=np.float32)
+                              / (sec.end - sec.origin))
+                block *= ramp[:, None]
+            sec.pos += take
+            done += take
+            if sec.pos >= sec.end:
+                queue.popleft()
+        self.rendered += n
+
+
+def make_clips(speech: Callable[[str], np.ndarray], sounds: Mapping[str, np.ndarray],
+               samplerate: int, phrases: PhraseBook | None = None) -> dict[str, np.ndarray]:
+    """The spoken clips of :data:`CLIP_NAMES`, built before the stream opens.
+
+    ``resume`` and ``recovered`` end with a count-in -- a tick and "three,
+    two, one" a second apart -- so the user finds the rhythm again.
+    """
+    book = phrases or default_phrases()
+    sr = samplerate
+
+    def voice(name: str) -> np.ndarray:
+        return np.asarray(speech(book.variants(name)[0]), dtype=np.float32)
+
+    def with_count_in(head: np.ndarray) -> np.ndarray:
+        beat0 = -(-(len(head) + sr // 4) // sr) * sr         # next whole second after the words
+        out = np.zeros(beat0 + COUNT_IN_SECONDS * sr, dtype=np.float32)
+        out[:len(head)] += head
+        for i in range(COUNT_IN_SECONDS):
+            at = beat0 + i * sr
+            tick = sounds["tick"]
+            out[at:at + len(tick)] += tick
+            word = np.asarray(speech(number_word(COUNT_IN_SECONDS - i)), dtype=np.float32)[:sr]
+            out[at:at + len(word)] += word
+        return out
+
+    return {
+        "paused": voice("player_paused"),
+        "resume": with_count_in(voice("player_resume")),
+        "skip": voice("player_skip"),
+        "quit": voice("player_quit"),
+        "recovered": with_count_in(voice("player_recovered")),
+    }
