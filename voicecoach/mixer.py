@@ -115,6 +115,8 @@ class Mixer:
     peaks of every overlapping voice and ticks cluster added up) exceeds
     ``HEADROOM_PEAK``, one constant master :attr:`gain` scales everything
     so that the mix can never clip; the bus renders use the same gain.
+    With a gain of 1.0 the clips are referenced, not copied: do not modify
+    them while the mixer is in use.
     """
 
     def __init__(self, timeline: Timeline, speech: Mapping[str, np.ndarray],
@@ -131,7 +133,6 @@ class Mixer:
         if timeline.frames < 0:
             raise ValueError(f"timeline.frames must be >= 0, not {timeline.frames}")
 
-        self._timeline = timeline
         self._frames = int(timeline.frames)
         self._samplerate = int(timeline.samplerate)
         self._channels = channels
@@ -205,10 +206,12 @@ class Mixer:
 
         A lone clip stays a reference (no copy); overlapping ones are summed
         once in float64, in event order, and kept in float64 until the gain.
+        Memory then grows with the distinct sounds, not the session length.
         """
         items = sorted(items, key=lambda it: it.start)  # stable: keeps event order
         clusters: list[_Cluster] = []
         peaks: dict[tuple[int, int, int], float] = {}
+        sums: dict[tuple, tuple[np.ndarray, float]] = {}
         i = 0
         while i < len(items):
             first = items[i]
@@ -223,10 +226,17 @@ class Mixer:
                     peaks[key] = float(np.max(np.abs(first.samples)))
                 clusters.append(_Cluster(first.start, first.length, peaks[key], first, None))
             else:
-                acc = np.zeros(end - first.start, dtype=np.float64)
-                for it in items[i:j]:
-                    acc[it.start - first.start:it.start - first.start + it.length] += it.samples
-                clusters.append(_Cluster(first.start, len(acc), float(np.max(np.abs(acc))), None, acc))
+                # Sessions repeat (an accent on every set's first tick...):
+                # one array per distinct combination, shared by its repeats.
+                shape = tuple((it.start - first.start, id(it.src), it.off, it.length)
+                              for it in items[i:j])
+                if shape not in sums:
+                    acc = np.zeros(end - first.start, dtype=np.float64)
+                    for it in items[i:j]:
+                        acc[it.start - first.start:it.start - first.start + it.length] += it.samples
+                    sums[shape] = (acc, float(np.max(np.abs(acc))))
+                acc, peak = sums[shape]
+                clusters.append(_Cluster(first.start, len(acc), peak, None, acc))
             i = j
         return clusters
 
@@ -257,7 +267,9 @@ class Mixer:
         clips = []
         for c in clusters:
             if c.summed is not None:
-                clips.append((c.summed * self._gain).astype(np.float32))
+                if id(c.summed) not in gained:
+                    gained[id(c.summed)] = (c.summed * self._gain).astype(np.float32)
+                clips.append(gained[id(c.summed)])
                 continue
             it = c.item
             src = it.src

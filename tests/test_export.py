@@ -1,0 +1,541 @@
+"""Export: real files read back with soundfile and ffprobe, atomic writes, errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import mutagen
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voicecoach import export as export_mod
+from voicecoach.errors import ExportError, InputError
+from voicecoach.export import (FORMATS, Chapter, ExportOptions, chapters, cue_sheet, export,
+                               format_for, stream)
+from voicecoach.mixer import Mixer
+from voicecoach.sounds import make_sounds
+from voicecoach.timeline import Event, Segment, Timeline
+
+SR = 48000
+FRAMES = 3 * SR
+needs_ffprobe = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe not installed")
+
+
+def burst(n: int, seed: int, peak: float = 0.5) -> np.ndarray:
+    """Decaying noise: a stand-in for a synthesized word."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n) * np.exp(-np.arange(n) / (n / 5))
+    return (x * (peak / np.max(np.abs(x)))).astype(np.float32)
+
+
+def make_timeline() -> Timeline:
+    segments = (
+        Segment("intro", 0, 24000),
+        Segment("concentric", 24000, 24000, set=1, rep=1),
+        Segment("eccentric", 48000, 24000, set=1, rep=1),
+        Segment("rest", 72000, 24000),
+        Segment("concentric", 96000, 24000, set=2, rep=1),
+        Segment("outro", 120000, 24000),
+    )
+    events = (
+        Event(2000, "speech", 9600, "Lift"),
+        Event(24000, "accent", 2400, set=1, rep=1),
+        Event(36000, "tick", 1920, set=1, rep=1),
+        Event(48000, "tick", 1920, set=1, rep=1),
+        Event(60000, "tick", 1920, set=1, rep=1),
+        Event(72000, "bell", 72000),
+        Event(100000, "speech", 14400, "Go"),       # clip is longer: cut to 14400
+        Event(130000, "tick", 1920),                # over the bell's tail
+    )
+    return Timeline("leg-lifts", SR, FRAMES, segments, events)
+
+
+TIMELINE = make_timeline()
+SPEECH = {"Lift": burst(9600, 1), "Go": burst(20000, 2)}
+SOUNDS = make_sounds(SR)
+ONSET_EVENTS = [e for e in TIMELINE.events if e.frame in (24000, 36000, 48000, 60000)]
+
+
+def make_mixer(channels: int = 1) -> Mixer:
+    return Mixer(TIMELINE, SPEECH, SOUNDS, channels=channels)
+
+
+def full_render(m: Mixer, bus: str | None = None) -> np.ndarray:
+    out = np.empty((m.frames, m.channels), np.float32)
+    m.render(out, 0, bus)
+    return out
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if ".part-" in p.name)
+
+
+def ffprobe(path: Path) -> dict:
+    res = subprocess.run(["ffprobe", "-v", "error", "-show_chapters", "-show_format",
+                          "-show_streams", "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(res.stdout)
+
+
+@pytest.fixture(scope="module")
+def mixer() -> Mixer:
+    return make_mixer()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, mixer):
+    """Each format (and WAV subtype) exported once, with stems and a cue sheet."""
+    root = tmp_path_factory.mktemp("exports")
+    made: dict[str, tuple[Path, list[Path]]] = {}
+    for key, name, subtype in [("wav-float", "float.wav", "FLOAT"), ("wav", "pcm.wav", None),
+                               ("flac", "s.flac", None), ("ogg", "s.ogg", None),
+                               ("opus", "s.opus", None), ("mp3", "s.mp3", None)]:
+        path = root / name
+        opts = ExportOptions(subtype=subtype, stems=True, cue_sheet=True, title="Leg lifts")
+        made[key] = (path, export(mixer, TIMELINE, path, opts))
+    return made
+
+
+# ------------------------------------------------------------ lossless files
+def test_float_wav_equals_the_mixer_output(exported, mixer):
+    path, written = exported["wav-float"]
+    data, sr = sf.read(path, dtype="float32", always_2d=True)
+    assert sr == SR and data.shape == (FRAMES, 1)
+    np.testing.assert_allclose(data, full_render(mixer), rtol=0, atol=1e-7)
+    assert written == [path, path.with_name("float.voice.wav"), path.with_name("float.ticks.wav"),
+                       path.with_name("float.cue")]
+    assert sf.info(path).subtype == "FLOAT"
+
+
+@pytest.mark.parametrize("key", ["wav", "flac"])
+def test_pcm16_is_within_one_lsb(exported, mixer, key):
+    path, _ = exported[key]
+    info = sf.info(path)
+    assert (info.frames, info.samplerate, info.channels, info.subtype) == (FRAMES, SR, 1, "PCM_16")
+    data, _ = sf.read(path, dtype="float32", always_2d=True)
+    err = np.abs(data - full_render(mixer))
+    assert err.max() <= 1 / 32768
+    assert err.max() <= 0.5 / 32768 + 1e-9   # rounded, not floored
+
+
+@pytest.mark.parametrize("key", ["wav-float", "wav", "flac"])
+def test_every_tick_is_at_its_frame(exported, key):
+    path, _ = exported[key]
+    data, _ = sf.read(path, dtype="float32", always_2d=True)
+    x = np.abs(data[:, 0])
+    threshold = 1e-3
+    for ev in ONSET_EVENTS:
+        clip = SOUNDS[ev.kind]
+        expected = ev.frame + int(np.argmax(np.abs(clip) > threshold))
+        window = x[ev.frame - 480:ev.frame + 480]
+        assert not window[:480].any(), f"{ev.kind} at {ev.frame}: not preceded by silence"
+        found = ev.frame - 480 + int(np.argmax(window > threshold))
+        assert abs(found - expected) <= 1, (ev.kind, ev.frame, found, expected)
+
+
+def test_stems_sum_to_the_mix(exported):
+    path, written = exported["wav-float"]
+    mix, voice, ticks = (sf.read(p, dtype="float32")[0] for p in written[:3])
+    np.testing.assert_allclose(voice + ticks, mix, rtol=0, atol=1e-7)
+    assert np.abs(voice).max() > 0.1 and np.abs(ticks).max() > 0.1
+    # the voice stem is silent where only ticks sound, and vice versa
+    assert not voice[36000:38000].any() and not ticks[2000:11000].any()
+
+
+def test_pcm16_stems_sum_to_the_mix_within_rounding(exported):
+    mix, voice, ticks = (sf.read(p, dtype="float32")[0] for p in exported["wav"][1][:3])
+    assert np.abs(voice + ticks - mix).max() <= 1.5 / 32768
+
+
+# --------------------------------------------------------------- lossy files
+@needs_ffprobe
+@pytest.mark.parametrize("key, codec", [("ogg", "vorbis"), ("opus", "opus"), ("mp3", "mp3"),
+                                        ("flac", "flac"), ("wav", "pcm_s16le")])
+def test_ffprobe_decodes_with_the_right_duration(exported, key, codec):
+    path, _ = exported[key]
+    probe = ffprobe(path)
+    (stream_info,) = probe["streams"]
+    assert stream_info["codec_name"] == codec
+    assert int(stream_info["sample_rate"]) == SR and stream_info["channels"] == 1
+    assert abs(float(probe["format"]["duration"]) - FRAMES / SR) <= 0.060
+
+
+@pytest.mark.parametrize("key", ["ogg", "opus", "mp3"])
+def test_lossy_files_read_back_with_soundfile(exported, mixer, key):
+    path, _ = exported[key]
+    data, sr = sf.read(path, dtype="float32", always_2d=True)
+    assert sr == SR and data.shape[1] == 1
+    assert abs(len(data) - FRAMES) <= 0.060 * SR
+    ref = full_render(mixer)[:, 0]
+    # loudness where the voice speaks, silence-ish where nothing sounds
+    assert np.sqrt(np.mean(data[2000:11000, 0] ** 2)) == pytest.approx(
+        np.sqrt(np.mean(ref[2000:11000] ** 2)), rel=0.3)
+    assert np.abs(data[13000:23000, 0]).max() < 0.01
+
+
+# ------------------------------------------------------- chapters and tags
+@needs_ffprobe
+@pytest.mark.parametrize("key", ["mp3", "ogg", "opus", "flac"])
+def test_chapters_seen_by_ffprobe(exported, key):
+    path, _ = exported[key]
+    got = ffprobe(path)["chapters"]
+    want = chapters(TIMELINE)
+    assert [c["tags"]["title"] for c in got] == [c.title for c in want]
+    for c, w in zip(got, want):
+        assert abs(float(c["start_time"]) - w.start / SR) <= 0.001
+    assert [c.title for c in want] == ["Intro", "Set 1 of 2", "Rest", "Set 2 of 2", "Outro"]
+
+
+def test_mp3_chapter_frames_are_in_time_order(exported):
+    from mutagen.id3 import ID3
+    path, _ = exported["mp3"]
+    tags = ID3(path)
+    (toc,) = tags.getall("CTOC")
+    assert toc.child_element_ids == [f"chp{i}" for i in range(5)]
+    chaps = {c.element_id: c for c in tags.getall("CHAP")}
+    starts = [chaps[e].start_time for e in toc.child_element_ids]
+    ends = [chaps[e].end_time for e in toc.child_element_ids]
+    assert starts == [0, 500, 1500, 2000, 2500] and ends == [500, 1500, 2000, 2500, 3000]
+    assert str(chaps["chp1"].sub_frames["TIT2"]) == "Set 1 of 2"
+    assert tags.version[:2] == (2, 3)
+
+
+@pytest.mark.parametrize("key", ["mp3", "ogg", "opus", "flac", "wav"])
+def test_tags(exported, key):
+    path, written = exported[key]
+    if key == "wav":
+        with sf.SoundFile(path) as f:
+            assert (f.title, f.artist, f.album) == ("Leg lifts", "voicecoach", "leg-lifts")
+        with sf.SoundFile(written[1]) as f:
+            assert f.title == "Leg lifts (voice)"
+        return
+    audio = mutagen.File(path)
+    if key == "mp3":
+        assert str(audio.tags["TIT2"]) == "Leg lifts"
+        assert str(audio.tags["TPE1"]) == "voicecoach"
+        assert str(audio.tags["TALB"]) == "leg-lifts"
+    else:
+        assert audio["title"] == ["Leg lifts"] and audio["artist"] == ["voicecoach"]
+        assert audio["album"] == ["leg-lifts"]
+        assert audio["chapter002name"] == ["Set 1 of 2"]
+        assert audio["chapter002"] == ["00:00:00.500"]
+
+
+def test_cue_sheet_file(exported):
+    path, written = exported["mp3"]
+    text = written[-1].read_text(encoding="utf-8")
+    assert written[-1] == path.with_suffix(".cue")
+    assert 'FILE "s.mp3" MP3' in text
+    lines = [ln.strip() for ln in text.splitlines()]
+    assert lines.count("TRACK 01 AUDIO") == 1 and "TRACK 05 AUDIO" in lines
+    idx = [ln.split()[-1] for ln in lines if ln.startswith("INDEX 01")]
+    assert idx == ["00:00:00", "00:00:37", "00:01:37", "00:02:00", "00:02:37"]  # 75 ff/s, floored
+    assert 'TITLE "Set 2 of 2"' in lines
+    wav_cue = exported["wav"][1][-1].read_text(encoding="utf-8")
+    assert 'FILE "pcm.wav" WAVE' in wav_cue
+
+
+def test_cue_sheet_long_session_and_quotes():
+    chaps = [Chapter(0, 'Say "go"'), Chapter(SR * 3725 + SR // 2, "Rest"), Chapter(SR * 3725 + SR // 2, "x")]
+    text = cue_sheet(chaps, "a b.wav", SR, title="T")
+    assert "TITLE \"Say 'go'\"" in text
+    assert "INDEX 01 62:05:37" in text
+    assert text.count("TRACK") == 2   # same CD frame: the later chapter is dropped
+
+
+def test_chapters_merge_reps_and_open_sets_at_get_ready():
+    seg = [Segment("intro", 0, 10), Segment("warmup", 10, 10),
+           Segment("get_ready", 20, 5, set=1), Segment("concentric", 25, 5, set=1, rep=1, side="left"),
+           Segment("eccentric", 30, 5, set=1, rep=1, side="left"),
+           Segment("concentric", 35, 5, set=1, rep=1, side="right"),
+           Segment("rest", 40, 10), Segment("rest", 50, 10),
+           Segment("get_ready", 60, 5, set=2), Segment("hold", 65, 5, set=2, rep=1),
+           Segment("outro", 70, 10)]
+    tl = Timeline("p", SR, 80, tuple(seg), ())
+    assert chapters(tl) == [
+        Chapter(0, "Intro"), Chapter(10, "Warm-up"), Chapter(20, "Set 1 of 2, left"),
+        Chapter(35, "Set 1 of 2, right"), Chapter(40, "Rest"), Chapter(60, "Set 2 of 2"),
+        Chapter(70, "Outro")]
+
+
+# ---------------------------------------------------------- format choice
+@pytest.mark.parametrize("path, fmt, want", [
+    ("a.wav", None, "wav"), ("A.MP3", None, "mp3"), ("x.opus", None, "opus"),
+    ("x.ogg", None, "ogg"), ("x.flac", None, "flac"), ("x.wav", "flac", "flac"),
+    ("noext", "OGG", "ogg"), ("x.bin", ".mp3", "mp3"),
+])
+def test_format_for(path, fmt, want):
+    assert format_for(Path(path), fmt) == want
+
+
+@pytest.mark.parametrize("path, fmt, named", [
+    ("a.aiff", None, "'aiff'"), ("a.wav", "m4a", "'m4a'"), ("noext", None, "noext"),
+])
+def test_format_for_rejects_unknown(path, fmt, named):
+    with pytest.raises(InputError) as info:
+        format_for(Path(path), fmt)
+    msg = str(info.value)
+    assert named in msg and all(f in msg for f in FORMATS)
+    assert info.value.exit_code == 2
+
+
+def test_opus_at_44100_is_an_input_error(tmp_path):
+    tl = Timeline("p", 44100, 100, (Segment("intro", 0, 100),), ())
+    m = Mixer(tl, {}, make_sounds(44100))
+    with pytest.raises(InputError, match="44100") as info:
+        export(m, tl, tmp_path / "x.opus", ExportOptions(samplerate=44100))
+    assert "48000" in str(info.value) and info.value.exit_code == 2
+    assert list(tmp_path.iterdir()) == []
+    # the same rate is fine for ogg/vorbis
+    export(m, tl, tmp_path / "x.ogg", ExportOptions(samplerate=44100))
+
+
+def test_bad_options(mixer, tmp_path):
+    with pytest.raises(InputError, match="channels"):
+        ExportOptions(channels=3)
+    with pytest.raises(InputError, match="sample rate"):
+        ExportOptions(samplerate=0)
+    with pytest.raises(ValueError, match="block"):
+        ExportOptions(block=0)
+    with pytest.raises(TypeError):
+        ExportOptions(format=3)
+    with pytest.raises(TypeError):
+        ExportOptions(stems="yes")
+    with pytest.raises(InputError, match="FLOAT"):
+        export(mixer, TIMELINE, tmp_path / "x.flac", ExportOptions(subtype="FLOAT"))
+    with pytest.raises(ValueError, match="channels"):
+        export(mixer, TIMELINE, tmp_path / "x.wav", ExportOptions(channels=2))
+    with pytest.raises(ValueError, match="sample rates"):
+        export(mixer, TIMELINE, tmp_path / "x.wav", ExportOptions(samplerate=24000))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stereo_wav_has_the_mix_on_both_channels(tmp_path):
+    m = make_mixer(channels=2)
+    path = tmp_path / "st.wav"
+    export(m, TIMELINE, path, ExportOptions(channels=2, subtype="FLOAT"))
+    data, _ = sf.read(path, dtype="float32")
+    assert data.shape == (FRAMES, 2)
+    np.testing.assert_array_equal(data[:, 0], data[:, 1])
+    np.testing.assert_allclose(data, full_render(m), atol=1e-7, rtol=0)
+
+
+def test_no_extension_with_format_names_stems_sensibly(mixer, tmp_path):
+    written = export(mixer, TIMELINE, tmp_path / "session",
+                     ExportOptions(format="wav", stems=True, cue_sheet=True))
+    assert [p.name for p in written] == ["session", "session.voice.wav", "session.ticks.wav",
+                                         "session.cue"]
+    assert sf.info(written[0]).frames == FRAMES
+
+
+# -------------------------------------------------- progress and streaming
+def test_progress_after_each_block(mixer, tmp_path):
+    seen: list[int] = []
+    export(mixer, TIMELINE, tmp_path / "p.wav", ExportOptions(block=50000), progress=seen.append)
+    assert seen == [50000, 100000, FRAMES]
+
+
+def test_stream_into_bytesio(mixer):
+    buf = io.BytesIO()
+    with sf.SoundFile(buf, "w", SR, 1, "FLOAT", format="WAV") as f:
+        assert stream(mixer, [(f, None)], block=1000) == FRAMES
+    buf.seek(0)
+    data, _ = sf.read(buf, dtype="float32", always_2d=True)
+    np.testing.assert_array_equal(data, full_render(mixer))
+
+
+def test_stream_pcm16_rounds_to_nearest():
+    tl = Timeline("p", SR, 6, (Segment("intro", 0, 6),), (Event(0, "speech", 6, "x"),))
+    x = np.array([0.5, -0.9, 0.3, 0.999, -0.999, 1e-5], np.float32)
+    m = Mixer(tl, {"x": x}, SOUNDS)
+    buf = io.BytesIO()
+    with sf.SoundFile(buf, "w", SR, 1, "PCM_16", format="WAV") as f:
+        stream(m, [(f, None)], block=4)
+    buf.seek(0)
+    ints, _ = sf.read(buf, dtype="int16")
+    np.testing.assert_array_equal(ints, np.rint(x.astype(np.float64) * 32768).astype(np.int16))
+
+
+# ------------------------------------------------------------ atomic writes
+def _interrupting(monkeypatch, mixer, after_calls: int, exc: BaseException):
+    calls = {"n": 0}
+    real = mixer.render
+
+    def render(out, start, bus=None):
+        calls["n"] += 1
+        if calls["n"] > after_calls:
+            raise exc
+        real(out, start, bus)
+
+    monkeypatch.setattr(mixer, "render", render)
+    return calls
+
+
+@pytest.mark.parametrize("name", ["old.wav", "old.ogg", "old.mp3"])
+def test_interrupt_keeps_the_old_file_and_leaves_no_temps(monkeypatch, mixer, tmp_path, name):
+    target = tmp_path / name
+    target.write_bytes(b"previous export")
+    _interrupting(monkeypatch, mixer, 5, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        export(mixer, TIMELINE, target, ExportOptions(block=4096, stems=True, cue_sheet=True))
+    assert target.read_bytes() == b"previous export"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_interrupt_with_no_old_file_leaves_nothing(monkeypatch, mixer, tmp_path):
+    _interrupting(monkeypatch, mixer, 2, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        export(mixer, TIMELINE, tmp_path / "new.flac", ExportOptions(block=4096))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupt_while_tagging_leaves_the_old_file(monkeypatch, mixer, tmp_path):
+    target = tmp_path / "t.ogg"
+    target.write_bytes(b"old")
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export_mod, "_tag_vorbis", boom)
+    with pytest.raises(KeyboardInterrupt):
+        export(mixer, TIMELINE, target, ExportOptions(cue_sheet=True))
+    assert target.read_bytes() == b"old" and leftovers(tmp_path) == []
+
+
+def test_tagging_failure_is_an_export_error(monkeypatch, mixer, tmp_path):
+    def broken(*args, **kwargs):
+        raise mutagen.MutagenError("tag too large")
+
+    monkeypatch.setattr(export_mod, "_tag_mp3", broken)
+    with pytest.raises(ExportError, match=r"t\.mp3: tag too large") as info:
+        export(mixer, TIMELINE, tmp_path / "t.mp3", ExportOptions())
+    assert info.value.exit_code == 1 and list(tmp_path.iterdir()) == []
+
+
+def test_encoder_failure_is_an_export_error(monkeypatch, mixer, tmp_path):
+    def failing_write(self, data):
+        raise sf.LibsndfileError(1, prefix="Error writing: ")
+
+    monkeypatch.setattr(sf.SoundFile, "write", failing_write)
+    with pytest.raises(ExportError, match=r"cannot write .*e\.flac") as info:
+        export(mixer, TIMELINE, tmp_path / "e.flac", ExportOptions())
+    assert "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_new_file_mode_follows_umask_and_old_mode_is_kept(mixer, tmp_path):
+    fresh = tmp_path / "fresh.wav"
+    old = os.umask(0o022)
+    try:
+        export(mixer, TIMELINE, fresh, ExportOptions())
+    finally:
+        os.umask(old)
+    assert fresh.stat().st_mode & 0o777 == 0o644     # not mkstemp's 0600
+    kept = tmp_path / "kept.wav"
+    kept.write_bytes(b"x")
+    kept.chmod(0o640)
+    export(mixer, TIMELINE, kept, ExportOptions())
+    assert kept.stat().st_mode & 0o777 == 0o640 and sf.info(kept).frames == FRAMES
+
+
+# ---------------------------------------------------------- unwritable paths
+@pytest.mark.parametrize("make_path, cause", [
+    (lambda tmp: Path("/etc/passwd/x.wav"), "Not a directory"),
+    (lambda tmp: tmp / "missing" / "x.wav", "No such file or directory"),
+])
+def test_unwritable_path_is_an_export_error(mixer, tmp_path, make_path, cause):
+    path = make_path(tmp_path)
+    with pytest.raises(ExportError) as info:
+        export(mixer, TIMELINE, path, ExportOptions())
+    msg = str(info.value)
+    assert str(path) in msg and cause in msg and "\n" not in msg
+    assert info.value.exit_code == 1
+
+
+def test_target_is_a_directory(mixer, tmp_path):
+    (tmp_path / "d.wav").mkdir()
+    with pytest.raises(ExportError, match="is a directory"):
+        export(mixer, TIMELINE, tmp_path / "d.wav", ExportOptions())
+
+
+# ------------------------------------------------------------------ disk full
+def long_timeline(seconds: int, speech_frames: int = 38400) -> tuple[Timeline, dict]:
+    """A tick each second, an accent and a 0.8 s cue every 7 s."""
+    events = []
+    for s in range(seconds):
+        if s % 7 == 0:
+            events += [Event(s * SR, "accent", 2400), Event(s * SR + 4800, "speech", speech_frames, "count")]
+        events.append(Event(s * SR, "tick", 1920))
+    events.sort(key=lambda e: (e.frame, e.kind))
+    tl = Timeline("long", SR, seconds * SR, (Segment("intro", 0, seconds * SR),), tuple(events))
+    return tl, {"count": burst(speech_frames, 3)}
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A 16 KiB tmpfs, mounted for the test and unmounted after."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs to fill up needs root")
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mnt)],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"mount -t tmpfs not permitted here: {res.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+@pytest.mark.parametrize("name", ["full.wav", "full.flac", "full.ogg", "full.opus", "full.mp3"])
+def test_disk_full_is_an_export_error_and_leaves_nothing(tiny_fs, name):
+    tl, speech = long_timeline(20)
+    m = Mixer(tl, speech, SOUNDS)
+    target = tiny_fs / name
+    with pytest.raises(ExportError) as info:
+        export(m, tl, target, ExportOptions(stems=True, cue_sheet=True, block=8192))
+    msg = str(info.value)
+    # names the file that hit the wall (the mix or a stem) and the cause, on one line
+    assert "No space left on device" in msg and str(tiny_fs / "full.") in msg and "\n" not in msg
+    assert list(tiny_fs.iterdir()) == []
+
+
+# ------------------------------------------------------------------- memory
+MEMORY_SCRIPT = textwrap.dedent("""
+    import resource, sys
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    from test_export import long_timeline, SOUNDS
+    from voicecoach.export import ExportOptions, export
+    from voicecoach.mixer import Mixer
+    tl, speech = long_timeline(int(sys.argv[1]) * 60)
+    out = Path(sys.argv[2])
+    export(Mixer(tl, speech, SOUNDS), tl, out, ExportOptions())
+    size = out.stat().st_size
+    out.unlink()
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, size)
+""")
+
+
+def test_memory_does_not_grow_with_session_length(tmp_path):
+    """Peak RSS for 60 minutes stays near that of 2 minutes (no timing asserts)."""
+    script = tmp_path / "mem.py"
+    script.write_text(MEMORY_SCRIPT.format(tests=str(Path(__file__).parent)))
+    peaks = {}
+    for minutes in (2, 60):
+        res = subprocess.run([sys.executable, str(script), str(minutes), str(tmp_path / "m.wav")],
+                             capture_output=True, text=True, check=True)
+        rss_kib, size = map(int, res.stdout.split())
+        assert size > 2 * minutes * 60 * SR          # PCM_16 data really was written
+        peaks[minutes] = rss_kib
+    # the whole 60-minute mix would be 690 MB as float32; allow 24 MB of slack
+    assert peaks[60] - peaks[2] < 24 * 1024, peaks

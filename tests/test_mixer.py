@@ -1,0 +1,308 @@
+"""Mixer: exact samples from tiny arrays, block invariance, buses, headroom, cost."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from voicecoach.mixer import BUSES, HEADROOM_PEAK, Mixer
+from voicecoach.sounds import make_sounds
+from voicecoach.timeline import Event, Segment, Timeline
+
+F32 = np.float32
+
+
+def a32(*values: float) -> np.ndarray:
+    return np.array(values, dtype=F32)
+
+
+SOUNDS = {"tick": a32(0.25, 0.125), "accent": a32(0.5, 0.25, 0.125), "bell": a32(0.0625)}
+
+
+def timeline(frames: int, *events: Event, samplerate: int = 48000) -> Timeline:
+    return Timeline("test", samplerate, frames, (Segment("intro", 0, frames),),
+                    tuple(sorted(events, key=lambda e: (e.frame, e.kind))))
+
+
+def render(m: Mixer, start: int, n: int, bus: str | None = None) -> np.ndarray:
+    out = np.full((n, m.channels), np.nan, dtype=F32)  # render must overwrite everything
+    m.render(out, start, bus)
+    return out
+
+
+# ------------------------------------------------------------ exact samples
+def test_clip_lands_at_its_frame_exactly():
+    tl = timeline(12, Event(5, "speech", 3, "hi"))
+    m = Mixer(tl, {"hi": a32(1, 2, 3) / 8}, SOUNDS)
+    out = render(m, 0, 12)
+    assert out.shape == (12, 1) and out.dtype == F32
+    np.testing.assert_array_equal(out[:, 0], a32(0, 0, 0, 0, 0, 0.125, 0.25, 0.375, 0, 0, 0, 0))
+    assert m.gain == 1.0
+    assert (m.frames, m.samplerate, m.channels) == (12, 48000, 1)
+
+
+def test_mono_clip_goes_to_every_channel():
+    tl = timeline(6, Event(1, "tick", 2))
+    out = render(Mixer(tl, {}, SOUNDS, channels=2), 0, 6)
+    expected = a32(0, 0.25, 0.125, 0, 0, 0)
+    np.testing.assert_array_equal(out, np.stack([expected, expected], axis=1))
+
+
+def test_clip_is_cut_to_event_frames_and_to_session_end():
+    tl = timeline(10, Event(1, "speech", 2, "long"), Event(8, "accent", 3))
+    m = Mixer(tl, {"long": a32(0.5, 0.5, 0.5, 0.5)}, SOUNDS)
+    # speech cut to 2 frames by event.frames; accent cut at frame 10 (session end)
+    np.testing.assert_array_equal(render(m, 0, 12)[:, 0],
+                                  a32(0, 0.5, 0.5, 0, 0, 0, 0, 0, 0.5, 0.25, 0, 0))
+
+
+def test_shorter_clip_than_event_is_fine():
+    tl = timeline(8, Event(2, "tick", 6))
+    np.testing.assert_array_equal(render(Mixer(tl, {}, SOUNDS), 0, 8)[:, 0],
+                                  a32(0, 0, 0.25, 0.125, 0, 0, 0, 0))
+
+
+def test_overlapping_events_add():
+    tl = timeline(6, Event(1, "tick", 2), Event(1, "accent", 3), Event(2, "speech", 1, "x"))
+    m = Mixer(tl, {"x": a32(0.0625)}, SOUNDS)
+    np.testing.assert_array_equal(render(m, 0, 6)[:, 0], a32(0, 0.75, 0.4375, 0.125, 0, 0))
+
+
+def test_negative_start_and_beyond_end_give_zeros():
+    tl = timeline(4, Event(0, "accent", 3))
+    m = Mixer(tl, {}, SOUNDS)
+    np.testing.assert_array_equal(render(m, -3, 5)[:, 0], a32(0, 0, 0, 0.5, 0.25))
+    np.testing.assert_array_equal(render(m, 4, 3), np.zeros((3, 1), F32))
+    np.testing.assert_array_equal(render(m, 10**9, 3), np.zeros((3, 1), F32))
+    np.testing.assert_array_equal(render(m, -10**9, 3), np.zeros((3, 1), F32))
+
+
+def test_empty_timeline_and_zero_length_block():
+    m = Mixer(timeline(0), {}, SOUNDS)
+    np.testing.assert_array_equal(render(m, 0, 4), np.zeros((4, 1), F32))
+    m.render(np.empty((0, 1), F32), 0)  # nothing to do, no error
+
+
+def test_numpy_integer_start_is_accepted():
+    m = Mixer(timeline(4, Event(1, "tick", 2)), {}, SOUNDS)
+    np.testing.assert_array_equal(render(m, np.int64(1), 2)[:, 0], a32(0.25, 0.125))
+
+
+# ------------------------------------------------------ random timelines
+def build_random(data, samplerate: int = 1000) -> tuple[Timeline, dict, dict]:
+    """A random session whose clips overlap across and within buses."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    frames = data.draw(st.integers(1, 400), label="frames")
+    sounds = {k: (rng.uniform(-1, 1, n)).astype(F32) for k, n in
+              (("tick", data.draw(st.integers(1, 20))), ("accent", data.draw(st.integers(1, 30))),
+               ("bell", data.draw(st.integers(1, 120))))}
+    speech = {t: rng.uniform(-1, 1, data.draw(st.integers(1, 80))).astype(F32) for t in ("a", "b")}
+    events = []
+    for _ in range(data.draw(st.integers(0, 25), label="n_events")):
+        kind = data.draw(st.sampled_from(["speech", "tick", "accent", "bell"]))
+        events.append(Event(data.draw(st.integers(0, frames + 10)), kind,
+                            data.draw(st.integers(0, 150)),
+                            data.draw(st.sampled_from(["a", "b"])) if kind == "speech" else None))
+    return timeline(frames, *events, samplerate=samplerate), speech, sounds
+
+
+def reference(tl: Timeline, speech: dict, sounds: dict, gain: float, bus: str | None) -> np.ndarray:
+    """Straightforward float64 sum per bus, the way the docs describe it."""
+    total = np.zeros(tl.frames + 600, dtype=np.float64)
+    for e in tl.events:
+        if bus is not None and (e.kind == "speech") != (bus == "voice"):
+            continue
+        clip = (speech[e.text] if e.kind == "speech" else sounds[e.kind])[:e.frames]
+        total[e.frame:e.frame + len(clip)] += clip
+    return (total[:tl.frames] * gain).astype(F32)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_block_sizes_give_the_same_samples(data):
+    tl, speech, sounds = build_random(data)
+    channels = data.draw(st.sampled_from([1, 2]), label="channels")
+    m = Mixer(tl, speech, sounds, channels=channels)
+    bus = data.draw(st.sampled_from([None, *BUSES]), label="bus")
+    lo = data.draw(st.integers(-50, 0), label="lo")
+    hi = tl.frames + data.draw(st.integers(0, 50), label="pad")
+    whole = render(m, lo, hi - lo, bus)
+    pieces, pos = [], lo
+    while pos < hi:
+        n = data.draw(st.integers(1, 97), label="block")
+        n = min(n, hi - pos)
+        pieces.append(render(m, pos, n, bus))
+        pos += n
+    np.testing.assert_array_equal(np.concatenate(pieces), whole)
+    assert np.all(whole[:-lo] == 0) and np.all(whole[tl.frames - lo:] == 0)
+    if bus is not None:
+        ref = reference(tl, speech, sounds, m.gain, bus)
+        np.testing.assert_allclose(whole[-lo:tl.frames - lo, 0], ref, rtol=0, atol=1e-6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_buses_sum_to_the_mix_exactly_and_never_clip(data):
+    tl, speech, sounds = build_random(data)
+    m = Mixer(tl, speech, sounds)
+    mix = render(m, 0, tl.frames)
+    voice, ticks = render(m, 0, tl.frames, "voice"), render(m, 0, tl.frames, "ticks")
+    np.testing.assert_array_equal(voice + ticks, mix)
+    assert np.max(np.abs(mix), initial=0.0) <= 1.0
+    assert 0.0 < m.gain <= 1.0
+
+
+# ---------------------------------------------------------------- headroom
+def test_worst_case_overlap_at_full_scale_never_clips():
+    n = 64
+    full = np.where(np.arange(n) % 2, 1.0, -1.0).astype(F32)  # peak 1.0, every sample
+    sounds = {"tick": full.copy(), "accent": full.copy(), "bell": full.copy()}
+    tl = timeline(100, Event(10, "speech", n, "go"), Event(10, "accent", n),
+                  Event(10, "bell", n), Event(10, "tick", n))
+    m = Mixer(tl, {"go": full}, sounds, channels=2)
+    mix = render(m, 0, 100)
+    assert m.peak == pytest.approx(4.0)
+    assert m.gain == pytest.approx(HEADROOM_PEAK / 4.0)
+    assert np.max(np.abs(mix)) <= 1.0
+    assert np.max(np.abs(mix)) == pytest.approx(HEADROOM_PEAK, rel=1e-6)
+    np.testing.assert_array_equal(render(m, 0, 100, "voice") + render(m, 0, 100, "ticks"), mix)
+    # the same gain applies to each bus alone
+    assert np.max(np.abs(render(m, 0, 100, "voice"))) == pytest.approx(m.gain, rel=1e-6)
+
+
+def test_real_sounds_with_normalised_speech_need_no_gain():
+    sr = 48000
+    speech = {"lift": (np.sin(np.arange(4800) * 0.05) * 10 ** (-3 / 20)).astype(F32)}  # -3 dBFS
+    # DESIGN.md's example: a cue starting on an accented beat; a bell elsewhere
+    tl = timeline(2 * sr, Event(0, "speech", 4800, "lift"), Event(0, "accent", 2400),
+                  Event(sr, "speech", 4800, "lift"), Event(sr, "bell", 72000), samplerate=sr)
+    m = Mixer(tl, speech, make_sounds(sr))
+    assert m.gain == 1.0  # -3 dBFS voice + -12 dBFS accent or bell stay under full scale
+
+
+def test_gain_is_one_when_nothing_overlaps():
+    tl = timeline(20, Event(0, "speech", 3, "a"), Event(5, "speech", 3, "a"), Event(10, "bell", 1))
+    m = Mixer(tl, {"a": a32(0.9, -0.99, 0.5)}, SOUNDS)
+    assert m.gain == 1.0 and m.peak == pytest.approx(0.99)
+
+
+# ------------------------------------------------------------- cost / work
+def long_session(seconds: int, sr: int = 1000) -> tuple[Timeline, dict]:
+    sounds = {"tick": np.full(40, 0.1, F32), "accent": np.full(50, 0.2, F32),
+              "bell": np.full(1500, 0.2, F32)}
+    events = [Event(s * sr, "tick", 40) for s in range(seconds)]
+    events += [Event(s * sr, "accent", 50) for s in range(0, seconds, 7)]
+    return timeline(seconds * sr, *events, samplerate=sr), sounds
+
+
+def test_block_far_from_events_touches_nothing():
+    tl, sounds = long_session(3600)
+    m = Mixer(tl, {}, sounds)
+    out = np.empty((256, 1), F32)
+    m.render(out, 1_800_500, None)      # between two ticks, a half hour in
+    assert m.touched == 0 and not out.any()
+    m.render(out, 1_800_990, None)      # straddles the tick at 1_801_000
+    assert m.touched == 1
+    m.render(out, 1_798_990, "ticks")   # tick + accent at 1799 s (a multiple of 7)
+    assert m.touched == 1               # pre-summed into one cluster
+
+
+def test_work_per_block_does_not_depend_on_session_length():
+    touched = []
+    for seconds in (10, 10_000):
+        tl, sounds = long_session(seconds)
+        m = Mixer(tl, {}, sounds)
+        m.render(np.empty((3000, 1), F32), 4500, None)  # covers ticks at 5 s, 6 s, 7 s
+        touched.append(m.touched)
+    assert touched == [3, 3]
+
+
+def test_render_allocates_no_block_sized_temporaries():
+    tl, sounds = long_session(60)
+    m = Mixer(tl, {"x": a32(0.1)}, sounds, channels=2)
+    out = np.empty((16384, 2), F32)   # 128 KiB
+    m.render(out, 0)                  # warm up
+    tracemalloc.start()
+    try:
+        for start in range(0, 60_000, 16384):
+            m.render(out, start)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024
+
+
+def test_repeated_overlaps_share_one_summed_array():
+    tl, sounds = long_session(700)    # 100 tick+accent pairs
+    m = Mixer(tl, {}, sounds)
+    bus = m._buses["ticks"]
+    summed = {id(c) for c, s, e in zip(bus.clips, bus.starts_l, bus.ends_l) if e - s == 50}
+    assert len(summed) == 1
+
+
+# ------------------------------------------------------------------ errors
+@pytest.fixture
+def mixer() -> Mixer:
+    return Mixer(timeline(8, Event(1, "tick", 2)), {}, SOUNDS, channels=2)
+
+
+@pytest.mark.parametrize("out, exc", [
+    (np.zeros((4, 2), np.float64), TypeError),
+    (np.zeros((4, 2), np.int16), TypeError),
+    ([[0.0, 0.0]] * 4, TypeError),
+    (np.zeros(4, F32), ValueError),
+    (np.zeros((4, 1), F32), ValueError),
+    (np.zeros((4, 3), F32), ValueError),
+    (np.zeros((2, 4), F32).T, ValueError),            # Fortran order
+    (np.zeros((8, 2), F32)[::2], ValueError),         # strided
+])
+def test_render_rejects_bad_buffers(mixer, out, exc):
+    with pytest.raises(exc):
+        mixer.render(out, 0)
+
+
+def test_render_rejects_read_only_buffer_bad_start_and_bus(mixer):
+    ro = np.zeros((4, 2), F32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        mixer.render(ro, 0)
+    with pytest.raises(TypeError, match="start"):
+        mixer.render(np.zeros((4, 2), F32), 1.5)
+    with pytest.raises(TypeError, match="start"):
+        mixer.render(np.zeros((4, 2), F32), True)
+    with pytest.raises(ValueError, match="music"):
+        mixer.render(np.zeros((4, 2), F32), 0, "music")
+
+
+def test_missing_speech_text_names_it():
+    tl = timeline(8, Event(1, "speech", 2, "Exhale, lift"))
+    with pytest.raises(KeyError, match="Exhale, lift"):
+        Mixer(tl, {"other": a32(0.1)}, SOUNDS)
+
+
+@pytest.mark.parametrize("clip, exc", [
+    (np.array([0.1, 0.2]), TypeError),                 # float64
+    ([0.1, 0.2], TypeError),
+    (np.zeros((2, 1), F32), ValueError),
+    (a32(0.1, np.nan), ValueError),
+    (a32(np.inf), ValueError),
+])
+def test_bad_clips_are_rejected_up_front(clip, exc):
+    with pytest.raises(exc):
+        Mixer(timeline(8, Event(1, "speech", 2, "x")), {"x": clip}, SOUNDS)
+
+
+def test_bad_constructor_arguments():
+    tl = timeline(8, Event(1, "tick", 2))
+    with pytest.raises(ValueError, match="channels"):
+        Mixer(tl, {}, SOUNDS, channels=0)
+    with pytest.raises(TypeError):
+        Mixer(tl.to_dict(), {}, SOUNDS)
+    with pytest.raises(KeyError, match="tick"):
+        Mixer(tl, {}, {"accent": a32(0.1)})
+    with pytest.raises(ValueError, match="kind"):
+        Mixer(timeline(8, Event(1, "music", 2)), {}, SOUNDS)
