@@ -10,17 +10,20 @@ from __future__ import annotations
 import contextlib
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from voicecoach import __version__
 from voicecoach.environment import Environment
-from voicecoach.errors import VoicecoachError
+from voicecoach.errors import AudioDeviceError, InputError, VoicecoachError
 from voicecoach.preset import (DEFAULT_PRESET, Preset, builtin_names, dump_preset, load_file,
                                load_preset, user_names, user_preset_dir)
-from voicecoach.schedule import build_timeline
-from voicecoach.timeline_table import format_table
+from voicecoach.export import FORMATS, chapters
+from voicecoach.player import DEFAULT_LATENCY
+from voicecoach.schedule import DEFAULT_SAMPLERATE, build_timeline
+from voicecoach.timeline_table import clock, format_table
 
 
 def _env() -> Environment:
@@ -32,12 +35,14 @@ def _echo(text: str = "", nl: bool = True) -> None:
 
 
 def override_options(func):
-    """``--sets --reps --tempo --rest`` on play, export and timeline."""
+    """``--sets --reps --tempo --rest --voice --rate`` on play, export and timeline."""
     for decl, kind, text in reversed([
         ("--sets", int, "Number of sets."),
         ("--reps", int, "Reps per set."),
         ("--tempo", str, "Lifting tempo eccentric-bottom-concentric-top, e.g. 3-1-2-1."),
         ("--rest", float, "Seconds of rest between sets."),
+        ("--voice", str, "Speech voice (see 'voicecoach voices')."),
+        ("--rate", int, "Speaking rate in words per minute."),
     ]):
         func = click.option(decl, type=kind, default=None, help=text)(func)
     return func
@@ -63,8 +68,121 @@ def cli(debug: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
 def timeline(preset: str, as_json: bool, **overrides) -> None:
     """Print the plan of a session: every segment and what is heard."""
-    session = build_timeline(resolve_preset(preset, overrides))
-    _echo(session.to_json() if as_json else format_table(session), nl=as_json)
+    plan = prepare_session(resolve_preset(preset, overrides)).timeline
+    _echo(plan.to_json() if as_json else format_table(plan), nl=as_json)
+
+
+def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channels: int = 1):
+    """Synthesise or load every cue and build the session (the slow part)."""
+    from voicecoach.session import prepare
+    return prepare(preset, _env().cache_dir, samplerate, channels)
+
+
+@cli.command()
+@click.argument("preset", default=DEFAULT_PRESET)
+@override_options
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="File to write; the format comes from its extension.")
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
+              help="wav, flac, ogg, opus or mp3 (default: from the extension).")
+@click.option("--samplerate", type=int, default=DEFAULT_SAMPLERATE, show_default=True)
+@click.option("--channels", type=click.IntRange(1, 2), default=1, show_default=True)
+@click.option("--float", "as_float", is_flag=True, help="32-bit float WAV instead of 16-bit.")
+@click.option("--stems", is_flag=True, help="Also write NAME.voice.EXT and NAME.ticks.EXT.")
+@click.option("--cue", "cue_sheet", is_flag=True, help="Also write a NAME.cue chapter sheet.")
+def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels: int,
+           as_float: bool, stems: bool, cue_sheet: bool, **overrides) -> None:
+    """Write the session as an audio file, with chapters, for a phone."""
+    from voicecoach.export import ExportOptions, export as write, format_for
+    env = _env()
+    chosen = format_for(output, fmt)
+    options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
+                            subtype="FLOAT" if as_float else None, stems=stems,
+                            cue_sheet=cue_sheet)
+    p = resolve_preset(preset, overrides)
+    options = replace(options, title=p.title, preset=p.name)
+    if not 8000 <= samplerate <= 192000:
+        raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
+    session = prepare_session(p, samplerate, channels)
+    total = session.timeline.frames
+    if env.progress:
+        with click.progressbar(length=total, label=f"Writing {output.name}", file=env.stderr) as bar:
+            done = [0]
+
+            def progress(frames: int) -> None:
+                bar.update(frames - done[0])
+                done[0] = frames
+            written = write(session.mixer, session.timeline, output, options, progress)
+    else:
+        written = write(session.mixer, session.timeline, output, options)
+    minutes = total / session.timeline.samplerate / 60
+    for path in written:
+        _echo(f"wrote {path}")
+    _echo(f"{p.title}: {minutes:.1f} min, {len(chapters(session.timeline))} chapters")
+
+
+@cli.command()
+@click.argument("preset", default=DEFAULT_PRESET)
+@override_options
+@click.option("--device", default=None, help="Output device: index or part of its name.")
+@click.option("--latency", default=str(DEFAULT_LATENCY), show_default=True,
+              help="Output latency in seconds, or low/high.")
+def play(preset: str, device: str | None, latency: str, **overrides) -> None:
+    """Play a session live: space pauses, n skips to the next set, q quits."""
+    from voicecoach.console import KeyReader, StatusLine
+    from voicecoach.player import Player, SoundDeviceBackend, parse_latency, resolve_device
+    from voicecoach.sounds import make_sounds
+    from voicecoach.transport import Transport, make_clips
+    env = _env()
+    p = resolve_preset(preset, overrides)
+    lat = parse_latency(latency)
+    dev = resolve_device(device)
+    session = prepare_session(p)
+    sr = session.timeline.samplerate
+    clips = make_clips(session.bank.get, make_sounds(sr), sr)
+    transport = Transport(session.mixer, session.timeline, clips)
+    status = StatusLine(env.stderr, env.interactive)
+
+    def notice(text: str) -> None:
+        status.clear()
+        click.echo(f"voicecoach: {text}", file=env.stderr)
+
+    with KeyReader(env.stdin, env.interactive) as keys:
+        player = Player(transport, SoundDeviceBackend(), device=dev, latency=lat, keys=keys.poll,
+                        status=status.draw, notice=notice, clock=env.clock)
+        try:
+            result = player.run()
+        finally:
+            status.clear()
+    heard = clock(result.position, sr)
+    how = "finished" if result.completed else f"stopped at {heard}"
+    _echo(f"{p.title}: {how}; underruns: {result.underruns}"
+          + (f"; device recovered {result.recoveries}x" if result.recoveries else ""))
+
+
+@cli.command()
+@click.option("--quiet", is_flag=True, help="Print nothing; exit 1 when there is no output device.")
+def devices(quiet: bool) -> None:
+    """List audio output devices."""
+    from voicecoach.player import list_devices
+    found = list_devices()
+    if not found:
+        raise AudioDeviceError("no audio output device found; try 'voicecoach export'")
+    if quiet:
+        return
+    for d in found:
+        mark = "*" if d.default else " "
+        _echo(f"{mark} {d.index:>3}  {d.name}  ({d.hostapi}, {d.channels} ch, {d.samplerate:g} Hz)")
+
+
+@cli.command()
+def voices() -> None:
+    """List the speech engine's voices."""
+    from voicecoach.cues import SpeechEngine
+    with SpeechEngine() as engine:
+        for v in engine.voices():
+            langs = ", ".join(v.languages)
+            _echo(f"{v.id:<28} {v.name}" + (f"  [{langs}]" if langs else ""))
 
 
 @cli.group()
