@@ -1,0 +1,156 @@
+"""Real audio without a sound card: a private PulseAudio server with a null
+sink, which PortAudio reaches through ALSA's ``pulse`` device. The fixtures
+start and stop their own server and record the sink's monitor with parec."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[2]
+SR = 48000
+SINK = "vc_e2e"
+
+pytestmark = pytest.mark.e2e
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+class Pulse:
+    """A PulseAudio server of our own in a private runtime directory."""
+
+    def __init__(self, runtime: Path):
+        self.runtime = runtime
+        self.proc: subprocess.Popen | None = None
+        self.env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PULSE_RUNTIME_PATH": str(runtime / "pulse")}
+
+    def start(self) -> None:
+        self.runtime.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.runtime, 0o700)
+        self.proc = subprocess.Popen(
+            ["pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--disable-shm=yes",
+             "--log-target=stderr", "--log-level=error", "--load=module-native-protocol-unix",
+             f"--load=module-null-sink sink_name={SINK} rate={SR} channels=1 format=float32le"],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if subprocess.run(["pactl", "info"], env=self.env, capture_output=True).returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("PulseAudio did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def record(self, path: Path) -> subprocess.Popen:
+        """Start recording the null sink's monitor as raw float32 mono."""
+        out = open(path, "wb")
+        proc = subprocess.Popen(["parec", f"--device={SINK}.monitor", f"--rate={SR}", "--channels=1",
+                                 "--format=float32le", "--latency-msec=10"],
+                                env=self.env, stdout=out, stderr=subprocess.DEVNULL)
+        proc.out = out
+        deadline = time.monotonic() + 10          # wait until samples really flow
+        while path.stat().st_size < SR // 5 * 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return proc
+
+
+def stop_recording(proc: subprocess.Popen, path: Path) -> np.ndarray:
+    time.sleep(0.5)                               # the last buffers, through the sink
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.out.close()
+    data = np.fromfile(path, dtype="<f4")
+    return data
+
+
+@pytest.fixture
+def pulse(tmp_path):
+    if not (shutil.which("pulseaudio") and shutil.which("parec")):
+        pytest.skip("PulseAudio is not installed (scripts/setup --test installs it)")
+    server = Pulse(tmp_path / "pulse-runtime")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def cue_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cue-cache")
+
+
+@pytest.fixture
+def vc(pulse, cue_cache):
+    """Run the voicecoach CLI as a real process against our server."""
+    env = {**pulse.env, "VOICECOACH_CACHE_DIR": str(cue_cache),
+           "VOICECOACH_CONFIG_DIR": str(cue_cache / "config")}
+
+    def run(*args, **kw):
+        return subprocess.run([sys.executable, "-m", "voicecoach", *args], env=env,
+                              capture_output=True, text=True, timeout=kw.pop("timeout", 180), **kw)
+    run.env = env
+    return run
+
+
+SHORT = """
+title = "Short test"
+exercise = "leg lift"
+sets = {sets}
+reps = {reps}
+rest = 5
+tempo = "2-0-1-0"
+[cues]
+concentric = ["Breathe out and lift", "Lift"]
+"""
+
+
+@pytest.fixture
+def short_preset(tmp_path):
+    def make(sets=2, reps=2):
+        path = tmp_path / f"short-{sets}x{reps}.toml"
+        path.write_text(SHORT.format(sets=sets, reps=reps))
+        return path
+    return make
+
+
+def export_wav(vc, preset: Path, out: Path) -> np.ndarray:
+    r = vc("export", str(preset), "-o", str(out), "--float")
+    assert r.returncode == 0, r.stderr
+    data, rate = sf.read(out, dtype="float32")
+    assert rate == SR
+    return data
+
+
+def best_lag(recording: np.ndarray, reference: np.ndarray) -> tuple[int, float]:
+    """Where ``reference`` sits in ``recording`` and how well it matches there."""
+    n = 1 << int(np.ceil(np.log2(len(recording) + len(reference))))
+    xc = np.fft.irfft(np.fft.rfft(recording, n) * np.conj(np.fft.rfft(reference, n)), n)
+    lag = int(np.argmax(xc[:len(recording)]))
+    seg = recording[lag:lag + len(reference)]
+    if len(seg) < len(reference):
+        return lag, 0.0
+    return lag, float(np.corrcoef(seg, reference)[0, 1])
