@@ -1,0 +1,243 @@
+"""voicecoach benchmarks: each figure against a baseline measured in the same run.
+
+Run through ``scripts/bench`` (which sets up first). Prints a Markdown table
+for the README. ``--quick`` skips the 10-minute underrun soak.
+
+Targets (issues 3 and 4):
+  export 30 min WAV           ours / klick -W           <= 1.0 (warm cue cache)
+  peak memory 3 h export      3 h / 5 min               <= 1.2, and < 150 MB
+  cold cue synthesis          default session           <= 2 s  (baseline: espeak-ng CLI, same phrases)
+  warm cue load               default session           well under 1 s
+  first sound                 ours / paplay             <= 0.5 s absolute (warm cache)
+  callback render per block   p50 / p99 / max           p99 <= 2 %, max <= 20 % of the block
+  underruns, 10 min, 2 cores busy                       0
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+VC = [sys.executable, "-m", "voicecoach"]
+SESSION_30_MIN = ["leg-lifts", "--sets", "6", "--reps", "35"]
+SESSION_3_H = ["leg-lifts", "--sets", "18", "--reps", "80"]
+SESSION_5_MIN = ["leg-lifts", "--sets", "2", "--reps", "10", "--rest", "30"]
+SESSION_10_MIN = ["leg-lifts", "--sets", "4", "--reps", "15"]
+
+
+def run_timed(cmd: list[str], env: dict, repeat: int = 3) -> tuple[float, int]:
+    """Best wall time of ``repeat`` runs, and the peak RSS (KiB) of the last."""
+    best = float("inf")
+    rss = 0
+    for _ in range(repeat):
+        probe = ("import resource, subprocess, sys, time; t = time.perf_counter();"
+                 "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL);"
+                 "d = time.perf_counter() - t;"
+                 "print(r.returncode, d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        out = subprocess.run([sys.executable, "-c", probe, *cmd], env=env, capture_output=True,
+                             text=True, check=True).stdout.split()
+        if out[0] != "0":
+            raise SystemExit(f"failed: {' '.join(cmd)}")
+        best = min(best, float(out[1]))
+        rss = int(out[2])
+    return best, rss
+
+
+def bench_export(env: dict, work: Path) -> list[tuple]:
+    subprocess.run(VC + ["export", *SESSION_30_MIN, "-o", str(work / "warm.wav")], env=env,
+                   check=True, capture_output=True)      # warms the cue cache
+    ours, _ = run_timed(VC + ["export", *SESSION_30_MIN, "-o", str(work / "ours.wav")], env)
+    klick, _ = run_timed(["klick", "-W", str(work / "klick.wav"), "450", "4/4", "60"], env)
+    import soundfile as sf
+    minutes = sf.info(work / "ours.wav").duration / 60
+    k_minutes = sf.info(work / "klick.wav").duration / 60
+    return [("export 30 min, 48 kHz mono PCM_16 WAV (warm cache)",
+             f"{ours:.2f} s ({minutes:.1f} min)", f"klick -W: {klick:.2f} s ({k_minutes:.1f} min)",
+             f"{ours / klick:.2f}", "<= 1.0")]
+
+
+def bench_memory(env: dict, work: Path) -> list[tuple]:
+    subprocess.run(VC + ["export", *SESSION_3_H, "-o", str(work / "warm3h.wav")], env=env,
+                   check=True, capture_output=True)
+    _, small = run_timed(VC + ["export", *SESSION_5_MIN, "-o", str(work / "m5.wav")], env, 1)
+    _, big = run_timed(VC + ["export", *SESSION_3_H, "-o", str(work / "m180.wav")], env, 1)
+    import soundfile as sf
+    hours = sf.info(work / "m180.wav").duration / 3600
+    return [("peak memory, export 3 h vs 5 min", f"{big / 1024:.0f} MB ({hours:.2f} h)",
+             f"5 min: {small / 1024:.0f} MB", f"{big / small:.2f}", "<= 1.2, < 150 MB")]
+
+
+def _cue_texts(env: dict) -> list[str]:
+    from voicecoach.preset import load_preset
+    from voicecoach.schedule import build_timeline
+    asked: list[str] = []
+
+    def frames(text: str) -> int:
+        asked.append(text)
+        return len(text) * 3000
+    build_timeline(load_preset("leg-lifts"), frames)
+    return list(dict.fromkeys(asked))
+
+
+def bench_cues(env: dict, work: Path) -> list[tuple]:
+    from voicecoach.preset import load_preset
+    from voicecoach.session import cue_bank, plan
+    texts = _cue_texts(env)
+    cache = work / "cold-cache"
+    t = time.perf_counter()
+    with cue_bank(load_preset("leg-lifts"), cache) as bank:
+        plan(load_preset("leg-lifts"), bank)
+    cold = time.perf_counter() - t
+    t = time.perf_counter()
+    with cue_bank(load_preset("leg-lifts"), cache) as bank:
+        plan(load_preset("leg-lifts"), bank)
+        for text in texts:
+            bank.get(text)
+    warm = time.perf_counter() - t
+    t = time.perf_counter()
+    for i, text in enumerate(texts):
+        subprocess.run(["espeak-ng", "-w", str(work / f"e{i}.wav"), text], check=True)
+    espeak = time.perf_counter() - t
+    return [(f"cold cue synthesis, default session ({len(texts)} phrases)", f"{cold:.2f} s",
+             f"espeak-ng CLI, same phrases: {espeak:.2f} s", f"{cold / espeak:.2f}", "<= 2 s"),
+            ("warm cue load + plan, default session", f"{warm * 1000:.0f} ms", "", "", "well under 1 s")]
+
+
+def bench_callback(env: dict, work: Path) -> list[tuple]:
+    from voicecoach.player import BLOCKSIZE
+    from voicecoach.preset import load_preset
+    from voicecoach.session import prepare
+    from voicecoach.sounds import make_sounds
+    from voicecoach.transport import Transport, make_clips
+    s = prepare(load_preset("leg-lifts"), Path(env["VOICECOACH_CACHE_DIR"]))
+    clips = make_clips(s.bank.get, make_sounds(48000), 48000)
+    t = Transport(s.mixer, s.timeline, clips)
+    out = np.zeros((BLOCKSIZE, 1), np.float32)
+    times = []
+    clock = time.perf_counter_ns
+    while not t.finished:
+        a = clock()
+        t.render(out)
+        times.append(clock() - a)
+    block_ns = BLOCKSIZE / 48000 * 1e9
+    share = np.array(times) / block_ns * 100
+    return [(f"callback render, {len(times)} blocks of {BLOCKSIZE}",
+             f"p50 {np.percentile(share, 50):.3f} %, p99 {np.percentile(share, 99):.3f} %, "
+             f"max {share.max():.2f} %", f"block = {block_ns / 1e6:.1f} ms", "",
+             "p99 <= 2 %, max <= 20 %")]
+
+
+def _first_sound_after(cmd: list[str], pulse, env: dict) -> float:
+    """Seconds from launching ``cmd`` to the first audible chunk at the sink."""
+    rec = subprocess.Popen(["parec", "--device=vc_e2e.monitor", "--rate=48000", "--channels=1",
+                            "--format=float32le", "--latency-msec=5"], env=pulse.env,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    heard: list[float] = []
+
+    def reader() -> None:
+        while True:
+            chunk = rec.stdout.read(960)
+            if not chunk:
+                return
+            if not heard and np.max(np.abs(np.frombuffer(chunk, "<f4"))) > 1e-3:
+                heard.append(time.perf_counter())
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    time.sleep(1.0)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not heard and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.terminate()
+    proc.wait()
+    rec.terminate()
+    rec.wait()
+    return heard[0] - t0 if heard else float("nan")
+
+
+def bench_first_sound(env: dict, work: Path, pulse) -> list[tuple]:
+    from voicecoach.sounds import make_sound
+    import soundfile as sf
+    tick = work / "tick.wav"
+    sf.write(tick, np.concatenate([make_sound("accent", 48000)] * 4), 48000)
+    penv = {**env, **pulse.env}
+    subprocess.run(VC + ["timeline", "leg-lifts"], env=penv, check=True, capture_output=True)
+    ours = statistics.median(_first_sound_after(VC + ["play", "--device", "pulse"], pulse, penv)
+                             for _ in range(3))
+    base = statistics.median(_first_sound_after(["paplay", str(tick)], pulse, penv) for _ in range(3))
+    return [("command to first sound, play (warm cache)", f"{ours:.2f} s", f"paplay: {base:.2f} s",
+             f"{ours / base:.2f}", "<= 0.5 s")]
+
+
+def _burn(stop) -> None:
+    x = 0
+    while not stop.is_set():
+        x += 1
+
+
+def bench_underruns(env: dict, work: Path, pulse) -> list[tuple]:
+    penv = {**env, **pulse.env}
+    stop = multiprocessing.Event()
+    burners = [multiprocessing.Process(target=_burn, args=(stop,)) for _ in range(2)]
+    for b in burners:
+        b.start()
+    try:
+        r = subprocess.run(VC + ["play", *SESSION_10_MIN, "--device", "pulse"], env=penv,
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    finally:
+        stop.set()
+        for b in burners:
+            b.join()
+    line = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr
+    under = line.split("underruns: ")[1].split(";")[0] if "underruns: " in line else f"failed: {line}"
+    return [("underruns, ~11 min session, both cores busy", under, "2 busy-loop processes", "",
+             "0")]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="skip the 10-minute underrun soak")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="vc-bench-"))
+    env = {**os.environ, "VOICECOACH_CACHE_DIR": str(work / "cache")}
+    rows: list[tuple] = []
+    try:
+        rows += bench_cues(env, work)
+        rows += bench_export(env, work)
+        rows += bench_memory(env, work)
+        rows += bench_callback(env, work)
+        from pulse import Pulse
+        pulse = Pulse(work / "pulse")
+        pulse.start()
+        try:
+            rows += bench_first_sound(env, work, pulse)
+            if not args.quick:
+                rows += bench_underruns(env, work, pulse)
+        finally:
+            pulse.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\nvoicecoach benchmarks, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores\n")
+    print("| what | ours | baseline | ratio | target |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(str(c) for c in row) + " |")
+
+
+if __name__ == "__main__":
+    main()

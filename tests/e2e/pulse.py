@@ -1,0 +1,80 @@
+"""A private PulseAudio server with a null sink, and parec recording of it.
+
+Used by the end-to-end tests and by scripts/bench. PortAudio reaches the
+server through ALSA's ``pulse`` device; XDG_RUNTIME_DIR points every client
+(PortAudio, parec, pactl) at our server and not at any other.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+SR = 48000
+SINK = "vc_e2e"
+
+
+class Pulse:
+    """A PulseAudio server of our own in a private runtime directory."""
+
+    def __init__(self, runtime: Path):
+        self.runtime = runtime
+        self.proc: subprocess.Popen | None = None
+        self.env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PULSE_RUNTIME_PATH": str(runtime / "pulse")}
+
+    def start(self) -> None:
+        self.runtime.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.runtime, 0o700)
+        self.proc = subprocess.Popen(
+            ["pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--disable-shm=yes",
+             "--log-target=stderr", "--log-level=error", "--load=module-native-protocol-unix",
+             f"--load=module-null-sink sink_name={SINK} rate={SR} channels=1 format=float32le"],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if subprocess.run(["pactl", "info"], env=self.env, capture_output=True).returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("PulseAudio did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def record(self, path: Path) -> subprocess.Popen:
+        """Start recording the null sink's monitor as raw float32 mono."""
+        out = open(path, "wb")
+        proc = subprocess.Popen(["parec", f"--device={SINK}.monitor", f"--rate={SR}", "--channels=1",
+                                 "--format=float32le", "--latency-msec=10"],
+                                env=self.env, stdout=out, stderr=subprocess.DEVNULL)
+        proc.out = out
+        deadline = time.monotonic() + 10          # wait until samples really flow
+        while path.stat().st_size < SR // 5 * 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return proc
+
+
+def stop_recording(proc: subprocess.Popen, path: Path) -> np.ndarray:
+    time.sleep(0.5)                               # the last buffers, through the sink
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.out.close()
+    data = np.fromfile(path, dtype="<f4")
+    return data
+
+
