@@ -54,7 +54,7 @@ class _Bus:
     peaks: tuple[float, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Item:
     """One event's audible part: ``src[off:off + length]`` from frame ``start``."""
 
@@ -68,7 +68,7 @@ class _Item:
         return self.src[self.off:self.off + self.length]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Cluster:
     """Overlapping items of one bus: a lone ``item``, or their float64 ``summed``."""
 

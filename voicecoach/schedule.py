@@ -31,7 +31,7 @@ SpeechFrames = Callable[[str], int]
 
 DEFAULT_SAMPLERATE = 48000
 GAP_SECONDS = 0.08          # silence kept between two phrases
-LEAD_SECONDS = 0.5          # before the first word, so a device start cannot clip it
+LEAD_SECONDS = 0.3          # from the start accent to the first word
 INTRO_GAP_SECONDS = 0.4     # between intro sentences
 TAIL_SECONDS = 1.0          # after the last sound of the intro, warm-up and outro
 COUNT_IN = 3                # "Three, two, one" before every set
@@ -55,7 +55,7 @@ def estimate_frames(text: str, samplerate: int, rate_wpm: int | None = None) -> 
     return max(1, round(seconds * samplerate))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Say:
     candidates: tuple[str, ...]
     onsets: tuple[int, ...]     # allowed onsets, preferred first
@@ -128,6 +128,7 @@ class _Planner:
         else:
             summary = self.v("summary" if p.sets > 1 else "summary_one_set", **fields)
         lines = [summary] + [(line,) for line in p.cues.intro]
+        self.sound("accent", 0)         # the session starts: heard at once, before the voice
         end = self.sequence(lines, self.frames(LEAD_SECONDS), self.frames(INTRO_GAP_SECONDS))
         self.segment("intro", self.whole_seconds_up(end + self.frames(TAIL_SECONDS)))
 

@@ -25,7 +25,7 @@ EVENT_KINDS: tuple[str, ...] = ("speech", "tick", "accent", "bell")
 REP_KINDS: frozenset[str] = frozenset({"concentric", "top", "eccentric", "bottom", "hold"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Segment:
     """A stretch of the session: ``[start, start + frames)``."""
 
@@ -41,7 +41,7 @@ class Segment:
         return self.start + self.frames
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """Something audible that begins at ``frame`` and lasts ``frames``.
 
@@ -61,7 +61,7 @@ class Event:
         return self.frame + self.frames
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dropped:
     """An optional cue that did not fit its gap and was left out."""
 

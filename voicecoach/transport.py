@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import numpy as np
@@ -40,7 +40,7 @@ COUNT_IN_SECONDS = 3
 CLIP_NAMES = ("paused", "resume", "skip", "quit", "recovered")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Section:
     """A stretch to play: timeline frames ``[pos, end)`` of the mix, or a clip."""
 
@@ -49,6 +49,7 @@ class _Section:
     clip: np.ndarray | None = None   # mono float32; None = the mix
     fade: bool = False               # fade out linearly over this section
     silence: bool = False            # endless silence (paused)
+    origin: int = field(init=False, default=0)   # where a fade section began
 
     def __post_init__(self) -> None:
         self.origin = self.pos
