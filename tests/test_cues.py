@@ -256,7 +256,7 @@ def test_cache_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
     def boom(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cues.os, "replace", boom)
+    monkeypatch.setattr(cues.cache.os, "replace", boom)
     with pytest.raises(OSError):
         cache.put(KEY, np.ones(10, np.float32))
     assert list(tmp_path.iterdir()) == []
@@ -358,7 +358,7 @@ def test_warm_cache_never_constructs_an_engine(tmp_path, monkeypatch):
     def no_engine(*args, **kwargs):
         raise AssertionError("a warm cache must not start the speech engine")
 
-    monkeypatch.setattr(cues, "SpeechEngine", no_engine)
+    monkeypatch.setattr(cues.bank, "SpeechEngine", no_engine)
     with CueBank(48000, SpeechSettings(), CueCache(tmp_path)) as warm:
         warm.preload(texts)
         for t in texts:
@@ -549,7 +549,7 @@ def test_real_bank_cold_then_warm(tmp_path, monkeypatch):
     with CueBank(48000, SpeechSettings(), CueCache(tmp_path)) as bank:
         bank.preload(texts)
         cold = {t: np.array(bank.get(t)) for t in texts}
-    monkeypatch.setattr(cues, "SpeechEngine", None)  # constructing one would fail
+    monkeypatch.setattr(cues.bank, "SpeechEngine", None)  # constructing one would fail
     with CueBank(48000, SpeechSettings(), CueCache(tmp_path)) as warm:
         for t in texts:
             np.testing.assert_array_equal(warm.get(t), cold[t])

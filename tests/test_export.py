@@ -404,7 +404,7 @@ def test_interrupt_while_tagging_leaves_the_old_file(monkeypatch, mixer, tmp_pat
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export_mod, "_tag_vorbis", boom)
+    monkeypatch.setattr(export_mod, "tag_vorbis", boom)
     with pytest.raises(KeyboardInterrupt):
         export(mixer, TIMELINE, target, ExportOptions(cue_sheet=True))
     assert target.read_bytes() == b"old" and leftovers(tmp_path) == []
@@ -414,7 +414,7 @@ def test_tagging_failure_is_an_export_error(monkeypatch, mixer, tmp_path):
     def broken(*args, **kwargs):
         raise mutagen.MutagenError("tag too large")
 
-    monkeypatch.setattr(export_mod, "_tag_mp3", broken)
+    monkeypatch.setattr(export_mod, "tag_mp3", broken)
     with pytest.raises(ExportError, match=r"t\.mp3: tag too large") as info:
         export(mixer, TIMELINE, tmp_path / "t.mp3", ExportOptions())
     assert info.value.exit_code == 1 and list(tmp_path.iterdir()) == []

@@ -11,10 +11,8 @@ once everything has succeeded, so an interrupt, a full disk or an encoder
 failure leaves the old file (or nothing), never a truncated one, and no temp
 files behind.
 
-Tags and chapters are added with mutagen to the temp file before the rename
-(soundfile writes none, except RIFF INFO strings for WAV): ID3v2.3 with
-CHAP/CTOC frames for MP3, Vorbis comments with ``CHAPTERnnn`` /
-``CHAPTERnnnNAME`` for OGG, Opus and FLAC.
+Tags and chapters are added to the temp file before the rename
+(:mod:`voicecoach.tags`, chapters from :mod:`voicecoach.chapters`).
 """
 
 from __future__ import annotations
@@ -31,9 +29,11 @@ import numpy as np
 import soundfile as sf
 
 from . import __version__
+from .chapters import Chapter, chapter_spans, chapter_stamps, chapters, cue_sheet
 from .errors import ExportError, InputError
 from .mixer import BUSES, Mixer
-from .timeline import REP_KINDS, Timeline
+from .tags import Tags, tag_mp3, tag_vorbis
+from .timeline import Timeline
 
 __all__ = [
     "FORMATS", "OPUS_SAMPLERATES", "MP3_SAMPLERATES", "ExportOptions", "Chapter",
@@ -53,15 +53,14 @@ class _Codec:
     major: str                       # soundfile major format
     subtypes: tuple[str, ...]        # allowed; the first is the default
     samplerates: frozenset[int] | None
-    cue_type: str                    # FILE type in a cue sheet
 
 
 _CODECS: dict[str, _Codec] = {
-    "wav": _Codec("WAV", ("PCM_16", "PCM_24", "PCM_32", "FLOAT"), None, "WAVE"),
-    "flac": _Codec("FLAC", ("PCM_16", "PCM_24"), None, "WAVE"),
-    "ogg": _Codec("OGG", ("VORBIS",), None, "WAVE"),
-    "opus": _Codec("OGG", ("OPUS",), OPUS_SAMPLERATES, "WAVE"),
-    "mp3": _Codec("MP3", ("MPEG_LAYER_III",), MP3_SAMPLERATES, "MP3"),
+    "wav": _Codec("WAV", ("PCM_16", "PCM_24", "PCM_32", "FLOAT"), None),
+    "flac": _Codec("FLAC", ("PCM_16", "PCM_24"), None),
+    "ogg": _Codec("OGG", ("VORBIS",), None),
+    "opus": _Codec("OGG", ("OPUS",), OPUS_SAMPLERATES),
+    "mp3": _Codec("MP3", ("MPEG_LAYER_III",), MP3_SAMPLERATES),
 }
 
 
@@ -107,14 +106,6 @@ class ExportOptions:
             raise ValueError(f"block must be at least 1 frame, not {self.block}")
 
 
-@dataclass(frozen=True)
-class Chapter:
-    """A navigation point: ``title`` begins at frame ``start``."""
-
-    start: int
-    title: str
-
-
 # ------------------------------------------------------------------ formats
 def format_for(path: Path, fmt: str | None) -> str:
     """The export format: ``fmt`` if given, else the extension of ``path``.
@@ -154,77 +145,6 @@ def _check_samplerate(fmt: str, samplerate: int) -> None:
     if allowed is not None and samplerate not in allowed:
         rates = ", ".join(str(r) for r in sorted(allowed))
         raise InputError(f"{fmt} cannot be written at {samplerate} Hz; use one of {rates} Hz")
-
-
-# ----------------------------------------------------------------- chapters
-_TITLES = {"intro": "Intro", "warmup": "Warm-up", "get_ready": "Get ready",
-           "rest": "Rest", "outro": "Outro"}
-
-
-def chapters(timeline: Timeline) -> list[Chapter]:
-    """One chapter per set and per rest, plus intro, warm-up and outro.
-
-    Consecutive segments with the same title merge (a set's reps, a long
-    rest); a ``get_ready`` that belongs to a set opens that set's chapter,
-    so skipping to "Set 2 of 3" lands on its announcement.
-    """
-    sets = max((s.set for s in timeline.segments
-                if s.set is not None and (s.kind in REP_KINDS or s.kind == "get_ready")), default=0)
-    segs = timeline.segments
-    out: list[Chapter] = []
-    for i, seg in enumerate(segs):
-        if seg.frames <= 0 or seg.start >= timeline.frames:
-            continue
-        if seg.kind in REP_KINDS or (seg.kind == "get_ready" and seg.set is not None):
-            side = seg.side
-            if seg.kind == "get_ready":  # announces what follows: take its side
-                side = next((s.side for s in segs[i + 1:] if s.kind in REP_KINDS), side)
-            title = f"Set {seg.set} of {sets}" if seg.set is not None else "Exercise"
-            if side:
-                title += f", {side}"
-        else:
-            title = _TITLES.get(seg.kind, seg.kind.replace("_", " ").capitalize())
-        if not out or out[-1].title != title:
-            out.append(Chapter(max(0, seg.start), title))
-    return out
-
-
-def _ms(frames: int, samplerate: int) -> int:
-    """Frames to whole milliseconds, floored: a chapter never starts late."""
-    return frames * 1000 // samplerate
-
-
-def _hhmmss(frames: int, samplerate: int) -> str:
-    ms = _ms(frames, samplerate)
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
-
-
-def cue_sheet(chaps: Sequence[Chapter], filename: str, samplerate: int, *, fmt: str = "wav",
-              title: str = "", performer: str = "voicecoach") -> str:
-    """A cue sheet: one ``TRACK`` per chapter, ``INDEX 01 mm:ss:ff`` at 75 ff/s.
-
-    Indices are floored to the CD frame and must increase, so chapters that
-    land on the same CD frame keep only the first; the format allows 99
-    tracks, later chapters are left out.
-    """
-    def q(text: str) -> str:
-        return '"' + " ".join(text.split()).replace('"', "'") + '"'
-
-    lines = [f"REM COMMENT {q('voicecoach ' + __version__)}"]
-    if title:
-        lines.append(f"TITLE {q(title)}")
-    lines += [f"PERFORMER {q(performer)}", f"FILE {q(filename)} {_CODECS[fmt].cue_type}"]
-    last = -1
-    track = 0
-    for ch in chaps:
-        cd = ch.start * 75 // samplerate
-        if cd <= last or track == 99:
-            continue
-        last, track = cd, track + 1
-        mm, ss, ff = cd // (75 * 60), cd // 75 % 60, cd % 75
-        lines += [f"  TRACK {track:02d} AUDIO", f"    TITLE {q(ch.title)}",
-                  f"    PERFORMER {q(performer)}", f"    INDEX 01 {mm:02d}:{ss:02d}:{ff:02d}"]
-    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------- streaming
@@ -281,14 +201,6 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
 
 
 # ------------------------------------------------------------------- export
-@dataclass(frozen=True)
-class _Tags:
-    title: str
-    artist: str
-    album: str
-    comment: str
-
-
 def _temp_for(target: Path) -> Path:
     """Create ``.NAME.part-XXXXXXXX`` beside ``target``, mode as ``open()`` would give."""
     while True:
@@ -299,85 +211,6 @@ def _temp_for(target: Path) -> Path:
             continue
         os.close(fd)
         return tmp
-
-
-def _tag_mp3(tmp: Path, tags: _Tags, spans: list[tuple[int, int, str]]) -> None:
-    from mutagen.id3 import (COMM, CTOC, CHAP, ID3, TALB, TIT2, TPE1, TSSE, CTOCFlags,
-                             ID3NoHeaderError)
-    try:
-        id3 = ID3(tmp)
-    except ID3NoHeaderError:
-        id3 = ID3()
-    id3.add(TIT2(encoding=3, text=[tags.title]))
-    id3.add(TPE1(encoding=3, text=[tags.artist]))
-    id3.add(TALB(encoding=3, text=[tags.album]))
-    id3.add(COMM(encoding=3, lang="eng", desc="", text=[tags.comment]))
-    id3.add(TSSE(encoding=3, text=[f"voicecoach {__version__}"]))
-    ids = []
-    for i, (start_ms, end_ms, title) in enumerate(spans):
-        eid = f"chp{i}"
-        ids.append(eid)
-        id3.add(CHAP(element_id=eid, start_time=start_ms, end_time=end_ms,
-                     start_offset=0xFFFFFFFF, end_offset=0xFFFFFFFF,
-                     sub_frames=[TIT2(encoding=3, text=[title])]))
-    if ids:
-        id3.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-                     child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=["Chapters"])]))
-    id3.save(tmp, v2_version=3)  # 2.3: what most phone players read
-    _sort_chap_frames(tmp)
-
-
-def _sort_chap_frames(path: Path) -> None:
-    """Put the CHAP frames of an ID3v2.3 tag in start-time order, in place.
-
-    mutagen writes frames sorted by size (quodlibet/mutagen#506), and
-    ffmpeg and some players list chapters in file order, not CTOC order.
-    Only CHAP frames swap places among themselves: the tag keeps its size.
-    """
-    with open(path, "r+b") as fh:
-        head = fh.read(10)
-        if len(head) < 10 or head[:3] != b"ID3" or head[3] != 3 or head[5] & 0xC0:
-            return  # not a plain v2.3 tag (unsynchronised or extended header)
-        size = 0
-        for b in head[6:10]:  # syncsafe: 7 bits per byte
-            size = size << 7 | (b & 0x7F)
-        body = fh.read(size)
-        frames: list[bytes] = []
-        pos = 0
-        while pos + 10 <= len(body) and body[pos] != 0:
-            n = int.from_bytes(body[pos + 4:pos + 8], "big")
-            frames.append(body[pos:pos + 10 + n])
-            pos += 10 + n
-        slots = [i for i, fr in enumerate(frames) if fr[:4] == b"CHAP"]
-
-        def start_ms(frame: bytes) -> int:
-            nul = frame.index(b"\0", 10)
-            return int.from_bytes(frame[nul + 1:nul + 5], "big")
-
-        ordered = sorted((frames[i] for i in slots), key=start_ms)
-        if [frames[i] for i in slots] == ordered:
-            return
-        for i, fr in zip(slots, ordered):
-            frames[i] = fr
-        fh.seek(10)
-        fh.write(b"".join(frames))
-
-
-def _tag_vorbis(tmp: Path, fmt: str, tags: _Tags, chaps: list[tuple[str, str]]) -> None:
-    from mutagen.flac import FLAC
-    from mutagen.oggopus import OggOpus
-    from mutagen.oggvorbis import OggVorbis
-    audio = {"flac": FLAC, "ogg": OggVorbis, "opus": OggOpus}[fmt](tmp)
-    if audio.tags is None:
-        audio.add_tags()
-    audio["TITLE"] = tags.title
-    audio["ARTIST"] = tags.artist
-    audio["ALBUM"] = tags.album
-    audio["COMMENT"] = tags.comment
-    for i, (when, title) in enumerate(chaps, start=1):
-        audio[f"CHAPTER{i:03d}"] = when
-        audio[f"CHAPTER{i:03d}NAME"] = title
-    audio.save()
 
 
 def _sf_detail(f: sf.SoundFile) -> str | None:
@@ -467,8 +300,8 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
 
     preset = options.preset or timeline.preset
     title = options.title or preset or path.stem
-    tags = _Tags(title=title, artist=options.artist, album=preset,
-                 comment=f"voicecoach session: {preset}")
+    tags = Tags(title=title, artist=options.artist, album=preset,
+                comment=f"voicecoach session: {preset}")
     chaps = chapters(timeline)
     sr = options.samplerate
 
@@ -500,16 +333,15 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                     raise ExportError(f"cannot write {target}: {detail}") from exc
             raise
 
-        spans = [(_ms(c.start, sr), _ms(nxt, sr), c.title)
-                 for c, nxt in zip(chaps, [c.start for c in chaps[1:]] + [timeline.frames])]
+        spans = chapter_spans(chaps, timeline.frames, sr)
         for _, bus, target in files:
             current = target
-            t = tags if bus is None else _Tags(f"{tags.title} ({bus})", tags.artist, tags.album,
-                                              tags.comment)
+            t = tags if bus is None else Tags(f"{tags.title} ({bus})", tags.artist, tags.album,
+                                             tags.comment)
             if fmt == "mp3":
-                _tag_mp3(temps[target], t, spans)
+                tag_mp3(temps[target], t, spans)
             elif fmt != "wav":
-                _tag_vorbis(temps[target], fmt, t, [(_hhmmss(c.start, sr), c.title) for c in chaps])
+                tag_vorbis(temps[target], fmt, t, chapter_stamps(chaps, sr))
 
         if cue_target is not None:
             current = cue_target

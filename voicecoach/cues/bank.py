@@ -1,0 +1,117 @@
+"""The bank the rest of the program uses: cues synthesised once, cached, kept in memory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import numpy as np
+
+from voicecoach.cues.cache import CueCache, cue_key
+from voicecoach.cues.dsp import SilenceError, _check_rate, process
+from voicecoach.cues.engine import SpeechEngine, _check_text
+from voicecoach.cues.identity import engine_identity
+from voicecoach.cues.settings import SpeechSettings
+from voicecoach.errors import InputError
+
+_log = logging.getLogger(__name__)
+
+
+class CueBank:
+    """Spoken cues at the session rate: synthesised once, cached on disk, kept in memory.
+
+    The engine is created only on a cache miss, so a warm cache never starts
+    the worker process. An engine passed in belongs to the caller (not
+    closed here); one created here is closed by :meth:`close`. A failing
+    cache directory is logged and bypassed: the cache only saves time.
+    Arrays returned are read-only and shared; copy before modifying.
+    """
+
+    def __init__(self, samplerate: int, settings: SpeechSettings, cache: CueCache | None,
+                 engine: SpeechEngine | None = None):
+        self.samplerate = _check_rate(samplerate)
+        if not isinstance(settings, SpeechSettings):
+            raise TypeError(f"settings must be SpeechSettings, not {type(settings).__name__}")
+        if cache is not None and not isinstance(cache, CueCache):
+            raise TypeError(f"cache must be a CueCache or None, not {type(cache).__name__}")
+        self.settings = settings
+        self.cache = cache
+        self._engine = engine
+        self._owns_engine = engine is None
+        self._identity: str | None = None
+        self._cues: dict[str, np.ndarray] = {}
+        self._closed = False
+
+    def _key(self, text: str) -> str:
+        if self._identity is None:
+            self._identity = (self._engine.describe() if self._engine is not None
+                              else engine_identity())
+        return cue_key(text, self.settings, self.samplerate, self._identity)
+
+    def get(self, text: str) -> np.ndarray:
+        """The processed cue: float32, shape ``(n,)`` at ``samplerate``, read-only."""
+        text = _check_text(text)
+        cue = self._cues.get(text)
+        if cue is not None:
+            return cue
+        if self._closed:
+            raise ValueError("CueBank is closed")
+        key = self._key(text)
+        cue = self._from_cache(key)
+        if cue is None:
+            cue = self._synthesize(text)
+            self._to_cache(key, cue)
+        cue.flags.writeable = False
+        self._cues[text] = cue
+        return cue
+
+    def frames(self, text: str) -> int:
+        """Length of the cue in frames: the scheduler's speech-length function."""
+        return len(self.get(text))
+
+    def preload(self, texts: Iterable[str]) -> None:
+        """Make every text ready (synthesising the misses) before playback."""
+        if isinstance(texts, str):
+            raise TypeError("preload takes an iterable of texts, not a single str")
+        for text in dict.fromkeys(texts):
+            self.get(text)
+
+    def _from_cache(self, key: str) -> np.ndarray | None:
+        if self.cache is None:
+            return None
+        try:
+            return self.cache.get(key)
+        except OSError as exc:
+            _log.warning("cue cache unreadable (%s); synthesising instead", exc)
+            return None
+
+    def _to_cache(self, key: str, cue: np.ndarray) -> None:
+        if self.cache is None:
+            return
+        try:
+            self.cache.put(key, cue)
+        except OSError as exc:
+            _log.warning("cue cache not written (%s); continuing without it", exc)
+
+    def _synthesize(self, text: str) -> np.ndarray:
+        if self._engine is None:
+            self._engine = SpeechEngine()
+        pcm, rate = self._engine.synthesize(text, self.settings)
+        try:
+            return process(pcm, rate, self.samplerate)
+        except SilenceError as exc:
+            raise InputError(f"cue {text!r}: the speech engine produced no audible speech "
+                             f"({exc})") from exc
+
+    def close(self) -> None:
+        """Stop an engine this bank started. Cues already fetched stay valid."""
+        self._closed = True
+        if self._owns_engine and self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    def __enter__(self) -> CueBank:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

@@ -1,0 +1,115 @@
+"""Processed cues on disk: :func:`cue_key` and the atomic :class:`CueCache`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from voicecoach.cues.dsp import PROCESSING_VERSION
+from voicecoach.cues.settings import SpeechSettings
+
+_log = logging.getLogger(__name__)
+
+
+def cue_key(text: str, settings: SpeechSettings, samplerate: int, engine: str) -> str:
+    """sha256 (hex) of everything that shapes a cue's samples.
+
+    ``engine`` is :meth:`SpeechEngine.describe` (or :func:`engine_identity`).
+    The JSON is canonical (sorted keys, no spaces, UTF-8) so the key is
+    stable across runs and Python versions.
+    """
+    doc = {
+        "text": text,
+        "voice": settings.voice,
+        "rate": settings.rate,
+        "engine": engine,
+        "samplerate": samplerate,
+        "processing": PROCESSING_VERSION,
+        "format": "float32-mono",
+    }
+    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+_KEY_RE = re.compile(r"[0-9a-f]{64}")
+_MAGIC = b"VCCUE\x00\x01\x00"            # format tag, version 1
+_HEADER = len(_MAGIC) + 8 + 32           # magic, uint64 LE sample count, sha256(payload)
+
+
+class CueCache:
+    """Processed cues on disk, one file per key: ``<key>.cue``.
+
+    A file is a 48-byte header (magic, sample count, sha256 of the payload)
+    and little-endian float32 samples. Writes go to a temp file in the same
+    directory and are renamed into place (``os.replace``), so readers see a
+    whole entry or none. A corrupt or truncated entry (bad magic, size or
+    checksum) is deleted, logged and reported as a miss. I/O failures other
+    than a missing entry raise ``OSError``.
+    """
+
+    def __init__(self, directory: Path):
+        if not isinstance(directory, (str, os.PathLike)):
+            raise TypeError(f"directory must be a path, not {type(directory).__name__}")
+        self.directory = Path(directory)
+
+    def path(self, key: str) -> Path:
+        if not isinstance(key, str):
+            raise TypeError(f"key must be a str, not {type(key).__name__}")
+        if not _KEY_RE.fullmatch(key):
+            raise ValueError(f"key must be 64 lowercase hex digits (a sha256), not {key!r}")
+        return self.directory / f"{key}.cue"
+
+    def get(self, key: str) -> np.ndarray | None:
+        """The cached cue, read-only float32 ``(n,)``, or None on a miss."""
+        path = self.path(key)
+        try:
+            blob = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        problem = self._check(blob)
+        if problem:
+            _log.warning("cue cache entry %s is %s; deleted, will synthesise again", path, problem)
+            path.unlink(missing_ok=True)
+            return None
+        pcm = np.frombuffer(blob, dtype="<f4", offset=_HEADER).astype(np.float32, copy=False)
+        return pcm  # a view of immutable bytes: read-only
+
+    @staticmethod
+    def _check(blob: bytes) -> str:
+        if len(blob) < _HEADER or not blob.startswith(_MAGIC):
+            return "not a cue file"
+        count = int.from_bytes(blob[len(_MAGIC):len(_MAGIC) + 8], "little")
+        if len(blob) != _HEADER + 4 * count:
+            return f"truncated ({len(blob)} bytes for {count} samples)"
+        if hashlib.sha256(blob[_HEADER:]).digest() != blob[len(_MAGIC) + 8:_HEADER]:
+            return "corrupt (checksum mismatch)"
+        return ""
+
+    def put(self, key: str, pcm: np.ndarray) -> None:
+        """Store ``pcm`` (float32, shape ``(n,)``, ``n > 0``) atomically."""
+        path = self.path(key)
+        if not isinstance(pcm, np.ndarray):
+            raise TypeError(f"pcm must be a numpy array, not {type(pcm).__name__}")
+        if pcm.dtype != np.float32:
+            raise TypeError(f"pcm must be float32, not {pcm.dtype}")
+        if pcm.ndim != 1 or pcm.size == 0:
+            raise ValueError(f"pcm must have shape (n,) with n > 0, not {pcm.shape}")
+        payload = pcm.astype("<f4", copy=False).tobytes()
+        header = _MAGIC + pcm.size.to_bytes(8, "little") + hashlib.sha256(payload).digest()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}-", suffix=".tmp", dir=self.directory)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(header)
+                f.write(payload)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

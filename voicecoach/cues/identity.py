@@ -1,0 +1,82 @@
+"""Which engine would speak: a cheap identity string for the cache key.
+
+Computed without starting the worker and without importing pyttsx3 (package
+metadata and a few stat calls), so a warm cache never starts the engine.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import functools
+import importlib.metadata
+import os
+import platform
+import sys
+import sysconfig
+
+
+def _default_driver() -> str:
+    """The pyttsx3 driver for this OS (mirrors pyttsx3.engine without importing it)."""
+    return {"darwin": "nsss", "win32": "sapi5"}.get(sys.platform, "espeak")
+
+
+_ESPEAK_NAMES = ("libespeak-ng.so.1", "libespeak.so.1")
+_ESPEAK_PATHS = (
+    # pyttsx3's own search order for absolute paths
+    "/opt/homebrew/lib/libespeak-ng.1.dylib",
+    "/usr/local/lib/libespeak-ng.1.dylib",
+    "/usr/local/lib/libespeak.dylib",
+    r"C:\Program Files\eSpeak NG\libespeak-ng.dll",
+    r"C:\Program Files (x86)\eSpeak NG\libespeak-ng.dll",
+)
+
+
+def _espeak_library() -> str:
+    """File name of the espeak library pyttsx3 will load, symlinks resolved.
+
+    On Debian that is ``libespeak-ng.so.1.1.51``: the version is in the name,
+    so an espeak-ng upgrade changes the cache key. Found by looking in the
+    loader's usual directories instead of asking ``ldconfig`` (a subprocess).
+    """
+    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    dirs = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if d]
+    dirs += [f"/usr/lib/{multiarch}", f"/lib/{multiarch}", "/usr/lib64", "/usr/lib",
+             "/usr/local/lib"]
+    for name in _ESPEAK_NAMES:
+        for d in dirs:
+            candidate = os.path.join(d, name)
+            if os.path.exists(candidate):
+                return os.path.basename(os.path.realpath(candidate))
+    for candidate in _ESPEAK_PATHS:
+        if os.path.exists(candidate):
+            return os.path.basename(os.path.realpath(candidate))
+    found = ctypes.util.find_library("espeak-ng") or ctypes.util.find_library("espeak")
+    return found or "no-espeak-library"
+
+
+@functools.lru_cache(maxsize=1)
+def engine_identity() -> str:
+    """Which engine would speak, e.g. ``pyttsx3 2.99 / espeak libespeak-ng.so.1.1.51``.
+
+    Cheap (no worker, no pyttsx3 import, a few stat calls) so a warm cache
+    can build its keys without starting the engine. A new pyttsx3, a new
+    espeak-ng or a new OS release changes it, and with it every cache key.
+    """
+    try:
+        version = importlib.metadata.version("pyttsx3")
+    except importlib.metadata.PackageNotFoundError:
+        version = "missing"
+    driver = _default_driver()
+    if driver == "espeak":
+        backend = _espeak_library()
+    elif driver == "nsss":
+        backend = f"macOS {platform.mac_ver()[0]}"
+    else:
+        backend = f"Windows {platform.version()}"
+    return f"pyttsx3 {version} / {driver} {backend}"
+
+
+def _install_hint() -> str:
+    if _default_driver() == "espeak":
+        return "install espeak-ng (Debian/Ubuntu: apt-get install espeak-ng)"
+    return "pyttsx3 uses the system voice; check that pyttsx3 is installed (pip install pyttsx3)"

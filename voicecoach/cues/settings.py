@@ -1,0 +1,50 @@
+"""What the user chooses about the voice, and the voices an engine offers.
+
+Plain data, no engine: :class:`SpeechSettings` is part of every cue's cache
+key (:func:`voicecoach.cues.cache.cue_key`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voicecoach.errors import InputError
+
+MIN_RATE, MAX_RATE = 80, 450
+"""Speaking rates (words per minute) accepted: espeak-ng's own range."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A voice the engine offers (``voicecoach voices`` lists them)."""
+
+    id: str
+    name: str
+    languages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    """Everything the user chooses about the voice; part of the cache key.
+
+    ``voice`` is an engine voice id (``gmw/en-us``), a voice name, the last
+    part of an id (``en-us``) or a case-insensitive substring of a name;
+    ``None`` keeps the engine's default. ``rate`` is in words per minute;
+    ``None`` keeps the engine's default (pyttsx3 sets 200 on espeak).
+    """
+
+    voice: str | None = None
+    rate: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.voice is not None:
+            if not isinstance(self.voice, str):
+                raise TypeError(f"voice must be a str or None, not {type(self.voice).__name__}")
+            if not self.voice.strip():
+                raise InputError("voice: must not be empty")
+        if self.rate is not None:
+            if isinstance(self.rate, bool) or not isinstance(self.rate, int):
+                raise TypeError(f"rate must be an int or None, not {type(self.rate).__name__}")
+            if not MIN_RATE <= self.rate <= MAX_RATE:
+                raise InputError(
+                    f"rate: {self.rate} words per minute is outside {MIN_RATE}-{MAX_RATE}")
