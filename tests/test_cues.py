@@ -346,6 +346,31 @@ def test_bank_synthesizes_each_text_once(tmp_path):
     bank.close()
 
 
+def test_frames_keeps_only_the_length_of_cached_cues(tmp_path):
+    eng = FakeEngine()
+    bank = CueBank(48000, SpeechSettings(), CueCache(tmp_path), engine=eng)
+    n = bank.frames("Halfway. Breathe out and lift")
+    assert n > 0 and bank._cues == {}                 # measured, not held in memory
+    assert bank.frames("Halfway. Breathe out and lift") == n
+    cue = bank.get("Halfway. Breathe out and lift")  # read back from disk, not synthesised again
+    assert len(cue) == n and len(eng.calls) == 1
+    # without a cache the audio stays in memory, so nothing is synthesised twice
+    eng2 = FakeEngine()
+    nocache = CueBank(48000, SpeechSettings(), None, engine=eng2)
+    assert nocache.frames("Lift") == len(nocache.get("Lift")) and len(eng2.calls) == 1
+
+
+def test_pcm16_is_the_cue_rounded_to_16_bits(tmp_path):
+    eng = FakeEngine()
+    bank = CueBank(48000, SpeechSettings(), CueCache(tmp_path), engine=eng)
+    pcm = bank.pcm16("Set 2 of 3")
+    cue = bank.get("Set 2 of 3")
+    assert pcm.dtype == np.int16 and not pcm.flags.writeable and len(pcm) == len(cue)
+    assert np.max(np.abs(pcm / 32768.0 - cue)) <= 0.5 / 32768 + 1e-9
+    assert bank.pcm16("Set 2 of 3") is pcm and len(eng.calls) == 1
+    assert bank.frames("Set 2 of 3") == len(pcm)
+
+
 def test_warm_cache_never_constructs_an_engine(tmp_path, monkeypatch):
     texts = ["One", "Two", "Rest, 60 seconds"]
     with CueBank(48000, SpeechSettings(), CueCache(tmp_path)) as bank:

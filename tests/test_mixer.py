@@ -240,7 +240,7 @@ def test_repeated_overlaps_share_one_summed_array():
     tl, sounds = long_session(700)    # 100 tick+accent pairs
     m = Mixer(tl, {}, sounds)
     bus = m._buses["ticks"]
-    summed = {id(c) for c, s, e in zip(bus.clips, bus.starts_l, bus.ends_l) if e - s == 50}
+    summed = {id(bus.sources[k]) for k, s, e in zip(bus.src, bus.starts, bus.ends) if e - s == 50}
     assert len(summed) == 1
 
 
@@ -306,3 +306,52 @@ def test_bad_constructor_arguments():
         Mixer(tl, {}, {"accent": a32(0.1)})
     with pytest.raises(ValueError, match="kind"):
         Mixer(timeline(8, Event(1, "music", 2)), {}, SOUNDS)
+
+
+# ------------------------------------------------------------- 16-bit speech
+def test_int16_clips_sound_exactly_as_scaled_floats():
+    pcm = np.array([16384, -16384, 1, 0, 32000], dtype=np.int16)   # under the headroom limit
+    tl = timeline(12, Event(3, "speech", 5, "x"))
+    as_int = Mixer(tl, {"x": pcm}, SOUNDS)
+    as_float = Mixer(tl, {"x": pcm.astype(F32) / F32(32768)}, SOUNDS)
+    a, b = np.zeros((12, 1), F32), np.zeros((12, 1), F32)
+    as_int.render(a, 0)
+    as_float.render(b, 0)
+    assert np.array_equal(a, b)
+    assert as_int.gain == 1.0 and a[3, 0] == 0.5 and a[4, 0] == -0.5 and a[5, 0] == 2.0 ** -15
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 400), min_size=1, max_size=20))
+def test_int16_block_independence(sizes):
+    rng = np.random.default_rng(1)
+    pcm = rng.integers(-20000, 20000, 700, dtype=np.int16)
+    tl = timeline(2000, Event(100, "speech", 700, "x"), Event(500, "speech", 700, "y"),
+                  Event(300, "tick", 50))
+    m = Mixer(tl, {"x": pcm, "y": pcm[::-1].copy()}, SOUNDS)
+    ref = np.zeros((2000, 1), F32)
+    m.render(ref, 0)
+    got, pos = [], 0
+    while pos < 2000:
+        n = sizes[len(got) % len(sizes)]
+        buf = np.zeros((n, 1), F32)
+        m.render(buf, pos)
+        got.append(buf)
+        pos += n
+    assert np.array_equal(np.concatenate(got)[:2000], ref)
+
+
+def test_int16_render_allocates_nothing_per_block():
+    pcm = np.full(48000, 1000, dtype=np.int16)
+    tl = timeline(96000, Event(10, "speech", 48000, "x"))
+    m = Mixer(tl, {"x": pcm}, SOUNDS)
+    out = np.empty((1024, 1), F32)
+    m.render(out, 0)
+    tracemalloc.start()
+    try:
+        for start in range(0, 48000, 1024):
+            m.render(out, start)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024

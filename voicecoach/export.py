@@ -355,11 +355,6 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))  # keep an old file's mode
             except FileNotFoundError:
                 pass
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)                 # data on disk before the rename makes it visible
-            finally:
-                os.close(fd)
         # The mix last: if a rename fails, the main file is still the old one.
         for target in [*list(temps)[1:], path]:
             current = target

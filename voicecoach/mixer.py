@@ -36,58 +36,52 @@ HEADROOM_PEAK = 0.999
 """Largest worst-case peak allowed before a master gain is applied."""
 
 
-@dataclass(frozen=True)
-class _Bus:
-    """Non-overlapping clusters of one bus, sorted by start.
+PCM16_SCALE = np.float32(2.0 ** -15)
+"""An int16 clip sample ``k`` sounds as ``k * 2**-15``: exact in float32."""
 
-    ``starts``/``ends`` are int64 arrays for the binary searches;
-    ``starts_l``/``ends_l`` the same as Python ints, so the render loop
-    does not create numpy scalars. ``clips[i]`` is float32, shape
-    ``(ends[i] - starts[i],)``, gain already applied.
+
+@dataclass(frozen=True, slots=True)
+class _Bus:
+    """Non-overlapping clusters of one bus, as parallel arrays sorted by start.
+
+    Cluster ``i`` sounds ``sources[src[i]][off[i]:off[i] + ends[i] - starts[i]]``
+    from frame ``starts[i]``. Arrays, not objects per event: a three-hour
+    session costs a few bytes per event. ``sources`` holds each distinct
+    clip once: float32 as is, int16 (16-bit speech) scaled while rendering,
+    sums of overlapping clips as float32.
     """
 
-    starts: np.ndarray
-    ends: np.ndarray
-    starts_l: tuple[int, ...]
-    ends_l: tuple[int, ...]
-    clips: tuple[np.ndarray, ...]
-    peaks: tuple[float, ...]
+    starts: np.ndarray      # int64
+    ends: np.ndarray        # int64
+    src: np.ndarray         # int32 index into sources
+    off: np.ndarray         # int64
+    peaks: np.ndarray       # float64, before the gain
+    sources: tuple[np.ndarray, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
-    """One event's audible part: ``src[off:off + length]`` from frame ``start``."""
-
-    start: int
-    src: np.ndarray
-    off: int
-    length: int
-
-    @property
-    def samples(self) -> np.ndarray:
-        return self.src[self.off:self.off + self.length]
+def _as_float(clip: np.ndarray) -> np.ndarray:
+    """A clip's sound as float64 (int16 scaled by 2**-15)."""
+    x = clip.astype(np.float64)
+    return x * float(PCM16_SCALE) if clip.dtype == np.int16 else x
 
 
-@dataclass(frozen=True, slots=True)
-class _Cluster:
-    """Overlapping items of one bus: a lone ``item``, or their float64 ``summed``."""
-
-    start: int
-    length: int
-    peak: float
-    item: _Item | None
-    summed: np.ndarray | None
+def _peak(clip: np.ndarray) -> float:
+    """Largest absolute sample, without copying the clip."""
+    if not len(clip):
+        return 0.0
+    top = max(float(clip.max()), -float(clip.min()))
+    return top * float(PCM16_SCALE) if clip.dtype == np.int16 else top
 
 
 def _check_clip(name: str, clip: object) -> np.ndarray:
     """Validate one clip once, so ``render`` never meets a bad one."""
     if not isinstance(clip, np.ndarray):
         raise TypeError(f"clip {name!r} must be a numpy.ndarray, not {type(clip).__name__}")
-    if clip.dtype != np.float32:
-        raise TypeError(f"clip {name!r} must be float32, not {clip.dtype}")
+    if clip.dtype not in (np.float32, np.int16):
+        raise TypeError(f"clip {name!r} must be float32 or int16, not {clip.dtype}")
     if clip.ndim != 1:
         raise ValueError(f"clip {name!r} must be mono, shape (n,), not {clip.shape}")
-    if not np.all(np.isfinite(clip)):
+    if clip.dtype == np.float32 and not np.all(np.isfinite(clip)):
         raise ValueError(f"clip {name!r} contains NaN or infinity")
     return clip
 
@@ -100,8 +94,9 @@ class Mixer:
     timeline : Timeline
         The session; its ``samplerate`` is the rate of every clip.
     speech : Mapping[str, numpy.ndarray]
-        Spoken text -> float32, shape ``(n,)``, mono at
-        ``timeline.samplerate``, leading silence already trimmed.
+        Spoken text -> float32 or int16 (16-bit PCM, scaled by 2**-15),
+        shape ``(n,)``, mono at ``timeline.samplerate``, leading silence
+        already trimmed.
     sounds : Mapping[str, numpy.ndarray]
         ``'tick'``, ``'accent'``, ``'bell'`` -> float32, shape ``(n,)``
         (see :func:`voicecoach.sounds.make_sounds`).
@@ -139,12 +134,13 @@ class Mixer:
         self.touched = 0
         """Clusters added by the last :meth:`render` (instrumentation for tests)."""
 
-        raw = self._collect(timeline, speech, sounds)
-        sums = {bus: self._cluster(items) for bus, items in raw.items()}
-        self._peak = self._worst_peak(sums["voice"], sums["ticks"])
+        sources, raw = self._collect(timeline, speech, sounds)
+        clustered = {bus: self._cluster(sources, *raw[bus]) for bus in BUSES}
+        self._peak = self._worst_peak(clustered["voice"], clustered["ticks"])
         self._gain = HEADROOM_PEAK / self._peak if self._peak > HEADROOM_PEAK else 1.0
-        self._buses = {bus: self._finish(clusters) for bus, clusters in sums.items()}
+        self._buses = {bus: self._finish(sources, *c) for bus, c in clustered.items()}
         self._order = tuple(self._buses[b] for b in BUSES)
+        self._scratch = np.empty(65536, dtype=np.float32)   # int16 slices become float here
 
     # ----------------------------------------------------------- properties
     @property
@@ -172,10 +168,15 @@ class Mixer:
 
     # --------------------------------------------------------- construction
     def _collect(self, timeline: Timeline, speech: Mapping[str, np.ndarray],
-                 sounds: Mapping[str, np.ndarray]) -> dict[str, list[_Item]]:
-        """Per bus, each event's clip cut to the event and to the session."""
-        checked: dict[int, np.ndarray] = {}
-        out: dict[str, list[_Item]] = {bus: [] for bus in BUSES}
+                 sounds: Mapping[str, np.ndarray]) -> tuple[list[np.ndarray], dict]:
+        """Distinct source clips, and per bus each event's audible part as
+        arrays ``(start, source index, offset, length)``, cut to the event
+        and to the session."""
+        index: dict[int, int] = {}
+        sources: list[np.ndarray] = []
+        n = len(timeline.events)       # arrays filled in place: no Python int per event kept
+        cols = {bus: np.zeros((4, n), dtype=np.int64) for bus in BUSES}
+        used = dict.fromkeys(BUSES, 0)
         for ev in timeline.events:
             bus = BUS_OF_KIND.get(ev.kind)
             if bus is None:
@@ -192,97 +193,103 @@ class Mixer:
                 if ev.kind not in sounds:
                     raise KeyError(f"no sound for {ev.kind!r} (event at frame {ev.frame})")
                 name, clip = ev.kind, sounds[ev.kind]
-            if id(clip) not in checked:
-                checked[id(clip)] = _check_clip(name, clip)
+            k = index.get(id(clip))
+            if k is None:
+                k = index[id(clip)] = len(sources)
+                sources.append(_check_clip(name, clip))
             start, stop = int(ev.frame), int(ev.frame) + min(len(clip), max(0, int(ev.frames)))
             lo, hi = max(start, 0), min(stop, self._frames)
             if lo < hi:
-                out[bus].append(_Item(lo, clip, lo - start, hi - lo))
-        return out
+                i = used[bus]
+                cols[bus][:, i] = (lo, k, lo - start, hi - lo)
+                used[bus] = i + 1
+        raw = {bus: (c[0, :used[bus]], c[1, :used[bus]].astype(np.int32), c[2, :used[bus]],
+                     c[3, :used[bus]]) for bus, c in cols.items()}
+        return sources, raw
 
     @staticmethod
-    def _cluster(items: list[_Item]) -> list[_Cluster]:
+    def _cluster(sources: list[np.ndarray], starts: np.ndarray, src: np.ndarray, off: np.ndarray,
+                 length: np.ndarray) -> tuple[np.ndarray, ...]:
         """Merge overlapping clips into non-overlapping clusters.
 
         A lone clip stays a reference (no copy); overlapping ones are summed
-        once in float64, in event order, and kept in float64 until the gain.
-        Memory then grows with the distinct sounds, not the session length.
+        once in float64, in event order, and appended to ``sources`` -- one
+        array per distinct combination, shared by its repeats, so memory
+        grows with the distinct sounds, not the session length.
+        Returns ``(starts, ends, src, off, peaks)`` of the clusters.
         """
-        items = sorted(items, key=lambda it: it.start)  # stable: keeps event order
-        clusters: list[_Cluster] = []
-        peaks: dict[tuple[int, int, int], float] = {}
-        sums: dict[tuple, tuple[np.ndarray, float]] = {}
-        i = 0
-        while i < len(items):
-            first = items[i]
-            end = first.start + first.length
-            j = i + 1
-            while j < len(items) and items[j].start < end:
-                end = max(end, items[j].start + items[j].length)
-                j += 1
-            if j == i + 1:
-                key = (id(first.src), first.off, first.length)
-                if key not in peaks:
-                    peaks[key] = float(np.max(np.abs(first.samples)))
-                clusters.append(_Cluster(first.start, first.length, peaks[key], first, None))
-            else:
-                # Sessions repeat (an accent on every set's first tick...):
-                # one array per distinct combination, shared by its repeats.
-                shape = tuple((it.start - first.start, id(it.src), it.off, it.length)
-                              for it in items[i:j])
-                if shape not in sums:
-                    acc = np.zeros(end - first.start, dtype=np.float64)
-                    for it in items[i:j]:
-                        acc[it.start - first.start:it.start - first.start + it.length] += it.samples
-                    sums[shape] = (acc, float(np.max(np.abs(acc))))
-                acc, peak = sums[shape]
-                clusters.append(_Cluster(first.start, len(acc), peak, None, acc))
-            i = j
-        return clusters
+        order = np.argsort(starts, kind="stable")           # stable: keeps event order
+        starts, src, off, length = starts[order], src[order], off[order], length[order]
+        ends = starts + length
+        n = len(starts)
+        if n == 0:
+            empty = np.zeros(0, np.int64)
+            return empty, empty, np.zeros(0, np.int32), empty, np.zeros(0)
+        reach = np.maximum.accumulate(ends)
+        first = np.flatnonzero(np.concatenate([[True], starts[1:] >= reach[:-1]]))
+        last = np.append(first[1:], n)
+        c_start, c_end = starts[first], reach[last - 1]
+        c_src, c_off = src[first].copy(), off[first].copy()
+        peaks = np.zeros(len(first))
+        sums: dict[tuple, int] = {}
+        seen: dict[tuple[int, int, int], float] = {}
+        for i in np.flatnonzero(last - first > 1).tolist():  # overlaps: few, usually none
+            a, z = int(first[i]), int(last[i])
+            base = int(starts[a])
+            shape = tuple((int(starts[j]) - base, int(src[j]), int(off[j]), int(length[j]))
+                          for j in range(a, z))
+            if shape not in sums:
+                acc = np.zeros(int(c_end[i]) - base, dtype=np.float64)
+                for at, k, o, m in shape:
+                    acc[at:at + m] += _as_float(sources[k][o:o + m])
+                sums[shape] = len(sources)
+                sources.append(acc)
+            c_src[i], c_off[i] = sums[shape], 0
+        for i in range(len(first)):
+            key = (int(c_src[i]), int(c_off[i]), int(c_end[i] - c_start[i]))
+            if key not in seen:
+                k, o, m = key
+                seen[key] = _peak(sources[k][o:o + m])
+            peaks[i] = seen[key]
+        return c_start, c_end, c_src, c_off, peaks
 
     @staticmethod
-    def _worst_peak(voice: list[_Cluster], ticks: list[_Cluster]) -> float:
+    def _worst_peak(voice: tuple[np.ndarray, ...], ticks: tuple[np.ndarray, ...]) -> float:
         """Sweep: the largest sum of peaks of clusters sounding together.
 
         Within a bus clusters do not overlap, so at any frame at most one
         voice and one ticks cluster sound: the bound is the max over voice
         clusters of their peak plus the loudest ticks cluster overlapping it.
         """
-        worst = max((c.peak for c in voice + ticks), default=0.0)
-        if not voice or not ticks:
+        v_starts, v_ends, _, _, v_peaks = voice
+        t_starts, t_ends, _, _, t_peaks = ticks
+        worst = float(max(v_peaks.max(initial=0.0), t_peaks.max(initial=0.0)))
+        if not len(v_starts) or not len(t_starts):
             return worst
-        t_starts = np.array([c.start for c in ticks], dtype=np.int64)
-        t_ends = t_starts + np.array([c.length for c in ticks], dtype=np.int64)
-        t_peaks = np.array([c.peak for c in ticks])
-        for c in voice:
-            lo = int(np.searchsorted(t_ends, c.start, "right"))
-            hi = int(np.searchsorted(t_starts, c.start + c.length, "left"))
-            if lo < hi:
-                worst = max(worst, c.peak + float(t_peaks[lo:hi].max()))
+        lo = np.searchsorted(t_ends, v_starts, "right")
+        hi = np.searchsorted(t_starts, v_ends, "left")
+        for i in np.flatnonzero(lo < hi).tolist():
+            worst = max(worst, float(v_peaks[i]) + float(t_peaks[lo[i]:hi[i]].max()))
         return worst
 
-    def _finish(self, clusters: list[_Cluster]) -> _Bus:
-        """Apply the gain: float64 sums and each distinct source clip once."""
-        gained: dict[int, np.ndarray] = {}
-        clips = []
-        for c in clusters:
-            if c.summed is not None:
-                if id(c.summed) not in gained:
-                    gained[id(c.summed)] = (c.summed * self._gain).astype(np.float32)
-                clips.append(gained[id(c.summed)])
-                continue
-            it = c.item
-            src = it.src
-            if self._gain != 1.0:
-                if id(src) not in gained:
-                    gained[id(src)] = (src.astype(np.float64) * self._gain).astype(np.float32)
-                src = gained[id(src)]
-            clips.append(src[it.off:it.off + it.length])
-        starts = tuple(c.start for c in clusters)
-        ends = tuple(c.start + c.length for c in clusters)
-        return _Bus(starts=np.array(starts, dtype=np.int64), ends=np.array(ends, dtype=np.int64),
-                    starts_l=starts, ends_l=ends, clips=tuple(clips),
-                    peaks=tuple(c.peak for c in clusters))
+    def _finish(self, sources: list[np.ndarray], starts: np.ndarray, ends: np.ndarray,
+                src: np.ndarray, off: np.ndarray, peaks: np.ndarray) -> _Bus:
+        """Apply the gain to the sources this bus uses; float64 sums become float32.
+
+        With a gain of 1.0 int16 speech stays int16 (half the memory of
+        float32); otherwise every used source gets one gained float32 copy.
+        """
+        used = {}
+        for k in np.unique(src).tolist():
+            clip = sources[k]
+            if self._gain != 1.0 or clip.dtype == np.float64:
+                clip = (_as_float(clip) * self._gain).astype(np.float32)
+            used[k] = len(used), clip
+        remap = np.zeros(len(sources), dtype=np.int32)
+        for k, (j, _) in used.items():
+            remap[k] = j
+        return _Bus(starts=starts, ends=ends, src=remap[src], off=off, peaks=peaks,
+                    sources=tuple(clip for _, clip in used.values()))
 
     # ---------------------------------------------------------------- render
     def render(self, out: np.ndarray, start: int, bus: str | None = None) -> None:
@@ -329,9 +336,17 @@ class Mixer:
         for b in buses:
             lo = int(b.ends.searchsorted(start, "right"))   # first cluster ending after start
             hi = int(b.starts.searchsorted(stop, "left"))   # clusters starting before stop
-            for i in range(lo, hi):
-                s, e = b.starts_l[i], b.ends_l[i]
+            if lo >= hi:
+                continue
+            for s, e, k, o in zip(b.starts[lo:hi].tolist(), b.ends[lo:hi].tolist(),
+                                  b.src[lo:hi].tolist(), b.off[lo:hi].tolist()):
                 a, z = max(s, start), min(e, stop)
-                out[a - start:z - start] += b.clips[i][a - s:z - s, None]
+                piece = b.sources[k][o + a - s:o + z - s]
+                if piece.dtype == np.int16:
+                    if len(self._scratch) < z - a:       # only for a block larger than ever before
+                        self._scratch = np.empty(z - a, dtype=np.float32)
+                    piece = np.multiply(piece, PCM16_SCALE, out=self._scratch[:z - a],
+                                        dtype=np.float32)
+                out[a - start:z - start] += piece[:, None]
             touched += hi - lo
         self.touched = touched

@@ -79,6 +79,8 @@ class _Planner:
         self.sounds: list[Event] = []
         self.requests: list[_Say] = []
         self.now = 0
+        self._cue_memo: dict[tuple, tuple[str, ...]] = {}
+        self._words = {i: (number_word(i),) for i in range(1, 100)}
 
     # -- helpers ---------------------------------------------------------
     def frames(self, seconds: float) -> int:
@@ -153,7 +155,7 @@ class _Planner:
         for i in range(COUNT_IN, 0, -1):
             at = end - i * self.sr
             self.sound("tick", at, set_)
-            self.say((number_word(i),), at, at + self.sr - self.gap, set_=set_)
+            self.say(self._words[i], at, at + self.sr - self.gap, set_=set_)
 
     def get_ready(self) -> None:
         p = self.p
@@ -221,7 +223,14 @@ class _Planner:
         return tuple(parts)
 
     def phase_cue(self, phase: str, prefix: tuple[str, ...], counted: bool) -> tuple[str, ...]:
-        """Candidate texts for the start of ``phase``, longest first."""
+        """Candidate texts for the start of ``phase``, longest first (one
+        shared tuple per combination: a long session asks thousands of times)."""
+        key = (phase, prefix, counted)
+        if key not in self._cue_memo:
+            self._cue_memo[key] = self._phase_cue(phase, prefix, counted)
+        return self._cue_memo[key]
+
+    def _phase_cue(self, phase: str, prefix: tuple[str, ...], counted: bool) -> tuple[str, ...]:
         base = list(self.p.cues.phase(phase))
         if phase == "hold":
             base = base or list(self.v("hold_start", seconds=_secs(self.p.hold)))
@@ -266,7 +275,7 @@ class _Planner:
                     if counted:
                         for k in range(1, int(length // self.sr)):
                             at = start + k * self.sr
-                            self.say((number_word(k + 1),), at, at + self.sr, set_=set_, rep=rep)
+                            self.say(self._words[k + 1], at, at + self.sr, set_=set_, rep=rep)
             if rep in reminder_reps:
                 text = p.cues.reminders[(reminder_reps.index(rep) + set_ - 1) % len(p.cues.reminders)]
                 beats = tuple(range(rep_start, self.now, self.sr // 4))
@@ -294,7 +303,7 @@ class _Planner:
         for i in range(min(COUNT_IN, seconds - 1), 0, -1):
             at = end - i * self.sr
             self.sound("tick", at, set_, rep)
-            self.say((number_word(i),), at, at + self.sr, set_=set_, rep=rep)
+            self.say(self._words[i], at, at + self.sr, set_=set_, rep=rep)
 
     # -- speech fitting ------------------------------------------------------
     def fit(self) -> tuple[list[Event], list[Dropped]]:

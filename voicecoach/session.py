@@ -47,6 +47,6 @@ def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERAT
     """Synthesise (or load) every cue, plan the session and build its mixer."""
     bank = bank or cue_bank(preset, cache_dir, samplerate, engine)
     timeline = plan(preset, bank)
-    speech = {text: bank.get(text) for text in timeline.texts()}
+    speech = {text: bank.pcm16(text) for text in timeline.texts()}
     mixer = Mixer(timeline, speech, make_sounds(samplerate), channels)
     return Session(preset, timeline, mixer, bank)

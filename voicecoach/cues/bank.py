@@ -40,6 +40,8 @@ class CueBank:
         self._owns_engine = engine is None
         self._identity: str | None = None
         self._cues: dict[str, np.ndarray] = {}
+        self._lengths: dict[str, int] = {}
+        self._pcm16: dict[str, np.ndarray] = {}
         self._closed = False
 
     def _key(self, text: str) -> str:
@@ -52,22 +54,57 @@ class CueBank:
         """The processed cue: float32, shape ``(n,)`` at ``samplerate``, read-only."""
         text = _check_text(text)
         cue = self._cues.get(text)
-        if cue is not None:
-            return cue
+        if cue is None:
+            cue, _ = self._load(text)
+            self._cues[text] = cue
+        return cue
+
+    def pcm16(self, text: str) -> np.ndarray:
+        """The cue as 16-bit PCM: int16, shape ``(n,)``, read-only; what the
+        mixer keeps for a whole session (half the memory of float32; the
+        voice comes from 16-bit espeak, so nothing audible is lost)."""
+        text = _check_text(text)
+        pcm = self._pcm16.get(text)
+        if pcm is None:
+            cue = self._cues.get(text)
+            if cue is None:
+                cue, _ = self._load(text)
+            pcm = np.clip(np.round(cue * 32768.0), -32768, 32767).astype(np.int16)
+            pcm.flags.writeable = False
+            self._pcm16[text] = pcm
+        return pcm
+
+    def frames(self, text: str) -> int:
+        """Length of the cue in frames: the scheduler's speech-length function.
+
+        The scheduler asks for every variant of every phrase but uses only
+        some, so only the length is kept here when the cue is safely on disk:
+        memory holds the cues the session plays, not all it considered.
+        """
+        text = _check_text(text)
+        if text in self._cues:
+            return len(self._cues[text])
+        if text in self._pcm16:
+            return len(self._pcm16[text])
+        if text not in self._lengths:
+            cue, on_disk = self._load(text)
+            if not on_disk:
+                self._cues[text] = cue
+            self._lengths[text] = len(cue)
+        return self._lengths[text]
+
+    def _load(self, text: str) -> tuple[np.ndarray, bool]:
+        """The cue from the cache, or synthesised and cached; and whether it is on disk."""
         if self._closed:
             raise ValueError("CueBank is closed")
         key = self._key(text)
         cue = self._from_cache(key)
+        on_disk = cue is not None
         if cue is None:
             cue = self._synthesize(text)
-            self._to_cache(key, cue)
+            on_disk = self._to_cache(key, cue)
         cue.flags.writeable = False
-        self._cues[text] = cue
-        return cue
-
-    def frames(self, text: str) -> int:
-        """Length of the cue in frames: the scheduler's speech-length function."""
-        return len(self.get(text))
+        return cue, on_disk
 
     def preload(self, texts: Iterable[str]) -> None:
         """Make every text ready (synthesising the misses) before playback."""
@@ -85,13 +122,15 @@ class CueBank:
             _log.warning("cue cache unreadable (%s); synthesising instead", exc)
             return None
 
-    def _to_cache(self, key: str, cue: np.ndarray) -> None:
+    def _to_cache(self, key: str, cue: np.ndarray) -> bool:
         if self.cache is None:
-            return
+            return False
         try:
             self.cache.put(key, cue)
         except OSError as exc:
             _log.warning("cue cache not written (%s); continuing without it", exc)
+            return False
+        return True
 
     def _synthesize(self, text: str) -> np.ndarray:
         if self._engine is None:
