@@ -360,6 +360,19 @@ def test_frames_keeps_only_the_length_of_cached_cues(tmp_path):
     assert nocache.frames("Lift") == len(nocache.get("Lift")) and len(eng2.calls) == 1
 
 
+def test_cache_length_reads_the_header_only(tmp_path):
+    cache = CueCache(tmp_path)
+    key = "ab" * 32
+    assert cache.length(key) is None
+    cache.put(key, np.ones(1234, np.float32))
+    assert cache.length(key) == 1234
+    path = cache.path(key)
+    path.write_bytes(path.read_bytes()[:-4])          # truncated: the size no longer agrees
+    assert cache.length(key) is None
+    path.write_bytes(b"garbage")
+    assert cache.length(key) is None
+
+
 def test_pcm16_is_the_cue_rounded_to_16_bits(tmp_path):
     eng = FakeEngine()
     bank = CueBank(48000, SpeechSettings(), CueCache(tmp_path), engine=eng)

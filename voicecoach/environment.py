@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Callable
 
@@ -27,7 +28,8 @@ def _isatty(stream: IO) -> bool:
 
 @dataclass(frozen=True)
 class Environment:
-    """Streams, folders and clock of one CLI run.
+    """Streams, folders and clocks of one CLI run (``clock`` for intervals,
+    ``now`` for the dates in the training history).
 
     ``VOICECOACH_CONFIG_DIR``, ``VOICECOACH_CACHE_DIR`` and
     ``VOICECOACH_DATA_DIR`` override the platform folders.
@@ -40,6 +42,7 @@ class Environment:
     cache_dir: Path = field(default_factory=lambda: _dir("CACHE", platformdirs.user_cache_dir))
     data_dir: Path = field(default_factory=lambda: _dir("DATA", platformdirs.user_data_dir))
     clock: Callable[[], float] = time.monotonic
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     stdin_isatty: bool | None = None
     stderr_isatty: bool | None = None
 

@@ -24,14 +24,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import mutagen
 import numpy as np
 import soundfile as sf
 
 from . import __version__
 from .chapters import Chapter, chapter_spans, chapter_stamps, chapters, cue_sheet
 from .errors import ExportError, InputError
-from .mixer import BUSES, Mixer
+from .mixer import BUSES, HEADROOM_PEAK, Mixer
 from .tags import Tags, tag_mp3, tag_vorbis
 from .timeline import Timeline
 
@@ -171,8 +170,10 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
 
     Notes
     -----
-    PCM_16 is converted here as ``round(x * 32768)``, clipped: libsndfile's
-    own WAV conversion floors (a -0.5 LSB bias, errors up to 1 LSB).
+    PCM_16 is converted here as ``round(x * 32768)``: libsndfile's own WAV
+    conversion floors (a -0.5 LSB bias, errors up to 1 LSB). The mixer's
+    headroom (peak <= HEADROOM_PEAK) keeps every value inside int16, so no
+    clipping pass is needed.
     """
     block = max(1, min(block, mixer.frames))
     buf = np.empty((block, mixer.channels), dtype=np.float32)
@@ -188,9 +189,9 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
             if f.subtype == "PCM_16":
                 s = scratch[:n]
                 np.multiply(view, 32768.0, out=s)
-                np.rint(s, out=s)
-                np.clip(s, -32768.0, 32767.0, out=s)
-                ints[:n] = s
+                if mixer.peak * mixer.gain > HEADROOM_PEAK:      # never, by the mixer's design
+                    np.clip(s, -32768.0, 32767.0, out=s)
+                np.rint(s, out=ints[:n], casting="unsafe")        # round and narrow in one pass
                 f.write(ints[:n])
             else:
                 f.write(view)
@@ -201,6 +202,13 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
 
 
 # ------------------------------------------------------------------- export
+def _tag_errors() -> tuple[type[Exception], ...]:
+    """mutagen's error type: imported only when something went wrong, so a
+    WAV export never loads mutagen."""
+    import mutagen
+    return (mutagen.MutagenError,)
+
+
 def _temp_for(target: Path) -> Path:
     """Create ``.NAME.part-XXXXXXXX`` beside ``target``, mode as ``open()`` would give."""
     while True:
@@ -324,7 +332,12 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
             stream(mixer, [(f, bus) for f, bus, _ in files], options.block, progress)
             for f, _, target in files:
                 current = target
-                f.flush()     # errors here stay readable on the handle; after close they are gone
+                if fmt != "wav":
+                    # Encoders buffer: flush while the handle still tells why a
+                    # write failed (after close only "System error." is left).
+                    # WAV is written unbuffered, so its errors surfaced in
+                    # write(); its flush would only be an fsync.
+                    f.flush()
                 f.close()
         except sf.SoundFileError as exc:
             for f, _, target in files:
@@ -361,7 +374,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
             os.replace(temps[target], target)
             del temps[target]
         committed = True
-    except (OSError, sf.SoundFileError, RuntimeError, mutagen.MutagenError) as exc:
+    except (OSError, sf.SoundFileError, RuntimeError, *_tag_errors()) as exc:
         cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip()
         if (isinstance(exc, sf.SoundFileError) or not cause) and _disk_full(path.parent):
             cause = "No space left on device"

@@ -280,7 +280,7 @@ class Mixer:
         float32); otherwise every used source gets one gained float32 copy.
         """
         used = {}
-        for k in np.unique(src).tolist():
+        for k in np.flatnonzero(np.bincount(src, minlength=len(sources))).tolist():
             clip = sources[k]
             if self._gain != 1.0 or clip.dtype == np.float64:
                 clip = (_as_float(clip) * self._gain).astype(np.float32)

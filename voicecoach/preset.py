@@ -9,7 +9,6 @@ the file, the key and the value (:class:`~voicecoach.errors.PresetError`).
 from __future__ import annotations
 
 import difflib
-import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,6 +17,7 @@ from typing import Any
 
 import tomli_w
 
+from voicecoach.checks import Checker
 from voicecoach.errors import PresetError, TempoError
 from voicecoach.tempo import Tempo, parse_tempo
 
@@ -143,105 +143,6 @@ _SPEECH_KEYS = ("voice", "rate")
 _WARMUP_KEYS = ("say", "seconds", "count")
 
 
-class _Checker:
-    """Typed reads from a TOML table that fail with file, key and value."""
-
-    def __init__(self, source: str, option_style: bool = False):
-        self.source = source
-        self.option_style = option_style
-
-    def key(self, path: str) -> str:
-        return f"--{path}" if self.option_style and path in ("sets", "reps", "rest", "tempo") else path
-
-    def fail(self, path: str, problem: str, value: Any = ...) -> PresetError:
-        if value is not ...:
-            problem = f"{problem} (got {_show(value)})"
-        return PresetError(self.source, self.key(path), problem)
-
-    def unknown(self, table: dict, allowed: tuple[str, ...], prefix: str = "") -> None:
-        for key in table:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(allowed)}"
-                raise self.fail(prefix + str(key), f"unknown key{hint}")
-
-    def text(self, table: dict, key: str, path: str, default: Any = ..., empty: bool = False) -> Any:
-        if key not in table:
-            if default is ...:
-                raise self.fail(path, "missing key")
-            return default
-        value = table[key]
-        if not isinstance(value, str):
-            raise self.fail(path, "must be a string", value)
-        value = value.strip()
-        if not value and not empty:
-            raise self.fail(path, "must not be empty", table[key])
-        return value
-
-    def integer(self, table: dict, key: str, path: str, lo: int, hi: int, default: Any = ...) -> Any:
-        if key not in table:
-            if default is ...:
-                raise self.fail(path, "missing key")
-            return default
-        value = table[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(path, "must be a whole number", value)
-        if not lo <= value <= hi:
-            raise self.fail(path, f"must be between {lo} and {hi}", value)
-        return value
-
-    def seconds(self, table: dict, key: str, path: str, lo: float, hi: float, default: Any = ...) -> Any:
-        if key not in table:
-            if default is ...:
-                raise self.fail(path, "missing key")
-            return default
-        value = table[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(path, "must be a number of seconds", value)
-        if not math.isfinite(value) or not lo <= value <= hi:
-            raise self.fail(path, f"must be between {lo:g} and {hi:g} seconds", value)
-        return float(value)
-
-    def boolean(self, table: dict, key: str, path: str, default: bool) -> bool:
-        value = table.get(key, default)
-        if not isinstance(value, bool):
-            raise self.fail(path, "must be true or false", value)
-        return value
-
-    def choice(self, table: dict, key: str, path: str, choices: tuple[str, ...], default: str) -> str:
-        value = table.get(key, default)
-        if not isinstance(value, str) or value not in choices:
-            raise self.fail(path, f"must be one of {', '.join(choices)}", value)
-        return value
-
-    def texts(self, table: dict, key: str, path: str) -> tuple[str, ...]:
-        value = table.get(key, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise self.fail(path, "must be a string or a list of strings", value)
-        out = []
-        for i, item in enumerate(value):
-            if not isinstance(item, str) or not item.strip():
-                raise self.fail(f"{path}[{i}]", "must be a non-empty string", item)
-            if len(item) > 300:
-                raise self.fail(f"{path}[{i}]", "is too long to speak as one cue (300 characters at most)",
-                                item[:40] + "...")
-            out.append(item.strip())
-        return tuple(out)
-
-    def table(self, data: dict, key: str) -> dict:
-        value = data.get(key, {})
-        if not isinstance(value, dict):
-            raise self.fail(key, "must be a table", value)
-        return value
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def preset_from_dict(data: Any, source: str, name: str | None = None,
                      option_style: bool = False) -> Preset:
     """Validate a parsed TOML document and build a :class:`Preset`.
@@ -251,7 +152,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     PresetError
         On the first problem, naming ``source``, the key and the value.
     """
-    c = _Checker(source, option_style)
+    c = Checker(source, option_style)
     if not isinstance(data, dict):
         raise c.fail("", "a preset must be a TOML table", data)
     c.unknown(data, _TOP_KEYS)

@@ -86,6 +86,13 @@ class CueBank:
             return len(self._cues[text])
         if text in self._pcm16:
             return len(self._pcm16[text])
+        if text not in self._lengths and self.cache is not None and not self._closed:
+            try:
+                n = self.cache.length(self._key(text))
+            except OSError:
+                n = None
+            if n is not None:
+                self._lengths[text] = n
         if text not in self._lengths:
             cue, on_disk = self._load(text)
             if not on_disk:

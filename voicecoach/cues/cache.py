@@ -81,6 +81,25 @@ class CueCache:
         pcm = np.frombuffer(blob, dtype="<f4", offset=_HEADER).astype(np.float32, copy=False)
         return pcm  # a view of immutable bytes: read-only
 
+    def length(self, key: str) -> int | None:
+        """The cached cue's length from its header alone, or None on a miss.
+
+        For planning, which asks the length of every variant of every
+        phrase: the header and the file size must agree; the payload's
+        checksum is verified by :meth:`get` when the cue is used.
+        """
+        path = self.path(key)
+        try:
+            with open(path, "rb") as f:
+                head = f.read(_HEADER)
+                size = os.fstat(f.fileno()).st_size
+        except FileNotFoundError:
+            return None
+        if len(head) < _HEADER or not head.startswith(_MAGIC):
+            return None
+        count = int.from_bytes(head[len(_MAGIC):len(_MAGIC) + 8], "little")
+        return count if size == _HEADER + 4 * count and count > 0 else None
+
     @staticmethod
     def _check(blob: bytes) -> str:
         if len(blob) < _HEADER or not blob.startswith(_MAGIC):

@@ -11,11 +11,8 @@ import contextlib
 import itertools
 import logging
 import math
-import multiprocessing
 import os
 import re
-import shutil
-import tempfile
 import threading
 import weakref
 from pathlib import Path
@@ -68,6 +65,7 @@ class _Worker:
     """One worker process, its pipe and its log."""
 
     def __init__(self, directory: str, serial: int, start_timeout: float):
+        import multiprocessing   # here, not at import: a warm cache never starts the engine
         ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold audio threads
         self.log_path = os.path.join(directory, f"worker-{serial}.log")
         self.conn, child = ctx.Pipe()
@@ -157,6 +155,7 @@ class _Resources:
             self.worker = None
         if self.directory is not None:
             try:
+                import shutil
                 shutil.rmtree(self.directory)
             except OSError as exc:
                 _log.warning("could not remove speech temp dir %s: %s", self.directory, exc)
@@ -190,6 +189,7 @@ class SpeechEngine:
         self._lock = threading.Lock()
         self._serial = itertools.count(1)
         self._res = _Resources()
+        import tempfile
         self._res.directory = tempfile.mkdtemp(prefix="voicecoach-tts-")
         self._finalizer = weakref.finalize(self, self._res.release)
         self._voices: list[Voice] | None = None

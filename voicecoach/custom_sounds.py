@@ -1,0 +1,124 @@
+"""A preset's own sounds for tick, accent and bell, loaded from files.
+
+A sound file is prepared once, before playback, so it behaves like the
+built-in sound it replaces (:mod:`voicecoach.sounds`): mono at the session
+rate, silence trimmed so its onset lands on the beat, faded in and out so it
+starts and ends at zero (no clicks), and peak-normalised to the built-in
+sound's level (:data:`voicecoach.sounds.PEAK_DBFS`) so the voice stays on top.
+
+A few alternatives ship in ``audio_cues/sounds/`` (see :data:`SHIPPED_SOUNDS`,
+built by ``scripts/make_sounds.py``).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .errors import InputError
+from .sounds import PEAK_DBFS
+
+__all__ = ["SHIPPED_SOUNDS", "load_sound", "shipped_sound"]
+
+SHIPPED_SOUNDS: tuple[str, ...] = ("woodblock", "clave", "chime")
+"""Sounds in ``audio_cues/sounds/``, by name (``NAME.wav``)."""
+
+FADE_IN_SECONDS = 0.002
+FADE_OUT_SECONDS = 0.010
+SILENCE_DB = -60.0
+"""Leading and trailing samples this far under the peak are trimmed."""
+FLOOR_DBFS = -90.0
+"""A file whose peak is under this is silent."""
+
+
+def shipped_sound(name: str) -> Path:
+    """The file of a sound shipped with voicecoach (one of :data:`SHIPPED_SOUNDS`)."""
+    if name not in SHIPPED_SOUNDS:
+        raise InputError(f"unknown sound {name!r}; shipped sounds: {', '.join(SHIPPED_SOUNDS)}")
+    return Path(str(resources.files("voicecoach.audio_cues").joinpath("sounds", f"{name}.wav")))
+
+
+def _fail(path: Path, problem: str) -> InputError:
+    return InputError(f"sound {path}: {problem}")
+
+
+def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
+               kind: str) -> np.ndarray:
+    """Read a sound file and prepare it to replace the built-in ``kind``.
+
+    Parameters
+    ----------
+    path : pathlib.Path or str
+        Any file soundfile reads (WAV, FLAC, OGG, MP3, ...), any rate and
+        channel count.
+    samplerate : int
+        Session rate in Hz; the sound is resampled to it (soxr, ``'HQ'``).
+    max_seconds : float
+        Longest accepted file, before trimming.
+    kind : {'tick', 'accent', 'bell'}
+        The sound it replaces: its peak becomes ``PEAK_DBFS[kind]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape ``(n,)``, mono at ``samplerate``; leading and trailing
+        silence (under -60 dB from the peak) trimmed, 2 ms raised-cosine
+        fade-in and up to 10 ms fade-out; first and last sample 0.
+
+    Raises
+    ------
+    InputError
+        One line naming the file: missing, a folder, not audio, too long or
+        silent.
+    """
+    if kind not in PEAK_DBFS:
+        raise ValueError(f"unknown sound kind {kind!r}; expected one of {sorted(PEAK_DBFS)}")
+    if not isinstance(samplerate, (int, np.integer)) or isinstance(samplerate, bool):
+        raise TypeError(f"samplerate must be an int, not {type(samplerate).__name__}")
+    if samplerate <= 0:
+        raise ValueError(f"samplerate must be positive, not {samplerate}")
+    if not max_seconds > 0:
+        raise ValueError(f"max_seconds must be positive, not {max_seconds}")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise _fail(path, "no such file")
+    if path.is_dir():
+        raise _fail(path, "is a folder, not a sound file")
+    try:
+        info = sf.info(str(path))
+        if info.frames / info.samplerate > max_seconds:
+            raise _fail(path, f"{info.frames / info.samplerate:.1f} s long; "
+                              f"a sound may last at most {max_seconds:g} s")
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, OSError) as err:
+        reason = " ".join(str(err).split()).rsplit(": ", 1)[-1] or type(err).__name__
+        raise _fail(path, f"not an audio file soundfile can read ({reason})") from None
+    if len(data) / rate > max_seconds:            # the header may have under-counted
+        raise _fail(path, f"{len(data) / rate:.1f} s long; a sound may last at most {max_seconds:g} s")
+    mono = data.mean(axis=1, dtype=np.float64)
+    if not np.all(np.isfinite(mono)):
+        raise _fail(path, "contains NaN or infinite samples")
+    if rate != samplerate and len(mono):
+        mono = soxr.resample(mono, rate, samplerate, quality="HQ")
+    peak = float(np.max(np.abs(mono))) if len(mono) else 0.0
+    if peak <= 10.0 ** (FLOOR_DBFS / 20.0):
+        raise _fail(path, "is silent")
+
+    loud = np.flatnonzero(np.abs(mono) > peak * 10.0 ** (SILENCE_DB / 20.0))
+    sig = mono[loud[0]:loud[-1] + 1].copy()
+    n = len(sig)
+    fade_in = min(max(1, round(FADE_IN_SECONDS * samplerate)), n // 2)
+    fade_out = min(max(2, round(FADE_OUT_SECONDS * samplerate)), n // 2)
+    if fade_in:                  # 0, ..., rising: the first sample is exactly 0
+        sig[:fade_in] *= 0.5 - 0.5 * np.cos(np.pi * np.arange(fade_in) / fade_in)
+    if fade_out:                 # falling, ..., 0: the last sample is exactly 0
+        sig[n - fade_out:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, fade_out + 1) / fade_out)
+    top = float(np.max(np.abs(sig)))
+    if top <= 0.0:               # only for a sound of a sample or two
+        raise _fail(path, "is silent")
+    target = 10.0 ** (PEAK_DBFS[kind] / 20.0)
+    return (sig * (target / top)).astype(np.float32)

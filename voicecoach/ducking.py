@@ -1,0 +1,193 @@
+"""Ducking: the music steps back while the coach speaks.
+
+The timeline says when the voice comes, so the duck looks ahead: the music
+starts going down ``attack`` seconds *before* each speech event and is fully
+down when the voice begins, holds while it speaks, and comes back over
+``release`` seconds after it ends. Ramps are raised cosines (no clicks).
+
+:class:`DuckEnvelope` is pure and exact like the mixer: the gain at a frame
+depends only on the timeline, never on how a range is cut into blocks, and a
+block costs ``O(log events + speech events near it + n)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+from .timeline import Timeline
+
+__all__ = ["Duck", "DuckEnvelope"]
+
+MAX_DEPTH_DB = 60.0
+MAX_ATTACK = 2.0
+MAX_RELEASE = 5.0
+
+
+def _number(name: str, value: object) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"duck {name} must be a number, not {type(value).__name__}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Duck:
+    """How far and how fast the music ducks under the voice.
+
+    Parameters
+    ----------
+    depth_db : float
+        How far the music goes down while the voice speaks, in dB (0..60;
+        0 turns ducking off).
+    attack : float
+        Seconds before the voice starts over which the music goes down (0..2).
+    release : float
+        Seconds after the voice ends over which it comes back (0..5).
+
+    Raises
+    ------
+    InputError
+        A value outside its range (a ``ValueError``: these come from presets
+        and options, so the CLI reports them as bad input).
+    """
+
+    depth_db: float = 12.0
+    attack: float = 0.15
+    release: float = 0.4
+
+    def __post_init__(self) -> None:
+        for name, hi, unit in (("depth_db", MAX_DEPTH_DB, " dB"), ("attack", MAX_ATTACK, " s"),
+                               ("release", MAX_RELEASE, " s")):
+            v = _number(name, getattr(self, name))
+            if not 0.0 <= v <= hi:        # also rejects NaN
+                raise InputError(f"duck {name} must be between 0 and {hi:g}{unit}, not {v:g}")
+
+    @property
+    def gain(self) -> float:
+        """Linear gain of the music while the voice speaks."""
+        return 10.0 ** (-self.depth_db / 20.0)
+
+
+class DuckEnvelope:
+    """The music's gain over a session: 1.0 at full level, ``duck.gain`` under the voice.
+
+    Parameters
+    ----------
+    timeline : Timeline
+        Its speech events are where the voice sounds; its ``samplerate``
+        converts ``attack`` and ``release`` to frames (rounded).
+    duck : Duck
+        Depth and timing.
+
+    Notes
+    -----
+    Speech events that overlap or touch are merged into one interval first
+    (exact: the duck of the union equals the minimum of the ducks). The gain
+    at frame ``t`` is then the minimum of the ramp-hold-ramp shapes of the
+    intervals, and only the two intervals around ``t`` can reach it: a ramp
+    is monotonic, so a farther interval's ramp is always higher. Each shape
+    is precomputed as two small ramp tables; :meth:`render` writes the hold
+    and takes ``np.minimum`` with table slices, in place. Ramps of nearby
+    intervals therefore merge into one dip that never goes below the depth.
+    """
+
+    def __init__(self, timeline: Timeline, duck: Duck):
+        if not isinstance(timeline, Timeline):
+            raise TypeError(f"timeline must be a Timeline, not {type(timeline).__name__}")
+        if not isinstance(duck, Duck):
+            raise TypeError(f"duck must be a Duck, not {type(duck).__name__}")
+        self.duck = duck
+        self.samplerate = int(timeline.samplerate)
+        self.depth = np.float32(duck.gain)
+        self.attack = round(duck.attack * self.samplerate)
+        self.release = round(duck.release * self.samplerate)
+
+        spans = [(int(e.frame), int(e.frame) + int(e.frames))
+                 for e in timeline.events if e.kind == "speech" and e.frames > 0]
+        starts = np.array([s for s, _ in spans], dtype=np.int64)
+        ends = np.array([e for _, e in spans], dtype=np.int64)
+        order = np.argsort(starts, kind="stable")
+        starts, ends = starts[order], ends[order]
+        if len(starts):                  # merge overlapping or touching intervals
+            reach = np.maximum.accumulate(ends)
+            first = np.flatnonzero(np.concatenate([[True], starts[1:] > reach[:-1]]))
+            last = np.append(first[1:], len(starts)) - 1
+            starts, ends = starts[first], reach[last]
+        self.starts: np.ndarray = starts
+        """Merged speech intervals' first frames, int64, sorted."""
+        self.ends: np.ndarray = ends
+        """Merged speech intervals' end frames (exclusive), int64, sorted."""
+        self._from = starts - self.attack      # where each duck begins to act
+        self._to = ends + self.release         # where it stops acting
+
+        d = 1.0 - float(self.depth)
+        x = np.arange(self.attack, dtype=np.float64) / max(self.attack, 1)
+        self._down = (self.depth + d * 0.5 * (1.0 + np.cos(np.pi * x))).astype(np.float32)
+        """Attack ramp: 1.0 at ``start - attack``, approaching the depth at ``start``."""
+        x = np.arange(self.release, dtype=np.float64) / max(self.release, 1)
+        self._up = (self.depth + d * 0.5 * (1.0 - np.cos(np.pi * x))).astype(np.float32)
+        """Release ramp: the depth at ``end``, approaching 1.0 at ``end + release``."""
+        self._scratch = np.empty(0, dtype=np.float32)
+        self.touched = 0
+        """Intervals the last :meth:`render` looked at (instrumentation for tests)."""
+
+    def render(self, out: np.ndarray, start: int) -> None:
+        """Fill ``out`` with the gain of frames ``[start, start + n)``.
+
+        Parameters
+        ----------
+        out : numpy.ndarray
+            float32, shape ``(n,)``, writeable; overwritten entirely.
+        start : int
+            First frame; may be negative or past the session.
+        """
+        if not isinstance(out, np.ndarray) or out.dtype != np.float32:
+            raise TypeError("out must be a float32 numpy.ndarray")
+        if out.ndim != 1 or not out.flags.writeable:
+            raise ValueError(f"out must be writeable with shape (n,), not {out.shape}")
+        if not isinstance(start, (int, np.integer)) or isinstance(start, bool):
+            raise TypeError(f"start must be an int, not {type(start).__name__}")
+        start = int(start)
+        stop = start + out.shape[0]
+        out.fill(1.0)
+        lo = int(self._to.searchsorted(start, "right"))      # first duck still acting at start
+        hi = int(self._from.searchsorted(stop, "left"))      # ducks acting before stop
+        self.touched = max(0, hi - lo)
+        if lo >= hi:
+            return
+        for s, e in zip(self.starts[lo:hi].tolist(), self.ends[lo:hi].tolist()):
+            a, z = max(s - self.attack, start), min(s, stop)        # attack ramp
+            if a < z:
+                seg = out[a - start:z - start]
+                np.minimum(seg, self._down[a - (s - self.attack):z - (s - self.attack)], out=seg)
+            a, z = max(s, start), min(e, stop)                      # hold
+            if a < z:
+                out[a - start:z - start] = self.depth
+            a, z = max(e, start), min(e + self.release, stop)       # release ramp
+            if a < z:
+                seg = out[a - start:z - start]
+                np.minimum(seg, self._up[a - e:z - e], out=seg)
+
+    def apply(self, block: np.ndarray, start: int) -> None:
+        """Multiply ``block`` (float32, ``(n, channels)``) by the gain, in place.
+
+        Uses a scratch buffer kept between calls (it grows only for a block
+        larger than any before), so a steady block size allocates nothing.
+        """
+        if not isinstance(block, np.ndarray) or block.dtype != np.float32 or block.ndim != 2:
+            raise TypeError("block must be a float32 numpy.ndarray of shape (n, channels)")
+        n = block.shape[0]
+        if len(self._scratch) < n:
+            self._scratch = np.empty(n, dtype=np.float32)
+        gain = self._scratch[:n]
+        self.render(gain, start)
+        block *= gain[:, None]
+
+    def gain_at(self, frame: int) -> float:
+        """The gain of one frame (for tests and tables)."""
+        one = np.empty(1, dtype=np.float32)
+        self.render(one, frame)
+        return float(one[0])
+

@@ -1,0 +1,503 @@
+"""The training log: sessions and their sets in one SQLite file.
+
+The log must survive what happens to files on a home machine:
+
+* two voicecoach processes writing at once: WAL journal, every write in one
+  ``BEGIN IMMEDIATE`` transaction, and a 10 s busy timeout, so the second
+  writer waits instead of failing;
+* a crash or power cut in the middle of a write: a transaction is all or
+  nothing, and ``synchronous=FULL`` syncs the WAL on every commit, so a
+  session reported as saved is on disk (``NORMAL`` would be safe from
+  corruption too, but a power cut could take back the last commits; a few
+  writes a day can afford the sync);
+* a damaged file: :meth:`History.open` moves it aside, unchanged, and starts
+  a new log, with a one-line notice saying where the old file is;
+* a file from a newer voicecoach: refused with :class:`HistoryError` and left
+  untouched.
+
+The schema is versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` is
+the ordered list of steps, and a new version is one more entry at its end.
+
+Nothing here reads the clock: callers pass every time, so tests and the CLI
+decide what "now" is. ``started`` is stored as fixed-width ISO 8601 UTC text,
+so text order is time order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from pathlib import Path
+
+from voicecoach.errors import InputError, RuntimeFailure
+
+BUSY_TIMEOUT = 10.0  # seconds a writer waits for another one before giving up
+
+# Each entry upgrades the schema by one version: entry i takes user_version i
+# to i + 1. Append; never edit a released entry (databases out there ran it).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # v1: sessions and the per-set results.
+    (
+        """CREATE TABLE sessions (
+            id           INTEGER PRIMARY KEY,
+            preset       TEXT    NOT NULL,
+            exercise     TEXT    NOT NULL,
+            variation    TEXT    NOT NULL,
+            tempo        TEXT,
+            eccentric    REAL,
+            started      TEXT    NOT NULL,
+            completed    INTEGER NOT NULL CHECK (completed IN (0, 1)),
+            stopped_set  INTEGER,
+            stopped_rep  INTEGER,
+            planned_sets INTEGER NOT NULL CHECK (planned_sets >= 1),
+            planned_reps INTEGER NOT NULL CHECK (planned_reps >= 1)
+        )""",
+        """CREATE TABLE sets (
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            number     INTEGER NOT NULL CHECK (number >= 1),
+            planned    INTEGER NOT NULL CHECK (planned >= 1),
+            perfect    INTEGER CHECK (perfect IS NULL OR perfect BETWEEN 0 AND planned),
+            PRIMARY KEY (session_id, number)
+        )""",
+    ),
+    # v2: `voicecoach log` and the progression look sessions up by preset
+    # and time; keep that fast as the log grows.
+    (
+        "CREATE INDEX sessions_by_preset ON sessions (preset, started)",
+        "CREATE INDEX sessions_by_started ON sessions (started)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary codes)
+_SIDE_FILES = ("", "-wal", "-shm")
+
+
+class HistoryError(RuntimeFailure):
+    """The training log cannot be used (locked too long, unwritable, from a
+    newer voicecoach, damaged)."""
+
+
+class CorruptHistoryError(HistoryError):
+    """The file is not a readable SQLite database: garbage, truncated or
+    damaged. :meth:`History.open` catches it and moves the file aside."""
+
+    def __init__(self, path: Path, detail: str):
+        self.path = path
+        self.detail = detail
+        super().__init__(f"the training log {path} is damaged ({detail})")
+
+
+# ---------------------------------------------------------------- records
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: object, low: int) -> None:
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be at least {low}, got {value}")
+
+
+def _check_aware(name: str, value: object) -> None:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, got {value!r}")
+    if value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got the naive {value.isoformat()}")
+
+
+@dataclass(frozen=True)
+class SetResult:
+    """One set: reps planned, and the perfect ones once the user logs them
+    (None until then: 0 is a real answer)."""
+
+    number: int
+    planned: int
+    perfect: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_int("set number", self.number, 1)
+        _check_int(f"set {self.number} planned reps", self.planned, 1)
+        if self.perfect is not None:
+            _check_int(f"set {self.number} perfect reps", self.perfect, 0)
+            if self.perfect > self.planned:
+                raise ValueError(f"set {self.number}: {self.perfect} perfect reps is more than "
+                                 f"the {self.planned} planned")
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One session as played. ``id`` is None until :meth:`History.add`
+    stores it. A stopped session says where it ended (``stopped_set``,
+    ``stopped_rep``: the set and rep in progress, 1-based; rep 0 means
+    before the first rep of that set); a completed one has both None.
+    ``sets`` are numbered 1, 2, ... and may be fewer than planned."""
+
+    id: int | None
+    preset: str
+    exercise: str
+    variation: str
+    tempo: str | None
+    eccentric: float | None
+    started: datetime
+    completed: bool
+    stopped_set: int | None
+    stopped_rep: int | None
+    planned_sets: int
+    planned_reps: int
+    sets: tuple[SetResult, ...]
+
+    def __post_init__(self) -> None:
+        if self.id is not None:
+            _check_int("session id", self.id, 1)
+        for name in ("preset", "exercise", "variation"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a string, got {getattr(self, name)!r}")
+        if not self.preset:
+            raise ValueError("preset must not be empty")
+        if self.tempo is not None and not isinstance(self.tempo, str):
+            raise TypeError(f"tempo must be a string like '3-1-2-1' or None, got {self.tempo!r}")
+        if self.eccentric is not None:
+            if isinstance(self.eccentric, bool) or not isinstance(self.eccentric, (int, float)):
+                raise TypeError(f"eccentric must be seconds or None, got {self.eccentric!r}")
+            if not 0 <= self.eccentric < float("inf"):
+                raise ValueError(f"eccentric must be 0 seconds or more, got {self.eccentric!r}")
+        _check_aware("started", self.started)
+        if not isinstance(self.completed, bool):
+            raise TypeError(f"completed must be a bool, got {self.completed!r}")
+        _check_int("planned sets", self.planned_sets, 1)
+        _check_int("planned reps", self.planned_reps, 1)
+        if self.completed:
+            if self.stopped_set is not None or self.stopped_rep is not None:
+                raise ValueError("a completed session has no stopped_set or stopped_rep")
+        else:
+            if self.stopped_set is None or self.stopped_rep is None:
+                raise ValueError("a stopped session needs stopped_set and stopped_rep")
+            _check_int("stopped_set", self.stopped_set, 1)
+            _check_int("stopped_rep", self.stopped_rep, 0)
+            if self.stopped_set > self.planned_sets:
+                raise ValueError(f"stopped_set {self.stopped_set} is beyond the "
+                                 f"{self.planned_sets} planned sets")
+        if not isinstance(self.sets, tuple) or not all(isinstance(s, SetResult) for s in self.sets):
+            raise TypeError(f"sets must be a tuple of SetResult, got {self.sets!r}")
+        if [s.number for s in self.sets] != list(range(1, len(self.sets) + 1)):
+            raise ValueError(f"sets must be numbered 1, 2, ... in order, got "
+                             f"{[s.number for s in self.sets]}")
+        if len(self.sets) > self.planned_sets:
+            raise ValueError(f"{len(self.sets)} sets recorded but only {self.planned_sets} planned")
+
+    @property
+    def perfect_total(self) -> int | None:
+        """Perfect reps of the whole session, or None unless every set has
+        them recorded (a partial sum would read as a bad day)."""
+        if not self.sets or any(s.perfect is None for s in self.sets):
+            return None
+        return sum(s.perfect for s in self.sets)
+
+    @property
+    def unlogged(self) -> bool:
+        """True when no set has its perfect reps recorded yet."""
+        return all(s.perfect is None for s in self.sets)
+
+
+# ---------------------------------------------------------------- storage
+
+def _utc_text(moment: datetime) -> str:
+    """Fixed-width ISO 8601 in UTC: text order is time order."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    """Damage, as opposed to a lock, a full disk or a permission problem."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _CORRUPT_CODES
+
+
+_SELECT = ("SELECT s.id, s.preset, s.exercise, s.variation, s.tempo, s.eccentric, s.started, "
+           "s.completed, s.stopped_set, s.stopped_rep, s.planned_sets, s.planned_reps, "
+           "t.number, t.planned, t.perfect "
+           "FROM sessions s LEFT JOIN sets t ON t.session_id = s.id")
+
+
+class History:
+    """The training log in the SQLite file ``path`` (created with its
+    folders if missing). Use as a context manager or call :meth:`close`.
+
+    Raises :class:`CorruptHistoryError` for a damaged file (see
+    :meth:`open` to recover) and :class:`HistoryError` for one written by a
+    newer voicecoach or one that cannot be opened.
+    """
+
+    def __init__(self, path: Path | str):
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a path, got {path!r}")
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HistoryError(f"cannot create the folder of the training log {self.path}: "
+                               f"{exc.strerror or exc}") from None
+        try:
+            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+            self._setup()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            if _is_corrupt(exc):
+                raise CorruptHistoryError(self.path, str(exc)) from None
+            raise HistoryError(f"cannot open the training log {self.path}: {exc}") from None
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def open(cls, path: Path | str, *, now: datetime | None = None) -> tuple[History, str | None]:
+        """Open the log, recovering from a damaged file.
+
+        Returns ``(history, notice)``: ``notice`` is None, or one line for the
+        user saying the old file was damaged and where it was kept. The
+        damaged file (and its ``-wal``/``-shm``) is renamed, not altered, to
+        ``<name>.corrupt-YYYYmmdd-HHMMSS`` beside it; the stamp is ``now``
+        (as given), or else the damaged file's last change in local time.
+        """
+        try:
+            return cls(path), None
+        except CorruptHistoryError as exc:
+            kept = _move_aside(exc.path, now)
+            return cls(path), (f"The training log {exc.path} was damaged ({exc.detail}); "
+                               f"it was kept as {kept} and a new, empty log was started.")
+
+    def close(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ setup
+
+    def _setup(self) -> None:
+        db = self._db
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        db.execute("PRAGMA foreign_keys = ON")
+        # Read-only checks first: a file we refuse must stay byte for byte.
+        version = self._user_version()
+        if version > SCHEMA_VERSION:
+            raise self._too_new(version)
+        problems = [row[0] for row in db.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise CorruptHistoryError(self.path, problems[0] if problems else "quick_check failed")
+        # Some file systems (network shares) cannot do WAL; SQLite then keeps
+        # its rollback journal, which is just as safe, only less concurrent.
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        if version < SCHEMA_VERSION:
+            self._migrate()
+
+    def _user_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _too_new(self, version: int) -> HistoryError:
+        return HistoryError(
+            f"the training log {self.path} was written by a newer voicecoach (schema version "
+            f"{version}; this one knows up to {SCHEMA_VERSION}): upgrade voicecoach to use it")
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            # Read again inside the lock: another process may have migrated meanwhile.
+            version = self._user_version()
+            if version > SCHEMA_VERSION:
+                raise self._too_new(version)
+            for step in MIGRATIONS[version:]:
+                for statement in step:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextlib.contextmanager
+    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction; ``BEGIN IMMEDIATE`` takes the write lock up front,
+        so a writer waits (busy timeout) at the start, never midway."""
+        if self._db is None:
+            raise ValueError(f"the training log {self.path} is closed")
+        db = self._db
+        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            raise
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """SQLite failures (locked too long, disk full, I/O) as HistoryError."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise HistoryError(f"cannot {doing} the training log {self.path}: {exc}") from None
+
+    # ------------------------------------------------------------ writes
+
+    def add(self, record: SessionRecord) -> int:
+        """Store a new session and its sets in one transaction; return its id."""
+        if not isinstance(record, SessionRecord):
+            raise TypeError(f"record must be a SessionRecord, got {type(record).__name__}")
+        if record.id is not None:
+            raise ValueError(f"this session is already stored as id {record.id}")
+        with self._errors("write to"), self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO sessions (preset, exercise, variation, tempo, eccentric, started, "
+                "completed, stopped_set, stopped_rep, planned_sets, planned_reps) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.preset, record.exercise, record.variation, record.tempo,
+                 None if record.eccentric is None else float(record.eccentric),
+                 _utc_text(record.started), int(record.completed), record.stopped_set,
+                 record.stopped_rep, record.planned_sets, record.planned_reps))
+            session_id = cursor.lastrowid
+            db.executemany(
+                "INSERT INTO sets (session_id, number, planned, perfect) VALUES (?, ?, ?, ?)",
+                [(session_id, s.number, s.planned, s.perfect) for s in record.sets])
+        return session_id
+
+    def set_perfect(self, session_id: int, perfect: Sequence[int]) -> SessionRecord:
+        """Record (or correct) the perfect reps of each set of a session, one
+        number per set in order; return the updated session.
+
+        :class:`InputError` for an unknown session, a count of numbers that
+        does not match its sets, a negative number or more than planned;
+        nothing is written then.
+        """
+        if not _is_int(session_id):
+            raise TypeError(f"session id must be an int, got {session_id!r}")
+        if isinstance(perfect, (str, bytes)) or not isinstance(perfect, Sequence):
+            raise TypeError(f"perfect must be a sequence of ints, got {perfect!r}")
+        values = list(perfect)
+        for value in values:
+            if not _is_int(value):
+                raise TypeError(f"perfect reps must be ints, got {value!r}")
+        with self._errors("write to"), self._transaction() as db:
+            planned = db.execute("SELECT number, planned FROM sets WHERE session_id = ? "
+                                 "ORDER BY number", (session_id,)).fetchall()
+            if not planned and db.execute("SELECT 1 FROM sessions WHERE id = ?",
+                                          (session_id,)).fetchone() is None:
+                raise InputError(f"there is no session {session_id} in the training log")
+            if len(values) != len(planned):
+                raise InputError(f"session {session_id} has {len(planned)} sets, so give "
+                                 f"{len(planned)} numbers of perfect reps; got {len(values)}")
+            for (number, reps), value in zip(planned, values):
+                if value < 0:
+                    raise InputError(f"set {number}: perfect reps cannot be negative, got {value}")
+                if value > reps:
+                    raise InputError(f"set {number}: {value} perfect reps is more than "
+                                     f"the {reps} planned")
+            db.executemany("UPDATE sets SET perfect = ? WHERE session_id = ? AND number = ?",
+                           [(value, session_id, number)
+                            for (number, _), value in zip(planned, values)])
+            return self._select("s.id = ?", (session_id,))[0]
+
+    # ------------------------------------------------------------ reads
+
+    def get(self, session_id: int) -> SessionRecord | None:
+        """The session with this id, or None."""
+        if not _is_int(session_id):
+            raise TypeError(f"session id must be an int, got {session_id!r}")
+        with self._errors("read"), self._transaction(write=False):
+            found = self._select("s.id = ?", (session_id,))
+        return found[0] if found else None
+
+    def sessions(self, preset: str | None = None,
+                 since: datetime | None = None) -> list[SessionRecord]:
+        """Sessions, oldest first; only ``preset``'s if given, only those
+        started at or after ``since`` (timezone-aware) if given."""
+        where, args = ["1"], []
+        if preset is not None:
+            if not isinstance(preset, str):
+                raise TypeError(f"preset must be a string, got {preset!r}")
+            where.append("s.preset = ?")
+            args.append(preset)
+        if since is not None:
+            _check_aware("since", since)
+            where.append("s.started >= ?")
+            args.append(_utc_text(since))
+        with self._errors("read"), self._transaction(write=False):
+            return self._select(" AND ".join(where), tuple(args))
+
+    def latest_unlogged(self, preset: str, day: date,
+                        tz: tzinfo | None = None) -> SessionRecord | None:
+        """The latest session of ``preset`` started on ``day`` with no perfect
+        reps recorded yet (so ``voicecoach log`` fills it instead of adding a
+        duplicate), or None. ``day`` is reckoned in ``tz``; None means the
+        system's local time zone."""
+        if not isinstance(preset, str):
+            raise TypeError(f"preset must be a string, got {preset!r}")
+        if isinstance(day, datetime) or not isinstance(day, date):
+            raise TypeError(f"day must be a date, got {day!r}")
+        if tz is not None and not isinstance(tz, tzinfo):
+            raise TypeError(f"tz must be a tzinfo or None, got {tz!r}")
+        start, end = _midnight(day, tz), _midnight(day + timedelta(days=1), tz)
+        with self._errors("read"), self._transaction(write=False):
+            found = self._select("s.preset = ? AND s.started >= ? AND s.started < ?",
+                                 (preset, _utc_text(start), _utc_text(end)))
+        unlogged = [s for s in found if s.unlogged]
+        return unlogged[-1] if unlogged else None
+
+    def _select(self, where: str, args: tuple) -> list[SessionRecord]:
+        rows = self._db.execute(f"{_SELECT} WHERE {where} ORDER BY s.started, s.id, t.number",
+                                args).fetchall()
+        records = []
+        for _, group in itertools.groupby(rows, key=lambda row: row[0]):
+            group = list(group)
+            sets = tuple(SetResult(*row[12:]) for row in group if row[12] is not None)
+            records.append(_record(group[0][:12], sets))
+        return records
+
+
+def _record(row: Sequence, sets: tuple[SetResult, ...]) -> SessionRecord:
+    (id_, preset, exercise, variation, tempo, eccentric, started, completed,
+     stopped_set, stopped_rep, planned_sets, planned_reps) = row
+    return SessionRecord(
+        id=id_, preset=preset, exercise=exercise, variation=variation, tempo=tempo,
+        eccentric=eccentric, started=datetime.fromisoformat(started), completed=bool(completed),
+        stopped_set=stopped_set, stopped_rep=stopped_rep, planned_sets=planned_sets,
+        planned_reps=planned_reps, sets=sets)
+
+
+def _midnight(day: date, tz: tzinfo | None) -> datetime:
+    """The instant ``day`` begins in ``tz`` (None: the system's local zone)."""
+    if tz is None:
+        return datetime.combine(day, time()).astimezone()
+    return datetime.combine(day, time(), tzinfo=tz)
+
+
+def _move_aside(path: Path, now: datetime | None) -> Path:
+    """Rename a damaged log (and its -wal/-shm) to a free
+    ``<name>.corrupt-<stamp>`` beside it; return the new main file path."""
+    try:
+        if now is None:
+            now = datetime.fromtimestamp(path.stat().st_mtime)
+        stamp = now.strftime("%Y%m%d-%H%M%S")
+        base, n = f"{path.name}.corrupt-{stamp}", 1
+        while any(path.with_name(base + side).exists() for side in _SIDE_FILES):
+            n += 1
+            base = f"{path.name}.corrupt-{stamp}-{n}"
+        for side in _SIDE_FILES:
+            source = path.with_name(path.name + side)
+            if source.exists():
+                os.rename(source, path.with_name(base + side))
+    except OSError as exc:
+        raise HistoryError(f"the training log {path} is damaged and could not be moved aside: "
+                           f"{exc.strerror or exc}") from None
+    return path.with_name(base)

@@ -1,0 +1,456 @@
+"""Your own music under the coach: a playlist decoded as an endless stream.
+
+:func:`find_tracks` turns what the user named (a file or a folder) into a
+playlist. :class:`MusicStream` decodes it block by block, never a whole file,
+so memory stays flat for a three-hour session; it converts channels,
+resamples to the session rate with a streaming resampler, crossfades track
+joins (and the loop back to the first track) so no join clicks, and hands
+out exactly the frames asked. :class:`MusicFeeder` runs a stream on a
+background thread into a ring buffer for the live player: the audio callback
+only copies frames out of the ring, it never decodes.
+
+No sounddevice here: the export pulls :meth:`MusicStream.read` directly, in
+the same order, so live and export hear the same music.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .errors import InputError
+
+__all__ = ["CROSSFADE_SECONDS", "MusicFeeder", "MusicStream", "find_tracks"]
+
+_log = logging.getLogger(__name__)
+
+CROSSFADE_SECONDS = 0.020
+"""Length of the equal-power crossfade at every track join (and the first fade-in)."""
+
+DECODE_FRAMES = 4096
+"""Frames decoded per step: small enough that a step never holds the GIL long."""
+
+_DECODE_ERRORS = (RuntimeError, OSError, ValueError, MemoryError)
+"""What a broken or vanished file raises while decoding (soundfile's errors are RuntimeErrors)."""
+
+
+# ------------------------------------------------------------------ playlist
+def _probe(path: Path) -> str | None:
+    """Why soundfile can not play ``path``, or ``None`` if it can."""
+    try:
+        info = sf.info(str(path))
+    except _DECODE_ERRORS as err:
+        return f"not an audio file soundfile can read ({_reason(err)})"
+    if info.frames == 0 or info.samplerate <= 0 or info.channels <= 0:
+        return "holds no audio"
+    return None
+
+
+def _reason(err: BaseException) -> str:
+    """The useful part of a soundfile error message, on one line."""
+    text = str(err).strip() or type(err).__name__
+    if ": " in text and text.startswith("Error opening"):
+        text = text.rsplit(": ", 1)[1]
+    return " ".join(text.split())
+
+
+def find_tracks(spec: Path | str, shuffle: bool = False, seed: int | None = None) -> list[Path]:
+    """The playlist that ``spec`` names: one file, or every audio file in a folder.
+
+    A folder is searched recursively (symlinked folders are not followed, so a
+    link loop can not hang us); files soundfile can not read, and hidden files,
+    are skipped silently.
+
+    Parameters
+    ----------
+    spec : pathlib.Path or str
+        A file or a folder, as the user gave it.
+    shuffle : bool
+        Shuffle the order instead of sorting it (by path, case-insensitively).
+    seed : int or None
+        Seed for the shuffle, for repeatable orders (tests).
+
+    Raises
+    ------
+    InputError
+        One line naming the path: it does not exist, the file is not audio,
+        or the folder holds no audio file.
+    """
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise InputError(f"music: {path}: no such file or folder")
+    if path.is_dir():
+        found: list[Path] = []
+        errors: list[OSError] = []
+        for root, dirs, files in os.walk(path, onerror=errors.append):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            found.extend(Path(root, f) for f in files if not f.startswith("."))
+        if errors and not found:
+            raise InputError(f"music: {path}: can not read the folder ({errors[0].strerror})")
+        tracks = sorted((p for p in found if _probe(p) is None),
+                        key=lambda p: (str(p.relative_to(path)).casefold(), str(p)))
+        if not tracks:
+            raise InputError(f"music: {path}: no audio file in this folder that soundfile can read")
+    else:
+        problem = _probe(path)
+        if problem is not None:
+            raise InputError(f"music: {path}: {problem}")
+        tracks = [path]
+    if shuffle:
+        random.Random(seed).shuffle(tracks)
+    return tracks
+
+
+# -------------------------------------------------------------------- stream
+def _convert_channels(block: np.ndarray, channels: int) -> np.ndarray:
+    """``(n, c)`` float32 as ``(n, channels)``.
+
+    Same width: unchanged. To mono: the average of all channels. From mono:
+    copied to every channel. Otherwise (e.g. 5.1 to stereo) the first
+    ``channels`` channels, or the channels repeated in turn when widening.
+    """
+    have = block.shape[1]
+    if have == channels:
+        return block
+    if channels == 1:
+        return block.mean(axis=1, keepdims=True, dtype=np.float32)
+    if have == 1:
+        return np.repeat(block, channels, axis=1)
+    return np.ascontiguousarray(block[:, np.arange(channels) % have])
+
+
+class MusicStream:
+    """A playlist as one endless float32 stream at the session's rate and width.
+
+    Parameters
+    ----------
+    tracks : sequence of pathlib.Path
+        The playlist (see :func:`find_tracks`); played in order, then again
+        from the first, forever.
+    samplerate : int
+        Session rate in Hz; tracks at other rates are resampled with a
+        streaming ``soxr`` resampler (quality ``'HQ'``).
+    channels : int
+        Session channels; see :func:`_convert_channels` for the mapping.
+    crossfade : float
+        Seconds of equal-power crossfade at each join; the stream starts with
+        a fade-in of the same length. ``0`` joins tracks without a fade.
+
+    Notes
+    -----
+    Memory is a few decode blocks, whatever the session or track length: a
+    file is read :data:`DECODE_FRAMES` frames at a time and never kept. A
+    crossfade overlaps the end of one track with the start of the next, so
+    the loop of a track is ``crossfade`` shorter than the file.
+
+    A track that can not be opened, or fails part-way through decoding, is
+    skipped with a logged warning (what was decoded of it still plays, faded
+    into the next track); a track that yields no audio at all is dropped from
+    the playlist. When no track is left, :meth:`read` raises
+    :class:`~voicecoach.errors.InputError`, and again on every later call.
+    Not thread-safe: one reader (the export, or one :class:`MusicFeeder`).
+    """
+
+    def __init__(self, tracks: Sequence[Path | str], samplerate: int, channels: int = 1,
+                 crossfade: float = CROSSFADE_SECONDS):
+        for name, value in (("samplerate", samplerate), ("channels", channels)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+                raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+        if samplerate <= 0:
+            raise ValueError(f"samplerate must be positive, not {samplerate}")
+        if channels < 1:
+            raise ValueError(f"channels must be at least 1, not {channels}")
+        if not isinstance(crossfade, (int, float)) or isinstance(crossfade, bool):
+            raise TypeError(f"crossfade must be a number of seconds, not {type(crossfade).__name__}")
+        if not 0.0 <= crossfade <= 1.0:
+            raise ValueError(f"crossfade must be between 0 and 1 s, not {crossfade}")
+        self.tracks: tuple[Path, ...] = tuple(Path(t) for t in tracks)
+        if not self.tracks:
+            raise ValueError("tracks must name at least one file")
+        self.samplerate = int(samplerate)
+        self.channels = int(channels)
+        self.fade = round(crossfade * self.samplerate)
+        self.position = 0
+        """Frames handed out so far."""
+        self.skipped: set[Path] = set()
+        """Tracks dropped from the playlist because they yielded no audio."""
+        self._warned: set[Path] = set()
+        self._chunks = self._joined()
+        self._cur = np.zeros((0, self.channels), dtype=np.float32)
+        self._pos = 0
+        self._error: InputError | None = None
+        self._fades: tuple[np.ndarray, np.ndarray] | None = None
+
+    # ------------------------------------------------------------ reading
+    def read(self, frames: int) -> np.ndarray:
+        """The next ``frames`` frames, float32, shape ``(frames, channels)``."""
+        if not isinstance(frames, (int, np.integer)) or isinstance(frames, bool):
+            raise TypeError(f"frames must be an int, not {type(frames).__name__}")
+        if frames < 0:
+            raise ValueError(f"frames must be >= 0, not {frames}")
+        out = np.empty((int(frames), self.channels), dtype=np.float32)
+        self.read_into(out)
+        return out
+
+    def read_into(self, out: np.ndarray) -> None:
+        """Fill ``out`` (float32, ``(n, channels)``, writeable) with the next ``n`` frames."""
+        if not isinstance(out, np.ndarray) or out.dtype != np.float32:
+            raise TypeError("out must be a float32 numpy.ndarray")
+        if out.ndim != 2 or out.shape[1] != self.channels:
+            raise ValueError(f"out must have shape (n, {self.channels}), not {out.shape}")
+        if self._error is not None:
+            raise self._error
+        n, filled = out.shape[0], 0
+        while filled < n:
+            if self._pos >= len(self._cur):
+                try:
+                    self._cur = next(self._chunks)
+                except InputError as err:
+                    self._error = err
+                    raise
+                self._pos = 0
+            k = min(n - filled, len(self._cur) - self._pos)
+            out[filled:filled + k] = self._cur[self._pos:self._pos + k]
+            self._pos += k
+            filled += k
+        self.position += n
+
+    # ----------------------------------------------------------- decoding
+    def _decode(self, path: Path) -> Iterator[np.ndarray]:
+        """One track at the session's rate and width, in blocks of about
+        :data:`DECODE_FRAMES` frames (the resampler's output varies)."""
+        with sf.SoundFile(str(path)) as f:
+            rs = None
+            if f.samplerate != self.samplerate:
+                rs = soxr.ResampleStream(f.samplerate, self.samplerate, self.channels,
+                                         dtype="float32", quality="HQ")
+            while True:
+                block = f.read(DECODE_FRAMES, dtype="float32", always_2d=True)
+                last = len(block) == 0
+                block = _convert_channels(block, self.channels)
+                if rs is not None:
+                    block = rs.resample_chunk(block, last=last)
+                if len(block):
+                    yield block
+                if last:
+                    return
+
+    def _warn(self, path: Path, err: BaseException) -> None:
+        if path not in self._warned:          # a looping playlist warns once per track
+            self._warned.add(path)
+            _log.warning("music: skipping %s: %s", path, _reason(err))
+
+    def _curves(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """Equal-power fade-out and fade-in of ``m`` frames, shape ``(m, 1)``:
+        uncorrelated music keeps its level through the join. Cached for
+        the usual length (``fade``)."""
+        if m == self.fade and self._fades is not None:
+            return self._fades
+        x = (np.arange(m, dtype=np.float64) + 0.5) * (np.pi / 2 / m)
+        curves = (np.cos(x).astype(np.float32)[:, None], np.sin(x).astype(np.float32)[:, None])
+        if m == self.fade:
+            self._fades = curves
+        return curves
+
+    def _joined(self) -> Iterator[np.ndarray]:
+        """Every track in turn, forever, crossfaded: blocks at the session rate.
+
+        The last ``fade`` frames of each track (the *tail*) are held back
+        until the next track's first frames are decoded, then the two overlap.
+        The stream starts from a silent tail, i.e. with a fade-in.
+        """
+        F, ch = self.fade, self.channels
+        tail = np.zeros((F, ch), dtype=np.float32)
+        while True:
+            playable = [t for t in self.tracks if t not in self.skipped]
+            if not playable:
+                names = ", ".join(str(t) for t in self.tracks[:3])
+                more = f" and {len(self.tracks) - 3} more" if len(self.tracks) > 3 else ""
+                raise InputError(f"music: no track could be decoded ({names}{more})")
+            for path in playable:
+                got = 0
+                head: list[np.ndarray] = []     # this track's first frames, for the crossfade
+                carry = None                    # decoded, not yet handed out (holds the next tail)
+                try:
+                    for block in self._decode(path):
+                        got += len(block)
+                        if carry is None:
+                            head.append(block)
+                            if got < len(tail):
+                                continue
+                            carry = self._join(tail, np.concatenate(head))
+                            head = []
+                        else:
+                            carry = np.concatenate([carry, block])
+                        if len(carry) > F:
+                            yield carry[:len(carry) - F]
+                            carry = carry[len(carry) - F:]
+                except _DECODE_ERRORS as err:
+                    self._warn(path, err)
+                if got == 0:
+                    self.skipped.add(path)      # nothing usable: keep the old tail for the next
+                    continue
+                if carry is None:               # shorter than the tail
+                    carry = self._join(tail, np.concatenate(head))
+                    if len(carry) > F:
+                        yield carry[:len(carry) - F]
+                        carry = carry[len(carry) - F:]
+                tail = carry
+
+    def _join(self, tail: np.ndarray, head: np.ndarray) -> np.ndarray:
+        """``tail`` then ``head``, their last and first ``m`` frames overlapped."""
+        m = min(len(tail), len(head))
+        if m == 0:
+            return np.concatenate([tail, head])
+        fade_out, fade_in = self._curves(m)
+        mixed = tail[len(tail) - m:] * fade_out + head[:m] * fade_in
+        return np.concatenate([tail[:len(tail) - m], mixed, head[m:]])
+
+
+# -------------------------------------------------------------------- feeder
+class MusicFeeder:
+    """A :class:`MusicStream` decoded ahead on a thread, for the audio callback.
+
+    Parameters
+    ----------
+    stream : MusicStream
+        The music; only this feeder may read it once started.
+    seconds : float
+        Capacity of the ring buffer; allocated once, at construction.
+    chunk : int
+        Most frames the producer decodes per step.
+
+    Notes
+    -----
+    Single producer (the thread, via :meth:`fill`), single consumer (the
+    callback, via :meth:`take`), no lock: each side only *writes* its own
+    counter (``_written`` for the producer, ``_taken`` for the consumer),
+    both growing Python ints. A counter is published by one attribute
+    assignment after the samples are copied, which is atomic under the GIL,
+    so the other side never sees frames that are not there yet nor reuses
+    space not yet consumed. (This relies on CPython's GIL: a free-threaded
+    build would need explicit memory ordering.)
+
+    The producer sleeps (polling at a quarter of a chunk) while the ring is
+    full; the consumer never waits. If the producer fails (e.g. every track
+    failed), the error is kept in :attr:`error` and the ring runs dry:
+    :meth:`take` then gives silence and counts :attr:`underruns`.
+    """
+
+    def __init__(self, stream: MusicStream, seconds: float = 3.0, chunk: int = 2048):
+        if not isinstance(stream, MusicStream):
+            raise TypeError(f"stream must be a MusicStream, not {type(stream).__name__}")
+        if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
+            raise ValueError(f"chunk must be a positive int, not {chunk!r}")
+        capacity = round(seconds * stream.samplerate)
+        if capacity < chunk:
+            raise ValueError(f"a {seconds} s ring is smaller than one chunk of {chunk} frames")
+        self.stream = stream
+        self.channels = stream.channels
+        self.capacity = capacity
+        self.chunk = chunk
+        self._ring = np.zeros((capacity, stream.channels), dtype=np.float32)
+        self._written = 0          # producer-owned: frames put in the ring, ever
+        self._taken = 0            # consumer-owned: frames taken out, ever
+        self.underruns = 0
+        """Calls of :meth:`take` that found fewer frames than asked."""
+        self.error: BaseException | None = None
+        """What stopped the producer, if anything did."""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._poll = max(0.001, chunk / stream.samplerate / 4)
+
+    @property
+    def available(self) -> int:
+        """Frames decoded and not yet taken."""
+        return self._written - self._taken
+
+    # ------------------------------------------------------------ producer
+    def fill(self) -> int:
+        """Decode into the ring until it is full; return the frames added.
+
+        Called by the thread, and once by :meth:`start` before the thread
+        runs (so errors of the first track surface in the caller). Never call
+        it while the thread runs: there must be one producer.
+        """
+        added = 0
+        cap = self.capacity
+        while True:
+            free = cap - (self._written - self._taken)
+            at = self._written % cap
+            k = min(free, cap - at, self.chunk)
+            if k <= 0 or self._stop.is_set():
+                return added
+            self.stream.read_into(self._ring[at:at + k])
+            self._written += k          # publish after the copy: one atomic store
+            added += k
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                if not self.fill():
+                    self._stop.wait(self._poll)
+        except Exception as err:        # kept for the main thread; the ring runs dry
+            self.error = err
+            _log.warning("music stopped: %s", err)
+
+    def start(self) -> MusicFeeder:
+        """Fill the ring now (raising what the first read raises), then start the thread."""
+        if self._thread is not None:
+            raise RuntimeError("MusicFeeder already started")
+        self._stop.clear()
+        self.fill()
+        self._thread = threading.Thread(target=self._run, name="voicecoach-music", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it (at most one decode step)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> MusicFeeder:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ consumer
+    def take(self, out: np.ndarray) -> int:
+        """Copy the next frames into ``out``; the audio callback's side.
+
+        Parameters
+        ----------
+        out : numpy.ndarray
+            float32, shape ``(n, channels)``, writeable (e.g. a view of a
+            scratch buffer). Not validated: this runs in the callback.
+
+        Returns
+        -------
+        int
+            Frames of music copied; the rest of ``out`` is zeroed and one
+            underrun counted. No allocation beyond views, no lock, no wait.
+        """
+        n = out.shape[0]
+        k = min(n, self._written - self._taken)
+        cap = self.capacity
+        at = self._taken % cap
+        first = min(k, cap - at)
+        out[:first] = self._ring[at:at + first]
+        if k > first:
+            out[first:k] = self._ring[:k - first]
+        if k < n:
+            out[k:] = 0.0
+            self.underruns += 1
+        self._taken += k                # publish after the copy: one atomic store
+        return k

@@ -1,0 +1,384 @@
+"""What to train next: the coaching program's rules, all in this module.
+
+The method (the leg-lift article): start with 3 sets of 10; only perfect
+reps count; train 2-3 times a week with a rest day between; once 15 perfect
+reps a set with a 3-second descent are in hand, make it harder; step back to
+an easier variation when form fails. The variations form a ladder,
+:data:`LADDER`, easiest first.
+
+Which session is judged: the latest session of a ladder preset that counts.
+Its judged sets are all its sets, or for a stopped session the sets finished
+before the one it stopped in. A session counts when it has judged sets and
+each has its perfect reps recorded; a session stopped in its first set or
+never logged does not (the reason says so when it is the latest). Other
+presets (plank, warmup, your own) never move the plan but are core days for
+the rest advice.
+
+"Clean" means every judged set had perfect == planned reps. The rules, in
+:data:`RULES` order; the first that matches decides:
+
+=================  =====================================  ================================
+rule               when                                   plan
+=================  =====================================  ================================
+first_session      no ladder session counts yet           dead-bug 3 x 10
+long_break_down    last ladder session > 42 days ago      one rung down at 12 (bottom: 10)
+long_break_ease    last ladder session > 14 days ago      same rung, reps - 2 (min 10)
+unfinished         stopped early, the sets done clean     same again: finish all 3 first
+slow_descent       clean, but lowering took < 3 s         same again, lower over 3 s
+top_of_ladder      clean at 15 on the top rung            stay at 15, add a light dumbbell
+next_rung          clean at 15                            next rung at 10
+one_more_rep       clean                                  reps + 1
+step_back          under 50 % of reps perfect             one rung down at 12 (bottom: 10)
+ease_off           50 % to under 80 % perfect             same rung, reps - 2 (min 10)
+repeat             80 % or more, not all                  same again
+=================  =====================================  ================================
+
+Reps always stay within 10-15 (a preset's own count, say hanging's 8, is
+brought into that range). A step down lands at 12, not 10: the easier rung
+was already mastered on the way up, so it rebuilds quickly. An unknown
+(None) descent time does not block progress.
+
+Rest advice is separate from the plan and looks at core days (days with a
+session of any preset): trained today, trained yesterday, or 3 core days
+within the 7 days ending today -> rest today.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from fractions import Fraction
+
+from voicecoach.history import SessionRecord, SetResult
+
+LADDER = ("dead-bug", "bent-knee", "single-leg", "leg-lifts", "hanging")  # easiest -> hardest
+START_REPS, TOP_REPS, SETS = 10, 15, 3
+MIN_ECCENTRIC = 3.0  # seconds of lowering needed to progress
+STEP_BACK_REPS = 12  # reps on the easier rung after stepping down
+EASE_REPS = 2  # reps taken off when easing back
+BREAK_DAYS = 14  # a longer gap eases the reps
+LONG_BREAK_DAYS = 42  # a longer gap steps down a rung
+STEP_BACK_BELOW = Fraction(1, 2)  # share of perfect reps under which to step down a rung
+EASE_BELOW = Fraction(4, 5)  # share of perfect reps under which to ease the reps
+WEEK_DAYS = 3  # core days within 7 days that call for a rest
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The next session, why, and whether today should be a rest day.
+    ``rule`` names the rule of :data:`RULES` that chose it."""
+
+    preset: str
+    sets: int
+    reps: int
+    reason: str
+    rest_advice: str | None
+    rest_today: bool
+    rule: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rules look at, worked out once from the history."""
+
+    session: SessionRecord | None  # the judged session: latest ladder session that counts
+    sets: tuple[SetResult, ...]  # its judged sets
+    days_away: int | None  # days since the latest ladder session of any kind
+    ignored: str | None  # why the latest ladder session does not count, or None
+
+    @property
+    def rung(self) -> int:
+        return LADDER.index(self.session.preset)
+
+    @property
+    def reps(self) -> int:
+        """The judged session's target, as planned (may be outside 10-15)."""
+        return self.session.planned_reps
+
+    @property
+    def perfect(self) -> int:
+        return sum(s.perfect for s in self.sets)
+
+    @property
+    def planned(self) -> int:
+        return sum(s.planned for s in self.sets)
+
+    @property
+    def share(self) -> Fraction:
+        """Perfect reps over planned reps of the judged sets, exactly."""
+        return Fraction(self.perfect, self.planned)
+
+    @property
+    def clean(self) -> bool:
+        return all(s.perfect == s.planned for s in self.sets)
+
+    @property
+    def when(self) -> str:
+        return "last time" if self.ignored is None else "in the last session that counts"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A rule's verdict: rung index on :data:`LADDER`, reps, one sentence."""
+
+    rung: int
+    reps: int
+    reason: str
+
+
+# ---------------------------------------------------------------- the rules
+
+def first_session(f: Facts) -> Choice | None:
+    """Nothing to judge yet: begin at the bottom, where the core learns to
+    stay quiet while the limbs move."""
+    if f.session is not None:
+        return None
+    start = "nothing is logged yet" if f.ignored else "this is your first session"
+    return Choice(0, START_REPS, _cap(
+        f"{start}, so start with {LADDER[0]} {SETS} x {START_REPS} to learn to keep the lower "
+        f"back flat while the arms and legs move."))
+
+
+def long_break_down(f: Facts) -> Choice | None:
+    """After more than six weeks away, strength and control are gone: one
+    rung down."""
+    if f.days_away is None or f.days_away <= LONG_BREAK_DAYS:
+        return None
+    rung, reps = _down(f.rung)
+    action = (f"step down to {LADDER[rung]} at {reps} reps to rebuild" if rung < f.rung
+              else f"start again with {LADDER[rung]} at {reps} reps")
+    return Choice(rung, reps, f"It has been {f.days_away} days since your last session, "
+                              f"so {action}.")
+
+
+def long_break_ease(f: Facts) -> Choice | None:
+    """After more than two weeks away, ease back in on the same rung."""
+    if f.days_away is None or f.days_away <= BREAK_DAYS:
+        return None
+    reps = _clamp(f.reps - EASE_REPS)
+    return Choice(f.rung, reps, f"It has been {f.days_away} days since your last session, so "
+                                f"stay on {LADDER[f.rung]} but ease back in at {reps} reps.")
+
+
+def unfinished(f: Facts) -> Choice | None:
+    """A stopped session never earns progress, even if the sets done were
+    clean: the target is all the sets."""
+    if f.session.completed or not f.clean:
+        return None
+    reps = _clamp(f.reps)
+    done = _plural(len(f.sets), "clean set")
+    return Choice(f.rung, reps, f"You stopped in set {f.session.stopped_set} after {done}, so "
+                                f"repeat {LADDER[f.rung]} at {reps} reps and finish all {SETS} "
+                                f"sets before moving on.")
+
+
+def slow_descent(f: Facts) -> Choice | None:
+    """Clean reps only count toward progress with a controlled descent of
+    at least 3 seconds."""
+    eccentric = f.session.eccentric
+    if not f.clean or eccentric is None or eccentric >= MIN_ECCENTRIC:
+        return None
+    reps = _clamp(f.reps)
+    return Choice(f.rung, reps, f"All {len(f.sets)} sets were perfect {f.when}, but the descent "
+                                f"took only {eccentric:g} seconds, so repeat {reps} reps and lower "
+                                f"over a full {MIN_ECCENTRIC:g} seconds.")
+
+
+def top_of_ladder(f: Facts) -> Choice | None:
+    """Clean at 15 on the hardest variation: keep the reps, add load."""
+    if not f.clean or f.reps < TOP_REPS or f.rung < len(LADDER) - 1:
+        return None
+    return Choice(f.rung, TOP_REPS, f"All {len(f.sets)} sets were perfect at {f.reps} reps on "
+                                    f"{LADDER[f.rung]}, the top of the ladder, so stay at "
+                                    f"{TOP_REPS} and add weight, such as a light dumbbell held "
+                                    f"between the feet.")
+
+
+def next_rung(f: Facts) -> Choice | None:
+    """Clean at 15 with a slow descent: the article's signal to move on."""
+    if not f.clean or f.reps < TOP_REPS:
+        return None
+    return Choice(f.rung + 1, START_REPS, f"All {len(f.sets)} sets were perfect at {f.reps} reps "
+                                          f"{f.when}, so move up to {LADDER[f.rung + 1]} at "
+                                          f"{START_REPS} reps.")
+
+
+def one_more_rep(f: Facts) -> Choice | None:
+    """Clean below 15: one more rep per set."""
+    if not f.clean:
+        return None
+    reps = _clamp(f.reps + 1)
+    return Choice(f.rung, reps, f"All {len(f.sets)} sets were perfect at {f.reps} reps {f.when}, "
+                                f"so the target goes up to {reps}.")
+
+
+def step_back(f: Facts) -> Choice | None:
+    """Fewer than half the reps perfect: this rung is too hard today."""
+    if f.share >= STEP_BACK_BELOW:
+        return None
+    rung, reps = _down(f.rung)
+    action = (f"step back to {LADDER[rung]} at {reps} reps to rebuild your form" if rung < f.rung
+              else f"stay on {LADDER[rung]} at {reps} reps and make every rep clean")
+    return Choice(rung, reps, f"{_tally(f)} {f.when}, so {action}.")
+
+
+def ease_off(f: Facts) -> Choice | None:
+    """Half to four fifths perfect: same rung, fewer reps, cleaner form."""
+    if f.share >= EASE_BELOW:
+        return None
+    reps = _clamp(f.reps - EASE_REPS)
+    return Choice(f.rung, reps, f"{_tally(f)} {f.when}, so stay on {LADDER[f.rung]} "
+                                f"at {reps} reps until every rep is clean.")
+
+
+def repeat(f: Facts) -> Choice | None:
+    """Nearly there: the same again."""
+    reps = _clamp(f.reps)
+    return Choice(f.rung, reps, f"{_tally(f)} {f.when}, so repeat {LADDER[f.rung]} at {reps} reps "
+                                f"until every rep is clean.")
+
+
+Rule = Callable[[Facts], "Choice | None"]
+RULES: tuple[Rule, ...] = (
+    first_session,
+    long_break_down,
+    long_break_ease,
+    unfinished,
+    slow_descent,
+    top_of_ladder,
+    next_rung,
+    one_more_rep,
+    step_back,
+    ease_off,
+    repeat,
+)
+
+
+# ---------------------------------------------------------------- entry points
+
+def ladder_position(preset: str) -> int | None:
+    """Index of ``preset`` on :data:`LADDER` (0 = easiest), or None."""
+    if not isinstance(preset, str):
+        raise TypeError(f"preset must be a string, got {preset!r}")
+    return LADDER.index(preset) if preset in LADDER else None
+
+
+def next_session(history: Sequence[SessionRecord], today: date, now: datetime | None = None,
+                 *, tz: tzinfo | None = None) -> Plan:
+    """The plan for the next session, given every session so far (any order).
+
+    Calendar days are reckoned in ``tz`` (None: the system's local zone, the
+    one ``today`` should come from). ``now``, if given, is the current
+    instant: sessions that start after it (a clock that was wrong) are left
+    out.
+    """
+    sessions = _check(history, today, now, tz)
+    if now is not None:
+        sessions = [s for s in sessions if s.started <= now]
+    facts = judge(sessions, today, tz)
+    for rule in RULES:
+        choice = rule(facts)
+        if choice is not None:
+            break
+    reason = choice.reason
+    if facts.ignored is not None:
+        reason = f"{facts.ignored}; {reason[0].lower()}{reason[1:]}"
+    advice = rest_advice(sessions, today, tz)
+    return Plan(preset=LADDER[choice.rung], sets=SETS, reps=choice.reps, reason=reason,
+                rest_advice=advice, rest_today=advice is not None, rule=rule.__name__)
+
+
+def judge(history: Sequence[SessionRecord], today: date, tz: tzinfo | None = None) -> Facts:
+    """The :class:`Facts` the rules see."""
+    ladder = sorted((s for s in history if s.preset in LADDER), key=lambda s: s.started)
+    if not ladder:
+        return Facts(None, (), None, None)
+    days_away = max(0, (today - _day(ladder[-1], tz)).days)
+    ignored = None
+    for session in reversed(ladder):
+        sets, why = _judged_sets(session)
+        if why is None:
+            return Facts(session, sets, days_away, ignored)
+        if session is ladder[-1]:
+            ignored = f"Your latest session ({session.preset}) {why}"
+    return Facts(None, (), days_away, ignored)
+
+
+def rest_advice(history: Sequence[SessionRecord], today: date,
+                tz: tzinfo | None = None) -> str | None:
+    """Whether today should be a rest day, as one line, or None if training
+    today is fine. Every session counts, whatever its preset."""
+    days = {_day(s, tz) for s in history}
+    if today in days:
+        return ("You already trained today: rest now, and train again the day after tomorrow "
+                "at the earliest.")
+    if today - timedelta(days=1) in days:
+        return "You trained yesterday: rest today, no two core days in a row."
+    week = sum(1 for d in days if today - timedelta(days=6) <= d <= today)
+    if week >= WEEK_DAYS:
+        return (f"You trained on {week} of the last 7 days: rest today, three this week is "
+                f"enough.")
+    return None
+
+
+# ---------------------------------------------------------------- helpers
+
+def _judged_sets(session: SessionRecord) -> tuple[tuple[SetResult, ...], str | None]:
+    """The sets to judge, or why the session does not count."""
+    if session.completed:
+        sets = session.sets
+    elif session.stopped_set == 1:
+        return (), "stopped in its first set, so it is not counted"
+    else:
+        sets = tuple(s for s in session.sets if s.number < session.stopped_set)
+    if not sets:
+        return (), "has no sets recorded, so it is not counted"
+    if any(s.perfect is None for s in sets):
+        return (), "is not counted because its perfect reps were never logged"
+    return sets, None
+
+
+def _check(history: object, today: object, now: object, tz: object) -> list[SessionRecord]:
+    if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
+        raise TypeError(f"history must be a sequence of SessionRecord, got {history!r}")
+    for item in history:
+        if not isinstance(item, SessionRecord):
+            raise TypeError(f"history must hold SessionRecord items, got {type(item).__name__}")
+    if isinstance(today, datetime) or not isinstance(today, date):
+        raise TypeError(f"today must be a date, got {today!r}")
+    if now is not None:
+        if not isinstance(now, datetime):
+            raise TypeError(f"now must be a datetime or None, got {now!r}")
+        if now.utcoffset() is None:
+            raise ValueError(f"now must be timezone-aware, got the naive {now.isoformat()}")
+    if tz is not None and not isinstance(tz, tzinfo):
+        raise TypeError(f"tz must be a tzinfo or None, got {tz!r}")
+    return list(history)
+
+
+def _day(session: SessionRecord, tz: tzinfo | None) -> date:
+    return session.started.astimezone(tz).date()
+
+
+def _clamp(reps: int) -> int:
+    return max(START_REPS, min(TOP_REPS, reps))
+
+
+def _down(rung: int) -> tuple[int, int]:
+    """One rung down at :data:`STEP_BACK_REPS`; the bottom rung restarts at 10."""
+    return (rung - 1, STEP_BACK_REPS) if rung > 0 else (0, START_REPS)
+
+
+def _tally(f: Facts) -> str:
+    if f.perfect == 0:
+        return f"None of the {f.planned} reps were perfect"
+    return f"{f.perfect} of {f.planned} reps were perfect"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _cap(text: str) -> str:
+    return text[0].upper() + text[1:]
