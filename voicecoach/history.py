@@ -33,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
+from time import monotonic, sleep
 
 from voicecoach.errors import InputError, RuntimeFailure
 
@@ -75,6 +76,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary codes)
+_BUSY = 5  # SQLITE_BUSY
 _SIDE_FILES = ("", "-wal", "-shm")
 
 
@@ -245,6 +247,8 @@ class History:
             raise HistoryError(f"cannot create the folder of the training log {self.path}: "
                                f"{exc.strerror or exc}") from None
         try:
+            if self.path.exists():
+                self._probe()
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
             self._setup()
         except sqlite3.DatabaseError as exc:
@@ -287,23 +291,50 @@ class History:
 
     # ------------------------------------------------------------ setup
 
+    def _probe(self) -> None:
+        """Look at an existing file through a read-only connection first: a
+        damaged or too-new file is refused before a writable connection could
+        change it (closing one checkpoints the -wal into the file and deletes it)."""
+        probe = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
+                                timeout=BUSY_TIMEOUT)
+        try:
+            version = probe.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise self._too_new(version)
+            problems = [row[0] for row in probe.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise CorruptHistoryError(self.path, problems[0] if problems else "no answer")
+        finally:
+            probe.close()
+
     def _setup(self) -> None:
         db = self._db
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         db.execute("PRAGMA foreign_keys = ON")
-        # Read-only checks first: a file we refuse must stay byte for byte.
         version = self._user_version()
-        if version > SCHEMA_VERSION:
+        if version > SCHEMA_VERSION:  # written since the probe
             raise self._too_new(version)
-        problems = [row[0] for row in db.execute("PRAGMA quick_check")]
-        if problems != ["ok"]:
-            raise CorruptHistoryError(self.path, problems[0] if problems else "quick_check failed")
-        # Some file systems (network shares) cannot do WAL; SQLite then keeps
-        # its rollback journal, which is just as safe, only less concurrent.
-        db.execute("PRAGMA journal_mode = WAL")
+        self._enable_wal()
         db.execute("PRAGMA synchronous = FULL")
         if version < SCHEMA_VERSION:
             self._migrate()
+
+    def _enable_wal(self) -> None:
+        """Switch to WAL. The switch needs a moment alone with the file and,
+        unlike other statements, fails at once (SQLITE_BUSY) instead of
+        waiting when another process holds it, typically when two create the
+        log together; so retry for up to the busy timeout. Some file systems
+        (network shares) cannot do WAL: SQLite then keeps its rollback
+        journal, just as safe, only less concurrent."""
+        deadline = monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != _BUSY or monotonic() > deadline:
+                    raise
+                sleep(0.01)
 
     def _user_version(self) -> int:
         return self._db.execute("PRAGMA user_version").fetchone()[0]

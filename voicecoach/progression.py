@@ -45,6 +45,7 @@ within the 7 days ending today -> rest today.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -134,7 +135,7 @@ def first_session(f: Facts) -> Choice | None:
     stay quiet while the limbs move."""
     if f.session is not None:
         return None
-    start = "nothing is logged yet" if f.ignored else "this is your first session"
+    start = "no session counts yet" if f.ignored else "this is your first session"
     return Choice(0, START_REPS, _cap(
         f"{start}, so start with {LADDER[0]} {SETS} x {START_REPS} to learn to keep the lower "
         f"back flat while the arms and legs move."))
@@ -181,8 +182,8 @@ def slow_descent(f: Facts) -> Choice | None:
         return None
     reps = _clamp(f.reps)
     return Choice(f.rung, reps, f"All {len(f.sets)} sets were perfect {f.when}, but the descent "
-                                f"took only {eccentric:g} seconds, so repeat {reps} reps and lower "
-                                f"over a full {MIN_ECCENTRIC:g} seconds.")
+                                f"took only {_seconds(eccentric)} seconds, so repeat {reps} reps "
+                                f"and lower over a full {MIN_ECCENTRIC:g} seconds.")
 
 
 def top_of_ladder(f: Facts) -> Choice | None:
@@ -334,8 +335,10 @@ def _judged_sets(session: SessionRecord) -> tuple[tuple[SetResult, ...], str | N
         sets = tuple(s for s in session.sets if s.number < session.stopped_set)
     if not sets:
         return (), "has no sets recorded, so it is not counted"
-    if any(s.perfect is None for s in sets):
+    if all(s.perfect is None for s in sets):
         return (), "is not counted because its perfect reps were never logged"
+    if any(s.perfect is None for s in sets):
+        return (), "is not counted because its perfect reps were only partly logged"
     return sets, None
 
 
@@ -359,6 +362,11 @@ def _check(history: object, today: object, now: object, tz: object) -> list[Sess
 
 def _day(session: SessionRecord, tz: tzinfo | None) -> date:
     return session.started.astimezone(tz).date()
+
+
+def _seconds(value: float) -> str:
+    """Rounded down to a tenth, so a 2.96 s descent never reads as 3."""
+    return f"{math.floor(value * 10) / 10:g}"
 
 
 def _clamp(reps: int) -> int:
