@@ -8,6 +8,7 @@ interrupted). Tracebacks only with ``--debug``.
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import traceback
 from dataclasses import replace
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from voicecoach import __version__
+from voicecoach import __version__, history_view, training
 from voicecoach.environment import Environment
 from voicecoach.errors import AudioDeviceError, InputError, VoicecoachError
 from voicecoach.preset import (DEFAULT_PRESET, Preset, builtin_names, dump_preset, load_file,
@@ -49,7 +50,15 @@ def override_options(func):
 
 
 def resolve_preset(spec: str, overrides: dict) -> Preset:
-    preset = load_preset(spec, _env().config_dir)
+    """A preset name or file, or ``next``: today's session by the method."""
+    env = _env()
+    if spec == training.NEXT:
+        with training.open_history(env.data_dir, env.now(), env.stderr) as history:
+            plan = training.todays_plan(history, env.now())
+        click.echo(_describe_plan(plan), file=env.stderr)
+        preset = training.plan_preset(plan, env.config_dir)
+    else:
+        preset = load_preset(spec, env.config_dir)
     if any(v is not None for v in overrides.values()):
         preset = preset.with_overrides(**overrides)
     return preset
@@ -147,17 +156,103 @@ def play(preset: str, device: str | None, latency: str, **overrides) -> None:
         status.clear()
         click.echo(f"voicecoach: {text}", file=env.stderr)
 
+    started = env.now()
     with KeyReader(env.stdin, env.interactive) as keys:
         player = Player(transport, SoundDeviceBackend(), device=dev, latency=lat, keys=keys.poll,
                         status=status.draw, notice=notice, clock=env.clock)
         try:
             result = player.run()
+        except KeyboardInterrupt:
+            status.clear()
+            _record_play(p, session.timeline, transport.position, False, started, ask=False)
+            raise
         finally:
             status.clear()
     heard = clock(result.position, sr)
     how = "finished" if result.completed else f"stopped at {heard}"
     _echo(f"{p.title}: {how}; underruns: {result.underruns}"
           + (f"; device recovered {result.recoveries}x" if result.recoveries else ""))
+    _record_play(p, session.timeline, result.position, result.completed, started,
+                 ask=env.interactive)
+
+
+def _record_play(preset: Preset, timeline, position: int, completed: bool, started,
+                 ask: bool) -> None:
+    """Put the session in the training log; on a terminal, ask for perfect reps."""
+    env = _env()
+    record = training.played_record(preset, timeline, position, completed, started)
+    with training.open_history(env.data_dir, env.now(), env.stderr) as history:
+        session_id = history.add(record)
+        if not (ask and record.sets):
+            if record.sets:
+                _echo(f"Log your perfect reps later: voicecoach log {preset.name} "
+                      + " ".join(str(s.planned) for s in record.sets))
+            return
+        answers = training.ask_perfect_reps(record, env.stdin, env.stderr)
+        if answers is None:
+            return
+        history.set_perfect(session_id, answers)
+        plan = training.todays_plan(history, env.now())
+    _echo(f"Logged {sum(answers)} perfect reps ({' '.join(map(str, answers))}).")
+    _echo(_describe_plan(plan, upcoming=True))
+
+
+def _describe_plan(plan, upcoming: bool = False) -> str:
+    title = load_preset(plan.preset).title
+    head = "Next session" if upcoming else "Today"
+    text = f"{head}: {title} ({plan.preset}), {plan.sets} sets of {plan.reps}. {plan.reason}"
+    if plan.rest_advice and not upcoming:
+        text += f" {plan.rest_advice}"
+    return text
+
+
+@cli.command("next")
+def next_cmd() -> None:
+    """Today's session by the method, and why ('voicecoach play next' plays it)."""
+    env = _env()
+    with training.open_history(env.data_dir, env.now(), env.stderr) as history:
+        plan = training.todays_plan(history, env.now())
+    _echo(_describe_plan(plan))
+    if plan.rest_today:
+        _echo("It can wait for tomorrow; 'voicecoach play next' plays it anyway.")
+
+
+@cli.command()
+@click.argument("words", nargs=-1, metavar="[PRESET] REPS...")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day of the session (YYYY-MM-DD); default today.")
+def log(words: tuple[str, ...], day) -> None:
+    """Record the perfect reps of each set, e.g. 'voicecoach log leg-lifts 10 9 8'."""
+    env = _env()
+    spec = DEFAULT_PRESET
+    if words and not words[0].lstrip("-").isdigit():
+        spec, words = words[0], words[1:]
+    preset = load_preset(spec, env.config_dir)
+    numbers = training.log_numbers(preset, list(words))
+    now = env.now()
+    when = day.date() if day else training.local_day(now)
+    with training.open_history(env.data_dir, now, env.stderr) as history:
+        record, existing = training.log_session(history, preset, numbers, when, now)
+    what = "the session played" if existing else "a session"
+    _echo(f"Logged {what} on {when.isoformat()}: {preset.name}, perfect reps "
+          f"{' '.join(map(str, numbers))} of {preset.reps_per_set}.")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the log as JSON.")
+def history(as_json: bool) -> None:
+    """Your sessions so far, with a chart of perfect reps over time."""
+    env = _env()
+    with training.open_history(env.data_dir, env.now(), env.stderr) as log_:
+        records = log_.sessions()
+    if as_json:
+        _echo(json.dumps(history_view.to_json(records), indent=2))
+        return
+    _echo(history_view.format_table(records), nl=False)
+    chart = history_view.format_chart(records)
+    if chart:
+        _echo()
+        _echo(chart, nl=False)
 
 
 @cli.command()

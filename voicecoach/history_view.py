@@ -1,0 +1,71 @@
+"""The training log for people: a table, a chart of perfect reps over time
+per exercise (people would rather look at progress than read it), and JSON."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Sequence
+
+from voicecoach.history import SessionRecord
+
+BAR_WIDTH = 30
+_EIGHTHS = " ▏▎▍▌▋▊▉█"
+
+
+def status(r: SessionRecord) -> str:
+    if not r.completed:
+        where = f"set {r.stopped_set}" + (f" rep {r.stopped_rep}" if r.stopped_rep else "")
+        return f"stopped in {where}"
+    return "not logged" if r.unlogged else "done"
+
+
+def format_table(records: Sequence[SessionRecord]) -> str:
+    if not records:
+        return "No sessions yet: 'voicecoach play' starts one, 'voicecoach log' records one.\n"
+    lines = [f"{'date':<16} {'preset':<12} {'plan':<6} {'tempo':<8} {'perfect reps':<14} status"]
+    for r in records:
+        when = r.started.astimezone().strftime("%Y-%m-%d %H:%M")
+        perfect = " ".join("-" if s.perfect is None else str(s.perfect) for s in r.sets) or "-"
+        plan = f"{r.planned_sets}x{r.planned_reps}"
+        lines.append(f"{when:<16} {r.preset:<12} {plan:<6} {r.tempo or 'hold':<8} "
+                     f"{perfect:<14} {status(r)}")
+    return "\n".join(lines) + "\n"
+
+
+def bar(value: float, top: float, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar in eighths of a character: ``value`` out of ``top``."""
+    if top <= 0 or value <= 0:
+        return ""
+    eighths = round(min(value, top) / top * width * 8)
+    return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
+
+
+def format_chart(records: Sequence[SessionRecord]) -> str:
+    """Per exercise, one bar per logged session: perfect reps per set."""
+    by_preset: dict[str, list[SessionRecord]] = defaultdict(list)
+    for r in records:
+        logged = [s.perfect for s in r.sets if s.perfect is not None]
+        if logged:
+            by_preset[r.preset].append(r)
+    if not by_preset:
+        return ""
+    top = max(max(s.planned for s in r.sets) for rs in by_preset.values() for r in rs)
+    out = [f"Perfect reps per set (bar = 0 to {top})"]
+    for preset, rs in by_preset.items():
+        out.append(f"{preset}")
+        for r in rs:
+            logged = [s.perfect for s in r.sets if s.perfect is not None]
+            mean = sum(logged) / len(logged)
+            out.append(f"  {r.started.astimezone():%m-%d} {bar(mean, top):<{BAR_WIDTH}} "
+                       f"{mean:4.1f}  ({'/'.join(map(str, logged))})")
+    return "\n".join(out) + "\n"
+
+
+def to_json(records: Sequence[SessionRecord]) -> list[dict]:
+    return [{
+        "id": r.id, "preset": r.preset, "exercise": r.exercise, "variation": r.variation,
+        "tempo": r.tempo, "started": r.started.isoformat(), "completed": r.completed,
+        "stopped_set": r.stopped_set, "stopped_rep": r.stopped_rep,
+        "planned_sets": r.planned_sets, "planned_reps": r.planned_reps,
+        "sets": [{"set": s.number, "planned": s.planned, "perfect": s.perfect} for s in r.sets],
+    } for r in records]
