@@ -170,16 +170,6 @@ def _first_sound_after(cmd: list[str], pulse, env: dict) -> float:
     return heard[0] - t0 if heard else float("nan")
 
 
-def _feed_zeros(proc: subprocess.Popen) -> None:
-    block = bytes(960)
-    try:
-        while proc.poll() is None:
-            proc.stdin.write(block)
-            proc.stdin.flush()
-    except (BrokenPipeError, OSError):
-        return
-
-
 def bench_first_sound(env: dict, work: Path, pulse) -> list[tuple]:
     from voicecoach.sounds import make_sound
     import soundfile as sf
@@ -187,22 +177,11 @@ def bench_first_sound(env: dict, work: Path, pulse) -> list[tuple]:
     sf.write(tick, np.concatenate([make_sound("accent", 48000)] * 4), 48000)
     penv = {**env, **pulse.env}
     subprocess.run(VC + ["timeline", "leg-lifts"], env=penv, check=True, capture_output=True)
-    # An idle null sink sleeps up to ~2 s and only then notices a new stream's
-    # latency (a real device's clock does not): keep it awake with silence.
-    keep = subprocess.Popen(["pacat", "--playback", "--latency-msec=10", "--format=s16le",
-                             "--rate=48000", "--channels=1"], env=pulse.env,
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    silence = threading.Thread(target=_feed_zeros, args=(keep,), daemon=True)
-    silence.start()
-    time.sleep(1.0)
-    try:
-        ours = statistics.median(_first_sound_after(VC + ["play", "--device", "pulse"], pulse, penv)
-                                 for _ in range(5))
-        base = statistics.median(_first_sound_after(["paplay", str(tick)], pulse, penv)
-                                 for _ in range(5))
-    finally:
-        keep.kill()
-        keep.wait()
+    # (the Pulse helper keeps the null sink awake, as a real device's clock would)
+    ours = statistics.median(_first_sound_after(VC + ["play", "--device", "pulse"], pulse, penv)
+                             for _ in range(5))
+    base = statistics.median(_first_sound_after(["paplay", str(tick)], pulse, penv)
+                             for _ in range(5))
     return [("command to first sound, play (warm cache)", f"{ours:.2f} s", f"paplay: {base:.2f} s",
              f"{ours / base:.2f}", "<= 0.5 s")]
 

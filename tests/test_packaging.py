@@ -19,6 +19,8 @@ def test_wheel_contains_assets_and_runs_installed(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "voicecoach/audio_cues/phrases.toml" in names
     assert "voicecoach/audio_cues/presets/leg-lifts.toml" in names
+    assert "voicecoach/audio_cues/sounds/chime.wav" in names
+    assert "voicecoach/cues/engine.py" in names
     # install into a fresh venv that sees our dependencies, then run from elsewhere
     target = tmp_path / "venv"
     venv.EnvBuilder(system_site_packages=False, with_pip=False).create(target)

@@ -98,7 +98,8 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
         reason = " ".join(str(err).split()).rsplit(": ", 1)[-1] or type(err).__name__
         raise _fail(path, f"not an audio file soundfile can read ({reason})") from None
     if len(data) / rate > max_seconds:            # the header may have under-counted
-        raise _fail(path, f"{len(data) / rate:.1f} s long; a sound may last at most {max_seconds:g} s")
+        raise _fail(path, f"{len(data) / rate:.1f} s long; "
+                          f"a sound may last at most {max_seconds:g} s")
     mono = data.mean(axis=1, dtype=np.float64)
     if not np.all(np.isfinite(mono)):
         raise _fail(path, "contains NaN or infinite samples")

@@ -35,10 +35,10 @@ _log = logging.getLogger(__name__)
 CROSSFADE_SECONDS = 0.020
 """Length of the equal-power crossfade at every track join (and the first fade-in)."""
 
-DECODE_FRAMES = 4096
-"""Frames decoded per step: small enough that a step never holds the GIL long."""
+DECODE_FRAMES = 8192
+"""Frames decoded per step (libsndfile and soxr release the GIL while they work)."""
 
-_DECODE_ERRORS = (RuntimeError, OSError, ValueError, MemoryError)
+_DECODE_ERRORS = (RuntimeError, OSError, ValueError)
 """What a broken or vanished file raises while decoding (soundfile's errors are RuntimeErrors)."""
 
 
@@ -110,6 +110,23 @@ def find_tracks(spec: Path | str, shuffle: bool = False, seed: int | None = None
 
 
 # -------------------------------------------------------------------- stream
+class _SequentialFile(sf.SoundFile):
+    """A :class:`soundfile.SoundFile` read front to back, never seeked.
+
+    soundfile 0.14 seeks back to "where it was plus what it read" after
+    every ``read`` of a seekable file. libsndfile 1.2.2's MP3 decoder does
+    not seek seamlessly: an MP3 read in blocks comes out garbled after the
+    first block (here up to 0.6 off on a 0.5 sine), while one whole-file read
+    is right. Declaring the file unseekable makes soundfile skip those seeks;
+    we only ever read forward, so nothing else changes (and WAV/FLAC/OGG read
+    a little faster). ``tests/test_music.py`` pins this against a whole-file
+    read, in case a soundfile release changes how ``seekable`` is used.
+    """
+
+    def seekable(self) -> bool:
+        return False
+
+
 def _convert_channels(block: np.ndarray, channels: int) -> np.ndarray:
     """``(n, c)`` float32 as ``(n, channels)``.
 
@@ -169,7 +186,8 @@ class MusicStream:
         if channels < 1:
             raise ValueError(f"channels must be at least 1, not {channels}")
         if not isinstance(crossfade, (int, float)) or isinstance(crossfade, bool):
-            raise TypeError(f"crossfade must be a number of seconds, not {type(crossfade).__name__}")
+            raise TypeError(f"crossfade must be a number of seconds, "
+                            f"not {type(crossfade).__name__}")
         if not 0.0 <= crossfade <= 1.0:
             raise ValueError(f"crossfade must be between 0 and 1 s, not {crossfade}")
         self.tracks: tuple[Path, ...] = tuple(Path(t) for t in tracks)
@@ -186,7 +204,7 @@ class MusicStream:
         self._chunks = self._joined()
         self._cur = np.zeros((0, self.channels), dtype=np.float32)
         self._pos = 0
-        self._error: InputError | None = None
+        self._error: Exception | None = None
         self._fades: tuple[np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------ reading
@@ -213,7 +231,7 @@ class MusicStream:
             if self._pos >= len(self._cur):
                 try:
                     self._cur = next(self._chunks)
-                except InputError as err:
+                except Exception as err:        # the generator is dead: fail the same way again
                     self._error = err
                     raise
                 self._pos = 0
@@ -227,7 +245,7 @@ class MusicStream:
     def _decode(self, path: Path) -> Iterator[np.ndarray]:
         """One track at the session's rate and width, in blocks of about
         :data:`DECODE_FRAMES` frames (the resampler's output varies)."""
-        with sf.SoundFile(str(path)) as f:
+        with _SequentialFile(str(path)) as f:
             rs = None
             if f.samplerate != self.samplerate:
                 rs = soxr.ResampleStream(f.samplerate, self.samplerate, self.channels,
@@ -288,6 +306,14 @@ class MusicStream:
                                 continue
                             carry = self._join(tail, np.concatenate(head))
                             head = []
+                        elif len(block) >= F:       # the usual case: no copy
+                            if len(carry):
+                                yield carry
+                            carry = block[len(block) - F:]
+                            block = block[:len(block) - F]
+                            if len(block):
+                                yield block
+                            continue
                         else:
                             carry = np.concatenate([carry, block])
                         if len(carry) > F:

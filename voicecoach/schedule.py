@@ -31,6 +31,7 @@ SpeechFrames = Callable[[str], int]
 
 DEFAULT_SAMPLERATE = 48000
 GAP_SECONDS = 0.08          # silence kept between two phrases
+START_SECONDS = 0.02        # before the start accent: sound servers fade a new stream in
 LEAD_SECONDS = 0.3          # from the start accent to the first word
 INTRO_GAP_SECONDS = 0.4     # between intro sentences
 TAIL_SECONDS = 1.0          # after the last sound of the intro, warm-up and outro
@@ -130,8 +131,9 @@ class _Planner:
         else:
             summary = self.v("summary" if p.sets > 1 else "summary_one_set", **fields)
         lines = [summary] + [(line,) for line in p.cues.intro]
-        self.sound("accent", 0)         # the session starts: heard at once, before the voice
-        end = self.sequence(lines, self.frames(LEAD_SECONDS), self.frames(INTRO_GAP_SECONDS))
+        start = self.frames(START_SECONDS)
+        self.sound("accent", start)     # the session starts: heard at once, before the voice
+        end = self.sequence(lines, start + self.frames(LEAD_SECONDS), self.frames(INTRO_GAP_SECONDS))
         self.segment("intro", self.whole_seconds_up(end + self.frames(TAIL_SECONDS)))
 
     def warmup(self) -> None:

@@ -48,7 +48,8 @@ def cue_cache(tmp_path_factory):
 def vc(pulse, cue_cache):
     """Run the voicecoach CLI as a real process against our server."""
     env = {**pulse.env, "VOICECOACH_CACHE_DIR": str(cue_cache),
-           "VOICECOACH_CONFIG_DIR": str(cue_cache / "config")}
+           "VOICECOACH_CONFIG_DIR": str(cue_cache / "config"),
+           "VOICECOACH_DATA_DIR": str(pulse.runtime.parent / "data")}
 
     def run(*args, **kw):
         return subprocess.run([sys.executable, "-m", "voicecoach", *args], env=env,

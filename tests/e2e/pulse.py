@@ -36,13 +36,24 @@ class Pulse:
              f"--load=module-null-sink sink_name={SINK} rate={SR} channels=1 format=float32le"],
             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if subprocess.run(["pactl", "info"], env=self.env, capture_output=True).returncode == 0:
-                return
+        while subprocess.run(["pactl", "info"], env=self.env, capture_output=True).returncode:
+            if time.monotonic() > deadline:
+                raise RuntimeError("PulseAudio did not start")
             time.sleep(0.1)
-        raise RuntimeError("PulseAudio did not start")
+        # An idle null sink sleeps for up to ~2 s and only then notices a new
+        # stream's latency, delaying and glitching its start; a real device's
+        # clock never sleeps. A silent low-latency stream keeps it awake.
+        self.keep_awake = subprocess.Popen(
+            ["pacat", "--playback", "--latency-msec=10", "--format=s16le", f"--rate={SR}",
+             "--channels=1"], env=self.env, stdin=open("/dev/zero", "rb"),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
 
     def stop(self) -> None:
+        keep = getattr(self, "keep_awake", None)
+        if keep is not None and keep.poll() is None:
+            keep.kill()
+            keep.wait()
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
