@@ -1,5 +1,6 @@
 """The built wheel carries audio_cues/ (phrase book, presets) and works installed."""
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -13,8 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_wheel_contains_assets_and_runs_installed(tmp_path):
+    shutil.rmtree(ROOT / "build", ignore_errors=True)     # stale files would ride along
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(tmp_path), str(ROOT)], check=True)
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     wheel = next(tmp_path.glob("voicecoach-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "voicecoach/audio_cues/phrases.toml" in names
