@@ -355,3 +355,41 @@ def test_int16_render_allocates_nothing_per_block():
     finally:
         tracemalloc.stop()
     assert peak < 16 * 1024
+
+
+# ------------------------------------------------------------ levels, named sounds
+def test_levels_scale_each_bus_and_count_in_the_headroom():
+    tl = timeline(20, Event(2, "speech", 4, "x"), Event(2, "tick", 4))
+    clip = a32(0.25, 0.25, 0.25, 0.25)
+    sounds = {**SOUNDS, "tick": a32(0.125, 0.125, 0.125, 0.125)}
+    m = Mixer(tl, {"x": clip}, sounds, levels={"voice": 2.0, "ticks": 0.5})
+    out = np.zeros((20, 1), F32)
+    m.render(out, 0)
+    assert m.gain == 1.0 and out[3, 0] == 0.5 + 0.0625
+    loud = Mixer(tl, {"x": clip}, sounds, levels={"voice": 4.0, "ticks": 4.0})
+    assert loud.peak == pytest.approx(1.5) and loud.gain == pytest.approx(HEADROOM_PEAK / 1.5)
+    loud.render(out, 0)
+    assert np.max(np.abs(out)) <= 1.0
+    with pytest.raises(ValueError, match="unknown bus"):
+        Mixer(tl, {"x": clip}, sounds, levels={"music": 1.0})
+    with pytest.raises(ValueError, match="gain >= 0"):
+        Mixer(tl, {"x": clip}, sounds, levels={"voice": -1.0})
+
+
+def test_int16_speech_follows_its_level():
+    pcm = np.array([16384, -16384], dtype=np.int16)
+    tl = timeline(6, Event(1, "speech", 2, "x"))
+    m = Mixer(tl, {"x": pcm}, SOUNDS, levels={"voice": 0.5})
+    out = np.zeros((6, 1), F32)
+    m.render(out, 0)
+    assert out[1, 0] == 0.25 and out[2, 0] == -0.25
+
+
+def test_attached_sounds_are_found_by_their_name():
+    tl = timeline(10, Event(2, "bell", 3, "rest_end"), Event(6, "bell", 2))
+    m = Mixer(tl, {}, {**SOUNDS, "rest_end": a32(0.5, 0.5, 0.5), "bell": a32(0.1, 0.1)})
+    out = np.zeros((10, 1), F32)
+    m.render(out, 0)
+    assert out[2:5, 0].tolist() == [0.5] * 3 and out[6:8, 0].tolist() == pytest.approx([0.1] * 2)
+    with pytest.raises(KeyError, match="rest_end"):
+        Mixer(tl, {}, SOUNDS)

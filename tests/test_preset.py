@@ -68,6 +68,12 @@ BROKEN = [
     ({**VALID, "warmup": [{"say": "x", "seconds": 5, "reps": 2}]}, "warmup[1].reps", "unknown key"),
     ({**VALID, "warmup": "stretch"}, "warmup", "list of [[warmup]] tables"),
     ({**VALID, "sets": 20, "reps": 200, "tempo": "9-9-9-9"}, "sets", "limit is 4 hours"),
+    (with_("mix.music", 30), "mix.music", "between -60 and 12 dB (got 30)"),
+    (with_("mix.duck_depth", -3), "mix.duck_depth", "between 0 and 60 dB (got -3)"),
+    (with_("mix.duck_attack", "slow"), "mix.duck_attack", "number of seconds (got 'slow')"),
+    (with_("mix.volume", 3), "mix.volume", "unknown key"),
+    (with_("sounds.tick", "missing.wav"), "sounds.tick", "no such sound file"),
+    (with_("sounds.gong", "chime"), "sounds.gong", "unknown key"),
 ]
 
 
@@ -84,6 +90,22 @@ def test_broken_preset_names_file_key_and_value(tmp_path, data, key, fragment):
     assert message.startswith(f"{path}: {key}: "), message
     assert fragment in message
     assert "\n" not in message
+
+
+def test_sounds_and_mix_load_and_round_trip(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "my-tick.wav").write_bytes(b"RIFF")
+    path = tmp_path / "p.toml"
+    path.write_text(tomli_w.dumps({**VALID, "sounds": {"tick": "sub/my-tick.wav", "rest_end": "chime"},
+                                   "mix": {"music": -10, "duck_depth": 18}}))
+    p = load_file(path)
+    assert p.sound("tick") == str(tmp_path / "sub" / "my-tick.wav") and p.sound("rest_end") == "chime"
+    assert p.levels.music_db == -10 and p.duck.depth_db == 18 and p.duck.attack == 0.15
+    assert parse_preset(dump_preset(p), "again") == p
+    q = p.with_overrides(voice_volume=3, music_volume=-20)
+    assert (q.levels.voice_db, q.levels.music_db) == (3, -20)
+    with pytest.raises(PresetError, match=r"--music|mix.music"):
+        p.with_overrides(music_volume=40)
 
 
 @pytest.mark.parametrize("text, fragment", [

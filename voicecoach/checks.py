@@ -61,16 +61,17 @@ class Checker:
             raise self.fail(path, f"must be between {lo} and {hi}", value)
         return value
 
-    def seconds(self, table: dict, key: str, path: str, lo: float, hi: float, default: Any = ...) -> Any:
+    def seconds(self, table: dict, key: str, path: str, lo: float, hi: float, default: Any = ...,
+                unit: str = "seconds") -> Any:
         if key not in table:
             if default is ...:
                 raise self.fail(path, "missing key")
             return default
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(path, "must be a number of seconds", value)
+            raise self.fail(path, f"must be a number of {unit}", value)
         if not math.isfinite(value) or not lo <= value <= hi:
-            raise self.fail(path, f"must be between {lo:g} and {hi:g} seconds", value)
+            raise self.fail(path, f"must be between {lo:g} and {hi:g} {unit}", value)
         return float(value)
 
     def boolean(self, table: dict, key: str, path: str, default: bool) -> bool:

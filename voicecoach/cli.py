@@ -49,6 +49,21 @@ def override_options(func):
     return func
 
 
+def music_options(func):
+    """``--music --shuffle`` and the levels, on play and export."""
+    for decl, kind, text in reversed([
+        ("--voice-volume", float, "Voice level in dB (default 0)."),
+        ("--tick-volume", float, "Metronome level in dB (default 0)."),
+        ("--music-volume", float, "Music level in dB (default -6)."),
+    ]):
+        func = click.option(decl, type=kind, default=None, help=text)(func)
+    func = click.option("--shuffle", is_flag=True, help="Play a music folder in random order.")(func)
+    func = click.option("--music", type=click.Path(path_type=Path), default=None,
+                        help="Your music under the coach: a file, or a folder played as a "
+                             "looping playlist; it ducks under the voice.")(func)
+    return func
+
+
 def resolve_preset(spec: str, overrides: dict) -> Preset:
     """A preset name or file, or ``next``: today's session by the method."""
     env = _env()
@@ -99,8 +114,10 @@ def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channe
 @click.option("--float", "as_float", is_flag=True, help="32-bit float WAV instead of 16-bit.")
 @click.option("--stems", is_flag=True, help="Also write NAME.voice.EXT and NAME.ticks.EXT.")
 @click.option("--cue", "cue_sheet", is_flag=True, help="Also write a NAME.cue chapter sheet.")
+@music_options
 def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels: int,
-           as_float: bool, stems: bool, cue_sheet: bool, **overrides) -> None:
+           as_float: bool, stems: bool, cue_sheet: bool, music: Path | None, shuffle: bool,
+           **overrides) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
     from voicecoach.export import ExportOptions, export as write, format_for
     env = _env()
@@ -113,6 +130,12 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
     session = prepare_session(p, samplerate, channels)
+    bed = None
+    if music is not None:
+        from voicecoach.bed import MusicBed
+        from voicecoach.session import music_stream
+        tracks = music_stream(music, samplerate, channels, shuffle)
+        bed = MusicBed(tracks.read_into, session.envelope(), p.levels.music, channels)
     total = session.timeline.frames
     if env.progress:
         with click.progressbar(length=total, label=f"Writing {output.name}", file=env.stderr) as bar:
@@ -121,9 +144,9 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
             def progress(frames: int) -> None:
                 bar.update(frames - done[0])
                 done[0] = frames
-            written = write(session.mixer, session.timeline, output, options, progress)
+            written = write(session.mixer, session.timeline, output, options, progress, bed)
     else:
-        written = write(session.mixer, session.timeline, output, options)
+        written = write(session.mixer, session.timeline, output, options, bed=bed)
     minutes = total / session.timeline.samplerate / 60
     for path in written:
         _echo(f"wrote {path}")
@@ -136,7 +159,9 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
 @click.option("--device", default=None, help="Output device: index or part of its name.")
 @click.option("--latency", default=str(DEFAULT_LATENCY), show_default=True,
               help="Output latency in seconds, or low/high.")
-def play(preset: str, device: str | None, latency: str, **overrides) -> None:
+@music_options
+def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
+         **overrides) -> None:
     """Play a session live: space pauses, n skips to the next set, q quits."""
     from voicecoach.console import KeyReader, StatusLine
     from voicecoach.player import Player, SoundDeviceBackend, parse_latency, resolve_device
@@ -149,7 +174,14 @@ def play(preset: str, device: str | None, latency: str, **overrides) -> None:
     session = prepare_session(p)
     sr = session.timeline.samplerate
     clips = make_clips(session.bank.get, make_sounds(sr), sr)
-    transport = Transport(session.mixer, session.timeline, clips)
+    feeder = bed = None
+    if music is not None:
+        from voicecoach.bed import MusicBed
+        from voicecoach.music import MusicFeeder
+        from voicecoach.session import music_stream
+        feeder = MusicFeeder(music_stream(music, sr, session.mixer.channels, shuffle)).start()
+        bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels)
+    transport = Transport(session.mixer, session.timeline, clips, bed=bed)
     status = StatusLine(env.stderr, env.interactive)
 
     def notice(text: str) -> None:
@@ -168,6 +200,10 @@ def play(preset: str, device: str | None, latency: str, **overrides) -> None:
             raise
         finally:
             status.clear()
+            if feeder is not None:
+                feeder.stop()
+    if feeder is not None and feeder.error is not None:
+        notice(f"the music stopped: {feeder.error}")
     heard = clock(result.position, sr)
     how = "finished" if result.completed else f"stopped at {heard}"
     _echo(f"{p.title}: {how}; underruns: {result.underruns}"

@@ -20,12 +20,10 @@ import soundfile as sf
 import soxr
 
 from .errors import InputError
-from .sounds import PEAK_DBFS
+from .sounds import PEAK_DBFS, SHIPPED_SOUNDS
 
 __all__ = ["SHIPPED_SOUNDS", "load_sound", "shipped_sound"]
 
-SHIPPED_SOUNDS: tuple[str, ...] = ("woodblock", "clave", "chime")
-"""Sounds in ``audio_cues/sounds/``, by name (``NAME.wav``)."""
 
 FADE_IN_SECONDS = 0.002
 FADE_OUT_SECONDS = 0.010

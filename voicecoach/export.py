@@ -30,6 +30,7 @@ import soundfile as sf
 from . import __version__
 from .chapters import Chapter, chapter_spans, chapter_stamps, chapters, cue_sheet
 from .errors import ExportError, InputError
+from .bed import MusicBed
 from .mixer import BUSES, HEADROOM_PEAK, Mixer
 from .tags import Tags, tag_mp3, tag_vorbis
 from .timeline import Timeline
@@ -148,7 +149,7 @@ def _check_samplerate(fmt: str, samplerate: int) -> None:
 
 # ---------------------------------------------------------------- streaming
 def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], block: int = 65536,
-           progress: Callable[[int], None] | None = None) -> int:
+           progress: Callable[[int], None] | None = None, bed: MusicBed | None = None) -> int:
     """Render ``mixer`` block by block into open sound files.
 
     Parameters
@@ -162,6 +163,9 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
         (plus int16 of that shape for PCM_16 files).
     progress : callable, optional
         Called with the frames done after each block.
+    bed : MusicBed, optional
+        Music under the mix (ducked, levelled, then limited); the ``'music'``
+        bus writes it alone.
 
     Returns
     -------
@@ -184,8 +188,15 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
     while done < mixer.frames:
         n = min(block, mixer.frames - done)
         view = buf[:n]
+        music = bed.music(n, done) if bed is not None else None
         for f, bus in outputs:
-            mixer.render(view, done, bus)
+            if bus == "music":
+                view[:] = music
+            else:
+                mixer.render(view, done, bus)
+                if music is not None and bus is None:
+                    view += music
+                    bed.limit(view)
             if f.subtype == "PCM_16":
                 s = scratch[:n]
                 np.multiply(view, 32768.0, out=s)
@@ -247,7 +258,7 @@ def _disk_full(directory: Path) -> bool:
 
 
 def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions = ExportOptions(),
-           progress: Callable[[int], None] | None = None) -> list[Path]:
+           progress: Callable[[int], None] | None = None, bed: MusicBed | None = None) -> list[Path]:
     """Write the session to ``path`` (and stems / cue sheet); all or nothing.
 
     Parameters
@@ -303,7 +314,8 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
     stem, ext = (path.stem, path.suffix) if path.suffix else (path.name, "." + fmt)
     audio_targets: list[tuple[Path, str | None]] = [(path, None)]
     if options.stems:
-        audio_targets += [(path.with_name(f"{stem}.{bus}{ext}"), bus) for bus in BUSES]
+        buses = BUSES + (("music",) if bed is not None else ())
+        audio_targets += [(path.with_name(f"{stem}.{bus}{ext}"), bus) for bus in buses]
     cue_target = path.with_name(f"{stem}.cue") if options.cue_sheet else None
 
     preset = options.preset or timeline.preset
@@ -329,7 +341,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 f.software = f"voicecoach {__version__}"
         current = path    # which file a stream error belongs to is only known from its handle
         try:
-            stream(mixer, [(f, bus) for f, bus, _ in files], options.block, progress)
+            stream(mixer, [(f, bus) for f, bus, _ in files], options.block, progress, bed)
             for f, _, target in files:
                 current = target
                 if fmt != "wav":

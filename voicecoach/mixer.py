@@ -57,6 +57,7 @@ class _Bus:
     off: np.ndarray         # int64
     peaks: np.ndarray       # float64, before the gain
     sources: tuple[np.ndarray, ...]
+    pcm16_scale: np.float32  # int16 sample -> output: 2**-15 times the bus's level and gain
 
 
 def _as_float(clip: np.ndarray) -> np.ndarray:
@@ -115,7 +116,8 @@ class Mixer:
     """
 
     def __init__(self, timeline: Timeline, speech: Mapping[str, np.ndarray],
-                 sounds: Mapping[str, np.ndarray], channels: int = 1):
+                 sounds: Mapping[str, np.ndarray], channels: int = 1,
+                 levels: Mapping[str, float] | None = None):
         if not isinstance(timeline, Timeline):
             raise TypeError(f"timeline must be a Timeline, not {type(timeline).__name__}")
         for label, mapping in (("speech", speech), ("sounds", sounds)):
@@ -134,11 +136,20 @@ class Mixer:
         self.touched = 0
         """Clusters added by the last :meth:`render` (instrumentation for tests)."""
 
+        self._levels = {bus: 1.0 for bus in BUSES}
+        for bus, value in (levels or {}).items():
+            if bus not in self._levels:
+                raise ValueError(f"unknown bus {bus!r} in levels; expected {BUSES}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
+                raise ValueError(f"level of {bus!r} must be a gain >= 0, not {value!r}")
+            self._levels[bus] = float(value)
         sources, raw = self._collect(timeline, speech, sounds)
         clustered = {bus: self._cluster(sources, *raw[bus]) for bus in BUSES}
-        self._peak = self._worst_peak(clustered["voice"], clustered["ticks"])
+        self._peak = self._worst_peak(clustered["voice"], clustered["ticks"],
+                                      self._levels["voice"], self._levels["ticks"])
         self._gain = HEADROOM_PEAK / self._peak if self._peak > HEADROOM_PEAK else 1.0
-        self._buses = {bus: self._finish(sources, *c) for bus, c in clustered.items()}
+        self._buses = {bus: self._finish(sources, *c, scale=self._gain * self._levels[bus])
+                       for bus, c in clustered.items()}
         self._order = tuple(self._buses[b] for b in BUSES)
         self._scratch = np.empty(65536, dtype=np.float32)   # int16 slices become float here
 
@@ -189,10 +200,11 @@ class Mixer:
                     raise KeyError(f"no speech clip for {ev.text!r} (event at frame {ev.frame}); "
                                    "synthesize every text in timeline.texts()")
                 name, clip = ev.text, speech[ev.text]
-            else:
-                if ev.kind not in sounds:
-                    raise KeyError(f"no sound for {ev.kind!r} (event at frame {ev.frame})")
-                name, clip = ev.kind, sounds[ev.kind]
+            else:                 # an attached sound (a bell named by its text) or the kind's own
+                name = ev.text or ev.kind
+                if name not in sounds:
+                    raise KeyError(f"no sound for {name!r} (event at frame {ev.frame})")
+                clip = sounds[name]
             k = index.get(id(clip))
             if k is None:
                 k = index[id(clip)] = len(sources)
@@ -254,7 +266,8 @@ class Mixer:
         return c_start, c_end, c_src, c_off, peaks
 
     @staticmethod
-    def _worst_peak(voice: tuple[np.ndarray, ...], ticks: tuple[np.ndarray, ...]) -> float:
+    def _worst_peak(voice: tuple[np.ndarray, ...], ticks: tuple[np.ndarray, ...],
+                    voice_level: float = 1.0, ticks_level: float = 1.0) -> float:
         """Sweep: the largest sum of peaks of clusters sounding together.
 
         Within a bus clusters do not overlap, so at any frame at most one
@@ -263,6 +276,7 @@ class Mixer:
         """
         v_starts, v_ends, _, _, v_peaks = voice
         t_starts, t_ends, _, _, t_peaks = ticks
+        v_peaks, t_peaks = v_peaks * voice_level, t_peaks * ticks_level
         worst = float(max(v_peaks.max(initial=0.0), t_peaks.max(initial=0.0)))
         if not len(v_starts) or not len(t_starts):
             return worst
@@ -273,23 +287,26 @@ class Mixer:
         return worst
 
     def _finish(self, sources: list[np.ndarray], starts: np.ndarray, ends: np.ndarray,
-                src: np.ndarray, off: np.ndarray, peaks: np.ndarray) -> _Bus:
-        """Apply the gain to the sources this bus uses; float64 sums become float32.
+                src: np.ndarray, off: np.ndarray, peaks: np.ndarray, scale: float) -> _Bus:
+        """Apply ``scale`` (bus level times master gain) to the sources this
+        bus uses; float64 sums become float32.
 
-        With a gain of 1.0 int16 speech stays int16 (half the memory of
-        float32); otherwise every used source gets one gained float32 copy.
+        int16 speech stays int16 (half the memory of float32) and is scaled
+        while rendering; other sources get one scaled float32 copy when the
+        scale is not 1.
         """
         used = {}
         for k in np.flatnonzero(np.bincount(src, minlength=len(sources))).tolist():
             clip = sources[k]
-            if self._gain != 1.0 or clip.dtype == np.float64:
-                clip = (_as_float(clip) * self._gain).astype(np.float32)
+            if clip.dtype != np.int16 and (scale != 1.0 or clip.dtype == np.float64):
+                clip = (_as_float(clip) * scale).astype(np.float32)
             used[k] = len(used), clip
         remap = np.zeros(len(sources), dtype=np.int32)
         for k, (j, _) in used.items():
             remap[k] = j
         return _Bus(starts=starts, ends=ends, src=remap[src], off=off, peaks=peaks,
-                    sources=tuple(clip for _, clip in used.values()))
+                    sources=tuple(clip for _, clip in used.values()),
+                    pcm16_scale=np.float32(float(PCM16_SCALE) * scale))
 
     # ---------------------------------------------------------------- render
     def render(self, out: np.ndarray, start: int, bus: str | None = None) -> None:
@@ -345,7 +362,7 @@ class Mixer:
                 if piece.dtype == np.int16:
                     if len(self._scratch) < z - a:       # only for a block larger than ever before
                         self._scratch = np.empty(z - a, dtype=np.float32)
-                    piece = np.multiply(piece, PCM16_SCALE, out=self._scratch[:z - a],
+                    piece = np.multiply(piece, b.pcm16_scale, out=self._scratch[:z - a],
                                         dtype=np.float32)
                 out[a - start:z - start] += piece[:, None]
             touched += hi - lo

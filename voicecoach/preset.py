@@ -18,7 +18,10 @@ from typing import Any
 import tomli_w
 
 from voicecoach.checks import Checker
+from voicecoach.ducking import MAX_ATTACK, MAX_DEPTH_DB, MAX_RELEASE, Duck
 from voicecoach.errors import PresetError, TempoError
+from voicecoach.levels import LEVEL_RANGE_DB, Levels
+from voicecoach.sounds import SHIPPED_SOUNDS
 from voicecoach.tempo import Tempo, parse_tempo
 
 DEFAULT_PRESET = "leg-lifts"
@@ -61,6 +64,10 @@ class Cues:
         return getattr(self, kind)
 
 
+SOUND_ROLES = ("tick", "accent", "bell", "rest_end")
+"""``[sounds]`` keys: replace a built-in sound, or ``rest_end``: a sound at the end of each rest."""
+
+
 @dataclass(frozen=True)
 class Preset:
     """A validated session description. Times are seconds here; the
@@ -84,6 +91,12 @@ class Preset:
     rate: int | None = None
     cues: Cues = field(default_factory=Cues)
     warmup: tuple[WarmupStep, ...] = ()
+    levels: Levels = field(default_factory=Levels)
+    duck: Duck = field(default_factory=Duck)
+    sounds: tuple[tuple[str, str], ...] = ()     # (role, shipped name or absolute path)
+
+    def sound(self, role: str) -> str | None:
+        return dict(self.sounds).get(role)
 
     @property
     def phases(self) -> tuple[str, ...]:
@@ -114,7 +127,9 @@ class Preset:
 
     def with_overrides(self, *, sets: int | None = None, reps: int | None = None,
                        tempo: str | None = None, rest: float | None = None,
-                       voice: str | None = None, rate: int | None = None) -> Preset:
+                       voice: str | None = None, rate: int | None = None,
+                       voice_volume: float | None = None, tick_volume: float | None = None,
+                       music_volume: float | None = None) -> Preset:
         """This preset with command-line overrides applied and re-validated."""
         if tempo is not None and self.hold is not None:
             raise PresetError("command line", "--tempo",
@@ -130,21 +145,68 @@ class Preset:
             speech["rate"] = rate
         if speech:
             data["speech"] = speech
+        mix = dict(data.get("mix", {}))
+        for key, value in (("voice", voice_volume), ("ticks", tick_volume), ("music", music_volume)):
+            if value is not None:
+                mix[key] = value
+        if mix:
+            data["mix"] = mix
         return preset_from_dict(data, source="command line", name=self.name, option_style=True)
 
 
 # ---------------------------------------------------------------- validation
 
 _TOP_KEYS = ("name", "title", "exercise", "variation", "description", "sets", "reps", "rest",
-             "tempo", "hold", "start", "sides", "side_names", "count", "speech", "cues", "warmup")
+             "tempo", "hold", "start", "sides", "side_names", "count", "speech", "cues", "warmup",
+             "mix", "sounds")
 _CUE_KEYS = ("intro", "concentric", "top", "eccentric", "bottom", "hold", "reminders", "outro",
              "halfway_rep", "last_rep")
 _SPEECH_KEYS = ("voice", "rate")
 _WARMUP_KEYS = ("say", "seconds", "count")
+_MIX_KEYS = ("voice", "ticks", "music", "duck_depth", "duck_attack", "duck_release")
+
+
+def _mix(c: Checker, table: dict) -> tuple[Levels, Duck]:
+    """``[mix]``: levels in dB and how the music ducks under the voice."""
+    c.unknown(table, _MIX_KEYS, "mix.")
+    lo, hi = LEVEL_RANGE_DB
+    ranges = {"voice": (lo, hi), "ticks": (lo, hi), "music": (lo, hi), "duck_depth": (0, MAX_DEPTH_DB),
+              "duck_attack": (0, MAX_ATTACK), "duck_release": (0, MAX_RELEASE)}
+    v = {k: c.seconds(table, k, f"mix.{k}", *ranges[k], default=None,
+                      unit="seconds" if k in ("duck_attack", "duck_release") else "dB")
+         for k in _MIX_KEYS}
+    levels, duck = Levels(), Duck()
+    levels = Levels(voice_db=levels.voice_db if v["voice"] is None else v["voice"],
+                    tick_db=levels.tick_db if v["ticks"] is None else v["ticks"],
+                    music_db=levels.music_db if v["music"] is None else v["music"])
+    duck = Duck(depth_db=duck.depth_db if v["duck_depth"] is None else v["duck_depth"],
+                attack=duck.attack if v["duck_attack"] is None else v["duck_attack"],
+                release=duck.release if v["duck_release"] is None else v["duck_release"])
+    return levels, duck
+
+
+def _sounds(c: Checker, table: dict, base_dir: Path | None) -> tuple[tuple[str, str], ...]:
+    """``[sounds]``: a shipped sound's name, or a file (relative to the preset's folder)."""
+    c.unknown(table, SOUND_ROLES, "sounds.")
+    out = []
+    for role in SOUND_ROLES:
+        value = c.text(table, role, f"sounds.{role}", default=None)
+        if value is None:
+            continue
+        if value not in SHIPPED_SOUNDS:
+            path = Path(value).expanduser()
+            if not path.is_absolute():
+                path = (base_dir or Path.cwd()) / path
+            if not path.is_file():
+                raise c.fail(f"sounds.{role}", f"no such sound file ({path}); shipped sounds: "
+                             f"{', '.join(SHIPPED_SOUNDS)}", value)
+            value = str(path.resolve())
+        out.append((role, value))
+    return tuple(out)
 
 
 def preset_from_dict(data: Any, source: str, name: str | None = None,
-                     option_style: bool = False) -> Preset:
+                     option_style: bool = False, base_dir: Path | None = None) -> Preset:
     """Validate a parsed TOML document and build a :class:`Preset`.
 
     Raises
@@ -220,11 +282,15 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
             count=c.integer(step, "count", f"{path}.count", 0, 100, default=0),
         ))
 
+    levels, duck = _mix(c, c.table(data, "mix"))
+    sounds = _sounds(c, c.table(data, "sounds"), base_dir)
+
     preset = Preset(
         name=preset_name, title=title, exercise=exercise, variation=variation,
         description=description, sets=sets, reps=reps, rest=rest, tempo=tempo, hold=hold,
         start=start, sides=sides, side_names=(side_names[0], side_names[1]), count=count,
-        voice=voice, rate=rate, cues=cues, warmup=tuple(steps),
+        voice=voice, rate=rate, cues=cues, warmup=tuple(steps), levels=levels, duck=duck,
+        sounds=sounds,
     )
     if preset.work_seconds() > MAX_SESSION_SECONDS:
         raise c.fail("sets", f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
@@ -255,6 +321,11 @@ def preset_to_dict(preset: Preset) -> dict:
     data["cues"] = cues
     if preset.warmup:
         data["warmup"] = [{"say": s.say, "seconds": s.seconds, "count": s.count} for s in preset.warmup]
+    lv, dk = preset.levels, preset.duck
+    data["mix"] = {"voice": lv.voice_db, "ticks": lv.tick_db, "music": lv.music_db,
+                   "duck_depth": dk.depth_db, "duck_attack": dk.attack, "duck_release": dk.release}
+    if preset.sounds:
+        data["sounds"] = dict(preset.sounds)
     return data
 
 
@@ -263,13 +334,15 @@ def dump_preset(preset: Preset) -> str:
     return tomli_w.dumps(preset_to_dict(preset), multiline_strings=False)
 
 
-def parse_preset(text: str, source: str, name: str | None = None) -> Preset:
-    """Parse and validate TOML ``text``; ``source`` names it in errors."""
+def parse_preset(text: str, source: str, name: str | None = None,
+                 base_dir: Path | None = None) -> Preset:
+    """Parse and validate TOML ``text``; ``source`` names it in errors and
+    ``base_dir`` anchors relative sound paths."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(source, None, f"not valid TOML: {exc}") from None
-    return preset_from_dict(data, source, name=name)
+    return preset_from_dict(data, source, name=name, base_dir=base_dir)
 
 
 # ---------------------------------------------------------------- lookup
@@ -308,7 +381,7 @@ def load_file(path: Path) -> Preset:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise PresetError(str(path), None, "is not UTF-8 text") from None
-    return parse_preset(text, str(path), name=path.stem)
+    return parse_preset(text, str(path), name=path.stem, base_dir=path.parent)
 
 
 def load_preset(spec: str, config_dir: Path | None = None) -> Preset:

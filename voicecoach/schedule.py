@@ -20,11 +20,11 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 from voicecoach.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.preset import Preset
-from voicecoach.sounds import sound_frames
+from voicecoach.sounds import SOUND_SECONDS, sound_frames
 from voicecoach.timeline import Dropped, Event, Segment, Timeline
 
 SpeechFrames = Callable[[str], int]
@@ -70,10 +70,11 @@ class _Planner:
     """Accumulates segments, sound events and speech requests."""
 
     def __init__(self, preset: Preset, samplerate: int, speech_frames: SpeechFrames,
-                 phrases: PhraseBook):
+                 phrases: PhraseBook, sound_lengths: Mapping[str, int]):
         self.p = preset
         self.sr = samplerate
         self.say_len = speech_frames
+        self.sound_len = sound_lengths
         self.phrases = phrases
         self.gap = self.frames(GAP_SECONDS)
         self.segments: list[Segment] = []
@@ -99,8 +100,11 @@ class _Planner:
             self.now += frames
         return start
 
-    def sound(self, kind: str, frame: int, set_: int | None = None, rep: int | None = None) -> None:
-        self.sounds.append(Event(frame, kind, sound_frames(kind, self.sr), None, set_, rep))
+    def sound(self, kind: str, frame: int, set_: int | None = None, rep: int | None = None,
+              name: str | None = None) -> None:
+        """A metronome sound; ``name`` attaches a preset's own sound (a bell
+        event whose text names it)."""
+        self.sounds.append(Event(frame, kind, self.sound_len[name or kind], name, set_, rep))
 
     def say(self, candidates: tuple[str, ...], onsets: tuple[int, ...] | int, limit: int,
             priority: int = _ANCHORED, set_: int | None = None, rep: int | None = None) -> None:
@@ -193,6 +197,8 @@ class _Planner:
             self.say((reminder,), beats, end - COUNT_IN * self.sr - self.gap, _REMINDER,
                      set_=next_set - 1)
         self.count_in(end, next_set)
+        if p.sound("rest_end"):
+            self.sound("bell", end, next_set, name="rest_end")
 
     def outro(self) -> None:
         start = self.now
@@ -358,7 +364,8 @@ def _shortest_keeping(candidates: tuple[str, ...], head: str) -> str:
 
 def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
                    samplerate: int = DEFAULT_SAMPLERATE,
-                   phrases: PhraseBook | None = None) -> Timeline:
+                   phrases: PhraseBook | None = None,
+                   sound_lengths: Mapping[str, int] | None = None) -> Timeline:
     """Plan the whole session of ``preset``.
 
     Parameters
@@ -370,6 +377,10 @@ def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
         with its silence trimmed. Defaults to :func:`estimate_frames`.
     samplerate : int
         Frames per second of the timeline.
+    sound_lengths : mapping of str to int, optional
+        Frames of each sound (``tick``, ``accent``, ``bell``, and any the
+        preset attaches, e.g. ``rest_end``); defaults to the built-in
+        sounds' lengths, and a bell's for attached ones.
     """
     if isinstance(samplerate, bool) or not isinstance(samplerate, int):
         raise TypeError(f"samplerate must be an int, got {type(samplerate).__name__}")
@@ -378,7 +389,10 @@ def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
     if speech_frames is None:
         def speech_frames(text: str) -> int:
             return estimate_frames(text, samplerate, preset.rate)
-    plan = _Planner(preset, samplerate, speech_frames, phrases or default_phrases())
+    lengths = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
+    lengths.update({role: lengths["bell"] for role, _ in preset.sounds if role not in lengths})
+    lengths.update(sound_lengths or {})
+    plan = _Planner(preset, samplerate, speech_frames, phrases or default_phrases(), lengths)
     plan.intro()
     plan.warmup()
     plan.get_ready()

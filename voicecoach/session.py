@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from voicecoach.cues import CueBank, CueCache, SpeechEngine, SpeechSettings
+from voicecoach.ducking import DuckEnvelope
 from voicecoach.mixer import Mixer
 from voicecoach.preset import Preset
 from voicecoach.schedule import DEFAULT_SAMPLERATE, build_timeline
-from voicecoach.sounds import make_sounds
+from voicecoach.sounds import SHIPPED_SOUNDS, make_sounds
 from voicecoach.timeline import Timeline
 
 
@@ -27,6 +30,24 @@ class Session:
     timeline: Timeline
     mixer: Mixer
     bank: CueBank
+    sounds: dict
+
+    def envelope(self) -> DuckEnvelope:
+        """How music ducks under this session's voice."""
+        return DuckEnvelope(self.timeline, self.preset.duck)
+
+
+def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
+    """The metronome sounds, with the preset's own files in place: read,
+    checked and resampled now, so a bad file stops us before any sound."""
+    sounds = make_sounds(samplerate)
+    if preset.sounds:
+        from voicecoach.custom_sounds import load_sound, shipped_sound   # soxr: only when used
+    for role, source in preset.sounds:
+        path = shipped_sound(source) if source in SHIPPED_SOUNDS else source
+        kind = role if role in sounds else "bell"
+        sounds[role] = load_sound(path, samplerate, kind=kind)
+    return sounds
 
 
 def cue_bank(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERATE,
@@ -36,17 +57,28 @@ def cue_bank(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERA
     return CueBank(samplerate, settings, CueCache(Path(cache_dir) / "cues"), engine)
 
 
-def plan(preset: Preset, bank: CueBank) -> Timeline:
-    """The timeline of ``preset`` with every phrase's true spoken length."""
-    return build_timeline(preset, bank.frames, bank.samplerate)
+def plan(preset: Preset, bank: CueBank, sounds: dict | None = None) -> Timeline:
+    """The timeline of ``preset`` with every phrase's true spoken length
+    (and every sound's, when its own sounds are given)."""
+    lengths = {name: len(clip) for name, clip in (sounds or {}).items()}
+    return build_timeline(preset, bank.frames, bank.samplerate, sound_lengths=lengths)
 
 
 def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERATE,
             channels: int = 1, engine: SpeechEngine | None = None,
             bank: CueBank | None = None) -> Session:
     """Synthesise (or load) every cue, plan the session and build its mixer."""
+    sounds = session_sounds(preset, samplerate)
     bank = bank or cue_bank(preset, cache_dir, samplerate, engine)
-    timeline = plan(preset, bank)
+    timeline = plan(preset, bank, sounds)
     speech = {text: bank.pcm16(text) for text in timeline.texts()}
-    mixer = Mixer(timeline, speech, make_sounds(samplerate), channels)
-    return Session(preset, timeline, mixer, bank)
+    levels = {"voice": preset.levels.voice, "ticks": preset.levels.tick}
+    mixer = Mixer(timeline, speech, sounds, channels, levels)
+    return Session(preset, timeline, mixer, bank, sounds)
+
+
+def music_stream(spec: Path, samplerate: int, channels: int, shuffle: bool = False):
+    """The user's music (a file or a folder, looping) decoded for the session:
+    a :class:`~voicecoach.music.MusicStream`."""
+    from voicecoach.music import MusicStream, find_tracks
+    return MusicStream(find_tracks(spec, shuffle=shuffle), samplerate, channels)

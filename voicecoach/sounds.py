@@ -21,6 +21,9 @@ import numpy as np
 
 SOUND_SECONDS: dict[str, float] = {"tick": 0.040, "accent": 0.050, "bell": 1.5}
 PEAK_DBFS: dict[str, float] = {"tick": -18.0, "accent": -12.0, "bell": -12.0}
+SHIPPED_SOUNDS: tuple[str, ...] = ("woodblock", "clave", "chime")
+"""Alternative sounds in ``audio_cues/sounds/``, by name (``NAME.wav``): a
+preset's ``[sounds]`` table can use them (see custom_sounds)."""
 
 
 def sound_frames(kind: str, samplerate: int) -> int:

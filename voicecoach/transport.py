@@ -29,6 +29,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from voicecoach.bed import MusicBed
 from voicecoach.mixer import Mixer
 from voicecoach.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.timeline import REP_KINDS, Timeline
@@ -67,14 +68,18 @@ class Transport:
         ``resume`` and ``recovered`` clips already include their count-in.
     start : int
         Timeline frame to start from.
+    bed : MusicBed, optional
+        Music under the session: ducked by the timeline, fully ducked under
+        the spoken clips, and paused (not pulled) while the session is.
     """
 
     def __init__(self, mixer: Mixer, timeline: Timeline, clips: Mapping[str, np.ndarray],
-                 start: int = 0):
+                 start: int = 0, bed: MusicBed | None = None):
         missing = [n for n in CLIP_NAMES if n not in clips]
         if missing:
             raise ValueError(f"missing transport clips: {', '.join(missing)}")
         self.mixer = mixer
+        self.bed = bed
         self.timeline = timeline
         self.clips = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in clips.items()}
         self.sr = timeline.samplerate
@@ -202,10 +207,14 @@ class Transport:
                 ramp = 1.0 - (np.arange(first + 1, first + take + 1, dtype=np.float32)
                               / (sec.end - sec.origin))
                 block *= ramp[:, None]
+            if self.bed is not None:
+                self.bed.add(block, sec.pos if sec.clip is None else None)
             sec.pos += take
             done += take
             if sec.pos >= sec.end:
                 queue.popleft()
+        if self.bed is not None:
+            self.bed.limit(out)
         self.rendered += n
 
 

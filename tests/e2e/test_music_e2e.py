@@ -1,0 +1,143 @@
+"""Music under the coach, on real audio: exported stems read back, and live."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import SR, best_lag, stop_recording
+from voicecoach.custom_sounds import load_sound, shipped_sound
+
+pytestmark = pytest.mark.e2e
+DEPTH = 12.0
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory):
+    """A steady 220 Hz tone, 44.1 kHz stereo, 2.5 s: loops, resamples, downmixes."""
+    path = tmp_path_factory.mktemp("music") / "tone.flac"
+    t = np.arange(int(2.5 * 44100)) / 44100
+    x = 0.5 * np.sin(2 * np.pi * 220 * t)
+    sf.write(path, np.stack([x, x], axis=1), 44100)
+    return path
+
+
+def run_vc(cue_cache, *args, extra_env=None):
+    env = {**os.environ, "VOICECOACH_CACHE_DIR": str(cue_cache), **(extra_env or {})}
+    return subprocess.run([sys.executable, "-m", "voicecoach", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def with_music(tmp_path_factory, cue_cache, song):
+    out = tmp_path_factory.mktemp("with-music")
+    args = ["plank", "--sets", "2", "--rest", "20"]
+    r = run_vc(cue_cache, "export", *args, "--music", str(song), "--music-volume", "-3",
+               "-o", str(out / "s.wav"), "--float", "--stems")
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(run_vc(cue_cache, "timeline", *args, "--json").stdout)
+    stems = {k: sf.read(out / f"s.{k}.wav", dtype="float32")[0] for k in ("voice", "ticks", "music")}
+    mix = sf.read(out / "s.wav", dtype="float32")[0]
+    return plan, stems, mix
+
+
+def rms(x):
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+
+
+def test_music_ducks_by_the_depth_while_the_voice_speaks(with_music):
+    plan, stems, _ = with_music
+    music = stems["music"]
+    speech = [(e["frame"], e["frame"] + e["frames"]) for e in plan["events"] if e["kind"] == "speech"]
+    margin = int(0.5 * SR)                                  # clear of attack and release
+    under = [music[a:b] for a, b in speech if b - a > SR // 4]
+    free = [music[b + margin:a2 - margin] for (_, b), (a2, _) in zip(speech, speech[1:])
+            if a2 - b > 2 * margin + SR // 4]
+    assert len(under) > 5 and len(free) > 3
+    level_free = rms(np.concatenate(free))
+    for piece in under:
+        drop = 20 * np.log10(level_free / rms(piece))
+        assert DEPTH - 1.0 <= drop <= DEPTH + 1.0, drop
+    # the level between cues is the music's own at -3 dB (0.5 amplitude sine)
+    assert abs(20 * np.log10(level_free / (0.5 / np.sqrt(2))) + 3.0) < 0.5
+
+
+def test_no_jump_at_duck_edges_beyond_the_music_itself(with_music):
+    _, stems, _ = with_music
+    music = stems["music"]
+    own = 0.5 * 10 ** (-3 / 20) * 2 * np.pi * 220 / SR      # the tone's largest step at -3 dB
+    assert np.max(np.abs(np.diff(music))) <= own * 1.02
+
+
+def test_stems_sum_to_the_mix_when_nothing_is_limited(with_music):
+    _, stems, mix = with_music
+    total = stems["voice"] + stems["ticks"] + stems["music"]
+    assert np.max(np.abs(total)) < 0.89                     # under the limiter's threshold
+    assert np.max(np.abs(mix - total)) < 1e-6
+
+
+def test_custom_sounds_sit_on_their_frames(tmp_path, cue_cache):
+    preset = tmp_path / "mine.toml"
+    preset.write_text('title = "Mine"\nexercise = "leg lift"\nsets = 2\nreps = 2\nrest = 6\n'
+                      'tempo = "2-0-1-0"\n[sounds]\ntick = "woodblock"\nrest_end = "chime"\n')
+    r = run_vc(cue_cache, "export", str(preset), "-o", str(tmp_path / "c.wav"), "--float", "--stems")
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(run_vc(cue_cache, "timeline", str(preset), "--json").stdout)
+    ticks = sf.read(tmp_path / "c.ticks.wav", dtype="float32")[0]
+    wood = load_sound(shipped_sound("woodblock"), SR, kind="tick")
+    chime = load_sound(shipped_sound("chime"), SR, kind="bell")
+    rest_end = [e for e in plan["events"] if e["kind"] == "bell" and e["text"] == "rest_end"]
+    assert len(rest_end) == 1 and rest_end[0]["frames"] == len(chime)
+    for e in plan["events"]:
+        if e["kind"] == "tick":
+            f = e["frame"]
+            got = ticks[f:f + len(wood)]
+            assert np.corrcoef(got, wood[:len(got)])[0, 1] > 0.99
+    f = rest_end[0]["frame"]
+    lag, corr = best_lag(ticks[f - 480:f + len(chime) + 480], chime)
+    assert lag == 480 and corr > 0.9                       # the accent of the new set sits on it too
+
+
+def test_missing_custom_sound_fails_before_playback(tmp_path, cue_cache):
+    preset = tmp_path / "bad.toml"
+    preset.write_text('title = "B"\nexercise = "x"\nsets = 1\nreps = 1\ntempo = "2020"\n'
+                      '[sounds]\nbell = "nope.wav"\n')
+    r = run_vc(cue_cache, "export", str(preset), "-o", str(tmp_path / "b.wav"))
+    assert r.returncode == 2 and "sounds.bell" in r.stderr and "no such sound file" in r.stderr
+    assert not (tmp_path / "b.wav").exists()
+    (tmp_path / "nope.wav").write_text("not audio")
+    r = run_vc(cue_cache, "export", str(preset), "-o", str(tmp_path / "b.wav"))
+    assert r.returncode == 2 and "nope.wav" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_music_export_memory_stays_flat(tmp_path, cue_cache, song):
+    def peak(args):
+        probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True,"
+                 " stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        out = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "voicecoach", "export",
+                              *args, "--music", str(song), "-o", str(tmp_path / "x.wav")],
+                             env={**os.environ, "VOICECOACH_CACHE_DIR": str(cue_cache)},
+                             capture_output=True, text=True, check=True)
+        return int(out.stdout)
+    small = peak(["leg-lifts", "--sets", "2", "--reps", "10", "--rest", "30"])
+    big = peak(["leg-lifts", "--sets", "9", "--reps", "50"])        # about an hour
+    assert sf.info(tmp_path / "x.wav").duration > 3500
+    assert big <= small * 1.25 and big - small < 20 * 1024, (small, big)
+
+
+def test_live_with_music_equals_the_export(pulse, vc, short_preset, song, tmp_path):
+    preset = short_preset(sets=1, reps=2)
+    r = vc("export", str(preset), "--music", str(song), "-o", str(tmp_path / "ref.wav"), "--float")
+    assert r.returncode == 0, r.stderr
+    ref = sf.read(tmp_path / "ref.wav", dtype="float32")[0]
+    rec_path = tmp_path / "rec.raw"
+    rec = pulse.record(rec_path)
+    r = vc("play", str(preset), "--music", str(song), "--device", "pulse")
+    recording = stop_recording(rec, rec_path)
+    assert r.returncode == 0, r.stderr
+    lag, corr = best_lag(recording, ref)
+    assert corr >= 0.98, corr
