@@ -205,8 +205,9 @@ def bench_underruns(env: dict, work: Path, pulse) -> list[tuple]:
         stop.set()
         for b in burners:
             b.join()
-    line = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr
-    under = line.split("underruns: ")[1].split(";")[0] if "underruns: " in line else f"failed: {line}"
+    summary = [line for line in r.stdout.splitlines() if "underruns: " in line]
+    under = (summary[0].split("underruns: ")[1].split(";")[0] if summary
+             else f"failed: {r.stderr.strip()[-200:]}")
     return [("underruns, ~11 min session, both cores busy", under, "2 busy-loop processes", "",
              "0")]
 

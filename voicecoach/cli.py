@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from voicecoach import __version__, history_view, training
+from voicecoach import __version__
 from voicecoach.environment import Environment
 from voicecoach.errors import AudioDeviceError, InputError, VoicecoachError
 from voicecoach.preset import (DEFAULT_PRESET, Preset, builtin_names, dump_preset, load_file,
@@ -49,6 +49,9 @@ def override_options(func):
     return func
 
 
+NEXT = "next"   # the preset name that means today's session by the method
+
+
 def music_options(func):
     """``--music --shuffle`` and the levels, on play and export."""
     for decl, kind, text in reversed([
@@ -67,7 +70,8 @@ def music_options(func):
 def resolve_preset(spec: str, overrides: dict) -> Preset:
     """A preset name or file, or ``next``: today's session by the method."""
     env = _env()
-    if spec == training.NEXT:
+    if spec == NEXT:
+        from voicecoach import training
         with training.open_history(env.data_dir, env.now(), env.stderr) as history:
             plan = training.todays_plan(history, env.now())
         click.echo(_describe_plan(plan), file=env.stderr)
@@ -215,6 +219,7 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
 def _record_play(preset: Preset, timeline, position: int, completed: bool, started,
                  ask: bool) -> None:
     """Put the session in the training log; on a terminal, ask for perfect reps."""
+    from voicecoach import training
     env = _env()
     record = training.played_record(preset, timeline, position, completed, started)
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
@@ -245,6 +250,7 @@ def _describe_plan(plan, upcoming: bool = False) -> str:
 @cli.command("next")
 def next_cmd() -> None:
     """Today's session by the method, and why ('voicecoach play next' plays it)."""
+    from voicecoach import training
     env = _env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
         plan = training.todays_plan(history, env.now())
@@ -259,6 +265,7 @@ def next_cmd() -> None:
               help="The day of the session (YYYY-MM-DD); default today.")
 def log(words: tuple[str, ...], day) -> None:
     """Record the perfect reps of each set, e.g. 'voicecoach log leg-lifts 10 9 8'."""
+    from voicecoach import training
     env = _env()
     spec = DEFAULT_PRESET
     if words and not words[0].lstrip("-").isdigit():
@@ -278,6 +285,7 @@ def log(words: tuple[str, ...], day) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the log as JSON.")
 def history(as_json: bool) -> None:
     """Your sessions so far, with a chart of perfect reps over time."""
+    from voicecoach import history_view, training
     env = _env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as log_:
         records = log_.sessions()

@@ -18,8 +18,6 @@ from voicecoach.preset import Preset, load_preset
 from voicecoach.progression import Plan, next_session
 from voicecoach.timeline import REP_KINDS, Timeline
 
-NEXT = "next"   # the preset name that means "today's session by the method"
-
 
 def history_path(data_dir: Path) -> Path:
     return Path(data_dir) / "history.db"
