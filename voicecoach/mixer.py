@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import check_mono
 from .timeline import Timeline
 
 __all__ = ["BUSES", "BUS_OF_KIND", "HEADROOM_PEAK", "Mixer"]
@@ -76,15 +77,7 @@ def _peak(clip: np.ndarray) -> float:
 
 def _check_clip(name: str, clip: object) -> np.ndarray:
     """Validate one clip once, so ``render`` never meets a bad one."""
-    if not isinstance(clip, np.ndarray):
-        raise TypeError(f"clip {name!r} must be a numpy.ndarray, not {type(clip).__name__}")
-    if clip.dtype not in (np.float32, np.int16):
-        raise TypeError(f"clip {name!r} must be float32 or int16, not {clip.dtype}")
-    if clip.ndim != 1:
-        raise ValueError(f"clip {name!r} must be mono, shape (n,), not {clip.shape}")
-    if clip.dtype == np.float32 and not np.all(np.isfinite(clip)):
-        raise ValueError(f"clip {name!r} contains NaN or infinity")
-    return clip
+    return check_mono(clip, f"clip {name!r}", (np.float32, np.int16))
 
 
 class Mixer:

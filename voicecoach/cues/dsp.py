@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from voicecoach.arrays import check_mono
+
 PROCESSING_VERSION: int = 1
 """Bump whenever trim/resample/normalise change the samples: it is part of the cache key."""
 
@@ -61,17 +63,7 @@ class SilenceError(ValueError):
 
 
 def _check_pcm(pcm: object, *, allow_empty: bool = False) -> np.ndarray:
-    if not isinstance(pcm, np.ndarray):
-        raise TypeError(f"pcm must be a numpy array, not {type(pcm).__name__}")
-    if pcm.dtype not in (np.float32, np.float64):
-        raise TypeError(f"pcm must be float32 or float64, not {pcm.dtype}")
-    if pcm.ndim != 1:
-        raise ValueError(f"pcm must be mono, shape (n,), not {pcm.shape}")
-    if not allow_empty and pcm.size == 0:
-        raise ValueError("pcm is empty")
-    if not np.isfinite(pcm).all():
-        raise ValueError("pcm contains NaN or infinity")
-    return pcm
+    return check_mono(pcm, "pcm", (np.float32, np.float64), allow_empty=allow_empty)
 
 
 def _check_rate(samplerate: object, name: str = "samplerate") -> int:
