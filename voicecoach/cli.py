@@ -22,7 +22,6 @@ from voicecoach.errors import AudioDeviceError, InputError, VoicecoachError
 from voicecoach.preset import (DEFAULT_PRESET, Preset, builtin_names, dump_preset, load_file,
                                load_preset, user_names, user_preset_dir)
 from voicecoach.export import FORMATS, chapters
-from voicecoach.player import DEFAULT_LATENCY
 from voicecoach.schedule import DEFAULT_SAMPLERATE, build_timeline
 from voicecoach.timeline_table import clock, format_table
 
@@ -161,19 +160,20 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
 @click.argument("preset", default=DEFAULT_PRESET)
 @override_options
 @click.option("--device", default=None, help="Output device: index or part of its name.")
-@click.option("--latency", default=str(DEFAULT_LATENCY), show_default=True,
-              help="Output latency in seconds, or low/high.")
+@click.option("--latency", default=None,
+              help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
 @music_options
 def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
          **overrides) -> None:
     """Play a session live: space pauses, n skips to the next set, q quits."""
     from voicecoach.console import KeyReader, StatusLine
-    from voicecoach.player import Player, SoundDeviceBackend, parse_latency, resolve_device
+    from voicecoach.player import (DEFAULT_LATENCY, Player, SoundDeviceBackend, parse_latency,
+                                   resolve_device)
     from voicecoach.sounds import make_sounds
     from voicecoach.transport import Transport, make_clips
     env = _env()
     p = resolve_preset(preset, overrides)
-    lat = parse_latency(latency)
+    lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
     dev = resolve_device(device)
     session = prepare_session(p)
     sr = session.timeline.samplerate
