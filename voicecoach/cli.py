@@ -181,7 +181,7 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     feeder = bed = None
     if music is not None:
         from voicecoach.bed import MusicBed
-        from voicecoach.music import MusicFeeder
+        from voicecoach.music_feed import MusicFeeder
         from voicecoach.session import music_stream
         feeder = MusicFeeder(music_stream(music, sr, session.mixer.channels, shuffle)).start()
         bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels)
