@@ -107,7 +107,7 @@ def _song(work: Path) -> Path:
 
 
 def _cue_texts(env: dict) -> list[str]:
-    from voicecoach.preset import load_preset
+    from voicecoach.preset_files import load_preset
     from voicecoach.schedule import build_timeline
     asked: list[str] = []
 
@@ -119,7 +119,7 @@ def _cue_texts(env: dict) -> list[str]:
 
 
 def bench_cues(env: dict, work: Path) -> list[tuple]:
-    from voicecoach.preset import load_preset
+    from voicecoach.preset_files import load_preset
     from voicecoach.session import cue_bank, plan
     texts = _cue_texts(env)
     cache = work / "cold-cache"
@@ -144,7 +144,7 @@ def bench_cues(env: dict, work: Path) -> list[tuple]:
 
 def bench_callback(env: dict, work: Path) -> list[tuple]:
     from voicecoach.player import BLOCKSIZE
-    from voicecoach.preset import load_preset
+    from voicecoach.preset_files import load_preset
     from voicecoach.session import prepare
     from voicecoach.sounds import make_sounds
     from voicecoach.transport import Transport, make_clips

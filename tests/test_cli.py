@@ -4,7 +4,8 @@ import json
 
 import tomli_w
 
-from voicecoach.preset import load_preset, parse_preset
+from voicecoach.preset import parse_preset
+from voicecoach.preset_files import load_preset
 
 
 def test_timeline_json_is_the_design_contract(run):

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voicecoach.errors import InputError
-from voicecoach.music import CROSSFADE_SECONDS, MusicFeeder, MusicStream, find_tracks
+from voicecoach.music import CROSSFADE_SECONDS, MusicStream, find_tracks
+from voicecoach.music_feed import MusicFeeder
 
 SR = 48000
 F32 = np.float32

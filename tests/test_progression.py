@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import voicecoach.progression as progression
-from voicecoach.history import SessionRecord, SetResult
+from voicecoach.records import SessionRecord, SetResult
 from voicecoach.progression import (LADDER, RULES, SETS, Plan, ladder_position, next_session,
                                     rest_advice)
 

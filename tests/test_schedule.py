@@ -5,7 +5,8 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from voicecoach.preset import Cues, Preset, WarmupStep, builtin_names, load_preset
+from voicecoach.preset import Cues, Preset, WarmupStep
+from voicecoach.preset_files import builtin_names, load_preset
 from voicecoach.schedule import build_timeline, estimate_frames
 from voicecoach.sounds import sound_frames
 from voicecoach.tempo import Tempo

@@ -9,7 +9,7 @@ import pytest
 
 from voicecoach.cli import main
 from voicecoach.history import History
-from voicecoach.preset import load_preset
+from voicecoach.preset_files import load_preset
 from voicecoach.schedule import build_timeline
 from voicecoach.training import (ask_perfect_reps, history_path, log_numbers, played_record)
 from voicecoach.errors import InputError

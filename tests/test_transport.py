@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from voicecoach.mixer import Mixer
-from voicecoach.preset import load_preset
+from voicecoach.preset_files import load_preset
 from voicecoach.schedule import build_timeline
 from voicecoach.sounds import make_sounds
 from voicecoach.transport import CLIP_NAMES, Transport, make_clips

@@ -19,8 +19,9 @@ import click
 from voicecoach import __version__
 from voicecoach.environment import Environment
 from voicecoach.errors import AudioDeviceError, InputError, VoicecoachError
-from voicecoach.preset import (DEFAULT_PRESET, Preset, builtin_names, dump_preset, load_file,
-                               load_preset, user_names, user_preset_dir)
+from voicecoach.preset import Preset, dump_preset
+from voicecoach.preset_files import (DEFAULT_PRESET, builtin_names, load_file, load_preset,
+                                     user_names, user_preset_dir)
 from voicecoach.export import FORMATS, chapters
 from voicecoach.schedule import DEFAULT_SAMPLERATE, build_timeline
 from voicecoach.timeline_table import clock, format_table
@@ -181,7 +182,7 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     feeder = bed = None
     if music is not None:
         from voicecoach.bed import MusicBed
-        from voicecoach.music import MusicFeeder
+        from voicecoach.music_feed import MusicFeeder
         from voicecoach.session import music_stream
         feeder = MusicFeeder(music_stream(music, sr, session.mixer.channels, shuffle)).start()
         bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels)

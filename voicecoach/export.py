@@ -21,7 +21,6 @@ import os
 import secrets
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +28,10 @@ import soundfile as sf
 
 from . import __version__
 from .chapters import Chapter, chapter_spans, chapter_stamps, chapters, cue_sheet
-from .errors import ExportError, InputError
+from .errors import ExportError
 from .bed import MusicBed
+from .formats import (_CODECS, FORMATS, MP3_SAMPLERATES, OPUS_SAMPLERATES, ExportOptions,
+                      _check_samplerate, _subtype, format_for)
 from .mixer import BUSES, HEADROOM_PEAK, Mixer
 from .tags import Tags, tag_mp3, tag_vorbis
 from .timeline import Timeline
@@ -39,112 +40,6 @@ __all__ = [
     "FORMATS", "OPUS_SAMPLERATES", "MP3_SAMPLERATES", "ExportOptions", "Chapter",
     "format_for", "chapters", "cue_sheet", "stream", "export",
 ]
-
-FORMATS: frozenset[str] = frozenset({"wav", "flac", "ogg", "opus", "mp3"})
-OPUS_SAMPLERATES: frozenset[int] = frozenset({8000, 12000, 16000, 24000, 48000})
-MP3_SAMPLERATES: frozenset[int] = frozenset(
-    {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000})
-
-
-@dataclass(frozen=True)
-class _Codec:
-    """How one of our formats maps onto soundfile, and what it accepts."""
-
-    major: str                       # soundfile major format
-    subtypes: tuple[str, ...]        # allowed; the first is the default
-    samplerates: frozenset[int] | None
-
-
-_CODECS: dict[str, _Codec] = {
-    "wav": _Codec("WAV", ("PCM_16", "PCM_24", "PCM_32", "FLOAT"), None),
-    "flac": _Codec("FLAC", ("PCM_16", "PCM_24"), None),
-    "ogg": _Codec("OGG", ("VORBIS",), None),
-    "opus": _Codec("OGG", ("OPUS",), OPUS_SAMPLERATES),
-    "mp3": _Codec("MP3", ("MPEG_LAYER_III",), MP3_SAMPLERATES),
-}
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    """What to write; values a user can get wrong raise :class:`InputError`.
-
-    ``samplerate`` and ``channels`` must match the :class:`Mixer` (the caller
-    renders the timeline at this rate); here they are validated against the
-    format (Opus: 8/12/16/24/48 kHz only).
-    """
-
-    format: str | None = None        # from the extension when None
-    samplerate: int = 48000
-    channels: int = 1                # 1 or 2
-    subtype: str | None = None       # wav: PCM_16 (default), PCM_24, PCM_32, FLOAT; flac: PCM_16, PCM_24
-    stems: bool = False              # also NAME.voice.EXT and NAME.ticks.EXT
-    cue_sheet: bool = False          # also NAME.cue
-    title: str | None = None
-    artist: str = "voicecoach"
-    preset: str | None = None        # album tag; timeline.preset when None
-    block: int = 65536               # frames per render/write
-
-    def __post_init__(self) -> None:
-        for name in ("format", "subtype", "title", "preset"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, str):
-                raise TypeError(f"ExportOptions.{name} must be a str or None, not {type(value).__name__}")
-        if not isinstance(self.artist, str):
-            raise TypeError(f"ExportOptions.artist must be a str, not {type(self.artist).__name__}")
-        for name in ("stems", "cue_sheet"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"ExportOptions.{name} must be a bool")
-        for name in ("samplerate", "channels", "block"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise TypeError(f"ExportOptions.{name} must be an int, not {type(value).__name__}")
-        if self.samplerate <= 0:
-            raise InputError(f"sample rate must be positive, not {self.samplerate}")
-        if self.channels not in (1, 2):
-            raise InputError(f"channels must be 1 or 2, not {self.channels}")
-        if self.block < 1:
-            raise ValueError(f"block must be at least 1 frame, not {self.block}")
-
-
-# ------------------------------------------------------------------ formats
-def format_for(path: Path, fmt: str | None) -> str:
-    """The export format: ``fmt`` if given, else the extension of ``path``.
-
-    Raises
-    ------
-    InputError
-        Unknown format or extension (the message names it and the choices).
-    """
-    choices = ", ".join(sorted(FORMATS))
-    if fmt is not None:
-        name = fmt.strip().lower().lstrip(".")
-        if name not in FORMATS:
-            raise InputError(f"unknown export format {fmt!r}; choose one of {choices}")
-        return name
-    ext = Path(path).suffix.lower().lstrip(".")
-    if not ext:
-        raise InputError(f"{path}: no file extension to tell the format from; "
-                         f"add one or pass --format ({choices})")
-    if ext not in FORMATS:
-        raise InputError(f"{path}: unknown export format {ext!r}; choose one of {choices}")
-    return ext
-
-
-def _subtype(fmt: str, subtype: str | None) -> str:
-    allowed = _CODECS[fmt].subtypes
-    if subtype is None:
-        return allowed[0]
-    if subtype.upper() not in allowed:
-        raise InputError(f"subtype {subtype!r} is not available for {fmt}; "
-                         f"choose one of {', '.join(allowed)}")
-    return subtype.upper()
-
-
-def _check_samplerate(fmt: str, samplerate: int) -> None:
-    allowed = _CODECS[fmt].samplerates
-    if allowed is not None and samplerate not in allowed:
-        rates = ", ".join(str(r) for r in sorted(allowed))
-        raise InputError(f"{fmt} cannot be written at {samplerate} Hz; use one of {rates} Hz")
 
 
 # ---------------------------------------------------------------- streaming

@@ -5,12 +5,11 @@ playlist. :class:`MusicStream` decodes it block by block, never a whole file,
 so memory stays flat for a three-hour session; it converts channels,
 resamples to the session rate with a streaming resampler, crossfades track
 joins (and the loop back to the first track) so no join clicks, and hands
-out exactly the frames asked. :class:`MusicFeeder` runs a stream on a
-background thread into a ring buffer for the live player: the audio callback
-only copies frames out of the ring, it never decodes.
+out exactly the frames asked.
 
-No sounddevice here: the export pulls :meth:`MusicStream.read` directly, in
-the same order, so live and export hear the same music.
+No sounddevice here: the export pulls :meth:`MusicStream.read` directly, and
+live play through :class:`~voicecoach.music_feed.MusicFeeder`, in the same
+order, so live and export hear the same music.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -28,7 +26,7 @@ import soxr
 
 from .errors import InputError
 
-__all__ = ["CROSSFADE_SECONDS", "MusicFeeder", "MusicStream", "find_tracks"]
+__all__ = ["CROSSFADE_SECONDS", "MusicStream", "find_tracks"]
 
 _log = logging.getLogger(__name__)
 
@@ -173,7 +171,8 @@ class MusicStream:
     into the next track); a track that yields no audio at all is dropped from
     the playlist. When no track is left, :meth:`read` raises
     :class:`~voicecoach.errors.InputError`, and again on every later call.
-    Not thread-safe: one reader (the export, or one :class:`MusicFeeder`).
+    Not thread-safe: one reader (the export, or one
+    :class:`~voicecoach.music_feed.MusicFeeder`).
     """
 
     def __init__(self, tracks: Sequence[Path | str], samplerate: int, channels: int = 1,
@@ -339,144 +338,3 @@ class MusicStream:
         fade_out, fade_in = self._curves(m)
         mixed = tail[len(tail) - m:] * fade_out + head[:m] * fade_in
         return np.concatenate([tail[:len(tail) - m], mixed, head[m:]])
-
-
-# -------------------------------------------------------------------- feeder
-class MusicFeeder:
-    """A :class:`MusicStream` decoded ahead on a thread, for the audio callback.
-
-    Parameters
-    ----------
-    stream : MusicStream
-        The music; only this feeder may read it once started.
-    seconds : float
-        Capacity of the ring buffer; allocated once, at construction.
-    chunk : int
-        Most frames the producer decodes per step.
-
-    Notes
-    -----
-    Single producer (the thread, via :meth:`fill`), single consumer (the
-    callback, via :meth:`take`), no lock: each side only *writes* its own
-    counter (``_written`` for the producer, ``_taken`` for the consumer),
-    both growing Python ints. A counter is published by one attribute
-    assignment after the samples are copied, which is atomic under the GIL,
-    so the other side never sees frames that are not there yet nor reuses
-    space not yet consumed. (This relies on CPython's GIL: a free-threaded
-    build would need explicit memory ordering.)
-
-    The producer sleeps (polling at a quarter of a chunk) while the ring is
-    full; the consumer never waits. If the producer fails (e.g. every track
-    failed), the error is kept in :attr:`error` and the ring runs dry:
-    :meth:`take` then gives silence and counts :attr:`underruns`.
-    """
-
-    def __init__(self, stream: MusicStream, seconds: float = 3.0, chunk: int = 2048):
-        if not isinstance(stream, MusicStream):
-            raise TypeError(f"stream must be a MusicStream, not {type(stream).__name__}")
-        if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
-            raise ValueError(f"chunk must be a positive int, not {chunk!r}")
-        capacity = round(seconds * stream.samplerate)
-        if capacity < chunk:
-            raise ValueError(f"a {seconds} s ring is smaller than one chunk of {chunk} frames")
-        self.stream = stream
-        self.channels = stream.channels
-        self.capacity = capacity
-        self.chunk = chunk
-        self._ring = np.zeros((capacity, stream.channels), dtype=np.float32)
-        self._written = 0          # producer-owned: frames put in the ring, ever
-        self._taken = 0            # consumer-owned: frames taken out, ever
-        self.underruns = 0
-        """Calls of :meth:`take` that found fewer frames than asked."""
-        self.error: BaseException | None = None
-        """What stopped the producer, if anything did."""
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._poll = max(0.001, chunk / stream.samplerate / 4)
-
-    @property
-    def available(self) -> int:
-        """Frames decoded and not yet taken."""
-        return self._written - self._taken
-
-    # ------------------------------------------------------------ producer
-    def fill(self) -> int:
-        """Decode into the ring until it is full; return the frames added.
-
-        Called by the thread, and once by :meth:`start` before the thread
-        runs (so errors of the first track surface in the caller). Never call
-        it while the thread runs: there must be one producer.
-        """
-        added = 0
-        cap = self.capacity
-        while True:
-            free = cap - (self._written - self._taken)
-            at = self._written % cap
-            k = min(free, cap - at, self.chunk)
-            if k <= 0 or self._stop.is_set():
-                return added
-            self.stream.read_into(self._ring[at:at + k])
-            self._written += k          # publish after the copy: one atomic store
-            added += k
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                if not self.fill():
-                    self._stop.wait(self._poll)
-        except Exception as err:        # kept for the main thread; the ring runs dry
-            self.error = err
-            _log.warning("music stopped: %s", err)
-
-    def start(self) -> MusicFeeder:
-        """Fill the ring now (raising what the first read raises), then start the thread."""
-        if self._thread is not None:
-            raise RuntimeError("MusicFeeder already started")
-        self._stop.clear()
-        self.fill()
-        self._thread = threading.Thread(target=self._run, name="voicecoach-music", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop the thread and wait for it (at most one decode step)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def __enter__(self) -> MusicFeeder:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # ------------------------------------------------------------ consumer
-    def take(self, out: np.ndarray) -> int:
-        """Copy the next frames into ``out``; the audio callback's side.
-
-        Parameters
-        ----------
-        out : numpy.ndarray
-            float32, shape ``(n, channels)``, writeable (e.g. a view of a
-            scratch buffer). Not validated: this runs in the callback.
-
-        Returns
-        -------
-        int
-            Frames of music copied; the rest of ``out`` is zeroed and one
-            underrun counted. No allocation beyond views, no lock, no wait.
-        """
-        n = out.shape[0]
-        k = min(n, self._written - self._taken)
-        cap = self.capacity
-        at = self._taken % cap
-        first = min(k, cap - at)
-        out[:first] = self._ring[at:at + first]
-        if k > first:
-            out[first:k] = self._ring[:k - first]
-        if k < n:
-            out[k:] = 0.0
-            self.underruns += 1
-        self._taken += k                # publish after the copy: one atomic store
-        return k

@@ -1,17 +1,16 @@
-"""Presets: what a session is made of, loaded from TOML and validated.
+"""Presets: what a session is made of, parsed from TOML and validated.
 
-A preset is plain TOML a user can write by hand (see the README). Loading
+A preset is plain TOML a user can write by hand (see the README). Parsing
 checks every key and value and reports the first problem as one line naming
 the file, the key and the value (:class:`~voicecoach.errors.PresetError`).
 :func:`dump_preset` writes the canonical TOML, which loads back equal.
+Finding and reading preset files is :mod:`voicecoach.preset_files`.
 """
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from voicecoach.levels import LEVEL_RANGE_DB, Levels
 from voicecoach.sounds import SHIPPED_SOUNDS
 from voicecoach.tempo import Tempo, parse_tempo
 
-DEFAULT_PRESET = "leg-lifts"
 MAX_SESSION_SECONDS = 4 * 3600
 PHASE_ORDER = {
     "concentric": ("concentric", "top", "eccentric", "bottom"),
@@ -343,63 +341,3 @@ def parse_preset(text: str, source: str, name: str | None = None,
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(source, None, f"not valid TOML: {exc}") from None
     return preset_from_dict(data, source, name=name, base_dir=base_dir)
-
-
-# ---------------------------------------------------------------- lookup
-
-def _builtin_dir():
-    return resources.files("voicecoach.audio_cues.presets")
-
-
-def builtin_names() -> list[str]:
-    return sorted(p.name[:-5] for p in _builtin_dir().iterdir() if p.name.endswith(".toml"))
-
-
-def user_names(config_dir: Path | None) -> list[str]:
-    folder = user_preset_dir(config_dir)
-    if folder is None or not folder.is_dir():
-        return []
-    return sorted(p.stem for p in folder.glob("*.toml"))
-
-
-def user_preset_dir(config_dir: Path | None) -> Path | None:
-    return None if config_dir is None else Path(config_dir) / "presets"
-
-
-def load_file(path: Path) -> Preset:
-    """Load a preset file; a missing or unreadable file is a :class:`PresetError`."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PresetError(str(path), None, "no such file") from None
-    except IsADirectoryError:
-        raise PresetError(str(path), None, "is a directory, not a preset file") from None
-    except OSError as exc:
-        raise PresetError(str(path), None, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PresetError(str(path), None, "is not UTF-8 text") from None
-    return parse_preset(text, str(path), name=path.stem, base_dir=path.parent)
-
-
-def load_preset(spec: str, config_dir: Path | None = None) -> Preset:
-    """Resolve ``spec``: a path to a ``.toml`` file, a user preset name (in
-    ``config_dir/presets``, shadowing built-ins) or a built-in name."""
-    if not isinstance(spec, str):
-        raise TypeError(f"preset must be a name or a path string, got {type(spec).__name__}")
-    if spec.endswith(".toml") or "/" in spec or "\\" in spec:
-        return load_file(Path(spec))
-    folder = user_preset_dir(config_dir)
-    if folder is not None and (folder / f"{spec}.toml").is_file():
-        return load_file(folder / f"{spec}.toml")
-    resource = _builtin_dir() / f"{spec}.toml"
-    if resource.is_file():
-        return parse_preset(resource.read_text("utf-8"), f"built-in preset {spec}", name=spec)
-    known = builtin_names() + user_names(config_dir)
-    close = difflib.get_close_matches(spec, known, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else f"; known presets: {', '.join(known)}"
-    raise PresetError(spec, None, f"no such preset{hint}")
-
-

@@ -7,21 +7,15 @@ code plans with an estimate (tests, no speech engine) or with the real voice.
 Time is integer frames at the session rate, computed once per phase length;
 positions are sums of integers, so nothing drifts however long the session.
 
-Speech fitting: beat-anchored cues (counts, phase cues, count-ins) are placed
-first, each allowed to run only until the next anchored cue; the first of its
-variants that fits is spoken, and a cue with no fitting variant is dropped and
-reported in :attr:`Timeline.dropped` -- never pushed late. Floating cues (set
-announcements, time left, form reminders) then take the first free beat in
-their window.
+Spoken cues are requested here and placed by :mod:`voicecoach.fitting`.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
-from dataclasses import dataclass
 from typing import Callable, Mapping
 
+from voicecoach.fitting import ANCHORED, ANNOUNCE, REMINDER, TIME_LEFT, Say, fit_speech
 from voicecoach.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.preset import Preset
 from voicecoach.sounds import SOUND_SECONDS, sound_frames
@@ -40,9 +34,6 @@ EVENT_ORDER = {"bell": 0, "accent": 1, "tick": 2, "speech": 3}
 
 _NO_LIMIT = 2**62
 
-# Priorities: lower is placed first.
-_ANCHORED, _ANNOUNCE, _TIME_LEFT, _REMINDER = 0, 1, 2, 3
-
 
 def estimate_frames(text: str, samplerate: int, rate_wpm: int | None = None) -> int:
     """Rough spoken length of ``text``, for planning without a speech engine.
@@ -54,16 +45,6 @@ def estimate_frames(text: str, samplerate: int, rate_wpm: int | None = None) -> 
     pauses = sum(text.count(p) for p in ".,;:!?")
     seconds = (0.068 * len(text) + 0.12 * pauses + 0.05) * scale
     return max(1, round(seconds * samplerate))
-
-
-@dataclass(slots=True)
-class _Say:
-    candidates: tuple[str, ...]
-    onsets: tuple[int, ...]     # allowed onsets, preferred first
-    limit: int                  # the phrase must end by this frame
-    priority: int
-    set: int | None
-    rep: int | None
 
 
 class _Planner:
@@ -79,7 +60,7 @@ class _Planner:
         self.gap = self.frames(GAP_SECONDS)
         self.segments: list[Segment] = []
         self.sounds: list[Event] = []
-        self.requests: list[_Say] = []
+        self.requests: list[Say] = []
         self.now = 0
         self._cue_memo: dict[tuple, tuple[str, ...]] = {}
         self._words = {i: (number_word(i),) for i in range(1, 100)}
@@ -107,11 +88,11 @@ class _Planner:
         self.sounds.append(Event(frame, kind, self.sound_len[name or kind], name, set_, rep))
 
     def say(self, candidates: tuple[str, ...], onsets: tuple[int, ...] | int, limit: int,
-            priority: int = _ANCHORED, set_: int | None = None, rep: int | None = None) -> None:
+            priority: int = ANCHORED, set_: int | None = None, rep: int | None = None) -> None:
         if isinstance(onsets, int):
             onsets = (onsets,)
         if candidates and onsets:
-            self.requests.append(_Say(tuple(candidates), onsets, limit, priority, set_, rep))
+            self.requests.append(Say(tuple(candidates), onsets, limit, priority, set_, rep))
 
     def sequence(self, lines: list[tuple[str, ...]], start: int, gap: int) -> int:
         """Anchor ``lines`` one after another from ``start``; return where they end."""
@@ -185,16 +166,16 @@ class _Planner:
         self.say(self.v("rest_start", seconds=_secs(p.rest)), start, end, set_=next_set - 1)
         beats = tuple(range(start + self.sr, end - COUNT_IN * self.sr, self.sr))
         self.say(self.v("set_next", set=next_set, sets=p.sets), tuple(reversed(beats)),
-                 end - COUNT_IN * self.sr - self.gap, _ANNOUNCE, set_=next_set)
+                 end - COUNT_IN * self.sr - self.gap, ANNOUNCE, set_=next_set)
         for left in (30, 10):
             at = end - left * self.sr
             if at >= start + 5 * self.sr:
                 self.say(self.v("time_left", seconds=left), at, end - COUNT_IN * self.sr,
-                         _TIME_LEFT, set_=next_set - 1)
+                         TIME_LEFT, set_=next_set - 1)
                 break
         if p.cues.reminders:
             reminder = p.cues.reminders[-((next_set - 1) % len(p.cues.reminders)) - 1]
-            self.say((reminder,), beats, end - COUNT_IN * self.sr - self.gap, _REMINDER,
+            self.say((reminder,), beats, end - COUNT_IN * self.sr - self.gap, REMINDER,
                      set_=next_set - 1)
         self.count_in(end, next_set)
         if p.sound("rest_end"):
@@ -287,7 +268,7 @@ class _Planner:
             if rep in reminder_reps:
                 text = p.cues.reminders[(reminder_reps.index(rep) + set_ - 1) % len(p.cues.reminders)]
                 beats = tuple(range(rep_start, self.now, self.sr // 4))
-                self.say((text,), beats, self.now, _REMINDER, set_, rep)
+                self.say((text,), beats, self.now, REMINDER, set_, rep)
 
     def reminder_reps(self) -> list[int]:
         """Reps that carry a form reminder: about one in four, spread evenly,
@@ -307,49 +288,14 @@ class _Planner:
         for left in range(10 * (seconds // 10), COUNT_IN, -10):
             if left < seconds:
                 self.say(self.v("time_left", seconds=left), end - left * self.sr, end,
-                         _TIME_LEFT, set_, rep)
+                         TIME_LEFT, set_, rep)
         for i in range(min(COUNT_IN, seconds - 1), 0, -1):
             at = end - i * self.sr
             self.sound("tick", at, set_, rep)
             self.say(self._words[i], at, at + self.sr, set_=set_, rep=rep)
 
-    # -- speech fitting ------------------------------------------------------
     def fit(self) -> tuple[list[Event], list[Dropped]]:
-        anchored = sorted((r for r in self.requests if r.priority == _ANCHORED),
-                          key=lambda r: r.onsets[0])
-        for this, after in zip(anchored, anchored[1:]):
-            this.limit = min(this.limit, after.onsets[0] - self.gap)
-        floating = sorted((r for r in self.requests if r.priority != _ANCHORED),
-                          key=lambda r: (r.priority, r.onsets[0]))
-        starts: list[int] = []      # placed phrases, sorted, as [start, end + gap)
-        ends: list[int] = []
-        spoken: list[Event] = []
-        dropped: list[Dropped] = []
-        for req in anchored + floating:
-            placed = self._place(req, starts, ends)
-            if placed is None:
-                dropped.append(Dropped(req.onsets[0], req.candidates[0]))
-                continue
-            at, text, length = placed
-            i = bisect.bisect(starts, at)
-            starts.insert(i, at)
-            ends.insert(i, at + length + self.gap)
-            spoken.append(Event(at, "speech", length, text, req.set, req.rep))
-        return spoken, dropped
-
-    def _place(self, req: _Say, starts: list[int], ends: list[int]) -> tuple[int, str, int] | None:
-        for text in req.candidates:
-            length = self.say_len(text)
-            for at in req.onsets:
-                if at + length > req.limit:
-                    continue
-                i = bisect.bisect(starts, at)
-                if i > 0 and ends[i - 1] > at:
-                    continue
-                if i < len(starts) and starts[i] < at + length + self.gap:
-                    continue
-                return at, text, length
-        return None
+        return fit_speech(self.requests, self.say_len, self.gap)
 
 
 def _secs(seconds: float) -> str:

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import IO, Sequence
 
 from voicecoach.errors import InputError
-from voicecoach.history import History, SessionRecord, SetResult
-from voicecoach.preset import Preset, load_preset
+from voicecoach.history import History
+from voicecoach.preset import Preset
+from voicecoach.preset_files import load_preset
 from voicecoach.progression import Plan, next_session
+from voicecoach.records import SessionRecord, SetResult
 from voicecoach.timeline import REP_KINDS, Timeline
 
 

@@ -1,0 +1,123 @@
+"""What the training log holds: one session as played and its sets.
+
+Validated on construction, so a record that exists is one the log can store
+and the progression can trust, whoever built it (the player, ``voicecoach
+log``, a row read back).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: object, low: int) -> None:
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be at least {low}, got {value}")
+
+
+def _check_aware(name: str, value: object) -> None:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, got {value!r}")
+    if value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got the naive {value.isoformat()}")
+
+
+@dataclass(frozen=True)
+class SetResult:
+    """One set: reps planned, and the perfect ones once the user logs them
+    (None until then: 0 is a real answer)."""
+
+    number: int
+    planned: int
+    perfect: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_int("set number", self.number, 1)
+        _check_int(f"set {self.number} planned reps", self.planned, 1)
+        if self.perfect is not None:
+            _check_int(f"set {self.number} perfect reps", self.perfect, 0)
+            if self.perfect > self.planned:
+                raise ValueError(f"set {self.number}: {self.perfect} perfect reps is more than "
+                                 f"the {self.planned} planned")
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One session as played. ``id`` is None until :meth:`History.add`
+    stores it. A stopped session says where it ended (``stopped_set``,
+    ``stopped_rep``: the set and rep in progress, 1-based; rep 0 means
+    before the first rep of that set); a completed one has both None.
+    ``sets`` are numbered 1, 2, ... and may be fewer than planned."""
+
+    id: int | None
+    preset: str
+    exercise: str
+    variation: str
+    tempo: str | None
+    eccentric: float | None
+    started: datetime
+    completed: bool
+    stopped_set: int | None
+    stopped_rep: int | None
+    planned_sets: int
+    planned_reps: int
+    sets: tuple[SetResult, ...]
+
+    def __post_init__(self) -> None:
+        if self.id is not None:
+            _check_int("session id", self.id, 1)
+        for name in ("preset", "exercise", "variation"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a string, got {getattr(self, name)!r}")
+        if not self.preset:
+            raise ValueError("preset must not be empty")
+        if self.tempo is not None and not isinstance(self.tempo, str):
+            raise TypeError(f"tempo must be a string like '3-1-2-1' or None, got {self.tempo!r}")
+        if self.eccentric is not None:
+            if isinstance(self.eccentric, bool) or not isinstance(self.eccentric, (int, float)):
+                raise TypeError(f"eccentric must be seconds or None, got {self.eccentric!r}")
+            if not 0 <= self.eccentric < float("inf"):
+                raise ValueError(f"eccentric must be 0 seconds or more, got {self.eccentric!r}")
+        _check_aware("started", self.started)
+        if not isinstance(self.completed, bool):
+            raise TypeError(f"completed must be a bool, got {self.completed!r}")
+        _check_int("planned sets", self.planned_sets, 1)
+        _check_int("planned reps", self.planned_reps, 1)
+        if self.completed:
+            if self.stopped_set is not None or self.stopped_rep is not None:
+                raise ValueError("a completed session has no stopped_set or stopped_rep")
+        else:
+            if self.stopped_set is None or self.stopped_rep is None:
+                raise ValueError("a stopped session needs stopped_set and stopped_rep")
+            _check_int("stopped_set", self.stopped_set, 1)
+            _check_int("stopped_rep", self.stopped_rep, 0)
+            if self.stopped_set > self.planned_sets:
+                raise ValueError(f"stopped_set {self.stopped_set} is beyond the "
+                                 f"{self.planned_sets} planned sets")
+        if not isinstance(self.sets, tuple) or not all(isinstance(s, SetResult) for s in self.sets):
+            raise TypeError(f"sets must be a tuple of SetResult, got {self.sets!r}")
+        if [s.number for s in self.sets] != list(range(1, len(self.sets) + 1)):
+            raise ValueError(f"sets must be numbered 1, 2, ... in order, got "
+                             f"{[s.number for s in self.sets]}")
+        if len(self.sets) > self.planned_sets:
+            raise ValueError(f"{len(self.sets)} sets recorded but only {self.planned_sets} planned")
+
+    @property
+    def perfect_total(self) -> int | None:
+        """Perfect reps of the whole session, or None unless every set has
+        them recorded (a partial sum would read as a bad day)."""
+        if not self.sets or any(s.perfect is None for s in self.sets):
+            return None
+        return sum(s.perfect for s in self.sets)
+
+    @property
+    def unlogged(self) -> bool:
+        """True when no set has its perfect reps recorded yet."""
+        return all(s.perfect is None for s in self.sets)
