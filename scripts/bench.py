@@ -10,6 +10,7 @@ Targets (issues 3 and 4):
   warm cue load               default session           well under 1 s
   first sound                 ours / paplay             <= 0.5 s absolute (warm cache)
   callback render per block   p50 / p99 / max           p99 <= 2 %, max <= 20 % of the block
+  Ctrl-C during play          SIGINT to exit            <= 0.2 s
   underruns, 10 min, 2 cores busy                       0
 """
 
@@ -212,6 +213,26 @@ def bench_first_sound(env: dict, work: Path, pulse) -> list[tuple]:
              f"{ours / base:.2f}", "<= 0.5 s")]
 
 
+def bench_ctrl_c(env: dict, work: Path, pulse) -> list[tuple]:
+    """Seconds from Ctrl-C (SIGINT) during live play to the process gone."""
+    import signal
+    penv = {**env, **pulse.env}
+    times = []
+    for _ in range(5):
+        proc = subprocess.Popen(VC + ["play", "--device", "pulse"], env=penv,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(3.0)
+        t = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait()
+        times.append(time.perf_counter() - t)
+        if code != 130:
+            raise SystemExit(f"play exited {code} on Ctrl-C, not 130")
+    return [("Ctrl-C during play to exit (130)", f"{statistics.median(times):.3f} s "
+             f"(max {max(times):.3f})", "", "", "<= 0.2 s")]
+
+
 def _burn(stop) -> None:
     x = 0
     while not stop.is_set():
@@ -255,6 +276,7 @@ def main() -> None:
         pulse.start()
         try:
             rows += bench_first_sound(env, work, pulse)
+            rows += bench_ctrl_c(env, work, pulse)
             if not args.quick:
                 rows += bench_underruns(env, work, pulse)
         finally:

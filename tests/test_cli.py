@@ -1,6 +1,9 @@
 """The real CLI, run in-process with an injected environment."""
 
+import io
 import json
+
+from voicecoach.cli import main
 
 import tomli_w
 
@@ -90,3 +93,16 @@ def test_version_and_help(run):
     assert run("--version").code == 0
     r = run("--help")
     assert r.code == 0 and "timeline" in r.out
+
+
+def test_export_shows_progress_only_on_a_terminal(run, env, tmp_path):
+    from dataclasses import replace
+    out = tmp_path / "p.wav"
+    r = run("export", "plank", "--sets", "1", "-o", str(out))
+    assert r.code == 0 and "Writing" not in r.err and f"wrote {out}" in r.out
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    tty = replace(env, stderr=Terminal(), stderr_isatty=True)
+    assert main(["export", "plank", "--sets", "1", "-o", str(out)], env=tty) == 0
+    assert "Writing p.wav" in tty.stderr.getvalue() and "100%" in tty.stderr.getvalue()
