@@ -264,7 +264,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the 10-minute underrun soak")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vc-bench-"))
-    env = {**os.environ, "VOICECOACH_CACHE_DIR": str(work / "cache")}
+    env = {**os.environ, "VOICECOACH_CACHE_DIR": str(work / "cache"),
+           "VOICECOACH_DATA_DIR": str(work / "data"),        # plays must not enter your log
+           "VOICECOACH_CONFIG_DIR": str(work / "config")}
     rows: list[tuple] = []
     try:
         rows += bench_cues(env, work)
