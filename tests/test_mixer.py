@@ -225,15 +225,19 @@ def test_render_allocates_no_block_sized_temporaries():
     tl, sounds = long_session(60)
     m = Mixer(tl, {"x": a32(0.1)}, sounds, channels=2)
     out = np.empty((16384, 2), F32)   # 128 KiB
-    m.render(out, 0)                  # warm up
+    assert peak_allocated(m, out, range(0, 60_000, 16384)) < 16 * 1024
+
+
+def peak_allocated(m: Mixer, out: np.ndarray, starts) -> int:
+    """Bytes allocated at most while rendering blocks after a warm-up render."""
+    m.render(out, 0)
     tracemalloc.start()
     try:
-        for start in range(0, 60_000, 16384):
+        for start in starts:
             m.render(out, start)
-        _, peak = tracemalloc.get_traced_memory()
+        return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 16 * 1024
 
 
 def test_repeated_overlaps_share_one_summed_array():
@@ -346,15 +350,7 @@ def test_int16_render_allocates_nothing_per_block():
     tl = timeline(96000, Event(10, "speech", 48000, "x"))
     m = Mixer(tl, {"x": pcm}, SOUNDS)
     out = np.empty((1024, 1), F32)
-    m.render(out, 0)
-    tracemalloc.start()
-    try:
-        for start in range(0, 48000, 1024):
-            m.render(out, start)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 16 * 1024
+    assert peak_allocated(m, out, range(0, 48000, 1024)) < 16 * 1024
 
 
 # ------------------------------------------------------------ levels, named sounds
