@@ -170,7 +170,6 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     from voicecoach.console import KeyReader, StatusLine
     from voicecoach.player import (DEFAULT_LATENCY, Player, SoundDeviceBackend, parse_latency,
                                    resolve_device)
-    from voicecoach.sounds import make_sounds
     from voicecoach.transport import Transport, make_clips
     env = _env()
     p = resolve_preset(preset, overrides)
@@ -178,7 +177,7 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     dev = resolve_device(device)
     session = prepare_session(p)
     sr = session.timeline.samplerate
-    clips = make_clips(session.bank.get, make_sounds(sr), sr)
+    clips = make_clips(session.bank.get, session.sounds, sr)   # the preset's own tick too
     feeder = bed = None
     if music is not None:
         from voicecoach.bed import MusicBed

@@ -7,15 +7,9 @@ Frames count samples at ``samplerate``; nothing here holds float seconds.
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass, field
-from typing import Literal
-
-SegmentKind = Literal[
-    "intro", "warmup", "get_ready", "concentric", "top", "eccentric",
-    "bottom", "hold", "rest", "outro",
-]
-EventKind = Literal["speech", "tick", "accent", "bell"]
 
 SEGMENT_KINDS: tuple[str, ...] = (
     "intro", "warmup", "get_ready", "concentric", "top", "eccentric",
@@ -92,16 +86,14 @@ class Timeline:
         """Every distinct spoken text, in order of first use."""
         return list(dict.fromkeys(e.text for e in self.events if e.kind == "speech"))
 
+    def segment_index(self, frame: int) -> int:
+        """Index of the segment containing ``frame`` (the last one for
+        ``frame >= frames``, -1 before the first)."""
+        return bisect.bisect(self.segments, frame, key=_start) - 1
+
     def segment_at(self, frame: int) -> Segment:
         """The segment containing ``frame`` (the last one for ``frame >= frames``)."""
-        lo, hi = 0, len(self.segments) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.segments[mid].start <= frame:
-                lo = mid
-            else:
-                hi = mid - 1
-        return self.segments[lo]
+        return self.segments[max(0, self.segment_index(frame))]
 
     def to_dict(self) -> dict:
         """The JSON shape of DESIGN.md."""
@@ -123,3 +115,7 @@ class Timeline:
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
+
+
+def _start(segment: Segment) -> int:
+    return segment.start

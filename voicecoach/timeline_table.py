@@ -3,8 +3,6 @@ person could follow on paper."""
 
 from __future__ import annotations
 
-import bisect
-
 from voicecoach.timeline import Timeline
 
 _LABEL = {"get_ready": "get ready", "concentric": "lift", "eccentric": "lower",
@@ -19,18 +17,16 @@ def clock(frames: int, samplerate: int) -> str:
 
 def format_table(timeline: Timeline) -> str:
     sr = timeline.samplerate
-    starts = [s.start for s in timeline.segments]
     heard: list[list[str]] = [[] for _ in timeline.segments]
+    ticks = [0] * len(timeline.segments)
     for e in timeline.events:
-        i = bisect.bisect(starts, e.frame) - 1
+        i = timeline.segment_index(e.frame)
         if e.kind == "speech":
             heard[i].append(f'"{e.text}"')
         elif e.kind == "bell":
             heard[i].append("(bell)")
-    ticks = [0] * len(timeline.segments)
-    for e in timeline.events:
-        if e.kind in ("tick", "accent"):
-            ticks[bisect.bisect(starts, e.frame) - 1] += 1
+        else:
+            ticks[i] += 1
 
     lines = [f"{timeline.preset}: {clock(timeline.frames, sr)} at {sr} Hz, "
              f"{len(timeline.segments)} segments, {len(timeline.events)} events",

@@ -22,7 +22,6 @@ No sounddevice here: tests drive :meth:`render` with plain arrays.
 
 from __future__ import annotations
 
-import bisect
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -84,7 +83,6 @@ class Transport:
         self.clips = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in clips.items()}
         self.sr = timeline.samplerate
         self.fade = max(1, round(FADE_SECONDS * self.sr))
-        self._starts = [s.start for s in timeline.segments]
         self._queue: deque[_Section] = deque([_Section(start, timeline.frames)])
         self._pending: str | None = None
         self.rendered = 0            # frames handed to the device: the clock
@@ -108,7 +106,7 @@ class Transport:
     # -- timeline arithmetic ---------------------------------------------
     def rep_start(self, frame: int) -> int:
         """Start of the rep containing ``frame``, or ``frame`` outside reps."""
-        i = bisect.bisect(self._starts, frame) - 1
+        i = self.timeline.segment_index(frame)
         segs = self.timeline.segments
         if i < 0 or segs[i].kind not in REP_KINDS:
             return frame
@@ -121,7 +119,7 @@ class Transport:
     def skip_target(self, frame: int) -> int:
         """The count-in of the next set after ``frame``, else the outro."""
         segs = self.timeline.segments
-        i = bisect.bisect(self._starts, frame) - 1
+        i = self.timeline.segment_index(frame)
         current = segs[i].set if i >= 0 and segs[i].kind in REP_KINDS else None
         for seg in segs[i + 1:]:
             if seg.kind in REP_KINDS and seg.set != current:
