@@ -6,7 +6,7 @@ Deterministic synthesis (sums of exponentially decaying sines, no noise), so
 running it again rewrites the same files. Each is 48 kHz, 16-bit PCM, mono,
 peak -1 dBFS, starting and ending at zero; a preset can name one for its
 tick, accent or bell, and loading rescales it to that sound's level
-(voicecoach.custom_sounds.load_sound).
+(voicecoach.audio.custom_sounds.load_sound).
 
 ==========  ======  =========================================================
 file        length  character

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.cli import main
-from voicecoach.environment import Environment
+from voicecoach.cli.app import main
+from voicecoach.cli.environment import Environment
 
 
 @dataclass

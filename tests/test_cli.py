@@ -3,12 +3,12 @@
 import io
 import json
 
-from voicecoach.cli import main
+from voicecoach.cli.app import main
 
 import tomli_w
 
-from voicecoach.preset import parse_preset
-from voicecoach.preset_files import load_preset
+from voicecoach.plan.preset import parse_preset
+from voicecoach.plan.preset_files import load_preset
 
 
 def test_timeline_json_is_the_design_contract(run):

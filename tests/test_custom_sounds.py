@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicecoach.custom_sounds import SHIPPED_SOUNDS, load_sound, shipped_sound
+from voicecoach.audio.custom_sounds import SHIPPED_SOUNDS, load_sound, shipped_sound
 from voicecoach.errors import InputError
-from voicecoach.sounds import PEAK_DBFS
+from voicecoach.audio.sounds import PEAK_DBFS
 
 ROOT = Path(__file__).resolve().parents[1]
 F32 = np.float32

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voicecoach.ducking import Duck, DuckEnvelope
+from voicecoach.audio.ducking import Duck, DuckEnvelope
 from voicecoach.errors import InputError
-from voicecoach.timeline import Event, Segment, Timeline
+from voicecoach.plan.timeline import Event, Segment, Timeline
 
 F32 = np.float32
 

@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicecoach import export as export_mod
+from voicecoach.encode import writer as export_mod
 from voicecoach.errors import ExportError, InputError
-from voicecoach.export import (FORMATS, Chapter, ExportOptions, chapters, cue_sheet, export,
+from voicecoach.encode.writer import (FORMATS, Chapter, ExportOptions, chapters, cue_sheet, export,
                                format_for, stream)
-from voicecoach.mixer import Mixer
-from voicecoach.sounds import make_sounds
-from voicecoach.timeline import Event, Segment, Timeline
+from voicecoach.audio.mixer import Mixer
+from voicecoach.audio.sounds import make_sounds
+from voicecoach.plan.timeline import Event, Segment, Timeline
 
 SR = 48000
 FRAMES = 3 * SR
@@ -515,8 +515,8 @@ MEMORY_SCRIPT = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, {tests!r})
     from test_export import long_timeline, SOUNDS
-    from voicecoach.export import ExportOptions, export
-    from voicecoach.mixer import Mixer
+    from voicecoach.encode.writer import ExportOptions, export
+    from voicecoach.audio.mixer import Mixer
     tl, speech = long_timeline(int(sys.argv[1]) * 60)
     out = Path(sys.argv[2])
     export(Mixer(tl, speech, SOUNDS), tl, out, ExportOptions())

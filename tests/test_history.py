@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from voicecoach.errors import InputError, RuntimeFailure
-from voicecoach.history import (MIGRATIONS, SCHEMA_VERSION, CorruptHistoryError, History,
+from voicecoach.training.store import (MIGRATIONS, SCHEMA_VERSION, CorruptHistoryError, History,
                                 HistoryError, SessionRecord, SetResult)
 
 UTC = timezone.utc
@@ -413,7 +413,7 @@ def test_two_processes_writing_at_once_lose_nothing(path):
 KILLED_WRITER = """
 import sys
 from datetime import datetime, timedelta, timezone
-from voicecoach.history import History, SessionRecord, SetResult
+from voicecoach.training.store import History, SessionRecord, SetResult
 history = History(sys.argv[1])
 for i in range(100000):
     session_id = history.add(SessionRecord(

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from voicecoach.errors import InputError
-from voicecoach.levels import LEVEL_RANGE_DB, Levels, Limiter, gain
-from voicecoach.sounds import make_sounds
+from voicecoach.audio.levels import LEVEL_RANGE_DB, Levels, Limiter, gain
+from voicecoach.audio.sounds import make_sounds
 
 F32 = np.float32
 SR = 48000

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voicecoach.mixer import BUSES, HEADROOM_PEAK, Mixer
-from voicecoach.sounds import make_sounds
-from voicecoach.timeline import Event, Segment, Timeline
+from voicecoach.audio.mixer import BUSES, HEADROOM_PEAK, Mixer
+from voicecoach.audio.sounds import make_sounds
+from voicecoach.plan.timeline import Event, Segment, Timeline
 
 F32 = np.float32
 

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voicecoach.errors import InputError
-from voicecoach.music import CROSSFADE_SECONDS, MusicStream, find_tracks
-from voicecoach.music_feed import MusicFeeder
+from voicecoach.audio.music import CROSSFADE_SECONDS, MusicStream, find_tracks
+from voicecoach.live.music_feed import MusicFeeder
 
 SR = 48000
 F32 = np.float32
@@ -212,7 +212,7 @@ def test_track_that_can_not_be_opened_is_skipped_with_one_warning(tmp_path, capl
     bad = tmp_path / "bad.wav"
     bad.write_text("this is no RIFF")
     s = MusicStream([good, bad], SR, 1, crossfade=0)
-    with caplog.at_level(logging.WARNING, logger="voicecoach.music"):
+    with caplog.at_level(logging.WARNING, logger="voicecoach.audio.music"):
         out = s.read(5000)[:, 0]
     np.testing.assert_array_equal(out, np.tile(data, 5))
     assert s.skipped == {bad}
@@ -235,7 +235,7 @@ def test_track_failing_midway_plays_what_it_decoded_then_the_next(tmp_path, monk
 
     monkeypatch.setattr(MusicStream, "_decode", decode)
     s = MusicStream([broken, good], SR, 1, crossfade=0)
-    with caplog.at_level(logging.WARNING, logger="voicecoach.music"):
+    with caplog.at_level(logging.WARNING, logger="voicecoach.audio.music"):
         out = s.read(2600)[:, 0]
     expected = np.concatenate([-data[:300], data, -data[:300], data])[:2600]
     np.testing.assert_array_equal(out, expected)

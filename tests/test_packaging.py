@@ -35,7 +35,7 @@ def test_wheel_contains_assets_and_runs_installed(tmp_path):
                    check=True)
     out = subprocess.run([str(target / "bin/python"), "-c",
                           "import voicecoach, sys; print(voicecoach.__file__);"
-                          "from voicecoach.cli import main; sys.exit(main(['timeline', 'plank', '--json']))"],
+                          "from voicecoach.cli.app import main; sys.exit(main(['timeline', 'plank', '--json']))"],
                          capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     first, rest = out.stdout.split("\n", 1)

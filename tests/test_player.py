@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from voicecoach.errors import AudioDeviceError, InputError
-from voicecoach.player import Player, parse_latency
-from voicecoach.transport import Transport
+from voicecoach.live.player import Player, parse_latency
+from voicecoach.live.transport import Transport
 
 from test_transport import SR, full_mix, session  # noqa: F401  (fixture)
 

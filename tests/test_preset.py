@@ -7,8 +7,8 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from voicecoach.errors import InputError, PresetError
-from voicecoach.preset import MAX_SESSION_SECONDS, dump_preset, parse_preset, preset_from_dict
-from voicecoach.preset_files import builtin_names, load_file, load_preset
+from voicecoach.plan.preset import MAX_SESSION_SECONDS, dump_preset, parse_preset, preset_from_dict
+from voicecoach.plan.preset_files import builtin_names, load_file, load_preset
 
 VALID = {
     "title": "Test lifts", "exercise": "leg lift", "sets": 2, "reps": 5, "rest": 20,

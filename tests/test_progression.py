@@ -4,9 +4,9 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import voicecoach.progression as progression
-from voicecoach.records import SessionRecord, SetResult
-from voicecoach.progression import (LADDER, RULES, SETS, Plan, ladder_position, next_session,
+import voicecoach.training.progression as progression
+from voicecoach.training.records import SessionRecord, SetResult
+from voicecoach.training.progression import (LADDER, RULES, SETS, Plan, ladder_position, next_session,
                                     rest_advice)
 
 UTC = timezone.utc

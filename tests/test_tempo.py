@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from voicecoach.errors import InputError, TempoError
-from voicecoach.tempo import EXPLOSIVE_SECONDS, Tempo, parse_tempo
+from voicecoach.plan.tempo import EXPLOSIVE_SECONDS, Tempo, parse_tempo
 
 
 @pytest.mark.parametrize("text, expected", [

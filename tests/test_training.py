@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from voicecoach.cli import main
-from voicecoach.history import History
-from voicecoach.preset_files import load_preset
-from voicecoach.schedule import build_timeline
-from voicecoach.training import (ask_perfect_reps, history_path, log_numbers, played_record)
+from voicecoach.cli.app import main
+from voicecoach.training.store import History
+from voicecoach.plan.preset_files import load_preset
+from voicecoach.plan.schedule import build_timeline
+from voicecoach.training.coach import (ask_perfect_reps, history_path, log_numbers, played_record)
 from voicecoach.errors import InputError
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicecoach.sounds import make_sound
+from voicecoach.audio.sounds import make_sound
 
 SR = 48000
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from conftest import SR, best_lag, stop_recording
-from voicecoach.custom_sounds import load_sound, shipped_sound
+from voicecoach.audio.custom_sounds import load_sound, shipped_sound
 
 pytestmark = pytest.mark.e2e
 DEPTH = 12.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voicecoach.arrays import check_mono
+from voicecoach.common.arrays import check_mono
 
 PROCESSING_VERSION: int = 1
 """Bump whenever trim/resample/normalise change the samples: it is part of the cache key."""

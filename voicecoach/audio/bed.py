@@ -4,7 +4,7 @@ One object adds music to blocks that the mixer (or the live transport) has
 already filled: the next frames of music, times the duck envelope at the
 block's timeline position, times the music level; then the limiter, since
 music can reach full scale by itself. Export reads the music stream
-directly; live play takes it from a :class:`~voicecoach.music_feed.MusicFeeder`
+directly; live play takes it from a :class:`~voicecoach.live.music_feed.MusicFeeder`
 that a background thread fills, so nothing is decoded in the callback.
 """
 
@@ -14,8 +14,8 @@ from typing import Callable
 
 import numpy as np
 
-from voicecoach.ducking import DuckEnvelope
-from voicecoach.levels import Limiter
+from voicecoach.audio.ducking import DuckEnvelope
+from voicecoach.audio.levels import Limiter
 
 #: A source of music: fills a float32 (n, channels) block with its next frames.
 Pull = Callable[[np.ndarray], object]

@@ -1,6 +1,6 @@
 """Export a session as an audio file (wav, flac, ogg, opus, mp3) for a phone.
 
-The exporter calls the same :meth:`Mixer.render <voicecoach.mixer.Mixer.render>`
+The exporter calls the same :meth:`Mixer.render <voicecoach.audio.mixer.Mixer.render>`
 as the live player, block by block, and streams each block through
 ``soundfile.SoundFile.write``: memory stays ``O(block)`` whatever the session
 length (and OGG/Vorbis must be written in blocks anyway, see PITFALLS.md).
@@ -12,7 +12,7 @@ failure leaves the old file (or nothing), never a truncated one, and no temp
 files behind.
 
 Tags and chapters are added to the temp file before the rename
-(:mod:`voicecoach.tags`, chapters from :mod:`voicecoach.chapters`).
+(:mod:`voicecoach.encode.tags`, chapters from :mod:`voicecoach.encode.chapters`).
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from . import __version__
-from .chapters import Chapter, chapter_spans, chapter_stamps, chapters, cue_sheet
-from .errors import ExportError
-from .bed import MusicBed
-from .formats import (_CODECS, FORMATS, MP3_SAMPLERATES, OPUS_SAMPLERATES, ExportOptions,
+from voicecoach import __version__
+from voicecoach.encode.chapters import Chapter, chapter_spans, chapter_stamps, chapters, cue_sheet
+from voicecoach.errors import ExportError
+from voicecoach.audio.bed import MusicBed
+from voicecoach.encode.formats import (_CODECS, FORMATS, MP3_SAMPLERATES, OPUS_SAMPLERATES, ExportOptions,
                       _check_samplerate, _subtype, format_for)
-from .mixer import BUSES, HEADROOM_PEAK, Mixer
-from .tags import Tags, tag_mp3, tag_vorbis
-from .timeline import Timeline
+from voicecoach.audio.mixer import BUSES, HEADROOM_PEAK, Mixer
+from voicecoach.encode.tags import Tags, tag_mp3, tag_vorbis
+from voicecoach.plan.timeline import Timeline
 
 __all__ = [
     "FORMATS", "OPUS_SAMPLERATES", "MP3_SAMPLERATES", "ExportOptions", "Chapter",

@@ -18,7 +18,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from voicecoach.errors import AudioDeviceError, InputError
-from voicecoach.transport import Transport
+from voicecoach.live.transport import Transport
 
 DEFAULT_LATENCY = 0.2        # seconds: roomy enough for Bluetooth headphones
 BLOCKSIZE = 1024             # frames per callback: 21 ms at 48 kHz

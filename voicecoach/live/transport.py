@@ -1,7 +1,7 @@
 """What the live player plays next: the pure logic of playback.
 
 The audio callback calls :meth:`Transport.render` with the block to fill.
-It renders the session through the same :class:`~voicecoach.mixer.Mixer` as
+It renders the session through the same :class:`~voicecoach.audio.mixer.Mixer` as
 the export, so live audio equals the exported file sample for sample, and
 advances a frame counter: that counter is the only clock.
 
@@ -28,10 +28,10 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from voicecoach.bed import MusicBed
-from voicecoach.mixer import Mixer
-from voicecoach.phrases import PhraseBook, default_phrases, number_word
-from voicecoach.timeline import REP_KINDS, Timeline
+from voicecoach.audio.bed import MusicBed
+from voicecoach.audio.mixer import Mixer
+from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
+from voicecoach.plan.timeline import REP_KINDS, Timeline
 
 FADE_SECONDS = 0.005
 COUNT_IN_SECONDS = 3

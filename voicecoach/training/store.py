@@ -15,7 +15,7 @@ The log must survive what happens to files on a home machine:
 * a file from a newer voicecoach: refused with :class:`HistoryError` and left
   untouched.
 
-The schema and its migrations are in :mod:`voicecoach.history_schema`.
+The schema and its migrations are in :mod:`voicecoach.training.schema`.
 
 Nothing here reads the clock: callers pass every time, so tests and the CLI
 decide what "now" is. ``started`` is stored as fixed-width ISO 8601 UTC text,
@@ -34,8 +34,8 @@ from pathlib import Path
 from time import monotonic, sleep
 
 from voicecoach.errors import InputError, RuntimeFailure
-from voicecoach.history_schema import MIGRATIONS, SCHEMA_VERSION
-from voicecoach.records import SessionRecord, SetResult, _check_aware, _is_int
+from voicecoach.training.schema import MIGRATIONS, SCHEMA_VERSION
+from voicecoach.training.records import SessionRecord, SetResult, _check_aware, _is_int
 
 # The records and the schema live in their own modules; callers may import them from here.
 __all__ = ["BUSY_TIMEOUT", "MIGRATIONS", "SCHEMA_VERSION", "CorruptHistoryError", "History",

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from fractions import Fraction
 
-from voicecoach.records import SessionRecord, SetResult
+from voicecoach.training.records import SessionRecord, SetResult
 
 LADDER = ("dead-bug", "bent-knee", "single-leg", "leg-lifts", "hanging")  # easiest -> hardest
 START_REPS, TOP_REPS, SETS = 10, 15, 3

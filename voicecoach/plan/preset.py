@@ -4,7 +4,7 @@ A preset is plain TOML a user can write by hand (see the README). Parsing
 checks every key and value and reports the first problem as one line naming
 the file, the key and the value (:class:`~voicecoach.errors.PresetError`).
 :func:`dump_preset` writes the canonical TOML, which loads back equal.
-Finding and reading preset files is :mod:`voicecoach.preset_files`.
+Finding and reading preset files is :mod:`voicecoach.plan.preset_files`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import Any
 
 import tomli_w
 
-from voicecoach.checks import Checker
-from voicecoach.ducking import MAX_ATTACK, MAX_DEPTH_DB, MAX_RELEASE, Duck
+from voicecoach.plan.checks import Checker
+from voicecoach.audio.ducking import MAX_ATTACK, MAX_DEPTH_DB, MAX_RELEASE, Duck
 from voicecoach.errors import PresetError, TempoError
-from voicecoach.levels import LEVEL_RANGE_DB, Levels
-from voicecoach.sounds import SHIPPED_SOUNDS
-from voicecoach.tempo import Tempo, parse_tempo
+from voicecoach.audio.levels import LEVEL_RANGE_DB, Levels
+from voicecoach.audio.sounds import SHIPPED_SOUNDS
+from voicecoach.plan.tempo import Tempo, parse_tempo
 
 MAX_SESSION_SECONDS = 4 * 3600
 PHASE_ORDER = {

@@ -3,7 +3,7 @@ person could follow on paper."""
 
 from __future__ import annotations
 
-from voicecoach.timeline import Timeline
+from voicecoach.plan.timeline import Timeline
 
 _LABEL = {"get_ready": "get ready", "concentric": "lift", "eccentric": "lower",
           "top": "pause top", "bottom": "pause bottom"}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from voicecoach.errors import InputError
 
 __all__ = ["LEVEL_RANGE_DB", "Levels", "Limiter", "gain"]
 

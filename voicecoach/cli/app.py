@@ -17,14 +17,14 @@ from pathlib import Path
 import click
 
 from voicecoach import __version__
-from voicecoach.environment import Environment
+from voicecoach.cli.environment import Environment
 from voicecoach.errors import AudioDeviceError, InputError, VoicecoachError
-from voicecoach.preset import Preset, dump_preset
-from voicecoach.preset_files import (DEFAULT_PRESET, builtin_names, load_file, load_preset,
+from voicecoach.plan.preset import Preset, dump_preset
+from voicecoach.plan.preset_files import (DEFAULT_PRESET, builtin_names, load_file, load_preset,
                                      user_names, user_preset_dir)
-from voicecoach.export import FORMATS, chapters
-from voicecoach.schedule import DEFAULT_SAMPLERATE, build_timeline
-from voicecoach.timeline_table import clock, format_table
+from voicecoach.encode.writer import FORMATS, chapters
+from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
+from voicecoach.cli.timeline_table import clock, format_table
 
 
 def _env() -> Environment:
@@ -71,7 +71,7 @@ def resolve_preset(spec: str, overrides: dict) -> Preset:
     """A preset name or file, or ``next``: today's session by the method."""
     env = _env()
     if spec == NEXT:
-        from voicecoach import training
+        from voicecoach.training import coach as training
         with training.open_history(env.data_dir, env.now(), env.stderr) as history:
             plan = training.todays_plan(history, env.now())
         click.echo(_describe_plan(plan), file=env.stderr)
@@ -102,7 +102,7 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
 
 def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channels: int = 1):
     """Synthesise or load every cue and build the session (the slow part)."""
-    from voicecoach.session import prepare
+    from voicecoach.audio.session import prepare
     return prepare(preset, _env().cache_dir, samplerate, channels)
 
 
@@ -123,7 +123,7 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
            as_float: bool, stems: bool, cue_sheet: bool, music: Path | None, shuffle: bool,
            **overrides) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
-    from voicecoach.export import ExportOptions, export as write, format_for
+    from voicecoach.encode.writer import ExportOptions, export as write, format_for
     env = _env()
     chosen = format_for(output, fmt)
     options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
@@ -136,8 +136,8 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
     session = prepare_session(p, samplerate, channels)
     bed = None
     if music is not None:
-        from voicecoach.bed import MusicBed
-        from voicecoach.session import music_stream
+        from voicecoach.audio.bed import MusicBed
+        from voicecoach.audio.session import music_stream
         tracks = music_stream(music, samplerate, channels, shuffle)
         bed = MusicBed(tracks.read_into, session.envelope(), p.levels.music, channels)
     total = session.timeline.frames
@@ -167,10 +167,10 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
 def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
          **overrides) -> None:
     """Play a session live: space pauses, n skips to the next set, q quits."""
-    from voicecoach.console import KeyReader, StatusLine
-    from voicecoach.player import (DEFAULT_LATENCY, Player, SoundDeviceBackend, parse_latency,
+    from voicecoach.cli.console import KeyReader, StatusLine
+    from voicecoach.live.player import (DEFAULT_LATENCY, Player, SoundDeviceBackend, parse_latency,
                                    resolve_device)
-    from voicecoach.transport import Transport, make_clips
+    from voicecoach.live.transport import Transport, make_clips
     env = _env()
     p = resolve_preset(preset, overrides)
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
@@ -180,9 +180,9 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     clips = make_clips(session.bank.get, session.sounds, sr)   # the preset's own tick too
     feeder = bed = None
     if music is not None:
-        from voicecoach.bed import MusicBed
-        from voicecoach.music_feed import MusicFeeder
-        from voicecoach.session import music_stream
+        from voicecoach.audio.bed import MusicBed
+        from voicecoach.live.music_feed import MusicFeeder
+        from voicecoach.audio.session import music_stream
         feeder = MusicFeeder(music_stream(music, sr, session.mixer.channels, shuffle)).start()
         bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels)
     transport = Transport(session.mixer, session.timeline, clips, bed=bed)
@@ -219,7 +219,7 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
 def _record_play(preset: Preset, timeline, position: int, completed: bool, started,
                  ask: bool) -> None:
     """Put the session in the training log; on a terminal, ask for perfect reps."""
-    from voicecoach import training
+    from voicecoach.training import coach as training
     env = _env()
     record = training.played_record(preset, timeline, position, completed, started)
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
@@ -250,7 +250,7 @@ def _describe_plan(plan, upcoming: bool = False) -> str:
 @cli.command("next")
 def next_cmd() -> None:
     """Today's session by the method, and why ('voicecoach play next' plays it)."""
-    from voicecoach import training
+    from voicecoach.training import coach as training
     env = _env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
         plan = training.todays_plan(history, env.now())
@@ -265,7 +265,7 @@ def next_cmd() -> None:
               help="The day of the session (YYYY-MM-DD); default today.")
 def log(words: tuple[str, ...], day) -> None:
     """Record the perfect reps of each set, e.g. 'voicecoach log leg-lifts 10 9 8'."""
-    from voicecoach import training
+    from voicecoach.training import coach as training
     env = _env()
     spec = DEFAULT_PRESET
     if words and not words[0].lstrip("-").isdigit():
@@ -285,7 +285,8 @@ def log(words: tuple[str, ...], day) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the log as JSON.")
 def history(as_json: bool) -> None:
     """Your sessions so far, with a chart of perfect reps over time."""
-    from voicecoach import history_view, training
+    from voicecoach.cli import history_view
+    from voicecoach.training import coach as training
     env = _env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as log_:
         records = log_.sessions()
@@ -303,7 +304,7 @@ def history(as_json: bool) -> None:
 @click.option("--quiet", is_flag=True, help="Print nothing; exit 1 when there is no output device.")
 def devices(quiet: bool) -> None:
     """List audio output devices."""
-    from voicecoach.player import list_devices
+    from voicecoach.live.player import list_devices
     found = list_devices()
     if not found:
         raise AudioDeviceError("no audio output device found; try 'voicecoach export'")

@@ -3,7 +3,7 @@
 :func:`chapters` gives one navigation point per set and per rest, plus
 intro, warm-up and outro; :func:`cue_sheet` writes them as a CD cue sheet
 (``NAME.cue`` beside an export); :func:`chapter_spans` and
-:func:`chapter_stamps` give the times :mod:`voicecoach.tags` writes into
+:func:`chapter_stamps` give the times :mod:`voicecoach.encode.tags` writes into
 MP3 CHAP frames and Vorbis ``CHAPTERnnn`` comments.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import __version__
-from .timeline import REP_KINDS, Timeline
+from voicecoach import __version__
+from voicecoach.plan.timeline import REP_KINDS, Timeline
 
 __all__ = ["Chapter", "chapters", "cue_sheet", "chapter_spans", "chapter_stamps"]
 

@@ -17,7 +17,7 @@ import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from voicecoach.timeline import Dropped, Event
+from voicecoach.plan.timeline import Dropped, Event
 
 __all__ = ["ANCHORED", "ANNOUNCE", "TIME_LEFT", "REMINDER", "Say", "fit_speech"]
 

@@ -1,6 +1,6 @@
 """Where presets come from: a ``.toml`` path, the user's folder
 (``config_dir/presets``, shadowing built-ins) or the built-ins shipped in the
-package; the model in :mod:`voicecoach.preset` knows nothing of places."""
+package; the model in :mod:`voicecoach.plan.preset` knows nothing of places."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from voicecoach.errors import PresetError
-from voicecoach.preset import Preset, parse_preset
+from voicecoach.plan.preset import Preset, parse_preset
 
 DEFAULT_PRESET = "leg-lifts"  # played when no preset is named
 

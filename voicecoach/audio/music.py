@@ -8,7 +8,7 @@ joins (and the loop back to the first track) so no join clicks, and hands
 out exactly the frames asked.
 
 No sounddevice here: the export pulls :meth:`MusicStream.read` directly, and
-live play through :class:`~voicecoach.music_feed.MusicFeeder`, in the same
+live play through :class:`~voicecoach.live.music_feed.MusicFeeder`, in the same
 order, so live and export hear the same music.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import InputError
+from voicecoach.errors import InputError
 
 __all__ = ["CROSSFADE_SECONDS", "MusicStream", "find_tracks"]
 
@@ -172,7 +172,7 @@ class MusicStream:
     the playlist. When no track is left, :meth:`read` raises
     :class:`~voicecoach.errors.InputError`, and again on every later call.
     Not thread-safe: one reader (the export, or one
-    :class:`~voicecoach.music_feed.MusicFeeder`).
+    :class:`~voicecoach.live.music_feed.MusicFeeder`).
     """
 
     def __init__(self, tracks: Sequence[Path | str], samplerate: int, channels: int = 1,

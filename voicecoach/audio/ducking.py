@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
-from .timeline import Timeline
+from voicecoach.errors import InputError
+from voicecoach.plan.timeline import Timeline
 
 __all__ = ["Duck", "DuckEnvelope"]
 

@@ -1,7 +1,7 @@
 """The coaching program at the command line: where the log lives, what a
 played session records, asking for perfect reps, and today's session.
 
-Glue between :mod:`voicecoach.history` (storage), :mod:`voicecoach.progression`
+Glue between :mod:`voicecoach.training.store` (storage), :mod:`voicecoach.training.progression`
 (the rules) and the CLI; every function takes what it needs (paths, clock,
 streams) so the CLI stays thin and tests run it in-process.
 """
@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import IO, Sequence
 
 from voicecoach.errors import InputError
-from voicecoach.history import History
-from voicecoach.preset import Preset
-from voicecoach.preset_files import load_preset
-from voicecoach.progression import Plan, next_session
-from voicecoach.records import SessionRecord, SetResult
-from voicecoach.timeline import REP_KINDS, Timeline
+from voicecoach.training.store import History
+from voicecoach.plan.preset import Preset
+from voicecoach.plan.preset_files import load_preset
+from voicecoach.training.progression import Plan, next_session
+from voicecoach.training.records import SessionRecord, SetResult
+from voicecoach.plan.timeline import REP_KINDS, Timeline
 
 
 def history_path(data_dir: Path) -> Path:

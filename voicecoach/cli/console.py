@@ -10,8 +10,8 @@ import os
 import select
 from typing import IO
 
-from voicecoach.timeline_table import clock
-from voicecoach.transport import Transport
+from voicecoach.cli.timeline_table import clock
+from voicecoach.live.transport import Transport
 
 _PHASE = {"concentric": "lift", "eccentric": "lower", "top": "pause", "bottom": "pause",
           "get_ready": "get ready", "warmup": "warm-up"}

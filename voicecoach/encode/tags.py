@@ -1,7 +1,7 @@
 """Tags and chapters written into an exported file with mutagen.
 
 soundfile writes no tags (except RIFF INFO strings for WAV, which
-:mod:`voicecoach.export` sets itself), so the exporter adds them with
+:mod:`voicecoach.encode.writer` sets itself), so the exporter adds them with
 mutagen to its temp file before the rename: ID3v2.3 with CHAP/CTOC frames
 for MP3, Vorbis comments with ``CHAPTERnnn`` / ``CHAPTERnnnNAME`` for OGG,
 Opus and FLAC. mutagen is imported when a file is tagged, not before.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from voicecoach import __version__
 
 __all__ = ["Tags", "tag_mp3", "tag_vorbis", "sort_chap_frames"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
+from voicecoach.errors import InputError
 
 __all__ = ["FORMATS", "OPUS_SAMPLERATES", "MP3_SAMPLERATES", "ExportOptions", "format_for"]
 
@@ -40,7 +40,7 @@ class ExportOptions:
     """What to write; values a user can get wrong raise :class:`InputError`.
 
     ``samplerate`` and ``channels`` must match the
-    :class:`~voicecoach.mixer.Mixer` (the caller
+    :class:`~voicecoach.audio.mixer.Mixer` (the caller
     renders the timeline at this rate); here they are validated against the
     format (Opus: 8/12/16/24/48 kHz only).
     """

@@ -1,10 +1,10 @@
 """A preset's own sounds for tick, accent and bell, loaded from files.
 
 A sound file is prepared once, before playback, so it behaves like the
-built-in sound it replaces (:mod:`voicecoach.sounds`): mono at the session
+built-in sound it replaces (:mod:`voicecoach.audio.sounds`): mono at the session
 rate, silence trimmed so its onset lands on the beat, faded in and out so it
 starts and ends at zero (no clicks), and peak-normalised to the built-in
-sound's level (:data:`voicecoach.sounds.PEAK_DBFS`) so the voice stays on top.
+sound's level (:data:`voicecoach.audio.sounds.PEAK_DBFS`) so the voice stays on top.
 
 A few alternatives ship in ``audio_cues/sounds/`` (see :data:`SHIPPED_SOUNDS`,
 built by ``scripts/make_sounds.py``).
@@ -19,8 +19,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import InputError
-from .sounds import PEAK_DBFS, SHIPPED_SOUNDS
+from voicecoach.errors import InputError
+from voicecoach.audio.sounds import PEAK_DBFS, SHIPPED_SOUNDS
 
 __all__ = ["SHIPPED_SOUNDS", "load_sound", "shipped_sound"]
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import check_mono
-from .timeline import Timeline
+from voicecoach.common.arrays import check_mono
+from voicecoach.plan.timeline import Timeline
 
 __all__ = ["BUSES", "BUS_OF_KIND", "HEADROOM_PEAK", "Mixer"]
 
@@ -93,7 +93,7 @@ class Mixer:
         already trimmed.
     sounds : Mapping[str, numpy.ndarray]
         ``'tick'``, ``'accent'``, ``'bell'`` -> float32, shape ``(n,)``
-        (see :func:`voicecoach.sounds.make_sounds`).
+        (see :func:`voicecoach.audio.sounds.make_sounds`).
     channels : int
         Output channels; mono clips are added to every channel.
 

@@ -9,11 +9,11 @@ import threading
 
 import numpy as np
 
-from .music import MusicStream
+from voicecoach.audio.music import MusicStream
 
 __all__ = ["MusicFeeder"]
 
-_log = logging.getLogger("voicecoach.music")  # the same logger as the stream's warnings
+_log = logging.getLogger("voicecoach.audio.music")  # the same logger as the stream's warnings
 
 
 class MusicFeeder:

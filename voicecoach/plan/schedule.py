@@ -7,7 +7,7 @@ code plans with an estimate (tests, no speech engine) or with the real voice.
 Time is integer frames at the session rate, computed once per phase length;
 positions are sums of integers, so nothing drifts however long the session.
 
-Spoken cues are requested here and placed by :mod:`voicecoach.fitting`.
+Spoken cues are requested here and placed by :mod:`voicecoach.plan.fitting`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 from typing import Callable, Mapping
 
-from voicecoach.fitting import ANCHORED, ANNOUNCE, REMINDER, TIME_LEFT, Say, fit_speech
-from voicecoach.phrases import PhraseBook, default_phrases, number_word
-from voicecoach.preset import Preset
-from voicecoach.sounds import SOUND_SECONDS, sound_frames
-from voicecoach.timeline import Dropped, Event, Segment, Timeline
+from voicecoach.plan.fitting import ANCHORED, ANNOUNCE, REMINDER, TIME_LEFT, Say, fit_speech
+from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
+from voicecoach.plan.preset import Preset
+from voicecoach.audio.sounds import SOUND_SECONDS, sound_frames
+from voicecoach.plan.timeline import Dropped, Event, Segment, Timeline
 
 SpeechFrames = Callable[[str], int]
 

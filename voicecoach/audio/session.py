@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from voicecoach.cues import CueBank, CueCache, SpeechEngine, SpeechSettings
-from voicecoach.ducking import DuckEnvelope
-from voicecoach.mixer import Mixer
-from voicecoach.preset import Preset
-from voicecoach.schedule import DEFAULT_SAMPLERATE, build_timeline
-from voicecoach.sounds import SHIPPED_SOUNDS, make_sounds
-from voicecoach.timeline import Timeline
+from voicecoach.audio.ducking import DuckEnvelope
+from voicecoach.audio.mixer import Mixer
+from voicecoach.plan.preset import Preset
+from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
+from voicecoach.audio.sounds import SHIPPED_SOUNDS, make_sounds
+from voicecoach.plan.timeline import Timeline
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
     checked and resampled now, so a bad file stops us before any sound."""
     sounds = make_sounds(samplerate)
     if preset.sounds:
-        from voicecoach.custom_sounds import load_sound, shipped_sound   # soxr: only when used
+        from voicecoach.audio.custom_sounds import load_sound, shipped_sound   # soxr: only when used
     for role, source in preset.sounds:
         path = shipped_sound(source) if source in SHIPPED_SOUNDS else source
         kind = role if role in sounds else "bell"
@@ -79,6 +79,6 @@ def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERAT
 
 def music_stream(spec: Path, samplerate: int, channels: int, shuffle: bool = False):
     """The user's music (a file or a folder, looping) decoded for the session:
-    a :class:`~voicecoach.music.MusicStream`."""
-    from voicecoach.music import MusicStream, find_tracks
+    a :class:`~voicecoach.audio.music.MusicStream`."""
+    from voicecoach.audio.music import MusicStream, find_tracks
     return MusicStream(find_tracks(spec, shuffle=shuffle), samplerate, channels)

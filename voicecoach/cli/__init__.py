@@ -1,0 +1,1 @@
+"""The command line: click commands, the injected environment, the console."""

@@ -1,0 +1,1 @@
+"""Writing a session to an audio file: formats, streaming, chapters and tags."""

@@ -1,0 +1,1 @@
+"""Playing live through PortAudio: the transport, the player and its backend seam."""

@@ -1,0 +1,1 @@
+"""The coaching program: the training log, its records and the progression rules."""
