@@ -120,8 +120,8 @@ def _cue_texts(env: dict) -> list[str]:
 
 
 def bench_cues(env: dict, work: Path) -> list[tuple]:
-    from voicecoach.plan.preset_files import load_preset
     from voicecoach.audio.session import cue_bank, plan
+    from voicecoach.plan.preset_files import load_preset
     texts = _cue_texts(env)
     cache = work / "cold-cache"
     t = time.perf_counter()
@@ -144,11 +144,11 @@ def bench_cues(env: dict, work: Path) -> list[tuple]:
 
 
 def bench_callback(env: dict, work: Path) -> list[tuple]:
-    from voicecoach.live.player import BLOCKSIZE
-    from voicecoach.plan.preset_files import load_preset
     from voicecoach.audio.session import prepare
     from voicecoach.audio.sounds import make_sounds
+    from voicecoach.live.player import BLOCKSIZE
     from voicecoach.live.transport import Transport, make_clips
+    from voicecoach.plan.preset_files import load_preset
     s = prepare(load_preset("leg-lifts"), Path(env["VOICECOACH_CACHE_DIR"]))
     clips = make_clips(s.bank.get, make_sounds(48000), 48000)
     t = Transport(s.mixer, s.timeline, clips)
@@ -198,8 +198,9 @@ def _first_sound_after(cmd: list[str], pulse, env: dict) -> float:
 
 
 def bench_first_sound(env: dict, work: Path, pulse) -> list[tuple]:
-    from voicecoach.audio.sounds import make_sound
     import soundfile as sf
+
+    from voicecoach.audio.sounds import make_sound
     tick = work / "tick.wav"
     sf.write(tick, np.concatenate([make_sound("accent", 48000)] * 4), 48000)
     penv = {**env, **pulse.env}

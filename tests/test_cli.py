@@ -3,10 +3,9 @@
 import io
 import json
 
-from voicecoach.cli.app import main
-
 import tomli_w
 
+from voicecoach.cli.app import main
 from voicecoach.plan.preset import parse_preset
 from voicecoach.plan.preset_files import load_preset
 

@@ -18,12 +18,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voicecoach import cues
-from voicecoach.cues import (
-    PEAK_DBFS, PREROLL_S, TAIL_S, TARGET_RMS_DBFS, CueBank, CueCache, SilenceError,
-    SpeechEngine, SpeechSettings, Voice, cue_key, gated_rms, normalise, process,
-    resample, trim,
+from voicecoach.cues import bank as cue_bank_module
+from voicecoach.cues import cache as cue_cache_module
+from voicecoach.cues.bank import CueBank
+from voicecoach.cues.cache import CueCache, cue_key
+from voicecoach.cues.dsp import (
+    PEAK_DBFS,
+    PREROLL_S,
+    TAIL_S,
+    TARGET_RMS_DBFS,
+    SilenceError,
+    gated_rms,
+    normalise,
+    process,
+    resample,
+    trim,
 )
+from voicecoach.cues.engine import ENGINE_TIMEOUT_S, SpeechEngine
+from voicecoach.cues.identity import engine_identity
+from voicecoach.cues.settings import SpeechSettings, Voice
 from voicecoach.errors import InputError, SpeechEngineError
 
 SR = 16_000
@@ -256,7 +269,7 @@ def test_cache_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
     def boom(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cues.cache.os, "replace", boom)
+    monkeypatch.setattr(cue_cache_module.os, "replace", boom)
     with pytest.raises(OSError):
         cache.put(KEY, np.ones(10, np.float32))
     assert list(tmp_path.iterdir()) == []
@@ -388,7 +401,7 @@ def test_warm_cache_never_constructs_an_engine(tmp_path, monkeypatch):
     texts = ["One", "Two", "Rest, 60 seconds"]
     with CueBank(48000, SpeechSettings(), CueCache(tmp_path)) as bank:
         # cold: the bank would create a real SpeechEngine; give it the fake one
-        bank._engine = FakeEngine(identity=cues.engine_identity())
+        bank._engine = FakeEngine(identity=engine_identity())
         bank.preload(texts)
         cold = {t: np.array(bank.get(t)) for t in texts}
         bank._engine = None
@@ -396,7 +409,7 @@ def test_warm_cache_never_constructs_an_engine(tmp_path, monkeypatch):
     def no_engine(*args, **kwargs):
         raise AssertionError("a warm cache must not start the speech engine")
 
-    monkeypatch.setattr(cues.bank, "SpeechEngine", no_engine)
+    monkeypatch.setattr(cue_bank_module, "SpeechEngine", no_engine)
     with CueBank(48000, SpeechSettings(), CueCache(tmp_path)) as warm:
         warm.preload(texts)
         for t in texts:
@@ -480,9 +493,11 @@ def test_import_does_not_need_pyttsx3():
     code = textwrap.dedent("""
         import sys
         sys.modules["pyttsx3"] = None          # any import of it now fails
-        import voicecoach.cues as c
-        assert c.SpeechSettings().rate is None
-        assert "pyttsx3" in c.engine_identity()
+        import voicecoach.cues.bank, voicecoach.cues.engine
+        from voicecoach.cues.identity import engine_identity
+        from voicecoach.cues.settings import SpeechSettings
+        assert SpeechSettings().rate is None
+        assert "pyttsx3" in engine_identity()
         assert "soundfile" not in sys.modules and "soxr" not in sys.modules
     """)
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -497,7 +512,7 @@ def engine():
 
 
 def test_engine_identity_is_cheap_and_specific():
-    ident = cues.engine_identity()
+    ident = engine_identity()
     assert ident.startswith("pyttsx3 ")
     assert "espeak" in ident and "libespeak" in ident
     eng = SpeechEngine()
@@ -566,7 +581,7 @@ def test_real_stuck_engine_times_out_and_recovers():
         assert "\n" not in str(info.value)
         assert eng._res.worker is None
         # recovery must not depend on how fast this machine is
-        eng._timeout = cues.ENGINE_TIMEOUT_S
+        eng._timeout = ENGINE_TIMEOUT_S
         again, rate = eng.synthesize("One", SpeechSettings())
         assert rate == 22050 and np.abs(again).max() > 0.05
 
@@ -587,7 +602,7 @@ def test_real_bank_cold_then_warm(tmp_path, monkeypatch):
     with CueBank(48000, SpeechSettings(), CueCache(tmp_path)) as bank:
         bank.preload(texts)
         cold = {t: np.array(bank.get(t)) for t in texts}
-    monkeypatch.setattr(cues.bank, "SpeechEngine", None)  # constructing one would fail
+    monkeypatch.setattr(cue_bank_module, "SpeechEngine", None)  # constructing one would fail
     with CueBank(48000, SpeechSettings(), CueCache(tmp_path)) as warm:
         for t in texts:
             np.testing.assert_array_equal(warm.get(t), cold[t])

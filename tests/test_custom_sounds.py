@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicecoach.audio.custom_sounds import SHIPPED_SOUNDS, load_sound, shipped_sound
-from voicecoach.errors import InputError
+from voicecoach.audio.custom_sounds import load_sound, shipped_sound
 from voicecoach.audio.sounds import PEAK_DBFS
+from voicecoach.errors import InputError
+from voicecoach.plan.metronome import SHIPPED_SOUNDS
 
 ROOT = Path(__file__).resolve().parents[1]
 F32 = np.float32

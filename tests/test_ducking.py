@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voicecoach.audio.ducking import Duck, DuckEnvelope
+from voicecoach.audio.ducking import DuckEnvelope
 from voicecoach.errors import InputError
+from voicecoach.plan.mix import Duck
 from voicecoach.plan.timeline import Event, Segment, Timeline
 
 F32 = np.float32

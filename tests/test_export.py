@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicecoach.encode import writer as export_mod
-from voicecoach.errors import ExportError, InputError
-from voicecoach.encode.writer import (FORMATS, Chapter, ExportOptions, chapters, cue_sheet, export,
-                               format_for, stream)
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
+from voicecoach.encode import writer as export_mod
+from voicecoach.encode.chapters import Chapter, chapters, cue_sheet
+from voicecoach.encode.formats import FORMATS, ExportOptions, format_for
+from voicecoach.encode.writer import export, stream
+from voicecoach.errors import ExportError, InputError
 from voicecoach.plan.timeline import Event, Segment, Timeline
 
 SR = 48000
@@ -515,7 +516,8 @@ MEMORY_SCRIPT = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, {tests!r})
     from test_export import long_timeline, SOUNDS
-    from voicecoach.encode.writer import ExportOptions, export
+    from voicecoach.encode.formats import ExportOptions
+    from voicecoach.encode.writer import export
     from voicecoach.audio.mixer import Mixer
     tl, speech = long_timeline(int(sys.argv[1]) * 60)
     out = Path(sys.argv[2])

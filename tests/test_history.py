@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 
 from voicecoach.errors import InputError, RuntimeFailure
-from voicecoach.training.store import (MIGRATIONS, SCHEMA_VERSION, CorruptHistoryError, History,
-                                HistoryError, SessionRecord, SetResult)
+from voicecoach.training.records import SetResult, Workout
+from voicecoach.training.schema import MIGRATIONS, SCHEMA_VERSION
+from voicecoach.training.store import CorruptHistoryError, History, HistoryError
 
 UTC = timezone.utc
 T0 = datetime(2025, 6, 2, 18, 30, tzinfo=UTC)
 
 
-def record(**changes) -> SessionRecord:
-    base = SessionRecord(
+def record(**changes) -> Workout:
+    base = Workout(
         id=None, preset="leg-lifts", exercise="leg lift", variation="straight-leg",
         tempo="3-1-2-1", eccentric=3.0, started=T0, completed=True, stopped_set=None,
         stopped_rep=None, planned_sets=3, planned_reps=10,
@@ -413,10 +414,11 @@ def test_two_processes_writing_at_once_lose_nothing(path):
 KILLED_WRITER = """
 import sys
 from datetime import datetime, timedelta, timezone
-from voicecoach.training.store import History, SessionRecord, SetResult
+from voicecoach.training.records import SetResult, Workout
+from voicecoach.training.store import History
 history = History(sys.argv[1])
 for i in range(100000):
-    session_id = history.add(SessionRecord(
+    session_id = history.add(Workout(
         id=None, preset="leg-lifts", exercise="leg lift", variation="straight-leg",
         tempo="3-1-2-1", eccentric=3.0,
         started=datetime(2025, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=i),

@@ -10,9 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from voicecoach.errors import InputError
-from voicecoach.audio.levels import LEVEL_RANGE_DB, Levels, Limiter, gain
+from voicecoach.audio.levels import Limiter
 from voicecoach.audio.sounds import make_sounds
+from voicecoach.common.decibels import gain
+from voicecoach.errors import InputError
+from voicecoach.plan.mix import LEVEL_RANGE_DB, Levels
 
 F32 = np.float32
 SR = 48000

@@ -14,8 +14,8 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from voicecoach.errors import InputError
 from voicecoach.audio.music import CROSSFADE_SECONDS, MusicStream, find_tracks
+from voicecoach.errors import InputError
 from voicecoach.live.music_feed import MusicFeeder
 
 SR = 48000

@@ -4,12 +4,11 @@ import types
 
 import numpy as np
 import pytest
+from test_transport import SR, full_mix, session  # noqa: F401  (fixture)
 
 from voicecoach.errors import AudioDeviceError, InputError
 from voicecoach.live.player import Player, parse_latency
 from voicecoach.live.transport import Transport
-
-from test_transport import SR, full_mix, session  # noqa: F401  (fixture)
 
 BLOCK = 512
 OK = types.SimpleNamespace(output_underflow=False)

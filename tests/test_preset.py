@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from voicecoach.errors import InputError, PresetError
 from voicecoach.plan.preset import MAX_SESSION_SECONDS, dump_preset, parse_preset, preset_from_dict

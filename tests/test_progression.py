@@ -2,12 +2,20 @@ import random
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import voicecoach.training.progression as progression
-from voicecoach.training.records import SessionRecord, SetResult
-from voicecoach.training.progression import (LADDER, RULES, SETS, Plan, ladder_position, next_session,
-                                    rest_advice)
+from voicecoach.training.progression import (
+    LADDER,
+    RULES,
+    SETS,
+    Recommendation,
+    ladder_position,
+    recommend,
+    rest_advice,
+)
+from voicecoach.training.records import SetResult, Workout
 
 UTC = timezone.utc
 TODAY = date(2025, 6, 20)
@@ -18,10 +26,10 @@ def at(days_ago: int, hour: int = 18) -> datetime:
 
 
 def session(preset="leg-lifts", reps=10, perfect=(10, 10, 10), days_ago=3, eccentric=3.0,
-            stopped=None, hour=18) -> SessionRecord:
+            stopped=None, hour=18) -> Workout:
     """A session ``days_ago`` days before TODAY; ``perfect`` per set (None:
     not logged); ``stopped=(set, rep)`` for a stopped session."""
-    return SessionRecord(
+    return Workout(
         id=None, preset=preset, exercise="leg lift", variation="", tempo="3-1-2-1",
         eccentric=eccentric, started=at(days_ago, hour), completed=stopped is None,
         stopped_set=stopped and stopped[0], stopped_rep=stopped and stopped[1],
@@ -29,15 +37,15 @@ def session(preset="leg-lifts", reps=10, perfect=(10, 10, 10), days_ago=3, eccen
         sets=tuple(SetResult(n, reps, p) for n, p in enumerate(perfect, 1)))
 
 
-def plan(*sessions: SessionRecord, **kwargs) -> Plan:
-    return next_session(list(sessions), TODAY, tz=UTC, **kwargs)
+def plan(*sessions: Workout, **kwargs) -> Recommendation:
+    return recommend(list(sessions), TODAY, tz=UTC, **kwargs)
 
 
 # ---------------------------------------------------------------- starting
 
 def test_first_session_ever_starts_at_the_bottom_of_the_ladder():
     p = plan()
-    assert p == Plan(
+    assert p == Recommendation(
         preset="dead-bug", sets=3, reps=10,
         reason="This is your first session, so start with dead-bug 3 x 10 to learn to keep the "
                "lower back flat while the arms and legs move.",
@@ -232,7 +240,7 @@ def test_the_latest_ladder_session_is_judged_whatever_the_input_order():
     sessions.append(session(preset="single-leg", reps=10, perfect=(10, 10, 10), days_ago=4))
     sessions.append(session(preset="plank", reps=1, perfect=(0, 0, 0), days_ago=2))
     random.Random(4).shuffle(sessions)
-    p = next_session(sessions, TODAY, tz=UTC)
+    p = recommend(sessions, TODAY, tz=UTC)
     assert (p.preset, p.reps, p.rule) == ("single-leg", 11, "one_more_rep")
 
 
@@ -294,13 +302,13 @@ def test_ladder_position():
 
 def test_next_session_rejects_wrong_types():
     with pytest.raises(TypeError):
-        next_session([session()], datetime(2025, 6, 20, tzinfo=UTC), tz=UTC)
+        recommend([session()], datetime(2025, 6, 20, tzinfo=UTC), tz=UTC)
     with pytest.raises(TypeError):
-        next_session([{"preset": "leg-lifts"}], TODAY, tz=UTC)
+        recommend([{"preset": "leg-lifts"}], TODAY, tz=UTC)
     with pytest.raises(TypeError):
-        next_session(session(), TODAY, tz=UTC)
+        recommend(session(), TODAY, tz=UTC)
     with pytest.raises(ValueError, match="timezone-aware"):
-        next_session([], TODAY, now=datetime(2025, 6, 20, 9), tz=UTC)
+        recommend([], TODAY, now=datetime(2025, 6, 20, 9), tz=UTC)
 
 
 def test_the_module_docstring_lists_the_rules_in_order():
@@ -331,7 +339,7 @@ def histories(draw):
 @settings(max_examples=300, deadline=None)
 @given(histories())
 def test_any_history_gives_a_sensible_plan(history):
-    p = next_session(history, TODAY, tz=UTC)
+    p = recommend(history, TODAY, tz=UTC)
     assert p.preset in LADDER
     assert 10 <= p.reps <= 15
     assert p.sets == SETS == 3

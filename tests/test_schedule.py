@@ -3,12 +3,13 @@
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from voicecoach.plan.metronome import sound_frames
 from voicecoach.plan.preset import Cues, Preset, WarmupStep
 from voicecoach.plan.preset_files import builtin_names, load_preset
 from voicecoach.plan.schedule import build_timeline, estimate_frames
-from voicecoach.audio.sounds import sound_frames
 from voicecoach.plan.tempo import Tempo
 from voicecoach.plan.timeline import EVENT_KINDS, REP_KINDS, SEGMENT_KINDS
 

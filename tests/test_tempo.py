@@ -1,5 +1,6 @@
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from voicecoach.errors import InputError, TempoError
 from voicecoach.plan.tempo import EXPLOSIVE_SECONDS, Tempo, parse_tempo

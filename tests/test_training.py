@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from voicecoach.cli.app import main
-from voicecoach.training.store import History
+from voicecoach.errors import InputError
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.schedule import build_timeline
-from voicecoach.training.coach import (ask_perfect_reps, history_path, log_numbers, played_record)
-from voicecoach.errors import InputError
+from voicecoach.training.coach import ask_perfect_reps, history_path, log_numbers, played_record
+from voicecoach.training.store import History
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=timezone.utc)
 

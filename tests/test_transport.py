@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voicecoach.audio.mixer import Mixer
-from voicecoach.plan.preset_files import load_preset
-from voicecoach.plan.schedule import build_timeline
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.live.transport import CLIP_NAMES, Transport, make_clips
+from voicecoach.plan.preset_files import load_preset
+from voicecoach.plan.schedule import build_timeline
 
 SR = 8000     # small rate keeps the arrays small; the logic is rate-free
 

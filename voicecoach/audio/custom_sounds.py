@@ -19,10 +19,13 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from voicecoach.audio.sounds import PEAK_DBFS
+from voicecoach.common.decibels import gain
+from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError
-from voicecoach.audio.sounds import PEAK_DBFS, SHIPPED_SOUNDS
+from voicecoach.plan.metronome import SHIPPED_SOUNDS
 
-__all__ = ["SHIPPED_SOUNDS", "load_sound", "shipped_sound"]
+__all__ = ["load_sound", "shipped_sound"]
 
 
 FADE_IN_SECONDS = 0.002
@@ -75,7 +78,7 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
     """
     if kind not in PEAK_DBFS:
         raise ValueError(f"unknown sound kind {kind!r}; expected one of {sorted(PEAK_DBFS)}")
-    if not isinstance(samplerate, (int, np.integer)) or isinstance(samplerate, bool):
+    if not is_int(samplerate):
         raise TypeError(f"samplerate must be an int, not {type(samplerate).__name__}")
     if samplerate <= 0:
         raise ValueError(f"samplerate must be positive, not {samplerate}")
@@ -104,10 +107,10 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
     if rate != samplerate and len(mono):
         mono = soxr.resample(mono, rate, samplerate, quality="HQ")
     peak = float(np.max(np.abs(mono))) if len(mono) else 0.0
-    if peak <= 10.0 ** (FLOOR_DBFS / 20.0):
+    if peak <= gain(FLOOR_DBFS):
         raise _fail(path, "is silent")
 
-    loud = np.flatnonzero(np.abs(mono) > peak * 10.0 ** (SILENCE_DB / 20.0))
+    loud = np.flatnonzero(np.abs(mono) > peak * gain(SILENCE_DB))
     sig = mono[loud[0]:loud[-1] + 1].copy()
     n = len(sig)
     fade_in = min(max(1, round(FADE_IN_SECONDS * samplerate)), n // 2)
@@ -119,5 +122,5 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
     top = float(np.max(np.abs(sig)))
     if top <= 0.0:               # only for a sound of a sample or two
         raise _fail(path, "is silent")
-    target = 10.0 ** (PEAK_DBFS[kind] / 20.0)
+    target = gain(PEAK_DBFS[kind])
     return (sig * (target / top)).astype(np.float32)

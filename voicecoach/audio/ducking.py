@@ -16,59 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voicecoach.errors import InputError
+from voicecoach.common.numbers import is_int
+from voicecoach.plan.mix import Duck
 from voicecoach.plan.timeline import Timeline
 
-__all__ = ["Duck", "DuckEnvelope"]
-
-MAX_DEPTH_DB = 60.0
-MAX_ATTACK = 2.0
-MAX_RELEASE = 5.0
-
-
-def _number(name: str, value: object) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"duck {name} must be a number, not {type(value).__name__}")
-    return float(value)
-
-
-@dataclass(frozen=True)
-class Duck:
-    """How far and how fast the music ducks under the voice.
-
-    Parameters
-    ----------
-    depth_db : float
-        How far the music goes down while the voice speaks, in dB (0..60;
-        0 turns ducking off).
-    attack : float
-        Seconds before the voice starts over which the music goes down (0..2).
-    release : float
-        Seconds after the voice ends over which it comes back (0..5).
-
-    Raises
-    ------
-    InputError
-        A value outside its range (a ``ValueError``: these come from presets
-        and options, so the CLI reports them as bad input).
-    """
-
-    depth_db: float = 12.0
-    attack: float = 0.15
-    release: float = 0.4
-
-    def __post_init__(self) -> None:
-        for name, hi, unit in (("depth_db", MAX_DEPTH_DB, " dB"), ("attack", MAX_ATTACK, " s"),
-                               ("release", MAX_RELEASE, " s")):
-            v = _number(name, getattr(self, name))
-            if not 0.0 <= v <= hi:        # also rejects NaN
-                raise InputError(f"duck {name} must be between 0 and {hi:g}{unit}, not {v:g}")
-
-    @property
-    def gain(self) -> float:
-        """Linear gain of the music while the voice speaks."""
-        return 10.0 ** (-self.depth_db / 20.0)
-
+__all__ = ["DuckEnvelope"]
 
 class DuckEnvelope:
     """The music's gain over a session: 1.0 at full level, ``duck.gain`` under the voice.
@@ -147,7 +99,7 @@ class DuckEnvelope:
             raise TypeError("out must be a float32 numpy.ndarray")
         if out.ndim != 1 or not out.flags.writeable:
             raise ValueError(f"out must be writeable with shape (n,), not {out.shape}")
-        if not isinstance(start, (int, np.integer)) or isinstance(start, bool):
+        if not is_int(start):
             raise TypeError(f"start must be an int, not {type(start).__name__}")
         start = int(start)
         stop = start + out.shape[0]

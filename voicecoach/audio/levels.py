@@ -1,4 +1,4 @@
-"""Levels of the three sources, and the limiter that keeps their sum from clipping.
+"""The limiter that keeps the sum of voice, ticks and music from clipping.
 
 The mixer already scales voice + ticks so that their worst case stays under
 full scale. Music is unbounded (any file, any level, played under the voice
@@ -11,61 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voicecoach.errors import InputError
+from voicecoach.common.decibels import gain
+from voicecoach.common.numbers import is_real
 
-__all__ = ["LEVEL_RANGE_DB", "Levels", "Limiter", "gain"]
-
-LEVEL_RANGE_DB = (-60.0, 12.0)
-"""Allowed range of every level, in dB relative to the source as prepared."""
-
-
-def gain(db: float) -> float:
-    """Linear gain of ``db`` decibels (``0`` -> ``1.0``, ``-6`` -> about ``0.5``)."""
-    return float(10.0 ** (db / 20.0))
-
-
-@dataclass(frozen=True)
-class Levels:
-    """Gain of each source in dB, relative to how it is prepared.
-
-    ``voice_db`` scales the speech (normalised to -3 dBFS peak), ``tick_db``
-    the metronome (tick, accent, bell), ``music_db`` the user's music (as
-    decoded). Each lies in :data:`LEVEL_RANGE_DB`.
-
-    Raises
-    ------
-    InputError
-        A level outside the range (they come from presets and options).
-    """
-
-    voice_db: float = 0.0
-    tick_db: float = 0.0
-    music_db: float = -6.0
-
-    def __post_init__(self) -> None:
-        lo, hi = LEVEL_RANGE_DB
-        for name in ("voice_db", "tick_db", "music_db"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool):
-                raise TypeError(f"level {name} must be a number, not {type(v).__name__}")
-            if not lo <= v <= hi:             # also rejects NaN
-                raise InputError(f"level {name} must be between {lo:g} and {hi:+g} dB, not {v:g}")
-
-    @property
-    def voice(self) -> float:
-        """Linear gain of the voice."""
-        return gain(self.voice_db)
-
-    @property
-    def tick(self) -> float:
-        """Linear gain of the metronome."""
-        return gain(self.tick_db)
-
-    @property
-    def music(self) -> float:
-        """Linear gain of the music."""
-        return gain(self.music_db)
-
+__all__ = ["Limiter"]
 
 class Limiter:
     """The last stage: a memoryless soft-knee clipper, so nothing ever clips.
@@ -105,7 +54,7 @@ class Limiter:
 
     def __init__(self, threshold: float = gain(-1.0), ceiling: float = 0.999):
         for name, v in (("threshold", threshold), ("ceiling", ceiling)):
-            if not isinstance(v, (int, float)) or isinstance(v, bool):
+            if not is_real(v):
                 raise TypeError(f"{name} must be a number, not {type(v).__name__}")
         if not 0.0 < threshold < ceiling <= 1.0:
             raise ValueError(f"need 0 < threshold < ceiling <= 1, not threshold={threshold}, "

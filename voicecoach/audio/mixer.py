@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voicecoach.common.arrays import check_mono
+from voicecoach.common.numbers import is_int, is_real
 from voicecoach.plan.timeline import Timeline
 
 __all__ = ["BUSES", "BUS_OF_KIND", "HEADROOM_PEAK", "Mixer"]
@@ -116,7 +117,7 @@ class Mixer:
         for label, mapping in (("speech", speech), ("sounds", sounds)):
             if not isinstance(mapping, Mapping):
                 raise TypeError(f"{label} must be a mapping, not {type(mapping).__name__}")
-        if not isinstance(channels, int) or isinstance(channels, bool):
+        if not is_int(channels):
             raise TypeError(f"channels must be an int, not {type(channels).__name__}")
         if channels < 1:
             raise ValueError(f"channels must be at least 1, not {channels}")
@@ -133,7 +134,7 @@ class Mixer:
         for bus, value in (levels or {}).items():
             if bus not in self._levels:
                 raise ValueError(f"unknown bus {bus!r} in levels; expected {BUSES}")
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
+            if not is_real(value) or not value >= 0:
                 raise ValueError(f"level of {bus!r} must be a gain >= 0, not {value!r}")
             self._levels[bus] = float(value)
         sources, raw = self._collect(timeline, speech, sounds)
@@ -330,7 +331,7 @@ class Mixer:
             raise ValueError(f"out must have shape (n, {self._channels}), not {out.shape}")
         if not out.flags.c_contiguous or not out.flags.writeable:
             raise ValueError("out must be C-contiguous and writeable")
-        if not isinstance(start, (int, np.integer)) or isinstance(start, bool):
+        if not is_int(start):
             raise TypeError(f"start must be an int, not {type(start).__name__}")
         if bus is None:
             buses = self._order

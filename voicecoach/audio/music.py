@@ -24,6 +24,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from voicecoach.common.numbers import is_int, is_real
 from voicecoach.errors import InputError
 
 __all__ = ["CROSSFADE_SECONDS", "MusicStream", "find_tracks"]
@@ -178,13 +179,13 @@ class MusicStream:
     def __init__(self, tracks: Sequence[Path | str], samplerate: int, channels: int = 1,
                  crossfade: float = CROSSFADE_SECONDS):
         for name, value in (("samplerate", samplerate), ("channels", channels)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+            if not is_int(value):
                 raise TypeError(f"{name} must be an int, not {type(value).__name__}")
         if samplerate <= 0:
             raise ValueError(f"samplerate must be positive, not {samplerate}")
         if channels < 1:
             raise ValueError(f"channels must be at least 1, not {channels}")
-        if not isinstance(crossfade, (int, float)) or isinstance(crossfade, bool):
+        if not is_real(crossfade):
             raise TypeError(f"crossfade must be a number of seconds, "
                             f"not {type(crossfade).__name__}")
         if not 0.0 <= crossfade <= 1.0:
@@ -209,7 +210,7 @@ class MusicStream:
     # ------------------------------------------------------------ reading
     def read(self, frames: int) -> np.ndarray:
         """The next ``frames`` frames, float32, shape ``(frames, channels)``."""
-        if not isinstance(frames, (int, np.integer)) or isinstance(frames, bool):
+        if not is_int(frames):
             raise TypeError(f"frames must be an int, not {type(frames).__name__}")
         if frames < 0:
             raise ValueError(f"frames must be >= 0, not {frames}")

@@ -13,12 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecoach.cues import CueBank, CueCache, SpeechEngine, SpeechSettings
 from voicecoach.audio.ducking import DuckEnvelope
 from voicecoach.audio.mixer import Mixer
+from voicecoach.audio.sounds import make_sounds
+from voicecoach.cues.bank import CueBank
+from voicecoach.cues.cache import CueCache
+from voicecoach.cues.engine import SpeechEngine
+from voicecoach.cues.settings import SpeechSettings
+from voicecoach.plan.metronome import SHIPPED_SOUNDS
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
-from voicecoach.audio.sounds import SHIPPED_SOUNDS, make_sounds
 from voicecoach.plan.timeline import Timeline
 
 
@@ -42,7 +46,7 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
     checked and resampled now, so a bad file stops us before any sound."""
     sounds = make_sounds(samplerate)
     if preset.sounds:
-        from voicecoach.audio.custom_sounds import load_sound, shipped_sound   # soxr: only when used
+        from voicecoach.audio.custom_sounds import load_sound, shipped_sound  # soxr: only when used
     for role, source in preset.sounds:
         path = shipped_sound(source) if source in SHIPPED_SOUNDS else source
         kind = role if role in sounds else "bell"

@@ -19,20 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-SOUND_SECONDS: dict[str, float] = {"tick": 0.040, "accent": 0.050, "bell": 1.5}
+from voicecoach.common.decibels import gain
+from voicecoach.plan.metronome import SOUND_SECONDS, sound_frames
+
 PEAK_DBFS: dict[str, float] = {"tick": -18.0, "accent": -12.0, "bell": -12.0}
-SHIPPED_SOUNDS: tuple[str, ...] = ("woodblock", "clave", "chime")
-"""Alternative sounds in ``audio_cues/sounds/``, by name (``NAME.wav``): a
-preset's ``[sounds]`` table can use them (see custom_sounds)."""
-
-
-def sound_frames(kind: str, samplerate: int) -> int:
-    """Length in frames of the sound ``kind`` at ``samplerate``."""
-    return round(SOUND_SECONDS[kind] * samplerate)
-
-
-def _db(db: float) -> float:
-    return float(10.0 ** (db / 20.0))
 
 
 def _partials(n: int, samplerate: int, freqs: list[float], amps: list[float],
@@ -54,7 +44,7 @@ def _finish(sig: np.ndarray, kind: str, attack: int) -> np.ndarray:
     env[n - tail:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, tail + 1) / tail)
     sig = sig * env
     peak = float(np.max(np.abs(sig)))
-    return (sig * (_db(PEAK_DBFS[kind]) / peak)).astype(np.float32)
+    return (sig * (gain(PEAK_DBFS[kind]) / peak)).astype(np.float32)
 
 
 def make_sound(kind: str, samplerate: int) -> np.ndarray:

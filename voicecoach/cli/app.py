@@ -18,13 +18,20 @@ import click
 
 from voicecoach import __version__
 from voicecoach.cli.environment import Environment
+from voicecoach.cli.timeline_table import clock, format_table
+from voicecoach.encode.chapters import chapters
+from voicecoach.encode.formats import FORMATS
 from voicecoach.errors import AudioDeviceError, InputError, VoicecoachError
 from voicecoach.plan.preset import Preset, dump_preset
-from voicecoach.plan.preset_files import (DEFAULT_PRESET, builtin_names, load_file, load_preset,
-                                     user_names, user_preset_dir)
-from voicecoach.encode.writer import FORMATS, chapters
+from voicecoach.plan.preset_files import (
+    DEFAULT_PRESET,
+    builtin_names,
+    load_file,
+    load_preset,
+    user_names,
+    user_preset_dir,
+)
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
-from voicecoach.cli.timeline_table import clock, format_table
 
 
 def _env() -> Environment:
@@ -73,9 +80,9 @@ def resolve_preset(spec: str, overrides: dict) -> Preset:
     if spec == NEXT:
         from voicecoach.training import coach as training
         with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-            plan = training.todays_plan(history, env.now())
-        click.echo(_describe_plan(plan), file=env.stderr)
-        preset = training.plan_preset(plan, env.config_dir)
+            plan = training.todays_recommendation(history, env.now())
+        click.echo(_describe_recommendation(plan), file=env.stderr)
+        preset = training.recommended_preset(plan, env.config_dir)
     else:
         preset = load_preset(spec, env.config_dir)
     if any(v is not None for v in overrides.values()):
@@ -123,7 +130,8 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
            as_float: bool, stems: bool, cue_sheet: bool, music: Path | None, shuffle: bool,
            **overrides) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
-    from voicecoach.encode.writer import ExportOptions, export as write, format_for
+    from voicecoach.encode.formats import ExportOptions, format_for
+    from voicecoach.encode.writer import export as write
     env = _env()
     chosen = format_for(output, fmt)
     options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
@@ -168,8 +176,13 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
          **overrides) -> None:
     """Play a session live: space pauses, n skips to the next set, q quits."""
     from voicecoach.cli.console import KeyReader, StatusLine
-    from voicecoach.live.player import (DEFAULT_LATENCY, Player, SoundDeviceBackend, parse_latency,
-                                   resolve_device)
+    from voicecoach.live.player import (
+        DEFAULT_LATENCY,
+        Player,
+        SoundDeviceBackend,
+        parse_latency,
+        resolve_device,
+    )
     from voicecoach.live.transport import Transport, make_clips
     env = _env()
     p = resolve_preset(preset, overrides)
@@ -181,8 +194,8 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     feeder = bed = None
     if music is not None:
         from voicecoach.audio.bed import MusicBed
-        from voicecoach.live.music_feed import MusicFeeder
         from voicecoach.audio.session import music_stream
+        from voicecoach.live.music_feed import MusicFeeder
         feeder = MusicFeeder(music_stream(music, sr, session.mixer.channels, shuffle)).start()
         bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels)
     transport = Transport(session.mixer, session.timeline, clips, bed=bed)
@@ -233,12 +246,12 @@ def _record_play(preset: Preset, timeline, position: int, completed: bool, start
         if answers is None:
             return
         history.set_perfect(session_id, answers)
-        plan = training.todays_plan(history, env.now())
+        plan = training.todays_recommendation(history, env.now())
     _echo(f"Logged {sum(answers)} perfect reps ({' '.join(map(str, answers))}).")
-    _echo(_describe_plan(plan, upcoming=True))
+    _echo(_describe_recommendation(plan, upcoming=True))
 
 
-def _describe_plan(plan, upcoming: bool = False) -> str:
+def _describe_recommendation(plan, upcoming: bool = False) -> str:
     title = load_preset(plan.preset).title
     head = "Next session" if upcoming else "Today"
     text = f"{head}: {title} ({plan.preset}), {plan.sets} sets of {plan.reps}. {plan.reason}"
@@ -253,8 +266,8 @@ def next_cmd() -> None:
     from voicecoach.training import coach as training
     env = _env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-        plan = training.todays_plan(history, env.now())
-    _echo(_describe_plan(plan))
+        plan = training.todays_recommendation(history, env.now())
+    _echo(_describe_recommendation(plan))
     if plan.rest_today:
         _echo("It can wait for tomorrow; 'voicecoach play next' plays it anyway.")
 
@@ -318,7 +331,7 @@ def devices(quiet: bool) -> None:
 @cli.command()
 def voices() -> None:
     """List the speech engine's voices."""
-    from voicecoach.cues import SpeechEngine
+    from voicecoach.cues.engine import SpeechEngine
     with SpeechEngine() as engine:
         for v in engine.voices():
             langs = ", ".join(v.languages)

@@ -6,20 +6,20 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Sequence
 
-from voicecoach.training.records import SessionRecord
+from voicecoach.training.records import Workout
 
 BAR_WIDTH = 30
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 
-def status(r: SessionRecord) -> str:
+def status(r: Workout) -> str:
     if not r.completed:
         where = f"set {r.stopped_set}" + (f" rep {r.stopped_rep}" if r.stopped_rep else "")
         return f"stopped in {where}"
     return "not logged" if r.unlogged else "done"
 
 
-def format_table(records: Sequence[SessionRecord]) -> str:
+def format_table(records: Sequence[Workout]) -> str:
     if not records:
         return "No sessions yet: 'voicecoach play' starts one, 'voicecoach log' records one.\n"
     lines = [f"{'date':<16} {'preset':<12} {'plan':<6} {'tempo':<8} {'perfect reps':<14} status"]
@@ -40,9 +40,9 @@ def bar(value: float, top: float, width: int = BAR_WIDTH) -> str:
     return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
 
 
-def format_chart(records: Sequence[SessionRecord]) -> str:
+def format_chart(records: Sequence[Workout]) -> str:
     """Per exercise, one bar per logged session: perfect reps per set."""
-    by_preset: dict[str, list[SessionRecord]] = defaultdict(list)
+    by_preset: dict[str, list[Workout]] = defaultdict(list)
     for r in records:
         logged = [s.perfect for s in r.sets if s.perfect is not None]
         if logged:
@@ -61,7 +61,7 @@ def format_chart(records: Sequence[SessionRecord]) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_json(records: Sequence[SessionRecord]) -> list[dict]:
+def to_json(records: Sequence[Workout]) -> list[dict]:
     return [{
         "id": r.id, "preset": r.preset, "exercise": r.exercise, "variation": r.variation,
         "tempo": r.tempo, "started": r.started.isoformat(), "completed": r.completed,

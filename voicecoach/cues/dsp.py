@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from voicecoach.common.arrays import check_mono
+from voicecoach.common.decibels import gain, power_gain
+from voicecoach.common.numbers import is_int
 
 PROCESSING_VERSION: int = 1
 """Bump whenever trim/resample/normalise change the samples: it is part of the cache key."""
@@ -54,10 +56,6 @@ _SUSTAIN_SPAN = 5          # ... a block counts if this many blocks starting (en
 _SUSTAIN_MIN = 2           # ... contain at least this many audible blocks: a lone click does not.
 
 
-def _amp(db: float) -> float:
-    return float(10.0 ** (db / 20.0))
-
-
 class SilenceError(ValueError):
     """The audio has nothing audible in it (all below the absolute floor)."""
 
@@ -67,7 +65,7 @@ def _check_pcm(pcm: object, *, allow_empty: bool = False) -> np.ndarray:
 
 
 def _check_rate(samplerate: object, name: str = "samplerate") -> int:
-    if isinstance(samplerate, bool) or not isinstance(samplerate, (int, np.integer)):
+    if not is_int(samplerate):
         raise TypeError(f"{name} must be an int, not {type(samplerate).__name__}")
     if samplerate <= 0:
         raise ValueError(f"{name} must be positive, not {samplerate}")
@@ -116,11 +114,11 @@ def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
     samplerate = _check_rate(samplerate)
     mag = np.abs(x)
     peak = float(mag.max()) if x.size else 0.0
-    floor = _amp(AUDIBLE_FLOOR_DBFS)
+    floor = gain(AUDIBLE_FLOOR_DBFS)
     if peak < floor:
         level = f"{20 * np.log10(peak):.1f} dBFS" if peak > 0 else "digital silence"
         raise SilenceError(f"nothing audible: peak {level} is below {AUDIBLE_FLOOR_DBFS:g} dBFS")
-    loud = mag >= max(peak * _amp(TRIM_THRESHOLD_DB), floor)
+    loud = mag >= max(peak * gain(TRIM_THRESHOLD_DB), floor)
 
     b = max(1, round(_SUSTAIN_BLOCK_S * samplerate))
     nblocks = -(-len(x) // b)
@@ -205,8 +203,8 @@ def gated_rms(pcm: np.ndarray, samplerate: int) -> float:
     loudest = float(power.max())
     if loudest == 0.0:
         return 0.0
-    kept = power[power >= loudest * 10.0 ** (GATE_SILENCE_DB / 10.0)]
-    kept = kept[kept >= float(kept.mean()) * 10.0 ** (GATE_RELATIVE_DB / 10.0)]
+    kept = power[power >= loudest * power_gain(GATE_SILENCE_DB)]
+    kept = kept[kept >= float(kept.mean()) * power_gain(GATE_RELATIVE_DB)]
     return float(np.sqrt(kept.mean()))
 
 
@@ -236,12 +234,12 @@ def normalise(pcm: np.ndarray, samplerate: int = 48_000) -> np.ndarray:
     """
     x = _check_pcm(pcm).astype(np.float64)
     peak = float(np.abs(x).max())
-    if peak < _amp(AUDIBLE_FLOOR_DBFS):
+    if peak < gain(AUDIBLE_FLOOR_DBFS):
         raise SilenceError(f"nothing audible to normalise (peak below {AUDIBLE_FLOOR_DBFS:g} dBFS)")
-    gain = _amp(TARGET_RMS_DBFS) / gated_rms(x, samplerate)
+    scale = gain(TARGET_RMS_DBFS) / gated_rms(x, samplerate)
     # 1e-6 below the cap so float32 rounding can not push a sample over it
-    gain = min(gain, _amp(PEAK_DBFS) * (1.0 - 1e-6) / peak)
-    return (x * gain).astype(np.float32)
+    scale = min(scale, gain(PEAK_DBFS) * (1.0 - 1e-6) / peak)
+    return (x * scale).astype(np.float32)
 
 
 def process(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

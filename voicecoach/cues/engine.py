@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voicecoach.common.numbers import is_real
 from voicecoach.cues.identity import _default_driver, engine_identity
 from voicecoach.cues.settings import SpeechSettings, Voice
 from voicecoach.cues.worker import _worker_main
@@ -65,7 +66,7 @@ class _Worker:
     """One worker process, its pipe and its log."""
 
     def __init__(self, directory: str, serial: int, start_timeout: float):
-        import multiprocessing   # here, not at import: a warm cache never starts the engine
+        import multiprocessing  # here, not at import: a warm cache never starts the engine
         ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold audio threads
         self.log_path = os.path.join(directory, f"worker-{serial}.log")
         self.conn, child = ctx.Pipe()
@@ -181,7 +182,7 @@ class SpeechEngine:
     """
 
     def __init__(self, timeout: float = ENGINE_TIMEOUT_S):
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        if not is_real(timeout):
             raise TypeError(f"timeout must be a number, not {type(timeout).__name__}")
         if not (timeout > 0 and math.isfinite(timeout)):
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")

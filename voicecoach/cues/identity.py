@@ -48,7 +48,7 @@ def _espeak_library() -> str:
     for candidate in _ESPEAK_PATHS:
         if os.path.exists(candidate):
             return os.path.basename(os.path.realpath(candidate))
-    import ctypes.util   # only on the slow path
+    import ctypes.util  # only on the slow path
     found = ctypes.util.find_library("espeak-ng") or ctypes.util.find_library("espeak")
     return found or "no-espeak-library"
 

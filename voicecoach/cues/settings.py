@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError
 
 MIN_RATE, MAX_RATE = 80, 450
@@ -43,7 +44,7 @@ class SpeechSettings:
             if not self.voice.strip():
                 raise InputError("voice: must not be empty")
         if self.rate is not None:
-            if isinstance(self.rate, bool) or not isinstance(self.rate, int):
+            if not is_int(self.rate):
                 raise TypeError(f"rate must be an int or None, not {type(self.rate).__name__}")
             if not MIN_RATE <= self.rate <= MAX_RATE:
                 raise InputError(

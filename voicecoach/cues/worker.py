@@ -4,7 +4,7 @@ Why a worker *process*: pyttsx3 is not thread-safe, keeps process-global
 state (one espeak callback, one engine per process) and can loop forever
 when a write fails (see ``/work/shared/PITFALLS.md``). A process can be
 killed and replaced; a thread cannot. pyttsx3 is imported only here, and
-only inside the worker (in :class:`_Session`), so ``import voicecoach.cues``
+only inside the worker (in :class:`_Speaker`), so ``import voicecoach.cues``
 works without it. The parent side is :mod:`voicecoach.cues.engine`, which
 starts :func:`_worker_main` in a spawned process.
 
@@ -13,7 +13,7 @@ returns after ~10 ms while espeak may still be synthesising on its own
 thread, so the worker waits for the ``finished-utterance`` notification, not
 for ``runAndWait()``. pyttsx3's espeak ``stop()`` (run by every
 ``runAndWait``) randomly cancels the next utterance and reverts rate
-changes; the worker disables it (see :meth:`_Session._disarm_stop`).
+changes; the worker disables it (see :meth:`_Speaker._disarm_stop`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class _EngineMissing(Exception):
     """Raised in the worker when pyttsx3 or its system library is absent."""
 
 
-class _Session:
+class _Speaker:
     """The worker's single pyttsx3 engine and the settings last applied to it."""
 
     def __init__(self) -> None:
@@ -144,7 +144,7 @@ class _Session:
 
 
 def _no_stop() -> None:
-    """Replacement for the espeak driver's stop(): see _Session._disarm_stop."""
+    """Replacement for the espeak driver's stop(): see _Speaker._disarm_stop."""
 
 
 def _worker_main(conn, log_path: str) -> None:
@@ -163,7 +163,7 @@ def _worker_main(conn, log_path: str) -> None:
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(log, 2)
     try:
-        session = _Session()
+        session = _Speaker()
     except _EngineMissing as exc:
         conn.send(("missing", str(exc)))
         os._exit(0)

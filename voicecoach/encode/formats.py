@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError
 
 __all__ = ["FORMATS", "OPUS_SAMPLERATES", "MP3_SAMPLERATES", "ExportOptions", "format_for"]
@@ -26,7 +27,7 @@ class _Codec:
     samplerates: frozenset[int] | None
 
 
-_CODECS: dict[str, _Codec] = {
+CODECS: dict[str, _Codec] = {
     "wav": _Codec("WAV", ("PCM_16", "PCM_24", "PCM_32", "FLOAT"), None),
     "flac": _Codec("FLAC", ("PCM_16", "PCM_24"), None),
     "ogg": _Codec("OGG", ("VORBIS",), None),
@@ -68,7 +69,7 @@ class ExportOptions:
                 raise TypeError(f"ExportOptions.{name} must be a bool")
         for name in ("samplerate", "channels", "block"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool):
+            if not is_int(value):
                 raise TypeError(f"ExportOptions.{name} must be an int, not {type(value).__name__}")
         if self.samplerate <= 0:
             raise InputError(f"sample rate must be positive, not {self.samplerate}")
@@ -101,8 +102,8 @@ def format_for(path: Path, fmt: str | None) -> str:
     return ext
 
 
-def _subtype(fmt: str, subtype: str | None) -> str:
-    allowed = _CODECS[fmt].subtypes
+def subtype_for(fmt: str, subtype: str | None) -> str:
+    allowed = CODECS[fmt].subtypes
     if subtype is None:
         return allowed[0]
     if subtype.upper() not in allowed:
@@ -111,8 +112,8 @@ def _subtype(fmt: str, subtype: str | None) -> str:
     return subtype.upper()
 
 
-def _check_samplerate(fmt: str, samplerate: int) -> None:
-    allowed = _CODECS[fmt].samplerates
+def check_samplerate(fmt: str, samplerate: int) -> None:
+    allowed = CODECS[fmt].samplerates
     if allowed is not None and samplerate not in allowed:
         rates = ", ".join(str(r) for r in sorted(allowed))
         raise InputError(f"{fmt} cannot be written at {samplerate} Hz; use one of {rates} Hz")

@@ -28,8 +28,18 @@ class Tags:
 
 
 def tag_mp3(tmp: Path, tags: Tags, spans: list[tuple[int, int, str]]) -> None:
-    from mutagen.id3 import (COMM, CTOC, CHAP, ID3, TALB, TIT2, TPE1, TSSE, CTOCFlags,
-                             ID3NoHeaderError)
+    from mutagen.id3 import (
+        CHAP,
+        COMM,
+        CTOC,
+        ID3,
+        TALB,
+        TIT2,
+        TPE1,
+        TSSE,
+        CTOCFlags,
+        ID3NoHeaderError,
+    )
     try:
         id3 = ID3(tmp)
     except ID3NoHeaderError:

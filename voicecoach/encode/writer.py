@@ -27,19 +27,21 @@ import numpy as np
 import soundfile as sf
 
 from voicecoach import __version__
-from voicecoach.encode.chapters import Chapter, chapter_spans, chapter_stamps, chapters, cue_sheet
-from voicecoach.errors import ExportError
 from voicecoach.audio.bed import MusicBed
-from voicecoach.encode.formats import (_CODECS, FORMATS, MP3_SAMPLERATES, OPUS_SAMPLERATES, ExportOptions,
-                      _check_samplerate, _subtype, format_for)
 from voicecoach.audio.mixer import BUSES, HEADROOM_PEAK, Mixer
+from voicecoach.encode.chapters import Chapter, chapter_spans, chapter_stamps, chapters, cue_sheet
+from voicecoach.encode.formats import (
+    CODECS,
+    ExportOptions,
+    check_samplerate,
+    format_for,
+    subtype_for,
+)
 from voicecoach.encode.tags import Tags, tag_mp3, tag_vorbis
+from voicecoach.errors import ExportError
 from voicecoach.plan.timeline import Timeline
 
-__all__ = [
-    "FORMATS", "OPUS_SAMPLERATES", "MP3_SAMPLERATES", "ExportOptions", "Chapter",
-    "format_for", "chapters", "cue_sheet", "stream", "export",
-]
+__all__ = ["stream", "export"]
 
 
 # ---------------------------------------------------------------- streaming
@@ -207,9 +209,9 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
         raise TypeError(f"options must be ExportOptions, not {type(options).__name__}")
     path = Path(path)
     fmt = format_for(path, options.format)
-    codec = _CODECS[fmt]
-    subtype = _subtype(fmt, options.subtype)
-    _check_samplerate(fmt, options.samplerate)
+    codec = CODECS[fmt]
+    subtype = subtype_for(fmt, options.subtype)
+    check_samplerate(fmt, options.samplerate)
     if not mixer.samplerate == timeline.samplerate == options.samplerate:
         raise ValueError(f"sample rates differ: mixer {mixer.samplerate}, timeline "
                          f"{timeline.samplerate}, options {options.samplerate}")

@@ -10,6 +10,7 @@ import threading
 import numpy as np
 
 from voicecoach.audio.music import MusicStream
+from voicecoach.common.numbers import is_int
 
 __all__ = ["MusicFeeder"]
 
@@ -48,7 +49,7 @@ class MusicFeeder:
     def __init__(self, stream: MusicStream, seconds: float = 3.0, chunk: int = 2048):
         if not isinstance(stream, MusicStream):
             raise TypeError(f"stream must be a MusicStream, not {type(stream).__name__}")
-        if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
+        if not is_int(chunk) or chunk < 1:
             raise ValueError(f"chunk must be a positive int, not {chunk!r}")
         capacity = round(seconds * stream.samplerate)
         if capacity < chunk:

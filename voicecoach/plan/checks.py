@@ -11,6 +11,7 @@ import difflib
 import math
 from typing import Any
 
+from voicecoach.common.numbers import is_int, is_real
 from voicecoach.errors import PresetError
 
 
@@ -55,7 +56,7 @@ class Checker:
                 raise self.fail(path, "missing key")
             return default
         value = table[key]
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_int(value):
             raise self.fail(path, "must be a whole number", value)
         if not lo <= value <= hi:
             raise self.fail(path, f"must be between {lo} and {hi}", value)
@@ -68,7 +69,7 @@ class Checker:
                 raise self.fail(path, "missing key")
             return default
         value = table[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_real(value):
             raise self.fail(path, f"must be a number of {unit}", value)
         if not math.isfinite(value) or not lo <= value <= hi:
             raise self.fail(path, f"must be between {lo:g} and {hi:g} {unit}", value)

@@ -16,11 +16,10 @@ from typing import Any
 
 import tomli_w
 
-from voicecoach.plan.checks import Checker
-from voicecoach.audio.ducking import MAX_ATTACK, MAX_DEPTH_DB, MAX_RELEASE, Duck
 from voicecoach.errors import PresetError, TempoError
-from voicecoach.audio.levels import LEVEL_RANGE_DB, Levels
-from voicecoach.audio.sounds import SHIPPED_SOUNDS
+from voicecoach.plan.checks import Checker
+from voicecoach.plan.metronome import SHIPPED_SOUNDS
+from voicecoach.plan.mix import LEVEL_RANGE_DB, MAX_ATTACK, MAX_DEPTH_DB, MAX_RELEASE, Duck, Levels
 from voicecoach.plan.tempo import Tempo, parse_tempo
 
 MAX_SESSION_SECONDS = 4 * 3600

@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 from typing import Callable, Mapping
 
+from voicecoach.common.numbers import is_int
 from voicecoach.plan.fitting import ANCHORED, ANNOUNCE, REMINDER, TIME_LEFT, Say, fit_speech
+from voicecoach.plan.metronome import SOUND_SECONDS, sound_frames
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.preset import Preset
-from voicecoach.audio.sounds import SOUND_SECONDS, sound_frames
 from voicecoach.plan.timeline import Dropped, Event, Segment, Timeline
 
 SpeechFrames = Callable[[str], int]
@@ -328,7 +329,7 @@ def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
         preset attaches, e.g. ``rest_end``); defaults to the built-in
         sounds' lengths, and a bell's for attached ones.
     """
-    if isinstance(samplerate, bool) or not isinstance(samplerate, int):
+    if not is_int(samplerate):
         raise TypeError(f"samplerate must be an int, got {type(samplerate).__name__}")
     if not 8000 <= samplerate <= 192000:
         raise ValueError(f"samplerate must be between 8000 and 192000, got {samplerate}")

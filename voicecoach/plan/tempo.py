@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from voicecoach.common.numbers import is_real
 from voicecoach.errors import TempoError
 
 EXPLOSIVE_SECONDS = 1.0
@@ -35,7 +36,7 @@ class Tempo:
     def __post_init__(self) -> None:
         for name in PHASES:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if not is_real(value):
                 raise TypeError(f"tempo {name} must be a number of seconds, got {value!r}")
             if not 0 <= value <= MAX_PHASE_SECONDS:
                 raise TempoError(

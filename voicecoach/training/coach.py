@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import IO, Sequence
 
 from voicecoach.errors import InputError
-from voicecoach.training.store import History
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
-from voicecoach.training.progression import Plan, next_session
-from voicecoach.training.records import SessionRecord, SetResult
 from voicecoach.plan.timeline import REP_KINDS, Timeline
+from voicecoach.training.progression import Recommendation, recommend
+from voicecoach.training.records import SetResult, Workout
+from voicecoach.training.store import History
 
 
 def history_path(data_dir: Path) -> Path:
@@ -39,7 +39,7 @@ def local_day(moment: datetime) -> date:
 
 
 def played_record(preset: Preset, timeline: Timeline, position: int, completed: bool,
-                  started: datetime) -> SessionRecord:
+                  started: datetime) -> Workout:
     """What a played (or stopped) session goes into the log as.
 
     Only sets played to the end are recorded; a stopped session says which
@@ -65,8 +65,8 @@ def played_record(preset: Preset, timeline: Timeline, position: int, completed: 
 
 
 def _record(preset: Preset, started: datetime, stopped_set: int | None, stopped_rep: int | None,
-            sets: tuple[SetResult, ...]) -> SessionRecord:
-    return SessionRecord(
+            sets: tuple[SetResult, ...]) -> Workout:
+    return Workout(
         id=None, preset=preset.name, exercise=preset.exercise, variation=preset.variation,
         tempo=str(preset.tempo) if preset.tempo else None,
         eccentric=preset.tempo.eccentric if preset.tempo else None,
@@ -75,7 +75,7 @@ def _record(preset: Preset, started: datetime, stopped_set: int | None, stopped_
         sets=sets)
 
 
-def ask_perfect_reps(record: SessionRecord, stdin: IO, out: IO) -> list[int] | None:
+def ask_perfect_reps(record: Workout, stdin: IO, out: IO) -> list[int] | None:
     """Ask, set by set, how many reps were perfect; Enter accepts the plan.
 
     Returns None when the user gives up (end of input): the session stays
@@ -127,7 +127,7 @@ def log_numbers(preset: Preset, words: Sequence[str]) -> list[int]:
 
 
 def log_session(history: History, preset: Preset, numbers: list[int], day: date,
-                now: datetime) -> tuple[SessionRecord, bool]:
+                now: datetime) -> tuple[Workout, bool]:
     """Record perfect reps for ``day``: fill that day's unlogged session of
     the preset if there is one, else add a session. Returns it, and whether
     it was an existing one."""
@@ -144,10 +144,10 @@ def log_session(history: History, preset: Preset, numbers: list[int], day: date,
     return history.get(history.add(record)), False
 
 
-def todays_plan(history: History, now: datetime) -> Plan:
-    return next_session(history.sessions(), local_day(now), now)
+def todays_recommendation(history: History, now: datetime) -> Recommendation:
+    return recommend(history.sessions(), local_day(now), now)
 
 
-def plan_preset(plan: Plan, config_dir: Path | None) -> Preset:
+def recommended_preset(plan: Recommendation, config_dir: Path | None) -> Preset:
     """The preset a plan names, with its sets and reps."""
     return load_preset(plan.preset, config_dir).with_overrides(sets=plan.sets, reps=plan.reps)

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from fractions import Fraction
 
-from voicecoach.training.records import SessionRecord, SetResult
+from voicecoach.training.records import SetResult, Workout
 
 LADDER = ("dead-bug", "bent-knee", "single-leg", "leg-lifts", "hanging")  # easiest -> hardest
 START_REPS, TOP_REPS, SETS = 10, 15, 3
@@ -66,7 +66,7 @@ WEEK_DAYS = 3  # core days within 7 days that call for a rest
 
 
 @dataclass(frozen=True)
-class Plan:
+class Recommendation:
     """The next session, why, and whether today should be a rest day.
     ``rule`` names the rule of :data:`RULES` that chose it."""
 
@@ -83,7 +83,7 @@ class Plan:
 class Facts:
     """What the rules look at, worked out once from the history."""
 
-    session: SessionRecord | None  # the judged session: latest ladder session that counts
+    session: Workout | None  # the judged session: latest ladder session that counts
     sets: tuple[SetResult, ...]  # its judged sets
     days_away: int | None  # days since the latest ladder session of any kind
     ignored: str | None  # why the latest ladder session does not count, or None
@@ -265,8 +265,8 @@ def ladder_position(preset: str) -> int | None:
     return LADDER.index(preset) if preset in LADDER else None
 
 
-def next_session(history: Sequence[SessionRecord], today: date, now: datetime | None = None,
-                 *, tz: tzinfo | None = None) -> Plan:
+def recommend(history: Sequence[Workout], today: date, now: datetime | None = None,
+                 *, tz: tzinfo | None = None) -> Recommendation:
     """The plan for the next session, given every session so far (any order).
 
     Calendar days are reckoned in ``tz`` (None: the system's local zone, the
@@ -286,11 +286,11 @@ def next_session(history: Sequence[SessionRecord], today: date, now: datetime | 
     if facts.ignored is not None:
         reason = f"{facts.ignored}; {reason[0].lower()}{reason[1:]}"
     advice = rest_advice(sessions, today, tz)
-    return Plan(preset=LADDER[choice.rung], sets=SETS, reps=choice.reps, reason=reason,
+    return Recommendation(preset=LADDER[choice.rung], sets=SETS, reps=choice.reps, reason=reason,
                 rest_advice=advice, rest_today=advice is not None, rule=rule.__name__)
 
 
-def judge(history: Sequence[SessionRecord], today: date, tz: tzinfo | None = None) -> Facts:
+def judge(history: Sequence[Workout], today: date, tz: tzinfo | None = None) -> Facts:
     """The :class:`Facts` the rules see."""
     ladder = sorted((s for s in history if s.preset in LADDER), key=lambda s: s.started)
     if not ladder:
@@ -306,7 +306,7 @@ def judge(history: Sequence[SessionRecord], today: date, tz: tzinfo | None = Non
     return Facts(None, (), days_away, ignored)
 
 
-def rest_advice(history: Sequence[SessionRecord], today: date,
+def rest_advice(history: Sequence[Workout], today: date,
                 tz: tzinfo | None = None) -> str | None:
     """Whether today should be a rest day, as one line, or None if training
     today is fine. Every session counts, whatever its preset."""
@@ -325,7 +325,7 @@ def rest_advice(history: Sequence[SessionRecord], today: date,
 
 # ---------------------------------------------------------------- helpers
 
-def _judged_sets(session: SessionRecord) -> tuple[tuple[SetResult, ...], str | None]:
+def _judged_sets(session: Workout) -> tuple[tuple[SetResult, ...], str | None]:
     """The sets to judge, or why the session does not count."""
     if session.completed:
         sets = session.sets
@@ -342,12 +342,12 @@ def _judged_sets(session: SessionRecord) -> tuple[tuple[SetResult, ...], str | N
     return sets, None
 
 
-def _check(history: object, today: object, now: object, tz: object) -> list[SessionRecord]:
+def _check(history: object, today: object, now: object, tz: object) -> list[Workout]:
     if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
-        raise TypeError(f"history must be a sequence of SessionRecord, got {history!r}")
+        raise TypeError(f"history must be a sequence of Workout, got {history!r}")
     for item in history:
-        if not isinstance(item, SessionRecord):
-            raise TypeError(f"history must hold SessionRecord items, got {type(item).__name__}")
+        if not isinstance(item, Workout):
+            raise TypeError(f"history must hold Workout items, got {type(item).__name__}")
     if isinstance(today, datetime) or not isinstance(today, date):
         raise TypeError(f"today must be a date, got {today!r}")
     if now is not None:
@@ -360,7 +360,7 @@ def _check(history: object, today: object, now: object, tz: object) -> list[Sess
     return list(history)
 
 
-def _day(session: SessionRecord, tz: tzinfo | None) -> date:
+def _day(session: Workout, tz: tzinfo | None) -> date:
     return session.started.astimezone(tz).date()
 
 

@@ -10,19 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+from voicecoach.common.numbers import is_int, is_real
 
 
 def _check_int(name: str, value: object, low: int) -> None:
-    if not _is_int(value):
+    if not is_int(value):
         raise TypeError(f"{name} must be an int, got {value!r}")
     if value < low:
         raise ValueError(f"{name} must be at least {low}, got {value}")
 
 
-def _check_aware(name: str, value: object) -> None:
+def check_aware(name: str, value: object) -> None:
     if not isinstance(value, datetime):
         raise TypeError(f"{name} must be a datetime, got {value!r}")
     if value.utcoffset() is None:
@@ -49,7 +47,7 @@ class SetResult:
 
 
 @dataclass(frozen=True)
-class SessionRecord:
+class Workout:
     """One session as played. ``id`` is None until :meth:`History.add`
     stores it. A stopped session says where it ended (``stopped_set``,
     ``stopped_rep``: the set and rep in progress, 1-based; rep 0 means
@@ -81,11 +79,11 @@ class SessionRecord:
         if self.tempo is not None and not isinstance(self.tempo, str):
             raise TypeError(f"tempo must be a string like '3-1-2-1' or None, got {self.tempo!r}")
         if self.eccentric is not None:
-            if isinstance(self.eccentric, bool) or not isinstance(self.eccentric, (int, float)):
+            if not is_real(self.eccentric):
                 raise TypeError(f"eccentric must be seconds or None, got {self.eccentric!r}")
             if not 0 <= self.eccentric < float("inf"):
                 raise ValueError(f"eccentric must be 0 seconds or more, got {self.eccentric!r}")
-        _check_aware("started", self.started)
+        check_aware("started", self.started)
         if not isinstance(self.completed, bool):
             raise TypeError(f"completed must be a bool, got {self.completed!r}")
         _check_int("planned sets", self.planned_sets, 1)

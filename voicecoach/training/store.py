@@ -33,13 +33,12 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
 from time import monotonic, sleep
 
+from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError, RuntimeFailure
+from voicecoach.training.records import SetResult, Workout, check_aware
 from voicecoach.training.schema import MIGRATIONS, SCHEMA_VERSION
-from voicecoach.training.records import SessionRecord, SetResult, _check_aware, _is_int
 
-# The records and the schema live in their own modules; callers may import them from here.
-__all__ = ["BUSY_TIMEOUT", "MIGRATIONS", "SCHEMA_VERSION", "CorruptHistoryError", "History",
-           "HistoryError", "SessionRecord", "SetResult"]
+__all__ = ["BUSY_TIMEOUT", "CorruptHistoryError", "History", "HistoryError"]
 
 BUSY_TIMEOUT = 10.0  # seconds a writer waits for another one before giving up
 
@@ -234,10 +233,10 @@ class History:
 
     # ------------------------------------------------------------ writes
 
-    def add(self, record: SessionRecord) -> int:
+    def add(self, record: Workout) -> int:
         """Store a new session and its sets in one transaction; return its id."""
-        if not isinstance(record, SessionRecord):
-            raise TypeError(f"record must be a SessionRecord, got {type(record).__name__}")
+        if not isinstance(record, Workout):
+            raise TypeError(f"record must be a Workout, got {type(record).__name__}")
         if record.id is not None:
             raise ValueError(f"this session is already stored as id {record.id}")
         with self._errors("write to"), self._transaction() as db:
@@ -255,7 +254,7 @@ class History:
                 [(session_id, s.number, s.planned, s.perfect) for s in record.sets])
         return session_id
 
-    def set_perfect(self, session_id: int, perfect: Sequence[int]) -> SessionRecord:
+    def set_perfect(self, session_id: int, perfect: Sequence[int]) -> Workout:
         """Record (or correct) the perfect reps of each set of a session, one
         number per set in order; return the updated session.
 
@@ -263,13 +262,13 @@ class History:
         does not match its sets, a negative number or more than planned;
         nothing is written then.
         """
-        if not _is_int(session_id):
+        if not is_int(session_id):
             raise TypeError(f"session id must be an int, got {session_id!r}")
         if isinstance(perfect, (str, bytes)) or not isinstance(perfect, Sequence):
             raise TypeError(f"perfect must be a sequence of ints, got {perfect!r}")
         values = list(perfect)
         for value in values:
-            if not _is_int(value):
+            if not is_int(value):
                 raise TypeError(f"perfect reps must be ints, got {value!r}")
         with self._errors("write to"), self._transaction() as db:
             planned = db.execute("SELECT number, planned FROM sets WHERE session_id = ? "
@@ -293,16 +292,16 @@ class History:
 
     # ------------------------------------------------------------ reads
 
-    def get(self, session_id: int) -> SessionRecord | None:
+    def get(self, session_id: int) -> Workout | None:
         """The session with this id, or None."""
-        if not _is_int(session_id):
+        if not is_int(session_id):
             raise TypeError(f"session id must be an int, got {session_id!r}")
         with self._errors("read"), self._transaction(write=False):
             found = self._select("s.id = ?", (session_id,))
         return found[0] if found else None
 
     def sessions(self, preset: str | None = None,
-                 since: datetime | None = None) -> list[SessionRecord]:
+                 since: datetime | None = None) -> list[Workout]:
         """Sessions, oldest first; only ``preset``'s if given, only those
         started at or after ``since`` (timezone-aware) if given."""
         where, args = ["1"], []
@@ -312,14 +311,14 @@ class History:
             where.append("s.preset = ?")
             args.append(preset)
         if since is not None:
-            _check_aware("since", since)
+            check_aware("since", since)
             where.append("s.started >= ?")
             args.append(_utc_text(since))
         with self._errors("read"), self._transaction(write=False):
             return self._select(" AND ".join(where), tuple(args))
 
     def latest_unlogged(self, preset: str, day: date,
-                        tz: tzinfo | None = None) -> SessionRecord | None:
+                        tz: tzinfo | None = None) -> Workout | None:
         """The latest session of ``preset`` started on ``day`` with no perfect
         reps recorded yet (so ``voicecoach log`` fills it instead of adding a
         duplicate), or None. ``day`` is reckoned in ``tz``; None means the
@@ -337,7 +336,7 @@ class History:
         unlogged = [s for s in found if s.unlogged]
         return unlogged[-1] if unlogged else None
 
-    def _select(self, where: str, args: tuple) -> list[SessionRecord]:
+    def _select(self, where: str, args: tuple) -> list[Workout]:
         rows = self._db.execute(f"{_SELECT} WHERE {where} ORDER BY s.started, s.id, t.number",
                                 args).fetchall()
         records = []
@@ -348,10 +347,10 @@ class History:
         return records
 
 
-def _record(row: Sequence, sets: tuple[SetResult, ...]) -> SessionRecord:
+def _record(row: Sequence, sets: tuple[SetResult, ...]) -> Workout:
     (id_, preset, exercise, variation, tempo, eccentric, started, completed,
      stopped_set, stopped_rep, planned_sets, planned_reps) = row
-    return SessionRecord(
+    return Workout(
         id=id_, preset=preset, exercise=exercise, variation=variation, tempo=tempo,
         eccentric=eccentric, started=datetime.fromisoformat(started), completed=bool(completed),
         stopped_set=stopped_set, stopped_rep=stopped_rep, planned_sets=planned_sets,

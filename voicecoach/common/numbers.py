@@ -1,0 +1,19 @@
+"""Type checks for numbers from presets, options and callers.
+
+``bool`` is an ``int`` in Python, but ``reps = true`` is a mistake, not 1:
+every check here rejects it. numpy's integer and float scalars pass.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+
+def is_int(value: object) -> bool:
+    """True for an integer (Python or numpy), False for a bool or anything else."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real(value: object) -> bool:
+    """True for an int or a float (Python or numpy), False for a bool or anything else."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -1,0 +1,110 @@
+"""The ``[mix]`` table of a preset: the level of each source and how music ducks.
+
+Plain settings, checked on construction; the audio stage turns them into
+gains and envelopes (:mod:`voicecoach.audio.levels`, :mod:`voicecoach.audio.ducking`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voicecoach.common.decibels import gain
+from voicecoach.common.numbers import is_real
+from voicecoach.errors import InputError
+
+__all__ = ["LEVEL_RANGE_DB", "Levels", "Duck", "MAX_DEPTH_DB", "MAX_ATTACK", "MAX_RELEASE"]
+
+LEVEL_RANGE_DB = (-60.0, 12.0)
+"""Allowed range of every level, in dB relative to the source as prepared."""
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Gain of each source in dB, relative to how it is prepared.
+
+    ``voice_db`` scales the speech (normalised to -3 dBFS peak), ``tick_db``
+    the metronome (tick, accent, bell), ``music_db`` the user's music (as
+    decoded). Each lies in :data:`LEVEL_RANGE_DB`.
+
+    Raises
+    ------
+    InputError
+        A level outside the range (they come from presets and options).
+    """
+
+    voice_db: float = 0.0
+    tick_db: float = 0.0
+    music_db: float = -6.0
+
+    def __post_init__(self) -> None:
+        lo, hi = LEVEL_RANGE_DB
+        for name in ("voice_db", "tick_db", "music_db"):
+            v = getattr(self, name)
+            if not is_real(v):
+                raise TypeError(f"level {name} must be a number, not {type(v).__name__}")
+            if not lo <= v <= hi:             # also rejects NaN
+                raise InputError(f"level {name} must be between {lo:g} and {hi:+g} dB, not {v:g}")
+
+    @property
+    def voice(self) -> float:
+        """Linear gain of the voice."""
+        return gain(self.voice_db)
+
+    @property
+    def tick(self) -> float:
+        """Linear gain of the metronome."""
+        return gain(self.tick_db)
+
+    @property
+    def music(self) -> float:
+        """Linear gain of the music."""
+        return gain(self.music_db)
+
+
+MAX_DEPTH_DB = 60.0
+MAX_ATTACK = 2.0
+MAX_RELEASE = 5.0
+
+
+def _number(name: str, value: object) -> float:
+    if not is_real(value):
+        raise TypeError(f"duck {name} must be a number, not {type(value).__name__}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Duck:
+    """How far and how fast the music ducks under the voice.
+
+    Parameters
+    ----------
+    depth_db : float
+        How far the music goes down while the voice speaks, in dB (0..60;
+        0 turns ducking off).
+    attack : float
+        Seconds before the voice starts over which the music goes down (0..2).
+    release : float
+        Seconds after the voice ends over which it comes back (0..5).
+
+    Raises
+    ------
+    InputError
+        A value outside its range (a ``ValueError``: these come from presets
+        and options, so the CLI reports them as bad input).
+    """
+
+    depth_db: float = 12.0
+    attack: float = 0.15
+    release: float = 0.4
+
+    def __post_init__(self) -> None:
+        for name, hi, unit in (("depth_db", MAX_DEPTH_DB, " dB"), ("attack", MAX_ATTACK, " s"),
+                               ("release", MAX_RELEASE, " s")):
+            v = _number(name, getattr(self, name))
+            if not 0.0 <= v <= hi:        # also rejects NaN
+                raise InputError(f"duck {name} must be between 0 and {hi:g}{unit}, not {v:g}")
+
+    @property
+    def gain(self) -> float:
+        """Linear gain of the music while the voice speaks."""
+        return gain(-self.depth_db)
