@@ -4,18 +4,13 @@ start and stop their own server and record the sink's monitor with parec."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
-from pulse import SINK, SR, Pulse, stop_recording  # noqa: F401  (re-exported for the tests)
+from pulse import Pulse
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,22 +71,3 @@ def short_preset(tmp_path):
         path.write_text(SHORT.format(sets=sets, reps=reps))
         return path
     return make
-
-
-def export_wav(vc, preset: Path, out: Path) -> np.ndarray:
-    r = vc("export", str(preset), "-o", str(out), "--float")
-    assert r.returncode == 0, r.stderr
-    data, rate = sf.read(out, dtype="float32")
-    assert rate == SR
-    return data
-
-
-def best_lag(recording: np.ndarray, reference: np.ndarray) -> tuple[int, float]:
-    """Where ``reference`` sits in ``recording`` and how well it matches there."""
-    n = 1 << int(np.ceil(np.log2(len(recording) + len(reference))))
-    xc = np.fft.irfft(np.fft.rfft(recording, n) * np.conj(np.fft.rfft(reference, n)), n)
-    lag = int(np.argmax(xc[:len(recording)]))
-    seg = recording[lag:lag + len(reference)]
-    if len(seg) < len(reference):
-        return lag, 0.0
-    return lag, float(np.corrcoef(seg, reference)[0, 1])

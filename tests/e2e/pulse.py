@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 SR = 48000
 SINK = "vc_e2e"
@@ -89,3 +90,20 @@ def stop_recording(proc: subprocess.Popen, path: Path) -> np.ndarray:
     return data
 
 
+def export_wav(vc, preset: Path, out: Path) -> np.ndarray:
+    r = vc("export", str(preset), "-o", str(out), "--float")
+    assert r.returncode == 0, r.stderr
+    data, rate = sf.read(out, dtype="float32")
+    assert rate == SR
+    return data
+
+
+def best_lag(recording: np.ndarray, reference: np.ndarray) -> tuple[int, float]:
+    """Where ``reference`` sits in ``recording`` and how well it matches there."""
+    n = 1 << int(np.ceil(np.log2(len(recording) + len(reference))))
+    xc = np.fft.irfft(np.fft.rfft(recording, n) * np.conj(np.fft.rfft(reference, n)), n)
+    lag = int(np.argmax(xc[:len(recording)]))
+    seg = recording[lag:lag + len(reference)]
+    if len(seg) < len(reference):
+        return lag, 0.0
+    return lag, float(np.corrcoef(seg, reference)[0, 1])

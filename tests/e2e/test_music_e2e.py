@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import SR, best_lag, stop_recording
+from pulse import SR, best_lag, stop_recording
 
 from voicecoach.audio.custom_sounds import load_sound, shipped_sound
 

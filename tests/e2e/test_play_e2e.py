@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import SR, best_lag, export_wav, stop_recording
+from pulse import SR, best_lag, export_wav, stop_recording
 
 pytestmark = pytest.mark.e2e
 

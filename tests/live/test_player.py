@@ -4,7 +4,6 @@ import types
 
 import numpy as np
 import pytest
-from test_transport import SR, full_mix, session  # noqa: F401  (fixture)
 
 from voicecoach.errors import AudioDeviceError, InputError
 from voicecoach.live.player import Player, parse_latency
@@ -97,7 +96,7 @@ def make_player(session, backend, keys=(), **kw):
     return t, player, notices
 
 
-def test_plays_the_whole_session_sample_exact(session):
+def test_plays_the_whole_session_sample_exact(session, full_mix):
     tl, mixer, _ = session
     backend = FakeBackend()
     t, player, _ = make_player(session, backend)
@@ -125,7 +124,7 @@ def test_keys_pause_resume_skip_quit(session):
     assert not result.completed
 
 
-def test_device_lost_then_back_resumes_from_rep_start(session):
+def test_device_lost_then_back_resumes_from_rep_start(session, full_mix):
     tl, mixer, clips = session
     backend = FakeBackend(lose_after=200, refuse=2)
     t, player, notices = make_player(session, backend)
@@ -139,7 +138,8 @@ def test_device_lost_then_back_resumes_from_rep_start(session):
     lead = len(clips["recovered"])
     assert np.allclose(got[lost_at:lost_at + lead], clips["recovered"])
     ref = full_mix(mixer, tl)
-    assert np.array_equal(got[lost_at + lead:lost_at + lead + SR], ref[rep_start:rep_start + SR])
+    assert np.array_equal(got[lost_at + lead:lost_at + lead + tl.samplerate],
+                          ref[rep_start:rep_start + tl.samplerate])
 
 
 def test_device_never_comes_back_gives_up(session):

@@ -14,7 +14,7 @@ from voicecoach.audio.sounds import PEAK_DBFS
 from voicecoach.errors import InputError
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 F32 = np.float32
 
 

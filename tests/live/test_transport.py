@@ -5,29 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.live.transport import CLIP_NAMES, Transport, make_clips
-from voicecoach.plan.preset_files import load_preset
-from voicecoach.plan.schedule import build_timeline
 
-SR = 8000     # small rate keeps the arrays small; the logic is rate-free
-
-
-def speech_clip(text):
-    """A deterministic 'voice': a 300 Hz tone as long as the text suggests."""
-    n = max(40, int((0.1 + 0.05 * len(text)) * SR))
-    t = np.arange(n) / SR
-    return (0.3 * np.sin(2 * np.pi * 300 * t) * np.hanning(n)).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
-def session():
-    preset = load_preset("leg-lifts").with_overrides(sets=2, reps=3, rest=8)
-    tl = build_timeline(preset, lambda text: len(speech_clip(text)), SR)
-    mixer = Mixer(tl, {t: speech_clip(t) for t in tl.texts()}, make_sounds(SR))
-    clips = make_clips(speech_clip, make_sounds(SR), SR)
-    return tl, mixer, clips
+SR = 8000     # the rate of the shared session fixture (tests/live/conftest.py)
 
 
 def play(t, blocks):
@@ -39,15 +20,9 @@ def play(t, blocks):
     return np.concatenate(out)[:, 0]
 
 
-def full_mix(mixer, tl):
-    ref = np.zeros((tl.frames, 1), np.float32)
-    mixer.render(ref, 0)
-    return ref[:, 0]
-
-
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.integers(1, 3000), min_size=1, max_size=30))
-def test_uninterrupted_play_equals_the_export_whatever_the_blocks(session, sizes):
+def test_uninterrupted_play_equals_the_export_whatever_the_blocks(session, full_mix, sizes):
     tl, mixer, clips = session
     t = Transport(mixer, tl, clips)
     blocks = (sizes * (tl.frames // sum(sizes) + 2))
@@ -69,7 +44,7 @@ def test_stops_exactly_at_the_last_frame(session):
     assert t.finished
 
 
-def test_pause_resumes_from_the_start_of_the_rep_with_a_lead_in(session):
+def test_pause_resumes_from_the_start_of_the_rep_with_a_lead_in(session, full_mix):
     tl, mixer, clips = session
     rep2 = [s for s in tl.segments if s.set == 1 and s.rep == 2]
     middle = rep2[2].start + 100                     # inside the eccentric of rep 2
@@ -92,7 +67,7 @@ def test_pause_resumes_from_the_start_of_the_rep_with_a_lead_in(session):
     assert np.array_equal(before, ref[:middle])
 
 
-def test_skip_in_a_set_goes_to_the_next_set_count_in(session):
+def test_skip_in_a_set_goes_to_the_next_set_count_in(session, full_mix):
     tl, mixer, clips = session
     t = Transport(mixer, tl, clips)
     first_rep_set2 = next(s for s in tl.segments if s.set == 2 and s.kind == "concentric")
