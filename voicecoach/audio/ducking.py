@@ -12,8 +12,6 @@ block costs ``O(log events + speech events near it + n)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from voicecoach.common.numbers import is_int

@@ -7,8 +7,6 @@ and the ticks), so the final stage is a :class:`Limiter`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from voicecoach.common.decibels import gain

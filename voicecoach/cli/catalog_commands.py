@@ -1,0 +1,77 @@
+"""What there is to choose from: ``devices``, ``voices`` and ``presets``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from voicecoach.cli.context import current_env, echo
+from voicecoach.errors import AudioDeviceError
+from voicecoach.plan.preset import dump_preset
+from voicecoach.plan.preset_files import (
+    builtin_names,
+    load_file,
+    load_preset,
+    user_names,
+    user_preset_dir,
+)
+from voicecoach.plan.schedule import build_timeline
+
+
+@click.command()
+@click.option("--quiet", is_flag=True, help="Print nothing; exit 1 when there is no output device.")
+def devices(quiet: bool) -> None:
+    """List audio output devices."""
+    from voicecoach.live.player import list_devices
+    found = list_devices()
+    if not found:
+        raise AudioDeviceError("no audio output device found; try 'voicecoach export'")
+    if quiet:
+        return
+    for d in found:
+        mark = "*" if d.default else " "
+        echo(f"{mark} {d.index:>3}  {d.name}  ({d.hostapi}, {d.channels} ch, {d.samplerate:g} Hz)")
+
+
+@click.command()
+def voices() -> None:
+    """List the speech engine's voices."""
+    from voicecoach.cues.engine import SpeechEngine
+    with SpeechEngine() as engine:
+        for v in engine.voices():
+            langs = ", ".join(v.languages)
+            echo(f"{v.id:<28} {v.name}" + (f"  [{langs}]" if langs else ""))
+
+
+@click.group()
+def presets() -> None:
+    """Built-in and user presets."""
+
+
+@presets.command("list")
+def presets_list() -> None:
+    """List the presets you can play."""
+    env = current_env()
+    for name in builtin_names():
+        p = load_preset(name)
+        echo(f"{name:<12} {p.title} ({p.sets}x{p.reps}, {p.tempo or f'hold {p.hold:g}s'})")
+    for name in user_names(env.config_dir):
+        echo(f"{name:<12} (yours, {user_preset_dir(env.config_dir) / (name + '.toml')})")
+
+
+@presets.command("show")
+@click.argument("name")
+def presets_show(name: str) -> None:
+    """Print a preset as TOML you can save, edit and load back."""
+    echo(dump_preset(load_preset(name, current_env().config_dir)), nl=False)
+
+
+@presets.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+def presets_validate(file: Path) -> None:
+    """Check a preset file; print what is wrong, or a summary."""
+    p = load_file(file)
+    session = build_timeline(p)
+    minutes = session.frames / session.samplerate / 60
+    echo(f"{file}: ok: {p.title}, {p.sets} sets of {p.reps}, about {minutes:.0f} min")

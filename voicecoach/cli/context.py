@@ -1,0 +1,58 @@
+"""What every command shares: the injected environment, output, and the session it plays.
+
+Commands reach the :class:`Environment` of this run through click's context,
+so tests run the real CLI in-process with their own streams and folders.
+"""
+
+from __future__ import annotations
+
+import click
+
+from voicecoach.cli.environment import Environment
+from voicecoach.plan.preset import Preset
+from voicecoach.plan.preset_files import load_preset
+from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
+
+NEXT = "next"   # the preset name that means today's recommended workout
+
+
+def current_env() -> Environment:
+    """The environment of the running command."""
+    return click.get_current_context().find_root().obj
+
+
+def echo(text: str = "", nl: bool = True) -> None:
+    """A line on the run's standard output."""
+    click.echo(text, file=current_env().stdout, nl=nl)
+
+
+def resolve_preset(spec: str, overrides: dict) -> Preset:
+    """A preset name or file, or ``next``: today's session by the method."""
+    env = current_env()
+    if spec == NEXT:
+        from voicecoach.training import coach as training
+        with training.open_history(env.data_dir, env.now(), env.stderr) as history:
+            plan = training.todays_recommendation(history, env.now())
+        click.echo(describe_recommendation(plan), file=env.stderr)
+        preset = training.recommended_preset(plan, env.config_dir)
+    else:
+        preset = load_preset(spec, env.config_dir)
+    if any(v is not None for v in overrides.values()):
+        preset = preset.with_overrides(**overrides)
+    return preset
+
+
+def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channels: int = 1):
+    """Synthesise or load every cue and build the session (the slow part)."""
+    from voicecoach.audio.session import prepare
+    return prepare(preset, current_env().cache_dir, samplerate, channels)
+
+
+def describe_recommendation(plan, upcoming: bool = False) -> str:
+    """One sentence: today's (or the next) recommended workout and why."""
+    title = load_preset(plan.preset, current_env().config_dir).title   # the user's own preset when it shadows a built-in
+    head = "Next session" if upcoming else "Today"
+    text = f"{head}: {title} ({plan.preset}), {plan.sets} sets of {plan.reps}. {plan.reason}"
+    if plan.rest_advice and not upcoming:
+        text += f" {plan.rest_advice}"
+    return text

@@ -1,0 +1,36 @@
+"""Options shared by several commands: the session overrides and the music under it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def override_options(func):
+    """``--sets --reps --tempo --rest --voice --rate`` on play, export and timeline."""
+    for decl, kind, text in reversed([
+        ("--sets", int, "Number of sets."),
+        ("--reps", int, "Reps per set."),
+        ("--tempo", str, "Lifting tempo eccentric-bottom-concentric-top, e.g. 3-1-2-1."),
+        ("--rest", float, "Seconds of rest between sets."),
+        ("--voice", str, "Speech voice (see 'voicecoach voices')."),
+        ("--rate", int, "Speaking rate in words per minute."),
+    ]):
+        func = click.option(decl, type=kind, default=None, help=text)(func)
+    return func
+
+
+def music_options(func):
+    """``--music --shuffle`` and the levels, on play and export."""
+    for decl, kind, text in reversed([
+        ("--voice-volume", float, "Voice level in dB (default 0)."),
+        ("--tick-volume", float, "Metronome level in dB (default 0)."),
+        ("--music-volume", float, "Music level in dB (default -6)."),
+    ]):
+        func = click.option(decl, type=kind, default=None, help=text)(func)
+    func = click.option("--shuffle", is_flag=True, help="Play a music folder in random order.")(func)
+    func = click.option("--music", type=click.Path(path_type=Path), default=None,
+                        help="Your music under the coach: a file, or a folder played as a "
+                             "looping playlist; it ducks under the voice.")(func)
+    return func

@@ -1,0 +1,174 @@
+"""The commands that make a session heard: ``timeline``, ``export`` and ``play``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from voicecoach.cli.context import (
+    current_env,
+    describe_recommendation,
+    echo,
+    prepare_session,
+    resolve_preset,
+)
+from voicecoach.cli.options import music_options, override_options
+from voicecoach.cli.timeline_table import clock, format_table
+from voicecoach.encode.chapters import chapters
+from voicecoach.encode.formats import FORMATS
+from voicecoach.errors import InputError
+from voicecoach.plan.preset import Preset
+from voicecoach.plan.preset_files import DEFAULT_PRESET
+from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
+
+
+@click.command()
+@click.argument("preset", default=DEFAULT_PRESET)
+@override_options
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+def timeline(preset: str, as_json: bool, **overrides) -> None:
+    """Print the plan of a session: every segment and what is heard."""
+    plan = prepare_session(resolve_preset(preset, overrides)).timeline
+    echo(plan.to_json() if as_json else format_table(plan), nl=as_json)
+
+
+@click.command()
+@click.argument("preset", default=DEFAULT_PRESET)
+@override_options
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="File to write; the format comes from its extension.")
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
+              help="wav, flac, ogg, opus or mp3 (default: from the extension).")
+@click.option("--samplerate", type=int, default=DEFAULT_SAMPLERATE, show_default=True)
+@click.option("--channels", type=click.IntRange(1, 2), default=1, show_default=True)
+@click.option("--float", "as_float", is_flag=True, help="32-bit float WAV instead of 16-bit.")
+@click.option("--stems", is_flag=True, help="Also write NAME.voice.EXT and NAME.ticks.EXT.")
+@click.option("--cue", "cue_sheet", is_flag=True, help="Also write a NAME.cue chapter sheet.")
+@music_options
+def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels: int,
+           as_float: bool, stems: bool, cue_sheet: bool, music: Path | None, shuffle: bool,
+           **overrides) -> None:
+    """Write the session as an audio file, with chapters, for a phone."""
+    from voicecoach.encode.formats import ExportOptions, format_for
+    from voicecoach.encode.writer import export as write
+    env = current_env()
+    chosen = format_for(output, fmt)
+    options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
+                            subtype="FLOAT" if as_float else None, stems=stems,
+                            cue_sheet=cue_sheet)
+    p = resolve_preset(preset, overrides)
+    options = replace(options, title=p.title, preset=p.name)
+    if not 8000 <= samplerate <= 192000:
+        raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
+    session = prepare_session(p, samplerate, channels)
+    bed = None
+    if music is not None:
+        from voicecoach.audio.bed import MusicBed
+        from voicecoach.audio.session import music_stream
+        tracks = music_stream(music, samplerate, channels, shuffle)
+        bed = MusicBed(tracks.read_into, session.envelope(), p.levels.music, channels)
+    total = session.timeline.frames
+    if env.progress:
+        with click.progressbar(length=total, label=f"Writing {output.name}", file=env.stderr) as bar:
+            done = [0]
+
+            def progress(frames: int) -> None:
+                bar.update(frames - done[0])
+                done[0] = frames
+            written = write(session.mixer, session.timeline, output, options, progress, bed)
+    else:
+        written = write(session.mixer, session.timeline, output, options, bed=bed)
+    minutes = total / session.timeline.samplerate / 60
+    for path in written:
+        echo(f"wrote {path}")
+    echo(f"{p.title}: {minutes:.1f} min, {len(chapters(session.timeline))} chapters")
+
+
+@click.command()
+@click.argument("preset", default=DEFAULT_PRESET)
+@override_options
+@click.option("--device", default=None, help="Output device: index or part of its name.")
+@click.option("--latency", default=None,
+              help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
+
+
+@music_options
+def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
+         **overrides) -> None:
+    """Play a session live: space pauses, n skips to the next set, q quits."""
+    from voicecoach.cli.console import KeyReader, StatusLine
+    from voicecoach.live.player import (
+        DEFAULT_LATENCY,
+        Player,
+        SoundDeviceBackend,
+        parse_latency,
+        resolve_device,
+    )
+    from voicecoach.live.transport import Transport, make_clips
+    env = current_env()
+    p = resolve_preset(preset, overrides)
+    lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
+    dev = resolve_device(device)
+    session = prepare_session(p)
+    sr = session.timeline.samplerate
+    clips = make_clips(session.bank.get, session.sounds, sr)   # the preset's own tick too
+    feeder = bed = None
+    if music is not None:
+        from voicecoach.audio.bed import MusicBed
+        from voicecoach.audio.session import music_stream
+        from voicecoach.live.music_feed import MusicFeeder
+        feeder = MusicFeeder(music_stream(music, sr, session.mixer.channels, shuffle)).start()
+        bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels)
+    transport = Transport(session.mixer, session.timeline, clips, bed=bed)
+    status = StatusLine(env.stderr, env.interactive)
+
+    def notice(text: str) -> None:
+        status.clear()
+        click.echo(f"voicecoach: {text}", file=env.stderr)
+
+    started = env.now()
+    with KeyReader(env.stdin, env.interactive) as keys:
+        player = Player(transport, SoundDeviceBackend(), device=dev, latency=lat, keys=keys.poll,
+                        status=status.draw, notice=notice, clock=env.clock)
+        try:
+            result = player.run()
+        except KeyboardInterrupt:
+            status.clear()
+            _record_play(p, session.timeline, transport.position, False, started, ask=False)
+            raise
+        finally:
+            status.clear()
+            if feeder is not None:
+                feeder.stop()
+    if feeder is not None and feeder.error is not None:
+        notice(f"the music stopped: {feeder.error}")
+    heard = clock(result.position, sr)
+    how = "finished" if result.completed else f"stopped at {heard}"
+    echo(f"{p.title}: {how}; underruns: {result.underruns}"
+          + (f"; device recovered {result.recoveries}x" if result.recoveries else ""))
+    _record_play(p, session.timeline, result.position, result.completed, started,
+                 ask=env.interactive)
+
+
+def _record_play(preset: Preset, timeline, position: int, completed: bool, started,
+                 ask: bool) -> None:
+    """Put the session in the training log; on a terminal, ask for perfect reps."""
+    from voicecoach.training import coach as training
+    env = current_env()
+    record = training.played_record(preset, timeline, position, completed, started)
+    with training.open_history(env.data_dir, env.now(), env.stderr) as history:
+        session_id = history.add(record)
+        if not (ask and record.sets):
+            if record.sets:
+                echo(f"Log your perfect reps later: voicecoach log {preset.name} "
+                      + " ".join(str(s.planned) for s in record.sets))
+            return
+        answers = training.ask_perfect_reps(record, env.stdin, env.stderr)
+        if answers is None:
+            return
+        history.set_perfect(session_id, answers)
+        plan = training.todays_recommendation(history, env.now())
+    echo(f"Logged {sum(answers)} perfect reps ({' '.join(map(str, answers))}).")
+    echo(describe_recommendation(plan, upcoming=True))
