@@ -19,10 +19,10 @@ from voicecoach.audio.sounds import make_sounds
 from voicecoach.cues.bank import CueBank
 from voicecoach.cues.cache import CueCache
 from voicecoach.cues.engine import SpeechEngine
-from voicecoach.cues.settings import SpeechSettings
+from voicecoach.cues.settings import EngineKind, SpeechSettings
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
 from voicecoach.plan.preset import Preset
-from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
+from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline, speech_texts
 from voicecoach.plan.timeline import Timeline
 
 
@@ -55,10 +55,12 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
 
 
 def cue_bank(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERATE,
-             engine: SpeechEngine | None = None) -> CueBank:
-    """The cue bank for ``preset``'s voice and rate, cached under ``cache_dir``."""
-    settings = SpeechSettings(voice=preset.voice, rate=preset.rate)
-    return CueBank(samplerate, settings, CueCache(Path(cache_dir) / "cues"), engine)
+             engine: SpeechEngine | None = None, voice_dir: Path | None = None) -> CueBank:
+    """The cue bank for ``preset``'s engine, voice and rate, cached under
+    ``cache_dir``; ``voice_dir`` holds the user's own Piper voices."""
+    settings = SpeechSettings(voice=preset.voice, rate=preset.rate,
+                              engine=preset.engine or EngineKind.AUTO)
+    return CueBank(samplerate, settings, CueCache(Path(cache_dir) / "cues"), engine, voice_dir)
 
 
 def plan(preset: Preset, bank: CueBank, sounds: dict | None = None) -> Timeline:
@@ -70,10 +72,15 @@ def plan(preset: Preset, bank: CueBank, sounds: dict | None = None) -> Timeline:
 
 def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERATE,
             channels: int = 1, engine: SpeechEngine | None = None,
-            bank: CueBank | None = None) -> Session:
-    """Synthesise (or load) every cue, plan the session and build its mixer."""
+            bank: CueBank | None = None, voice_dir: Path | None = None) -> Session:
+    """Synthesise (or load) every cue, plan the session and build its mixer.
+
+    The misses are synthesised first, all together and the earliest heard
+    first (:meth:`CueBank.prefetch`), then the plan reads their true lengths.
+    """
     sounds = session_sounds(preset, samplerate)
-    bank = bank or cue_bank(preset, cache_dir, samplerate, engine)
+    bank = bank or cue_bank(preset, cache_dir, samplerate, engine, voice_dir)
+    bank.prefetch(speech_texts(preset, samplerate))
     timeline = plan(preset, bank, sounds)
     speech = {text: bank.pcm16(text) for text in timeline.texts()}
     levels = {"voice": preset.levels.voice, "ticks": preset.levels.tick}

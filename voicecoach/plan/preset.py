@@ -16,6 +16,7 @@ from typing import Any
 
 import tomli_w
 
+from voicecoach.cues.settings import EngineKind
 from voicecoach.errors import PresetError, TempoError
 from voicecoach.plan.checks import Checker
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
@@ -86,6 +87,7 @@ class Preset:
     count: tuple[str, ...] = ("eccentric",)
     voice: str | None = None
     rate: int | None = None
+    engine: EngineKind | None = None
     cues: Cues = field(default_factory=Cues)
     warmup: tuple[WarmupStep, ...] = ()
     levels: Levels = field(default_factory=Levels)
@@ -125,7 +127,7 @@ class Preset:
     def with_overrides(self, *, sets: int | None = None, reps: int | None = None,
                        tempo: str | None = None, rest: float | None = None,
                        voice: str | None = None, rate: int | None = None,
-                       voice_volume: float | None = None, tick_volume: float | None = None,
+                       engine: str | None = None, voice_volume: float | None = None, tick_volume: float | None = None,
                        music_volume: float | None = None) -> Preset:
         """This preset with command-line overrides applied and re-validated."""
         if tempo is not None and self.hold is not None:
@@ -140,6 +142,8 @@ class Preset:
             speech["voice"] = voice
         if rate is not None:
             speech["rate"] = rate
+        if engine is not None:
+            speech["engine"] = str(engine)
         if speech:
             data["speech"] = speech
         mix = dict(data.get("mix", {}))
@@ -158,7 +162,7 @@ _TOP_KEYS = ("name", "title", "exercise", "variation", "description", "sets", "r
              "mix", "sounds")
 _CUE_KEYS = ("intro", "concentric", "top", "eccentric", "bottom", "hold", "reminders", "outro",
              "halfway_rep", "last_rep")
-_SPEECH_KEYS = ("voice", "rate")
+_SPEECH_KEYS = ("voice", "rate", "engine")
 _WARMUP_KEYS = ("say", "seconds", "count")
 _MIX_KEYS = ("voice", "ticks", "music", "duck_depth", "duck_attack", "duck_release")
 
@@ -253,6 +257,9 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     c.unknown(speech, _SPEECH_KEYS, "speech.")
     voice = c.text(speech, "voice", "speech.voice", default=None)
     rate = c.integer(speech, "rate", "speech.rate", 80, 450, default=None)
+    engine = None
+    if "engine" in speech:
+        engine = EngineKind(c.choice(speech, "engine", "speech.engine", tuple(EngineKind), "auto"))
 
     cue_table = c.table(data, "cues")
     c.unknown(cue_table, _CUE_KEYS, "cues.")
@@ -286,7 +293,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
         name=preset_name, title=title, exercise=exercise, variation=variation,
         description=description, sets=sets, reps=reps, rest=rest, tempo=tempo, hold=hold,
         start=start, sides=sides, side_names=(side_names[0], side_names[1]), count=count,
-        voice=voice, rate=rate, cues=cues, warmup=tuple(steps), levels=levels, duck=duck,
+        voice=voice, rate=rate, engine=engine, cues=cues, warmup=tuple(steps), levels=levels, duck=duck,
         sounds=sounds,
     )
     if preset.work_seconds() > MAX_SESSION_SECONDS:
@@ -308,7 +315,8 @@ def preset_to_dict(preset: Preset) -> dict:
         data["hold"] = preset.hold
     data.update(start=preset.start, sides=preset.sides, side_names=list(preset.side_names),
                 count=list(preset.count))
-    speech = {k: v for k, v in (("voice", preset.voice), ("rate", preset.rate)) if v is not None}
+    speech = {k: v for k, v in (("voice", preset.voice), ("rate", preset.rate),
+                                ("engine", preset.engine and str(preset.engine))) if v is not None}
     if speech:
         data["speech"] = speech
     cues: dict[str, Any] = {k: list(getattr(preset.cues, k)) for k in _CUE_KEYS[:8]}
