@@ -361,7 +361,7 @@ def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
 
 def speech_texts(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE,
                  phrases: PhraseBook | None = None,
-                 length_scales: tuple[float, ...] = (1.0, 1.4)) -> list[str]:
+                 length_scales: tuple[float, ...] = (1.0,)) -> list[str]:
     """The phrases planning ``preset`` will ask the length of, the earliest heard first.
 
     A dry run with :func:`estimate_frames`, once per scale (a voice slower
