@@ -14,8 +14,9 @@ from pulse import SR, best_lag, export_wav, stop_recording
 pytestmark = pytest.mark.e2e
 
 
-def test_live_equals_export_no_drift(vc, pulse, short_preset, tmp_path):
-    preset = short_preset(sets=2, reps=2)
+@pytest.mark.parametrize("engine", [None, "pyttsx3"], ids=["default-neural", "pyttsx3"])
+def test_live_equals_export_no_drift(vc, pulse, short_preset, tmp_path, engine):
+    preset = short_preset(sets=2, reps=2, engine=engine)
     ref = export_wav(vc, preset, tmp_path / "ref.wav")
     rec_path = tmp_path / "rec.raw"
     rec = pulse.record(rec_path)
