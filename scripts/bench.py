@@ -3,7 +3,7 @@
 Run through ``scripts/bench`` (which sets up first). Prints a Markdown table
 for the README. ``--quick`` skips the 10-minute underrun soak.
 
-Targets (issues 3 and 4):
+Targets:
   export 30 min WAV           ours / klick -W           <= 1.0 (warm cue cache)
   peak memory 3 h export      3 h / 5 min               <= 1.2, and < 150 MB
   cold cue synthesis          default session           <= 2 s  (baseline: espeak-ng CLI, same phrases)
