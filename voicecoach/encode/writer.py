@@ -29,7 +29,12 @@ import soundfile as sf
 from voicecoach import __version__
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.mixer import BUSES, HEADROOM_PEAK, Mixer
-from voicecoach.encode.chapters import chapter_spans, chapter_stamps, chapters, cue_sheet
+from voicecoach.encode.chapters import (
+    chapter_spans,
+    chapter_stamps,
+    chapters,
+    cue_sheet,
+)
 from voicecoach.encode.formats import (
     CODECS,
     ExportOptions,
