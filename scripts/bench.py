@@ -3,7 +3,7 @@
 Run through ``scripts/bench`` (which sets up first). Prints a Markdown table
 for the README. ``--quick`` skips the 10-minute underrun soak.
 
-Targets (issues 3 and 4):
+Targets:
   export 30 min WAV           ours / klick -W           <= 1.0 (warm cue cache)
   peak memory 3 h export      3 h / 5 min               <= 1.2, and < 150 MB
   cold synthesis, neural      default session           <= 2.5 s (baseline: cold synthesis, espeak; A B A B pairs)
@@ -112,14 +112,12 @@ COLD = """
 import sys, time
 t = time.perf_counter()
 from pathlib import Path
-from voicecoach.audio.session import cue_bank, plan
+from voicecoach.cues.timing import cue_bank, spoken_timeline
 from voicecoach.plan.preset_files import load_preset
-from voicecoach.plan.schedule import speech_texts
 if __name__ == "__main__":
     preset = load_preset("leg-lifts").with_overrides(engine=sys.argv[1])
     with cue_bank(preset, Path(sys.argv[2])) as bank:
-        bank.prefetch(speech_texts(preset, bank.samplerate))
-        timeline = plan(preset, bank)
+        timeline = spoken_timeline(preset, bank)
     print(time.perf_counter() - t, len({e.text for e in timeline.events if e.kind == "speech"}))
 """
 
@@ -140,7 +138,7 @@ def _cue_texts() -> list[str]:
 
 
 def bench_cues(env: dict, work: Path, pairs: int = 5) -> list[tuple]:
-    from voicecoach.audio.session import cue_bank, plan
+    from voicecoach.cues.timing import cue_bank, spoken_timeline
     from voicecoach.plan.preset_files import load_preset
     neural, espeak, ratios = [], [], []
     for _ in range(pairs):                       # A B A B ...: both see the same machine
@@ -154,7 +152,7 @@ def bench_cues(env: dict, work: Path, pairs: int = 5) -> list[tuple]:
     _cold("auto", cache, env)
     t = time.perf_counter()
     with cue_bank(load_preset("leg-lifts"), cache) as bank:
-        plan(load_preset("leg-lifts"), bank)
+        spoken_timeline(load_preset("leg-lifts"), bank)
         for text in texts:
             bank.frames(text)
     warm = time.perf_counter() - t

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicecoach.audio.session import cue_bank
+from voicecoach.cues.timing import cue_bank
 from voicecoach.cli.app import main
 from voicecoach.cues import engine_choice, piper_voices
 from voicecoach.cues.bank import CueBank

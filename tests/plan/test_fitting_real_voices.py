@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from voicecoach.audio.session import cue_bank, plan
+from voicecoach.cues.timing import cue_bank, spoken_timeline
 from voicecoach.cues import piper_voices
 from voicecoach.cues.settings import EngineKind
 from voicecoach.plan.phrases import number_word
 from voicecoach.plan.preset_files import builtin_names, load_preset
-from voicecoach.plan.schedule import GAP_SECONDS, speech_texts
+from voicecoach.plan.schedule import GAP_SECONDS
 
 ENGINES = [EngineKind.PYTTSX3, EngineKind.PIPER]
 COUNTS = {number_word(i) for i in range(1, 100)}
@@ -26,8 +26,7 @@ def test_every_builtin_keeps_its_counts_and_exhale_cues(name, engine, shared_cac
         pytest.skip("the neural group is not installed")
     preset = load_preset(name).with_overrides(engine=str(engine))
     with cue_bank(preset, shared_cache_dir) as bank:
-        bank.prefetch(speech_texts(preset, bank.samplerate))
-        timeline = plan(preset, bank)
+        timeline = spoken_timeline(preset, bank)
         exhale = preset.cues.concentric
         for dropped in timeline.dropped:
             assert dropped.text not in COUNTS, (name, engine, dropped)

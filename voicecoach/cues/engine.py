@@ -19,15 +19,17 @@ import tempfile
 import threading
 import weakref
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from voicecoach.common.numbers import is_real
 from voicecoach.cues.piper_voices import PiperVoiceFile, choose_piper_voice, find_piper_voices
-from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice
+from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice, check_text
 from voicecoach.cues.voices import match_voice, unknown_voice
 from voicecoach.cues.worker import _worker_main
 from voicecoach.errors import SpeechEngineError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _log = logging.getLogger(__name__)
 
@@ -292,7 +294,7 @@ class SpeechEngine:
         samplerate : int
             The engine's (22050 for espeak and the bundled Piper voice).
         """
-        text = _check_text(text)
+        text = check_text(text)
         if not isinstance(settings, SpeechSettings):
             raise TypeError(f"settings must be SpeechSettings, not {type(settings).__name__}")
         return self._synthesize_to(text, self.params(settings), None)
@@ -304,6 +306,7 @@ class SpeechEngine:
             raise ValueError("SpeechEngine is closed")
         pcm, rate = self._request(("synth", text, params, path, self._timeout),
                                   f"synthesizing {text!r}")
+        import numpy as np  # a cache miss: numpy is needed now
         pcm = np.asarray(pcm, dtype=np.float32)
         if pcm.ndim != 1 or pcm.size == 0:
             raise SpeechEngineError(f"speech engine produced no audio for {text!r}")
@@ -336,10 +339,3 @@ def _config_length_scale(config: Path) -> float:
 def _lang(code: str) -> str:
     return code.strip().replace("_", "-").casefold()
 
-
-def _check_text(text: object) -> str:
-    if not isinstance(text, str):
-        raise TypeError(f"cue text must be a str, not {type(text).__name__}")
-    if not text.strip():
-        raise ValueError("cue text must not be empty")
-    return text

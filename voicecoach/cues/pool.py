@@ -12,8 +12,10 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 POOL_MIN_PHRASES = 8
 """Fewer misses than this: one worker (starting another would cost more than it saves)."""

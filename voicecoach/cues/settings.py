@@ -7,21 +7,15 @@ key (:func:`voicecoach.cues.cache.cue_key`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError
+from voicecoach.plan.engine_kind import EngineKind
+
+__all__ = ["EngineKind", "MIN_RATE", "MAX_RATE", "SpeechSettings", "Voice", "check_text"]
 
 MIN_RATE, MAX_RATE = 80, 450
 """Speaking rates (words per minute) accepted: espeak-ng's own range."""
-
-
-class EngineKind(StrEnum):
-    """Which speech engine speaks: a preset's ``[speech] engine``, ``--engine``."""
-
-    AUTO = "auto"          # piper when a neural voice is installed, else pyttsx3
-    PIPER = "piper"        # neural (optional dependency group ``neural``)
-    PYTTSX3 = "pyttsx3"    # espeak-ng on Linux, SAPI5 / NSSS elsewhere; always there
 
 
 @dataclass(frozen=True)
@@ -71,3 +65,12 @@ class SpeechSettings:
             if not MIN_RATE <= self.rate <= MAX_RATE:
                 raise InputError(
                     f"rate: {self.rate} words per minute is outside {MIN_RATE}-{MAX_RATE}")
+
+
+def check_text(text: object) -> str:
+    """``text`` if it is something to say: a non-blank string."""
+    if not isinstance(text, str):
+        raise TypeError(f"cue text must be a str, not {type(text).__name__}")
+    if not text.strip():
+        raise ValueError("cue text must not be empty")
+    return text
