@@ -149,10 +149,17 @@ def test_piper_cache_key_names_the_model_and_settings(tmp_path):
     ident = speech_identity(EngineKind.PIPER, SpeechSettings(), None, tmp_path)
     model = find_piper_voices()[0].model
     assert ident.startswith("piper-tts ") and "onnxruntime" in ident and "noise 0" in ident
-    assert file_sha256(model)[:32] in ident
-    memo = json.loads((tmp_path / "model-hashes.json").read_text())
-    assert any(v["sha256"] == file_sha256(model) for v in memo.values())
+    assert file_sha256(model)[:32] in ident                  # RECORD's hash is the file's
     assert speech_identity(EngineKind.PYTTSX3, SpeechSettings(), None, tmp_path).startswith("pyttsx3 ")
+    # a voice of the user's own (no RECORD) is hashed, and the hash remembered
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    (voices / "xx_YY-anna-low.onnx").write_bytes(b"model")
+    (voices / "xx_YY-anna-low.onnx.json").write_text(json.dumps({"audio": {"sample_rate": 16000}}))
+    ident = speech_identity(EngineKind.PIPER, SpeechSettings(voice="anna"), voices, tmp_path)
+    assert hashlib.sha256(b"model").hexdigest()[:32] in ident
+    memo = json.loads((tmp_path / "model-hashes.json").read_text())
+    assert any(v["sha256"] == hashlib.sha256(b"model").hexdigest() for v in memo.values())
 
 
 def test_file_hash_memo_follows_the_file(tmp_path):

@@ -159,7 +159,23 @@ def speech_identity(kind, settings, voice_dir: Path | None = None,
     from voicecoach.cues.piper_backend import SENTENCE_GAP_S
     from voicecoach.cues.piper_voices import choose_piper_voice
     voice = choose_piper_voice(settings.voice, voice_dir)
+    model, config = (_voice_file_hash(path, i, voice.recorded, memo_dir)
+                     for i, path in enumerate((voice.model, voice.config)))
     return (f"piper-tts {_installed_version('piper_tts')} / onnxruntime "
-            f"{_installed_version('onnxruntime')} / {voice.voice.id} model "
-            f"{file_sha256(voice.model, memo_dir)[:32]} config {file_sha256(voice.config, memo_dir)[:32]}"
-            f" / noise 0, 1 thread, sentence gap {SENTENCE_GAP_S:g} s")
+            f"{_installed_version('onnxruntime')} / {voice.voice.id} model {model[:32]} "
+            f"config {config[:32]} / noise 0, 1 thread, sentence gap {SENTENCE_GAP_S:g} s")
+
+
+def _voice_file_hash(path: Path, index: int, recorded: tuple[tuple[str, int], ...],
+                     memo_dir: Path | None) -> str:
+    """A packaged voice file's sha256 from its RECORD while the size still agrees
+    (pip checked it at install; reading 60 MB would cost a cold start ~0.1 s),
+    else hashed (and remembered)."""
+    if recorded:
+        digest, size = recorded[index]
+        try:
+            if os.path.getsize(path) == size:
+                return digest
+        except OSError:
+            pass
+    return file_sha256(path, memo_dir)

@@ -31,6 +31,9 @@ class PiperVoiceFile:
     config: Path
     voice: Voice
     samplerate: int
+    recorded: tuple[tuple[str, int], ...] = ()
+    """From a package's RECORD, which pip checked at install: (sha256 hex, size)
+    of the model and of the config; empty for the user's own files."""
 
 
 def user_voice_dir(data_dir: Path) -> Path:
@@ -42,7 +45,7 @@ def _language(code: str) -> str:
     return code.strip().replace("_", "-").casefold()
 
 
-def read_voice(model: Path) -> PiperVoiceFile | None:
+def read_voice(model: Path, recorded: tuple[tuple[str, int], ...] = ()) -> PiperVoiceFile | None:
     """The voice of ``model`` from its config, or None when the pair is incomplete or unreadable."""
     config = model.with_name(model.name + ".json")
     try:
@@ -62,12 +65,23 @@ def read_voice(model: Path) -> PiperVoiceFile | None:
     quality = str((doc.get("audio") or {}).get("quality") or (parts[-1] if len(parts) > 2 else ""))
     voice = Voice(id=stem, name=name, languages=(_language(code),), engine=EngineKind.PIPER,
                   quality=quality)
-    return PiperVoiceFile(model=model, config=config, voice=voice, samplerate=rate)
+    return PiperVoiceFile(model=model, config=config, voice=voice, samplerate=rate,
+                          recorded=recorded)
 
 
-def _package_models() -> list[Path]:
-    """Models shipped by installed distributions (an ``.onnx`` + ``.onnx.json`` pair in RECORD)."""
-    found: list[Path] = []
+def _record_hash(field: str) -> str:
+    """RECORD's ``sha256=<urlsafe base64>`` as hex ('' when absent)."""
+    import base64
+    if not field.startswith("sha256="):
+        return ""
+    digest = field[len("sha256="):]
+    return base64.urlsafe_b64decode(digest + "=" * (-len(digest) % 4)).hex()
+
+
+def _package_models() -> list[tuple[Path, tuple[tuple[str, int], ...]]]:
+    """Models shipped by installed distributions (an ``.onnx`` + ``.onnx.json`` pair in RECORD),
+    with the hashes and sizes RECORD gives for both files."""
+    found: list[tuple[Path, tuple[tuple[str, int], ...]]] = []
     for entry in dict.fromkeys(sys.path):
         base = Path(entry or ".")
         try:
@@ -83,9 +97,16 @@ def _package_models() -> list[Path]:
                 continue
             if ".onnx.json" not in record:
                 continue
-            files = {line.split(",", 1)[0] for line in record.splitlines()}
-            found += [base / f[:-len(".json")] for f in sorted(files)
-                      if f.endswith(".onnx.json") and f[:-len(".json")] in files]
+            rows = {}
+            for line in record.splitlines():
+                name, _, rest = line.partition(",")
+                digest, _, size = rest.partition(",")
+                rows[name] = (_record_hash(digest), int(size) if size.isdigit() else -1)
+            for name in sorted(rows):
+                model = name[:-len(".json")]
+                if name.endswith(".onnx.json") and model in rows:
+                    recorded = (rows[model], rows[name]) if rows[model][0] and rows[name][0] else ()
+                    found.append((base / model, recorded))
     return found
 
 
@@ -93,8 +114,8 @@ def _package_models() -> list[Path]:
 def _scan(user_dir: Path | None, _stamp: float) -> tuple[PiperVoiceFile, ...]:
     models = _package_models()
     if user_dir is not None and user_dir.is_dir():
-        models += sorted(user_dir.glob("*.onnx"))
-    voices = [v for v in map(read_voice, models) if v is not None]
+        models += [(path, ()) for path in sorted(user_dir.glob("*.onnx"))]
+    voices = [v for v in (read_voice(path, recorded) for path, recorded in models) if v is not None]
     unique = {v.voice.id: v for v in reversed(voices)}   # the first found wins a name clash
     return tuple(sorted(unique.values(), key=lambda v: v.voice.id))
 
