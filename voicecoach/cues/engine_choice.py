@@ -14,7 +14,7 @@ from pathlib import Path
 from voicecoach.cues.piper_voices import choose_piper_voice, find_piper_voices, piper_installed
 from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice
 from voicecoach.cues.voices import match_voice, unknown_voice
-from voicecoach.errors import InputError, SpeechEngineError
+from voicecoach.errors import SpeechEngineError
 
 
 def neural_available(voice_dir: Path | None) -> bool:
@@ -22,7 +22,8 @@ def neural_available(voice_dir: Path | None) -> bool:
     return piper_installed() and bool(find_piper_voices(voice_dir))
 
 
-def resolve(settings: SpeechSettings, voice_dir: Path | None = None) -> SpeechSettings:
+def resolve(settings: SpeechSettings, voice_dir: Path | None = None,
+            where: str = "voice") -> SpeechSettings:
     """``settings`` with a concrete engine; Piper voices are checked here (cheap, no worker).
 
     Raises
@@ -43,7 +44,7 @@ def resolve(settings: SpeechSettings, voice_dir: Path | None = None) -> SpeechSe
             raise SpeechEngineError("the neural voice engine (piper-tts) is not installed: "
                                     "pip install 'voicecoach[neural]' (scripts/setup installs it), "
                                     "or choose --engine pyttsx3")
-        choose_piper_voice(settings.voice, voice_dir)
+        choose_piper_voice(settings.voice, voice_dir, where)
     return replace(settings, engine=kind)
 
 
@@ -68,10 +69,7 @@ def check_voice(settings: SpeechSettings, voice_dir: Path | None = None,
     :class:`InputError` naming ``where`` and the closest voices of the
     engines that could have spoken.
     """
-    try:
-        resolved = resolve(settings, voice_dir)
-    except InputError as exc:
-        raise InputError(f"{where}: {exc}".replace(f"{where}: voice: ", f"{where}: ")) from None
+    resolved = resolve(settings, voice_dir, where)
     if resolved.voice is None or resolved.engine is not EngineKind.PYTTSX3:
         return resolved
     voices = pyttsx3_voices()

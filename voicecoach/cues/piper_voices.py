@@ -143,7 +143,8 @@ def default_piper_voice(files: list[PiperVoiceFile]) -> PiperVoiceFile:
                                      f.voice.quality != "medium", f.voice.id))
 
 
-def choose_piper_voice(wanted: str | None, user_dir: Path | None = None) -> PiperVoiceFile:
+def choose_piper_voice(wanted: str | None, user_dir: Path | None = None,
+                       where: str = "voice") -> PiperVoiceFile:
     """The installed Piper voice ``wanted`` names (None: :func:`default_piper_voice`).
 
     Raises
@@ -162,5 +163,5 @@ def choose_piper_voice(wanted: str | None, user_dir: Path | None = None) -> Pipe
         return default_piper_voice(files)
     found = match_voice(wanted, [f.voice for f in files])
     if found is None:
-        raise unknown_voice(wanted, [f.voice for f in files])
+        raise unknown_voice(wanted, [f.voice for f in files], where)
     return next(f for f in files if f.voice.id == found.id)
