@@ -163,7 +163,8 @@ def speech_identity(kind, settings, voice_dir: Path | None = None,
                      for i, path in enumerate((voice.model, voice.config)))
     return (f"piper-tts {_installed_version('piper_tts')} / onnxruntime "
             f"{_installed_version('onnxruntime')} / {voice.voice.id} model {model[:32]} "
-            f"config {config[:32]} / noise 0, 1 thread, sentence gap {SENTENCE_GAP_S:g} s")
+            f"config {config[:32]} / noise 0, 1 thread, no graph optimisation, "
+            f"sentence gap {SENTENCE_GAP_S:g} s")
 
 
 def _voice_file_hash(path: Path, index: int, recorded: tuple[tuple[str, int], ...],
