@@ -110,3 +110,24 @@ def test_a_worker_killed_for_a_timeout_leaves_no_folder(monkeypatch):
             eng.synthesize("Breathe out and lift, and lower it slowly", SpeechSettings(engine=EngineKind.PIPER))
         assert eng._res.worker is None
         assert not os.path.exists(directory)
+
+
+@pytest.mark.parametrize("engine", ["pyttsx3"] + (["piper"] if HAS_PIPER else []))
+def test_ctrl_c_during_cold_synthesis_exits_130_and_leaves_nothing(engine, tmp_path):
+    temp = tmp_path / "tmp"          # the workers' folders land here (TMPDIR), ours alone
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "VOICECOACH_CACHE_DIR": str(tmp_path / "cache"),
+           "VOICECOACH_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, "-m", "voicecoach", "timeline", "--engine", engine],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(temp.glob("voicecoach-tts-*")):          # a worker is up: synthesis under way
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    assert proc.stderr.read().strip() == "voicecoach: interrupted"
+    deadline = time.monotonic() + 30
+    while list(temp.glob("voicecoach-tts-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(temp.glob("voicecoach-tts-*")) == []

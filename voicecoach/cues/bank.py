@@ -149,6 +149,7 @@ class CueBank:
             self._engine = SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
         engines = [self._engine] + [SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
                                     for _ in range(workers - 1)]
+        done = False
         try:
             for text, cue in synthesize_all(misses, engines, self._speak):
                 on_disk = self._to_cache(self._key(text), cue)
@@ -156,9 +157,15 @@ class CueBank:
                 if not on_disk:
                     self._cues[text] = cue
                 self._lengths[text] = len(cue)
+            done = True
         finally:
-            for extra in engines[1:]:
-                extra.close()
+            if done:
+                for extra in engines[1:]:
+                    extra.close()
+            else:          # interrupted: phrases may be under way; stop them all now
+                for engine in engines:
+                    engine.abort()
+                self._engine = None
         return len(misses)
 
     def _on_disk(self, text: str) -> bool:

@@ -321,6 +321,13 @@ class SpeechEngine:
         """Stop the worker (which removes its temp folder). Idempotent."""
         self._finalizer()
 
+    def abort(self) -> None:
+        """Kill the worker now, mid-phrase if need be (Ctrl-C), and close."""
+        worker = self._res.worker
+        if worker is not None:
+            worker.kill()
+        self.close()
+
     def __enter__(self) -> SpeechEngine:
         return self
 

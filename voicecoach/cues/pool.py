@@ -77,8 +77,8 @@ def synthesize_all(texts: Sequence[str], engines: Sequence, speak: Callable[[obj
             if error is None:
                 yield text, pcm
     finally:
+        # Interrupted (Ctrl-C, the caller stopped early): no more hand-outs, and
+        # no waiting for phrases under way; closing their engines ends them.
         stop.set()
-        for t in threads:
-            t.join()
     if error is not None:
         raise error
