@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -151,6 +152,8 @@ class CueBank:
                                     for _ in range(workers - 1)]
         done = False
         try:
+            for engine in engines:
+                engine.launch()
             for text, cue in synthesize_all(misses, engines, self._speak):
                 on_disk = self._to_cache(self._key(text), cue)
                 cue.flags.writeable = False
@@ -164,7 +167,8 @@ class CueBank:
                     extra.close()
             else:          # interrupted: phrases may be under way; stop them all now
                 for engine in engines:
-                    engine.abort()
+                    with contextlib.suppress(OSError):   # the interruption, not this, is the news
+                        engine.abort()
                 self._engine = None
         return len(misses)
 

@@ -77,12 +77,20 @@ def _file_size(path: str) -> int:
 
 
 class _Worker:
-    """One worker process, its pipes, its temp folder and its log."""
+    """One worker process, its pipes, its temp folder and its log.
+
+    Constructing it only spawns the process (quick); the first request waits
+    until it is ready. The folder is named here but made by the worker, so a
+    worker that never ran leaves nothing behind.
+    """
 
     def __init__(self, kind: EngineKind, serial: int, start_timeout: float):
         import multiprocessing  # here, not at import: a warm cache never starts the engine
+        import secrets
         ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold audio threads
-        self.directory = tempfile.mkdtemp(prefix="voicecoach-tts-")
+        self.kind = kind
+        self.directory = os.path.join(tempfile.gettempdir(),
+                                      f"voicecoach-tts-{secrets.token_hex(6)}")
         self.log_path = os.path.join(self.directory, f"worker-{serial}.log")
         self.conn, child = ctx.Pipe()
         lifeline_read, self._lifeline = ctx.Pipe(duplex=False)
@@ -95,20 +103,29 @@ class _Worker:
         except OSError as exc:   # out of processes or memory
             self.conn.close()
             self._lifeline.close()
-            shutil.rmtree(self.directory, ignore_errors=True)
             raise SpeechEngineError(f"could not start the speech engine process: {exc}") from exc
         finally:
             child.close()
             lifeline_read.close()
-        self.info: dict = {}
-        status, payload = self._receive(start_timeout, "starting", 0)
+        self.info: dict | None = None
+        self._start_timeout = start_timeout
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's first word: ready, or why it cannot speak."""
+        if self.info is not None:
+            return
+        try:
+            status, payload = self._receive(self._start_timeout, "starting", 0)
+        except BaseException:        # Ctrl-C while it starts: stop it here
+            self.kill()
+            raise
         if status == "ready":
             self.info = payload
             return
         self.kill()
         if status == "missing":
-            raise SpeechEngineError(f"speech engine {kind} unavailable: {payload}")
-        raise SpeechEngineError(f"speech engine {kind} failed to start: {payload}")
+            raise SpeechEngineError(f"speech engine {self.kind} unavailable: {payload}")
+        raise SpeechEngineError(f"speech engine {self.kind} failed to start: {payload}")
 
     def _receive(self, timeout: float, what: str, log_from: int) -> tuple:
         if not self.conn.poll(timeout):
@@ -130,6 +147,7 @@ class _Worker:
                 + (f": {tail}" if tail else "")) from None
 
     def request(self, message: tuple, timeout: float, what: str):
+        self.wait_ready()
         log_from = _file_size(self.log_path)
         try:
             self.conn.send(message)
@@ -240,8 +258,19 @@ class SpeechEngine:
                 if not res.worker.alive:
                     res.worker = None
 
+    def launch(self) -> SpeechEngine:
+        """Spawn the worker now without waiting for it (a pool launches all its
+        workers from one thread, so an interruption finds every one of them)."""
+        if not self._finalizer.alive:
+            raise ValueError("SpeechEngine is closed")
+        with self._lock:
+            if self._res.worker is None or not self._res.worker.alive:
+                self._res.worker = _Worker(self.kind, next(self._serial),
+                                           max(self._timeout, ENGINE_START_TIMEOUT_S))
+        return self
+
     def start(self) -> SpeechEngine:
-        """Start the worker now (a pool starts its workers side by side)."""
+        """Start the worker now and wait until it is ready."""
         if self.kind is EngineKind.PIPER:
             self._request(("voices", self._timeout), "starting")
         else:

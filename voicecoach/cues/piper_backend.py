@@ -10,7 +10,7 @@ worker, on first use.
 
 from __future__ import annotations
 
-from voicecoach.cues.worker_errors import EngineMissing
+from voicecoach.cues.worker_contract import EngineMissing
 
 SENTENCE_GAP_S = 0.12
 """Silence put between the sentences of one phrase (Piper speaks each sentence separately)."""

@@ -35,7 +35,7 @@ import time
 import traceback
 
 from voicecoach.cues.identity import _default_driver, _install_hint
-from voicecoach.cues.worker_errors import EngineMissing, EngineTimeout
+from voicecoach.cues.worker_contract import RUNNING, EngineMissing, EngineTimeout
 
 
 class _Speaker:
@@ -179,10 +179,6 @@ def _read_pcm(path: str):
     return np.ascontiguousarray(pcm, dtype=np.float32), int(samplerate)
 
 
-RUNNING: set[int] = set()
-"""Children speaking right now: the worker kills them before it removes its folder."""
-
-
 def _die_with_parent() -> None:
     """Linux: the kernel kills this child when the worker dies (no orphaned espeak)."""
     if sys.platform.startswith("linux"):
@@ -203,6 +199,7 @@ def _in_child(task, timeout: float):
     if pid == 0:  # the child: never returns
         os.close(r)
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)   # the worker's tidy-up is not ours
             _die_with_parent()
             reply = ("ok", task())
         except EngineMissing as exc:

@@ -5,8 +5,8 @@ engine itself lives in a backend: :mod:`voicecoach.cues.pyttsx3_backend` or
 :mod:`voicecoach.cues.piper_backend`, imported here only, inside the worker.
 
 The folder ``voicecoach-tts-*`` the parent made for this worker is removed
-on every way out: a ``stop`` request, the parent closing the pipe, and the
-parent dying by any signal, SIGKILL included -- a thread holds a second
+on every way out: a ``stop`` request, the parent closing the pipe, SIGTERM,
+and the parent dying by any signal, SIGKILL included -- a thread holds a second
 pipe whose other end only the parent has, and when the kernel closes that
 end it removes the folder and ends the worker even in the middle of a
 synthesis. When the parent kills the worker (a timeout), the parent removes it.
@@ -22,7 +22,7 @@ import threading
 import traceback
 
 from voicecoach.cues.identity import _default_driver
-from voicecoach.cues.worker_errors import EngineMissing, EngineTimeout
+from voicecoach.cues.worker_contract import RUNNING, EngineMissing, EngineTimeout
 
 
 def _backend(kind: str):
@@ -35,9 +35,10 @@ def _backend(kind: str):
 
 def _leave(directory: str) -> None:
     """Stop whatever speaks, remove the folder, exit without interpreter teardown
-    (espeak asserts when torn down from Python)."""
-    from voicecoach.cues import pyttsx3_backend
-    for pid in list(pyttsx3_backend.RUNNING):
+    (espeak asserts when torn down from Python). Runs from a signal handler or
+    the lifeline thread: it imports nothing (the main thread may hold the
+    import lock)."""
+    for pid in list(RUNNING):
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
@@ -64,6 +65,14 @@ def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> No
     """
     # Ctrl-C reaches the whole process group: let the parent decide.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM (multiprocessing ends daemon workers so at the parent's exit): tidy up first
+    signal.signal(signal.SIGTERM, lambda signum, frame: _leave(directory))
+    try:
+        os.mkdir(directory, 0o700)   # named by the parent, made here: see engine._Worker
+    except OSError as exc:
+        conn.send(("error", f"could not make the speech temp folder {directory}: {exc}"))
+        os._exit(0)
+    _watch_parent(lifeline, directory)   # after mkdir: a parent already gone still gets it removed
     # pyttsx3 prints 'Audio saved to ...' on stdout: fd 1 -> /dev/null.
     # stderr (Python tracebacks, engine warnings) goes to a log the parent
     # quotes in its error messages, not onto the user's terminal.
@@ -71,7 +80,6 @@ def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> No
     os.dup2(devnull, 1)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(log, 2)
-    _watch_parent(lifeline, directory)
     try:
         backend = _backend(kind)
     except EngineMissing as exc:
