@@ -1,0 +1,158 @@
+"""Where an export goes, decided the way Unix tools decide it.
+
+A regular file (new or old) is written to a temp file beside it and renamed
+into place; a symlink is followed and its target replaced the same way (the
+link stays a link); a FIFO or a character device is written through, never
+replaced (renaming over one would delete the node itself); ``-`` is standard
+output. Everything else, and every target that can not work (a missing
+folder, a directory, a read-only file without ``force``), is refused before
+any sound is rendered, as an :class:`~voicecoach.errors.InputError`.
+
+Temp files are named ``.NAME.part-PID-XXXXXXXX`` so that the leftovers of a
+run that died (SIGKILL, power loss) are recognised and removed by the next
+export to the same folder, while a live run's temp file is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import stat
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from voicecoach.errors import InputError
+
+__all__ = ["STDOUT", "TargetKind", "Target", "resolve_target", "new_temp", "remove_stale_parts"]
+
+STDOUT = "-"
+"""The output name that means standard output."""
+
+_PART = re.compile(r"^\..+\.part-(?P<pid>\d+)-[0-9a-f]{8}$")
+
+
+class TargetKind(StrEnum):
+    """How a target is written."""
+
+    FILE = "file"        # temp file beside it, then os.replace
+    STREAM = "stream"    # a FIFO or character device: opened and written through
+    STDOUT = "stdout"    # file descriptor 1
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked output: ``shown`` names it in messages, ``real`` is where
+    the bytes go (a symlink's target for a linked file)."""
+
+    shown: Path
+    kind: TargetKind
+    real: Path
+
+    @property
+    def seekable(self) -> bool:
+        """Tags, chapters and a WAV header written at the end need a regular file."""
+        return self.kind is TargetKind.FILE
+
+
+def _what(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISCHR, "a character device")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def resolve_target(path: Path | str, option: str = "--output", force: bool = False) -> Target:
+    """Check ``path`` as an export target and say how to write it.
+
+    Raises
+    ------
+    InputError
+        One line naming the option and the path: a directory, a block
+        device or socket, a missing or unwritable folder, or an existing
+        read-only file (unless ``force``).
+    """
+    text = os.fspath(path)
+    if text == STDOUT:
+        return Target(Path(STDOUT), TargetKind.STDOUT, Path(STDOUT))
+    shown = Path(text)
+    try:
+        st = os.stat(shown)                       # follows symlinks
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    except OSError as exc:
+        raise InputError(f"{option}: {shown}: cannot use it ({exc.strerror})") from None
+    real = Path(os.path.realpath(shown)) if os.path.islink(shown) else shown
+    if st is not None:
+        if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
+            return Target(shown, TargetKind.STREAM, shown)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{option}: {shown}: is {_what(st.st_mode)}, not a file to write")
+        read_only = not st.st_mode & 0o222 or not os.access(shown, os.W_OK)
+        if read_only and not force:
+            raise InputError(f"{option}: {shown}: is read-only; pass --force to replace it")
+    folder = real.parent
+    try:
+        fst = os.stat(folder)
+    except NotADirectoryError:
+        raise InputError(f"{option}: {shown}: a part of {folder} is not a folder") from None
+    except FileNotFoundError:
+        raise InputError(f"{option}: {shown}: the folder {folder} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"{option}: {shown}: cannot use the folder {folder} ({exc.strerror})") from None
+    if not stat.S_ISDIR(fst.st_mode):
+        raise InputError(f"{option}: {shown}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{option}: {shown}: the folder {folder} is not writable")
+    return Target(shown, TargetKind.FILE, real)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_stale_parts(folder: Path) -> list[Path]:
+    """Delete the temp files of dead exports in ``folder`` (by name and PID).
+
+    Only regular files named ``.NAME.part-PID-XXXXXXXX`` whose process is
+    gone; a folder that can not be listed is left as it is.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _PART.match(entry.name)
+        if m is None or _alive(int(m["pid"])):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            pass
+    return removed
+
+
+def new_temp(target: Path) -> Path:
+    """Create ``.NAME.part-PID-XXXXXXXX`` beside ``target`` (mode as ``open()`` gives)."""
+    while True:
+        tmp = target.with_name(f".{target.name}.part-{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
