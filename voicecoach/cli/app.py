@@ -47,7 +47,11 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     try:
         # click writes --help and --version to sys.stdout: send them to ours.
         with signals_as_interrupts(), contextlib.redirect_stdout(env.stdout):
-            cli.main(args=argv, prog_name="voicecoach", standalone_mode=False, obj=env)
+            # Not cli.main(): it turns an interrupt into Abort (losing which
+            # signal it was) and prints a blank line on the real stderr.
+            args = list(argv) if argv is not None else sys.argv[1:]
+            with cli.make_context("voicecoach", args, obj=env) as ctx:
+                cli.invoke(ctx)
         return 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
