@@ -20,6 +20,7 @@ from voicecoach.cues.bank import CueBank
 from voicecoach.cues.cache import CueCache
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.settings import SpeechSettings
+from voicecoach.errors import InputError, PresetError
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
@@ -50,7 +51,10 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
     for role, source in preset.sounds:
         path = shipped_sound(source) if source in SHIPPED_SOUNDS else source
         kind = role if role in sounds else "bell"
-        sounds[role] = load_sound(path, samplerate, kind=kind)
+        try:
+            sounds[role] = load_sound(path, samplerate, kind=kind)
+        except InputError as exc:     # name the preset and the key, as validation does
+            raise PresetError(preset.source or preset.name, f"sounds.{role}", str(exc)) from None
     return sounds
 
 

@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -146,10 +147,17 @@ def remove_stale_parts(folder: Path) -> list[Path]:
     return removed
 
 
-def new_temp(target: Path) -> Path:
-    """Create ``.NAME.part-PID-XXXXXXXX`` beside ``target`` (mode as ``open()`` gives)."""
+def new_temp(target: Path, claim: Callable[[Path], None]) -> Path:
+    """Create ``.NAME.part-PID-XXXXXXXX`` beside ``target`` (mode as ``open()`` gives).
+
+    ``claim(path)`` is called *before* the file is created, so a signal that
+    lands in between still leaves the caller knowing what to remove.
+    """
     while True:
         tmp = target.with_name(f".{target.name}.part-{os.getpid()}-{secrets.token_hex(4)}")
+        if os.path.lexists(tmp):
+            continue
+        claim(tmp)
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         except FileExistsError:

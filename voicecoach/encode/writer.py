@@ -279,8 +279,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
         if target.real.parent not in cleaned:
             cleaned.add(target.real.parent)
             remove_stale_parts(target.real.parent)
-        temps[target.real] = tmp = new_temp(target.real)
-        return tmp
+        return new_temp(target.real, lambda tmp: temps.__setitem__(target.real, tmp))
 
     try:
         for target, bus in audio_targets:

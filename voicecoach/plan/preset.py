@@ -10,12 +10,13 @@ Finding and reading preset files is :mod:`voicecoach.plan.preset_files`.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
+from voicecoach.common.files import MIB, UnusableFile, regular_file
 from voicecoach.errors import PresetError, TempoError
 from voicecoach.plan.checks import Checker
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
@@ -23,6 +24,8 @@ from voicecoach.plan.mix import LEVEL_RANGE_DB, MAX_ATTACK, MAX_DEPTH_DB, MAX_RE
 from voicecoach.plan.tempo import Tempo, parse_tempo
 
 MAX_SESSION_SECONDS = 4 * 3600
+MAX_SOUND_BYTES = 64 * MIB
+"""A [sounds] file is a short sound (5 s at most); bigger files are not read."""
 PHASE_ORDER = {
     "concentric": ("concentric", "top", "eccentric", "bottom"),
     "eccentric": ("eccentric", "bottom", "concentric", "top"),
@@ -91,6 +94,7 @@ class Preset:
     levels: Levels = field(default_factory=Levels)
     duck: Duck = field(default_factory=Duck)
     sounds: tuple[tuple[str, str], ...] = ()     # (role, shipped name or absolute path)
+    source: str = field(default="", compare=False)   # the file it came from, for messages
 
     def sound(self, role: str) -> str | None:
         return dict(self.sounds).get(role)
@@ -148,7 +152,8 @@ class Preset:
                 mix[key] = value
         if mix:
             data["mix"] = mix
-        return preset_from_dict(data, source="command line", name=self.name, option_style=True)
+        changed = preset_from_dict(data, source="command line", name=self.name, option_style=True)
+        return replace(changed, source=self.source)
 
 
 # ---------------------------------------------------------------- validation
@@ -194,9 +199,13 @@ def _sounds(c: Checker, table: dict, base_dir: Path | None) -> tuple[tuple[str, 
             path = Path(value).expanduser()
             if not path.is_absolute():
                 path = (base_dir or Path.cwd()) / path
-            if not path.is_file():
-                raise c.fail(f"sounds.{role}", f"no such sound file ({path}); shipped sounds: "
-                             f"{', '.join(SHIPPED_SOUNDS)}", value)
+            try:
+                regular_file(path, MAX_SOUND_BYTES)
+            except UnusableFile as exc:
+                problem = (f"no such sound file ({path}); shipped sounds: "
+                           f"{', '.join(SHIPPED_SOUNDS)}" if exc.problem == "no such file"
+                           else f"{path} {exc.problem}")
+                raise c.fail(f"sounds.{role}", problem, value) from None
             value = str(path.resolve())
         out.append((role, value))
     return tuple(out)
@@ -287,7 +296,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
         description=description, sets=sets, reps=reps, rest=rest, tempo=tempo, hold=hold,
         start=start, sides=sides, side_names=(side_names[0], side_names[1]), count=count,
         voice=voice, rate=rate, cues=cues, warmup=tuple(steps), levels=levels, duck=duck,
-        sounds=sounds,
+        sounds=sounds, source=source,
     )
     if preset.work_seconds() > MAX_SESSION_SECONDS:
         raise c.fail("sets", f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
@@ -339,4 +348,6 @@ def parse_preset(text: str, source: str, name: str | None = None,
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(source, None, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise PresetError(source, None, "not valid TOML: nested too deeply") from None
     return preset_from_dict(data, source, name=name, base_dir=base_dir)
