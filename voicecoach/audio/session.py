@@ -22,7 +22,7 @@ from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.settings import SpeechSettings
 from voicecoach.errors import InputError, PresetError
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
-from voicecoach.plan.preset import Preset
+from voicecoach.plan.preset import MAX_SESSION_SECONDS, Preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
 from voicecoach.plan.timeline import Timeline
 
@@ -79,6 +79,10 @@ def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERAT
     sounds = session_sounds(preset, samplerate)
     bank = bank or cue_bank(preset, cache_dir, samplerate, engine)
     timeline = plan(preset, bank, sounds)
+    if timeline.frames > MAX_SESSION_SECONDS * samplerate:    # validation over-estimates speech
+        raise PresetError(preset.source or preset.name, "sets",
+                          f"the session would last {timeline.frames / samplerate / 3600:.1f} "
+                          f"hours with its speech; the limit is {MAX_SESSION_SECONDS // 3600} hours")
     speech = {text: bank.pcm16(text) for text in timeline.texts()}
     levels = {"voice": preset.levels.voice, "ticks": preset.levels.tick}
     mixer = Mixer(timeline, speech, sounds, channels, levels)

@@ -18,12 +18,14 @@ import tomli_w
 
 from voicecoach.common.files import MIB, UnusableFile, regular_file
 from voicecoach.errors import PresetError, TempoError
-from voicecoach.plan.checks import Checker
+from voicecoach.plan.checks import MAX_CUE_CHARS, MAX_LIST_ITEMS, Checker
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
 from voicecoach.plan.mix import LEVEL_RANGE_DB, MAX_ATTACK, MAX_DEPTH_DB, MAX_RELEASE, Duck, Levels
 from voicecoach.plan.tempo import Tempo, parse_tempo
 
 MAX_SESSION_SECONDS = 4 * 3600
+SPEECH_SECONDS_PER_CHAR = 0.1
+"""Over-estimate of speech per character at 175 words a minute (espeak-ng takes about 0.07)."""
 MAX_SOUND_BYTES = 64 * MIB
 """A [sounds] file is a short sound (5 s at most); bigger files are not read."""
 PHASE_ORDER = {
@@ -121,10 +123,21 @@ class Preset:
         n = self.reps_per_set
         return n // 2 + 1 if n >= 6 else None
 
+    def speech_seconds(self) -> float:
+        """A generous estimate of the speech that lengthens the session (the
+        intro, each warm-up step's text, the outro): the true lengths are only
+        known after synthesis, so validation over-estimates rather than pass
+        a preset the export would refuse."""
+        scale = 175 / (self.rate or 175)
+        texts = (self.title, *self.cues.intro, *(s.say for s in self.warmup), *self.cues.outro)
+        return sum(SPEECH_SECONDS_PER_CHAR * len(t) * scale + 0.5 for t in texts)
+
     def work_seconds(self) -> float:
-        """A lower bound of the session length, for the 4-hour limit."""
+        """The session length as validation sees it, for the 4-hour limit:
+        the work, the rests, the warm-up and the speech estimate."""
         warm = sum(s.seconds for s in self.warmup)
-        return warm + self.sets * self.reps_per_set * self.rep_seconds + (self.sets - 1) * self.rest
+        return (warm + self.sets * self.reps_per_set * self.rep_seconds + (self.sets - 1) * self.rest
+                + self.speech_seconds())
 
     def with_overrides(self, *, sets: int | None = None, reps: int | None = None,
                        tempo: str | None = None, rest: float | None = None,
@@ -224,11 +237,12 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     if not isinstance(data, dict):
         raise c.fail("", "a preset must be a TOML table", data)
     c.unknown(data, _TOP_KEYS)
-    preset_name = c.text(data, "name", "name", default=name or "preset")
-    title = c.text(data, "title", "title")
-    exercise = c.text(data, "exercise", "exercise")
-    variation = c.text(data, "variation", "variation", default="", empty=True)
-    description = c.text(data, "description", "description", default="", empty=True)
+    preset_name = c.text(data, "name", "name", default=name or "preset", max_len=64)
+    title = c.text(data, "title", "title", max_len=120, spoken=True)
+    exercise = c.text(data, "exercise", "exercise", max_len=120)
+    variation = c.text(data, "variation", "variation", default="", empty=True, max_len=120)
+    description = c.text(data, "description", "description", default="", empty=True,
+                         max_len=2000)
     sets = c.integer(data, "sets", "sets", 1, 20)
     reps = c.integer(data, "reps", "reps", 1, 200)
     rest = c.seconds(data, "rest", "rest", 5, 1800, default=60.0)
@@ -250,6 +264,9 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     start = c.choice(data, "start", "start", tuple(PHASE_ORDER), "concentric")
     sides = c.choice(data, "sides", "sides", SIDES, "none")
     side_names = c.texts(data, "side_names", "side_names") or ("Left", "Right")
+    for i, side in enumerate(side_names):
+        if len(side) > 40:
+            raise c.fail(f"side_names[{i}]", "is too long (at most 40 characters)", side[:40] + "...")
     if len(side_names) != 2:
         raise c.fail("side_names", "must name exactly two sides", list(side_names))
     count_raw = data.get("count", ["eccentric"])
@@ -276,6 +293,8 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     steps_raw = data.get("warmup", [])
     if not isinstance(steps_raw, list):
         raise c.fail("warmup", "must be a list of [[warmup]] tables", steps_raw)
+    if len(steps_raw) > MAX_LIST_ITEMS:
+        raise c.fail("warmup", f"has {len(steps_raw)} steps; at most {MAX_LIST_ITEMS}")
     steps = []
     for i, step in enumerate(steps_raw):
         path = f"warmup[{i + 1}]"
@@ -283,7 +302,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
             raise c.fail(path, "must be a table with 'say' and 'seconds'", step)
         c.unknown(step, _WARMUP_KEYS, f"{path}.")
         steps.append(WarmupStep(
-            say=c.text(step, "say", f"{path}.say"),
+            say=c.text(step, "say", f"{path}.say", max_len=MAX_CUE_CHARS, spoken=True),
             seconds=c.seconds(step, "seconds", f"{path}.seconds", 1, 600),
             count=c.integer(step, "count", f"{path}.count", 0, 100, default=0),
         ))
