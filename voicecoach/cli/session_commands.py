@@ -166,6 +166,13 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
                  ask=env.interactive)
 
 
+def log_hint(name: str, planned: list[int]) -> str:
+    """The command that logs this session later, quoted so it can be pasted
+    into a shell whatever the preset's name."""
+    return (f"Log your perfect reps later: voicecoach log {shlex.quote(name)} "
+            + " ".join(str(n) for n in planned))
+
+
 def _record_play(preset: Preset, timeline, position: int, completed: bool, started,
                  ask: bool) -> None:
     """Put the session in the training log; on a terminal, ask for perfect reps."""
@@ -176,8 +183,7 @@ def _record_play(preset: Preset, timeline, position: int, completed: bool, start
         session_id = history.add(record)
         if not (ask and record.sets):
             if record.sets:
-                echo(f"Log your perfect reps later: voicecoach log {shlex.quote(preset.name)} "
-                      + " ".join(str(s.planned) for s in record.sets))
+                echo(log_hint(preset.name, [s.planned for s in record.sets]))
             return
         answers = training.ask_perfect_reps(record, env.stdin, env.stderr)
         if answers is None:
