@@ -10,12 +10,14 @@ import re
 import stat
 import tempfile
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from voicecoach.common.files import UnusableFile, read_capped
-from voicecoach.cues.dsp import PROCESSING_VERSION
+from voicecoach.cues.identity import PROCESSING_VERSION
 from voicecoach.cues.settings import SpeechSettings
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _log = logging.getLogger(__name__)
 
@@ -86,6 +88,7 @@ class CueCache:
         if problem:
             self._problem(path, problem)
             return None
+        import numpy as np
         pcm = np.frombuffer(blob, dtype="<f4", offset=_HEADER).astype(np.float32, copy=False)
         return pcm  # a view of immutable bytes: read-only
 
@@ -142,6 +145,7 @@ class CueCache:
 
     def put(self, key: str, pcm: np.ndarray) -> None:
         """Store ``pcm`` (float32, shape ``(n,)``, ``n > 0``) atomically."""
+        import numpy as np
         path = self.path(key)
         if not isinstance(pcm, np.ndarray):
             raise TypeError(f"pcm must be a numpy array, not {type(pcm).__name__}")
