@@ -45,7 +45,9 @@ def sound_file(kind: str, folder: Path) -> str:
     return str(path)
 
 
-SOUNDS = ["text", "empty", "silent", "nan", "long", "fifo", "folder", "missing"]
+SOUNDS = {"text": "not an audio file", "empty": "not an audio file", "silent": "is silent",
+          "nan": "NaN", "long": "at most 5 s", "fifo": "is a FIFO, not a regular file",
+          "folder": "is a directory, not a regular file", "missing": "no such sound file"}
 PRESETS = {
     "unvoiceable title": BASE.replace('"Mine"', '"..."'),
     "zero-width cue": BASE + '[cues]\nconcentric = ["\\u200b\\u200b"]\n',
@@ -69,7 +71,7 @@ def both(run, preset: Path, out: Path):
     return validated, exported
 
 
-@pytest.mark.parametrize("kind", SOUNDS)
+@pytest.mark.parametrize("kind", sorted(SOUNDS))
 def test_validate_then_fails_sound_files(run, tmp_path, kind):
     value = sound_file(kind, tmp_path)
     preset = tmp_path / "mine.toml"
@@ -80,6 +82,7 @@ def test_validate_then_fails_sound_files(run, tmp_path, kind):
     assert validated.err == exported.err
     line = validated.err
     assert line.count("\n") == 1 and line.startswith(f"voicecoach: error: {preset}: sounds.tick: ")
+    assert SOUNDS[kind] in line
     assert not out.exists() and not [p for p in tmp_path.iterdir() if ".part-" in p.name]
 
 

@@ -129,8 +129,11 @@ def find_tracks(spec: Path | str, shuffle: bool = False, seed: int | None = None
                     skipped["not audio files"] = skipped.get("not audio files", 0) + 1
                     continue
                 found.append(Path(root, f))
-        if errors and not found:
-            raise InputError(f"music: {path}: can not read the folder ({errors[0].strerror})")
+        for err in errors:
+            if err.filename is not None and Path(err.filename) == path:
+                raise InputError(f"music: {path}: can not read the folder ({err.strerror})")
+        if errors:
+            skipped["folders that could not be read"] = len(errors)
         tracks = []
         for p in found:
             problem = _probe(p)
