@@ -228,3 +228,37 @@ def test_export_replaces_special_files_missing_folder_is_exit_2(cli_env, tmp_pat
     assert res.stderr.decode() == (f"voicecoach: error: --output: {target}: the folder "
                                    f"{target.parent} does not exist\n")
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------- stems and cue sheet
+def test_export_replaces_special_files_stems_follow_the_same_rules(mixer, tmp_path):
+    voice = tmp_path / "s.voice.wav"
+    voice.write_bytes(b"mine")
+    voice.chmod(0o444)
+    with pytest.raises(InputError) as info:
+        export(mixer, TIMELINE, tmp_path / "s.wav", ExportOptions(stems=True))
+    assert str(info.value) == f"--stems: {voice}: is read-only; pass --force to replace it"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.voice.wav"]
+    cue = tmp_path / "s.cue"
+    os.mkfifo(cue)
+    got: list[bytes] = []
+    reader = drain(cue, got)
+    written = export(mixer, TIMELINE, tmp_path / "s.wav",
+                     ExportOptions(stems=True, cue_sheet=True), force=True)
+    reader.join(timeout=60)
+    assert written[-1] == cue and stat.S_ISFIFO(os.lstat(cue).st_mode)
+    assert b'FILE "s.wav" WAVE' in got[0]
+    assert sf.info(voice).frames == FRAMES and parts(tmp_path) == []
+
+
+def test_export_replaces_special_files_reader_closing_stdout_is_one_line(cli_env):
+    env, preset = cli_env
+    proc = subprocess.Popen([sys.executable, "-m", "voicecoach", "export", str(preset), "-o", "-",
+                             "--format", "wav"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.read(100)
+    proc.stdout.close()                                   # like `| head -c 100`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert err == ("voicecoach: error: cannot write standard output: the reader stopped "
+                   "reading (Broken pipe)\n")

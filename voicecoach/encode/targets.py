@@ -52,6 +52,11 @@ class Target:
     real: Path
 
     @property
+    def name(self) -> str:
+        """How messages call it."""
+        return "standard output" if self.kind is TargetKind.STDOUT else str(self.shown)
+
+    @property
     def seekable(self) -> bool:
         """Tags, chapters and a WAV header written at the end need a regular file."""
         return self.kind is TargetKind.FILE

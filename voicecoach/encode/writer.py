@@ -276,7 +276,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
     temps: dict[Path, Path] = {}          # real target -> temp, in creation order
     fds: list[int] = []                   # streams we opened
     files: list[tuple[sf.SoundFile, str | None, Target]] = []
-    current = path
+    current = main.name
     committed = False
     cleaned: set[Path] = set()
 
@@ -288,7 +288,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
 
     try:
         for target, bus in audio_targets:
-            current = target.shown
+            current = target.name
             if target.kind is TargetKind.FILE:
                 # By descriptor: a name that is not valid UTF-8 still works.
                 fd = os.open(temp_for(target), os.O_RDWR | os.O_CLOEXEC)
@@ -313,11 +313,11 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 f.title = tags.title if bus is None else f"{tags.title} ({bus})"
                 f.artist, f.album, f.comment = tags.artist, tags.album, tags.comment
                 f.software = f"voicecoach {__version__}"
-        current = path    # which file a stream error belongs to is only known from its handle
+        current = main.name    # which file a stream error belongs to is only known from its handle
         try:
             stream(mixer, [(f, bus) for f, bus, _ in files], options.block, progress, bed)
             for f, _, target in files:
-                current = target.shown
+                current = target.name
                 if fmt != "wav":
                     # Encoders buffer: flush while the handle still tells why a
                     # write failed (after close only "System error." is left).
@@ -327,15 +327,17 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
         except sf.SoundFileError as exc:
             for f, _, target in files:
                 detail = _sf_detail(f)
+                if detail == "Broken pipe":
+                    detail = "the reader stopped reading (Broken pipe)"
                 if detail:
-                    raise ExportError(f"cannot write {target.shown}: {detail}") from exc
+                    raise ExportError(f"cannot write {target.name}: {detail}") from exc
             raise
 
         spans = chapter_spans(chaps, timeline.frames, sr)
         for _, bus, target in files:
             if not target.seekable:
                 continue
-            current = target.shown
+            current = target.name
             t = tags if bus is None else Tags(f"{tags.title} ({bus})", tags.artist, tags.album,
                                              tags.comment)
             if fmt == "mp3":
@@ -344,7 +346,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 tag_vorbis(temps[target.real], fmt, t, chapter_stamps(chaps, sr))
 
         if cue_target is not None:
-            current = cue_target.shown
+            current = cue_target.name
             text = cue_sheet(chaps, path.name, sr, fmt=fmt, title=tags.title,
                              performer=tags.artist).encode("utf-8", "surrogateescape")
             if cue_target.kind is TargetKind.FILE:
@@ -372,6 +374,8 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
         committed = True
     except (OSError, sf.SoundFileError, RuntimeError, *_tag_errors()) as exc:
         cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip()
+        if isinstance(exc, BrokenPipeError) or "Broken pipe" in cause:
+            cause = "the reader stopped reading (Broken pipe)"
         if (isinstance(exc, sf.SoundFileError) or not cause) and _disk_full(main.real.parent):
             cause = "No space left on device"
         raise ExportError(f"cannot write {current}: {cause or type(exc).__name__}") from exc
