@@ -113,3 +113,14 @@ def test_noise_log_hint_is_shell_quoted():
     assert log_hint("leg-lifts", [10, 10]) == "Log your perfect reps later: voicecoach log leg-lifts 10 10"
     assert log_hint("my lifts; rm -rf ~", [5]) == ("Log your perfect reps later: voicecoach log "
                                                    "'my lifts; rm -rf ~' 5")
+
+
+@pytest.mark.parametrize("flag", ["--stems", "--cue"])
+def test_export_replaces_special_files_stdout_with_companions_refused_early(run, tmp_path, flag):
+    preset = tmp_path / "tiny.toml"
+    preset.write_text(TINY)
+    res = run("export", str(preset), "-o", "-", "--format", "wav", flag)
+    assert res.code == 2 and res.out == ""
+    assert res.err == (f"voicecoach: error: {flag}: cannot be used with -o - (standard output); "
+                       "name an output file\n")
+    assert not (tmp_path / "cache").exists()            # refused before any synthesis

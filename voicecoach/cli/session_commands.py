@@ -63,7 +63,7 @@ def export(preset: str, output: Path, fmt: str | None, force: bool, samplerate: 
            shuffle: bool, **overrides) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
     from voicecoach.encode.formats import ExportOptions, format_for
-    from voicecoach.encode.targets import STDOUT, resolve_target
+    from voicecoach.encode.targets import STDOUT, check_stdout, resolve_target
     from voicecoach.encode.writer import export as write
     env = current_env()
     to_stdout = str(output) == STDOUT
@@ -71,7 +71,8 @@ def export(preset: str, output: Path, fmt: str | None, force: bool, samplerate: 
         raise InputError("--format: required with -o - (standard output): "
                          f"one of {', '.join(sorted(FORMATS))}")
     chosen = format_for(output, fmt)
-    resolve_target(output, force=force)      # an unusable target fails before the slow part
+    # An unusable target fails before the slow part (synthesis).
+    check_stdout(resolve_target(output, force=force), stems, cue_sheet)
     options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
                             subtype="FLOAT" if as_float else None, stems=stems,
                             cue_sheet=cue_sheet)

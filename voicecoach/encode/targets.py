@@ -26,7 +26,8 @@ from pathlib import Path
 
 from voicecoach.errors import InputError
 
-__all__ = ["STDOUT", "TargetKind", "Target", "resolve_target", "new_temp", "remove_stale_parts"]
+__all__ = ["STDOUT", "TargetKind", "Target", "resolve_target", "check_stdout", "new_temp",
+           "remove_stale_parts"]
 
 STDOUT = "-"
 """The output name that means standard output."""
@@ -114,6 +115,20 @@ def resolve_target(path: Path | str, option: str = "--output", force: bool = Fal
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"{option}: {shown}: the folder {folder} is not writable")
     return Target(shown, TargetKind.FILE, real)
+
+
+def check_stdout(target: Target, stems: bool, cue_sheet: bool) -> None:
+    """Standard output takes one stream: no stems or cue sheet beside it, and
+    not a terminal (sound bytes would garble it)."""
+    if target.kind is not TargetKind.STDOUT:
+        return
+    for flag, on in (("--stems", stems), ("--cue", cue_sheet)):
+        if on:
+            raise InputError(f"{flag}: cannot be used with -o - (standard output); "
+                             "name an output file")
+    if os.isatty(1):
+        raise InputError("--output: -: standard output is a terminal; "
+                         "pipe it into another program or name a file")
 
 
 def _alive(pid: int) -> bool:

@@ -47,6 +47,7 @@ from voicecoach.encode.tags import Tags, tag_mp3, tag_vorbis
 from voicecoach.encode.targets import (
     Target,
     TargetKind,
+    check_stdout,
     new_temp,
     remove_stale_parts,
     resolve_target,
@@ -247,14 +248,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
         raise ValueError(f"mixer has {mixer.frames} frames, timeline {timeline.frames}")
 
     main = resolve_target(path, force=force)
-    if main.kind is TargetKind.STDOUT:
-        for flag, on in (("--stems", options.stems), ("--cue", options.cue_sheet)):
-            if on:
-                raise InputError(f"{flag}: cannot be used with -o - (standard output); "
-                                 "name an output file")
-        if os.isatty(1):
-            raise InputError("--output: -: standard output is a terminal; "
-                             "pipe it into another program or name a file")
+    check_stdout(main, options.stems, options.cue_sheet)
     stem, ext = (path.stem, path.suffix) if path.suffix else (path.name, "." + fmt)
     audio_targets: list[tuple[Target, str | None]] = [(main, None)]
     if options.stems:
