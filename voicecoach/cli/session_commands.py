@@ -147,7 +147,8 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
 
     def notice(text: str) -> None:
         status.clear()
-        click.echo(f"voicecoach: {text}", file=env.stderr)
+        click.echo(printable(f"voicecoach: {text}", getattr(env.stderr, "encoding", None)),
+                   file=env.stderr)
 
     started = env.now()
     with KeyReader(env.stdin, env.interactive) as keys:
