@@ -23,7 +23,7 @@ from voicecoach.cues.settings import SpeechSettings
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
-from voicecoach.plan.timeline import Timeline
+from voicecoach.plan.timeline import EventKind, Timeline
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
         from voicecoach.audio.custom_sounds import load_sound, shipped_sound  # soxr: only when used
     for role, source in preset.sounds:
         path = shipped_sound(source) if source in SHIPPED_SOUNDS else source
-        kind = role if role in sounds else "bell"
+        kind = role if role in sounds else EventKind.BELL
         sounds[role] = load_sound(path, samplerate, kind=kind)
     return sounds
 

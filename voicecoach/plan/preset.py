@@ -18,17 +18,19 @@ import tomli_w
 
 from voicecoach.errors import PresetError, TempoError
 from voicecoach.plan.checks import Checker
+from voicecoach.plan.kinds import MOVING_KINDS, SegmentKind, Side
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
 from voicecoach.plan.mix import LEVEL_RANGE_DB, MAX_ATTACK, MAX_DEPTH_DB, MAX_RELEASE, Duck, Levels
 from voicecoach.plan.tempo import Tempo, parse_tempo
 
 MAX_SESSION_SECONDS = 4 * 3600
-PHASE_ORDER = {
-    "concentric": ("concentric", "top", "eccentric", "bottom"),
-    "eccentric": ("eccentric", "bottom", "concentric", "top"),
+_K = SegmentKind
+PHASE_ORDER: dict[SegmentKind, tuple[SegmentKind, ...]] = {
+    _K.CONCENTRIC: (_K.CONCENTRIC, _K.TOP, _K.ECCENTRIC, _K.BOTTOM),
+    _K.ECCENTRIC: (_K.ECCENTRIC, _K.BOTTOM, _K.CONCENTRIC, _K.TOP),
 }
-SIDES = ("none", "alternate", "each")
-COUNTABLE = ("eccentric", "concentric")
+SIDES = tuple(Side)
+COUNTABLE = MOVING_KINDS
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Cues:
     halfway_rep: int | None = None
     last_rep: bool = True
 
-    def phase(self, kind: str) -> tuple[str, ...]:
+    def phase(self, kind: SegmentKind) -> tuple[str, ...]:
         return getattr(self, kind)
 
 
@@ -80,10 +82,10 @@ class Preset:
     rest: float = 60.0
     tempo: Tempo | None = None
     hold: float | None = None
-    start: str = "concentric"
-    sides: str = "none"
+    start: SegmentKind = SegmentKind.CONCENTRIC
+    sides: Side = Side.NONE
     side_names: tuple[str, str] = ("Left", "Right")
-    count: tuple[str, ...] = ("eccentric",)
+    count: tuple[SegmentKind, ...] = (SegmentKind.ECCENTRIC,)
     voice: str | None = None
     rate: int | None = None
     cues: Cues = field(default_factory=Cues)
@@ -96,9 +98,9 @@ class Preset:
         return dict(self.sounds).get(role)
 
     @property
-    def phases(self) -> tuple[str, ...]:
+    def phases(self) -> tuple[SegmentKind, ...]:
         """Phases of one rep in the order performed."""
-        return ("hold",) if self.hold is not None else PHASE_ORDER[self.start]
+        return (SegmentKind.HOLD,) if self.hold is not None else PHASE_ORDER[self.start]
 
     @property
     def rep_seconds(self) -> float:
@@ -107,7 +109,7 @@ class Preset:
     @property
     def reps_per_set(self) -> int:
         """Reps performed in a set: ``each`` works both sides in turn."""
-        return self.reps * 2 if self.sides == "each" else self.reps
+        return self.reps * 2 if self.sides == Side.EACH else self.reps
 
     @property
     def halfway_rep(self) -> int | None:
@@ -238,16 +240,16 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     else:
         hold = c.seconds(data, "hold", "hold", 1, 600)
 
-    start = c.choice(data, "start", "start", tuple(PHASE_ORDER), "concentric")
-    sides = c.choice(data, "sides", "sides", SIDES, "none")
+    start = SegmentKind(c.choice(data, "start", "start", tuple(PHASE_ORDER), SegmentKind.CONCENTRIC))
+    sides = Side(c.choice(data, "sides", "sides", SIDES, Side.NONE))
     side_names = c.texts(data, "side_names", "side_names") or ("Left", "Right")
     if len(side_names) != 2:
         raise c.fail("side_names", "must name exactly two sides", list(side_names))
-    count_raw = data.get("count", ["eccentric"])
+    count_raw = data.get("count", [SegmentKind.ECCENTRIC])
     if not isinstance(count_raw, list) or any(p not in COUNTABLE for p in count_raw):
         raise c.fail("count", f"must be a list of phases counted aloud, from {', '.join(COUNTABLE)}",
                      count_raw)
-    count = tuple(dict.fromkeys(count_raw))
+    count = tuple(dict.fromkeys(SegmentKind(p) for p in count_raw))
 
     speech = c.table(data, "speech")
     c.unknown(speech, _SPEECH_KEYS, "speech.")
@@ -256,7 +258,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
 
     cue_table = c.table(data, "cues")
     c.unknown(cue_table, _CUE_KEYS, "cues.")
-    per_set = reps * 2 if sides == "each" else reps
+    per_set = reps * 2 if sides == Side.EACH else reps
     halfway = c.integer(cue_table, "halfway_rep", "cues.halfway_rep", 0, per_set, default=None)
     cues = Cues(
         halfway_rep=halfway,
@@ -306,8 +308,8 @@ def preset_to_dict(preset: Preset) -> dict:
         data["tempo"] = str(preset.tempo)
     else:
         data["hold"] = preset.hold
-    data.update(start=preset.start, sides=preset.sides, side_names=list(preset.side_names),
-                count=list(preset.count))
+    data.update(start=str(preset.start), sides=str(preset.sides), side_names=list(preset.side_names),
+                count=[str(p) for p in preset.count])
     speech = {k: v for k, v in (("voice", preset.voice), ("rate", preset.rate)) if v is not None}
     if speech:
         data["speech"] = speech

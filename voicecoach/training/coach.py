@@ -15,7 +15,7 @@ from typing import IO, Sequence
 from voicecoach.errors import InputError
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
-from voicecoach.plan.timeline import REP_KINDS, Timeline
+from voicecoach.plan.timeline import REP_KINDS, SegmentKind, Timeline
 from voicecoach.training.progression import Recommendation, recommend
 from voicecoach.training.records import SetResult, Workout
 from voicecoach.training.store import History
@@ -49,11 +49,11 @@ def played_record(preset: Preset, timeline: Timeline, position: int, completed: 
     done = preset.sets
     if not completed:
         seg = timeline.segment_at(min(position, timeline.frames - 1))
-        if seg.kind == "outro":
+        if seg.kind == SegmentKind.OUTRO:
             completed = True
         elif seg.kind in REP_KINDS:
             done, stopped_set, stopped_rep = seg.set - 1, seg.set, seg.rep
-        elif seg.kind == "rest":
+        elif seg.kind == SegmentKind.REST:
             done, stopped_set, stopped_rep = seg.set, seg.set + 1, 0
         else:                                    # intro, warm-up, get ready
             done, stopped_set, stopped_rep = 0, 1, 0
