@@ -6,6 +6,7 @@ import json
 import tomli_w
 
 from voicecoach.cli.app import main
+from voicecoach.errors import ExitStatus, InputError, RuntimeFailure
 from voicecoach.plan.preset import parse_preset
 from voicecoach.plan.preset_files import load_preset
 
@@ -65,6 +66,29 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path):
 def test_debug_shows_traceback(run):
     r = run("--debug", "timeline", "--reps", "0")
     assert r.code == 2 and "Traceback" in r.err
+
+
+def test_unexpected_error_and_interrupt_have_their_exit_status(run, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("wires crossed")
+    monkeypatch.setattr("voicecoach.cli.session_commands.resolve_preset", broken)
+    r = run("timeline")
+    assert (r.code, r.err) == (ExitStatus.FAILURE, "voicecoach: internal error: RuntimeError: "
+                               "wires crossed (run with --debug for details)\n")
+    r = run("--debug", "timeline")
+    assert r.code == 1 and "Traceback" in r.err and "internal error" not in r.err
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("voicecoach.cli.session_commands.resolve_preset", interrupted)
+    r = run("timeline")
+    assert (r.code, r.err) == (130, "voicecoach: interrupted\n")
+
+
+def test_exit_statuses_are_the_promised_numbers():
+    assert [int(s) for s in ExitStatus] == [0, 1, 2, 129, 130, 143]
+    assert InputError.exit_code == ExitStatus.BAD_INPUT == 2
+    assert RuntimeFailure.exit_code == ExitStatus.FAILURE == 1
 
 
 def test_presets_list_and_show_round_trip(run, env, tmp_path):
