@@ -37,14 +37,15 @@ class InputError(VoicecoachError, ValueError):
 class PresetError(InputError):
     """A preset file or value is invalid.
 
-    The message names the source, the key and the offending value.
+    The message names the source, the key and the offending value; a
+    command-line option is its own source (``source`` empty, ``key`` the option).
     """
 
     def __init__(self, source: str, key: str | None, problem: str):
         self.source = source
         self.key = key
         self.problem = problem
-        where = f"{source}: {key}" if key else source
+        where = ": ".join(part for part in (source, key) if part)
         super().__init__(f"{where}: {problem}")
 
 

@@ -3,6 +3,7 @@
 import io
 import json
 
+import pytest
 import tomli_w
 
 from voicecoach.cli.app import main
@@ -61,6 +62,26 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path):
         assert r.code == 2, (args, r)
         assert fragment in r.err and "Traceback" not in r.err, (args, r.err)
         assert len(r.err.strip().splitlines()) == 1, r.err
+
+
+@pytest.mark.parametrize("args, line", [
+    (("--sets", "0"), "--sets: must be between 1 and 20 (got 0)"),
+    (("--reps", "0"), "--reps: must be between 1 and 200 (got 0)"),
+    (("--tempo", "fast"), "--tempo: tempo 'fast' does not parse: write eccentric-bottom-concentric-top, "
+                          "e.g. '3-1-2-1', '3/1/2/1' or '3121' (X = explosive)"),
+    (("--rest", "-1"), "--rest: must be between 5 and 1800 seconds (got -1)"),
+    (("--voice", " "), "--voice: must not be empty (got ' ')"),
+    (("--rate", "10"), "--rate: must be between 80 and 450 (got 10)"),
+    (("--voice-volume", "100"), "--voice-volume: must be between -60 and 12 dB (got 100)"),
+    (("--tick-volume", "-60.5"), "--tick-volume: must be between -60 and 12 dB (got -60.5)"),
+    (("--music-volume", "13"), "--music-volume: must be between -60 and 12 dB (got 13)"),
+    (("--tempo", "60-60-60-60", "--reps", "100"),
+     "--reps: the session would last 20.0 hours; the limit is 4 hours (got 100)"),
+])
+def test_override_errors_name_the_option_typed(run, tmp_path, args, line):
+    r = run("export", "-o", str(tmp_path / "out.wav"), *args)
+    assert (r.code, r.err) == (2, f"voicecoach: error: {line}\n")
+    assert not (tmp_path / "out.wav").exists()
 
 
 def test_debug_shows_traceback(run):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from voicecoach.common.numbers import is_int, is_real
@@ -16,19 +17,24 @@ from voicecoach.errors import PresetError
 
 
 class Checker:
-    """Typed reads from a TOML table that fail with file, key and value."""
+    """Typed reads from a TOML table that fail with file, key and value.
 
-    def __init__(self, source: str, option_style: bool = False):
+    ``options`` maps a key's path to the command-line option that set it
+    (``{"mix.voice": "--voice-volume"}``): its problems name the option,
+    and the value as it was typed, instead of the source and the key.
+    """
+
+    def __init__(self, source: str, options: Mapping[str, str] | None = None):
         self.source = source
-        self.option_style = option_style
-
-    def key(self, path: str) -> str:
-        return f"--{path}" if self.option_style and path in ("sets", "reps", "rest", "tempo") else path
+        self.options = dict(options or {})
 
     def fail(self, path: str, problem: str, value: Any = ...) -> PresetError:
+        option = self.options.get(path)
         if value is not ...:
-            problem = f"{problem} (got {_show(value)})"
-        return PresetError(self.source, self.key(path), problem)
+            problem = f"{problem} (got {_show(value, typed=option is not None)})"
+        if option is not None:
+            return PresetError("", option, problem)
+        return PresetError(self.source, path, problem)
 
     def unknown(self, table: dict, allowed: tuple[str, ...], prefix: str = "") -> None:
         for key in table:
@@ -110,6 +116,7 @@ class Checker:
         return value
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
+def _show(value: Any, typed: bool = False) -> str:
+    """``value`` as a message shows it: as it was typed for an option (``100``, not ``100.0``)."""
+    text = f"{value:g}" if typed and isinstance(value, float) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -10,6 +10,7 @@ Finding and reading preset files is :mod:`voicecoach.plan.preset_files`.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,14 @@ class Cues:
     def phase(self, kind: SegmentKind) -> tuple[str, ...]:
         return getattr(self, kind)
 
+
+OVERRIDE_OPTIONS: dict[str, tuple[str, str]] = {
+    "sets": ("sets", "--sets"), "reps": ("reps", "--reps"), "tempo": ("tempo", "--tempo"),
+    "rest": ("rest", "--rest"), "voice": ("speech.voice", "--voice"), "rate": ("speech.rate", "--rate"),
+    "voice_volume": ("mix.voice", "--voice-volume"), "tick_volume": ("mix.ticks", "--tick-volume"),
+    "music_volume": ("mix.music", "--music-volume"),
+}
+""":meth:`Preset.with_overrides` keyword -> (the preset key it sets, the option a user types)."""
 
 SOUND_ROLES = ("tick", "accent", "bell", "rest_end")
 """``[sounds]`` keys: replace a built-in sound, or ``rest_end``: a sound at the end of each rest."""
@@ -129,28 +138,21 @@ class Preset:
                        voice: str | None = None, rate: int | None = None,
                        voice_volume: float | None = None, tick_volume: float | None = None,
                        music_volume: float | None = None) -> Preset:
-        """This preset with command-line overrides applied and re-validated."""
+        """This preset with command-line overrides applied and re-validated;
+        a bad value is reported under the option that gave it."""
         if tempo is not None and self.hold is not None:
-            raise PresetError("command line", "--tempo",
+            raise PresetError("", "--tempo",
                               f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo")
-        data = preset_to_dict(self)
-        for key, value in (("sets", sets), ("reps", reps), ("tempo", tempo), ("rest", rest)):
-            if value is not None:
-                data[key] = value
-        speech = dict(data.get("speech", {}))
-        if voice is not None:
-            speech["voice"] = voice
-        if rate is not None:
-            speech["rate"] = rate
-        if speech:
-            data["speech"] = speech
-        mix = dict(data.get("mix", {}))
-        for key, value in (("voice", voice_volume), ("ticks", tick_volume), ("music", music_volume)):
-            if value is not None:
-                mix[key] = value
-        if mix:
-            data["mix"] = mix
-        return preset_from_dict(data, source="command line", name=self.name, option_style=True)
+        given = dict(sets=sets, reps=reps, tempo=tempo, rest=rest, voice=voice, rate=rate,
+                     voice_volume=voice_volume, tick_volume=tick_volume, music_volume=music_volume)
+        data = preset_to_dict(self)        # fresh tables: safe to fill in
+        options = {}
+        for keyword, (path, option) in OVERRIDE_OPTIONS.items():
+            if given[keyword] is not None:
+                table, _, key = path.rpartition(".")
+                (data.setdefault(table, {}) if table else data)[key] = given[keyword]
+                options[path] = option
+        return preset_from_dict(data, source="command line", name=self.name, options=options)
 
 
 # ---------------------------------------------------------------- validation
@@ -205,7 +207,7 @@ def _sounds(c: Checker, table: dict, base_dir: Path | None) -> tuple[tuple[str, 
 
 
 def preset_from_dict(data: Any, source: str, name: str | None = None,
-                     option_style: bool = False, base_dir: Path | None = None) -> Preset:
+                     options: Mapping[str, str] | None = None, base_dir: Path | None = None) -> Preset:
     """Validate a parsed TOML document and build a :class:`Preset`.
 
     Raises
@@ -213,7 +215,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     PresetError
         On the first problem, naming ``source``, the key and the value.
     """
-    c = Checker(source, option_style)
+    c = Checker(source, options)
     if not isinstance(data, dict):
         raise c.fail("", "a preset must be a TOML table", data)
     c.unknown(data, _TOP_KEYS)
@@ -292,8 +294,9 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
         sounds=sounds,
     )
     if preset.work_seconds() > MAX_SESSION_SECONDS:
-        raise c.fail("sets", f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
-                     f"the limit is {MAX_SESSION_SECONDS // 3600} hours", sets)
+        key = next((k for k in ("sets", "reps", "tempo", "rest") if k in c.options), "sets")  # one typed
+        raise c.fail(key, f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
+                     f"the limit is {MAX_SESSION_SECONDS // 3600} hours", data.get(key, sets))
     return preset
 
 
