@@ -20,6 +20,7 @@ import soundfile as sf
 import soxr
 
 from voicecoach.audio.sounds import PEAK_DBFS
+from voicecoach.common import fades
 from voicecoach.common.decibels import gain
 from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError
@@ -116,9 +117,9 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
     fade_in = min(max(1, round(FADE_IN_SECONDS * samplerate)), n // 2)
     fade_out = min(max(2, round(FADE_OUT_SECONDS * samplerate)), n // 2)
     if fade_in:                  # 0, ..., rising: the first sample is exactly 0
-        sig[:fade_in] *= 0.5 - 0.5 * np.cos(np.pi * np.arange(fade_in) / fade_in)
+        sig[:fade_in] *= fades.fade_in(fade_in)
     if fade_out:                 # falling, ..., 0: the last sample is exactly 0
-        sig[n - fade_out:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, fade_out + 1) / fade_out)
+        sig[n - fade_out:] *= fades.fade_out(fade_out)
     top = float(np.max(np.abs(sig)))
     if top <= 0.0:               # only for a sound of a sample or two
         raise _fail(path, "is silent")

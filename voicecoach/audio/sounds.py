@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from voicecoach.common.decibels import gain
+from voicecoach.common.fades import fade_in, fade_out
 from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.metronome import SOUND_SECONDS, sound_frames
 
@@ -40,9 +41,9 @@ def _finish(sig: np.ndarray, kind: str, attack: int) -> np.ndarray:
     n = len(sig)
     env = np.ones(n)
     if attack:
-        env[:attack] = 0.5 - 0.5 * np.cos(np.pi * np.arange(attack) / attack)
+        env[:attack] = fade_in(attack)
     tail = max(2, n // 4)
-    env[n - tail:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, tail + 1) / tail)
+    env[n - tail:] *= fade_out(tail)
     sig = sig * env
     peak = float(np.max(np.abs(sig)))
     return (sig * (gain(PEAK_DBFS[kind]) / peak)).astype(np.float32)
