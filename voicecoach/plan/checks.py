@@ -36,6 +36,12 @@ class Checker:
             return PresetError("", option, problem)
         return PresetError(self.source, path, problem)
 
+    def _absent(self, path: str, default: Any) -> Any:
+        """What an absent key reads as: ``default``, or an error when there is none."""
+        if default is ...:
+            raise self.fail(path, "missing key")
+        return default
+
     def unknown(self, table: dict, allowed: tuple[str, ...], prefix: str = "") -> None:
         for key in table:
             if key not in allowed:
@@ -45,9 +51,7 @@ class Checker:
 
     def text(self, table: dict, key: str, path: str, default: Any = ..., empty: bool = False) -> Any:
         if key not in table:
-            if default is ...:
-                raise self.fail(path, "missing key")
-            return default
+            return self._absent(path, default)
         value = table[key]
         if not isinstance(value, str):
             raise self.fail(path, "must be a string", value)
@@ -58,9 +62,7 @@ class Checker:
 
     def integer(self, table: dict, key: str, path: str, lo: int, hi: int, default: Any = ...) -> Any:
         if key not in table:
-            if default is ...:
-                raise self.fail(path, "missing key")
-            return default
+            return self._absent(path, default)
         value = table[key]
         if not is_int(value):
             raise self.fail(path, "must be a whole number", value)
@@ -71,9 +73,7 @@ class Checker:
     def seconds(self, table: dict, key: str, path: str, lo: float, hi: float, default: Any = ...,
                 unit: str = "seconds") -> Any:
         if key not in table:
-            if default is ...:
-                raise self.fail(path, "missing key")
-            return default
+            return self._absent(path, default)
         value = table[key]
         if not is_real(value):
             raise self.fail(path, f"must be a number of {unit}", value)
