@@ -3,7 +3,7 @@
 The exporter calls the same :meth:`Mixer.render <voicecoach.audio.mixer.Mixer.render>`
 as the live player, block by block, and streams each block through
 ``soundfile.SoundFile.write``: memory stays ``O(block)`` whatever the session
-length (and OGG/Vorbis must be written in blocks anyway, see PITFALLS.md).
+length (and OGG/Vorbis must be written in blocks anyway, see docs/pitfalls.md).
 
 Every output (the mix, the stems, the cue sheet) is written to a hidden temp
 file beside its target and moved into place with :func:`os.replace` only
