@@ -20,7 +20,7 @@ import tomli_w
 from voicecoach.errors import PresetError, TempoError
 from voicecoach.plan.checks import Checker
 from voicecoach.plan.kinds import MOVING_KINDS, SegmentKind, Side
-from voicecoach.plan.metronome import SHIPPED_SOUNDS
+from voicecoach.plan.metronome import SHIPPED_SOUNDS, SOUND_SECONDS
 from voicecoach.plan.mix import LEVEL_RANGE_DB, MAX_ATTACK, MAX_DEPTH_DB, MAX_RELEASE, Duck, Levels
 from voicecoach.plan.tempo import Tempo, parse_tempo
 
@@ -72,7 +72,7 @@ OVERRIDE_OPTIONS: dict[str, tuple[str, str]] = {
 }
 """:meth:`Preset.with_overrides` keyword -> (the preset key it sets, the option a user types)."""
 
-SOUND_ROLES = ("tick", "accent", "bell", "rest_end")
+SOUND_ROLES = (*SOUND_SECONDS, "rest_end")
 """``[sounds]`` keys: replace a built-in sound, or ``rest_end``: a sound at the end of each rest."""
 
 
