@@ -29,7 +29,12 @@ from voicecoach import __version__
 from voicecoach.audio.bed import MusicBed
 from voicecoach.common.atomic import discard, temp_beside
 from voicecoach.audio.mixer import BUSES, HEADROOM_PEAK, Mixer
-from voicecoach.encode.chapters import chapter_spans, chapter_stamps, chapters, cue_sheet
+from voicecoach.encode.chapters import (
+    chapter_spans,
+    chapter_stamps,
+    chapters,
+    cue_sheet,
+)
 from voicecoach.encode.formats import (
     CODECS,
     ExportOptions,

@@ -21,7 +21,14 @@ from voicecoach.errors import PresetError, TempoError
 from voicecoach.plan.checks import Checker
 from voicecoach.plan.kinds import MOVING_KINDS, SegmentKind, Side
 from voicecoach.plan.metronome import SHIPPED_SOUNDS, SOUND_SECONDS
-from voicecoach.plan.mix import LEVEL_RANGE_DB, MAX_ATTACK, MAX_DEPTH_DB, MAX_RELEASE, Duck, Levels
+from voicecoach.plan.mix import (
+    LEVEL_RANGE_DB,
+    MAX_ATTACK,
+    MAX_DEPTH_DB,
+    MAX_RELEASE,
+    Duck,
+    Levels,
+)
 from voicecoach.plan.tempo import Tempo, parse_tempo
 
 MAX_SESSION_SECONDS = 4 * 3600
