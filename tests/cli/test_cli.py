@@ -67,8 +67,8 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path):
 @pytest.mark.parametrize("args, line", [
     (("--sets", "0"), "--sets: must be between 1 and 20 (got 0)"),
     (("--reps", "0"), "--reps: must be between 1 and 200 (got 0)"),
-    (("--tempo", "fast"), "--tempo: tempo 'fast' does not parse: write eccentric-bottom-concentric-top, "
-                          "e.g. '3-1-2-1', '3/1/2/1' or '3121' (X = explosive)"),
+    (("--tempo", "fast"), ("--tempo: tempo 'fast' does not parse: write eccentric-bottom-concentric-top, "
+                           "e.g. '3-1-2-1', '3/1/2/1' or '3121' (X = explosive)")),
     (("--rest", "-1"), "--rest: must be between 5 and 1800 seconds (got -1)"),
     (("--voice", " "), "--voice: must not be empty (got ' ')"),
     (("--rate", "10"), "--rate: must be between 80 and 450 (got 10)"),
@@ -94,8 +94,8 @@ def test_unexpected_error_and_interrupt_have_their_exit_status(run, monkeypatch)
         raise RuntimeError("wires crossed")
     monkeypatch.setattr("voicecoach.cli.session_commands.resolve_preset", broken)
     r = run("timeline")
-    assert (r.code, r.err) == (ExitStatus.FAILURE, "voicecoach: internal error: RuntimeError: "
-                               "wires crossed (run with --debug for details)\n")
+    assert (r.code, r.err) == (ExitStatus.FAILURE, ("voicecoach: internal error: RuntimeError: "
+                                                    "wires crossed (run with --debug for details)\n"))
     r = run("--debug", "timeline")
     assert r.code == 1 and "Traceback" in r.err and "internal error" not in r.err
 

@@ -27,8 +27,8 @@ import soundfile as sf
 
 from voicecoach import __version__
 from voicecoach.audio.bed import MusicBed
-from voicecoach.common.atomic import discard, temp_beside
 from voicecoach.audio.mixer import BUSES, HEADROOM_PEAK, Mixer
+from voicecoach.common.atomic import discard, temp_beside
 from voicecoach.encode.chapters import (
     chapter_spans,
     chapter_stamps,

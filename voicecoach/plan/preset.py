@@ -150,8 +150,9 @@ class Preset:
         if tempo is not None and self.hold is not None:
             raise PresetError("", "--tempo",
                               f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo")
-        given = dict(sets=sets, reps=reps, tempo=tempo, rest=rest, voice=voice, rate=rate,
-                     voice_volume=voice_volume, tick_volume=tick_volume, music_volume=music_volume)
+        given = {"sets": sets, "reps": reps, "tempo": tempo, "rest": rest, "voice": voice,
+                 "rate": rate, "voice_volume": voice_volume, "tick_volume": tick_volume,
+                 "music_volume": music_volume}
         data = preset_to_dict(self)        # fresh tables: safe to fill in
         options = {}
         for keyword, (path, option) in OVERRIDE_OPTIONS.items():
