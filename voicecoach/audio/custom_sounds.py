@@ -22,7 +22,7 @@ import soxr
 from voicecoach.audio.sounds import PEAK_DBFS
 from voicecoach.common import fades
 from voicecoach.common.decibels import gain
-from voicecoach.common.numbers import is_int
+from voicecoach.common.numbers import check_positive_int
 from voicecoach.errors import InputError
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
 
@@ -79,10 +79,7 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
     """
     if kind not in PEAK_DBFS:
         raise ValueError(f"unknown sound kind {kind!r}; expected one of {sorted(PEAK_DBFS)}")
-    if not is_int(samplerate):
-        raise TypeError(f"samplerate must be an int, not {type(samplerate).__name__}")
-    if samplerate <= 0:
-        raise ValueError(f"samplerate must be positive, not {samplerate}")
+    samplerate = check_positive_int(samplerate, "samplerate")
     if not max_seconds > 0:
         raise ValueError(f"max_seconds must be positive, not {max_seconds}")
     path = Path(path).expanduser()

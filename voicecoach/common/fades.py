@@ -8,17 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from voicecoach.common.numbers import is_int
+from voicecoach.common.numbers import check_count
 
 __all__ = ["fade_in", "fade_out"]
-
-
-def _frames(value: object, what: str) -> int:
-    if not is_int(value):
-        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{what} must be >= 0, not {value}")
-    return int(value)
 
 
 def fade_in(frames: int, over: int | None = None) -> np.ndarray:
@@ -37,8 +29,8 @@ def fade_in(frames: int, over: int | None = None) -> np.ndarray:
         float64, shape ``(frames,)``: exactly 0 first, rising toward 1
         (which the next sample would reach).
     """
-    frames = _frames(frames, "frames")
-    over = frames if over is None else _frames(over, "over")
+    frames = check_count(frames, "frames")
+    over = frames if over is None else check_count(over, "over")
     if over < frames or over == 0 < frames:
         raise ValueError(f"over must be at least frames ({frames}), not {over}")
     return 0.5 - 0.5 * np.cos(np.pi * np.arange(frames) / over)
@@ -58,5 +50,5 @@ def fade_out(frames: int) -> np.ndarray:
         float64, shape ``(frames,)``: falling from just under 1 to exactly 0,
         so the sound ends silent.
     """
-    frames = _frames(frames, "frames")
+    frames = check_count(frames, "frames")
     return 0.5 + 0.5 * np.cos(np.pi * np.arange(1, frames + 1) / max(frames, 1))
