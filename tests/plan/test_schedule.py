@@ -7,12 +7,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from voicecoach.plan.kinds import REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.metronome import sound_frames
 from voicecoach.plan.preset import Cues, Preset, WarmupStep
 from voicecoach.plan.preset_files import builtin_names, load_preset
 from voicecoach.plan.schedule import build_timeline, estimate_frames
 from voicecoach.plan.tempo import Tempo
-from voicecoach.plan.timeline import REP_KINDS, EventKind, SegmentKind
 
 SR = 48000
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from voicecoach.common.numbers import is_int
+from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.mix import Duck
-from voicecoach.plan.timeline import EventKind, Timeline
+from voicecoach.plan.timeline import Timeline
 
 __all__ = ["DuckEnvelope"]
 

@@ -28,7 +28,8 @@ import numpy as np
 
 from voicecoach.common.arrays import check_mono
 from voicecoach.common.numbers import is_int, is_real
-from voicecoach.plan.timeline import EventKind, Timeline
+from voicecoach.plan.kinds import EventKind
+from voicecoach.plan.timeline import Timeline
 
 __all__ = ["BUSES", "BUS_OF_KIND", "HEADROOM_PEAK", "Mixer"]
 

@@ -19,10 +19,11 @@ from voicecoach.audio.sounds import make_sounds
 from voicecoach.cues.bank import CueBank
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.timing import cue_bank, spoken_timeline
+from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
-from voicecoach.plan.timeline import EventKind, Timeline
+from voicecoach.plan.timeline import Timeline
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from typing import IO
 
 from voicecoach.cli.timeline_table import clock
 from voicecoach.live.transport import Transport, TransportState
+from voicecoach.plan.kinds import SegmentKind
 from voicecoach.plan.labels import LabelStyle, segment_label
-from voicecoach.plan.timeline import SegmentKind
 
 
 class KeyReader:

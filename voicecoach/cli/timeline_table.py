@@ -3,8 +3,9 @@ person could follow on paper."""
 
 from __future__ import annotations
 
+from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.labels import LabelStyle, segment_label
-from voicecoach.plan.timeline import EventKind, Timeline
+from voicecoach.plan.timeline import Timeline
 
 
 def clock(frames: int, samplerate: int) -> str:

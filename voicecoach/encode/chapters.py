@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from voicecoach import __version__
+from voicecoach.plan.kinds import REP_KINDS, SegmentKind
 from voicecoach.plan.labels import LabelStyle, segment_label
-from voicecoach.plan.timeline import REP_KINDS, SegmentKind, Timeline
+from voicecoach.plan.timeline import Timeline
 
 __all__ = ["Chapter", "chapters", "cue_sheet", "chapter_spans", "chapter_stamps"]
 

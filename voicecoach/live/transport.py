@@ -31,9 +31,9 @@ import numpy as np
 
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.mixer import Mixer
-from voicecoach.plan.kinds import COUNT_IN
+from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
-from voicecoach.plan.timeline import REP_KINDS, EventKind, SegmentKind, Timeline
+from voicecoach.plan.timeline import Timeline
 
 FADE_SECONDS = 0.005
 

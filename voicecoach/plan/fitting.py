@@ -17,7 +17,8 @@ import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from voicecoach.plan.timeline import Dropped, Event, EventKind
+from voicecoach.plan.kinds import EventKind
+from voicecoach.plan.timeline import Dropped, Event
 
 __all__ = ["ANCHORED", "ANNOUNCE", "TIME_LEFT", "REMINDER", "Say", "fit_speech"]
 

@@ -11,9 +11,7 @@ import bisect
 import json
 from dataclasses import dataclass, field
 
-from voicecoach.plan.kinds import REP_KINDS, EventKind, SegmentKind
-
-__all__ = ["REP_KINDS", "Dropped", "Event", "EventKind", "Segment", "SegmentKind", "Timeline"]
+from voicecoach.plan.kinds import EventKind, SegmentKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +105,7 @@ class Timeline:
                 for s in self.segments
             ],
             "events": [
+                # an attached sound is named in "text", as the JSON has always had it
                 {"frame": e.frame, "kind": e.kind, "text": e.text if e.sound is None else e.sound,
                  "frames": e.frames, "set": e.set, "rep": e.rep}
                 for e in self.events

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import IO, Sequence
 
 from voicecoach.errors import InputError
+from voicecoach.plan.kinds import REP_KINDS, SegmentKind
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
-from voicecoach.plan.timeline import REP_KINDS, SegmentKind, Timeline
+from voicecoach.plan.timeline import Timeline
 from voicecoach.training.progression import Recommendation, recommend
 from voicecoach.training.records import SetResult, Workout
 from voicecoach.training.store import History
