@@ -114,6 +114,12 @@ def reference(run, short, tmp_path):
     return data
 
 
+def on(env, audio, **changes):
+    """``env`` playing through ``audio``, on its clock."""
+    return replace(env, audio_backend=lambda: audio, clock=audio.clock, sleep=audio.sleep,
+                   **changes)
+
+
 def terminal(env, keys, answers=""):
     """The same environment as a person at a terminal typing ``answers``."""
     return replace(env, stdin=io.StringIO(answers), stdin_isatty=True, stderr_isatty=True,
@@ -166,7 +172,7 @@ def test_a_finished_session_sounds_like_the_export_and_is_logged(run, short, aud
 
 def test_underruns_device_and_latency_reach_the_output(run, env, short, fake_audio, tmp_path):
     flaky = fake_audio(underflow_every=100)
-    r = run_in(replace(env, audio_backend=lambda: flaky), "play", str(short),
+    r = run_in(on(env, flaky), "play", str(short),
                "--device", "headphones", "--latency", "0.05")
     assert r[0] == 0, r[2]
     expected = sum(1 for i in range(len(flaky.blocks)) if i % 100 == 1)
@@ -183,7 +189,7 @@ def test_a_bad_device_is_one_line_exit_2_before_any_sound(run, short, audio, wat
 
 
 def test_no_device_at_all_is_exit_1(run, env, short, fake_audio):
-    r = run_in(replace(env, audio_backend=lambda: fake_audio(devices=[])), "play", str(short))
+    r = run_in(on(env, fake_audio(devices=[])), "play", str(short))
     assert r[0] == 1
     assert r[2] == ("voicecoach: error: no audio output device found; "
                     "try 'voicecoach export' to make a file\n")
@@ -255,21 +261,20 @@ def test_quit_stops_with_exit_0_and_logs_the_stopped_session(env, run, short, au
 def test_ctrl_c_is_130_and_logs_the_sets_done(env, run, short, fake_audio, watch, how):
     audio = fake_audio(interrupt_after=1600 if how == "device" else None)   # 17.07 s: in the rest
     keys = ScriptedKeys.at(p200="^C") if how == "keys" else ScriptedKeys()
-    code, out, err = run_in(replace(env, audio_backend=lambda: audio, clock=audio.clock,
-                                    sleep=audio.sleep, keys=keys), "play", str(short))
+    code, out, err = run_in(on(env, audio, keys=keys), "play", str(short))
     assert code == 130
-    assert err == "voicecoach: interrupted\n" and out == ""
+    assert err == "voicecoach: interrupted\n"
+    assert out == "Log your perfect reps later: voicecoach log short 2\n"    # the set that was done
     assert audio.streams[0].closed and watch.left and keys.closed == 1
     assert len(audio.blocks) == 1600
     logged = last_logged(run)
-    assert not logged["completed"] and [s["number"] for s in logged["sets"]] == [1]
+    assert not logged["completed"] and [(s["planned"], s["perfect"]) for s in logged["sets"]] == [(2, None)]
     assert (logged["stopped_set"], logged["stopped_rep"]) == (2, 0)
 
 
 def test_a_lost_device_that_comes_back_resumes_the_rep(env, short, fake_audio, reference, watch):
     audio = fake_audio(lose_after=1000, refuse=2)           # lost at 10.67 s, in rep 1
-    code, out, err = run_in(replace(env, audio_backend=lambda: audio, clock=audio.clock,
-                                    sleep=audio.sleep), "play", str(short))
+    code, out, err = run_in(on(env, audio), "play", str(short))
     assert code == 0, err
     assert err.splitlines() == [
         "voicecoach: audio device lost; waiting for it to come back...",
@@ -288,8 +293,7 @@ def test_a_lost_device_that_comes_back_resumes_the_rep(env, short, fake_audio, r
 
 def test_a_device_lost_for_good_is_exit_1_with_one_clear_line(env, run, short, fake_audio):
     audio = fake_audio(lose_after=1000, refuse=10**6)
-    code, out, err = run_in(replace(env, audio_backend=lambda: audio, clock=audio.clock,
-                                    sleep=audio.sleep), "play", str(short))
+    code, out, err = run_in(on(env, audio), "play", str(short))
     assert code == 1 and out == ""
     lines = err.splitlines()
     assert lines[0] == "voicecoach: audio device lost; waiting for it to come back..."
