@@ -20,7 +20,8 @@ import soundfile as sf
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.encode.formats import ExportOptions
-from voicecoach.encode.targets import TargetKind, remove_stale_parts, resolve_target
+from voicecoach.common.atomic import remove_stale_parts
+from voicecoach.encode.targets import TargetKind, resolve_target
 from voicecoach.encode.writer import export
 from voicecoach.errors import InputError
 from voicecoach.plan.timeline import Event, Segment, Timeline

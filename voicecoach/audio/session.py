@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voicecoach.audio.bed import MusicBed, Pull
 from voicecoach.audio.ducking import DuckEnvelope
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
@@ -20,6 +21,7 @@ from voicecoach.cues.bank import CueBank
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.timing import cue_bank, spoken_timeline
 from voicecoach.errors import InputError, PresetError
+from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
 from voicecoach.plan.preset import MAX_SESSION_SECONDS, Preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
@@ -40,6 +42,17 @@ class Session:
         """How music ducks under this session's voice."""
         return DuckEnvelope(self.timeline, self.preset.duck)
 
+    def music(self, spec: Path, shuffle: bool = False):
+        """The user's music (a file or a folder) decoded at this session's rate
+        and width: a :class:`~voicecoach.audio.music.MusicStream`."""
+        return music_stream(spec, self.timeline.samplerate, self.mixer.channels, shuffle)
+
+    def music_bed(self, pull: Pull) -> MusicBed:
+        """The music under this session, ducked by its voice at the preset's
+        music level: one wiring for the export (``pull`` reads the stream) and
+        live play (``pull`` takes from the ring buffer a thread fills)."""
+        return MusicBed(pull, self.envelope(), self.preset.levels.music, self.mixer.channels)
+
 
 def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
     """The metronome sounds, with the preset's own files in place: read,
@@ -52,7 +65,7 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
         )
     for role, source in preset.sounds:
         path = shipped_sound(source) if source in SHIPPED_SOUNDS else source
-        kind = role if role in sounds else "bell"
+        kind = role if role in sounds else EventKind.BELL
         try:
             sounds[role] = load_sound(path, samplerate, kind=kind)
         except InputError as exc:     # name the preset and the key, as validation does

@@ -18,7 +18,7 @@ from voicecoach.cli import catalog_commands, session_commands, training_commands
 from voicecoach.cli.environment import Environment
 from voicecoach.cli.printable import printable
 from voicecoach.cli.signals import Signalled, signals_as_interrupts
-from voicecoach.errors import VoicecoachError
+from voicecoach.errors import ExitStatus, VoicecoachError
 
 MAX_MESSAGE = 2000
 """Characters of an error line; a value quoted in it can not flood the terminal."""
@@ -52,37 +52,51 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
             args = list(argv) if argv is not None else sys.argv[1:]
             with cli.make_context("voicecoach", args, obj=env) as ctx:
                 cli.invoke(ctx)
-        return 0
+        return ExitStatus.OK
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
-        if debug:
-            traceback.print_exc(file=env.stderr)
-        _show_click_error(exc, env)
-        return exc.exit_code
-    except Signalled as exc:
-        _say(env, f"voicecoach: stopped by {exc}")
-        return exc.exit_code
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        signalled = _signal_behind(exc)
+        if signalled is not None:
+            _say(env, f"voicecoach: stopped by {signalled}")
+            return signalled.exit_code
         _say(env, "voicecoach: interrupted")
-        return 130
-    except RecursionError as exc:      # input nested past Python's stack: bad input, not a bug
+        return ExitStatus.INTERRUPTED
+    except Exception as exc:  # every error: one line and its status; the traceback with --debug
         if debug:
             traceback.print_exc(file=env.stderr)
-        _say(env, f"voicecoach: error: input nested too deeply to read ({exc})")
-        return 2
-    except VoicecoachError as exc:
-        if debug:
-            traceback.print_exc(file=env.stderr)
-        _say(env, f"voicecoach: error: {exc}")
-        return exc.exit_code
-    except Exception as exc:  # the last line of defence: one line, exit 1
-        if debug:
-            traceback.print_exc(file=env.stderr)
-        else:
-            _say(env, f"voicecoach: internal error: {type(exc).__name__}: {exc} "
-                      "(run with --debug for details)")
-        return 1
+        message, status = _describe(exc, debug)
+        if message:
+            _say(env, f"voicecoach: {message}")
+        return status
+
+
+def _signal_behind(exc: BaseException) -> Signalled | None:
+    """The SIGTERM/SIGHUP behind an interrupt, also when a layer re-raised it
+    as its own KeyboardInterrupt (play reports how far it got that way)."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, Signalled):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
+def _describe(exc: Exception, debug: bool) -> tuple[str | None, int]:
+    """The line an error is shown as (None: the traceback says it) and the exit status."""
+    if isinstance(exc, click.ClickException):
+        message = exc.format_message()
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            message = f"{message} (see '{exc.ctx.command_path} --help')"
+        return f"error: {message}", exc.exit_code
+    if isinstance(exc, VoicecoachError):
+        return f"error: {exc}", exc.exit_code
+    if isinstance(exc, RecursionError):     # input nested past Python's stack: bad input
+        return f"error: input nested too deeply to read ({exc})", ExitStatus.BAD_INPUT
+    if debug:                 # the last line of defence: an unexpected error
+        return None, ExitStatus.FAILURE
+    return (f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            ExitStatus.FAILURE)
 
 
 def _say(env: Environment, line: str) -> None:
@@ -91,10 +105,3 @@ def _say(env: Environment, line: str) -> None:
     if len(line) > MAX_MESSAGE:
         line = line[:MAX_MESSAGE - 3] + "..."
     click.echo(line, file=env.stderr)
-
-
-def _show_click_error(exc: click.ClickException, env: Environment) -> None:
-    message = exc.format_message()
-    if isinstance(exc, click.UsageError) and exc.ctx is not None:
-        message = f"{message} (see '{exc.ctx.command_path} --help')"
-    _say(env, f"voicecoach: error: {message}")

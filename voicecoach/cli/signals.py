@@ -14,6 +14,8 @@ import signal
 import threading
 from collections.abc import Iterator
 
+from voicecoach.errors import ExitStatus
+
 __all__ = ["Signalled", "signals_as_interrupts"]
 
 HANDLED = (signal.SIGTERM, signal.SIGHUP)
@@ -28,7 +30,8 @@ class Signalled(KeyboardInterrupt):
 
     @property
     def exit_code(self) -> int:
-        return 128 + self.signum
+        """As shells report a death by signal: 128 + its number (143, 129)."""
+        return ExitStatus(128 + self.signum)
 
 
 def _raise(signum: int, frame) -> None:

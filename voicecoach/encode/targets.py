@@ -8,31 +8,25 @@ output. Everything else, and every target that can not work (a missing
 folder, a directory, a read-only file without ``force``), is refused before
 any sound is rendered, as an :class:`~voicecoach.errors.InputError`.
 
-Temp files are named ``.NAME.part-PID-XXXXXXXX`` so that the leftovers of a
-run that died (SIGKILL, power loss) are recognised and removed by the next
-export to the same folder, while a live run's temp file is left alone.
+Temp files and the removal of a dead run's leftovers are
+:mod:`voicecoach.common.atomic`'s.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import secrets
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from voicecoach.errors import InputError
 
-__all__ = ["STDOUT", "TargetKind", "Target", "resolve_target", "check_stdout", "new_temp",
-           "remove_stale_parts"]
+__all__ = ["STDOUT", "TargetKind", "Target", "resolve_target", "check_stdout"]
 
 STDOUT = "-"
 """The output name that means standard output."""
 
-_PART = re.compile(r"^\..+\.part-(?P<pid>\d+)-[0-9a-f]{8}$")
 
 
 class TargetKind(StrEnum):
@@ -129,58 +123,3 @@ def check_stdout(target: Target, stems: bool, cue_sheet: bool) -> None:
     if os.isatty(1):
         raise InputError("--output: -: standard output is a terminal; "
                          "pipe it into another program or name a file")
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
-
-
-def remove_stale_parts(folder: Path) -> list[Path]:
-    """Delete the temp files of dead exports in ``folder`` (by name and PID).
-
-    Only regular files named ``.NAME.part-PID-XXXXXXXX`` whose process is
-    gone; a folder that can not be listed is left as it is.
-    """
-    removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    for entry in entries:
-        m = _PART.match(entry.name)
-        if m is None or _alive(int(m["pid"])):
-            continue
-        try:
-            if entry.is_file(follow_symlinks=False):
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
-        except OSError:
-            pass
-    return removed
-
-
-def new_temp(target: Path, claim: Callable[[Path], None]) -> Path:
-    """Create ``.NAME.part-PID-XXXXXXXX`` beside ``target`` (mode as ``open()`` gives).
-
-    ``claim(path)`` is called *before* the file is created, so a signal that
-    lands in between still leaves the caller knowing what to remove.
-    """
-    while True:
-        tmp = target.with_name(f".{target.name}.part-{os.getpid()}-{secrets.token_hex(4)}")
-        if os.path.lexists(tmp):
-            continue
-        claim(tmp)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        return tmp

@@ -30,6 +30,7 @@ import soundfile as sf
 from voicecoach import __version__
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.mixer import BUSES, HEADROOM_PEAK, Mixer
+from voicecoach.common.atomic import discard, remove_stale_parts, temp_beside
 from voicecoach.encode.chapters import (
     chapter_spans,
     chapter_stamps,
@@ -44,14 +45,7 @@ from voicecoach.encode.formats import (
     subtype_for,
 )
 from voicecoach.encode.tags import Tags, tag_mp3, tag_vorbis
-from voicecoach.encode.targets import (
-    Target,
-    TargetKind,
-    check_stdout,
-    new_temp,
-    remove_stale_parts,
-    resolve_target,
-)
+from voicecoach.encode.targets import Target, TargetKind, check_stdout, resolve_target
 from voicecoach.errors import ExportError, InputError
 from voicecoach.plan.timeline import Timeline
 
@@ -278,7 +272,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
         if target.real.parent not in cleaned:
             cleaned.add(target.real.parent)
             remove_stale_parts(target.real.parent)
-        return new_temp(target.real, lambda tmp: temps.__setitem__(target.real, tmp))
+        return temp_beside(target.real, claim=lambda tmp: temps.__setitem__(target.real, tmp))
 
     try:
         for target, bus in audio_targets:
@@ -387,10 +381,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 pass
         if not committed:
             for tmp in temps.values():
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+                discard(tmp)
     written = [t.shown for t, _ in audio_targets]
     return written + ([cue_target.shown] if cue_target is not None else [])
 
