@@ -183,7 +183,7 @@ def test_overrides_are_validated_and_named_as_options():
 
 
 def test_speech_engine_loads_overrides_and_round_trips(tmp_path):
-    from voicecoach.plan.engine_kind import EngineKind
+    from voicecoach.plan.kinds import EngineKind
     p = parse_preset(tomli_w.dumps(with_("speech.engine", "pyttsx3")), "x.toml")
     assert p.engine is EngineKind.PYTTSX3
     assert parse_preset(dump_preset(p), "shown") == p

@@ -13,14 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
+from voicecoach.audio.bed import MusicBed, Pull
 from voicecoach.audio.ducking import DuckEnvelope
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.cues.bank import CueBank
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.timing import cue_bank, spoken_timeline
+from voicecoach.errors import InputError, PresetError
+from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
-from voicecoach.plan.preset import Preset
+from voicecoach.plan.preset import MAX_SESSION_SECONDS, Preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
 from voicecoach.plan.timeline import Timeline
 
@@ -39,6 +42,17 @@ class Session:
         """How music ducks under this session's voice."""
         return DuckEnvelope(self.timeline, self.preset.duck)
 
+    def music(self, spec: Path, shuffle: bool = False):
+        """The user's music (a file or a folder) decoded at this session's rate
+        and width: a :class:`~voicecoach.audio.music.MusicStream`."""
+        return music_stream(spec, self.timeline.samplerate, self.mixer.channels, shuffle)
+
+    def music_bed(self, pull: Pull) -> MusicBed:
+        """The music under this session, ducked by its voice at the preset's
+        music level: one wiring for the export (``pull`` reads the stream) and
+        live play (``pull`` takes from the ring buffer a thread fills)."""
+        return MusicBed(pull, self.envelope(), self.preset.levels.music, self.mixer.channels)
+
 
 def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
     """The metronome sounds, with the preset's own files in place: read,
@@ -51,8 +65,11 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
         )
     for role, source in preset.sounds:
         path = shipped_sound(source) if source in SHIPPED_SOUNDS else source
-        kind = role if role in sounds else "bell"
-        sounds[role] = load_sound(path, samplerate, kind=kind)
+        kind = role if role in sounds else EventKind.BELL
+        try:
+            sounds[role] = load_sound(path, samplerate, kind=kind)
+        except InputError as exc:     # name the preset and the key, as validation does
+            raise PresetError(preset.source or preset.name, f"sounds.{role}", str(exc)) from None
     return sounds
 
 
@@ -68,6 +85,10 @@ def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERAT
     sounds = session_sounds(preset, samplerate)
     bank = bank or cue_bank(preset, cache_dir, samplerate, engine, voice_dir)
     timeline = spoken_timeline(preset, bank, {name: len(clip) for name, clip in sounds.items()})
+    if timeline.frames > MAX_SESSION_SECONDS * samplerate:    # validation over-estimates speech
+        raise PresetError(preset.source or preset.name, "sets",
+                          f"the session would last {timeline.frames / samplerate / 3600:.1f} "
+                          f"hours with its speech; the limit is {MAX_SESSION_SECONDS // 3600} hours")
     speech = {text: bank.pcm16(text) for text in timeline.texts()}
     levels = {"voice": preset.levels.voice, "ticks": preset.levels.tick}
     mixer = Mixer(timeline, speech, sounds, channels, levels)

@@ -16,15 +16,14 @@ from voicecoach.plan.preset_files import (
     user_names,
     user_preset_dir,
 )
-from voicecoach.plan.schedule import build_timeline
+from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
 
 
 @click.command()
 @click.option("--quiet", is_flag=True, help="Print nothing; exit 1 when there is no output device.")
 def devices(quiet: bool) -> None:
     """List audio output devices."""
-    from voicecoach.live.player import list_devices
-    found = list_devices()
+    found = current_env().audio_backend().devices()
     if not found:
         raise AudioDeviceError("no audio output device found; try 'voicecoach export'")
     if quiet:
@@ -89,7 +88,10 @@ def presets_show(name: str) -> None:
 @presets.command("validate")
 @click.argument("file", type=click.Path(path_type=Path))
 def presets_validate(file: Path) -> None:
-    """Check a preset file; print what is wrong, or a summary."""
+    """Check a preset file as export would: print what is wrong, or a summary.
+
+    Sound files are decoded and checked here, and the session's length
+    counts an estimate of its speech; the voice is not synthesised."""
     p = load_file(file)
     if p.voice is not None or p.engine is not None:
         from voicecoach.cli.context import voice_dir
@@ -97,6 +99,9 @@ def presets_validate(file: Path) -> None:
         from voicecoach.cues.settings import EngineKind, SpeechSettings
         settings = SpeechSettings(voice=p.voice, rate=p.rate, engine=p.engine or EngineKind.AUTO)
         check_voice(settings, voice_dir(current_env()), where=f"{file}: speech.voice")
+    if p.sounds:
+        from voicecoach.audio.session import session_sounds     # numpy: only when needed
+        session_sounds(p, DEFAULT_SAMPLERATE)
     session = build_timeline(p)
     minutes = session.frames / session.samplerate / 60
     echo(f"{file}: ok: {p.title}, {p.sets} sets of {p.reps}, about {minutes:.0f} min")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from voicecoach.cli.context import (
     current_env,
     describe_recommendation,
     echo,
+    printable,
     prepare_session,
     resolve_preset,
 )
@@ -46,23 +48,33 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
 @click.argument("preset", default=DEFAULT_PRESET)
 @override_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-              help="File to write; the format comes from its extension.")
+              help="File to write; the format comes from its extension. '-' streams to "
+                   "standard output (needs --format); a FIFO or character device is written "
+                   "through, a symlink's target is replaced. Streams carry no tags or chapters.")
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
               help="wav, flac, ogg, opus or mp3 (default: from the extension).")
+@click.option("--force", is_flag=True, help="Replace an existing read-only file.")
 @click.option("--samplerate", type=int, default=DEFAULT_SAMPLERATE, show_default=True)
 @click.option("--channels", type=click.IntRange(1, 2), default=1, show_default=True)
 @click.option("--float", "as_float", is_flag=True, help="32-bit float WAV instead of 16-bit.")
 @click.option("--stems", is_flag=True, help="Also write NAME.voice.EXT and NAME.ticks.EXT.")
 @click.option("--cue", "cue_sheet", is_flag=True, help="Also write a NAME.cue chapter sheet.")
 @music_options
-def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels: int,
-           as_float: bool, stems: bool, cue_sheet: bool, music: Path | None, shuffle: bool,
-           **overrides) -> None:
+def export(preset: str, output: Path, fmt: str | None, force: bool, samplerate: int,
+           channels: int, as_float: bool, stems: bool, cue_sheet: bool, music: Path | None,
+           shuffle: bool, **overrides) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
     from voicecoach.encode.formats import ExportOptions, format_for
+    from voicecoach.encode.targets import STDOUT, check_stdout, resolve_target
     from voicecoach.encode.writer import export as write
     env = current_env()
+    to_stdout = str(output) == STDOUT
+    if to_stdout and fmt is None:
+        raise InputError("--format: required with -o - (standard output): "
+                         f"one of {', '.join(sorted(FORMATS))}")
     chosen = format_for(output, fmt)
+    # An unusable target fails before the slow part (synthesis).
+    check_stdout(resolve_target(output, force=force), stems, cue_sheet)
     options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
                             subtype="FLOAT" if as_float else None, stems=stems,
                             cue_sheet=cue_sheet)
@@ -71,27 +83,25 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
     session = prepare_session(p, samplerate, channels)
-    bed = None
-    if music is not None:
-        from voicecoach.audio.bed import MusicBed
-        from voicecoach.audio.session import music_stream
-        tracks = music_stream(music, samplerate, channels, shuffle)
-        bed = MusicBed(tracks.read_into, session.envelope(), p.levels.music, channels)
+    bed = session.music_bed(session.music(music, shuffle).read_into) if music is not None else None
     total = session.timeline.frames
     if env.progress:
-        with click.progressbar(length=total, label=f"Writing {output.name}", file=env.stderr) as bar:
+        with click.progressbar(length=total, label=f"Writing {printable(output.name)}",
+                               file=env.stderr) as bar:
             done = [0]
 
             def progress(frames: int) -> None:
                 bar.update(frames - done[0])
                 done[0] = frames
-            written = write(session.mixer, session.timeline, output, options, progress, bed)
+            written = write(session.mixer, session.timeline, output, options, progress, bed,
+                            force=force)
     else:
-        written = write(session.mixer, session.timeline, output, options, bed=bed)
+        written = write(session.mixer, session.timeline, output, options, bed=bed, force=force)
     minutes = total / session.timeline.samplerate / 60
+    say = (lambda line: click.echo(printable(line), file=env.stderr)) if to_stdout else echo
     for path in written:
-        echo(f"wrote {path}")
-    echo(f"{p.title}: {minutes:.1f} min, {len(chapters(session.timeline))} chapters")
+        say(f"wrote {'standard output' if to_stdout else path}")
+    say(f"{p.title}: {minutes:.1f} min, {len(chapters(session.timeline))} chapters")
 
 
 @click.command()
@@ -100,64 +110,54 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
 @click.option("--device", default=None, help="Output device: index or part of its name.")
 @click.option("--latency", default=None,
               help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
-
-
 @music_options
 def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
          **overrides) -> None:
     """Play a session live: space pauses, n skips to the next set, q quits."""
-    from voicecoach.cli.console import KeyReader, StatusLine
-    from voicecoach.live.player import (
-        DEFAULT_LATENCY,
-        Player,
-        SoundDeviceBackend,
-        parse_latency,
-        resolve_device,
-    )
-    from voicecoach.live.transport import Transport, make_clips
+    from voicecoach.cli.console import StatusLine
+    from voicecoach.live.playback import Hooks, PlayInterrupted
+    from voicecoach.live.playback import play as play_live
+    from voicecoach.live.player import DEFAULT_LATENCY, parse_latency, resolve_device
     env = current_env()
     p = resolve_preset(preset, overrides)
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
-    dev = resolve_device(device)
+    backend = env.audio_backend()
+    dev = resolve_device(device, backend.devices())      # before the slow part
     session = prepare_session(p)
-    sr = session.timeline.samplerate
-    clips = make_clips(session.bank.get, session.sounds, sr)   # the preset's own tick too
-    feeder = bed = None
-    if music is not None:
-        from voicecoach.audio.bed import MusicBed
-        from voicecoach.audio.session import music_stream
-        from voicecoach.live.music_feed import MusicFeeder
-        feeder = MusicFeeder(music_stream(music, sr, session.mixer.channels, shuffle)).start()
-        bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels)
-    transport = Transport(session.mixer, session.timeline, clips, bed=bed)
+    tracks = session.music(music, shuffle) if music is not None else None
     status = StatusLine(env.stderr, env.interactive)
 
     def notice(text: str) -> None:
         status.clear()
-        click.echo(f"voicecoach: {text}", file=env.stderr)
+        click.echo(printable(f"voicecoach: {text}", getattr(env.stderr, "encoding", None)),
+                   file=env.stderr)
 
     started = env.now()
-    with KeyReader(env.stdin, env.interactive) as keys:
-        player = Player(transport, SoundDeviceBackend(), device=dev, latency=lat, keys=keys.poll,
-                        status=status.draw, notice=notice, clock=env.clock)
+    with env.keys(env.stdin, env.interactive) as keys:
+        hooks = Hooks(keys=keys.poll, status=status.draw, notice=notice, clock=env.clock,
+                      sleep=env.sleep)
         try:
-            result = player.run()
-        except KeyboardInterrupt:
+            result = play_live(session, backend, device=dev, latency=lat, music=tracks,
+                               hooks=hooks, controls=env.controls)
+        except PlayInterrupted as stop:
             status.clear()
-            _record_play(p, session.timeline, transport.position, False, started, ask=False)
+            _record_play(p, session.timeline, stop.result.position, False, started, ask=False)
             raise
         finally:
             status.clear()
-            if feeder is not None:
-                feeder.stop()
-    if feeder is not None and feeder.error is not None:
-        notice(f"the music stopped: {feeder.error}")
-    heard = clock(result.position, sr)
+    heard = clock(result.position, session.timeline.samplerate)
     how = "finished" if result.completed else f"stopped at {heard}"
     echo(f"{p.title}: {how}; underruns: {result.underruns}"
           + (f"; device recovered {result.recoveries}x" if result.recoveries else ""))
     _record_play(p, session.timeline, result.position, result.completed, started,
                  ask=env.interactive)
+
+
+def log_hint(name: str, planned: list[int]) -> str:
+    """The command that logs this session later, quoted so it can be pasted
+    into a shell whatever the preset's name."""
+    return (f"Log your perfect reps later: voicecoach log {shlex.quote(name)} "
+            + " ".join(str(n) for n in planned))
 
 
 def _record_play(preset: Preset, timeline, position: int, completed: bool, started,
@@ -167,16 +167,15 @@ def _record_play(preset: Preset, timeline, position: int, completed: bool, start
     env = current_env()
     record = training.played_record(preset, timeline, position, completed, started)
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-        session_id = history.add(record)
+        workout_id = history.add(record)
         if not (ask and record.sets):
             if record.sets:
-                echo(f"Log your perfect reps later: voicecoach log {preset.name} "
-                      + " ".join(str(s.planned) for s in record.sets))
+                echo(log_hint(preset.name, [s.planned for s in record.sets]))
             return
         answers = training.ask_perfect_reps(record, env.stdin, env.stderr)
         if answers is None:
             return
-        history.set_perfect(session_id, answers)
-        plan = training.todays_recommendation(history, env.now())
+        history.set_perfect(workout_id, answers)
+        recommendation = training.todays_recommendation(history, env.now())
     echo(f"Logged {sum(answers)} perfect reps ({' '.join(map(str, answers))}).")
-    echo(describe_recommendation(plan, upcoming=True))
+    echo(describe_recommendation(recommendation, upcoming=True))

@@ -7,7 +7,10 @@ import json
 import click
 
 from voicecoach.cli.context import current_env, describe_recommendation, echo
+from voicecoach.errors import InputError
 from voicecoach.plan.preset_files import DEFAULT_PRESET, load_preset
+
+EARLIEST_YEAR = 1900
 
 
 @click.command("next")
@@ -16,9 +19,9 @@ def next_cmd() -> None:
     from voicecoach.training import coach as training
     env = current_env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-        plan = training.todays_recommendation(history, env.now())
-    echo(describe_recommendation(plan))
-    if plan.rest_today:
+        recommendation = training.todays_recommendation(history, env.now())
+    echo(describe_recommendation(recommendation))
+    if recommendation.rest_today:
         echo("It can wait for tomorrow; 'voicecoach play next' plays it anyway.")
 
 
@@ -32,6 +35,9 @@ def log(words: tuple[str, ...], day) -> None:
     """Record the perfect reps of each set, e.g. 'voicecoach log leg-lifts 10 9 8'."""
     from voicecoach.training import coach as training
     env = current_env()
+    if day is not None and day.year < EARLIEST_YEAR:    # dates that far back break time zones
+        raise InputError(f"log: --date {day.date().isoformat()} is before "
+                         f"{EARLIEST_YEAR}-01-01; give a day from then to today")
     spec = DEFAULT_PRESET
     if words and not words[0].lstrip("-").isdigit():
         spec, words = words[0], words[1:]
@@ -40,7 +46,7 @@ def log(words: tuple[str, ...], day) -> None:
     now = env.now()
     when = day.date() if day else training.local_day(now)
     with training.open_history(env.data_dir, now, env.stderr) as history:
-        record, existing = training.log_session(history, preset, numbers, when, now)
+        record, existing = training.log_workout(history, preset, numbers, when, now)
     what = "the session played" if existing else "a session"
     echo(f"Logged {what} on {when.isoformat()}: {preset.name}, perfect reps "
           f"{' '.join(map(str, numbers))} of {preset.reps_per_set}.")
@@ -54,7 +60,7 @@ def history(as_json: bool) -> None:
     from voicecoach.training import coach as training
     env = current_env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as log_:
-        records = log_.sessions()
+        records = log_.workouts()
     if as_json:
         echo(json.dumps(history_view.to_json(records), indent=2))
         return

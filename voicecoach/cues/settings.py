@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError
-from voicecoach.plan.engine_kind import EngineKind
+from voicecoach.plan.kinds import EngineKind
 
 __all__ = ["EngineKind", "MIN_RATE", "MAX_RATE", "SpeechSettings", "Voice", "check_text"]
 

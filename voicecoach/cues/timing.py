@@ -14,7 +14,7 @@ from voicecoach.cues.bank import CueBank
 from voicecoach.cues.cache import CueCache
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.settings import SpeechSettings
-from voicecoach.plan.engine_kind import EngineKind
+from voicecoach.plan.kinds import EngineKind
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline, speech_texts
 from voicecoach.plan.timeline import Timeline

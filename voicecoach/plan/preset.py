@@ -10,16 +10,18 @@ Finding and reading preset files is :mod:`voicecoach.plan.preset_files`.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
+from voicecoach.common.files import MIB, UnusableFile, regular_file
 from voicecoach.errors import PresetError, TempoError
-from voicecoach.plan.checks import Checker
-from voicecoach.plan.engine_kind import EngineKind
-from voicecoach.plan.metronome import SHIPPED_SOUNDS
+from voicecoach.plan.checks import MAX_CUE_CHARS, MAX_LIST_ITEMS, Checker
+from voicecoach.plan.kinds import MOVING_KINDS, EngineKind, SegmentKind, Side
+from voicecoach.plan.metronome import SHIPPED_SOUNDS, SOUND_SECONDS
 from voicecoach.plan.mix import (
     LEVEL_RANGE_DB,
     MAX_ATTACK,
@@ -31,12 +33,17 @@ from voicecoach.plan.mix import (
 from voicecoach.plan.tempo import Tempo, parse_tempo
 
 MAX_SESSION_SECONDS = 4 * 3600
-PHASE_ORDER = {
-    "concentric": ("concentric", "top", "eccentric", "bottom"),
-    "eccentric": ("eccentric", "bottom", "concentric", "top"),
+SPEECH_SECONDS_PER_CHAR = 0.1
+"""Over-estimate of speech per character at 175 words a minute (espeak-ng takes about 0.07)."""
+MAX_SOUND_BYTES = 64 * MIB
+"""A [sounds] file is a short sound (5 s at most); bigger files are not read."""
+_K = SegmentKind
+PHASE_ORDER: dict[SegmentKind, tuple[SegmentKind, ...]] = {
+    _K.CONCENTRIC: (_K.CONCENTRIC, _K.TOP, _K.ECCENTRIC, _K.BOTTOM),
+    _K.ECCENTRIC: (_K.ECCENTRIC, _K.BOTTOM, _K.CONCENTRIC, _K.TOP),
 }
-SIDES = ("none", "alternate", "each")
-COUNTABLE = ("eccentric", "concentric")
+SIDES = tuple(Side)
+COUNTABLE = MOVING_KINDS
 
 
 @dataclass(frozen=True)
@@ -65,11 +72,20 @@ class Cues:
     halfway_rep: int | None = None
     last_rep: bool = True
 
-    def phase(self, kind: str) -> tuple[str, ...]:
+    def phase(self, kind: SegmentKind) -> tuple[str, ...]:
         return getattr(self, kind)
 
 
-SOUND_ROLES = ("tick", "accent", "bell", "rest_end")
+OVERRIDE_OPTIONS: dict[str, tuple[str, str]] = {
+    "sets": ("sets", "--sets"), "reps": ("reps", "--reps"), "tempo": ("tempo", "--tempo"),
+    "rest": ("rest", "--rest"), "voice": ("speech.voice", "--voice"), "rate": ("speech.rate", "--rate"),
+    "engine": ("speech.engine", "--engine"),
+    "voice_volume": ("mix.voice", "--voice-volume"), "tick_volume": ("mix.ticks", "--tick-volume"),
+    "music_volume": ("mix.music", "--music-volume"),
+}
+""":meth:`Preset.with_overrides` keyword -> (the preset key it sets, the option a user types)."""
+
+SOUND_ROLES = (*SOUND_SECONDS, "rest_end")
 """``[sounds]`` keys: replace a built-in sound, or ``rest_end``: a sound at the end of each rest."""
 
 
@@ -88,10 +104,10 @@ class Preset:
     rest: float = 60.0
     tempo: Tempo | None = None
     hold: float | None = None
-    start: str = "concentric"
-    sides: str = "none"
+    start: SegmentKind = SegmentKind.CONCENTRIC
+    sides: Side = Side.NONE
     side_names: tuple[str, str] = ("Left", "Right")
-    count: tuple[str, ...] = ("eccentric",)
+    count: tuple[SegmentKind, ...] = (SegmentKind.ECCENTRIC,)
     voice: str | None = None
     rate: int | None = None
     engine: EngineKind | None = None
@@ -100,14 +116,15 @@ class Preset:
     levels: Levels = field(default_factory=Levels)
     duck: Duck = field(default_factory=Duck)
     sounds: tuple[tuple[str, str], ...] = ()     # (role, shipped name or absolute path)
+    source: str = field(default="", compare=False)   # the file it came from, for messages
 
     def sound(self, role: str) -> str | None:
         return dict(self.sounds).get(role)
 
     @property
-    def phases(self) -> tuple[str, ...]:
+    def phases(self) -> tuple[SegmentKind, ...]:
         """Phases of one rep in the order performed."""
-        return ("hold",) if self.hold is not None else PHASE_ORDER[self.start]
+        return (SegmentKind.HOLD,) if self.hold is not None else PHASE_ORDER[self.start]
 
     @property
     def rep_seconds(self) -> float:
@@ -116,7 +133,7 @@ class Preset:
     @property
     def reps_per_set(self) -> int:
         """Reps performed in a set: ``each`` works both sides in turn."""
-        return self.reps * 2 if self.sides == "each" else self.reps
+        return self.reps * 2 if self.sides == Side.EACH else self.reps
 
     @property
     def halfway_rep(self) -> int | None:
@@ -126,40 +143,44 @@ class Preset:
         n = self.reps_per_set
         return n // 2 + 1 if n >= 6 else None
 
+    def speech_seconds(self) -> float:
+        """A generous estimate of the speech that lengthens the session (the
+        intro, each warm-up step's text, the outro): the true lengths are only
+        known after synthesis, so validation over-estimates rather than pass
+        a preset the export would refuse."""
+        scale = 175 / (self.rate or 175)
+        texts = (self.title, *self.cues.intro, *(s.say for s in self.warmup), *self.cues.outro)
+        return sum(SPEECH_SECONDS_PER_CHAR * len(t) * scale + 0.5 for t in texts)
+
     def work_seconds(self) -> float:
-        """A lower bound of the session length, for the 4-hour limit."""
+        """The session length as validation sees it, for the 4-hour limit:
+        the work, the rests, the warm-up and the speech estimate."""
         warm = sum(s.seconds for s in self.warmup)
-        return warm + self.sets * self.reps_per_set * self.rep_seconds + (self.sets - 1) * self.rest
+        return (warm + self.sets * self.reps_per_set * self.rep_seconds + (self.sets - 1) * self.rest
+                + self.speech_seconds())
 
     def with_overrides(self, *, sets: int | None = None, reps: int | None = None,
                        tempo: str | None = None, rest: float | None = None,
                        voice: str | None = None, rate: int | None = None,
-                       engine: str | None = None, voice_volume: float | None = None, tick_volume: float | None = None,
-                       music_volume: float | None = None) -> Preset:
-        """This preset with command-line overrides applied and re-validated."""
+                       engine: str | None = None, voice_volume: float | None = None,
+                       tick_volume: float | None = None, music_volume: float | None = None) -> Preset:
+        """This preset with command-line overrides applied and re-validated;
+        a bad value is reported under the option that gave it."""
         if tempo is not None and self.hold is not None:
-            raise PresetError("command line", "--tempo",
+            raise PresetError("", "--tempo",
                               f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo")
-        data = preset_to_dict(self)
-        for key, value in (("sets", sets), ("reps", reps), ("tempo", tempo), ("rest", rest)):
-            if value is not None:
-                data[key] = value
-        speech = dict(data.get("speech", {}))
-        if voice is not None:
-            speech["voice"] = voice
-        if rate is not None:
-            speech["rate"] = rate
-        if engine is not None:
-            speech["engine"] = str(engine)
-        if speech:
-            data["speech"] = speech
-        mix = dict(data.get("mix", {}))
-        for key, value in (("voice", voice_volume), ("ticks", tick_volume), ("music", music_volume)):
-            if value is not None:
-                mix[key] = value
-        if mix:
-            data["mix"] = mix
-        return preset_from_dict(data, source="command line", name=self.name, option_style=True)
+        given = {"sets": sets, "reps": reps, "tempo": tempo, "rest": rest, "voice": voice,
+                 "rate": rate, "engine": engine and str(engine), "voice_volume": voice_volume, "tick_volume": tick_volume,
+                 "music_volume": music_volume}
+        data = preset_to_dict(self)        # fresh tables: safe to fill in
+        options = {}
+        for keyword, (path, option) in OVERRIDE_OPTIONS.items():
+            if given[keyword] is not None:
+                table, _, key = path.rpartition(".")
+                (data.setdefault(table, {}) if table else data)[key] = given[keyword]
+                options[path] = option
+        changed = preset_from_dict(data, source="command line", name=self.name, options=options)
+        return replace(changed, source=self.source)
 
 
 # ---------------------------------------------------------------- validation
@@ -205,16 +226,20 @@ def _sounds(c: Checker, table: dict, base_dir: Path | None) -> tuple[tuple[str, 
             path = Path(value).expanduser()
             if not path.is_absolute():
                 path = (base_dir or Path.cwd()) / path
-            if not path.is_file():
-                raise c.fail(f"sounds.{role}", f"no such sound file ({path}); shipped sounds: "
-                             f"{', '.join(SHIPPED_SOUNDS)}", value)
+            try:
+                regular_file(path, MAX_SOUND_BYTES)
+            except UnusableFile as exc:
+                problem = (f"no such sound file ({path}); shipped sounds: "
+                           f"{', '.join(SHIPPED_SOUNDS)}" if exc.problem == "no such file"
+                           else f"{path} {exc.problem}")
+                raise c.fail(f"sounds.{role}", problem, value) from None
             value = str(path.resolve())
         out.append((role, value))
     return tuple(out)
 
 
 def preset_from_dict(data: Any, source: str, name: str | None = None,
-                     option_style: bool = False, base_dir: Path | None = None) -> Preset:
+                     options: Mapping[str, str] | None = None, base_dir: Path | None = None) -> Preset:
     """Validate a parsed TOML document and build a :class:`Preset`.
 
     Raises
@@ -222,15 +247,16 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     PresetError
         On the first problem, naming ``source``, the key and the value.
     """
-    c = Checker(source, option_style)
+    c = Checker(source, options)
     if not isinstance(data, dict):
         raise c.fail("", "a preset must be a TOML table", data)
     c.unknown(data, _TOP_KEYS)
-    preset_name = c.text(data, "name", "name", default=name or "preset")
-    title = c.text(data, "title", "title")
-    exercise = c.text(data, "exercise", "exercise")
-    variation = c.text(data, "variation", "variation", default="", empty=True)
-    description = c.text(data, "description", "description", default="", empty=True)
+    preset_name = c.text(data, "name", "name", default=name or "preset", max_len=64)
+    title = c.text(data, "title", "title", max_len=120, spoken=True)
+    exercise = c.text(data, "exercise", "exercise", max_len=120)
+    variation = c.text(data, "variation", "variation", default="", empty=True, max_len=120)
+    description = c.text(data, "description", "description", default="", empty=True,
+                         max_len=2000)
     sets = c.integer(data, "sets", "sets", 1, 20)
     reps = c.integer(data, "reps", "reps", 1, 200)
     rest = c.seconds(data, "rest", "rest", 5, 1800, default=60.0)
@@ -249,16 +275,19 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     else:
         hold = c.seconds(data, "hold", "hold", 1, 600)
 
-    start = c.choice(data, "start", "start", tuple(PHASE_ORDER), "concentric")
-    sides = c.choice(data, "sides", "sides", SIDES, "none")
+    start = SegmentKind(c.choice(data, "start", "start", tuple(PHASE_ORDER), SegmentKind.CONCENTRIC))
+    sides = Side(c.choice(data, "sides", "sides", SIDES, Side.NONE))
     side_names = c.texts(data, "side_names", "side_names") or ("Left", "Right")
+    for i, side in enumerate(side_names):
+        if len(side) > 40:
+            raise c.fail(f"side_names[{i}]", "is too long (at most 40 characters)", side[:40] + "...")
     if len(side_names) != 2:
         raise c.fail("side_names", "must name exactly two sides", list(side_names))
-    count_raw = data.get("count", ["eccentric"])
+    count_raw = data.get("count", [SegmentKind.ECCENTRIC])
     if not isinstance(count_raw, list) or any(p not in COUNTABLE for p in count_raw):
         raise c.fail("count", f"must be a list of phases counted aloud, from {', '.join(COUNTABLE)}",
                      count_raw)
-    count = tuple(dict.fromkeys(count_raw))
+    count = tuple(dict.fromkeys(SegmentKind(p) for p in count_raw))
 
     speech = c.table(data, "speech")
     c.unknown(speech, _SPEECH_KEYS, "speech.")
@@ -270,7 +299,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
 
     cue_table = c.table(data, "cues")
     c.unknown(cue_table, _CUE_KEYS, "cues.")
-    per_set = reps * 2 if sides == "each" else reps
+    per_set = reps * 2 if sides == Side.EACH else reps
     halfway = c.integer(cue_table, "halfway_rep", "cues.halfway_rep", 0, per_set, default=None)
     cues = Cues(
         halfway_rep=halfway,
@@ -281,6 +310,8 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     steps_raw = data.get("warmup", [])
     if not isinstance(steps_raw, list):
         raise c.fail("warmup", "must be a list of [[warmup]] tables", steps_raw)
+    if len(steps_raw) > MAX_LIST_ITEMS:
+        raise c.fail("warmup", f"has {len(steps_raw)} steps; at most {MAX_LIST_ITEMS}")
     steps = []
     for i, step in enumerate(steps_raw):
         path = f"warmup[{i + 1}]"
@@ -288,7 +319,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
             raise c.fail(path, "must be a table with 'say' and 'seconds'", step)
         c.unknown(step, _WARMUP_KEYS, f"{path}.")
         steps.append(WarmupStep(
-            say=c.text(step, "say", f"{path}.say"),
+            say=c.text(step, "say", f"{path}.say", max_len=MAX_CUE_CHARS, spoken=True),
             seconds=c.seconds(step, "seconds", f"{path}.seconds", 1, 600),
             count=c.integer(step, "count", f"{path}.count", 0, 100, default=0),
         ))
@@ -300,12 +331,13 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
         name=preset_name, title=title, exercise=exercise, variation=variation,
         description=description, sets=sets, reps=reps, rest=rest, tempo=tempo, hold=hold,
         start=start, sides=sides, side_names=(side_names[0], side_names[1]), count=count,
-        voice=voice, rate=rate, engine=engine, cues=cues, warmup=tuple(steps), levels=levels, duck=duck,
-        sounds=sounds,
+        voice=voice, rate=rate, engine=engine, cues=cues, warmup=tuple(steps), levels=levels,
+        duck=duck, sounds=sounds, source=source,
     )
     if preset.work_seconds() > MAX_SESSION_SECONDS:
-        raise c.fail("sets", f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
-                     f"the limit is {MAX_SESSION_SECONDS // 3600} hours", sets)
+        key = next((k for k in ("sets", "reps", "tempo", "rest") if k in c.options), "sets")  # one typed
+        raise c.fail(key, f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
+                     f"the limit is {MAX_SESSION_SECONDS // 3600} hours", data.get(key, sets))
     return preset
 
 
@@ -320,8 +352,8 @@ def preset_to_dict(preset: Preset) -> dict:
         data["tempo"] = str(preset.tempo)
     else:
         data["hold"] = preset.hold
-    data.update(start=preset.start, sides=preset.sides, side_names=list(preset.side_names),
-                count=list(preset.count))
+    data.update(start=str(preset.start), sides=str(preset.sides), side_names=list(preset.side_names),
+                count=[str(p) for p in preset.count])
     speech = {k: v for k, v in (("voice", preset.voice), ("rate", preset.rate),
                                 ("engine", preset.engine and str(preset.engine))) if v is not None}
     if speech:
@@ -354,4 +386,6 @@ def parse_preset(text: str, source: str, name: str | None = None,
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(source, None, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise PresetError(source, None, "not valid TOML: nested too deeply") from None
     return preset_from_dict(data, source, name=name, base_dir=base_dir)

@@ -14,10 +14,14 @@ from dataclasses import dataclass
 
 from voicecoach.common.numbers import is_real
 from voicecoach.errors import TempoError
+from voicecoach.plan.kinds import MOVING_KINDS, SegmentKind
 
 EXPLOSIVE_SECONDS = 1.0
 MAX_PHASE_SECONDS = 60.0
-PHASES = ("eccentric", "bottom", "concentric", "top")
+MIN_PHASE_SECONDS = 0.1
+"""A phase that is not 0 lasts at least this: shorter ones round to no frames
+at all (a session of "reps" with nothing in them)."""
+PHASES = (SegmentKind.ECCENTRIC, SegmentKind.BOTTOM, SegmentKind.CONCENTRIC, SegmentKind.TOP)
 
 _NUMBER = r"(?:\d+(?:\.\d+)?|\.\d+|[xX])"
 _SEPARATED = re.compile(rf"^\s*({_NUMBER})\s*([-/])\s*({_NUMBER})\s*\2\s*({_NUMBER})\s*\2\s*({_NUMBER})\s*$")
@@ -41,16 +45,20 @@ class Tempo:
             if not 0 <= value <= MAX_PHASE_SECONDS:
                 raise TempoError(
                     f"tempo {name} must be between 0 and {MAX_PHASE_SECONDS:g} seconds, got {value:g}")
-        for name in ("eccentric", "concentric"):
+        for name in MOVING_KINDS:
             if getattr(self, name) <= 0:
                 raise TempoError(f"tempo {name} must be longer than 0 seconds: a rep needs movement")
+        for name in PHASES:
+            if 0 < getattr(self, name) < MIN_PHASE_SECONDS:
+                raise TempoError(f"tempo {name} must be 0 or at least {MIN_PHASE_SECONDS:g} "
+                                 f"seconds, got {getattr(self, name):g}")
 
     @property
     def seconds(self) -> float:
         """Length of one rep."""
         return self.eccentric + self.bottom + self.concentric + self.top
 
-    def phase_seconds(self, phase: str) -> float:
+    def phase_seconds(self, phase: SegmentKind) -> float:
         return float(getattr(self, phase))
 
     def __str__(self) -> str:
