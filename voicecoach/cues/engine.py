@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import math
 import os
 import re
@@ -31,7 +30,6 @@ from voicecoach.errors import SpeechEngineError
 if TYPE_CHECKING:
     import numpy as np
 
-_log = logging.getLogger(__name__)
 
 ENGINE_TIMEOUT_S: float = 10.0
 """Longest one request (a synthesis, the voice list) may take before the worker is killed."""
