@@ -142,10 +142,33 @@ class Mixer:
         self._peak = self._worst_peak(clustered["voice"], clustered["ticks"],
                                       self._levels["voice"], self._levels["ticks"])
         self._gain = HEADROOM_PEAK / self._peak if self._peak > HEADROOM_PEAK else 1.0
-        self._buses = {bus: self._finish(sources, *c, scale=self._gain * self._levels[bus])
-                       for bus, c in clustered.items()}
+        self._master = 1.0
+        self._all_sources, self._clustered = sources, clustered
+        self._build()
+
+    def _build(self) -> None:
+        scale = self._gain * self._master
+        self._buses = {bus: self._finish(self._all_sources, *c, scale=scale * self._levels[bus])
+                       for bus, c in self._clustered.items()}
         self._order = tuple(self._buses[b] for b in BUSES)
         self._scratch = np.empty(65536, dtype=np.float32)   # int16 slices become float here
+
+    def with_master(self, master: float) -> "Mixer":
+        """The same mixer with every source scaled by ``master`` (the loudness
+        gain), computed once here so ``render`` costs nothing more."""
+        if not is_real(master) or not master > 0:
+            raise ValueError(f"master gain must be > 0, not {master!r}")
+        other = object.__new__(Mixer)
+        other.__dict__.update(self.__dict__)
+        other._master = float(master)
+        other._build()
+        return other
+
+    def clusters(self, bus: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(starts, ends, source index, offset)`` of one bus's clusters: what
+        sounds where, for measuring the session without rendering silence."""
+        b = self._buses[bus]
+        return b.starts, b.ends, b.src, b.off
 
     # ----------------------------------------------------------- properties
     @property
@@ -165,6 +188,11 @@ class Mixer:
     def gain(self) -> float:
         """Constant master gain (1.0 unless the worst case would clip)."""
         return self._gain
+
+    @property
+    def master(self) -> float:
+        """Loudness gain on top of :attr:`gain` (see :meth:`with_master`)."""
+        return self._master
 
     @property
     def peak(self) -> float:

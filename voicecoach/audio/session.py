@@ -8,7 +8,7 @@ audio starts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -81,8 +81,43 @@ def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERAT
     return Session(preset, timeline, mixer, bank, sounds)
 
 
-def music_stream(spec: Path, samplerate: int, channels: int, shuffle: bool = False):
-    """The user's music (a file or a folder, looping) decoded for the session:
-    a :class:`~voicecoach.audio.music.MusicStream`."""
-    from voicecoach.audio.music import MusicStream, find_tracks
-    return MusicStream(find_tracks(spec, shuffle=shuffle), samplerate, channels)
+def music_tracks(spec: Path, shuffle: bool = False) -> list[Path]:
+    """The playlist of ``spec`` (a file or a folder), in the order it will play."""
+    from voicecoach.audio.music import find_tracks
+    return find_tracks(spec, shuffle=shuffle)
+
+
+def music_stream(tracks: list[Path], samplerate: int, channels: int):
+    """The playlist decoded for the session: a
+    :class:`~voicecoach.audio.music.MusicStream` (looping)."""
+    from voicecoach.audio.music import MusicStream
+    return MusicStream(tracks, samplerate, channels)
+
+
+def normalise(session: Session, target: float, tracks: list[Path] | None = None):
+    """``session`` at ``target`` LUFS, and what was measured.
+
+    Export and live play both call this, so both play at the same gain.
+    With music, a first pass decodes ``tracks`` once more to measure it.
+
+    Returns
+    -------
+    (Session, Loudness)
+        The session whose mixer carries the loudness gain; build its music
+        bed with :func:`music_bed` and ``loudness.gain``.
+    """
+    from voicecoach.audio.normalise import loudness_gain
+    factory = None
+    if tracks is not None:
+        def factory():
+            stream = music_stream(tracks, session.mixer.samplerate, session.mixer.channels)
+            return music_bed(session, stream.read_into, 1.0)
+    loud = loudness_gain(session.mixer, target, factory)
+    return replace(session, mixer=session.mixer.with_master(loud.gain)), loud
+
+
+def music_bed(session: Session, pull, master: float):
+    """The music under ``session`` from ``pull``, at the loudness gain ``master``."""
+    from voicecoach.audio.bed import MusicBed
+    return MusicBed(pull, session.envelope(), session.preset.levels.music * master,
+                    session.mixer.channels)

@@ -14,7 +14,7 @@ from voicecoach.cli.context import (
     prepare_session,
     resolve_preset,
 )
-from voicecoach.cli.options import music_options, override_options
+from voicecoach.cli.options import loudness_option, music_options, override_options
 from voicecoach.cli.timeline_table import clock, format_table
 from voicecoach.encode.chapters import chapters
 from voicecoach.encode.formats import FORMATS
@@ -44,12 +44,15 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
 @click.option("--samplerate", type=int, default=DEFAULT_SAMPLERATE, show_default=True)
 @click.option("--channels", type=click.IntRange(1, 2), default=1, show_default=True)
 @click.option("--float", "as_float", is_flag=True, help="32-bit float WAV instead of 16-bit.")
-@click.option("--stems", is_flag=True, help="Also write NAME.voice.EXT and NAME.ticks.EXT.")
+@click.option("--stems", is_flag=True,
+              help="Also write NAME.voice.EXT and NAME.ticks.EXT (and NAME.music.EXT with "
+                   "--music): they sum to the mix.")
 @click.option("--cue", "cue_sheet", is_flag=True, help="Also write a NAME.cue chapter sheet.")
 @music_options
+@loudness_option
 def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels: int,
            as_float: bool, stems: bool, cue_sheet: bool, music: Path | None, shuffle: bool,
-           **overrides) -> None:
+           loudness: float | None, **overrides) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
     from voicecoach.encode.formats import ExportOptions, format_for
     from voicecoach.encode.writer import export as write
@@ -62,13 +65,8 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
     options = replace(options, title=p.title, preset=p.name)
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
-    session = prepare_session(p, samplerate, channels)
-    bed = None
-    if music is not None:
-        from voicecoach.audio.bed import MusicBed
-        from voicecoach.audio.session import music_stream
-        tracks = music_stream(music, samplerate, channels, shuffle)
-        bed = MusicBed(tracks.read_into, session.envelope(), p.levels.music, channels)
+    session, bed, _ = _final_stage(prepare_session(p, samplerate, channels), music, shuffle,
+                                   loudness)
     total = session.timeline.frames
     if env.progress:
         with click.progressbar(length=total, label=f"Writing {output.name}", file=env.stderr) as bar:
@@ -95,8 +93,9 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
 
 
 @music_options
+@loudness_option
 def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
-         **overrides) -> None:
+         loudness: float | None, **overrides) -> None:
     """Play a session live: space pauses, n skips to the next set, q quits."""
     from voicecoach.cli.console import KeyReader, StatusLine
     from voicecoach.live.player import (
@@ -114,13 +113,7 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     session = prepare_session(p)
     sr = session.timeline.samplerate
     clips = make_clips(session.bank.get, session.sounds, sr)   # the preset's own tick too
-    feeder = bed = None
-    if music is not None:
-        from voicecoach.audio.bed import MusicBed
-        from voicecoach.audio.session import music_stream
-        from voicecoach.live.music_feed import MusicFeeder
-        feeder = MusicFeeder(music_stream(music, sr, session.mixer.channels, shuffle)).start()
-        bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels)
+    session, bed, feeder = _final_stage(session, music, shuffle, loudness, live=True)
     transport = Transport(session.mixer, session.timeline, clips, bed=bed)
     status = StatusLine(env.stderr, env.interactive)
 
@@ -150,6 +143,28 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
           + (f"; device recovered {result.recoveries}x" if result.recoveries else ""))
     _record_play(p, session.timeline, result.position, result.completed, started,
                  ask=env.interactive)
+
+
+def _final_stage(session, music: Path | None, shuffle: bool, loudness: float | None,
+                 live: bool = False):
+    """The session at its loudness, its music bed and (live) the music's
+    feeder thread: the same for play and export, so live play sounds
+    exactly as the exported file."""
+    from voicecoach.audio.normalise import default_target
+    from voicecoach.audio.session import music_bed, music_stream, music_tracks, normalise
+    target = default_target(session.mixer.channels) if loudness is None else loudness
+    tracks = music_tracks(music, shuffle) if music is not None else None
+    session, loud = normalise(session, target, tracks)
+    bed = feeder = None
+    if tracks is not None:
+        stream = music_stream(tracks, session.mixer.samplerate, session.mixer.channels)
+        if live:
+            from voicecoach.live.music_feed import MusicFeeder
+            feeder = MusicFeeder(stream).start()
+            bed = music_bed(session, feeder.take, loud.gain)
+        else:
+            bed = music_bed(session, stream.read_into, loud.gain)
+    return session, bed, feeder
 
 
 def _record_play(preset: Preset, timeline, position: int, completed: bool, started,

@@ -28,7 +28,8 @@ import soundfile as sf
 
 from voicecoach import __version__
 from voicecoach.audio.bed import MusicBed
-from voicecoach.audio.mixer import BUSES, HEADROOM_PEAK, Mixer
+from voicecoach.audio.levels import TruePeakLimiter
+from voicecoach.audio.mixer import BUSES, Mixer
 from voicecoach.encode.chapters import chapter_spans, chapter_stamps, chapters, cue_sheet
 from voicecoach.encode.formats import (
     CODECS,
@@ -47,22 +48,23 @@ __all__ = ["stream", "export"]
 # ---------------------------------------------------------------- streaming
 def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], block: int = 65536,
            progress: Callable[[int], None] | None = None, bed: MusicBed | None = None) -> int:
-    """Render ``mixer`` block by block into open sound files.
+    """Render ``mixer`` block by block, limited, into open sound files.
 
     Parameters
     ----------
+    mixer : Mixer
+        With its loudness gain applied (:meth:`Mixer.with_master`).
     outputs : sequence of (soundfile.SoundFile, bus)
         Files open for writing at ``mixer.samplerate`` with
         ``mixer.channels`` channels; ``bus`` is ``None`` (the mix),
-        ``'voice'`` or ``'ticks'``.
+        ``'voice'``, ``'ticks'`` or ``'music'``.
     block : int
-        Frames per render; the only buffers are float32 ``(block, channels)``
+        Frames per render; the buffers are float32 ``(block, channels)``
         (plus int16 of that shape for PCM_16 files).
     progress : callable, optional
         Called with the frames done after each block.
     bed : MusicBed, optional
-        Music under the mix (ducked, levelled, then limited); the ``'music'``
-        bus writes it alone.
+        Music under the mix (ducked and levelled, at the loudness gain).
 
     Returns
     -------
@@ -71,42 +73,84 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
 
     Notes
     -----
-    PCM_16 is converted here as ``round(x * 32768)``: libsndfile's own WAV
-    conversion floors (a -0.5 LSB bias, errors up to 1 LSB). The mixer's
-    headroom (peak <= HEADROOM_PEAK) keeps every value inside int16, so no
-    clipping pass is needed.
+    The mix goes through the :class:`TruePeakLimiter`, which reads the
+    mixer and the music ahead of the frames written (the same source order
+    as live play); each stem is scaled by the limiter's gain of the same
+    frames, so the stems still sum to the mix. PCM_16 is converted here as
+    ``round(x * 32768)`` (libsndfile floors); the limiter keeps every value
+    far inside int16.
     """
     block = max(1, min(block, mixer.frames))
-    buf = np.empty((block, mixer.channels), dtype=np.float32)
+    ch = mixer.channels
+    buf = np.empty((block, ch), dtype=np.float32)
+    stem_buf = np.empty_like(buf)
     pcm16 = any(f.subtype == "PCM_16" for f, _ in outputs)
     scratch = np.empty_like(buf) if pcm16 else None
-    ints = np.empty((block, mixer.channels), dtype=np.int16) if pcm16 else None
+    ints = np.empty((block, ch), dtype=np.int16) if pcm16 else None
+    wants_music = any(bus == "music" for _, bus in outputs)
+    source = MixSource(mixer, bed, keep_music=wants_music)
+    limiter = TruePeakLimiter(ch)
     done = 0
     while done < mixer.frames:
         n = min(block, mixer.frames - done)
         view = buf[:n]
-        music = bed.music(n, done) if bed is not None else None
+        limiter.run(source.pull, view)
+        g = limiter.gain[:, None]
+        music = source.music_at(done, n) if wants_music else None
         for f, bus in outputs:
-            if bus == "music":
-                view[:] = music
+            if bus is None:
+                out = view
             else:
-                mixer.render(view, done, bus)
-                if music is not None and bus is None:
-                    view += music
-                    bed.limit(view)
+                out = stem_buf[:n]
+                if bus == "music":
+                    np.multiply(music, g, out=out)
+                else:
+                    mixer.render(out, done, bus)
+                    out *= g
             if f.subtype == "PCM_16":
                 s = scratch[:n]
-                np.multiply(view, 32768.0, out=s)
-                if mixer.peak * mixer.gain > HEADROOM_PEAK:      # never, by the mixer's design
-                    np.clip(s, -32768.0, 32767.0, out=s)
+                np.multiply(out, 32768.0, out=s)
                 np.rint(s, out=ints[:n], casting="unsafe")        # round and narrow in one pass
                 f.write(ints[:n])
             else:
-                f.write(view)
+                f.write(out)
         done += n
         if progress is not None:
             progress(done)
     return done
+
+
+class MixSource:
+    """The unlimited mix in timeline order, as the limiter pulls it.
+
+    Frames past the session are silence (as live play ends). With
+    ``keep_music`` the music of the frames pulled is kept until
+    :meth:`music_at` takes it for the music stem (the limiter reads ahead).
+    """
+
+    def __init__(self, mixer: Mixer, bed: MusicBed | None, keep_music: bool = False):
+        self.mixer, self.bed, self.pos = mixer, bed, 0
+        self._keep = keep_music and bed is not None
+        self._music = np.zeros((0, mixer.channels), dtype=np.float32)
+        self._music_start = 0
+
+    def pull(self, view: np.ndarray) -> None:
+        n, a = len(view), self.pos
+        self.mixer.render(view, a)
+        inside = max(0, min(n, self.mixer.frames - a))
+        if self.bed is not None and inside:
+            m = self.bed.add(view[:inside], a)
+            if self._keep:
+                self._music = np.concatenate([self._music, m])
+        self.pos += n
+
+    def music_at(self, start: int, n: int) -> np.ndarray:
+        """The music (as mixed) of frames ``[start, start + n)``, in order."""
+        drop = start - self._music_start
+        m = self._music[drop:drop + n]
+        self._music = self._music[drop + n:]
+        self._music_start = start + n
+        return m
 
 
 # ------------------------------------------------------------------- export

@@ -29,6 +29,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from voicecoach.audio.bed import MusicBed
+from voicecoach.audio.levels import TruePeakLimiter
 from voicecoach.audio.mixer import Mixer
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.timeline import REP_KINDS, Timeline
@@ -80,7 +81,12 @@ class Transport:
         self.mixer = mixer
         self.bed = bed
         self.timeline = timeline
-        self.clips = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in clips.items()}
+        # Spoken messages sound at the session's loudness gain and pass the
+        # same limiter: a hook for every message the player adds.
+        self.clips = {k: self.at_session_level(v) for k, v in clips.items()}
+        self.limiter = TruePeakLimiter(mixer.channels)
+        self._pulled = 0             # frames the limiter has taken
+        self._source_end: int | None = None   # pulled frame where the session's sound ended
         self.sr = timeline.samplerate
         self.fade = max(1, round(FADE_SECONDS * self.sr))
         self._queue: deque[_Section] = deque([_Section(start, timeline.frames)])
@@ -91,6 +97,10 @@ class Transport:
         self.underruns = 0
         self.quit_requested = False
         self.log: list[tuple[int, str]] = []   # (rendered frame, command) as applied
+
+    def at_session_level(self, clip: np.ndarray) -> np.ndarray:
+        """A spoken clip (mono) at the session's loudness gain, float32."""
+        return np.ascontiguousarray(np.asarray(clip, dtype=np.float32) * np.float32(self.mixer.master))
 
     # -- other threads ---------------------------------------------------
     def request(self, command: str) -> None:
@@ -175,8 +185,22 @@ class Transport:
     def render(self, out: np.ndarray) -> None:
         """Fill ``out`` (float32, shape ``(n, channels)``) with the next frames.
 
-        Silence once the session is over; :attr:`finished` tells.
+        The frames pass through the same :class:`TruePeakLimiter` as the
+        export's, which pulls this transport's unlimited sound ahead (see
+        :mod:`voicecoach.audio.levels`). Silence once the session is over;
+        :attr:`finished` tells.
         """
+        self.limiter.run(self._pull, out)
+        self.rendered += len(out)
+        if self._source_end is not None and self.rendered >= self._source_end:
+            self.state = "done"
+
+    def _pull(self, out: np.ndarray) -> None:
+        """The next frames before the limiter: sections, spoken clips, music."""
+        if self._source_end is not None:
+            out[:] = 0.0
+            self._pulled += len(out)
+            return
         command, self._pending = self._pending, None
         if command is not None:
             self._apply(command)
@@ -186,7 +210,7 @@ class Transport:
         while done < n:
             if not queue:
                 out[done:] = 0.0
-                self.state = "done"
+                self._source_end = self._pulled + done
                 break
             sec = queue[0]
             if sec.silence:
@@ -211,9 +235,7 @@ class Transport:
             done += take
             if sec.pos >= sec.end:
                 queue.popleft()
-        if self.bed is not None:
-            self.bed.limit(out)
-        self.rendered += n
+        self._pulled += n
 
 
 def make_clips(speech: Callable[[str], np.ndarray], sounds: Mapping[str, np.ndarray],

@@ -1,0 +1,172 @@
+"""The session's loudness gain: one constant, found before any sound is made.
+
+Live play and export both call :func:`loudness_gain` on the same mixer (and
+the same music), so both scale by the same gain and limit the same way.
+
+Without music the session is sparse and known in advance: the mixer's
+clusters are grouped into *regions* (sounds closer than :data:`GAP` to each
+other), and every distinct region -- the same phrase with the same ticks at
+the same offsets recurs every rep -- is rendered once, K-weighted and its
+energy added at each place it occurs. Silence costs nothing, so measuring a
+30-minute session takes a few distinct seconds of audio, not 30 minutes.
+The limiter's effect is measured the same way, at the gain found, and the
+gain corrected once for it.
+
+With music the first pass renders the whole mix with a fresh copy of the
+music (decoded a second time) block by block through a streamed meter:
+memory stays flat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from voicecoach.audio.bed import MusicBed
+from voicecoach.audio.levels import TruePeakLimiter
+from voicecoach.audio.loudness import LoudnessMeter, k_weighting_ir, weighted
+from voicecoach.audio.mixer import BUSES, Mixer
+from voicecoach.common.decibels import gain as db_gain
+
+__all__ = ["DEFAULT_LUFS", "GAP", "Loudness", "default_target", "loudness_gain"]
+
+DEFAULT_LUFS: dict[int, float] = {1: -19.0, 2: -16.0}
+"""Spoken-word targets of phone and podcast players: -16 LUFS stereo, -19 mono
+(the same perceived level: a mono file plays on both ears)."""
+GAP = 0.1
+"""Seconds of silence that separate two regions (longer than the limiter's
+reach and the K-weighting's audible tail)."""
+_BLOCK = 65536
+
+
+def default_target(channels: int) -> float:
+    """The loudness target of an export with ``channels`` channels."""
+    return DEFAULT_LUFS[2 if channels >= 2 else 1]
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """What normalisation found: ``gain`` applied to reach ``target``."""
+
+    target: float
+    measured: float      # integrated LUFS before the gain
+    gain: float          # linear
+
+
+def _regions(mixer: Mixer) -> dict[tuple, list[int]]:
+    """Distinct regions of the mix: key -> the frames where they start.
+
+    A key is ``(length, ((bus, source, offset, start in region, frames), ...))``.
+    """
+    rows = []
+    for b, bus in enumerate(BUSES):
+        starts, ends, src, off = mixer.clusters(bus)
+        rows += zip(starts.tolist(), ends.tolist(), [b] * len(starts), src.tolist(), off.tolist())
+    rows.sort()
+    gap = int(GAP * mixer.samplerate)
+    out: dict[tuple, list[int]] = {}
+    i = 0
+    while i < len(rows):
+        a, reach = rows[i][0], rows[i][1]
+        j = i + 1
+        while j < len(rows) and rows[j][0] < reach + gap:
+            reach = max(reach, rows[j][1])
+            j += 1
+        key = (reach - a, tuple((b, k, o, s - a, e - s) for s, e, b, k, o in rows[i:j]))
+        out.setdefault(key, []).append(a)
+        i = j
+    return out
+
+
+def _spread(meter: LoudnessMeter, energy: np.ndarray, starts: list[int], channels: int) -> None:
+    """Add a region's per-frame energy at each of its ``starts`` into the meter."""
+    c = np.concatenate([[0.0], np.cumsum(energy * channels)])
+    n, step = len(energy), meter.step
+    for a in starts:
+        first, last = a // step, (a + n - 1) // step
+        bounds = np.clip(np.arange(first, last + 2) * step - a, 0, n)
+        meter.add_energy(np.arange(first, last + 1), np.diff(c[bounds]))
+
+
+def _sparse(mixer: Mixer, target: float) -> Loudness:
+    sr, ch = mixer.samplerate, mixer.channels
+    ir = k_weighting_ir(sr)
+    regions = _regions(mixer)
+    before = LoudnessMeter(sr, ch)
+    before.set_length(mixer.frames)
+    rendered = {}
+    for key, starts in regions.items():
+        buf = np.zeros((key[0], ch), dtype=np.float32)
+        mixer.render(buf, starts[0])
+        x = buf[:, 0].astype(np.float64)
+        rendered[key] = x
+        _spread(before, weighted(x, ir) ** 2, starts, ch)
+    measured = before.integrated()
+    if not np.isfinite(measured):
+        return Loudness(target, measured, 1.0)
+    g0 = db_gain(target - measured)
+    after = LoudnessMeter(sr, ch)
+    after.set_length(mixer.frames)
+    for key, starts in regions.items():       # the limiter's share, at that gain
+        x = rendered.pop(key)
+        y = _limited(x * g0)
+        _spread(after, weighted(y, ir) ** 2, starts, ch)
+    lost = target - after.integrated()
+    return Loudness(target, measured, g0 * db_gain(lost))
+
+
+def _limited(x: np.ndarray) -> np.ndarray:
+    """``x`` (mono, float64) through a fresh limiter, as one stream."""
+    lim = TruePeakLimiter(1)
+    src = np.zeros((len(x) + lim.delay, 1), dtype=np.float32)
+    src[:len(x), 0] = x
+    pos = [0]
+
+    def pull(view: np.ndarray) -> None:
+        a = pos[0]
+        part = src[a:a + len(view)]
+        view[:len(part)] = part
+        view[len(part):] = 0.0
+        pos[0] += len(view)
+    out = np.empty((len(x), 1), dtype=np.float32)
+    lim.run(pull, out)
+    return out[:, 0].astype(np.float64)
+
+
+def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
+    meter = LoudnessMeter(mixer.samplerate, mixer.channels)
+    buf = np.empty((_BLOCK, mixer.channels), dtype=np.float32)
+    done = 0
+    while done < mixer.frames:
+        n = min(_BLOCK, mixer.frames - done)
+        view = buf[:n]
+        mixer.render(view, done)
+        view += bed.music(n, done)
+        meter.add(view)
+        done += n
+    measured = meter.integrated()
+    g = db_gain(target - measured) if np.isfinite(measured) else 1.0
+    return Loudness(target, measured, g)
+
+
+def loudness_gain(mixer: Mixer, target: float, music: Callable[[], MusicBed] | None = None
+                  ) -> Loudness:
+    """The gain that brings the session to ``target`` LUFS integrated.
+
+    Parameters
+    ----------
+    mixer : Mixer
+        The session's mixer before any loudness gain (``master`` 1.0).
+    target : float
+        LUFS.
+    music : callable, optional
+        Makes a fresh :class:`MusicBed` over the same music as the one that
+        will play (the first pass consumes it).
+    """
+    if mixer.master != 1.0:
+        raise ValueError("measure the mixer before its loudness gain")
+    if music is None:
+        return _sparse(mixer, target)
+    return _with_music(mixer, target, music())
