@@ -355,7 +355,7 @@ def test_stream_into_bytesio(mixer):
 
 def test_stream_pcm16_rounds_to_nearest():
     tl = Timeline("p", SR, 6, (Segment("intro", 0, 6),), (Event(0, "speech", 6, "x"),))
-    x = np.array([0.5, -0.9, 0.3, 0.999, -0.999, 1e-5], np.float32)
+    x = np.array([0.25, -0.4, 0.3, 0.4499, -0.4499, 1e-5], np.float32)   # under the limiter
     m = Mixer(tl, {"x": x}, SOUNDS)
     buf = io.BytesIO()
     with sf.SoundFile(buf, "w", SR, 1, "PCM_16", format="WAV") as f:

@@ -92,7 +92,8 @@ class Transport:
         self._queue: deque[_Section] = deque([_Section(start, timeline.frames)])
         self._pending: str | None = None
         self.rendered = 0            # frames handed to the device: the clock
-        self.position = start        # timeline frame being heard (resume point while paused)
+        self.position = start        # timeline frame rendered, limiter.delay ahead of the ears
+                                     # (resume point while paused)
         self.state = "playing"       # playing | paused | done
         self.underruns = 0
         self.quit_requested = False
@@ -108,6 +109,12 @@ class Transport:
         if command not in ("pause", "resume", "toggle", "skip", "quit", "recover"):
             raise ValueError(f"unknown transport command {command!r}")
         self._pending = command
+
+    @property
+    def ahead(self) -> int:
+        """Frames rendered for the limiter beyond those handed out: a command
+        takes effect this many frames after the next block starts."""
+        return self._pulled - self.rendered
 
     @property
     def finished(self) -> bool:
@@ -190,6 +197,9 @@ class Transport:
         :mod:`voicecoach.audio.levels`). Silence once the session is over;
         :attr:`finished` tells.
         """
+        if self._pending == "recover":       # what the lost device had buffered is gone
+            self.limiter = TruePeakLimiter(self.mixer.channels)
+            self._pulled = self.rendered
         self.limiter.run(self._pull, out)
         self.rendered += len(out)
         if self._source_end is not None and self.rendered >= self._source_end:
