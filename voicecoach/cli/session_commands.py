@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from voicecoach.cli.context import (
+    NEXT,
     current_env,
     describe_recommendation,
     echo,
@@ -58,15 +59,17 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
     from voicecoach.encode.writer import export as write
     env = current_env()
     chosen = format_for(output, fmt)
-    options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
-                            subtype="FLOAT" if as_float else None, stems=stems,
-                            cue_sheet=cue_sheet)
-    p = resolve_preset(preset, overrides)
-    options = replace(options, title=p.title, preset=p.name)
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
-    session, bed, _ = _final_stage(prepare_session(p, samplerate, channels), music, shuffle,
-                                   loudness)
+    p = resolve_preset(preset, overrides)
+    session, bed, _, loud = _final_stage(prepare_session(p, samplerate, channels), music,
+                                         shuffle, loudness)
+    options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
+                            subtype="FLOAT" if as_float else None, stems=stems,
+                            cue_sheet=cue_sheet, title=session_title(p), preset=p.name,
+                            album=p.title, date=env.now().date().isoformat(),
+                            track=_program_track(p) if preset == NEXT else None,
+                            loudness=loud.target)
     total = session.timeline.frames
     if env.progress:
         with click.progressbar(length=total, label=f"Writing {output.name}", file=env.stderr) as bar:
@@ -113,7 +116,7 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     session = prepare_session(p)
     sr = session.timeline.samplerate
     clips = make_clips(session.bank.get, session.sounds, sr)   # the preset's own tick too
-    session, bed, feeder = _final_stage(session, music, shuffle, loudness, live=True)
+    session, bed, feeder, _ = _final_stage(session, music, shuffle, loudness, live=True)
     transport = Transport(session.mixer, session.timeline, clips, bed=bed)
     status = StatusLine(env.stderr, env.interactive)
 
@@ -145,11 +148,26 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
                  ask=env.interactive)
 
 
+def session_title(preset: Preset) -> str:
+    """The title of a session as played: ``Straight-leg lifts — 3 × 12``."""
+    work = f"{preset.hold:g} s" if preset.hold is not None else f"{preset.reps}"
+    each = " per side" if preset.sides == "each" else ""
+    return f"{preset.title} \u2014 {preset.sets} \u00d7 {work}{each}"
+
+
+def _program_track(preset: Preset) -> int:
+    """Today's session's number in the training program: sessions logged + 1."""
+    from voicecoach.training import coach as training
+    env = current_env()
+    with training.open_history(env.data_dir, env.now(), env.stderr) as history:
+        return len(history.sessions()) + 1
+
+
 def _final_stage(session, music: Path | None, shuffle: bool, loudness: float | None,
                  live: bool = False):
-    """The session at its loudness, its music bed and (live) the music's
-    feeder thread: the same for play and export, so live play sounds
-    exactly as the exported file."""
+    """The session at its loudness, its music bed, (live) the music's feeder
+    thread, and the :class:`Loudness` found: the same for play and export,
+    so live play sounds exactly as the exported file."""
     from voicecoach.audio.normalise import default_target
     from voicecoach.audio.session import music_bed, music_stream, music_tracks, normalise
     target = default_target(session.mixer.channels) if loudness is None else loudness
@@ -164,7 +182,7 @@ def _final_stage(session, music: Path | None, shuffle: bool, loudness: float | N
             bed = music_bed(session, feeder.take, loud.gain)
         else:
             bed = music_bed(session, stream.read_into, loud.gain)
-    return session, bed, feeder
+    return session, bed, feeder, loud
 
 
 def _record_play(preset: Preset, timeline, position: int, completed: bool, started,

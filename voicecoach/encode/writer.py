@@ -21,6 +21,7 @@ import os
 import secrets
 import stat
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,13 @@ from voicecoach import __version__
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.levels import TruePeakLimiter
 from voicecoach.audio.mixer import BUSES, Mixer
-from voicecoach.encode.chapters import chapter_spans, chapter_stamps, chapters, cue_sheet
+from voicecoach.encode.chapters import (
+    chapter_spans,
+    chapter_stamps,
+    chapters,
+    check_cue_filename,
+    cue_sheet,
+)
 from voicecoach.encode.formats import (
     CODECS,
     ExportOptions,
@@ -38,7 +45,11 @@ from voicecoach.encode.formats import (
     format_for,
     subtype_for,
 )
-from voicecoach.encode.tags import Tags, tag_mp3, tag_vorbis
+from voicecoach.encode.flac_seek import add_seektable
+from voicecoach.encode.lame import LameWriter
+from voicecoach.encode.lame import available as mp3_encoder_available
+from voicecoach.encode.parallel import ThreadedSink
+from voicecoach.encode.tags import Tags, tag_mp3, tag_vorbis, tag_wav
 from voicecoach.errors import ExportError
 from voicecoach.plan.timeline import Timeline
 
@@ -47,7 +58,8 @@ __all__ = ["stream", "export"]
 
 # ---------------------------------------------------------------- streaming
 def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], block: int = 65536,
-           progress: Callable[[int], None] | None = None, bed: MusicBed | None = None) -> int:
+           progress: Callable[[int], None] | None = None, bed: MusicBed | None = None,
+           peaks: dict | None = None) -> int:
     """Render ``mixer`` block by block, limited, into open sound files.
 
     Parameters
@@ -65,6 +77,8 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
         Called with the frames done after each block.
     bed : MusicBed, optional
         Music under the mix (ducked and levelled, at the loudness gain).
+    peaks : dict, optional
+        Filled with the largest magnitude written per bus (for ReplayGain).
 
     Returns
     -------
@@ -107,6 +121,9 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
                 else:
                     mixer.render(out, done, bus)
                     out *= g
+            if peaks is not None:
+                top = float(np.max(np.abs(out))) if n else 0.0
+                peaks[bus] = max(peaks.get(bus, 0.0), top)
             if f.subtype == "PCM_16":
                 s = scratch[:n]
                 np.multiply(out, 32768.0, out=s)
@@ -272,34 +289,56 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
         buses = BUSES + (("music",) if bed is not None else ())
         audio_targets += [(path.with_name(f"{stem}.{bus}{ext}"), bus) for bus in buses]
     cue_target = path.with_name(f"{stem}.cue") if options.cue_sheet else None
+    if cue_target is not None:
+        check_cue_filename(path.name)
 
     preset = options.preset or timeline.preset
     title = options.title or preset or path.stem
-    tags = Tags(title=title, artist=options.artist, album=preset,
-                comment=f"voicecoach session: {preset}")
+    tags = Tags(title=title, artist=options.artist, album=options.album or preset,
+                comment=f"voicecoach session: {preset}", genre=options.genre,
+                date=options.date or "", track=options.track, loudness=options.loudness)
     chaps = chapters(timeline)
     sr = options.samplerate
+    lame = fmt == "mp3" and mp3_encoder_available()
 
     temps: dict[Path, Path] = {}          # target -> temp, in creation order
-    files: list[tuple[sf.SoundFile, str | None, Path]] = []
+    files: list[tuple[object, str | None, Path]] = []
+    sinks: list[ThreadedSink] = []
+    peaks: dict[str | None, float] = {}
     current = path
     committed = False
     try:
         for target, bus in audio_targets:
             current = target
             temps[target] = tmp = _temp_for(target)
-            f = _NoSyncFile(tmp, "w", sr, options.channels, subtype, format=codec.major)
+            if lame:
+                f = LameWriter(tmp, sr, options.channels)
+            else:
+                f = _NoSyncFile(tmp, "w", sr, options.channels, subtype, format=codec.major)
             files.append((f, bus, target))
             if fmt == "wav":  # RIFF INFO, written by libsndfile at close
                 f.title = tags.title if bus is None else f"{tags.title} ({bus})"
                 f.artist, f.album, f.comment = tags.artist, tags.album, tags.comment
                 f.software = f"voicecoach {__version__}"
+                f.genre, f.date = tags.genre, tags.date
+                if tags.track is not None:
+                    f.tracknumber = str(tags.track)
         current = path    # which file a stream error belongs to is only known from its handle
         try:
-            stream(mixer, [(f, bus) for f, bus, _ in files], options.block, progress, bed)
+            # WAV is a copy to disk: inline. Encoders get a thread each, so the
+            # render and every file's encoding share the cores.
+            if fmt == "wav":
+                outs = [(f, bus) for f, bus, _ in files]
+            else:
+                sinks = [ThreadedSink(f) for f, _, _ in files]
+                outs = [(t, bus) for t, (_, bus, _) in zip(sinks, files)]
+            stream(mixer, outs, options.block, progress, bed,
+                   peaks=peaks if fmt != "wav" else None)
+            for t in sinks:
+                t.join()
             for f, _, target in files:
                 current = target
-                if fmt != "wav":
+                if isinstance(f, sf.SoundFile) and fmt != "wav":
                     # Encoders buffer: flush while the handle still tells why a
                     # write failed (after close only "System error." is left).
                     # WAV is written unbuffered, so its errors surfaced in write().
@@ -307,7 +346,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 f.close()
         except sf.SoundFileError as exc:
             for f, _, target in files:
-                detail = _sf_detail(f)
+                detail = _sf_detail(f) if isinstance(f, sf.SoundFile) else None
                 if detail:
                     raise ExportError(f"cannot write {target}: {detail}") from exc
             raise
@@ -315,12 +354,17 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
         spans = chapter_spans(chaps, timeline.frames, sr)
         for _, bus, target in files:
             current = target
-            t = tags if bus is None else Tags(f"{tags.title} ({bus})", tags.artist, tags.album,
-                                             tags.comment)
+            t = tags if bus is None else replace(tags, title=f"{tags.title} ({bus})", loudness=None)
+            if bus in peaks:
+                t = replace(t, peak=peaks[bus])
             if fmt == "mp3":
                 tag_mp3(temps[target], t, spans)
-            elif fmt != "wav":
+            elif fmt == "wav":
+                tag_wav(temps[target], [(c.start, c.title) for c in chaps])
+            else:
                 tag_vorbis(temps[target], fmt, t, chapter_stamps(chaps, sr))
+            if fmt == "flac":
+                add_seektable(temps[target])
 
         if cue_target is not None:
             current = cue_target
@@ -346,6 +390,11 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
             cause = "No space left on device"
         raise ExportError(f"cannot write {current}: {cause or type(exc).__name__}") from exc
     finally:
+        for t in sinks:
+            try:
+                t.join()
+            except BaseException:
+                pass
         for f, _, _ in files:
             if not f.closed:
                 try:
