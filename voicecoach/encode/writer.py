@@ -320,7 +320,9 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 f.title = tags.title if bus is None else f"{tags.title} ({bus})"
                 f.artist, f.album, f.comment = tags.artist, tags.album, tags.comment
                 f.software = f"voicecoach {__version__}"
-                f.genre, f.date = tags.genre, tags.date
+                for key in ("genre", "date"):        # libsndfile refuses empty strings
+                    if getattr(tags, key):
+                        setattr(f, key, getattr(tags, key))
                 if tags.track is not None:
                     f.tracknumber = str(tags.track)
         current = path    # which file a stream error belongs to is only known from its handle
