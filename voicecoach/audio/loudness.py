@@ -11,7 +11,7 @@ reads 3.01 LU louder, as phones and ffmpeg's meter see it.
 
 K-weighting (the high-shelf and high-pass biquads of the standard, derived
 for any sample rate) is applied as its impulse response, truncated where it
-has decayed under -140 dB, by FFT convolution: numpy has no recursive
+has decayed under -170 dB, by FFT convolution: numpy has no recursive
 filter, and this costs a few FFTs per block.
 """
 
@@ -57,10 +57,10 @@ def _biquads(samplerate: int) -> list[tuple[tuple[float, ...], tuple[float, ...]
 def k_weighting_ir(samplerate: int) -> np.ndarray:
     """Impulse response of the K-weighting filter, float64, shape ``(n,)``.
 
-    About 0.17 s long at any rate: the high-pass (38 Hz, Q 0.5) has decayed
-    far under -140 dB by then.
+    About 0.08 s long at any rate: the high-pass (38 Hz, Q 0.5) has decayed
+    under -170 dB by then.
     """
-    n = 1 << max(8, math.ceil(math.log2(0.17 * samplerate)))
+    n = 1 << max(8, math.ceil(math.log2(0.08 * samplerate)))
     x = [0.0] * n
     x[0] = 1.0
     for (b0, b1, b2), (_, a1, a2) in _biquads(samplerate):

@@ -22,8 +22,8 @@ import numpy as np
 
 __all__ = ["VBR_QUALITY", "ALGORITHM_QUALITY", "LameWriter", "available"]
 
-VBR_QUALITY = 6
-"""LAME ``-V 6``: about 64-80 kbit/s mono for speech at 48 kHz."""
+VBR_QUALITY = 4
+"""LAME ``-V 4``, what ``ffmpeg -q:a 4`` asks for (the bitrate for speech: README)."""
 ALGORITHM_QUALITY = 7
 """LAME ``-q 7``: the fast psychoacoustics; inaudible for speech (see README)."""
 
