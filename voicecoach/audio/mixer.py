@@ -143,6 +143,7 @@ class Mixer:
                                       self._levels["voice"], self._levels["ticks"])
         self._gain = HEADROOM_PEAK / self._peak if self._peak > HEADROOM_PEAK else 1.0
         self._master = 1.0
+        self._limit = None
         self._all_sources, self._clustered = sources, clustered
         self._build()
 
@@ -153,16 +154,24 @@ class Mixer:
         self._order = tuple(self._buses[b] for b in BUSES)
         self._scratch = np.empty(65536, dtype=np.float32)   # int16 slices become float here
 
-    def with_master(self, master: float) -> "Mixer":
+    def with_master(self, master: float, limit=None) -> "Mixer":
         """The same mixer with every source scaled by ``master`` (the loudness
-        gain), computed once here so ``render`` costs nothing more."""
+        gain, computed once here so ``render`` costs nothing more) and, when
+        given, the limiter's gain ``limit`` (a
+        :class:`~voicecoach.audio.gain_plan.GainPlan`) applied in ``render``."""
         if not is_real(master) or not master > 0:
             raise ValueError(f"master gain must be > 0, not {master!r}")
         other = object.__new__(Mixer)
         other.__dict__.update(self.__dict__)
         other._master = float(master)
+        other._limit = limit if limit is not None and not limit.empty else None
         other._build()
         return other
+
+    @property
+    def limited(self) -> bool:
+        """Whether ``render`` applies a precomputed limiter gain."""
+        return self._limit is not None
 
     def clusters(self, bus: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(starts, ends, source index, offset)`` of one bus's clusters: what
@@ -389,3 +398,5 @@ class Mixer:
                 out[a - start:z - start] += piece[:, None]
             touched += hi - lo
         self.touched = touched
+        if self._limit is not None:
+            self._limit.apply(out, start)

@@ -25,12 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from voicecoach.audio.bed import MusicBed
-from voicecoach.audio.levels import TruePeakLimiter
+from voicecoach.audio.gain_plan import GainPlan, envelope, plan_gain, region_gain
+from voicecoach.audio.levels import _CTX, CEILING_DBTP, TruePeakLimiter
 from voicecoach.audio.loudness import LoudnessMeter, k_weighting_ir, weighted
 from voicecoach.audio.mixer import BUSES, Mixer
 from voicecoach.common.decibels import gain as db_gain
 
-__all__ = ["DEFAULT_LUFS", "GAP", "Loudness", "default_target", "loudness_gain"]
+__all__ = ["DEFAULT_LUFS", "GAP", "Loudness", "default_target", "limited", "limiter_plan",
+           "loudness_gain", "normalise_sparse"]
 
 DEFAULT_LUFS: dict[int, float] = {1: -19.0, 2: -16.0}
 """Spoken-word targets of phone and podcast players: -16 LUFS stereo, -19 mono
@@ -81,43 +83,84 @@ def _regions(mixer: Mixer) -> dict[tuple, list[int]]:
 
 
 def _spread(meter: LoudnessMeter, energy: np.ndarray, starts: list[int], channels: int) -> None:
-    """Add a region's per-frame energy at each of its ``starts`` into the meter."""
+    """Add a region's per-frame energy at each of its ``starts`` into the
+    meter's 100 ms sub-blocks (all occurrences at once)."""
     c = np.concatenate([[0.0], np.cumsum(energy * channels)])
     n, step = len(energy), meter.step
-    for a in starts:
-        first, last = a // step, (a + n - 1) // step
-        bounds = np.clip(np.arange(first, last + 2) * step - a, 0, n)
-        meter.add_energy(np.arange(first, last + 1), np.diff(c[bounds]))
+    a = np.asarray(starts, dtype=np.int64)[:, None]
+    first = a // step
+    j = np.arange(-(-n // step) + 2)
+    bounds = np.clip((first + j) * step - a, 0, n)           # (occurrences, sub-blocks + 1)
+    parts = np.diff(c[bounds], axis=1)
+    meter.add_energy((first + j[:-1]).reshape(-1), parts.reshape(-1))
 
 
-def _sparse(mixer: Mixer, target: float) -> Loudness:
+def _render(mixer: Mixer, key: tuple, start: int) -> np.ndarray:
+    """One region as sounded from ``start`` (mono float32; channels are equal)."""
+    buf = np.zeros((key[0], mixer.channels), dtype=np.float32)
+    mixer.render(buf, start)
+    return np.ascontiguousarray(buf[:, 0])
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    loudness: Loudness
+    regions: dict[tuple, list[int]]
+    envelopes: dict[tuple, np.ndarray]
+
+
+def _sparse(mixer: Mixer, target: float) -> _Analysis:
+    """Loudness from the distinct regions: K-weighted once each; the
+    limiter's share estimated by its gain on the K-weighted signal (it moves
+    slowly next to the frequencies that count)."""
     sr, ch = mixer.samplerate, mixer.channels
     ir = k_weighting_ir(sr)
+    ceiling = db_gain(CEILING_DBTP)
     regions = _regions(mixer)
     before = LoudnessMeter(sr, ch)
     before.set_length(mixer.frames)
-    rendered = {}
+    weighted_x, envelopes = {}, {}
     for key, starts in regions.items():
-        buf = np.zeros((key[0], ch), dtype=np.float32)
-        mixer.render(buf, starts[0])
-        x = buf[:, 0].astype(np.float64)
-        rendered[key] = x
-        _spread(before, weighted(x, ir) ** 2, starts, ch)
+        x = _render(mixer, key, starts[0])
+        y = weighted(x, ir)
+        _spread(before, np.square(y, dtype=np.float64), starts, ch)
+        weighted_x[key], envelopes[key] = y, envelope(x)
     measured = before.integrated()
     if not np.isfinite(measured):
-        return Loudness(target, measured, 1.0)
+        return _Analysis(Loudness(target, measured, 1.0), regions, envelopes)
     g0 = db_gain(target - measured)
     after = LoudnessMeter(sr, ch)
     after.set_length(mixer.frames)
-    for key, starts in regions.items():       # the limiter's share, at that gain
-        x = rendered.pop(key)
-        y = _limited(x * g0)
-        _spread(after, weighted(y, ir) ** 2, starts, ch)
+    for key, starts in regions.items():
+        y = weighted_x.pop(key) * np.float32(g0)
+        g = region_gain(envelopes[key] * np.float32(g0), ceiling)[_CTX:]
+        y[:len(g)] *= g[:len(y)]
+        _spread(after, np.square(y, dtype=np.float64), starts, ch)
     lost = target - after.integrated()
-    return Loudness(target, measured, g0 * db_gain(lost))
+    return _Analysis(Loudness(target, measured, g0 * db_gain(lost)), regions, envelopes)
 
 
-def _limited(x: np.ndarray) -> np.ndarray:
+def limiter_plan(mixer: Mixer, gain: float) -> GainPlan:
+    """The limiter's gain over the whole session at loudness gain ``gain``,
+    from its distinct regions (the mixer before that gain)."""
+    if mixer.master != 1.0:
+        raise ValueError("plan from the mixer before its loudness gain")
+    regions = _regions(mixer)
+    envelopes = {key: envelope(_render(mixer, key, starts[0])) for key, starts in regions.items()}
+    return plan_gain(regions, envelopes, gain, db_gain(CEILING_DBTP))
+
+
+def normalise_sparse(mixer: Mixer, target: float) -> tuple[Loudness, GainPlan]:
+    """Loudness gain and limiter plan of a session without music, in one go."""
+    if mixer.master != 1.0:
+        raise ValueError("measure the mixer before its loudness gain")
+    found = _sparse(mixer, target)
+    plan = plan_gain(found.regions, found.envelopes, found.loudness.gain,
+                     db_gain(CEILING_DBTP))
+    return found.loudness, plan
+
+
+def limited(x: np.ndarray) -> np.ndarray:
     """``x`` (mono, float64) through a fresh limiter, as one stream."""
     lim = TruePeakLimiter(1)
     src = np.zeros((len(x) + lim.delay, 1), dtype=np.float32)
@@ -168,5 +211,5 @@ def loudness_gain(mixer: Mixer, target: float, music: Callable[[], MusicBed] | N
     if mixer.master != 1.0:
         raise ValueError("measure the mixer before its loudness gain")
     if music is None:
-        return _sparse(mixer, target)
+        return _sparse(mixer, target).loudness
     return _with_music(mixer, target, music())

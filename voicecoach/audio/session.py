@@ -106,12 +106,17 @@ def normalise(session: Session, target: float, tracks: list[Path] | None = None)
         The session whose mixer carries the loudness gain; build its music
         bed with :func:`music_bed` and ``loudness.gain``.
     """
-    from voicecoach.audio.normalise import loudness_gain
-    factory = None
-    if tracks is not None:
-        def factory():
-            stream = music_stream(tracks, session.mixer.samplerate, session.mixer.channels)
-            return music_bed(session, stream.read_into, 1.0)
+    from voicecoach.audio.normalise import loudness_gain, normalise_sparse
+    if tracks is None:
+        # Without music the limiter's gain is known in advance and rendered by
+        # the mixer itself; with music the export and the transport limit as
+        # they go.
+        loud, plan = normalise_sparse(session.mixer, target)
+        return replace(session, mixer=session.mixer.with_master(loud.gain, plan)), loud
+
+    def factory():
+        stream = music_stream(tracks, session.mixer.samplerate, session.mixer.channels)
+        return music_bed(session, stream.read_into, 1.0)
     loud = loudness_gain(session.mixer, target, factory)
     return replace(session, mixer=session.mixer.with_master(loud.gain)), loud
 

@@ -87,10 +87,12 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
 
     Notes
     -----
-    The mix goes through the :class:`TruePeakLimiter`, which reads the
-    mixer and the music ahead of the frames written (the same source order
-    as live play); each stem is scaled by the limiter's gain of the same
-    frames, so the stems still sum to the mix. PCM_16 is converted here as
+    With music the mix goes through the :class:`TruePeakLimiter`, which
+    reads the mixer and the music ahead of the frames written (the same
+    source order as live play); each stem is scaled by the limiter's gain of
+    the same frames, so the stems still sum to the mix. Without music the
+    mixer applies the limiter's planned gain itself (see
+    :mod:`voicecoach.audio.gain_plan`), to the mix and each stem alike. PCM_16 is converted here as
     ``round(x * 32768)`` (libsndfile floors); the limiter keeps every value
     far inside int16.
     """
@@ -102,14 +104,20 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
     scratch = np.empty_like(buf) if pcm16 else None
     ints = np.empty((block, ch), dtype=np.int16) if pcm16 else None
     wants_music = any(bus == "music" for _, bus in outputs)
-    source = MixSource(mixer, bed, keep_music=wants_music)
-    limiter = TruePeakLimiter(ch)
+    # With music the limiter runs here, reading ahead; without, the mixer
+    # renders the limiter's gain planned from the known sounds.
+    source = MixSource(mixer, bed, keep_music=wants_music) if bed is not None else None
+    limiter = TruePeakLimiter(ch) if bed is not None else None
     done = 0
     while done < mixer.frames:
         n = min(block, mixer.frames - done)
         view = buf[:n]
-        limiter.run(source.pull, view)
-        g = limiter.gain[:, None]
+        if limiter is not None:
+            limiter.run(source.pull, view)
+            g = limiter.gain[:, None]
+        else:
+            mixer.render(view, done)
+            g = None
         music = source.music_at(done, n) if wants_music else None
         for f, bus in outputs:
             if bus is None:
@@ -120,7 +128,8 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
                     np.multiply(music, g, out=out)
                 else:
                     mixer.render(out, done, bus)
-                    out *= g
+                    if g is not None:
+                        out *= g
             if peaks is not None:
                 top = float(np.max(np.abs(out))) if n else 0.0
                 peaks[bus] = max(peaks.get(bus, 0.0), top)

@@ -84,7 +84,7 @@ class Transport:
         # Spoken messages sound at the session's loudness gain and pass the
         # same limiter: a hook for every message the player adds.
         self.clips = {k: self.at_session_level(v) for k, v in clips.items()}
-        self.limiter = TruePeakLimiter(mixer.channels)
+        self.limiter = TruePeakLimiter(mixer.channels)   # with music: limits as it plays
         self._pulled = 0             # frames the limiter has taken
         self._source_end: int | None = None   # pulled frame where the session's sound ended
         self.sr = timeline.samplerate
@@ -100,8 +100,14 @@ class Transport:
         self.log: list[tuple[int, str]] = []   # (rendered frame, command) as applied
 
     def at_session_level(self, clip: np.ndarray) -> np.ndarray:
-        """A spoken clip (mono) at the session's loudness gain, float32."""
-        return np.ascontiguousarray(np.asarray(clip, dtype=np.float32) * np.float32(self.mixer.master))
+        """A spoken clip (mono) at the session's loudness gain, float32; without
+        music, limited now as the mixer's sounds were (with music the running
+        limiter takes it)."""
+        x = np.asarray(clip, dtype=np.float32) * np.float32(self.mixer.master)
+        if self.bed is None and self.mixer.limited:
+            from voicecoach.audio.normalise import limited
+            x = limited(x.astype(np.float64)).astype(np.float32)
+        return np.ascontiguousarray(x)
 
     # -- other threads ---------------------------------------------------
     def request(self, command: str) -> None:
@@ -192,15 +198,19 @@ class Transport:
     def render(self, out: np.ndarray) -> None:
         """Fill ``out`` (float32, shape ``(n, channels)``) with the next frames.
 
-        The frames pass through the same :class:`TruePeakLimiter` as the
-        export's, which pulls this transport's unlimited sound ahead (see
-        :mod:`voicecoach.audio.levels`). Silence once the session is over;
+        With music the frames pass through the same :class:`TruePeakLimiter`
+        as the export's, which pulls this transport's unlimited sound ahead
+        (see :mod:`voicecoach.audio.levels`); without, the mixer renders the
+        planned limiter gain. Silence once the session is over;
         :attr:`finished` tells.
         """
-        if self._pending == "recover":       # what the lost device had buffered is gone
-            self.limiter = TruePeakLimiter(self.mixer.channels)
-            self._pulled = self.rendered
-        self.limiter.run(self._pull, out)
+        if self.bed is None:                 # the mixer renders the planned limiter gain
+            self._pull(out)
+        else:
+            if self._pending == "recover":   # what the lost device had buffered is gone
+                self.limiter = TruePeakLimiter(self.mixer.channels)
+                self._pulled = self.rendered
+            self.limiter.run(self._pull, out)
         self.rendered += len(out)
         if self._source_end is not None and self.rendered >= self._source_end:
             self.state = "done"
