@@ -71,3 +71,34 @@ def test_gain_is_only_measured_once():
     mixer = sparse_session(20)
     with pytest.raises(ValueError, match="before its loudness gain"):
         loudness_gain(mixer.with_master(2.0), -19.0)
+
+
+def test_planned_limiter_gain_holds_the_ceiling_in_any_blocks_and_for_each_bus():
+    from voicecoach.audio.levels import true_peak
+    from voicecoach.audio.normalise import normalise_sparse
+    mixer = sparse_session(40)
+    found, plan = normalise_sparse(mixer, -16.0)      # loud: the voice peaks need limiting
+    loud = mixer.with_master(found.gain, plan)
+    assert loud.limited and not plan.empty
+    whole = np.empty((loud.frames, 1), np.float32)
+    loud.render(whole, 0)
+    assert true_peak(whole) <= 10 ** (-1.5 / 20) * 1.0001
+    pieces, at = [], 0
+    for n in [997, 4096, 31, 65536] * 200:
+        if at >= loud.frames:
+            break
+        block = np.empty((min(n, loud.frames - at), 1), np.float32)
+        loud.render(block, at)
+        pieces.append(block)
+        at += len(block)
+    assert np.array_equal(np.concatenate(pieces), whole)
+    buses = sum(np.asarray(_bus(loud, b), np.float64) for b in ("voice", "ticks"))
+    assert np.max(np.abs(buses - whole)) < 1e-6
+    assert pyloudnorm.Meter(SR).integrated_loudness(whole[:, 0].astype(np.float64)) == \
+        pytest.approx(-16.0, abs=0.3)
+
+
+def _bus(mixer, bus):
+    out = np.empty((mixer.frames, 1), np.float32)
+    mixer.render(out, 0, bus)
+    return out

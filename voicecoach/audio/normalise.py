@@ -41,6 +41,10 @@ GAP = 0.1
 """Seconds of silence that separate two regions (longer than the limiter's
 reach and the K-weighting's audible tail)."""
 _BLOCK = 65536
+_ROUNDS = 4
+_MAX_MAKEUP = 6.0
+"""dB the gain may rise to make up for limiting: past that the session's
+peaks, not its level, would decide how it sounds."""
 
 
 def default_target(channels: int) -> float:
@@ -115,7 +119,6 @@ def _sparse(mixer: Mixer, target: float) -> _Analysis:
     slowly next to the frequencies that count)."""
     sr, ch = mixer.samplerate, mixer.channels
     ir = k_weighting_ir(sr)
-    ceiling = db_gain(CEILING_DBTP)
     regions = _regions(mixer)
     before = LoudnessMeter(sr, ch)
     before.set_length(mixer.frames)
@@ -128,16 +131,29 @@ def _sparse(mixer: Mixer, target: float) -> _Analysis:
     measured = before.integrated()
     if not np.isfinite(measured):
         return _Analysis(Loudness(target, measured, 1.0), regions, envelopes)
-    g0 = db_gain(target - measured)
-    after = LoudnessMeter(sr, ch)
-    after.set_length(mixer.frames)
+    g0 = g = db_gain(target - measured)
+    for _ in range(_ROUNDS):         # louder means more limiting: converge in a few rounds
+        lost = target - _limited_loudness(regions, weighted_x, envelopes, g, sr, ch,
+                                          mixer.frames)
+        g = min(g * db_gain(lost), g0 * db_gain(_MAX_MAKEUP))
+        if abs(lost) < 0.02:
+            break
+    return _Analysis(Loudness(target, measured, g), regions, envelopes)
+
+
+def _limited_loudness(regions, weighted_x, envelopes, g: float, sr: int, ch: int,
+                      frames: int) -> float:
+    """Loudness at gain ``g`` after the limiter (its gain applied to the
+    K-weighted regions: it moves slowly next to the frequencies that count)."""
+    ceiling = db_gain(CEILING_DBTP)
+    meter = LoudnessMeter(sr, ch)
+    meter.set_length(frames)
     for key, starts in regions.items():
-        y = weighted_x.pop(key) * np.float32(g0)
-        g = region_gain(envelopes[key] * np.float32(g0), ceiling)[_CTX:]
-        y[:len(g)] *= g[:len(y)]
-        _spread(after, np.square(y, dtype=np.float64), starts, ch)
-    lost = target - after.integrated()
-    return _Analysis(Loudness(target, measured, g0 * db_gain(lost)), regions, envelopes)
+        y = weighted_x[key] * np.float32(g)
+        lim = region_gain(envelopes[key] * np.float32(g), ceiling)[_CTX:]
+        y[:len(lim)] *= lim[:len(y)]
+        _spread(meter, np.square(y, dtype=np.float64), starts, ch)
+    return meter.integrated()
 
 
 def limiter_plan(mixer: Mixer, gain: float) -> GainPlan:
