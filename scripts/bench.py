@@ -232,17 +232,17 @@ def _cue_texts(env: dict) -> list[str]:
 
 
 def bench_cues(env: dict, work: Path) -> list[tuple]:
-    from voicecoach.audio.session import cue_bank, plan
+    from voicecoach.cues.timing import cue_bank, spoken_timeline
     from voicecoach.plan.preset_files import load_preset
     texts = _cue_texts(env)
     cache = work / "cold-cache"
     t = time.perf_counter()
     with cue_bank(load_preset("leg-lifts"), cache) as bank:
-        plan(load_preset("leg-lifts"), bank)
+        spoken_timeline(load_preset("leg-lifts"), bank)
     cold = time.perf_counter() - t
     t = time.perf_counter()
     with cue_bank(load_preset("leg-lifts"), cache) as bank:
-        plan(load_preset("leg-lifts"), bank)
+        spoken_timeline(load_preset("leg-lifts"), bank)
         for text in texts:
             bank.get(text)
     warm = time.perf_counter() - t

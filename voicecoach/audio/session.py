@@ -13,16 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
+from voicecoach.audio.bed import MusicBed, Pull
 from voicecoach.audio.ducking import DuckEnvelope
 from voicecoach.audio.mixer import Mixer
+from voicecoach.audio.normalise import Loudness
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.cues.bank import CueBank
-from voicecoach.cues.cache import CueCache
 from voicecoach.cues.engine import SpeechEngine
-from voicecoach.cues.settings import SpeechSettings
+from voicecoach.cues.timing import cue_bank, spoken_timeline
+from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
 from voicecoach.plan.preset import Preset
-from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
+from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
 from voicecoach.plan.timeline import Timeline
 
 
@@ -35,10 +37,25 @@ class Session:
     mixer: Mixer
     bank: CueBank
     sounds: dict
+    loudness: Loudness | None = None
+    """Set by :func:`normalise`: the gain the mixer and the music carry."""
 
     def envelope(self) -> DuckEnvelope:
         """How music ducks under this session's voice."""
         return DuckEnvelope(self.timeline, self.preset.duck)
+
+    def music(self, spec: Path, shuffle: bool = False):
+        """The user's music (a file or a folder) decoded at this session's rate
+        and width: a :class:`~voicecoach.audio.music.MusicStream`."""
+        return music_stream(spec, self.timeline.samplerate, self.mixer.channels, shuffle)
+
+    def music_bed(self, pull: Pull) -> MusicBed:
+        """The music under this session, ducked by its voice at the preset's
+        music level and the session's loudness gain: one wiring for the export
+        (``pull`` reads the stream) and live play (``pull`` takes from the
+        ring buffer a thread fills)."""
+        level = self.preset.levels.music * (self.loudness.gain if self.loudness else 1.0)
+        return MusicBed(pull, self.envelope(), level, self.mixer.channels)
 
 
 def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
@@ -46,26 +63,15 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
     checked and resampled now, so a bad file stops us before any sound."""
     sounds = make_sounds(samplerate)
     if preset.sounds:
-        from voicecoach.audio.custom_sounds import load_sound, shipped_sound  # soxr: only when used
+        from voicecoach.audio.custom_sounds import (  # soxr: only when used
+            load_sound,
+            shipped_sound,
+        )
     for role, source in preset.sounds:
         path = shipped_sound(source) if source in SHIPPED_SOUNDS else source
-        kind = role if role in sounds else "bell"
+        kind = role if role in sounds else EventKind.BELL
         sounds[role] = load_sound(path, samplerate, kind=kind)
     return sounds
-
-
-def cue_bank(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERATE,
-             engine: SpeechEngine | None = None) -> CueBank:
-    """The cue bank for ``preset``'s voice and rate, cached under ``cache_dir``."""
-    settings = SpeechSettings(voice=preset.voice, rate=preset.rate)
-    return CueBank(samplerate, settings, CueCache(Path(cache_dir) / "cues"), engine)
-
-
-def plan(preset: Preset, bank: CueBank, sounds: dict | None = None) -> Timeline:
-    """The timeline of ``preset`` with every phrase's true spoken length
-    (and every sound's, when its own sounds are given)."""
-    lengths = {name: len(clip) for name, clip in (sounds or {}).items()}
-    return build_timeline(preset, bank.frames, bank.samplerate, sound_lengths=lengths)
 
 
 def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERATE,
@@ -74,55 +80,38 @@ def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERAT
     """Synthesise (or load) every cue, plan the session and build its mixer."""
     sounds = session_sounds(preset, samplerate)
     bank = bank or cue_bank(preset, cache_dir, samplerate, engine)
-    timeline = plan(preset, bank, sounds)
+    timeline = spoken_timeline(preset, bank, {name: len(clip) for name, clip in sounds.items()})
     speech = {text: bank.pcm16(text) for text in timeline.texts()}
     levels = {"voice": preset.levels.voice, "ticks": preset.levels.tick}
     mixer = Mixer(timeline, speech, sounds, channels, levels)
     return Session(preset, timeline, mixer, bank, sounds)
 
 
-def music_tracks(spec: Path, shuffle: bool = False) -> list[Path]:
-    """The playlist of ``spec`` (a file or a folder), in the order it will play."""
-    from voicecoach.audio.music import find_tracks
-    return find_tracks(spec, shuffle=shuffle)
+def music_stream(spec: Path, samplerate: int, channels: int, shuffle: bool = False):
+    """The user's music (a file or a folder, looping) decoded for the session:
+    a :class:`~voicecoach.audio.music.MusicStream`."""
+    from voicecoach.audio.music import MusicStream, find_tracks
+    return MusicStream(find_tracks(spec, shuffle=shuffle), samplerate, channels)
 
 
-def music_stream(tracks: list[Path], samplerate: int, channels: int):
-    """The playlist decoded for the session: a
-    :class:`~voicecoach.audio.music.MusicStream` (looping)."""
-    from voicecoach.audio.music import MusicStream
-    return MusicStream(tracks, samplerate, channels)
+def normalise(session: Session, target: float, music=None) -> Session:
+    """``session`` at ``target`` LUFS integrated, its true peaks limited.
 
-
-def normalise(session: Session, target: float, tracks: list[Path] | None = None):
-    """``session`` at ``target`` LUFS, and what was measured.
-
-    Export and live play both call this, so both play at the same gain.
-    With music, a first pass decodes ``tracks`` once more to measure it.
-
-    Returns
-    -------
-    (Session, Loudness)
-        The session whose mixer carries the loudness gain; build its music
-        bed with :func:`music_bed` and ``loudness.gain``.
+    Export and live play both call this before any sound, so both play at
+    the same gain and limit the same way. Without music the mixer gets the
+    loudness gain and the limiter's planned gain; with ``music`` (a
+    :class:`~voicecoach.audio.music.MusicStream`, not yet read) a first pass
+    decodes the same playlist once more to measure the mix, and the limiter
+    runs as the export or the transport plays.
     """
     from voicecoach.audio.normalise import loudness_gain, normalise_sparse
-    if tracks is None:
-        # Without music the limiter's gain is known in advance and rendered by
-        # the mixer itself; with music the export and the transport limit as
-        # they go.
+    if music is None:
         loud, plan = normalise_sparse(session.mixer, target)
-        return replace(session, mixer=session.mixer.with_master(loud.gain, plan)), loud
+        return replace(session, mixer=session.mixer.with_master(loud.gain, plan), loudness=loud)
+    from voicecoach.audio.music import MusicStream
 
-    def factory():
-        stream = music_stream(tracks, session.mixer.samplerate, session.mixer.channels)
-        return music_bed(session, stream.read_into, 1.0)
-    loud = loudness_gain(session.mixer, target, factory)
-    return replace(session, mixer=session.mixer.with_master(loud.gain)), loud
-
-
-def music_bed(session: Session, pull, master: float):
-    """The music under ``session`` from ``pull``, at the loudness gain ``master``."""
-    from voicecoach.audio.bed import MusicBed
-    return MusicBed(pull, session.envelope(), session.preset.levels.music * master,
-                    session.mixer.channels)
+    def first_pass_bed() -> MusicBed:
+        again = MusicStream(music.tracks, session.timeline.samplerate, session.mixer.channels)
+        return session.music_bed(again.read_into)
+    loud = loudness_gain(session.mixer, target, first_pass_bed)
+    return replace(session, mixer=session.mixer.with_master(loud.gain), loudness=loud)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -31,7 +30,13 @@ from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
 def timeline(preset: str, as_json: bool, **overrides) -> None:
     """Print the plan of a session: every segment and what is heard."""
-    plan = prepare_session(resolve_preset(preset, overrides)).timeline
+    p = resolve_preset(preset, overrides)
+    if p.sounds:                 # its own sound files: their lengths need decoding
+        plan = prepare_session(p).timeline
+    else:                        # spoken lengths only: no numpy on a warm cache
+        from voicecoach.cues.timing import cue_bank, spoken_timeline
+        with cue_bank(p, current_env().cache_dir) as bank:
+            plan = spoken_timeline(p, bank)
     echo(plan.to_json() if as_json else format_table(plan), nl=as_json)
 
 
@@ -48,13 +53,16 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
 @click.option("--stems", is_flag=True,
               help="Also write NAME.voice.EXT and NAME.ticks.EXT (and NAME.music.EXT with "
                    "--music): they sum to the mix.")
-@click.option("--cue", "cue_sheet", is_flag=True, help="Also write a NAME.cue chapter sheet.")
+@click.option("--cue", "cue_sheet", is_flag=True,
+              help="Also write a NAME.cue chapter sheet (CD-style: tools that split by it "
+                   "expect 44.1 kHz stereo).")
 @music_options
 @loudness_option
 def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels: int,
            as_float: bool, stems: bool, cue_sheet: bool, music: Path | None, shuffle: bool,
            loudness: float | None, **overrides) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
+    from voicecoach.audio.session import normalise
     from voicecoach.encode.formats import ExportOptions, format_for
     from voicecoach.encode.writer import export as write
     env = current_env()
@@ -62,14 +70,16 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
     p = resolve_preset(preset, overrides)
-    session, bed, _, loud = _final_stage(prepare_session(p, samplerate, channels), music,
-                                         shuffle, loudness)
+    session = prepare_session(p, samplerate, channels)
+    stream = session.music(music, shuffle) if music is not None else None
+    session = normalise(session, _target(loudness, channels), stream)
+    bed = session.music_bed(stream.read_into) if stream is not None else None
     options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
                             subtype="FLOAT" if as_float else None, stems=stems,
                             cue_sheet=cue_sheet, title=session_title(p), preset=p.name,
                             album=p.title, date=env.now().date().isoformat(),
-                            track=_program_track(p) if preset == NEXT else None,
-                            loudness=loud.target)
+                            track=_program_track() if preset == NEXT else None,
+                            loudness=session.loudness.target)
     total = session.timeline.frames
     if env.progress:
         with click.progressbar(length=total, label=f"Writing {output.name}", file=env.stderr) as bar:
@@ -93,31 +103,24 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
 @click.option("--device", default=None, help="Output device: index or part of its name.")
 @click.option("--latency", default=None,
               help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
-
-
 @music_options
 @loudness_option
 def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
          loudness: float | None, **overrides) -> None:
     """Play a session live: space pauses, n skips to the next set, q quits."""
-    from voicecoach.cli.console import KeyReader, StatusLine
-    from voicecoach.live.player import (
-        DEFAULT_LATENCY,
-        Player,
-        SoundDeviceBackend,
-        parse_latency,
-        resolve_device,
-    )
-    from voicecoach.live.transport import Transport, make_clips
+    from voicecoach.audio.session import normalise
+    from voicecoach.cli.console import StatusLine
+    from voicecoach.live.playback import Hooks, PlayInterrupted
+    from voicecoach.live.playback import play as play_live
+    from voicecoach.live.player import DEFAULT_LATENCY, parse_latency, resolve_device
     env = current_env()
     p = resolve_preset(preset, overrides)
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
-    dev = resolve_device(device)
+    backend = env.audio_backend()
+    dev = resolve_device(device, backend.devices())      # before the slow part
     session = prepare_session(p)
-    sr = session.timeline.samplerate
-    clips = make_clips(session.bank.get, session.sounds, sr)   # the preset's own tick too
-    session, bed, feeder, _ = _final_stage(session, music, shuffle, loudness, live=True)
-    transport = Transport(session.mixer, session.timeline, clips, bed=bed)
+    tracks = session.music(music, shuffle) if music is not None else None
+    session = normalise(session, _target(loudness, session.mixer.channels), tracks)
     status = StatusLine(env.stderr, env.interactive)
 
     def notice(text: str) -> None:
@@ -125,22 +128,19 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
         click.echo(f"voicecoach: {text}", file=env.stderr)
 
     started = env.now()
-    with KeyReader(env.stdin, env.interactive) as keys:
-        player = Player(transport, SoundDeviceBackend(), device=dev, latency=lat, keys=keys.poll,
-                        status=status.draw, notice=notice, clock=env.clock)
+    with env.keys(env.stdin, env.interactive) as keys:
+        hooks = Hooks(keys=keys.poll, status=status.draw, notice=notice, clock=env.clock,
+                      sleep=env.sleep)
         try:
-            result = player.run()
-        except KeyboardInterrupt:
+            result = play_live(session, backend, device=dev, latency=lat, music=tracks,
+                               hooks=hooks, controls=env.controls)
+        except PlayInterrupted as stop:
             status.clear()
-            _record_play(p, session.timeline, transport.position, False, started, ask=False)
+            _record_play(p, session.timeline, stop.result.position, False, started, ask=False)
             raise
         finally:
             status.clear()
-            if feeder is not None:
-                feeder.stop()
-    if feeder is not None and feeder.error is not None:
-        notice(f"the music stopped: {feeder.error}")
-    heard = clock(result.position, sr)
+    heard = clock(result.position, session.timeline.samplerate)
     how = "finished" if result.completed else f"stopped at {heard}"
     echo(f"{p.title}: {how}; underruns: {result.underruns}"
           + (f"; device recovered {result.recoveries}x" if result.recoveries else ""))
@@ -148,41 +148,25 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
                  ask=env.interactive)
 
 
+def _target(loudness: float | None, channels: int) -> float:
+    """The loudness to normalise to: ``--loudness``, else spoken word's for the width."""
+    from voicecoach.audio.normalise import default_target
+    return default_target(channels) if loudness is None else loudness
+
+
 def session_title(preset: Preset) -> str:
-    """The title of a session as played: ``Straight-leg lifts — 3 × 12``."""
+    """The title of a session as played: ``Straight-leg lifts \u2014 3 \u00d7 12``."""
     work = f"{preset.hold:g} s" if preset.hold is not None else f"{preset.reps}"
     each = " per side" if preset.sides == "each" else ""
     return f"{preset.title} \u2014 {preset.sets} \u00d7 {work}{each}"
 
 
-def _program_track(preset: Preset) -> int:
+def _program_track() -> int:
     """Today's session's number in the training program: sessions logged + 1."""
     from voicecoach.training import coach as training
     env = current_env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
         return len(history.sessions()) + 1
-
-
-def _final_stage(session, music: Path | None, shuffle: bool, loudness: float | None,
-                 live: bool = False):
-    """The session at its loudness, its music bed, (live) the music's feeder
-    thread, and the :class:`Loudness` found: the same for play and export,
-    so live play sounds exactly as the exported file."""
-    from voicecoach.audio.normalise import default_target
-    from voicecoach.audio.session import music_bed, music_stream, music_tracks, normalise
-    target = default_target(session.mixer.channels) if loudness is None else loudness
-    tracks = music_tracks(music, shuffle) if music is not None else None
-    session, loud = normalise(session, target, tracks)
-    bed = feeder = None
-    if tracks is not None:
-        stream = music_stream(tracks, session.mixer.samplerate, session.mixer.channels)
-        if live:
-            from voicecoach.live.music_feed import MusicFeeder
-            feeder = MusicFeeder(stream).start()
-            bed = music_bed(session, feeder.take, loud.gain)
-        else:
-            bed = music_bed(session, stream.read_into, loud.gain)
-    return session, bed, feeder, loud
 
 
 def _record_play(preset: Preset, timeline, position: int, completed: bool, started,
@@ -192,7 +176,7 @@ def _record_play(preset: Preset, timeline, position: int, completed: bool, start
     env = current_env()
     record = training.played_record(preset, timeline, position, completed, started)
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-        session_id = history.add(record)
+        workout_id = history.add(record)
         if not (ask and record.sets):
             if record.sets:
                 echo(f"Log your perfect reps later: voicecoach log {preset.name} "
@@ -201,7 +185,7 @@ def _record_play(preset: Preset, timeline, position: int, completed: bool, start
         answers = training.ask_perfect_reps(record, env.stdin, env.stderr)
         if answers is None:
             return
-        history.set_perfect(session_id, answers)
-        plan = training.todays_recommendation(history, env.now())
+        history.set_perfect(workout_id, answers)
+        recommendation = training.todays_recommendation(history, env.now())
     echo(f"Logged {sum(answers)} perfect reps ({' '.join(map(str, answers))}).")
-    echo(describe_recommendation(plan, upcoming=True))
+    echo(describe_recommendation(recommendation, upcoming=True))

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from voicecoach import __version__
 from voicecoach.errors import InputError
-from voicecoach.plan.timeline import REP_KINDS, Timeline
+from voicecoach.plan.kinds import REP_KINDS, EventKind, SegmentKind
+from voicecoach.plan.labels import LabelStyle, segment_label
+from voicecoach.plan.timeline import Timeline
 
 __all__ = ["Chapter", "chapters", "check_cue_filename", "cue_sheet", "chapter_spans",
            "chapter_stamps"]
@@ -32,9 +34,6 @@ class Chapter:
     title: str
 
 
-_TITLES = {"intro": "Intro", "warmup": "Warm-up", "get_ready": "Get ready",
-           "rest": "Rest", "outro": "Outro"}
-
 
 def chapters(timeline: Timeline) -> list[Chapter]:
     """One chapter per set and per rest, plus intro, warm-up and outro.
@@ -47,16 +46,17 @@ def chapters(timeline: Timeline) -> list[Chapter]:
     """
     segs = [s for s in timeline.segments if s.frames > 0 and s.start < timeline.frames]
     sets = max((s.set for s in segs
-                if s.set is not None and (s.kind in REP_KINDS or s.kind == "get_ready")), default=0)
+                if s.set is not None and (s.kind in REP_KINDS or s.kind == SegmentKind.GET_READY)),
+               default=0)
     per_side = _sides_in_turn(segs)
     announced = _announcements(timeline)
     marks: list[Chapter] = []
     for seg in segs:
-        if seg.kind in REP_KINDS or (seg.kind == "get_ready" and seg.set is not None):
+        if seg.kind in REP_KINDS or (seg.kind == SegmentKind.GET_READY and seg.set is not None):
             title = f"Set {seg.set} of {sets}" if seg.set is not None else "Exercise"
             if seg.set in per_side:
                 side = seg.side
-                if seg.kind == "get_ready":   # announces what follows: take its side
+                if seg.kind == SegmentKind.GET_READY:   # announces what follows: take its side
                     side = next((s.side for s in segs if s.kind in REP_KINDS and s.set == seg.set),
                                 side)
                 if side:
@@ -65,7 +65,7 @@ def chapters(timeline: Timeline) -> list[Chapter]:
             if not marks or marks[-1].title != title:
                 start = min(start, announced.get(seg.set, start)) if seg.set is not None else start
         else:
-            title = _TITLES.get(seg.kind, seg.kind.replace("_", " ").capitalize())
+            title = segment_label(seg.kind, LabelStyle.CHAPTER)
             start = seg.start
         if not marks or marks[-1].title != title:
             marks.append(Chapter(max(0, start), title))
@@ -98,7 +98,7 @@ def _announcements(timeline: Timeline) -> dict[int, int]:
             first_rep.setdefault(s.set, s.start)
     out: dict[int, int] = {}
     for e in timeline.events:
-        if (e.kind == "speech" and e.set is not None and e.rep is None
+        if (e.kind == EventKind.SPEECH and e.set is not None and e.rep is None
                 and e.frame < first_rep.get(e.set, -1) and e.set not in out):
             out[e.set] = e.frame
     return out

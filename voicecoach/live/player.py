@@ -12,13 +12,14 @@ tests work on machines without PortAudio.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 import numpy as np
 
 from voicecoach.errors import AudioDeviceError, InputError
-from voicecoach.live.transport import Transport
+from voicecoach.live.transport import Transport, TransportCommand, TransportState
 
 DEFAULT_LATENCY = 0.2        # seconds: roomy enough for Bluetooth headphones
 BLOCKSIZE = 1024             # frames per callback: 21 ms at 48 kHz
@@ -61,8 +62,9 @@ def list_devices() -> list[Device]:
         raise AudioDeviceError(f"cannot list audio devices: {exc}") from None
 
 
-def resolve_device(spec: str | None) -> int | None:
-    """``--device``: an index or a name substring; None = the default.
+def resolve_device(spec: str | None, devices: Sequence[Device]) -> int | None:
+    """``--device``: an index or a name substring of one of ``devices``
+    (the backend's outputs); None = the default.
 
     Raises
     ------
@@ -71,7 +73,6 @@ def resolve_device(spec: str | None) -> int | None:
     InputError
         ``spec`` matches no output device, or several (exit 2).
     """
-    devices = list_devices()
     if not devices:
         raise AudioDeviceError("no audio output device found; try 'voicecoach export' to make a file")
     if spec is None:
@@ -122,9 +123,14 @@ class Backend(Protocol):
 
     def refresh(self) -> None: ...
 
+    def devices(self) -> list[Device]: ...
+
 
 class SoundDeviceBackend:
     """Real output through sounddevice/PortAudio."""
+
+    def devices(self) -> list[Device]:
+        return list_devices()
 
     def open(self, *, samplerate, channels, device, latency, callback, finished):
         sd = _sd()
@@ -214,7 +220,7 @@ class Player:
                 now = self.clock()
                 if self.t.rendered != last_frames:
                     last_frames, last_change = self.t.rendered, now
-                stalled = self.t.state != "paused" and now - last_change > STALL_SECONDS
+                stalled = self.t.state != TransportState.PAUSED and now - last_change > STALL_SECONDS
                 if self._lost or stalled or not stream.active and not self.t.finished:
                     _close(stream)
                     stream = self._recover()
@@ -227,7 +233,8 @@ class Player:
                           self.recoveries, list(self.t.log))
 
     def _key(self, key: str) -> None:
-        command = {" ": "toggle", "p": "toggle", "n": "skip", "q": "quit"}.get(key.lower())
+        command = {" ": TransportCommand.TOGGLE, "p": TransportCommand.TOGGLE, "n": TransportCommand.SKIP,
+                   "q": TransportCommand.QUIT}.get(key.lower())
         if command:
             self.t.request(command)
 
@@ -238,7 +245,7 @@ class Player:
         while True:
             try:
                 self.backend.refresh()
-                self.t.request("recover")
+                self.t.request(TransportCommand.RECOVER)
                 stream = self._open()
                 self.recoveries += 1
                 self.notice("audio device back; resuming from the start of the rep")
