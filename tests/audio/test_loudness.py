@@ -102,3 +102,24 @@ def _bus(mixer, bus):
     out = np.empty((mixer.frames, 1), np.float32)
     mixer.render(out, 0, bus)
     return out
+
+
+def test_the_result_is_kept_and_reused_for_the_same_session_only(tmp_path):
+    from voicecoach.audio import loudness_cache
+    from voicecoach.audio.normalise import normalise_sparse
+    mixer = sparse_session(30)
+    loud, plan = normalise_sparse(mixer, -19.0)
+    path = loudness_cache.path_for(tmp_path, mixer.fingerprint(), -19.0)
+    assert loudness_cache.load(path) is None
+    loudness_cache.store(path, loud, plan)
+    again, plan2 = loudness_cache.load(path)
+    assert again == loud
+    a, b = np.empty((mixer.frames, 1), np.float32), np.empty((mixer.frames, 1), np.float32)
+    mixer.with_master(loud.gain, plan).render(a, 0)
+    mixer.with_master(again.gain, plan2).render(b, 0)
+    assert np.array_equal(a, b)
+    other = sparse_session(31)
+    assert other.fingerprint() != mixer.fingerprint()
+    assert loudness_cache.path_for(tmp_path, mixer.fingerprint(), -16.0) != path
+    path.write_bytes(b"not a cache file")
+    assert loudness_cache.load(path) is None

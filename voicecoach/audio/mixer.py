@@ -175,6 +175,21 @@ class Mixer:
         """Whether ``render`` applies a precomputed limiter gain."""
         return self._limit is not None
 
+    def fingerprint(self) -> bytes:
+        """A digest of everything this mixer sounds before :meth:`with_master`
+        (clips, where they play, levels, length): equal digests, equal audio."""
+        import hashlib
+        h = hashlib.blake2b(digest_size=20)
+        h.update(repr((self._frames, self._samplerate, self._channels, self._gain,
+                       sorted(self._levels.items()))).encode())
+        for bus in BUSES:
+            for column in self._clustered[bus]:
+                h.update(np.ascontiguousarray(column).tobytes())
+        for source in self._all_sources:
+            h.update(source.dtype.str.encode())
+            h.update(np.ascontiguousarray(source).tobytes())
+        return h.digest()
+
     def clusters(self, bus: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(starts, ends, source index, offset)`` of one bus's clusters: what
         sounds where, for measuring the session without rendering silence."""

@@ -94,7 +94,8 @@ def music_stream(spec: Path, samplerate: int, channels: int, shuffle: bool = Fal
     return MusicStream(find_tracks(spec, shuffle=shuffle), samplerate, channels)
 
 
-def normalise(session: Session, target: float, music=None) -> Session:
+def normalise(session: Session, target: float, music=None, cache_dir: Path | None = None
+              ) -> Session:
     """``session`` at ``target`` LUFS integrated, its true peaks limited.
 
     Export and live play both call this before any sound, so both play at
@@ -102,11 +103,21 @@ def normalise(session: Session, target: float, music=None) -> Session:
     loudness gain and the limiter's planned gain; with ``music`` (a
     :class:`~voicecoach.audio.music.MusicStream`, not yet read) a first pass
     decodes the same playlist once more to measure the mix, and the limiter
-    runs as the export or the transport plays.
+    runs as the export or the transport plays. Without music the result is
+    kept under ``cache_dir`` for the next run of the same session.
     """
     from voicecoach.audio.normalise import loudness_gain, normalise_sparse
     if music is None:
-        loud, plan = normalise_sparse(session.mixer, target)
+        found = None
+        if cache_dir is not None:
+            from voicecoach.audio import loudness_cache
+            path = loudness_cache.path_for(cache_dir, session.mixer.fingerprint(), target)
+            found = loudness_cache.load(path)
+        if found is None:
+            found = normalise_sparse(session.mixer, target)
+            if cache_dir is not None:
+                loudness_cache.store(path, *found)
+        loud, plan = found
         return replace(session, mixer=session.mixer.with_master(loud.gain, plan), loudness=loud)
     from voicecoach.audio.music import MusicStream
 

@@ -72,7 +72,7 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
     p = resolve_preset(preset, overrides)
     session = prepare_session(p, samplerate, channels)
     stream = session.music(music, shuffle) if music is not None else None
-    session = normalise(session, _target(loudness, channels), stream)
+    session = normalise(session, _target(loudness, channels), stream, env.cache_dir)
     bed = session.music_bed(stream.read_into) if stream is not None else None
     options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
                             subtype="FLOAT" if as_float else None, stems=stems,
@@ -120,7 +120,8 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     dev = resolve_device(device, backend.devices())      # before the slow part
     session = prepare_session(p)
     tracks = session.music(music, shuffle) if music is not None else None
-    session = normalise(session, _target(loudness, session.mixer.channels), tracks)
+    session = normalise(session, _target(loudness, session.mixer.channels), tracks,
+                        env.cache_dir)
     status = StatusLine(env.stderr, env.interactive)
 
     def notice(text: str) -> None:
