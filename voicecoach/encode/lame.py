@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 from functools import cache
 
 import numpy as np
@@ -66,8 +67,10 @@ class LameWriter:
 
     Parameters
     ----------
-    path : str or os.PathLike
-        Created or truncated.
+    path : str, os.PathLike or int
+        Created or truncated; or a file descriptor open for writing (it stays
+        open: the writer works on a duplicate). On a stream that can not
+        seek (a pipe), the Info tag is left out.
     samplerate : int
     channels : int
         1 or 2.
@@ -101,7 +104,10 @@ class LameWriter:
         if lib.lame_init_params(self._gfp) < 0:
             lib.lame_close(self._gfp)
             raise RuntimeError(f"LAME refuses {samplerate} Hz, {channels} channel(s)")
-        self._fh = open(path, "wb")
+        if isinstance(path, int):
+            self._fh = os.fdopen(os.dup(path), "wb")
+        else:
+            self._fh = open(path, "wb")
         self._out = ctypes.create_string_buffer(8192)
         self.closed = False
 
@@ -139,7 +145,7 @@ class LameWriter:
                 raise RuntimeError(f"LAME failed to flush (error {got})")
             self._fh.write(self._out.raw[:got])
             tag = self._lib.lame_get_lametag_frame(self._gfp, self._out, room)
-            if 0 < tag <= room:
+            if 0 < tag <= room and self._fh.seekable():
                 self._fh.seek(0)
                 self._fh.write(self._out.raw[:tag])
         finally:
