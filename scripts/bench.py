@@ -132,7 +132,12 @@ def _snr(path: Path, reference: np.ndarray) -> float:
     return 10 * np.log10(np.sum(ref ** 2) / max(np.sum((got - ref) ** 2), 1e-30))
 
 
-def bench_formats(env: dict, work: Path) -> list[tuple]:
+def bench_mp3(env: dict, work: Path) -> list[tuple]:
+    """The MP3 rows only."""
+    return bench_formats(env, work, only=("mp3",))
+
+
+def bench_formats(env: dict, work: Path, only: tuple[str, ...] = tuple(STANDALONE)) -> list[tuple]:
     """Each format against its standalone encoder (ffmpeg) on the same PCM."""
     import soundfile as sf
     pcm = work / "pcm.wav"
@@ -141,6 +146,8 @@ def bench_formats(env: dict, work: Path) -> list[tuple]:
     reference = sf.read(pcm, dtype="float64")[0]
     rows = []
     for fmt, codec in STANDALONE.items():
+        if fmt not in only:
+            continue
         ours_path, theirs_path = work / f"ours.{fmt}", work / f"ffmpeg.{fmt}"
         ours_cmd = VC + ["export", *SESSION_30_MIN, "-o", str(ours_path)]
         theirs_cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(pcm), *codec, str(theirs_path)]
@@ -168,6 +175,8 @@ def bench_formats(env: dict, work: Path) -> list[tuple]:
     ours, theirs, ratio = paired(stereo, theirs_cmd, env)
     rows.append(("export 30 min, 44.1 kHz stereo MP3 (5 pairs)", f"{ours:.2f} s",
                  f"ffmpeg libmp3lame -q:a 4 on the PCM: {theirs:.2f} s", f"{ratio:.2f}", "<= 1.0"))
+    if only != tuple(STANDALONE):
+        return rows
     song = _song(work)
     music = VC + ["export", *SESSION_30_MIN, "-o", str(work / "mu.mp3"), "--music", str(song)]
     ours, plain, ratio = paired(music, alone, env)
@@ -430,7 +439,7 @@ def bench_underruns(env: dict, work: Path, pulse) -> list[tuple]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="skip the 10-minute underrun soak")
-    ap.add_argument("--only", choices=["export", "formats", "loudness"], default=None,
+    ap.add_argument("--only", choices=["export", "formats", "mp3", "loudness"], default=None,
                     help="run one group of export benchmarks only")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vc-bench-"))
@@ -442,7 +451,7 @@ def main() -> None:
         try:
             subprocess.run(VC + ["export", *SESSION_30_MIN, "-o", str(work / "warm.wav")], env=env,
                            check=True, capture_output=True)
-            rows += {"export": bench_export, "formats": bench_formats,
+            rows += {"export": bench_export, "formats": bench_formats, "mp3": bench_mp3,
                      "loudness": bench_loudness}[args.only](env, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
