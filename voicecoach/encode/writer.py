@@ -81,7 +81,7 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
     bed : MusicBed, optional
         Music under the mix (ducked and levelled, at the loudness gain).
     peaks : dict, optional
-        Filled with the largest magnitude written per bus (for ReplayGain).
+        ``peaks[None]``: the largest magnitude of the mix written (for ReplayGain).
 
     Returns
     -------
@@ -133,8 +133,8 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
                     mixer.render(out, done, bus)
                     if g is not None:
                         out *= g
-            if peaks is not None:
-                top = float(np.max(np.abs(out))) if n else 0.0
+            if peaks is not None and bus is None:          # the mix's, for ReplayGain
+                top = max(float(out.max()), -float(out.min())) if n else 0.0
                 peaks[bus] = max(peaks.get(bus, 0.0), top)
             if f.subtype == "PCM_16":
                 s = scratch[:n]
