@@ -439,7 +439,8 @@ def bench_underruns(env: dict, work: Path, pulse) -> list[tuple]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="skip the 10-minute underrun soak")
-    ap.add_argument("--only", choices=["export", "formats", "mp3", "loudness"], default=None,
+    ap.add_argument("--only", choices=["export", "formats", "mp3", "loudness", "memory"],
+                    default=None,
                     help="run one group of export benchmarks only")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vc-bench-"))
@@ -452,7 +453,7 @@ def main() -> None:
             subprocess.run(VC + ["export", *SESSION_30_MIN, "-o", str(work / "warm.wav")], env=env,
                            check=True, capture_output=True)
             rows += {"export": bench_export, "formats": bench_formats, "mp3": bench_mp3,
-                     "loudness": bench_loudness}[args.only](env, work)
+                     "loudness": bench_loudness, "memory": bench_memory}[args.only](env, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         _print(rows)

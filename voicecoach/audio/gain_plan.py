@@ -11,6 +11,7 @@ each stem and every live block alike, with no look-ahead and no delay.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,10 +106,10 @@ class GainPlan:
             out[a - start:z - start] *= g[:, None]
 
 
-def plan_gain(regions: dict[tuple, list[int]], envelopes: dict[tuple, np.ndarray], scale: float,
+def plan_gain(regions: dict[tuple, list[int]], envelopes: Mapping[tuple, np.ndarray], scale: float,
               ceiling: float) -> GainPlan:
     """The plan for regions (key -> starts) whose :func:`envelope` at gain 1
-    is ``envelopes[key]``, played at ``scale``."""
+    is ``envelopes[key]`` (asked for once per region), played at ``scale``."""
     chunks, gains = [], []
     for key, starts in regions.items():
         env = envelopes[key]

@@ -21,7 +21,7 @@ from voicecoach.common.atomic import discard, temp_beside
 
 __all__ = ["load", "path_for", "store"]
 
-VERSION = 1
+VERSION = 2
 """Bump when the meter, the limiter or the plan change what they compute."""
 
 

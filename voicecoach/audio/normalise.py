@@ -106,53 +106,93 @@ def _render(mixer: Mixer, key: tuple, start: int) -> np.ndarray:
     return np.ascontiguousarray(buf[:, 0])
 
 
+_GROUP = 16
+"""Frames per stored energy sum: the measurement keeps 1/16 of a float per frame."""
+_COARSE = 8
+"""Frames per stored envelope maximum (for estimating the limiter's share)."""
+
+
 @dataclass(frozen=True)
 class _Analysis:
     loudness: Loudness
     regions: dict[tuple, list[int]]
-    envelopes: dict[tuple, np.ndarray]
+
+
+class _Envelopes:
+    """Each region's exact :func:`envelope`, rendered again when asked for:
+    nothing per frame is kept for the whole session."""
+
+    def __init__(self, mixer: Mixer, regions: dict[tuple, list[int]]):
+        self.mixer, self.regions = mixer, regions
+
+    def __getitem__(self, key: tuple) -> np.ndarray:
+        return envelope(_render(self.mixer, key, self.regions[key][0]))
+
+
+def _sums(x: np.ndarray, size: int, reduce=np.add) -> np.ndarray:
+    """``reduce`` over consecutive runs of ``size`` values (the last one padded with 0)."""
+    pad = np.zeros(-(-len(x) // size) * size, dtype=x.dtype)
+    pad[:len(x)] = x
+    return reduce.reduce(pad.reshape(-1, size), axis=1)
+
+
+def _spread_groups(meter: LoudnessMeter, sums: np.ndarray, starts: list[int],
+                   channels: int) -> None:
+    """:func:`_spread` for energies summed over :data:`_GROUP` frames (each
+    sub-block takes the groups whose middle falls in it)."""
+    c = np.concatenate([[0.0], np.cumsum(sums * channels)])
+    groups, step = len(sums), meter.step
+    a = np.asarray(starts, dtype=np.int64)[:, None]
+    first = a // step
+    j = np.arange(-(-groups * _GROUP // step) + 2)
+    bounds = np.clip(((first + j) * step - a + _GROUP // 2) // _GROUP, 0, groups)
+    parts = np.diff(c[bounds], axis=1)
+    meter.add_energy((first + j[:-1]).reshape(-1), parts.reshape(-1))
 
 
 def _sparse(mixer: Mixer, target: float) -> _Analysis:
     """Loudness from the distinct regions: K-weighted once each; the
-    limiter's share estimated by its gain on the K-weighted signal (it moves
+    limiter's share estimated by its gain on the K-weighted energy (it moves
     slowly next to the frequencies that count)."""
     sr, ch = mixer.samplerate, mixer.channels
     ir = k_weighting_ir(sr)
     regions = _regions(mixer)
     before = LoudnessMeter(sr, ch)
     before.set_length(mixer.frames)
-    weighted_x, envelopes = {}, {}
+    energies, coarse = {}, {}
     for key, starts in regions.items():
         x = _render(mixer, key, starts[0])
-        y = weighted(x, ir)
-        _spread(before, np.square(y, dtype=np.float64), starts, ch)
-        weighted_x[key], envelopes[key] = y, envelope(x)
+        e = np.square(weighted(x, ir), dtype=np.float64)
+        _spread(before, e, starts, ch)
+        energies[key] = _sums(e, _GROUP)
+        coarse[key] = (_sums(envelope(x), _COARSE, np.maximum), len(x) + 2 * _CTX)
     measured = before.integrated()
     if not np.isfinite(measured):
-        return _Analysis(Loudness(target, measured, 1.0), regions, envelopes)
+        return _Analysis(Loudness(target, measured, 1.0), regions)
     g0 = g = db_gain(target - measured)
     for _ in range(_ROUNDS):         # louder means more limiting: converge in a few rounds
-        lost = target - _limited_loudness(regions, weighted_x, envelopes, g, sr, ch,
-                                          mixer.frames)
+        lost = target - _limited_loudness(regions, energies, coarse, g, sr, ch, mixer.frames)
         g = min(g * db_gain(lost), g0 * db_gain(_MAX_MAKEUP))
         if abs(lost) < 0.02:
             break
-    return _Analysis(Loudness(target, measured, g), regions, envelopes)
+    return _Analysis(Loudness(target, measured, g), regions)
 
 
-def _limited_loudness(regions, weighted_x, envelopes, g: float, sr: int, ch: int,
+def _limited_loudness(regions, energies, coarse, g: float, sr: int, ch: int,
                       frames: int) -> float:
-    """Loudness at gain ``g`` after the limiter (its gain applied to the
-    K-weighted regions: it moves slowly next to the frequencies that count)."""
+    """Loudness at gain ``g`` after the limiter: its gain (from the coarse
+    envelope, a little on the safe side) applied to the K-weighted energy."""
     ceiling = db_gain(CEILING_DBTP)
     meter = LoudnessMeter(sr, ch)
     meter.set_length(frames)
     for key, starts in regions.items():
-        y = weighted_x[key] * np.float32(g)
-        lim = region_gain(envelopes[key] * np.float32(g), ceiling)[_CTX:]
-        y[:len(lim)] *= lim[:len(y)]
-        _spread(meter, np.square(y, dtype=np.float64), starts, ch)
+        sums = energies[key]
+        peaks, n = coarse[key]
+        env = np.repeat(peaks, _COARSE)[:n] * np.float32(g)
+        lim = np.ones(len(sums) * _GROUP)
+        gain = region_gain(env, ceiling)[_CTX:]
+        lim[:len(gain)] = np.square(gain[:len(lim)], dtype=np.float64)
+        _spread_groups(meter, sums * (g * g) * lim.reshape(-1, _GROUP).mean(axis=1), starts, ch)
     return meter.integrated()
 
 
@@ -162,8 +202,7 @@ def limiter_plan(mixer: Mixer, gain: float) -> GainPlan:
     if mixer.master != 1.0:
         raise ValueError("plan from the mixer before its loudness gain")
     regions = _regions(mixer)
-    envelopes = {key: envelope(_render(mixer, key, starts[0])) for key, starts in regions.items()}
-    return plan_gain(regions, envelopes, gain, db_gain(CEILING_DBTP))
+    return plan_gain(regions, _Envelopes(mixer, regions), gain, db_gain(CEILING_DBTP))
 
 
 def normalise_sparse(mixer: Mixer, target: float) -> tuple[Loudness, GainPlan]:
@@ -171,7 +210,7 @@ def normalise_sparse(mixer: Mixer, target: float) -> tuple[Loudness, GainPlan]:
     if mixer.master != 1.0:
         raise ValueError("measure the mixer before its loudness gain")
     found = _sparse(mixer, target)
-    plan = plan_gain(found.regions, found.envelopes, found.loudness.gain,
+    plan = plan_gain(found.regions, _Envelopes(mixer, found.regions), found.loudness.gain,
                      db_gain(CEILING_DBTP))
     return found.loudness, plan
 
