@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voicecoach.audio.levels import _CTX, _H, _TAPS, ATTACK, CHUNK, HOLD
+from voicecoach.audio.levels import ATTACK, CHUNK, CONTEXT, HOLD, INTERPOLATOR, TAPS
 
 __all__ = ["GainPlan", "envelope", "plan_gain", "region_gain"]
 
@@ -24,21 +24,21 @@ _MARGIN = HOLD + 2 * ATTACK + 2
 """Chunks around a limited chunk whose knots it can lower."""
 
 
-_H32 = _H.astype(np.float32)
+_H32 = INTERPOLATOR.astype(np.float32)
 
 
 def envelope(x: np.ndarray) -> np.ndarray:
     """Per frame of ``x`` (mono), the largest of ``|x|`` and its 4x
     interpolated values just after it: float32, shape ``(len(x) + 2 * 6,)``,
     starting 6 frames before ``x`` (silence around it)."""
-    pad = np.zeros(len(x) + 4 * _CTX, dtype=np.float32)
-    pad[2 * _CTX:2 * _CTX + len(x)] = x
-    n = len(x) + 2 * _CTX
-    env = np.abs(pad[_CTX:_CTX + n])
+    pad = np.zeros(len(x) + 4 * CONTEXT, dtype=np.float32)
+    pad[2 * CONTEXT:2 * CONTEXT + len(x)] = x
+    n = len(x) + 2 * CONTEXT
+    env = np.abs(pad[CONTEXT:CONTEXT + n])
     y = np.empty(n, dtype=np.float32)
     for h in _H32:
         np.multiply(pad[1:1 + n], h[0], out=y)
-        for k in range(1, _TAPS):
+        for k in range(1, TAPS):
             y += h[k] * pad[k + 1:k + 1 + n]
         np.maximum(env, np.abs(y), out=env)
     return env
@@ -118,7 +118,7 @@ def plan_gain(regions: dict[tuple, list[int]], envelopes: Mapping[tuple, np.ndar
         env = env * np.float32(scale)
         m = len(env)
         for a in starts:
-            a0 = a - _CTX                                 # frame of env[0]
+            a0 = a - CONTEXT                                 # frame of env[0]
             c0, c1 = a0 // CHUNK, (a0 + m - 1) // CHUNK
             idx = np.arange(c0, c1 + 1) * CHUNK - a0
             idx[0] = 0

@@ -43,7 +43,8 @@ import numpy as np
 
 from voicecoach.common.decibels import gain as db_gain
 
-__all__ = ["CEILING_DBTP", "CHUNK", "TruePeakLimiter", "true_peak"]
+__all__ = ["ATTACK", "CEILING_DBTP", "CHUNK", "CONTEXT", "HOLD", "INTERPOLATOR", "TAPS",
+           "TruePeakLimiter", "true_peak"]
 
 CEILING_DBTP = -1.5
 """Where the limiter holds true peaks: the -1 dBTP of the loudness
@@ -51,26 +52,29 @@ recommendations, less 0.5 dB for meters whose interpolators read higher."""
 CHUNK = 64
 ATTACK = 4
 HOLD = 32
-_TAPS = 12           # per phase of the 4x interpolator
-_CTX = _TAPS // 2     # frames of context on each side of a chunk
+TAPS = 12
+"""Taps per phase of the 4x interpolator."""
+CONTEXT = TAPS // 2
+"""Frames of context each side of a frame that its interpolated values use."""
 
 
 def _interpolator() -> np.ndarray:
     """Phases 1/4, 2/4, 3/4 of a Kaiser-windowed sinc: shape ``(3, 12)``;
     value at ``t + p/4`` is ``sum(h[p-1, k] * x[t - 5 + k])``."""
-    k = np.arange(_TAPS) - (_CTX - 1)
+    k = np.arange(TAPS) - (CONTEXT - 1)
     out = []
     for p in (0.25, 0.5, 0.75):
         d = p - k
-        w = np.kaiser(2 * _TAPS + 1, 6.0)[np.clip(np.rint(d * 2 + _TAPS).astype(int), 0, 2 * _TAPS)]
+        w = np.kaiser(2 * TAPS + 1, 6.0)[np.clip(np.rint(d * 2 + TAPS).astype(int), 0, 2 * TAPS)]
         h = np.sinc(d) * w
         out.append(h / h.sum())
     return np.array(out)
 
 
-_H = _interpolator()
-_H32 = _H.astype(np.float32)
-BOUND = float(np.abs(_H).sum(axis=1).max())
+INTERPOLATOR = _interpolator()
+"""The 4x interpolator's phases 1/4, 2/4, 3/4: float64, shape ``(3, TAPS)``."""
+_H32 = INTERPOLATOR.astype(np.float32)
+BOUND = float(np.abs(INTERPOLATOR).sum(axis=1).max())
 """The most an interpolated value can exceed the largest sample near it."""
 
 
@@ -80,11 +84,11 @@ def true_peak(x: np.ndarray) -> float:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
-    pad = np.concatenate([np.zeros((_CTX, x.shape[1])), x, np.zeros((_CTX, x.shape[1]))])
+    pad = np.concatenate([np.zeros((CONTEXT, x.shape[1])), x, np.zeros((CONTEXT, x.shape[1]))])
     peak = float(np.abs(x).max(initial=0.0))
     n = len(x) + 1
-    for h in _H:
-        y = sum(h[k] * pad[k:k + n] for k in range(_TAPS))
+    for h in INTERPOLATOR:
+        y = sum(h[k] * pad[k:k + n] for k in range(TAPS))
         peak = max(peak, float(np.abs(y).max(initial=0.0)))
     return peak
 
@@ -113,10 +117,10 @@ class TruePeakLimiter:
             raise ValueError(f"ceiling must be in (0, 1], not {ceiling}")
         self.channels = channels
         self.ceiling = float(ceiling)
-        self.delay = (ATTACK + 2) * CHUNK + _CTX
+        self.delay = (ATTACK + 2) * CHUNK + CONTEXT
         self._buf = np.zeros((4 * CHUNK, channels), dtype=np.float32)
-        self._head = -_CTX       # absolute frame of _buf[0]; the context before 0 is silence
-        self._filled = _CTX      # frames held in _buf
+        self._head = -CONTEXT       # absolute frame of _buf[0]; the context before 0 is silence
+        self._filled = CONTEXT      # frames held in _buf
         self._out = 0            # next frame to hand out
         self._rn = HOLD + 2 * ATTACK + 4
         self._r = np.ones(self._rn)     # R of chunks [_r0, _r0 + _rn)
@@ -130,7 +134,7 @@ class TruePeakLimiter:
         need = upto - (self._head + self._filled)
         if need <= 0:
             return
-        keep_from = min(self._out, self._rn_frames_needed()) - _CTX
+        keep_from = min(self._out, self._rn_frames_needed()) - CONTEXT
         drop = max(0, keep_from - self._head)
         if drop:
             self._buf[:self._filled - drop] = self._buf[drop:self._filled]
@@ -162,12 +166,12 @@ class TruePeakLimiter:
         r = np.ones(count)
         hot = np.flatnonzero(peaks * BOUND > self.ceiling)
         if len(hot):
-            starts = a + hot * CHUNK - _CTX
-            ctx = self._buf[starts[:, None] + np.arange(CHUNK + 2 * _CTX)]   # (hot, 76, ch)
+            starts = a + hot * CHUNK - CONTEXT
+            ctx = self._buf[starts[:, None] + np.arange(CHUNK + 2 * CONTEXT)]   # (hot, 76, ch)
             tp = peaks[hot].astype(np.float64)
             for h in _H32:
                 y = h[0] * ctx[:, 1:1 + CHUNK]
-                for k in range(1, _TAPS):
+                for k in range(1, TAPS):
                     y += h[k] * ctx[:, k + 1:k + 1 + CHUNK]
                 np.maximum(tp, np.abs(y).reshape(len(hot), -1).max(axis=1), out=tp)
             r[hot] = np.minimum(1.0, self.ceiling / tp)
@@ -204,7 +208,7 @@ class TruePeakLimiter:
             return
         p = self._out
         c_first, c_last = p // CHUNK, (p + n - 1) // CHUNK
-        self._pull(pull, (c_last + 2 + ATTACK) * CHUNK + _CTX)
+        self._pull(pull, (c_last + 2 + ATTACK) * CHUNK + CONTEXT)
         self._analyse(c_last + 2 + ATTACK)
         lo = c_first - ATTACK + 1 - HOLD - self._r0
         window = self._r[max(lo, 0):c_last + 1 + ATTACK + 1 - self._r0]

@@ -26,7 +26,7 @@ import numpy as np
 
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.gain_plan import GainPlan, envelope, plan_gain, region_gain
-from voicecoach.audio.levels import _CTX, CEILING_DBTP, TruePeakLimiter
+from voicecoach.audio.levels import CEILING_DBTP, CONTEXT, TruePeakLimiter
 from voicecoach.audio.loudness import LoudnessMeter, k_weighting_ir, weighted
 from voicecoach.audio.mixer import BUSES, Mixer
 from voicecoach.common.decibels import gain as db_gain
@@ -165,7 +165,7 @@ def _sparse(mixer: Mixer, target: float) -> _Analysis:
         e = np.square(weighted(x, ir), dtype=np.float64)
         _spread(before, e, starts, ch)
         energies[key] = _sums(e, _GROUP)
-        coarse[key] = (_sums(envelope(x), _COARSE, np.maximum), len(x) + 2 * _CTX)
+        coarse[key] = (_sums(envelope(x), _COARSE, np.maximum), len(x) + 2 * CONTEXT)
     measured = before.integrated()
     if not np.isfinite(measured):
         return _Analysis(Loudness(target, measured, 1.0), regions)
@@ -190,7 +190,7 @@ def _limited_loudness(regions, energies, coarse, g: float, sr: int, ch: int,
         peaks, n = coarse[key]
         env = np.repeat(peaks, _COARSE)[:n] * np.float32(g)
         lim = np.ones(len(sums) * _GROUP)
-        gain = region_gain(env, ceiling)[_CTX:]
+        gain = region_gain(env, ceiling)[CONTEXT:]
         lim[:len(gain)] = np.square(gain[:len(lim)], dtype=np.float64)
         _spread_groups(meter, sums * (g * g) * lim.reshape(-1, _GROUP).mean(axis=1), starts, ch)
     return meter.integrated()
