@@ -205,3 +205,18 @@ def test_voices_lists_both_engines_and_what_auto_uses(run):
         assert ["piper", "en_US-joe-medium", "joe", "en-us", "medium"] in rows
     else:
         assert r.out.startswith("auto: pyttsx3")
+
+
+def test_export_is_tagged_as_played_with_a_chapter_per_set(run, tmp_path):
+    import mutagen
+    out = tmp_path / "sl.mp3"
+    r = run("export", "single-leg", "--sets", "2", "--reps", "4", "--rest", "10", "-o", str(out))
+    assert r.code == 0, r.err
+    tags = mutagen.File(out).tags
+    assert str(tags["TIT2"]) == "Single-leg raises \u2014 2 \u00d7 4"
+    assert str(tags["TALB"]) == "Single-leg raises" and str(tags["TPE1"]) == "voicecoach"
+    assert str(tags["TCON"]) == "Fitness" and "TRCK" not in tags
+    titles = [str(f.sub_frames["TIT2"]) for f in sorted(tags.getall("CHAP"),
+                                                          key=lambda c: c.start_time)]
+    assert titles == ["Intro", "Set 1 of 2", "Rest", "Set 2 of 2", "Outro"]   # sides inside
+    assert r.out.endswith(f"{len(titles)} chapters\n")
