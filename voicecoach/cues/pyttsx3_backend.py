@@ -179,11 +179,17 @@ def _read_pcm(path: str):
     return np.ascontiguousarray(pcm, dtype=np.float32), int(samplerate)
 
 
-def _die_with_parent() -> None:
-    """Linux: the kernel kills this child when the worker dies (no orphaned espeak)."""
+def _die_with_parent(parent: int, timeout: float) -> None:
+    """No orphaned espeak: the kernel kills this child when the worker dies
+    (Linux), or when ``timeout`` (plus a margin) has passed in any case --
+    a write into a removed folder would otherwise hang it for ever."""
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(int(timeout) + 5)
     if sys.platform.startswith("linux"):
         import ctypes
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    if os.getppid() != parent:          # the worker died before prctl took effect
+        os._exit(1)
 
 
 def _in_child(task, timeout: float):
@@ -193,6 +199,7 @@ def _in_child(task, timeout: float):
     ``timeout`` seconds the child is killed and :class:`EngineTimeout` raised.
     """
     r, w = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid:
         RUNNING.add(pid)
@@ -200,7 +207,7 @@ def _in_child(task, timeout: float):
         os.close(r)
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)   # the worker's tidy-up is not ours
-            _die_with_parent()
+            _die_with_parent(parent, timeout)
             reply = ("ok", task())
         except EngineMissing as exc:
             reply = ("missing", str(exc))
