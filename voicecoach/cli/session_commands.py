@@ -63,13 +63,14 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
     session = prepare_session(p, samplerate, channels)
+    total = session.timeline.frames
     bed = None
     if music is not None:
         from voicecoach.audio.bed import MusicBed
         from voicecoach.audio.session import music_stream
         tracks = music_stream(music, samplerate, channels, shuffle)
-        bed = MusicBed(tracks.read_into, session.envelope(), p.levels.music, channels)
-    total = session.timeline.frames
+        bed = MusicBed(tracks.read_into, session.envelope(), p.levels.music, channels,
+                       end=total)
     if env.progress:
         with click.progressbar(length=total, label=f"Writing {output.name}", file=env.stderr) as bar:
             done = [0]
@@ -106,21 +107,22 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
         parse_latency,
         resolve_device,
     )
-    from voicecoach.live.transport import Transport, make_clips
+    from voicecoach.live.transport import Transport, session_clips
     env = current_env()
     p = resolve_preset(preset, overrides)
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
     dev = resolve_device(device)
     session = prepare_session(p)
     sr = session.timeline.samplerate
-    clips = make_clips(session.bank.get, session.sounds, sr)   # the preset's own tick too
+    clips = session_clips(session)   # the session's voice, tick, gains
     feeder = bed = None
     if music is not None:
         from voicecoach.audio.bed import MusicBed
         from voicecoach.audio.session import music_stream
         from voicecoach.live.music_feed import MusicFeeder
         feeder = MusicFeeder(music_stream(music, sr, session.mixer.channels, shuffle)).start()
-        bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels)
+        bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels,
+                       end=session.timeline.frames)
     transport = Transport(session.mixer, session.timeline, clips, bed=bed)
     status = StatusLine(env.stderr, env.interactive)
 
