@@ -45,6 +45,10 @@ class FakeStream:
     def abort(self):
         self.active = False
 
+    def stop(self):
+        self.active = False
+        self.stopped = True
+
     def close(self):
         self.closed = True
 

@@ -24,8 +24,15 @@ from voicecoach.plan.schedule import build_timeline
 def devices(quiet: bool) -> None:
     """List audio output devices."""
     from voicecoach.live.player import list_devices
-    found = list_devices()
+    try:
+        found = list_devices()
+    except AudioDeviceError:
+        if quiet:
+            raise click.exceptions.Exit(1) from None
+        raise
     if not found:
+        if quiet:
+            raise click.exceptions.Exit(1)
         raise AudioDeviceError("no audio output device found; try 'voicecoach export'")
     if quiet:
         return

@@ -101,10 +101,13 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
               help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
 
 
+@click.option("--no-mpris", is_flag=True,
+              help="Do not offer the session to headset buttons and media keys (MPRIS).")
 @music_options
 def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
-         **overrides) -> None:
-    """Play a session live: space pauses, n skips to the next set, q quits."""
+         no_mpris: bool, **overrides) -> None:
+    """Play a session live: space pauses, n skips to the next set, b starts the set
+    again, q quits; headset buttons and media keys do the same (MPRIS)."""
     from voicecoach.cli.console import KeyReader, StatusLine
     from voicecoach.live.player import (
         DEFAULT_LATENCY,
@@ -113,6 +116,8 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
         parse_latency,
         resolve_device,
     )
+    from voicecoach.live.mpris import Track, open_mpris
+    from voicecoach.live.native_noise import NativeNoise
     from voicecoach.live.transport import Transport, session_clips
     env = current_env()
     p = resolve_preset(preset, overrides)
@@ -130,16 +135,21 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
         bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels,
                        end=session.timeline.frames)
     transport = Transport(session.mixer, session.timeline, clips, bed=bed)
+    mpris = open_mpris(Track(p.title, p.name, session.timeline.frames, sr), not no_mpris)
+    noise = NativeNoise(env.stderr)
+    terminal = [env.stderr]          # PortAudio's own lines are kept off it while it plays
     status = StatusLine(env.stderr, env.interactive)
 
     def notice(text: str) -> None:
         status.clear()
-        click.echo(f"voicecoach: {text}", file=env.stderr)
+        click.echo(f"voicecoach: {text}", file=terminal[0])
 
     started = env.now()
-    with KeyReader(env.stdin, env.interactive) as keys:
+    with KeyReader(env.stdin, env.interactive) as keys, noise as term:
+        terminal[0] = status.stream = term
         player = Player(transport, SoundDeviceBackend(), device=dev, latency=lat, keys=keys.poll,
-                        status=status.draw, notice=notice, clock=env.clock)
+                        controls=[mpris] if mpris else [], status=status.draw, notice=notice,
+                        clock=env.clock)
         try:
             result = player.run()
         except KeyboardInterrupt:
@@ -150,6 +160,7 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
             status.clear()
             if feeder is not None:
                 feeder.stop()
+    terminal[0] = status.stream = env.stderr
     if feeder is not None and feeder.error is not None:
         notice(f"the music stopped: {feeder.error}")
     heard = clock(result.position, sr)

@@ -238,9 +238,18 @@ class MprisControl:
         self._stop = threading.Event()
 
     def attach(self, send: Send) -> None:
-        self.conn = self._connect()
-        self.player = MprisPlayer(self.track, send, self._emit)
-        self.name = _claim_name(self.conn)
+        """Connect, take a name and start answering; on any failure of the
+        bus, stay inert (one debug note): the session plays without MPRIS."""
+        try:
+            self.conn = self._connect()
+            self.player = MprisPlayer(self.track, send, self._emit)
+            self.name = _claim_name(self.conn)
+        except Exception as exc:  # noqa: BLE001 - jeepney, sockets, auth: none may stop the session
+            _log.debug("MPRIS off: cannot use the session bus: %s", exc)
+            self.detach()
+            self.player = None
+            return
+        self._stop.clear()
         self._thread = threading.Thread(target=self._serve, name="voicecoach-mpris", daemon=True)
         self._thread.start()
 

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
 from voicecoach.errors import AudioDeviceError, InputError
-from voicecoach.live.transport import Transport
+from voicecoach.live.controls import Control, KeyControl, now_playing
+from voicecoach.live.transport import PlayState, Transport
 
 DEFAULT_LATENCY = 0.2        # seconds: roomy enough for Bluetooth headphones
 BLOCKSIZE = 1024             # frames per callback: 21 ms at 48 kHz
 RECOVER_SECONDS = 30.0       # how long to wait for a lost device to come back
 STALL_SECONDS = 2.0          # no progress for this long while playing = device lost
 POLL_SECONDS = 0.05          # main-thread tick: keys, status, Ctrl-C within 0.2 s
+DRAIN_SECONDS = 3.0          # at most this long (plus the latency) for the last buffers to play
 
 
 def _sd():
@@ -105,6 +107,15 @@ def parse_latency(text: str) -> float | str:
     return value
 
 
+def in_our_words(exc: Exception) -> str:
+    """PortAudio's message, said for a user: "Error querying device -1" means
+    there is no output device at all (the sound server or the headphones went)."""
+    text = str(exc)
+    if "querying device -1" in text or "No Default Device" in text or "Invalid device" in text:
+        return "no output device is available (the sound server or the headphones are gone)"
+    return text
+
+
 # ---------------------------------------------------------------- the seam
 
 class Stream(Protocol):
@@ -112,6 +123,7 @@ class Stream(Protocol):
     latency: float
 
     def start(self) -> None: ...
+    def stop(self) -> None: ...
     def abort(self) -> None: ...
     def close(self) -> None: ...
 
@@ -134,7 +146,7 @@ class SoundDeviceBackend:
                                      callback=callback, finished_callback=finished)
             stream.start()
         except (sd.PortAudioError, ValueError) as exc:
-            raise AudioDeviceError(f"cannot open the audio output: {exc}") from None
+            raise AudioDeviceError(f"cannot open the audio output: {in_our_words(exc)}") from None
         return stream
 
     def refresh(self) -> None:
@@ -158,14 +170,18 @@ class PlayResult:
 class Player:
     """Runs a :class:`Transport` on an output stream until the session ends.
 
-    ``keys`` is polled for single characters (space, n, q); ``status`` is
-    called with the transport to redraw a status line; ``notice`` prints one
-    line for the user. All three run on the calling thread.
+    ``keys`` is polled for single characters (space, n, b, q) and
+    ``controls`` (e.g. MPRIS) are attached to the same command sink
+    (:meth:`Transport.request`), and all are told where the session is on
+    every tick; ``status`` is called with the transport to redraw a status
+    line; ``notice`` prints one line for the user. All run on the calling
+    thread, apart from whatever thread a control keeps for itself.
     """
 
     def __init__(self, transport: Transport, backend: Backend, *, device: int | None = None,
                  latency: float | str = DEFAULT_LATENCY,
                  keys: Callable[[], str | None] = lambda: None,
+                 controls: Sequence[Control] = (),
                  status: Callable[[Transport], None] = lambda t: None,
                  notice: Callable[[str], None] = lambda s: None,
                  clock: Callable[[], float] = time.monotonic,
@@ -175,7 +191,7 @@ class Player:
         self.backend = backend
         self.device = device
         self.latency = latency
-        self.keys = keys
+        self.controls: list[Control] = [KeyControl(keys), *controls]
         self.status = status
         self.notice = notice
         self.clock = clock
@@ -202,34 +218,57 @@ class Player:
                                  callback=self._callback, finished=self._finished)
 
     def run(self) -> PlayResult:
+        attached: list[Control] = []
+        try:
+            for control in self.controls:
+                control.attach(self.t.request)
+                attached.append(control)
+            return self._play()
+        finally:
+            for control in reversed(attached):
+                control.detach()
+
+    def _play(self) -> PlayResult:
         stream = self._open()
         try:
             last_frames, last_change = self.t.rendered, self.clock()
             while not self.t.finished:
-                key = self.keys()
-                if key:
-                    self._key(key)
+                now = now_playing(self.t)
+                for control in self.controls:
+                    control.tick(now)
                 self.status(self.t)
                 self.sleep(POLL_SECONDS)
                 now = self.clock()
                 if self.t.rendered != last_frames:
                     last_frames, last_change = self.t.rendered, now
-                stalled = self.t.state != "paused" and now - last_change > STALL_SECONDS
+                stalled = self.t.state != PlayState.PAUSED and now - last_change > STALL_SECONDS
                 if self._lost or stalled or not stream.active and not self.t.finished:
                     _close(stream)
                     stream = self._recover()
                     last_frames, last_change = self.t.rendered, self.clock()
-            # let the last buffers reach the ears before closing
-            self.sleep(_seconds(getattr(stream, "latency", 0.0)))
+            now = now_playing(self.t)
+            for control in self.controls:
+                control.tick(now)          # "Stopped" on the bus while the end plays out
+            self.status(self.t)
+            self._drain(stream)
         finally:
             _close(stream)
         return PlayResult(not self.t.quit_requested, self.t.underruns, self.t.position,
                           self.recoveries, list(self.t.log))
 
-    def _key(self, key: str) -> None:
-        command = {" ": "toggle", "p": "toggle", "n": "skip", "q": "quit"}.get(key.lower())
-        if command:
-            self.t.request(command)
+    def _drain(self, stream: Stream) -> None:
+        """Let the last buffers reach the ears: the callback has raised
+        CallbackStop, so the stream plays out what it holds and goes
+        inactive; then ``stop()`` waits for the device itself, and a final
+        wait of the reported latency covers what a sound server still holds."""
+        deadline = self.clock() + DRAIN_SECONDS + _seconds(getattr(stream, "latency", 0.0))
+        while stream.active and self.clock() < deadline:
+            self.sleep(POLL_SECONDS)
+        try:
+            stream.stop()
+        except Exception:  # noqa: BLE001 - a vanished device fails in many ways; we are closing anyway
+            pass
+        self.sleep(_seconds(getattr(stream, "latency", 0.0)))
 
     def _recover(self) -> Stream:
         """The device went away: say so, wait for it, resume from the rep start."""
