@@ -159,3 +159,46 @@ def test_latency_parsing():
     for bad in ("fast", "0", "5"):
         with pytest.raises(InputError, match="--latency"):
             parse_latency(bad)
+
+
+class RecordingControl:
+    """A control that records its life and presses stop on its tenth tick."""
+
+    def __init__(self):
+        self.events, self.seen = [], []
+
+    def attach(self, send):
+        self.send = send
+        self.events.append("attach")
+
+    def tick(self, now):
+        self.seen.append(now)
+        if len(self.seen) == 10:
+            self.send("quit")
+
+    def detach(self):
+        self.events.append("detach")
+
+
+def test_controls_share_the_keys_seam_and_see_the_state(session):
+    backend = FakeBackend()
+    control = RecordingControl()
+    _, player, _ = make_player(session, backend, controls=[control])
+    result = player.run()
+    assert not result.completed and [c for _, c in result.commands] == ["quit"]
+    assert control.events == ["attach", "detach"]
+    assert control.seen[-1].quitting and control.seen[-1].phase == "stopping"
+
+
+def test_the_end_plays_out_before_the_stream_closes(session):
+    tl, _, clips = session
+    backend = FakeBackend()
+    control = RecordingControl()
+    t, player, _ = make_player(session, backend, controls=[control])
+    player.run()
+    stream = backend.streams[0]
+    assert stream.stopped and stream.closed and backend.stops == ["CallbackStop"]
+    got = np.concatenate(backend.blocks)
+    quit_at = next(frame for frame, c in t.log if c == "quit")
+    said = got[quit_at + t.fade:quit_at + t.fade + len(clips.quit)]
+    assert np.allclose(said, clips.quit)                 # the goodbye, whole

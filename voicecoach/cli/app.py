@@ -8,6 +8,7 @@ interrupted). Tracebacks only with ``--debug``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import traceback
 
@@ -36,11 +37,17 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     """Run the CLI; return the exit code instead of exiting."""
     env = env or Environment()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    if debug:                 # our debug notes (no session bus, the audio library's own lines)
+        handler = logging.StreamHandler(env.stderr)
+        handler.setFormatter(logging.Formatter("voicecoach: debug: %(message)s"))
+        logger = logging.getLogger("voicecoach")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
     try:
         # click writes --help and --version to sys.stdout: send them to ours.
         with contextlib.redirect_stdout(env.stdout):
-            cli.main(args=argv, prog_name="voicecoach", standalone_mode=False, obj=env)
-        return 0
+            code = cli.main(args=argv, prog_name="voicecoach", standalone_mode=False, obj=env)
+        return code if isinstance(code, int) else 0    # click returns a silent Exit's code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
