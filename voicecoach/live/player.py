@@ -27,6 +27,7 @@ RECOVER_SECONDS = 30.0       # how long to wait for a lost device to come back
 STALL_SECONDS = 2.0          # no progress for this long while playing = device lost
 POLL_SECONDS = 0.05          # main-thread tick: keys, status, Ctrl-C within 0.2 s
 DRAIN_SECONDS = 3.0          # at most this long (plus the latency) for the last buffers to play
+END_PAD_SECONDS = 0.3        # silence played after the end, beyond the output latency
 
 
 def _sd():
@@ -199,13 +200,19 @@ class Player:
         self.recover_seconds = recover_seconds
         self._lost = False
         self.recoveries = 0
+        self._pad = self._pad_for(latency)     # frames of silence still to play after the end
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status.output_underflow:
             self.t.underruns += 1
         self.t.render(outdata)
         if self.t.finished:
-            raise _sd().CallbackStop
+            # Host APIs drop what they still hold when a stream stops (ALSA's
+            # pulse plugin lost the last 0.22 s): play the latency's worth of
+            # silence first, so what is dropped is silence.
+            self._pad -= frames
+            if self._pad <= 0:
+                raise _sd().CallbackStop
 
     def _finished(self) -> None:
         if not self.t.finished:
@@ -213,9 +220,15 @@ class Player:
 
     def _open(self) -> Stream:
         self._lost = False
-        return self.backend.open(samplerate=self.t.sr, channels=self.t.mixer.channels,
-                                 device=self.device, latency=self.latency,
-                                 callback=self._callback, finished=self._finished)
+        stream = self.backend.open(samplerate=self.t.sr, channels=self.t.mixer.channels,
+                                   device=self.device, latency=self.latency,
+                                   callback=self._callback, finished=self._finished)
+        self._pad = max(self._pad, self._pad_for(getattr(stream, "latency", 0.0)))
+        return stream
+
+    def _pad_for(self, latency: Any) -> int:
+        seconds = _seconds(latency) if not isinstance(latency, str) else DEFAULT_LATENCY
+        return round((seconds + END_PAD_SECONDS) * self.t.sr)
 
     def run(self) -> PlayResult:
         attached: list[Control] = []
