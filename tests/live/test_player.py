@@ -202,3 +202,10 @@ def test_the_end_plays_out_before_the_stream_closes(session):
     quit_at = next(frame for frame, c in t.log if c == "quit")
     said = got[quit_at + t.fade:quit_at + t.fade + len(clips.quit)]
     assert np.allclose(said, clips.quit)                 # the goodbye, whole
+
+
+def test_portaudio_messages_in_our_words():
+    from voicecoach.live.player import in_our_words
+    said = in_our_words(Exception("Error querying device -1"))
+    assert "no output device" in said and "-1" not in said
+    assert in_our_words(Exception("Device unavailable")) == "Device unavailable"
