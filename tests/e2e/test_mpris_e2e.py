@@ -80,6 +80,7 @@ def test_headset_buttons_pause_resume_next_and_stop(vc, pulse, session_bus, clip
         bus.call("PlayPause")
         bus.wait_for(lambda m: "PAUSED" in m, "the paused state")
         assert bus.status() == "Paused"
+        paused_position = bus.get("Position")
         time.sleep(5.0)
         at_resume = _frames_recorded(rec_path)
         bus.call("PlayPause")
@@ -125,6 +126,7 @@ def test_headset_buttons_pause_resume_next_and_stop(vc, pulse, session_bus, clip
     rep2 = min(s["start"] for s in plan["segments"]
                if s["kind"] in rep_kinds and s["set"] == 1 and s["rep"] == 2)
     assert rep2 < paused_frame < rep2 + 3 * SR
+    assert f"int64 {rep2 * 1_000_000 // SR}" in paused_position     # where it will go on
     after = back + len(said.resume_rep)
     q, corr = best_lag(recording[after - SR // 10:after + 3 * SR], ref[rep2:rep2 + 2 * SR])
     assert corr > 0.98 and abs(q - SR // 10) <= SR // 100, (corr, q)

@@ -90,7 +90,7 @@ class Music(StrEnum):
     FADE_IN = "fade-in"      # ducked, rising from silence
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Clips:
     """The player's spoken clips, mono float32 at the session rate, already
     at the session's voice and tick gains and limited like it.
