@@ -18,7 +18,7 @@ from voicecoach.live.mpris import (
     Track,
     open_mpris,
 )
-from voicecoach.live.transport import Command, PlayState, Transport
+from voicecoach.live.transport import TransportCommand, TransportState, Transport
 
 SR = 8000
 
@@ -59,8 +59,8 @@ def bus(session):
 
 
 @pytest.mark.parametrize("member,command", [
-    ("PlayPause", Command.TOGGLE), ("Pause", Command.PAUSE), ("Play", Command.RESUME),
-    ("Next", Command.SKIP), ("Previous", Command.RESTART), ("Stop", Command.QUIT),
+    ("PlayPause", TransportCommand.TOGGLE), ("Pause", TransportCommand.PAUSE), ("Play", TransportCommand.RESUME),
+    ("Next", TransportCommand.SKIP), ("Previous", TransportCommand.RESTART), ("Stop", TransportCommand.QUIT),
 ])
 def test_each_button_sends_its_command(bus, member, command):
     assert bus.call(member) == ("", ())
@@ -71,7 +71,7 @@ def test_quit_on_the_root_interface_stops_and_seek_does_nothing(bus):
     bus.call("Quit", interface=ROOT)
     bus.call("Seek", 5_000_000)
     bus.call("SetPosition", "/org/voicecoach/session", 0)
-    assert bus.sent == [Command.QUIT]
+    assert bus.sent == [TransportCommand.QUIT]
 
 
 def test_play_pause_really_pauses_the_transport_and_the_state_follows(bus, session):
@@ -81,7 +81,7 @@ def test_play_pause_really_pauses_the_transport_and_the_state_follows(bus, sessi
     bus.signals.clear()
     bus.call("PlayPause")
     out = bus.play(len(clips.paused) + 2 * SR)
-    assert bus.t.state == PlayState.PAUSED and not out[-SR:].any()
+    assert bus.t.state == TransportState.PAUSED and not out[-SR:].any()
     assert bus.prop("PlaybackStatus") == "Paused"
     changed = [s for s in bus.signals if s.member == "PropertiesChanged"]
     assert changed and changed[-1].body[0] == PLAYER
@@ -159,7 +159,7 @@ def test_the_bus_thread_answers_calls_and_marks_errors(bus):
     control._answer(new_method_call(props, "Get", "ss", (PLAYER, "Nope")))
     control._answer(new_method_call(props, "Get", "ss", (PLAYER, "PlaybackStatus")))
     ok, error, status = control.conn.sent
-    assert ok.header.message_type == MessageType.method_return and bus.sent == [Command.SKIP]
+    assert ok.header.message_type == MessageType.method_return and bus.sent == [TransportCommand.SKIP]
     assert error.header.message_type == MessageType.error
     assert status.body == (("s", "Playing"),)
     control._emit(Signal(PLAYER, "Seeked", "x", (5,)))
@@ -188,4 +188,4 @@ def test_keys_are_a_control_like_any_other():
     control.attach(sent.append)
     for _ in range(6):
         control.tick(None)
-    assert sent == [Command.TOGGLE, Command.SKIP, Command.RESTART, Command.QUIT]
+    assert sent == [TransportCommand.TOGGLE, TransportCommand.SKIP, TransportCommand.RESTART, TransportCommand.QUIT]

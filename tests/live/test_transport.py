@@ -14,8 +14,8 @@ from voicecoach.live.transport import (
     MUSIC_FADE_SECONDS,
     Activity,
     Clips,
-    Command,
-    PlayState,
+    TransportCommand,
+    TransportState,
     Transport,
     clip_texts,
     make_clips,
@@ -77,11 +77,11 @@ def test_pause_in_a_rep_resumes_from_its_start_with_a_count_in(session, full_mix
     before = play(t, [middle])
     t.request("pause")
     paused = play(t, [t.fade + len(clips.paused) + 5000])
-    assert t.state == PlayState.PAUSED and t.position == rep2.start and t.seeks == 1
+    assert t.state == TransportState.PAUSED and t.position == rep2.start and t.seeks == 1
     _paused_then_silent(t, clips, paused)
     ramp = paused[:t.fade]                         # short, from the level we were at, to zero
     assert abs(ramp[-1]) < 1e-3
-    t.request(Command.RESUME)
+    t.request(TransportCommand.RESUME)
     lead = len(clips.resume_rep)
     after = play(t, [SR // 2])
     assert t.activity == Activity.COUNT_IN          # the status line follows the count-in
@@ -174,7 +174,7 @@ def test_restart_goes_back_to_the_count_in_of_the_current_set(session, full_mix)
     first = seg(tl, set=2, kind="concentric")
     t = Transport(mixer, tl, clips)
     play(t, [seg(tl, set=2, rep=3).start + 50])
-    t.request(Command.RESTART)
+    t.request(TransportCommand.RESTART)
     k = t.fade + len(clips.restart[2])
     out = play(t, [k + 3 * SR])
     assert np.allclose(out[t.fade:k], clips.restart[2])

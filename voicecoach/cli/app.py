@@ -17,7 +17,7 @@ import click
 from voicecoach import __version__
 from voicecoach.cli import catalog_commands, session_commands, training_commands
 from voicecoach.cli.environment import Environment
-from voicecoach.errors import VoicecoachError
+from voicecoach.errors import ExitStatus, VoicecoachError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,43 +37,48 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     """Run the CLI; return the exit code instead of exiting."""
     env = env or Environment()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    if debug:                 # our debug notes (no session bus, the audio library's own lines)
-        handler = logging.StreamHandler(env.stderr)
-        handler.setFormatter(logging.Formatter("voicecoach: debug: %(message)s"))
-        logger = logging.getLogger("voicecoach")
+    logger = logging.getLogger("voicecoach")
+    handler = logging.StreamHandler(env.stderr)    # our debug notes: no session bus, PortAudio's lines
+    handler.setFormatter(logging.Formatter("voicecoach: debug: %(message)s"))
+    if debug:
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
+    try:
+        return _run(argv, env, debug)
+    finally:
+        logger.removeHandler(handler)
+
+
+def _run(argv: list[str] | None, env: Environment, debug: bool) -> int:
     try:
         # click writes --help and --version to sys.stdout: send them to ours.
         with contextlib.redirect_stdout(env.stdout):
             code = cli.main(args=argv, prog_name="voicecoach", standalone_mode=False, obj=env)
-        return code if isinstance(code, int) else 0    # click returns a silent Exit's code
+        return code if isinstance(code, int) else ExitStatus.OK   # a silent Exit's code, or ok
     except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        if debug:
-            traceback.print_exc(file=env.stderr)
-        _show_click_error(exc, env)
         return exc.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("voicecoach: interrupted", file=env.stderr)
-        return 130
-    except VoicecoachError as exc:
+        return ExitStatus.INTERRUPTED
+    except Exception as exc:  # every error: one line and its status; the traceback with --debug
         if debug:
             traceback.print_exc(file=env.stderr)
-        click.echo(f"voicecoach: error: {exc}", file=env.stderr)
-        return exc.exit_code
-    except Exception as exc:  # the last line of defence: one line, exit 1
-        if debug:
-            traceback.print_exc(file=env.stderr)
-        else:
-            click.echo(f"voicecoach: internal error: {type(exc).__name__}: {exc} "
-                       "(run with --debug for details)", file=env.stderr)
-        return 1
+        message, status = _describe(exc, debug)
+        if message:
+            click.echo(f"voicecoach: {message}", file=env.stderr)
+        return status
 
 
-def _show_click_error(exc: click.ClickException, env: Environment) -> None:
-    message = exc.format_message()
-    if isinstance(exc, click.UsageError) and exc.ctx is not None:
-        message = f"{message} (see '{exc.ctx.command_path} --help')"
-    click.echo(f"voicecoach: error: {message}", file=env.stderr)
+def _describe(exc: Exception, debug: bool) -> tuple[str | None, int]:
+    """The line an error is shown as (None: the traceback says it) and the exit status."""
+    if isinstance(exc, click.ClickException):
+        message = exc.format_message()
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            message = f"{message} (see '{exc.ctx.command_path} --help')"
+        return f"error: {message}", exc.exit_code
+    if isinstance(exc, VoicecoachError):
+        return f"error: {exc}", exc.exit_code
+    if debug:                 # the last line of defence: an unexpected error
+        return None, ExitStatus.FAILURE
+    return (f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            ExitStatus.FAILURE)

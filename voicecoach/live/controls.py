@@ -14,13 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from voicecoach.live.transport import Activity, Command, PlayState, Transport
+from voicecoach.live.transport import Activity, Transport, TransportCommand, TransportState
+from voicecoach.plan.kinds import SegmentKind
+from voicecoach.plan.labels import LabelStyle, segment_label
 
 #: Hands a command to the audio side; safe from any thread.
-Send = Callable[[Command], None]
-
-_PHASE = {"concentric": "lift", "eccentric": "lower", "top": "pause", "bottom": "pause",
-          "get_ready": "get ready", "warmup": "warm-up"}
+Send = Callable[[TransportCommand], None]
 
 
 @dataclass(frozen=True)
@@ -32,13 +31,13 @@ class NowPlaying:
     display knows when to resynchronise.
     """
 
-    state: PlayState
+    state: TransportState
     activity: Activity
     quitting: bool
     position: int
     frames: int
     samplerate: int
-    segment: str
+    segment: SegmentKind
     set: int | None
     sets: int
     rep: int | None
@@ -49,16 +48,16 @@ class NowPlaying:
     @property
     def phase(self) -> str:
         """``lift``, ``rest``, ``PAUSED``, ``count-in``...: what is going on."""
-        if self.state == PlayState.PAUSED:
+        if self.state == TransportState.PAUSED:
             return "PAUSED"
         if self.activity != Activity.SESSION:
             return str(self.activity)
-        return _PHASE.get(self.segment, self.segment)
+        return segment_label(self.segment, LabelStyle.STATUS)
 
     def describe(self, sep: str = "  ") -> str:
         """``set 2/3  rep 4/10  lower``."""
         parts = []
-        if self.set and self.segment != "rest":
+        if self.set and self.segment != SegmentKind.REST:
             parts.append(f"set {self.set}/{self.sets}")
         if self.rep:
             parts.append(f"rep {self.rep}/{self.reps}" + (f" {self.side}" if self.side else ""))
@@ -95,8 +94,8 @@ class Control(Protocol):
 
 
 #: Single keys on the terminal and what they ask.
-KEYS = {" ": Command.TOGGLE, "p": Command.TOGGLE, "n": Command.SKIP, "b": Command.RESTART,
-        "q": Command.QUIT}
+KEYS = {" ": TransportCommand.TOGGLE, "p": TransportCommand.TOGGLE, "n": TransportCommand.SKIP, "b": TransportCommand.RESTART,
+        "q": TransportCommand.QUIT}
 
 
 class KeyControl:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from voicecoach.live.controls import NowPlaying, Send
-from voicecoach.live.transport import Command, PlayState
+from voicecoach.live.transport import TransportCommand, TransportState
 
 __all__ = ["BUS_NAME", "PATH", "MprisControl", "MprisError", "MprisPlayer", "Signal", "Track",
            "open_mpris"]
@@ -47,9 +47,9 @@ PEER = "org.freedesktop.DBus.Peer"
 TRACK_ID = "/org/voicecoach/session"
 
 #: Player methods and the command each one sends (None: accepted, does nothing).
-METHODS: dict[str, Command | None] = {
-    "PlayPause": Command.TOGGLE, "Play": Command.RESUME, "Pause": Command.PAUSE,
-    "Next": Command.SKIP, "Previous": Command.RESTART, "Stop": Command.QUIT,
+METHODS: dict[str, TransportCommand | None] = {
+    "PlayPause": TransportCommand.TOGGLE, "Play": TransportCommand.RESUME, "Pause": TransportCommand.PAUSE,
+    "Next": TransportCommand.SKIP, "Previous": TransportCommand.RESTART, "Stop": TransportCommand.QUIT,
     "Seek": None, "SetPosition": None, "OpenUri": None,
 }
 
@@ -89,9 +89,9 @@ def _us(frames: int, samplerate: int) -> int:
 
 
 def _status(now: NowPlaying | None) -> str:
-    if now is None or now.state == PlayState.PLAYING and not now.quitting:
+    if now is None or now.state == TransportState.PLAYING and not now.quitting:
         return "Playing"
-    return "Paused" if now.state == PlayState.PAUSED and not now.quitting else "Stopped"
+    return "Paused" if now.state == TransportState.PAUSED and not now.quitting else "Stopped"
 
 
 class MprisPlayer:
@@ -101,7 +101,7 @@ class MprisPlayer:
     ----------
     track : Track
     send : callable
-        Receives the :class:`~voicecoach.live.transport.Command` of a call.
+        Receives the :class:`~voicecoach.live.transport.TransportCommand` of a call.
     emit : callable
         Receives every :class:`Signal` (``PropertiesChanged``, ``Seeked``).
 
@@ -132,7 +132,7 @@ class MprisPlayer:
         }
 
     def _properties(self, now: NowPlaying | None) -> dict[str, dict[str, Variant]]:
-        live = now is None or now.state != PlayState.DONE and not now.quitting
+        live = now is None or now.state != TransportState.DONE and not now.quitting
         return {
             ROOT: {
                 "CanQuit": ("b", True), "CanRaise": ("b", False), "HasTrackList": ("b", False),
@@ -186,7 +186,7 @@ class MprisPlayer:
             return "", ()
         if interface in (ROOT, "") and member in ("Quit", "Raise"):
             if member == "Quit":
-                self.send(Command.QUIT)
+                self.send(TransportCommand.QUIT)
             return "", ()
         raise MprisError("org.freedesktop.DBus.Error.UnknownMethod",
                          f"no method {member} in {interface or 'any interface'}")

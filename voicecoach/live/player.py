@@ -19,7 +19,7 @@ import numpy as np
 
 from voicecoach.errors import AudioDeviceError, InputError
 from voicecoach.live.controls import Control, KeyControl, now_playing
-from voicecoach.live.transport import PlayState, Transport
+from voicecoach.live.transport import TransportState, Transport
 
 DEFAULT_LATENCY = 0.2        # seconds: roomy enough for Bluetooth headphones
 BLOCKSIZE = 1024             # frames per callback: 21 ms at 48 kHz
@@ -254,7 +254,7 @@ class Player:
                 now = self.clock()
                 if self.t.rendered != last_frames:
                     last_frames, last_change = self.t.rendered, now
-                stalled = self.t.state != PlayState.PAUSED and now - last_change > STALL_SECONDS
+                stalled = self.t.state != TransportState.PAUSED and now - last_change > STALL_SECONDS
                 if self._lost or stalled or not stream.active and not self.t.finished:
                     _close(stream)
                     stream = self._recover()

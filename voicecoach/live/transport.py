@@ -42,16 +42,16 @@ from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.levels import Limiter
 from voicecoach.audio.mixer import Mixer
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
-from voicecoach.plan.timeline import REP_KINDS, Timeline
+from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
+from voicecoach.plan.timeline import Timeline
 
 FADE_SECONDS = 0.005          # the session fades out this fast when interrupted
 MUSIC_FADE_SECONDS = 0.3      # music fades out after a pause or quit clip, and back in on resume
 GAP_SECONDS = 0.6             # silence after a skip or restart announcement, before the count-in
-COUNT_IN_SECONDS = 3
 
 
-class Command(StrEnum):
-    """What a control (a key, a headset button) can ask the transport."""
+class TransportCommand(StrEnum):
+    """What the listener (keys, media controls) or the player's watchdog asks for."""
 
     PAUSE = "pause"
     RESUME = "resume"
@@ -62,7 +62,9 @@ class Command(StrEnum):
     RECOVER = "recover"
 
 
-class PlayState(StrEnum):
+class TransportState(StrEnum):
+    """Whether the session is heard, held (paused), or over."""
+
     PLAYING = "playing"
     PAUSED = "paused"
     DONE = "done"
@@ -166,29 +168,29 @@ class Transport:
         self._music_up = (0.5 - 0.5 * np.cos(np.pi * x)).astype(np.float32)
         self._music_down = self._music_up[::-1].copy()
         self._silence = np.zeros(n, dtype=np.float32)
-        speech = [e for e in timeline.events if e.kind == "speech"]
+        speech = [e for e in timeline.events if e.kind == EventKind.SPEECH]
         self._speech_starts = [e.frame for e in speech]
         self._speech_ends = [e.end for e in speech]
         self._queue: deque[_Section] = deque([_Section(start, timeline.frames,
                                                        music=Music.TIMELINE)])
-        self._pending: Command | None = None
+        self._pending: TransportCommand | None = None
         self.rendered = 0            # frames handed to the device: the clock
         self.position = start        # timeline frame being heard (resume point while paused)
-        self.state = PlayState.PLAYING
+        self.state = TransportState.PLAYING
         self.activity = Activity.SESSION
         self.seeks = 0               # times the position jumped (pause rewinds, skips...)
         self.underruns = 0
         self.quit_requested = False
-        self.log: list[tuple[int, str]] = []   # (rendered frame, command) as applied
+        self.log: list[tuple[int, TransportCommand]] = []   # (rendered frame, command) as applied
 
     # -- other threads ---------------------------------------------------
-    def request(self, command: Command | str) -> None:
-        """Ask for a :class:`Command`; applied at the next block."""
-        self._pending = Command(command)      # raises ValueError for an unknown one
+    def request(self, command: TransportCommand | str) -> None:
+        """Ask for a :class:`TransportCommand`; applied at the next block."""
+        self._pending = TransportCommand(command)      # raises ValueError for an unknown one
 
     @property
     def finished(self) -> bool:
-        return self.state == PlayState.DONE
+        return self.state == TransportState.DONE
 
     # -- timeline arithmetic ---------------------------------------------
     def rep_start(self, frame: int) -> int:
@@ -217,13 +219,13 @@ class Transport:
         i = bisect.bisect_right(self._speech_starts, frame) - 1
         if i >= 0 and self._speech_ends[i] > frame:
             target = self._speech_starts[i]
-        if seg.kind in ("rest", "get_ready"):
-            target = min(target, max(seg.start, seg.end - COUNT_IN_SECONDS * self.sr))
+        if seg.kind in (SegmentKind.REST, SegmentKind.GET_READY):
+            target = min(target, max(seg.start, seg.end - COUNT_IN * self.sr))
         return max(target, seg.start), False
 
     def _count_in_of(self, set_: int) -> int:
         first = next(s for s in self.timeline.segments if s.set == set_ and s.kind in REP_KINDS)
-        return max(0, first.start - COUNT_IN_SECONDS * self.sr)
+        return max(0, first.start - COUNT_IN * self.sr)
 
     def skip_target(self, frame: int) -> tuple[int, int | None]:
         """The count-in of the next set after ``frame`` and that set, else
@@ -233,8 +235,8 @@ class Transport:
         current = segs[i].set if i >= 0 and segs[i].kind in REP_KINDS else None
         for seg in segs[i + 1:]:
             if seg.kind in REP_KINDS and seg.set != current:
-                return max(frame, seg.start - COUNT_IN_SECONDS * self.sr), seg.set
-            if seg.kind == "outro":
+                return max(frame, seg.start - COUNT_IN * self.sr), seg.set
+            if seg.kind == SegmentKind.OUTRO:
                 return seg.start, None
         return self.timeline.frames, None
 
@@ -242,7 +244,7 @@ class Transport:
         """The count-in of the set being done (in a rest: the one just done;
         in the outro: the last), or the session's start before any set."""
         seg = self.timeline.segment_at(frame)
-        set_ = self.sets if seg.kind == "outro" else seg.set
+        set_ = self.sets if seg.kind == SegmentKind.OUTRO else seg.set
         if not set_:
             return 0, None
         return self._count_in_of(set_), set_
@@ -271,24 +273,24 @@ class Transport:
             self.seeks += 1
         self.position = target
 
-    def _apply(self, command: Command) -> None:
-        self.log.append((self.rendered, str(command)))
-        if command == Command.TOGGLE:
-            command = Command.RESUME if self.state == PlayState.PAUSED else Command.PAUSE
-        if self.state == PlayState.DONE or self.quit_requested:
+    def _apply(self, command: TransportCommand) -> None:
+        self.log.append((self.rendered, command))
+        if command == TransportCommand.TOGGLE:
+            command = TransportCommand.RESUME if self.state == TransportState.PAUSED else TransportCommand.PAUSE
+        if self.state == TransportState.DONE or self.quit_requested:
             return
         c = self.clips
-        paused = self.state == PlayState.PAUSED
+        paused = self.state == TransportState.PAUSED
         sections = self._fade_out_now()
         rise = Music.FADE_IN if paused else Music.DUCKED
-        if command == Command.PAUSE and not paused:
+        if command == TransportCommand.PAUSE and not paused:
             target, _ = self.resume_point(self.position)
             self._jump(target)
             sections += [self._say(c.paused, Activity.PAUSING), self._music_tail(Activity.PAUSING),
                          _Section(0, 0, silence=True)]
-            self.state = PlayState.PAUSED
-        elif command == Command.RESUME and paused or command == Command.RECOVER:
-            if command == Command.RECOVER:
+            self.state = TransportState.PAUSED
+        elif command == TransportCommand.RESUME and paused or command == TransportCommand.RECOVER:
+            if command == TransportCommand.RECOVER:
                 target, in_rep = self.resume_point(self.position)
                 self._jump(target)
                 clip = c.recovered_rep if in_rep else c.recovered
@@ -296,12 +298,12 @@ class Transport:
             else:
                 in_rep = self.timeline.segment_at(self.position).kind in REP_KINDS
                 kind = self.timeline.segment_at(self.position).kind
-                clip = c.resume_rep if in_rep else c.resume_rest if kind == "rest" else c.resume
+                clip = c.resume_rep if in_rep else c.resume_rest if kind == SegmentKind.REST else c.resume
             sections += [self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, rise),
                          _Section(self.position, self.timeline.frames, music=Music.TIMELINE)]
-            self.state = PlayState.PLAYING
-        elif command in (Command.SKIP, Command.RESTART):
-            if command == Command.SKIP:
+            self.state = TransportState.PLAYING
+        elif command in (TransportCommand.SKIP, TransportCommand.RESTART):
+            if command == TransportCommand.SKIP:
                 target, set_ = self.skip_target(self.position)
                 clip = c.skip_to[set_] if set_ else c.skip_end
                 activity = Activity.SKIPPING
@@ -312,12 +314,12 @@ class Transport:
             self._jump(target)
             sections += [self._say(clip, activity, rise),
                          _Section(target, self.timeline.frames, music=Music.TIMELINE)]
-            self.state = PlayState.PLAYING
-        elif command == Command.QUIT:
+            self.state = TransportState.PLAYING
+        elif command == TransportCommand.QUIT:
             sections += [self._say(c.quit, Activity.STOPPING, rise),
                          self._music_tail(Activity.STOPPING)]
             self.quit_requested = True
-            self.state = PlayState.PLAYING
+            self.state = TransportState.PLAYING
         else:
             return
         self._queue = deque(sections)
@@ -338,7 +340,7 @@ class Transport:
         while done < n:
             if not queue:
                 out[done:] = 0.0
-                self.state = PlayState.DONE
+                self.state = TransportState.DONE
                 break
             sec = queue[0]
             self.activity = sec.activity
@@ -408,13 +410,13 @@ def make_clips(speech: Callable[[str], np.ndarray], sounds: Mapping[str, np.ndar
 
     def with_count_in(head: np.ndarray) -> np.ndarray:
         beat0 = -(-(len(head) + sr // 4) // sr) * sr         # next whole second after the words
-        out = np.zeros(beat0 + COUNT_IN_SECONDS * sr, dtype=np.float32)
+        out = np.zeros(beat0 + COUNT_IN * sr, dtype=np.float32)
         out[:len(head)] += head
-        tick = np.asarray(sounds["tick"], dtype=np.float32) * np.float32(tick_gain)
-        for i in range(COUNT_IN_SECONDS):
+        tick = np.asarray(sounds[EventKind.TICK], dtype=np.float32) * np.float32(tick_gain)
+        for i in range(COUNT_IN):
             at = beat0 + i * sr
             out[at:at + len(tick)] += tick[:len(out) - at]
-            word = words(number_word(COUNT_IN_SECONDS - i))[:sr]
+            word = words(number_word(COUNT_IN - i))[:sr]
             out[at:at + len(word)] += word
         return finish(out)
 
@@ -449,7 +451,7 @@ def clip_texts(phrases: PhraseBook | None = None, sets: int = 1) -> list[str]:
     for n in range(1, sets + 1):
         texts += [book.variants("player_skip", set=n, sets=sets)[0],
                   book.variants("player_restart", set=n, sets=sets)[0]]
-    return texts + [number_word(i) for i in range(1, COUNT_IN_SECONDS + 1)]
+    return texts + [number_word(i) for i in range(1, COUNT_IN + 1)]
 
 
 def session_clips(session, phrases: PhraseBook | None = None) -> Clips:
