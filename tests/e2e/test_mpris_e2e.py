@@ -9,6 +9,7 @@ of the call, so every delay below is measured in recorded frames.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -81,6 +82,10 @@ def test_headset_buttons_pause_resume_next_and_stop(vc, pulse, session_bus, clip
         bus.wait_for(lambda m: "PAUSED" in m, "the paused state")
         assert bus.status() == "Paused"
         paused_position = bus.get("Position")
+        if shutil.which("playerctl"):                    # what the README tells users to try
+            r = subprocess.run(["playerctl", "-p", "voicecoach", "status"], capture_output=True,
+                               text=True, env={**os.environ, **bus.env}, timeout=20)
+            assert r.stdout.strip() == "Paused", r
         time.sleep(5.0)
         at_resume = _frames_recorded(rec_path)
         bus.call("PlayPause")

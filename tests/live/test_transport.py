@@ -305,3 +305,27 @@ def test_music_fades_out_at_the_end_of_the_session_and_after_quit(session):
     n = t.fade + len(clips.quit) + round(MUSIC_FADE_SECONDS * SR)
     assert t.finished
     assert np.max(np.abs(out[n - 10:n])) < 1e-2 and not out[n:].any()
+
+
+def test_the_status_follows_the_count_in_and_the_goodbye(session):
+    from voicecoach.live.controls import now_playing
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips)
+    rep = seg(tl, set=1, rep=2, kind="eccentric")
+    play(t, [rep.start + 100])
+    assert now_playing(t).describe() == "set 1/2  rep 2/3  lower"
+    t.request("pause")
+    play(t, [SR])
+    assert now_playing(t).phase == "PAUSED"
+    t.request("resume")
+    play(t, [SR])
+    assert now_playing(t).describe() == "set 1/2  rep 2/3  count-in"
+    play(t, [len(clips.resume_rep)])
+    assert now_playing(t).phase == "lift"
+    t.request("skip")
+    play(t, [SR // 2])
+    assert now_playing(t).phase == "skipping"
+    t.request("quit")
+    play(t, [SR // 2])
+    now = now_playing(t)
+    assert now.phase == "stopping" and now.quitting
