@@ -21,8 +21,6 @@ from pulse import SR, best_lag, export_wav, stop_recording
 
 pytestmark = pytest.mark.e2e
 
-MEASURED = Path(os.environ.get("VOICECOACH_MEASURE_FILE", os.devnull))
-
 
 def _frames_recorded(path):
     return path.stat().st_size // 4
@@ -151,7 +149,6 @@ def test_headset_buttons_pause_resume_next_and_stop(vc, pulse, session_bus, clip
     tail = recording[bye + n - int(0.3 * SR):bye + n]
     assert abs(_rms_db(tail) - _rms_db(said.quit[-int(0.3 * SR):])) < 1.0
     assert np.max(np.abs(recording[bye + n:])) < 0.01
-    MEASURED.write_text(f"pause {pause_delay:.3f} s; resume {resume_delay:.3f} s\n")
     print(f"D-Bus PlayPause -> silence: {pause_delay * 1000:.0f} ms; "
           f"D-Bus PlayPause -> resumed count-in: {resume_delay * 1000:.0f} ms")
 
