@@ -441,19 +441,6 @@ def make_clips(speech: Callable[[str], np.ndarray], sounds: Mapping[str, np.ndar
     )
 
 
-def clip_texts(phrases: PhraseBook | None = None, sets: int = 1) -> list[str]:
-    """Every text :func:`make_clips` speaks (to synthesise them up front)."""
-    book = phrases or default_phrases()
-    names = ("player_paused", "player_resume_rep", "player_resume", "player_resume_rest",
-             "player_recovered_rep", "player_recovered", "player_skip_end", "player_restart_top",
-             "player_quit")
-    texts = [book.variants(n)[0] for n in names]
-    for n in range(1, sets + 1):
-        texts += [book.variants("player_skip", set=n, sets=sets)[0],
-                  book.variants("player_restart", set=n, sets=sets)[0]]
-    return texts + [number_word(i) for i in range(1, COUNT_IN + 1)]
-
-
 def session_clips(session, phrases: PhraseBook | None = None) -> Clips:
     """The clips of a prepared :class:`~voicecoach.audio.session.Session`,
     in its voice, with its tick sound and its mixer's gains."""
