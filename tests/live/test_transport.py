@@ -213,6 +213,11 @@ def test_clips_have_count_in_and_name_every_set(session):
     _, _, clips = session
     assert isinstance(clips, Clips) and len(clips.skip_to) == 3 and len(clips.restart) == 3
     assert len(clips.resume_rep) % SR == 0 and len(clips.resume_rep) >= 4 * SR
+    from conftest import speech_clip
+    said = []
+    make_clips(lambda text: said.append(text) or speech_clip(text), make_sounds(SR), SR, sets=2)
+    assert {"Skipping to set 2 of 2.", "From the top of set 1.", "Back to your rest.",
+            "Back to the start of this rep.", "Stopping here. Well done."} <= set(said)
 
 
 # ------------------------------------------------------- levels of the messages
