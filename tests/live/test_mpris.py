@@ -6,7 +6,7 @@ import logging
 import numpy as np
 import pytest
 
-from voicecoach.live.controls import KeyControl, now_playing
+from voicecoach.live.now_playing import now_playing
 from voicecoach.live.mpris import (
     PLAYER,
     PROPERTIES,
@@ -18,7 +18,7 @@ from voicecoach.live.mpris import (
     Track,
     open_mpris,
 )
-from voicecoach.live.transport import TransportCommand, TransportState, Transport
+from voicecoach.live.transport import Transport, TransportCommand, TransportState
 
 SR = 8000
 
@@ -175,17 +175,76 @@ def test_no_session_bus_or_turned_off_plays_without_mpris(monkeypatch, caplog):
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
     assert open_mpris(track, enabled=False) is None
     control = open_mpris(track)
-    control.attach(lambda c: None)           # cannot connect: inert, no exception
-    assert control.player is None
-    control.tick(None)
-    control.detach()
+    with control(FakeTransport()) as entered:     # cannot connect: inert, no exception
+        assert entered.player is None and entered.name is None
 
 
-def test_keys_are_a_control_like_any_other():
-    sent = []
-    keys = iter([" ", None, "n", "b", "Q", "x"])
-    control = KeyControl(lambda: next(keys))
-    control.attach(sent.append)
-    for _ in range(6):
-        control.tick(None)
-    assert sent == [TransportCommand.TOGGLE, TransportCommand.SKIP, TransportCommand.RESTART, TransportCommand.QUIT]
+class FakeTransport:
+    """Only what a remote control touches: request, and what now_playing reads."""
+
+    def __init__(self, t=None):
+        self.t = t
+        self.requests = []
+
+    def request(self, command):
+        self.requests.append(command)
+        if self.t is not None:
+            self.t.request(command)
+
+    def __getattr__(self, name):
+        return getattr(self.t, name)
+
+
+class QueueConnection(FakeConnection):
+    """A fake bus socket: calls queued by the test, replies and signals recorded."""
+
+    def __init__(self, incoming):
+        super().__init__()
+        import queue
+        self.incoming = queue.Queue()
+        for msg in incoming:
+            self.incoming.put(msg)
+        self.closed = False
+
+    def receive(self, timeout):
+        import queue
+        try:
+            return self.incoming.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError from None
+
+    def close(self):
+        self.closed = True
+
+
+def test_as_a_remote_control_it_serves_on_its_own_thread_and_says_stopped_at_the_end(session):
+    import threading
+    import time
+
+    from jeepney import DBusAddress, MessageType, new_method_call
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips)
+    here = DBusAddress("/org/mpris/MediaPlayer2", "org.mpris.MediaPlayer2.voicecoach", PLAYER)
+    conn = QueueConnection([new_method_call(here, "PlayPause")])
+    control = MprisControl(Track("Leg lifts", "leg-lifts", tl.frames, SR),
+                           connect=lambda: conn, claim=lambda c: "org.mpris.MediaPlayer2.voicecoach")
+    remote = FakeTransport(t)
+    with control(remote) as entered:
+        assert entered.name == "org.mpris.MediaPlayer2.voicecoach"
+        assert any(th.name == "voicecoach-mpris" for th in threading.enumerate())
+        deadline = time.monotonic() + 10
+        while not remote.requests and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert remote.requests == [TransportCommand.TOGGLE]
+        t.render(np.zeros((SR, 1), np.float32))            # the audio side applies it
+        deadline = time.monotonic() + 10                    # and the bus hears of it
+        while not any(m.header.message_type == MessageType.signal and m.body[1].get(
+                "PlaybackStatus") == ("s", "Paused") for m in conn.sent[1:]) \
+                and time.monotonic() < deadline:
+            time.sleep(0.01)
+    replies = [m for m in conn.sent if m.header.message_type == MessageType.method_return]
+    assert len(replies) == 1
+    paused = [m for m in conn.sent if m.header.message_type == MessageType.signal
+              and m.body[1].get("PlaybackStatus") == ("s", "Paused")]
+    assert paused, conn.sent
+    assert conn.closed and not any(th.name == "voicecoach-mpris" for th in threading.enumerate())

@@ -311,7 +311,7 @@ def test_music_fades_out_at_the_end_of_the_session_and_after_quit(session):
 
 
 def test_the_status_follows_the_count_in_and_the_goodbye(session):
-    from voicecoach.live.controls import now_playing
+    from voicecoach.live.now_playing import now_playing
     tl, mixer, clips = session
     t = Transport(mixer, tl, clips)
     rep = seg(tl, set=1, rep=2, kind="eccentric")

@@ -23,11 +23,10 @@ from voicecoach.plan.schedule import build_timeline
 @click.option("--quiet", is_flag=True, help="Print nothing; exit 1 when there is no output device.")
 def devices(quiet: bool) -> None:
     """List audio output devices."""
-    from voicecoach.live.player import list_devices
     try:
-        found = list_devices()
+        found = current_env().audio_backend().devices()
     except AudioDeviceError:
-        if quiet:
+        if quiet:                      # its promise: nothing printed, only the exit status
             raise click.exceptions.Exit(1) from None
         raise
     if not found:

@@ -11,7 +11,7 @@ import select
 from typing import IO
 
 from voicecoach.cli.timeline_table import clock
-from voicecoach.live.controls import now_playing
+from voicecoach.live.now_playing import now_playing
 from voicecoach.live.transport import Transport
 
 

@@ -69,14 +69,8 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
     session = prepare_session(p, samplerate, channels)
+    bed = session.music_bed(session.music(music, shuffle).read_into) if music is not None else None
     total = session.timeline.frames
-    bed = None
-    if music is not None:
-        from voicecoach.audio.bed import MusicBed
-        from voicecoach.audio.session import music_stream
-        tracks = music_stream(music, samplerate, channels, shuffle)
-        bed = MusicBed(tracks.read_into, session.envelope(), p.levels.music, channels,
-                       end=total)
     if env.progress:
         with click.progressbar(length=total, label=f"Writing {output.name}", file=env.stderr) as bar:
             done = [0]
@@ -99,8 +93,6 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
 @click.option("--device", default=None, help="Output device: index or part of its name.")
 @click.option("--latency", default=None,
               help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
-
-
 @click.option("--no-mpris", is_flag=True,
               help="Do not offer the session to headset buttons and media keys (MPRIS).")
 @music_options
@@ -108,34 +100,22 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
          no_mpris: bool, **overrides) -> None:
     """Play a session live: space pauses, n skips to the next set, b starts the set
     again, q quits; headset buttons and media keys do the same (MPRIS)."""
-    from voicecoach.cli.console import KeyReader, StatusLine
-    from voicecoach.live.player import (
-        DEFAULT_LATENCY,
-        Player,
-        SoundDeviceBackend,
-        parse_latency,
-        resolve_device,
-    )
+    from voicecoach.cli.console import StatusLine
     from voicecoach.live.mpris import Track, open_mpris
     from voicecoach.live.native_noise import NativeNoise
-    from voicecoach.live.transport import Transport, session_clips
+    from voicecoach.live.playback import Hooks, PlayInterrupted
+    from voicecoach.live.playback import play as play_live
+    from voicecoach.live.player import DEFAULT_LATENCY, parse_latency, resolve_device
     env = current_env()
     p = resolve_preset(preset, overrides)
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
-    dev = resolve_device(device)
+    backend = env.audio_backend()
+    dev = resolve_device(device, backend.devices())      # before the slow part
     session = prepare_session(p)
-    sr = session.timeline.samplerate
-    clips = session_clips(session)   # the session's voice, tick, gains
-    feeder = bed = None
-    if music is not None:
-        from voicecoach.audio.bed import MusicBed
-        from voicecoach.audio.session import music_stream
-        from voicecoach.live.music_feed import MusicFeeder
-        feeder = MusicFeeder(music_stream(music, sr, session.mixer.channels, shuffle)).start()
-        bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels,
-                       end=session.timeline.frames)
-    transport = Transport(session.mixer, session.timeline, clips, bed=bed)
-    mpris = open_mpris(Track(p.title, p.name, session.timeline.frames, sr), not no_mpris)
+    tracks = session.music(music, shuffle) if music is not None else None
+    mpris = open_mpris(Track(p.title, p.name, session.timeline.frames,
+                             session.timeline.samplerate), not no_mpris)
+    controls = env.controls + ((mpris,) if mpris is not None else ())
     noise = NativeNoise(env.stderr)
     terminal = [env.stderr]          # PortAudio's own lines are kept off it while it plays
     status = StatusLine(env.stderr, env.interactive)
@@ -145,25 +125,21 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
         click.echo(f"voicecoach: {text}", file=terminal[0])
 
     started = env.now()
-    with KeyReader(env.stdin, env.interactive) as keys, noise as term:
+    with env.keys(env.stdin, env.interactive) as keys, noise as term:
         terminal[0] = status.stream = term
-        player = Player(transport, SoundDeviceBackend(), device=dev, latency=lat, keys=keys.poll,
-                        controls=[mpris] if mpris else [], status=status.draw, notice=notice,
-                        clock=env.clock)
+        hooks = Hooks(keys=keys.poll, status=status.draw, notice=notice, clock=env.clock,
+                      sleep=env.sleep)
         try:
-            result = player.run()
-        except KeyboardInterrupt:
+            result = play_live(session, backend, device=dev, latency=lat, music=tracks,
+                               hooks=hooks, controls=controls)
+        except PlayInterrupted as stop:
             status.clear()
-            _record_play(p, session.timeline, transport.position, False, started, ask=False)
+            _record_play(p, session.timeline, stop.result.position, False, started, ask=False)
             raise
         finally:
             status.clear()
-            if feeder is not None:
-                feeder.stop()
     terminal[0] = status.stream = env.stderr
-    if feeder is not None and feeder.error is not None:
-        notice(f"the music stopped: {feeder.error}")
-    heard = clock(result.position, sr)
+    heard = clock(result.position, session.timeline.samplerate)
     how = "finished" if result.completed else f"stopped at {heard}"
     echo(f"{p.title}: {how}; underruns: {result.underruns}"
           + (f"; device recovered {result.recoveries}x" if result.recoveries else ""))

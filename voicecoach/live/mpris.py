@@ -14,11 +14,13 @@ Stop / Quit        end the session, like ``q`` (it is recorded as today)
 =================  =====================================================
 
 Two parts: :class:`MprisPlayer` is the pure mapping (calls to commands,
-:class:`~voicecoach.live.controls.NowPlaying` to properties and signals),
-tested with a fake bus; :class:`MprisControl` is the
-:class:`~voicecoach.live.controls.Control` that puts it on a real bus with
-jeepney (pure Python), answering calls on its own thread. A command from
-that thread goes to the audio side the same lock-free way a key does.
+:class:`~voicecoach.live.now_playing.NowPlaying` to properties and signals),
+tested with a fake bus; :class:`MprisControl` puts it on a real bus with
+jeepney (pure Python), answering calls on its own thread: a remote control
+for :func:`~voicecoach.live.playback.play`, entered with the transport. A
+command from that thread goes to the audio side the same lock-free way a
+key does (:meth:`Transport.request`), so the transport never knows where it
+came from.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from voicecoach.live.controls import NowPlaying, Send
-from voicecoach.live.transport import TransportCommand, TransportState
+from voicecoach.live.now_playing import NowPlaying, now_playing
+from voicecoach.live.transport import Transport, TransportCommand, TransportState
 
 __all__ = ["BUS_NAME", "PATH", "MprisControl", "MprisError", "MprisPlayer", "Signal", "Track",
            "open_mpris"]
@@ -45,6 +50,10 @@ PROPERTIES = "org.freedesktop.DBus.Properties"
 INTROSPECTABLE = "org.freedesktop.DBus.Introspectable"
 PEER = "org.freedesktop.DBus.Peer"
 TRACK_ID = "/org/voicecoach/session"
+PUBLISH_SECONDS = 0.05       # how often where the session is goes to the bus (if it changed)
+
+#: Hands a command to the audio side; safe from any thread.
+Send = Callable[[TransportCommand], None]
 
 #: Player methods and the command each one sends (None: accepted, does nothing).
 METHODS: dict[str, TransportCommand | None] = {
@@ -220,53 +229,69 @@ def _machine_id() -> str:
 # ----------------------------------------------------------------- the bus
 
 class MprisControl:
-    """:class:`MprisPlayer` on the session bus, as a player control.
+    """:class:`MprisPlayer` on the session bus: a remote control for
+    :func:`~voicecoach.live.playback.play`.
 
-    ``connect`` opens a jeepney threading connection (the default opens the
-    session bus of ``DBUS_SESSION_BUS_ADDRESS``); tests may pass their own.
-    The bus name is :data:`BUS_NAME`, or ``BUS_NAME.instance<pid>`` when
-    another voicecoach already holds it.
+    Called with the transport, it is a context manager: while entered it
+    owns a bus name, answers calls on its own thread (handing commands to
+    :meth:`Transport.request`, the one lock-free way in) and publishes where
+    the session is every :data:`PUBLISH_SECONDS`. ``connect`` opens a
+    jeepney threading connection (the default: the session bus of
+    ``DBUS_SESSION_BUS_ADDRESS``) and ``claim`` takes the name; tests pass
+    their own. The name is :data:`BUS_NAME`, or ``BUS_NAME.instance<pid>``
+    when another voicecoach already holds it.
     """
 
-    def __init__(self, track: Track, connect: Callable[[], Any] | None = None):
+    def __init__(self, track: Track, connect: Callable[[], Any] | None = None,
+                 claim: Callable[[Any], str] | None = None):
         self.track = track
         self._connect = connect or _session_bus
+        self._claim = claim or _claim_name
         self.conn: Any = None
         self.name: str | None = None
         self.player: MprisPlayer | None = None
+        self._watch: Callable[[], NowPlaying] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
-    def attach(self, send: Send) -> None:
-        """Connect, take a name and start answering; on any failure of the
+    @contextmanager
+    def __call__(self, transport: Transport) -> Iterator[MprisControl]:
+        self.attach(transport.request, lambda: now_playing(transport))
+        try:
+            yield self
+        finally:
+            self.detach()
+
+    def attach(self, send: Send, watch: Callable[[], NowPlaying]) -> None:
+        """Connect, take a name and start serving; on any failure of the
         bus, stay inert (one debug note): the session plays without MPRIS."""
         try:
             self.conn = self._connect()
             self.player = MprisPlayer(self.track, send, self._emit)
-            self.name = _claim_name(self.conn)
+            self.player.update(watch())
+            self.name = self._claim(self.conn)
         except Exception as exc:  # noqa: BLE001 - jeepney, sockets, auth: none may stop the session
             _log.debug("MPRIS off: cannot use the session bus: %s", exc)
             self.detach()
-            self.player = None
             return
+        self._watch = watch
         self._stop.clear()
         self._thread = threading.Thread(target=self._serve, name="voicecoach-mpris", daemon=True)
         self._thread.start()
 
-    def tick(self, now: NowPlaying) -> None:
-        if self.player is not None:
-            self.player.update(now)
-
     def detach(self) -> None:
+        """Stop serving, say "Stopped" one last time, leave the bus."""
         self._stop.set()
-        if self.conn is not None:
-            try:
-                self.conn.close()       # wakes the thread with ReceiveStopped
-            except OSError:
-                pass
         if self._thread is not None:
             self._thread.join(5)
-        self.conn = self._thread = None
+        if self.player is not None and self._watch is not None:
+            self.player.update(self._watch())
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except OSError:
+                pass
+        self.conn = self._thread = self._watch = self.player = None
 
     # -- the bus thread ----------------------------------------------------
     def _emit(self, signal: Signal) -> None:
@@ -280,17 +305,21 @@ class MprisControl:
     def _serve(self) -> None:
         from jeepney import MessageType
         from jeepney.io.threading import ReceiveStopped
+        published = 0.0
         while not self._stop.is_set():
             try:
-                msg = self.conn.receive(timeout=1.0)
+                msg = self.conn.receive(timeout=PUBLISH_SECONDS)
             except TimeoutError:
-                continue
+                msg = None
             except (ReceiveStopped, OSError, ValueError) as exc:
                 if not self._stop.is_set():
                     _log.debug("MPRIS: the bus connection ended: %s", exc)
                 return
-            if msg.header.message_type == MessageType.method_call:
+            if msg is not None and msg.header.message_type == MessageType.method_call:
                 self._answer(msg)
+            if time.monotonic() - published >= PUBLISH_SECONDS:
+                self.player.update(self._watch())
+                published = time.monotonic()
 
     def _answer(self, msg) -> None:
         from jeepney import HeaderFields, MessageFlag, new_error, new_method_return

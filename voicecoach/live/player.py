@@ -12,14 +12,14 @@ tests work on machines without PortAudio.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
 from voicecoach.errors import AudioDeviceError, InputError
-from voicecoach.live.controls import Control, KeyControl, now_playing
-from voicecoach.live.transport import TransportState, Transport
+from voicecoach.live.transport import Transport, TransportCommand, TransportState
 
 DEFAULT_LATENCY = 0.2        # seconds: roomy enough for Bluetooth headphones
 BLOCKSIZE = 1024             # frames per callback: 21 ms at 48 kHz
@@ -64,8 +64,9 @@ def list_devices() -> list[Device]:
         raise AudioDeviceError(f"cannot list audio devices: {exc}") from None
 
 
-def resolve_device(spec: str | None) -> int | None:
-    """``--device``: an index or a name substring; None = the default.
+def resolve_device(spec: str | None, devices: Sequence[Device]) -> int | None:
+    """``--device``: an index or a name substring of one of ``devices``
+    (the backend's outputs); None = the default.
 
     Raises
     ------
@@ -74,7 +75,6 @@ def resolve_device(spec: str | None) -> int | None:
     InputError
         ``spec`` matches no output device, or several (exit 2).
     """
-    devices = list_devices()
     if not devices:
         raise AudioDeviceError("no audio output device found; try 'voicecoach export' to make a file")
     if spec is None:
@@ -135,9 +135,14 @@ class Backend(Protocol):
 
     def refresh(self) -> None: ...
 
+    def devices(self) -> list[Device]: ...
+
 
 class SoundDeviceBackend:
     """Real output through sounddevice/PortAudio."""
+
+    def devices(self) -> list[Device]:
+        return list_devices()
 
     def open(self, *, samplerate, channels, device, latency, callback, finished):
         sd = _sd()
@@ -159,6 +164,10 @@ class SoundDeviceBackend:
 
 # ---------------------------------------------------------------- the loop
 
+#: Single keys on the terminal and what they ask.
+KEYS = {" ": TransportCommand.TOGGLE, "p": TransportCommand.TOGGLE, "n": TransportCommand.SKIP,
+        "b": TransportCommand.RESTART, "q": TransportCommand.QUIT}
+
 @dataclass
 class PlayResult:
     completed: bool
@@ -171,18 +180,15 @@ class PlayResult:
 class Player:
     """Runs a :class:`Transport` on an output stream until the session ends.
 
-    ``keys`` is polled for single characters (space, n, b, q) and
-    ``controls`` (e.g. MPRIS) are attached to the same command sink
-    (:meth:`Transport.request`), and all are told where the session is on
-    every tick; ``status`` is called with the transport to redraw a status
-    line; ``notice`` prints one line for the user. All run on the calling
-    thread, apart from whatever thread a control keeps for itself.
+    ``keys`` is polled for single characters (:data:`KEYS`), which go to
+    :meth:`Transport.request` like any remote control's commands; ``status``
+    is called with the transport to redraw a status line; ``notice`` prints
+    one line for the user. All three run on the calling thread.
     """
 
     def __init__(self, transport: Transport, backend: Backend, *, device: int | None = None,
                  latency: float | str = DEFAULT_LATENCY,
                  keys: Callable[[], str | None] = lambda: None,
-                 controls: Sequence[Control] = (),
                  status: Callable[[Transport], None] = lambda t: None,
                  notice: Callable[[str], None] = lambda s: None,
                  clock: Callable[[], float] = time.monotonic,
@@ -192,7 +198,7 @@ class Player:
         self.backend = backend
         self.device = device
         self.latency = latency
-        self.controls: list[Control] = [KeyControl(keys), *controls]
+        self.keys = keys
         self.status = status
         self.notice = notice
         self.clock = clock
@@ -231,24 +237,14 @@ class Player:
         return round((seconds + END_PAD_SECONDS) * self.t.sr)
 
     def run(self) -> PlayResult:
-        attached: list[Control] = []
-        try:
-            for control in self.controls:
-                control.attach(self.t.request)
-                attached.append(control)
-            return self._play()
-        finally:
-            for control in reversed(attached):
-                control.detach()
-
-    def _play(self) -> PlayResult:
         stream = self._open()
         try:
             last_frames, last_change = self.t.rendered, self.clock()
             while not self.t.finished:
-                now = now_playing(self.t)
-                for control in self.controls:
-                    control.tick(now)
+                key = self.keys()
+                command = KEYS.get(key.lower()) if key else None
+                if command is not None:
+                    self.t.request(command)
                 self.status(self.t)
                 self.sleep(POLL_SECONDS)
                 now = self.clock()
@@ -259,10 +255,7 @@ class Player:
                     _close(stream)
                     stream = self._recover()
                     last_frames, last_change = self.t.rendered, self.clock()
-            now = now_playing(self.t)
-            for control in self.controls:
-                control.tick(now)          # "Stopped" on the bus while the end plays out
-            self.status(self.t)
+            self.status(self.t)            # "stopping" stays up while the end plays out
             self._drain(stream)
         finally:
             _close(stream)
@@ -290,7 +283,7 @@ class Player:
         while True:
             try:
                 self.backend.refresh()
-                self.t.request("recover")
+                self.t.request(TransportCommand.RECOVER)
                 stream = self._open()
                 self.recoveries += 1
                 self.notice("audio device back; resuming from the start of the rep")

@@ -1,25 +1,14 @@
-"""The control seam: where commands come from and what they are shown.
-
-A :class:`Control` is anything that lets the user steer the session -- the
-terminal's keys (:class:`KeyControl`), MPRIS on the session bus
-(:mod:`voicecoach.live.mpris`) -- and that may want to show where the
-session is. The player attaches every control to the same ``send``
-(:meth:`Transport.request <voicecoach.live.transport.Transport.request>`:
-one lock-free attribute assignment), so the transport never knows where a
-command came from, and every control gets the same :class:`NowPlaying`.
-"""
+"""Where the session is, as a listener would say it: one snapshot of the
+transport for every display (the status line, MPRIS metadata on the desktop
+and the phone), so they all say the same thing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol
 
-from voicecoach.live.transport import Activity, Transport, TransportCommand, TransportState
+from voicecoach.live.transport import Activity, Transport, TransportState
 from voicecoach.plan.kinds import SegmentKind
 from voicecoach.plan.labels import LabelStyle, segment_label
-
-#: Hands a command to the audio side; safe from any thread.
-Send = Callable[[TransportCommand], None]
 
 
 @dataclass(frozen=True)
@@ -70,7 +59,8 @@ class NowPlaying:
 
 
 def now_playing(t: Transport) -> NowPlaying:
-    """A snapshot of ``t`` for display (main thread; reads only counters)."""
+    """A snapshot of ``t`` for display; reads only attributes the audio side
+    replaces whole, so any thread may call it (a value may be one block old)."""
     tl = t.timeline
     seg = tl.segment_at(min(t.position, tl.frames - 1))
     reps = max((s.rep or 0) for s in tl.segments if s.set == seg.set) if seg.set else 0
@@ -78,41 +68,3 @@ def now_playing(t: Transport) -> NowPlaying:
                       position=t.position, frames=tl.frames, samplerate=tl.samplerate,
                       segment=seg.kind, set=seg.set, sets=t.sets, rep=seg.rep, reps=reps,
                       side=seg.side, seeks=t.seeks)
-
-
-class Control(Protocol):
-    """A source of commands, told where the session is."""
-
-    def attach(self, send: Send) -> None:
-        """Start: from now on commands go to ``send``."""
-
-    def tick(self, now: NowPlaying) -> None:
-        """Called on the player's thread every few tens of milliseconds."""
-
-    def detach(self) -> None:
-        """Stop; no command is sent after this returns."""
-
-
-#: Single keys on the terminal and what they ask.
-KEYS = {" ": TransportCommand.TOGGLE, "p": TransportCommand.TOGGLE, "n": TransportCommand.SKIP, "b": TransportCommand.RESTART,
-        "q": TransportCommand.QUIT}
-
-
-class KeyControl:
-    """The terminal's keys: ``poll()`` gives a pressed key or None, never blocks."""
-
-    def __init__(self, poll: Callable[[], str | None]):
-        self.poll = poll
-        self._send: Send | None = None
-
-    def attach(self, send: Send) -> None:
-        self._send = send
-
-    def tick(self, now: NowPlaying) -> None:
-        key = self.poll()
-        command = KEYS.get(key.lower()) if key else None
-        if command is not None and self._send is not None:
-            self._send(command)
-
-    def detach(self) -> None:
-        self._send = None
