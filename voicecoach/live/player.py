@@ -168,6 +168,7 @@ class SoundDeviceBackend:
 KEYS = {" ": TransportCommand.TOGGLE, "p": TransportCommand.TOGGLE, "n": TransportCommand.SKIP,
         "b": TransportCommand.RESTART, "q": TransportCommand.QUIT}
 
+
 @dataclass
 class PlayResult:
     completed: bool
@@ -263,10 +264,11 @@ class Player:
                           self.recoveries, list(self.t.log))
 
     def _drain(self, stream: Stream) -> None:
-        """Let the last buffers reach the ears: the callback has raised
-        CallbackStop, so the stream plays out what it holds and goes
-        inactive; then ``stop()`` waits for the device itself, and a final
-        wait of the reported latency covers what a sound server still holds."""
+        """Let the last buffers reach the ears: after the end the callback
+        plays the latency's worth of silence and raises CallbackStop, so the
+        stream plays out what it holds and goes inactive; ``stop()`` then
+        waits for the device, and a wait of the reported latency covers what
+        a sound server may still hold."""
         deadline = self.clock() + DRAIN_SECONDS + _seconds(getattr(stream, "latency", 0.0))
         while stream.active and self.clock() < deadline:
             self.sleep(POLL_SECONDS)
