@@ -340,3 +340,14 @@ def test_a_missing_music_file_is_exit_2_before_any_sound(run, short, audio, tmp_
     r = run("play", str(short), "--music", str(tmp_path / "nope.mp3"))
     assert r.code == 2 and audio.opened == []
     assert len(r.err.splitlines()) == 1 and "nope.mp3" in r.err
+
+
+def test_a_session_bus_that_does_not_answer_leaves_play_as_before(env, short, audio, monkeypatch):
+    """A desktop whose bus is gone (or --no-mpris): the session plays, nothing is said
+    about it; the MPRIS note is only for --debug."""
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/voicecoach-test-bus")
+    for extra in ([], ["--no-mpris"]):
+        code, out, err = run_in(env, "play", str(short), *extra)
+        assert code == 0 and err == "" and out.startswith("Short test: finished")
+    code, out, err = run_in(env, "--debug", "play", str(short))
+    assert code == 0 and "voicecoach: debug: MPRIS off" in err
