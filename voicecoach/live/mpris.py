@@ -299,7 +299,7 @@ class MprisControl:
         where = DBusAddress(PATH, interface=signal.interface)
         try:
             self.conn.send(new_signal(where, signal.member, signal.signature, signal.body))
-        except OSError as exc:            # the bus went away: keep playing, say so once
+        except OSError as exc:            # the bus went away: keep playing
             _log.debug("MPRIS: cannot emit %s: %s", signal.member, exc)
 
     def _serve(self) -> None:
