@@ -32,14 +32,14 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Callable, Mapping
 
 import numpy as np
 
 from voicecoach.audio.bed import MusicBed
-from voicecoach.audio.levels import Limiter
+from voicecoach.audio.levels import TruePeakLimiter
 from voicecoach.audio.mixer import Mixer
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
@@ -113,6 +113,11 @@ class Clips:
     restart_top: np.ndarray
     quit: np.ndarray
 
+    def leveled(self, f: Callable[[np.ndarray], np.ndarray]) -> Clips:
+        """The same clips, each passed through ``f``."""
+        return Clips(**{name: tuple(f(x) for x in value) if isinstance(value, tuple) else f(value)
+                        for name, value in ((f.name, getattr(self, f.name)) for f in fields(self))})
+
 
 @dataclass(slots=True)
 class _Section:
@@ -158,8 +163,13 @@ class Transport:
         self.mixer = mixer
         self.bed = bed
         self.timeline = timeline
-        self.clips = clips
+        # Spoken messages sound at the session's gains and pass the same
+        # limiter: a hook for every message the player adds.
+        self.clips = clips.leveled(self.at_session_level)
         self.sets = sets
+        self.limiter = TruePeakLimiter(mixer.channels)   # with music: limits as it plays
+        self._pulled = 0             # frames the limiter has taken
+        self._source_end: int | None = None   # pulled frame where the session's sound ended
         self.sr = timeline.samplerate
         self.fade = max(1, round(FADE_SECONDS * self.sr))
         self._fade_ramp = (1.0 - np.arange(1, self.fade + 1) / self.fade).astype(np.float32)
@@ -175,7 +185,8 @@ class Transport:
                                                        music=Music.TIMELINE)])
         self._pending: TransportCommand | None = None
         self.rendered = 0            # frames handed to the device: the clock
-        self.position = start        # timeline frame being heard (resume point while paused)
+        self.position = start        # timeline frame rendered, limiter.delay ahead of the ears
+                                     # (resume point while paused)
         self.state = TransportState.PLAYING
         self.activity = Activity.SESSION
         self.seeks = 0               # times the position jumped (pause rewinds, skips...)
@@ -183,10 +194,27 @@ class Transport:
         self.quit_requested = False
         self.log: list[tuple[int, TransportCommand]] = []   # (rendered frame, command) as applied
 
+    def at_session_level(self, clip: np.ndarray) -> np.ndarray:
+        """A spoken clip (mono, already at the session's voice and tick gains,
+        loudness included: :func:`make_clips`) through the session's limiter:
+        without music limited now, as the mixer's sounds were; with music the
+        running limiter takes it."""
+        x = np.ascontiguousarray(clip, dtype=np.float32)
+        if self.bed is None and self.mixer.limited and len(x):
+            from voicecoach.audio.normalise import limited
+            x = limited(x.astype(np.float64)).astype(np.float32)
+        return x
+
     # -- other threads ---------------------------------------------------
     def request(self, command: TransportCommand | str) -> None:
         """Ask for a :class:`TransportCommand`; applied at the next block."""
         self._pending = TransportCommand(command)      # raises ValueError for an unknown one
+
+    @property
+    def ahead(self) -> int:
+        """Frames rendered for the limiter beyond those handed out: a command
+        takes effect this many frames after the next block starts."""
+        return self._pulled - self.rendered
 
     @property
     def finished(self) -> bool:
@@ -328,9 +356,30 @@ class Transport:
     def render(self, out: np.ndarray) -> None:
         """Fill ``out`` (float32, shape ``(n, channels)``) with the next frames.
 
-        Silence once the session is over; :attr:`finished` tells. Only
-        slices of precomputed arrays are added: no allocation beyond views.
+        With music the frames pass through the same :class:`TruePeakLimiter`
+        as the export's, which pulls this transport's unlimited sound ahead
+        (see :mod:`voicecoach.audio.levels`); without, the mixer renders the
+        planned limiter gain. Silence once the session is over;
+        :attr:`finished` tells. Only slices of precomputed arrays are added:
+        no allocation beyond views.
         """
+        if self.bed is None:                 # the mixer renders the planned limiter gain
+            self._pull(out)
+        else:
+            if self._pending == "recover":   # what the lost device had buffered is gone
+                self.limiter = TruePeakLimiter(self.mixer.channels)
+                self._pulled = self.rendered
+            self.limiter.run(self._pull, out)
+        self.rendered += len(out)
+        if self._source_end is not None and self.rendered >= self._source_end:
+            self.state = TransportState.DONE
+
+    def _pull(self, out: np.ndarray) -> None:
+        """The next frames before the limiter: sections, spoken clips, music."""
+        if self._source_end is not None:
+            out[:] = 0.0
+            self._pulled += len(out)
+            return
         command, self._pending = self._pending, None
         if command is not None:
             self._apply(command)
@@ -340,7 +389,7 @@ class Transport:
         while done < n:
             if not queue:
                 out[done:] = 0.0
-                self.state = TransportState.DONE
+                self._source_end = self._pulled + done
                 break
             sec = queue[0]
             self.activity = sec.activity
@@ -364,9 +413,7 @@ class Transport:
             done += take
             if sec.pos >= sec.end:
                 queue.popleft()
-        if self.bed is not None:
-            self.bed.limit(out)
-        self.rendered += n
+        self._pulled += n
 
     def _add_music(self, block: np.ndarray, sec: _Section, k: int, take: int) -> None:
         timeline = sec.music == Music.TIMELINE
@@ -387,14 +434,13 @@ def make_clips(speech: Callable[[str], np.ndarray], sounds: Mapping[str, np.ndar
     ``voice_gain`` and ``tick_gain`` are the session mixer's
     (:meth:`~voicecoach.audio.mixer.Mixer.bus_gain`), so a message sounds as
     loud as the session's own speech and its count-in ticks as its ticks;
-    each clip then goes through the session's limiter curve. The ``*_rep``
+    the transport then passes each through the session's limiter. The ``*_rep``
     clips end with a count-in -- a tick and "three, two, one" a second apart --
     so the user finds the rhythm again; skip and restart announcements end
     with a gap so the count-in that follows is heard as separate.
     """
     book = phrases or default_phrases()
     sr = samplerate
-    limiter = Limiter()
 
     def words(text: str) -> np.ndarray:
         return np.asarray(speech(text), dtype=np.float32) * np.float32(voice_gain)
@@ -404,7 +450,6 @@ def make_clips(speech: Callable[[str], np.ndarray], sounds: Mapping[str, np.ndar
 
     def finish(x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
-        limiter.process(x)
         x.setflags(write=False)
         return x
 
