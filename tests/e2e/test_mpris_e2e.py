@@ -37,14 +37,18 @@ def _departure(recording, ref, start, before):
     the export, and the offset (recording frame - export frame) it followed at.
 
     Aligned on five seconds ending half a second before ``before`` (the
-    call): long enough to hold more than one rep's identical counts, late
-    enough that an underrun earlier on (a busy machine) does not shift what
-    is compared.
+    call), searched near where the intro (heard once) puts it: the sets
+    repeat their reps and counts, and an underrun earlier on (a busy
+    machine) may have moved the rest by a few blocks.
     """
-    piece = recording[before - 11 * SR // 2:before - SR // 2]
-    at, corr = best_lag(ref, piece)
+    lag0, corr0 = best_lag(recording[:before], ref[:5 * SR])
+    assert corr0 > 0.98, corr0
+    first = before - 11 * SR // 2
+    piece = recording[first:before - SR // 2]
+    lo = max(0, first - lag0 - 2 * SR)
+    at, corr = best_lag(ref[lo:first - lag0 + 2 * SR + len(piece)], piece)
     assert corr > 0.98, corr
-    offset = before - 11 * SR // 2 - at
+    offset = first - (lo + at)
     step = SR // 50
     for i in range(start, len(recording) - step, step):
         a, b = recording[i:i + step], ref[i - offset:i - offset + step]
@@ -59,14 +63,17 @@ def _rms_db(x):
 
 @pytest.fixture
 def clips(vc, short_preset):
-    """The player's own messages, as it will build them (same cue cache)."""
-    from voicecoach.audio.session import prepare
-    from voicecoach.live.transport import session_clips
+    """The player's own messages, exactly as it will sound them: the same cue
+    cache, the session's loudness gain and limiter."""
+    from voicecoach.audio.normalise import default_target
+    from voicecoach.audio.session import normalise, prepare
+    from voicecoach.live.transport import Transport, session_clips
     from voicecoach.plan.preset_files import load_preset
     preset = short_preset(sets=2, reps=3)
     assert vc("timeline", str(preset)).returncode == 0        # warms the cue cache
-    session = prepare(load_preset(str(preset)), Path(vc.env["VOICECOACH_CACHE_DIR"]))
-    return preset, session_clips(session)
+    cache = Path(vc.env["VOICECOACH_CACHE_DIR"])
+    session = normalise(prepare(load_preset(str(preset)), cache), default_target(1), None, cache)
+    return preset, Transport(session.mixer, session.timeline, session_clips(session)).clips
 
 
 def test_headset_buttons_pause_resume_next_and_stop(vc, pulse, session_bus, clips, tmp_path):
