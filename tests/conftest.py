@@ -31,6 +31,13 @@ def shared_cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("shared-cache")
 
 
+@pytest.fixture(autouse=True)
+def no_desktop_bus(monkeypatch):
+    """In-process tests never appear on the developer's desktop as a media
+    player: no session bus unless a test brings its own."""
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+
+
 @pytest.fixture
 def env(tmp_path: Path, shared_cache_dir: Path) -> Environment:
     return Environment(
@@ -85,6 +92,11 @@ class FakeStream:
 
     def abort(self):
         self.active = False
+
+    def stop(self):
+        """Drain: what PortAudio does after CallbackStop, then inactive."""
+        self.active = False
+        self.stopped = True
 
     def close(self):
         self.closed = True
