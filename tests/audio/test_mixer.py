@@ -177,7 +177,7 @@ def test_worst_case_overlap_at_full_scale_never_clips():
 def test_real_sounds_with_normalised_speech_need_no_gain():
     sr = 48000
     speech = {"lift": (np.sin(np.arange(4800) * 0.05) * 10 ** (-3 / 20)).astype(F32)}  # -3 dBFS
-    # DESIGN.md's example: a cue starting on an accented beat; a bell elsewhere
+    # the timeline contract's example: a cue starting on an accented beat; a bell elsewhere
     tl = timeline(2 * sr, Event(0, "speech", 4800, "lift"), Event(0, "accent", 2400),
                   Event(sr, "speech", 4800, "lift"), Event(sr, "bell", 72000), samplerate=sr)
     m = Mixer(tl, speech, make_sounds(sr))

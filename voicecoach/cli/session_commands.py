@@ -30,7 +30,13 @@ from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
 def timeline(preset: str, as_json: bool, **overrides) -> None:
     """Print the plan of a session: every segment and what is heard."""
-    plan = prepare_session(resolve_preset(preset, overrides)).timeline
+    p = resolve_preset(preset, overrides)
+    if p.sounds:                 # its own sound files: their lengths need decoding
+        plan = prepare_session(p).timeline
+    else:                        # spoken lengths only: no numpy on a warm cache
+        from voicecoach.cues.timing import cue_bank, spoken_timeline
+        with cue_bank(p, current_env().cache_dir) as bank:
+            plan = spoken_timeline(p, bank)
     echo(plan.to_json() if as_json else format_table(plan), nl=as_json)
 
 

@@ -9,11 +9,13 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from voicecoach.cues.dsp import PROCESSING_VERSION
+from voicecoach.cues.identity import PROCESSING_VERSION
 from voicecoach.cues.settings import SpeechSettings
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ class CueCache:
             _log.warning("cue cache entry %s is %s; deleted, will synthesise again", path, problem)
             path.unlink(missing_ok=True)
             return None
+        import numpy as np
         pcm = np.frombuffer(blob, dtype="<f4", offset=_HEADER).astype(np.float32, copy=False)
         return pcm  # a view of immutable bytes: read-only
 
@@ -113,6 +116,7 @@ class CueCache:
 
     def put(self, key: str, pcm: np.ndarray) -> None:
         """Store ``pcm`` (float32, shape ``(n,)``, ``n > 0``) atomically."""
+        import numpy as np
         path = self.path(key)
         if not isinstance(pcm, np.ndarray):
             raise TypeError(f"pcm must be a numpy array, not {type(pcm).__name__}")

@@ -2,7 +2,7 @@
 
 Why a worker *process*: pyttsx3 is not thread-safe, keeps process-global
 state (one espeak callback, one engine per process) and can loop forever
-when a write fails (see ``/work/shared/PITFALLS.md``). A process can be
+when a write fails (see docs/pitfalls.md). A process can be
 killed and replaced; a thread cannot. pyttsx3 is imported only here, and
 only inside the worker (in :class:`_Speaker`), so ``import voicecoach.cues``
 works without it. The parent side is :mod:`voicecoach.cues.engine`, which

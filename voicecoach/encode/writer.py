@@ -3,7 +3,7 @@
 The exporter calls the same :meth:`Mixer.render <voicecoach.audio.mixer.Mixer.render>`
 as the live player, block by block, and streams each block through
 ``soundfile.SoundFile.write``: memory stays ``O(block)`` whatever the session
-length (and OGG/Vorbis must be written in blocks anyway, see PITFALLS.md).
+length (and OGG/Vorbis must be written in blocks anyway, see docs/pitfalls.md).
 
 Every output (the mix, the stems, the cue sheet) is written to a hidden temp
 file beside its target and moved into place with :func:`os.replace` only
@@ -29,7 +29,12 @@ import soundfile as sf
 from voicecoach import __version__
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.mixer import BUSES, HEADROOM_PEAK, Mixer
-from voicecoach.encode.chapters import chapter_spans, chapter_stamps, chapters, cue_sheet
+from voicecoach.encode.chapters import (
+    chapter_spans,
+    chapter_stamps,
+    chapters,
+    cue_sheet,
+)
 from voicecoach.encode.formats import (
     CODECS,
     ExportOptions,

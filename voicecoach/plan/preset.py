@@ -19,7 +19,14 @@ import tomli_w
 from voicecoach.errors import PresetError, TempoError
 from voicecoach.plan.checks import Checker
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
-from voicecoach.plan.mix import LEVEL_RANGE_DB, MAX_ATTACK, MAX_DEPTH_DB, MAX_RELEASE, Duck, Levels
+from voicecoach.plan.mix import (
+    LEVEL_RANGE_DB,
+    MAX_ATTACK,
+    MAX_DEPTH_DB,
+    MAX_RELEASE,
+    Duck,
+    Levels,
+)
 from voicecoach.plan.tempo import Tempo, parse_tempo
 
 MAX_SESSION_SECONDS = 4 * 3600

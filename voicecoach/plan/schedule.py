@@ -16,7 +16,14 @@ import math
 from typing import Callable, Mapping
 
 from voicecoach.common.numbers import is_int
-from voicecoach.plan.fitting import ANCHORED, ANNOUNCE, REMINDER, TIME_LEFT, Say, fit_speech
+from voicecoach.plan.fitting import (
+    ANCHORED,
+    ANNOUNCE,
+    REMINDER,
+    TIME_LEFT,
+    Say,
+    fit_speech,
+)
 from voicecoach.plan.metronome import SOUND_SECONDS, sound_frames
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.preset import Preset

@@ -1,7 +1,7 @@
 """The session timeline: segments and events at integer frames.
 
 This is the contract between the scheduler and everything that makes sound
-(mixer, player, export) and the ``timeline --json`` output of DESIGN.md.
+(mixer, player, export) and the ``timeline --json`` output (docs/architecture.md).
 Frames count samples at ``samplerate``; nothing here holds float seconds.
 """
 
@@ -96,7 +96,7 @@ class Timeline:
         return self.segments[max(0, self.segment_index(frame))]
 
     def to_dict(self) -> dict:
-        """The JSON shape of DESIGN.md."""
+        """The JSON shape of ``voicecoach timeline --json`` (docs/architecture.md)."""
         return {
             "preset": self.preset,
             "samplerate": self.samplerate,

@@ -208,7 +208,7 @@ def top_of_ladder(f: Facts) -> Choice | None:
 
 
 def next_rung(f: Facts) -> Choice | None:
-    """Clean at 15 with a slow descent: the article's signal to move on."""
+    """Clean at 15 with a slow descent: the method's signal to move on."""
     if not f.clean or f.reps < TOP_REPS:
         return None
     return Choice(f.rung + 1, START_REPS, f"All {len(f.sets)} sets were perfect at {f.reps} reps "
