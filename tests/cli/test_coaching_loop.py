@@ -149,3 +149,19 @@ def test_log_next_follows_a_user_preset_that_shadows_a_built_in(cli, env):
     assert code == 0, err
     doc = json.loads(cli("history", "--json")[1])
     assert (doc[0]["preset"], doc[0]["tempo"], doc[0]["planned_reps"]) == ("dead-bug", "2-0-2-0", 10)
+
+
+def test_the_intro_of_todays_session_says_the_plan_and_why(cli):
+    climb(cli, 1)
+    code, out, err = cli("timeline", "next", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    intro = next(s for s in doc["segments"] if s["kind"] == "intro")
+    said = [e["text"] for e in doc["events"]
+            if e["kind"] == "speech" and e["frame"] < intro["start"] + intro["frames"]]
+    assert said[:2] == ["Dead bug. 3 sets of 11.", "Three sets of eleven: one more than last time."]
+    code, out, err = cli("timeline", "next", "--json", "--reps", "9")      # not the plan any more
+    assert code == 0, err
+    assert "one more than last time" not in out
+    code, out, err = cli("timeline", "dead-bug", "--json")                 # not played as the plan
+    assert "one more than last time" not in out

@@ -186,3 +186,14 @@ def test_damaged_log_is_set_aside(clocked):
     assert code == 0 and "damaged" in err and "No sessions yet" in out
     kept = [p for p in path.parent.iterdir() if ".corrupt-" in p.name]
     assert len(kept) == 1 and kept[0].read_bytes() == b"this is not a database" * 100
+
+
+def test_every_rule_has_a_short_spoken_plan():
+    from voicecoach.training.coach import spoken_plan
+    from voicecoach.training.progression import RULES, Recommendation
+    for rule in RULES:
+        plan = Recommendation("dead-bug", 3, 12, "why", None, False, rule.__name__)
+        text = spoken_plan(plan)
+        assert text.startswith("Three sets of twelve") and text.endswith(".") and len(text) < 80
+    plan = Recommendation("dead-bug", 3, 11, "why", None, False, "one_more_rep")
+    assert spoken_plan(plan) == "Three sets of eleven: one more than last time."
