@@ -75,6 +75,7 @@ def test_skip_in_a_set_goes_to_the_next_set_count_in(session, full_mix):
     t.request("skip")
     out = play(t, [t.fade + len(clips["skip"]) + 3 * SR])
     assert t.position == first_rep_set2.start
+    assert t.skips == [(tl.segments[5].start + 10, first_rep_set2.start - 3 * SR)]
     ref = full_mix(mixer, tl)
     k = t.fade + len(clips["skip"])
     assert np.array_equal(out[k:], ref[first_rep_set2.start - 3 * SR:first_rep_set2.start])

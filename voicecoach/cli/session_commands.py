@@ -12,13 +12,14 @@ from voicecoach.cli.context import (
     describe_recommendation,
     echo,
     prepare_session,
+    resolve,
     resolve_preset,
 )
 from voicecoach.cli.options import music_options, override_options
 from voicecoach.cli.timeline_table import clock, format_table
 from voicecoach.encode.chapters import chapters
 from voicecoach.encode.formats import FORMATS
-from voicecoach.errors import InputError
+from voicecoach.errors import AudioDeviceError, InputError
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import DEFAULT_PRESET
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
@@ -114,7 +115,8 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     )
     from voicecoach.live.transport import Transport, make_clips
     env = current_env()
-    p = resolve_preset(preset, overrides)
+    p, plan = resolve(preset, overrides)
+    rule = plan.rule if plan is not None else None
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
     dev = resolve_device(device)
     session = prepare_session(p)
@@ -140,9 +142,11 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
                         status=status.draw, notice=notice, clock=env.clock)
         try:
             result = player.run()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, AudioDeviceError):
+            # Ctrl-C, or the device gone for good: the sets done still count.
             status.clear()
-            _record_play(p, session.timeline, transport.position, False, started, ask=False)
+            _record_play(p, session.timeline, transport.position, False, started, ask=False,
+                         skips=transport.skips, rule=rule)
             raise
         finally:
             status.clear()
@@ -155,21 +159,25 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     echo(f"{p.title}: {how}; underruns: {result.underruns}"
           + (f"; device recovered {result.recoveries}x" if result.recoveries else ""))
     _record_play(p, session.timeline, result.position, result.completed, started,
-                 ask=env.interactive)
+                 ask=env.interactive, skips=transport.skips, rule=rule)
 
 
 def _record_play(preset: Preset, timeline, position: int, completed: bool, started,
-                 ask: bool) -> None:
-    """Put the session in the training log; on a terminal, ask for perfect reps."""
+                 ask: bool, skips=(), rule: str | None = None) -> None:
+    """Put the session in the training log, as it happened (sets skipped,
+    cut short, not reached); on a terminal, ask for perfect reps. A session
+    ended before its first rep is not a training day: nothing is logged."""
     from voicecoach.training import coach as training
     env = current_env()
-    record = training.played_record(preset, timeline, position, completed, started)
+    record = training.played_record(preset, timeline, position, completed, started, skips, rule)
+    if not record.done_sets:
+        echo("Nothing logged: not one rep was played.")
+        return
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
         session_id = history.add(record)
-        if not (ask and record.sets):
-            if record.sets:
-                echo(f"Log your perfect reps later: voicecoach log {preset.name} "
-                      + " ".join(str(s.planned) for s in record.sets))
+        if not ask:
+            reps = " ".join(str(s.reps_played) for s in record.done_sets)
+            echo(f"Log your perfect reps later: voicecoach log {preset.name} {reps}")
             return
         answers = training.ask_perfect_reps(record, env.stdin, env.stderr)
         if answers is None:

@@ -91,6 +91,7 @@ class Transport:
         self.underruns = 0
         self.quit_requested = False
         self.log: list[tuple[int, str]] = []   # (rendered frame, command) as applied
+        self.skips: list[tuple[int, int]] = []  # (from, to) timeline frames of each skip
 
     # -- other threads ---------------------------------------------------
     def request(self, command: str) -> None:
@@ -159,6 +160,7 @@ class Transport:
         elif command == "skip":
             target = self.skip_target(now)
             clip = self.clips["skip"]
+            self.skips.append((now, target))      # what was not played, for the training log
             self.position = target
             sections += [_Section(0, len(clip), clip), _Section(target, self.timeline.frames)]
             self.state = "playing"
