@@ -14,10 +14,12 @@ _EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 
 def status(r: Workout) -> str:
+    skipped = sum(1 for s in r.sets if s.skipped)
+    also = f", {skipped} set{'s' * (skipped != 1)} skipped" if skipped else ""
     if not r.completed:
         where = f"set {r.stopped_set}" + (f" rep {r.stopped_rep}" if r.stopped_rep else "")
-        return f"stopped in {where}"
-    return "not logged" if r.unlogged else "done"
+        return f"stopped in {where}{also}"
+    return ("not logged" if r.unlogged else "done") + also
 
 
 UP, DOWN = "up", "down"
