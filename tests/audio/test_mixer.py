@@ -382,7 +382,7 @@ def test_int16_speech_follows_its_level():
 
 
 def test_attached_sounds_are_found_by_their_name():
-    tl = timeline(10, Event(2, "bell", 3, "rest_end"), Event(6, "bell", 2))
+    tl = timeline(10, Event(2, "bell", 3, sound="rest_end"), Event(6, "bell", 2))
     m = Mixer(tl, {}, {**SOUNDS, "rest_end": a32(0.5, 0.5, 0.5), "bell": a32(0.1, 0.1)})
     out = np.zeros((10, 1), F32)
     m.render(out, 0)

@@ -19,6 +19,7 @@ from voicecoach.audio.sounds import make_sounds
 from voicecoach.cues.bank import CueBank
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.timing import cue_bank, spoken_timeline
+from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
@@ -51,7 +52,7 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
         )
     for role, source in preset.sounds:
         path = shipped_sound(source) if source in SHIPPED_SOUNDS else source
-        kind = role if role in sounds else "bell"
+        kind = role if role in sounds else EventKind.BELL
         sounds[role] = load_sound(path, samplerate, kind=kind)
     return sounds
 

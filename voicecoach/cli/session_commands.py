@@ -174,7 +174,7 @@ def _record_play(preset: Preset, timeline, position: int, completed: bool, start
         echo("Nothing logged: not one rep was played.")
         return
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-        session_id = history.add(record)
+        workout_id = history.add(record)
         if not ask:
             reps = " ".join(str(s.reps_played) for s in record.done_sets)
             echo(f"Log your perfect reps later: voicecoach log {preset.name} {reps}")
@@ -182,7 +182,7 @@ def _record_play(preset: Preset, timeline, position: int, completed: bool, start
         answers = training.ask_perfect_reps(record, env.stdin, env.stderr)
         if answers is None:
             return
-        history.set_perfect(session_id, answers)
-        plan = training.todays_recommendation(history, env.now())
+        history.set_perfect(workout_id, answers)
+        recommendation = training.todays_recommendation(history, env.now())
     echo(f"Logged {sum(answers)} perfect reps ({' '.join(map(str, answers))}).")
-    echo(describe_recommendation(plan, upcoming=True))
+    echo(describe_recommendation(recommendation, upcoming=True))

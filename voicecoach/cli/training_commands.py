@@ -17,9 +17,9 @@ def next_cmd() -> None:
     from voicecoach.training import coach as training
     env = current_env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-        plan = training.todays_recommendation(history, env.now())
-    echo(describe_recommendation(plan))
-    if plan.rest_today:
+        recommendation = training.todays_recommendation(history, env.now())
+    echo(describe_recommendation(recommendation))
+    if recommendation.rest_today:
         echo("It can wait for tomorrow; 'voicecoach play next' plays it anyway.")
 
 
@@ -45,7 +45,7 @@ def log(words: tuple[str, ...], day: str | None, planned: int | None) -> None:
     training.check_log_day(when, now)
     with training.open_history(env.data_dir, now, env.stderr) as history:
         plan = training.followed_plan(history, spec, numbers, when, now, env.config_dir, planned)
-        record, existing = training.log_session(history, plan, numbers, when, now)
+        record, existing = training.log_workout(history, plan, numbers, when, now)
     what = "the session played" if existing else "a session"
     above = sum(1 for s in record.done_sets if (s.perfect or 0) > s.planned)
     echo(f"Logged {what} on {when.isoformat()}: {record.preset}, perfect reps "
@@ -74,7 +74,7 @@ def history(as_json: bool) -> None:
     from voicecoach.training import coach as training
     env = current_env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as log_:
-        records = log_.sessions()
+        records = log_.workouts()
     if as_json:
         echo(json.dumps(history_view.to_json(records), indent=2))
         return

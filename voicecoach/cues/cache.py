@@ -7,10 +7,10 @@ import json
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from voicecoach.common.atomic import atomic_path
 from voicecoach.cues.identity import PROCESSING_VERSION
 from voicecoach.cues.settings import SpeechSettings
 
@@ -127,12 +127,6 @@ class CueCache:
         payload = pcm.astype("<f4", copy=False).tobytes()
         header = _MAGIC + pcm.size.to_bytes(8, "little") + hashlib.sha256(payload).digest()
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}-", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(header)
-                f.write(payload)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path, mode=0o600) as tmp, open(tmp, "wb") as f:   # private, as before
+            f.write(header)
+            f.write(payload)

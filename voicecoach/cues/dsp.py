@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from voicecoach.common import fades
 from voicecoach.common.arrays import check_mono
 from voicecoach.common.decibels import gain, power_gain
 from voicecoach.common.numbers import check_positive_int
@@ -130,9 +131,9 @@ def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
     end = min(len(x), offset + 1 + round(TAIL_S * samplerate))
     out = x[start:end].astype(np.float64)
     n_in = min(fade_in, len(out))
-    out[:n_in] *= 0.5 - 0.5 * np.cos(np.pi * np.arange(n_in) / fade_in)
+    out[:n_in] *= fades.fade_in(n_in, over=fade_in)
     n_out = min(max(1, round(FADE_OUT_S * samplerate)), len(out))
-    out[len(out) - n_out:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, n_out + 1) / n_out)
+    out[len(out) - n_out:] *= fades.fade_out(n_out)
     return out.astype(np.float32)
 
 

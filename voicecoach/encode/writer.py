@@ -18,7 +18,6 @@ Tags and chapters are added to the temp file before the rename
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +28,7 @@ import soundfile as sf
 from voicecoach import __version__
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.mixer import BUSES, HEADROOM_PEAK, Mixer
+from voicecoach.common.atomic import discard, temp_beside
 from voicecoach.encode.chapters import (
     chapter_spans,
     chapter_stamps,
@@ -136,18 +136,6 @@ def _tag_errors() -> tuple[type[Exception], ...]:
     return (mutagen.MutagenError,)
 
 
-def _temp_for(target: Path) -> Path:
-    """Create ``.NAME.part-XXXXXXXX`` beside ``target``, mode as ``open()`` would give."""
-    while True:
-        tmp = target.with_name(f".{target.name}.part-{secrets.token_hex(4)}")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        return tmp
-
-
 def _sf_detail(f: sf.SoundFile) -> str | None:
     """libsndfile's own message for a failed handle (e.g. 'No space left on device').
 
@@ -248,7 +236,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
     try:
         for target, bus in audio_targets:
             current = target
-            temps[target] = tmp = _temp_for(target)
+            temps[target] = tmp = temp_beside(target)
             f = _NoSyncFile(tmp, "w", sr, options.channels, subtype, format=codec.major)
             files.append((f, bus, target))
             if fmt == "wav":  # RIFF INFO, written by libsndfile at close
@@ -285,7 +273,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
 
         if cue_target is not None:
             current = cue_target
-            temps[cue_target] = tmp = _temp_for(cue_target)
+            temps[cue_target] = tmp = temp_beside(cue_target)
             tmp.write_text(cue_sheet(chaps, path.name, sr, fmt=fmt, title=tags.title,
                                      performer=tags.artist), encoding="utf-8")
 
@@ -315,9 +303,6 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                     pass
         if not committed:
             for tmp in temps.values():
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+                discard(tmp)
     written = [t for t, _ in audio_targets]
     return written + ([cue_target] if cue_target is not None else [])

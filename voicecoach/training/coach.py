@@ -1,5 +1,5 @@
 """The coaching program at the command line: where the log lives, what a
-played session records, asking for perfect reps, and today's session.
+played session records, asking for perfect reps, and today's workout.
 
 Glue between :mod:`voicecoach.training.store` (storage), :mod:`voicecoach.training.progression`
 (the rules) and the CLI; every function takes what it needs (paths, clock,
@@ -14,17 +14,18 @@ from pathlib import Path
 from typing import IO, Sequence
 
 from voicecoach.errors import InputError
+from voicecoach.plan.kinds import MOVING_KINDS, REP_KINDS, SegmentKind
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
-from voicecoach.plan.timeline import REP_KINDS, Timeline
+from voicecoach.plan.timeline import Timeline
 from voicecoach.training.progression import Recommendation, recommend
 from voicecoach.training.records import MAX_REPS, SetResult, Workout
 from voicecoach.training.store import History
 
 NEXT = "next"   # the preset name that means today's recommended workout
-FIRST_YEAR = 1900  # the earliest year a session can be logged for
-MOVING_KINDS = frozenset({"concentric", "eccentric", "hold"})
+FIRST_YEAR = 1900  # the earliest year a workout can be logged for
+_DONE_WHEN = frozenset({*MOVING_KINDS, SegmentKind.HOLD})   # a rep is done once these end
 
 
 def history_path(data_dir: Path) -> Path:
@@ -60,11 +61,11 @@ def played_record(preset: Preset, timeline: Timeline, position: int, completed: 
     end = position
     if not completed:
         seg = timeline.segment_at(min(position, timeline.frames - 1))
-        if seg.kind == "outro" or position >= timeline.frames:
+        if seg.kind == SegmentKind.OUTRO or position >= timeline.frames:
             completed = True
         elif seg.kind in REP_KINDS:
             stopped_set, stopped_rep = seg.set, seg.rep
-        elif seg.kind == "rest":
+        elif seg.kind == SegmentKind.REST:
             stopped_set, stopped_rep = seg.set + 1, 0
         else:                                    # intro, warm-up, get ready
             stopped_set, stopped_rep = 1, 0
@@ -109,7 +110,7 @@ def _rep_moves(timeline: Timeline) -> dict[int, list[tuple[int, int]]]:
     for seg in timeline.segments:
         if seg.kind in REP_KINDS and seg.set is not None and seg.rep is not None:
             span = reps.setdefault((seg.set, seg.rep), [seg.start, seg.start])
-            if seg.kind in MOVING_KINDS:
+            if seg.kind in _DONE_WHEN:
                 span[1] = seg.end
     out: dict[int, list[tuple[int, int]]] = {}
     for (set_, _), (start, finish) in sorted(reps.items()):
@@ -134,7 +135,7 @@ def ask_perfect_reps(record: Workout, stdin: IO, out: IO) -> list[int] | None:
     played. Skipped sets are not asked: they have none.
 
     Returns one number per set done, or None when the user gives up (end of
-    input): the session stays in the log, unlogged, for ``voicecoach log``.
+    input): the workout stays in the log, unlogged, for ``voicecoach log``.
     """
     answers = []
     print("Only perfect reps count: back flat, slow descent. Enter accepts the number shown.",
@@ -185,7 +186,7 @@ def log_numbers(words: Sequence[str]) -> list[int]:
 
 
 def check_log_day(day: date, now: datetime) -> None:
-    """A session can be logged from 1900 up to today."""
+    """A workout can be logged from 1900 up to today."""
     if day > local_day(now):
         raise InputError(f"log: --date {day.isoformat()} is in the future")
     if day.year < FIRST_YEAR:
@@ -194,7 +195,7 @@ def check_log_day(day: date, now: datetime) -> None:
 
 @dataclass(frozen=True)
 class FollowedPlan:
-    """What a logged session followed: the preset, its sets and reps per
+    """What a logged workout followed: the preset, its sets and reps per
     set, and the progression rule when it was today's recommendation."""
 
     preset: Preset
@@ -208,13 +209,13 @@ def followed_plan(history: History, spec: str, numbers: Sequence[int], day: date
                   planned: int | None = None) -> FollowedPlan:
     """The plan a user logging ``numbers`` for ``day`` followed.
 
-    ``next`` is the session recommended for that day; a preset that is the
+    ``next`` is the workout recommended for that day; a preset that is the
     recommendation is taken at the recommended sets and reps; any other at
     its own count, raised to the most reps logged. ``planned`` overrides the
     reps. More numbers than sets is an :class:`InputError`.
     """
     moment = log_moment(day, now)
-    plan = recommend(history.sessions(), day, moment)
+    plan = recommend(history.workouts(), day, moment)
     if spec == NEXT:
         preset = load_preset(plan.preset, config_dir)
     else:
@@ -234,16 +235,16 @@ def followed_plan(history: History, spec: str, numbers: Sequence[int], day: date
 
 
 def log_moment(day: date, now: datetime) -> datetime:
-    """When a session logged for ``day`` took place: now if today, else noon."""
+    """When a workout logged for ``day`` took place: now if today, else noon."""
     if day == local_day(now):
         return now
     return datetime.combine(day, time(12, 0)).astimezone().astimezone(timezone.utc)
 
 
-def log_session(history: History, plan: FollowedPlan, numbers: list[int], day: date,
+def log_workout(history: History, plan: FollowedPlan, numbers: list[int], day: date,
                 now: datetime) -> tuple[Workout, bool]:
-    """Record perfect reps for ``day``: fill that day's unlogged session of
-    the preset if there is one with as many sets done, else add a session.
+    """Record perfect reps for ``day``: fill that day's unlogged workout of
+    the preset if there is one with as many sets done, else add a workout.
     Returns it, and whether it was an existing one."""
     check_log_day(day, now)
     open_one = history.latest_unlogged(plan.preset.name, day)
@@ -258,12 +259,13 @@ def log_session(history: History, plan: FollowedPlan, numbers: list[int], day: d
 
 
 def todays_recommendation(history: History, now: datetime) -> Recommendation:
-    return recommend(history.sessions(), local_day(now), now)
+    return recommend(history.workouts(), local_day(now), now)
 
 
-def recommended_preset(plan: Recommendation, config_dir: Path | None) -> Preset:
-    """The preset a plan names, with its sets and reps."""
-    return load_preset(plan.preset, config_dir).with_overrides(sets=plan.sets, reps=plan.reps)
+def recommended_preset(recommendation: Recommendation, config_dir: Path | None) -> Preset:
+    """The preset a recommendation names, with its sets and reps."""
+    return load_preset(recommendation.preset, config_dir).with_overrides(
+        sets=recommendation.sets, reps=recommendation.reps)
 
 
 def spoken_plan(plan: Recommendation, phrases: PhraseBook | None = None) -> str:
