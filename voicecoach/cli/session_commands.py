@@ -19,7 +19,7 @@ from voicecoach.cli.options import music_options, override_options
 from voicecoach.cli.timeline_table import clock, format_table
 from voicecoach.encode.chapters import chapters
 from voicecoach.encode.formats import FORMATS
-from voicecoach.errors import AudioDeviceError, InputError
+from voicecoach.errors import InputError
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import DEFAULT_PRESET
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
@@ -70,12 +70,7 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
     session = prepare_session(p, samplerate, channels)
-    bed = None
-    if music is not None:
-        from voicecoach.audio.bed import MusicBed
-        from voicecoach.audio.session import music_stream
-        tracks = music_stream(music, samplerate, channels, shuffle)
-        bed = MusicBed(tracks.read_into, session.envelope(), p.levels.music, channels)
+    bed = session.music_bed(session.music(music, shuffle).read_into) if music is not None else None
     total = session.timeline.frames
     if env.progress:
         with click.progressbar(length=total, label=f"Writing {output.name}", file=env.stderr) as bar:
@@ -99,79 +94,69 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
 @click.option("--device", default=None, help="Output device: index or part of its name.")
 @click.option("--latency", default=None,
               help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
-
-
 @music_options
 def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
          **overrides) -> None:
     """Play a session live: space pauses, n skips to the next set, q quits."""
-    from voicecoach.cli.console import KeyReader, StatusLine
-    from voicecoach.live.player import (
-        DEFAULT_LATENCY,
-        Player,
-        SoundDeviceBackend,
-        parse_latency,
-        resolve_device,
-    )
-    from voicecoach.live.transport import Transport, make_clips
+    from voicecoach.cli.console import StatusLine
+    from voicecoach.cli.stop_signal import StopSignal
+    from voicecoach.live.playback import DeviceLost, Hooks, PlayInterrupted
+    from voicecoach.live.playback import play as play_live
+    from voicecoach.live.player import DEFAULT_LATENCY, parse_latency, resolve_device
     env = current_env()
-    p, plan = resolve(preset, overrides)
-    rule = plan.rule if plan is not None else None
+    p, recommendation = resolve(preset, overrides)
+    rule = recommendation.rule if recommendation is not None else None
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
-    dev = resolve_device(device)
+    backend = env.audio_backend()
+    dev = resolve_device(device, backend.devices())      # before the slow part
     session = prepare_session(p)
-    sr = session.timeline.samplerate
-    clips = make_clips(session.bank.get, session.sounds, sr)   # the preset's own tick too
-    feeder = bed = None
-    if music is not None:
-        from voicecoach.audio.bed import MusicBed
-        from voicecoach.audio.session import music_stream
-        from voicecoach.live.music_feed import MusicFeeder
-        feeder = MusicFeeder(music_stream(music, sr, session.mixer.channels, shuffle)).start()
-        bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels)
-    transport = Transport(session.mixer, session.timeline, clips, bed=bed)
+    tracks = session.music(music, shuffle) if music is not None else None
     status = StatusLine(env.stderr, env.interactive)
 
     def notice(text: str) -> None:
         status.clear()
         click.echo(f"voicecoach: {text}", file=env.stderr)
 
+    def record(result, ask: bool, quiet: bool = False) -> None:
+        _record_play(p, session.timeline, result.position, result.completed, started,
+                     ask=ask, skips=result.skips, rule=rule, quiet=quiet)
+
     started = env.now()
-    with KeyReader(env.stdin, env.interactive) as keys:
-        player = Player(transport, SoundDeviceBackend(), device=dev, latency=lat, keys=keys.poll,
-                        status=status.draw, notice=notice, clock=env.clock)
+    stop_signal = StopSignal()
+    with env.keys(env.stdin, env.interactive) as keys:
+        hooks = Hooks(keys=keys.poll, status=status.draw, notice=notice, clock=env.clock,
+                      sleep=env.sleep)
         try:
-            result = player.run()
-        except (KeyboardInterrupt, AudioDeviceError):
+            result = play_live(session, backend, device=dev, latency=lat, music=tracks,
+                               hooks=hooks, controls=(*env.controls, stop_signal))
+        except (PlayInterrupted, DeviceLost) as stop:
             # Ctrl-C, or the device gone for good: the sets done still count.
             status.clear()
-            _record_play(p, session.timeline, transport.position, False, started, ask=False,
-                         skips=transport.skips, rule=rule)
+            record(stop.result, ask=False, quiet=True)
             raise
         finally:
             status.clear()
-            if feeder is not None:
-                feeder.stop()
-    if feeder is not None and feeder.error is not None:
-        notice(f"the music stopped: {feeder.error}")
-    heard = clock(result.position, sr)
+    heard = clock(result.position, session.timeline.samplerate)
     how = "finished" if result.completed else f"stopped at {heard}"
     echo(f"{p.title}: {how}; underruns: {result.underruns}"
           + (f"; device recovered {result.recoveries}x" if result.recoveries else ""))
-    _record_play(p, session.timeline, result.position, result.completed, started,
-                 ask=env.interactive, skips=transport.skips, rule=rule)
+    record(result, ask=env.interactive and stop_signal.received is None)
+    if stop_signal.received is not None:           # ended like 'q', then exits as signalled
+        stop_signal.exit()
 
 
 def _record_play(preset: Preset, timeline, position: int, completed: bool, started,
-                 ask: bool, skips=(), rule: str | None = None) -> None:
+                 ask: bool, skips=(), rule: str | None = None, quiet: bool = False) -> None:
     """Put the session in the training log, as it happened (sets skipped,
     cut short, not reached); on a terminal, ask for perfect reps. A session
-    ended before its first rep is not a training day: nothing is logged."""
+    ended before its first rep is not a training day: nothing is logged
+    (and said so, unless ``quiet``: an error is already being reported)."""
     from voicecoach.training import coach as training
     env = current_env()
     record = training.played_record(preset, timeline, position, completed, started, skips, rule)
     if not record.done_sets:
-        echo("Nothing logged: not one rep was played.")
+        if not quiet:
+            echo("Nothing logged: not one rep was played.")
         return
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
         workout_id = history.add(record)
