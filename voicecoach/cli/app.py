@@ -39,8 +39,10 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     try:
         # click writes --help and --version to sys.stdout: send them to ours.
         with contextlib.redirect_stdout(env.stdout):
-            cli.main(args=argv, prog_name="voicecoach", standalone_mode=False, obj=env)
-        return ExitStatus.OK
+            # click returns the code of a command that ends with click's Exit
+            # (play stopped by a signal); None when it simply returns.
+            code = cli.main(args=argv, prog_name="voicecoach", standalone_mode=False, obj=env)
+        return code if isinstance(code, int) else ExitStatus.OK
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort):
