@@ -129,10 +129,13 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
         try:
             result = play_live(session, backend, device=dev, latency=lat, music=tracks,
                                hooks=hooks, controls=(*env.controls, stop_signal))
-        except (PlayInterrupted, DeviceLost) as stop:
-            # Ctrl-C, or the device gone for good: the sets done still count.
-            status.clear()
+        except PlayInterrupted as stop:
+            status.clear()                       # Ctrl-C: the sets done still count
             record(stop.result, ask=False, quiet=True)
+            raise stop.interrupt from None
+        except DeviceLost as lost:
+            status.clear()                       # the device gone for good: so do they
+            record(lost.result, ask=False, quiet=True)
             raise
         finally:
             status.clear()
