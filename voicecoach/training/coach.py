@@ -189,8 +189,9 @@ def check_log_day(day: date, now: datetime) -> None:
     """A workout can be logged from 1900 up to today."""
     if day > local_day(now):
         raise InputError(f"log: --date {day.isoformat()} is in the future")
-    if day.year < FIRST_YEAR:
-        raise InputError(f"log: --date {day.isoformat()} is before {FIRST_YEAR}")
+    if day.year < FIRST_YEAR:                 # dates that far back break time zones
+        raise InputError(f"log: --date {day.isoformat()} is before {FIRST_YEAR}-01-01; "
+                         f"give a day from then to today")
 
 
 @dataclass(frozen=True)
