@@ -148,7 +148,7 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
         except PlayInterrupted as stop:
             status.clear()                       # Ctrl-C: the sets done still count
             record(stop.result, ask=False, quiet=True)
-            raise stop.interrupt from None
+            raise
         except DeviceLost as lost:
             status.clear()                       # the device gone for good: so do they
             record(lost.result, ask=False, quiet=True)

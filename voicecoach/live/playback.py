@@ -57,14 +57,11 @@ class Hooks:
 
 class PlayInterrupted(KeyboardInterrupt):
     """Ctrl-C during play; :attr:`result` says how far the session got,
-    so the caller can still log the sets that were done. :attr:`interrupt`
-    is the interrupt itself, for a caller that re-raises it (a signal turned
-    into an interrupt keeps its own exit status)."""
+    so the caller can still log the sets that were done."""
 
-    def __init__(self, result: PlayResult, interrupt: KeyboardInterrupt | None = None):
+    def __init__(self, result: PlayResult):
         super().__init__()
         self.result = result
-        self.interrupt = interrupt if interrupt is not None else self
 
 
 class DeviceLost(AudioDeviceError):
@@ -120,8 +117,8 @@ def play(session: Session, backend: Backend, *, device: int | None = None,
                         sleep=hooks.sleep)
         try:
             result = player.run()
-        except KeyboardInterrupt as exc:
-            raise PlayInterrupted(replace(player.result(), completed=False), exc) from None
+        except KeyboardInterrupt:
+            raise PlayInterrupted(replace(player.result(), completed=False)) from None
         except AudioDeviceError as exc:
             raise DeviceLost(str(exc), replace(player.result(), completed=False)) from None
     if feeder is not None and feeder.error is not None:
