@@ -131,3 +131,12 @@ def test_a_lift_cue_without_the_exhale_gets_it(concentric, first):
     tl = build_timeline(preset, voice(0.7))
     lift = next(s for s in tl.segments if s.kind == "concentric")
     assert spoken_at(tl, lift.start) == [first]
+
+
+def test_a_reminder_with_no_room_and_no_rest_is_reported_as_left_out():
+    base = load_preset("single-leg")
+    preset = replace(base, sets=1, cues=replace(base.cues, reminders=("Keep both hips level on the mat",)))
+    tl = build_timeline(preset, voice(1.0))
+    assert [d.text for d in tl.dropped] == ["Keep both hips level on the mat"]
+    lifts = {s.start for s in tl.segments if s.kind == "concentric"}
+    assert all(d.frame in lifts for d in tl.dropped)          # reported at its rep

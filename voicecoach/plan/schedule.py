@@ -74,6 +74,7 @@ class _Planner:
         self._rest_slot: tuple[tuple[int, ...], int, int] | None = None   # the latest rest
         self._rest_said: set[str] = set()
         self._deferred: list[str] = []     # rep reminders that found no room in their rep
+        self._unsaid: list[Dropped] = []   # reminders with no room and no rest to go to
         self._words = {i: (number_word(i),) for i in range(1, 100)}
 
     # -- helpers ---------------------------------------------------------
@@ -301,6 +302,8 @@ class _Planner:
                 placed = self.place_reminder(cues, phases, text, head, rep_start, set_, rep)
                 if placed is None:
                     self._deferred.append(text)
+                    if p.sets == 1:
+                        self._unsaid.append(Dropped(rep_start, text))
                 else:
                     cues = placed
             self.requests.extend(cues)
@@ -414,7 +417,8 @@ class _Planner:
             self.say(self._words[i], at, at + self.sr, set_=set_, rep=rep)
 
     def fit(self) -> tuple[list[Event], list[Dropped]]:
-        return fit_speech(self.requests, self.say_len, self.gap)
+        spoken, dropped = fit_speech(self.requests, self.say_len, self.gap)
+        return spoken, dropped + self._unsaid
 
 
 def _secs(seconds: float) -> str:
