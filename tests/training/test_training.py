@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from voicecoach.cli.app import main
 from voicecoach.errors import InputError
@@ -197,3 +199,31 @@ def test_every_rule_has_a_short_spoken_plan():
         assert text.startswith("Three sets of twelve") and text.endswith(".") and len(text) < 80
     plan = Recommendation("dead-bug", 3, 11, "why", None, False, "one_more_rep")
     assert spoken_plan(plan) == "Three sets of eleven: one more than last time."
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_any_ending_and_skips_give_a_truthful_record(legs, data):
+    """However the user skipped and stopped, the record holds: a set's reps
+    played are never more than the reps whose movement was over by the end,
+    exactly those without skips; no set after the stop; all of them when
+    the session was completed."""
+    preset, tl = legs
+    skips, at = [], 0
+    for _ in range(data.draw(st.integers(0, 3))):
+        src = data.draw(st.integers(at, tl.frames))
+        at = data.draw(st.integers(src, tl.frames))
+        skips.append((src, at))
+    end = data.draw(st.integers(0, tl.frames))
+    r = played_record(preset, tl, end, data.draw(st.booleans()), NOW, skips=skips)
+    heard_until = tl.frames if r.completed else end
+    for s in r.sets:
+        over = sum(1 for x in tl.segments
+                   if x.set == s.number and x.kind == "eccentric" and x.end <= heard_until)
+        assert 0 <= s.reps_played <= over
+        if not skips:
+            assert s.reps_played == over
+    if r.completed:
+        assert [s.number for s in r.sets] == list(range(1, preset.sets + 1))
+    else:
+        assert all(s.number <= r.stopped_set for s in r.sets)
