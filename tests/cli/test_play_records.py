@@ -189,3 +189,19 @@ def test_play_next_climbs_the_whole_ladder(player_env, fake_audio):
     assert [w["rule"] for w in workouts[:7]] == \
         ["first_session"] + ["one_more_rep"] * 5 + ["next_rung"]
     assert workouts[-1]["rule"] == "top_of_ladder"
+
+
+def test_log_next_records_what_play_next_records(player_env, fake_audio, tmp_path):
+    played_env = player_env(fake_audio(block=4800, per_sleep=10))
+    code, out, err = run_in(played_env, "play", "next")
+    assert code == 0, err
+    assert "Log your perfect reps later: voicecoach log dead-bug 10 10 10" in out
+    logged_env = replace(player_env(), data_dir=tmp_path / "other")
+    code, out, err = run_in(logged_env, "log", "next", "10", "10", "10")
+    assert code == 0, err
+    [played], [logged_] = logged(played_env), logged(logged_env)
+    same = ("preset", "exercise", "variation", "tempo", "completed", "planned_sets",
+            "planned_reps", "rule")
+    assert {k: played[k] for k in same} == {k: logged_[k] for k in same}
+    assert played["rule"] == "first_session" and played["planned_reps"] == 10
+    assert [s["planned"] for s in played["sets"]] == [s["planned"] for s in logged_["sets"]]
