@@ -33,11 +33,17 @@ def spoken_at(tl: Timeline, frame: int) -> list[str]:
     return [e.text for e in tl.events if e.kind == "speech" and e.frame == frame]
 
 
-def check_breath(preset, tl: Timeline) -> None:
+BARE = re.compile(r"(^|\. )(Breathe out|Out)$")
+
+
+def check_breath(preset, tl: Timeline, worded: bool = True) -> None:
+    """``worded``: every lift cue also says the movement, not the bare breath
+    (the last resort of a voice too slow for anything else)."""
     speech = [e for e in tl.events if e.kind == "speech"]
     for seg in (s for s in tl.segments if s.kind == "concentric"):
         said = spoken_at(tl, seg.start)
         assert len(said) == 1 and EXHALE.search(said[0]), (preset.name, seg, said)
+        assert not (worded and BARE.search(said[0])), (preset.name, seg, said)
     if "eccentric" in preset.count:
         for seg in (s for s in tl.segments if s.kind == "eccentric"):
             for k in range(seg.frames // tl.samplerate):
@@ -58,7 +64,7 @@ def check_breath(preset, tl: Timeline) -> None:
 @pytest.mark.parametrize("name", builtin_names())
 def test_every_lift_breathes_out_and_every_descent_is_counted(name, scale):
     preset = load_preset(name)
-    check_breath(preset, build_timeline(preset, voice(scale)))
+    check_breath(preset, build_timeline(preset, voice(scale)), worded=scale <= 1)
 
 
 @pytest.fixture(scope="module")

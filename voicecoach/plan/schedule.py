@@ -246,7 +246,11 @@ class _Planner:
         heads = [", ".join(prefix)] if prefix else []
         if len(prefix) > 1:
             heads.append(prefix[-1] if self.p.sides == Side.ALTERNATE else prefix[0])
-        out = [f"{h}. {b}" for h in heads for b in base]
+        # The bare breath ("Breathe out") is the last resort of every head:
+        # a shorter head keeping the movement word comes first.
+        bare = set(self.v("exhale")) if phase == SegmentKind.CONCENTRIC else set()
+        tiers = [[b for b in base if b not in bare], [b for b in base if b in bare]]
+        out = [f"{h}. {b}" for tier in tiers for h in heads for b in tier]
         if heads and not base:
             out += heads
         return tuple(dict.fromkeys(out + base))
@@ -329,12 +333,20 @@ class _Planner:
         """
         end = self.now
         step = self.sr // 10          # a reminder is not on the beat: a tenth of a second will do
-        beats = tuple(range(rep_start, end, step))
+        length = self.say_len(text)
+        counting = [(start, start + frames) for kind, (start, frames, _) in phases.items()
+                    if kind in self.p.count]
+
+        def clear_of_counts(at: int) -> bool:   # never spoken between "One" and "Two"
+            return all(at + length + self.gap <= a or at >= b for a, b in counting)
+
+        beats = tuple(filter(clear_of_counts, range(rep_start, end, step)))
         pauses = [(kind, phases[kind]) for kind in (SegmentKind.TOP, SegmentKind.BOTTOM)
                   if kind in phases]
 
         def reminder(onsets: tuple[int, ...]) -> Say:
-            return Say((text,), onsets, end - self.gap, REMINDER, set_, rep)
+            return Say((text,), tuple(filter(clear_of_counts, onsets)) or (end,), end - self.gap,
+                       REMINDER, set_, rep)
 
         def fits(trial: list[Say]) -> bool:
             local = [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority,
