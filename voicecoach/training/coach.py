@@ -72,7 +72,7 @@ def played_record(preset: Preset, timeline: Timeline, position: int, completed: 
     if completed:
         stopped_set = stopped_rep = None
         end = timeline.frames
-    heard = _heard(timeline.frames, end, skips)
+    heard = _heard(end, skips)
     moves = _rep_moves(timeline)
     sets = []
     for number in range(1, (stopped_set or preset.sets) + 1):
@@ -86,7 +86,7 @@ def played_record(preset: Preset, timeline: Timeline, position: int, completed: 
                    preset.reps_per_set, rule)
 
 
-def _heard(total: int, end: int, skips: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+def _heard(end: int, skips: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """The stretches of the timeline played: ``[0, end)`` less the skipped jumps."""
     heard = [(0, end)]
     for src, dst in skips:
