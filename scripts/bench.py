@@ -324,12 +324,11 @@ def bench_cues(env: dict, work: Path) -> list[tuple]:
 
 def bench_callback(env: dict, work: Path) -> list[tuple]:
     from voicecoach.audio.session import prepare
-    from voicecoach.audio.sounds import make_sounds
     from voicecoach.live.player import BLOCKSIZE
-    from voicecoach.live.transport import Transport, make_clips
+    from voicecoach.live.transport import Transport, session_clips
     from voicecoach.plan.preset_files import load_preset
     s = prepare(load_preset("leg-lifts"), Path(env["VOICECOACH_CACHE_DIR"]))
-    clips = make_clips(s.bank.get, make_sounds(48000), 48000)
+    clips = session_clips(s)
     t = Transport(s.mixer, s.timeline, clips)
     out = np.zeros((BLOCKSIZE, 1), np.float32)
     times = []

@@ -165,3 +165,8 @@ def test_export_is_tagged_as_played_with_a_chapter_per_set(run, tmp_path):
                                                           key=lambda c: c.start_time)]
     assert titles == ["Intro", "Set 1 of 2", "Rest", "Set 2 of 2", "Outro"]   # sides inside
     assert r.out.endswith(f"{len(titles)} chapters\n")
+
+
+def test_play_help_names_the_headset_controls(run):
+    r = run("play", "--help")
+    assert r.code == 0 and "--no-mpris" in r.out and "MPRIS" in r.out

@@ -66,8 +66,8 @@ def test_a_control_on_another_thread_reaches_the_transport(live_session, fake_au
     t = seen[0]
     assert seen[1] == "left"
     assert result.commands == [(0, "quit")] and not result.completed
-    said = t.fade + len(t.clips["quit"])                  # a 5 ms fade of the mix, then "quit"
-    assert np.array_equal(audio.heard()[t.fade:said], t.clips["quit"])
+    said = t.fade + len(t.clips.quit)                     # a 5 ms fade of the mix, then "quit"
+    assert np.array_equal(audio.heard()[t.fade:said], t.clips.quit)
     assert not audio.heard()[said:].any()
 
 
@@ -90,7 +90,7 @@ def test_ctrl_c_carries_how_far_it_got(live_session, fake_audio):
     assert audio.streams[0].closed
 
 
-def test_an_interrupted_play_reports_its_skips(live_session, fake_audio):
+def test_an_interrupted_play_reports_its_jumps(live_session, fake_audio):
     polls = iter([None] * 20 + ["n"] + [None] * 20)
 
     def keys():
@@ -103,7 +103,7 @@ def test_an_interrupted_play_reports_its_skips(live_session, fake_audio):
     hooks = Hooks(keys=keys, clock=audio.clock, sleep=audio.sleep)
     with pytest.raises(PlayInterrupted) as caught:
         play(live_session, audio, hooks=hooks)
-    [(src, dst)] = caught.value.result.skips
+    [(src, dst)] = caught.value.result.jumps
     assert src < dst and caught.value.result.position >= dst
 
 

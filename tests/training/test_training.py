@@ -72,7 +72,7 @@ def test_played_record_skips(legs):
     first = (seg(tl, kind="eccentric", set=1, rep=2).start + 100, into_set_2)
     second = (seg(tl, kind="concentric", set=2, rep=1).start + 10,
               seg(tl, kind="concentric", set=3, rep=1).start - 3 * tl.samplerate)
-    r = played_record(preset, tl, tl.frames, True, NOW, skips=[first, second], rule="repeat")
+    r = played_record(preset, tl, tl.frames, True, NOW, jumps=[first, second], rule="repeat")
     assert r.completed and r.rule == "repeat"
     assert [(s.played, s.skipped) for s in r.sets] == [(1, False), (0, True), (None, False)]
     assert [s.reps_played for s in r.done_sets] == [1, 4]
@@ -101,7 +101,7 @@ def test_ask_perfect_reps_offers_what_was_played_and_skips_skipped_sets(legs):
     skip = (seg(tl, kind="concentric", set=2, rep=1).start + 10,
             seg(tl, kind="concentric", set=3, rep=1).start - 3 * tl.samplerate)
     stop = seg(tl, kind="eccentric", set=3, rep=4).start
-    record = played_record(preset, tl, stop, False, NOW, skips=[skip])
+    record = played_record(preset, tl, stop, False, NOW, jumps=[skip])
     out = io.StringIO()
     assert ask_perfect_reps(record, io.StringIO("\n\n"), out) == [4, 3]
     text = out.getvalue()
@@ -214,8 +214,8 @@ def test_any_ending_and_skips_give_a_truthful_record(legs, data):
         src = data.draw(st.integers(at, tl.frames))
         at = data.draw(st.integers(src, tl.frames))
         skips.append((src, at))
-    end = data.draw(st.integers(0, tl.frames))
-    r = played_record(preset, tl, end, data.draw(st.booleans()), NOW, skips=skips)
+    end = data.draw(st.integers(at, tl.frames))          # playback goes on from the last jump
+    r = played_record(preset, tl, end, data.draw(st.booleans()), NOW, jumps=skips)
     heard_until = tl.frames if r.completed else end
     for s in r.sets:
         over = sum(1 for x in tl.segments
@@ -227,3 +227,15 @@ def test_any_ending_and_skips_give_a_truthful_record(legs, data):
         assert [s.number for s in r.sets] == list(range(1, preset.sets + 1))
     else:
         assert all(s.number <= r.stopped_set for s in r.sets)
+
+
+def test_rewinds_replay_what_a_skip_left_out(legs):
+    preset, tl = legs
+    rep2 = seg(tl, kind="eccentric", set=1, rep=2).start + 100
+    set2 = seg(tl, kind="concentric", set=2, rep=1).start - 3 * tl.samplerate
+    paused = seg(tl, kind="eccentric", set=2, rep=3).start + 100
+    rewinds = [(rep2, set2),                                   # skipped set 1 at rep 2...
+               (set2 + 10, seg(tl, kind="concentric", set=1, rep=1).start),   # ...then started it again
+               (paused, seg(tl, kind="concentric", set=2, rep=3).start)]      # a pause: the rep again
+    r = played_record(preset, tl, tl.frames, True, NOW, jumps=rewinds)
+    assert [s.played for s in r.sets] == [None, None, None]      # every rep heard through once

@@ -119,14 +119,19 @@ def export(preset: str, output: Path, fmt: str | None, force: bool, samplerate: 
 @click.option("--device", default=None, help="Output device: index or part of its name.")
 @click.option("--latency", default=None,
               help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
+@click.option("--no-mpris", is_flag=True,
+              help="Do not offer the session to headset buttons and media keys (MPRIS).")
 @music_options
 @loudness_option
 def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
-         loudness: float | None, **overrides) -> None:
-    """Play a session live: space pauses, n skips to the next set, q quits."""
+         no_mpris: bool, loudness: float | None, **overrides) -> None:
+    """Play a session live: space pauses, n skips to the next set, b starts the set
+    again, q quits; headset buttons and media keys do the same (MPRIS)."""
     from voicecoach.audio.session import normalise
     from voicecoach.cli.console import StatusLine
     from voicecoach.cli.stop_signal import StopSignal
+    from voicecoach.live.mpris import Track, open_mpris
+    from voicecoach.live.native_noise import NativeNoise
     from voicecoach.live.playback import DeviceLost, Hooks, PlayInterrupted
     from voicecoach.live.playback import play as play_live
     from voicecoach.live.player import DEFAULT_LATENCY, parse_latency, resolve_device
@@ -140,25 +145,31 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     tracks = session.music(music, shuffle) if music is not None else None
     session = normalise(session, _target(loudness, session.mixer.channels), tracks,
                         env.cache_dir)
+    mpris = open_mpris(Track(p.title, p.name, session.timeline.frames,
+                             session.timeline.samplerate), not no_mpris)
+    controls = env.controls + ((mpris,) if mpris is not None else ())
+    noise = NativeNoise(env.stderr)
+    terminal = [env.stderr]          # PortAudio's own lines are kept off it while it plays
     status = StatusLine(env.stderr, env.interactive)
 
     def notice(text: str) -> None:
         status.clear()
-        click.echo(printable(f"voicecoach: {text}", getattr(env.stderr, "encoding", None)),
-                   file=env.stderr)
+        click.echo(printable(f"voicecoach: {text}", getattr(terminal[0], "encoding", None)),
+                   file=terminal[0])
 
     def record(result, ask: bool, quiet: bool = False) -> None:
         _record_play(p, session.timeline, result.position, result.completed, started,
-                     ask=ask, skips=result.skips, rule=rule, quiet=quiet)
+                     ask=ask, jumps=result.jumps, rule=rule, quiet=quiet)
 
     started = env.now()
     stop_signal = StopSignal()
-    with env.keys(env.stdin, env.interactive) as keys:
+    with env.keys(env.stdin, env.interactive) as keys, noise as term:
+        terminal[0] = status.stream = term
         hooks = Hooks(keys=keys.poll, status=status.draw, notice=notice, clock=env.clock,
                       sleep=env.sleep)
         try:
             result = play_live(session, backend, device=dev, latency=lat, music=tracks,
-                               hooks=hooks, controls=(*env.controls, stop_signal))
+                               hooks=hooks, controls=(*controls, stop_signal))
         except PlayInterrupted as stop:
             status.clear()                       # Ctrl-C: the sets done still count
             record(stop.result, ask=False, quiet=True)
@@ -169,6 +180,7 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
             raise
         finally:
             status.clear()
+    terminal[0] = status.stream = env.stderr
     heard = clock(result.position, session.timeline.samplerate)
     how = "finished" if result.completed else f"stopped at {heard}"
     echo(f"{p.title}: {how}; underruns: {result.underruns}"
@@ -207,14 +219,14 @@ def log_hint(name: str, planned: list[int]) -> str:
 
 
 def _record_play(preset: Preset, timeline, position: int, completed: bool, started,
-                 ask: bool, skips=(), rule: str | None = None, quiet: bool = False) -> None:
+                 ask: bool, jumps=(), rule: str | None = None, quiet: bool = False) -> None:
     """Put the session in the training log, as it happened (sets skipped,
     cut short, not reached); on a terminal, ask for perfect reps. A session
     ended before its first rep is not a training day: nothing is logged
     (and said so, unless ``quiet``: an error is already being reported)."""
     from voicecoach.training import coach as training
     env = current_env()
-    record = training.played_record(preset, timeline, position, completed, started, skips, rule)
+    record = training.played_record(preset, timeline, position, completed, started, jumps, rule)
     if not record.done_sets:
         if not quiet:
             echo("Nothing logged: not one rep was played.")

@@ -20,7 +20,7 @@ from voicecoach.audio.session import Session
 from voicecoach.errors import AudioDeviceError
 from voicecoach.live.music_feed import MusicFeeder
 from voicecoach.live.player import DEFAULT_LATENCY, Backend, Player, PlayResult
-from voicecoach.live.transport import Transport, make_clips
+from voicecoach.live.transport import Transport, session_clips
 
 __all__ = ["Control", "DeviceLost", "Hooks", "PlayInterrupted", "play"]
 
@@ -82,7 +82,8 @@ def play(session: Session, backend: Backend, *, device: int | None = None,
     ----------
     session : Session
         The prepared session; its cue bank also speaks the player's own
-        clips (paused, resume, skip, quit, recovered), made before any sound.
+        clips (paused, resume, skip to set N, quit, ...), made before any
+        sound at the session's voice and tick gains.
     backend : Backend
         Opens the output stream (sounddevice in the real program).
     device, latency
@@ -93,7 +94,8 @@ def play(session: Session, backend: Backend, *, device: int | None = None,
     hooks : Hooks
         Keys, status line, notices and pacing from the console.
     controls : sequence of Control
-        Further command sources (e.g. a desktop media-key service).
+        Further command sources (e.g. :class:`~voicecoach.live.mpris.MprisControl`
+        for headset buttons and media keys).
 
     Raises
     ------
@@ -103,7 +105,7 @@ def play(session: Session, backend: Backend, *, device: int | None = None,
         The output could not be opened, or went away for good (an
         :class:`AudioDeviceError`), with the position reached.
     """
-    clips = make_clips(session.bank.get, session.sounds, session.timeline.samplerate)
+    clips = session_clips(session)
     with ExitStack() as stack:
         feeder = bed = None
         if music is not None:

@@ -46,15 +46,16 @@ def local_day(moment: datetime) -> date:
 
 
 def played_record(preset: Preset, timeline: Timeline, position: int, completed: bool,
-                  started: datetime, skips: Sequence[tuple[int, int]] = (),
+                  started: datetime, jumps: Sequence[tuple[int, int]] = (),
                   rule: str | None = None) -> Workout:
     """What a played (or stopped) session goes into the log as.
 
-    ``position`` is the timeline frame where playback ended and ``skips``
-    the jumps the user asked for, as ``(from, to)`` frames. A set jumped over
-    whole is recorded as skipped; a set cut short by a skip or a stop keeps
-    the reps actually played (a rep counts once its movement is done); a set
-    not reached is not recorded. A stopped session says which set and rep
+    ``position`` is the timeline frame where playback ended and ``jumps``
+    every move of the position on the way, as ``(from, to)`` frames (skips
+    forward, rewinds to a rep's or a set's start). A rep counts as played
+    when one stretch of playback heard its movement through; a set with
+    none is recorded as skipped, one with fewer as cut short, with the reps
+    actually played; a set not reached is not recorded. A stopped session says which set and rep
     were under way (rep 0: before the set began).
     """
     stopped_set = stopped_rep = None
@@ -72,7 +73,7 @@ def played_record(preset: Preset, timeline: Timeline, position: int, completed: 
     if completed:
         stopped_set = stopped_rep = None
         end = timeline.frames
-    heard = _heard(end, skips)
+    heard = _heard(end, jumps)
     moves = _rep_moves(timeline)
     sets = []
     for number in range(1, (stopped_set or preset.sets) + 1):
@@ -86,16 +87,15 @@ def played_record(preset: Preset, timeline: Timeline, position: int, completed: 
                    preset.reps_per_set, rule)
 
 
-def _heard(end: int, skips: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The stretches of the timeline played: ``[0, end)`` less the skipped jumps."""
-    heard = [(0, end)]
-    for src, dst in skips:
-        if dst <= src:
-            continue
-        out = []
-        for a, b in heard:
-            out += [(x, y) for x, y in ((a, min(b, src)), (max(a, dst), b)) if x < y]
-        heard = out
+def _heard(end: int, jumps: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The stretches of the timeline played from the start, jump by jump, to ``end``."""
+    heard, at = [], 0
+    for src, dst in jumps:
+        if src > at:
+            heard.append((at, src))
+        at = dst
+    if end > at:
+        heard.append((at, end))
     return heard
 
 
