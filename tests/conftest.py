@@ -24,6 +24,13 @@ class Run:
     err: str
 
 
+@pytest.fixture(scope="session")
+def shared_cache_dir(tmp_path_factory) -> Path:
+    """One cue cache for the whole run: speech is deterministic, so a cue
+    synthesised by one test is exactly what another would synthesise."""
+    return tmp_path_factory.mktemp("shared-cache")
+
+
 @pytest.fixture(autouse=True)
 def no_desktop_bus(monkeypatch):
     """In-process tests never appear on the developer's desktop as a media
@@ -32,10 +39,10 @@ def no_desktop_bus(monkeypatch):
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Environment:
+def env(tmp_path: Path, shared_cache_dir: Path) -> Environment:
     return Environment(
         stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
-        config_dir=tmp_path / "config", cache_dir=tmp_path / "cache", data_dir=tmp_path / "data",
+        config_dir=tmp_path / "config", cache_dir=shared_cache_dir, data_dir=tmp_path / "data",
         stdin_isatty=False, stderr_isatty=False,
     )
 

@@ -22,6 +22,8 @@ sets = 2
 reps = 2
 rest = 5
 tempo = "2-0-1-0"
+[speech]
+engine = "pyttsx3"      # the frames below are espeak's
 """
 # Timeline of SHORT at 48 kHz (checked below): set 1 rep 1 lifts at 10.0 s,
 # the rest runs from 16.0 to 21.0 s, set 2 lifts at 21.0 s, the end is 31.0 s.

@@ -37,8 +37,10 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
     if p.sounds:                 # its own sound files: their lengths need decoding
         plan = prepare_session(p).timeline
     else:                        # spoken lengths only: no numpy on a warm cache
+        from voicecoach.cli.context import voice_dir
         from voicecoach.cues.timing import cue_bank, spoken_timeline
-        with cue_bank(p, current_env().cache_dir) as bank:
+        env = current_env()
+        with cue_bank(p, env.cache_dir, voice_dir=voice_dir(env)) as bank:
             plan = spoken_timeline(p, bank)
     echo(plan.to_json() if as_json else format_table(plan), nl=as_json)
 
