@@ -141,6 +141,7 @@ def test_skip_in_a_set_names_the_next_set_then_its_count_in(session, full_mix):
     out = play(t, [k + 3 * SR])
     assert t.position == first_rep_set2.start
     assert np.allclose(out[t.fade:k], clips.skip_to[2])
+    assert t.jumps == [(tl.segments[5].start + 10, first_rep_set2.start - 3 * SR)]
     ref = full_mix(mixer, tl)
     assert np.array_equal(out[k:], ref[first_rep_set2.start - 3 * SR:first_rep_set2.start])
     # the announcement ends with a gap before "three"

@@ -62,6 +62,33 @@ def test_perfect_total_sums_only_when_every_set_is_recorded():
     assert record(sets=()).perfect_total is None
 
 
+def test_more_perfect_reps_than_planned_are_kept(history):
+    session_id = history.add(record())
+    updated = history.set_perfect(session_id, [12, 11, 10])
+    assert [(s.planned, s.perfect) for s in updated.sets] == [(10, 12), (10, 11), (10, 10)]
+    assert updated.perfect_total == 33
+
+
+def test_a_skipped_set_has_no_perfect_reps_to_log(history):
+    sets = (SetResult(1, 10), SetResult(2, 10, played=0), SetResult(3, 10, played=6))
+    session_id = history.add(record(sets=sets))
+    back = history.get(session_id)
+    assert [(s.skipped, s.reps_played) for s in back.sets] == [(False, 10), (True, 0), (False, 6)]
+    assert back.done_sets == (sets[0], sets[2])
+    with pytest.raises(InputError, match="has 2 sets done"):
+        history.set_perfect(session_id, [10, 0, 6])
+    logged = history.set_perfect(session_id, [9, 5])
+    assert [s.perfect for s in logged.sets] == [9, None, 5]
+    assert logged.perfect_total == 14
+
+
+def test_the_rule_that_chose_a_session_is_kept(history):
+    session_id = history.add(record(rule="one_more_rep"))
+    assert history.get(session_id).rule == "one_more_rep"
+    with pytest.raises(TypeError):
+        record(rule="")
+
+
 def test_unlogged_means_no_set_recorded():
     assert record().unlogged
     assert not record(sets=(SetResult(1, 10, 0), SetResult(2, 10, None))).unlogged
@@ -90,7 +117,8 @@ def test_session_record_rejects_bad_values(changes, error):
 
 
 @pytest.mark.parametrize("args, error", [
-    ((1, 10, 11), ValueError), ((1, 10, -1), ValueError), ((0, 10, None), ValueError),
+    ((1, 10, 201), ValueError), ((1, 10, -1), ValueError), ((0, 10, None), ValueError),
+    ((1, 10, None, 11), ValueError), ((1, 10, None, -1), ValueError), ((1, 10, 0, 0), ValueError),
     ((1, 0, None), ValueError), ((1, 10.0, None), TypeError), ((1, 10, True), TypeError),
 ])
 def test_set_result_rejects_bad_values(args, error):
@@ -119,7 +147,7 @@ def test_new_file_and_folders_are_created_with_the_chosen_settings(path):
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10000
-    assert user_version(path) == SCHEMA_VERSION == 2
+    assert user_version(path) == SCHEMA_VERSION == 3
 
 
 def test_add_rejects_a_stored_record_and_other_types(history):
@@ -156,7 +184,7 @@ def test_set_perfect_fills_and_overwrites(history):
     ([10, 10], "has 3 sets"),
     ([10, 10, 10, 10], "has 3 sets"),
     ([10, -1, 10], "negative"),
-    ([10, 11, 10], "more than the 10 planned"),
+    ([10, 201, 10], "more than 200"),
 ])
 def test_set_perfect_rejects_bad_numbers_and_writes_nothing(history, numbers, message):
     workout_id = history.add(record())
@@ -263,6 +291,24 @@ def test_v1_database_is_migrated_keeping_its_rows(tmp_path):
         pass
     assert shape(old) == shape(tmp_path / "new.db")
     assert "sessions_by_preset" in shape(old)
+
+
+def test_v2_database_migrates_to_perfect_reps_above_plan_and_skipped_sets(tmp_path):
+    old = tmp_path / "v2.db"
+    make_v1(old)
+    db = raw(old)
+    for statement in MIGRATIONS[1]:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 2")
+    with pytest.raises(sqlite3.IntegrityError):   # the v2 file refuses more than planned
+        db.execute("UPDATE sets SET perfect = 11 WHERE session_id = 5 AND number = 1")
+    db.close()
+    with History(old) as h:
+        [session] = h.workouts()
+        assert [(s.perfect, s.played) for s in session.sets] == [(10, None), (9, None), (8, None)]
+        assert session.rule is None
+        assert [s.perfect for s in h.set_perfect(5, [11, 10, 9]).sets] == [11, 10, 9]
+    assert user_version(old) == SCHEMA_VERSION == 3
 
 
 def test_migrations_apply_one_version_each():

@@ -35,7 +35,7 @@ from time import monotonic, sleep
 
 from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError, RuntimeFailure
-from voicecoach.training.records import SetResult, Workout, check_aware
+from voicecoach.training.records import MAX_REPS, SetResult, Workout, check_aware
 from voicecoach.training.schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["BUSY_TIMEOUT", "CorruptHistoryError", "History", "HistoryError"]
@@ -73,8 +73,8 @@ def _is_corrupt(exc: sqlite3.Error) -> bool:
 
 
 _SELECT = ("SELECT s.id, s.preset, s.exercise, s.variation, s.tempo, s.eccentric, s.started, "
-           "s.completed, s.stopped_set, s.stopped_rep, s.planned_sets, s.planned_reps, "
-           "t.number, t.planned, t.perfect "
+           "s.completed, s.stopped_set, s.stopped_rep, s.planned_sets, s.planned_reps, s.rule, "
+           "t.number, t.planned, t.perfect, t.played "
            "FROM sessions s LEFT JOIN sets t ON t.session_id = s.id")
 
 
@@ -242,25 +242,27 @@ class History:
         with self._errors("write to"), self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO sessions (preset, exercise, variation, tempo, eccentric, started, "
-                "completed, stopped_set, stopped_rep, planned_sets, planned_reps) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "completed, stopped_set, stopped_rep, planned_sets, planned_reps, rule) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.preset, record.exercise, record.variation, record.tempo,
                  None if record.eccentric is None else float(record.eccentric),
                  _utc_text(record.started), int(record.completed), record.stopped_set,
-                 record.stopped_rep, record.planned_sets, record.planned_reps))
+                 record.stopped_rep, record.planned_sets, record.planned_reps, record.rule))
             workout_id = cursor.lastrowid
             db.executemany(
-                "INSERT INTO sets (session_id, number, planned, perfect) VALUES (?, ?, ?, ?)",
-                [(workout_id, s.number, s.planned, s.perfect) for s in record.sets])
+                "INSERT INTO sets (session_id, number, planned, perfect, played) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(workout_id, s.number, s.planned, s.perfect, s.played) for s in record.sets])
         return workout_id
 
     def set_perfect(self, workout_id: int, perfect: Sequence[int]) -> Workout:
-        """Record (or correct) the perfect reps of each set of a workout, one
-        number per set in order; return the updated workout.
+        """Record (or correct) the perfect reps of a workout, one number per
+        set done (skipped sets have none) in order; return the updated workout.
 
         :class:`InputError` for an unknown workout, a count of numbers that
-        does not match its sets, a negative number or more than planned;
-        nothing is written then.
+        does not match its sets done, a negative number or more than
+        :data:`MAX_REPS`; nothing is written then. More than planned is kept:
+        a user who did more has done them.
         """
         if not is_int(workout_id):
             raise TypeError(f"workout id must be an int, got {workout_id!r}")
@@ -271,23 +273,23 @@ class History:
             if not is_int(value):
                 raise TypeError(f"perfect reps must be ints, got {value!r}")
         with self._errors("write to"), self._transaction() as db:
-            planned = db.execute("SELECT number, planned FROM sets WHERE session_id = ? "
-                                 "ORDER BY number", (workout_id,)).fetchall()
-            if not planned and db.execute("SELECT 1 FROM sessions WHERE id = ?",
-                                          (workout_id,)).fetchone() is None:
+            done = [row[0] for row in db.execute(
+                "SELECT number FROM sets WHERE session_id = ? AND (played IS NULL OR played > 0) "
+                "ORDER BY number", (workout_id,))]
+            if not done and db.execute("SELECT 1 FROM sessions WHERE id = ?",
+                                       (workout_id,)).fetchone() is None:
                 raise InputError(f"there is no session {workout_id} in the training log")
-            if len(values) != len(planned):
-                raise InputError(f"session {workout_id} has {len(planned)} sets, so give "
-                                 f"{len(planned)} numbers of perfect reps; got {len(values)}")
-            for (number, reps), value in zip(planned, values):
+            if len(values) != len(done):
+                raise InputError(f"session {workout_id} has {len(done)} sets done, so give "
+                                 f"{len(done)} numbers of perfect reps; got {len(values)}")
+            for number, value in zip(done, values):
                 if value < 0:
                     raise InputError(f"set {number}: perfect reps cannot be negative, got {value}")
-                if value > reps:
+                if value > MAX_REPS:
                     raise InputError(f"set {number}: {value} perfect reps is more than "
-                                     f"the {reps} planned")
+                                     f"{MAX_REPS}, the most a set can have")
             db.executemany("UPDATE sets SET perfect = ? WHERE session_id = ? AND number = ?",
-                           [(value, workout_id, number)
-                            for (number, _), value in zip(planned, values)])
+                           [(value, workout_id, number) for number, value in zip(done, values)])
             return self._select("s.id = ?", (workout_id,))[0]
 
     # ------------------------------------------------------------ reads
@@ -342,19 +344,19 @@ class History:
         records = []
         for _, group in itertools.groupby(rows, key=lambda row: row[0]):
             group = list(group)
-            sets = tuple(SetResult(*row[12:]) for row in group if row[12] is not None)
-            records.append(_record(group[0][:12], sets))
+            sets = tuple(SetResult(*row[13:]) for row in group if row[13] is not None)
+            records.append(_record(group[0][:13], sets))
         return records
 
 
 def _record(row: Sequence, sets: tuple[SetResult, ...]) -> Workout:
     (id_, preset, exercise, variation, tempo, eccentric, started, completed,
-     stopped_set, stopped_rep, planned_sets, planned_reps) = row
+     stopped_set, stopped_rep, planned_sets, planned_reps, rule) = row
     return Workout(
         id=id_, preset=preset, exercise=exercise, variation=variation, tempo=tempo,
         eccentric=eccentric, started=datetime.fromisoformat(started), completed=bool(completed),
         stopped_set=stopped_set, stopped_rep=stopped_rep, planned_sets=planned_sets,
-        planned_reps=planned_reps, sets=sets)
+        planned_reps=planned_reps, sets=sets, rule=rule)
 
 
 def _midnight(day: date, tz: tzinfo | None) -> datetime:
