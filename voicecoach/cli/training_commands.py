@@ -16,7 +16,7 @@ def next_cmd() -> None:
     """Today's session by the method, and why ('voicecoach play next' plays it)."""
     from voicecoach.training import coach as training
     env = current_env()
-    with training.open_history(env.data_dir, env.now(), env.stderr) as history:
+    with training.open_history(env.data_dir, env.now(), env.stderr, read_only=True) as history:
         recommendation = training.todays_recommendation(history, env.now())
     echo(describe_recommendation(recommendation))
     if recommendation.rest_today:
@@ -73,7 +73,7 @@ def history(as_json: bool) -> None:
     from voicecoach.cli import history_view
     from voicecoach.training import coach as training
     env = current_env()
-    with training.open_history(env.data_dir, env.now(), env.stderr) as log_:
+    with training.open_history(env.data_dir, env.now(), env.stderr, read_only=True) as log_:
         records = log_.workouts()
     if as_json:
         echo(json.dumps(history_view.to_json(records), indent=2))

@@ -21,7 +21,7 @@ from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.timeline import Timeline
 from voicecoach.training.progression import Recommendation, recommend
 from voicecoach.training.records import MAX_REPS, SetResult, Workout
-from voicecoach.training.store import History
+from voicecoach.training.store import CorruptHistoryError, History, HistoryError
 
 NEXT = "next"   # the preset name that means today's recommended workout
 FIRST_YEAR = 1900  # the earliest year a workout can be logged for
@@ -32,9 +32,24 @@ def history_path(data_dir: Path) -> Path:
     return Path(data_dir) / "history.db"
 
 
-def open_history(data_dir: Path, now: datetime, warn: IO) -> History:
-    """The training log; a damaged one is set aside with a note on ``warn``."""
-    history, notice = History.open(history_path(data_dir), now=now)
+def open_history(data_dir: Path, now: datetime, warn: IO, *, read_only: bool = False) -> History:
+    """The training log; a damaged one is set aside with a note on ``warn``.
+
+    ``read_only`` (for ``history`` and ``next``) reads a copy and writes
+    nothing: not the folder, not the log, not even a damaged log's move aside.
+    """
+    if read_only:
+        try:
+            return History(history_path(data_dir), read_only=True)
+        except CorruptHistoryError:
+            pass                                   # set it aside below, if the folder lets us
+    try:
+        history, notice = History.open(history_path(data_dir), now=now)
+    except HistoryError as exc:
+        if not read_only:
+            raise
+        print(f"voicecoach: {exc}; showing an empty log", file=warn)
+        return History(None, read_only=True)
     if notice:
         print(f"voicecoach: {notice}", file=warn)
     return history

@@ -87,11 +87,17 @@ class History:
     newer voicecoach or one that cannot be opened.
     """
 
-    def __init__(self, path: Path | str):
-        if not isinstance(path, (str, os.PathLike)):
+    def __init__(self, path: Path | str | None, *, read_only: bool = False):
+        if path is None and read_only:            # an empty log, for a log that cannot be read
+            self.path = None
+        elif isinstance(path, (str, os.PathLike)):
+            self.path = Path(path)
+        else:
             raise TypeError(f"path must be a path, got {path!r}")
-        self.path = Path(path)
         self._db: sqlite3.Connection | None = None
+        if read_only:
+            self._open_copy()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -107,6 +113,41 @@ class History:
             if _is_corrupt(exc):
                 raise CorruptHistoryError(self.path, str(exc)) from None
             raise HistoryError(f"cannot open the training log {self.path}: {exc}") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _read_connection(self) -> sqlite3.Connection:
+        """A connection that cannot write the file. A log in WAL mode wants a
+        ``-shm`` file beside it even to read; where the folder refuses one
+        (read-only), the file is opened as immutable instead."""
+        uri = self.path.resolve().as_uri()
+        try:
+            return _opened(uri + "?mode=ro")
+        except sqlite3.OperationalError:
+            return _opened(uri + "?immutable=1")
+
+    def _open_copy(self) -> None:
+        """Read the log without writing a byte: a copy in memory, brought to
+        the current schema there, so ``history`` and ``next`` work on a log in
+        a read-only folder, on a read-only medium, or before any log exists."""
+        self._db = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            if self.path is not None and self.path.exists():
+                self._probe()
+                source = self._read_connection()
+                try:
+                    source.backup(self._db)
+                finally:
+                    source.close()
+            self._db.execute("PRAGMA foreign_keys = ON")
+            if self._user_version() < SCHEMA_VERSION:
+                self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            if _is_corrupt(exc):
+                raise CorruptHistoryError(self.path, str(exc)) from None
+            raise HistoryError(f"cannot read the training log {self.path}: {exc}") from None
         except BaseException:
             self.close()
             raise
@@ -146,8 +187,7 @@ class History:
         """Look at an existing file through a read-only connection first: a
         damaged or too-new file is refused before a writable connection could
         change it (closing one checkpoints the -wal into the file and deletes it)."""
-        probe = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
-                                timeout=BUSY_TIMEOUT)
+        probe = self._read_connection()
         try:
             version = probe.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -385,3 +425,14 @@ def _move_aside(path: Path, now: datetime | None) -> Path:
         raise HistoryError(f"the training log {path} is damaged and could not be moved aside: "
                            f"{exc.strerror or exc}") from None
     return path.with_name(base)
+
+
+def _opened(uri: str) -> sqlite3.Connection:
+    """A connection to ``uri`` that has really opened its file (connecting is lazy)."""
+    db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT)
+    try:
+        db.execute("PRAGMA user_version").fetchone()
+    except BaseException:
+        db.close()
+        raise
+    return db
