@@ -218,7 +218,7 @@ def test_export_is_tagged_as_played_with_a_chapter_per_set(run, tmp_path):
     assert str(tags["TCON"]) == "Fitness" and "TRCK" not in tags
     titles = [str(f.sub_frames["TIT2"]) for f in sorted(tags.getall("CHAP"),
                                                           key=lambda c: c.start_time)]
-    assert titles == ["Intro", "Set 1 of 2", "Rest", "Set 2 of 2", "Outro"]   # sides inside
+    assert titles == ["Intro", "Warm-up", "Set 1 of 2", "Rest", "Set 2 of 2", "Outro"]   # sides inside
     assert r.out.endswith(f"{len(titles)} chapters\n")
 
 
