@@ -37,3 +37,14 @@ def run(env: Environment):
         code = main(list(args), env=env)
         return Run(code, env.stdout.getvalue(), env.stderr.getvalue())
     return _run
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite the golden transcripts of what the coach says "
+                          "(scripts/update_goldens); review the diff by eye")
+
+
+@pytest.fixture
+def update_goldens(request) -> bool:
+    return request.config.getoption("--update-goldens")
