@@ -125,3 +125,108 @@ def test_clips_have_count_in(session):
     _, _, clips = session
     assert set(clips) == set(CLIP_NAMES)
     assert len(clips["resume"]) % SR == 0 and len(clips["resume"]) >= 4 * SR
+
+
+# ---- the spoken clips: words, order and timing against the beat
+
+def labelled_speech(seconds=0.3):
+    """Each text is a constant clip whose value names it, so a mix can be read back."""
+    values, said = {}, []
+
+    def speech(text):
+        said.append(text)
+        value = values.setdefault(text, 0.01 * (len(values) + 1))
+        return np.full(round(seconds * SR), value, np.float32)
+    speech.values = values
+    speech.said = said
+    return speech
+
+
+TICK = np.full(40, 0.5, np.float32)
+
+
+@pytest.mark.parametrize("name, head_text", [("resume", "Back to the start of this rep."),
+                                              ("recovered", "Sound is back. From the start of this rep.")])
+@pytest.mark.parametrize("head_seconds", [0.3, 0.74, 0.76, 1.9])
+def test_resume_clip_says_its_words_then_counts_three_two_one_on_the_beat(name, head_text,
+                                                                        head_seconds):
+    speech = labelled_speech(head_seconds)
+    clips = make_clips(speech, {"tick": TICK}, SR)
+    clip = clips[name]
+    head = round(head_seconds * SR)
+    v = speech.values
+    assert np.all(clip[:head] == v[head_text])               # the words first, alone
+    beat0 = len(clip) - 3 * SR
+    assert beat0 % SR == 0                                    # the count lands on whole seconds
+    assert head + SR // 4 <= beat0 < head + SR // 4 + SR      # after a breath, not on the words
+    assert not clip[head:beat0].any()
+    count = [beat0 + i * SR for i in range(3)]
+    word_len = min(head, SR)               # every text lasts head_seconds here
+    for at, word in zip(count, ("Three", "Two", "One")):
+        assert np.allclose(clip[at:at + len(TICK)], TICK + v[word])   # a tick on each count
+        assert np.all(clip[at + len(TICK):at + word_len] == v[word])
+        assert not clip[at + word_len:at + SR].any()
+
+
+def test_a_long_count_word_is_cut_at_its_beat():
+    speech = labelled_speech(1.5)           # every word lasts longer than a beat
+    clip = make_clips(speech, {"tick": TICK}, SR)["resume"]
+    beat0 = len(clip) - 3 * SR
+    v = speech.values
+    for i, word in enumerate(("Three", "Two", "One")):
+        at = beat0 + i * SR
+        assert np.all(clip[at + len(TICK):at + SR] == v[word])
+
+
+def test_the_other_clips_are_their_words_alone():
+    speech = labelled_speech(0.5)
+    clips = make_clips(speech, {"tick": TICK}, SR)
+    v = speech.values
+    for name, text in (("paused", "Paused. Press space to carry on."), ("skip", "Skipping ahead."),
+                       ("quit", "Stopping here. Well done.")):
+        assert len(clips[name]) == round(0.5 * SR) and np.all(clips[name] == v[text])
+
+
+def test_after_resume_the_rep_starts_one_beat_after_the_count_ends(session, full_mix):
+    tl, mixer, clips = session
+    rep = [s for s in tl.segments if s.set == 2 and s.rep == 2]
+    t = Transport(mixer, tl, clips)
+    play(t, [rep[1].start + 17])
+    t.request("pause")
+    play(t, [t.fade + len(clips["paused"]) + 10])
+    t.request("resume")
+    out = play(t, [len(clips["resume"]) + 2 * SR])
+    ref = full_mix(mixer, tl)
+    assert np.array_equal(out[:len(clips["resume"])], clips["resume"])
+    assert np.array_equal(out[len(clips["resume"]):], ref[rep[0].start:rep[0].start + 2 * SR])
+    assert t.position == rep[0].start + 2 * SR
+
+
+def test_pause_outside_a_rep_resumes_where_it_was(session, full_mix):
+    tl, mixer, clips = session
+    rest = next(s for s in tl.segments if s.kind == "rest")
+    where = rest.start + 1234
+    t = Transport(mixer, tl, clips)
+    play(t, [where])
+    t.request("pause")
+    play(t, [t.fade + len(clips["paused"])])
+    assert t.position == where
+    t.request("resume")
+    out = play(t, [len(clips["resume"]) + SR])
+    assert np.array_equal(out[len(clips["resume"]):], full_mix(mixer, tl)[where:where + SR])
+
+
+def test_skip_in_a_rest_ends_it_at_the_count_in_and_is_heard_after_its_words(session, full_mix):
+    tl, mixer, clips = session
+    rest = next(s for s in tl.segments if s.kind == "rest")
+    t = Transport(mixer, tl, clips)
+    play(t, [rest.start + SR])
+    t.request("skip")
+    k = t.fade + len(clips["skip"])
+    out = play(t, [k + 4 * SR])
+    assert np.array_equal(out[t.fade:k], clips["skip"])
+    target = rest.end - 3 * SR                         # the count-in of the next set
+    assert np.array_equal(out[k:], full_mix(mixer, tl)[target:target + 4 * SR])
+    assert t.log == [(rest.start + SR, "skip")]
+
+
