@@ -206,6 +206,48 @@ def test_normalise_does_not_depend_on_input_level_or_padding(scale, pad):
     np.testing.assert_allclose(y, ref, atol=1e-5)
 
 
+def _voiced_rms_db(y: np.ndarray, voiced: slice) -> float:
+    return db(float(np.sqrt(np.mean(y[voiced].astype(np.float64) ** 2))))
+
+
+@pytest.mark.parametrize("pause_s", [0.2, 1.0, 3.0])
+def test_pauses_and_silence_do_not_change_a_cues_loudness(pause_s):
+    """The same words with a long pause, or trailing silence, sound as loud:
+    the gate leaves out what is far below the loudest windows."""
+    words = burst(0, 12000, 0, amp=0.3, freq=300.0)
+    pause = np.zeros(round(pause_s * SR), np.float32)
+    paused = np.concatenate([words[:6000], pause, words[6000:]])
+    a, b = normalise(words, SR), normalise(paused, SR)
+    loud_a = _voiced_rms_db(a, slice(0, 12000))
+    loud_b = _voiced_rms_db(np.concatenate([b[:6000], b[6000 + len(pause):]]), slice(0, 12000))
+    assert abs(loud_a - loud_b) < 0.2
+    assert abs(loud_a - TARGET_RMS_DBFS) < 0.5
+    assert gated_rms(paused, SR) == pytest.approx(gated_rms(words, SR), rel=0.02)
+
+
+@pytest.mark.parametrize("breath_db", [-20.0, -30.0, -45.0])
+def test_breaths_and_soft_sounds_do_not_change_a_cues_loudness(breath_db):
+    """Soft sounds far under the voice (a breath, a soft consonant) are gated
+    out too: the voiced part reaches the same loudness with or without them."""
+    rng = np.random.default_rng(3)
+    words = burst(0, 9600, 0, amp=0.3, freq=300.0)
+    breath = (rng.standard_normal(SR // 2) * 0.3 / np.sqrt(2) * 10 ** (breath_db / 20)
+              ).astype(np.float32)
+    with_breath = np.concatenate([breath, words])
+    a, b = normalise(words, SR), normalise(with_breath, SR)
+    assert abs(_voiced_rms_db(a, slice(0, 9600))
+               - _voiced_rms_db(b, slice(len(breath), len(breath) + 9600))) < 0.3
+    assert gated_rms(with_breath, SR) == pytest.approx(gated_rms(words, SR), rel=0.05)
+
+
+def test_gated_rms_of_a_steady_tone_is_its_rms():
+    tone = burst(0, SR, 0, amp=0.5, freq=1000.0)
+    assert gated_rms(tone, SR) == pytest.approx(0.5 / np.sqrt(2), rel=1e-3)
+    short = tone[:100]                         # shorter than one window
+    assert gated_rms(short, SR) == pytest.approx(float(np.sqrt(np.mean(short.astype(float) ** 2))))
+    assert gated_rms(np.zeros(2000, np.float32), SR) == 0.0
+
+
 def test_process_chain():
     x = burst(900, 11025, 4000, amp=0.3, freq=400.0, sr=22050)
     y = process(x, 22050, 48000)

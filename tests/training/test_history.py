@@ -1,9 +1,11 @@
 import multiprocessing
 import os
+import random
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -450,3 +452,61 @@ def test_a_writer_killed_mid_write_loses_nothing_committed(path):
         sessions = {s.id: s for s in h.sessions()}
     assert set(printed) <= set(sessions)
     assert all([r.perfect for r in s.sets] == [1, 2, 3] for s in sessions.values())
+
+
+# ---------------------------------------------------------------- partial damage, busy switch
+
+def test_damaged_pages_behind_a_valid_header_are_detected_and_kept_aside(path):
+    with History(path) as h:
+        for i in range(300):
+            h.add(record(started=T0 + timedelta(minutes=i)))
+    data = bytearray(path.read_bytes())
+    page = 4096
+    assert data[:16] == b"SQLite format 3\x00" and len(data) > 8 * page
+    rng = random.Random(7)
+    for k in range(3, 6):                                   # pages 4 to 6: table contents
+        data[k * page + 8:(k + 1) * page] = bytes(rng.randrange(256) for _ in range(page - 8))
+    path.write_bytes(bytes(data))
+    assert user_version(path) == SCHEMA_VERSION             # the header still reads fine
+    with pytest.raises(CorruptHistoryError):
+        History(path)
+    assert path.read_bytes() == bytes(data)                 # refused without a change
+    history, notice = History.open(path, now=STAMP)
+    history.close()
+    kept = path.with_name("history.db.corrupt-20250304-050607")
+    assert kept.read_bytes() == bytes(data) and "damaged" in notice
+    assert_fresh_and_working(path)
+
+
+def test_the_switch_to_wal_waits_while_another_connection_holds_the_file(path):
+    path.parent.mkdir(parents=True)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE held (x)")
+    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    other.execute("BEGIN")
+    other.execute("SELECT * FROM held").fetchall()          # a shared lock: WAL must wait
+    probe = sqlite3.connect(path, isolation_level=None, timeout=0)
+    with pytest.raises(sqlite3.OperationalError) as busy:
+        probe.execute("PRAGMA journal_mode = WAL")          # what History meets at first
+    probe.close()
+    assert busy.value.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+    released = threading.Event()
+
+    def release():
+        released.wait(30)
+        other.execute("COMMIT")
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    timer = threading.Timer(0.3, released.set)
+    timer.start()
+    try:
+        with History(path) as h:
+            assert h.add(record()) == 1
+    finally:
+        released.set()
+        thread.join()
+        other.close()
+    db = raw(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
