@@ -150,3 +150,26 @@ def test_limiter_validates():
     Limiter().process(np.zeros((0, 2), F32))
     nan = limited(np.array([np.nan, 5.0, 0.5], F32))
     assert np.isnan(nan[0]) and nan[1] <= 1.0 and nan[2] == F32(0.5)
+
+
+@pytest.mark.parametrize("threshold, ceiling", [(0.0, 0.5), (0.5, 0.5), (0.6, 0.5),
+                                                (0.5, 1.0001), (-0.1, 0.5)])
+def test_limiter_refuses_settings_that_could_not_limit(threshold, ceiling):
+    with pytest.raises(ValueError):
+        Limiter(threshold=threshold, ceiling=ceiling)
+
+
+def test_limiter_may_reach_full_scale_and_limits_each_sign_alike():
+    lim = Limiter(threshold=0.5, ceiling=1.0)
+    x = np.array([[0.4, -0.4], [0.75, -0.75], [3.0, -3.0], [100.0, -100.0]], F32)
+    lim.process(x)
+    assert x[0].tolist() == [F32(0.4), F32(-0.4)]
+    assert np.array_equal(x[:, 0], -x[:, 1])
+    assert x[1, 0] == pytest.approx(0.5 + 0.5 * np.tanh(0.25 / 0.5), abs=1e-6)
+    assert x[2, 0] == pytest.approx(0.5 + 0.5 * np.tanh(2.5 / 0.5), abs=1e-6)
+    assert x[3, 0] <= 1.0 and x[3, 0] > 0.9999
+    assert lim.engaged == 1
+    lim.process(np.full((8, 1), 0.5, F32))          # at the threshold: transparent
+    assert lim.engaged == 1
+    with pytest.raises(TypeError):
+        Limiter(threshold="0.5")

@@ -103,3 +103,27 @@ def test_session_sounds_keep_the_builtins_without_a_sounds_table():
     builtin = make_sounds(SR)
     assert set(sounds) == set(builtin)
     assert all(np.array_equal(sounds[k], builtin[k]) for k in builtin)
+
+
+def test_with_the_real_voice_the_first_set_says_the_same_words(tmp_path):
+    """The golden transcripts are planned with a fixed speech-length function;
+    with espeak's real lengths the first set of the default session says the
+    same words, in the same order, and every count on the same beat."""
+    pytest.importorskip("pyttsx3")
+    from voicecoach.plan.schedule import build_timeline
+
+    preset = load_preset("leg-lifts").with_overrides(sets=1, reps=4)
+    real = prepare(preset, tmp_path, SR).timeline
+
+    def fake(text):
+        return round((0.1 + 0.06 * len(text)) * SR)
+    planned = build_timeline(preset, fake, SR)
+
+    def said(tl):
+        first = next(s.start for s in tl.segments if s.kind == "concentric")
+        return [(e.frame - first, e.text) for e in tl.events
+                if e.kind == "speech" and e.set == 1 and e.rep is not None]
+    assert [t for _, t in said(real)] == [t for _, t in said(planned)]
+    counts = {"One", "Two", "Three"}
+    assert [x for x in said(real) if x[1] in counts] == [x for x in said(planned) if x[1] in counts]
+    assert len(said(real)) >= 4 * 5

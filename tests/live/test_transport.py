@@ -230,3 +230,18 @@ def test_skip_in_a_rest_ends_it_at_the_count_in_and_is_heard_after_its_words(ses
     assert t.log == [(rest.start + SR, "skip")]
 
 
+
+
+def test_a_command_during_a_spoken_clip_fades_that_clip_out(session, full_mix):
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips)
+    play(t, [tl.segments[5].start + 10])
+    t.request("skip")
+    into = 2000                                          # well inside the skip clip
+    play(t, [t.fade + into])
+    t.request("pause")
+    out = play(t, [t.fade + len(clips["paused"]) + 100])
+    ramp = 1.0 - np.arange(1, t.fade + 1, dtype=np.float32) / t.fade
+    np.testing.assert_allclose(out[:t.fade], clips["skip"][into:into + t.fade] * ramp, atol=1e-7)
+    assert np.array_equal(out[t.fade:t.fade + len(clips["paused"])], clips["paused"])
+    assert t.state == "paused" and not out[t.fade + len(clips["paused"]):].any()
