@@ -235,13 +235,9 @@ class Sandbox:
     def __init__(self, python: str):
         self.python = python
         self.dir = Path(tempfile.mkdtemp(prefix="voicecoach-mutants-"))
-        for name in ("voicecoach", "audio_cues", "tests", "pyproject.toml"):
-            src = ROOT / name
-            if src.is_dir():
-                shutil.copytree(src, self.dir / name,
-                                ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
-            else:
-                shutil.copy2(src, self.dir / name)
+        shutil.copytree(ROOT, self.dir, dirs_exist_ok=True, symlinks=True,
+                        ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".hypothesis",
+                                                      ".pytest_cache", "bench-out", "*.egg-info"))
         # as the installed package has it
         (self.dir / "voicecoach" / "audio_cues").symlink_to(Path("..") / "audio_cues")
         self.env = dict(os.environ, PYTHONPATH=str(self.dir), PYTHONDONTWRITEBYTECODE="1",
@@ -379,6 +375,9 @@ def run_bugs(args: argparse.Namespace) -> int:
     box = Sandbox(_python())
     rows = []
     try:
+        status, _, out = box.pytest(UNIT, timeout=900, stop_first=False)
+        if status != "passed":
+            raise SystemExit(f"the unit suite fails without any bug:\n{out[-3000:]}")
         for bug in BUGS:
             original = (ROOT / bug.module).read_text(encoding="utf-8")
             if original.count(bug.old) != 1:

@@ -23,6 +23,7 @@ from voicecoach.cues import cache as cue_cache_module
 from voicecoach.cues.bank import CueBank
 from voicecoach.cues.cache import CueCache, cue_key
 from voicecoach.cues.dsp import (
+    FADE_OUT_S,
     PEAK_DBFS,
     PREROLL_S,
     TAIL_S,
@@ -79,6 +80,26 @@ def test_trim_puts_onset_at_preroll_and_keeps_a_short_tail():
     assert len(y) == (last_above(x) - start) + 1 + round(TAIL_S * SR)
     # the voice itself is untouched
     np.testing.assert_array_equal(y[preroll:preroll + 3000], x[start + preroll:start + preroll + 3000])
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 48000])
+def test_trim_cuts_fades_in_and_out_exactly_as_specified(rate):
+    """A steady tone between silences: the kept span, the raised-cosine fade
+    in over the pre-roll and the fade out over the last FADE_OUT_S."""
+    n0, n1, n2 = rate // 10, rate // 5, rate // 4
+    tone = np.full(n1, 0.4, np.float32)             # level: every sample audible
+    hush = 0.002                                    # -46 dB under it: not voice, but kept
+    x = np.concatenate([np.full(n0, hush, np.float32), tone, np.full(n2, -hush, np.float32)])
+    y = trim(x, rate).astype(np.float64)
+    pre, tail, fade_out = (max(1, round(s * rate)) for s in (PREROLL_S, TAIL_S, FADE_OUT_S))
+    start, end = n0 - pre, n0 + n1 + tail
+    want = x[start:end].astype(np.float64)
+    want[:pre] *= 0.5 - 0.5 * np.cos(np.pi * np.arange(pre) / pre)
+    want[-fade_out:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, fade_out + 1) / fade_out)
+    assert len(y) == len(want)
+    np.testing.assert_allclose(y, want, atol=1e-7)
+    assert y[pre] == pytest.approx(0.4) and y[-1] == 0.0
+    assert y[-fade_out - 1] == pytest.approx(-hush) and 0 < y[1] < hush
 
 
 def test_trim_burst_at_sample_zero_is_faded_not_clicked():

@@ -510,3 +510,66 @@ def test_the_switch_to_wal_waits_while_another_connection_holds_the_file(path):
     db = raw(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
+
+
+class _BusyOnWal:
+    """A connection whose switch to WAL answers SQLITE_BUSY (or another error)
+    the first ``times`` times, as when two processes create the log at once."""
+
+    def __init__(self, real, times, code, log):
+        self._real, self._times, self._code, self._log = real, times, code, log
+
+    def execute(self, sql, *args):
+        if sql.startswith("PRAGMA journal_mode") and self._times > 0:
+            self._times -= 1
+            self._log.append(sql)
+            exc = sqlite3.OperationalError("database is locked")
+            exc.sqlite_errorcode = self._code
+            raise exc
+        return self._real.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def _busy_connections(monkeypatch, times, code=sqlite3.SQLITE_BUSY):
+    from voicecoach.training import store
+    real_connect = sqlite3.connect
+    log = []
+
+    def connect(*args, **kwargs):
+        conn = real_connect(*args, **kwargs)
+        if kwargs.get("isolation_level", "") is None:       # History's own connection
+            return _BusyOnWal(conn, times, code, log)
+        return conn
+    monkeypatch.setattr(store.sqlite3, "connect", connect)
+    monkeypatch.setattr(store, "sleep", lambda s: None)
+    return log
+
+
+def test_a_busy_switch_to_wal_is_retried_until_it_succeeds(path, monkeypatch):
+    log = _busy_connections(monkeypatch, times=5)
+    with History(path) as h:
+        h.add(record())
+    assert len(log) == 5
+    monkeypatch.undo()
+    db = raw(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+
+
+def test_a_switch_to_wal_that_fails_otherwise_is_not_retried(path, monkeypatch):
+    log = _busy_connections(monkeypatch, times=5, code=sqlite3.SQLITE_IOERR)
+    with pytest.raises(HistoryError):
+        History(path)
+    assert len(log) == 1
+
+
+def test_a_switch_to_wal_busy_for_longer_than_the_timeout_gives_up(path, monkeypatch):
+    from voicecoach.training import store
+    log = _busy_connections(monkeypatch, times=10**6)
+    clock = iter(range(10**6))
+    monkeypatch.setattr(store, "monotonic", lambda: next(clock))   # one second per look
+    with pytest.raises(HistoryError, match="locked"):
+        History(path)
+    assert 5 <= len(log) <= store.BUSY_TIMEOUT + 2
