@@ -282,6 +282,10 @@ def failed_tests(output: str) -> list[str]:
         or [line.split(" ", 2)[1] for line in output.splitlines() if line.startswith("ERROR ")]
 
 
+def _per_module(args: argparse.Namespace) -> int | None:
+    return QUICK_PER_MODULE if args.quick else (args.per_module or None)
+
+
 def _python() -> str:
     venv = ROOT / ".venv" / "bin" / "python"
     return str(venv) if venv.exists() else sys.executable
@@ -294,7 +298,7 @@ def run_mutants(args: argparse.Namespace) -> int:
         raise SystemExit(f"unknown module(s): {', '.join(unknown)}; known: {', '.join(MODULES)}")
     originals = {m: (ROOT / m).read_text(encoding="utf-8") for m in modules}
     everything = [mu for m in modules for mu in mutants_of(m, originals[m])]
-    chosen = sample(everything, QUICK_PER_MODULE if args.quick else None, args.seed)
+    chosen = sample(everything, _per_module(args), args.seed)
     chosen = [m for m in chosen if m.module in modules]
     if args.limit:
         chosen = chosen[:args.limit]
@@ -343,7 +347,7 @@ def run_mutants(args: argparse.Namespace) -> int:
 def report(results: list[tuple[Mutant, str, str]], seconds: float, args: argparse.Namespace) -> None:
     print()
     print(f"Mutation run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
-          f"{'--quick' if args.quick else 'full'}, seed {args.seed}, {seconds / 60:.1f} min")
+          f"{'--quick' if args.quick else (f'--per-module {args.per_module}' if args.per_module else 'full')}, seed {args.seed}, {seconds / 60:.1f} min")
     print()
     print("| module | mutants | killed | survived | score |")
     print("|---|---|---|---|---|")
@@ -404,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/mutants", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help=f"sample {QUICK_PER_MODULE} mutants per module (about 60 in all)")
+    parser.add_argument("--per-module", type=int, default=0,
+                        help="sample this many mutants per module (default: all of them)")
     parser.add_argument("--module", action="append", help="only this module (repeatable)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--limit", type=int, default=0, help="stop after this many mutants")
@@ -429,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         modules = args.module or list(MODULES)
         everything = [mu for m in modules
                       for mu in mutants_of(m, (ROOT / m).read_text(encoding="utf-8"))]
-        chosen = sample(everything, QUICK_PER_MODULE if args.quick else None, args.seed)
+        chosen = sample(everything, _per_module(args), args.seed)
         for mu in chosen:
             if mu.module in modules:
                 print(f"{mu.module}:{mu.line} #{mu.index} {mu.kind} {mu.description}")
