@@ -3,7 +3,7 @@
 Run through ``scripts/bench`` (which sets up first). Prints a Markdown table
 for the README. ``--quick`` skips the 10-minute underrun soak.
 
-Targets (issues 3 and 4):
+Targets:
   export 30 min WAV           ours / klick -W           <= 1.0 (warm cue cache)
   peak memory 3 h export      3 h / 5 min               <= 1.2, and < 150 MB
   cold cue synthesis          default session           <= 2 s  (baseline: espeak-ng CLI, same phrases)
@@ -120,17 +120,17 @@ def _cue_texts(env: dict) -> list[str]:
 
 
 def bench_cues(env: dict, work: Path) -> list[tuple]:
-    from voicecoach.audio.session import cue_bank, plan
+    from voicecoach.cues.timing import cue_bank, spoken_timeline
     from voicecoach.plan.preset_files import load_preset
     texts = _cue_texts(env)
     cache = work / "cold-cache"
     t = time.perf_counter()
     with cue_bank(load_preset("leg-lifts"), cache) as bank:
-        plan(load_preset("leg-lifts"), bank)
+        spoken_timeline(load_preset("leg-lifts"), bank)
     cold = time.perf_counter() - t
     t = time.perf_counter()
     with cue_bank(load_preset("leg-lifts"), cache) as bank:
-        plan(load_preset("leg-lifts"), bank)
+        spoken_timeline(load_preset("leg-lifts"), bank)
         for text in texts:
             bank.get(text)
     warm = time.perf_counter() - t

@@ -1,3 +1,36 @@
-"""voicecoach: a voice and a metronome that guide exercise sessions hands-free."""
+"""voicecoach: a voice and a metronome that guide exercise sessions hands-free.
+
+The public API, for scripts that build sessions without the command line::
+
+    from voicecoach import load_preset, build_timeline, prepare, export
+
+    preset = load_preset("leg-lifts").with_overrides(reps=12)
+    session = prepare(preset, cache_dir)            # speaks every cue, builds the mixer
+    export(session.mixer, session.timeline, "legs.flac")
+
+``build_timeline(preset, speech_frames, samplerate)`` plans a session with
+your own speech-length function (pure Python, no audio). Names are imported
+on first use, so ``import voicecoach`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
+
+_API = {
+    "load_preset": "voicecoach.plan.preset_files",
+    "build_timeline": "voicecoach.plan.schedule",
+    "prepare": "voicecoach.audio.session",
+    "export": "voicecoach.encode.writer",
+}
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        value = getattr(importlib.import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'voicecoach' has no attribute {name!r}")

@@ -8,30 +8,44 @@ and exits 1. Both derive from :class:`VoicecoachError`, the package's one base.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """The process exit statuses the CLI promises (signals: 128 + the signal number)."""
+
+    OK = 0
+    FAILURE = 1
+    BAD_INPUT = 2
+    HANGUP = 129
+    INTERRUPTED = 130
+    TERMINATED = 143
+
 
 class VoicecoachError(Exception):
     """Base of every error voicecoach raises on purpose."""
 
-    exit_code = 1
+    exit_code = ExitStatus.FAILURE
 
 
 class InputError(VoicecoachError, ValueError):
     """Something the user gave us is wrong: exit code 2."""
 
-    exit_code = 2
+    exit_code = ExitStatus.BAD_INPUT
 
 
 class PresetError(InputError):
     """A preset file or value is invalid.
 
-    The message names the source, the key and the offending value.
+    The message names the source, the key and the offending value; a
+    command-line option is its own source (``source`` empty, ``key`` the option).
     """
 
     def __init__(self, source: str, key: str | None, problem: str):
         self.source = source
         self.key = key
         self.problem = problem
-        where = f"{source}: {key}" if key else source
+        where = ": ".join(part for part in (source, key) if part)
         super().__init__(f"{where}: {problem}")
 
 
@@ -42,7 +56,7 @@ class TempoError(InputError):
 class RuntimeFailure(VoicecoachError):
     """The machine cannot do what was asked: exit code 1."""
 
-    exit_code = 1
+    exit_code = ExitStatus.FAILURE
 
 
 class SpeechEngineError(RuntimeFailure):

@@ -177,7 +177,7 @@ def test_worst_case_overlap_at_full_scale_never_clips():
 def test_real_sounds_with_normalised_speech_need_no_gain():
     sr = 48000
     speech = {"lift": (np.sin(np.arange(4800) * 0.05) * 10 ** (-3 / 20)).astype(F32)}  # -3 dBFS
-    # DESIGN.md's example: a cue starting on an accented beat; a bell elsewhere
+    # the timeline contract's example: a cue starting on an accented beat; a bell elsewhere
     tl = timeline(2 * sr, Event(0, "speech", 4800, "lift"), Event(0, "accent", 2400),
                   Event(sr, "speech", 4800, "lift"), Event(sr, "bell", 72000), samplerate=sr)
     m = Mixer(tl, speech, make_sounds(sr))
@@ -382,7 +382,7 @@ def test_int16_speech_follows_its_level():
 
 
 def test_attached_sounds_are_found_by_their_name():
-    tl = timeline(10, Event(2, "bell", 3, "rest_end"), Event(6, "bell", 2))
+    tl = timeline(10, Event(2, "bell", 3, sound="rest_end"), Event(6, "bell", 2))
     m = Mixer(tl, {}, {**SOUNDS, "rest_end": a32(0.5, 0.5, 0.5), "bell": a32(0.1, 0.1)})
     out = np.zeros((10, 1), F32)
     m.render(out, 0)

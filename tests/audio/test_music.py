@@ -147,7 +147,7 @@ def test_compressed_files_written_by_soundfile_play_back(tmp_path, fmt):
     data = sine(440, 2.0, 44100, 0.5)
     path = tmp_path / f"song.{fmt.lower()}"
     with sf.SoundFile(str(path), "w", 44100, 1, format=fmt) as f:
-        for i in range(0, len(data), 8192):          # blocks: see PITFALLS (OGG)
+        for i in range(0, len(data), 8192):          # blocks: see docs/pitfalls.md (OGG)
             f.write(data[i:i + 8192])
     assert find_tracks(tmp_path) == [path]
     s = MusicStream([path], SR, 2)

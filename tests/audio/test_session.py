@@ -86,7 +86,7 @@ def test_a_presets_own_tick_and_rest_end_sound_at_their_frames(plain):
                                         for o in tl.events if o.kind != "speech" and o is not e):
             clip = sounds["tick"]
             assert np.allclose(ticks[e.frame:e.frame + len(clip)], clip * g, atol=1e-6), e
-    rest_ends = [e for e in tl.events if e.text == "rest_end"]
+    rest_ends = [e for e in tl.events if e.sound == "rest_end"]
     rests = [s for s in tl.segments if s.kind == "rest"]
     assert [e.frame for e in rest_ends] == [r.end for r in rests] and rests
     for e in rest_ends:

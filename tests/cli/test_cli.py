@@ -3,9 +3,11 @@
 import io
 import json
 
+import pytest
 import tomli_w
 
 from voicecoach.cli.app import main
+from voicecoach.errors import ExitStatus, InputError, RuntimeFailure
 from voicecoach.plan.preset import parse_preset
 from voicecoach.plan.preset_files import load_preset
 
@@ -62,9 +64,52 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path):
         assert len(r.err.strip().splitlines()) == 1, r.err
 
 
+@pytest.mark.parametrize("args, line", [
+    (("--sets", "0"), "--sets: must be between 1 and 20 (got 0)"),
+    (("--reps", "0"), "--reps: must be between 1 and 200 (got 0)"),
+    (("--tempo", "fast"), ("--tempo: tempo 'fast' does not parse: write eccentric-bottom-concentric-top, "
+                           "e.g. '3-1-2-1', '3/1/2/1' or '3121' (X = explosive)")),
+    (("--rest", "-1"), "--rest: must be between 5 and 1800 seconds (got -1)"),
+    (("--voice", " "), "--voice: must not be empty (got ' ')"),
+    (("--rate", "10"), "--rate: must be between 80 and 450 (got 10)"),
+    (("--voice-volume", "100"), "--voice-volume: must be between -60 and 12 dB (got 100)"),
+    (("--tick-volume", "-60.5"), "--tick-volume: must be between -60 and 12 dB (got -60.5)"),
+    (("--music-volume", "13"), "--music-volume: must be between -60 and 12 dB (got 13)"),
+    (("--tempo", "60-60-60-60", "--reps", "100"),
+     "--reps: the session would last 20.0 hours; the limit is 4 hours (got 100)"),
+])
+def test_override_errors_name_the_option_typed(run, tmp_path, args, line):
+    r = run("export", "-o", str(tmp_path / "out.wav"), *args)
+    assert (r.code, r.err) == (2, f"voicecoach: error: {line}\n")
+    assert not (tmp_path / "out.wav").exists()
+
+
 def test_debug_shows_traceback(run):
     r = run("--debug", "timeline", "--reps", "0")
     assert r.code == 2 and "Traceback" in r.err
+
+
+def test_unexpected_error_and_interrupt_have_their_exit_status(run, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("wires crossed")
+    monkeypatch.setattr("voicecoach.cli.session_commands.resolve_preset", broken)
+    r = run("timeline")
+    assert (r.code, r.err) == (ExitStatus.FAILURE, ("voicecoach: internal error: RuntimeError: "
+                                                    "wires crossed (run with --debug for details)\n"))
+    r = run("--debug", "timeline")
+    assert r.code == 1 and "Traceback" in r.err and "internal error" not in r.err
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("voicecoach.cli.session_commands.resolve_preset", interrupted)
+    r = run("timeline")
+    assert (r.code, r.err) == (130, "voicecoach: interrupted\n")
+
+
+def test_exit_statuses_are_the_promised_numbers():
+    assert [int(s) for s in ExitStatus] == [0, 1, 2, 129, 130, 143]
+    assert InputError.exit_code == ExitStatus.BAD_INPUT == 2
+    assert RuntimeFailure.exit_code == ExitStatus.FAILURE == 1
 
 
 def test_presets_list_and_show_round_trip(run, env, tmp_path):

@@ -636,7 +636,7 @@ def test_real_voices_and_voice_selection(engine):
 def test_real_stuck_engine_times_out_and_recovers():
     with SpeechEngine(timeout=1.0) as eng:
         # A missing folder makes pyttsx3's write fail inside espeak's
-        # callback: the utterance never finishes (the PITFALLS hang).
+        # callback: the utterance never finishes (the hang in docs/pitfalls.md).
         with pytest.raises(SpeechEngineError, match="did not answer within 1 s") as info:
             eng._synthesize_to("Two", None, None, "/nonexistent-voicecoach-dir/x.wav")
         # the worker's stderr (the failed write) is quoted, on one line

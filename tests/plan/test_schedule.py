@@ -1,17 +1,18 @@
 """Properties of the session timeline, over the built-ins and random presets."""
 
+import dataclasses
 import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from voicecoach.plan.kinds import REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.metronome import sound_frames
 from voicecoach.plan.preset import Cues, Preset, WarmupStep
 from voicecoach.plan.preset_files import builtin_names, load_preset
 from voicecoach.plan.schedule import build_timeline, estimate_frames
 from voicecoach.plan.tempo import Tempo
-from voicecoach.plan.timeline import EVENT_KINDS, REP_KINDS, SEGMENT_KINDS
 
 SR = 48000
 
@@ -33,12 +34,12 @@ def check_invariants(preset, tl, speech_len):
     for a, b in zip(tl.segments, tl.segments[1:]):
         assert a.end == b.start
     assert tl.segments[-1].end == tl.frames
-    assert all(s.frames > 0 and s.kind in SEGMENT_KINDS for s in tl.segments)
+    assert all(s.frames > 0 and isinstance(s.kind, SegmentKind) for s in tl.segments)
     # events sorted and inside the session
     frames = [e.frame for e in tl.events]
     assert frames == sorted(frames)
     for e in tl.events:
-        assert e.kind in EVENT_KINDS
+        assert isinstance(e.kind, EventKind)
         assert 0 <= e.frame and e.end <= tl.frames, e
         if e.kind == "speech":
             assert e.frames == speech_len(e.text)
@@ -154,6 +155,17 @@ def test_json_shape_matches_design():
     assert list(doc["segments"][0]) == ["kind", "start", "frames", "set", "rep", "side"]
     assert list(doc["events"][0]) == ["frame", "kind", "text", "frames", "set", "rep"]
     assert doc["frames"] == sum(s["frames"] for s in doc["segments"])
+
+
+def test_attached_sound_has_its_own_field_and_keeps_its_json_text():
+    preset = dataclasses.replace(load_preset("leg-lifts"), sounds=(("rest_end", "chime"),))
+    tl = build_timeline(preset)
+    attached = [e for e in tl.events if e.sound is not None]
+    assert len(attached) == preset.sets - 1
+    assert all(e.kind == EventKind.BELL and e.sound == "rest_end" and e.text is None for e in attached)
+    assert "rest_end" not in tl.texts()
+    doc = json.loads(tl.to_json())
+    assert [e["text"] for e in doc["events"] if e["frame"] == attached[0].frame and e["kind"] == "bell"] == ["rest_end"]
 
 
 def test_estimate_scales_with_rate():

@@ -14,7 +14,7 @@ import pytest
 from voicecoach.plan.phrases import default_phrases, number_word
 from voicecoach.plan.preset_files import builtin_names, load_preset
 from voicecoach.plan.schedule import build_timeline
-from voicecoach.plan.timeline import REP_KINDS
+from voicecoach.plan.kinds import REP_KINDS
 
 SR = 48000
 HERE = Path(__file__).parent / "spoken"
@@ -51,13 +51,12 @@ def transcript(tl, preset):
             if seg.start <= e.frame < seg.end:
                 here.setdefault(e.frame, []).append(e)
         for frame, group in sorted(here.items()):
-            sounds = " ".join(e.text if e.text and e.kind != "speech" else e.kind
-                              for e in group if e.kind != "speech")
+            sounds = " ".join(e.sound or e.kind for e in group if e.kind != "speech")
             said = " | ".join(f'"{e.text}"' for e in group if e.kind == "speech")
             lines.append(f"  +{(frame - seg.start) / sr:7.3f}  {sounds:<8} {said}".rstrip())
     if end < tl.frames:
         group = [e for e in events if e.frame == end]
-        sounds = " ".join(e.text if e.text else e.kind for e in group if e.kind != "speech")
+        sounds = " ".join(e.sound or e.kind for e in group if e.kind != "speech")
         said = " | ".join(f'"{e.text}"' for e in group if e.kind == "speech")
         lines.append(f"[set 2 begins] at {_clock(end, sr)}")
         lines.append(f"  +  0.000  {sounds:<8} {said}".rstrip())
@@ -81,7 +80,7 @@ def test_first_set_and_rest_sound_as_reviewed(name, speech_len, update_goldens):
 def at(tl, frame):
     """(sounds, words) heard starting exactly at ``frame``."""
     group = [e for e in tl.events if e.frame == frame]
-    return ([e.text or e.kind for e in group if e.kind != "speech"],
+    return ([e.sound or e.kind for e in group if e.kind != "speech"],
             [e.text for e in group if e.kind == "speech"])
 
 
@@ -116,7 +115,7 @@ def test_every_lift_and_lowering_starts_with_one_accent_and_ticks_each_second(na
     tl = build_timeline(preset, speech_len())
     sounds_at = {}
     for e in tl.events:
-        if e.kind != "speech" and e.text != "rest_end":     # a rest's end sound may join the accent
+        if e.kind != "speech" and e.sound != "rest_end":     # a rest's end sound may join the accent
             sounds_at.setdefault(e.frame, []).append(e.kind)
     for seg in tl.segments:
         if seg.kind in ("concentric", "eccentric"):
@@ -230,13 +229,13 @@ def test_a_presets_own_rest_end_sound_ends_every_rest(speech_len):
     assert preset.sound("rest_end") and preset.sound("tick")
     tl = build_timeline(preset, speech_len(), sound_lengths={"rest_end": 12345, "tick": 777})
     rests = [s for s in tl.segments if s.kind == "rest"]
-    ends = [e for e in tl.events if e.text == "rest_end"]
+    ends = [e for e in tl.events if e.sound == "rest_end"]
     assert [(e.frame, e.kind, e.frames) for e in ends] == [(r.end, "bell", 12345) for r in rests]
     assert {e.frames for e in tl.events if e.kind == "tick"} == {777}
 
 
 def test_without_a_rest_end_sound_no_rest_end_is_played(speech_len):
     tl = build_timeline(load_preset("leg-lifts"), speech_len())
-    assert not [e for e in tl.events if e.text == "rest_end"]
+    assert not [e for e in tl.events if e.sound == "rest_end"]
     bells = [e.frame for e in tl.events if e.kind == "bell"]
     assert len(bells) == 3      # two rests and the end of the session

@@ -105,12 +105,12 @@ def test_set_result_rejects_bad_values(args, error):
 def test_add_and_read_back(history):
     rec = record(started=datetime(2025, 6, 2, 20, 30, tzinfo=timezone(timedelta(hours=2))),
                  completed=False, stopped_set=2, stopped_rep=4, eccentric=None, tempo=None)
-    session_id = history.add(rec)
-    [back] = history.sessions()
-    assert back == replace(rec, id=session_id)
+    workout_id = history.add(rec)
+    [back] = history.workouts()
+    assert back == replace(rec, id=workout_id)
     assert back.started.tzinfo == UTC and back.started == T0
-    assert history.get(session_id) == back
-    assert history.get(session_id + 1) is None
+    assert history.get(workout_id) == back
+    assert history.get(workout_id + 1) is None
 
 
 def test_new_file_and_folders_are_created_with_the_chosen_settings(path):
@@ -129,29 +129,29 @@ def test_add_rejects_a_stored_record_and_other_types(history):
         history.add(record(id=7))
     with pytest.raises(TypeError):
         history.add({"preset": "leg-lifts"})
-    assert history.sessions() == []
+    assert history.workouts() == []
 
 
 def test_sessions_are_oldest_first_and_filter_by_preset_and_since(history):
     later = history.add(record(started=T0 + timedelta(days=2)))
     plank = history.add(record(preset="plank", started=T0 + timedelta(days=1)))
     first = history.add(record(started=T0))
-    assert [s.id for s in history.sessions()] == [first, plank, later]
-    assert [s.id for s in history.sessions("leg-lifts")] == [first, later]
-    assert [s.id for s in history.sessions(since=T0 + timedelta(days=1))] == [plank, later]
+    assert [s.id for s in history.workouts()] == [first, plank, later]
+    assert [s.id for s in history.workouts("leg-lifts")] == [first, later]
+    assert [s.id for s in history.workouts(since=T0 + timedelta(days=1))] == [plank, later]
     since_local = (T0 + timedelta(days=1)).astimezone(timezone(timedelta(hours=-5)))
-    assert [s.id for s in history.sessions("plank", since=since_local)] == [plank]
+    assert [s.id for s in history.workouts("plank", since=since_local)] == [plank]
     with pytest.raises(ValueError, match="timezone-aware"):
-        history.sessions(since=datetime(2025, 6, 1))
+        history.workouts(since=datetime(2025, 6, 1))
 
 
 def test_set_perfect_fills_and_overwrites(history):
-    session_id = history.add(record())
-    updated = history.set_perfect(session_id, [10, 9, 7])
+    workout_id = history.add(record())
+    updated = history.set_perfect(workout_id, [10, 9, 7])
     assert [s.perfect for s in updated.sets] == [10, 9, 7]
-    history.set_perfect(session_id, (8, 8, 0))
-    assert [s.perfect for s in history.get(session_id).sets] == [8, 8, 0]
-    assert history.get(session_id).perfect_total == 16
+    history.set_perfect(workout_id, (8, 8, 0))
+    assert [s.perfect for s in history.get(workout_id).sets] == [8, 8, 0]
+    assert history.get(workout_id).perfect_total == 16
 
 
 @pytest.mark.parametrize("numbers, message", [
@@ -161,22 +161,22 @@ def test_set_perfect_fills_and_overwrites(history):
     ([10, 11, 10], "more than the 10 planned"),
 ])
 def test_set_perfect_rejects_bad_numbers_and_writes_nothing(history, numbers, message):
-    session_id = history.add(record())
+    workout_id = history.add(record())
     with pytest.raises(InputError, match=message):
-        history.set_perfect(session_id, numbers)
-    assert history.get(session_id).unlogged
+        history.set_perfect(workout_id, numbers)
+    assert history.get(workout_id).unlogged
 
 
 def test_set_perfect_rejects_unknown_session_and_wrong_types(history):
     with pytest.raises(InputError, match="no session 99"):
         history.set_perfect(99, [10, 10, 10])
-    session_id = history.add(record())
+    workout_id = history.add(record())
     with pytest.raises(TypeError):
-        history.set_perfect(session_id, "101010")
+        history.set_perfect(workout_id, "101010")
     with pytest.raises(TypeError):
-        history.set_perfect(session_id, [10, 10.0, 10])
+        history.set_perfect(workout_id, [10, 10.0, 10])
     with pytest.raises(TypeError):
-        history.set_perfect(str(session_id), [10, 10, 10])
+        history.set_perfect(str(workout_id), [10, 10, 10])
 
 
 def test_latest_unlogged_finds_the_days_unlogged_session_of_the_preset(history):
@@ -196,11 +196,11 @@ def test_latest_unlogged_finds_the_days_unlogged_session_of_the_preset(history):
 
 def test_latest_unlogged_reckons_the_day_in_the_given_zone(history):
     late_evening_utc = datetime(2025, 6, 2, 23, 30, tzinfo=UTC)  # 3 June in Berlin summer time
-    session_id = history.add(record(started=late_evening_utc))
+    workout_id = history.add(record(started=late_evening_utc))
     berlin = timezone(timedelta(hours=2))
-    assert history.latest_unlogged("leg-lifts", date(2025, 6, 3), berlin).id == session_id
+    assert history.latest_unlogged("leg-lifts", date(2025, 6, 3), berlin).id == workout_id
     assert history.latest_unlogged("leg-lifts", date(2025, 6, 2), berlin) is None
-    assert history.latest_unlogged("leg-lifts", date(2025, 6, 2), UTC).id == session_id
+    assert history.latest_unlogged("leg-lifts", date(2025, 6, 2), UTC).id == workout_id
     with pytest.raises(TypeError):
         history.latest_unlogged("leg-lifts", late_evening_utc, UTC)
 
@@ -210,7 +210,7 @@ def test_closed_history_refuses_work(path):
     h.close()
     h.close()  # twice is fine
     with pytest.raises(ValueError, match="closed"):
-        h.sessions()
+        h.workouts()
 
 
 # ---------------------------------------------------------------- schema
@@ -256,7 +256,7 @@ def test_v1_database_is_migrated_keeping_its_rows(tmp_path):
     old = tmp_path / "old.db"
     make_v1(old)
     with History(old) as h:
-        [session] = h.sessions()
+        [session] = h.workouts()
     assert session.id == 5 and session.preset == "dead-bug"
     assert session.started == datetime(2025, 5, 1, 7, tzinfo=UTC)
     assert [s.perfect for s in session.sets] == [10, 9, 8]
@@ -304,9 +304,9 @@ STAMP = datetime(2025, 3, 4, 5, 6, 7)
 
 def assert_fresh_and_working(path: Path) -> None:
     with History(path) as h:
-        assert h.sessions() == []
-        session_id = h.add(record())
-        assert h.get(session_id).preset == "leg-lifts"
+        assert h.workouts() == []
+        workout_id = h.add(record())
+        assert h.get(workout_id).preset == "leg-lifts"
 
 
 def test_garbage_file_is_kept_aside_and_a_new_log_started(path):
@@ -382,7 +382,7 @@ def test_healthy_file_opens_without_notice(path):
     history, notice = History.open(path)
     with history:
         assert notice is None
-        assert len(history.sessions()) == 1
+        assert len(history.workouts()) == 1
 
 
 # ---------------------------------------------------------------- concurrency and crashes
@@ -405,7 +405,7 @@ def test_two_processes_writing_at_once_lose_nothing(path):
         w.join(timeout=120)
     assert [w.exitcode for w in workers] == [0, 0]
     with History(path) as h:
-        sessions = h.sessions()
+        sessions = h.workouts()
     assert len(sessions) == 100
     assert len({s.id for s in sessions}) == 100
     assert sorted({s.preset for s in sessions}) == ["worker-0", "worker-1"]
@@ -420,13 +420,13 @@ from voicecoach.training.records import SetResult, Workout
 from voicecoach.training.store import History
 history = History(sys.argv[1])
 for i in range(100000):
-    session_id = history.add(Workout(
+    workout_id = history.add(Workout(
         id=None, preset="leg-lifts", exercise="leg lift", variation="straight-leg",
         tempo="3-1-2-1", eccentric=3.0,
         started=datetime(2025, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=i),
         completed=True, stopped_set=None, stopped_rep=None, planned_sets=3, planned_reps=10,
         sets=tuple(SetResult(n, 10, n) for n in (1, 2, 3))))
-    print(session_id, flush=True)
+    print(workout_id, flush=True)
 """
 
 
@@ -449,7 +449,7 @@ def test_a_writer_killed_mid_write_loses_nothing_committed(path):
     assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     db.close()
     with History(path) as h:
-        sessions = {s.id: s for s in h.sessions()}
+        sessions = {s.id: s for s in h.workouts()}
     assert set(printed) <= set(sessions)
     assert all([r.perfect for r in s.sets] == [1, 2, 3] for s in sessions.values())
 

@@ -120,7 +120,7 @@ def test_log_fills_the_unlogged_session_of_the_day(clocked, legs):
     code, out, _ = run("log", "9", "8", "7")
     assert code == 0 and "the session played" in out
     with History(history_path(env.data_dir)) as h:
-        sessions = h.sessions()
+        sessions = h.workouts()
     assert len(sessions) == 1 and [s.perfect for s in sessions[0].sets] == [9, 8, 7]
 
 

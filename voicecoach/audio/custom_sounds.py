@@ -20,8 +20,9 @@ import soundfile as sf
 import soxr
 
 from voicecoach.audio.sounds import PEAK_DBFS
+from voicecoach.common import fades
 from voicecoach.common.decibels import gain
-from voicecoach.common.numbers import is_int
+from voicecoach.common.numbers import check_positive_int
 from voicecoach.errors import InputError
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
 
@@ -78,10 +79,7 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
     """
     if kind not in PEAK_DBFS:
         raise ValueError(f"unknown sound kind {kind!r}; expected one of {sorted(PEAK_DBFS)}")
-    if not is_int(samplerate):
-        raise TypeError(f"samplerate must be an int, not {type(samplerate).__name__}")
-    if samplerate <= 0:
-        raise ValueError(f"samplerate must be positive, not {samplerate}")
+    samplerate = check_positive_int(samplerate, "samplerate")
     if not max_seconds > 0:
         raise ValueError(f"max_seconds must be positive, not {max_seconds}")
     path = Path(path).expanduser()
@@ -116,9 +114,9 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
     fade_in = min(max(1, round(FADE_IN_SECONDS * samplerate)), n // 2)
     fade_out = min(max(2, round(FADE_OUT_SECONDS * samplerate)), n // 2)
     if fade_in:                  # 0, ..., rising: the first sample is exactly 0
-        sig[:fade_in] *= 0.5 - 0.5 * np.cos(np.pi * np.arange(fade_in) / fade_in)
+        sig[:fade_in] *= fades.fade_in(fade_in)
     if fade_out:                 # falling, ..., 0: the last sample is exactly 0
-        sig[n - fade_out:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, fade_out + 1) / fade_out)
+        sig[n - fade_out:] *= fades.fade_out(fade_out)
     top = float(np.max(np.abs(sig)))
     if top <= 0.0:               # only for a sound of a sample or two
         raise _fail(path, "is silent")

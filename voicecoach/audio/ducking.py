@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from voicecoach.common.numbers import is_int
+from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.mix import Duck
 from voicecoach.plan.timeline import Timeline
 
@@ -55,7 +56,7 @@ class DuckEnvelope:
         self.release = round(duck.release * self.samplerate)
 
         spans = [(int(e.frame), int(e.frame) + int(e.frames))
-                 for e in timeline.events if e.kind == "speech" and e.frames > 0]
+                 for e in timeline.events if e.kind == EventKind.SPEECH and e.frames > 0]
         starts = np.array([s for s, _ in spans], dtype=np.int64)
         ends = np.array([e for _, e in spans], dtype=np.int64)
         order = np.argsort(starts, kind="stable")

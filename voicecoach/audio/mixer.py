@@ -28,12 +28,14 @@ import numpy as np
 
 from voicecoach.common.arrays import check_mono
 from voicecoach.common.numbers import is_int, is_real
+from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.timeline import Timeline
 
 __all__ = ["BUSES", "BUS_OF_KIND", "HEADROOM_PEAK", "Mixer"]
 
 BUSES: tuple[str, ...] = ("voice", "ticks")
-BUS_OF_KIND: dict[str, str] = {"speech": "voice", "tick": "ticks", "accent": "ticks", "bell": "ticks"}
+BUS_OF_KIND: dict[EventKind, str] = {EventKind.SPEECH: "voice", EventKind.TICK: "ticks",
+                                     EventKind.ACCENT: "ticks", EventKind.BELL: "ticks"}
 HEADROOM_PEAK = 0.999
 """Largest worst-case peak allowed before a master gain is applied."""
 
@@ -187,15 +189,15 @@ class Mixer:
             if bus is None:
                 raise ValueError(f"event at frame {ev.frame}: unknown kind {ev.kind!r}; "
                                  f"expected one of {sorted(BUS_OF_KIND)}")
-            if ev.kind == "speech":
+            if ev.kind == EventKind.SPEECH:
                 if ev.text is None:
                     raise ValueError(f"speech event at frame {ev.frame} has no text")
                 if ev.text not in speech:
                     raise KeyError(f"no speech clip for {ev.text!r} (event at frame {ev.frame}); "
                                    "synthesize every text in timeline.texts()")
                 name, clip = ev.text, speech[ev.text]
-            else:                 # an attached sound (a bell named by its text) or the kind's own
-                name = ev.text or ev.kind
+            else:                 # an attached sound (by its role) or the kind's own
+                name = ev.sound or ev.kind
                 if name not in sounds:
                     raise KeyError(f"no sound for {name!r} (event at frame {ev.frame})")
                 clip = sounds[name]

@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from voicecoach.common.numbers import is_int, is_real
+from voicecoach.common.numbers import check_count, is_int, is_real
 from voicecoach.errors import InputError
 
 __all__ = ["CROSSFADE_SECONDS", "MusicStream", "find_tracks"]
@@ -210,11 +210,8 @@ class MusicStream:
     # ------------------------------------------------------------ reading
     def read(self, frames: int) -> np.ndarray:
         """The next ``frames`` frames, float32, shape ``(frames, channels)``."""
-        if not is_int(frames):
-            raise TypeError(f"frames must be an int, not {type(frames).__name__}")
-        if frames < 0:
-            raise ValueError(f"frames must be >= 0, not {frames}")
-        out = np.empty((int(frames), self.channels), dtype=np.float32)
+        frames = check_count(frames, "frames")
+        out = np.empty((frames, self.channels), dtype=np.float32)
         self.read_into(out)
         return out
 

@@ -17,12 +17,12 @@ from voicecoach.audio.ducking import DuckEnvelope
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.cues.bank import CueBank
-from voicecoach.cues.cache import CueCache
 from voicecoach.cues.engine import SpeechEngine
-from voicecoach.cues.settings import SpeechSettings
+from voicecoach.cues.timing import cue_bank, spoken_timeline
+from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
 from voicecoach.plan.preset import Preset
-from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
+from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
 from voicecoach.plan.timeline import Timeline
 
 
@@ -46,26 +46,15 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
     checked and resampled now, so a bad file stops us before any sound."""
     sounds = make_sounds(samplerate)
     if preset.sounds:
-        from voicecoach.audio.custom_sounds import load_sound, shipped_sound  # soxr: only when used
+        from voicecoach.audio.custom_sounds import (  # soxr: only when used
+            load_sound,
+            shipped_sound,
+        )
     for role, source in preset.sounds:
         path = shipped_sound(source) if source in SHIPPED_SOUNDS else source
-        kind = role if role in sounds else "bell"
+        kind = role if role in sounds else EventKind.BELL
         sounds[role] = load_sound(path, samplerate, kind=kind)
     return sounds
-
-
-def cue_bank(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERATE,
-             engine: SpeechEngine | None = None) -> CueBank:
-    """The cue bank for ``preset``'s voice and rate, cached under ``cache_dir``."""
-    settings = SpeechSettings(voice=preset.voice, rate=preset.rate)
-    return CueBank(samplerate, settings, CueCache(Path(cache_dir) / "cues"), engine)
-
-
-def plan(preset: Preset, bank: CueBank, sounds: dict | None = None) -> Timeline:
-    """The timeline of ``preset`` with every phrase's true spoken length
-    (and every sound's, when its own sounds are given)."""
-    lengths = {name: len(clip) for name, clip in (sounds or {}).items()}
-    return build_timeline(preset, bank.frames, bank.samplerate, sound_lengths=lengths)
 
 
 def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERATE,
@@ -74,7 +63,7 @@ def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERAT
     """Synthesise (or load) every cue, plan the session and build its mixer."""
     sounds = session_sounds(preset, samplerate)
     bank = bank or cue_bank(preset, cache_dir, samplerate, engine)
-    timeline = plan(preset, bank, sounds)
+    timeline = spoken_timeline(preset, bank, {name: len(clip) for name, clip in sounds.items()})
     speech = {text: bank.pcm16(text) for text in timeline.texts()}
     levels = {"voice": preset.levels.voice, "ticks": preset.levels.tick}
     mixer = Mixer(timeline, speech, sounds, channels, levels)

@@ -20,9 +20,11 @@ from __future__ import annotations
 import numpy as np
 
 from voicecoach.common.decibels import gain
+from voicecoach.common.fades import fade_in, fade_out
+from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.metronome import SOUND_SECONDS, sound_frames
 
-PEAK_DBFS: dict[str, float] = {"tick": -18.0, "accent": -12.0, "bell": -12.0}
+PEAK_DBFS: dict[EventKind, float] = {EventKind.TICK: -18.0, EventKind.ACCENT: -12.0, EventKind.BELL: -12.0}
 
 
 def _partials(n: int, samplerate: int, freqs: list[float], amps: list[float],
@@ -39,15 +41,15 @@ def _finish(sig: np.ndarray, kind: str, attack: int) -> np.ndarray:
     n = len(sig)
     env = np.ones(n)
     if attack:
-        env[:attack] = 0.5 - 0.5 * np.cos(np.pi * np.arange(attack) / attack)
+        env[:attack] = fade_in(attack)
     tail = max(2, n // 4)
-    env[n - tail:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, tail + 1) / tail)
+    env[n - tail:] *= fade_out(tail)
     sig = sig * env
     peak = float(np.max(np.abs(sig)))
     return (sig * (gain(PEAK_DBFS[kind]) / peak)).astype(np.float32)
 
 
-def make_sound(kind: str, samplerate: int) -> np.ndarray:
+def make_sound(kind: EventKind, samplerate: int) -> np.ndarray:
     """Synthesise ``kind`` (``'tick'``, ``'accent'`` or ``'bell'``).
 
     Returns
@@ -60,9 +62,9 @@ def make_sound(kind: str, samplerate: int) -> np.ndarray:
         raise ValueError(f"unknown sound {kind!r}; expected one of {sorted(SOUND_SECONDS)}")
     n = sound_frames(kind, samplerate)
     attack = max(1, round(0.002 * samplerate))
-    if kind == "tick":
+    if kind == EventKind.TICK:
         sig = _partials(n, samplerate, [1600.0, 3200.0], [1.0, 0.3], 0.012)
-    elif kind == "accent":
+    elif kind == EventKind.ACCENT:
         sig = _partials(n, samplerate, [2400.0, 3600.0], [1.0, 0.6], 0.018)
     else:
         attack = max(1, round(0.005 * samplerate))
@@ -71,6 +73,6 @@ def make_sound(kind: str, samplerate: int) -> np.ndarray:
     return _finish(sig, kind, attack)
 
 
-def make_sounds(samplerate: int) -> dict[str, np.ndarray]:
+def make_sounds(samplerate: int) -> dict[EventKind, np.ndarray]:
     """All three sounds at ``samplerate``, keyed by event kind."""
     return {kind: make_sound(kind, samplerate) for kind in SOUND_SECONDS}

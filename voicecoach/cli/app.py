@@ -16,7 +16,7 @@ import click
 from voicecoach import __version__
 from voicecoach.cli import catalog_commands, session_commands, training_commands
 from voicecoach.cli.environment import Environment
-from voicecoach.errors import VoicecoachError
+from voicecoach.errors import ExitStatus, VoicecoachError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,33 +40,31 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
         # click writes --help and --version to sys.stdout: send them to ours.
         with contextlib.redirect_stdout(env.stdout):
             cli.main(args=argv, prog_name="voicecoach", standalone_mode=False, obj=env)
-        return 0
+        return ExitStatus.OK
     except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        if debug:
-            traceback.print_exc(file=env.stderr)
-        _show_click_error(exc, env)
         return exc.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("voicecoach: interrupted", file=env.stderr)
-        return 130
-    except VoicecoachError as exc:
+        return ExitStatus.INTERRUPTED
+    except Exception as exc:  # every error: one line and its status; the traceback with --debug
         if debug:
             traceback.print_exc(file=env.stderr)
-        click.echo(f"voicecoach: error: {exc}", file=env.stderr)
-        return exc.exit_code
-    except Exception as exc:  # the last line of defence: one line, exit 1
-        if debug:
-            traceback.print_exc(file=env.stderr)
-        else:
-            click.echo(f"voicecoach: internal error: {type(exc).__name__}: {exc} "
-                       "(run with --debug for details)", file=env.stderr)
-        return 1
+        message, status = _describe(exc, debug)
+        if message:
+            click.echo(f"voicecoach: {message}", file=env.stderr)
+        return status
 
 
-def _show_click_error(exc: click.ClickException, env: Environment) -> None:
-    message = exc.format_message()
-    if isinstance(exc, click.UsageError) and exc.ctx is not None:
-        message = f"{message} (see '{exc.ctx.command_path} --help')"
-    click.echo(f"voicecoach: error: {message}", file=env.stderr)
+def _describe(exc: Exception, debug: bool) -> tuple[str | None, int]:
+    """The line an error is shown as (None: the traceback says it) and the exit status."""
+    if isinstance(exc, click.ClickException):
+        message = exc.format_message()
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            message = f"{message} (see '{exc.ctx.command_path} --help')"
+        return f"error: {message}", exc.exit_code
+    if isinstance(exc, VoicecoachError):
+        return f"error: {exc}", exc.exit_code
+    if debug:                 # the last line of defence: an unexpected error
+        return None, ExitStatus.FAILURE
+    return (f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            ExitStatus.FAILURE)

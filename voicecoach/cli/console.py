@@ -11,10 +11,9 @@ import select
 from typing import IO
 
 from voicecoach.cli.timeline_table import clock
-from voicecoach.live.transport import Transport
-
-_PHASE = {"concentric": "lift", "eccentric": "lower", "top": "pause", "bottom": "pause",
-          "get_ready": "get ready", "warmup": "warm-up"}
+from voicecoach.live.transport import Transport, TransportState
+from voicecoach.plan.kinds import SegmentKind
+from voicecoach.plan.labels import LabelStyle, segment_label
 
 
 class KeyReader:
@@ -59,11 +58,11 @@ def status_text(t: Transport) -> str:
     sets = max((s.set or 0) for s in tl.segments)
     reps = max((s.rep or 0) for s in tl.segments if s.set == seg.set) if seg.set else 0
     parts = []
-    if seg.set and seg.kind not in ("rest",):
+    if seg.set and seg.kind != SegmentKind.REST:
         parts.append(f"set {seg.set}/{sets}")
     if seg.rep:
         parts.append(f"rep {seg.rep}/{reps}" + (f" {seg.side}" if seg.side else ""))
-    parts.append("PAUSED" if t.state == "paused" else _PHASE.get(seg.kind, seg.kind))
+    parts.append("PAUSED" if t.state == TransportState.PAUSED else segment_label(seg.kind, LabelStyle.STATUS))
     parts.append(f"{clock(tl.frames - t.position, tl.samplerate)} left")
     return "  ".join(parts)
 

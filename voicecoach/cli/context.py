@@ -6,12 +6,17 @@ so tests run the real CLI in-process with their own streams and folders.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from voicecoach.cli.environment import Environment
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
+
+if TYPE_CHECKING:      # the training modules load only for the commands that use them
+    from voicecoach.training.progression import Recommendation
 
 NEXT = "next"   # the preset name that means today's recommended workout
 
@@ -27,14 +32,14 @@ def echo(text: str = "", nl: bool = True) -> None:
 
 
 def resolve_preset(spec: str, overrides: dict) -> Preset:
-    """A preset name or file, or ``next``: today's session by the method."""
+    """A preset name or file, or ``next``: today's workout by the method."""
     env = current_env()
     if spec == NEXT:
         from voicecoach.training import coach as training
         with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-            plan = training.todays_recommendation(history, env.now())
-        click.echo(describe_recommendation(plan), file=env.stderr)
-        preset = training.recommended_preset(plan, env.config_dir)
+            recommendation = training.todays_recommendation(history, env.now())
+        click.echo(describe_recommendation(recommendation), file=env.stderr)
+        preset = training.recommended_preset(recommendation, env.config_dir)
     else:
         preset = load_preset(spec, env.config_dir)
     if any(v is not None for v in overrides.values()):
@@ -48,11 +53,12 @@ def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channe
     return prepare(preset, current_env().cache_dir, samplerate, channels)
 
 
-def describe_recommendation(plan, upcoming: bool = False) -> str:
+def describe_recommendation(recommendation: Recommendation, upcoming: bool = False) -> str:
     """One sentence: today's (or the next) recommended workout and why."""
-    title = load_preset(plan.preset, current_env().config_dir).title   # the user's own preset when it shadows a built-in
+    r = recommendation
+    title = load_preset(r.preset, current_env().config_dir).title   # the user's own preset when it shadows a built-in
     head = "Next session" if upcoming else "Today"
-    text = f"{head}: {title} ({plan.preset}), {plan.sets} sets of {plan.reps}. {plan.reason}"
-    if plan.rest_advice and not upcoming:
-        text += f" {plan.rest_advice}"
+    text = f"{head}: {title} ({r.preset}), {r.sets} sets of {r.reps}. {r.reason}"
+    if r.rest_advice and not upcoming:
+        text += f" {r.rest_advice}"
     return text

@@ -30,7 +30,13 @@ from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
 def timeline(preset: str, as_json: bool, **overrides) -> None:
     """Print the plan of a session: every segment and what is heard."""
-    plan = prepare_session(resolve_preset(preset, overrides)).timeline
+    p = resolve_preset(preset, overrides)
+    if p.sounds:                 # its own sound files: their lengths need decoding
+        plan = prepare_session(p).timeline
+    else:                        # spoken lengths only: no numpy on a warm cache
+        from voicecoach.cues.timing import cue_bank, spoken_timeline
+        with cue_bank(p, current_env().cache_dir) as bank:
+            plan = spoken_timeline(p, bank)
     echo(plan.to_json() if as_json else format_table(plan), nl=as_json)
 
 
@@ -159,7 +165,7 @@ def _record_play(preset: Preset, timeline, position: int, completed: bool, start
     env = current_env()
     record = training.played_record(preset, timeline, position, completed, started)
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-        session_id = history.add(record)
+        workout_id = history.add(record)
         if not (ask and record.sets):
             if record.sets:
                 echo(f"Log your perfect reps later: voicecoach log {preset.name} "
@@ -168,7 +174,7 @@ def _record_play(preset: Preset, timeline, position: int, completed: bool, start
         answers = training.ask_perfect_reps(record, env.stdin, env.stderr)
         if answers is None:
             return
-        history.set_perfect(session_id, answers)
-        plan = training.todays_recommendation(history, env.now())
+        history.set_perfect(workout_id, answers)
+        recommendation = training.todays_recommendation(history, env.now())
     echo(f"Logged {sum(answers)} perfect reps ({' '.join(map(str, answers))}).")
-    echo(describe_recommendation(plan, upcoming=True))
+    echo(describe_recommendation(recommendation, upcoming=True))

@@ -3,10 +3,9 @@ person could follow on paper."""
 
 from __future__ import annotations
 
+from voicecoach.plan.kinds import EventKind
+from voicecoach.plan.labels import LabelStyle, segment_label
 from voicecoach.plan.timeline import Timeline
-
-_LABEL = {"get_ready": "get ready", "concentric": "lift", "eccentric": "lower",
-          "top": "pause top", "bottom": "pause bottom"}
 
 
 def clock(frames: int, samplerate: int) -> str:
@@ -21,9 +20,9 @@ def format_table(timeline: Timeline) -> str:
     ticks = [0] * len(timeline.segments)
     for e in timeline.events:
         i = timeline.segment_index(e.frame)
-        if e.kind == "speech":
+        if e.kind == EventKind.SPEECH:
             heard[i].append(f'"{e.text}"')
-        elif e.kind == "bell":
+        elif e.kind == EventKind.BELL:
             heard[i].append("(bell)")
         else:
             ticks[i] += 1
@@ -32,7 +31,7 @@ def format_table(timeline: Timeline) -> str:
              f"{len(timeline.segments)} segments, {len(timeline.events)} events",
              f"{'time':>8}  {'len':>5}  {'set':>3} {'rep':>3}  {'phase':<13} heard"]
     for seg, said, n in zip(timeline.segments, heard, ticks):
-        label = _LABEL.get(seg.kind, seg.kind)
+        label = segment_label(seg.kind, LabelStyle.TABLE)
         if seg.side:
             label = f"{label} ({seg.side})"
         beats = f" [{n} beat{'s' * (n != 1)}]" if n else ""

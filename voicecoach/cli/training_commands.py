@@ -16,9 +16,9 @@ def next_cmd() -> None:
     from voicecoach.training import coach as training
     env = current_env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-        plan = training.todays_recommendation(history, env.now())
-    echo(describe_recommendation(plan))
-    if plan.rest_today:
+        recommendation = training.todays_recommendation(history, env.now())
+    echo(describe_recommendation(recommendation))
+    if recommendation.rest_today:
         echo("It can wait for tomorrow; 'voicecoach play next' plays it anyway.")
 
 
@@ -40,7 +40,7 @@ def log(words: tuple[str, ...], day) -> None:
     now = env.now()
     when = day.date() if day else training.local_day(now)
     with training.open_history(env.data_dir, now, env.stderr) as history:
-        record, existing = training.log_session(history, preset, numbers, when, now)
+        record, existing = training.log_workout(history, preset, numbers, when, now)
     what = "the session played" if existing else "a session"
     echo(f"Logged {what} on {when.isoformat()}: {preset.name}, perfect reps "
           f"{' '.join(map(str, numbers))} of {preset.reps_per_set}.")
@@ -54,7 +54,7 @@ def history(as_json: bool) -> None:
     from voicecoach.training import coach as training
     env = current_env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as log_:
-        records = log_.sessions()
+        records = log_.workouts()
     if as_json:
         echo(json.dumps(history_view.to_json(records), indent=2))
         return

@@ -17,3 +17,32 @@ def is_int(value: object) -> bool:
 def is_real(value: object) -> bool:
     """True for an int or a float (Python or numpy), False for a bool or anything else."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """``value`` as an int if it is a positive integer.
+
+    Raises
+    ------
+    TypeError
+        Not an integer (a bool is not one).
+    ValueError
+        Zero or negative.
+    """
+    if _checked_int(value, name) <= 0:
+        raise ValueError(f"{name} must be positive, not {value}")
+    return int(value)
+
+
+def check_count(value: object, name: str) -> int:
+    """``value`` as an int if it is a whole number of things, 0 included; a
+    negative one is a ValueError, anything but an integer a TypeError."""
+    if _checked_int(value, name) < 0:
+        raise ValueError(f"{name} must be >= 0, not {value}")
+    return int(value)
+
+
+def _checked_int(value: object, name: str) -> int:
+    if not is_int(value):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return int(value)

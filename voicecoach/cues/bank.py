@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import numpy as np
-
+from voicecoach.common.numbers import check_positive_int
 from voicecoach.cues.cache import CueCache, cue_key
-from voicecoach.cues.dsp import SilenceError, _check_rate, process
-from voicecoach.cues.engine import SpeechEngine, _check_text
+from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.identity import engine_identity
-from voicecoach.cues.settings import SpeechSettings
+from voicecoach.cues.settings import SpeechSettings, check_text
 from voicecoach.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ class CueBank:
 
     def __init__(self, samplerate: int, settings: SpeechSettings, cache: CueCache | None,
                  engine: SpeechEngine | None = None):
-        self.samplerate = _check_rate(samplerate)
+        self.samplerate = check_positive_int(samplerate, "samplerate")
         if not isinstance(settings, SpeechSettings):
             raise TypeError(f"settings must be SpeechSettings, not {type(settings).__name__}")
         if cache is not None and not isinstance(cache, CueCache):
@@ -52,7 +54,7 @@ class CueBank:
 
     def get(self, text: str) -> np.ndarray:
         """The processed cue: float32, shape ``(n,)`` at ``samplerate``, read-only."""
-        text = _check_text(text)
+        text = check_text(text)
         cue = self._cues.get(text)
         if cue is None:
             cue, _ = self._load(text)
@@ -63,12 +65,13 @@ class CueBank:
         """The cue as 16-bit PCM: int16, shape ``(n,)``, read-only; what the
         mixer keeps for a whole session (half the memory of float32; the
         voice comes from 16-bit espeak, so nothing audible is lost)."""
-        text = _check_text(text)
+        text = check_text(text)
         pcm = self._pcm16.get(text)
         if pcm is None:
             cue = self._cues.get(text)
             if cue is None:
                 cue, _ = self._load(text)
+            import numpy as np
             pcm = np.clip(np.round(cue * 32768.0), -32768, 32767).astype(np.int16)
             pcm.flags.writeable = False
             self._pcm16[text] = pcm
@@ -81,7 +84,7 @@ class CueBank:
         some, so only the length is kept here when the cue is safely on disk:
         memory holds the cues the session plays, not all it considered.
         """
-        text = _check_text(text)
+        text = check_text(text)
         if text in self._cues:
             return len(self._cues[text])
         if text in self._pcm16:
@@ -142,6 +145,10 @@ class CueBank:
     def _synthesize(self, text: str) -> np.ndarray:
         if self._engine is None:
             self._engine = SpeechEngine()
+        from voicecoach.cues.dsp import (  # numpy: only on a cache miss
+            SilenceError,
+            process,
+        )
         pcm, rate = self._engine.synthesize(text, self.settings)
         try:
             return process(pcm, rate, self.samplerate)

@@ -7,13 +7,15 @@ import json
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from voicecoach.cues.dsp import PROCESSING_VERSION
+from voicecoach.common.atomic import atomic_path
+from voicecoach.cues.identity import PROCESSING_VERSION
 from voicecoach.cues.settings import SpeechSettings
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ class CueCache:
             _log.warning("cue cache entry %s is %s; deleted, will synthesise again", path, problem)
             path.unlink(missing_ok=True)
             return None
+        import numpy as np
         pcm = np.frombuffer(blob, dtype="<f4", offset=_HEADER).astype(np.float32, copy=False)
         return pcm  # a view of immutable bytes: read-only
 
@@ -113,6 +116,7 @@ class CueCache:
 
     def put(self, key: str, pcm: np.ndarray) -> None:
         """Store ``pcm`` (float32, shape ``(n,)``, ``n > 0``) atomically."""
+        import numpy as np
         path = self.path(key)
         if not isinstance(pcm, np.ndarray):
             raise TypeError(f"pcm must be a numpy array, not {type(pcm).__name__}")
@@ -123,12 +127,6 @@ class CueCache:
         payload = pcm.astype("<f4", copy=False).tobytes()
         header = _MAGIC + pcm.size.to_bytes(8, "little") + hashlib.sha256(payload).digest()
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}-", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(header)
-                f.write(payload)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path, mode=0o600) as tmp, open(tmp, "wb") as f:   # private, as before
+            f.write(header)
+            f.write(payload)

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from voicecoach.common import fades
 from voicecoach.common.arrays import check_mono
 from voicecoach.common.decibels import gain, power_gain
-from voicecoach.common.numbers import is_int
-
-PROCESSING_VERSION: int = 1
-"""Bump whenever trim/resample/normalise change the samples: it is part of the cache key."""
+from voicecoach.common.numbers import check_positive_int
 
 TRIM_THRESHOLD_DB: float = -40.0
 """Audible = above this level relative to the phrase's peak ..."""
@@ -64,14 +62,6 @@ def _check_pcm(pcm: object, *, allow_empty: bool = False) -> np.ndarray:
     return check_mono(pcm, "pcm", (np.float32, np.float64), allow_empty=allow_empty)
 
 
-def _check_rate(samplerate: object, name: str = "samplerate") -> int:
-    if not is_int(samplerate):
-        raise TypeError(f"{name} must be an int, not {type(samplerate).__name__}")
-    if samplerate <= 0:
-        raise ValueError(f"{name} must be positive, not {samplerate}")
-    return int(samplerate)
-
-
 def _sustained(active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per block: does a sustained sound start here / end here?"""
     counts = np.convolve(active.astype(np.int32), np.ones(_SUSTAIN_SPAN, np.int32))
@@ -111,7 +101,7 @@ def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
         (a ValueError) if nothing is above the absolute floor.
     """
     x = _check_pcm(pcm, allow_empty=True)
-    samplerate = _check_rate(samplerate)
+    samplerate = check_positive_int(samplerate, "samplerate")
     mag = np.abs(x)
     peak = float(mag.max()) if x.size else 0.0
     floor = gain(AUDIBLE_FLOOR_DBFS)
@@ -141,9 +131,9 @@ def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
     end = min(len(x), offset + 1 + round(TAIL_S * samplerate))
     out = x[start:end].astype(np.float64)
     n_in = min(fade_in, len(out))
-    out[:n_in] *= 0.5 - 0.5 * np.cos(np.pi * np.arange(n_in) / fade_in)
+    out[:n_in] *= fades.fade_in(n_in, over=fade_in)
     n_out = min(max(1, round(FADE_OUT_S * samplerate)), len(out))
-    out[len(out) - n_out:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, n_out + 1) / n_out)
+    out[len(out) - n_out:] *= fades.fade_out(n_out)
     return out.astype(np.float32)
 
 
@@ -165,8 +155,8 @@ def resample(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
         object if it already was).
     """
     x = _check_pcm(pcm, allow_empty=True)
-    rate_in = _check_rate(rate_in, "rate_in")
-    rate_out = _check_rate(rate_out, "rate_out")
+    rate_in = check_positive_int(rate_in, "rate_in")
+    rate_out = check_positive_int(rate_out, "rate_out")
     x = x.astype(np.float32, copy=False)
     if rate_in == rate_out or x.size == 0:
         return x
@@ -193,7 +183,7 @@ def gated_rms(pcm: np.ndarray, samplerate: int) -> float:
         Of ``pcm``; sets the window length.
     """
     x = _check_pcm(pcm).astype(np.float64)
-    samplerate = _check_rate(samplerate)
+    samplerate = check_positive_int(samplerate, "samplerate")
     w = max(1, round(GATE_WINDOW_S * samplerate))
     if len(x) < w:
         power = np.array([np.mean(x * x)])

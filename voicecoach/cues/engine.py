@@ -16,14 +16,16 @@ import re
 import threading
 import weakref
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from voicecoach.common.numbers import is_real
 from voicecoach.cues.identity import _default_driver, engine_identity
-from voicecoach.cues.settings import SpeechSettings, Voice
+from voicecoach.cues.settings import SpeechSettings, Voice, check_text
 from voicecoach.cues.worker import _worker_main
 from voicecoach.errors import InputError, SpeechEngineError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _log = logging.getLogger(__name__)
 
@@ -261,7 +263,7 @@ class SpeechEngine:
         samplerate : int
             Read from the file header (22050 on espeak).
         """
-        text = _check_text(text)
+        text = check_text(text)
         if not isinstance(settings, SpeechSettings):
             raise TypeError(f"settings must be SpeechSettings, not {type(settings).__name__}")
         voice = None if settings.voice is None else self._resolve_voice(settings.voice)
@@ -298,6 +300,7 @@ class SpeechEngine:
 
 
 def _read_audio(path: str, text: str) -> tuple[np.ndarray, int]:
+    import numpy as np
     import soundfile as sf
 
     try:
@@ -309,10 +312,3 @@ def _read_audio(path: str, text: str) -> tuple[np.ndarray, int]:
     pcm = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)
     return np.ascontiguousarray(pcm, dtype=np.float32), int(samplerate)
 
-
-def _check_text(text: object) -> str:
-    if not isinstance(text, str):
-        raise TypeError(f"cue text must be a str, not {type(text).__name__}")
-    if not text.strip():
-        raise ValueError("cue text must not be empty")
-    return text

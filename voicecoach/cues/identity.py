@@ -12,6 +12,9 @@ import platform
 import sys
 import sysconfig
 
+PROCESSING_VERSION: int = 1
+"""Bump whenever trim/resample/normalise change the samples: it is part of the cache key."""
+
 
 def _default_driver() -> str:
     """The pyttsx3 driver for this OS (mirrors pyttsx3.engine without importing it)."""

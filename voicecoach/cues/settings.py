@@ -49,3 +49,12 @@ class SpeechSettings:
             if not MIN_RATE <= self.rate <= MAX_RATE:
                 raise InputError(
                     f"rate: {self.rate} words per minute is outside {MIN_RATE}-{MAX_RATE}")
+
+
+def check_text(text: object) -> str:
+    """``text`` if it is something to say: a non-blank string."""
+    if not isinstance(text, str):
+        raise TypeError(f"cue text must be a str, not {type(text).__name__}")
+    if not text.strip():
+        raise ValueError("cue text must not be empty")
+    return text

@@ -2,7 +2,7 @@
 
 Why a worker *process*: pyttsx3 is not thread-safe, keeps process-global
 state (one espeak callback, one engine per process) and can loop forever
-when a write fails (see ``/work/shared/PITFALLS.md``). A process can be
+when a write fails (see docs/pitfalls.md). A process can be
 killed and replaced; a thread cannot. pyttsx3 is imported only here, and
 only inside the worker (in :class:`_Speaker`), so ``import voicecoach.cues``
 works without it. The parent side is :mod:`voicecoach.cues.engine`, which
@@ -71,8 +71,8 @@ class _Speaker:
         a moment ~100 ms after each utterance (closing its stream), so at
         random the flag survives and the *next* utterance is cancelled
         ("interrupted" in 4-6 of 30 cold runs here), and ``Cancel()`` also resets rate
-        and volume to the last synthesis's values (the PITFALLS "rate change
-        ignored"). We never stop mid-utterance, so stop() has nothing to do.
+        and volume to the last synthesis's values ("rate change ignored" in
+        docs/pitfalls.md). We never stop mid-utterance, so stop() has nothing to do.
         """
         driver = getattr(getattr(self.engine, "proxy", None), "_driver", None)
         if driver is None or not hasattr(driver, "stop"):
@@ -118,7 +118,7 @@ class _Speaker:
             self._set("voice", self.default_voice if voice is None else voice)
             self._set("rate", self.default_rate if rate is None else rate)
             self.finished.clear()
-            self.engine.save_to_file(text, path)   # one save per runAndWait (PITFALLS)
+            self.engine.save_to_file(text, path)   # one save per runAndWait (docs/pitfalls.md)
             self.engine.runAndWait()
             self._raise_errors()
             # runAndWait() can return while espeak still synthesises on its

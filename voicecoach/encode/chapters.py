@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from voicecoach import __version__
-from voicecoach.plan.timeline import REP_KINDS, Timeline
+from voicecoach.plan.kinds import REP_KINDS, SegmentKind
+from voicecoach.plan.labels import LabelStyle, segment_label
+from voicecoach.plan.timeline import Timeline
 
 __all__ = ["Chapter", "chapters", "cue_sheet", "chapter_spans", "chapter_stamps"]
 
@@ -30,10 +32,6 @@ class Chapter:
     title: str
 
 
-_TITLES = {"intro": "Intro", "warmup": "Warm-up", "get_ready": "Get ready",
-           "rest": "Rest", "outro": "Outro"}
-
-
 def chapters(timeline: Timeline) -> list[Chapter]:
     """One chapter per set and per rest, plus intro, warm-up and outro.
 
@@ -42,21 +40,21 @@ def chapters(timeline: Timeline) -> list[Chapter]:
     so skipping to "Set 2 of 3" lands on its announcement.
     """
     sets = max((s.set for s in timeline.segments
-                if s.set is not None and (s.kind in REP_KINDS or s.kind == "get_ready")), default=0)
+                if s.set is not None and (s.kind in REP_KINDS or s.kind == SegmentKind.GET_READY)), default=0)
     segs = timeline.segments
     out: list[Chapter] = []
     for i, seg in enumerate(segs):
         if seg.frames <= 0 or seg.start >= timeline.frames:
             continue
-        if seg.kind in REP_KINDS or (seg.kind == "get_ready" and seg.set is not None):
+        if seg.kind in REP_KINDS or (seg.kind == SegmentKind.GET_READY and seg.set is not None):
             side = seg.side
-            if seg.kind == "get_ready":  # announces what follows: take its side
+            if seg.kind == SegmentKind.GET_READY:  # announces what follows: take its side
                 side = next((s.side for s in segs[i + 1:] if s.kind in REP_KINDS), side)
             title = f"Set {seg.set} of {sets}" if seg.set is not None else "Exercise"
             if side:
                 title += f", {side}"
         else:
-            title = _TITLES.get(seg.kind, seg.kind.replace("_", " ").capitalize())
+            title = segment_label(seg.kind, LabelStyle.CHAPTER)
         if not out or out[-1].title != title:
             out.append(Chapter(max(0, seg.start), title))
     return out

@@ -66,7 +66,7 @@ def tag_mp3(tmp: Path, tags: Tags, spans: list[tuple[int, int, str]]) -> None:
 def sort_chap_frames(path: Path) -> None:
     """Put the CHAP frames of an ID3v2.3 tag in start-time order, in place.
 
-    mutagen writes frames sorted by size (quodlibet/mutagen#506), and
+    mutagen writes frames sorted by size, not by time, and
     ffmpeg and some players list chapters in file order, not CTOC order.
     Only CHAP frames swap places among themselves: the tag keeps its size.
     """

@@ -3,7 +3,7 @@
 The exporter calls the same :meth:`Mixer.render <voicecoach.audio.mixer.Mixer.render>`
 as the live player, block by block, and streams each block through
 ``soundfile.SoundFile.write``: memory stays ``O(block)`` whatever the session
-length (and OGG/Vorbis must be written in blocks anyway, see PITFALLS.md).
+length (and OGG/Vorbis must be written in blocks anyway, see docs/pitfalls.md).
 
 Every output (the mix, the stems, the cue sheet) is written to a hidden temp
 file beside its target and moved into place with :func:`os.replace` only
@@ -18,7 +18,6 @@ Tags and chapters are added to the temp file before the rename
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,7 +28,13 @@ import soundfile as sf
 from voicecoach import __version__
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.mixer import BUSES, HEADROOM_PEAK, Mixer
-from voicecoach.encode.chapters import chapter_spans, chapter_stamps, chapters, cue_sheet
+from voicecoach.common.atomic import discard, temp_beside
+from voicecoach.encode.chapters import (
+    chapter_spans,
+    chapter_stamps,
+    chapters,
+    cue_sheet,
+)
 from voicecoach.encode.formats import (
     CODECS,
     ExportOptions,
@@ -129,18 +134,6 @@ def _tag_errors() -> tuple[type[Exception], ...]:
     WAV export never loads mutagen."""
     import mutagen
     return (mutagen.MutagenError,)
-
-
-def _temp_for(target: Path) -> Path:
-    """Create ``.NAME.part-XXXXXXXX`` beside ``target``, mode as ``open()`` would give."""
-    while True:
-        tmp = target.with_name(f".{target.name}.part-{secrets.token_hex(4)}")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        return tmp
 
 
 def _sf_detail(f: sf.SoundFile) -> str | None:
@@ -243,7 +236,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
     try:
         for target, bus in audio_targets:
             current = target
-            temps[target] = tmp = _temp_for(target)
+            temps[target] = tmp = temp_beside(target)
             f = _NoSyncFile(tmp, "w", sr, options.channels, subtype, format=codec.major)
             files.append((f, bus, target))
             if fmt == "wav":  # RIFF INFO, written by libsndfile at close
@@ -280,7 +273,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
 
         if cue_target is not None:
             current = cue_target
-            temps[cue_target] = tmp = _temp_for(cue_target)
+            temps[cue_target] = tmp = temp_beside(cue_target)
             tmp.write_text(cue_sheet(chaps, path.name, sr, fmt=fmt, title=tags.title,
                                      performer=tags.artist), encoding="utf-8")
 
@@ -310,9 +303,6 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                     pass
         if not committed:
             for tmp in temps.values():
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+                discard(tmp)
     written = [t for t, _ in audio_targets]
     return written + ([cue_target] if cue_target is not None else [])

@@ -18,7 +18,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from voicecoach.errors import AudioDeviceError, InputError
-from voicecoach.live.transport import Transport
+from voicecoach.live.transport import Transport, TransportCommand, TransportState
 
 DEFAULT_LATENCY = 0.2        # seconds: roomy enough for Bluetooth headphones
 BLOCKSIZE = 1024             # frames per callback: 21 ms at 48 kHz
@@ -214,7 +214,7 @@ class Player:
                 now = self.clock()
                 if self.t.rendered != last_frames:
                     last_frames, last_change = self.t.rendered, now
-                stalled = self.t.state != "paused" and now - last_change > STALL_SECONDS
+                stalled = self.t.state != TransportState.PAUSED and now - last_change > STALL_SECONDS
                 if self._lost or stalled or not stream.active and not self.t.finished:
                     _close(stream)
                     stream = self._recover()
@@ -227,7 +227,8 @@ class Player:
                           self.recoveries, list(self.t.log))
 
     def _key(self, key: str) -> None:
-        command = {" ": "toggle", "p": "toggle", "n": "skip", "q": "quit"}.get(key.lower())
+        command = {" ": TransportCommand.TOGGLE, "p": TransportCommand.TOGGLE, "n": TransportCommand.SKIP,
+                   "q": TransportCommand.QUIT}.get(key.lower())
         if command:
             self.t.request(command)
 
@@ -238,7 +239,7 @@ class Player:
         while True:
             try:
                 self.backend.refresh()
-                self.t.request("recover")
+                self.t.request(TransportCommand.RECOVER)
                 stream = self._open()
                 self.recoveries += 1
                 self.notice("audio device back; resuming from the start of the rep")

@@ -24,17 +24,38 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Callable, Mapping
 
 import numpy as np
 
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.mixer import Mixer
+from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
-from voicecoach.plan.timeline import REP_KINDS, Timeline
+from voicecoach.plan.timeline import Timeline
 
 FADE_SECONDS = 0.005
-COUNT_IN_SECONDS = 3
+
+
+class TransportCommand(StrEnum):
+    """What the listener (keys, media controls) or the player's watchdog asks for."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    TOGGLE = "toggle"
+    SKIP = "skip"
+    QUIT = "quit"
+    RECOVER = "recover"
+
+
+class TransportState(StrEnum):
+    """Whether the session is heard, held at a rep start, or over."""
+
+    PLAYING = "playing"
+    PAUSED = "paused"
+    DONE = "done"
+
 
 #: Clips the transport needs, by name; the player synthesises them up front.
 CLIP_NAMES = ("paused", "resume", "skip", "quit", "recovered")
@@ -84,24 +105,24 @@ class Transport:
         self.sr = timeline.samplerate
         self.fade = max(1, round(FADE_SECONDS * self.sr))
         self._queue: deque[_Section] = deque([_Section(start, timeline.frames)])
-        self._pending: str | None = None
+        self._pending: TransportCommand | None = None
         self.rendered = 0            # frames handed to the device: the clock
         self.position = start        # timeline frame being heard (resume point while paused)
-        self.state = "playing"       # playing | paused | done
+        self.state = TransportState.PLAYING
         self.underruns = 0
         self.quit_requested = False
-        self.log: list[tuple[int, str]] = []   # (rendered frame, command) as applied
+        self.log: list[tuple[int, TransportCommand]] = []   # (rendered frame, command) as applied
 
     # -- other threads ---------------------------------------------------
-    def request(self, command: str) -> None:
+    def request(self, command: TransportCommand | str) -> None:
         """Ask for ``pause``, ``resume``, ``toggle``, ``skip`` or ``quit``."""
-        if command not in ("pause", "resume", "toggle", "skip", "quit", "recover"):
+        if command not in tuple(TransportCommand):
             raise ValueError(f"unknown transport command {command!r}")
-        self._pending = command
+        self._pending = TransportCommand(command)
 
     @property
     def finished(self) -> bool:
-        return self.state == "done"
+        return self.state == TransportState.DONE
 
     # -- timeline arithmetic ---------------------------------------------
     def rep_start(self, frame: int) -> int:
@@ -123,8 +144,8 @@ class Transport:
         current = segs[i].set if i >= 0 and segs[i].kind in REP_KINDS else None
         for seg in segs[i + 1:]:
             if seg.kind in REP_KINDS and seg.set != current:
-                return max(frame, seg.start - COUNT_IN_SECONDS * self.sr)
-            if seg.kind == "outro":
+                return max(frame, seg.start - COUNT_IN * self.sr)
+            if seg.kind == SegmentKind.OUTRO:
                 return seg.start
         return self.timeline.frames
 
@@ -136,37 +157,38 @@ class Transport:
         stop = min(head.end, head.pos + self.fade)
         return [_Section(head.pos, stop, head.clip, fade=True)] if stop > head.pos else []
 
-    def _apply(self, command: str) -> None:
+    def _apply(self, command: TransportCommand) -> None:
         self.log.append((self.rendered, command))
-        if command == "toggle":
-            command = "resume" if self.state == "paused" else "pause"
-        if self.state == "done":
+        if command == TransportCommand.TOGGLE:
+            command = TransportCommand.RESUME if self.state == TransportState.PAUSED else TransportCommand.PAUSE
+        if self.state == TransportState.DONE:
             return
         now = self.position
         sections = self._fade_out_now()
-        if command == "pause" and self.state == "playing":
+        if command == TransportCommand.PAUSE and self.state == TransportState.PLAYING:
             self.position = self.rep_start(now)
             n = len(self.clips["paused"])
             sections += [_Section(0, n, self.clips["paused"]), _Section(0, 0, silence=True)]
-            self.state = "paused"
-        elif command in ("resume", "recover") and (self.state == "paused" or command == "recover"):
-            clip = self.clips["resume" if command == "resume" else "recovered"]
-            if command == "recover":
+            self.state = TransportState.PAUSED
+        elif command in (TransportCommand.RESUME, TransportCommand.RECOVER) and (
+                self.state == TransportState.PAUSED or command == TransportCommand.RECOVER):
+            clip = self.clips["resume" if command == TransportCommand.RESUME else "recovered"]
+            if command == TransportCommand.RECOVER:
                 self.position = self.rep_start(now)
                 sections = []
             sections += [_Section(0, len(clip), clip), _Section(self.position, self.timeline.frames)]
-            self.state = "playing"
-        elif command == "skip":
+            self.state = TransportState.PLAYING
+        elif command == TransportCommand.SKIP:
             target = self.skip_target(now)
             clip = self.clips["skip"]
             self.position = target
             sections += [_Section(0, len(clip), clip), _Section(target, self.timeline.frames)]
-            self.state = "playing"
-        elif command == "quit":
+            self.state = TransportState.PLAYING
+        elif command == TransportCommand.QUIT:
             clip = self.clips["quit"]
             sections += [_Section(0, len(clip), clip)]
             self.quit_requested = True
-            self.state = "playing"
+            self.state = TransportState.PLAYING
         else:
             return
         self._queue = deque(sections)
@@ -186,7 +208,7 @@ class Transport:
         while done < n:
             if not queue:
                 out[done:] = 0.0
-                self.state = "done"
+                self.state = TransportState.DONE
                 break
             sec = queue[0]
             if sec.silence:
@@ -231,13 +253,13 @@ def make_clips(speech: Callable[[str], np.ndarray], sounds: Mapping[str, np.ndar
 
     def with_count_in(head: np.ndarray) -> np.ndarray:
         beat0 = -(-(len(head) + sr // 4) // sr) * sr         # next whole second after the words
-        out = np.zeros(beat0 + COUNT_IN_SECONDS * sr, dtype=np.float32)
+        out = np.zeros(beat0 + COUNT_IN * sr, dtype=np.float32)
         out[:len(head)] += head
-        for i in range(COUNT_IN_SECONDS):
+        for i in range(COUNT_IN):
             at = beat0 + i * sr
-            tick = sounds["tick"]
+            tick = sounds[EventKind.TICK]
             out[at:at + len(tick)] += tick
-            word = np.asarray(speech(number_word(COUNT_IN_SECONDS - i)), dtype=np.float32)[:sr]
+            word = np.asarray(speech(number_word(COUNT_IN - i)), dtype=np.float32)[:sr]
             out[at:at + len(word)] += word
         return out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from voicecoach.common.numbers import is_int, is_real
@@ -16,19 +17,30 @@ from voicecoach.errors import PresetError
 
 
 class Checker:
-    """Typed reads from a TOML table that fail with file, key and value."""
+    """Typed reads from a TOML table that fail with file, key and value.
 
-    def __init__(self, source: str, option_style: bool = False):
+    ``options`` maps a key's path to the command-line option that set it
+    (``{"mix.voice": "--voice-volume"}``): its problems name the option,
+    and the value as it was typed, instead of the source and the key.
+    """
+
+    def __init__(self, source: str, options: Mapping[str, str] | None = None):
         self.source = source
-        self.option_style = option_style
-
-    def key(self, path: str) -> str:
-        return f"--{path}" if self.option_style and path in ("sets", "reps", "rest", "tempo") else path
+        self.options = dict(options or {})
 
     def fail(self, path: str, problem: str, value: Any = ...) -> PresetError:
+        option = self.options.get(path)
         if value is not ...:
-            problem = f"{problem} (got {_show(value)})"
-        return PresetError(self.source, self.key(path), problem)
+            problem = f"{problem} (got {_show(value, typed=option is not None)})"
+        if option is not None:
+            return PresetError("", option, problem)
+        return PresetError(self.source, path, problem)
+
+    def _absent(self, path: str, default: Any) -> Any:
+        """What an absent key reads as: ``default``, or an error when there is none."""
+        if default is ...:
+            raise self.fail(path, "missing key")
+        return default
 
     def unknown(self, table: dict, allowed: tuple[str, ...], prefix: str = "") -> None:
         for key in table:
@@ -39,9 +51,7 @@ class Checker:
 
     def text(self, table: dict, key: str, path: str, default: Any = ..., empty: bool = False) -> Any:
         if key not in table:
-            if default is ...:
-                raise self.fail(path, "missing key")
-            return default
+            return self._absent(path, default)
         value = table[key]
         if not isinstance(value, str):
             raise self.fail(path, "must be a string", value)
@@ -52,9 +62,7 @@ class Checker:
 
     def integer(self, table: dict, key: str, path: str, lo: int, hi: int, default: Any = ...) -> Any:
         if key not in table:
-            if default is ...:
-                raise self.fail(path, "missing key")
-            return default
+            return self._absent(path, default)
         value = table[key]
         if not is_int(value):
             raise self.fail(path, "must be a whole number", value)
@@ -65,9 +73,7 @@ class Checker:
     def seconds(self, table: dict, key: str, path: str, lo: float, hi: float, default: Any = ...,
                 unit: str = "seconds") -> Any:
         if key not in table:
-            if default is ...:
-                raise self.fail(path, "missing key")
-            return default
+            return self._absent(path, default)
         value = table[key]
         if not is_real(value):
             raise self.fail(path, f"must be a number of {unit}", value)
@@ -110,6 +116,7 @@ class Checker:
         return value
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
+def _show(value: Any, typed: bool = False) -> str:
+    """``value`` as a message shows it: as it was typed for an option (``100``, not ``100.0``)."""
+    text = f"{value:g}" if typed and isinstance(value, float) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

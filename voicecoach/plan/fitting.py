@@ -17,6 +17,7 @@ import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.timeline import Dropped, Event
 
 __all__ = ["ANCHORED", "ANNOUNCE", "TIME_LEFT", "REMINDER", "Say", "fit_speech"]
@@ -74,5 +75,5 @@ def fit_speech(requests: Sequence[Say], speech_frames: Callable[[str], int],
         i = bisect.bisect(starts, at)
         starts.insert(i, at)
         ends.insert(i, at + length + gap)
-        spoken.append(Event(at, "speech", length, text, req.set, req.rep))
+        spoken.append(Event(at, EventKind.SPEECH, length, text, req.set, req.rep))
     return spoken, dropped

@@ -6,7 +6,9 @@ synthesising them is :mod:`voicecoach.audio.sounds`.
 
 from __future__ import annotations
 
-SOUND_SECONDS: dict[str, float] = {"tick": 0.040, "accent": 0.050, "bell": 1.5}
+from voicecoach.plan.kinds import EventKind
+
+SOUND_SECONDS: dict[EventKind, float] = {EventKind.TICK: 0.040, EventKind.ACCENT: 0.050, EventKind.BELL: 1.5}
 """Length of each metronome sound, by event kind."""
 
 SHIPPED_SOUNDS: tuple[str, ...] = ("woodblock", "clave", "chime")

@@ -10,6 +10,7 @@ Finding and reading preset files is :mod:`voicecoach.plan.preset_files`.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,17 +19,26 @@ import tomli_w
 
 from voicecoach.errors import PresetError, TempoError
 from voicecoach.plan.checks import Checker
-from voicecoach.plan.metronome import SHIPPED_SOUNDS
-from voicecoach.plan.mix import LEVEL_RANGE_DB, MAX_ATTACK, MAX_DEPTH_DB, MAX_RELEASE, Duck, Levels
+from voicecoach.plan.kinds import MOVING_KINDS, SegmentKind, Side
+from voicecoach.plan.metronome import SHIPPED_SOUNDS, SOUND_SECONDS
+from voicecoach.plan.mix import (
+    LEVEL_RANGE_DB,
+    MAX_ATTACK,
+    MAX_DEPTH_DB,
+    MAX_RELEASE,
+    Duck,
+    Levels,
+)
 from voicecoach.plan.tempo import Tempo, parse_tempo
 
 MAX_SESSION_SECONDS = 4 * 3600
-PHASE_ORDER = {
-    "concentric": ("concentric", "top", "eccentric", "bottom"),
-    "eccentric": ("eccentric", "bottom", "concentric", "top"),
+_K = SegmentKind
+PHASE_ORDER: dict[SegmentKind, tuple[SegmentKind, ...]] = {
+    _K.CONCENTRIC: (_K.CONCENTRIC, _K.TOP, _K.ECCENTRIC, _K.BOTTOM),
+    _K.ECCENTRIC: (_K.ECCENTRIC, _K.BOTTOM, _K.CONCENTRIC, _K.TOP),
 }
-SIDES = ("none", "alternate", "each")
-COUNTABLE = ("eccentric", "concentric")
+SIDES = tuple(Side)
+COUNTABLE = MOVING_KINDS
 
 
 @dataclass(frozen=True)
@@ -57,11 +67,19 @@ class Cues:
     halfway_rep: int | None = None
     last_rep: bool = True
 
-    def phase(self, kind: str) -> tuple[str, ...]:
+    def phase(self, kind: SegmentKind) -> tuple[str, ...]:
         return getattr(self, kind)
 
 
-SOUND_ROLES = ("tick", "accent", "bell", "rest_end")
+OVERRIDE_OPTIONS: dict[str, tuple[str, str]] = {
+    "sets": ("sets", "--sets"), "reps": ("reps", "--reps"), "tempo": ("tempo", "--tempo"),
+    "rest": ("rest", "--rest"), "voice": ("speech.voice", "--voice"), "rate": ("speech.rate", "--rate"),
+    "voice_volume": ("mix.voice", "--voice-volume"), "tick_volume": ("mix.ticks", "--tick-volume"),
+    "music_volume": ("mix.music", "--music-volume"),
+}
+""":meth:`Preset.with_overrides` keyword -> (the preset key it sets, the option a user types)."""
+
+SOUND_ROLES = (*SOUND_SECONDS, "rest_end")
 """``[sounds]`` keys: replace a built-in sound, or ``rest_end``: a sound at the end of each rest."""
 
 
@@ -80,10 +98,10 @@ class Preset:
     rest: float = 60.0
     tempo: Tempo | None = None
     hold: float | None = None
-    start: str = "concentric"
-    sides: str = "none"
+    start: SegmentKind = SegmentKind.CONCENTRIC
+    sides: Side = Side.NONE
     side_names: tuple[str, str] = ("Left", "Right")
-    count: tuple[str, ...] = ("eccentric",)
+    count: tuple[SegmentKind, ...] = (SegmentKind.ECCENTRIC,)
     voice: str | None = None
     rate: int | None = None
     cues: Cues = field(default_factory=Cues)
@@ -96,9 +114,9 @@ class Preset:
         return dict(self.sounds).get(role)
 
     @property
-    def phases(self) -> tuple[str, ...]:
+    def phases(self) -> tuple[SegmentKind, ...]:
         """Phases of one rep in the order performed."""
-        return ("hold",) if self.hold is not None else PHASE_ORDER[self.start]
+        return (SegmentKind.HOLD,) if self.hold is not None else PHASE_ORDER[self.start]
 
     @property
     def rep_seconds(self) -> float:
@@ -107,7 +125,7 @@ class Preset:
     @property
     def reps_per_set(self) -> int:
         """Reps performed in a set: ``each`` works both sides in turn."""
-        return self.reps * 2 if self.sides == "each" else self.reps
+        return self.reps * 2 if self.sides == Side.EACH else self.reps
 
     @property
     def halfway_rep(self) -> int | None:
@@ -127,28 +145,22 @@ class Preset:
                        voice: str | None = None, rate: int | None = None,
                        voice_volume: float | None = None, tick_volume: float | None = None,
                        music_volume: float | None = None) -> Preset:
-        """This preset with command-line overrides applied and re-validated."""
+        """This preset with command-line overrides applied and re-validated;
+        a bad value is reported under the option that gave it."""
         if tempo is not None and self.hold is not None:
-            raise PresetError("command line", "--tempo",
+            raise PresetError("", "--tempo",
                               f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo")
-        data = preset_to_dict(self)
-        for key, value in (("sets", sets), ("reps", reps), ("tempo", tempo), ("rest", rest)):
-            if value is not None:
-                data[key] = value
-        speech = dict(data.get("speech", {}))
-        if voice is not None:
-            speech["voice"] = voice
-        if rate is not None:
-            speech["rate"] = rate
-        if speech:
-            data["speech"] = speech
-        mix = dict(data.get("mix", {}))
-        for key, value in (("voice", voice_volume), ("ticks", tick_volume), ("music", music_volume)):
-            if value is not None:
-                mix[key] = value
-        if mix:
-            data["mix"] = mix
-        return preset_from_dict(data, source="command line", name=self.name, option_style=True)
+        given = {"sets": sets, "reps": reps, "tempo": tempo, "rest": rest, "voice": voice,
+                 "rate": rate, "voice_volume": voice_volume, "tick_volume": tick_volume,
+                 "music_volume": music_volume}
+        data = preset_to_dict(self)        # fresh tables: safe to fill in
+        options = {}
+        for keyword, (path, option) in OVERRIDE_OPTIONS.items():
+            if given[keyword] is not None:
+                table, _, key = path.rpartition(".")
+                (data.setdefault(table, {}) if table else data)[key] = given[keyword]
+                options[path] = option
+        return preset_from_dict(data, source="command line", name=self.name, options=options)
 
 
 # ---------------------------------------------------------------- validation
@@ -203,7 +215,7 @@ def _sounds(c: Checker, table: dict, base_dir: Path | None) -> tuple[tuple[str, 
 
 
 def preset_from_dict(data: Any, source: str, name: str | None = None,
-                     option_style: bool = False, base_dir: Path | None = None) -> Preset:
+                     options: Mapping[str, str] | None = None, base_dir: Path | None = None) -> Preset:
     """Validate a parsed TOML document and build a :class:`Preset`.
 
     Raises
@@ -211,7 +223,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     PresetError
         On the first problem, naming ``source``, the key and the value.
     """
-    c = Checker(source, option_style)
+    c = Checker(source, options)
     if not isinstance(data, dict):
         raise c.fail("", "a preset must be a TOML table", data)
     c.unknown(data, _TOP_KEYS)
@@ -238,16 +250,16 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     else:
         hold = c.seconds(data, "hold", "hold", 1, 600)
 
-    start = c.choice(data, "start", "start", tuple(PHASE_ORDER), "concentric")
-    sides = c.choice(data, "sides", "sides", SIDES, "none")
+    start = SegmentKind(c.choice(data, "start", "start", tuple(PHASE_ORDER), SegmentKind.CONCENTRIC))
+    sides = Side(c.choice(data, "sides", "sides", SIDES, Side.NONE))
     side_names = c.texts(data, "side_names", "side_names") or ("Left", "Right")
     if len(side_names) != 2:
         raise c.fail("side_names", "must name exactly two sides", list(side_names))
-    count_raw = data.get("count", ["eccentric"])
+    count_raw = data.get("count", [SegmentKind.ECCENTRIC])
     if not isinstance(count_raw, list) or any(p not in COUNTABLE for p in count_raw):
         raise c.fail("count", f"must be a list of phases counted aloud, from {', '.join(COUNTABLE)}",
                      count_raw)
-    count = tuple(dict.fromkeys(count_raw))
+    count = tuple(dict.fromkeys(SegmentKind(p) for p in count_raw))
 
     speech = c.table(data, "speech")
     c.unknown(speech, _SPEECH_KEYS, "speech.")
@@ -256,7 +268,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
 
     cue_table = c.table(data, "cues")
     c.unknown(cue_table, _CUE_KEYS, "cues.")
-    per_set = reps * 2 if sides == "each" else reps
+    per_set = reps * 2 if sides == Side.EACH else reps
     halfway = c.integer(cue_table, "halfway_rep", "cues.halfway_rep", 0, per_set, default=None)
     cues = Cues(
         halfway_rep=halfway,
@@ -290,8 +302,9 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
         sounds=sounds,
     )
     if preset.work_seconds() > MAX_SESSION_SECONDS:
-        raise c.fail("sets", f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
-                     f"the limit is {MAX_SESSION_SECONDS // 3600} hours", sets)
+        key = next((k for k in ("sets", "reps", "tempo", "rest") if k in c.options), "sets")  # one typed
+        raise c.fail(key, f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
+                     f"the limit is {MAX_SESSION_SECONDS // 3600} hours", data.get(key, sets))
     return preset
 
 
@@ -306,8 +319,8 @@ def preset_to_dict(preset: Preset) -> dict:
         data["tempo"] = str(preset.tempo)
     else:
         data["hold"] = preset.hold
-    data.update(start=preset.start, sides=preset.sides, side_names=list(preset.side_names),
-                count=list(preset.count))
+    data.update(start=str(preset.start), sides=str(preset.sides), side_names=list(preset.side_names),
+                count=[str(p) for p in preset.count])
     speech = {k: v for k, v in (("voice", preset.voice), ("rate", preset.rate)) if v is not None}
     if speech:
         data["speech"] = speech

@@ -16,7 +16,15 @@ import math
 from typing import Callable, Mapping
 
 from voicecoach.common.numbers import is_int
-from voicecoach.plan.fitting import ANCHORED, ANNOUNCE, REMINDER, TIME_LEFT, Say, fit_speech
+from voicecoach.plan.fitting import (
+    ANCHORED,
+    ANNOUNCE,
+    REMINDER,
+    TIME_LEFT,
+    Say,
+    fit_speech,
+)
+from voicecoach.plan.kinds import COUNT_IN, MOVING_KINDS, EventKind, SegmentKind, Side
 from voicecoach.plan.metronome import SOUND_SECONDS, sound_frames
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.preset import Preset
@@ -30,8 +38,7 @@ START_SECONDS = 0.02        # before the start accent: sound servers fade a new 
 LEAD_SECONDS = 0.3          # from the start accent to the first word
 INTRO_GAP_SECONDS = 0.4     # between intro sentences
 TAIL_SECONDS = 1.0          # after the last sound of the intro, warm-up and outro
-COUNT_IN = 3                # "Three, two, one" before every set
-EVENT_ORDER = {"bell": 0, "accent": 1, "tick": 2, "speech": 3}
+EVENT_ORDER = {EventKind.BELL: 0, EventKind.ACCENT: 1, EventKind.TICK: 2, EventKind.SPEECH: 3}
 
 _NO_LIMIT = 2**62
 
@@ -74,7 +81,7 @@ class _Planner:
         """``frames`` rounded up to a whole second, so sections start on a beat."""
         return math.ceil(frames / self.sr) * self.sr
 
-    def segment(self, kind: str, frames: int, set_: int | None = None, rep: int | None = None,
+    def segment(self, kind: SegmentKind, frames: int, set_: int | None = None, rep: int | None = None,
                 side: str | None = None) -> int:
         start = self.now
         if frames > 0:
@@ -82,11 +89,10 @@ class _Planner:
             self.now += frames
         return start
 
-    def sound(self, kind: str, frame: int, set_: int | None = None, rep: int | None = None,
+    def sound(self, kind: EventKind, frame: int, set_: int | None = None, rep: int | None = None,
               name: str | None = None) -> None:
-        """A metronome sound; ``name`` attaches a preset's own sound (a bell
-        event whose text names it)."""
-        self.sounds.append(Event(frame, kind, self.sound_len[name or kind], name, set_, rep))
+        """A metronome sound; ``name`` attaches a preset's own sound (by its role)."""
+        self.sounds.append(Event(frame, kind, self.sound_len[name or kind], None, set_, rep, name))
 
     def say(self, candidates: tuple[str, ...], onsets: tuple[int, ...] | int, limit: int,
             priority: int = ANCHORED, set_: int | None = None, rep: int | None = None) -> None:
@@ -112,15 +118,15 @@ class _Planner:
         fields = dict(title=p.title, sets=p.sets, reps=p.reps, seconds=_secs(p.hold or 0))
         if p.hold is not None:
             summary = self.v("summary_hold", **fields)
-        elif p.sides == "each":
+        elif p.sides == Side.EACH:
             summary = self.v("summary_each", **fields)
         else:
             summary = self.v("summary" if p.sets > 1 else "summary_one_set", **fields)
         lines = [summary] + [(line,) for line in p.cues.intro]
         start = self.frames(START_SECONDS)
-        self.sound("accent", start)     # the session starts: heard at once, before the voice
+        self.sound(EventKind.ACCENT, start)     # the session starts: heard at once, before the voice
         end = self.sequence(lines, start + self.frames(LEAD_SECONDS), self.frames(INTRO_GAP_SECONDS))
-        self.segment("intro", self.whole_seconds_up(end + self.frames(TAIL_SECONDS)))
+        self.segment(SegmentKind.INTRO, self.whole_seconds_up(end + self.frames(TAIL_SECONDS)))
 
     def warmup(self) -> None:
         for step in self.p.warmup:
@@ -133,16 +139,16 @@ class _Planner:
                 length = max(length, first + slot * step.count)
                 for i in range(step.count):
                     at = start + first + i * slot
-                    self.sound("accent" if i == 0 else "tick", at)
+                    self.sound(EventKind.ACCENT if i == 0 else EventKind.TICK, at)
                     self.say((number_word(i + 1),), at, at + slot - self.gap)
             length = self.whole_seconds_up(max(length, said - start + self.frames(TAIL_SECONDS)))
-            self.segment("warmup", length)
+            self.segment(SegmentKind.WARMUP, length)
 
     def count_in(self, end: int, set_: int) -> None:
         """``Three, two, one`` with ticks on the last seconds before ``end``."""
         for i in range(COUNT_IN, 0, -1):
             at = end - i * self.sr
-            self.sound("tick", at, set_)
+            self.sound(EventKind.TICK, at, set_)
             self.say(self._words[i], at, at + self.sr - self.gap, set_=set_)
 
     def get_ready(self) -> None:
@@ -154,16 +160,16 @@ class _Planner:
         start = self.now
         speech_end = start + self.frames(LEAD_SECONDS) + self.say_len(line[0]) + self.gap
         length = max(5 * self.sr, self.whole_seconds_up(speech_end - start) + COUNT_IN * self.sr)
-        self.segment("get_ready", length, 1)
+        self.segment(SegmentKind.GET_READY, length, 1)
         end = start + length
         self.say(line, start + self.frames(LEAD_SECONDS), end - COUNT_IN * self.sr - self.gap, set_=1)
         self.count_in(end, 1)
 
     def rest(self, next_set: int) -> None:
         p = self.p
-        start = self.segment("rest", self.frames(p.rest), next_set - 1)
+        start = self.segment(SegmentKind.REST, self.frames(p.rest), next_set - 1)
         end = self.now
-        self.sound("bell", start, next_set - 1)
+        self.sound(EventKind.BELL, start, next_set - 1)
         self.say(self.v("rest_start", seconds=_secs(p.rest)), start, end, set_=next_set - 1)
         beats = tuple(range(start + self.sr, end - COUNT_IN * self.sr, self.sr))
         self.say(self.v("set_next", set=next_set, sets=p.sets), tuple(reversed(beats)),
@@ -180,22 +186,22 @@ class _Planner:
                      set_=next_set - 1)
         self.count_in(end, next_set)
         if p.sound("rest_end"):
-            self.sound("bell", end, next_set, name="rest_end")
+            self.sound(EventKind.BELL, end, next_set, name="rest_end")
 
     def outro(self) -> None:
         start = self.now
-        self.sound("bell", start)
+        self.sound(EventKind.BELL, start)
         lines = [self.v("session_end")] + [(line,) for line in self.p.cues.outro]
         end = self.sequence(lines, start + self.frames(0.3), self.frames(INTRO_GAP_SECONDS))
-        end = max(end, start + sound_frames("bell", self.sr))
-        self.segment("outro", self.whole_seconds_up(end - start + self.frames(TAIL_SECONDS)))
+        end = max(end, start + sound_frames(EventKind.BELL, self.sr))
+        self.segment(SegmentKind.OUTRO, self.whole_seconds_up(end - start + self.frames(TAIL_SECONDS)))
 
     # -- reps --------------------------------------------------------------
     def side_of(self, rep: int) -> str | None:
         p = self.p
-        if p.sides == "alternate":
+        if p.sides == Side.ALTERNATE:
             return p.side_names[(rep - 1) % 2]
-        if p.sides == "each":
+        if p.sides == Side.EACH:
             return p.side_names[0] if rep <= p.reps else p.side_names[1]
         return None
 
@@ -208,11 +214,11 @@ class _Planner:
         elif rep == p.halfway_rep:
             parts.append(self.v("halfway")[0])
         side = self.side_of(rep)
-        if side and (p.sides == "alternate" or rep in (1, p.reps + 1)):
+        if side and (p.sides == Side.ALTERNATE or rep in (1, p.reps + 1)):
             parts.append(side)
         return tuple(parts)
 
-    def phase_cue(self, phase: str, prefix: tuple[str, ...], counted: bool) -> tuple[str, ...]:
+    def phase_cue(self, phase: SegmentKind, prefix: tuple[str, ...], counted: bool) -> tuple[str, ...]:
         """Candidate texts for the start of ``phase``, longest first (one
         shared tuple per combination: a long session asks thousands of times)."""
         key = (phase, prefix, counted)
@@ -220,15 +226,15 @@ class _Planner:
             self._cue_memo[key] = self._phase_cue(phase, prefix, counted)
         return self._cue_memo[key]
 
-    def _phase_cue(self, phase: str, prefix: tuple[str, ...], counted: bool) -> tuple[str, ...]:
+    def _phase_cue(self, phase: SegmentKind, prefix: tuple[str, ...], counted: bool) -> tuple[str, ...]:
         base = list(self.p.cues.phase(phase))
-        if phase == "hold":
+        if phase == SegmentKind.HOLD:
             base = base or list(self.v("hold_start", seconds=_secs(self.p.hold)))
         if counted:
             base = [f"{b}, {number_word(1).lower()}" for b in base] + [number_word(1)]
         heads = [", ".join(prefix)] if prefix else []
         if len(prefix) > 1:
-            heads.append(prefix[-1] if self.p.sides == "alternate" else prefix[0])
+            heads.append(prefix[-1] if self.p.sides == Side.ALTERNATE else prefix[0])
         out = [f"{h}. {b}" for h in heads for b in base]
         if heads and not base:
             out += heads
@@ -244,24 +250,24 @@ class _Planner:
             rep_start = self.now
             reminding = rep in reminder_reps
             for i, phase in enumerate(p.phases):
-                length = self.frames(p.hold if phase == "hold" else p.tempo.phase_seconds(phase))
+                length = self.frames(p.hold if phase == SegmentKind.HOLD else p.tempo.phase_seconds(phase))
                 start = self.segment(phase, length, set_, rep, side)
                 if length == 0:
                     continue
                 counted = phase in p.count
                 cue = self.phase_cue(phase, prefix if i == 0 else (), counted)
-                if reminding and phase in ("top", "bottom"):
+                if reminding and phase in (SegmentKind.TOP, SegmentKind.BOTTOM):
                     cue = ()        # a reminder rep gives its pauses to the reminder
                 elif reminding and cue and not counted:
                     cue = (_shortest_keeping(cue, ", ".join(prefix) if i == 0 else ""),)
                 # May run on past the phase: fitting stops it at the next anchored cue.
                 self.say(cue, start, _NO_LIMIT, set_=set_, rep=rep)
-                if phase == "hold":
+                if phase == SegmentKind.HOLD:
                     self.hold_events(start, length, set_, rep)
-                elif phase in ("concentric", "eccentric"):
-                    self.sound("accent", start, set_, rep)
+                elif phase in MOVING_KINDS:
+                    self.sound(EventKind.ACCENT, start, set_, rep)
                     for k in range(1, math.ceil(length / self.sr)):
-                        self.sound("tick", start + k * self.sr, set_, rep)
+                        self.sound(EventKind.TICK, start + k * self.sr, set_, rep)
                     if counted:
                         for k in range(1, int(length // self.sr)):
                             at = start + k * self.sr
@@ -277,13 +283,13 @@ class _Planner:
         p = self.p
         n = p.reps_per_set
         free = [r for r in range(2, n) if r != p.halfway_rep and not self.rep_prefix(r)[:1]]
-        if p.sides == "alternate":
+        if p.sides == Side.ALTERNATE:
             free = [r for r in range(2, n) if r != p.halfway_rep and r != n]
         k = min(len(p.cues.reminders), max(1, n // 4), len(free))
         return [free[round((i + 0.5) * len(free) / k - 0.5)] for i in range(k)] if k else []
 
     def hold_events(self, start: int, length: int, set_: int, rep: int) -> None:
-        self.sound("accent", start, set_, rep)
+        self.sound(EventKind.ACCENT, start, set_, rep)
         end = start + length
         seconds = int(length // self.sr)
         for left in range(10 * (seconds // 10), COUNT_IN, -10):
@@ -292,7 +298,7 @@ class _Planner:
                          TIME_LEFT, set_, rep)
         for i in range(min(COUNT_IN, seconds - 1), 0, -1):
             at = end - i * self.sr
-            self.sound("tick", at, set_, rep)
+            self.sound(EventKind.TICK, at, set_, rep)
             self.say(self._words[i], at, at + self.sr, set_=set_, rep=rep)
 
     def fit(self) -> tuple[list[Event], list[Dropped]]:
@@ -337,7 +343,7 @@ def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
         def speech_frames(text: str) -> int:
             return estimate_frames(text, samplerate, preset.rate)
     lengths = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
-    lengths.update({role: lengths["bell"] for role, _ in preset.sounds if role not in lengths})
+    lengths.update({role: lengths[EventKind.BELL] for role, _ in preset.sounds if role not in lengths})
     lengths.update(sound_lengths or {})
     plan = _Planner(preset, samplerate, speech_frames, phrases or default_phrases(), lengths)
     plan.intro()

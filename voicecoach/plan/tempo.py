@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from voicecoach.common.numbers import is_real
 from voicecoach.errors import TempoError
+from voicecoach.plan.kinds import MOVING_KINDS, SegmentKind
 
 EXPLOSIVE_SECONDS = 1.0
 MAX_PHASE_SECONDS = 60.0
-PHASES = ("eccentric", "bottom", "concentric", "top")
+PHASES = (SegmentKind.ECCENTRIC, SegmentKind.BOTTOM, SegmentKind.CONCENTRIC, SegmentKind.TOP)
 
 _NUMBER = r"(?:\d+(?:\.\d+)?|\.\d+|[xX])"
 _SEPARATED = re.compile(rf"^\s*({_NUMBER})\s*([-/])\s*({_NUMBER})\s*\2\s*({_NUMBER})\s*\2\s*({_NUMBER})\s*$")
@@ -41,7 +42,7 @@ class Tempo:
             if not 0 <= value <= MAX_PHASE_SECONDS:
                 raise TempoError(
                     f"tempo {name} must be between 0 and {MAX_PHASE_SECONDS:g} seconds, got {value:g}")
-        for name in ("eccentric", "concentric"):
+        for name in MOVING_KINDS:
             if getattr(self, name) <= 0:
                 raise TempoError(f"tempo {name} must be longer than 0 seconds: a rep needs movement")
 
@@ -50,7 +51,7 @@ class Tempo:
         """Length of one rep."""
         return self.eccentric + self.bottom + self.concentric + self.top
 
-    def phase_seconds(self, phase: str) -> float:
+    def phase_seconds(self, phase: SegmentKind) -> float:
         return float(getattr(self, phase))
 
     def __str__(self) -> str:

@@ -1,7 +1,7 @@
 """The session timeline: segments and events at integer frames.
 
 This is the contract between the scheduler and everything that makes sound
-(mixer, player, export) and the ``timeline --json`` output of DESIGN.md.
+(mixer, player, export) and the ``timeline --json`` output (docs/architecture.md).
 Frames count samples at ``samplerate``; nothing here holds float seconds.
 """
 
@@ -11,19 +11,14 @@ import bisect
 import json
 from dataclasses import dataclass, field
 
-SEGMENT_KINDS: tuple[str, ...] = (
-    "intro", "warmup", "get_ready", "concentric", "top", "eccentric",
-    "bottom", "hold", "rest", "outro",
-)
-EVENT_KINDS: tuple[str, ...] = ("speech", "tick", "accent", "bell")
-REP_KINDS: frozenset[str] = frozenset({"concentric", "top", "eccentric", "bottom", "hold"})
+from voicecoach.plan.kinds import EventKind, SegmentKind
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A stretch of the session: ``[start, start + frames)``."""
 
-    kind: str
+    kind: SegmentKind
     start: int
     frames: int
     set: int | None = None
@@ -40,15 +35,18 @@ class Event:
     """Something audible that begins at ``frame`` and lasts ``frames``.
 
     For speech, ``frame`` is where the voice is heard to begin (leading
-    silence already trimmed) and ``text`` is what it says.
+    silence already trimmed) and ``text`` is what it says. A metronome event
+    may carry ``sound``: the preset's own sound (its role, e.g. ``rest_end``)
+    played instead of the built-in one.
     """
 
     frame: int
-    kind: str
+    kind: EventKind
     frames: int
     text: str | None = None
     set: int | None = None
     rep: int | None = None
+    sound: str | None = None
 
     @property
     def end(self) -> int:
@@ -84,7 +82,7 @@ class Timeline:
 
     def texts(self) -> list[str]:
         """Every distinct spoken text, in order of first use."""
-        return list(dict.fromkeys(e.text for e in self.events if e.kind == "speech"))
+        return list(dict.fromkeys(e.text for e in self.events if e.kind == EventKind.SPEECH))
 
     def segment_index(self, frame: int) -> int:
         """Index of the segment containing ``frame`` (the last one for
@@ -96,7 +94,7 @@ class Timeline:
         return self.segments[max(0, self.segment_index(frame))]
 
     def to_dict(self) -> dict:
-        """The JSON shape of DESIGN.md."""
+        """The JSON shape of ``voicecoach timeline --json`` (docs/architecture.md)."""
         return {
             "preset": self.preset,
             "samplerate": self.samplerate,
@@ -107,7 +105,8 @@ class Timeline:
                 for s in self.segments
             ],
             "events": [
-                {"frame": e.frame, "kind": e.kind, "text": e.text,
+                # an attached sound is named in "text", as the JSON has always had it
+                {"frame": e.frame, "kind": e.kind, "text": e.text if e.sound is None else e.sound,
                  "frames": e.frames, "set": e.set, "rep": e.rep}
                 for e in self.events
             ],

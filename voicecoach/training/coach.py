@@ -1,5 +1,5 @@
 """The coaching program at the command line: where the log lives, what a
-played session records, asking for perfect reps, and today's session.
+played session records, asking for perfect reps, and today's workout.
 
 Glue between :mod:`voicecoach.training.store` (storage), :mod:`voicecoach.training.progression`
 (the rules) and the CLI; every function takes what it needs (paths, clock,
@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import IO, Sequence
 
 from voicecoach.errors import InputError
+from voicecoach.plan.kinds import REP_KINDS, SegmentKind
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
-from voicecoach.plan.timeline import REP_KINDS, Timeline
+from voicecoach.plan.timeline import Timeline
 from voicecoach.training.progression import Recommendation, recommend
 from voicecoach.training.records import SetResult, Workout
 from voicecoach.training.store import History
@@ -49,11 +50,11 @@ def played_record(preset: Preset, timeline: Timeline, position: int, completed: 
     done = preset.sets
     if not completed:
         seg = timeline.segment_at(min(position, timeline.frames - 1))
-        if seg.kind == "outro":
+        if seg.kind == SegmentKind.OUTRO:
             completed = True
         elif seg.kind in REP_KINDS:
             done, stopped_set, stopped_rep = seg.set - 1, seg.set, seg.rep
-        elif seg.kind == "rest":
+        elif seg.kind == SegmentKind.REST:
             done, stopped_set, stopped_rep = seg.set, seg.set + 1, 0
         else:                                    # intro, warm-up, get ready
             done, stopped_set, stopped_rep = 0, 1, 0
@@ -78,7 +79,7 @@ def _record(preset: Preset, started: datetime, stopped_set: int | None, stopped_
 def ask_perfect_reps(record: Workout, stdin: IO, out: IO) -> list[int] | None:
     """Ask, set by set, how many reps were perfect; Enter accepts the plan.
 
-    Returns None when the user gives up (end of input): the session stays
+    Returns None when the user gives up (end of input): the workout stays
     in the log, unlogged, for ``voicecoach log`` later.
     """
     answers = []
@@ -126,10 +127,10 @@ def log_numbers(preset: Preset, words: Sequence[str]) -> list[int]:
     return [check_reps(w, i, preset.reps_per_set) for i, w in enumerate(words, start=1)]
 
 
-def log_session(history: History, preset: Preset, numbers: list[int], day: date,
+def log_workout(history: History, preset: Preset, numbers: list[int], day: date,
                 now: datetime) -> tuple[Workout, bool]:
-    """Record perfect reps for ``day``: fill that day's unlogged session of
-    the preset if there is one, else add a session. Returns it, and whether
+    """Record perfect reps for ``day``: fill that day's unlogged workout of
+    the preset if there is one, else add a workout. Returns it, and whether
     it was an existing one."""
     if day > local_day(now):
         raise InputError(f"log: --date {day.isoformat()} is in the future")
@@ -145,9 +146,10 @@ def log_session(history: History, preset: Preset, numbers: list[int], day: date,
 
 
 def todays_recommendation(history: History, now: datetime) -> Recommendation:
-    return recommend(history.sessions(), local_day(now), now)
+    return recommend(history.workouts(), local_day(now), now)
 
 
-def recommended_preset(plan: Recommendation, config_dir: Path | None) -> Preset:
-    """The preset a plan names, with its sets and reps."""
-    return load_preset(plan.preset, config_dir).with_overrides(sets=plan.sets, reps=plan.reps)
+def recommended_preset(recommendation: Recommendation, config_dir: Path | None) -> Preset:
+    """The preset a recommendation names, with its sets and reps."""
+    return load_preset(recommendation.preset, config_dir).with_overrides(
+        sets=recommendation.sets, reps=recommendation.reps)

@@ -1,28 +1,28 @@
 """What to train next: the coaching program's rules, all in this module.
 
-The method (the leg-lift article): start with 3 sets of 10; only perfect
+The method: start with 3 sets of 10; only perfect
 reps count; train 2-3 times a week with a rest day between; once 15 perfect
 reps a set with a 3-second descent are in hand, make it harder; step back to
 an easier variation when form fails. The variations form a ladder,
 :data:`LADDER`, easiest first.
 
-Which session is judged: the latest session of a ladder preset that counts.
-Its judged sets are all its sets, or for a stopped session the sets finished
-before the one it stopped in. A session counts when it has judged sets and
-each has its perfect reps recorded; a session stopped in its first set or
+Which workout is judged: the latest workout of a ladder preset that counts.
+Its judged sets are all its sets, or for a stopped workout the sets finished
+before the one it stopped in. A workout counts when it has judged sets and
+each has its perfect reps recorded; a workout stopped in its first set or
 never logged does not (the reason says so when it is the latest). Other
-presets (plank, warmup, your own) never move the plan but are core days for
+presets (plank, warmup, your own) never move the ladder but are core days for
 the rest advice.
 
 "Clean" means every judged set had perfect == planned reps. The rules, in
 :data:`RULES` order; the first that matches decides:
 
 =================  =====================================  ================================
-rule               when                                   plan
+rule               when                                   next
 =================  =====================================  ================================
-first_session      no ladder session counts yet           dead-bug 3 x 10
-long_break_down    last ladder session > 42 days ago      one rung down at 12 (bottom: 10)
-long_break_ease    last ladder session > 14 days ago      same rung, reps - 2 (min 10)
+first_session      no ladder workout counts yet           dead-bug 3 x 10
+long_break_down    last ladder workout > 42 days ago      one rung down at 12 (bottom: 10)
+long_break_ease    last ladder workout > 14 days ago      same rung, reps - 2 (min 10)
 unfinished         stopped early, the sets done clean     same again: finish all 3 first
 slow_descent       clean, but lowering took < 3 s         same again, lower over 3 s
 top_of_ladder      clean at 15 on the top rung            stay at 15, add a light dumbbell
@@ -38,8 +38,8 @@ brought into that range). A step down lands at 12, not 10: the easier rung
 was already mastered on the way up, so it rebuilds quickly. An unknown
 (None) descent time does not block progress.
 
-Rest advice is separate from the plan and looks at core days (days with a
-session of any preset): trained today, trained yesterday, or 3 core days
+Rest advice is separate from the workout chosen and looks at core days (days
+with a workout of any preset): trained today, trained yesterday, or 3 core days
 within the 7 days ending today -> rest today.
 """
 
@@ -67,7 +67,7 @@ WEEK_DAYS = 3  # core days within 7 days that call for a rest
 
 @dataclass(frozen=True)
 class Recommendation:
-    """The next session, why, and whether today should be a rest day.
+    """The next workout, why, and whether today should be a rest day.
     ``rule`` names the rule of :data:`RULES` that chose it."""
 
     preset: str
@@ -83,19 +83,19 @@ class Recommendation:
 class Facts:
     """What the rules look at, worked out once from the history."""
 
-    session: Workout | None  # the judged session: latest ladder session that counts
+    workout: Workout | None  # the judged workout: latest ladder workout that counts
     sets: tuple[SetResult, ...]  # its judged sets
-    days_away: int | None  # days since the latest ladder session of any kind
-    ignored: str | None  # why the latest ladder session does not count, or None
+    days_away: int | None  # days since the latest ladder workout of any kind
+    ignored: str | None  # why the latest ladder workout does not count, or None
 
     @property
     def rung(self) -> int:
-        return LADDER.index(self.session.preset)
+        return LADDER.index(self.workout.preset)
 
     @property
     def reps(self) -> int:
-        """The judged session's target, as planned (may be outside 10-15)."""
-        return self.session.planned_reps
+        """The judged workout's target, as planned (may be outside 10-15)."""
+        return self.workout.planned_reps
 
     @property
     def perfect(self) -> int:
@@ -133,7 +133,7 @@ class Choice:
 def first_session(f: Facts) -> Choice | None:
     """Nothing to judge yet: begin at the bottom, where the core learns to
     stay quiet while the limbs move."""
-    if f.session is not None:
+    if f.workout is not None:
         return None
     start = "no session counts yet" if f.ignored else "this is your first session"
     return Choice(0, START_REPS, _cap(
@@ -163,13 +163,13 @@ def long_break_ease(f: Facts) -> Choice | None:
 
 
 def unfinished(f: Facts) -> Choice | None:
-    """A stopped session never earns progress, even if the sets done were
+    """A stopped workout never earns progress, even if the sets done were
     clean: the target is all the sets."""
-    if f.session.completed or not f.clean:
+    if f.workout.completed or not f.clean:
         return None
     reps = _clamp(f.reps)
     done = _plural(len(f.sets), "clean set")
-    return Choice(f.rung, reps, f"You stopped in set {f.session.stopped_set} after {done}, so "
+    return Choice(f.rung, reps, f"You stopped in set {f.workout.stopped_set} after {done}, so "
                                 f"repeat {LADDER[f.rung]} at {reps} reps and finish all {SETS} "
                                 f"sets before moving on.")
 
@@ -177,7 +177,7 @@ def unfinished(f: Facts) -> Choice | None:
 def slow_descent(f: Facts) -> Choice | None:
     """Clean reps only count toward progress with a controlled descent of
     at least 3 seconds."""
-    eccentric = f.session.eccentric
+    eccentric = f.workout.eccentric
     if not f.clean or eccentric is None or eccentric >= MIN_ECCENTRIC:
         return None
     reps = _clamp(f.reps)
@@ -197,7 +197,7 @@ def top_of_ladder(f: Facts) -> Choice | None:
 
 
 def next_rung(f: Facts) -> Choice | None:
-    """Clean at 15 with a slow descent: the article's signal to move on."""
+    """Clean at 15 with a slow descent: the method's signal to move on."""
     if not f.clean or f.reps < TOP_REPS:
         return None
     return Choice(f.rung + 1, START_REPS, f"All {len(f.sets)} sets were perfect at {f.reps} reps "
@@ -267,17 +267,17 @@ def ladder_position(preset: str) -> int | None:
 
 def recommend(history: Sequence[Workout], today: date, now: datetime | None = None,
                  *, tz: tzinfo | None = None) -> Recommendation:
-    """The plan for the next session, given every session so far (any order).
+    """The next workout, given every workout so far (any order).
 
     Calendar days are reckoned in ``tz`` (None: the system's local zone, the
     one ``today`` should come from). ``now``, if given, is the current
-    instant: sessions that start after it (a clock that was wrong) are left
+    instant: workouts that start after it (a clock that was wrong) are left
     out.
     """
-    sessions = _check(history, today, now, tz)
+    workouts = _check(history, today, now, tz)
     if now is not None:
-        sessions = [s for s in sessions if s.started <= now]
-    facts = judge(sessions, today, tz)
+        workouts = [s for s in workouts if s.started <= now]
+    facts = judge(workouts, today, tz)
     for rule in RULES:
         choice = rule(facts)
         if choice is not None:
@@ -285,7 +285,7 @@ def recommend(history: Sequence[Workout], today: date, now: datetime | None = No
     reason = choice.reason
     if facts.ignored is not None:
         reason = f"{facts.ignored}; {reason[0].lower()}{reason[1:]}"
-    advice = rest_advice(sessions, today, tz)
+    advice = rest_advice(workouts, today, tz)
     return Recommendation(preset=LADDER[choice.rung], sets=SETS, reps=choice.reps, reason=reason,
                 rest_advice=advice, rest_today=advice is not None, rule=rule.__name__)
 
@@ -297,19 +297,19 @@ def judge(history: Sequence[Workout], today: date, tz: tzinfo | None = None) -> 
         return Facts(None, (), None, None)
     days_away = max(0, (today - _day(ladder[-1], tz)).days)
     ignored = None
-    for session in reversed(ladder):
-        sets, why = _judged_sets(session)
+    for workout in reversed(ladder):
+        sets, why = _judged_sets(workout)
         if why is None:
-            return Facts(session, sets, days_away, ignored)
-        if session is ladder[-1]:
-            ignored = f"Your latest session ({session.preset}) {why}"
+            return Facts(workout, sets, days_away, ignored)
+        if workout is ladder[-1]:
+            ignored = f"Your latest session ({workout.preset}) {why}"
     return Facts(None, (), days_away, ignored)
 
 
 def rest_advice(history: Sequence[Workout], today: date,
                 tz: tzinfo | None = None) -> str | None:
     """Whether today should be a rest day, as one line, or None if training
-    today is fine. Every session counts, whatever its preset."""
+    today is fine. Every workout counts, whatever its preset."""
     days = {_day(s, tz) for s in history}
     if today in days:
         return ("You already trained today: rest now, and train again the day after tomorrow "
@@ -325,14 +325,14 @@ def rest_advice(history: Sequence[Workout], today: date,
 
 # ---------------------------------------------------------------- helpers
 
-def _judged_sets(session: Workout) -> tuple[tuple[SetResult, ...], str | None]:
-    """The sets to judge, or why the session does not count."""
-    if session.completed:
-        sets = session.sets
-    elif session.stopped_set == 1:
+def _judged_sets(workout: Workout) -> tuple[tuple[SetResult, ...], str | None]:
+    """The sets to judge, or why the workout does not count."""
+    if workout.completed:
+        sets = workout.sets
+    elif workout.stopped_set == 1:
         return (), "stopped in its first set, so it is not counted"
     else:
-        sets = tuple(s for s in session.sets if s.number < session.stopped_set)
+        sets = tuple(s for s in workout.sets if s.number < workout.stopped_set)
     if not sets:
         return (), "has no sets recorded, so it is not counted"
     if all(s.perfect is None for s in sets):
@@ -360,8 +360,8 @@ def _check(history: object, today: object, now: object, tz: object) -> list[Work
     return list(history)
 
 
-def _day(session: Workout, tz: tzinfo | None) -> date:
-    return session.started.astimezone(tz).date()
+def _day(workout: Workout, tz: tzinfo | None) -> date:
+    return workout.started.astimezone(tz).date()
 
 
 def _seconds(value: float) -> str:

@@ -1,4 +1,4 @@
-"""What the training log holds: one session as played and its sets.
+"""What the training log holds: one workout as played and its sets.
 
 Validated on construction, so a record that exists is one the log can store
 and the progression can trust, whoever built it (the player, ``voicecoach
@@ -48,8 +48,8 @@ class SetResult:
 
 @dataclass(frozen=True)
 class Workout:
-    """One session as played. ``id`` is None until :meth:`History.add`
-    stores it. A stopped session says where it ended (``stopped_set``,
+    """One workout as played. ``id`` is None until :meth:`History.add`
+    stores it. A stopped workout says where it ended (``stopped_set``,
     ``stopped_rep``: the set and rep in progress, 1-based; rep 0 means
     before the first rep of that set); a completed one has both None.
     ``sets`` are numbered 1, 2, ... and may be fewer than planned."""
@@ -70,7 +70,7 @@ class Workout:
 
     def __post_init__(self) -> None:
         if self.id is not None:
-            _check_int("session id", self.id, 1)
+            _check_int("workout id", self.id, 1)
         for name in ("preset", "exercise", "variation"):
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"{name} must be a string, got {getattr(self, name)!r}")
@@ -90,10 +90,10 @@ class Workout:
         _check_int("planned reps", self.planned_reps, 1)
         if self.completed:
             if self.stopped_set is not None or self.stopped_rep is not None:
-                raise ValueError("a completed session has no stopped_set or stopped_rep")
+                raise ValueError("a completed workout has no stopped_set or stopped_rep")
         else:
             if self.stopped_set is None or self.stopped_rep is None:
-                raise ValueError("a stopped session needs stopped_set and stopped_rep")
+                raise ValueError("a stopped workout needs stopped_set and stopped_rep")
             _check_int("stopped_set", self.stopped_set, 1)
             _check_int("stopped_rep", self.stopped_rep, 0)
             if self.stopped_set > self.planned_sets:
@@ -109,7 +109,7 @@ class Workout:
 
     @property
     def perfect_total(self) -> int | None:
-        """Perfect reps of the whole session, or None unless every set has
+        """Perfect reps of the whole workout, or None unless every set has
         them recorded (a partial sum would read as a bad day)."""
         if not self.sets or any(s.perfect is None for s in self.sets):
             return None

@@ -1,4 +1,4 @@
-"""The training log: sessions and their sets in one SQLite file.
+"""The training log: workouts and their sets in one SQLite file.
 
 The log must survive what happens to files on a home machine:
 
@@ -7,7 +7,7 @@ The log must survive what happens to files on a home machine:
   writer waits instead of failing;
 * a crash or power cut in the middle of a write: a transaction is all or
   nothing, and ``synchronous=FULL`` syncs the WAL on every commit, so a
-  session reported as saved is on disk (``NORMAL`` would be safe from
+  workout reported as saved is on disk (``NORMAL`` would be safe from
   corruption too, but a power cut could take back the last commits; a few
   writes a day can afford the sync);
 * a damaged file: :meth:`History.open` moves it aside, unchanged, and starts
@@ -234,11 +234,11 @@ class History:
     # ------------------------------------------------------------ writes
 
     def add(self, record: Workout) -> int:
-        """Store a new session and its sets in one transaction; return its id."""
+        """Store a new workout and its sets in one transaction; return its id."""
         if not isinstance(record, Workout):
             raise TypeError(f"record must be a Workout, got {type(record).__name__}")
         if record.id is not None:
-            raise ValueError(f"this session is already stored as id {record.id}")
+            raise ValueError(f"this workout is already stored as id {record.id}")
         with self._errors("write to"), self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO sessions (preset, exercise, variation, tempo, eccentric, started, "
@@ -248,22 +248,22 @@ class History:
                  None if record.eccentric is None else float(record.eccentric),
                  _utc_text(record.started), int(record.completed), record.stopped_set,
                  record.stopped_rep, record.planned_sets, record.planned_reps))
-            session_id = cursor.lastrowid
+            workout_id = cursor.lastrowid
             db.executemany(
                 "INSERT INTO sets (session_id, number, planned, perfect) VALUES (?, ?, ?, ?)",
-                [(session_id, s.number, s.planned, s.perfect) for s in record.sets])
-        return session_id
+                [(workout_id, s.number, s.planned, s.perfect) for s in record.sets])
+        return workout_id
 
-    def set_perfect(self, session_id: int, perfect: Sequence[int]) -> Workout:
-        """Record (or correct) the perfect reps of each set of a session, one
-        number per set in order; return the updated session.
+    def set_perfect(self, workout_id: int, perfect: Sequence[int]) -> Workout:
+        """Record (or correct) the perfect reps of each set of a workout, one
+        number per set in order; return the updated workout.
 
-        :class:`InputError` for an unknown session, a count of numbers that
+        :class:`InputError` for an unknown workout, a count of numbers that
         does not match its sets, a negative number or more than planned;
         nothing is written then.
         """
-        if not is_int(session_id):
-            raise TypeError(f"session id must be an int, got {session_id!r}")
+        if not is_int(workout_id):
+            raise TypeError(f"workout id must be an int, got {workout_id!r}")
         if isinstance(perfect, (str, bytes)) or not isinstance(perfect, Sequence):
             raise TypeError(f"perfect must be a sequence of ints, got {perfect!r}")
         values = list(perfect)
@@ -272,12 +272,12 @@ class History:
                 raise TypeError(f"perfect reps must be ints, got {value!r}")
         with self._errors("write to"), self._transaction() as db:
             planned = db.execute("SELECT number, planned FROM sets WHERE session_id = ? "
-                                 "ORDER BY number", (session_id,)).fetchall()
+                                 "ORDER BY number", (workout_id,)).fetchall()
             if not planned and db.execute("SELECT 1 FROM sessions WHERE id = ?",
-                                          (session_id,)).fetchone() is None:
-                raise InputError(f"there is no session {session_id} in the training log")
+                                          (workout_id,)).fetchone() is None:
+                raise InputError(f"there is no session {workout_id} in the training log")
             if len(values) != len(planned):
-                raise InputError(f"session {session_id} has {len(planned)} sets, so give "
+                raise InputError(f"session {workout_id} has {len(planned)} sets, so give "
                                  f"{len(planned)} numbers of perfect reps; got {len(values)}")
             for (number, reps), value in zip(planned, values):
                 if value < 0:
@@ -286,23 +286,23 @@ class History:
                     raise InputError(f"set {number}: {value} perfect reps is more than "
                                      f"the {reps} planned")
             db.executemany("UPDATE sets SET perfect = ? WHERE session_id = ? AND number = ?",
-                           [(value, session_id, number)
+                           [(value, workout_id, number)
                             for (number, _), value in zip(planned, values)])
-            return self._select("s.id = ?", (session_id,))[0]
+            return self._select("s.id = ?", (workout_id,))[0]
 
     # ------------------------------------------------------------ reads
 
-    def get(self, session_id: int) -> Workout | None:
-        """The session with this id, or None."""
-        if not is_int(session_id):
-            raise TypeError(f"session id must be an int, got {session_id!r}")
+    def get(self, workout_id: int) -> Workout | None:
+        """The workout with this id, or None."""
+        if not is_int(workout_id):
+            raise TypeError(f"workout id must be an int, got {workout_id!r}")
         with self._errors("read"), self._transaction(write=False):
-            found = self._select("s.id = ?", (session_id,))
+            found = self._select("s.id = ?", (workout_id,))
         return found[0] if found else None
 
-    def sessions(self, preset: str | None = None,
+    def workouts(self, preset: str | None = None,
                  since: datetime | None = None) -> list[Workout]:
-        """Sessions, oldest first; only ``preset``'s if given, only those
+        """Workouts, oldest first; only ``preset``'s if given, only those
         started at or after ``since`` (timezone-aware) if given."""
         where, args = ["1"], []
         if preset is not None:
@@ -319,7 +319,7 @@ class History:
 
     def latest_unlogged(self, preset: str, day: date,
                         tz: tzinfo | None = None) -> Workout | None:
-        """The latest session of ``preset`` started on ``day`` with no perfect
+        """The latest workout of ``preset`` started on ``day`` with no perfect
         reps recorded yet (so ``voicecoach log`` fills it instead of adding a
         duplicate), or None. ``day`` is reckoned in ``tz``; None means the
         system's local time zone."""
