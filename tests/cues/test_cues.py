@@ -128,6 +128,23 @@ def test_trim_keeps_sound_that_is_only_a_click():
     assert np.abs(y).max() > 0.1
 
 
+def test_trim_of_clicks_only_keeps_from_the_first_to_the_last():
+    x = np.zeros(4000, np.float32)
+    x[400], x[2400] = 0.5, -0.5
+    y = trim(x, SR)
+    pre = round(PREROLL_S * SR)
+    assert len(y) == (2400 - 400) + pre + 1 + round(TAIL_S * SR)
+    assert y[pre] == pytest.approx(0.5) and y[pre + 2000] == pytest.approx(-0.5)
+
+
+def test_resample_changes_the_length_by_the_ratio_even_for_one_sample():
+    one = np.array([0.5], np.float32)
+    assert len(resample(one, 8000, 48000)) == 6
+    x = burst(0, 2205, 0, amp=0.5, freq=300.0, sr=22050)
+    y = resample(x, 22050, 48000)
+    assert abs(len(y) - 4800) <= 1 and y.dtype == np.float32
+
+
 @pytest.mark.parametrize("x", [
     np.zeros(5000, np.float32),
     np.full(5000, 10 ** (-70 / 20), np.float32),    # audible to nobody
