@@ -245,3 +245,21 @@ def test_a_command_during_a_spoken_clip_fades_that_clip_out(session, full_mix):
     np.testing.assert_allclose(out[:t.fade], clips["skip"][into:into + t.fade] * ramp, atol=1e-7)
     assert np.array_equal(out[t.fade:t.fade + len(clips["paused"])], clips["paused"])
     assert t.state == "paused" and not out[t.fade + len(clips["paused"]):].any()
+
+
+def test_skip_from_the_very_first_segment_goes_to_the_next_set():
+    """A timeline may start with a rep (tools build their own): skipping in
+    set 1 goes to set 2's count-in, not to the next rep of set 1."""
+    from voicecoach.audio.mixer import Mixer
+    from voicecoach.plan.timeline import Segment, Timeline
+    segs = (Segment("concentric", 0, 2 * SR, 1, 1), Segment("eccentric", 2 * SR, 2 * SR, 1, 1),
+            Segment("concentric", 4 * SR, 2 * SR, 1, 2), Segment("rest", 6 * SR, 5 * SR, 1),
+            Segment("concentric", 11 * SR, 2 * SR, 2, 1), Segment("outro", 13 * SR, SR))
+    tl = Timeline("bare", SR, 14 * SR, segs, ())
+    clips = make_clips(labelled_speech(0.2), {"tick": TICK}, SR)
+    t = Transport(Mixer(tl, {}, {}), tl, clips)
+    assert t.skip_target(100) == 8 * SR
+    assert t.skip_target(5 * SR) == 8 * SR
+    assert t.skip_target(12 * SR) == 13 * SR            # in the last set: the outro
+    assert t.rep_start(3 * SR) == 0 and t.rep_start(5 * SR) == 4 * SR
+    assert t.rep_start(7 * SR) == 7 * SR                 # a rest is not a rep
