@@ -1,15 +1,20 @@
-"""Shared fixtures: an injected environment so the real CLI runs in-process."""
+"""Shared fixtures: an injected environment so the real CLI runs in-process,
+and a fake audio device that records what the player rendered."""
 
 from __future__ import annotations
 
 import io
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from voicecoach.cli.app import main
 from voicecoach.cli.environment import Environment
+from voicecoach.errors import AudioDeviceError
+from voicecoach.live.player import Device
 
 
 @dataclass
@@ -37,6 +42,113 @@ def run(env: Environment):
         code = main(list(args), env=env)
         return Run(code, env.stdout.getvalue(), env.stderr.getvalue())
     return _run
+
+
+# ------------------------------------------------------------ a fake audio device
+
+class FakeStream:
+    """One open output stream of :class:`FakeAudio`; :meth:`pump` is PortAudio asking for blocks."""
+
+    def __init__(self, backend, callback, finished, channels):
+        self.backend, self.callback, self.finished = backend, callback, finished
+        self.channels = channels
+        self.active = True
+        self.latency = 0.01
+        self.closed = False
+
+    def pump(self, n):
+        b = self.backend
+        for _ in range(n):
+            if not self.active:
+                return
+            out = np.full((b.block, self.channels), np.nan, np.float32)   # garbage in, must be overwritten
+            status = FakeAudio.UNDERFLOW if b.underflow_every and \
+                len(b.blocks) % b.underflow_every == 1 else FakeAudio.OK
+            try:
+                self.callback(out, b.block, None, status)
+            except Exception as exc:            # CallbackStop
+                self.active = False
+                b.stops.append(type(exc).__name__)
+            assert not np.isnan(out).any()
+            b.blocks.append(out.copy())
+            if b.lose_after is not None and len(b.blocks) == b.lose_after:
+                self.active = False
+                self.finished()
+                return
+
+    def abort(self):
+        self.active = False
+
+    def close(self):
+        self.closed = True
+
+
+class FakeAudio:
+    """A recording audio backend with its own clock: every ``sleep`` of the
+    player lets the device take ``per_sleep`` blocks from the callback.
+
+    ``lose_after`` blocks the device goes away; ``refuse`` reopenings fail
+    after that; every ``underflow_every`` blocks the status reports an
+    underflow; after ``interrupt_after`` blocks a sleep raises
+    KeyboardInterrupt (Ctrl-C reaches the main thread while it waits).
+    """
+
+    OK = types.SimpleNamespace(output_underflow=False)
+    UNDERFLOW = types.SimpleNamespace(output_underflow=True)
+
+    def __init__(self, lose_after=None, refuse=0, underflow_every=0, per_sleep=8, block=512,
+                 interrupt_after=None, devices=None):
+        self.blocks, self.stops, self.streams, self.opened = [], [], [], []
+        self.lose_after, self.refuse, self.underflow_every = lose_after, refuse, underflow_every
+        self.per_sleep, self.block, self.interrupt_after = per_sleep, block, interrupt_after
+        self.refreshes = 0
+        self.now = 0.0
+        self._devices = devices if devices is not None else [
+            Device(0, "Fake speakers", "Fake API", 2, 48000.0, True),
+            Device(3, "Fake headphones", "Fake API", 2, 48000.0, False),
+        ]
+
+    # the Backend seam
+    def open(self, *, samplerate, channels, device, latency, callback, finished):
+        self.opened.append((samplerate, channels, device, latency))
+        if len(self.streams) and self.refuse > 0:
+            self.refuse -= 1
+            raise AudioDeviceError("no device")
+        stream = FakeStream(self, callback, finished, channels)
+        self.streams.append(stream)
+        if len(self.streams) > 1:
+            self.lose_after = None
+        return stream
+
+    def refresh(self):
+        self.refreshes += 1
+
+    def devices(self):
+        return list(self._devices)
+
+    # the clock the player waits on
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+        if self.streams:
+            self.streams[-1].pump(self.per_sleep)
+        if self.interrupt_after is not None and len(self.blocks) >= self.interrupt_after:
+            self.interrupt_after = None
+            raise KeyboardInterrupt
+
+    def heard(self, channel=0):
+        """Everything the device took, one channel, in order."""
+        if not self.blocks:
+            return np.zeros(0, np.float32)
+        return np.concatenate(self.blocks)[:, channel]
+
+
+@pytest.fixture
+def fake_audio():
+    """The :class:`FakeAudio` class: call it to make a recording backend."""
+    return FakeAudio
 
 
 def pytest_addoption(parser):

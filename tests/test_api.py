@@ -12,8 +12,10 @@ def test_public_names_are_the_core_functions():
     from voicecoach.plan.schedule import build_timeline
     assert voicecoach.load_preset is load_preset
     assert voicecoach.build_timeline is build_timeline
+    from voicecoach.live.playback import play
     assert voicecoach.export is export
-    assert set(voicecoach.__all__) >= {"load_preset", "build_timeline", "prepare", "export"}
+    assert voicecoach.play is play
+    assert set(voicecoach.__all__) >= {"load_preset", "build_timeline", "prepare", "export", "play"}
 
 
 def test_build_timeline_from_the_api_is_pure_planning():

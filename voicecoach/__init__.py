@@ -8,6 +8,8 @@ The public API, for scripts that build sessions without the command line::
     session = prepare(preset, cache_dir)            # speaks every cue, builds the mixer
     export(session.mixer, session.timeline, "legs.flac")
 
+``play(session, backend)`` plays it live through an audio backend
+(``voicecoach.live.player.SoundDeviceBackend`` for the sound card).
 ``build_timeline(preset, speech_frames, samplerate)`` plans a session with
 your own speech-length function (pure Python, no audio). Names are imported
 on first use, so ``import voicecoach`` stays light.
@@ -24,6 +26,7 @@ _API = {
     "build_timeline": "voicecoach.plan.schedule",
     "prepare": "voicecoach.audio.session",
     "export": "voicecoach.encode.writer",
+    "play": "voicecoach.live.playback",
 }
 __all__ = ["__version__", *_API]
 

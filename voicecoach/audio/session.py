@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voicecoach.audio.bed import MusicBed, Pull
 from voicecoach.audio.ducking import DuckEnvelope
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
@@ -39,6 +40,17 @@ class Session:
     def envelope(self) -> DuckEnvelope:
         """How music ducks under this session's voice."""
         return DuckEnvelope(self.timeline, self.preset.duck)
+
+    def music(self, spec: Path, shuffle: bool = False):
+        """The user's music (a file or a folder) decoded at this session's rate
+        and width: a :class:`~voicecoach.audio.music.MusicStream`."""
+        return music_stream(spec, self.timeline.samplerate, self.mixer.channels, shuffle)
+
+    def music_bed(self, pull: Pull) -> MusicBed:
+        """The music under this session, ducked by its voice at the preset's
+        music level: one wiring for the export (``pull`` reads the stream) and
+        live play (``pull`` takes from the ring buffer a thread fills)."""
+        return MusicBed(pull, self.envelope(), self.preset.levels.music, self.mixer.channels)
 
 
 def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:

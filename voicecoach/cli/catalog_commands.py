@@ -23,8 +23,7 @@ from voicecoach.plan.schedule import build_timeline
 @click.option("--quiet", is_flag=True, help="Print nothing; exit 1 when there is no output device.")
 def devices(quiet: bool) -> None:
     """List audio output devices."""
-    from voicecoach.live.player import list_devices
-    found = list_devices()
+    found = current_env().audio_backend().devices()
     if not found:
         raise AudioDeviceError("no audio output device found; try 'voicecoach export'")
     if quiet:

@@ -12,11 +12,35 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Callable
+from contextlib import AbstractContextManager
+from typing import IO, TYPE_CHECKING, Callable, Protocol
 
 import platformdirs
 
+if TYPE_CHECKING:                      # the real ones import numpy and sounddevice: only when playing
+    from voicecoach.live.playback import Control
+    from voicecoach.live.player import Backend
+
 APP = "voicecoach"
+
+
+class KeySource(Protocol):
+    """Single key presses during play: a key, or None when none is waiting."""
+
+    def poll(self) -> str | None: ...
+
+
+def sounddevice_backend() -> Backend:
+    """The real audio output (PortAudio), imported only when asked for."""
+    from voicecoach.live.player import SoundDeviceBackend
+    return SoundDeviceBackend()
+
+
+def terminal_keys(stream: IO, enabled: bool) -> AbstractContextManager[KeySource]:
+    """Keys from the terminal behind ``stream`` in cbreak mode (nothing when
+    ``enabled`` is false: no terminal, no keys)."""
+    from voicecoach.cli.console import KeyReader
+    return KeyReader(stream, enabled)
 
 
 def _isatty(stream: IO) -> bool:
@@ -28,8 +52,13 @@ def _isatty(stream: IO) -> bool:
 
 @dataclass(frozen=True)
 class Environment:
-    """Streams, folders and clocks of one CLI run (``clock`` for intervals,
-    ``now`` for the dates in the training history).
+    """Streams, folders, clocks and devices of one CLI run (``clock`` and
+    ``sleep`` for intervals, ``now`` for the dates in the training history).
+
+    ``audio_backend`` makes the audio output (and lists its devices);
+    ``keys`` opens the key source for play from ``stdin`` and whether the
+    run is interactive; ``controls`` are further command sources entered
+    with the transport while a session plays.
 
     ``VOICECOACH_CONFIG_DIR``, ``VOICECOACH_CACHE_DIR`` and
     ``VOICECOACH_DATA_DIR`` override the platform folders.
@@ -42,6 +71,10 @@ class Environment:
     cache_dir: Path = field(default_factory=lambda: _dir("CACHE", platformdirs.user_cache_dir))
     data_dir: Path = field(default_factory=lambda: _dir("DATA", platformdirs.user_data_dir))
     clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    audio_backend: Callable[[], Backend] = sounddevice_backend
+    keys: Callable[[IO, bool], AbstractContextManager[KeySource]] = terminal_keys
+    controls: tuple[Control, ...] = ()
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     stdin_isatty: bool | None = None
     stderr_isatty: bool | None = None

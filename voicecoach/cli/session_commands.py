@@ -69,12 +69,7 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
     session = prepare_session(p, samplerate, channels)
-    bed = None
-    if music is not None:
-        from voicecoach.audio.bed import MusicBed
-        from voicecoach.audio.session import music_stream
-        tracks = music_stream(music, samplerate, channels, shuffle)
-        bed = MusicBed(tracks.read_into, session.envelope(), p.levels.music, channels)
+    bed = session.music_bed(session.music(music, shuffle).read_into) if music is not None else None
     total = session.timeline.frames
     if env.progress:
         with click.progressbar(length=total, label=f"Writing {output.name}", file=env.stderr) as bar:
@@ -98,36 +93,21 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
 @click.option("--device", default=None, help="Output device: index or part of its name.")
 @click.option("--latency", default=None,
               help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
-
-
 @music_options
 def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
          **overrides) -> None:
     """Play a session live: space pauses, n skips to the next set, q quits."""
-    from voicecoach.cli.console import KeyReader, StatusLine
-    from voicecoach.live.player import (
-        DEFAULT_LATENCY,
-        Player,
-        SoundDeviceBackend,
-        parse_latency,
-        resolve_device,
-    )
-    from voicecoach.live.transport import Transport, make_clips
+    from voicecoach.cli.console import StatusLine
+    from voicecoach.live.playback import Hooks, PlayInterrupted
+    from voicecoach.live.playback import play as play_live
+    from voicecoach.live.player import DEFAULT_LATENCY, parse_latency, resolve_device
     env = current_env()
     p = resolve_preset(preset, overrides)
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
-    dev = resolve_device(device)
+    backend = env.audio_backend()
+    dev = resolve_device(device, backend.devices())      # before the slow part
     session = prepare_session(p)
-    sr = session.timeline.samplerate
-    clips = make_clips(session.bank.get, session.sounds, sr)   # the preset's own tick too
-    feeder = bed = None
-    if music is not None:
-        from voicecoach.audio.bed import MusicBed
-        from voicecoach.audio.session import music_stream
-        from voicecoach.live.music_feed import MusicFeeder
-        feeder = MusicFeeder(music_stream(music, sr, session.mixer.channels, shuffle)).start()
-        bed = MusicBed(feeder.take, session.envelope(), p.levels.music, session.mixer.channels)
-    transport = Transport(session.mixer, session.timeline, clips, bed=bed)
+    tracks = session.music(music, shuffle) if music is not None else None
     status = StatusLine(env.stderr, env.interactive)
 
     def notice(text: str) -> None:
@@ -135,22 +115,19 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
         click.echo(f"voicecoach: {text}", file=env.stderr)
 
     started = env.now()
-    with KeyReader(env.stdin, env.interactive) as keys:
-        player = Player(transport, SoundDeviceBackend(), device=dev, latency=lat, keys=keys.poll,
-                        status=status.draw, notice=notice, clock=env.clock)
+    with env.keys(env.stdin, env.interactive) as keys:
+        hooks = Hooks(keys=keys.poll, status=status.draw, notice=notice, clock=env.clock,
+                      sleep=env.sleep)
         try:
-            result = player.run()
-        except KeyboardInterrupt:
+            result = play_live(session, backend, device=dev, latency=lat, music=tracks,
+                               hooks=hooks, controls=env.controls)
+        except PlayInterrupted as stop:
             status.clear()
-            _record_play(p, session.timeline, transport.position, False, started, ask=False)
+            _record_play(p, session.timeline, stop.result.position, False, started, ask=False)
             raise
         finally:
             status.clear()
-            if feeder is not None:
-                feeder.stop()
-    if feeder is not None and feeder.error is not None:
-        notice(f"the music stopped: {feeder.error}")
-    heard = clock(result.position, sr)
+    heard = clock(result.position, session.timeline.samplerate)
     how = "finished" if result.completed else f"stopped at {heard}"
     echo(f"{p.title}: {how}; underruns: {result.underruns}"
           + (f"; device recovered {result.recoveries}x" if result.recoveries else ""))

@@ -12,6 +12,7 @@ tests work on machines without PortAudio.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
@@ -61,8 +62,9 @@ def list_devices() -> list[Device]:
         raise AudioDeviceError(f"cannot list audio devices: {exc}") from None
 
 
-def resolve_device(spec: str | None) -> int | None:
-    """``--device``: an index or a name substring; None = the default.
+def resolve_device(spec: str | None, devices: Sequence[Device]) -> int | None:
+    """``--device``: an index or a name substring of one of ``devices``
+    (the backend's outputs); None = the default.
 
     Raises
     ------
@@ -71,7 +73,6 @@ def resolve_device(spec: str | None) -> int | None:
     InputError
         ``spec`` matches no output device, or several (exit 2).
     """
-    devices = list_devices()
     if not devices:
         raise AudioDeviceError("no audio output device found; try 'voicecoach export' to make a file")
     if spec is None:
@@ -122,9 +123,14 @@ class Backend(Protocol):
 
     def refresh(self) -> None: ...
 
+    def devices(self) -> list[Device]: ...
+
 
 class SoundDeviceBackend:
     """Real output through sounddevice/PortAudio."""
+
+    def devices(self) -> list[Device]:
+        return list_devices()
 
     def open(self, *, samplerate, channels, device, latency, callback, finished):
         sd = _sd()

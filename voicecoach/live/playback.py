@@ -1,0 +1,114 @@
+"""Live play of a prepared session: the core of ``voicecoach play``.
+
+:func:`play` is to the speakers what :func:`voicecoach.encode.writer.export`
+is to a file: it takes a prepared :class:`~voicecoach.audio.session.Session`
+and makes it heard, through any :class:`~voicecoach.live.player.Backend`.
+The terminal (keys, status line, notices) reaches it only through
+:class:`Hooks`, and other remote controls through ``controls``, so the whole
+of live play runs in tests with a fake backend and no sound card.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
+
+from voicecoach.audio.music import MusicStream
+from voicecoach.audio.session import Session
+from voicecoach.live.music_feed import MusicFeeder
+from voicecoach.live.player import DEFAULT_LATENCY, Backend, Player, PlayResult
+from voicecoach.live.transport import Transport, make_clips
+
+__all__ = ["Control", "Hooks", "PlayInterrupted", "play"]
+
+#: A remote control: entered with the transport when playback starts, left
+#: when it ends. While entered it may call :meth:`Transport.request` from any
+#: thread (the one lock-free way in); the keys are polled separately.
+Control = Callable[[Transport], AbstractContextManager]
+
+
+def _no_key() -> str | None:
+    return None
+
+
+def _ignore(_: object) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the console lends the player; every hook runs on the playing thread.
+
+    ``keys`` returns a pressed key or None without blocking; ``status``
+    redraws from the transport; ``notice`` tells the user one line;
+    ``clock`` and ``sleep`` pace the loop (the audio clock still rules what
+    is heard: they only decide how often the loop looks).
+    """
+
+    keys: Callable[[], str | None] = _no_key
+    status: Callable[[Transport], None] = _ignore
+    notice: Callable[[str], None] = _ignore
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+class PlayInterrupted(KeyboardInterrupt):
+    """Ctrl-C during play; :attr:`result` says how far the session got,
+    so the caller can still log the sets that were done."""
+
+    def __init__(self, result: PlayResult):
+        super().__init__()
+        self.result = result
+
+
+def play(session: Session, backend: Backend, *, device: int | None = None,
+         latency: float | str = DEFAULT_LATENCY, music: MusicStream | None = None,
+         hooks: Hooks = Hooks(), controls: Sequence[Control] = ()) -> PlayResult:
+    """Play ``session`` live until it ends or is quit.
+
+    Parameters
+    ----------
+    session : Session
+        The prepared session; its cue bank also speaks the player's own
+        clips (paused, resume, skip, quit, recovered), made before any sound.
+    backend : Backend
+        Opens the output stream (sounddevice in the real program).
+    device, latency
+        Passed to ``backend.open``; ``device`` already resolved.
+    music : MusicStream, optional
+        The user's music; decoded ahead on a thread into a ring buffer and
+        laid under the session exactly as the export lays it.
+    hooks : Hooks
+        Keys, status line, notices and pacing from the console.
+    controls : sequence of Control
+        Further command sources (e.g. a desktop media-key service).
+
+    Raises
+    ------
+    PlayInterrupted
+        On Ctrl-C, with the position reached.
+    AudioDeviceError
+        The output could not be opened, or went away for good.
+    """
+    clips = make_clips(session.bank.get, session.sounds, session.timeline.samplerate)
+    with ExitStack() as stack:
+        feeder = bed = None
+        if music is not None:
+            feeder = stack.enter_context(MusicFeeder(music))
+            bed = session.music_bed(feeder.take)
+        transport = Transport(session.mixer, session.timeline, clips, bed=bed)
+        for control in controls:
+            stack.enter_context(control(transport))
+        player = Player(transport, backend, device=device, latency=latency, keys=hooks.keys,
+                        status=hooks.status, notice=hooks.notice, clock=hooks.clock,
+                        sleep=hooks.sleep)
+        try:
+            result = player.run()
+        except KeyboardInterrupt:
+            raise PlayInterrupted(PlayResult(False, transport.underruns, transport.position,
+                                             player.recoveries, list(transport.log))) from None
+    if feeder is not None and feeder.error is not None:
+        hooks.notice(f"the music stopped: {feeder.error}")
+    return result
