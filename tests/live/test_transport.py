@@ -263,3 +263,16 @@ def test_skip_from_the_very_first_segment_goes_to_the_next_set():
     assert t.skip_target(12 * SR) == 13 * SR            # in the last set: the outro
     assert t.rep_start(3 * SR) == 0 and t.rep_start(5 * SR) == 4 * SR
     assert t.rep_start(7 * SR) == 7 * SR                 # a rest is not a rep
+
+
+def test_skip_in_the_outro_ends_the_session_instead_of_replaying_it(session):
+    tl, mixer, clips = session
+    outro = tl.segments[-1]
+    assert outro.kind == "outro"
+    t = Transport(mixer, tl, clips)
+    assert t.skip_target(outro.start + SR) == tl.frames
+    play(t, [outro.start + SR])
+    t.request("skip")
+    out = play(t, [t.fade + len(clips["skip"]) + 10])
+    assert np.array_equal(out[t.fade:t.fade + len(clips["skip"])], clips["skip"])
+    assert t.finished and not out[t.fade + len(clips["skip"]):].any()
