@@ -12,6 +12,7 @@ Targets:
   callback render per block   p50 / p99 / max           p99 <= 2 %, max <= 20 % of the block
   Ctrl-C during play          SIGINT to exit            <= 0.2 s
   underruns, 10 min, 2 cores busy                       0
+  hostile inputs and targets  peak memory, exit code    < 200 MB, the expected exit, no hang
 """
 
 from __future__ import annotations
@@ -95,6 +96,60 @@ def bench_memory(env: dict, work: Path) -> list[tuple]:
              f"5 min: {small / 1024:.0f} MB", f"{big / small:.2f}", "<= 1.2, < 150 MB"),
             ("peak memory, export 3 h with music (MP3, looped) vs 5 min", f"{music / 1024:.0f} MB",
              f"5 min: {small / 1024:.0f} MB", f"{music / small:.2f}", "flat")]
+
+
+def _run_any(cmd: list[str], env: dict, stdin_feed: bool = False) -> tuple[int, float, int]:
+    """Exit code, wall time and peak RSS (KiB) of ``cmd``, whatever it exits with."""
+    probe = ("import resource, subprocess, sys, time; t = time.perf_counter();"
+             "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,"
+             " timeout=600);"
+             "print(r.returncode, time.perf_counter() - t,"
+             " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    return int(out[0]), float(out[1]), int(out[2])
+
+
+def bench_hostile(env: dict, work: Path) -> list[tuple]:
+    """Every special file is made here, in the bench's own folder."""
+    import soundfile as sf
+    h = work / "hostile"
+    h.mkdir()
+    preset = h / "tiny.toml"
+    preset.write_text('title = "Tiny"\nexercise = "lift"\nsets = 1\nreps = 2\nrest = 5\n'
+                      'tempo = "1-0-1-0"\n')
+    subprocess.run(VC + ["timeline", str(preset)], env=env, check=True, capture_output=True)
+    os.mkfifo(h / "fifo.toml")
+    with open(h / "huge.toml", "wb") as f:
+        f.truncate(50 * 1024 ** 3)
+    (h / "deep.toml").write_text("x = " + "[" * 1000 + "]" * 1000 + "\n")
+    sf.write(h / "tiny.wav", np.full(10, 0.3, np.float32), 48000)
+    tree = h / "tree"                       # stands in for '/': many entries, no audio
+    for i in range(300):
+        (tree / f"d{i}").mkdir(parents=True)
+        for j in range(200):
+            (tree / f"d{i}" / f"{j}.txt").touch()
+    os.mkfifo(h / "out.fifo.wav")
+    drained = threading.Thread(target=lambda: (h / "out.fifo.wav").read_bytes(), daemon=True)
+    drained.start()
+    cases = [
+        ("presets validate FIFO", ["presets", "validate", str(h / "fifo.toml")], 2),
+        ("presets validate 50 GiB sparse file", ["presets", "validate", str(h / "huge.toml")], 2),
+        ("presets validate TOML 1000 deep", ["presets", "validate", str(h / "deep.toml")], 2),
+        ("export --music 10-frame WAV", ["export", str(preset), "-o", str(h / "a.wav"),
+                                         "--music", str(h / "tiny.wav")], 2),
+        ("export --music tree of 60,000 entries", ["export", str(preset), "-o", str(h / "a.wav"),
+                                                   "--music", str(tree)], 2),
+        ("export -o FIFO, drained", ["export", str(preset), "-o", str(h / "out.fifo.wav")], 0),
+    ]
+    rows = []
+    for name, args, expected in cases:
+        code, seconds, rss = _run_any(VC + args, env)
+        rows.append((f"hostile: {name}", f"exit {code}, {rss / 1024:.0f} MB, {seconds:.2f} s",
+                     "-", "-", f"exit {expected}, < 200 MB"))
+        if code != expected:
+            raise SystemExit(f"{name}: exit {code}, expected {expected}")
+    return rows
 
 
 def _song(work: Path) -> Path:
@@ -273,6 +328,7 @@ def main() -> None:
         rows += bench_cues(env, work)
         rows += bench_export(env, work)
         rows += bench_memory(env, work)
+        rows += bench_hostile(env, work)
         rows += bench_callback(env, work)
         from pulse import Pulse
         pulse = Pulse(work / "pulse")

@@ -82,7 +82,7 @@ def bad_file(tmp_path: Path, case: str) -> Path:
 
 
 @pytest.mark.parametrize("case, problem", [
-    ("missing", "no such file"), ("folder", "is a folder"),
+    ("missing", "no such file"), ("folder", "is a directory"),
     ("not-audio", "not an audio file soundfile can read"), ("silent", "is silent"),
     ("empty", "is silent"), ("too-long", "6.4 s long; a sound may last at most 5 s"),
     ("nan", "NaN"),

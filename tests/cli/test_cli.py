@@ -76,7 +76,7 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path):
     (("--tick-volume", "-60.5"), "--tick-volume: must be between -60 and 12 dB (got -60.5)"),
     (("--music-volume", "13"), "--music-volume: must be between -60 and 12 dB (got 13)"),
     (("--tempo", "60-60-60-60", "--reps", "100"),
-     "--reps: the session would last 20.0 hours; the limit is 4 hours (got 100)"),
+     "--reps: the session would last 20.1 hours; the limit is 4 hours (got 100)"),
 ])
 def test_override_errors_name_the_option_typed(run, tmp_path, args, line):
     r = run("export", "-o", str(tmp_path / "out.wav"), *args)

@@ -4,6 +4,8 @@ a recording fake audio device, scripted keys; assertions on what was heard."""
 import contextlib
 import io
 import json
+import os
+import signal
 from dataclasses import replace
 
 import numpy as np
@@ -270,6 +272,26 @@ def test_ctrl_c_is_130_and_logs_the_sets_done(env, run, short, fake_audio, watch
     logged = last_logged(run)
     assert not logged["completed"] and [(s["planned"], s["perfect"]) for s in logged["sets"]] == [(2, None)]
     assert (logged["stopped_set"], logged["stopped_rep"]) == (2, 0)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_signals_leave_debris_term_and_hup_during_play(env, run, short, fake_audio, watch, sig, code):
+    """A real signal to this process mid-play ends it as Ctrl-C does, with its own status."""
+    audio = fake_audio()
+
+    class SignalKeys(ScriptedKeys):
+        def poll(self):
+            if len(self.script) == 1:
+                os.kill(os.getpid(), sig)
+            return super().poll()
+    keys = SignalKeys(*[None] * 200)
+    code_, out, err = run_in(on(env, audio, keys=keys), "play", str(short))
+    assert code_ == code
+    assert err == f"voicecoach: stopped by {signal.Signals(sig).name}\n"
+    assert audio.streams[0].closed and watch.left and keys.closed == 1
+    assert not last_logged(run)["completed"]
+    assert signal.getsignal(sig) is not None and signal.getsignal(sig) != signal.SIG_IGN
 
 
 def test_a_lost_device_that_comes_back_resumes_the_rep(env, short, fake_audio, reference, watch):

@@ -447,24 +447,25 @@ def test_new_file_mode_follows_umask_and_old_mode_is_kept(mixer, tmp_path):
     assert kept.stat().st_mode & 0o777 == 0o640 and sf.info(kept).frames == FRAMES
 
 
-# ---------------------------------------------------------- unwritable paths
+# ---------------------------------------------------------- unusable targets
 @pytest.mark.parametrize("make_path, cause", [
-    (lambda tmp: Path("/etc/passwd/x.wav"), "Not a directory"),
-    (lambda tmp: tmp / "missing" / "x.wav", "No such file or directory"),
+    (lambda tmp: (tmp / "plain").write_text("x") and tmp / "plain" / "x.wav", "is not a folder"),
+    (lambda tmp: tmp / "missing" / "x.wav", "does not exist"),
 ])
-def test_unwritable_path_is_an_export_error(mixer, tmp_path, make_path, cause):
+def test_unusable_folder_is_bad_input(mixer, tmp_path, make_path, cause):
     path = make_path(tmp_path)
-    with pytest.raises(ExportError) as info:
+    with pytest.raises(InputError) as info:
         export(mixer, TIMELINE, path, ExportOptions())
     msg = str(info.value)
     assert str(path) in msg and cause in msg and "\n" not in msg
-    assert info.value.exit_code == 1
+    assert info.value.exit_code == 2
 
 
 def test_target_is_a_directory(mixer, tmp_path):
     (tmp_path / "d.wav").mkdir()
-    with pytest.raises(ExportError, match="is a directory"):
+    with pytest.raises(InputError, match="is a directory"):
         export(mixer, TIMELINE, tmp_path / "d.wav", ExportOptions())
+    assert (tmp_path / "d.wav").is_dir() and list((tmp_path / "d.wav").iterdir()) == []
 
 
 # ------------------------------------------------------------------ disk full

@@ -22,9 +22,11 @@ import soxr
 from voicecoach.audio.sounds import PEAK_DBFS
 from voicecoach.common import fades
 from voicecoach.common.decibels import gain
+from voicecoach.common.files import UnusableFile, regular_file
 from voicecoach.common.numbers import check_positive_int
 from voicecoach.errors import InputError
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
+from voicecoach.plan.preset import MAX_SOUND_BYTES
 
 __all__ = ["load_sound", "shipped_sound"]
 
@@ -83,10 +85,10 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
     if not max_seconds > 0:
         raise ValueError(f"max_seconds must be positive, not {max_seconds}")
     path = Path(path).expanduser()
-    if not path.exists():
-        raise _fail(path, "no such file")
-    if path.is_dir():
-        raise _fail(path, "is a folder, not a sound file")
+    try:
+        regular_file(path, MAX_SOUND_BYTES)     # never a FIFO or device: sf.info would block
+    except UnusableFile as exc:
+        raise _fail(path, exc.problem) from None
     try:
         info = sf.info(str(path))
         if info.frames / info.samplerate > max_seconds:

@@ -24,6 +24,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from voicecoach.common.fd_capture import Fd2Capture
+from voicecoach.common.files import UnusableFile, regular_file
 from voicecoach.common.numbers import check_count, is_int, is_real
 from voicecoach.errors import InputError
 
@@ -42,15 +44,38 @@ _DECODE_ERRORS = (RuntimeError, OSError, ValueError)
 
 
 # ------------------------------------------------------------------ playlist
-def _probe(path: Path) -> str | None:
-    """Why soundfile can not play ``path``, or ``None`` if it can."""
+AUDIO_EXTENSIONS = frozenset({"wav", "wave", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff",
+                              "aifc", "au", "snd", "caf", "w64", "rf64", "wv", "mpc", "voc"})
+"""What a folder walk considers: other files are not opened at all."""
+
+MAX_WALK_ENTRIES = 50_000
+"""Files and folders a music folder walk looks at before it stops (``--music /``)."""
+
+_NOISE = Fd2Capture()
+
+
+def _probe(path: Path, crossfade: float = CROSSFADE_SECONDS) -> str | None:
+    """Why ``path`` can not be played, or ``None`` if it can. Only a regular
+    file is opened: a FIFO or a device would block or never end."""
     try:
-        info = sf.info(str(path))
+        regular_file(path)
+    except UnusableFile as exc:
+        return exc.problem
+    try:
+        with _NOISE:
+            info = sf.info(str(path))
     except _DECODE_ERRORS as err:
         return f"not an audio file soundfile can read ({_reason(err)})"
     if info.frames == 0 or info.samplerate <= 0 or info.channels <= 0:
         return "holds no audio"
+    if info.frames <= crossfade * info.samplerate:
+        return f"shorter than the {crossfade * 1000:g} ms crossfade"
     return None
+
+
+def _summary(skipped: dict[str, int]) -> str:
+    """``why: count`` for every kind of file a walk passed over, in one line."""
+    return "; ".join(f"{why}: {n}" for why, n in skipped.items())
 
 
 def _reason(err: BaseException) -> str:
@@ -84,20 +109,45 @@ def find_tracks(spec: Path | str, shuffle: bool = False, seed: int | None = None
         or the folder holds no audio file.
     """
     path = Path(spec).expanduser()
-    if not path.exists():
+    if not os.path.lexists(path):
         raise InputError(f"music: {path}: no such file or folder")
     if path.is_dir():
         found: list[Path] = []
         errors: list[OSError] = []
+        seen = 0
+        skipped: dict[str, int] = {}
         for root, dirs, files in os.walk(path, onerror=errors.append):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            found.extend(Path(root, f) for f in files if not f.startswith("."))
-        if errors and not found:
-            raise InputError(f"music: {path}: can not read the folder ({errors[0].strerror})")
-        tracks = sorted((p for p in found if _probe(p) is None),
-                        key=lambda p: (str(p.relative_to(path)).casefold(), str(p)))
+            seen += len(dirs) + len(files)
+            if seen > MAX_WALK_ENTRIES:
+                skipped[f"the rest of a folder tree over {MAX_WALK_ENTRIES} entries"] = 1
+                break
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for f in files:
+                if f.startswith("."):
+                    continue
+                if f.rpartition(".")[2].lower() not in AUDIO_EXTENSIONS:
+                    skipped["not audio files"] = skipped.get("not audio files", 0) + 1
+                    continue
+                found.append(Path(root, f))
+        for err in errors:
+            if err.filename is not None and Path(err.filename) == path:
+                raise InputError(f"music: {path}: can not read the folder ({err.strerror})")
+        if errors:
+            skipped["folders that could not be read"] = len(errors)
+        tracks = []
+        for p in found:
+            problem = _probe(p)
+            if problem is None:
+                tracks.append(p)
+            else:
+                why = problem.split(" (")[0]
+                skipped[why] = skipped.get(why, 0) + 1
+        tracks.sort(key=lambda p: (str(p.relative_to(path)).casefold(), str(p)))
         if not tracks:
-            raise InputError(f"music: {path}: no audio file in this folder that soundfile can read")
+            raise InputError(f"music: {path}: no audio file in this folder that soundfile can play"
+                             + (f" ({_summary(skipped)})" if skipped else ""))
+        if skipped:
+            _log.warning("music: %s: skipped %s", path, _summary(skipped))
     else:
         problem = _probe(path)
         if problem is not None:
@@ -201,6 +251,7 @@ class MusicStream:
         self.skipped: set[Path] = set()
         """Tracks dropped from the playlist because they yielded no audio."""
         self._warned: set[Path] = set()
+        self._noisy: set[Path] = set()
         self._chunks = self._joined()
         self._cur = np.zeros((0, self.channels), dtype=np.float32)
         self._pos = 0
@@ -242,13 +293,18 @@ class MusicStream:
     def _decode(self, path: Path) -> Iterator[np.ndarray]:
         """One track at the session's rate and width, in blocks of about
         :data:`DECODE_FRAMES` frames (the resampler's output varies)."""
-        with _SequentialFile(str(path)) as f:
+        with _NOISE:
+            f = _SequentialFile(str(path))
+        self._noise(path, _NOISE.lines)
+        with f:
             rs = None
             if f.samplerate != self.samplerate:
                 rs = soxr.ResampleStream(f.samplerate, self.samplerate, self.channels,
                                          dtype="float32", quality="HQ")
             while True:
-                block = f.read(DECODE_FRAMES, dtype="float32", always_2d=True)
+                with _NOISE:
+                    block = f.read(DECODE_FRAMES, dtype="float32", always_2d=True)
+                self._noise(path, _NOISE.lines)
                 last = len(block) == 0
                 block = _convert_channels(block, self.channels)
                 if rs is not None:
@@ -257,6 +313,13 @@ class MusicStream:
                     yield block
                 if last:
                     return
+
+    def _noise(self, path: Path, lines: list[str]) -> None:
+        """What the decoder library printed, as one warning per track."""
+        if lines and path not in self._noisy:
+            self._noisy.add(path)
+            _log.warning("music: %s: the decoder reported problems (%s); playing what it "
+                         "could decode", path, lines[0][:120])
 
     def _warn(self, path: Path, err: BaseException) -> None:
         if path not in self._warned:          # a looping playlist warns once per track
@@ -318,8 +381,13 @@ class MusicStream:
                             carry = carry[len(carry) - F:]
                 except _DECODE_ERRORS as err:
                     self._warn(path, err)
-                if got == 0:
-                    self.skipped.add(path)      # nothing usable: keep the old tail for the next
+                if got <= F or got == 0:
+                    # Nothing usable, or no longer than the crossfade: such a
+                    # track would add no frames, and a playlist of them would
+                    # loop for ever. Drop it and keep the old tail for the next.
+                    if got:
+                        self._warn(path, ValueError(f"shorter than the crossfade ({got} frames)"))
+                    self.skipped.add(path)
                     continue
                 if carry is None:               # shorter than the tail
                     carry = self._join(tail, np.concatenate(head))

@@ -20,9 +20,10 @@ from voicecoach.audio.sounds import make_sounds
 from voicecoach.cues.bank import CueBank
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.timing import cue_bank, spoken_timeline
+from voicecoach.errors import InputError, PresetError
 from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
-from voicecoach.plan.preset import Preset
+from voicecoach.plan.preset import MAX_SESSION_SECONDS, Preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
 from voicecoach.plan.timeline import Timeline
 
@@ -65,7 +66,10 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
     for role, source in preset.sounds:
         path = shipped_sound(source) if source in SHIPPED_SOUNDS else source
         kind = role if role in sounds else EventKind.BELL
-        sounds[role] = load_sound(path, samplerate, kind=kind)
+        try:
+            sounds[role] = load_sound(path, samplerate, kind=kind)
+        except InputError as exc:     # name the preset and the key, as validation does
+            raise PresetError(preset.source or preset.name, f"sounds.{role}", str(exc)) from None
     return sounds
 
 
@@ -76,6 +80,10 @@ def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERAT
     sounds = session_sounds(preset, samplerate)
     bank = bank or cue_bank(preset, cache_dir, samplerate, engine)
     timeline = spoken_timeline(preset, bank, {name: len(clip) for name, clip in sounds.items()})
+    if timeline.frames > MAX_SESSION_SECONDS * samplerate:    # validation over-estimates speech
+        raise PresetError(preset.source or preset.name, "sets",
+                          f"the session would last {timeline.frames / samplerate / 3600:.1f} "
+                          f"hours with its speech; the limit is {MAX_SESSION_SECONDS // 3600} hours")
     speech = {text: bank.pcm16(text) for text in timeline.texts()}
     levels = {"voice": preset.levels.voice, "ticks": preset.levels.tick}
     mixer = Mixer(timeline, speech, sounds, channels, levels)

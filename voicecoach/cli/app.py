@@ -2,7 +2,7 @@
 
 Parses options, builds the session, and is the one place where errors become
 messages and exit codes (0 ok, 2 bad input, 1 runtime failure, 130
-interrupted). Tracebacks only with ``--debug``.
+interrupted, 143 SIGTERM, 129 SIGHUP). Tracebacks only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,12 @@ import click
 from voicecoach import __version__
 from voicecoach.cli import catalog_commands, session_commands, training_commands
 from voicecoach.cli.environment import Environment
+from voicecoach.cli.printable import printable
+from voicecoach.cli.signals import Signalled, signals_as_interrupts
 from voicecoach.errors import ExitStatus, VoicecoachError
+
+MAX_MESSAGE = 2000
+"""Characters of an error line; a value quoted in it can not flood the terminal."""
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,23 +41,45 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     """Run the CLI; return the exit code instead of exiting."""
     env = env or Environment()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    for stream in (env.stdout, env.stderr):      # a stream that encodes only ASCII
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            stream.reconfigure(errors="backslashreplace")
     try:
         # click writes --help and --version to sys.stdout: send them to ours.
-        with contextlib.redirect_stdout(env.stdout):
-            cli.main(args=argv, prog_name="voicecoach", standalone_mode=False, obj=env)
+        with signals_as_interrupts(), contextlib.redirect_stdout(env.stdout):
+            # Not cli.main(): it turns an interrupt into Abort (losing which
+            # signal it was) and prints a blank line on the real stderr.
+            args = list(argv) if argv is not None else sys.argv[1:]
+            with cli.make_context("voicecoach", args, obj=env) as ctx:
+                cli.invoke(ctx)
         return ExitStatus.OK
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("voicecoach: interrupted", file=env.stderr)
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        signalled = _signal_behind(exc)
+        if signalled is not None:
+            _say(env, f"voicecoach: stopped by {signalled}")
+            return signalled.exit_code
+        _say(env, "voicecoach: interrupted")
         return ExitStatus.INTERRUPTED
     except Exception as exc:  # every error: one line and its status; the traceback with --debug
         if debug:
             traceback.print_exc(file=env.stderr)
         message, status = _describe(exc, debug)
         if message:
-            click.echo(f"voicecoach: {message}", file=env.stderr)
+            _say(env, f"voicecoach: {message}")
         return status
+
+
+def _signal_behind(exc: BaseException) -> Signalled | None:
+    """The SIGTERM/SIGHUP behind an interrupt, also when a layer re-raised it
+    as its own KeyboardInterrupt (play reports how far it got that way)."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, Signalled):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
 
 
 def _describe(exc: Exception, debug: bool) -> tuple[str | None, int]:
@@ -64,7 +91,17 @@ def _describe(exc: Exception, debug: bool) -> tuple[str | None, int]:
         return f"error: {message}", exc.exit_code
     if isinstance(exc, VoicecoachError):
         return f"error: {exc}", exc.exit_code
+    if isinstance(exc, RecursionError):     # input nested past Python's stack: bad input
+        return f"error: input nested too deeply to read ({exc})", ExitStatus.BAD_INPUT
     if debug:                 # the last line of defence: an unexpected error
         return None, ExitStatus.FAILURE
     return (f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
             ExitStatus.FAILURE)
+
+
+def _say(env: Environment, line: str) -> None:
+    """One line on stderr: control characters removed, length capped."""
+    line = printable(" ".join(line.split()), getattr(env.stderr, "encoding", None))
+    if len(line) > MAX_MESSAGE:
+        line = line[:MAX_MESSAGE - 3] + "..."
+    click.echo(line, file=env.stderr)

@@ -16,7 +16,7 @@ from voicecoach.plan.preset_files import (
     user_names,
     user_preset_dir,
 )
-from voicecoach.plan.schedule import build_timeline
+from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
 
 
 @click.command()
@@ -69,8 +69,14 @@ def presets_show(name: str) -> None:
 @presets.command("validate")
 @click.argument("file", type=click.Path(path_type=Path))
 def presets_validate(file: Path) -> None:
-    """Check a preset file; print what is wrong, or a summary."""
+    """Check a preset file as export would: print what is wrong, or a summary.
+
+    Sound files are decoded and checked here, and the session's length
+    counts an estimate of its speech; the voice is not synthesised."""
     p = load_file(file)
+    if p.sounds:
+        from voicecoach.audio.session import session_sounds     # numpy: only when needed
+        session_sounds(p, DEFAULT_SAMPLERATE)
     session = build_timeline(p)
     minutes = session.frames / session.samplerate / 60
     echo(f"{file}: ok: {p.title}, {p.sets} sets of {p.reps}, about {minutes:.0f} min")

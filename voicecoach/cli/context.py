@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from voicecoach.cli.environment import Environment
+from voicecoach.cli.printable import printable
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
@@ -27,8 +28,9 @@ def current_env() -> Environment:
 
 
 def echo(text: str = "", nl: bool = True) -> None:
-    """A line on the run's standard output."""
-    click.echo(text, file=current_env().stdout, nl=nl)
+    """A line on the run's standard output, safe for the terminal (see :func:`printable`)."""
+    stream = current_env().stdout
+    click.echo(printable(text, getattr(stream, "encoding", None)), file=stream, nl=nl)
 
 
 def resolve_preset(spec: str, overrides: dict) -> Preset:
@@ -38,7 +40,8 @@ def resolve_preset(spec: str, overrides: dict) -> Preset:
         from voicecoach.training import coach as training
         with training.open_history(env.data_dir, env.now(), env.stderr) as history:
             recommendation = training.todays_recommendation(history, env.now())
-        click.echo(describe_recommendation(recommendation), file=env.stderr)
+        click.echo(printable(describe_recommendation(recommendation),
+                             getattr(env.stderr, "encoding", None)), file=env.stderr)
         preset = training.recommended_preset(recommendation, env.config_dir)
     else:
         preset = load_preset(spec, env.config_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from voicecoach.cli.context import (
     current_env,
     describe_recommendation,
     echo,
+    printable,
     prepare_session,
     resolve_preset,
 )
@@ -44,23 +46,33 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
 @click.argument("preset", default=DEFAULT_PRESET)
 @override_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-              help="File to write; the format comes from its extension.")
+              help="File to write; the format comes from its extension. '-' streams to "
+                   "standard output (needs --format); a FIFO or character device is written "
+                   "through, a symlink's target is replaced. Streams carry no tags or chapters.")
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
               help="wav, flac, ogg, opus or mp3 (default: from the extension).")
+@click.option("--force", is_flag=True, help="Replace an existing read-only file.")
 @click.option("--samplerate", type=int, default=DEFAULT_SAMPLERATE, show_default=True)
 @click.option("--channels", type=click.IntRange(1, 2), default=1, show_default=True)
 @click.option("--float", "as_float", is_flag=True, help="32-bit float WAV instead of 16-bit.")
 @click.option("--stems", is_flag=True, help="Also write NAME.voice.EXT and NAME.ticks.EXT.")
 @click.option("--cue", "cue_sheet", is_flag=True, help="Also write a NAME.cue chapter sheet.")
 @music_options
-def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels: int,
-           as_float: bool, stems: bool, cue_sheet: bool, music: Path | None, shuffle: bool,
-           **overrides) -> None:
+def export(preset: str, output: Path, fmt: str | None, force: bool, samplerate: int,
+           channels: int, as_float: bool, stems: bool, cue_sheet: bool, music: Path | None,
+           shuffle: bool, **overrides) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
     from voicecoach.encode.formats import ExportOptions, format_for
+    from voicecoach.encode.targets import STDOUT, check_stdout, resolve_target
     from voicecoach.encode.writer import export as write
     env = current_env()
+    to_stdout = str(output) == STDOUT
+    if to_stdout and fmt is None:
+        raise InputError("--format: required with -o - (standard output): "
+                         f"one of {', '.join(sorted(FORMATS))}")
     chosen = format_for(output, fmt)
+    # An unusable target fails before the slow part (synthesis).
+    check_stdout(resolve_target(output, force=force), stems, cue_sheet)
     options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
                             subtype="FLOAT" if as_float else None, stems=stems,
                             cue_sheet=cue_sheet)
@@ -72,19 +84,22 @@ def export(preset: str, output: Path, fmt: str | None, samplerate: int, channels
     bed = session.music_bed(session.music(music, shuffle).read_into) if music is not None else None
     total = session.timeline.frames
     if env.progress:
-        with click.progressbar(length=total, label=f"Writing {output.name}", file=env.stderr) as bar:
+        with click.progressbar(length=total, label=f"Writing {printable(output.name)}",
+                               file=env.stderr) as bar:
             done = [0]
 
             def progress(frames: int) -> None:
                 bar.update(frames - done[0])
                 done[0] = frames
-            written = write(session.mixer, session.timeline, output, options, progress, bed)
+            written = write(session.mixer, session.timeline, output, options, progress, bed,
+                            force=force)
     else:
-        written = write(session.mixer, session.timeline, output, options, bed=bed)
+        written = write(session.mixer, session.timeline, output, options, bed=bed, force=force)
     minutes = total / session.timeline.samplerate / 60
+    say = (lambda line: click.echo(printable(line), file=env.stderr)) if to_stdout else echo
     for path in written:
-        echo(f"wrote {path}")
-    echo(f"{p.title}: {minutes:.1f} min, {len(chapters(session.timeline))} chapters")
+        say(f"wrote {'standard output' if to_stdout else path}")
+    say(f"{p.title}: {minutes:.1f} min, {len(chapters(session.timeline))} chapters")
 
 
 @click.command()
@@ -112,7 +127,8 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
 
     def notice(text: str) -> None:
         status.clear()
-        click.echo(f"voicecoach: {text}", file=env.stderr)
+        click.echo(printable(f"voicecoach: {text}", getattr(env.stderr, "encoding", None)),
+                   file=env.stderr)
 
     started = env.now()
     with env.keys(env.stdin, env.interactive) as keys:
@@ -135,6 +151,13 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
                  ask=env.interactive)
 
 
+def log_hint(name: str, planned: list[int]) -> str:
+    """The command that logs this session later, quoted so it can be pasted
+    into a shell whatever the preset's name."""
+    return (f"Log your perfect reps later: voicecoach log {shlex.quote(name)} "
+            + " ".join(str(n) for n in planned))
+
+
 def _record_play(preset: Preset, timeline, position: int, completed: bool, started,
                  ask: bool) -> None:
     """Put the session in the training log; on a terminal, ask for perfect reps."""
@@ -145,8 +168,7 @@ def _record_play(preset: Preset, timeline, position: int, completed: bool, start
         workout_id = history.add(record)
         if not (ask and record.sets):
             if record.sets:
-                echo(f"Log your perfect reps later: voicecoach log {preset.name} "
-                      + " ".join(str(s.planned) for s in record.sets))
+                echo(log_hint(preset.name, [s.planned for s in record.sets]))
             return
         answers = training.ask_perfect_reps(record, env.stdin, env.stderr)
         if answers is None:

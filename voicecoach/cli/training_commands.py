@@ -7,7 +7,10 @@ import json
 import click
 
 from voicecoach.cli.context import current_env, describe_recommendation, echo
+from voicecoach.errors import InputError
 from voicecoach.plan.preset_files import DEFAULT_PRESET, load_preset
+
+EARLIEST_YEAR = 1900
 
 
 @click.command("next")
@@ -32,6 +35,9 @@ def log(words: tuple[str, ...], day) -> None:
     """Record the perfect reps of each set, e.g. 'voicecoach log leg-lifts 10 9 8'."""
     from voicecoach.training import coach as training
     env = current_env()
+    if day is not None and day.year < EARLIEST_YEAR:    # dates that far back break time zones
+        raise InputError(f"log: --date {day.date().isoformat()} is before "
+                         f"{EARLIEST_YEAR}-01-01; give a day from then to today")
     spec = DEFAULT_PRESET
     if words and not words[0].lstrip("-").isdigit():
         spec, words = words[0], words[1:]

@@ -1,40 +1,89 @@
 """Atomic file writes: a hidden temp file beside the target, renamed into place.
 
 A reader (or a crash) then sees the old file or the new one, never half of
-one. Temp files are named ``.NAME.part-XXXXXXXX`` so that one left by a
-killed process can be recognised as such, and are removed on any failure.
+one. Temp files are named ``.NAME.part-PID-XXXXXXXX`` and removed on any
+failure; one left by a process that was killed (SIGKILL, power loss) is
+recognised by its name and its dead PID, and :func:`remove_stale_parts`
+deletes it, while a running writer's temp file is left alone.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["PART_MARK", "atomic_path", "discard", "temp_beside"]
+__all__ = ["PART_MARK", "atomic_path", "discard", "remove_stale_parts", "temp_beside"]
 
 PART_MARK = ".part-"
 """What every temp file's name contains."""
 
 
-def temp_beside(target: Path, mode: int = 0o666) -> Path:
-    """Create an empty ``.NAME.part-XXXXXXXX`` in ``target``'s folder.
+_PART = re.compile(r"^\..+\.part-(?P<pid>\d+)-[0-9a-f]{8}$")
+
+
+def temp_beside(target: Path, mode: int = 0o666,
+                claim: Callable[[Path], None] | None = None) -> Path:
+    """Create an empty ``.NAME.part-PID-XXXXXXXX`` in ``target``'s folder.
 
     ``mode`` is filtered by the umask, as ``open()`` does; the name is new
-    (``O_EXCL``), so two writers never share a temp file.
+    (``O_EXCL``), so two writers never share a temp file. ``claim(path)`` is
+    called *before* the file is created: a signal that lands in between still
+    leaves the caller knowing what to remove.
     """
     if not isinstance(target, Path):
         raise TypeError(f"target must be a Path, not {type(target).__name__}")
     while True:
-        tmp = target.with_name(f".{target.name}{PART_MARK}{secrets.token_hex(4)}")
+        tmp = target.with_name(f".{target.name}{PART_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+        if os.path.lexists(tmp):
+            continue
+        if claim is not None:
+            claim(tmp)
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
         except FileExistsError:
             continue
         os.close(fd)
         return tmp
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_stale_parts(folder: Path) -> list[Path]:
+    """Delete the temp files of dead writers in ``folder`` (by name and PID).
+
+    Only regular files named ``.NAME.part-PID-XXXXXXXX`` whose process is
+    gone; a folder that can not be listed is left as it is.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _PART.match(entry.name)
+        if m is None or _alive(int(m["pid"])):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            pass
+    return removed
 
 
 def discard(tmp: Path) -> None:

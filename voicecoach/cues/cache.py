@@ -7,10 +7,12 @@ import json
 import logging
 import os
 import re
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voicecoach.common.atomic import atomic_path
+from voicecoach.common.files import UnusableFile, read_capped
 from voicecoach.cues.identity import PROCESSING_VERSION
 from voicecoach.cues.settings import SpeechSettings
 
@@ -40,6 +42,9 @@ def cue_key(text: str, settings: SpeechSettings, samplerate: int, engine: str) -
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+MAX_ENTRY_BYTES = 32 * 1024 * 1024
+"""A cue is one phrase (300 characters at most): far under this; nothing bigger is read."""
+
 _KEY_RE = re.compile(r"[0-9a-f]{64}")
 _MAGIC = b"VCCUE\x00\x01\x00"            # format tag, version 1
 _HEADER = len(_MAGIC) + 8 + 32           # magic, uint64 LE sample count, sha256(payload)
@@ -60,6 +65,7 @@ class CueCache:
         if not isinstance(directory, (str, os.PathLike)):
             raise TypeError(f"directory must be a path, not {type(directory).__name__}")
         self.directory = Path(directory)
+        self._warned: set[str] = set()
 
     def path(self, key: str) -> Path:
         if not isinstance(key, str):
@@ -72,13 +78,15 @@ class CueCache:
         """The cached cue, read-only float32 ``(n,)``, or None on a miss."""
         path = self.path(key)
         try:
-            blob = path.read_bytes()
-        except FileNotFoundError:
+            blob = read_capped(path, MAX_ENTRY_BYTES)   # never a FIFO, a device or a huge file
+        except UnusableFile as exc:
+            if exc.problem == "no such file":
+                return None
+            self._problem(path, exc.problem.split(",")[0].split(" (")[0])
             return None
         problem = self._check(blob)
         if problem:
-            _log.warning("cue cache entry %s is %s; deleted, will synthesise again", path, problem)
-            path.unlink(missing_ok=True)
+            self._problem(path, problem)
             return None
         import numpy as np
         pcm = np.frombuffer(blob, dtype="<f4", offset=_HEADER).astype(np.float32, copy=False)
@@ -93,15 +101,36 @@ class CueCache:
         """
         path = self.path(key)
         try:
-            with open(path, "rb") as f:
-                head = f.read(_HEADER)
-                size = os.fstat(f.fileno()).st_size
-        except FileNotFoundError:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
             return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_ENTRY_BYTES:
+                return None                              # get() reports and removes it
+            head = os.read(fd, _HEADER)
+            size = st.st_size
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
         if len(head) < _HEADER or not head.startswith(_MAGIC):
             return None
         count = int.from_bytes(head[len(_MAGIC):len(_MAGIC) + 8], "little")
         return count if size == _HEADER + 4 * count and count > 0 else None
+
+    def _problem(self, path: Path, problem: str) -> None:
+        """Delete a bad entry; warn once per kind of problem, not once per entry."""
+        kind = problem.split(" (")[0]
+        if kind not in self._warned:
+            self._warned.add(kind)
+            text = problem if problem.startswith("is ") else f"is {problem}"
+            _log.warning("cue cache entry %s %s; such entries are deleted and synthesised "
+                         "again", path.name, text)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
     @staticmethod
     def _check(blob: bytes) -> str:

@@ -9,7 +9,9 @@ Every output (the mix, the stems, the cue sheet) is written to a hidden temp
 file beside its target and moved into place with :func:`os.replace` only
 once everything has succeeded, so an interrupt, a full disk or an encoder
 failure leaves the old file (or nothing), never a truncated one, and no temp
-files behind.
+files behind. Standard output, FIFOs and character devices are streamed
+instead (:mod:`voicecoach.encode.targets`); a WAV stream gets its header up
+front, from the session's exact length.
 
 Tags and chapters are added to the temp file before the rename
 (:mod:`voicecoach.encode.tags`, chapters from :mod:`voicecoach.encode.chapters`).
@@ -28,7 +30,7 @@ import soundfile as sf
 from voicecoach import __version__
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.mixer import BUSES, HEADROOM_PEAK, Mixer
-from voicecoach.common.atomic import discard, temp_beside
+from voicecoach.common.atomic import discard, remove_stale_parts, temp_beside
 from voicecoach.encode.chapters import (
     chapter_spans,
     chapter_stamps,
@@ -43,7 +45,8 @@ from voicecoach.encode.formats import (
     subtype_for,
 )
 from voicecoach.encode.tags import Tags, tag_mp3, tag_vorbis
-from voicecoach.errors import ExportError
+from voicecoach.encode.targets import Target, TargetKind, check_stdout, resolve_target
+from voicecoach.errors import ExportError, InputError
 from voicecoach.plan.timeline import Timeline
 
 __all__ = ["stream", "export"]
@@ -136,6 +139,23 @@ def _tag_errors() -> tuple[type[Exception], ...]:
     return (mutagen.MutagenError,)
 
 
+def wav_header(frames: int, channels: int, samplerate: int, subtype: str) -> bytes:
+    """A canonical 44-byte WAV header for ``frames`` frames: a stream can not
+    seek back to fill in the sizes, but the session's length is known exactly."""
+    bits = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32}[subtype]
+    align = channels * bits // 8
+    data = frames * align
+    if data > 0xFFFFFFFF - 36:
+        raise InputError(f"a WAV stream holds at most 4 GiB; this session needs {data} bytes "
+                         "(use flac, ogg, opus or mp3)")
+    tag = 3 if subtype == "FLOAT" else 1
+    return (b"RIFF" + (36 + data).to_bytes(4, "little") + b"WAVE"
+            + b"fmt " + (16).to_bytes(4, "little") + tag.to_bytes(2, "little")
+            + channels.to_bytes(2, "little") + samplerate.to_bytes(4, "little")
+            + (samplerate * align).to_bytes(4, "little") + align.to_bytes(2, "little")
+            + bits.to_bytes(2, "little") + b"data" + data.to_bytes(4, "little"))
+
+
 def _sf_detail(f: sf.SoundFile) -> str | None:
     """libsndfile's own message for a failed handle (e.g. 'No space left on device').
 
@@ -162,7 +182,8 @@ def _disk_full(directory: Path) -> bool:
 
 
 def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions = ExportOptions(),
-           progress: Callable[[int], None] | None = None, bed: MusicBed | None = None) -> list[Path]:
+           progress: Callable[[int], None] | None = None, bed: MusicBed | None = None,
+           force: bool = False) -> list[Path]:
     """Write the session to ``path`` (and stems / cue sheet); all or nothing.
 
     Parameters
@@ -174,8 +195,13 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
         Gives the chapters and default tags.
     path : pathlib.Path
         Target; the format comes from its extension unless ``options.format``.
+        ``-`` is standard output (file descriptor 1); a FIFO or character
+        device is written through; a symlink's target is replaced (see
+        :mod:`voicecoach.encode.targets`). Streams get no tags or chapters.
     progress : callable, optional
         ``progress(frames_done)`` after each block.
+    force : bool
+        Replace an existing read-only file.
 
     Returns
     -------
@@ -185,12 +211,14 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
     Raises
     ------
     InputError
-        Unknown format, subtype not available, sample rate the codec refuses.
+        Unknown format, subtype not available, sample rate the codec refuses,
+        a target that can not be written (see :func:`resolve_target`), stems
+        or a cue sheet with standard output.
     ExportError
-        Anything that fails while writing (missing or unwritable directory,
-        disk full, encoder failure): one line naming the path and the cause.
+        Anything that fails while writing (disk full, a reader that went
+        away, encoder failure): one line naming the path and the cause.
     KeyboardInterrupt
-        Re-raised as is, after the temp files are removed.
+        Re-raised as is (also for SIGTERM/SIGHUP), after the temp files are removed.
     """
     if not isinstance(mixer, Mixer):
         raise TypeError(f"mixer must be a Mixer, not {type(mixer).__name__}")
@@ -212,15 +240,19 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
         raise ValueError(f"mixer has {mixer.channels} channels, options ask for {options.channels}")
     if mixer.frames != timeline.frames:
         raise ValueError(f"mixer has {mixer.frames} frames, timeline {timeline.frames}")
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a directory")
 
+    main = resolve_target(path, force=force)
+    check_stdout(main, options.stems, options.cue_sheet)
     stem, ext = (path.stem, path.suffix) if path.suffix else (path.name, "." + fmt)
-    audio_targets: list[tuple[Path, str | None]] = [(path, None)]
+    audio_targets: list[tuple[Target, str | None]] = [(main, None)]
     if options.stems:
         buses = BUSES + (("music",) if bed is not None else ())
-        audio_targets += [(path.with_name(f"{stem}.{bus}{ext}"), bus) for bus in buses]
-    cue_target = path.with_name(f"{stem}.cue") if options.cue_sheet else None
+        audio_targets += [(resolve_target(path.with_name(f"{stem}.{bus}{ext}"), "--stems", force),
+                           bus) for bus in buses]
+    cue_target = (resolve_target(path.with_name(f"{stem}.cue"), "--cue", force)
+                  if options.cue_sheet else None)
+    if fmt == "wav" and not main.seekable:
+        header = wav_header(mixer.frames, options.channels, options.samplerate, subtype)
 
     preset = options.preset or timeline.preset
     title = options.title or preset or path.stem
@@ -229,25 +261,51 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
     chaps = chapters(timeline)
     sr = options.samplerate
 
-    temps: dict[Path, Path] = {}          # target -> temp, in creation order
-    files: list[tuple[sf.SoundFile, str | None, Path]] = []
-    current = path
+    temps: dict[Path, Path] = {}          # real target -> temp, in creation order
+    fds: list[int] = []                   # streams we opened
+    files: list[tuple[sf.SoundFile, str | None, Target]] = []
+    current = main.name
     committed = False
+    cleaned: set[Path] = set()
+
+    def temp_for(target: Target) -> Path:
+        if target.real.parent not in cleaned:
+            cleaned.add(target.real.parent)
+            remove_stale_parts(target.real.parent)
+        return temp_beside(target.real, claim=lambda tmp: temps.__setitem__(target.real, tmp))
+
     try:
         for target, bus in audio_targets:
-            current = target
-            temps[target] = tmp = temp_beside(target)
-            f = _NoSyncFile(tmp, "w", sr, options.channels, subtype, format=codec.major)
+            current = target.name
+            if target.kind is TargetKind.FILE:
+                # By descriptor: a name that is not valid UTF-8 still works.
+                fd = os.open(temp_for(target), os.O_RDWR | os.O_CLOEXEC)
+                fds.append(fd)
+                f = _NoSyncFile(fd, "w", sr, options.channels, subtype, format=codec.major,
+                                closefd=False)
+            else:
+                if target.kind is TargetKind.STDOUT:
+                    fd = 1
+                else:
+                    fd = os.open(target.real, os.O_WRONLY | os.O_CLOEXEC)
+                    fds.append(fd)
+                if fmt == "wav":                 # sizes up front, then raw samples
+                    _write_all(fd, header)
+                    f = _NoSyncFile(fd, "w", sr, options.channels, subtype, endian="LITTLE",
+                                    format="RAW", closefd=False)
+                else:
+                    f = _NoSyncFile(fd, "w", sr, options.channels, subtype, format=codec.major,
+                                    closefd=False)
             files.append((f, bus, target))
-            if fmt == "wav":  # RIFF INFO, written by libsndfile at close
+            if fmt == "wav" and target.seekable:  # RIFF INFO, written by libsndfile at close
                 f.title = tags.title if bus is None else f"{tags.title} ({bus})"
                 f.artist, f.album, f.comment = tags.artist, tags.album, tags.comment
                 f.software = f"voicecoach {__version__}"
-        current = path    # which file a stream error belongs to is only known from its handle
+        current = main.name    # which file a stream error belongs to is only known from its handle
         try:
             stream(mixer, [(f, bus) for f, bus, _ in files], options.block, progress, bed)
             for f, _, target in files:
-                current = target
+                current = target.name
                 if fmt != "wav":
                     # Encoders buffer: flush while the handle still tells why a
                     # write failed (after close only "System error." is left).
@@ -257,41 +315,56 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
         except sf.SoundFileError as exc:
             for f, _, target in files:
                 detail = _sf_detail(f)
+                if detail == "Broken pipe":
+                    detail = "the reader stopped reading (Broken pipe)"
                 if detail:
-                    raise ExportError(f"cannot write {target}: {detail}") from exc
+                    raise ExportError(f"cannot write {target.name}: {detail}") from exc
             raise
 
         spans = chapter_spans(chaps, timeline.frames, sr)
         for _, bus, target in files:
-            current = target
+            if not target.seekable:
+                continue
+            current = target.name
             t = tags if bus is None else Tags(f"{tags.title} ({bus})", tags.artist, tags.album,
                                              tags.comment)
             if fmt == "mp3":
-                tag_mp3(temps[target], t, spans)
+                tag_mp3(temps[target.real], t, spans)
             elif fmt != "wav":
-                tag_vorbis(temps[target], fmt, t, chapter_stamps(chaps, sr))
+                tag_vorbis(temps[target.real], fmt, t, chapter_stamps(chaps, sr))
 
         if cue_target is not None:
-            current = cue_target
-            temps[cue_target] = tmp = temp_beside(cue_target)
-            tmp.write_text(cue_sheet(chaps, path.name, sr, fmt=fmt, title=tags.title,
-                                     performer=tags.artist), encoding="utf-8")
+            current = cue_target.name
+            text = cue_sheet(chaps, path.name, sr, fmt=fmt, title=tags.title,
+                             performer=tags.artist).encode("utf-8", "surrogateescape")
+            if cue_target.kind is TargetKind.FILE:
+                temp_for(cue_target).write_bytes(text)
+            else:
+                fd = os.open(cue_target.real, os.O_WRONLY | os.O_CLOEXEC)
+                fds.append(fd)
+                _write_all(fd, text)
 
-        for target, tmp in temps.items():
-            current = target
+        for real, tmp in temps.items():
+            current = real
             try:
-                os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))  # keep an old file's mode
+                os.chmod(tmp, stat.S_IMODE(os.stat(real).st_mode))  # keep an old file's mode
             except FileNotFoundError:
                 pass
         # The mix last: if a rename fails, the main file is still the old one.
-        for target in [*list(temps)[1:], path]:
-            current = target
-            os.replace(temps[target], target)
-            del temps[target]
+        order = list(temps)
+        if main.real in temps:
+            order.remove(main.real)
+            order.append(main.real)
+        for real in order:
+            current = real
+            os.replace(temps[real], real)
+            del temps[real]
         committed = True
     except (OSError, sf.SoundFileError, RuntimeError, *_tag_errors()) as exc:
         cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip()
-        if (isinstance(exc, sf.SoundFileError) or not cause) and _disk_full(path.parent):
+        if isinstance(exc, BrokenPipeError) or "Broken pipe" in cause:
+            cause = "the reader stopped reading (Broken pipe)"
+        if (isinstance(exc, sf.SoundFileError) or not cause) and _disk_full(main.real.parent):
             cause = "No space left on device"
         raise ExportError(f"cannot write {current}: {cause or type(exc).__name__}") from exc
     finally:
@@ -301,8 +374,19 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                     f.close()
                 except Exception:
                     pass
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         if not committed:
             for tmp in temps.values():
                 discard(tmp)
-    written = [t for t, _ in audio_targets]
-    return written + ([cue_target] if cue_target is not None else [])
+    written = [t.shown for t, _ in audio_targets]
+    return written + ([cue_target.shown] if cue_target is not None else [])
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

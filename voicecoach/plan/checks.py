@@ -9,11 +9,32 @@ from __future__ import annotations
 
 import difflib
 import math
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 from voicecoach.common.numbers import is_int, is_real
 from voicecoach.errors import PresetError
+
+
+MAX_CUE_CHARS = 300
+"""The longest phrase spoken as one cue (a warm-up step's text too)."""
+MAX_LIST_ITEMS = 100
+"""Variants or sentences in one cue list."""
+
+
+def voiceable(text: str) -> bool:
+    """Whether a speech engine has anything to say: a letter or a digit once
+    format characters (zero-width spaces) and control characters are gone.
+    ``"..."`` or a string of zero-width spaces passes every other check and
+    then makes the engine produce nothing, which fails the export."""
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text
+               if unicodedata.category(ch) not in ("Cf", "Cc"))
+
+
+def clean(text: str) -> str:
+    """``text`` without control characters (a terminal escape in a title)."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch in "\t")
 
 
 class Checker:
@@ -49,15 +70,21 @@ class Checker:
                 hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(allowed)}"
                 raise self.fail(prefix + str(key), f"unknown key{hint}")
 
-    def text(self, table: dict, key: str, path: str, default: Any = ..., empty: bool = False) -> Any:
+    def text(self, table: dict, key: str, path: str, default: Any = ..., empty: bool = False,
+             max_len: int = 200, spoken: bool = False) -> Any:
         if key not in table:
             return self._absent(path, default)
         value = table[key]
         if not isinstance(value, str):
             raise self.fail(path, "must be a string", value)
-        value = value.strip()
+        value = clean(value).strip()
         if not value and not empty:
             raise self.fail(path, "must not be empty", table[key])
+        if len(value) > max_len:
+            raise self.fail(path, f"is too long ({len(value)} characters; at most {max_len})",
+                            value[:40] + "...")
+        if spoken and value and not voiceable(value):
+            raise self.fail(path, "has nothing to say: it needs a letter or a digit", value)
         return value
 
     def integer(self, table: dict, key: str, path: str, lo: int, hi: int, default: Any = ...) -> Any:
@@ -99,13 +126,20 @@ class Checker:
             value = [value]
         if not isinstance(value, list):
             raise self.fail(path, "must be a string or a list of strings", value)
+        if len(value) > MAX_LIST_ITEMS:
+            raise self.fail(path, f"has {len(value)} entries; at most {MAX_LIST_ITEMS}")
         out = []
         for i, item in enumerate(value):
+            if isinstance(item, str):
+                item = clean(item)
             if not isinstance(item, str) or not item.strip():
                 raise self.fail(f"{path}[{i}]", "must be a non-empty string", item)
-            if len(item) > 300:
-                raise self.fail(f"{path}[{i}]", "is too long to speak as one cue (300 characters at most)",
-                                item[:40] + "...")
+            if len(item) > MAX_CUE_CHARS:
+                raise self.fail(f"{path}[{i}]", f"is too long to speak as one cue "
+                                f"({MAX_CUE_CHARS} characters at most)", item[:40] + "...")
+            if not voiceable(item):
+                raise self.fail(f"{path}[{i}]", "has nothing to say: it needs a letter or a digit",
+                                item)
             out.append(item.strip())
         return tuple(out)
 

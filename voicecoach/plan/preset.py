@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
+from voicecoach.common.files import MIB, UnusableFile, regular_file
 from voicecoach.errors import PresetError, TempoError
-from voicecoach.plan.checks import Checker
+from voicecoach.plan.checks import MAX_CUE_CHARS, MAX_LIST_ITEMS, Checker
 from voicecoach.plan.kinds import MOVING_KINDS, SegmentKind, Side
 from voicecoach.plan.metronome import SHIPPED_SOUNDS, SOUND_SECONDS
 from voicecoach.plan.mix import (
@@ -32,6 +33,10 @@ from voicecoach.plan.mix import (
 from voicecoach.plan.tempo import Tempo, parse_tempo
 
 MAX_SESSION_SECONDS = 4 * 3600
+SPEECH_SECONDS_PER_CHAR = 0.1
+"""Over-estimate of speech per character at 175 words a minute (espeak-ng takes about 0.07)."""
+MAX_SOUND_BYTES = 64 * MIB
+"""A [sounds] file is a short sound (5 s at most); bigger files are not read."""
 _K = SegmentKind
 PHASE_ORDER: dict[SegmentKind, tuple[SegmentKind, ...]] = {
     _K.CONCENTRIC: (_K.CONCENTRIC, _K.TOP, _K.ECCENTRIC, _K.BOTTOM),
@@ -109,6 +114,7 @@ class Preset:
     levels: Levels = field(default_factory=Levels)
     duck: Duck = field(default_factory=Duck)
     sounds: tuple[tuple[str, str], ...] = ()     # (role, shipped name or absolute path)
+    source: str = field(default="", compare=False)   # the file it came from, for messages
 
     def sound(self, role: str) -> str | None:
         return dict(self.sounds).get(role)
@@ -135,10 +141,21 @@ class Preset:
         n = self.reps_per_set
         return n // 2 + 1 if n >= 6 else None
 
+    def speech_seconds(self) -> float:
+        """A generous estimate of the speech that lengthens the session (the
+        intro, each warm-up step's text, the outro): the true lengths are only
+        known after synthesis, so validation over-estimates rather than pass
+        a preset the export would refuse."""
+        scale = 175 / (self.rate or 175)
+        texts = (self.title, *self.cues.intro, *(s.say for s in self.warmup), *self.cues.outro)
+        return sum(SPEECH_SECONDS_PER_CHAR * len(t) * scale + 0.5 for t in texts)
+
     def work_seconds(self) -> float:
-        """A lower bound of the session length, for the 4-hour limit."""
+        """The session length as validation sees it, for the 4-hour limit:
+        the work, the rests, the warm-up and the speech estimate."""
         warm = sum(s.seconds for s in self.warmup)
-        return warm + self.sets * self.reps_per_set * self.rep_seconds + (self.sets - 1) * self.rest
+        return (warm + self.sets * self.reps_per_set * self.rep_seconds + (self.sets - 1) * self.rest
+                + self.speech_seconds())
 
     def with_overrides(self, *, sets: int | None = None, reps: int | None = None,
                        tempo: str | None = None, rest: float | None = None,
@@ -160,7 +177,8 @@ class Preset:
                 table, _, key = path.rpartition(".")
                 (data.setdefault(table, {}) if table else data)[key] = given[keyword]
                 options[path] = option
-        return preset_from_dict(data, source="command line", name=self.name, options=options)
+        changed = preset_from_dict(data, source="command line", name=self.name, options=options)
+        return replace(changed, source=self.source)
 
 
 # ---------------------------------------------------------------- validation
@@ -206,9 +224,13 @@ def _sounds(c: Checker, table: dict, base_dir: Path | None) -> tuple[tuple[str, 
             path = Path(value).expanduser()
             if not path.is_absolute():
                 path = (base_dir or Path.cwd()) / path
-            if not path.is_file():
-                raise c.fail(f"sounds.{role}", f"no such sound file ({path}); shipped sounds: "
-                             f"{', '.join(SHIPPED_SOUNDS)}", value)
+            try:
+                regular_file(path, MAX_SOUND_BYTES)
+            except UnusableFile as exc:
+                problem = (f"no such sound file ({path}); shipped sounds: "
+                           f"{', '.join(SHIPPED_SOUNDS)}" if exc.problem == "no such file"
+                           else f"{path} {exc.problem}")
+                raise c.fail(f"sounds.{role}", problem, value) from None
             value = str(path.resolve())
         out.append((role, value))
     return tuple(out)
@@ -227,11 +249,12 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     if not isinstance(data, dict):
         raise c.fail("", "a preset must be a TOML table", data)
     c.unknown(data, _TOP_KEYS)
-    preset_name = c.text(data, "name", "name", default=name or "preset")
-    title = c.text(data, "title", "title")
-    exercise = c.text(data, "exercise", "exercise")
-    variation = c.text(data, "variation", "variation", default="", empty=True)
-    description = c.text(data, "description", "description", default="", empty=True)
+    preset_name = c.text(data, "name", "name", default=name or "preset", max_len=64)
+    title = c.text(data, "title", "title", max_len=120, spoken=True)
+    exercise = c.text(data, "exercise", "exercise", max_len=120)
+    variation = c.text(data, "variation", "variation", default="", empty=True, max_len=120)
+    description = c.text(data, "description", "description", default="", empty=True,
+                         max_len=2000)
     sets = c.integer(data, "sets", "sets", 1, 20)
     reps = c.integer(data, "reps", "reps", 1, 200)
     rest = c.seconds(data, "rest", "rest", 5, 1800, default=60.0)
@@ -253,6 +276,9 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     start = SegmentKind(c.choice(data, "start", "start", tuple(PHASE_ORDER), SegmentKind.CONCENTRIC))
     sides = Side(c.choice(data, "sides", "sides", SIDES, Side.NONE))
     side_names = c.texts(data, "side_names", "side_names") or ("Left", "Right")
+    for i, side in enumerate(side_names):
+        if len(side) > 40:
+            raise c.fail(f"side_names[{i}]", "is too long (at most 40 characters)", side[:40] + "...")
     if len(side_names) != 2:
         raise c.fail("side_names", "must name exactly two sides", list(side_names))
     count_raw = data.get("count", [SegmentKind.ECCENTRIC])
@@ -279,6 +305,8 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     steps_raw = data.get("warmup", [])
     if not isinstance(steps_raw, list):
         raise c.fail("warmup", "must be a list of [[warmup]] tables", steps_raw)
+    if len(steps_raw) > MAX_LIST_ITEMS:
+        raise c.fail("warmup", f"has {len(steps_raw)} steps; at most {MAX_LIST_ITEMS}")
     steps = []
     for i, step in enumerate(steps_raw):
         path = f"warmup[{i + 1}]"
@@ -286,7 +314,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
             raise c.fail(path, "must be a table with 'say' and 'seconds'", step)
         c.unknown(step, _WARMUP_KEYS, f"{path}.")
         steps.append(WarmupStep(
-            say=c.text(step, "say", f"{path}.say"),
+            say=c.text(step, "say", f"{path}.say", max_len=MAX_CUE_CHARS, spoken=True),
             seconds=c.seconds(step, "seconds", f"{path}.seconds", 1, 600),
             count=c.integer(step, "count", f"{path}.count", 0, 100, default=0),
         ))
@@ -299,7 +327,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
         description=description, sets=sets, reps=reps, rest=rest, tempo=tempo, hold=hold,
         start=start, sides=sides, side_names=(side_names[0], side_names[1]), count=count,
         voice=voice, rate=rate, cues=cues, warmup=tuple(steps), levels=levels, duck=duck,
-        sounds=sounds,
+        sounds=sounds, source=source,
     )
     if preset.work_seconds() > MAX_SESSION_SECONDS:
         key = next((k for k in ("sets", "reps", "tempo", "rest") if k in c.options), "sets")  # one typed
@@ -352,4 +380,6 @@ def parse_preset(text: str, source: str, name: str | None = None,
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(source, None, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise PresetError(source, None, "not valid TOML: nested too deeply") from None
     return preset_from_dict(data, source, name=name, base_dir=base_dir)

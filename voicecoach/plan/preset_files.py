@@ -8,10 +8,13 @@ import difflib
 from importlib import resources
 from pathlib import Path
 
+from voicecoach.common.files import UnusableFile, read_capped
 from voicecoach.errors import PresetError
 from voicecoach.plan.preset import Preset, parse_preset
 
 DEFAULT_PRESET = "leg-lifts"  # played when no preset is named
+MAX_PRESET_BYTES = 1024 * 1024
+"""A preset is a page of text; anything bigger is not one (and is not read)."""
 
 
 def _builtin_dir():
@@ -37,13 +40,9 @@ def load_file(path: Path) -> Preset:
     """Load a preset file; a missing or unreadable file is a :class:`PresetError`."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PresetError(str(path), None, "no such file") from None
-    except IsADirectoryError:
-        raise PresetError(str(path), None, "is a directory, not a preset file") from None
-    except OSError as exc:
-        raise PresetError(str(path), None, f"cannot read: {exc.strerror or exc}") from None
+        raw = read_capped(path, MAX_PRESET_BYTES)      # a FIFO or /dev/zero can not hang us
+    except UnusableFile as exc:
+        raise PresetError(str(path), None, exc.problem) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -18,6 +18,9 @@ from voicecoach.plan.kinds import MOVING_KINDS, SegmentKind
 
 EXPLOSIVE_SECONDS = 1.0
 MAX_PHASE_SECONDS = 60.0
+MIN_PHASE_SECONDS = 0.1
+"""A phase that is not 0 lasts at least this: shorter ones round to no frames
+at all (a session of "reps" with nothing in them)."""
 PHASES = (SegmentKind.ECCENTRIC, SegmentKind.BOTTOM, SegmentKind.CONCENTRIC, SegmentKind.TOP)
 
 _NUMBER = r"(?:\d+(?:\.\d+)?|\.\d+|[xX])"
@@ -45,6 +48,10 @@ class Tempo:
         for name in MOVING_KINDS:
             if getattr(self, name) <= 0:
                 raise TempoError(f"tempo {name} must be longer than 0 seconds: a rep needs movement")
+        for name in PHASES:
+            if 0 < getattr(self, name) < MIN_PHASE_SECONDS:
+                raise TempoError(f"tempo {name} must be 0 or at least {MIN_PHASE_SECONDS:g} "
+                                 f"seconds, got {getattr(self, name):g}")
 
     @property
     def seconds(self) -> float:

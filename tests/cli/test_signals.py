@@ -1,0 +1,87 @@
+"""Signals during export, sent to a real process: SIGTERM and SIGHUP end it
+like Ctrl-C (one line, 143/129, no part files); a SIGKILLed run's part file
+is removed by the next export to the same folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(300)
+
+LONG_PRESET = """\
+title = "Long"
+exercise = "lift"
+sets = 6
+reps = 50
+rest = 30
+tempo = "3-1-2-1"
+count = []
+"""
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory) -> tuple[dict, Path]:
+    root = tmp_path_factory.mktemp("signals")
+    preset = root / "long.toml"
+    preset.write_text(LONG_PRESET)
+    env = dict(os.environ, VOICECOACH_CACHE_DIR=str(root / "cache"),
+               VOICECOACH_DATA_DIR=str(root / "data"), VOICECOACH_CONFIG_DIR=str(root / "config"))
+    # Synthesise once, so each test's export starts writing at once.
+    subprocess.run([sys.executable, "-m", "voicecoach", "timeline", str(preset)], env=env,
+                   capture_output=True, timeout=200, check=True)
+    return env, preset
+
+
+def parts(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if ".part-" in p.name]
+
+
+def start_export(setup, out: Path) -> subprocess.Popen:
+    env, preset = setup
+    proc = subprocess.Popen([sys.executable, "-m", "voicecoach", "export", str(preset),
+                             "-o", str(out), "--stems"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not parts(out.parent):           # writing has begun
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"export ended before writing: {proc.communicate(timeout=30)}")
+        time.sleep(0.02)
+    return proc
+
+
+@pytest.mark.parametrize("sig, code, name", [(signal.SIGTERM, 143, "SIGTERM"),
+                                             (signal.SIGHUP, 129, "SIGHUP"),
+                                             (signal.SIGINT, 130, None)])
+def test_signals_leave_debris_term_and_hup_clean_up(setup, tmp_path, sig, code, name):
+    out = tmp_path / "session.flac"
+    proc = start_export(setup, out)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code
+    line = f"voicecoach: stopped by {name}\n" if name else "voicecoach: interrupted\n"
+    assert stderr.decode() == line and stdout == b""
+    assert list(tmp_path.iterdir()) == []           # no target, no stems, no part files
+
+
+def test_signals_leave_debris_sigkill_parts_removed_by_next_export(setup, tmp_path):
+    env, _ = setup
+    out = tmp_path / "session.wav"
+    proc = start_export(setup, out)
+    proc.kill()
+    proc.wait(timeout=30)
+    left = parts(tmp_path)
+    assert left and all(f".part-{proc.pid}-" in p.name for p in left)
+    tiny = tmp_path.parent / "tiny.toml"
+    tiny.write_text(LONG_PRESET.replace("sets = 6", "sets = 1").replace("reps = 50", "reps = 1"))
+    res = subprocess.run([sys.executable, "-m", "voicecoach", "export", str(tiny), "-o", str(out)],
+                         env=env, capture_output=True, timeout=150)
+    assert res.returncode == 0, res.stderr
+    assert parts(tmp_path) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["session.wav"]
