@@ -276,3 +276,37 @@ def test_skip_in_the_outro_ends_the_session_instead_of_replaying_it(session):
     out = play(t, [t.fade + len(clips["skip"]) + 10])
     assert np.array_equal(out[t.fade:t.fade + len(clips["skip"])], clips["skip"])
     assert t.finished and not out[t.fade + len(clips["skip"]):].any()
+
+
+def test_resume_while_playing_changes_nothing(session, full_mix):
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips)
+    first = play(t, [3 * SR])
+    t.request("resume")
+    rest = play(t, [2 * SR])
+    ref = full_mix(mixer, tl)
+    assert np.array_equal(np.concatenate([first, rest]), ref[:5 * SR])
+    assert t.state == "playing"
+
+
+def test_live_music_is_ducked_levelled_and_limited_as_in_the_export(session, full_mix):
+    from voicecoach.audio.bed import MusicBed
+    from voicecoach.audio.ducking import DuckEnvelope
+    from voicecoach.audio.levels import Limiter
+    from voicecoach.plan.mix import Duck
+    tl, mixer, clips = session
+    tone = (0.97 * np.sin(2 * np.pi * 220 * np.arange(tl.frames + SR) / SR)).astype(np.float32)
+    pos = [0]
+
+    def pull(block):
+        block[:] = tone[pos[0]:pos[0] + len(block), None]
+        pos[0] += len(block)
+    t = Transport(mixer, tl, clips, bed=MusicBed(pull, DuckEnvelope(tl, Duck()), 1.0, 1))
+    got = play(t, [1000] * (tl.frames // 1000) + [tl.frames % 1000])
+    gain = np.zeros(tl.frames, np.float32)
+    DuckEnvelope(tl, Duck()).render(gain, 0)
+    want = (full_mix(mixer, tl) + tone[:tl.frames] * gain)[:, None].copy()
+    assert np.abs(want).max() > 1.0                        # loud enough to need the limiter
+    Limiter().process(want)
+    np.testing.assert_allclose(got, want[:, 0], rtol=0, atol=1e-6)
+    assert np.abs(got).max() <= 0.999

@@ -76,6 +76,10 @@ def test_anchored_cues_go_before_any_floating_one():
     anchored = say(["aa"], 20)
     spoken, dropped = fit_speech([floating, anchored], length, GAP)
     assert placed(spoken) == [(20, "aa", 20)] and [d.text for d in dropped] == ["ffff"]
+    # a floating cue that would come first by its onset waits for a later free one
+    news = say(["ff"], (0, 60), priority=ANNOUNCE)
+    spoken, dropped = fit_speech([news, anchored], length, GAP)
+    assert placed(spoken) == [(20, "aa", 20), (60, "ff", 20)] and not dropped
 
 
 def test_earlier_floating_cues_of_one_priority_choose_first():

@@ -7,6 +7,7 @@ timeline (with a fixed speech-length function, so they do not depend on a
 voice) and reviewed by eye; ``scripts/update_goldens`` rewrites them.
 """
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,12 @@ def test_a_rest_announces_the_time_left_once_at_its_moment(rest, left, speech_le
         else:
             assert len(said) == 1 and said[0][1] in time_left_texts(left), said
             assert said[0][0] == r.end - left * SR
+        # what the rest says belongs to the set just done; the count-in to the next
+        in_rest = [e for e in tl.events if e.kind == "speech" and r.start <= e.frame < r.end]
+        nxt = set(default_phrases().variants("set_next", set=r.set + 1, sets=3))
+        for e in in_rest:
+            counting = e.text in ("Three", "Two", "One") or e.text in nxt
+            assert e.set == (r.set + 1 if counting else r.set), e
         assert at(tl, r.start)[0] == ["bell"]
         first = [e for e in tl.events if e.kind == "speech" and e.frame == r.start]
         assert first and str(rest) in first[0].text     # "Rest for 60 seconds"
@@ -239,3 +246,18 @@ def test_without_a_rest_end_sound_no_rest_end_is_played(speech_len):
     assert not [e for e in tl.events if e.sound == "rest_end"]
     bells = [e.frame for e in tl.events if e.kind == "bell"]
     assert len(bells) == 3      # two rests and the end of the session
+
+
+@pytest.mark.parametrize("hold, counted", [(2, ["One"]), (3, ["Two", "One"]),
+                                           (4, ["Three", "Two", "One"]),
+                                           (12, ["Three", "Two", "One"])])
+def test_a_short_hold_counts_down_only_the_seconds_it_has(hold, counted, speech_len):
+    preset = replace(load_preset("plank"), hold=hold)
+    tl = build_timeline(preset, speech_len())
+    seg = next(s for s in tl.segments if s.kind == "hold")
+    words = [e.text for e in tl.events if e.kind == "speech" and seg.start < e.frame < seg.end
+             and e.text in ("Three", "Two", "One")]
+    assert words == counted
+    ticks = [e.frame - seg.start for e in tl.events
+             if e.kind == "tick" and seg.start <= e.frame < seg.end]
+    assert ticks == [(hold - k) * SR for k in range(len(counted), 0, -1)]
