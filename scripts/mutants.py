@@ -268,6 +268,10 @@ class Sandbox:
             os.killpg(proc.pid, 9)
             proc.communicate()
             return "timeout", time.monotonic() - t0, ""
+        except BaseException:           # Ctrl-C: the tests run in their own session
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            raise
         status = "passed" if proc.returncode == 0 else "failed"
         if proc.returncode not in (0, 1):     # 2: interrupted/collection error, etc.
             status = "failed"
