@@ -57,7 +57,8 @@ MODULES: dict[str, list[str]] = {
     "voicecoach/audio/levels.py": ["tests/audio/test_levels.py", "tests/audio/test_bed.py",
                                    "tests/encode/test_export_music.py"],
     "voicecoach/cues/dsp.py": ["tests/cues/test_cues.py", "-k", "not real"],
-    "voicecoach/encode/writer.py": ["tests/encode/test_export.py", "tests/encode/test_export_music.py"],
+    "voicecoach/encode/writer.py": ["tests/encode/test_export.py", "tests/encode/test_export_music.py",
+                                    "tests/encode/test_targets.py"],
 }
 
 QUICK_PER_MODULE = 8
