@@ -3,8 +3,14 @@
 Run through ``scripts/bench`` (which sets up first). Prints a Markdown table
 for the README. ``--quick`` skips the 10-minute underrun soak.
 
+Every comparison runs ours and the baseline in turn (A B A B ...) and
+reports the median of the pair ratios, so a busy machine slows both alike.
+
 Targets:
-  export 30 min WAV           ours / klick -W           <= 1.0 (warm cue cache)
+  export 30 min WAV           ours / klick -W           <= 1.0 (warm cue cache, 7 pairs)
+  export 30 min, each format  ours / its standalone encoder on the same PCM (ffmpeg)
+  MP3 30 min                  ours / ffmpeg libmp3lame -q:a 4   <= 1.0
+  MP3 mix + 2 stems           / the mix alone           <= 1.6 (2 cores)
   peak memory 3 h export      3 h / 5 min               <= 1.2, and < 150 MB
   cold cue synthesis          default session           <= 2 s  (baseline: espeak-ng CLI, same phrases)
   warm cue load               default session           well under 1 s
@@ -40,30 +46,50 @@ SESSION_5_MIN = ["leg-lifts", "--sets", "2", "--reps", "10", "--rest", "30"]
 SESSION_10_MIN = ["leg-lifts", "--sets", "4", "--reps", "15"]
 
 
+PROBE = ("import resource, subprocess, sys, time; t = time.perf_counter();"
+         "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL);"
+         "d = time.perf_counter() - t;"
+         "print(r.returncode, d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def time_once(cmd: list[str], env: dict, fresh: Path | None = None) -> tuple[float, int]:
+    """Wall time of one run of ``cmd`` and its peak RSS (KiB).
+
+    ``fresh``: a file deleted first, so the command writes a new file rather
+    than replacing one (ext4 flushes a file written over another).
+    """
+    if fresh is not None:
+        fresh.unlink(missing_ok=True)
+        os.sync()
+    out = subprocess.run([sys.executable, "-c", PROBE, *cmd], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    if out[0] != "0":
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return float(out[1]), int(out[2])
+
+
 def run_timed(cmd: list[str], env: dict, repeat: int = 5,
               fresh: Path | None = None) -> tuple[float, int]:
-    """Median wall time of ``repeat`` runs, and the peak RSS (KiB) of the last.
-
-    ``fresh``: a file deleted before each run, so the command writes a new
-    file rather than replacing one (ext4 flushes a file written over another).
-    """
-    times = []
-    rss = 0
+    """Median wall time of ``repeat`` runs, and the peak RSS (KiB) of the last."""
+    times, rss = [], 0
     for _ in range(repeat):
-        if fresh is not None:
-            fresh.unlink(missing_ok=True)
-            os.sync()
-        probe = ("import resource, subprocess, sys, time; t = time.perf_counter();"
-                 "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL);"
-                 "d = time.perf_counter() - t;"
-                 "print(r.returncode, d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-        out = subprocess.run([sys.executable, "-c", probe, *cmd], env=env, capture_output=True,
-                             text=True, check=True).stdout.split()
-        if out[0] != "0":
-            raise SystemExit(f"failed: {' '.join(cmd)}")
-        times.append(float(out[1]))
-        rss = int(out[2])
+        t, rss = time_once(cmd, env, fresh)
+        times.append(t)
     return statistics.median(times), rss
+
+
+def paired(a: list[str], b: list[str], env: dict, pairs: int = 5,
+           fresh: tuple[Path | None, Path | None] = (None, None)) -> tuple[float, float, float]:
+    """Run ``a`` and ``b`` in turn ``pairs`` times: medians of each, and the
+    median of the pair ratios a/b."""
+    ta, tb, ratios = [], [], []
+    for _ in range(pairs):
+        x, _ = time_once(a, env, fresh[0])
+        y, _ = time_once(b, env, fresh[1])
+        ta.append(x)
+        tb.append(y)
+        ratios.append(x / y)
+    return statistics.median(ta), statistics.median(tb), statistics.median(ratios)
 
 
 def bench_export(env: dict, work: Path) -> list[tuple]:
@@ -74,19 +100,117 @@ def bench_export(env: dict, work: Path) -> list[tuple]:
     import soundfile as sf
     rows = []
     for mode, fresh in (("new file", True), ("over the last one", False)):
-        ours, _ = run_timed(ours_cmd, env, fresh=ours_wav if fresh else None)
-        klick, _ = run_timed(klick_cmd, env, fresh=klick_wav if fresh else None)
-        rows.append((f"export 30 min, 48 kHz mono PCM_16 WAV, {mode} (warm cache, median of 5)",
+        ours, klick, ratio = paired(ours_cmd, klick_cmd, env, pairs=7,
+                                    fresh=(ours_wav, klick_wav) if fresh else (None, None))
+        rows.append((f"export 30 min, 48 kHz mono PCM_16 WAV, {mode} (warm cache, 7 pairs)",
                      f"{ours:.3f} s ({sf.info(ours_wav).duration / 60:.1f} min)",
                      f"klick -W: {klick:.3f} s ({sf.info(klick_wav).duration / 60:.1f} min)",
-                     f"{ours / klick:.2f}", "<= 1.0"))
+                     f"{ratio:.2f}", "<= 1.0"))
     return rows
+
+
+STANDALONE = {
+    "flac": ["-c:a", "flac"],
+    "ogg": ["-c:a", "libvorbis"],
+    "opus": ["-c:a", "libopus"],
+    "mp3": ["-c:a", "libmp3lame", "-q:a", "4"],
+}
+
+
+def _bitrate(path: Path) -> str:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=bit_rate", "-of",
+                          "csv=p=0", str(path)], capture_output=True, text=True).stdout.strip()
+    return f"{int(out) / 1000:.0f} kbit/s" if out.isdigit() else "?"
+
+
+def _snr(path: Path, reference: np.ndarray) -> float:
+    """SNR (dB) of a decoded file against the PCM it was made from."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1", "-"],
+                         capture_output=True, check=True).stdout
+    got = np.frombuffer(raw, "<f4")[:len(reference)].astype(np.float64)
+    ref = reference[:len(got)]
+    return 10 * np.log10(np.sum(ref ** 2) / max(np.sum((got - ref) ** 2), 1e-30))
+
+
+def bench_mp3(env: dict, work: Path) -> list[tuple]:
+    """The MP3 rows only."""
+    return bench_formats(env, work, only=("mp3",))
+
+
+def bench_formats(env: dict, work: Path, only: tuple[str, ...] = tuple(STANDALONE)) -> list[tuple]:
+    """Each format against its standalone encoder (ffmpeg) on the same PCM."""
+    import soundfile as sf
+    pcm = work / "pcm.wav"
+    subprocess.run(VC + ["export", *SESSION_30_MIN, "-o", str(pcm)], env=env, check=True,
+                   capture_output=True)
+    reference = sf.read(pcm, dtype="float64")[0]
+    rows = []
+    for fmt, codec in STANDALONE.items():
+        if fmt not in only:
+            continue
+        ours_path, theirs_path = work / f"ours.{fmt}", work / f"ffmpeg.{fmt}"
+        ours_cmd = VC + ["export", *SESSION_30_MIN, "-o", str(ours_path)]
+        theirs_cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(pcm), *codec, str(theirs_path)]
+        ours, theirs, ratio = paired(ours_cmd, theirs_cmd, env)
+        note = ""
+        if fmt == "mp3":
+            note = (f"; {_bitrate(ours_path)} vs {_bitrate(theirs_path)}, SNR "
+                    f"{_snr(ours_path, reference):.1f} vs {_snr(theirs_path, reference):.1f} dB")
+        rows.append((f"export 30 min, 48 kHz mono {fmt.upper()} (warm cache, 5 pairs)",
+                     f"{ours:.2f} s", f"ffmpeg {' '.join(codec)} on the PCM: {theirs:.2f} s{note}",
+                     f"{ratio:.2f}", "<= 1.0" if fmt == "mp3" else "as fast as its encoder"))
+    mix = work / "mix.mp3"
+    alone = VC + ["export", *SESSION_30_MIN, "-o", str(mix)]
+    stems = VC + ["export", *SESSION_30_MIN, "-o", str(mix), "--stems"]
+    with_stems, mix_alone, ratio = paired(stems, alone, env)
+    rows.append(("export 30 min MP3, mix + voice and ticks stems vs the mix alone (5 pairs)",
+                 f"{with_stems:.2f} s", f"mix alone: {mix_alone:.2f} s", f"{ratio:.2f}", "<= 1.6"))
+    stereo = VC + ["export", *SESSION_30_MIN, "-o", str(work / "st.mp3"), "--samplerate", "44100",
+                   "--channels", "2"]
+    pcm2 = work / "pcm2.wav"
+    subprocess.run(VC + ["export", *SESSION_30_MIN, "-o", str(pcm2), "--samplerate", "44100",
+                         "--channels", "2"], env=env, check=True, capture_output=True)
+    theirs_cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(pcm2), *STANDALONE["mp3"],
+                  str(work / "st-ffmpeg.mp3")]
+    ours, theirs, ratio = paired(stereo, theirs_cmd, env)
+    rows.append(("export 30 min, 44.1 kHz stereo MP3 (5 pairs)", f"{ours:.2f} s",
+                 f"ffmpeg libmp3lame -q:a 4 on the PCM: {theirs:.2f} s", f"{ratio:.2f}", "<= 1.0"))
+    if only != tuple(STANDALONE):
+        return rows
+    song = _song(work)
+    music = VC + ["export", *SESSION_30_MIN, "-o", str(work / "mu.mp3"), "--music", str(song)]
+    ours, plain, ratio = paired(music, alone, env)
+    rows.append(("export 30 min MP3 with music (loudness pass decodes it twice) vs without "
+                 "(5 pairs)", f"{ours:.2f} s", f"no music: {plain:.2f} s", f"{ratio:.2f}",
+                 "cost of the first pass"))
+    return rows
+
+
+def bench_loudness(env: dict, work: Path) -> list[tuple]:
+    """What measuring loudness before the first sound costs (no music)."""
+    from voicecoach.audio.normalise import loudness_gain
+    from voicecoach.audio.session import prepare
+    from voicecoach.plan.preset_files import load_preset
+    preset = load_preset("leg-lifts").with_overrides(sets=6, reps=34)
+    s = prepare(preset, Path(env["VOICECOACH_CACHE_DIR"]))
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        loud = loudness_gain(s.mixer, -19.0)
+        times.append(time.perf_counter() - t)
+    return [("loudness gain of a 30 min session before playing (no music, median of 5)",
+             f"{statistics.median(times) * 1000:.0f} ms",
+             f"measured {loud.measured:.1f} LUFS, gain {20 * np.log10(loud.gain):+.1f} dB", "",
+             "well under 1 s")]
 
 
 def bench_memory(env: dict, work: Path) -> list[tuple]:
     subprocess.run(VC + ["export", *SESSION_3_H, "-o", str(work / "warm3h.wav")], env=env,
                    check=True, capture_output=True)
+    measured = Path(env["VOICECOACH_CACHE_DIR"]) / "loudness"   # each run measures its loudness
+    shutil.rmtree(measured, ignore_errors=True)
     _, small = run_timed(VC + ["export", *SESSION_5_MIN, "-o", str(work / "m5.wav")], env, 1)
+    shutil.rmtree(measured, ignore_errors=True)
     _, big = run_timed(VC + ["export", *SESSION_3_H, "-o", str(work / "m180.wav")], env, 1)
     _, music = run_timed(VC + ["export", *SESSION_3_H, "-o", str(work / "m180m.wav"), "--music",
                                str(_song(work))], env, 1)
@@ -318,15 +442,30 @@ def bench_underruns(env: dict, work: Path, pulse) -> list[tuple]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="skip the 10-minute underrun soak")
+    ap.add_argument("--only", choices=["export", "formats", "mp3", "loudness", "memory"],
+                    default=None,
+                    help="run one group of export benchmarks only")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vc-bench-"))
     env = {**os.environ, "VOICECOACH_CACHE_DIR": str(work / "cache"),
            "VOICECOACH_DATA_DIR": str(work / "data"),        # plays must not enter your log
            "VOICECOACH_CONFIG_DIR": str(work / "config")}
     rows: list[tuple] = []
+    if args.only:
+        try:
+            subprocess.run(VC + ["export", *SESSION_30_MIN, "-o", str(work / "warm.wav")], env=env,
+                           check=True, capture_output=True)
+            rows += {"export": bench_export, "formats": bench_formats, "mp3": bench_mp3,
+                     "loudness": bench_loudness, "memory": bench_memory}[args.only](env, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        _print(rows)
+        return
     try:
         rows += bench_cues(env, work)
         rows += bench_export(env, work)
+        rows += bench_formats(env, work)
+        rows += bench_loudness(env, work)
         rows += bench_memory(env, work)
         rows += bench_hostile(env, work)
         rows += bench_callback(env, work)
@@ -342,7 +481,13 @@ def main() -> None:
             pulse.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\nvoicecoach benchmarks, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores\n")
+    _print(rows)
+
+
+def _print(rows: list[tuple]) -> None:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nvoicecoach benchmarks, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
+          f"load average {load}\n")
     print("| what | ours | baseline | ratio | target |")
     print("|---|---|---|---|---|")
     for row in rows:

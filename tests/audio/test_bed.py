@@ -50,10 +50,3 @@ def test_under_a_spoken_interruption_the_music_stays_fully_ducked_and_keeps_goin
     np.testing.assert_allclose(first[:, 0], np.arange(10) * np.float32(duck.gain) * 2.0, rtol=1e-6)
     second = bed.music(10, 0).copy()                 # the music goes on where it was
     np.testing.assert_allclose(second[:, 0], np.arange(10, 20) * envelope(0, 10) * 2.0, rtol=1e-6)
-
-
-def test_limit_keeps_the_sum_under_full_scale():
-    bed = MusicBed(Counter(), DuckEnvelope(TL, Duck()), 1.0, 1)
-    out = np.array([[0.5], [1.5], [-4.0]], np.float32)
-    bed.limit(out)
-    assert out[0, 0] == np.float32(0.5) and 0.9 < out[1, 0] <= 0.999 and -0.999 <= out[2, 0] < -0.9

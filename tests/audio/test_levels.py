@@ -1,4 +1,4 @@
-"""Levels and the limiter: never over full scale, exact below the threshold, block-size free."""
+"""Levels and the true-peak limiter: under the ceiling, never a clipper, block-size free, no delay."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from voicecoach.audio.levels import Limiter
+from voicecoach.audio.levels import CHUNK, TruePeakLimiter, true_peak
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.common.decibels import gain
 from voicecoach.errors import InputError
@@ -44,132 +44,94 @@ def test_levels_reject_non_numbers():
 
 
 # ------------------------------------------------------------------ Limiter
-def limited(x: np.ndarray, limiter: Limiter | None = None) -> np.ndarray:
-    y = np.array(x, dtype=F32, copy=True)
-    (limiter or Limiter()).process(y)
-    return y
+CEIL = gain(-1.5)
 
 
-def test_worst_case_music_voice_and_ticks_never_exceed_full_scale():
-    """Full-scale music at +12 dB, the voice at +12 dB and every metronome sound
-    at +12 dB, all at once, in stereo: the sum peaks near 7; nothing leaves
-    the limiter above its ceiling."""
-    rng = np.random.default_rng(0)
-    n = SR
-    lv = Levels(voice_db=12, tick_db=12, music_db=12)
-    t = np.arange(n) / SR
-    music = np.stack([np.sign(np.sin(2 * np.pi * 110 * t)),              # full-scale square
-                      rng.uniform(-1, 1, n)], axis=1)                    # full-scale noise
-    voice = 10 ** (-3 / 20) * np.sin(2 * np.pi * 180 * t) * np.sin(2 * np.pi * 3 * t)
-    ticks = np.zeros(n)
-    for at in range(0, n, 4800):
-        for clip in make_sounds(SR).values():
-            ticks[at:at + len(clip)] += clip[:n - at]
-    mix = (lv.music * music + (lv.voice * voice + lv.tick * ticks)[:, None]).astype(F32)
-    assert np.abs(mix).max() > 6
-    lim = Limiter()
-    out = mix.copy()
-    for a in range(0, n, 441):                                            # the player's blocks
-        lim.process(out[a:a + 441])
-    assert np.abs(out).max() <= lim.ceiling <= 1.0
-    assert lim.engaged > 0
-    huge = limited(np.array([[1e30, -1e30], [np.inf, -np.inf], [3.0, -3.0]], F32))
-    assert np.abs(huge).max() <= 1.0
+def run_limiter(x: np.ndarray, sizes, limiter: TruePeakLimiter | None = None):
+    """``x`` (n, ch) through a limiter in blocks of ``sizes`` (cycled); the
+    output and the gain of every frame."""
+    lim = limiter or TruePeakLimiter(x.shape[1])
+    pos = [0]
+
+    def pull(view):
+        a = pos[0]
+        part = x[a:a + len(view)]
+        view[:len(part)] = part
+        view[len(part):] = 0.0
+        pos[0] += len(view)
+    out = np.zeros_like(x)
+    gains = []
+    i = k = 0
+    while i < len(x):
+        n = min(sizes[k % len(sizes)], len(x) - i)
+        lim.run(pull, out[i:i + n])
+        gains.append(lim.gain.copy())
+        i, k = i + n, k + 1
+    return out, np.concatenate(gains)
 
 
-def test_unity_below_the_threshold_bit_for_bit():
-    lim = Limiter()
-    x = np.random.default_rng(1).uniform(-1, 1, (4096, 2)).astype(F32) * lim.threshold
-    x[0, 0], x[1, 1] = lim.threshold, -lim.threshold
-    np.testing.assert_array_equal(limited(x, lim), x)
-    assert lim.engaged == 0
-    # and samples under the threshold stay exact even when others in the block are limited
-    y = x.copy()
-    y[100, 0] = 2.5
-    z = limited(y, lim)
-    keep = np.ones(y.shape, bool)
-    keep[100, 0] = False
-    np.testing.assert_array_equal(z[keep], x[keep])
-    assert lim.threshold < z[100, 0] < lim.ceiling
+def loud_music(seconds: float, level: float, seed: int = 0) -> np.ndarray:
+    """Bass, a snare-like noise burst every half second and a 7 kHz tone, stereo."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    x = 0.6 * np.sin(2 * np.pi * 55 * t) + 0.3 * np.sin(2 * np.pi * 7000 * t)
+    x += rng.standard_normal(len(t)) * 0.4 * (np.mod(t, 0.5) < 0.05)
+    return (level * np.stack([x, np.roll(x, 37)], axis=1)).astype(F32)
 
 
-@settings(max_examples=100, deadline=None)
-@given(x=hnp.arrays(F32, st.tuples(st.integers(0, 300), st.sampled_from([1, 2])),
-                    elements=st.floats(-8, 8, width=32)),
-       cuts=st.lists(st.integers(0, 300), max_size=8))
-def test_identical_output_for_any_block_split(x, cuts):
-    whole = limited(x)
-    lim = Limiter()
-    out = x.copy()
-    bounds = [0, *sorted(c for c in cuts if c <= len(x)), len(x)]
-    for a, b in zip(bounds, bounds[1:]):
-        lim.process(out[a:b])
-    np.testing.assert_array_equal(out, whole)
-    assert np.abs(whole).max(initial=0) <= 1.0
+def test_true_peaks_stay_under_the_ceiling_whatever_the_input_level():
+    for level in (0.5, 2.0, 8.0):
+        y, g = run_limiter(loud_music(3, level), [4096])
+        assert true_peak(y) <= CEIL * 1.0001, level
+        assert g.min() > 0
 
 
-def test_curve_is_smooth_monotonic_and_odd():
-    """No corner at the threshold (the slope is continuous), never decreasing,
-    slope never above 1, symmetric: a peak crossing the knee does not click."""
-    lim = Limiter()
-    x = np.linspace(0, 4, 4001, dtype=np.float64).astype(F32)       # steps of 1e-3
-    y = limited(x, lim)
-    dy = np.diff(y.astype(np.float64)) / np.diff(x.astype(np.float64))
-    assert np.all(dy >= 0) and dy.max() <= 1.0 + 1e-3
-    assert np.abs(np.diff(dy)).max() < 0.02                  # no kink (a hard clip: 1.0)
-    knee = int(np.searchsorted(x, lim.threshold))
-    assert dy[knee - 5:knee + 5] == pytest.approx(1.0, abs=1e-2)
-    np.testing.assert_array_equal(limited(-x, lim), -y)
-    assert y[-1] < lim.ceiling and y[-1] > lim.ceiling - 1e-4
+def test_never_a_clipper_the_output_is_the_input_times_a_smooth_gain():
+    x = loud_music(3, 4.0)
+    y, g = run_limiter(x, [4096])
+    np.testing.assert_allclose(y, x * g[:, None], rtol=1e-6, atol=1e-7)
+    assert np.all((g > 0) & (g <= 1))
+    assert np.max(np.abs(np.diff(g))) <= 1.0 / (4 * CHUNK)   # glides over chunks, never jumps
+    assert np.sum(np.abs(y) >= CEIL * 0.999) < 0.001 * y.size  # no flat tops
 
 
-def test_process_allocates_nothing_at_a_steady_block_size():
-    lim = Limiter()
-    block = (np.random.default_rng(2).uniform(-3, 3, (2048, 2))).astype(F32)   # 16 kB
-    lim.process(block.copy())
+def test_quiet_input_passes_bit_for_bit_and_nothing_is_delayed():
+    x = loud_music(2, 0.3)
+    y, g = run_limiter(x, [1000])
+    assert np.array_equal(y, x) and np.all(g == 1.0)
+    click = np.zeros((SR, 1), F32)
+    click[12345] = 0.5
+    y, _ = run_limiter(click, [512])
+    assert int(np.argmax(np.abs(y))) == 12345
+
+
+def test_the_gain_comes_down_before_a_peak_not_after():
+    x = np.full((SR, 1), 0.1, F32)
+    x[30000:30010] = 0.99
+    y, g = run_limiter(x, [2048])
+    assert g[29990] < 1.0 and np.max(np.abs(y[30000:30010])) <= CEIL
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 5000), min_size=1, max_size=6))
+def test_any_block_sizes_give_the_same_samples(sizes):
+    x = loud_music(1.5, 3.0, seed=3)
+    ref, gref = run_limiter(x, [65536])
+    got, g = run_limiter(x, sizes)
+    assert np.array_equal(ref, got) and np.array_equal(gref, g)
+
+
+def test_steady_block_size_allocates_little():
+    lim = TruePeakLimiter(2)
+    x = loud_music(1, 3.0)
+    run_limiter(x, [1024], lim)
     tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        for _ in range(50):
-            lim.process(block)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak - base < 4096
+    run_limiter(x, [1024], lim)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 8 * len(x) * 2 * 4
 
 
-def test_limiter_validates():
-    with pytest.raises(ValueError):
-        Limiter(threshold=1.0, ceiling=0.9)
-    with pytest.raises(ValueError):
-        Limiter(ceiling=1.5)
-    with pytest.raises(TypeError):
-        Limiter().process(np.zeros(4))
-    with pytest.raises(ValueError):
-        Limiter().process(np.zeros((4, 2), F32)[:, :1])
-    Limiter().process(np.zeros((0, 2), F32))
-    nan = limited(np.array([np.nan, 5.0, 0.5], F32))
-    assert np.isnan(nan[0]) and nan[1] <= 1.0 and nan[2] == F32(0.5)
-
-
-@pytest.mark.parametrize("threshold, ceiling", [(0.0, 0.5), (0.5, 0.5), (0.6, 0.5),
-                                                (0.5, 1.0001), (-0.1, 0.5)])
-def test_limiter_refuses_settings_that_could_not_limit(threshold, ceiling):
-    with pytest.raises(ValueError):
-        Limiter(threshold=threshold, ceiling=ceiling)
-
-
-def test_limiter_may_reach_full_scale_and_limits_each_sign_alike():
-    lim = Limiter(threshold=0.5, ceiling=1.0)
-    x = np.array([[0.4, -0.4], [0.75, -0.75], [3.0, -3.0], [100.0, -100.0]], F32)
-    lim.process(x)
-    assert x[0].tolist() == [F32(0.4), F32(-0.4)]
-    assert np.array_equal(x[:, 0], -x[:, 1])
-    assert x[1, 0] == pytest.approx(0.5 + 0.5 * np.tanh(0.25 / 0.5), abs=1e-6)
-    assert x[2, 0] == pytest.approx(0.5 + 0.5 * np.tanh(2.5 / 0.5), abs=1e-6)
-    assert x[3, 0] <= 1.0 and x[3, 0] > 0.9999
-    assert lim.engaged == 1
-    lim.process(np.full((8, 1), 0.5, F32))          # at the threshold: transparent
-    assert lim.engaged == 1
-    with pytest.raises(TypeError):
-        Limiter(threshold="0.5")
+def test_bad_ceiling_is_refused():
+    with pytest.raises(ValueError, match="ceiling"):
+        TruePeakLimiter(1, ceiling=1.5)

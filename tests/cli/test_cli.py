@@ -150,3 +150,18 @@ def test_export_shows_progress_only_on_a_terminal(run, env, tmp_path):
     tty = replace(env, stderr=Terminal(), stderr_isatty=True)
     assert main(["export", "plank", "--sets", "1", "-o", str(out)], env=tty) == 0
     assert "Writing p.wav" in tty.stderr.getvalue() and "100%" in tty.stderr.getvalue()
+
+
+def test_export_is_tagged_as_played_with_a_chapter_per_set(run, tmp_path):
+    import mutagen
+    out = tmp_path / "sl.mp3"
+    r = run("export", "single-leg", "--sets", "2", "--reps", "4", "--rest", "10", "-o", str(out))
+    assert r.code == 0, r.err
+    tags = mutagen.File(out).tags
+    assert str(tags["TIT2"]) == "Single-leg raises \u2014 2 \u00d7 4"
+    assert str(tags["TALB"]) == "Single-leg raises" and str(tags["TPE1"]) == "voicecoach"
+    assert str(tags["TCON"]) == "Fitness" and "TRCK" not in tags
+    titles = [str(f.sub_frames["TIT2"]) for f in sorted(tags.getall("CHAP"),
+                                                          key=lambda c: c.start_time)]
+    assert titles == ["Intro", "Set 1 of 2", "Rest", "Set 2 of 2", "Outro"]   # sides inside
+    assert r.out.endswith(f"{len(titles)} chapters\n")

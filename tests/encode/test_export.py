@@ -100,7 +100,8 @@ def exported(tmp_path_factory, mixer):
                                ("flac", "s.flac", None), ("ogg", "s.ogg", None),
                                ("opus", "s.opus", None), ("mp3", "s.mp3", None)]:
         path = root / name
-        opts = ExportOptions(subtype=subtype, stems=True, cue_sheet=True, title="Leg lifts")
+        opts = ExportOptions(subtype=subtype, stems=True, cue_sheet=True, title="Leg lifts",
+                             date="2026-12-01", track=4, loudness=-19.0)
         made[key] = (path, export(mixer, TIMELINE, path, opts))
     return made
 
@@ -230,6 +231,42 @@ def test_tags(exported, key):
         assert audio["chapter002"] == ["00:00:00.500"]
 
 
+@pytest.mark.parametrize("key", ["mp3", "ogg", "opus", "flac"])
+def test_library_and_loudness_tags(exported, key):
+    path, written = exported[key]
+    audio = mutagen.File(path)
+    if key == "mp3":
+        got = {k: str(audio.tags[f]) for k, f in (("genre", "TCON"), ("track", "TRCK"),
+                                                   ("gain", "TXXX:REPLAYGAIN_TRACK_GAIN"),
+                                                   ("peak", "TXXX:REPLAYGAIN_TRACK_PEAK"))}
+        assert str(audio.tags["TDRC"]).startswith("2026")
+    else:
+        got = {k: audio[f][0] for k, f in (("genre", "genre"), ("track", "tracknumber"),
+                                           ("gain", "replaygain_track_gain"),
+                                           ("peak", "replaygain_track_peak"))}
+        assert audio["date"] == ["2026-12-01"]
+    assert got["genre"] == "Fitness" and got["track"] == "4"
+    assert got["gain"] == "+1.00 dB"                     # -18 LUFS reference, -19 measured
+    assert 0 < float(got["peak"]) <= 10 ** (-1.5 / 20) + 1e-6
+    if key == "opus":
+        assert audio["r128_track_gain"] == [str(-4 * 256)]   # to -23 LUFS: -4 dB, Q7.8
+    stem = mutagen.File(written[1])
+    assert "replaygain_track_gain" not in {k.lower().split(":")[-1] for k in stem.keys()}
+
+
+def test_wav_carries_cue_points_with_labels(exported):
+    import struct
+    path, _ = exported["wav"]
+    data = path.read_bytes()
+    assert struct.unpack("<I", data[4:8])[0] == len(data) - 8
+    cue = data.index(b"cue ")
+    n = struct.unpack("<I", data[cue + 8:cue + 12])[0]
+    frames = [struct.unpack("<I", data[cue + 12 + 24 * i + 20:cue + 12 + 24 * i + 24])[0]
+              for i in range(n)]
+    assert frames == [c.start for c in chapters(TIMELINE)]
+    assert b"labl" in data and b"Set 1 of 2\0" in data
+
+
 def test_cue_sheet_file(exported):
     path, written = exported["mp3"]
     text = written[-1].read_text(encoding="utf-8")
@@ -247,9 +284,40 @@ def test_cue_sheet_file(exported):
 def test_cue_sheet_long_session_and_quotes():
     chaps = [Chapter(0, 'Say "go"'), Chapter(SR * 3725 + SR // 2, "Rest"), Chapter(SR * 3725 + SR // 2, "x")]
     text = cue_sheet(chaps, "a b.wav", SR, title="T")
-    assert "TITLE \"Say 'go'\"" in text
+    assert 'TITLE "Say \u201dgo\u201d"' in text      # no escape exists: typographic quotes
+    assert 'FILE "a b.wav" WAVE' in text
     assert "INDEX 01 62:05:37" in text
     assert text.count("TRACK") == 2   # same CD frame: the later chapter is dropped
+
+
+@pytest.mark.parametrize("name", ['say "go".wav', "a\nb.wav", " lead.wav"])
+def test_cue_sheet_refuses_a_file_name_it_cannot_hold(name):
+    with pytest.raises(InputError, match="--cue: a cue sheet cannot name"):
+        cue_sheet([Chapter(0, "Intro")], name, SR)
+
+
+def _set(n, start, sides, reps=2):
+    """Segments of set ``n`` from ``start``: reps of 10 frames on ``sides`` in turn."""
+    out, t = [], start
+    for rep, side in zip(range(1, reps + 1), sides):
+        out += [Segment("concentric", t, 5, set=n, rep=rep, side=side),
+                Segment("eccentric", t + 5, 5, set=n, rep=rep, side=side)]
+        t += 10
+    return out, t
+
+
+def test_alternating_sides_live_inside_one_chapter_per_set_from_its_announcement():
+    s1, t = _set(1, 20, ["Left", "Right", "Left", "Right"], reps=4)
+    s2, end = _set(2, t + 30, ["Left", "Right", "Left", "Right"], reps=4)
+    seg = [Segment("intro", 0, 10), Segment("get_ready", 10, 10, set=1), *s1,
+           Segment("rest", t, 30, set=1), *s2, Segment("outro", end, 10)]
+    events = (Event(12, "speech", 5, "Set 1 of 2. Get ready.", set=1),
+              Event(t + 2, "speech", 5, "Rest", set=1),
+              Event(t + 20, "speech", 5, "Next up, set 2 of 2.", set=2),
+              Event(t + 26, "speech", 2, "One", set=2))
+    tl = Timeline("p", SR, end + 10, tuple(seg), events)
+    assert chapters(tl) == [Chapter(0, "Intro"), Chapter(10, "Set 1 of 2"), Chapter(t, "Rest"),
+                            Chapter(t + 20, "Set 2 of 2"), Chapter(end, "Outro")]
 
 
 def test_chapters_merge_reps_and_open_sets_at_get_ready():
@@ -355,7 +423,7 @@ def test_stream_into_bytesio(mixer):
 
 def test_stream_pcm16_rounds_to_nearest():
     tl = Timeline("p", SR, 6, (Segment("intro", 0, 6),), (Event(0, "speech", 6, "x"),))
-    x = np.array([0.5, -0.9, 0.3, 0.999, -0.999, 1e-5], np.float32)
+    x = np.array([0.25, -0.4, 0.3, 0.4499, -0.4499, 1e-5], np.float32)   # under the limiter
     m = Mixer(tl, {"x": x}, SOUNDS)
     buf = io.BytesIO()
     with sf.SoundFile(buf, "w", SR, 1, "PCM_16", format="WAV") as f:

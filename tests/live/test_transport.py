@@ -50,21 +50,25 @@ def test_pause_resumes_from_the_start_of_the_rep_with_a_lead_in(session, full_mi
     middle = rep2[2].start + 100                     # inside the eccentric of rep 2
     t = Transport(mixer, tl, clips)
     before = play(t, [middle])
+    d = t.ahead                  # commands act on the frames the limiter reads ahead
     t.request("pause")
-    paused = play(t, [t.fade + len(clips["paused"]) + 5000])
+    paused = play(t, [d + t.fade + len(clips["paused"]) + 5000])
     assert t.state == "paused" and t.position == rep2[0].start
-    assert np.allclose(paused[t.fade:t.fade + len(clips["paused"])], clips["paused"])
-    assert not paused[t.fade + len(clips["paused"]):].any()      # silence while paused
+    assert np.allclose(paused[d + t.fade:d + t.fade + len(clips["paused"])], clips["paused"])
+    assert not paused[d + t.fade + len(clips["paused"]):].any()      # silence while paused
     # the fade-out is short, starts at the level we were at and ends at zero
-    ramp = paused[:t.fade]
+    ramp = paused[d:d + t.fade]
     assert abs(ramp[-1]) < 1e-3
     t.request("resume")
     lead = len(clips["resume"])
-    after = play(t, [lead + SR])
-    assert np.allclose(after[:lead], clips["resume"])
+    d2 = t.ahead
+    after = play(t, [d2 + lead + SR])
+    assert not after[:d2].any()
+    assert np.allclose(after[d2:d2 + lead], clips["resume"])
     ref = full_mix(mixer, tl)
-    assert np.array_equal(after[lead:], ref[rep2[0].start:rep2[0].start + SR])
+    assert np.array_equal(after[d2 + lead:], ref[rep2[0].start:rep2[0].start + SR])
     assert np.array_equal(before, ref[:middle])
+    assert np.array_equal(paused[:d], ref[middle:middle + d])
 
 
 def test_skip_in_a_set_goes_to_the_next_set_count_in(session, full_mix):
@@ -72,11 +76,12 @@ def test_skip_in_a_set_goes_to_the_next_set_count_in(session, full_mix):
     t = Transport(mixer, tl, clips)
     first_rep_set2 = next(s for s in tl.segments if s.set == 2 and s.kind == "concentric")
     play(t, [tl.segments[5].start + 10])
+    d = t.ahead
     t.request("skip")
-    out = play(t, [t.fade + len(clips["skip"]) + 3 * SR])
-    assert t.position == first_rep_set2.start
+    out = play(t, [d + t.fade + len(clips["skip"]) + 3 * SR])
+    assert t.position == first_rep_set2.start + t.ahead
     ref = full_mix(mixer, tl)
-    k = t.fade + len(clips["skip"])
+    k = d + t.fade + len(clips["skip"])
     assert np.array_equal(out[k:], ref[first_rep_set2.start - 3 * SR:first_rep_set2.start])
 
 
@@ -90,7 +95,7 @@ def test_skip_in_the_last_set_goes_to_the_outro_and_quit_ends(session):
     play(t, [100])
     assert t.position == outro.start
     t.request("quit")
-    play(t, [t.fade + len(clips["quit"]) + 1])
+    play(t, [t.limiter.delay + t.fade + len(clips["quit"]) + 1])
     assert t.finished and t.quit_requested
 
 
@@ -99,10 +104,10 @@ def test_toggle_and_unknown_command(session):
     t = Transport(mixer, tl, clips)
     play(t, [SR * 3])
     t.request("toggle")
-    play(t, [10])
+    play(t, [t.limiter.delay + 10])
     assert t.state == "paused"
     t.request("toggle")
-    play(t, [10])
+    play(t, [t.limiter.delay + 10])
     assert t.state == "playing"
     with pytest.raises(ValueError):
         t.request("rewind")
@@ -118,7 +123,7 @@ def test_recover_restarts_the_rep(session):
     t.request("recover")
     out = play(t, [len(clips["recovered"]) + 100])
     assert np.allclose(out[:len(clips["recovered"])], clips["recovered"])
-    assert t.position == rep[0].start + 100
+    assert t.position == rep[0].start + 100 + t.ahead
 
 
 def test_clips_have_count_in(session):
@@ -292,7 +297,8 @@ def test_resume_while_playing_changes_nothing(session, full_mix):
 def test_live_music_is_ducked_levelled_and_limited_as_in_the_export(session, full_mix):
     from voicecoach.audio.bed import MusicBed
     from voicecoach.audio.ducking import DuckEnvelope
-    from voicecoach.audio.levels import Limiter
+    from voicecoach.audio.levels import CEILING_DBTP
+    from voicecoach.audio.normalise import limited
     from voicecoach.plan.mix import Duck
     tl, mixer, clips = session
     tone = (0.97 * np.sin(2 * np.pi * 220 * np.arange(tl.frames + SR) / SR)).astype(np.float32)
@@ -305,8 +311,7 @@ def test_live_music_is_ducked_levelled_and_limited_as_in_the_export(session, ful
     got = play(t, [1000] * (tl.frames // 1000) + [tl.frames % 1000])
     gain = np.zeros(tl.frames, np.float32)
     DuckEnvelope(tl, Duck()).render(gain, 0)
-    want = (full_mix(mixer, tl) + tone[:tl.frames] * gain)[:, None].copy()
-    assert np.abs(want).max() > 1.0                        # loud enough to need the limiter
-    Limiter().process(want)
-    np.testing.assert_allclose(got, want[:, 0], rtol=0, atol=1e-6)
-    assert np.abs(got).max() <= 0.999
+    raw = full_mix(mixer, tl) + tone[:tl.frames] * gain
+    assert np.abs(raw).max() > 1.0                         # loud enough to need the limiter
+    np.testing.assert_allclose(got[:tl.frames], limited(raw.astype(np.float64)), rtol=0, atol=1e-6)
+    assert np.abs(got).max() <= 10 ** (CEILING_DBTP / 20)

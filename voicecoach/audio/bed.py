@@ -2,8 +2,9 @@
 
 One object adds music to blocks that the mixer (or the live transport) has
 already filled: the next frames of music, times the duck envelope at the
-block's timeline position, times the music level; then the limiter, since
-music can reach full scale by itself. Export reads the music stream
+block's timeline position, times the music level. The limiter is not here:
+it is the last stage of the whole render (:mod:`voicecoach.audio.levels`),
+after the loudness gain. Export reads the music stream
 directly; live play takes it from a :class:`~voicecoach.live.music_feed.MusicFeeder`
 that a background thread fills, so nothing is decoded in the callback.
 """
@@ -15,7 +16,6 @@ from typing import Callable
 import numpy as np
 
 from voicecoach.audio.ducking import DuckEnvelope
-from voicecoach.audio.levels import Limiter
 
 #: A source of music: fills a float32 (n, channels) block with its next frames.
 Pull = Callable[[np.ndarray], object]
@@ -46,7 +46,6 @@ class MusicBed:
         self.level = np.float32(level)
         self.ducked = np.float32(envelope.duck.gain)
         self.channels = channels
-        self.limiter = Limiter()
         self._music = np.zeros((block, channels), dtype=np.float32)
 
     def music(self, n: int, start: int | None) -> np.ndarray:
@@ -67,11 +66,7 @@ class MusicBed:
 
     def add(self, out: np.ndarray, start: int | None) -> np.ndarray:
         """Add the music to ``out`` (float32, ``(n, channels)``) and return
-        the music added (for the music stem). Does not limit: call
-        :meth:`limit` on the finished block."""
+        the music added (for the music stem)."""
         m = self.music(len(out), start)
         out += m
         return m
-
-    def limit(self, out: np.ndarray) -> None:
-        self.limiter.process(out)

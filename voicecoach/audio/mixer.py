@@ -144,10 +144,57 @@ class Mixer:
         self._peak = self._worst_peak(clustered["voice"], clustered["ticks"],
                                       self._levels["voice"], self._levels["ticks"])
         self._gain = HEADROOM_PEAK / self._peak if self._peak > HEADROOM_PEAK else 1.0
-        self._buses = {bus: self._finish(sources, *c, scale=self._gain * self._levels[bus])
-                       for bus, c in clustered.items()}
+        self._master = 1.0
+        self._limit = None
+        self._all_sources, self._clustered = sources, clustered
+        self._build()
+
+    def _build(self) -> None:
+        scale = self._gain * self._master
+        self._buses = {bus: self._finish(self._all_sources, *c, scale=scale * self._levels[bus])
+                       for bus, c in self._clustered.items()}
         self._order = tuple(self._buses[b] for b in BUSES)
         self._scratch = np.empty(65536, dtype=np.float32)   # int16 slices become float here
+
+    def with_master(self, master: float, limit=None) -> "Mixer":
+        """The same mixer with every source scaled by ``master`` (the loudness
+        gain, computed once here so ``render`` costs nothing more) and, when
+        given, the limiter's gain ``limit`` (a
+        :class:`~voicecoach.audio.gain_plan.GainPlan`) applied in ``render``."""
+        if not is_real(master) or not master > 0:
+            raise ValueError(f"master gain must be > 0, not {master!r}")
+        other = object.__new__(Mixer)
+        other.__dict__.update(self.__dict__)
+        other._master = float(master)
+        other._limit = limit if limit is not None and not limit.empty else None
+        other._build()
+        return other
+
+    @property
+    def limited(self) -> bool:
+        """Whether ``render`` applies a precomputed limiter gain."""
+        return self._limit is not None
+
+    def fingerprint(self) -> bytes:
+        """A digest of everything this mixer sounds before :meth:`with_master`
+        (clips, where they play, levels, length): equal digests, equal audio."""
+        import hashlib
+        h = hashlib.blake2b(digest_size=20)
+        h.update(repr((self._frames, self._samplerate, self._channels, self._gain,
+                       sorted(self._levels.items()))).encode())
+        for bus in BUSES:
+            for column in self._clustered[bus]:
+                h.update(np.ascontiguousarray(column).tobytes())
+        for source in self._all_sources:
+            h.update(source.dtype.str.encode())
+            h.update(np.ascontiguousarray(source).tobytes())
+        return h.digest()
+
+    def clusters(self, bus: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(starts, ends, source index, offset)`` of one bus's clusters: what
+        sounds where, for measuring the session without rendering silence."""
+        b = self._buses[bus]
+        return b.starts, b.ends, b.src, b.off
 
     # ----------------------------------------------------------- properties
     @property
@@ -167,6 +214,11 @@ class Mixer:
     def gain(self) -> float:
         """Constant master gain (1.0 unless the worst case would clip)."""
         return self._gain
+
+    @property
+    def master(self) -> float:
+        """Loudness gain on top of :attr:`gain` (see :meth:`with_master`)."""
+        return self._master
 
     @property
     def peak(self) -> float:
@@ -363,3 +415,5 @@ class Mixer:
                 out[a - start:z - start] += piece[:, None]
             touched += hi - lo
         self.touched = touched
+        if self._limit is not None:
+            self._limit.apply(out, start)

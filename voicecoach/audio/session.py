@@ -8,7 +8,7 @@ audio starts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ import numpy as np
 from voicecoach.audio.bed import MusicBed, Pull
 from voicecoach.audio.ducking import DuckEnvelope
 from voicecoach.audio.mixer import Mixer
+from voicecoach.audio.normalise import Loudness
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.cues.bank import CueBank
 from voicecoach.cues.engine import SpeechEngine
@@ -37,6 +38,8 @@ class Session:
     mixer: Mixer
     bank: CueBank
     sounds: dict
+    loudness: Loudness | None = None
+    """Set by :func:`normalise`: the gain the mixer and the music carry."""
 
     def envelope(self) -> DuckEnvelope:
         """How music ducks under this session's voice."""
@@ -49,9 +52,11 @@ class Session:
 
     def music_bed(self, pull: Pull) -> MusicBed:
         """The music under this session, ducked by its voice at the preset's
-        music level: one wiring for the export (``pull`` reads the stream) and
-        live play (``pull`` takes from the ring buffer a thread fills)."""
-        return MusicBed(pull, self.envelope(), self.preset.levels.music, self.mixer.channels)
+        music level and the session's loudness gain: one wiring for the export
+        (``pull`` reads the stream) and live play (``pull`` takes from the
+        ring buffer a thread fills)."""
+        level = self.preset.levels.music * (self.loudness.gain if self.loudness else 1.0)
+        return MusicBed(pull, self.envelope(), level, self.mixer.channels)
 
 
 def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
@@ -95,3 +100,37 @@ def music_stream(spec: Path, samplerate: int, channels: int, shuffle: bool = Fal
     a :class:`~voicecoach.audio.music.MusicStream`."""
     from voicecoach.audio.music import MusicStream, find_tracks
     return MusicStream(find_tracks(spec, shuffle=shuffle), samplerate, channels)
+
+
+def normalise(session: Session, target: float, music=None, cache_dir: Path | None = None
+              ) -> Session:
+    """``session`` at ``target`` LUFS integrated, its true peaks limited.
+
+    Export and live play both call this before any sound, so both play at
+    the same gain and limit the same way. Without music the mixer gets the
+    loudness gain and the limiter's planned gain; with ``music`` (a
+    :class:`~voicecoach.audio.music.MusicStream`, not yet read) a first pass
+    decodes the same playlist once more to measure the mix, and the limiter
+    runs as the export or the transport plays. Without music the result is
+    kept under ``cache_dir`` for the next run of the same session.
+    """
+    from voicecoach.audio.normalise import loudness_gain, normalise_sparse
+    if music is None:
+        found = None
+        if cache_dir is not None:
+            from voicecoach.audio import loudness_cache
+            path = loudness_cache.path_for(cache_dir, session.mixer.fingerprint(), target)
+            found = loudness_cache.load(path)
+        if found is None:
+            found = normalise_sparse(session.mixer, target)
+            if cache_dir is not None:
+                loudness_cache.store(path, *found)
+        loud, plan = found
+        return replace(session, mixer=session.mixer.with_master(loud.gain, plan), loudness=loud)
+    from voicecoach.audio.music import MusicStream
+
+    def first_pass_bed() -> MusicBed:
+        again = MusicStream(music.tracks, session.timeline.samplerate, session.mixer.channels)
+        return session.music_bed(again.read_into)
+    loud = loudness_gain(session.mixer, target, first_pass_bed)
+    return replace(session, mixer=session.mixer.with_master(loud.gain), loudness=loud)

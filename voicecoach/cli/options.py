@@ -34,3 +34,11 @@ def music_options(func):
                         help="Your music under the coach: a file, or a folder played as a "
                              "looping playlist; it ducks under the voice.")(func)
     return func
+
+
+def loudness_option(func):
+    """``--loudness LUFS`` on play and export."""
+    return click.option("--loudness", type=click.FloatRange(-40.0, -6.0), default=None,
+                        metavar="LUFS",
+                        help="Integrated loudness to normalise to (default -19 LUFS mono, "
+                             "-16 stereo: spoken word on phones); true peaks stay under -1 dBTP.")(func)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from voicecoach.cli.context import (
+    NEXT,
     current_env,
     describe_recommendation,
     echo,
@@ -16,7 +16,7 @@ from voicecoach.cli.context import (
     prepare_session,
     resolve_preset,
 )
-from voicecoach.cli.options import music_options, override_options
+from voicecoach.cli.options import loudness_option, music_options, override_options
 from voicecoach.cli.timeline_table import clock, format_table
 from voicecoach.encode.chapters import chapters
 from voicecoach.encode.formats import FORMATS
@@ -55,13 +55,19 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
 @click.option("--samplerate", type=int, default=DEFAULT_SAMPLERATE, show_default=True)
 @click.option("--channels", type=click.IntRange(1, 2), default=1, show_default=True)
 @click.option("--float", "as_float", is_flag=True, help="32-bit float WAV instead of 16-bit.")
-@click.option("--stems", is_flag=True, help="Also write NAME.voice.EXT and NAME.ticks.EXT.")
-@click.option("--cue", "cue_sheet", is_flag=True, help="Also write a NAME.cue chapter sheet.")
+@click.option("--stems", is_flag=True,
+              help="Also write NAME.voice.EXT and NAME.ticks.EXT (and NAME.music.EXT with "
+                   "--music): they sum to the mix.")
+@click.option("--cue", "cue_sheet", is_flag=True,
+              help="Also write a NAME.cue chapter sheet (CD-style: tools that split by it "
+                   "expect 44.1 kHz stereo).")
 @music_options
+@loudness_option
 def export(preset: str, output: Path, fmt: str | None, force: bool, samplerate: int,
            channels: int, as_float: bool, stems: bool, cue_sheet: bool, music: Path | None,
-           shuffle: bool, **overrides) -> None:
+           shuffle: bool, loudness: float | None, **overrides) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
+    from voicecoach.audio.session import normalise
     from voicecoach.encode.formats import ExportOptions, format_for
     from voicecoach.encode.targets import STDOUT, check_stdout, resolve_target
     from voicecoach.encode.writer import export as write
@@ -73,15 +79,19 @@ def export(preset: str, output: Path, fmt: str | None, force: bool, samplerate: 
     chosen = format_for(output, fmt)
     # An unusable target fails before the slow part (synthesis).
     check_stdout(resolve_target(output, force=force), stems, cue_sheet)
-    options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
-                            subtype="FLOAT" if as_float else None, stems=stems,
-                            cue_sheet=cue_sheet)
-    p = resolve_preset(preset, overrides)
-    options = replace(options, title=p.title, preset=p.name)
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
+    p = resolve_preset(preset, overrides)
     session = prepare_session(p, samplerate, channels)
-    bed = session.music_bed(session.music(music, shuffle).read_into) if music is not None else None
+    stream = session.music(music, shuffle) if music is not None else None
+    session = normalise(session, _target(loudness, channels), stream, env.cache_dir)
+    bed = session.music_bed(stream.read_into) if stream is not None else None
+    options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
+                            subtype="FLOAT" if as_float else None, stems=stems,
+                            cue_sheet=cue_sheet, title=session_title(p), preset=p.name,
+                            album=p.title, date=env.now().date().isoformat(),
+                            track=_program_track() if preset == NEXT else None,
+                            loudness=session.loudness.target)
     total = session.timeline.frames
     if env.progress:
         with click.progressbar(length=total, label=f"Writing {printable(output.name)}",
@@ -109,9 +119,11 @@ def export(preset: str, output: Path, fmt: str | None, force: bool, samplerate: 
 @click.option("--latency", default=None,
               help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
 @music_options
+@loudness_option
 def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
-         **overrides) -> None:
+         loudness: float | None, **overrides) -> None:
     """Play a session live: space pauses, n skips to the next set, q quits."""
+    from voicecoach.audio.session import normalise
     from voicecoach.cli.console import StatusLine
     from voicecoach.live.playback import Hooks, PlayInterrupted
     from voicecoach.live.playback import play as play_live
@@ -123,6 +135,8 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     dev = resolve_device(device, backend.devices())      # before the slow part
     session = prepare_session(p)
     tracks = session.music(music, shuffle) if music is not None else None
+    session = normalise(session, _target(loudness, session.mixer.channels), tracks,
+                        env.cache_dir)
     status = StatusLine(env.stderr, env.interactive)
 
     def notice(text: str) -> None:
@@ -149,6 +163,27 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
           + (f"; device recovered {result.recoveries}x" if result.recoveries else ""))
     _record_play(p, session.timeline, result.position, result.completed, started,
                  ask=env.interactive)
+
+
+def _target(loudness: float | None, channels: int) -> float:
+    """The loudness to normalise to: ``--loudness``, else spoken word's for the width."""
+    from voicecoach.audio.normalise import default_target
+    return default_target(channels) if loudness is None else loudness
+
+
+def session_title(preset: Preset) -> str:
+    """The title of a session as played: ``Straight-leg lifts \u2014 3 \u00d7 12``."""
+    work = f"{preset.hold:g} s" if preset.hold is not None else f"{preset.reps}"
+    each = " per side" if preset.sides == "each" else ""
+    return f"{preset.title} \u2014 {preset.sets} \u00d7 {work}{each}"
+
+
+def _program_track() -> int:
+    """Today's session's number in the training program: sessions logged + 1."""
+    from voicecoach.training import coach as training
+    env = current_env()
+    with training.open_history(env.data_dir, env.now(), env.stderr) as history:
+        return len(history.sessions()) + 1
 
 
 def log_hint(name: str, planned: list[int]) -> str:

@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from voicecoach import __version__
-from voicecoach.plan.kinds import REP_KINDS, SegmentKind
+from voicecoach.errors import InputError
+from voicecoach.plan.kinds import REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.labels import LabelStyle, segment_label
 from voicecoach.plan.timeline import Timeline
 
-__all__ = ["Chapter", "chapters", "cue_sheet", "chapter_spans", "chapter_stamps"]
+__all__ = ["Chapter", "chapters", "check_cue_filename", "cue_sheet", "chapter_spans",
+           "chapter_stamps"]
 
 _CUE_FILE_TYPES: dict[str, str] = {
     "wav": "WAVE", "flac": "WAVE", "ogg": "WAVE", "opus": "WAVE", "mp3": "MP3"}
@@ -32,31 +34,73 @@ class Chapter:
     title: str
 
 
+
 def chapters(timeline: Timeline) -> list[Chapter]:
     """One chapter per set and per rest, plus intro, warm-up and outro.
 
-    Consecutive segments with the same title merge (a set's reps, a long
-    rest); a ``get_ready`` that belongs to a set opens that set's chapter,
-    so skipping to "Set 2 of 3" lands on its announcement.
+    A set's chapter starts at its announcement ("Set 1 of 3, get ready",
+    "Next up, set 2 of 3" near the end of the rest), so skipping to it on a
+    phone lands before the first lift, not on it. Sides that alternate rep by
+    rep live inside their set's chapter; sides done in turn (all left, then
+    all right) get a chapter each, starting where that side begins.
     """
-    sets = max((s.set for s in timeline.segments
-                if s.set is not None and (s.kind in REP_KINDS or s.kind == SegmentKind.GET_READY)), default=0)
-    segs = timeline.segments
-    out: list[Chapter] = []
-    for i, seg in enumerate(segs):
-        if seg.frames <= 0 or seg.start >= timeline.frames:
-            continue
+    segs = [s for s in timeline.segments if s.frames > 0 and s.start < timeline.frames]
+    sets = max((s.set for s in segs
+                if s.set is not None and (s.kind in REP_KINDS or s.kind == SegmentKind.GET_READY)),
+               default=0)
+    per_side = _sides_in_turn(segs)
+    announced = _announcements(timeline)
+    marks: list[Chapter] = []
+    for seg in segs:
         if seg.kind in REP_KINDS or (seg.kind == SegmentKind.GET_READY and seg.set is not None):
-            side = seg.side
-            if seg.kind == SegmentKind.GET_READY:  # announces what follows: take its side
-                side = next((s.side for s in segs[i + 1:] if s.kind in REP_KINDS), side)
             title = f"Set {seg.set} of {sets}" if seg.set is not None else "Exercise"
-            if side:
-                title += f", {side}"
+            if seg.set in per_side:
+                side = seg.side
+                if seg.kind == SegmentKind.GET_READY:   # announces what follows: take its side
+                    side = next((s.side for s in segs if s.kind in REP_KINDS and s.set == seg.set),
+                                side)
+                if side:
+                    title += f", {side}"
+            start = seg.start
+            if not marks or marks[-1].title != title:
+                start = min(start, announced.get(seg.set, start)) if seg.set is not None else start
         else:
             title = segment_label(seg.kind, LabelStyle.CHAPTER)
-        if not out or out[-1].title != title:
-            out.append(Chapter(max(0, seg.start), title))
+            start = seg.start
+        if not marks or marks[-1].title != title:
+            marks.append(Chapter(max(0, start), title))
+    # an announcement inside the rest before it moves the set's start back:
+    # keep starts increasing (a chapter that lost all its time is dropped)
+    out: list[Chapter] = []
+    for ch in marks:
+        while out and out[-1].start >= ch.start:
+            out.pop()
+        out.append(ch)
+    return out
+
+
+def _sides_in_turn(segs) -> set[int]:
+    """Sets whose sides come in turn (each side once), not alternating."""
+    runs: dict[int, list[str]] = {}
+    for s in segs:
+        if s.kind in REP_KINDS and s.set is not None and s.side:
+            r = runs.setdefault(s.set, [])
+            if not r or r[-1] != s.side:
+                r.append(s.side)
+    return {k for k, r in runs.items() if len(r) == len(set(r)) > 1}
+
+
+def _announcements(timeline: Timeline) -> dict[int, int]:
+    """Frame of the first words that belong to each set before its first rep."""
+    first_rep: dict[int, int] = {}
+    for s in timeline.segments:
+        if s.kind in REP_KINDS and s.set is not None:
+            first_rep.setdefault(s.set, s.start)
+    out: dict[int, int] = {}
+    for e in timeline.events:
+        if (e.kind == EventKind.SPEECH and e.set is not None and e.rep is None
+                and e.frame < first_rep.get(e.set, -1) and e.set not in out):
+            out[e.set] = e.frame
     return out
 
 
@@ -79,12 +123,14 @@ def cue_sheet(chaps: Sequence[Chapter], filename: str, samplerate: int, *, fmt: 
     tracks, later chapters are left out.
     """
     def q(text: str) -> str:
-        return '"' + " ".join(text.split()).replace('"', "'") + '"'
+        # a cue sheet has no escape for '"': a title keeps its quotes as typographic ones
+        return '"' + " ".join(text.split()).replace('"', "\u201d") + '"'
 
+    check_cue_filename(filename)
     lines = [f"REM COMMENT {q('voicecoach ' + __version__)}"]
     if title:
         lines.append(f"TITLE {q(title)}")
-    lines += [f"PERFORMER {q(performer)}", f"FILE {q(filename)} {_CUE_FILE_TYPES[fmt]}"]
+    lines += [f"PERFORMER {q(performer)}", f'FILE "{filename}" {_CUE_FILE_TYPES[fmt]}']
     last = -1
     track = 0
     for ch in chaps:
@@ -96,6 +142,19 @@ def cue_sheet(chaps: Sequence[Chapter], filename: str, samplerate: int, *, fmt: 
         lines += [f"  TRACK {track:02d} AUDIO", f"    TITLE {q(ch.title)}",
                   f"    PERFORMER {q(performer)}", f"    INDEX 01 {mm:02d}:{ss:02d}:{ff:02d}"]
     return "\n".join(lines) + "\n"
+
+
+def check_cue_filename(filename: str) -> None:
+    """Refuse a file name a cue sheet's ``FILE "..."`` line cannot hold.
+
+    The format has no escapes: a ``"`` or a line break would end the name
+    early, and the sheet would name a file that does not exist.
+    """
+    bad = [c for c in ('"', "\n", "\r") if c in filename]
+    if bad or filename != filename.strip():
+        what = "a double quote" if '"' in bad else "a line break" if bad else "spaces at its ends"
+        raise InputError(f"--cue: a cue sheet cannot name {filename!r}: it has {what}; "
+                         "rename the export or leave out --cue")
 
 
 def chapter_spans(chaps: Sequence[Chapter], end: int,

@@ -54,11 +54,16 @@ class ExportOptions:
     cue_sheet: bool = False          # also NAME.cue
     title: str | None = None
     artist: str = "voicecoach"
-    preset: str | None = None        # album tag; timeline.preset when None
+    preset: str | None = None        # the preset's name (comment); timeline.preset when None
+    album: str | None = None         # album tag (the preset's title); the preset when None
+    genre: str = "Fitness"
+    date: str | None = None          # ISO day of the export
+    track: int | None = None         # the session's number in a program
+    loudness: float | None = None    # integrated LUFS of the mix (ReplayGain, R128)
     block: int = 65536               # frames per render/write
 
     def __post_init__(self) -> None:
-        for name in ("format", "subtype", "title", "preset"):
+        for name in ("format", "subtype", "title", "preset", "album", "date"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"ExportOptions.{name} must be a str or None, not {type(value).__name__}")

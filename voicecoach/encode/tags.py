@@ -1,10 +1,13 @@
-"""Tags and chapters written into an exported file with mutagen.
+"""Tags and chapters written into an exported file.
 
 soundfile writes no tags (except RIFF INFO strings for WAV, which
-:mod:`voicecoach.encode.writer` sets itself), so the exporter adds them with
-mutagen to its temp file before the rename: ID3v2.3 with CHAP/CTOC frames
-for MP3, Vorbis comments with ``CHAPTERnnn`` / ``CHAPTERnnnNAME`` for OGG,
-Opus and FLAC. mutagen is imported when a file is tagged, not before.
+:mod:`voicecoach.encode.writer` sets itself), so the exporter adds them to
+its temp file before the rename: with mutagen, ID3v2.3 with CHAP/CTOC frames
+for MP3 and Vorbis comments with ``CHAPTERnnn`` / ``CHAPTERnnnNAME`` for OGG,
+Opus and FLAC; by hand, RIFF ``cue `` points with ``LIST/adtl`` labels for
+WAV (what DAWs, Audacity, ffmpeg and mpv read as markers and chapters).
+ReplayGain (and R128 for Opus) tell players the track's loudness.
+mutagen is imported when a file is tagged, not before.
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ from pathlib import Path
 
 from voicecoach import __version__
 
-__all__ = ["Tags", "tag_mp3", "tag_vorbis", "sort_chap_frames"]
+__all__ = ["Tags", "tag_mp3", "tag_vorbis", "tag_wav", "sort_chap_frames"]
+
+
+REPLAYGAIN_REFERENCE = -18.0
+"""LUFS that a ReplayGain 2.0 gain of 0 dB plays at."""
+R128_REFERENCE = -23.0
+"""LUFS that an Opus R128 gain of 0 plays at (EBU R128)."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,20 @@ class Tags:
     artist: str
     album: str
     comment: str
+    genre: str = ""
+    date: str = ""                   # ISO 8601 day
+    track: int | None = None
+    loudness: float | None = None    # integrated LUFS of the file
+    peak: float | None = None        # largest sample, linear
+
+    def replaygain(self) -> dict[str, str]:
+        """``REPLAYGAIN_TRACK_GAIN`` / ``PEAK`` as players read them (may be empty)."""
+        out = {}
+        if self.loudness is not None:
+            out["REPLAYGAIN_TRACK_GAIN"] = f"{REPLAYGAIN_REFERENCE - self.loudness:+.2f} dB"
+        if self.peak is not None:
+            out["REPLAYGAIN_TRACK_PEAK"] = f"{self.peak:.6f}"
+        return out
 
 
 def tag_mp3(tmp: Path, tags: Tags, spans: list[tuple[int, int, str]]) -> None:
@@ -34,9 +57,13 @@ def tag_mp3(tmp: Path, tags: Tags, spans: list[tuple[int, int, str]]) -> None:
         CTOC,
         ID3,
         TALB,
+        TCON,
+        TDRC,
         TIT2,
         TPE1,
+        TRCK,
         TSSE,
+        TXXX,
         CTOCFlags,
         ID3NoHeaderError,
     )
@@ -49,6 +76,14 @@ def tag_mp3(tmp: Path, tags: Tags, spans: list[tuple[int, int, str]]) -> None:
     id3.add(TALB(encoding=3, text=[tags.album]))
     id3.add(COMM(encoding=3, lang="eng", desc="", text=[tags.comment]))
     id3.add(TSSE(encoding=3, text=[f"voicecoach {__version__}"]))
+    if tags.genre:
+        id3.add(TCON(encoding=3, text=[tags.genre]))
+    if tags.date:
+        id3.add(TDRC(encoding=3, text=[tags.date]))
+    if tags.track is not None:
+        id3.add(TRCK(encoding=3, text=[str(tags.track)]))
+    for key, value in tags.replaygain().items():
+        id3.add(TXXX(encoding=3, desc=key, text=[value]))
     ids = []
     for i, (start_ms, end_ms, title) in enumerate(spans):
         eid = f"chp{i}"
@@ -110,8 +145,52 @@ def tag_vorbis(tmp: Path, fmt: str, tags: Tags, chaps: list[tuple[str, str]]) ->
     audio["ARTIST"] = tags.artist
     audio["ALBUM"] = tags.album
     audio["COMMENT"] = tags.comment
+    if tags.genre:
+        audio["GENRE"] = tags.genre
+    if tags.date:
+        audio["DATE"] = tags.date
+    if tags.track is not None:
+        audio["TRACKNUMBER"] = str(tags.track)
+    for key, value in tags.replaygain().items():
+        audio[key] = value
+    if fmt == "opus" and tags.loudness is not None:   # Q7.8 dB, relative to the output gain
+        audio["R128_TRACK_GAIN"] = str(round((R128_REFERENCE - tags.loudness) * 256))
     for i, (when, title) in enumerate(chaps, start=1):
         audio[f"CHAPTER{i:03d}"] = when
         audio[f"CHAPTER{i:03d}NAME"] = title
     audio.save()
 
+
+
+def tag_wav(path: Path, marks: list[tuple[int, str]]) -> None:
+    """Append RIFF ``cue `` points and their ``labl`` names to a finished WAV.
+
+    ``marks`` are ``(frame, title)``. The chunks go after libsndfile's own
+    (data, LIST/INFO), and the RIFF size is updated; a file too large for
+    RIFF's 32-bit sizes is left as it is.
+    """
+    if not marks:
+        return
+    import struct
+    cue = struct.pack("<I", len(marks)) + b"".join(
+        struct.pack("<II4sIII", i, frame, b"data", 0, 0, frame)
+        for i, (frame, _) in enumerate(marks, start=1))
+    adtl = b"adtl"
+    for i, (_, title) in enumerate(marks, start=1):
+        body = struct.pack("<I", i) + title.encode("utf-8") + b"\0"
+        adtl += b"labl" + struct.pack("<I", len(body)) + body + b"\0" * (len(body) % 2)
+    extra = (b"cue " + struct.pack("<I", len(cue)) + cue
+             + b"LIST" + struct.pack("<I", len(adtl)) + adtl)
+    with open(path, "r+b") as fh:
+        head = fh.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        end = fh.seek(0, 2)
+        if end % 2:                       # chunks start on even offsets
+            fh.write(b"\0")
+            end += 1
+        if end + len(extra) - 8 >= 1 << 32:
+            return
+        fh.write(extra)
+        fh.seek(4)
+        fh.write(struct.pack("<I", end + len(extra) - 8))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,12 +30,14 @@ import soundfile as sf
 
 from voicecoach import __version__
 from voicecoach.audio.bed import MusicBed
-from voicecoach.audio.mixer import BUSES, HEADROOM_PEAK, Mixer
+from voicecoach.audio.levels import TruePeakLimiter
+from voicecoach.audio.mixer import BUSES, Mixer
 from voicecoach.common.atomic import discard, remove_stale_parts, temp_beside
 from voicecoach.encode.chapters import (
     chapter_spans,
     chapter_stamps,
     chapters,
+    check_cue_filename,
     cue_sheet,
 )
 from voicecoach.encode.formats import (
@@ -44,7 +47,11 @@ from voicecoach.encode.formats import (
     format_for,
     subtype_for,
 )
-from voicecoach.encode.tags import Tags, tag_mp3, tag_vorbis
+from voicecoach.encode.flac_seek import add_seektable
+from voicecoach.encode.lame import LameWriter
+from voicecoach.encode.lame import available as mp3_encoder_available
+from voicecoach.encode.parallel import ThreadedSink
+from voicecoach.encode.tags import Tags, tag_mp3, tag_vorbis, tag_wav
 from voicecoach.encode.targets import Target, TargetKind, check_stdout, resolve_target
 from voicecoach.errors import ExportError, InputError
 from voicecoach.plan.timeline import Timeline
@@ -54,23 +61,27 @@ __all__ = ["stream", "export"]
 
 # ---------------------------------------------------------------- streaming
 def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], block: int = 65536,
-           progress: Callable[[int], None] | None = None, bed: MusicBed | None = None) -> int:
-    """Render ``mixer`` block by block into open sound files.
+           progress: Callable[[int], None] | None = None, bed: MusicBed | None = None,
+           peaks: dict | None = None) -> int:
+    """Render ``mixer`` block by block, limited, into open sound files.
 
     Parameters
     ----------
+    mixer : Mixer
+        With its loudness gain applied (:meth:`Mixer.with_master`).
     outputs : sequence of (soundfile.SoundFile, bus)
         Files open for writing at ``mixer.samplerate`` with
         ``mixer.channels`` channels; ``bus`` is ``None`` (the mix),
-        ``'voice'`` or ``'ticks'``.
+        ``'voice'``, ``'ticks'`` or ``'music'``.
     block : int
-        Frames per render; the only buffers are float32 ``(block, channels)``
+        Frames per render; the buffers are float32 ``(block, channels)``
         (plus int16 of that shape for PCM_16 files).
     progress : callable, optional
         Called with the frames done after each block.
     bed : MusicBed, optional
-        Music under the mix (ducked, levelled, then limited); the ``'music'``
-        bus writes it alone.
+        Music under the mix (ducked and levelled, at the loudness gain).
+    peaks : dict, optional
+        ``peaks[None]``: the largest magnitude of the mix written (for ReplayGain).
 
     Returns
     -------
@@ -79,42 +90,96 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
 
     Notes
     -----
-    PCM_16 is converted here as ``round(x * 32768)``: libsndfile's own WAV
-    conversion floors (a -0.5 LSB bias, errors up to 1 LSB). The mixer's
-    headroom (peak <= HEADROOM_PEAK) keeps every value inside int16, so no
-    clipping pass is needed.
+    With music the mix goes through the :class:`TruePeakLimiter`, which
+    reads the mixer and the music ahead of the frames written (the same
+    source order as live play); each stem is scaled by the limiter's gain of
+    the same frames, so the stems still sum to the mix. Without music the
+    mixer applies the limiter's planned gain itself (see
+    :mod:`voicecoach.audio.gain_plan`), to the mix and each stem alike. PCM_16 is converted here as
+    ``round(x * 32768)`` (libsndfile floors); the limiter keeps every value
+    far inside int16.
     """
     block = max(1, min(block, mixer.frames))
-    buf = np.empty((block, mixer.channels), dtype=np.float32)
+    ch = mixer.channels
+    buf = np.empty((block, ch), dtype=np.float32)
+    stem_buf = np.empty_like(buf)
     pcm16 = any(f.subtype == "PCM_16" for f, _ in outputs)
     scratch = np.empty_like(buf) if pcm16 else None
-    ints = np.empty((block, mixer.channels), dtype=np.int16) if pcm16 else None
+    ints = np.empty((block, ch), dtype=np.int16) if pcm16 else None
+    wants_music = any(bus == "music" for _, bus in outputs)
+    # With music the limiter runs here, reading ahead; without, the mixer
+    # renders the limiter's gain planned from the known sounds.
+    source = MixSource(mixer, bed, keep_music=wants_music) if bed is not None else None
+    limiter = TruePeakLimiter(ch) if bed is not None else None
     done = 0
     while done < mixer.frames:
         n = min(block, mixer.frames - done)
         view = buf[:n]
-        music = bed.music(n, done) if bed is not None else None
+        if limiter is not None:
+            limiter.run(source.pull, view)
+            g = limiter.gain[:, None]
+        else:
+            mixer.render(view, done)
+            g = None
+        music = source.music_at(done, n) if wants_music else None
         for f, bus in outputs:
-            if bus == "music":
-                view[:] = music
+            if bus is None:
+                out = view
             else:
-                mixer.render(view, done, bus)
-                if music is not None and bus is None:
-                    view += music
-                    bed.limit(view)
+                out = stem_buf[:n]
+                if bus == "music":
+                    np.multiply(music, g, out=out)
+                else:
+                    mixer.render(out, done, bus)
+                    if g is not None:
+                        out *= g
+            if peaks is not None and bus is None:          # the mix's, for ReplayGain
+                top = max(float(out.max()), -float(out.min())) if n else 0.0
+                peaks[bus] = max(peaks.get(bus, 0.0), top)
             if f.subtype == "PCM_16":
                 s = scratch[:n]
-                np.multiply(view, 32768.0, out=s)
-                if mixer.peak * mixer.gain > HEADROOM_PEAK:      # never, by the mixer's design
-                    np.clip(s, -32768.0, 32767.0, out=s)
+                np.multiply(out, 32768.0, out=s)
                 np.rint(s, out=ints[:n], casting="unsafe")        # round and narrow in one pass
                 f.write(ints[:n])
             else:
-                f.write(view)
+                f.write(out)
         done += n
         if progress is not None:
             progress(done)
     return done
+
+
+class MixSource:
+    """The unlimited mix in timeline order, as the limiter pulls it.
+
+    Frames past the session are silence (as live play ends). With
+    ``keep_music`` the music of the frames pulled is kept until
+    :meth:`music_at` takes it for the music stem (the limiter reads ahead).
+    """
+
+    def __init__(self, mixer: Mixer, bed: MusicBed | None, keep_music: bool = False):
+        self.mixer, self.bed, self.pos = mixer, bed, 0
+        self._keep = keep_music and bed is not None
+        self._music = np.zeros((0, mixer.channels), dtype=np.float32)
+        self._music_start = 0
+
+    def pull(self, view: np.ndarray) -> None:
+        n, a = len(view), self.pos
+        self.mixer.render(view, a)
+        inside = max(0, min(n, self.mixer.frames - a))
+        if self.bed is not None and inside:
+            m = self.bed.add(view[:inside], a)
+            if self._keep:
+                self._music = np.concatenate([self._music, m])
+        self.pos += n
+
+    def music_at(self, start: int, n: int) -> np.ndarray:
+        """The music (as mixed) of frames ``[start, start + n)``, in order."""
+        drop = start - self._music_start
+        m = self._music[drop:drop + n]
+        self._music = self._music[drop + n:]
+        self._music_start = start + n
+        return m
 
 
 # ------------------------------------------------------------------- export
@@ -251,19 +316,25 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                            bus) for bus in buses]
     cue_target = (resolve_target(path.with_name(f"{stem}.cue"), "--cue", force)
                   if options.cue_sheet else None)
+    if cue_target is not None:
+        check_cue_filename(path.name)
     if fmt == "wav" and not main.seekable:
         header = wav_header(mixer.frames, options.channels, options.samplerate, subtype)
 
     preset = options.preset or timeline.preset
     title = options.title or preset or path.stem
-    tags = Tags(title=title, artist=options.artist, album=preset,
-                comment=f"voicecoach session: {preset}")
+    tags = Tags(title=title, artist=options.artist, album=options.album or preset,
+                comment=f"voicecoach session: {preset}", genre=options.genre,
+                date=options.date or "", track=options.track, loudness=options.loudness)
     chaps = chapters(timeline)
     sr = options.samplerate
+    lame = fmt == "mp3" and mp3_encoder_available()
 
     temps: dict[Path, Path] = {}          # real target -> temp, in creation order
     fds: list[int] = []                   # streams we opened
-    files: list[tuple[sf.SoundFile, str | None, Target]] = []
+    files: list[tuple[object, str | None, Target]] = []
+    sinks: list[ThreadedSink] = []
+    peaks: dict[str | None, float] = {}
     current = main.name
     committed = False
     cleaned: set[Path] = set()
@@ -281,8 +352,11 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 # By descriptor: a name that is not valid UTF-8 still works.
                 fd = os.open(temp_for(target), os.O_RDWR | os.O_CLOEXEC)
                 fds.append(fd)
-                f = _NoSyncFile(fd, "w", sr, options.channels, subtype, format=codec.major,
-                                closefd=False)
+                if lame:
+                    f = LameWriter(fd, sr, options.channels)
+                else:
+                    f = _NoSyncFile(fd, "w", sr, options.channels, subtype, format=codec.major,
+                                    closefd=False)
             else:
                 if target.kind is TargetKind.STDOUT:
                     fd = 1
@@ -293,6 +367,8 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                     _write_all(fd, header)
                     f = _NoSyncFile(fd, "w", sr, options.channels, subtype, endian="LITTLE",
                                     format="RAW", closefd=False)
+                elif lame:                       # no going back for the Info tag
+                    f = LameWriter(fd, sr, options.channels)
                 else:
                     f = _NoSyncFile(fd, "w", sr, options.channels, subtype, format=codec.major,
                                     closefd=False)
@@ -301,12 +377,27 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 f.title = tags.title if bus is None else f"{tags.title} ({bus})"
                 f.artist, f.album, f.comment = tags.artist, tags.album, tags.comment
                 f.software = f"voicecoach {__version__}"
+                for key in ("genre", "date"):        # libsndfile refuses empty strings
+                    if getattr(tags, key):
+                        setattr(f, key, getattr(tags, key))
+                if tags.track is not None:
+                    f.tracknumber = str(tags.track)
         current = main.name    # which file a stream error belongs to is only known from its handle
         try:
-            stream(mixer, [(f, bus) for f, bus, _ in files], options.block, progress, bed)
+            # WAV is a copy to disk: inline. Encoders get a thread each, so the
+            # render and every file's encoding share the cores.
+            if fmt == "wav":
+                outs = [(f, bus) for f, bus, _ in files]
+            else:
+                sinks = [ThreadedSink(f) for f, _, _ in files]
+                outs = [(t, bus) for t, (_, bus, _) in zip(sinks, files)]
+            stream(mixer, outs, options.block, progress, bed,
+                   peaks=peaks if fmt != "wav" else None)
+            for t in sinks:
+                t.join()
             for f, _, target in files:
                 current = target.name
-                if fmt != "wav":
+                if isinstance(f, sf.SoundFile) and fmt != "wav":
                     # Encoders buffer: flush while the handle still tells why a
                     # write failed (after close only "System error." is left).
                     # WAV is written unbuffered, so its errors surfaced in write().
@@ -314,7 +405,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 f.close()
         except sf.SoundFileError as exc:
             for f, _, target in files:
-                detail = _sf_detail(f)
+                detail = _sf_detail(f) if isinstance(f, sf.SoundFile) else None
                 if detail == "Broken pipe":
                     detail = "the reader stopped reading (Broken pipe)"
                 if detail:
@@ -326,12 +417,18 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
             if not target.seekable:
                 continue
             current = target.name
-            t = tags if bus is None else Tags(f"{tags.title} ({bus})", tags.artist, tags.album,
-                                             tags.comment)
+            tmp = temps[target.real]
+            t = tags if bus is None else replace(tags, title=f"{tags.title} ({bus})", loudness=None)
+            if bus in peaks:
+                t = replace(t, peak=peaks[bus])
             if fmt == "mp3":
-                tag_mp3(temps[target.real], t, spans)
-            elif fmt != "wav":
-                tag_vorbis(temps[target.real], fmt, t, chapter_stamps(chaps, sr))
+                tag_mp3(tmp, t, spans)
+            elif fmt == "wav":
+                tag_wav(tmp, [(c.start, c.title) for c in chaps])
+            else:
+                tag_vorbis(tmp, fmt, t, chapter_stamps(chaps, sr))
+            if fmt == "flac":
+                add_seektable(tmp)
 
         if cue_target is not None:
             current = cue_target.name
@@ -368,6 +465,11 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
             cause = "No space left on device"
         raise ExportError(f"cannot write {current}: {cause or type(exc).__name__}") from exc
     finally:
+        for t in sinks:                  # the encoders' threads end before their files close
+            try:
+                t.join()
+            except BaseException:
+                pass
         for f, _, _ in files:
             if not f.closed:
                 try:

@@ -30,6 +30,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from voicecoach.audio.bed import MusicBed
+from voicecoach.audio.levels import TruePeakLimiter
 from voicecoach.audio.mixer import Mixer
 from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
@@ -101,17 +102,33 @@ class Transport:
         self.mixer = mixer
         self.bed = bed
         self.timeline = timeline
-        self.clips = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in clips.items()}
+        # Spoken messages sound at the session's loudness gain and pass the
+        # same limiter: a hook for every message the player adds.
+        self.clips = {k: self.at_session_level(v) for k, v in clips.items()}
+        self.limiter = TruePeakLimiter(mixer.channels)   # with music: limits as it plays
+        self._pulled = 0             # frames the limiter has taken
+        self._source_end: int | None = None   # pulled frame where the session's sound ended
         self.sr = timeline.samplerate
         self.fade = max(1, round(FADE_SECONDS * self.sr))
         self._queue: deque[_Section] = deque([_Section(start, timeline.frames)])
         self._pending: TransportCommand | None = None
         self.rendered = 0            # frames handed to the device: the clock
-        self.position = start        # timeline frame being heard (resume point while paused)
+        self.position = start        # timeline frame rendered, limiter.delay ahead of the ears
+                                     # (resume point while paused)
         self.state = TransportState.PLAYING
         self.underruns = 0
         self.quit_requested = False
         self.log: list[tuple[int, TransportCommand]] = []   # (rendered frame, command) as applied
+
+    def at_session_level(self, clip: np.ndarray) -> np.ndarray:
+        """A spoken clip (mono) at the session's loudness gain, float32; without
+        music, limited now as the mixer's sounds were (with music the running
+        limiter takes it)."""
+        x = np.asarray(clip, dtype=np.float32) * np.float32(self.mixer.master)
+        if self.bed is None and self.mixer.limited:
+            from voicecoach.audio.normalise import limited
+            x = limited(x.astype(np.float64)).astype(np.float32)
+        return np.ascontiguousarray(x)
 
     # -- other threads ---------------------------------------------------
     def request(self, command: TransportCommand | str) -> None:
@@ -119,6 +136,12 @@ class Transport:
         if command not in tuple(TransportCommand):
             raise ValueError(f"unknown transport command {command!r}")
         self._pending = TransportCommand(command)
+
+    @property
+    def ahead(self) -> int:
+        """Frames rendered for the limiter beyond those handed out: a command
+        takes effect this many frames after the next block starts."""
+        return self._pulled - self.rendered
 
     @property
     def finished(self) -> bool:
@@ -197,8 +220,29 @@ class Transport:
     def render(self, out: np.ndarray) -> None:
         """Fill ``out`` (float32, shape ``(n, channels)``) with the next frames.
 
-        Silence once the session is over; :attr:`finished` tells.
+        With music the frames pass through the same :class:`TruePeakLimiter`
+        as the export's, which pulls this transport's unlimited sound ahead
+        (see :mod:`voicecoach.audio.levels`); without, the mixer renders the
+        planned limiter gain. Silence once the session is over;
+        :attr:`finished` tells.
         """
+        if self.bed is None:                 # the mixer renders the planned limiter gain
+            self._pull(out)
+        else:
+            if self._pending == "recover":   # what the lost device had buffered is gone
+                self.limiter = TruePeakLimiter(self.mixer.channels)
+                self._pulled = self.rendered
+            self.limiter.run(self._pull, out)
+        self.rendered += len(out)
+        if self._source_end is not None and self.rendered >= self._source_end:
+            self.state = TransportState.DONE
+
+    def _pull(self, out: np.ndarray) -> None:
+        """The next frames before the limiter: sections, spoken clips, music."""
+        if self._source_end is not None:
+            out[:] = 0.0
+            self._pulled += len(out)
+            return
         command, self._pending = self._pending, None
         if command is not None:
             self._apply(command)
@@ -208,7 +252,7 @@ class Transport:
         while done < n:
             if not queue:
                 out[done:] = 0.0
-                self.state = TransportState.DONE
+                self._source_end = self._pulled + done
                 break
             sec = queue[0]
             if sec.silence:
@@ -233,9 +277,7 @@ class Transport:
             done += take
             if sec.pos >= sec.end:
                 queue.popleft()
-        if self.bed is not None:
-            self.bed.limit(out)
-        self.rendered += n
+        self._pulled += n
 
 
 def make_clips(speech: Callable[[str], np.ndarray], sounds: Mapping[str, np.ndarray],

@@ -1,0 +1,125 @@
+"""The BS.1770 meter against an independent one, and the session's loudness gain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyloudnorm
+import pytest
+
+from voicecoach.audio.loudness import LoudnessMeter, subblock_frames
+from voicecoach.audio.mixer import Mixer
+from voicecoach.audio.normalise import default_target, loudness_gain
+from voicecoach.audio.sounds import make_sounds
+from voicecoach.plan.timeline import Event, Segment, Timeline
+
+SR = 48000
+
+
+def speechlike(seconds: float, seed: int = 0) -> np.ndarray:
+    """Noise shaped like syllables (4 Hz bursts), with pauses: the gate has work."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    env = np.clip(np.sin(2 * np.pi * 4 * t), 0, None) * (np.mod(t, 3.0) < 2.0)
+    return rng.standard_normal(len(t)) * env * 0.1
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_meter_agrees_with_pyloudnorm_in_any_blocks(channels):
+    x = np.stack([speechlike(20, 1), 0.5 * speechlike(20, 2)], axis=1)[:, :channels]
+    meter = LoudnessMeter(SR, channels)
+    for a in range(0, len(x), 7777):
+        meter.add(x[a:a + 7777])
+    assert meter.integrated() == pytest.approx(pyloudnorm.Meter(SR).integrated_loudness(x), abs=0.1)
+
+
+def test_silence_reads_minus_infinity():
+    meter = LoudnessMeter(SR, 1)
+    meter.add(np.zeros((SR * 2, 1)))
+    assert meter.integrated() == float("-inf")
+    assert subblock_frames(SR) == 4800 and subblock_frames(44100) == 4410
+
+
+def sparse_session(seconds: int = 60) -> Mixer:
+    """A voice phrase every 4 s and a tick every second, as a session is built."""
+    sounds = make_sounds(SR)
+    phrase = (speechlike(1.2, 5) * 3).astype(np.float32)
+    events = [Event(f * SR, "tick", len(sounds["tick"])) for f in range(seconds)]
+    events += [Event(f * SR + SR // 3, "speech", len(phrase), text="go") for f in range(0, seconds, 4)]
+    events.sort(key=lambda e: (e.frame, e.kind))
+    tl = Timeline("t", SR, seconds * SR, (Segment("intro", 0, seconds * SR),), tuple(events))
+    return Mixer(tl, {"go": phrase}, sounds, 1)
+
+
+def test_sparse_measure_equals_rendering_everything_through_the_limiter():
+    from voicecoach.audio.levels import TruePeakLimiter
+    mixer = sparse_session()
+    found = loudness_gain(mixer, -19.0)
+    loud = mixer.with_master(found.gain)
+    lim, pos = TruePeakLimiter(1), [0]
+
+    def pull(view):
+        loud.render(view, pos[0])
+        pos[0] += len(view)
+    out = np.empty((loud.frames, 1), np.float32)
+    lim.run(pull, out)
+    assert pyloudnorm.Meter(SR).integrated_loudness(out[:, 0].astype(np.float64)) == \
+        pytest.approx(-19.0, abs=0.2)
+    assert default_target(1) == -19.0 and default_target(2) == -16.0
+
+
+def test_gain_is_only_measured_once():
+    mixer = sparse_session(20)
+    with pytest.raises(ValueError, match="before its loudness gain"):
+        loudness_gain(mixer.with_master(2.0), -19.0)
+
+
+def test_planned_limiter_gain_holds_the_ceiling_in_any_blocks_and_for_each_bus():
+    from voicecoach.audio.levels import true_peak
+    from voicecoach.audio.normalise import normalise_sparse
+    mixer = sparse_session(40)
+    found, plan = normalise_sparse(mixer, -16.0)      # loud: the voice peaks need limiting
+    loud = mixer.with_master(found.gain, plan)
+    assert loud.limited and not plan.empty
+    whole = np.empty((loud.frames, 1), np.float32)
+    loud.render(whole, 0)
+    assert true_peak(whole) <= 10 ** (-1.5 / 20) * 1.0001
+    pieces, at = [], 0
+    for n in [997, 4096, 31, 65536] * 200:
+        if at >= loud.frames:
+            break
+        block = np.empty((min(n, loud.frames - at), 1), np.float32)
+        loud.render(block, at)
+        pieces.append(block)
+        at += len(block)
+    assert np.array_equal(np.concatenate(pieces), whole)
+    buses = sum(np.asarray(_bus(loud, b), np.float64) for b in ("voice", "ticks"))
+    assert np.max(np.abs(buses - whole)) < 1e-6
+    assert pyloudnorm.Meter(SR).integrated_loudness(whole[:, 0].astype(np.float64)) == \
+        pytest.approx(-16.0, abs=0.3)
+
+
+def _bus(mixer, bus):
+    out = np.empty((mixer.frames, 1), np.float32)
+    mixer.render(out, 0, bus)
+    return out
+
+
+def test_the_result_is_kept_and_reused_for_the_same_session_only(tmp_path):
+    from voicecoach.audio import loudness_cache
+    from voicecoach.audio.normalise import normalise_sparse
+    mixer = sparse_session(30)
+    loud, plan = normalise_sparse(mixer, -19.0)
+    path = loudness_cache.path_for(tmp_path, mixer.fingerprint(), -19.0)
+    assert loudness_cache.load(path) is None
+    loudness_cache.store(path, loud, plan)
+    again, plan2 = loudness_cache.load(path)
+    assert again == loud
+    a, b = np.empty((mixer.frames, 1), np.float32), np.empty((mixer.frames, 1), np.float32)
+    mixer.with_master(loud.gain, plan).render(a, 0)
+    mixer.with_master(again.gain, plan2).render(b, 0)
+    assert np.array_equal(a, b)
+    other = sparse_session(31)
+    assert other.fingerprint() != mixer.fingerprint()
+    assert loudness_cache.path_for(tmp_path, mixer.fingerprint(), -16.0) != path
+    path.write_bytes(b"not a cache file")
+    assert loudness_cache.load(path) is None

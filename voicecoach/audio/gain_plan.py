@@ -1,0 +1,147 @@
+"""The limiter's gain computed from the known future, for sessions without music.
+
+Without music everything the session will sound is known before it plays,
+so the true-peak limiter's gain (:mod:`voicecoach.audio.levels`: per-chunk
+ceiling gains ``R``, held and ramped into knots ``K``) is computed once,
+from the distinct sounds, and kept only where it is under 1: a few
+"islands" around loud syllables. :meth:`GainPlan.apply` multiplies a block
+by it from any frame, so the mixer applies it inside ``render`` -- the mix,
+each stem and every live block alike, with no look-ahead and no delay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from voicecoach.audio.levels import ATTACK, CHUNK, CONTEXT, HOLD, INTERPOLATOR, TAPS
+
+__all__ = ["GainPlan", "envelope", "plan_gain", "region_gain"]
+
+_MARGIN = HOLD + 2 * ATTACK + 2
+"""Chunks around a limited chunk whose knots it can lower."""
+
+
+_H32 = INTERPOLATOR.astype(np.float32)
+
+
+def envelope(x: np.ndarray) -> np.ndarray:
+    """Per frame of ``x`` (mono), the largest of ``|x|`` and its 4x
+    interpolated values just after it: float32, shape ``(len(x) + 2 * 6,)``,
+    starting 6 frames before ``x`` (silence around it)."""
+    pad = np.zeros(len(x) + 4 * CONTEXT, dtype=np.float32)
+    pad[2 * CONTEXT:2 * CONTEXT + len(x)] = x
+    n = len(x) + 2 * CONTEXT
+    env = np.abs(pad[CONTEXT:CONTEXT + n])
+    y = np.empty(n, dtype=np.float32)
+    for h in _H32:
+        np.multiply(pad[1:1 + n], h[0], out=y)
+        for k in range(1, TAPS):
+            y += h[k] * pad[k + 1:k + 1 + n]
+        np.maximum(env, np.abs(y), out=env)
+    return env
+
+
+def _knots(r: np.ndarray) -> np.ndarray:
+    """Knots from dense chunk gains ``r`` (padded by ``_MARGIN`` ones on each
+    side): ``K`` for chunks ``HOLD + ATTACK - 1`` onwards of ``r``."""
+    mm = np.lib.stride_tricks.sliding_window_view(r, HOLD + ATTACK + 1).min(axis=1)
+    c = np.concatenate([[0.0], np.cumsum(mm)])
+    return (c[ATTACK:] - c[:-ATTACK]) / ATTACK
+
+
+def region_gain(env: np.ndarray, ceiling: float) -> np.ndarray:
+    """The limiter's gain per frame of ``env`` (an :func:`envelope`) for a
+    region alone, its chunks counted from its first frame (an estimate of
+    what the session's chunk grid gives, for measuring loudness)."""
+    n = len(env)
+    chunks = -(-n // CHUNK)
+    peaks = np.zeros(chunks * CHUNK, dtype=np.float32)
+    peaks[:n] = env
+    peaks = peaks.reshape(chunks, CHUNK).max(axis=1)
+    if peaks.max(initial=0.0) <= ceiling:
+        return np.ones(n, dtype=np.float32)
+    r = np.ones(chunks + 2 * _MARGIN)
+    r[_MARGIN:_MARGIN + chunks] = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-30))
+    k = _knots(r)[_MARGIN - (HOLD + ATTACK - 1):][:chunks + 1]
+    ramp = np.arange(CHUNK) / CHUNK
+    g = (k[:-1, None] + np.diff(k)[:, None] * ramp).reshape(-1)
+    return g[:n].astype(np.float32)
+
+
+@dataclass(frozen=True)
+class GainPlan:
+    """Islands of limiter gain under 1; 1 everywhere else.
+
+    ``starts[i]`` is the first chunk of island ``i`` and ``knots[i]`` its
+    knots (float32): the gain at frame ``t`` of chunk ``c`` goes linearly
+    from ``K[c]`` to ``K[c + 1]`` across the chunk.
+    """
+
+    starts: np.ndarray           # int64, first chunk of each island
+    ends: np.ndarray             # int64, first chunk after each island's last knot
+    knots: tuple[np.ndarray, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not len(self.starts)
+
+    def apply(self, out: np.ndarray, start: int) -> None:
+        """Multiply ``out`` (float32, ``(n, channels)``) holding frames from ``start``."""
+        n = len(out)
+        c_lo, c_hi = start // CHUNK, (start + n - 1) // CHUNK + 1
+        lo = int(self.ends.searchsorted(c_lo, "right"))
+        hi = int(self.starts.searchsorted(c_hi, "left"))
+        for i in range(lo, hi):
+            s, k = int(self.starts[i]), self.knots[i]
+            a = max(start, s * CHUNK)
+            z = min(start + n, (s + len(k) - 1) * CHUNK)
+            if a >= z:
+                continue
+            t = np.arange(a, z)
+            c = t // CHUNK - s
+            g = k[c] + (k[c + 1] - k[c]) * ((t % CHUNK) / np.float32(CHUNK)).astype(np.float32)
+            out[a - start:z - start] *= g[:, None]
+
+
+def plan_gain(regions: dict[tuple, list[int]], envelopes: Mapping[tuple, np.ndarray], scale: float,
+              ceiling: float) -> GainPlan:
+    """The plan for regions (key -> starts) whose :func:`envelope` at gain 1
+    is ``envelopes[key]`` (asked for once per region), played at ``scale``."""
+    chunks, gains = [], []
+    for key, starts in regions.items():
+        env = envelopes[key]
+        if env.max(initial=0.0) * scale <= ceiling:
+            continue
+        env = env * np.float32(scale)
+        m = len(env)
+        for a in starts:
+            a0 = a - CONTEXT                                 # frame of env[0]
+            c0, c1 = a0 // CHUNK, (a0 + m - 1) // CHUNK
+            idx = np.arange(c0, c1 + 1) * CHUNK - a0
+            idx[0] = 0
+            peaks = np.maximum.reduceat(env, idx)
+            over = np.flatnonzero(peaks > ceiling)
+            if len(over):
+                chunks.append(over + c0)
+                gains.append(ceiling / peaks[over])
+    if not chunks:
+        return GainPlan(np.zeros(0, np.int64), np.zeros(0, np.int64), ())
+    chunks_all = np.concatenate(chunks)
+    order = np.argsort(chunks_all, kind="stable")
+    chunks_all, r_all = chunks_all[order], np.concatenate(gains)[order]
+    cut = np.flatnonzero(np.diff(chunks_all) > 2 * _MARGIN) + 1
+    starts, ends, knots = [], [], []
+    for cs, rs in zip(np.split(chunks_all, cut), np.split(r_all, cut)):
+        base = int(cs[0]) - _MARGIN
+        r = np.ones(int(cs[-1]) - base + _MARGIN + 1)
+        np.minimum.at(r, cs - base, rs)
+        # m[u] = min r[u - HOLD .. u + ATTACK]; K[c] = mean m[c - ATTACK + 1 .. c]
+        k = _knots(r)                                    # K at chunk base + HOLD + ATTACK - 1 + j
+        first = base + HOLD + ATTACK - 1
+        starts.append(first)
+        ends.append(first + len(k))
+        knots.append(k.astype(np.float32))
+    return GainPlan(np.array(starts, np.int64), np.array(ends, np.int64), tuple(knots))

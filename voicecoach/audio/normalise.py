@@ -1,0 +1,270 @@
+"""The session's loudness gain: one constant, found before any sound is made.
+
+Live play and export both call :func:`loudness_gain` on the same mixer (and
+the same music), so both scale by the same gain and limit the same way.
+
+Without music the session is sparse and known in advance: the mixer's
+clusters are grouped into *regions* (sounds closer than :data:`GAP` to each
+other), and every distinct region -- the same phrase with the same ticks at
+the same offsets recurs every rep -- is rendered once, K-weighted and its
+energy added at each place it occurs. Silence costs nothing, so measuring a
+30-minute session takes a few distinct seconds of audio, not 30 minutes.
+The limiter's effect is measured the same way, at the gain found, and the
+gain corrected once for it.
+
+With music the first pass renders the whole mix with a fresh copy of the
+music (decoded a second time) block by block through a streamed meter:
+memory stays flat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from voicecoach.audio.bed import MusicBed
+from voicecoach.audio.gain_plan import GainPlan, envelope, plan_gain, region_gain
+from voicecoach.audio.levels import CEILING_DBTP, CONTEXT, TruePeakLimiter
+from voicecoach.audio.loudness import LoudnessMeter, k_weighting_ir, weighted
+from voicecoach.audio.mixer import BUSES, Mixer
+from voicecoach.common.decibels import gain as db_gain
+
+__all__ = ["DEFAULT_LUFS", "GAP", "Loudness", "default_target", "limited", "limiter_plan",
+           "loudness_gain", "normalise_sparse"]
+
+DEFAULT_LUFS: dict[int, float] = {1: -19.0, 2: -16.0}
+"""Spoken-word targets of phone and podcast players: -16 LUFS stereo, -19 mono
+(the same perceived level: a mono file plays on both ears)."""
+GAP = 0.1
+"""Seconds of silence that separate two regions (longer than the limiter's
+reach and the K-weighting's audible tail)."""
+_BLOCK = 65536
+_ROUNDS = 4
+_MAX_MAKEUP = 6.0
+"""dB the gain may rise to make up for limiting: past that the session's
+peaks, not its level, would decide how it sounds."""
+
+
+def default_target(channels: int) -> float:
+    """The loudness target of an export with ``channels`` channels."""
+    return DEFAULT_LUFS[2 if channels >= 2 else 1]
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """What normalisation found: ``gain`` applied to reach ``target``."""
+
+    target: float
+    measured: float      # integrated LUFS before the gain
+    gain: float          # linear
+
+
+def _regions(mixer: Mixer) -> dict[tuple, list[int]]:
+    """Distinct regions of the mix: key -> the frames where they start.
+
+    A key is ``(length, ((bus, source, offset, start in region, frames), ...))``.
+    """
+    rows = []
+    for b, bus in enumerate(BUSES):
+        starts, ends, src, off = mixer.clusters(bus)
+        rows += zip(starts.tolist(), ends.tolist(), [b] * len(starts), src.tolist(), off.tolist())
+    rows.sort()
+    gap = int(GAP * mixer.samplerate)
+    out: dict[tuple, list[int]] = {}
+    i = 0
+    while i < len(rows):
+        a, reach = rows[i][0], rows[i][1]
+        j = i + 1
+        while j < len(rows) and rows[j][0] < reach + gap:
+            reach = max(reach, rows[j][1])
+            j += 1
+        key = (reach - a, tuple((b, k, o, s - a, e - s) for s, e, b, k, o in rows[i:j]))
+        out.setdefault(key, []).append(a)
+        i = j
+    return out
+
+
+def _spread(meter: LoudnessMeter, energy: np.ndarray, starts: list[int], channels: int) -> None:
+    """Add a region's per-frame energy at each of its ``starts`` into the
+    meter's 100 ms sub-blocks (all occurrences at once)."""
+    c = np.concatenate([[0.0], np.cumsum(energy * channels)])
+    n, step = len(energy), meter.step
+    a = np.asarray(starts, dtype=np.int64)[:, None]
+    first = a // step
+    j = np.arange(-(-n // step) + 2)
+    bounds = np.clip((first + j) * step - a, 0, n)           # (occurrences, sub-blocks + 1)
+    parts = np.diff(c[bounds], axis=1)
+    meter.add_energy((first + j[:-1]).reshape(-1), parts.reshape(-1))
+
+
+def _render(mixer: Mixer, key: tuple, start: int) -> np.ndarray:
+    """One region as sounded from ``start`` (mono float32; channels are equal)."""
+    buf = np.zeros((key[0], mixer.channels), dtype=np.float32)
+    mixer.render(buf, start)
+    return np.ascontiguousarray(buf[:, 0])
+
+
+_GROUP = 16
+"""Frames per stored energy sum: the measurement keeps 1/16 of a float per frame."""
+_COARSE = 8
+"""Frames per stored envelope maximum (for estimating the limiter's share)."""
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    loudness: Loudness
+    regions: dict[tuple, list[int]]
+
+
+class _Envelopes:
+    """Each region's exact :func:`envelope`, rendered again when asked for:
+    nothing per frame is kept for the whole session."""
+
+    def __init__(self, mixer: Mixer, regions: dict[tuple, list[int]]):
+        self.mixer, self.regions = mixer, regions
+
+    def __getitem__(self, key: tuple) -> np.ndarray:
+        return envelope(_render(self.mixer, key, self.regions[key][0]))
+
+
+def _sums(x: np.ndarray, size: int, reduce=np.add) -> np.ndarray:
+    """``reduce`` over consecutive runs of ``size`` values (the last one padded with 0)."""
+    pad = np.zeros(-(-len(x) // size) * size, dtype=x.dtype)
+    pad[:len(x)] = x
+    return reduce.reduce(pad.reshape(-1, size), axis=1)
+
+
+def _spread_groups(meter: LoudnessMeter, sums: np.ndarray, starts: list[int],
+                   channels: int) -> None:
+    """:func:`_spread` for energies summed over :data:`_GROUP` frames (each
+    sub-block takes the groups whose middle falls in it)."""
+    c = np.concatenate([[0.0], np.cumsum(sums * channels)])
+    groups, step = len(sums), meter.step
+    a = np.asarray(starts, dtype=np.int64)[:, None]
+    first = a // step
+    j = np.arange(-(-groups * _GROUP // step) + 2)
+    bounds = np.clip(((first + j) * step - a + _GROUP // 2) // _GROUP, 0, groups)
+    parts = np.diff(c[bounds], axis=1)
+    meter.add_energy((first + j[:-1]).reshape(-1), parts.reshape(-1))
+
+
+def _sparse(mixer: Mixer, target: float) -> _Analysis:
+    """Loudness from the distinct regions: K-weighted once each; the
+    limiter's share estimated by its gain on the K-weighted energy (it moves
+    slowly next to the frequencies that count)."""
+    sr, ch = mixer.samplerate, mixer.channels
+    ir = k_weighting_ir(sr)
+    regions = _regions(mixer)
+    before = LoudnessMeter(sr, ch)
+    before.set_length(mixer.frames)
+    energies, coarse = {}, {}
+    for key, starts in regions.items():
+        x = _render(mixer, key, starts[0])
+        e = np.square(weighted(x, ir), dtype=np.float64)
+        _spread(before, e, starts, ch)
+        energies[key] = _sums(e, _GROUP)
+        coarse[key] = (_sums(envelope(x), _COARSE, np.maximum), len(x) + 2 * CONTEXT)
+    measured = before.integrated()
+    if not np.isfinite(measured):
+        return _Analysis(Loudness(target, measured, 1.0), regions)
+    g0 = g = db_gain(target - measured)
+    for _ in range(_ROUNDS):         # louder means more limiting: converge in a few rounds
+        lost = target - _limited_loudness(regions, energies, coarse, g, sr, ch, mixer.frames)
+        g = min(g * db_gain(lost), g0 * db_gain(_MAX_MAKEUP))
+        if abs(lost) < 0.02:
+            break
+    return _Analysis(Loudness(target, measured, g), regions)
+
+
+def _limited_loudness(regions, energies, coarse, g: float, sr: int, ch: int,
+                      frames: int) -> float:
+    """Loudness at gain ``g`` after the limiter: its gain (from the coarse
+    envelope, a little on the safe side) applied to the K-weighted energy."""
+    ceiling = db_gain(CEILING_DBTP)
+    meter = LoudnessMeter(sr, ch)
+    meter.set_length(frames)
+    for key, starts in regions.items():
+        sums = energies[key]
+        peaks, n = coarse[key]
+        env = np.repeat(peaks, _COARSE)[:n] * np.float32(g)
+        lim = np.ones(len(sums) * _GROUP)
+        gain = region_gain(env, ceiling)[CONTEXT:]
+        lim[:len(gain)] = np.square(gain[:len(lim)], dtype=np.float64)
+        _spread_groups(meter, sums * (g * g) * lim.reshape(-1, _GROUP).mean(axis=1), starts, ch)
+    return meter.integrated()
+
+
+def limiter_plan(mixer: Mixer, gain: float) -> GainPlan:
+    """The limiter's gain over the whole session at loudness gain ``gain``,
+    from its distinct regions (the mixer before that gain)."""
+    if mixer.master != 1.0:
+        raise ValueError("plan from the mixer before its loudness gain")
+    regions = _regions(mixer)
+    return plan_gain(regions, _Envelopes(mixer, regions), gain, db_gain(CEILING_DBTP))
+
+
+def normalise_sparse(mixer: Mixer, target: float) -> tuple[Loudness, GainPlan]:
+    """Loudness gain and limiter plan of a session without music, in one go."""
+    if mixer.master != 1.0:
+        raise ValueError("measure the mixer before its loudness gain")
+    found = _sparse(mixer, target)
+    plan = plan_gain(found.regions, _Envelopes(mixer, found.regions), found.loudness.gain,
+                     db_gain(CEILING_DBTP))
+    return found.loudness, plan
+
+
+def limited(x: np.ndarray) -> np.ndarray:
+    """``x`` (mono, float64) through a fresh limiter, as one stream."""
+    lim = TruePeakLimiter(1)
+    src = np.zeros((len(x) + lim.delay, 1), dtype=np.float32)
+    src[:len(x), 0] = x
+    pos = [0]
+
+    def pull(view: np.ndarray) -> None:
+        a = pos[0]
+        part = src[a:a + len(view)]
+        view[:len(part)] = part
+        view[len(part):] = 0.0
+        pos[0] += len(view)
+    out = np.empty((len(x), 1), dtype=np.float32)
+    lim.run(pull, out)
+    return out[:, 0].astype(np.float64)
+
+
+def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
+    meter = LoudnessMeter(mixer.samplerate, mixer.channels)
+    buf = np.empty((_BLOCK, mixer.channels), dtype=np.float32)
+    done = 0
+    while done < mixer.frames:
+        n = min(_BLOCK, mixer.frames - done)
+        view = buf[:n]
+        mixer.render(view, done)
+        view += bed.music(n, done)
+        meter.add(view)
+        done += n
+    measured = meter.integrated()
+    g = db_gain(target - measured) if np.isfinite(measured) else 1.0
+    return Loudness(target, measured, g)
+
+
+def loudness_gain(mixer: Mixer, target: float, music: Callable[[], MusicBed] | None = None
+                  ) -> Loudness:
+    """The gain that brings the session to ``target`` LUFS integrated.
+
+    Parameters
+    ----------
+    mixer : Mixer
+        The session's mixer before any loudness gain (``master`` 1.0).
+    target : float
+        LUFS.
+    music : callable, optional
+        Makes a fresh :class:`MusicBed` over the same music as the one that
+        will play (the first pass consumes it).
+    """
+    if mixer.master != 1.0:
+        raise ValueError("measure the mixer before its loudness gain")
+    if music is None:
+        return _sparse(mixer, target).loudness
+    return _with_music(mixer, target, music())

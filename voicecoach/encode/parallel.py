@@ -1,0 +1,64 @@
+"""Encoders on their own threads, so the mix and its stems encode at once.
+
+libsndfile (through cffi) and libmp3lame (through ctypes) release the GIL
+while they encode, so on a 2-core machine the render (main thread) and two
+or three encoders share both cores. Each :class:`ThreadedSink` takes blocks
+through a short queue (memory stays a few blocks per file) and keeps the
+first error its encoder raised, re-raised in the caller's thread.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import numpy as np
+
+__all__ = ["ThreadedSink"]
+
+_DONE = object()
+
+
+class ThreadedSink:
+    """Writes blocks to ``sink`` (anything with ``write(array)``) on a thread.
+
+    Parameters
+    ----------
+    sink : object
+        A ``soundfile.SoundFile`` or :class:`~voicecoach.encode.lame.LameWriter`.
+    depth : int
+        Blocks that may wait in the queue.
+    """
+
+    def __init__(self, sink, depth: int = 3):
+        self.sink = sink
+        self.subtype = sink.subtype
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="voicecoach-encoder", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            block = self._q.get()
+            if block is _DONE:
+                return
+            if self._error is None:
+                try:
+                    self.sink.write(block)
+                except BaseException as exc:    # re-raised in the caller's thread
+                    self._error = exc
+
+    def write(self, block: np.ndarray) -> None:
+        """Queue a copy of ``block`` (the caller reuses its buffers)."""
+        if self._error is not None:
+            raise self._error
+        self._q.put(block.copy())
+
+    def join(self) -> None:
+        """Wait until every queued block is written; raise its error if one failed."""
+        if self._thread.is_alive():
+            self._q.put(_DONE)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
