@@ -33,6 +33,7 @@ import ast
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -262,7 +263,8 @@ class Sandbox:
                *args]
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=self.dir, env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                preexec_fn=_default_signals)
         try:
             out, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -280,6 +282,14 @@ class Sandbox:
 
     def close(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _default_signals() -> None:
+    """In the test process: Ctrl-C as usual, even when this tool was started
+    in the background (where the shell ignores SIGINT and children inherit it);
+    the tests of signal handling need it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def failed_tests(output: str) -> list[str]:
