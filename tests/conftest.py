@@ -24,11 +24,25 @@ class Run:
     err: str
 
 
+@pytest.fixture(scope="session")
+def shared_cache_dir(tmp_path_factory) -> Path:
+    """One cue cache for the whole run: speech is deterministic, so a cue
+    synthesised by one test is exactly what another would synthesise."""
+    return tmp_path_factory.mktemp("shared-cache")
+
+
+@pytest.fixture(autouse=True)
+def no_desktop_bus(monkeypatch):
+    """In-process tests never appear on the developer's desktop as a media
+    player: no session bus unless a test brings its own."""
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+
+
 @pytest.fixture
-def env(tmp_path: Path) -> Environment:
+def env(tmp_path: Path, shared_cache_dir: Path) -> Environment:
     return Environment(
         stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
-        config_dir=tmp_path / "config", cache_dir=tmp_path / "cache", data_dir=tmp_path / "data",
+        config_dir=tmp_path / "config", cache_dir=shared_cache_dir, data_dir=tmp_path / "data",
         stdin_isatty=False, stderr_isatty=False,
     )
 
@@ -78,6 +92,11 @@ class FakeStream:
 
     def abort(self):
         self.active = False
+
+    def stop(self):
+        """Drain: what PortAudio does after CallbackStop, then inactive."""
+        self.active = False
+        self.stopped = True
 
     def close(self):
         self.closed = True
@@ -160,3 +179,17 @@ def pytest_addoption(parser):
 @pytest.fixture
 def update_goldens(request) -> bool:
     return request.config.getoption("--update-goldens")
+
+
+def _fake_speech(samplerate: int = 48000, per_char: float = 0.06):
+    """Spoken length of a phrase as a fixed function of its text (no engine):
+    timelines planned with it do not depend on a voice's exact lengths."""
+    def frames(text: str) -> int:
+        return max(1, round((0.1 + per_char * len(text)) * samplerate))
+    return frames
+
+
+@pytest.fixture
+def speech_len():
+    """``speech_len(samplerate=48000, per_char=0.06)`` -> a text -> frames function."""
+    return _fake_speech

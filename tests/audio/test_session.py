@@ -33,7 +33,7 @@ rest_end = "chime"
 class ToneEngine:
     """A speech engine stand-in: a tone burst per text, its pitch from the text."""
 
-    def describe(self):
+    def describe(self, settings=None):
         return "tone-engine 1"
 
     def synthesize(self, text, settings):

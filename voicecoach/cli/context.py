@@ -6,6 +6,7 @@ so tests run the real CLI in-process with their own streams and folders.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -53,7 +54,14 @@ def resolve_preset(spec: str, overrides: dict) -> Preset:
 def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channels: int = 1):
     """Synthesise or load every cue and build the session (the slow part)."""
     from voicecoach.audio.session import prepare
-    return prepare(preset, current_env().cache_dir, samplerate, channels)
+    env = current_env()
+    return prepare(preset, env.cache_dir, samplerate, channels, voice_dir=voice_dir(env))
+
+
+def voice_dir(env) -> Path:
+    """Where this user's own Piper voices are (``voices`` in the data folder)."""
+    from voicecoach.cues.piper_voices import user_voice_dir
+    return user_voice_dir(env.data_dir)
 
 
 def describe_recommendation(recommendation: Recommendation, upcoming: bool = False) -> str:

@@ -315,6 +315,18 @@ def _shortest_keeping(candidates: tuple[str, ...], head: str) -> str:
     return min(keep, key=len)
 
 
+def _plan_sections(plan: _Planner, preset: Preset) -> None:
+    """Every section of the session, in order."""
+    plan.intro()
+    plan.warmup()
+    plan.get_ready()
+    for set_ in range(1, preset.sets + 1):
+        if set_ > 1:
+            plan.rest(set_)
+        plan.reps(set_)
+    plan.outro()
+
+
 def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
                    samplerate: int = DEFAULT_SAMPLERATE,
                    phrases: PhraseBook | None = None,
@@ -346,15 +358,38 @@ def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
     lengths.update({role: lengths[EventKind.BELL] for role, _ in preset.sounds if role not in lengths})
     lengths.update(sound_lengths or {})
     plan = _Planner(preset, samplerate, speech_frames, phrases or default_phrases(), lengths)
-    plan.intro()
-    plan.warmup()
-    plan.get_ready()
-    for set_ in range(1, preset.sets + 1):
-        if set_ > 1:
-            plan.rest(set_)
-        plan.reps(set_)
-    plan.outro()
+    _plan_sections(plan, preset)
     spoken, dropped = plan.fit()
     events = sorted(plan.sounds + spoken, key=lambda e: (e.frame, EVENT_ORDER[e.kind]))
     return Timeline(preset.name, samplerate, plan.now, tuple(plan.segments), tuple(events),
                     tuple(sorted(dropped, key=lambda d: d.frame)))
+
+
+def speech_texts(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE,
+                 phrases: PhraseBook | None = None,
+                 length_scales: tuple[float, ...] = (1.0,)) -> list[str]:
+    """The phrases planning ``preset`` will ask the length of, the earliest heard first.
+
+    A dry run with :func:`estimate_frames`, once per scale (a voice slower
+    than the estimate tries shorter variants): lets the speech be
+    synthesised ahead, in parallel, the cues needed first first. A phrase
+    missed here is simply synthesised when planning asks for it.
+    """
+    asked: set[str] = set()
+    first_onset: dict[str, int] = {}
+    lengths = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
+    lengths.update({role: lengths["bell"] for role, _ in preset.sounds if role not in lengths})
+    for scale in length_scales:
+        def frames(text: str, scale: float = scale) -> int:
+            asked.add(text)
+            return max(1, round(scale * estimate_frames(text, samplerate, preset.rate)))
+        plan = _Planner(preset, samplerate, frames, phrases or default_phrases(), lengths)
+        _plan_sections(plan, preset)
+        plan.fit()
+        for req in plan.requests:
+            for text in req.candidates:
+                if text in asked:
+                    first_onset[text] = min(first_onset.get(text, req.onsets[0]), req.onsets[0])
+    for text in asked:
+        first_onset.setdefault(text, 2**62)
+    return sorted(first_onset, key=lambda t: (first_onset[t], t))
