@@ -168,3 +168,28 @@ class FakeAudio:
 def fake_audio():
     """The :class:`FakeAudio` class: call it to make a recording backend."""
     return FakeAudio
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite the golden transcripts of what the coach says "
+                          "(scripts/update_goldens); review the diff by eye")
+
+
+@pytest.fixture
+def update_goldens(request) -> bool:
+    return request.config.getoption("--update-goldens")
+
+
+def _fake_speech(samplerate: int = 48000, per_char: float = 0.06):
+    """Spoken length of a phrase as a fixed function of its text (no engine):
+    timelines planned with it do not depend on a voice's exact lengths."""
+    def frames(text: str) -> int:
+        return max(1, round((0.1 + per_char * len(text)) * samplerate))
+    return frames
+
+
+@pytest.fixture
+def speech_len():
+    """``speech_len(samplerate=48000, per_char=0.06)`` -> a text -> frames function."""
+    return _fake_speech
