@@ -144,3 +144,53 @@ def test_one_frame_at_a_time_gives_the_same_samples():
     whole, _ = run_limiter(x, [len(x)])
     ones, _ = run_limiter(x, [1, 1, 2, 1, 63, 1])
     np.testing.assert_array_equal(ones, whole)
+
+
+def test_the_meter_sees_the_overshoot_past_the_last_and_before_the_first_sample():
+    """A render that ends on a loud sample overshoots as it drops into the
+    silence after it: the meter must count that value, as it would for the
+    same samples followed by silence, or a hot ending passes unchecked."""
+    x = np.array([0.0, 0.0, 0.3, -0.6, 1.0])
+    padded = np.concatenate([x, np.zeros(20)])
+    assert true_peak(x) == pytest.approx(true_peak(padded), abs=1e-12)
+    assert true_peak(x) > 1.02                    # above every sample
+    assert true_peak(x[::-1]) == pytest.approx(true_peak(padded[::-1]), abs=1e-12)
+    assert true_peak(np.stack([0.5 * x, x], axis=1)) == pytest.approx(true_peak(x), abs=1e-12)
+
+
+@pytest.mark.parametrize("tail", [1, 17, CHUNK - 1])
+@pytest.mark.parametrize("sizes", [[CHUNK], [3 * CHUNK + 1], [CHUNK + 1, CHUNK - 1], [10_000]])
+def test_a_final_partial_chunk_is_limited_like_any_other(tail, sizes):
+    """A render rarely ends on a chunk boundary: a loud hit in its last few
+    frames, or just after a block's end, must still be brought under the
+    ceiling, by a gain that came down ahead of it, whatever the blocks."""
+    n = 40 * CHUNK + tail
+    x = np.full((n, 2), 0.2, F32)
+    x[n - tail:] = 0.99 * np.sign(np.sin(np.arange(tail) + 0.5))[:, None]   # hot to the last frame
+    x[20 * CHUNK + 1, :] = 0.98                                             # one past a block end
+    ref, gref = run_limiter(x, [n])
+    y, g = run_limiter(x, sizes)
+    assert len(g) == n
+    np.testing.assert_array_equal(y, ref)
+    np.testing.assert_array_equal(g, gref)
+    np.testing.assert_allclose(y, x * g[:, None], rtol=1e-6, atol=1e-7)
+    assert true_peak(y) <= CEIL * 1.0001
+    assert g[n - tail - 1] < 1.0 and g[20 * CHUNK] < 1.0        # came down before the hits
+    assert np.all(g[: 10 * CHUNK] == 1.0)                        # untouched far from them
+
+
+@pytest.mark.parametrize("size", [1, 63, 64, 65, 1000, 1024])
+def test_it_never_reads_more_than_its_delay_ahead(size):
+    """What the limiter reads ahead is how late a pause or skip is heard in
+    live play: always enough for the look-ahead, never more than ``delay``."""
+    lim = TruePeakLimiter(1)
+    pulled = [0]
+
+    def pull(view):
+        view[:] = 0.1
+        pulled[0] += len(view)
+    out = 0
+    for _ in range(50):
+        lim.run(pull, np.zeros((size, 1), F32))
+        out += size
+        assert lim.delay - CHUNK <= pulled[0] - out <= lim.delay, out

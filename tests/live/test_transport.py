@@ -366,3 +366,40 @@ def test_resume_while_playing_changes_nothing(session, full_mix):
     rest = play(t, [2 * SR])
     ref = full_mix(mixer, tl)
     assert np.array_equal(np.concatenate([first, rest]), ref[:5 * SR])
+
+
+def test_rep_start_is_the_reps_first_frame_inside_a_rep_and_the_frame_itself_elsewhere(session):
+    """After an interruption the player goes back to where the rep began; in
+    the get-ready, a rest or past the end there is no rep to go back to, so
+    the position is kept as it is (never lost, never moved)."""
+    from voicecoach.plan.kinds import REP_KINDS
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips)
+    reps = {}
+    for s in tl.segments:
+        if s.kind in REP_KINDS:
+            reps.setdefault((s.set, s.rep, s.side), []).append(s)
+    assert len(reps) == 6
+    for phases in reps.values():
+        first = phases[0].start
+        for s in phases:
+            for f in (s.start, s.start + s.frames // 2, s.end - 1):
+                assert t.rep_start(f) == first, (s, f)
+                assert t.resume_point(f) == (first, True)
+    for kind in ("get_ready", "rest", "intro"):
+        for s in (s for s in tl.segments if s.kind == kind):
+            for f in (s.start, s.start + s.frames // 2, s.end - 1):
+                assert t.rep_start(f) == f, (s, f)
+    assert t.rep_start(0) == 0
+    assert t.rep_start(tl.frames - 1) == tl.frames - 1
+
+
+def test_with_music_it_also_stops_exactly_at_the_last_frame(session):
+    """With music the limiter reads ahead, yet the session is over on its last
+    frame, not a block later: the player closes the stream on time."""
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips, bed=_tone_bed(tl, end=tl.frames))
+    play(t, [tl.frames - 1])
+    assert not t.finished
+    play(t, [1])
+    assert t.finished and t.rendered == tl.frames

@@ -223,3 +223,56 @@ def test_samplerate_limits_are_inclusive():
     for rate in (7999, 192001):
         with pytest.raises(ValueError):
             build_timeline(preset, samplerate=rate)
+
+
+@pytest.mark.parametrize("name", ["leg-lifts", "plank"])
+def test_every_count_in_is_marked_with_the_set_it_leads_into(name):
+    """The ticks and "three, two, one" before a set belong to that set, the
+    first set included: the timeline JSON (and anything that groups what is
+    said by set) must not file the first count-in under no set or the next."""
+    preset = load_preset(name)
+    tl = build_timeline(preset, fake_speech())
+    data = json.loads(tl.to_json())
+    firsts = {}
+    for s in tl.segments:
+        if s.kind in REP_KINDS:
+            firsts.setdefault(s.set, s.start)
+    assert sorted(firsts) == list(range(1, preset.sets + 1))
+    for set_, start in firsts.items():
+        at = [start - i * tl.samplerate for i in (3, 2, 1)]
+        ticks = [e for e in tl.events if e.kind == EventKind.TICK and e.frame in at]
+        words = [e for e in tl.events if e.kind == EventKind.SPEECH and e.frame in at]
+        assert [e.frame for e in ticks] == at and {e.set for e in ticks} == {set_}, set_
+        assert [e.text.lower().strip(".!") for e in words] == ["three", "two", "one"], set_
+        assert {e.set for e in words} == {set_}, set_
+        in_json = [e for e in data["events"] if e["frame"] in at]
+        assert len(in_json) == 6 and {e["set"] for e in in_json} == {set_}, set_
+
+
+def test_the_phrases_to_synthesise_ahead_are_every_phrase_spoken_the_first_heard_first():
+    """Synthesis ahead of play must cover what the session says, starting with
+    the first words, or the player waits on the voice before the intro."""
+    from voicecoach.plan.schedule import speech_texts
+    preset = load_preset("leg-lifts")
+    tl = build_timeline(preset)
+    spoken = [e.text for e in tl.events if e.kind == EventKind.SPEECH]
+    texts = speech_texts(preset)
+    assert set(spoken) <= set(texts)
+    assert texts[0] == spoken[0]
+    first = {t: i for i, t in reversed(list(enumerate(spoken)))}
+    order = sorted(set(spoken), key=lambda t: first[t])
+    assert [t for t in texts if t in first][:5] == order[:5]
+
+
+def test_a_phrase_book_that_leaves_a_phrase_out_just_never_says_it():
+    """A translation may drop an optional line (here "N seconds left"): the
+    session is planned all the same, without it, and nothing else moves."""
+    from voicecoach.plan.phrases import PhraseBook, default_phrases
+    preset = load_preset("leg-lifts")
+    book = PhraseBook({**default_phrases().entries, "time_left": []})
+    tl = build_timeline(preset, phrases=book)
+    ref = build_timeline(preset)
+    left = [e for e in ref.events if e.text and "seconds left" in e.text]
+    assert left and not any(e.text and "seconds left" in e.text for e in tl.events)
+    assert tl.segments == ref.segments
+    assert [e for e in ref.events if e not in left] == list(tl.events)
