@@ -8,8 +8,15 @@ interrupted, 143 SIGTERM, 129 SIGHUP). Tracebacks only with ``--debug``.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import traceback
+
+# numpy's OpenBLAS starts a thread per core when numpy is imported, and the
+# thread spins on the other core waiting for work that never comes (the
+# audio code does no linear algebra): a command then burns up to 0.1 s of
+# CPU for nothing. One thread, unless the user chose otherwise.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click
 
