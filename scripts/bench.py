@@ -328,13 +328,12 @@ def bench_callback(env: dict, work: Path) -> list[tuple]:
     gain with the planned limiter gain; wall time (what the device waits for)
     and the thread's CPU time (ours, without the waits another process causes)."""
     from voicecoach.audio.session import normalise, prepare
-    from voicecoach.audio.sounds import make_sounds
     from voicecoach.live.player import BLOCKSIZE
-    from voicecoach.live.transport import Transport, make_clips
+    from voicecoach.live.transport import Transport, session_clips
     from voicecoach.plan.preset_files import load_preset
     cache = Path(env["VOICECOACH_CACHE_DIR"])
     s = normalise(prepare(load_preset("leg-lifts"), cache), -19.0, None, cache)
-    clips = make_clips(s.bank.get, make_sounds(48000), 48000)
+    clips = session_clips(s)
     t = Transport(s.mixer, s.timeline, clips)
     out = np.zeros((BLOCKSIZE, 1), np.float32)
     n = -(-s.timeline.frames // BLOCKSIZE) + 8

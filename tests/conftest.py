@@ -24,6 +24,13 @@ class Run:
     err: str
 
 
+@pytest.fixture(autouse=True)
+def no_desktop_bus(monkeypatch):
+    """In-process tests never appear on the developer's desktop as a media
+    player: no session bus unless a test brings its own."""
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> Environment:
     return Environment(
@@ -78,6 +85,11 @@ class FakeStream:
 
     def abort(self):
         self.active = False
+
+    def stop(self):
+        """Drain: what PortAudio does after CallbackStop, then inactive."""
+        self.active = False
+        self.stopped = True
 
     def close(self):
         self.closed = True

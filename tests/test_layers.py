@@ -29,8 +29,8 @@ ALLOWED = {
 }
 # Third-party modules a package must not import, and who alone may.
 NO_NUMPY = {"plan", "training", "common.numbers", "common.decibels", "errors"}
-HEAVY = {"numpy", "soundfile", "soxr", "sounddevice", "pyttsx3", "piper", "onnxruntime"}
-ONLY = {"sounddevice": {"live"}, "pyttsx3": {"cues"}, "piper": {"cues"}}
+HEAVY = {"numpy", "soundfile", "soxr", "sounddevice", "pyttsx3", "piper", "onnxruntime", "jeepney"}
+ONLY = {"sounddevice": {"live"}, "pyttsx3": {"cues"}, "piper": {"cues"}, "jeepney": {"live"}}
 
 
 def _modules() -> list[tuple[str, Path]]:

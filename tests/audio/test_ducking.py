@@ -227,3 +227,33 @@ def test_music_under_a_voice_ducks_by_the_depth_on_time_and_without_clicks(duck)
         free_until = ev.end + round(duck.release * SR)
     # no edge jumps more than the music itself does from one sample to the next
     assert np.abs(np.diff(x)).max() <= np.abs(np.diff(music[:, 0])).max() * 1.001
+
+
+def test_the_music_bed_fades_out_at_the_end_whatever_the_blocks():
+    """No click at the end: the last second fades to nothing, in any block split."""
+    from voicecoach.audio.bed import END_FADE_SECONDS, MusicBed
+    sr = 8000
+    tl = timeline(5 * sr, speech(sr, sr // 2), samplerate=sr)
+
+    def tone():
+        k = [0]
+
+        def pull(block):
+            n = len(block)
+            block[:, 0] = 0.5 * np.sin(2 * np.pi * 110 * np.arange(k[0], k[0] + n) / sr)
+            k[0] += n
+        return pull
+    outs = []
+    for block in (tl.frames + 500, 333):
+        bed = MusicBed(tone(), DuckEnvelope(tl, Duck()), 1.0, 1, end=tl.frames)
+        out = np.zeros((tl.frames + 500, 1), F32)
+        for at in range(0, len(out), block):
+            out[at:at + block] = bed.music(len(out[at:at + block]), at)
+        outs.append(out[:, 0])
+    x = outs[0]
+    assert np.array_equal(outs[0], outs[1])
+    fade = round(END_FADE_SECONDS * sr)
+    assert rms_db(x[tl.frames - fade - sr // 2:tl.frames - fade]) == pytest.approx(
+        rms_db(0.5 * np.sin(2 * np.pi * 110 * np.arange(sr) / sr)), abs=0.1)   # full before
+    assert np.max(np.abs(x[tl.frames - sr // 100:])) < 0.01 and not x[tl.frames:].any()
+    assert np.abs(np.diff(x)).max() <= 0.5 * 2 * np.pi * 110 / sr * 1.01    # no step anywhere

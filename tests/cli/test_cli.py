@@ -167,6 +167,11 @@ def test_export_is_tagged_as_played_with_a_chapter_per_set(run, tmp_path):
     assert r.out.endswith(f"{len(titles)} chapters\n")
 
 
+def test_play_help_names_the_headset_controls(run):
+    r = run("play", "--help")
+    assert r.code == 0 and "--no-mpris" in r.out and "MPRIS" in r.out
+
+
 THREADS_AFTER_NUMPY = """
 import os, sys
 from voicecoach.cli import app

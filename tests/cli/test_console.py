@@ -12,7 +12,7 @@ import pytest
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.cli.console import KeyReader, StatusLine, status_text
-from voicecoach.live.transport import CLIP_NAMES, Transport
+from voicecoach.live.transport import Transport, make_clips
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.schedule import build_timeline
 
@@ -25,7 +25,7 @@ def transport(name, **overrides):
     tl = build_timeline(preset, lambda text: SPOKEN, SR)
     tone = np.full(SPOKEN, 0.1, np.float32)
     mixer = Mixer(tl, {text: tone for text in tl.texts()}, make_sounds(SR))
-    return Transport(mixer, tl, {name: tone for name in CLIP_NAMES})
+    return Transport(mixer, tl, make_clips(lambda text: tone, make_sounds(SR), SR, sets=2))
 
 
 def at_each_kind(t):

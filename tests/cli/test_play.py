@@ -211,12 +211,12 @@ def test_pause_and_resume_from_the_start_of_the_rep(env, run, short, audio, refe
     ramp = 1 - np.arange(1, FADE + 1, dtype=np.float32) / FADE
     assert np.allclose(heard[paused:paused + FADE], reference[paused:paused + FADE] * ramp)
     # "paused", then silence until the second key
-    said = paused + FADE + len(t.clips["paused"])
-    assert np.array_equal(heard[paused + FADE:said], t.clips["paused"])
+    said = paused + FADE + len(t.clips.paused)
+    assert np.array_equal(heard[paused + FADE:said], t.clips.paused)
     assert said < resumed and not heard[said:resumed].any()
     # the lead-in with its count-in, then the interrupted rep from its start
-    lead = resumed + len(t.clips["resume"])
-    assert np.array_equal(heard[resumed:lead], t.clips["resume"])
+    lead = resumed + len(t.clips.resume_rep)
+    assert np.array_equal(heard[resumed:lead], t.clips.resume_rep)
     rep_start = 10 * SR
     assert np.array_equal(heard[lead:lead + (31 * SR - rep_start)], reference[rep_start:])
     # the status line said so, in place, and the reps were asked for
@@ -235,8 +235,8 @@ def test_skip_in_the_rest_goes_to_the_count_in_of_the_next_set(env, short, audio
     assert t.log == [(pressed, "skip")]
     heard = audio.heard()
     assert np.array_equal(heard[:pressed], reference[:pressed])
-    spoken = pressed + FADE + len(t.clips["skip"])
-    assert np.array_equal(heard[pressed + FADE:spoken], t.clips["skip"])
+    spoken = pressed + FADE + len(t.clips.skip_to[2])       # "Skipping to set 2 of 2.", a gap
+    assert np.array_equal(heard[pressed + FADE:spoken], t.clips.skip_to[2])
     count_in = 21 * SR - 3 * SR
     assert np.array_equal(heard[spoken:spoken + 31 * SR - count_in], reference[count_in:])
     assert "Short test: finished" in out
@@ -250,9 +250,10 @@ def test_quit_stops_with_exit_0_and_logs_the_stopped_session(env, run, short, au
     pressed = block_of(120, audio)
     assert t.log == [(pressed, "quit")]
     heard = audio.heard()
-    said = pressed + FADE + len(t.clips["quit"])
-    assert np.array_equal(heard[pressed + FADE:said], t.clips["quit"])
-    assert not heard[said:].any() and len(heard) < said + 2 * audio.block
+    said = pressed + FADE + len(t.clips.quit)
+    assert np.array_equal(heard[pressed + FADE:said], t.clips.quit)
+    # then silence: the music's fade time, the latency and a margin, so nothing is cut
+    assert not heard[said:].any() and len(heard) < said + round(0.8 * SR) + 2 * audio.block
     assert out == "Short test: stopped at 0:10.2; underruns: 0\n"
     logged = last_logged(run)
     assert not logged["completed"] and logged["sets"] == []
@@ -306,7 +307,7 @@ def test_a_lost_device_that_comes_back_resumes_the_rep(env, short, fake_audio, r
     lost = 1000 * audio.block
     heard = audio.heard()
     assert np.array_equal(heard[:lost], reference[:lost])
-    clip = watch.transport.clips["recovered"]
+    clip = watch.transport.clips.recovered_rep
     assert np.array_equal(heard[lost:lost + len(clip)], clip)
     rep_start = 10 * SR
     assert np.array_equal(heard[lost + len(clip):lost + len(clip) + 31 * SR - rep_start],
@@ -361,3 +362,14 @@ def test_a_missing_music_file_is_exit_2_before_any_sound(run, short, audio, tmp_
     r = run("play", str(short), "--music", str(tmp_path / "nope.mp3"))
     assert r.code == 2 and audio.opened == []
     assert len(r.err.splitlines()) == 1 and "nope.mp3" in r.err
+
+
+def test_a_session_bus_that_does_not_answer_leaves_play_as_before(env, short, audio, monkeypatch):
+    """A desktop whose bus is gone (or --no-mpris): the session plays, nothing is said
+    about it; the MPRIS note is only for --debug."""
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/voicecoach-test-bus")
+    for extra in ([], ["--no-mpris"]):
+        code, out, err = run_in(env, "play", str(short), *extra)
+        assert code == 0 and err == "" and out.startswith("Short test: finished")
+    code, out, err = run_in(env, "--debug", "play", str(short))
+    assert code == 0 and "voicecoach: debug: MPRIS off" in err

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from mpris_bus import SessionBus
 from pulse import Pulse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +34,17 @@ def pulse(tmp_path):
     server.stop()
 
 
+@pytest.fixture
+def session_bus():
+    """A private session bus (dbus-daemon), as a desktop has."""
+    if not (shutil.which("dbus-daemon") and shutil.which("dbus-send")):
+        pytest.skip("D-Bus is not installed (scripts/setup --test installs it)")
+    bus = SessionBus()
+    bus.start()
+    yield bus
+    bus.stop()
+
+
 @pytest.fixture(scope="session")
 def cue_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("cue-cache")
@@ -41,7 +53,8 @@ def cue_cache(tmp_path_factory):
 @pytest.fixture
 def vc(pulse, cue_cache):
     """Run the voicecoach CLI as a real process against our server."""
-    env = {**pulse.env, "VOICECOACH_CACHE_DIR": str(cue_cache),
+    env = {k: v for k, v in pulse.env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}  # no desktop's bus
+    env = {**env, "VOICECOACH_CACHE_DIR": str(cue_cache),
            "VOICECOACH_CONFIG_DIR": str(cue_cache / "config"),
            "VOICECOACH_DATA_DIR": str(pulse.runtime.parent / "data")}
 

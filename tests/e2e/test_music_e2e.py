@@ -143,3 +143,8 @@ def test_live_with_music_equals_the_export(pulse, vc, short_preset, song, tmp_pa
     assert r.returncode == 0, r.stderr
     lag, corr = best_lag(recording, ref)
     assert corr >= 0.98, corr
+    # the end is whole (the music's fade-out to its last frame) and no click follows
+    end = lag + len(ref)
+    assert np.max(np.abs(recording[end - SR // 2:end] - ref[-(SR // 2):])) < 0.02
+    assert np.max(np.abs(ref[-(SR // 2):-(SR // 4)])) > 0.01          # music was still there
+    assert np.max(np.abs(recording[end:])) < 0.01

@@ -25,7 +25,7 @@ def session():
     preset = load_preset("leg-lifts").with_overrides(sets=2, reps=3, rest=8)
     tl = build_timeline(preset, lambda text: len(speech_clip(text)), SR)
     mixer = Mixer(tl, {t: speech_clip(t) for t in tl.texts()}, make_sounds(SR))
-    clips = make_clips(speech_clip, make_sounds(SR), SR)
+    clips = make_clips(speech_clip, make_sounds(SR), SR, sets=2)
     return tl, mixer, clips
 
 

@@ -66,8 +66,8 @@ def test_a_control_on_another_thread_reaches_the_transport(live_session, fake_au
     t = seen[0]
     assert seen[1] == "left"
     assert result.commands == [(0, "quit")] and not result.completed
-    said = t.fade + len(t.clips["quit"])                  # a 5 ms fade of the mix, then "quit"
-    assert np.array_equal(audio.heard()[t.fade:said], t.clips["quit"])
+    said = t.fade + len(t.clips.quit)                     # a 5 ms fade of the mix, then "quit"
+    assert np.array_equal(audio.heard()[t.fade:said], t.clips.quit)
     assert not audio.heard()[said:].any()
 
 

@@ -54,10 +54,11 @@ def test_device_lost_then_back_resumes_from_rep_start(session, full_mix, fake_au
     assert backend.refreshes == 3 and len(backend.streams) == 2
     assert "lost" in notices[0] and "back" in notices[-1]
     lost_at = 200 * backend.block
-    rep_start = t.rep_start(lost_at)
+    rep_start, in_rep = t.resume_point(lost_at)
     got = backend.heard()
-    lead = len(clips["recovered"])
-    assert np.allclose(got[lost_at:lost_at + lead], clips["recovered"])
+    said = clips.recovered_rep if in_rep else clips.recovered
+    lead = len(said)
+    assert np.allclose(got[lost_at:lost_at + lead], said)
     ref = full_mix(mixer, tl)
     assert np.array_equal(got[lost_at + lead:lost_at + lead + tl.samplerate],
                           ref[rep_start:rep_start + tl.samplerate])
@@ -75,6 +76,37 @@ def test_latency_parsing():
     for bad in ("fast", "0", "5"):
         with pytest.raises(InputError, match="--latency"):
             parse_latency(bad)
+
+
+def test_keys_pause_skip_restart_and_quit(session, fake_audio):
+    backend = fake_audio()
+    keys = [None] * 20 + [" "] + [None] * 10 + ["p"] + [None] * 5 + ["n"] + [None] * 5 \
+        + ["b"] + [None] * 5 + ["x", "Q"]
+    _, player, _ = make_player(session, backend, keys)
+    result = player.run()
+    assert [c for _, c in result.commands] == ["toggle", "toggle", "skip", "restart", "quit"]
+
+
+def test_the_end_plays_out_before_the_stream_closes(session, fake_audio):
+    tl, _, clips = session
+    backend = fake_audio()
+    t, player, _ = make_player(session, backend, keys=[None] * 30 + ["q"])
+    player.run()
+    stream = backend.streams[0]
+    assert stream.stopped and stream.closed and backend.stops == ["CallbackStop"]
+    got = backend.heard()
+    quit_at = next(frame for frame, c in t.log if c == "quit")
+    said = got[quit_at + t.fade:quit_at + t.fade + len(clips.quit)]
+    assert np.allclose(said, clips.quit)                 # the goodbye, whole
+    # then silence for the latency and more: what a host API drops on stop is silence
+    assert len(got) - (quit_at + t.fade + len(clips.quit)) >= round(0.3 * tl.samplerate)
+
+
+def test_portaudio_messages_in_our_words():
+    from voicecoach.live.player import in_our_words
+    said = in_our_words(Exception("Error querying device -1"))
+    assert "no output device" in said and "-1" not in said
+    assert in_our_words(Exception("Device unavailable")) == "Device unavailable"
 
 
 def test_device_resolution_by_index_or_name():

@@ -5,8 +5,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from voicecoach.audio.bed import MusicBed
+from voicecoach.audio.ducking import DuckEnvelope
+from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
-from voicecoach.live.transport import CLIP_NAMES, Transport, make_clips
+from voicecoach.common.decibels import decibels, gain
+from voicecoach.live.transport import (
+    MUSIC_FADE_SECONDS,
+    Activity,
+    Clips,
+    TransportCommand,
+    TransportState,
+    Transport,
+    make_clips,
+)
+from voicecoach.plan.mix import Duck
 
 SR = 8000     # the rate of the shared session fixture (tests/live/conftest.py)
 
@@ -18,6 +31,10 @@ def play(t, blocks):
         t.render(buf)
         out.append(buf)
     return np.concatenate(out)[:, 0]
+
+
+def seg(tl, **kw):
+    return next(s for s in tl.segments if all(getattr(s, k) == v for k, v in kw.items()))
 
 
 @settings(max_examples=25, deadline=None)
@@ -44,59 +61,125 @@ def test_stops_exactly_at_the_last_frame(session):
     assert t.finished
 
 
-def test_pause_resumes_from_the_start_of_the_rep_with_a_lead_in(session, full_mix):
+def _paused_then_silent(t, clips, out):
+    """The fade, the whole pause message, the music's tail, then true silence."""
+    k = t.fade + len(clips.paused)
+    assert np.allclose(out[t.fade:k], clips.paused)
+    assert not out[k:].any()
+
+
+def test_pause_in_a_rep_resumes_from_its_start_with_a_count_in(session, full_mix):
     tl, mixer, clips = session
-    rep2 = [s for s in tl.segments if s.set == 1 and s.rep == 2]
-    middle = rep2[2].start + 100                     # inside the eccentric of rep 2
+    rep2 = seg(tl, set=1, rep=2, kind="concentric")
+    middle = seg(tl, set=1, rep=2, kind="eccentric").start + 100
     t = Transport(mixer, tl, clips)
     before = play(t, [middle])
-    d = t.ahead                  # commands act on the frames the limiter reads ahead
     t.request("pause")
-    paused = play(t, [d + t.fade + len(clips["paused"]) + 5000])
-    assert t.state == "paused" and t.position == rep2[0].start
-    assert np.allclose(paused[d + t.fade:d + t.fade + len(clips["paused"])], clips["paused"])
-    assert not paused[d + t.fade + len(clips["paused"]):].any()      # silence while paused
-    # the fade-out is short, starts at the level we were at and ends at zero
-    ramp = paused[d:d + t.fade]
+    paused = play(t, [t.fade + len(clips.paused) + 5000])
+    assert t.state == TransportState.PAUSED and t.position == rep2.start and t.seeks == 1
+    _paused_then_silent(t, clips, paused)
+    ramp = paused[:t.fade]                         # short, from the level we were at, to zero
     assert abs(ramp[-1]) < 1e-3
-    t.request("resume")
-    lead = len(clips["resume"])
-    d2 = t.ahead
-    after = play(t, [d2 + lead + SR])
-    assert not after[:d2].any()
-    assert np.allclose(after[d2:d2 + lead], clips["resume"])
+    t.request(TransportCommand.RESUME)
+    lead = len(clips.resume_rep)
+    after = play(t, [SR // 2])
+    assert t.activity == Activity.COUNT_IN          # the status line follows the count-in
+    after = np.concatenate([after, play(t, [lead - SR // 2 + SR])])
+    assert np.allclose(after[:lead], clips.resume_rep)
     ref = full_mix(mixer, tl)
-    assert np.array_equal(after[d2 + lead:], ref[rep2[0].start:rep2[0].start + SR])
+    assert np.array_equal(after[lead:], ref[rep2.start:rep2.start + SR])
     assert np.array_equal(before, ref[:middle])
-    assert np.array_equal(paused[:d], ref[middle:middle + d])
+    assert t.activity == Activity.SESSION
 
 
-def test_skip_in_a_set_goes_to_the_next_set_count_in(session, full_mix):
+def test_pause_in_the_intro_resumes_at_the_cut_phrase_without_a_count_in(session, full_mix):
+    tl, mixer, clips = session
+    phrase = [e for e in tl.events if e.kind == "speech"][1]      # the second intro sentence
+    t = Transport(mixer, tl, clips)
+    play(t, [phrase.frame + phrase.frames // 2])                  # mid-word
+    t.request("toggle")
+    play(t, [t.fade + len(clips.paused) + SR])
+    assert t.position == phrase.frame
+    t.request("toggle")
+    after = play(t, [len(clips.resume) + SR])
+    assert np.allclose(after[:len(clips.resume)], clips.resume)  # "carrying on", no count-in
+    ref = full_mix(mixer, tl)
+    assert np.array_equal(after[len(clips.resume):], ref[phrase.frame:phrase.frame + SR])
+    assert len(clips.resume) < SR                                  # no "three, two, one" in it
+
+
+def test_pause_in_a_rest_goes_back_to_the_cut_phrase_and_keeps_one_count_in(session, full_mix):
+    tl, mixer, clips = session
+    rest = seg(tl, kind="rest")
+    announce = next(e for e in tl.events if e.kind == "speech" and e.text.startswith("Next up"))
+    ref = full_mix(mixer, tl)
+    t = Transport(mixer, tl, clips)
+    play(t, [announce.frame + 1000])
+    t.request("pause")
+    play(t, [t.fade + len(clips.paused) + SR])
+    assert t.position == announce.frame
+    t.request("resume")
+    after = play(t, [len(clips.resume_rest) + SR])
+    n = len(clips.resume_rest)
+    assert np.allclose(after[:n], clips.resume_rest)              # "back to your rest"
+    assert np.array_equal(after[n:], ref[announce.frame:announce.frame + SR])
+    # paused inside the rest's closing count-in: the whole count-in again, once
+    t = Transport(mixer, tl, clips)
+    play(t, [rest.end - SR - 10])                                  # at "one"
+    t.request("pause")
+    play(t, [t.fade + len(clips.paused) + SR])
+    assert t.position == rest.end - 3 * SR
+
+
+def test_skip_in_a_set_names_the_next_set_then_its_count_in(session, full_mix):
     tl, mixer, clips = session
     t = Transport(mixer, tl, clips)
-    first_rep_set2 = next(s for s in tl.segments if s.set == 2 and s.kind == "concentric")
+    first_rep_set2 = seg(tl, set=2, kind="concentric")
     play(t, [tl.segments[5].start + 10])
-    d = t.ahead
     t.request("skip")
-    out = play(t, [d + t.fade + len(clips["skip"]) + 3 * SR])
-    assert t.position == first_rep_set2.start + t.ahead
+    k = t.fade + len(clips.skip_to[2])
+    out = play(t, [k + 3 * SR])
+    assert t.position == first_rep_set2.start
+    assert np.allclose(out[t.fade:k], clips.skip_to[2])
     ref = full_mix(mixer, tl)
-    k = d + t.fade + len(clips["skip"])
     assert np.array_equal(out[k:], ref[first_rep_set2.start - 3 * SR:first_rep_set2.start])
+    # the announcement ends with a gap before "three"
+    words = np.flatnonzero(np.abs(clips.skip_to[2]) > 1e-4)
+    assert len(clips.skip_to[2]) - words[-1] >= SR // 2
 
 
 def test_skip_in_the_last_set_goes_to_the_outro_and_quit_ends(session):
     tl, mixer, clips = session
     outro = tl.segments[-1]
     t = Transport(mixer, tl, clips)
-    last_rep = [s for s in tl.segments if s.set == 2 and s.rep == 3][0]
+    last_rep = seg(tl, set=2, rep=3)
     play(t, [last_rep.start])
     t.request("skip")
-    play(t, [100])
-    assert t.position == outro.start
+    out = play(t, [t.fade + len(clips.skip_end) + 100])
+    assert t.position == outro.start + 100
+    assert np.allclose(out[t.fade:t.fade + len(clips.skip_end)], clips.skip_end)
     t.request("quit")
-    play(t, [t.limiter.delay + t.fade + len(clips["quit"]) + 1])
+    out = play(t, [SR // 4])
+    assert t.activity == Activity.STOPPING
+    out = np.concatenate([out, play(t, [4 * SR])])
     assert t.finished and t.quit_requested
+    n = len(clips.quit)
+    assert np.allclose(out[t.fade:t.fade + n], clips.quit)          # the whole message
+    assert not out[t.fade + n:].any()
+
+
+def test_restart_goes_back_to_the_count_in_of_the_current_set(session, full_mix):
+    tl, mixer, clips = session
+    first = seg(tl, set=2, kind="concentric")
+    t = Transport(mixer, tl, clips)
+    play(t, [seg(tl, set=2, rep=3).start + 50])
+    t.request(TransportCommand.RESTART)
+    k = t.fade + len(clips.restart[2])
+    out = play(t, [k + 3 * SR])
+    assert np.allclose(out[t.fade:k], clips.restart[2])
+    ref = full_mix(mixer, tl)
+    assert np.array_equal(out[k:], ref[first.start - 3 * SR:first.start])
+    assert t.restart_target(10) == (0, None)                     # before any set: the top
 
 
 def test_toggle_and_unknown_command(session):
@@ -104,29 +187,131 @@ def test_toggle_and_unknown_command(session):
     t = Transport(mixer, tl, clips)
     play(t, [SR * 3])
     t.request("toggle")
-    play(t, [t.limiter.delay + 10])
+    play(t, [10])
     assert t.state == "paused"
     t.request("toggle")
-    play(t, [t.limiter.delay + 10])
+    play(t, [10])
     assert t.state == "playing"
     with pytest.raises(ValueError):
         t.request("rewind")
-    with pytest.raises(ValueError, match="missing transport clips"):
+    with pytest.raises(TypeError, match="Clips"):
         Transport(mixer, tl, {})
 
 
-def test_recover_restarts_the_rep(session):
+def test_recover_in_a_rep_restarts_it_with_a_count_in(session):
     tl, mixer, clips = session
     t = Transport(mixer, tl, clips)
     rep = [s for s in tl.segments if s.set == 1 and s.rep == 3]
     play(t, [rep[1].start + 50])
     t.request("recover")
-    out = play(t, [len(clips["recovered"]) + 100])
-    assert np.allclose(out[:len(clips["recovered"])], clips["recovered"])
-    assert t.position == rep[0].start + 100 + t.ahead
+    out = play(t, [len(clips.recovered_rep) + 100])
+    assert np.allclose(out[:len(clips.recovered_rep)], clips.recovered_rep)
+    assert t.position == rep[0].start + 100
 
 
-def test_clips_have_count_in(session):
+def test_clips_have_count_in_and_name_every_set(session):
     _, _, clips = session
-    assert set(clips) == set(CLIP_NAMES)
-    assert len(clips["resume"]) % SR == 0 and len(clips["resume"]) >= 4 * SR
+    assert isinstance(clips, Clips) and len(clips.skip_to) == 3 and len(clips.restart) == 3
+    assert len(clips.resume_rep) % SR == 0 and len(clips.resume_rep) >= 4 * SR
+    from conftest import speech_clip
+    said = []
+    make_clips(lambda text: said.append(text) or speech_clip(text), make_sounds(SR), SR, sets=2)
+    assert {"Skipping to set 2 of 2.", "From the top of set 1.", "Back to your rest.",
+            "Back to the start of this rep.", "Stopping here. Well done."} <= set(said)
+
+
+# ------------------------------------------------------- levels of the messages
+
+def _loud(x):
+    """Peak of the speech in ``x`` (the test voice is a steady tone)."""
+    return float(np.max(np.abs(x)))
+
+
+def test_messages_use_the_session_voice_and_tick_levels(session):
+    """--voice-volume -12 --tick-volume -10: the player's words and count-in
+    ticks sound exactly as loud as the session's own."""
+    from conftest import speech_clip
+    tl, _, _ = session
+    sounds = make_sounds(SR)
+    mixer = Mixer(tl, {t: speech_clip(t) for t in tl.texts()}, sounds,
+                  levels={"voice": gain(-12), "ticks": gain(-10)})
+    clips = make_clips(speech_clip, sounds, SR, sets=2, voice_gain=mixer.bus_gain("voice"),
+                       tick_gain=mixer.bus_gain("ticks"))
+    louder = mixer.with_master(2.0)                  # the loudness gain is in the bus gains too
+    assert louder.bus_gain("voice") == pytest.approx(2.0 * mixer.bus_gain("voice"))
+    ref = np.zeros((tl.frames, 1), np.float32)
+    mixer.render(ref, 0)
+    lift = next(e for e in tl.events if e.text == "Breathe out and lift")
+    session_voice = _loud(ref[lift.frame:lift.end, 0])
+    ticks = np.zeros((tl.frames, 1), np.float32)
+    mixer.render(ticks, 0, bus="ticks")
+    tick = next(e for e in tl.events if e.kind == "tick")
+    session_tick = _loud(ticks[tick.frame:tick.end, 0])
+
+    t = Transport(mixer, tl, clips)
+    play(t, [lift.frame + 100])
+    t.request("pause")
+    heard = play(t, [t.fade + len(clips.paused) + SR])[t.fade:]
+    assert abs(decibels(_loud(heard)) - decibels(session_voice)) < 0.5
+    t.request("resume")
+    heard = play(t, [len(clips.resume_rep)])
+    beat0 = len(clips.resume_rep) - 3 * SR
+    tick_heard = heard[beat0:beat0 + len(sounds["tick"])]
+    word = np.asarray(speech_clip("Three"))[:len(tick_heard)] * np.float32(mixer.bus_gain("voice"))
+    assert abs(decibels(_loud(tick_heard - word)) - decibels(session_tick)) < 0.5
+
+
+# ------------------------------------------------------------------ the music
+
+def _tone_bed(tl, end=None):
+    """A steady tone as music, so steps and fades are easy to see."""
+    phase = [0]
+
+    def pull(block):
+        n = len(block)
+        k = np.arange(phase[0], phase[0] + n)
+        block[:, 0] = 0.5 * np.sin(2 * np.pi * 110 * k / SR)
+        phase[0] += n
+    return MusicBed(pull, DuckEnvelope(tl, Duck()), 1.0, 1, end=end)
+
+
+def test_music_stays_ducked_under_messages_and_fades_around_a_pause(session):
+    tl, mixer, clips = session
+    rest = seg(tl, kind="rest")
+    at = rest.start + 2 * SR + 300                   # between phrases: music at full level
+    t = Transport(mixer, tl, clips, bed=_tone_bed(tl))
+    play(t, [at])
+    d = t.ahead                                      # the limiter reads this far ahead
+    t.request("pause")
+    n = d + t.fade + len(clips.paused)
+    tail = round(MUSIC_FADE_SECONDS * SR)
+    out = play(t, [n + tail + SR])
+    music = out[d + t.fade:n] - t.clips.paused
+    assert np.max(np.abs(music)) <= 0.5 * Duck().gain * 1.01     # ducked under the message
+    fading = out[n:n + tail]
+    assert np.max(np.abs(fading[-SR // 100:])) < 0.01               # faded to nothing...
+    assert np.max(np.abs(np.diff(out[n - 1:n + tail + 1]))) < 0.05  # ...without a step
+    assert not out[n + tail:].any()                                  # silent while paused
+    d = t.ahead
+    t.request("resume")
+    out = play(t, [d + len(clips.resume_rest)])[d:]
+    said = t.clips.resume_rest
+    assert abs(out[0]) < 0.01 and np.max(np.abs(np.diff(out[:SR // 10] - said[:SR // 10]))) < 0.05
+
+
+def test_music_fades_out_at_the_end_of_the_session_and_after_quit(session):
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips, bed=_tone_bed(tl, end=tl.frames))
+    out = play(t, [tl.frames + t.limiter.delay + 100])
+    assert t.finished
+    d = t.limiter.delay
+    assert np.max(np.abs(out[d + tl.frames - 10:])) < 1e-3              # no click at the end
+    assert np.max(np.abs(out[d + tl.frames - 2 * SR:d + tl.frames - SR])) > 0.1   # music was there
+    t = Transport(mixer, tl, clips, bed=_tone_bed(tl, end=tl.frames))
+    play(t, [seg(tl, kind="rest").start + 3 * SR])
+    d = t.ahead
+    t.request("quit")
+    out = play(t, [d + 4 * SR])
+    n = d + t.fade + len(clips.quit) + round(MUSIC_FADE_SECONDS * SR)
+    assert t.finished
+    assert np.max(np.abs(out[n - 10:n])) < 1e-2 and not out[n:].any()

@@ -20,6 +20,9 @@ from voicecoach.audio.ducking import DuckEnvelope
 #: A source of music: fills a float32 (n, channels) block with its next frames.
 Pull = Callable[[np.ndarray], object]
 
+END_FADE_SECONDS = 1.0
+"""The music fades out over the session's last second (no click at the end)."""
+
 
 class MusicBed:
     """Adds ducked, levelled music to mixed blocks.
@@ -37,16 +40,25 @@ class MusicBed:
     channels : int
     block : int
         Largest block expected; a larger one grows the scratch buffer once.
+    end : int, optional
+        The session's last frame (exclusive): the music fades out over the
+        :data:`END_FADE_SECONDS` before it and is silent from it on, live
+        and in the export alike.
     """
 
     def __init__(self, pull: Pull, envelope: DuckEnvelope, level: float, channels: int,
-                 block: int = 65536):
+                 block: int = 65536, end: int | None = None):
         self.pull = pull
         self.envelope = envelope
         self.level = np.float32(level)
         self.ducked = np.float32(envelope.duck.gain)
         self.channels = channels
         self._music = np.zeros((block, channels), dtype=np.float32)
+        self.end = end
+        n = min(end, round(END_FADE_SECONDS * envelope.samplerate)) if end is not None else 0
+        x = np.arange(1, n + 1, dtype=np.float64) / max(n, 1)
+        self._end_ramp = (0.5 + 0.5 * np.cos(np.pi * x)).astype(np.float32)   # reaches 0 at end
+        self._fade_from = end - n if end is not None else None
 
     def music(self, n: int, start: int | None) -> np.ndarray:
         """The next ``n`` frames of music as they sound under the session at
@@ -62,7 +74,18 @@ class MusicBed:
         else:
             self.envelope.apply(m, start)
             m *= self.level
+            if self._fade_from is not None and start + n > self._fade_from:
+                self._fade_end(m, start)
         return m
+
+    def _fade_end(self, m: np.ndarray, start: int) -> None:
+        """Apply the end fade to music block ``m`` of timeline frames from ``start``."""
+        f, end = self._fade_from, self.end
+        a, z = max(start, f), min(start + len(m), end)
+        if a < z:
+            m[a - start:z - start] *= self._end_ramp[a - f:z - f, None]
+        if start + len(m) > end:
+            m[max(end - start, 0):] = 0.0
 
     def add(self, out: np.ndarray, start: int | None) -> np.ndarray:
         """Add the music to ``out`` (float32, ``(n, channels)``) and return

@@ -246,6 +246,14 @@ class Mixer:
         """Constant master gain (1.0 unless the worst case would clip)."""
         return self._gain
 
+    def bus_gain(self, bus: str) -> float:
+        """The linear gain this mixer gives ``bus`` (its level times :attr:`gain`
+        and the loudness :attr:`master`): what anything played beside the
+        session must use to sound as loud."""
+        if bus not in self._levels:
+            raise ValueError(f"unknown bus {bus!r}; expected one of {BUSES}")
+        return self._levels[bus] * self._gain * self._master
+
     @property
     def master(self) -> float:
         """Loudness gain on top of :attr:`gain` (see :meth:`with_master`)."""

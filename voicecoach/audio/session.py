@@ -52,11 +52,13 @@ class Session:
 
     def music_bed(self, pull: Pull) -> MusicBed:
         """The music under this session, ducked by its voice at the preset's
-        music level and the session's loudness gain: one wiring for the export
-        (``pull`` reads the stream) and live play (``pull`` takes from the
-        ring buffer a thread fills)."""
+        music level and the session's loudness gain, fading out over the
+        session's last second: one wiring for the export (``pull`` reads the
+        stream) and live play (``pull`` takes from the ring buffer a thread
+        fills)."""
         level = self.preset.levels.music * (self.loudness.gain if self.loudness else 1.0)
-        return MusicBed(pull, self.envelope(), level, self.mixer.channels)
+        return MusicBed(pull, self.envelope(), level, self.mixer.channels,
+                        end=self.timeline.frames)
 
 
 def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:

@@ -8,6 +8,7 @@ interrupted, 143 SIGTERM, 129 SIGHUP). Tracebacks only with ``--debug``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import traceback
@@ -48,6 +49,19 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     """Run the CLI; return the exit code instead of exiting."""
     env = env or Environment()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    logger = logging.getLogger("voicecoach")
+    handler = logging.StreamHandler(env.stderr)    # our debug notes: no session bus, PortAudio's lines
+    handler.setFormatter(logging.Formatter("voicecoach: debug: %(message)s"))
+    if debug:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    try:
+        return _run(argv, env, debug)
+    finally:
+        logger.removeHandler(handler)
+
+
+def _run(argv: list[str] | None, env: Environment, debug: bool) -> int:
     for stream in (env.stdout, env.stderr):      # a stream that encodes only ASCII
         with contextlib.suppress(AttributeError, ValueError, OSError):
             stream.reconfigure(errors="backslashreplace")

@@ -23,8 +23,15 @@ from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
 @click.option("--quiet", is_flag=True, help="Print nothing; exit 1 when there is no output device.")
 def devices(quiet: bool) -> None:
     """List audio output devices."""
-    found = current_env().audio_backend().devices()
+    try:
+        found = current_env().audio_backend().devices()
+    except AudioDeviceError:
+        if quiet:                      # its promise: nothing printed, only the exit status
+            raise click.exceptions.Exit(1) from None
+        raise
     if not found:
+        if quiet:
+            raise click.exceptions.Exit(1)
         raise AudioDeviceError("no audio output device found; try 'voicecoach export'")
     if quiet:
         return

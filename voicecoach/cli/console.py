@@ -11,9 +11,8 @@ import select
 from typing import IO
 
 from voicecoach.cli.timeline_table import clock
-from voicecoach.live.transport import Transport, TransportState
-from voicecoach.plan.kinds import SegmentKind
-from voicecoach.plan.labels import LabelStyle, segment_label
+from voicecoach.live.now_playing import now_playing
+from voicecoach.live.transport import Transport
 
 
 class KeyReader:
@@ -52,25 +51,16 @@ class KeyReader:
 
 
 def status_text(t: Transport) -> str:
-    """``set 2/3  rep 4/10  lower  3:12 left`` for where the session is."""
-    tl = t.timeline
-    seg = tl.segment_at(min(t.position, tl.frames - 1))
-    sets = max((s.set or 0) for s in tl.segments)
-    reps = max((s.rep or 0) for s in tl.segments if s.set == seg.set) if seg.set else 0
-    parts = []
-    if seg.set and seg.kind != SegmentKind.REST:
-        parts.append(f"set {seg.set}/{sets}")
-    if seg.rep:
-        parts.append(f"rep {seg.rep}/{reps}" + (f" {seg.side}" if seg.side else ""))
-    parts.append("PAUSED" if t.state == TransportState.PAUSED else segment_label(seg.kind, LabelStyle.STATUS))
-    parts.append(f"{clock(tl.frames - t.position, tl.samplerate)} left")
-    return "  ".join(parts)
+    """``set 2/3  rep 4/10  lower  3:12 left`` for where the session is
+    (``count-in``, ``stopping``... while the player speaks)."""
+    now = now_playing(t)
+    return f"{now.describe()}  {clock(now.frames - now.position, now.samplerate)} left"
 
 
 class StatusLine:
     """One line redrawn in place on a terminal; silent otherwise."""
 
-    HELP = "  [space pause  n next  q quit]"
+    HELP = "  [space pause  n next  b set again  q quit]"
 
     def __init__(self, stream: IO, enabled: bool):
         self.stream = stream

@@ -119,13 +119,18 @@ def export(preset: str, output: Path, fmt: str | None, force: bool, samplerate: 
 @click.option("--device", default=None, help="Output device: index or part of its name.")
 @click.option("--latency", default=None,
               help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
+@click.option("--no-mpris", is_flag=True,
+              help="Do not offer the session to headset buttons and media keys (MPRIS).")
 @music_options
 @loudness_option
 def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
-         loudness: float | None, **overrides) -> None:
-    """Play a session live: space pauses, n skips to the next set, q quits."""
+         no_mpris: bool, loudness: float | None, **overrides) -> None:
+    """Play a session live: space pauses, n skips to the next set, b starts the set
+    again, q quits; headset buttons and media keys do the same (MPRIS)."""
     from voicecoach.audio.session import normalise
     from voicecoach.cli.console import StatusLine
+    from voicecoach.live.mpris import Track, open_mpris
+    from voicecoach.live.native_noise import NativeNoise
     from voicecoach.live.playback import Hooks, PlayInterrupted
     from voicecoach.live.playback import play as play_live
     from voicecoach.live.player import DEFAULT_LATENCY, parse_latency, resolve_device
@@ -138,26 +143,33 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     tracks = session.music(music, shuffle) if music is not None else None
     session = normalise(session, _target(loudness, session.mixer.channels), tracks,
                         env.cache_dir)
+    mpris = open_mpris(Track(p.title, p.name, session.timeline.frames,
+                             session.timeline.samplerate), not no_mpris)
+    controls = env.controls + ((mpris,) if mpris is not None else ())
+    noise = NativeNoise(env.stderr)
+    terminal = [env.stderr]          # PortAudio's own lines are kept off it while it plays
     status = StatusLine(env.stderr, env.interactive)
 
     def notice(text: str) -> None:
         status.clear()
-        click.echo(printable(f"voicecoach: {text}", getattr(env.stderr, "encoding", None)),
-                   file=env.stderr)
+        click.echo(printable(f"voicecoach: {text}", getattr(terminal[0], "encoding", None)),
+                   file=terminal[0])
 
     started = env.now()
-    with env.keys(env.stdin, env.interactive) as keys:
+    with env.keys(env.stdin, env.interactive) as keys, noise as term:
+        terminal[0] = status.stream = term
         hooks = Hooks(keys=keys.poll, status=status.draw, notice=notice, clock=env.clock,
                       sleep=env.sleep)
         try:
             result = play_live(session, backend, device=dev, latency=lat, music=tracks,
-                               hooks=hooks, controls=env.controls)
+                               hooks=hooks, controls=controls)
         except PlayInterrupted as stop:
             status.clear()
             _record_play(p, session.timeline, stop.result.position, False, started, ask=False)
             raise
         finally:
             status.clear()
+    terminal[0] = status.stream = env.stderr
     heard = clock(result.position, session.timeline.samplerate)
     how = "finished" if result.completed else f"stopped at {heard}"
     echo(f"{p.title}: {how}; underruns: {result.underruns}"

@@ -19,7 +19,7 @@ from voicecoach.audio.music import MusicStream
 from voicecoach.audio.session import Session
 from voicecoach.live.music_feed import MusicFeeder
 from voicecoach.live.player import DEFAULT_LATENCY, Backend, Player, PlayResult
-from voicecoach.live.transport import Transport, make_clips
+from voicecoach.live.transport import Transport, session_clips
 
 __all__ = ["Control", "Hooks", "PlayInterrupted", "play"]
 
@@ -72,7 +72,8 @@ def play(session: Session, backend: Backend, *, device: int | None = None,
     ----------
     session : Session
         The prepared session; its cue bank also speaks the player's own
-        clips (paused, resume, skip, quit, recovered), made before any sound.
+        clips (paused, resume, skip to set N, quit, ...), made before any
+        sound at the session's voice and tick gains.
     backend : Backend
         Opens the output stream (sounddevice in the real program).
     device, latency
@@ -83,7 +84,8 @@ def play(session: Session, backend: Backend, *, device: int | None = None,
     hooks : Hooks
         Keys, status line, notices and pacing from the console.
     controls : sequence of Control
-        Further command sources (e.g. a desktop media-key service).
+        Further command sources (e.g. :class:`~voicecoach.live.mpris.MprisControl`
+        for headset buttons and media keys).
 
     Raises
     ------
@@ -92,7 +94,7 @@ def play(session: Session, backend: Backend, *, device: int | None = None,
     AudioDeviceError
         The output could not be opened, or went away for good.
     """
-    clips = make_clips(session.bank.get, session.sounds, session.timeline.samplerate)
+    clips = session_clips(session)
     with ExitStack() as stack:
         feeder = bed = None
         if music is not None:

@@ -26,6 +26,8 @@ BLOCKSIZE = 1024             # frames per callback: 21 ms at 48 kHz
 RECOVER_SECONDS = 30.0       # how long to wait for a lost device to come back
 STALL_SECONDS = 2.0          # no progress for this long while playing = device lost
 POLL_SECONDS = 0.05          # main-thread tick: keys, status, Ctrl-C within 0.2 s
+DRAIN_SECONDS = 3.0          # at most this long (plus the latency) for the last buffers to play
+END_PAD_SECONDS = 0.3        # silence played after the end, beyond the output latency
 
 
 def _sd():
@@ -106,6 +108,15 @@ def parse_latency(text: str) -> float | str:
     return value
 
 
+def in_our_words(exc: Exception) -> str:
+    """PortAudio's message, said for a user: "Error querying device -1" means
+    there is no output device at all (the sound server or the headphones went)."""
+    text = str(exc)
+    if "querying device -1" in text or "No Default Device" in text or "Invalid device" in text:
+        return "no output device is available (the sound server or the headphones are gone)"
+    return text
+
+
 # ---------------------------------------------------------------- the seam
 
 class Stream(Protocol):
@@ -113,6 +124,7 @@ class Stream(Protocol):
     latency: float
 
     def start(self) -> None: ...
+    def stop(self) -> None: ...
     def abort(self) -> None: ...
     def close(self) -> None: ...
 
@@ -140,7 +152,7 @@ class SoundDeviceBackend:
                                      callback=callback, finished_callback=finished)
             stream.start()
         except (sd.PortAudioError, ValueError) as exc:
-            raise AudioDeviceError(f"cannot open the audio output: {exc}") from None
+            raise AudioDeviceError(f"cannot open the audio output: {in_our_words(exc)}") from None
         return stream
 
     def refresh(self) -> None:
@@ -151,6 +163,11 @@ class SoundDeviceBackend:
 
 
 # ---------------------------------------------------------------- the loop
+
+#: Single keys on the terminal and what they ask.
+KEYS = {" ": TransportCommand.TOGGLE, "p": TransportCommand.TOGGLE, "n": TransportCommand.SKIP,
+        "b": TransportCommand.RESTART, "q": TransportCommand.QUIT}
+
 
 @dataclass
 class PlayResult:
@@ -164,9 +181,10 @@ class PlayResult:
 class Player:
     """Runs a :class:`Transport` on an output stream until the session ends.
 
-    ``keys`` is polled for single characters (space, n, q); ``status`` is
-    called with the transport to redraw a status line; ``notice`` prints one
-    line for the user. All three run on the calling thread.
+    ``keys`` is polled for single characters (:data:`KEYS`), which go to
+    :meth:`Transport.request` like any remote control's commands; ``status``
+    is called with the transport to redraw a status line; ``notice`` prints
+    one line for the user. All three run on the calling thread.
     """
 
     def __init__(self, transport: Transport, backend: Backend, *, device: int | None = None,
@@ -189,13 +207,19 @@ class Player:
         self.recover_seconds = recover_seconds
         self._lost = False
         self.recoveries = 0
+        self._pad = self._pad_for(latency)     # frames of silence still to play after the end
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status.output_underflow:
             self.t.underruns += 1
         self.t.render(outdata)
         if self.t.finished:
-            raise _sd().CallbackStop
+            # Host APIs drop what they still hold when a stream stops (ALSA's
+            # pulse plugin lost the last 0.22 s): play the latency's worth of
+            # silence first, so what is dropped is silence.
+            self._pad -= frames
+            if self._pad <= 0:
+                raise _sd().CallbackStop
 
     def _finished(self) -> None:
         if not self.t.finished:
@@ -203,9 +227,15 @@ class Player:
 
     def _open(self) -> Stream:
         self._lost = False
-        return self.backend.open(samplerate=self.t.sr, channels=self.t.mixer.channels,
-                                 device=self.device, latency=self.latency,
-                                 callback=self._callback, finished=self._finished)
+        stream = self.backend.open(samplerate=self.t.sr, channels=self.t.mixer.channels,
+                                   device=self.device, latency=self.latency,
+                                   callback=self._callback, finished=self._finished)
+        self._pad = max(self._pad, self._pad_for(getattr(stream, "latency", 0.0)))
+        return stream
+
+    def _pad_for(self, latency: Any) -> int:
+        seconds = _seconds(latency) if not isinstance(latency, str) else DEFAULT_LATENCY
+        return round((seconds + END_PAD_SECONDS) * self.t.sr)
 
     def run(self) -> PlayResult:
         stream = self._open()
@@ -213,8 +243,9 @@ class Player:
             last_frames, last_change = self.t.rendered, self.clock()
             while not self.t.finished:
                 key = self.keys()
-                if key:
-                    self._key(key)
+                command = KEYS.get(key.lower()) if key else None
+                if command is not None:
+                    self.t.request(command)
                 self.status(self.t)
                 self.sleep(POLL_SECONDS)
                 now = self.clock()
@@ -225,18 +256,27 @@ class Player:
                     _close(stream)
                     stream = self._recover()
                     last_frames, last_change = self.t.rendered, self.clock()
-            # let the last buffers reach the ears before closing
-            self.sleep(_seconds(getattr(stream, "latency", 0.0)))
+            self.status(self.t)            # "stopping" stays up while the end plays out
+            self._drain(stream)
         finally:
             _close(stream)
         return PlayResult(not self.t.quit_requested, self.t.underruns, self.t.position,
                           self.recoveries, list(self.t.log))
 
-    def _key(self, key: str) -> None:
-        command = {" ": TransportCommand.TOGGLE, "p": TransportCommand.TOGGLE, "n": TransportCommand.SKIP,
-                   "q": TransportCommand.QUIT}.get(key.lower())
-        if command:
-            self.t.request(command)
+    def _drain(self, stream: Stream) -> None:
+        """Let the last buffers reach the ears: after the end the callback
+        plays the latency's worth of silence and raises CallbackStop, so the
+        stream plays out what it holds and goes inactive; ``stop()`` then
+        waits for the device, and a wait of the reported latency covers what
+        a sound server may still hold."""
+        deadline = self.clock() + DRAIN_SECONDS + _seconds(getattr(stream, "latency", 0.0))
+        while stream.active and self.clock() < deadline:
+            self.sleep(POLL_SECONDS)
+        try:
+            stream.stop()
+        except Exception:  # noqa: BLE001 - a vanished device fails in many ways; we are closing anyway
+            pass
+        self.sleep(_seconds(getattr(stream, "latency", 0.0)))
 
     def _recover(self) -> Stream:
         """The device went away: say so, wait for it, resume from the rep start."""

@@ -5,25 +5,34 @@ It renders the session through the same :class:`~voicecoach.audio.mixer.Mixer` a
 the export, so live audio equals the exported file sample for sample, and
 advances a frame counter: that counter is the only clock.
 
-Commands (pause, resume, skip, quit) arrive from other threads through
+Commands arrive from other threads (the terminal's keys, MPRIS) through
 :meth:`Transport.request`, a single attribute assignment (atomic under the
 GIL: no lock in the callback), and take effect at the start of the next
-block. Interruptions fade the sound out over a few milliseconds (no click),
-play a precomputed spoken clip, and continue from a beat:
+block. The transport never knows where a command came from. Interruptions
+fade the sound out over a few milliseconds (no click), play a precomputed
+spoken clip, and continue where it makes sense for the segment:
 
-* pause resumes from the start of the interrupted rep, after a lead-in
-  ("back to the start of this rep", three, two, one);
-* skip goes to the count-in of the next set, or to the outro in the last
-  set; in a rest it ends the rest early;
-* quit says so and ends.
+* pause, then resume: in a rep, from the start of the rep after "back to the
+  start of this rep" and a count-in; elsewhere (intro, warm-up, rest, get
+  ready, outro) from the start of the phrase that was cut, after a short
+  "carrying on" (a rest's own count-in is heard whole again);
+* skip: names the set it goes to, leaves a gap, and plays that set's own
+  count-in; in the last set it goes to the outro;
+* restart: back to the count-in of the current set;
+* quit: says so, lets the music fade, and ends.
+
+The clips are mixed with the session's own voice and tick gains and limited
+like the session (:func:`make_clips`); music stays ducked under them and
+fades out and back in around a pause.
 
 No sounddevice here: tests drive :meth:`render` with plain arrays.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Callable, Mapping
 
@@ -32,11 +41,13 @@ import numpy as np
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.levels import TruePeakLimiter
 from voicecoach.audio.mixer import Mixer
-from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
+from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.timeline import Timeline
 
-FADE_SECONDS = 0.005
+FADE_SECONDS = 0.005          # the session fades out this fast when interrupted
+MUSIC_FADE_SECONDS = 0.3      # music fades out after a pause or quit clip, and back in on resume
+GAP_SECONDS = 0.6             # silence after a skip or restart announcement, before the count-in
 
 
 class TransportCommand(StrEnum):
@@ -46,20 +57,66 @@ class TransportCommand(StrEnum):
     RESUME = "resume"
     TOGGLE = "toggle"
     SKIP = "skip"
+    RESTART = "restart"
     QUIT = "quit"
     RECOVER = "recover"
 
 
 class TransportState(StrEnum):
-    """Whether the session is heard, held at a rep start, or over."""
+    """Whether the session is heard, held (paused), or over."""
 
     PLAYING = "playing"
     PAUSED = "paused"
     DONE = "done"
 
 
-#: Clips the transport needs, by name; the player synthesises them up front.
-CLIP_NAMES = ("paused", "resume", "skip", "quit", "recovered")
+class Activity(StrEnum):
+    """What the player is saying instead of the session (for the status line
+    and MPRIS); ``SESSION`` while the session itself is heard."""
+
+    SESSION = "session"
+    PAUSING = "pausing"
+    COUNT_IN = "count-in"
+    RESUMING = "resuming"
+    SKIPPING = "skipping"
+    RESTARTING = "restarting"
+    STOPPING = "stopping"
+
+
+class Music(StrEnum):
+    """How music sounds under a section."""
+
+    TIMELINE = "timeline"    # ducked by the session's envelope
+    DUCKED = "ducked"        # ducked all through (under a spoken clip)
+    FADE_OUT = "fade-out"    # ducked, fading to silence
+    FADE_IN = "fade-in"      # ducked, rising from silence
+
+
+@dataclass(frozen=True, eq=False)
+class Clips:
+    """The player's spoken clips, mono float32 at the session rate, already
+    at the session's voice and tick gains and limited like it.
+
+    ``skip_to[n]`` and ``restart[n]`` name set ``n`` (index 0 unused);
+    ``*_rep`` clips end with a count-in.
+    """
+
+    paused: np.ndarray
+    resume_rep: np.ndarray
+    resume: np.ndarray
+    resume_rest: np.ndarray
+    recovered_rep: np.ndarray
+    recovered: np.ndarray
+    skip_to: tuple[np.ndarray, ...]
+    skip_end: np.ndarray
+    restart: tuple[np.ndarray, ...]
+    restart_top: np.ndarray
+    quit: np.ndarray
+
+    def leveled(self, f: Callable[[np.ndarray], np.ndarray]) -> Clips:
+        """The same clips, each passed through ``f``."""
+        return Clips(**{name: tuple(f(x) for x in value) if isinstance(value, tuple) else f(value)
+                        for name, value in ((f.name, getattr(self, f.name)) for f in fields(self))})
 
 
 @dataclass(slots=True)
@@ -69,9 +126,11 @@ class _Section:
     pos: int
     end: int
     clip: np.ndarray | None = None   # mono float32; None = the mix
-    fade: bool = False               # fade out linearly over this section
+    fade: bool = False               # fade the mix out over this section
     silence: bool = False            # endless silence (paused)
-    origin: int = field(init=False, default=0)   # where a fade section began
+    activity: Activity = Activity.SESSION
+    music: Music = Music.DUCKED
+    origin: int = field(init=False, default=0)   # where the section began
 
     def __post_init__(self) -> None:
         self.origin = self.pos
@@ -84,9 +143,9 @@ class Transport:
     ----------
     mixer : Mixer
         Renders the session; its ``channels`` fix the output's width.
-    clips : mapping of str to numpy.ndarray
-        Mono float32 clips at the mixer's rate for :data:`CLIP_NAMES`; the
-        ``resume`` and ``recovered`` clips already include their count-in.
+    timeline : Timeline
+    clips : Clips
+        From :func:`make_clips` with the same mixer's gains.
     start : int
         Timeline frame to start from.
     bed : MusicBed, optional
@@ -94,48 +153,62 @@ class Transport:
         the spoken clips, and paused (not pulled) while the session is.
     """
 
-    def __init__(self, mixer: Mixer, timeline: Timeline, clips: Mapping[str, np.ndarray],
+    def __init__(self, mixer: Mixer, timeline: Timeline, clips: Clips,
                  start: int = 0, bed: MusicBed | None = None):
-        missing = [n for n in CLIP_NAMES if n not in clips]
-        if missing:
-            raise ValueError(f"missing transport clips: {', '.join(missing)}")
+        if not isinstance(clips, Clips):
+            raise TypeError(f"clips must be Clips (see make_clips), not {type(clips).__name__}")
+        sets = max((s.set or 0) for s in timeline.segments) if timeline.segments else 0
+        if len(clips.skip_to) <= sets or len(clips.restart) <= sets:
+            raise ValueError(f"clips name {len(clips.skip_to) - 1} sets, the session has {sets}")
         self.mixer = mixer
         self.bed = bed
         self.timeline = timeline
-        # Spoken messages sound at the session's loudness gain and pass the
-        # same limiter: a hook for every message the player adds.
-        self.clips = {k: self.at_session_level(v) for k, v in clips.items()}
+        # Spoken messages sound at the session's gains and pass the same
+        # limiter: a hook for every message the player adds.
+        self.clips = clips.leveled(self.at_session_level)
+        self.sets = sets
         self.limiter = TruePeakLimiter(mixer.channels)   # with music: limits as it plays
         self._pulled = 0             # frames the limiter has taken
         self._source_end: int | None = None   # pulled frame where the session's sound ended
         self.sr = timeline.samplerate
         self.fade = max(1, round(FADE_SECONDS * self.sr))
-        self._queue: deque[_Section] = deque([_Section(start, timeline.frames)])
+        self._fade_ramp = (1.0 - np.arange(1, self.fade + 1) / self.fade).astype(np.float32)
+        n = max(1, round(MUSIC_FADE_SECONDS * self.sr))
+        x = np.arange(n, dtype=np.float64) / n
+        self._music_up = (0.5 - 0.5 * np.cos(np.pi * x)).astype(np.float32)
+        self._music_down = self._music_up[::-1].copy()
+        self._silence = np.zeros(n, dtype=np.float32)
+        speech = [e for e in timeline.events if e.kind == EventKind.SPEECH]
+        self._speech_starts = [e.frame for e in speech]
+        self._speech_ends = [e.end for e in speech]
+        self._queue: deque[_Section] = deque([_Section(start, timeline.frames,
+                                                       music=Music.TIMELINE)])
         self._pending: TransportCommand | None = None
         self.rendered = 0            # frames handed to the device: the clock
         self.position = start        # timeline frame rendered, limiter.delay ahead of the ears
                                      # (resume point while paused)
         self.state = TransportState.PLAYING
+        self.activity = Activity.SESSION
+        self.seeks = 0               # times the position jumped (pause rewinds, skips...)
         self.underruns = 0
         self.quit_requested = False
         self.log: list[tuple[int, TransportCommand]] = []   # (rendered frame, command) as applied
 
     def at_session_level(self, clip: np.ndarray) -> np.ndarray:
-        """A spoken clip (mono) at the session's loudness gain, float32; without
-        music, limited now as the mixer's sounds were (with music the running
-        limiter takes it)."""
-        x = np.asarray(clip, dtype=np.float32) * np.float32(self.mixer.master)
-        if self.bed is None and self.mixer.limited:
+        """A spoken clip (mono, already at the session's voice and tick gains,
+        loudness included: :func:`make_clips`) through the session's limiter:
+        without music limited now, as the mixer's sounds were; with music the
+        running limiter takes it."""
+        x = np.ascontiguousarray(clip, dtype=np.float32)
+        if self.bed is None and self.mixer.limited and len(x):
             from voicecoach.audio.normalise import limited
             x = limited(x.astype(np.float64)).astype(np.float32)
-        return np.ascontiguousarray(x)
+        return x
 
     # -- other threads ---------------------------------------------------
     def request(self, command: TransportCommand | str) -> None:
-        """Ask for ``pause``, ``resume``, ``toggle``, ``skip`` or ``quit``."""
-        if command not in tuple(TransportCommand):
-            raise ValueError(f"unknown transport command {command!r}")
-        self._pending = TransportCommand(command)
+        """Ask for a :class:`TransportCommand`; applied at the next block."""
+        self._pending = TransportCommand(command)      # raises ValueError for an unknown one
 
     @property
     def ahead(self) -> int:
@@ -160,17 +233,49 @@ class Transport:
             i -= 1
         return segs[i].start
 
-    def skip_target(self, frame: int) -> int:
-        """The count-in of the next set after ``frame``, else the outro."""
+    def resume_point(self, frame: int) -> tuple[int, bool]:
+        """Where to go on after an interruption at ``frame``, and whether that
+        is a rep start (which needs a count-in).
+
+        In a rep: its start. Elsewhere: the start of the phrase that was cut;
+        in a rest or the get-ready, never inside the closing count-in.
+        """
+        seg = self.timeline.segment_at(frame)
+        if seg.kind in REP_KINDS:
+            return self.rep_start(frame), True
+        target = frame
+        i = bisect.bisect_right(self._speech_starts, frame) - 1
+        if i >= 0 and self._speech_ends[i] > frame:
+            target = self._speech_starts[i]
+        if seg.kind in (SegmentKind.REST, SegmentKind.GET_READY):
+            target = min(target, max(seg.start, seg.end - COUNT_IN * self.sr))
+        return max(target, seg.start), False
+
+    def _count_in_of(self, set_: int) -> int:
+        first = next(s for s in self.timeline.segments if s.set == set_ and s.kind in REP_KINDS)
+        return max(0, first.start - COUNT_IN * self.sr)
+
+    def skip_target(self, frame: int) -> tuple[int, int | None]:
+        """The count-in of the next set after ``frame`` and that set, else
+        the outro and None."""
         segs = self.timeline.segments
         i = self.timeline.segment_index(frame)
         current = segs[i].set if i >= 0 and segs[i].kind in REP_KINDS else None
         for seg in segs[i + 1:]:
             if seg.kind in REP_KINDS and seg.set != current:
-                return max(frame, seg.start - COUNT_IN * self.sr)
+                return max(frame, seg.start - COUNT_IN * self.sr), seg.set
             if seg.kind == SegmentKind.OUTRO:
-                return seg.start
-        return self.timeline.frames
+                return seg.start, None
+        return self.timeline.frames, None
+
+    def restart_target(self, frame: int) -> tuple[int, int | None]:
+        """The count-in of the set being done (in a rest: the one just done;
+        in the outro: the last), or the session's start before any set."""
+        seg = self.timeline.segment_at(frame)
+        set_ = self.sets if seg.kind == SegmentKind.OUTRO else seg.set
+        if not set_:
+            return 0, None
+        return self._count_in_of(set_), set_
 
     # -- commands (run inside render, at a block start) --------------------
     def _fade_out_now(self) -> list[_Section]:
@@ -178,38 +283,69 @@ class Transport:
         if head is None or head.silence:
             return []
         stop = min(head.end, head.pos + self.fade)
-        return [_Section(head.pos, stop, head.clip, fade=True)] if stop > head.pos else []
+        if stop <= head.pos:
+            return []
+        return [_Section(head.pos, stop, head.clip, fade=True, activity=head.activity,
+                         music=head.music if head.clip is not None else Music.TIMELINE)]
+
+    def _say(self, clip: np.ndarray, activity: Activity, music: Music = Music.DUCKED) -> _Section:
+        return _Section(0, len(clip), clip, activity=activity, music=music)
+
+    def _music_tail(self, activity: Activity) -> _Section:
+        """Silence while the music under a clip fades out."""
+        return _Section(0, len(self._silence), self._silence, activity=activity,
+                        music=Music.FADE_OUT)
+
+    def _jump(self, target: int) -> None:
+        if target != self.position:
+            self.seeks += 1
+        self.position = target
 
     def _apply(self, command: TransportCommand) -> None:
         self.log.append((self.rendered, command))
         if command == TransportCommand.TOGGLE:
             command = TransportCommand.RESUME if self.state == TransportState.PAUSED else TransportCommand.PAUSE
-        if self.state == TransportState.DONE:
+        if self.state == TransportState.DONE or self.quit_requested:
             return
-        now = self.position
+        c = self.clips
+        paused = self.state == TransportState.PAUSED
         sections = self._fade_out_now()
-        if command == TransportCommand.PAUSE and self.state == TransportState.PLAYING:
-            self.position = self.rep_start(now)
-            n = len(self.clips["paused"])
-            sections += [_Section(0, n, self.clips["paused"]), _Section(0, 0, silence=True)]
+        rise = Music.FADE_IN if paused else Music.DUCKED
+        if command == TransportCommand.PAUSE and not paused:
+            target, _ = self.resume_point(self.position)
+            self._jump(target)
+            sections += [self._say(c.paused, Activity.PAUSING), self._music_tail(Activity.PAUSING),
+                         _Section(0, 0, silence=True)]
             self.state = TransportState.PAUSED
-        elif command in (TransportCommand.RESUME, TransportCommand.RECOVER) and (
-                self.state == TransportState.PAUSED or command == TransportCommand.RECOVER):
-            clip = self.clips["resume" if command == TransportCommand.RESUME else "recovered"]
+        elif command == TransportCommand.RESUME and paused or command == TransportCommand.RECOVER:
             if command == TransportCommand.RECOVER:
-                self.position = self.rep_start(now)
+                target, in_rep = self.resume_point(self.position)
+                self._jump(target)
+                clip = c.recovered_rep if in_rep else c.recovered
                 sections = []
-            sections += [_Section(0, len(clip), clip), _Section(self.position, self.timeline.frames)]
+            else:
+                in_rep = self.timeline.segment_at(self.position).kind in REP_KINDS
+                kind = self.timeline.segment_at(self.position).kind
+                clip = c.resume_rep if in_rep else c.resume_rest if kind == SegmentKind.REST else c.resume
+            sections += [self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, rise),
+                         _Section(self.position, self.timeline.frames, music=Music.TIMELINE)]
             self.state = TransportState.PLAYING
-        elif command == TransportCommand.SKIP:
-            target = self.skip_target(now)
-            clip = self.clips["skip"]
-            self.position = target
-            sections += [_Section(0, len(clip), clip), _Section(target, self.timeline.frames)]
+        elif command in (TransportCommand.SKIP, TransportCommand.RESTART):
+            if command == TransportCommand.SKIP:
+                target, set_ = self.skip_target(self.position)
+                clip = c.skip_to[set_] if set_ else c.skip_end
+                activity = Activity.SKIPPING
+            else:
+                target, set_ = self.restart_target(self.position)
+                clip = c.restart[set_] if set_ else c.restart_top
+                activity = Activity.RESTARTING
+            self._jump(target)
+            sections += [self._say(clip, activity, rise),
+                         _Section(target, self.timeline.frames, music=Music.TIMELINE)]
             self.state = TransportState.PLAYING
         elif command == TransportCommand.QUIT:
-            clip = self.clips["quit"]
-            sections += [_Section(0, len(clip), clip)]
+            sections += [self._say(c.quit, Activity.STOPPING, rise),
+                         self._music_tail(Activity.STOPPING)]
             self.quit_requested = True
             self.state = TransportState.PLAYING
         else:
@@ -224,7 +360,8 @@ class Transport:
         as the export's, which pulls this transport's unlimited sound ahead
         (see :mod:`voicecoach.audio.levels`); without, the mixer renders the
         planned limiter gain. Silence once the session is over;
-        :attr:`finished` tells.
+        :attr:`finished` tells. Only slices of precomputed arrays are added:
+        no allocation beyond views.
         """
         if self.bed is None:                 # the mixer renders the planned limiter gain
             self._pull(out)
@@ -255,11 +392,13 @@ class Transport:
                 self._source_end = self._pulled + done
                 break
             sec = queue[0]
+            self.activity = sec.activity
             if sec.silence:
                 out[done:] = 0.0
                 break
             take = min(n - done, sec.end - sec.pos)
             block = out[done:done + take]
+            k = sec.pos - sec.origin
             if sec.clip is None:
                 self.mixer.render(block, sec.pos)
                 if not sec.fade:
@@ -267,48 +406,90 @@ class Transport:
             else:
                 block[:] = sec.clip[sec.pos:sec.pos + take, None]
             if sec.fade:
-                first = sec.pos - sec.origin
-                ramp = 1.0 - (np.arange(first + 1, first + take + 1, dtype=np.float32)
-                              / (sec.end - sec.origin))
-                block *= ramp[:, None]
+                block *= self._fade_ramp[k:k + take, None]
             if self.bed is not None:
-                self.bed.add(block, sec.pos if sec.clip is None else None)
+                self._add_music(block, sec, k, take)
             sec.pos += take
             done += take
             if sec.pos >= sec.end:
                 queue.popleft()
         self._pulled += n
 
+    def _add_music(self, block: np.ndarray, sec: _Section, k: int, take: int) -> None:
+        timeline = sec.music == Music.TIMELINE
+        m = self.bed.music(take, sec.pos if timeline else None)
+        if sec.music == Music.FADE_OUT:
+            m *= self._music_down[k:k + take, None]
+        elif sec.music == Music.FADE_IN and k < len(self._music_up):
+            j = min(take, len(self._music_up) - k)
+            m[:j] *= self._music_up[k:k + j, None]
+        block += m
+
 
 def make_clips(speech: Callable[[str], np.ndarray], sounds: Mapping[str, np.ndarray],
-               samplerate: int, phrases: PhraseBook | None = None) -> dict[str, np.ndarray]:
-    """The spoken clips of :data:`CLIP_NAMES`, built before the stream opens.
+               samplerate: int, phrases: PhraseBook | None = None, *, sets: int = 1,
+               voice_gain: float = 1.0, tick_gain: float = 1.0) -> Clips:
+    """The player's spoken :class:`Clips`, built before the stream opens.
 
-    ``resume`` and ``recovered`` end with a count-in -- a tick and "three,
-    two, one" a second apart -- so the user finds the rhythm again.
+    ``voice_gain`` and ``tick_gain`` are the session mixer's
+    (:meth:`~voicecoach.audio.mixer.Mixer.bus_gain`), so a message sounds as
+    loud as the session's own speech and its count-in ticks as its ticks;
+    the transport then passes each through the session's limiter. The ``*_rep``
+    clips end with a count-in -- a tick and "three, two, one" a second apart --
+    so the user finds the rhythm again; skip and restart announcements end
+    with a gap so the count-in that follows is heard as separate.
     """
     book = phrases or default_phrases()
     sr = samplerate
 
-    def voice(name: str) -> np.ndarray:
-        return np.asarray(speech(book.variants(name)[0]), dtype=np.float32)
+    def words(text: str) -> np.ndarray:
+        return np.asarray(speech(text), dtype=np.float32) * np.float32(voice_gain)
+
+    def voice(name: str, **values: object) -> np.ndarray:
+        return words(book.variants(name, **values)[0])
+
+    def finish(x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        x.setflags(write=False)
+        return x
 
     def with_count_in(head: np.ndarray) -> np.ndarray:
         beat0 = -(-(len(head) + sr // 4) // sr) * sr         # next whole second after the words
         out = np.zeros(beat0 + COUNT_IN * sr, dtype=np.float32)
         out[:len(head)] += head
+        tick = np.asarray(sounds[EventKind.TICK], dtype=np.float32) * np.float32(tick_gain)
         for i in range(COUNT_IN):
             at = beat0 + i * sr
-            tick = sounds[EventKind.TICK]
-            out[at:at + len(tick)] += tick
-            word = np.asarray(speech(number_word(COUNT_IN - i)), dtype=np.float32)[:sr]
+            out[at:at + len(tick)] += tick[:len(out) - at]
+            word = words(number_word(COUNT_IN - i))[:sr]
             out[at:at + len(word)] += word
-        return out
+        return finish(out)
 
-    return {
-        "paused": voice("player_paused"),
-        "resume": with_count_in(voice("player_resume")),
-        "skip": voice("player_skip"),
-        "quit": voice("player_quit"),
-        "recovered": with_count_in(voice("player_recovered")),
-    }
+    def with_gap(head: np.ndarray) -> np.ndarray:
+        return finish(np.concatenate([head, np.zeros(round(GAP_SECONDS * sr), np.float32)]))
+
+    empty = finish(np.zeros(0, np.float32))
+    return Clips(
+        paused=finish(voice("player_paused")),
+        resume_rep=with_count_in(voice("player_resume_rep")),
+        resume=finish(voice("player_resume")),
+        resume_rest=finish(voice("player_resume_rest")),
+        recovered_rep=with_count_in(voice("player_recovered_rep")),
+        recovered=finish(voice("player_recovered")),
+        skip_to=(empty,) + tuple(with_gap(voice("player_skip", set=n, sets=sets))
+                                 for n in range(1, sets + 1)),
+        skip_end=with_gap(voice("player_skip_end")),
+        restart=(empty,) + tuple(with_gap(voice("player_restart", set=n, sets=sets))
+                                 for n in range(1, sets + 1)),
+        restart_top=with_gap(voice("player_restart_top")),
+        quit=finish(voice("player_quit")),
+    )
+
+
+def session_clips(session, phrases: PhraseBook | None = None) -> Clips:
+    """The clips of a prepared :class:`~voicecoach.audio.session.Session`,
+    in its voice, with its tick sound and its mixer's gains."""
+    sets = max((s.set or 0) for s in session.timeline.segments)
+    return make_clips(session.bank.get, session.sounds, session.timeline.samplerate, phrases,
+                      sets=sets, voice_gain=session.mixer.bus_gain("voice"),
+                      tick_gain=session.mixer.bus_gain("ticks"))

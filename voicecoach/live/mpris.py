@@ -1,0 +1,424 @@
+"""MPRIS: headset buttons, media keys, the desktop's sound menu and phone
+remotes steer the session over D-Bus.
+
+Every desktop routes those buttons to the MPRIS interface of the active
+media player, ``org.mpris.MediaPlayer2.*`` on the session bus. While it
+plays, ``play`` is one:
+
+=================  =====================================================
+PlayPause          pause or resume, like space (a rep resumes from its
+Pause / Play       start after a count-in)
+Next               the next set, or the end of the rest, like ``n``
+Previous           the current set again, from its count-in
+Stop / Quit        end the session, like ``q`` (it is recorded as today)
+=================  =====================================================
+
+Two parts: :class:`MprisPlayer` is the pure mapping (calls to commands,
+:class:`~voicecoach.live.now_playing.NowPlaying` to properties and signals),
+tested with a fake bus; :class:`MprisControl` puts it on a real bus with
+jeepney (pure Python), answering calls on its own thread: a remote control
+for :func:`~voicecoach.live.playback.play`, entered with the transport. A
+command from that thread goes to the audio side the same lock-free way a
+key does (:meth:`Transport.request`), so the transport never knows where it
+came from.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from voicecoach.live.now_playing import NowPlaying, now_playing
+from voicecoach.live.transport import Transport, TransportCommand, TransportState
+
+__all__ = ["BUS_NAME", "PATH", "MprisControl", "MprisError", "MprisPlayer", "Signal", "Track",
+           "open_mpris"]
+
+_log = logging.getLogger("voicecoach.mpris")
+
+BUS_NAME = "org.mpris.MediaPlayer2.voicecoach"
+PATH = "/org/mpris/MediaPlayer2"
+ROOT = "org.mpris.MediaPlayer2"
+PLAYER = "org.mpris.MediaPlayer2.Player"
+PROPERTIES = "org.freedesktop.DBus.Properties"
+INTROSPECTABLE = "org.freedesktop.DBus.Introspectable"
+PEER = "org.freedesktop.DBus.Peer"
+TRACK_ID = "/org/voicecoach/session"
+PUBLISH_SECONDS = 0.05       # how often where the session is goes to the bus (if it changed)
+
+#: Hands a command to the audio side; safe from any thread.
+Send = Callable[[TransportCommand], None]
+
+#: Player methods and the command each one sends (None: accepted, does nothing).
+METHODS: dict[str, TransportCommand | None] = {
+    "PlayPause": TransportCommand.TOGGLE, "Play": TransportCommand.RESUME, "Pause": TransportCommand.PAUSE,
+    "Next": TransportCommand.SKIP, "Previous": TransportCommand.RESTART, "Stop": TransportCommand.QUIT,
+    "Seek": None, "SetPosition": None, "OpenUri": None,
+}
+
+Variant = tuple[str, Any]
+
+
+class MprisError(Exception):
+    """A D-Bus error reply: ``name`` as D-Bus spells it, and a message."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Track:
+    """What is playing: the session."""
+
+    title: str
+    preset: str
+    frames: int
+    samplerate: int
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A signal to emit from :data:`PATH`."""
+
+    interface: str
+    member: str
+    signature: str
+    body: tuple
+
+
+def _us(frames: int, samplerate: int) -> int:
+    return frames * 1_000_000 // samplerate
+
+
+def _status(now: NowPlaying | None) -> str:
+    if now is None or now.state == TransportState.PLAYING and not now.quitting:
+        return "Playing"
+    return "Paused" if now.state == TransportState.PAUSED and not now.quitting else "Stopped"
+
+
+class MprisPlayer:
+    """The MPRIS object, without a bus: calls in, signals out.
+
+    Parameters
+    ----------
+    track : Track
+    send : callable
+        Receives the :class:`~voicecoach.live.transport.TransportCommand` of a call.
+    emit : callable
+        Receives every :class:`Signal` (``PropertiesChanged``, ``Seeked``).
+
+    Notes
+    -----
+    :meth:`call` runs on the bus thread and :meth:`update` on the player's;
+    they share only :attr:`_props`, replaced whole (one atomic assignment).
+    """
+
+    def __init__(self, track: Track, send: Send, emit: Callable[[Signal], None]):
+        self.track = track
+        self.send = send
+        self.emit = emit
+        self._now: NowPlaying | None = None
+        self._props: dict[str, dict[str, Variant]] = self._properties(None)
+
+    # ------------------------------------------------------------ properties
+    def _metadata(self, now: NowPlaying | None) -> dict[str, Variant]:
+        t = self.track
+        where = now.describe(", ") if now is not None else "starting"
+        return {
+            "mpris:trackid": ("o", TRACK_ID),
+            "mpris:length": ("x", _us(t.frames, t.samplerate)),
+            "xesam:title": ("s", f"{t.title} · {where}"),
+            "xesam:artist": ("as", ["voicecoach"]),
+            "xesam:album": ("s", t.title),
+            "xesam:comment": ("as", [where]),
+        }
+
+    def _properties(self, now: NowPlaying | None) -> dict[str, dict[str, Variant]]:
+        live = now is None or now.state != TransportState.DONE and not now.quitting
+        return {
+            ROOT: {
+                "CanQuit": ("b", True), "CanRaise": ("b", False), "HasTrackList": ("b", False),
+                "Identity": ("s", "voicecoach"), "SupportedUriSchemes": ("as", []),
+                "SupportedMimeTypes": ("as", []),
+            },
+            PLAYER: {
+                "PlaybackStatus": ("s", _status(now)),
+                "Rate": ("d", 1.0), "MinimumRate": ("d", 1.0), "MaximumRate": ("d", 1.0),
+                "Volume": ("d", 1.0),
+                "Metadata": ("a{sv}", self._metadata(now)),
+                "Position": ("x", _us(now.position, now.samplerate) if now else 0),
+                "CanGoNext": ("b", live), "CanGoPrevious": ("b", live),
+                "CanPlay": ("b", live), "CanPause": ("b", live),
+                "CanSeek": ("b", False), "CanControl": ("b", True),
+            },
+        }
+
+    def update(self, now: NowPlaying) -> None:
+        """Take the player's state; emit what changed (``Position`` changes
+        by itself while playing, so it is only signalled by ``Seeked``)."""
+        old, new = self._props, self._properties(now)
+        self._props = new
+        changed = {k: v for k, v in new[PLAYER].items()
+                   if k != "Position" and old[PLAYER].get(k) != v}
+        if changed:
+            self.emit(Signal(PROPERTIES, "PropertiesChanged", "sa{sv}as", (PLAYER, changed, [])))
+        if self._now is not None and now.seeks != self._now.seeks:
+            self.emit(Signal(PLAYER, "Seeked", "x", (new[PLAYER]["Position"][1],)))
+        self._now = now
+
+    # ----------------------------------------------------------------- calls
+    def call(self, interface: str, member: str, args: tuple) -> tuple[str, tuple]:
+        """Answer one method call: ``(signature, body)`` of the reply.
+
+        Raises
+        ------
+        MprisError
+            Unknown interface, method or property.
+        """
+        if interface == PROPERTIES:
+            return self._property_call(member, args)
+        if interface == INTROSPECTABLE and member == "Introspect":
+            return "s", (INTROSPECTION,)
+        if interface == PEER and member in ("Ping", "GetMachineId"):
+            return ("", ()) if member == "Ping" else ("s", (_machine_id(),))
+        if interface in (PLAYER, "") and member in METHODS:
+            command = METHODS[member]
+            if command is not None:
+                self.send(command)
+            return "", ()
+        if interface in (ROOT, "") and member in ("Quit", "Raise"):
+            if member == "Quit":
+                self.send(TransportCommand.QUIT)
+            return "", ()
+        raise MprisError("org.freedesktop.DBus.Error.UnknownMethod",
+                         f"no method {member} in {interface or 'any interface'}")
+
+    def _property_call(self, member: str, args: tuple) -> tuple[str, tuple]:
+        props = self._props
+        if member == "GetAll":
+            return "a{sv}", (dict(props.get(args[0], {})),)
+        if member == "Get":
+            iface, name = args
+            if name not in props.get(iface, {}):
+                raise MprisError("org.freedesktop.DBus.Error.UnknownProperty",
+                                 f"no property {name} in {iface}")
+            return "v", (props[iface][name],)
+        if member == "Set":
+            raise MprisError("org.freedesktop.DBus.Error.PropertyReadOnly",
+                             f"{args[1]} cannot be set")
+        raise MprisError("org.freedesktop.DBus.Error.UnknownMethod", f"no method {member}")
+
+
+def _machine_id() -> str:
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError:
+            continue
+    return ""
+
+
+# ----------------------------------------------------------------- the bus
+
+class MprisControl:
+    """:class:`MprisPlayer` on the session bus: a remote control for
+    :func:`~voicecoach.live.playback.play`.
+
+    Called with the transport, it is a context manager: while entered it
+    owns a bus name, answers calls on its own thread (handing commands to
+    :meth:`Transport.request`, the one lock-free way in) and publishes where
+    the session is every :data:`PUBLISH_SECONDS`. ``connect`` opens a
+    jeepney threading connection (the default: the session bus of
+    ``DBUS_SESSION_BUS_ADDRESS``) and ``claim`` takes the name; tests pass
+    their own. The name is :data:`BUS_NAME`, or ``BUS_NAME.instance<pid>``
+    when another voicecoach already holds it.
+    """
+
+    def __init__(self, track: Track, connect: Callable[[], Any] | None = None,
+                 claim: Callable[[Any], str] | None = None):
+        self.track = track
+        self._connect = connect or _session_bus
+        self._claim = claim or _claim_name
+        self.conn: Any = None
+        self.name: str | None = None
+        self.player: MprisPlayer | None = None
+        self._watch: Callable[[], NowPlaying] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @contextmanager
+    def __call__(self, transport: Transport) -> Iterator[MprisControl]:
+        self.attach(transport.request, lambda: now_playing(transport))
+        try:
+            yield self
+        finally:
+            self.detach()
+
+    def attach(self, send: Send, watch: Callable[[], NowPlaying]) -> None:
+        """Connect, take a name and start serving; on any failure of the
+        bus, stay inert (one debug note): the session plays without MPRIS."""
+        try:
+            self.conn = self._connect()
+            self.player = MprisPlayer(self.track, send, self._emit)
+            self.player.update(watch())
+            self.name = self._claim(self.conn)
+        except Exception as exc:  # noqa: BLE001 - jeepney, sockets, auth: none may stop the session
+            _log.debug("MPRIS off: cannot use the session bus: %s", exc)
+            self.detach()
+            return
+        self._watch = watch
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._serve, name="voicecoach-mpris", daemon=True)
+        self._thread.start()
+
+    def detach(self) -> None:
+        """Stop serving, say "Stopped" one last time, leave the bus."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        if self.player is not None and self._watch is not None:
+            self.player.update(self._watch())
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except OSError:
+                pass
+        self.conn = self._thread = self._watch = self.player = None
+
+    # -- the bus thread ----------------------------------------------------
+    def _emit(self, signal: Signal) -> None:
+        from jeepney import DBusAddress, new_signal
+        where = DBusAddress(PATH, interface=signal.interface)
+        try:
+            self.conn.send(new_signal(where, signal.member, signal.signature, signal.body))
+        except OSError as exc:            # the bus went away: keep playing
+            _log.debug("MPRIS: cannot emit %s: %s", signal.member, exc)
+
+    def _serve(self) -> None:
+        from jeepney import MessageType
+        from jeepney.io.threading import ReceiveStopped
+        published = 0.0
+        while not self._stop.is_set():
+            try:
+                msg = self.conn.receive(timeout=PUBLISH_SECONDS)
+            except TimeoutError:
+                msg = None
+            except (ReceiveStopped, OSError, ValueError) as exc:
+                if not self._stop.is_set():
+                    _log.debug("MPRIS: the bus connection ended: %s", exc)
+                return
+            if msg is not None and msg.header.message_type == MessageType.method_call:
+                self._answer(msg)
+            if time.monotonic() - published >= PUBLISH_SECONDS:
+                self.player.update(self._watch())
+                published = time.monotonic()
+
+    def _answer(self, msg) -> None:
+        from jeepney import HeaderFields, MessageFlag, new_error, new_method_return
+        fields = msg.header.fields
+        try:
+            sig, body = self.player.call(fields.get(HeaderFields.interface, ""),
+                                         fields.get(HeaderFields.member, ""), tuple(msg.body))
+            reply = new_method_return(msg, sig, body)
+        except MprisError as exc:
+            reply = new_error(msg, exc.name, "s", (str(exc),))
+        except (TypeError, ValueError, KeyError, IndexError) as exc:   # malformed arguments
+            reply = new_error(msg, "org.freedesktop.DBus.Error.InvalidArgs", "s", (str(exc),))
+        if msg.header.flags & MessageFlag.no_reply_expected:
+            return
+        try:
+            self.conn.send(reply)
+        except OSError as exc:
+            _log.debug("MPRIS: cannot reply: %s", exc)
+
+
+def _session_bus():
+    from jeepney.io.threading import open_dbus_connection
+    return open_dbus_connection(bus="SESSION")
+
+
+def _claim_name(conn) -> str:
+    """Own :data:`BUS_NAME`, or a per-process name when it is taken."""
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.threading import DBusRouter, Proxy
+    with DBusRouter(conn) as router:
+        bus = Proxy(message_bus, router, timeout=5)
+        for name in (BUS_NAME, f"{BUS_NAME}.instance{os.getpid()}"):
+            (code,) = bus.RequestName(name, 4)    # DO_NOT_QUEUE; 1 = now the primary owner
+            if code == 1:
+                return name
+    raise OSError("both MPRIS names are taken")
+
+
+def open_mpris(track: Track, enabled: bool = True) -> MprisControl | None:
+    """The MPRIS control, or None where there is no session bus (a headless
+    box, macOS, Windows) or it is turned off: the session plays as before,
+    with one debug-level note."""
+    if not enabled:
+        return None
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        _log.debug("MPRIS off: no session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
+        return None
+    try:
+        import jeepney  # noqa: F401 - a dependency, but a broken install must not stop play
+    except ImportError as exc:
+        _log.debug("MPRIS off: %s", exc)
+        return None
+    return MprisControl(track)
+
+
+INTROSPECTION = """<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">
+<node>
+  <interface name="org.freedesktop.DBus.Introspectable">
+    <method name="Introspect"><arg name="xml" type="s" direction="out"/></method>
+  </interface>
+  <interface name="org.freedesktop.DBus.Properties">
+    <method name="Get"><arg type="s" direction="in"/><arg type="s" direction="in"/>
+      <arg type="v" direction="out"/></method>
+    <method name="GetAll"><arg type="s" direction="in"/><arg type="a{sv}" direction="out"/></method>
+    <method name="Set"><arg type="s" direction="in"/><arg type="s" direction="in"/>
+      <arg type="v" direction="in"/></method>
+    <signal name="PropertiesChanged"><arg type="s"/><arg type="a{sv}"/><arg type="as"/></signal>
+  </interface>
+  <interface name="org.mpris.MediaPlayer2">
+    <method name="Raise"/><method name="Quit"/>
+    <property name="CanQuit" type="b" access="read"/>
+    <property name="CanRaise" type="b" access="read"/>
+    <property name="HasTrackList" type="b" access="read"/>
+    <property name="Identity" type="s" access="read"/>
+    <property name="SupportedUriSchemes" type="as" access="read"/>
+    <property name="SupportedMimeTypes" type="as" access="read"/>
+  </interface>
+  <interface name="org.mpris.MediaPlayer2.Player">
+    <method name="Next"/><method name="Previous"/><method name="Pause"/>
+    <method name="PlayPause"/><method name="Stop"/><method name="Play"/>
+    <method name="Seek"><arg name="Offset" type="x" direction="in"/></method>
+    <method name="SetPosition"><arg name="TrackId" type="o" direction="in"/>
+      <arg name="Position" type="x" direction="in"/></method>
+    <method name="OpenUri"><arg name="Uri" type="s" direction="in"/></method>
+    <signal name="Seeked"><arg name="Position" type="x"/></signal>
+    <property name="PlaybackStatus" type="s" access="read"/>
+    <property name="Rate" type="d" access="read"/>
+    <property name="Metadata" type="a{sv}" access="read"/>
+    <property name="Volume" type="d" access="read"/>
+    <property name="Position" type="x" access="read"/>
+    <property name="MinimumRate" type="d" access="read"/>
+    <property name="MaximumRate" type="d" access="read"/>
+    <property name="CanGoNext" type="b" access="read"/>
+    <property name="CanGoPrevious" type="b" access="read"/>
+    <property name="CanPlay" type="b" access="read"/>
+    <property name="CanPause" type="b" access="read"/>
+    <property name="CanSeek" type="b" access="read"/>
+    <property name="CanControl" type="b" access="read"/>
+  </interface>
+</node>
+"""

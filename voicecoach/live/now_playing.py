@@ -1,0 +1,70 @@
+"""Where the session is, as a listener would say it: one snapshot of the
+transport for every display (the status line, MPRIS metadata on the desktop
+and the phone), so they all say the same thing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voicecoach.live.transport import Activity, Transport, TransportState
+from voicecoach.plan.kinds import SegmentKind
+from voicecoach.plan.labels import LabelStyle, segment_label
+
+
+@dataclass(frozen=True)
+class NowPlaying:
+    """Where the session is, as a listener would describe it.
+
+    ``position`` is the timeline frame heard (while paused: where it will go
+    on); ``seeks`` counts jumps of the position (rewinds, skips), so a
+    display knows when to resynchronise.
+    """
+
+    state: TransportState
+    activity: Activity
+    quitting: bool
+    position: int
+    frames: int
+    samplerate: int
+    segment: SegmentKind
+    set: int | None
+    sets: int
+    rep: int | None
+    reps: int
+    side: str | None
+    seeks: int
+
+    @property
+    def phase(self) -> str:
+        """``lift``, ``rest``, ``PAUSED``, ``count-in``...: what is going on."""
+        if self.state == TransportState.PAUSED:
+            return "PAUSED"
+        if self.activity != Activity.SESSION:
+            return str(self.activity)
+        return segment_label(self.segment, LabelStyle.STATUS)
+
+    def describe(self, sep: str = "  ") -> str:
+        """``set 2/3  rep 4/10  lower``."""
+        parts = []
+        if self.set and self.segment != SegmentKind.REST:
+            parts.append(f"set {self.set}/{self.sets}")
+        if self.rep:
+            parts.append(f"rep {self.rep}/{self.reps}" + (f" {self.side}" if self.side else ""))
+        parts.append(self.phase)
+        return sep.join(parts)
+
+    @property
+    def seconds_left(self) -> float:
+        return (self.frames - self.position) / self.samplerate
+
+
+def now_playing(t: Transport) -> NowPlaying:
+    """A snapshot of ``t`` for display; reads only attributes the audio side
+    replaces whole, so any thread may call it (a value may be one block old)."""
+    tl = t.timeline
+    seg = tl.segment_at(min(t.position, tl.frames - 1))
+    reps = max((s.rep or 0) for s in tl.segments if s.set == seg.set) if seg.set else 0
+    return NowPlaying(state=t.state, activity=t.activity, quitting=t.quit_requested,
+                      position=t.position, frames=tl.frames, samplerate=tl.samplerate,
+                      segment=seg.kind, set=seg.set, sets=t.sets, rep=seg.rep, reps=reps,
+                      side=seg.side, seeks=t.seeks)
