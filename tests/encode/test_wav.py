@@ -197,3 +197,13 @@ def test_a_file_too_large_for_riff_is_refused_up_front():
     with pytest.raises(InputError, match="4 GiB"):
         header(2 ** 31, 1, SR, "PCM_16")
     assert len(header(2 ** 31 - 100, 1, SR, "PCM_16")) == 44
+
+
+def test_without_pwrite_the_same_file_is_written(tmp_path, monkeypatch):
+    """Where the system has no positioned write (Windows), seek and write give the same bytes."""
+    tl, speech = session(20, rest=(4, 12))
+    m = loud_mixer(tl, speech)
+    export(m, tl, tmp_path / "a.wav", ExportOptions(date="2026-12-01"))
+    monkeypatch.delattr(os, "pwrite")
+    export(m, tl, tmp_path / "b.wav", ExportOptions(date="2026-12-01"))
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()

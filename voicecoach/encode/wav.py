@@ -180,6 +180,10 @@ class WavWriter:
 
     def _pwrite(self, data, offset: int) -> None:
         view = memoryview(data).cast("B")
+        if not hasattr(os, "pwrite"):              # Windows: seek, then write
+            os.lseek(self._fd, offset, os.SEEK_SET)
+            self._write(view)
+            return
         while view:
             n = os.pwrite(self._fd, view, offset)
             if n <= 0:
