@@ -1,11 +1,10 @@
-"""Encoders and writers on their own threads, so the mix and its stems encode at once.
+"""Encoders on their own threads, so the mix and its stems encode at once.
 
 libsndfile (through cffi) and libmp3lame (through ctypes) release the GIL
-while they encode, and ``os.pwrite`` while it copies into the page cache,
-so on a 2-core machine the render (main thread) and the encoders or
-writers share both cores. Each :class:`ThreadedSink` takes blocks through a
-short queue (memory stays a few blocks per file) and keeps the first error
-its sink raised, re-raised in the caller's thread.
+while they encode, so on a 2-core machine the render (main thread) and two
+or three encoders share both cores. Each :class:`ThreadedSink` takes blocks
+through a short queue (memory stays a few blocks per file) and keeps the
+first error its encoder raised, re-raised in the caller's thread.
 """
 
 from __future__ import annotations
@@ -26,8 +25,7 @@ class ThreadedSink:
     Parameters
     ----------
     sink : object
-        A ``soundfile.SoundFile``, :class:`~voicecoach.encode.lame.LameWriter`
-        or :class:`~voicecoach.encode.wav.WavWriter` (through :meth:`write_at`).
+        A ``soundfile.SoundFile`` or :class:`~voicecoach.encode.lame.LameWriter`.
     depth : int
         Blocks that may wait in the queue.
     """
@@ -35,7 +33,6 @@ class ThreadedSink:
     def __init__(self, sink, depth: int = 3):
         self.sink = sink
         self.subtype = sink.subtype
-        self.min_hole = getattr(sink, "min_hole", 0)
         self._q: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="voicecoach-encoder", daemon=True)
@@ -48,10 +45,7 @@ class ThreadedSink:
                 return
             if self._error is None:
                 try:
-                    if isinstance(block, tuple):
-                        self.sink.write_at(*block)
-                    else:
-                        self.sink.write(block)
+                    self.sink.write(block)
                 except BaseException as exc:    # re-raised in the caller's thread
                     self._error = exc
 
@@ -60,12 +54,6 @@ class ThreadedSink:
         if self._error is not None:
             raise self._error
         self._q.put(block.copy())
-
-    def write_at(self, frame: int, block: np.ndarray) -> None:
-        """Queue a copy of ``block`` for ``sink.write_at(frame, block)``."""
-        if self._error is not None:
-            raise self._error
-        self._q.put((frame, block.copy()))
 
     def join(self) -> None:
         """Wait until every queued block is written; raise its error if one failed."""

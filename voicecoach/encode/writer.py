@@ -192,8 +192,8 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[object, str | None]], block: in
 
 
 def _ours(f: object) -> bool:
-    """A :class:`WavWriter`, or a thread writing to one (both take ``write_at``)."""
-    return isinstance(getattr(f, "sink", f), WavWriter)
+    """A :class:`WavWriter` (it takes ``write_at``)."""
+    return isinstance(f, WavWriter)
 
 
 def _stream_sounding(mixer: Mixer, outputs: Sequence[tuple[WavWriter, str | None]], block: int,
@@ -517,10 +517,10 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                     f.tracknumber = str(tags.track)
         current = main.name    # which file a stream error belongs to is only known from its handle
         try:
-            # libsndfile's WAV is a copy to disk: inline. Encoders and our WAV
-            # writers get a thread each, so the render and every file's
-            # encoding or copy into the page cache share the cores.
-            if fmt == "wav" and not isinstance(files[0][0], WavWriter):
+            # WAV is a copy to disk: inline (a writer thread cost more in
+            # copies and hand-overs than it saved). Encoders get a thread
+            # each, so the render and every file's encoding share the cores.
+            if fmt == "wav":
                 outs = [(f, bus) for f, bus, _ in files]
             else:
                 from voicecoach.encode.parallel import ThreadedSink
