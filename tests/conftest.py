@@ -24,6 +24,13 @@ class Run:
     err: str
 
 
+@pytest.fixture(scope="session")
+def shared_cache_dir(tmp_path_factory) -> Path:
+    """One cue cache for the whole run: speech is deterministic, so a cue
+    synthesised by one test is exactly what another would synthesise."""
+    return tmp_path_factory.mktemp("shared-cache")
+
+
 @pytest.fixture(autouse=True)
 def no_desktop_bus(monkeypatch):
     """In-process tests never appear on the developer's desktop as a media
@@ -32,10 +39,10 @@ def no_desktop_bus(monkeypatch):
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Environment:
+def env(tmp_path: Path, shared_cache_dir: Path) -> Environment:
     return Environment(
         stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
-        config_dir=tmp_path / "config", cache_dir=tmp_path / "cache", data_dir=tmp_path / "data",
+        config_dir=tmp_path / "config", cache_dir=shared_cache_dir, data_dir=tmp_path / "data",
         stdin_isatty=False, stderr_isatty=False,
     )
 
@@ -161,3 +168,28 @@ class FakeAudio:
 def fake_audio():
     """The :class:`FakeAudio` class: call it to make a recording backend."""
     return FakeAudio
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite the golden transcripts of what the coach says "
+                          "(scripts/update_goldens); review the diff by eye")
+
+
+@pytest.fixture
+def update_goldens(request) -> bool:
+    return request.config.getoption("--update-goldens")
+
+
+def _fake_speech(samplerate: int = 48000, per_char: float = 0.06):
+    """Spoken length of a phrase as a fixed function of its text (no engine):
+    timelines planned with it do not depend on a voice's exact lengths."""
+    def frames(text: str) -> int:
+        return max(1, round((0.1 + per_char * len(text)) * samplerate))
+    return frames
+
+
+@pytest.fixture
+def speech_len():
+    """``speech_len(samplerate=48000, per_char=0.06)`` -> a text -> frames function."""
+    return _fake_speech

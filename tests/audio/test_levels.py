@@ -135,3 +135,12 @@ def test_steady_block_size_allocates_little():
 def test_bad_ceiling_is_refused():
     with pytest.raises(ValueError, match="ceiling"):
         TruePeakLimiter(1, ceiling=1.5)
+
+
+def test_one_frame_at_a_time_gives_the_same_samples():
+    """A device may ask for a single frame: the limiter still reads exactly
+    the frames it needs ahead."""
+    x = loud_music(0.1, 3.0)
+    whole, _ = run_limiter(x, [len(x)])
+    ones, _ = run_limiter(x, [1, 1, 2, 1, 63, 1])
+    np.testing.assert_array_equal(ones, whole)

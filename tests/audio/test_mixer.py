@@ -424,3 +424,16 @@ def test_attached_sounds_are_found_by_their_name():
     assert out[2:5, 0].tolist() == [0.5] * 3 and out[6:8, 0].tolist() == pytest.approx([0.1] * 2)
     with pytest.raises(KeyError, match="rest_end"):
         Mixer(tl, {}, SOUNDS)
+
+
+def test_events_out_of_order_mix_as_if_sorted():
+    sr = 8000
+    sounds = make_sounds(sr)
+    events = [Event(3000, "tick", 320), Event(100, "accent", 400), Event(5000, "bell", 2000),
+              Event(150, "tick", 320)]
+    shuffled = Timeline("x", sr, 8000, (), tuple(events))
+    ordered = Timeline("x", sr, 8000, (), tuple(sorted(events, key=lambda e: e.frame)))
+    a, b = np.zeros((8000, 1), np.float32), np.zeros((8000, 1), np.float32)
+    Mixer(shuffled, {}, sounds).render(a, 0)
+    Mixer(ordered, {}, sounds).render(b, 0)
+    assert np.array_equal(a, b) and np.abs(a[3000:3320]).max() > 0.01

@@ -152,6 +152,61 @@ def test_export_shows_progress_only_on_a_terminal(run, env, tmp_path):
     assert "Writing p.wav" in tty.stderr.getvalue() and "100%" in tty.stderr.getvalue()
 
 
+def _preset_with_speech(tmp_path, **speech):
+    path = tmp_path / "spoken.toml"
+    path.write_text(tomli_w.dumps({"title": "T", "exercise": "e", "sets": 1, "reps": 2,
+                                   "tempo": "2020", "speech": speech}))
+    return path
+
+
+def test_validate_rejects_an_unknown_voice_naming_the_closest(run, tmp_path):
+    for speech in ({"voice": "en-gbb"}, {"voice": "en-gbb", "engine": "pyttsx3"}):
+        path = _preset_with_speech(tmp_path, **speech)
+        r = run("presets", "validate", str(path))
+        assert r.code == 2, r
+        assert f"{path}: speech.voice: unknown voice 'en-gbb'; closest: gmw/en " in r.err, r.err
+        assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
+    path = _preset_with_speech(tmp_path, voice="en-gb")        # the README's example
+    assert run("presets", "validate", str(path)).code == 0
+    path = _preset_with_speech(tmp_path, engine="espeak")
+    r = run("presets", "validate", str(path))
+    assert r.code == 2 and "speech.engine: must be one of auto, piper, pyttsx3" in r.err
+
+
+def test_play_export_and_timeline_reject_an_unknown_voice(run, tmp_path):
+    for engine in ("pyttsx3", "auto"):
+        for command in (("timeline",), ("export", "-o", str(tmp_path / "x.wav"))):
+            r = run(*command, "--sets", "1", "--reps", "2", "--engine", engine, "--voice", "en-gbb")
+            assert r.code == 2, (engine, command, r)
+            assert "unknown voice 'en-gbb'; closest: gmw/en " in r.err and "Traceback" not in r.err
+            assert len(r.err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.wav").exists()
+    r = run("timeline", "--sets", "1", "--reps", "2", "--voice", "en-gb", "--json")
+    assert r.code == 0, r.err
+
+
+def test_an_engine_not_installed_is_one_line_exit_1(run, monkeypatch):
+    from voicecoach.cues import engine_choice
+    monkeypatch.setattr(engine_choice, "piper_installed", lambda: False)
+    r = run("timeline", "--engine", "piper")
+    assert r.code == 1 and "pip install 'voicecoach[neural]'" in r.err
+    assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
+    assert run("timeline", "--sets", "1", "--reps", "2").code == 0      # auto falls back to espeak
+
+
+def test_voices_lists_both_engines_and_what_auto_uses(run):
+    from voicecoach.cues.piper_voices import find_piper_voices, piper_installed
+    r = run("voices")
+    assert r.code == 0, r.err
+    rows = [line.split() for line in r.out.splitlines()]
+    assert any(row[:2] == ["pyttsx3", "gmw/en-us"] for row in rows)
+    if piper_installed() and find_piper_voices():
+        assert r.out.startswith("auto: piper (neural), voice en_US-joe-medium")
+        assert ["piper", "en_US-joe-medium", "joe", "en-us", "medium"] in rows
+    else:
+        assert r.out.startswith("auto: pyttsx3")
+
+
 def test_export_is_tagged_as_played_with_a_chapter_per_set(run, tmp_path):
     import mutagen
     out = tmp_path / "sl.mp3"
@@ -163,7 +218,7 @@ def test_export_is_tagged_as_played_with_a_chapter_per_set(run, tmp_path):
     assert str(tags["TCON"]) == "Fitness" and "TRCK" not in tags
     titles = [str(f.sub_frames["TIT2"]) for f in sorted(tags.getall("CHAP"),
                                                           key=lambda c: c.start_time)]
-    assert titles == ["Intro", "Set 1 of 2", "Rest", "Set 2 of 2", "Outro"]   # sides inside
+    assert titles == ["Intro", "Warm-up", "Set 1 of 2", "Rest", "Set 2 of 2", "Outro"]   # sides inside
     assert r.out.endswith(f"{len(titles)} chapters\n")
 
 

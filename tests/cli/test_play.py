@@ -22,6 +22,8 @@ sets = 2
 reps = 2
 rest = 5
 tempo = "2-0-1-0"
+[speech]
+engine = "pyttsx3"      # the frames below are espeak's
 """
 # Timeline of SHORT at 48 kHz (checked below): set 1 rep 1 lifts at 10.0 s,
 # the rest runs from 16.0 to 21.0 s, set 2 lifts at 21.0 s, the end is 31.0 s.
@@ -242,7 +244,7 @@ def test_skip_in_the_rest_goes_to_the_count_in_of_the_next_set(env, short, audio
     assert "Short test: finished" in out
 
 
-def test_quit_stops_with_exit_0_and_logs_the_stopped_session(env, run, short, audio, watch):
+def test_quit_before_the_first_rep_is_done_logs_nothing(env, run, short, audio, watch):
     keys = ScriptedKeys.at(p120="q")
     code, out, err = run_in(replace(env, keys=keys), "play", str(short))
     assert code == 0, err
@@ -254,10 +256,9 @@ def test_quit_stops_with_exit_0_and_logs_the_stopped_session(env, run, short, au
     assert np.array_equal(heard[pressed + FADE:said], t.clips.quit)
     # then silence: the music's fade time, the latency and a margin, so nothing is cut
     assert not heard[said:].any() and len(heard) < said + round(0.8 * SR) + 2 * audio.block
-    assert out == "Short test: stopped at 0:10.2; underruns: 0\n"
-    logged = last_logged(run)
-    assert not logged["completed"] and logged["sets"] == []
-    assert (logged["stopped_set"], logged["stopped_rep"]) == (1, 1)
+    assert out == ("Short test: stopped at 0:10.2; underruns: 0\n"
+                   "Nothing logged: not one rep was played.\n")   # not a training day
+    assert json.loads(run("history", "--json").out) == []
 
 
 @pytest.mark.parametrize("how", ["device", "keys"])
@@ -326,14 +327,14 @@ def test_a_device_lost_for_good_is_exit_1_with_one_clear_line(env, run, short, f
 
 
 def test_the_reps_are_asked_for_at_a_terminal(env, run, short):
-    tty = terminal(env, ScriptedKeys(), answers="9\n1\n\n")
+    tty = terminal(env, ScriptedKeys(), answers="-1\n3\n\n")
     code, out, err = run_in(tty, "play", str(short))
     assert code == 0, err
     assert "Set 1 of 2: perfect reps [2]: " in err
-    assert "set 1: 9 perfect reps is not between 0 and the 2 planned" in err
+    assert "set 1: perfect reps cannot be negative, got -1" in err
     lines = out.splitlines()
-    assert lines[1] == "Logged 3 perfect reps (1 2)." and lines[2].startswith("Next session: ")
-    assert [s["perfect"] for s in last_logged(run)["sets"]] == [1, 2]
+    assert lines[1] == "Logged 5 perfect reps (3 2)." and lines[2].startswith("Next session: ")
+    assert [s["perfect"] for s in last_logged(run)["sets"]] == [3, 2]     # more than planned: kept
 
 
 def test_end_of_input_at_the_prompt_leaves_the_session_unlogged(env, run, short):

@@ -23,6 +23,7 @@ from voicecoach.cues import cache as cue_cache_module
 from voicecoach.cues.bank import CueBank
 from voicecoach.cues.cache import CueCache, cue_key
 from voicecoach.cues.dsp import (
+    FADE_OUT_S,
     PEAK_DBFS,
     PREROLL_S,
     TAIL_S,
@@ -81,6 +82,26 @@ def test_trim_puts_onset_at_preroll_and_keeps_a_short_tail():
     np.testing.assert_array_equal(y[preroll:preroll + 3000], x[start + preroll:start + preroll + 3000])
 
 
+@pytest.mark.parametrize("rate", [8000, 22050, 48000])
+def test_trim_cuts_fades_in_and_out_exactly_as_specified(rate):
+    """A steady tone between silences: the kept span, the raised-cosine fade
+    in over the pre-roll and the fade out over the last FADE_OUT_S."""
+    n0, n1, n2 = rate // 10, rate // 5, rate // 4
+    tone = np.full(n1, 0.4, np.float32)             # level: every sample audible
+    hush = 0.002                                    # -46 dB under it: not voice, but kept
+    x = np.concatenate([np.full(n0, hush, np.float32), tone, np.full(n2, -hush, np.float32)])
+    y = trim(x, rate).astype(np.float64)
+    pre, tail, fade_out = (max(1, round(s * rate)) for s in (PREROLL_S, TAIL_S, FADE_OUT_S))
+    start, end = n0 - pre, n0 + n1 + tail
+    want = x[start:end].astype(np.float64)
+    want[:pre] *= 0.5 - 0.5 * np.cos(np.pi * np.arange(pre) / pre)
+    want[-fade_out:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, fade_out + 1) / fade_out)
+    assert len(y) == len(want)
+    np.testing.assert_allclose(y, want, atol=1e-7)
+    assert y[pre] == pytest.approx(0.4) and y[-1] == 0.0
+    assert y[-fade_out - 1] == pytest.approx(-hush) and 0 < y[1] < hush
+
+
 def test_trim_burst_at_sample_zero_is_faded_not_clicked():
     x = burst(0, 4000, 2000, freq=1000.0)
     x[0] = 0.5                                        # starts at full level
@@ -105,6 +126,23 @@ def test_trim_keeps_sound_that_is_only_a_click():
     x[400] = 0.5
     y = trim(x, SR)
     assert np.abs(y).max() > 0.1
+
+
+def test_trim_of_clicks_only_keeps_from_the_first_to_the_last():
+    x = np.zeros(4000, np.float32)
+    x[400], x[2400] = 0.5, -0.5
+    y = trim(x, SR)
+    pre = round(PREROLL_S * SR)
+    assert len(y) == (2400 - 400) + pre + 1 + round(TAIL_S * SR)
+    assert y[pre] == pytest.approx(0.5) and y[pre + 2000] == pytest.approx(-0.5)
+
+
+def test_resample_changes_the_length_by_the_ratio_even_for_one_sample():
+    one = np.array([0.5], np.float32)
+    assert len(resample(one, 8000, 48000)) == 6
+    x = burst(0, 2205, 0, amp=0.5, freq=300.0, sr=22050)
+    y = resample(x, 22050, 48000)
+    assert abs(len(y) - 4800) <= 1 and y.dtype == np.float32
 
 
 @pytest.mark.parametrize("x", [
@@ -204,6 +242,48 @@ def test_normalise_does_not_depend_on_input_level_or_padding(scale, pad):
     ref = normalise(x, SR)
     y = normalise((x * scale).astype(np.float32), SR)
     np.testing.assert_allclose(y, ref, atol=1e-5)
+
+
+def _voiced_rms_db(y: np.ndarray, voiced: slice) -> float:
+    return db(float(np.sqrt(np.mean(y[voiced].astype(np.float64) ** 2))))
+
+
+@pytest.mark.parametrize("pause_s", [0.2, 1.0, 3.0])
+def test_pauses_and_silence_do_not_change_a_cues_loudness(pause_s):
+    """The same words with a long pause, or trailing silence, sound as loud:
+    the gate leaves out what is far below the loudest windows."""
+    words = burst(0, 12000, 0, amp=0.3, freq=300.0)
+    pause = np.zeros(round(pause_s * SR), np.float32)
+    paused = np.concatenate([words[:6000], pause, words[6000:]])
+    a, b = normalise(words, SR), normalise(paused, SR)
+    loud_a = _voiced_rms_db(a, slice(0, 12000))
+    loud_b = _voiced_rms_db(np.concatenate([b[:6000], b[6000 + len(pause):]]), slice(0, 12000))
+    assert abs(loud_a - loud_b) < 0.2
+    assert abs(loud_a - TARGET_RMS_DBFS) < 0.5
+    assert gated_rms(paused, SR) == pytest.approx(gated_rms(words, SR), rel=0.02)
+
+
+@pytest.mark.parametrize("breath_db", [-20.0, -30.0, -45.0])
+def test_breaths_and_soft_sounds_do_not_change_a_cues_loudness(breath_db):
+    """Soft sounds far under the voice (a breath, a soft consonant) are gated
+    out too: the voiced part reaches the same loudness with or without them."""
+    rng = np.random.default_rng(3)
+    words = burst(0, 9600, 0, amp=0.3, freq=300.0)
+    breath = (rng.standard_normal(SR // 2) * 0.3 / np.sqrt(2) * 10 ** (breath_db / 20)
+              ).astype(np.float32)
+    with_breath = np.concatenate([breath, words])
+    a, b = normalise(words, SR), normalise(with_breath, SR)
+    assert abs(_voiced_rms_db(a, slice(0, 9600))
+               - _voiced_rms_db(b, slice(len(breath), len(breath) + 9600))) < 0.3
+    assert gated_rms(with_breath, SR) == pytest.approx(gated_rms(words, SR), rel=0.05)
+
+
+def test_gated_rms_of_a_steady_tone_is_its_rms():
+    tone = burst(0, SR, 0, amp=0.5, freq=1000.0)
+    assert gated_rms(tone, SR) == pytest.approx(0.5 / np.sqrt(2), rel=1e-3)
+    short = tone[:100]                         # shorter than one window
+    assert gated_rms(short, SR) == pytest.approx(float(np.sqrt(np.mean(short.astype(float) ** 2))))
+    assert gated_rms(np.zeros(2000, np.float32), SR) == 0.0
 
 
 def test_process_chain():
@@ -330,7 +410,7 @@ class FakeEngine:
         self.silent = silent
         self.calls: list[tuple[str, SpeechSettings]] = []
 
-    def describe(self) -> str:
+    def describe(self, settings=None) -> str:
         return self.identity
 
     def synthesize(self, text, settings):
@@ -526,7 +606,8 @@ def test_engine_identity_is_cheap_and_specific():
 def test_real_synthesis_is_quiet_on_stdout(capfd):
     with SpeechEngine() as eng:                       # worker spawned while capfd is active
         pcm, rate = eng.synthesize("Breathe out and lift", SpeechSettings())
-        directory = eng._res.directory
+        directory = eng._res.worker.directory
+        assert os.path.basename(directory).startswith("voicecoach-tts-")
         assert all(n.endswith(".log") for n in os.listdir(directory))  # wav deleted
     out, _ = capfd.readouterr()
     assert out == ""
@@ -575,11 +656,13 @@ def test_real_stuck_engine_times_out_and_recovers():
         # A missing folder makes pyttsx3's write fail inside espeak's
         # callback: the utterance never finishes (the hang in docs/pitfalls.md).
         with pytest.raises(SpeechEngineError, match="did not answer within 1 s") as info:
-            eng._synthesize_to("Two", None, None, "/nonexistent-voicecoach-dir/x.wav")
+            eng._synthesize_to("Two", {"voice": None, "rate": None},
+                               "/nonexistent-voicecoach-dir/x.wav")
         # the worker's stderr (the failed write) is quoted, on one line
         assert "engine log:" in str(info.value) and "nonexistent-voicecoach-dir" in str(info.value)
         assert "\n" not in str(info.value)
-        assert eng._res.worker is None
+        # the stuck phrase ran in a child the worker killed: the worker itself is fine
+        assert eng._res.worker is not None and eng._res.worker.alive
         # recovery must not depend on how fast this machine is
         eng._timeout = ENGINE_TIMEOUT_S
         again, rate = eng.synthesize("One", SpeechSettings())

@@ -79,8 +79,11 @@ concentric = ["Breathe out and lift", "Lift"]
 
 @pytest.fixture
 def short_preset(tmp_path):
-    def make(sets=2, reps=2):
-        path = tmp_path / f"short-{sets}x{reps}.toml"
-        path.write_text(SHORT.format(sets=sets, reps=reps))
+    def make(sets=2, reps=2, engine=None):
+        path = tmp_path / f"short-{sets}x{reps}-{engine or 'default'}.toml"
+        text = SHORT.format(sets=sets, reps=reps)
+        if engine is not None:
+            text += f'[speech]\nengine = "{engine}"\n'
+        path.write_text(text)
         return path
     return make

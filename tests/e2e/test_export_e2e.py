@@ -15,12 +15,12 @@ SR = 48000
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory, cue_cache):
+@pytest.fixture(scope="module", params=["auto", "pyttsx3"], ids=["default-neural", "pyttsx3"])
+def exported(tmp_path_factory, cue_cache, request):
     out = tmp_path_factory.mktemp("export")
     env_args = dict(env={**__import__("os").environ, "VOICECOACH_CACHE_DIR": str(cue_cache)},
                     capture_output=True, text=True, timeout=300)
-    args = ["leg-lifts", "--sets", "2", "--reps", "6", "--rest", "10"]
+    args = ["leg-lifts", "--sets", "2", "--reps", "6", "--rest", "10", "--engine", request.param]
     r = subprocess.run([sys.executable, "-m", "voicecoach", "export", *args, "-o", str(out / "s.wav"),
                         "--stems", "--cue"], **env_args)
     assert r.returncode == 0, r.stderr

@@ -102,7 +102,7 @@ def test_headset_buttons_pause_resume_next_and_stop(vc, pulse, session_bus, clip
             r = subprocess.run(["playerctl", "-p", "voicecoach", "status"], capture_output=True,
                                text=True, env={**os.environ, **bus.env}, timeout=20)
             assert r.stdout.strip() == "Paused", r
-        time.sleep(5.0)
+        time.sleep(6.0)            # the paused message (longer in a neural voice) + 2 s of quiet
         at_resume = _frames_recorded(rec_path)
         bus.call("PlayPause")
         bus.wait_for(lambda m: "count-in" in m, "the count-in in the metadata", timeout=30)

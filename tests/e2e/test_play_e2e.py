@@ -14,8 +14,9 @@ from pulse import SR, best_lag, export_wav, stop_recording
 pytestmark = pytest.mark.e2e
 
 
-def test_live_equals_export_no_drift(vc, pulse, short_preset, tmp_path):
-    preset = short_preset(sets=2, reps=2)
+@pytest.mark.parametrize("engine", [None, "pyttsx3"], ids=["default-neural", "pyttsx3"])
+def test_live_equals_export_no_drift(vc, pulse, short_preset, tmp_path, engine):
+    preset = short_preset(sets=2, reps=2, engine=engine)
     ref = export_wav(vc, preset, tmp_path / "ref.wav")
     rec_path = tmp_path / "rec.raw"
     rec = pulse.record(rec_path)
@@ -118,7 +119,9 @@ def test_pause_resumes_from_the_start_of_the_rep(vc, pulse, short_preset, tmp_pa
 
 
 def test_skip_ends_the_rest_early(vc, pulse, short_preset, tmp_path):
-    preset = short_preset(sets=2, reps=2)
+    # espeak: its short phrases leave most of this 5-second rest free to skip;
+    # the neural voice's longer ones fill it, and the skip lands too late to show
+    preset = short_preset(sets=2, reps=2, engine="pyttsx3")
     ref = export_wav(vc, preset, tmp_path / "ref.wav")
     plan = json.loads(vc("timeline", str(preset), "--json").stdout)
     set2 = next(s for s in plan["segments"] if s["kind"] == "concentric" and s["set"] == 2)

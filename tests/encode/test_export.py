@@ -610,3 +610,25 @@ def test_memory_does_not_grow_with_session_length(tmp_path):
         peaks[minutes] = rss_kib
     # the whole 60-minute mix would be 690 MB as float32; allow 24 MB of slack
     assert peaks[60] - peaks[2] < 24 * 1024, peaks
+
+
+@pytest.mark.parametrize("subtype, dtype", [("FLOAT", "float32"), ("PCM_16", "int16")])
+def test_wav_stream_header_reads_back_as_its_subtype(subtype, dtype):
+    from voicecoach.encode.writer import wav_header
+    x = (np.sin(np.arange(1000) / 7) * 0.5).astype(np.float32)
+    body = x if dtype == "float32" else np.rint(x * 32767).astype(np.int16)
+    head = wav_header(len(x), 1, 16000, subtype)
+    assert len(head) == 44
+    data, sr = sf.read(io.BytesIO(head + body.tobytes()), dtype=dtype)
+    info = sf.info(io.BytesIO(head + body.tobytes()))
+    assert sr == 16000 and info.subtype == subtype and np.array_equal(data, body)
+
+
+def test_wav_stream_header_takes_exactly_up_to_four_gib():
+    from voicecoach.encode.writer import wav_header
+    most = (0xFFFFFFFF - 36) // 3                    # 24-bit mono: 3 bytes a frame, to the byte
+    assert most * 3 == 0xFFFFFFFF - 36
+    head = wav_header(most, 1, 48000, "PCM_24")
+    assert int.from_bytes(head[4:8], "little") == 0xFFFFFFFF
+    with pytest.raises(InputError, match="4 GiB"):
+        wav_header(most + 1, 1, 48000, "PCM_24")

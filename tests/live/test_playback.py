@@ -90,6 +90,34 @@ def test_ctrl_c_carries_how_far_it_got(live_session, fake_audio):
     assert audio.streams[0].closed
 
 
+def test_an_interrupted_play_reports_its_jumps(live_session, fake_audio):
+    polls = iter([None] * 20 + ["n"] + [None] * 20)
+
+    def keys():
+        key = next(polls, None)
+        if key is None and audio.now > 3.0:
+            raise KeyboardInterrupt
+        return key
+
+    audio = fake_audio()
+    hooks = Hooks(keys=keys, clock=audio.clock, sleep=audio.sleep)
+    with pytest.raises(PlayInterrupted) as caught:
+        play(live_session, audio, hooks=hooks)
+    [(src, dst)] = caught.value.result.jumps
+    assert src < dst and caught.value.result.position >= dst
+
+
+def test_a_device_gone_for_good_carries_how_far_it_got(live_session, fake_audio):
+    from voicecoach.errors import AudioDeviceError
+    from voicecoach.live.playback import DeviceLost
+    audio = fake_audio(lose_after=60, refuse=1000)
+    with pytest.raises(DeviceLost) as caught:
+        play(live_session, audio, hooks=hooks_for(audio))
+    assert isinstance(caught.value, AudioDeviceError) and "did not come back" in str(caught.value)
+    got = caught.value.result
+    assert not got.completed and got.position == 60 * audio.block
+
+
 def test_music_is_fed_from_a_thread_that_stops_with_play(live_session, fake_audio, tmp_path):
     song = tmp_path / "song.wav"
     t = np.arange(2 * SR) / SR

@@ -141,6 +141,7 @@ def test_skip_in_a_set_names_the_next_set_then_its_count_in(session, full_mix):
     out = play(t, [k + 3 * SR])
     assert t.position == first_rep_set2.start
     assert np.allclose(out[t.fade:k], clips.skip_to[2])
+    assert t.jumps == [(tl.segments[5].start + 10, first_rep_set2.start - 3 * SR)]
     ref = full_mix(mixer, tl)
     assert np.array_equal(out[k:], ref[first_rep_set2.start - 3 * SR:first_rep_set2.start])
     # the announcement ends with a gap before "three"
@@ -315,3 +316,53 @@ def test_music_fades_out_at_the_end_of_the_session_and_after_quit(session):
     n = d + t.fade + len(clips.quit) + round(MUSIC_FADE_SECONDS * SR)
     assert t.finished
     assert np.max(np.abs(out[n - 10:n])) < 1e-2 and not out[n:].any()
+
+
+# ---- the count-in clips: words, order and timing against the beat
+
+def labelled_speech(seconds=0.3):
+    """Each text is a constant clip whose value names it, so a mix can be read back."""
+    values = {}
+
+    def speech(text):
+        value = values.setdefault(text, 0.01 * (len(values) + 1))
+        return np.full(round(seconds * SR), value, np.float32)
+    speech.values = values
+    return speech
+
+
+TICK = np.full(40, 0.5, np.float32)
+
+
+@pytest.mark.parametrize("name, phrase", [("resume_rep", "player_resume_rep"),
+                                          ("recovered_rep", "player_recovered_rep")])
+@pytest.mark.parametrize("head_seconds", [0.3, 0.74, 0.76, 1.9])
+def test_count_in_clip_says_its_words_then_three_two_one_on_the_beat(name, phrase,
+                                                                     head_seconds):
+    from voicecoach.plan.phrases import default_phrases
+    speech = labelled_speech(head_seconds)
+    clip = getattr(make_clips(speech, {"tick": TICK}, SR), name)
+    head_text = default_phrases().variants(phrase)[0]
+    head = round(head_seconds * SR)
+    v = speech.values
+    assert np.all(clip[:head] == v[head_text])               # the words first, alone
+    beat0 = len(clip) - 3 * SR
+    assert beat0 % SR == 0                                    # the count lands on whole seconds
+    assert head + SR // 4 <= beat0 < head + SR // 4 + SR      # after a breath, not on the words
+    assert not clip[head:beat0].any()
+    word_len = min(head, SR)               # every text lasts head_seconds here
+    for i, word in enumerate(("Three", "Two", "One")):
+        at = beat0 + i * SR
+        assert np.allclose(clip[at:at + len(TICK)], TICK + v[word])   # a tick on each count
+        assert np.all(clip[at + len(TICK):at + word_len] == v[word])
+        assert not clip[at + word_len:at + SR].any()
+
+
+def test_resume_while_playing_changes_nothing(session, full_mix):
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips)
+    first = play(t, [3 * SR])
+    t.request("resume")
+    rest = play(t, [2 * SR])
+    ref = full_mix(mixer, tl)
+    assert np.array_equal(np.concatenate([first, rest]), ref[:5 * SR])

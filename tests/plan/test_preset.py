@@ -65,6 +65,7 @@ BROKEN = [
     (with_("count", ["top"]), "count", "phases counted aloud"),
     (with_("speech.rate", 5), "speech.rate", "(got 5)"),
     (with_("speech.volume", 5), "speech.volume", "unknown key"),
+    (with_("speech.engine", "espeak"), "speech.engine", "one of auto, piper, pyttsx3 (got 'espeak')"),
     ({**VALID, "warmup": [{"say": "x"}]}, "warmup[1].seconds", "missing key"),
     ({**VALID, "warmup": [{"say": "x", "seconds": 5, "reps": 2}]}, "warmup[1].reps", "unknown key"),
     ({**VALID, "warmup": "stretch"}, "warmup", "list of [[warmup]] tables"),
@@ -179,6 +180,15 @@ def test_overrides_are_validated_and_named_as_options():
         load_preset("plank").with_overrides(tempo="3121")
     with pytest.raises(PresetError, match="4 hours"):
         p.with_overrides(sets=20, reps=200)
+
+
+def test_speech_engine_loads_overrides_and_round_trips(tmp_path):
+    from voicecoach.plan.kinds import EngineKind
+    p = parse_preset(tomli_w.dumps(with_("speech.engine", "pyttsx3")), "x.toml")
+    assert p.engine is EngineKind.PYTTSX3
+    assert parse_preset(dump_preset(p), "shown") == p
+    assert p.with_overrides(engine="piper").engine is EngineKind.PIPER
+    assert load_preset("leg-lifts").engine is None                       # auto unless asked
 
 
 def test_limit_is_four_hours():

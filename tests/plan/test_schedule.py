@@ -214,3 +214,12 @@ def test_random_presets_hold_the_invariants(preset, samplerate, per_char):
     tl = build_timeline(preset, speech, samplerate)
     check_invariants(preset, tl, speech)
     assert tl == build_timeline(preset, fake_speech(samplerate, per_char), samplerate)
+
+
+def test_samplerate_limits_are_inclusive():
+    preset = load_preset("plank").with_overrides(sets=1)
+    for rate in (8000, 192000):
+        assert build_timeline(preset, samplerate=rate).samplerate == rate
+    for rate in (7999, 192001):
+        with pytest.raises(ValueError):
+            build_timeline(preset, samplerate=rate)

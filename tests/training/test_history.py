@@ -1,9 +1,11 @@
 import multiprocessing
 import os
+import random
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -62,6 +64,33 @@ def test_perfect_total_sums_only_when_every_set_is_recorded():
     assert record(sets=()).perfect_total is None
 
 
+def test_more_perfect_reps_than_planned_are_kept(history):
+    session_id = history.add(record())
+    updated = history.set_perfect(session_id, [12, 11, 10])
+    assert [(s.planned, s.perfect) for s in updated.sets] == [(10, 12), (10, 11), (10, 10)]
+    assert updated.perfect_total == 33
+
+
+def test_a_skipped_set_has_no_perfect_reps_to_log(history):
+    sets = (SetResult(1, 10), SetResult(2, 10, played=0), SetResult(3, 10, played=6))
+    session_id = history.add(record(sets=sets))
+    back = history.get(session_id)
+    assert [(s.skipped, s.reps_played) for s in back.sets] == [(False, 10), (True, 0), (False, 6)]
+    assert back.done_sets == (sets[0], sets[2])
+    with pytest.raises(InputError, match="has 2 sets done"):
+        history.set_perfect(session_id, [10, 0, 6])
+    logged = history.set_perfect(session_id, [9, 5])
+    assert [s.perfect for s in logged.sets] == [9, None, 5]
+    assert logged.perfect_total == 14
+
+
+def test_the_rule_that_chose_a_session_is_kept(history):
+    session_id = history.add(record(rule="one_more_rep"))
+    assert history.get(session_id).rule == "one_more_rep"
+    with pytest.raises(TypeError):
+        record(rule="")
+
+
 def test_unlogged_means_no_set_recorded():
     assert record().unlogged
     assert not record(sets=(SetResult(1, 10, 0), SetResult(2, 10, None))).unlogged
@@ -90,7 +119,8 @@ def test_session_record_rejects_bad_values(changes, error):
 
 
 @pytest.mark.parametrize("args, error", [
-    ((1, 10, 11), ValueError), ((1, 10, -1), ValueError), ((0, 10, None), ValueError),
+    ((1, 10, 201), ValueError), ((1, 10, -1), ValueError), ((0, 10, None), ValueError),
+    ((1, 10, None, 11), ValueError), ((1, 10, None, -1), ValueError), ((1, 10, 0, 0), ValueError),
     ((1, 0, None), ValueError), ((1, 10.0, None), TypeError), ((1, 10, True), TypeError),
 ])
 def test_set_result_rejects_bad_values(args, error):
@@ -119,7 +149,7 @@ def test_new_file_and_folders_are_created_with_the_chosen_settings(path):
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10000
-    assert user_version(path) == SCHEMA_VERSION == 2
+    assert user_version(path) == SCHEMA_VERSION == 3
 
 
 def test_add_rejects_a_stored_record_and_other_types(history):
@@ -156,7 +186,7 @@ def test_set_perfect_fills_and_overwrites(history):
     ([10, 10], "has 3 sets"),
     ([10, 10, 10, 10], "has 3 sets"),
     ([10, -1, 10], "negative"),
-    ([10, 11, 10], "more than the 10 planned"),
+    ([10, 201, 10], "more than 200"),
 ])
 def test_set_perfect_rejects_bad_numbers_and_writes_nothing(history, numbers, message):
     workout_id = history.add(record())
@@ -263,6 +293,24 @@ def test_v1_database_is_migrated_keeping_its_rows(tmp_path):
         pass
     assert shape(old) == shape(tmp_path / "new.db")
     assert "sessions_by_preset" in shape(old)
+
+
+def test_v2_database_migrates_to_perfect_reps_above_plan_and_skipped_sets(tmp_path):
+    old = tmp_path / "v2.db"
+    make_v1(old)
+    db = raw(old)
+    for statement in MIGRATIONS[1]:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 2")
+    with pytest.raises(sqlite3.IntegrityError):   # the v2 file refuses more than planned
+        db.execute("UPDATE sets SET perfect = 11 WHERE session_id = 5 AND number = 1")
+    db.close()
+    with History(old) as h:
+        [session] = h.workouts()
+        assert [(s.perfect, s.played) for s in session.sets] == [(10, None), (9, None), (8, None)]
+        assert session.rule is None
+        assert [s.perfect for s in h.set_perfect(5, [11, 10, 9]).sets] == [11, 10, 9]
+    assert user_version(old) == SCHEMA_VERSION == 3
 
 
 def test_migrations_apply_one_version_each():
@@ -450,3 +498,124 @@ def test_a_writer_killed_mid_write_loses_nothing_committed(path):
         sessions = {s.id: s for s in h.workouts()}
     assert set(printed) <= set(sessions)
     assert all([r.perfect for r in s.sets] == [1, 2, 3] for s in sessions.values())
+
+
+# ---------------------------------------------------------------- partial damage, busy switch
+
+def test_damaged_pages_behind_a_valid_header_are_detected_and_kept_aside(path):
+    with History(path) as h:
+        for i in range(300):
+            h.add(record(started=T0 + timedelta(minutes=i)))
+    data = bytearray(path.read_bytes())
+    page = 4096
+    assert data[:16] == b"SQLite format 3\x00" and len(data) > 8 * page
+    rng = random.Random(7)
+    for k in range(3, 6):                                   # pages 4 to 6: table contents
+        data[k * page + 8:(k + 1) * page] = bytes(rng.randrange(256) for _ in range(page - 8))
+    path.write_bytes(bytes(data))
+    assert user_version(path) == SCHEMA_VERSION             # the header still reads fine
+    with pytest.raises(CorruptHistoryError):
+        History(path)
+    assert path.read_bytes() == bytes(data)                 # refused without a change
+    history, notice = History.open(path, now=STAMP)
+    history.close()
+    kept = path.with_name("history.db.corrupt-20250304-050607")
+    assert kept.read_bytes() == bytes(data) and "damaged" in notice
+    assert_fresh_and_working(path)
+
+
+def test_the_switch_to_wal_waits_while_another_connection_holds_the_file(path):
+    path.parent.mkdir(parents=True)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE held (x)")
+    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    other.execute("BEGIN")
+    other.execute("SELECT * FROM held").fetchall()          # a shared lock: WAL must wait
+    probe = sqlite3.connect(path, isolation_level=None, timeout=0)
+    with pytest.raises(sqlite3.OperationalError) as busy:
+        probe.execute("PRAGMA journal_mode = WAL")          # what History meets at first
+    probe.close()
+    assert busy.value.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+    released = threading.Event()
+
+    def release():
+        released.wait(30)
+        other.execute("COMMIT")
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    timer = threading.Timer(0.3, released.set)
+    timer.start()
+    try:
+        with History(path) as h:
+            assert h.add(record()) == 1
+    finally:
+        released.set()
+        thread.join()
+        other.close()
+    db = raw(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+
+
+class _BusyOnWal:
+    """A connection whose switch to WAL answers SQLITE_BUSY (or another error)
+    the first ``times`` times, as when two processes create the log at once."""
+
+    def __init__(self, real, times, code, log):
+        self._real, self._times, self._code, self._log = real, times, code, log
+
+    def execute(self, sql, *args):
+        if sql.startswith("PRAGMA journal_mode") and self._times > 0:
+            self._times -= 1
+            self._log.append(sql)
+            exc = sqlite3.OperationalError("database is locked")
+            exc.sqlite_errorcode = self._code
+            raise exc
+        return self._real.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def _busy_connections(monkeypatch, times, code=sqlite3.SQLITE_BUSY):
+    from voicecoach.training import store
+    real_connect = sqlite3.connect
+    log = []
+
+    def connect(*args, **kwargs):
+        conn = real_connect(*args, **kwargs)
+        if kwargs.get("isolation_level", "") is None:       # History's own connection
+            return _BusyOnWal(conn, times, code, log)
+        return conn
+    monkeypatch.setattr(store.sqlite3, "connect", connect)
+    monkeypatch.setattr(store, "sleep", lambda s: None)
+    return log
+
+
+def test_a_busy_switch_to_wal_is_retried_until_it_succeeds(path, monkeypatch):
+    log = _busy_connections(monkeypatch, times=5)
+    with History(path) as h:
+        h.add(record())
+    assert len(log) == 5
+    monkeypatch.undo()
+    db = raw(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+
+
+def test_a_switch_to_wal_that_fails_otherwise_is_not_retried(path, monkeypatch):
+    log = _busy_connections(monkeypatch, times=5, code=sqlite3.SQLITE_IOERR)
+    with pytest.raises(HistoryError):
+        History(path)
+    assert len(log) == 1
+
+
+def test_a_switch_to_wal_busy_for_longer_than_the_timeout_gives_up(path, monkeypatch):
+    from voicecoach.training import store
+    log = _busy_connections(monkeypatch, times=10**6)
+    clock = iter(range(10**6))
+    monkeypatch.setattr(store, "monotonic", lambda: next(clock))   # one second per look
+    with pytest.raises(HistoryError, match="locked"):
+        History(path)
+    assert 5 <= len(log) <= store.BUSY_TIMEOUT + 2

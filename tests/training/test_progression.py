@@ -200,6 +200,39 @@ def test_a_break_counts_from_the_latest_ladder_session_even_if_not_counted():
     assert (p.reps, p.rule) == (13, "one_more_rep")
 
 
+# ---------------------------------------------------------------- more than planned, skipped sets
+
+def test_more_perfect_reps_than_planned_count_as_clean():
+    p = plan(session(reps=10, perfect=(12, 11, 10)))
+    assert (p.preset, p.reps, p.rule) == ("leg-lifts", 11, "one_more_rep")
+
+
+def test_a_surplus_in_one_set_does_not_hide_a_shortfall_in_another():
+    p = plan(session(reps=10, perfect=(15, 15, 0)))          # 20 of 30 counted: 67 %
+    assert (p.reps, p.rule) == (10, "ease_off")
+    assert p.reason.startswith("20 of 30 reps were perfect")
+
+
+def skipping(perfect, skipped_set=2, **kw) -> Workout:
+    s = session(perfect=perfect, **kw)
+    sets = tuple(SetResult(x.number, x.planned, None, 0) if x.number == skipped_set else x
+                 for x in s.sets)
+    return Workout(**{**s.__dict__, "sets": sets})
+
+
+def test_a_skipped_set_is_not_progress_but_not_failure_either():
+    p = plan(skipping((12, None, 12), reps=12))
+    assert (p.preset, p.reps, p.rule) == ("leg-lifts", 12, "unfinished")
+    assert p.reason == ("You skipped 1 set and did 2 clean sets, so repeat leg-lifts at 12 reps "
+                        "and finish all 3 sets before moving on.")
+
+
+def test_the_sets_done_around_a_skipped_one_are_judged():
+    p = plan(skipping((12, None, 3), reps=12))              # 15 of 24: 62 %
+    assert (p.reps, p.rule) == (10, "ease_off")
+    assert p.reason.startswith("15 of 24 reps were perfect")
+
+
 # ---------------------------------------------------------------- stopped and unlogged
 
 def test_stopped_in_set_2_judges_set_1_only():
@@ -327,7 +360,7 @@ def histories(draw):
         reps = draw(st.integers(1, 20))
         stopped = draw(st.none() | st.tuples(st.integers(1, 3), st.integers(0, reps)))
         count = 3 if stopped is None else draw(st.integers(0, stopped[0]))
-        perfect = draw(st.lists(st.none() | st.integers(0, reps), min_size=count, max_size=count))
+        perfect = draw(st.lists(st.none() | st.integers(0, reps + 5), min_size=count, max_size=count))
         sessions.append(session(
             preset=draw(st.sampled_from(LADDER + ("plank", "warmup"))), reps=reps,
             perfect=tuple(perfect), days_ago=draw(st.integers(-2, 120)),

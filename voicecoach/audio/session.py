@@ -82,10 +82,15 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
 
 def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERATE,
             channels: int = 1, engine: SpeechEngine | None = None,
-            bank: CueBank | None = None) -> Session:
-    """Synthesise (or load) every cue, plan the session and build its mixer."""
+            bank: CueBank | None = None, voice_dir: Path | None = None) -> Session:
+    """Synthesise (or load) every cue, plan the session and build its mixer.
+
+    The misses are synthesised first, all together and the earliest heard
+    first (:func:`~voicecoach.cues.timing.spoken_timeline`), then the plan
+    reads their true lengths.
+    """
     sounds = session_sounds(preset, samplerate)
-    bank = bank or cue_bank(preset, cache_dir, samplerate, engine)
+    bank = bank or cue_bank(preset, cache_dir, samplerate, engine, voice_dir)
     timeline = spoken_timeline(preset, bank, {name: len(clip) for name, clip in sounds.items()})
     if timeline.frames > MAX_SESSION_SECONDS * samplerate:    # validation over-estimates speech
         raise PresetError(preset.source or preset.name, "sets",

@@ -42,12 +42,31 @@ def devices(quiet: bool) -> None:
 
 @click.command()
 def voices() -> None:
-    """List the speech engine's voices."""
-    from voicecoach.cues.engine import SpeechEngine
-    with SpeechEngine() as engine:
-        for v in engine.voices():
-            langs = ", ".join(v.languages)
-            echo(f"{v.id:<28} {v.name}" + (f"  [{langs}]" if langs else ""))
+    """List the voices of every installed speech engine, and which one auto uses."""
+    from voicecoach.cli.context import voice_dir
+    from voicecoach.cues.engine_choice import neural_available, pyttsx3_voices, resolve
+    from voicecoach.cues.piper_voices import find_piper_voices, piper_installed
+    from voicecoach.cues.settings import SpeechSettings
+    from voicecoach.errors import SpeechEngineError
+    folder = voice_dir(current_env())
+    auto = resolve(SpeechSettings(), folder)
+    if auto.engine == "piper":
+        from voicecoach.cues.piper_voices import choose_piper_voice
+        default = choose_piper_voice(None, folder).voice.id
+        echo(f"auto: piper (neural), voice {default}; --engine pyttsx3 for espeak")
+    else:
+        why = ("no Piper voice found" if piper_installed()
+               else "piper-tts is not installed: pip install 'voicecoach[neural]'")
+        echo(f"auto: pyttsx3 ({why})")
+    echo(f"{'ENGINE':<8} {'VOICE':<28} {'NAME':<34} {'LANGUAGE':<16} QUALITY")
+    rows = [f.voice for f in find_piper_voices(folder)] if neural_available(folder) else []
+    try:
+        rows += pyttsx3_voices()
+    except SpeechEngineError as exc:
+        echo(f"pyttsx3: unavailable ({exc})")
+    for v in rows:
+        echo(f"{v.engine:<8} {v.id:<28} {v.name:<34} {', '.join(v.languages):<16} {v.quality}".rstrip())
+    echo(f"Your own Piper voices: put NAME.onnx and NAME.onnx.json in {folder}")
 
 
 @click.group()
@@ -81,6 +100,12 @@ def presets_validate(file: Path) -> None:
     Sound files are decoded and checked here, and the session's length
     counts an estimate of its speech; the voice is not synthesised."""
     p = load_file(file)
+    if p.voice is not None or p.engine is not None:
+        from voicecoach.cli.context import voice_dir
+        from voicecoach.cues.engine_choice import check_voice
+        from voicecoach.cues.settings import EngineKind, SpeechSettings
+        settings = SpeechSettings(voice=p.voice, rate=p.rate, engine=p.engine or EngineKind.AUTO)
+        check_voice(settings, voice_dir(current_env()), where=f"{file}: speech.voice")
     if p.sounds:
         from voicecoach.audio.session import session_sounds     # numpy: only when needed
         session_sounds(p, DEFAULT_SAMPLERATE)

@@ -6,6 +6,8 @@ so tests run the real CLI in-process with their own streams and folders.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -35,25 +37,43 @@ def echo(text: str = "", nl: bool = True) -> None:
 
 def resolve_preset(spec: str, overrides: dict) -> Preset:
     """A preset name or file, or ``next``: today's workout by the method."""
+    return resolve(spec, overrides)[0]
+
+
+def resolve(spec: str, overrides: dict) -> tuple[Preset, Recommendation | None]:
+    """The preset to play, and the recommendation it is when ``spec`` is
+    ``next``. Today's plan is then said in the intro (what and why), unless
+    the sets or reps are overridden: the phone in a pocket has no screen."""
     env = current_env()
+    plan = None
     if spec == NEXT:
         from voicecoach.training import coach as training
         with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-            recommendation = training.todays_recommendation(history, env.now())
-        click.echo(printable(describe_recommendation(recommendation),
+            plan = training.todays_recommendation(history, env.now())
+        click.echo(printable(describe_recommendation(plan),
                              getattr(env.stderr, "encoding", None)), file=env.stderr)
-        preset = training.recommended_preset(recommendation, env.config_dir)
+        preset = training.recommended_preset(plan, env.config_dir)
+        if overrides.get("sets") is None and overrides.get("reps") is None:
+            intro = (training.spoken_plan(plan),) + preset.cues.intro
+            preset = replace(preset, cues=replace(preset.cues, intro=intro))
     else:
         preset = load_preset(spec, env.config_dir)
     if any(v is not None for v in overrides.values()):
         preset = preset.with_overrides(**overrides)
-    return preset
+    return preset, plan
 
 
 def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channels: int = 1):
     """Synthesise or load every cue and build the session (the slow part)."""
     from voicecoach.audio.session import prepare
-    return prepare(preset, current_env().cache_dir, samplerate, channels)
+    env = current_env()
+    return prepare(preset, env.cache_dir, samplerate, channels, voice_dir=voice_dir(env))
+
+
+def voice_dir(env) -> Path:
+    """Where this user's own Piper voices are (``voices`` in the data folder)."""
+    from voicecoach.cues.piper_voices import user_voice_dir
+    return user_voice_dir(env.data_dir)
 
 
 def describe_recommendation(recommendation: Recommendation, upcoming: bool = False) -> str:

@@ -6,29 +6,64 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Sequence
 
-from voicecoach.training.records import Workout
+from voicecoach.training.progression import LADDER
+from voicecoach.training.records import SetResult, Workout
 
 BAR_WIDTH = 30
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 
 def status(r: Workout) -> str:
+    skipped = sum(1 for s in r.sets if s.skipped)
+    also = f", {skipped} set{'s' * (skipped != 1)} skipped" if skipped else ""
     if not r.completed:
         where = f"set {r.stopped_set}" + (f" rep {r.stopped_rep}" if r.stopped_rep else "")
-        return f"stopped in {where}"
-    return "not logged" if r.unlogged else "done"
+        return f"stopped in {where}{also}"
+    return ("not logged" if r.unlogged else "done") + also
+
+
+UP, DOWN = "up", "down"
+_ARROW = {UP: "↑", DOWN: "↓", None: " "}
+
+
+def moves(records: Sequence[Workout]) -> list[str | None]:
+    """Per session, whether the plan moved ``up`` or ``down`` from the ladder
+    session before it (a harder or easier variation, more or fewer reps),
+    or None: same plan, first session, or not on the ladder."""
+    out: list[str | None] = []
+    last: tuple[int, int] | None = None
+    for r in records:
+        if r.preset not in LADDER:
+            out.append(None)
+            continue
+        here = (LADDER.index(r.preset), r.planned_reps)
+        out.append(None if last is None or here == last else UP if here > last else DOWN)
+        last = here
+    return out
+
+
+def _perfect(s: SetResult) -> str:
+    if s.skipped:
+        return "skip"
+    if s.perfect is None:
+        return "-"
+    return f"{s.perfect}+" if s.perfect > s.planned else str(s.perfect)
 
 
 def format_table(records: Sequence[Workout]) -> str:
     if not records:
         return "No sessions yet: 'voicecoach play' starts one, 'voicecoach log' records one.\n"
-    lines = [f"{'date':<16} {'preset':<12} {'plan':<6} {'tempo':<8} {'perfect reps':<14} status"]
-    for r in records:
+    lines = [f"{'date':<16} {'preset':<12} {'plan':<8} {'tempo':<8} {'perfect reps':<14} status"]
+    for r, move in zip(records, moves(records)):
         when = r.started.astimezone().strftime("%Y-%m-%d %H:%M")
-        perfect = " ".join("-" if s.perfect is None else str(s.perfect) for s in r.sets) or "-"
-        plan = f"{r.planned_sets}x{r.planned_reps}"
-        lines.append(f"{when:<16} {r.preset:<12} {plan:<6} {r.tempo or 'hold':<8} "
+        perfect = " ".join(_perfect(s) for s in r.sets) or "-"
+        plan = f"{r.planned_sets}x{r.planned_reps} {_ARROW[move]}"
+        lines.append(f"{when:<16} {r.preset:<12} {plan:<8} {r.tempo or 'hold':<8} "
                      f"{perfect:<14} {status(r)}")
+    marks = set(moves(records))
+    if marks - {None}:
+        lines.append("↑ the plan moved up (harder variation or more reps), ↓ down; "
+                     "n+ more perfect reps than planned")
     return "\n".join(lines) + "\n"
 
 
@@ -49,7 +84,8 @@ def format_chart(records: Sequence[Workout]) -> str:
             by_preset[r.preset].append(r)
     if not by_preset:
         return ""
-    top = max(max(s.planned for s in r.sets) for rs in by_preset.values() for r in rs)
+    top = max(max(max(s.planned, s.perfect or 0) for s in r.sets)
+              for rs in by_preset.values() for r in rs)
     out = [f"Perfect reps per set (bar = 0 to {top})"]
     for preset, rs in by_preset.items():
         out.append(f"{preset}")
@@ -62,10 +98,14 @@ def format_chart(records: Sequence[Workout]) -> str:
 
 
 def to_json(records: Sequence[Workout]) -> list[dict]:
+    """Every session with its plan, what was done, the rule that chose it
+    (null when the user chose) and whether the plan moved."""
     return [{
         "id": r.id, "preset": r.preset, "exercise": r.exercise, "variation": r.variation,
         "tempo": r.tempo, "started": r.started.isoformat(), "completed": r.completed,
         "stopped_set": r.stopped_set, "stopped_rep": r.stopped_rep,
         "planned_sets": r.planned_sets, "planned_reps": r.planned_reps,
-        "sets": [{"set": s.number, "planned": s.planned, "perfect": s.perfect} for s in r.sets],
-    } for r in records]
+        "perfect_reps": r.perfect_total, "rule": r.rule, "plan_moved": move,
+        "sets": [{"set": s.number, "planned": s.planned, "played": s.reps_played,
+                  "skipped": s.skipped, "perfect": s.perfect} for s in r.sets],
+    } for r, move in zip(records, moves(records))]

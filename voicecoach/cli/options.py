@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
+from voicecoach.cues.settings import EngineKind
+
 
 def override_options(func):
-    """``--sets --reps --tempo --rest --voice --rate`` on play, export and timeline."""
+    """``--sets --reps --tempo --rest --voice --rate --engine`` on play, export and timeline."""
     for decl, kind, text in reversed([
         ("--sets", int, "Number of sets."),
         ("--reps", int, "Reps per set."),
@@ -16,6 +18,8 @@ def override_options(func):
         ("--rest", float, "Seconds of rest between sets."),
         ("--voice", str, "Speech voice (see 'voicecoach voices')."),
         ("--rate", int, "Speaking rate in words per minute."),
+        ("--engine", click.Choice([str(k) for k in EngineKind]),
+         "Speech engine: piper (neural), pyttsx3 (espeak-ng), or auto (neural when installed)."),
     ]):
         func = click.option(decl, type=kind, default=None, help=text)(func)
     return func

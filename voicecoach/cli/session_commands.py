@@ -14,6 +14,7 @@ from voicecoach.cli.context import (
     echo,
     printable,
     prepare_session,
+    resolve,
     resolve_preset,
 )
 from voicecoach.cli.options import loudness_option, music_options, override_options
@@ -36,8 +37,10 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
     if p.sounds:                 # its own sound files: their lengths need decoding
         plan = prepare_session(p).timeline
     else:                        # spoken lengths only: no numpy on a warm cache
+        from voicecoach.cli.context import voice_dir
         from voicecoach.cues.timing import cue_bank, spoken_timeline
-        with cue_bank(p, current_env().cache_dir) as bank:
+        env = current_env()
+        with cue_bank(p, env.cache_dir, voice_dir=voice_dir(env)) as bank:
             plan = spoken_timeline(p, bank)
     echo(plan.to_json() if as_json else format_table(plan), nl=as_json)
 
@@ -129,13 +132,15 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     again, q quits; headset buttons and media keys do the same (MPRIS)."""
     from voicecoach.audio.session import normalise
     from voicecoach.cli.console import StatusLine
+    from voicecoach.cli.stop_signal import StopSignal
     from voicecoach.live.mpris import Track, open_mpris
     from voicecoach.live.native_noise import NativeNoise
-    from voicecoach.live.playback import Hooks, PlayInterrupted
+    from voicecoach.live.playback import DeviceLost, Hooks, PlayInterrupted
     from voicecoach.live.playback import play as play_live
     from voicecoach.live.player import DEFAULT_LATENCY, parse_latency, resolve_device
     env = current_env()
-    p = resolve_preset(preset, overrides)
+    p, recommendation = resolve(preset, overrides)
+    rule = recommendation.rule if recommendation is not None else None
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
     backend = env.audio_backend()
     dev = resolve_device(device, backend.devices())      # before the slow part
@@ -155,17 +160,26 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
         click.echo(printable(f"voicecoach: {text}", getattr(terminal[0], "encoding", None)),
                    file=terminal[0])
 
+    def record(result, ask: bool, quiet: bool = False) -> None:
+        _record_play(p, session.timeline, result.position, result.completed, started,
+                     ask=ask, jumps=result.jumps, rule=rule, quiet=quiet)
+
     started = env.now()
+    stop_signal = StopSignal()
     with env.keys(env.stdin, env.interactive) as keys, noise as term:
         terminal[0] = status.stream = term
         hooks = Hooks(keys=keys.poll, status=status.draw, notice=notice, clock=env.clock,
                       sleep=env.sleep)
         try:
             result = play_live(session, backend, device=dev, latency=lat, music=tracks,
-                               hooks=hooks, controls=controls)
+                               hooks=hooks, controls=(*controls, stop_signal))
         except PlayInterrupted as stop:
-            status.clear()
-            _record_play(p, session.timeline, stop.result.position, False, started, ask=False)
+            status.clear()                       # Ctrl-C: the sets done still count
+            record(stop.result, ask=False, quiet=True)
+            raise
+        except DeviceLost as lost:
+            status.clear()                       # the device gone for good: so do they
+            record(lost.result, ask=False, quiet=True)
             raise
         finally:
             status.clear()
@@ -174,8 +188,9 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     how = "finished" if result.completed else f"stopped at {heard}"
     echo(f"{p.title}: {how}; underruns: {result.underruns}"
           + (f"; device recovered {result.recoveries}x" if result.recoveries else ""))
-    _record_play(p, session.timeline, result.position, result.completed, started,
-                 ask=env.interactive)
+    record(result, ask=env.interactive and stop_signal.received is None)
+    if stop_signal.received is not None:           # ended like 'q', then exits as signalled
+        stop_signal.exit()
 
 
 def _target(loudness: float | None, channels: int) -> float:
@@ -207,16 +222,22 @@ def log_hint(name: str, planned: list[int]) -> str:
 
 
 def _record_play(preset: Preset, timeline, position: int, completed: bool, started,
-                 ask: bool) -> None:
-    """Put the session in the training log; on a terminal, ask for perfect reps."""
+                 ask: bool, jumps=(), rule: str | None = None, quiet: bool = False) -> None:
+    """Put the session in the training log, as it happened (sets skipped,
+    cut short, not reached); on a terminal, ask for perfect reps. A session
+    ended before its first rep is not a training day: nothing is logged
+    (and said so, unless ``quiet``: an error is already being reported)."""
     from voicecoach.training import coach as training
     env = current_env()
-    record = training.played_record(preset, timeline, position, completed, started)
+    record = training.played_record(preset, timeline, position, completed, started, jumps, rule)
+    if not record.done_sets:
+        if not quiet:
+            echo("Nothing logged: not one rep was played.")
+        return
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
         workout_id = history.add(record)
-        if not (ask and record.sets):
-            if record.sets:
-                echo(log_hint(preset.name, [s.planned for s in record.sets]))
+        if not ask:
+            echo(log_hint(preset.name, [s.reps_played for s in record.done_sets]))
             return
         answers = training.ask_perfect_reps(record, env.stdin, env.stderr)
         if answers is None:

@@ -8,9 +8,7 @@ import click
 
 from voicecoach.cli.context import current_env, describe_recommendation, echo
 from voicecoach.errors import InputError
-from voicecoach.plan.preset_files import DEFAULT_PRESET, load_preset
-
-EARLIEST_YEAR = 1900
+from voicecoach.plan.preset_files import DEFAULT_PRESET
 
 
 @click.command("next")
@@ -18,38 +16,54 @@ def next_cmd() -> None:
     """Today's session by the method, and why ('voicecoach play next' plays it)."""
     from voicecoach.training import coach as training
     env = current_env()
-    with training.open_history(env.data_dir, env.now(), env.stderr) as history:
+    with training.open_history(env.data_dir, env.now(), env.stderr, read_only=True) as history:
         recommendation = training.todays_recommendation(history, env.now())
     echo(describe_recommendation(recommendation))
     if recommendation.rest_today:
         echo("It can wait for tomorrow; 'voicecoach play next' plays it anyway.")
 
 
-@click.command()
-@click.argument("words", nargs=-1, metavar="[PRESET] REPS...")
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="The day of the session (YYYY-MM-DD); default today.")
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("words", nargs=-1, metavar="[PRESET|next] REPS...")
+@click.option("--date", "day", default=None, metavar="YYYY-MM-DD",
+              help="The day of the session; default today.")
+@click.option("--planned", type=int, default=None, metavar="N",
+              help="The reps per set you planned; default the plan you followed.")
+def log(words: tuple[str, ...], day: str | None, planned: int | None) -> None:
+    """Record the perfect reps of each set, e.g. 'voicecoach log leg-lifts 10 9 8'.
 
-
-def log(words: tuple[str, ...], day) -> None:
-    """Record the perfect reps of each set, e.g. 'voicecoach log leg-lifts 10 9 8'."""
+    'voicecoach log next 11 11 11' logs today's recommended session.
+    """
     from voicecoach.training import coach as training
     env = current_env()
-    if day is not None and day.year < EARLIEST_YEAR:    # dates that far back break time zones
-        raise InputError(f"log: --date {day.date().isoformat()} is before "
-                         f"{EARLIEST_YEAR}-01-01; give a day from then to today")
     spec = DEFAULT_PRESET
-    if words and not words[0].lstrip("-").isdigit():
+    if words and not _looks_numeric(words[0]):
         spec, words = words[0], words[1:]
-    preset = load_preset(spec, env.config_dir)
-    numbers = training.log_numbers(preset, list(words))
+    numbers = training.log_numbers(list(words))
     now = env.now()
-    when = day.date() if day else training.local_day(now)
+    when = _parse_day(day) if day is not None else training.local_day(now)
+    training.check_log_day(when, now)
     with training.open_history(env.data_dir, now, env.stderr) as history:
-        record, existing = training.log_workout(history, preset, numbers, when, now)
+        plan = training.followed_plan(history, spec, numbers, when, now, env.config_dir, planned)
+        record, existing = training.log_workout(history, plan, numbers, when, now)
     what = "the session played" if existing else "a session"
-    echo(f"Logged {what} on {when.isoformat()}: {preset.name}, perfect reps "
-          f"{' '.join(map(str, numbers))} of {preset.reps_per_set}.")
+    above = sum(1 for s in record.done_sets if (s.perfect or 0) > s.planned)
+    echo(f"Logged {what} on {when.isoformat()}: {record.preset}, perfect reps "
+         f"{' '.join(map(str, numbers))} of {record.planned_reps} planned"
+         + (f" ({above} {'set' if above == 1 else 'sets'} above the plan)." if above else "."))
+
+
+def _looks_numeric(word: str) -> bool:
+    """A number of reps, even a wrong one ('-3', '1.5'), rather than a preset name."""
+    return word.lstrip("-+").replace(".", "", 1).isdigit()
+
+
+def _parse_day(text: str):
+    from datetime import date
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--date: expected a day as YYYY-MM-DD, got {text!r}") from None
 
 
 @click.command()
@@ -59,7 +73,7 @@ def history(as_json: bool) -> None:
     from voicecoach.cli import history_view
     from voicecoach.training import coach as training
     env = current_env()
-    with training.open_history(env.data_dir, env.now(), env.stderr) as log_:
+    with training.open_history(env.data_dir, env.now(), env.stderr, read_only=True) as log_:
         records = log_.workouts()
     if as_json:
         echo(json.dumps(history_view.to_json(records), indent=2))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voicecoach.common.numbers import check_positive_int
 from voicecoach.cues.cache import CueCache, cue_key
 from voicecoach.cues.engine import SpeechEngine
-from voicecoach.cues.identity import engine_identity
+from voicecoach.cues.engine_choice import resolve
+from voicecoach.cues.identity import speech_identity
+from voicecoach.cues.pool import pool_size, synthesize_all
 from voicecoach.cues.settings import SpeechSettings, check_text
 from voicecoach.errors import InputError
 
@@ -23,20 +27,25 @@ class CueBank:
     """Spoken cues at the session rate: synthesised once, cached on disk, kept in memory.
 
     The engine is created only on a cache miss, so a warm cache never starts
-    the worker process. An engine passed in belongs to the caller (not
-    closed here); one created here is closed by :meth:`close`. A failing
+    the worker process. ``settings.engine`` ``auto`` is resolved here
+    (:func:`~voicecoach.cues.engine_choice.resolve`), before any key is
+    built. An engine passed in belongs to the caller (not closed here; its
+    :meth:`describe` names the cues); one created here is closed by
+    :meth:`close`. :meth:`prefetch` synthesises many misses at once in a
+    pool of workers. A failing
     cache directory is logged and bypassed: the cache only saves time.
     Arrays returned are read-only and shared; copy before modifying.
     """
 
     def __init__(self, samplerate: int, settings: SpeechSettings, cache: CueCache | None,
-                 engine: SpeechEngine | None = None):
+                 engine: SpeechEngine | None = None, voice_dir: Path | None = None):
         self.samplerate = check_positive_int(samplerate, "samplerate")
         if not isinstance(settings, SpeechSettings):
             raise TypeError(f"settings must be SpeechSettings, not {type(settings).__name__}")
         if cache is not None and not isinstance(cache, CueCache):
             raise TypeError(f"cache must be a CueCache or None, not {type(cache).__name__}")
-        self.settings = settings
+        self.voice_dir = voice_dir
+        self.settings = settings if engine is not None else resolve(settings, voice_dir)
         self.cache = cache
         self._engine = engine
         self._owns_engine = engine is None
@@ -48,8 +57,12 @@ class CueBank:
 
     def _key(self, text: str) -> str:
         if self._identity is None:
-            self._identity = (self._engine.describe() if self._engine is not None
-                              else engine_identity())
+            if not self._owns_engine:
+                self._identity = self._engine.describe(self.settings)
+            else:
+                memo = self.cache.directory if self.cache is not None else None
+                self._identity = speech_identity(self.settings.engine, self.settings,
+                                                 self.voice_dir, memo)
         return cue_key(text, self.settings, self.samplerate, self._identity)
 
     def get(self, text: str) -> np.ndarray:
@@ -116,6 +129,62 @@ class CueBank:
         cue.flags.writeable = False
         return cue, on_disk
 
+    def prefetch(self, texts: Iterable[str]) -> int:
+        """Synthesise every text not cached yet, the first given first, in a
+        pool of workers when there are enough of them; return how many.
+
+        Only lengths (and the cache entries) are kept, like :meth:`frames`.
+        """
+        if isinstance(texts, str):
+            raise TypeError("prefetch takes an iterable of texts, not a single str")
+        if self._closed:
+            raise ValueError("CueBank is closed")
+        misses = [t for t in dict.fromkeys(map(check_text, texts))
+                  if t not in self._cues and t not in self._pcm16 and not self._on_disk(t)]
+        workers = pool_size(len(misses)) if self._owns_engine else 1
+        if workers == 1:
+            for text in misses:
+                self.frames(text)
+            return len(misses)
+        if self._engine is None:
+            self._engine = SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
+        engines = [self._engine] + [SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
+                                    for _ in range(workers - 1)]
+        done = False
+        try:
+            for engine in engines:
+                engine.launch()
+            for text, cue in synthesize_all(misses, engines, self._speak):
+                on_disk = self._to_cache(self._key(text), cue)
+                cue.flags.writeable = False
+                if not on_disk:
+                    self._cues[text] = cue
+                self._lengths[text] = len(cue)
+            done = True
+        finally:
+            if done:
+                for extra in engines[1:]:
+                    extra.close()
+            else:          # interrupted: phrases may be under way; stop them all now
+                for engine in engines:
+                    with contextlib.suppress(OSError):   # the interruption, not this, is the news
+                        engine.abort()
+                self._engine = None
+        return len(misses)
+
+    def _on_disk(self, text: str) -> bool:
+        if text in self._lengths:
+            return True
+        if self.cache is None:
+            return False
+        try:
+            n = self.cache.length(self._key(text))
+        except OSError:
+            return False
+        if n is not None:
+            self._lengths[text] = n
+        return n is not None
+
     def preload(self, texts: Iterable[str]) -> None:
         """Make every text ready (synthesising the misses) before playback."""
         if isinstance(texts, str):
@@ -144,12 +213,16 @@ class CueBank:
 
     def _synthesize(self, text: str) -> np.ndarray:
         if self._engine is None:
-            self._engine = SpeechEngine()
+            self._engine = SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
+        return self._speak(self._engine, text)
+
+    def _speak(self, engine, text: str) -> np.ndarray:
+        """One phrase through ``engine``, processed: a cue at the session rate."""
         from voicecoach.cues.dsp import (  # numpy: only on a cache miss
             SilenceError,
             process,
         )
-        pcm, rate = self._engine.synthesize(text, self.settings)
+        pcm, rate = engine.synthesize(text, self.settings)
         try:
             return process(pcm, rate, self.samplerate)
         except SilenceError as exc:

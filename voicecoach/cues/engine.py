@@ -1,39 +1,49 @@
-"""The parent side of speech synthesis: :class:`SpeechEngine`.
+"""The parent side of speech synthesis: :class:`SpeechEngine`, one engine kind in one worker.
 
-Starts the worker (:mod:`voicecoach.cues.worker`, the only code that touches
-pyttsx3) in a spawned process, sends it requests with a timeout, kills and
-replaces it when it hangs or dies, and reads the WAV it wrote.
+Starts the worker (:mod:`voicecoach.cues.worker`; the engines themselves are
+its backends) in a spawned process with its own temp folder, sends it
+requests with a timeout, kills and replaces it when it hangs or dies. The
+worker answers with the PCM; files never cross the process boundary.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import math
 import os
 import re
+import shutil
+import tempfile
 import threading
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voicecoach.common.numbers import is_real
-from voicecoach.cues.identity import _default_driver, engine_identity
-from voicecoach.cues.settings import SpeechSettings, Voice, check_text
+from voicecoach.cues.piper_voices import PiperVoiceFile, choose_piper_voice, find_piper_voices
+from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice, check_text
+from voicecoach.cues.voices import match_voice, unknown_voice
 from voicecoach.cues.worker import _worker_main
-from voicecoach.errors import InputError, SpeechEngineError
+from voicecoach.errors import SpeechEngineError
 
 if TYPE_CHECKING:
     import numpy as np
 
-_log = logging.getLogger(__name__)
 
 ENGINE_TIMEOUT_S: float = 10.0
 """Longest one request (a synthesis, the voice list) may take before the worker is killed."""
 
 ENGINE_START_TIMEOUT_S: float = 30.0
 """Longest the worker may take to start (a Python interpreter plus imports on a busy machine)."""
+
+REPLY_MARGIN_S: float = 5.0
+"""The worker times out a stuck espeak phrase itself and says so; the parent
+waits this much longer before it kills the worker (Piper cannot be interrupted
+inside onnxruntime: there the parent's kill is the timeout)."""
+
+NEUTRAL_WPM: int = 175
+"""``--rate`` at which Piper speaks at its model's own pace: length scale = NEUTRAL_WPM / rate."""
 
 _EXC_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)(:|$)")
 
@@ -65,31 +75,55 @@ def _file_size(path: str) -> int:
 
 
 class _Worker:
-    """One worker process, its pipe and its log."""
+    """One worker process, its pipes, its temp folder and its log.
 
-    def __init__(self, directory: str, serial: int, start_timeout: float):
+    Constructing it only spawns the process (quick); the first request waits
+    until it is ready. The folder is named here but made by the worker, so a
+    worker that never ran leaves nothing behind.
+    """
+
+    def __init__(self, kind: EngineKind, serial: int, start_timeout: float):
         import multiprocessing  # here, not at import: a warm cache never starts the engine
+        import secrets
         ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold audio threads
-        self.log_path = os.path.join(directory, f"worker-{serial}.log")
+        self.kind = kind
+        self.directory = os.path.join(tempfile.gettempdir(),
+                                      f"voicecoach-tts-{secrets.token_hex(6)}")
+        self.log_path = os.path.join(self.directory, f"worker-{serial}.log")
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, self.log_path),
-                                   name="voicecoach-tts", daemon=True)
+        lifeline_read, self._lifeline = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_worker_main,
+                                   args=(child, lifeline_read, str(kind), self.directory,
+                                         self.log_path),
+                                   name=f"voicecoach-tts-{kind}", daemon=True)
         try:
             self.process.start()
         except OSError as exc:   # out of processes or memory
             self.conn.close()
+            self._lifeline.close()
             raise SpeechEngineError(f"could not start the speech engine process: {exc}") from exc
         finally:
             child.close()
-        self.info: dict = {}
-        status, payload = self._receive(start_timeout, "starting", 0)
+            lifeline_read.close()
+        self.info: dict | None = None
+        self._start_timeout = start_timeout
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's first word: ready, or why it cannot speak."""
+        if self.info is not None:
+            return
+        try:
+            status, payload = self._receive(self._start_timeout, "starting", 0)
+        except BaseException:        # Ctrl-C while it starts: stop it here
+            self.kill()
+            raise
         if status == "ready":
             self.info = payload
             return
         self.kill()
         if status == "missing":
-            raise SpeechEngineError(f"speech engine unavailable: {payload}")
-        raise SpeechEngineError(f"speech engine failed to start: {payload}")
+            raise SpeechEngineError(f"speech engine {self.kind} unavailable: {payload}")
+        raise SpeechEngineError(f"speech engine {self.kind} failed to start: {payload}")
 
     def _receive(self, timeout: float, what: str, log_from: int) -> tuple:
         if not self.conn.poll(timeout):
@@ -111,15 +145,20 @@ class _Worker:
                 + (f": {tail}" if tail else "")) from None
 
     def request(self, message: tuple, timeout: float, what: str):
+        self.wait_ready()
         log_from = _file_size(self.log_path)
         try:
             self.conn.send(message)
         except (BrokenPipeError, ConnectionResetError) as exc:
             self.kill()
             raise SpeechEngineError(f"speech engine process is gone ({exc})") from exc
-        status, payload = self._receive(timeout, what, log_from)
+        status, payload = self._receive(timeout + REPLY_MARGIN_S, what, log_from)
         if status == "ok":
             return payload
+        tail = _log_excerpt(self.log_path, log_from)
+        if status == "timeout":
+            raise SpeechEngineError(f"speech engine {payload} while {what}"
+                                    + (f" (engine log: {tail})" if tail else ""))
         raise SpeechEngineError(f"speech engine failed while {what}: {payload}")
 
     @property
@@ -131,69 +170,66 @@ class _Worker:
             self.process.kill()
         self.process.join()
         self.conn.close()
+        self._lifeline.close()
+        shutil.rmtree(self.directory, ignore_errors=True)   # a killed worker cannot
 
     def stop(self) -> None:
         """Ask politely, then kill: close() must not hang on a stuck engine."""
         if not self.conn.closed:
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # already dead: fine
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
                 self.conn.send(("stop",))
         self.process.join(1.0)
         self.kill()
 
 
 class _Resources:
-    """What a SpeechEngine must release: the worker and the temp dir.
+    """What a SpeechEngine must release: its worker (which owns the temp folder).
 
-    Separate from SpeechEngine so a ``weakref.finalize`` can release them
+    Separate from SpeechEngine so a ``weakref.finalize`` can release it
     when an engine is garbage-collected without ``close()``.
     """
 
     def __init__(self) -> None:
         self.worker: _Worker | None = None
-        self.directory: str | None = None
 
     def release(self) -> None:
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
-        if self.directory is not None:
-            try:
-                import shutil
-                shutil.rmtree(self.directory)
-            except OSError as exc:
-                _log.warning("could not remove speech temp dir %s: %s", self.directory, exc)
-            self.directory = None
 
 
 class SpeechEngine:
-    """Text -> PCM through pyttsx3, in one worker process.
+    """Text -> PCM through one engine kind (pyttsx3 or Piper), in one worker process.
 
-    Owns exactly one pyttsx3 engine in one worker *process* (multiprocessing,
-    spawn context, never fork), started on the first request. One
-    ``save_to_file`` per ``runAndWait``. Each request has a timeout; on
-    timeout the worker is killed, a fresh one is started on the next request,
-    and :class:`SpeechEngineError` is raised. The worker sends fd 1 to
+    The seam the rest of the program speaks through: :meth:`synthesize`,
+    :meth:`voices`, :meth:`describe`, :meth:`close`; nothing outside
+    ``cues/`` knows which engine spoke. The worker *process*
+    (multiprocessing, spawn context, never fork) starts on the first request
+    with its own temp folder. Each request has a timeout; on timeout the
+    worker is killed, a fresh one is started on the next request, and
+    :class:`SpeechEngineError` is raised. The worker sends fd 1 to
     ``/dev/null`` so pyttsx3's ``Audio saved to`` never reaches our stdout,
-    and its stderr to a log quoted in error messages. Audio is written into a
-    private temp dir (kept for the engine's life), read with soundfile (rate
-    from the header, not assumed) and deleted.
+    and its stderr to a log quoted in error messages.
 
-    Not thread-safe beyond a lock that serialises requests. Programs using it
-    need the usual ``if __name__ == "__main__":`` guard (spawn re-imports
-    ``__main__``).
+    Not thread-safe beyond a lock that serialises requests (a pool uses one
+    engine per thread). Programs using it need the usual ``if __name__ ==
+    "__main__":`` guard (spawn re-imports ``__main__``).
     """
 
-    def __init__(self, timeout: float = ENGINE_TIMEOUT_S):
+    def __init__(self, kind: EngineKind = EngineKind.PYTTSX3, timeout: float = ENGINE_TIMEOUT_S,
+                 voice_dir: Path | None = None):
         if not is_real(timeout):
             raise TypeError(f"timeout must be a number, not {type(timeout).__name__}")
         if not (timeout > 0 and math.isfinite(timeout)):
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        if not isinstance(kind, EngineKind) or kind is EngineKind.AUTO:
+            raise ValueError(f"kind must be a concrete EngineKind, not {kind!r}")
+        self.kind = kind
+        self.voice_dir = voice_dir
         self._timeout = float(timeout)
         self._lock = threading.Lock()
         self._serial = itertools.count(1)
         self._res = _Resources()
-        import tempfile
-        self._res.directory = tempfile.mkdtemp(prefix="voicecoach-tts-")
         self._finalizer = weakref.finalize(self, self._res.release)
         self._voices: list[Voice] | None = None
         self._voice_ids: dict[str, str] = {}
@@ -212,7 +248,7 @@ class SpeechEngine:
                 if res.worker is not None:
                     res.worker.kill()
                 res.worker = None
-                res.worker = _Worker(res.directory, next(self._serial),
+                res.worker = _Worker(self.kind, next(self._serial),
                                      max(self._timeout, ENGINE_START_TIMEOUT_S))
             try:
                 return res.worker.request(message, self._timeout, what)
@@ -220,37 +256,59 @@ class SpeechEngine:
                 if not res.worker.alive:
                     res.worker = None
 
+    def launch(self) -> SpeechEngine:
+        """Spawn the worker now without waiting for it (a pool launches all its
+        workers from one thread, so an interruption finds every one of them)."""
+        if not self._finalizer.alive:
+            raise ValueError("SpeechEngine is closed")
+        with self._lock:
+            if self._res.worker is None or not self._res.worker.alive:
+                self._res.worker = _Worker(self.kind, next(self._serial),
+                                           max(self._timeout, ENGINE_START_TIMEOUT_S))
+        return self
+
+    def start(self) -> SpeechEngine:
+        """Start the worker now and wait until it is ready."""
+        if self.kind is EngineKind.PIPER:
+            self._request(("voices", self._timeout), "starting")
+        else:
+            self.voices()
+        return self
+
     def voices(self) -> list[Voice]:
         """The engine's voices (asked once per engine)."""
         if self._voices is None:
-            raw = self._request(("voices",), "listing voices")
-            self._voices = [Voice(id=i, name=n, languages=tuple(langs)) for i, n, langs in raw]
+            if self.kind is EngineKind.PIPER:
+                self._voices = [v.voice for v in find_piper_voices(self.voice_dir)]
+            else:
+                raw = self._request(("voices", self._timeout), "listing voices")
+                self._voices = [Voice(id=i, name=n, languages=tuple(_lang(x) for x in langs))
+                                for i, n, langs in raw]
         return list(self._voices)
 
     def _resolve_voice(self, wanted: str) -> str:
-        if wanted in self._voice_ids:
-            return self._voice_ids[wanted]
-        voices = self.voices()
-        w = wanted.strip().casefold()
-        rules = (
-            lambda v: v.id.casefold() == w,
-            lambda v: v.name.casefold() == w,
-            lambda v: v.id.casefold().rsplit("/", 1)[-1] == w,
-            lambda v: w in v.name.casefold(),
-        )
-        for rule in rules:
-            matches = [v for v in voices if rule(v)]
-            if matches:
-                # 'english' should pick an English voice, not "Chinese (latin as English)"
-                best = min(matches, key=lambda v: (not v.name.casefold().startswith(w),
-                                                   len(v.name), v.name))
-                self._voice_ids[wanted] = best.id
-                return best.id
-        english = [v for v in voices if any(lang.startswith("en") for lang in v.languages)]
-        examples = ", ".join(f"{v.id} ({v.name})" for v in (english or voices)[:5])
-        raise InputError(
-            f"unknown voice {wanted!r}; available include {examples} "
-            "(all: voicecoach voices)")
+        if wanted not in self._voice_ids:
+            voices = self.voices()
+            found = match_voice(wanted, voices)
+            if found is None:
+                raise unknown_voice(wanted, voices)
+            self._voice_ids[wanted] = found.id
+        return self._voice_ids[wanted]
+
+    def piper_voice(self, wanted: str | None) -> PiperVoiceFile:
+        """The Piper voice ``wanted`` names (None: the default voice)."""
+        return choose_piper_voice(wanted, self.voice_dir)
+
+    def params(self, settings: SpeechSettings) -> dict:
+        """What the worker needs besides the text: resolved voice and rate."""
+        if self.kind is EngineKind.PIPER:
+            voice = self.piper_voice(settings.voice)
+            scale = None if settings.rate is None else NEUTRAL_WPM / settings.rate
+            if scale is not None:
+                scale *= _config_length_scale(voice.config)
+            return {"model": str(voice.model), "config": str(voice.config), "length_scale": scale}
+        voice = None if settings.voice is None else self._resolve_voice(settings.voice)
+        return {"voice": voice, "rate": settings.rate}
 
     def synthesize(self, text: str, settings: SpeechSettings) -> tuple[np.ndarray, int]:
         """Speak ``text`` into PCM.
@@ -261,36 +319,41 @@ class SpeechEngine:
             float32, shape ``(n,)``, mono (channels averaged), untrimmed, as
             the engine produced it; ``n > 0``.
         samplerate : int
-            Read from the file header (22050 on espeak).
+            The engine's (22050 for espeak and the bundled Piper voice).
         """
         text = check_text(text)
         if not isinstance(settings, SpeechSettings):
             raise TypeError(f"settings must be SpeechSettings, not {type(settings).__name__}")
-        voice = None if settings.voice is None else self._resolve_voice(settings.voice)
-        return self._synthesize_to(text, voice, settings.rate, None)
+        return self._synthesize_to(text, self.params(settings), None)
 
-    def _synthesize_to(self, text: str, voice: str | None, rate: int | None,
-                       path: str | None) -> tuple[np.ndarray, int]:
+    def _synthesize_to(self, text: str, params: dict, path: str | None) -> tuple[np.ndarray, int]:
         # ``path`` is a test hook: a path in a missing folder makes pyttsx3's
         # write fail inside espeak's callback, the classic stuck engine.
         if not self._finalizer.alive:
             raise ValueError("SpeechEngine is closed")
-        if path is None:
-            ext = ".aiff" if _default_driver() == "nsss" else ".wav"
-            path = os.path.join(self._res.directory, f"cue-{next(self._serial)}{ext}")
-        try:
-            self._request(("synth", text, voice, rate, path), f"synthesizing {text!r}")
-            return _read_audio(path, text)
-        finally:
-            Path(path).unlink(missing_ok=True)
+        pcm, rate = self._request(("synth", text, params, path, self._timeout),
+                                  f"synthesizing {text!r}")
+        import numpy as np  # a cache miss: numpy is needed now
+        pcm = np.asarray(pcm, dtype=np.float32)
+        if pcm.ndim != 1 or pcm.size == 0:
+            raise SpeechEngineError(f"speech engine produced no audio for {text!r}")
+        return pcm, int(rate)
 
-    def describe(self) -> str:
-        """Engine name and versions for the cache key (see :func:`engine_identity`)."""
-        return engine_identity()
+    def describe(self, settings: SpeechSettings | None = None) -> str:
+        """Engine name, versions and (Piper) model hash for the cache key."""
+        from voicecoach.cues.identity import speech_identity
+        return speech_identity(self.kind, settings or SpeechSettings(), self.voice_dir)
 
     def close(self) -> None:
-        """Stop the worker and delete the temp dir. Idempotent."""
+        """Stop the worker (which removes its temp folder). Idempotent."""
         self._finalizer()
+
+    def abort(self) -> None:
+        """Kill the worker now, mid-phrase if need be (Ctrl-C), and close."""
+        worker = self._res.worker
+        if worker is not None:
+            worker.kill()
+        self.close()
 
     def __enter__(self) -> SpeechEngine:
         return self
@@ -299,16 +362,14 @@ class SpeechEngine:
         self.close()
 
 
-def _read_audio(path: str, text: str) -> tuple[np.ndarray, int]:
-    import numpy as np
-    import soundfile as sf
-
+def _config_length_scale(config: Path) -> float:
+    import json
     try:
-        data, samplerate = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, OSError) as exc:
-        raise SpeechEngineError(f"speech engine wrote an unreadable file for {text!r}: {exc}") from exc
-    if data.shape[0] == 0:
-        raise SpeechEngineError(f"speech engine produced no audio for {text!r}")
-    pcm = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)
-    return np.ascontiguousarray(pcm, dtype=np.float32), int(samplerate)
+        return float(json.loads(config.read_text(encoding="utf-8"))["inference"]["length_scale"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 1.0
+
+
+def _lang(code: str) -> str:
+    return code.strip().replace("_", "-").casefold()
 

@@ -11,6 +11,7 @@ import os
 import platform
 import sys
 import sysconfig
+from pathlib import Path
 
 PROCESSING_VERSION: int = 1
 """Bump whenever trim/resample/normalise change the samples: it is part of the cache key."""
@@ -98,3 +99,84 @@ def _install_hint() -> str:
     if _default_driver() == "espeak":
         return "install espeak-ng (Debian/Ubuntu: apt-get install espeak-ng)"
     return "pyttsx3 uses the system voice; check that pyttsx3 is installed (pip install pyttsx3)"
+
+
+HASH_MEMO = "model-hashes.json"
+"""In the cue cache folder: each model file's sha256 by path, size and mtime, so a
+warm start does not read 60 MB to build its cache keys."""
+
+
+def file_sha256(path: Path, memo_dir: Path | None = None) -> str:
+    """sha256 (hex) of a file, remembered in ``memo_dir`` while its size and mtime stay."""
+    import hashlib
+    import json
+    import tempfile
+    real = os.path.realpath(path)
+    st = os.stat(real)
+    stamp = [st.st_size, st.st_mtime_ns]
+    memo_path = Path(memo_dir) / HASH_MEMO if memo_dir is not None else None
+    memo: dict = {}
+    if memo_path is not None:
+        try:
+            memo = json.loads(memo_path.read_text(encoding="utf-8"))
+            if not isinstance(memo, dict):
+                memo = {}
+        except (OSError, ValueError):
+            memo = {}
+        entry = memo.get(real)
+        if isinstance(entry, dict) and entry.get("stamp") == stamp and isinstance(entry.get("sha256"), str):
+            return entry["sha256"]
+    digest = hashlib.sha256()
+    with open(real, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    if memo_path is not None:
+        memo[real] = {"stamp": stamp, "sha256": value}
+        try:
+            memo_path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".hashes-", dir=memo_path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(memo, out)
+            os.replace(tmp, memo_path)
+        except OSError:
+            pass   # the memo only saves time
+    return value
+
+
+def speech_identity(kind, settings, voice_dir: Path | None = None,
+                    memo_dir: Path | None = None) -> str:
+    """Which engine, version, model and synthesis settings would speak: the cache key's engine part.
+
+    pyttsx3: :func:`engine_identity`. Piper: the package versions, the voice's
+    model and config hashes and the fixed synthesis settings (no noise, one
+    thread, the pause between sentences), so a new model or setting never
+    reuses an old cue.
+    """
+    from voicecoach.cues.settings import EngineKind
+    if kind is not EngineKind.PIPER:
+        return engine_identity()
+    from voicecoach.cues.piper_backend import SENTENCE_GAP_S
+    from voicecoach.cues.piper_voices import choose_piper_voice
+    voice = choose_piper_voice(settings.voice, voice_dir)
+    model, config = (_voice_file_hash(path, i, voice.recorded, memo_dir)
+                     for i, path in enumerate((voice.model, voice.config)))
+    return (f"piper-tts {_installed_version('piper_tts')} / onnxruntime "
+            f"{_installed_version('onnxruntime')} / {voice.voice.id} model {model[:32]} "
+            f"config {config[:32]} / noise 0, 1 thread, no graph optimisation, "
+            f"sentence gap {SENTENCE_GAP_S:g} s")
+
+
+def _voice_file_hash(path: Path, index: int, recorded: tuple[tuple[str, int], ...],
+                     memo_dir: Path | None) -> str:
+    """A packaged voice file's sha256 from its RECORD while the size still agrees
+    (pip checked it at install; reading 60 MB would cost a cold start ~0.1 s),
+    else hashed (and remembered)."""
+    if recorded:
+        digest, size = recorded[index]
+        try:
+            if os.path.getsize(path) == size:
+                return digest
+        except OSError:
+            pass
+    return file_sha256(path, memo_dir)

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError
+from voicecoach.plan.kinds import EngineKind
+
+__all__ = ["EngineKind", "MIN_RATE", "MAX_RATE", "SpeechSettings", "Voice", "check_text"]
 
 MIN_RATE, MAX_RATE = 80, 450
 """Speaking rates (words per minute) accepted: espeak-ng's own range."""
@@ -17,11 +20,18 @@ MIN_RATE, MAX_RATE = 80, 450
 
 @dataclass(frozen=True)
 class Voice:
-    """A voice the engine offers (``voicecoach voices`` lists them)."""
+    """A voice an engine offers (``voicecoach voices`` lists them).
+
+    ``languages`` are lower-case codes with a hyphen (``en-us``), whatever
+    the engine's own spelling; ``quality`` is Piper's (``medium``), empty
+    for pyttsx3.
+    """
 
     id: str
     name: str
     languages: tuple[str, ...]
+    engine: EngineKind = EngineKind.PYTTSX3
+    quality: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,13 +41,19 @@ class SpeechSettings:
     ``voice`` is an engine voice id (``gmw/en-us``), a voice name, the last
     part of an id (``en-us``) or a case-insensitive substring of a name;
     ``None`` keeps the engine's default. ``rate`` is in words per minute;
-    ``None`` keeps the engine's default (pyttsx3 sets 200 on espeak).
+    ``None`` keeps the engine's default (pyttsx3 sets 200 on espeak; Piper
+    speaks at its model's own pace). ``engine`` is the choice as given;
+    :func:`voicecoach.cues.engines.resolve` turns ``auto`` into the engine
+    that will speak before anything is cached.
     """
 
     voice: str | None = None
     rate: int | None = None
+    engine: EngineKind = EngineKind.AUTO
 
     def __post_init__(self) -> None:
+        if not isinstance(self.engine, EngineKind):
+            raise TypeError(f"engine must be an EngineKind, not {type(self.engine).__name__}")
         if self.voice is not None:
             if not isinstance(self.voice, str):
                 raise TypeError(f"voice must be a str or None, not {type(self.voice).__name__}")

@@ -14,20 +14,29 @@ from voicecoach.cues.bank import CueBank
 from voicecoach.cues.cache import CueCache
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.settings import SpeechSettings
+from voicecoach.plan.kinds import EngineKind
 from voicecoach.plan.preset import Preset
-from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline
+from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline, speech_texts
 from voicecoach.plan.timeline import Timeline
 
 
 def cue_bank(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERATE,
-             engine: SpeechEngine | None = None) -> CueBank:
-    """The cue bank for ``preset``'s voice and rate, cached under ``cache_dir``."""
-    settings = SpeechSettings(voice=preset.voice, rate=preset.rate)
-    return CueBank(samplerate, settings, CueCache(Path(cache_dir) / "cues"), engine)
+             engine: SpeechEngine | None = None, voice_dir: Path | None = None) -> CueBank:
+    """The cue bank for ``preset``'s engine, voice and rate, cached under
+    ``cache_dir``; ``voice_dir`` holds the user's own Piper voices."""
+    settings = SpeechSettings(voice=preset.voice, rate=preset.rate,
+                              engine=preset.engine or EngineKind.AUTO)
+    return CueBank(samplerate, settings, CueCache(Path(cache_dir) / "cues"), engine, voice_dir)
 
 
 def spoken_timeline(preset: Preset, bank: CueBank,
                     sound_lengths: Mapping[str, int] | None = None) -> Timeline:
     """The timeline of ``preset`` with every phrase's true spoken length, and
-    the length of each of its own sounds when it has some (by role)."""
+    the length of each of its own sounds when it has some (by role).
+
+    The phrases not cached yet are synthesised first, all together, the
+    earliest heard first (:meth:`CueBank.prefetch`); a warm cache reads
+    only the lengths in its headers.
+    """
+    bank.prefetch(speech_texts(preset, bank.samplerate))
     return build_timeline(preset, bank.frames, bank.samplerate, sound_lengths=sound_lengths)

@@ -13,15 +13,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from voicecoach.audio.music import MusicStream
 from voicecoach.audio.session import Session
+from voicecoach.errors import AudioDeviceError
 from voicecoach.live.music_feed import MusicFeeder
 from voicecoach.live.player import DEFAULT_LATENCY, Backend, Player, PlayResult
 from voicecoach.live.transport import Transport, session_clips
 
-__all__ = ["Control", "Hooks", "PlayInterrupted", "play"]
+__all__ = ["Control", "DeviceLost", "Hooks", "PlayInterrupted", "play"]
 
 #: A remote control: entered with the transport when playback starts, left
 #: when it ends. While entered it may call :meth:`Transport.request` from any
@@ -63,6 +64,15 @@ class PlayInterrupted(KeyboardInterrupt):
         self.result = result
 
 
+class DeviceLost(AudioDeviceError):
+    """The output could not be opened, or went away for good; :attr:`result`
+    says how far the session got, so the sets done can still be logged."""
+
+    def __init__(self, message: str, result: PlayResult):
+        super().__init__(message)
+        self.result = result
+
+
 def play(session: Session, backend: Backend, *, device: int | None = None,
          latency: float | str = DEFAULT_LATENCY, music: MusicStream | None = None,
          hooks: Hooks = Hooks(), controls: Sequence[Control] = ()) -> PlayResult:
@@ -91,8 +101,9 @@ def play(session: Session, backend: Backend, *, device: int | None = None,
     ------
     PlayInterrupted
         On Ctrl-C, with the position reached.
-    AudioDeviceError
-        The output could not be opened, or went away for good.
+    DeviceLost
+        The output could not be opened, or went away for good (an
+        :class:`AudioDeviceError`), with the position reached.
     """
     clips = session_clips(session)
     with ExitStack() as stack:
@@ -109,8 +120,9 @@ def play(session: Session, backend: Backend, *, device: int | None = None,
         try:
             result = player.run()
         except KeyboardInterrupt:
-            raise PlayInterrupted(PlayResult(False, transport.underruns, transport.position,
-                                             player.recoveries, list(transport.log))) from None
+            raise PlayInterrupted(replace(player.result(), completed=False)) from None
+        except AudioDeviceError as exc:
+            raise DeviceLost(str(exc), replace(player.result(), completed=False)) from None
     if feeder is not None and feeder.error is not None:
         hooks.notice(f"the music stopped: {feeder.error}")
     return result

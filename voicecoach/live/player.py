@@ -176,6 +176,7 @@ class PlayResult:
     position: int                 # timeline frame reached
     recoveries: int = 0
     commands: list[tuple[int, str]] = field(default_factory=list)
+    jumps: list[tuple[int, int]] = field(default_factory=list)   # (from, to) timeline frames
 
 
 class Player:
@@ -260,8 +261,12 @@ class Player:
             self._drain(stream)
         finally:
             _close(stream)
+        return self.result()
+
+    def result(self) -> PlayResult:
+        """How far the session got: also what an interrupted run reports."""
         return PlayResult(not self.t.quit_requested, self.t.underruns, self.t.position,
-                          self.recoveries, list(self.t.log))
+                          self.recoveries, list(self.t.log), list(self.t.jumps))
 
     def _drain(self, stream: Stream) -> None:
         """Let the last buffers reach the ears: after the end the callback

@@ -193,6 +193,7 @@ class Transport:
         self.underruns = 0
         self.quit_requested = False
         self.log: list[tuple[int, TransportCommand]] = []   # (rendered frame, command) as applied
+        self.jumps: list[tuple[int, int]] = []  # (from, to) timeline frames: what was heard
 
     def at_session_level(self, clip: np.ndarray) -> np.ndarray:
         """A spoken clip (mono, already at the session's voice and tick gains,
@@ -299,6 +300,7 @@ class Transport:
     def _jump(self, target: int) -> None:
         if target != self.position:
             self.seeks += 1
+            self.jumps.append((self.position, target))    # for the training log
         self.position = target
 
     def _apply(self, command: TransportCommand) -> None:

@@ -53,3 +53,11 @@ MOVING_KINDS: tuple[SegmentKind, ...] = (SegmentKind.ECCENTRIC, SegmentKind.CONC
 
 COUNT_IN = 3
 """Seconds counted down (``Three, two, one``) before every set and after a pause."""
+
+
+class EngineKind(StrEnum):
+    """Which speech engine a preset's ``[speech] engine`` and ``--engine`` ask for."""
+
+    AUTO = "auto"          # piper when a neural voice is installed, else pyttsx3
+    PIPER = "piper"        # neural (optional dependency group ``neural``)
+    PYTTSX3 = "pyttsx3"    # espeak-ng on Linux, SAPI5 / NSSS elsewhere; always there

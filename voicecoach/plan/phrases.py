@@ -6,6 +6,7 @@ translation is one file.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +34,27 @@ class PhraseBook:
 
     def variants(self, name: str, **values: object) -> tuple[str, ...]:
         return tuple(v.format(**values) for v in self.entries[name])
+
+    def says(self, words: str, text: str) -> bool:
+        """Whether ``text`` says one of the phrase book's ``words`` entries
+        (``exhale_words``, ``inhale_words``): a word of several, or longer
+        than three letters, anywhere; a short one only opening a sentence or
+        clause, so "Reach out" is not a breath."""
+        return any(_pattern(w).search(text) for w in self.entries[words])
+
+    def says_exhale(self, text: str) -> bool:
+        return self.says("exhale_words", text)
+
+    def says_breath(self, text: str) -> bool:
+        return self.says("exhale_words", text) or self.says("inhale_words", text)
+
+
+@lru_cache(maxsize=64)
+def _pattern(word: str) -> re.Pattern:
+    body = r"\s+".join(map(re.escape, word.split()))
+    if " " in word.strip() or len(word) > 3:
+        return re.compile(rf"\b{body}\b", re.IGNORECASE)
+    return re.compile(rf"(?:^|[.!?,;:]\s*|\band\s+){body}\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)

@@ -20,7 +20,7 @@ import tomli_w
 from voicecoach.common.files import MIB, UnusableFile, regular_file
 from voicecoach.errors import PresetError, TempoError
 from voicecoach.plan.checks import MAX_CUE_CHARS, MAX_LIST_ITEMS, Checker
-from voicecoach.plan.kinds import MOVING_KINDS, SegmentKind, Side
+from voicecoach.plan.kinds import MOVING_KINDS, EngineKind, SegmentKind, Side
 from voicecoach.plan.metronome import SHIPPED_SOUNDS, SOUND_SECONDS
 from voicecoach.plan.mix import (
     LEVEL_RANGE_DB,
@@ -79,6 +79,7 @@ class Cues:
 OVERRIDE_OPTIONS: dict[str, tuple[str, str]] = {
     "sets": ("sets", "--sets"), "reps": ("reps", "--reps"), "tempo": ("tempo", "--tempo"),
     "rest": ("rest", "--rest"), "voice": ("speech.voice", "--voice"), "rate": ("speech.rate", "--rate"),
+    "engine": ("speech.engine", "--engine"),
     "voice_volume": ("mix.voice", "--voice-volume"), "tick_volume": ("mix.ticks", "--tick-volume"),
     "music_volume": ("mix.music", "--music-volume"),
 }
@@ -109,6 +110,7 @@ class Preset:
     count: tuple[SegmentKind, ...] = (SegmentKind.ECCENTRIC,)
     voice: str | None = None
     rate: int | None = None
+    engine: EngineKind | None = None
     cues: Cues = field(default_factory=Cues)
     warmup: tuple[WarmupStep, ...] = ()
     levels: Levels = field(default_factory=Levels)
@@ -160,15 +162,15 @@ class Preset:
     def with_overrides(self, *, sets: int | None = None, reps: int | None = None,
                        tempo: str | None = None, rest: float | None = None,
                        voice: str | None = None, rate: int | None = None,
-                       voice_volume: float | None = None, tick_volume: float | None = None,
-                       music_volume: float | None = None) -> Preset:
+                       engine: str | None = None, voice_volume: float | None = None,
+                       tick_volume: float | None = None, music_volume: float | None = None) -> Preset:
         """This preset with command-line overrides applied and re-validated;
         a bad value is reported under the option that gave it."""
         if tempo is not None and self.hold is not None:
             raise PresetError("", "--tempo",
                               f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo")
         given = {"sets": sets, "reps": reps, "tempo": tempo, "rest": rest, "voice": voice,
-                 "rate": rate, "voice_volume": voice_volume, "tick_volume": tick_volume,
+                 "rate": rate, "engine": engine and str(engine), "voice_volume": voice_volume, "tick_volume": tick_volume,
                  "music_volume": music_volume}
         data = preset_to_dict(self)        # fresh tables: safe to fill in
         options = {}
@@ -188,7 +190,7 @@ _TOP_KEYS = ("name", "title", "exercise", "variation", "description", "sets", "r
              "mix", "sounds")
 _CUE_KEYS = ("intro", "concentric", "top", "eccentric", "bottom", "hold", "reminders", "outro",
              "halfway_rep", "last_rep")
-_SPEECH_KEYS = ("voice", "rate")
+_SPEECH_KEYS = ("voice", "rate", "engine")
 _WARMUP_KEYS = ("say", "seconds", "count")
 _MIX_KEYS = ("voice", "ticks", "music", "duck_depth", "duck_attack", "duck_release")
 
@@ -291,6 +293,9 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     c.unknown(speech, _SPEECH_KEYS, "speech.")
     voice = c.text(speech, "voice", "speech.voice", default=None)
     rate = c.integer(speech, "rate", "speech.rate", 80, 450, default=None)
+    engine = None
+    if "engine" in speech:
+        engine = EngineKind(c.choice(speech, "engine", "speech.engine", tuple(EngineKind), "auto"))
 
     cue_table = c.table(data, "cues")
     c.unknown(cue_table, _CUE_KEYS, "cues.")
@@ -326,8 +331,8 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
         name=preset_name, title=title, exercise=exercise, variation=variation,
         description=description, sets=sets, reps=reps, rest=rest, tempo=tempo, hold=hold,
         start=start, sides=sides, side_names=(side_names[0], side_names[1]), count=count,
-        voice=voice, rate=rate, cues=cues, warmup=tuple(steps), levels=levels, duck=duck,
-        sounds=sounds, source=source,
+        voice=voice, rate=rate, engine=engine, cues=cues, warmup=tuple(steps), levels=levels,
+        duck=duck, sounds=sounds, source=source,
     )
     if preset.work_seconds() > MAX_SESSION_SECONDS:
         key = next((k for k in ("sets", "reps", "tempo", "rest") if k in c.options), "sets")  # one typed
@@ -349,7 +354,8 @@ def preset_to_dict(preset: Preset) -> dict:
         data["hold"] = preset.hold
     data.update(start=str(preset.start), sides=str(preset.sides), side_names=list(preset.side_names),
                 count=[str(p) for p in preset.count])
-    speech = {k: v for k, v in (("voice", preset.voice), ("rate", preset.rate)) if v is not None}
+    speech = {k: v for k, v in (("voice", preset.voice), ("rate", preset.rate),
+                                ("engine", preset.engine and str(preset.engine))) if v is not None}
     if speech:
         data["speech"] = speech
     cues: dict[str, Any] = {k: list(getattr(preset.cues, k)) for k in _CUE_KEYS[:8]}

@@ -71,6 +71,10 @@ class _Planner:
         self.requests: list[Say] = []
         self.now = 0
         self._cue_memo: dict[tuple, tuple[str, ...]] = {}
+        self._rest_slot: tuple[tuple[int, ...], int, int] | None = None   # the latest rest
+        self._rest_said: set[str] = set()
+        self._deferred: list[str] = []     # rep reminders that found no room in their rep
+        self._unsaid: list[Dropped] = []   # reminders with no room and no rest to go to
         self._words = {i: (number_word(i),) for i in range(1, 100)}
 
     # -- helpers ---------------------------------------------------------
@@ -180,10 +184,11 @@ class _Planner:
                 self.say(self.v("time_left", seconds=left), at, end - COUNT_IN * self.sr,
                          TIME_LEFT, set_=next_set - 1)
                 break
+        self._rest_slot = (beats, end - COUNT_IN * self.sr - self.gap, next_set - 1)
+        self._rest_said = set()
         if p.cues.reminders:
             reminder = p.cues.reminders[-((next_set - 1) % len(p.cues.reminders)) - 1]
-            self.say((reminder,), beats, end - COUNT_IN * self.sr - self.gap, REMINDER,
-                     set_=next_set - 1)
+            self.rest_reminders([reminder] + self._deferred)
         self.count_in(end, next_set)
         if p.sound("rest_end"):
             self.sound(EventKind.BELL, end, next_set, name="rest_end")
@@ -230,15 +235,36 @@ class _Planner:
         base = list(self.p.cues.phase(phase))
         if phase == SegmentKind.HOLD:
             base = base or list(self.v("hold_start", seconds=_secs(self.p.hold)))
+        if phase == SegmentKind.CONCENTRIC:
+            base = self.exhaled(base)
+        elif base and self.phrases.says("inhale_words", base[0]):
+            base = list(dict.fromkeys(base + [self.v("inhale")[-1]]))
         if counted:
-            base = [f"{b}, {number_word(1).lower()}" for b in base] + [number_word(1)]
+            last = f"{self.v('exhale')[-1]}, {number_word(1).lower()}" if phase == SegmentKind.CONCENTRIC \
+                else number_word(1)
+            base = [f"{b}, {number_word(1).lower()}" for b in base] + [last]
         heads = [", ".join(prefix)] if prefix else []
         if len(prefix) > 1:
             heads.append(prefix[-1] if self.p.sides == Side.ALTERNATE else prefix[0])
-        out = [f"{h}. {b}" for h in heads for b in base]
+        # The bare breath ("Breathe out") is the last resort of every head:
+        # a shorter head keeping the movement word comes first.
+        bare = set(self.v("exhale")) if phase == SegmentKind.CONCENTRIC else set()
+        tiers = [[b for b in base if b not in bare], [b for b in base if b in bare]]
+        out = [f"{h}. {b}" for tier in tiers for h in heads for b in tier]
         if heads and not base:
             out += heads
         return tuple(dict.fromkeys(out + base))
+
+    def exhaled(self, variants: list[str]) -> list[str]:
+        """Lift cues that all say the breath out: the method lifts on the
+        exhale, so a variant without it gets the short form before it
+        ("Lift" -> "Out, lift"), and the exhale alone comes last, for a
+        voice too slow for the rest (or a preset with no lift cue)."""
+        alone = list(self.v("exhale"))
+        short = alone[-1]
+        out = [v if self.phrases.says_exhale(v) else f"{short}, {v[0].lower()}{v[1:]}"
+               for v in variants]
+        return list(dict.fromkeys(out + alone))
 
     def reps(self, set_: int) -> None:
         p = self.p
@@ -248,7 +274,8 @@ class _Planner:
             side = self.side_of(rep)
             prefix = self.rep_prefix(rep)
             rep_start = self.now
-            reminding = rep in reminder_reps
+            cues: list[Say] = []                  # this rep's beat-anchored cues
+            phases: dict[SegmentKind, tuple[int, int, Say | None]] = {}  # start, frames, cue
             for i, phase in enumerate(p.phases):
                 length = self.frames(p.hold if phase == SegmentKind.HOLD else p.tempo.phase_seconds(phase))
                 start = self.segment(phase, length, set_, rep, side)
@@ -256,12 +283,12 @@ class _Planner:
                     continue
                 counted = phase in p.count
                 cue = self.phase_cue(phase, prefix if i == 0 else (), counted)
-                if reminding and phase in (SegmentKind.TOP, SegmentKind.BOTTOM):
-                    cue = ()        # a reminder rep gives its pauses to the reminder
-                elif reminding and cue and not counted:
-                    cue = (_shortest_keeping(cue, ", ".join(prefix) if i == 0 else ""),)
-                # May run on past the phase: fitting stops it at the next anchored cue.
-                self.say(cue, start, _NO_LIMIT, set_=set_, rep=rep)
+                said = None
+                if cue:
+                    # May run on past the phase: fitting stops it at the next anchored cue.
+                    said = Say(cue, (start,), _NO_LIMIT, ANCHORED, set_, rep)
+                    cues.append(said)
+                phases[phase] = (start, length, said)
                 if phase == SegmentKind.HOLD:
                     self.hold_events(start, length, set_, rep)
                 elif phase in MOVING_KINDS:
@@ -271,11 +298,111 @@ class _Planner:
                     if counted:
                         for k in range(1, int(length // self.sr)):
                             at = start + k * self.sr
-                            self.say(self._words[k + 1], at, at + self.sr, set_=set_, rep=rep)
+                            cues.append(Say(self._words[k + 1], (at,), at + self.sr, ANCHORED,
+                                            set_, rep))
             if rep in reminder_reps:
                 text = p.cues.reminders[(reminder_reps.index(rep) + set_ - 1) % len(p.cues.reminders)]
-                beats = tuple(range(rep_start, self.now, self.sr // 4))
-                self.say((text,), beats, self.now, REMINDER, set_, rep)
+                head = ", ".join(prefix)
+                placed = self.place_reminder(cues, phases, text, head, rep_start, set_, rep)
+                if placed is None:
+                    self._deferred.append(text)
+                    if p.sets == 1:
+                        self._unsaid.append(Dropped(rep_start, text))
+                else:
+                    cues = placed
+            self.requests.extend(cues)
+        if self._deferred:
+            if set_ == p.sets and self._rest_slot is not None:
+                self.rest_reminders(self._deferred)     # no rest after: the one before
+            elif set_ == p.sets:
+                self._deferred = []
+
+    # -- form reminders -----------------------------------------------------
+    def place_reminder(self, cues: list[Say], phases: dict[SegmentKind, tuple[int, int, Say | None]],
+                       text: str, head: str, rep_start: int, set_: int,
+                       rep: int) -> list[Say] | None:
+        """The rep's cues with the form reminder ``text`` placed, or None
+        when it has no room there. It never displaces the breath or the
+        count; the first that fits, tried with the real fitting:
+
+        1. in free room, with every cue as it is;
+        2. joined to the lift cue, when that fits before the next cue;
+        3. in the top, then the bottom pause, in place of its cue unless
+           that cue is a breath, the cue before it as short as needed
+           (but still saying the movement).
+        """
+        end = self.now
+        step = self.sr // 10          # a reminder is not on the beat: a tenth of a second will do
+        length = self.say_len(text)
+        counting = [(start, start + frames) for kind, (start, frames, _) in phases.items()
+                    if kind in self.p.count]
+
+        def clear_of_counts(at: int) -> bool:   # never spoken between "One" and "Two"
+            return all(at + length + self.gap <= a or at >= b for a, b in counting)
+
+        beats = tuple(filter(clear_of_counts, range(rep_start, end, step)))
+        pauses = [(kind, phases[kind]) for kind in (SegmentKind.TOP, SegmentKind.BOTTOM)
+                  if kind in phases]
+
+        def reminder(onsets: tuple[int, ...]) -> Say:
+            return Say((text,), tuple(filter(clear_of_counts, onsets)) or (end,), end - self.gap,
+                       REMINDER, set_, rep)
+
+        def fits(trial: list[Say]) -> bool:
+            local = [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority,
+                         r.set, r.rep) for r in trial]
+            spoken, dropped = fit_speech(local, self.say_len, self.gap)
+            return len(dropped) <= baseline and any(text in e.text for e in spoken)
+
+        baseline = len(fit_speech(
+            [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority, r.set, r.rep)
+             for r in cues], self.say_len, self.gap)[1])
+        trial = cues + [reminder(tuple(p[1][0] for p in pauses) + beats)]
+        if fits(trial):
+            return trial
+        lift = phases.get(SegmentKind.CONCENTRIC, (0, 0, None))[2]
+        if lift is not None:
+            keep = [c for c in self.worded(lift.candidates) if c.startswith(head)] \
+                or self.worded(lift.candidates)
+            joined = Say(tuple(f"{c}. {text}" for c in keep) + lift.candidates, lift.onsets,
+                         lift.limit, ANCHORED, set_, rep)
+            trial = [joined if r is lift else r for r in cues]
+            if fits(trial):
+                return trial
+        for kind, (start, _, said) in pauses:
+            if said is not None and self.phrases.says_breath(said.candidates[0]):
+                continue
+            before = max((r for r in cues if r.onsets[0] < start and r is not said),
+                         key=lambda r: r.onsets[0], default=None)
+            if before is None:
+                continue
+            onsets = (start,) + tuple(range(start - step, before.onsets[0], -step))
+            worded = self.worded(before.candidates)
+            keep = [c for c in worded if c.startswith(head)] or worded
+            for choice in keep:
+                shorter = Say((choice,), before.onsets, before.limit, ANCHORED, before.set,
+                              before.rep)
+                trial = [shorter if r is before else r for r in cues if r is not said]
+                trial.append(reminder(onsets))
+                if fits(trial):
+                    return trial
+        return None
+
+    def worded(self, candidates: tuple[str, ...]) -> list[str]:
+        """Candidates that still say the movement: a reminder never cuts a
+        lift cue down to the bare breath ("Out"), the slow voice's last resort."""
+        bare = set(self.v("exhale"))
+        return [c for c in candidates if c.rsplit(". ", 1)[-1] not in bare]
+
+    def rest_reminders(self, texts: list[str]) -> None:
+        """Form reminders said in the latest rest: its own, and those of the
+        set before it that found no room between the reps."""
+        beats, limit, set_ = self._rest_slot
+        for text in dict.fromkeys(texts):
+            if text not in self._rest_said:
+                self._rest_said.add(text)
+                self.say((text,), beats, limit, REMINDER, set_=set_)
+        self._deferred = []
 
     def reminder_reps(self) -> list[int]:
         """Reps that carry a form reminder: about one in four, spread evenly,
@@ -302,17 +429,24 @@ class _Planner:
             self.say(self._words[i], at, at + self.sr, set_=set_, rep=rep)
 
     def fit(self) -> tuple[list[Event], list[Dropped]]:
-        return fit_speech(self.requests, self.say_len, self.gap)
+        spoken, dropped = fit_speech(self.requests, self.say_len, self.gap)
+        return spoken, dropped + self._unsaid
 
 
 def _secs(seconds: float) -> str:
     return f"{seconds:g}"
 
 
-def _shortest_keeping(candidates: tuple[str, ...], head: str) -> str:
-    """The shortest candidate that still starts with ``head`` (side, last rep)."""
-    keep = [c for c in candidates if c.startswith(head)] or list(candidates)
-    return min(keep, key=len)
+def _plan_sections(plan: _Planner, preset: Preset) -> None:
+    """Every section of the session, in order."""
+    plan.intro()
+    plan.warmup()
+    plan.get_ready()
+    for set_ in range(1, preset.sets + 1):
+        if set_ > 1:
+            plan.rest(set_)
+        plan.reps(set_)
+    plan.outro()
 
 
 def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
@@ -346,15 +480,38 @@ def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
     lengths.update({role: lengths[EventKind.BELL] for role, _ in preset.sounds if role not in lengths})
     lengths.update(sound_lengths or {})
     plan = _Planner(preset, samplerate, speech_frames, phrases or default_phrases(), lengths)
-    plan.intro()
-    plan.warmup()
-    plan.get_ready()
-    for set_ in range(1, preset.sets + 1):
-        if set_ > 1:
-            plan.rest(set_)
-        plan.reps(set_)
-    plan.outro()
+    _plan_sections(plan, preset)
     spoken, dropped = plan.fit()
     events = sorted(plan.sounds + spoken, key=lambda e: (e.frame, EVENT_ORDER[e.kind]))
     return Timeline(preset.name, samplerate, plan.now, tuple(plan.segments), tuple(events),
                     tuple(sorted(dropped, key=lambda d: d.frame)))
+
+
+def speech_texts(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE,
+                 phrases: PhraseBook | None = None,
+                 length_scales: tuple[float, ...] = (1.0,)) -> list[str]:
+    """The phrases planning ``preset`` will ask the length of, the earliest heard first.
+
+    A dry run with :func:`estimate_frames`, once per scale (a voice slower
+    than the estimate tries shorter variants): lets the speech be
+    synthesised ahead, in parallel, the cues needed first first. A phrase
+    missed here is simply synthesised when planning asks for it.
+    """
+    asked: set[str] = set()
+    first_onset: dict[str, int] = {}
+    lengths = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
+    lengths.update({role: lengths["bell"] for role, _ in preset.sounds if role not in lengths})
+    for scale in length_scales:
+        def frames(text: str, scale: float = scale) -> int:
+            asked.add(text)
+            return max(1, round(scale * estimate_frames(text, samplerate, preset.rate)))
+        plan = _Planner(preset, samplerate, frames, phrases or default_phrases(), lengths)
+        _plan_sections(plan, preset)
+        plan.fit()
+        for req in plan.requests:
+            for text in req.candidates:
+                if text in asked:
+                    first_onset[text] = min(first_onset.get(text, req.onsets[0]), req.onsets[0])
+    for text in asked:
+        first_onset.setdefault(text, 2**62)
+    return sorted(first_onset, key=lambda t: (first_onset[t], t))

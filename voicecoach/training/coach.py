@@ -8,27 +8,48 @@ streams) so the CLI stays thin and tests run it in-process.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import IO, Sequence
 
 from voicecoach.errors import InputError
-from voicecoach.plan.kinds import REP_KINDS, SegmentKind
+from voicecoach.plan.kinds import MOVING_KINDS, REP_KINDS, SegmentKind
+from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.timeline import Timeline
 from voicecoach.training.progression import Recommendation, recommend
-from voicecoach.training.records import SetResult, Workout
-from voicecoach.training.store import History
+from voicecoach.training.records import MAX_REPS, SetResult, Workout
+from voicecoach.training.store import CorruptHistoryError, History, HistoryError
+
+NEXT = "next"   # the preset name that means today's recommended workout
+FIRST_YEAR = 1900  # the earliest year a workout can be logged for
+_DONE_WHEN = frozenset({*MOVING_KINDS, SegmentKind.HOLD})   # a rep is done once these end
 
 
 def history_path(data_dir: Path) -> Path:
     return Path(data_dir) / "history.db"
 
 
-def open_history(data_dir: Path, now: datetime, warn: IO) -> History:
-    """The training log; a damaged one is set aside with a note on ``warn``."""
-    history, notice = History.open(history_path(data_dir), now=now)
+def open_history(data_dir: Path, now: datetime, warn: IO, *, read_only: bool = False) -> History:
+    """The training log; a damaged one is set aside with a note on ``warn``.
+
+    ``read_only`` (for ``history`` and ``next``) reads a copy and writes
+    nothing: not the folder, not the log, not even a damaged log's move aside.
+    """
+    if read_only:
+        try:
+            return History(history_path(data_dir), read_only=True)
+        except CorruptHistoryError:
+            pass                                   # set it aside below, if the folder lets us
+    try:
+        history, notice = History.open(history_path(data_dir), now=now)
+    except HistoryError as exc:
+        if not read_only:
+            raise
+        print(f"voicecoach: {exc}; showing an empty log", file=warn)
+        return History(None, read_only=True)
     if notice:
         print(f"voicecoach: {notice}", file=warn)
     return history
@@ -40,54 +61,106 @@ def local_day(moment: datetime) -> date:
 
 
 def played_record(preset: Preset, timeline: Timeline, position: int, completed: bool,
-                  started: datetime) -> Workout:
+                  started: datetime, jumps: Sequence[tuple[int, int]] = (),
+                  rule: str | None = None) -> Workout:
     """What a played (or stopped) session goes into the log as.
 
-    Only sets played to the end are recorded; a stopped session says which
-    set and rep were under way (rep 0: before the set began).
+    ``position`` is the timeline frame where playback ended and ``jumps``
+    every move of the position on the way, as ``(from, to)`` frames (skips
+    forward, rewinds to a rep's or a set's start). A rep counts as played
+    when one stretch of playback heard its movement through; a set with
+    none is recorded as skipped, one with fewer as cut short, with the reps
+    actually played; a set not reached is not recorded. A stopped session says which set and rep
+    were under way (rep 0: before the set began).
     """
     stopped_set = stopped_rep = None
-    done = preset.sets
+    end = position
     if not completed:
         seg = timeline.segment_at(min(position, timeline.frames - 1))
-        if seg.kind == SegmentKind.OUTRO:
+        if seg.kind == SegmentKind.OUTRO or position >= timeline.frames:
             completed = True
         elif seg.kind in REP_KINDS:
-            done, stopped_set, stopped_rep = seg.set - 1, seg.set, seg.rep
+            stopped_set, stopped_rep = seg.set, seg.rep
         elif seg.kind == SegmentKind.REST:
-            done, stopped_set, stopped_rep = seg.set, seg.set + 1, 0
+            stopped_set, stopped_rep = seg.set + 1, 0
         else:                                    # intro, warm-up, get ready
-            done, stopped_set, stopped_rep = 0, 1, 0
+            stopped_set, stopped_rep = 1, 0
     if completed:
         stopped_set = stopped_rep = None
-        done = preset.sets
-    return _record(preset, started, stopped_set, stopped_rep,
-                   tuple(SetResult(i, preset.reps_per_set) for i in range(1, done + 1)))
+        end = timeline.frames
+    heard = _heard(end, jumps)
+    moves = _rep_moves(timeline)
+    sets = []
+    for number in range(1, (stopped_set or preset.sets) + 1):
+        spans = moves.get(number, [])
+        played = sum(1 for start, finish in spans if _covered(heard, start, finish))
+        if number == stopped_set and played == 0:
+            break                                # stopped before a rep of it was done
+        sets.append(SetResult(number, preset.reps_per_set,
+                              played=None if played == len(spans) else played))
+    return _record(preset, started, stopped_set, stopped_rep, tuple(sets),
+                   preset.reps_per_set, rule)
+
+
+def _heard(end: int, jumps: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The stretches of the timeline played from the start, jump by jump, to ``end``."""
+    heard, at = [], 0
+    for src, dst in jumps:
+        if src > at:
+            heard.append((at, src))
+        at = dst
+    if end > at:
+        heard.append((at, end))
+    return heard
+
+
+def _covered(heard: list[tuple[int, int]], start: int, finish: int) -> bool:
+    return any(a <= start and finish <= b for a, b in heard)
+
+
+def _rep_moves(timeline: Timeline) -> dict[int, list[tuple[int, int]]]:
+    """Per set, each rep's movement as ``(start, end)`` frames: from its first
+    segment to the end of its last moving phase (the closing pause is rest)."""
+    reps: dict[tuple[int, int], list[int]] = {}
+    for seg in timeline.segments:
+        if seg.kind in REP_KINDS and seg.set is not None and seg.rep is not None:
+            span = reps.setdefault((seg.set, seg.rep), [seg.start, seg.start])
+            if seg.kind in _DONE_WHEN:
+                span[1] = seg.end
+    out: dict[int, list[tuple[int, int]]] = {}
+    for (set_, _), (start, finish) in sorted(reps.items()):
+        out.setdefault(set_, []).append((start, finish))
+    return out
 
 
 def _record(preset: Preset, started: datetime, stopped_set: int | None, stopped_rep: int | None,
-            sets: tuple[SetResult, ...]) -> Workout:
+            sets: tuple[SetResult, ...], planned_reps: int, rule: str | None,
+            planned_sets: int | None = None) -> Workout:
     return Workout(
         id=None, preset=preset.name, exercise=preset.exercise, variation=preset.variation,
         tempo=str(preset.tempo) if preset.tempo else None,
         eccentric=preset.tempo.eccentric if preset.tempo else None,
         started=started, completed=stopped_set is None, stopped_set=stopped_set,
-        stopped_rep=stopped_rep, planned_sets=preset.sets, planned_reps=preset.reps_per_set,
-        sets=sets)
+        stopped_rep=stopped_rep, planned_sets=planned_sets or preset.sets,
+        planned_reps=planned_reps, sets=sets, rule=rule)
 
 
 def ask_perfect_reps(record: Workout, stdin: IO, out: IO) -> list[int] | None:
-    """Ask, set by set, how many reps were perfect; Enter accepts the plan.
+    """Ask, set by set, how many reps were perfect; Enter accepts the reps
+    played. Skipped sets are not asked: they have none.
 
-    Returns None when the user gives up (end of input): the workout stays
-    in the log, unlogged, for ``voicecoach log`` later.
+    Returns one number per set done, or None when the user gives up (end of
+    input): the workout stays in the log, unlogged, for ``voicecoach log``.
     """
     answers = []
     print("Only perfect reps count: back flat, slow descent. Enter accepts the number shown.",
           file=out)
     for s in record.sets:
+        if s.skipped:
+            print(f"Set {s.number} of {record.planned_sets}: skipped.", file=out)
+            continue
         while True:
-            out.write(f"Set {s.number} of {record.planned_sets}: perfect reps [{s.planned}]: ")
+            out.write(f"Set {s.number} of {record.planned_sets}: perfect reps [{s.reps_played}]: ")
             out.flush()
             line = stdin.readline()
             if not line:
@@ -95,53 +168,109 @@ def ask_perfect_reps(record: Workout, stdin: IO, out: IO) -> list[int] | None:
                 return None
             text = line.strip()
             if not text:
-                answers.append(s.planned)
+                answers.append(s.reps_played)
                 break
             try:
-                answers.append(check_reps(text, s.number, s.planned))
+                answers.append(check_reps(text, s.number))
                 break
             except InputError as exc:
                 print(f"  {exc}", file=out)
     return answers
 
 
-def check_reps(text: str, set_number: int, planned: int) -> int:
-    """One answer: a whole number from 0 to the reps planned for the set."""
+def check_reps(text: str, set_number: int) -> int:
+    """One answer: a whole number of perfect reps from 0 to :data:`MAX_REPS`
+    (more than planned is fine: they were done)."""
     try:
         value = int(text)
     except ValueError:
         raise InputError(f"set {set_number}: {text!r} is not a number of reps") from None
-    if not 0 <= value <= planned:
-        raise InputError(f"set {set_number}: {value} perfect reps is not between 0 and "
-                         f"the {planned} planned")
+    if value < 0:
+        raise InputError(f"set {set_number}: perfect reps cannot be negative, got {value}")
+    if value > MAX_REPS:
+        raise InputError(f"set {set_number}: {value} perfect reps is more than {MAX_REPS}, "
+                         f"the most a set can have")
     return value
 
 
-def log_numbers(preset: Preset, words: Sequence[str]) -> list[int]:
-    """``voicecoach log``'s numbers: one per set, at most one per planned set."""
+def log_numbers(words: Sequence[str]) -> list[int]:
+    """``voicecoach log``'s numbers: perfect reps, one per set."""
     if not words:
         raise InputError("log: give the perfect reps of each set, e.g. 'voicecoach log 10 9 8'")
-    if len(words) > preset.sets:
-        raise InputError(f"log: {preset.name} has {preset.sets} sets but {len(words)} numbers "
-                         f"were given ({' '.join(words)})")
-    return [check_reps(w, i, preset.reps_per_set) for i, w in enumerate(words, start=1)]
+    return [check_reps(w, i) for i, w in enumerate(words, start=1)]
 
 
-def log_workout(history: History, preset: Preset, numbers: list[int], day: date,
-                now: datetime) -> tuple[Workout, bool]:
-    """Record perfect reps for ``day``: fill that day's unlogged workout of
-    the preset if there is one, else add a workout. Returns it, and whether
-    it was an existing one."""
+def check_log_day(day: date, now: datetime) -> None:
+    """A workout can be logged from 1900 up to today."""
     if day > local_day(now):
         raise InputError(f"log: --date {day.isoformat()} is in the future")
-    open_one = history.latest_unlogged(preset.name, day)
-    if open_one is not None and len(open_one.sets) == len(numbers):
+    if day.year < FIRST_YEAR:                 # dates that far back break time zones
+        raise InputError(f"log: --date {day.isoformat()} is before {FIRST_YEAR}-01-01; "
+                         f"give a day from then to today")
+
+
+@dataclass(frozen=True)
+class FollowedPlan:
+    """What a logged workout followed: the preset, its sets and reps per
+    set, and the progression rule when it was today's recommendation."""
+
+    preset: Preset
+    sets: int
+    reps: int
+    rule: str | None
+
+
+def followed_plan(history: History, spec: str, numbers: Sequence[int], day: date,
+                  now: datetime, config_dir: Path | None,
+                  planned: int | None = None) -> FollowedPlan:
+    """The plan a user logging ``numbers`` for ``day`` followed.
+
+    ``next`` is the workout recommended for that day; a preset that is the
+    recommendation is taken at the recommended sets and reps; any other at
+    its own count, raised to the most reps logged. ``planned`` overrides the
+    reps. More numbers than sets is an :class:`InputError`.
+    """
+    moment = log_moment(day, now)
+    plan = recommend(history.workouts(), day, moment)
+    if spec == NEXT:
+        preset = load_preset(plan.preset, config_dir)
+    else:
+        preset = load_preset(spec, config_dir)
+    if preset.name == plan.preset:
+        sets, reps, rule = plan.sets, plan.reps, plan.rule
+    else:
+        sets, reps, rule = preset.sets, max([preset.reps_per_set, *numbers]), None
+    if planned is not None:
+        if not 1 <= planned <= MAX_REPS:
+            raise InputError(f"log: --planned must be between 1 and {MAX_REPS}, got {planned}")
+        reps = planned
+    if len(numbers) > sets:
+        raise InputError(f"log: {preset.name} has {sets} sets but {len(numbers)} numbers were "
+                         f"given ({' '.join(map(str, numbers))})")
+    return FollowedPlan(preset, sets, reps, rule)
+
+
+def log_moment(day: date, now: datetime) -> datetime:
+    """When a workout logged for ``day`` took place: now if today, else noon."""
+    if day == local_day(now):
+        return now
+    return datetime.combine(day, time(12, 0)).astimezone().astimezone(timezone.utc)
+
+
+def log_workout(history: History, plan: FollowedPlan, numbers: list[int], day: date,
+                now: datetime) -> tuple[Workout, bool]:
+    """Record perfect reps for ``day``: fill that day's unlogged workout of
+    the preset if there is one with as many sets done, else add a workout.
+    Returns it, and whether it was an existing one."""
+    check_log_day(day, now)
+    open_one = history.latest_unlogged(plan.preset.name, day)
+    if open_one is not None and len(open_one.done_sets) == len(numbers):
         return history.set_perfect(open_one.id, numbers), True
-    started = now if day == local_day(now) else \
-        datetime.combine(day, time(12, 0)).astimezone().astimezone(timezone.utc)
-    complete = len(numbers) == preset.sets
-    record = _record(preset, started, None if complete else len(numbers) + 1, None if complete else 0,
-                     tuple(SetResult(i, preset.reps_per_set, n) for i, n in enumerate(numbers, 1)))
+    complete = len(numbers) == plan.sets
+    record = _record(plan.preset, log_moment(day, now), None if complete else len(numbers) + 1,
+                     None if complete else 0,
+                     tuple(SetResult(i, plan.reps, n) for i, n in enumerate(numbers, 1)),
+                     plan.reps, plan.rule, plan.sets)
     return history.get(history.add(record)), False
 
 
@@ -153,3 +282,11 @@ def recommended_preset(recommendation: Recommendation, config_dir: Path | None) 
     """The preset a recommendation names, with its sets and reps."""
     return load_preset(recommendation.preset, config_dir).with_overrides(
         sets=recommendation.sets, reps=recommendation.reps)
+
+
+def spoken_plan(plan: Recommendation, phrases: PhraseBook | None = None) -> str:
+    """Today's plan and why, in one short sentence for the intro:
+    "Three sets of eleven: one more than last time." """
+    book = phrases or default_phrases()
+    return book.variants(f"plan_{plan.rule}", sets=number_word(plan.sets),
+                         reps=number_word(plan.reps).lower())[0]

@@ -7,14 +7,15 @@ an easier variation when form fails. The variations form a ladder,
 :data:`LADDER`, easiest first.
 
 Which workout is judged: the latest workout of a ladder preset that counts.
-Its judged sets are all its sets, or for a stopped workout the sets finished
-before the one it stopped in. A workout counts when it has judged sets and
+Its judged sets are all its sets not skipped, or for a stopped workout those
+finished before the one it stopped in. A workout counts when it has judged sets and
 each has its perfect reps recorded; a workout stopped in its first set or
 never logged does not (the reason says so when it is the latest). Other
 presets (plank, warmup, your own) never move the ladder but are core days for
 the rest advice.
 
-"Clean" means every judged set had perfect == planned reps. The rules, in
+"Clean" means every judged set had at least its planned reps perfect (more
+is kept in the log but earns nothing extra). The rules, in
 :data:`RULES` order; the first that matches decides:
 
 =================  =====================================  ================================
@@ -23,7 +24,8 @@ rule               when                                   next
 first_session      no ladder workout counts yet           dead-bug 3 x 10
 long_break_down    last ladder workout > 42 days ago      one rung down at 12 (bottom: 10)
 long_break_ease    last ladder workout > 14 days ago      same rung, reps - 2 (min 10)
-unfinished         stopped early, the sets done clean     same again: finish all 3 first
+unfinished         stopped early or skipped a set, the    same again: finish all 3 first
+                   sets done clean
 slow_descent       clean, but lowering took < 3 s         same again, lower over 3 s
 top_of_ladder      clean at 15 on the top rung            stay at 15, add a light dumbbell
 next_rung          clean at 15                            next rung at 10
@@ -99,7 +101,9 @@ class Facts:
 
     @property
     def perfect(self) -> int:
-        return sum(s.perfect for s in self.sets)
+        """Perfect reps of the judged sets, each counted up to its plan (a
+        surplus in one set does not hide a shortfall in another)."""
+        return sum(min(s.perfect, s.planned) for s in self.sets)
 
     @property
     def planned(self) -> int:
@@ -112,7 +116,13 @@ class Facts:
 
     @property
     def clean(self) -> bool:
-        return all(s.perfect == s.planned for s in self.sets)
+        """Every judged set had all its planned reps perfect (more is fine)."""
+        return all(s.perfect >= s.planned for s in self.sets)
+
+    @property
+    def unfinished(self) -> bool:
+        """Stopped early, or a set was skipped: not the whole plan was done."""
+        return not self.workout.completed or any(s.skipped for s in self.workout.sets)
 
     @property
     def when(self) -> str:
@@ -165,13 +175,14 @@ def long_break_ease(f: Facts) -> Choice | None:
 def unfinished(f: Facts) -> Choice | None:
     """A stopped workout never earns progress, even if the sets done were
     clean: the target is all the sets."""
-    if f.workout.completed or not f.clean:
+    if not f.unfinished or not f.clean:
         return None
     reps = _clamp(f.reps)
     done = _plural(len(f.sets), "clean set")
-    return Choice(f.rung, reps, f"You stopped in set {f.workout.stopped_set} after {done}, so "
-                                f"repeat {LADDER[f.rung]} at {reps} reps and finish all {SETS} "
-                                f"sets before moving on.")
+    how = (f"stopped in set {f.workout.stopped_set} after {done}" if not f.workout.completed
+           else f"skipped {_plural(len(f.workout.sets) - len(f.sets), 'set')} and did {done}")
+    return Choice(f.rung, reps, f"You {how}, so repeat {LADDER[f.rung]} at {reps} reps and "
+                                f"finish all {SETS} sets before moving on.")
 
 
 def slow_descent(f: Facts) -> Choice | None:
@@ -328,11 +339,11 @@ def rest_advice(history: Sequence[Workout], today: date,
 def _judged_sets(workout: Workout) -> tuple[tuple[SetResult, ...], str | None]:
     """The sets to judge, or why the workout does not count."""
     if workout.completed:
-        sets = workout.sets
+        sets = workout.done_sets
     elif workout.stopped_set == 1:
         return (), "stopped in its first set, so it is not counted"
     else:
-        sets = tuple(s for s in workout.sets if s.number < workout.stopped_set)
+        sets = tuple(s for s in workout.done_sets if s.number < workout.stopped_set)
     if not sets:
         return (), "has no sets recorded, so it is not counted"
     if all(s.perfect is None for s in sets):

@@ -27,23 +27,45 @@ def check_aware(name: str, value: object) -> None:
         raise ValueError(f"{name} must be timezone-aware, got the naive {value.isoformat()}")
 
 
+MAX_REPS = 200  # the most reps a preset plans per set; a log may hold as many perfect ones
+
+
 @dataclass(frozen=True)
 class SetResult:
-    """One set: reps planned, and the perfect ones once the user logs them
-    (None until then: 0 is a real answer)."""
+    """One set: reps planned, reps played (None: all of them; 0: the set was
+    skipped), and the perfect ones once the user logs them (None until then:
+    0 is a real answer). Perfect reps may exceed the plan: a user who did
+    more than planned keeps them."""
 
     number: int
     planned: int
     perfect: int | None = None
+    played: int | None = None
 
     def __post_init__(self) -> None:
         _check_int("set number", self.number, 1)
         _check_int(f"set {self.number} planned reps", self.planned, 1)
+        if self.played is not None:
+            _check_int(f"set {self.number} reps played", self.played, 0)
+            if self.played > self.planned:
+                raise ValueError(f"set {self.number}: {self.played} reps played is more than "
+                                 f"the {self.planned} planned")
         if self.perfect is not None:
             _check_int(f"set {self.number} perfect reps", self.perfect, 0)
-            if self.perfect > self.planned:
+            if self.perfect > MAX_REPS:
                 raise ValueError(f"set {self.number}: {self.perfect} perfect reps is more than "
-                                 f"the {self.planned} planned")
+                                 f"{MAX_REPS}")
+            if self.skipped:
+                raise ValueError(f"set {self.number} was skipped, so it has no perfect reps")
+
+    @property
+    def skipped(self) -> bool:
+        """Skipped in the player: not one rep of it was played."""
+        return self.played == 0
+
+    @property
+    def reps_played(self) -> int:
+        return self.planned if self.played is None else self.played
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,7 @@ class Workout:
     planned_sets: int
     planned_reps: int
     sets: tuple[SetResult, ...]
+    rule: str | None = None     # the progression rule that chose this session, if it did
 
     def __post_init__(self) -> None:
         if self.id is not None:
@@ -106,14 +129,22 @@ class Workout:
                              f"{[s.number for s in self.sets]}")
         if len(self.sets) > self.planned_sets:
             raise ValueError(f"{len(self.sets)} sets recorded but only {self.planned_sets} planned")
+        if self.rule is not None and (not isinstance(self.rule, str) or not self.rule):
+            raise TypeError(f"rule must be a rule's name or None, got {self.rule!r}")
+
+    @property
+    def done_sets(self) -> tuple[SetResult, ...]:
+        """The sets not skipped: the ones that have perfect reps to log."""
+        return tuple(s for s in self.sets if not s.skipped)
 
     @property
     def perfect_total(self) -> int | None:
-        """Perfect reps of the whole workout, or None unless every set has
-        them recorded (a partial sum would read as a bad day)."""
-        if not self.sets or any(s.perfect is None for s in self.sets):
+        """Perfect reps of the whole workout, or None unless every set done
+        has them recorded (a partial sum would read as a bad day)."""
+        done = self.done_sets
+        if not done or any(s.perfect is None for s in done):
             return None
-        return sum(s.perfect for s in self.sets)
+        return sum(s.perfect for s in done)
 
     @property
     def unlogged(self) -> bool:

@@ -40,5 +40,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX sessions_by_preset ON sessions (preset, started)",
         "CREATE INDEX sessions_by_started ON sessions (started)",
     ),
+    # v3: what happened, as it happened. Perfect reps may exceed the plan (a
+    # user who did more keeps them), a set remembers how many reps were
+    # played (NULL: all; 0: skipped), and a session the rule that chose it.
+    # SQLite cannot drop a CHECK, so `sets` is rebuilt with its rows.
+    (
+        """CREATE TABLE sets_v3 (
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            number     INTEGER NOT NULL CHECK (number >= 1),
+            planned    INTEGER NOT NULL CHECK (planned >= 1),
+            perfect    INTEGER CHECK (perfect IS NULL OR perfect BETWEEN 0 AND 200),
+            played     INTEGER CHECK (played IS NULL OR played BETWEEN 0 AND planned),
+            PRIMARY KEY (session_id, number)
+        )""",
+        "INSERT INTO sets_v3 (session_id, number, planned, perfect) "
+        "SELECT session_id, number, planned, perfect FROM sets",
+        "DROP TABLE sets",
+        "ALTER TABLE sets_v3 RENAME TO sets",
+        "ALTER TABLE sessions ADD COLUMN rule TEXT",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

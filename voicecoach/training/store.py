@@ -35,7 +35,7 @@ from time import monotonic, sleep
 
 from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError, RuntimeFailure
-from voicecoach.training.records import SetResult, Workout, check_aware
+from voicecoach.training.records import MAX_REPS, SetResult, Workout, check_aware
 from voicecoach.training.schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["BUSY_TIMEOUT", "CorruptHistoryError", "History", "HistoryError"]
@@ -73,8 +73,8 @@ def _is_corrupt(exc: sqlite3.Error) -> bool:
 
 
 _SELECT = ("SELECT s.id, s.preset, s.exercise, s.variation, s.tempo, s.eccentric, s.started, "
-           "s.completed, s.stopped_set, s.stopped_rep, s.planned_sets, s.planned_reps, "
-           "t.number, t.planned, t.perfect "
+           "s.completed, s.stopped_set, s.stopped_rep, s.planned_sets, s.planned_reps, s.rule, "
+           "t.number, t.planned, t.perfect, t.played "
            "FROM sessions s LEFT JOIN sets t ON t.session_id = s.id")
 
 
@@ -87,11 +87,17 @@ class History:
     newer voicecoach or one that cannot be opened.
     """
 
-    def __init__(self, path: Path | str):
-        if not isinstance(path, (str, os.PathLike)):
+    def __init__(self, path: Path | str | None, *, read_only: bool = False):
+        if path is None and read_only:            # an empty log, for a log that cannot be read
+            self.path = None
+        elif isinstance(path, (str, os.PathLike)):
+            self.path = Path(path)
+        else:
             raise TypeError(f"path must be a path, got {path!r}")
-        self.path = Path(path)
         self._db: sqlite3.Connection | None = None
+        if read_only:
+            self._open_copy()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -107,6 +113,41 @@ class History:
             if _is_corrupt(exc):
                 raise CorruptHistoryError(self.path, str(exc)) from None
             raise HistoryError(f"cannot open the training log {self.path}: {exc}") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _read_connection(self) -> sqlite3.Connection:
+        """A connection that cannot write the file. A log in WAL mode wants a
+        ``-shm`` file beside it even to read; where the folder refuses one
+        (read-only), the file is opened as immutable instead."""
+        uri = self.path.resolve().as_uri()
+        try:
+            return _opened(uri + "?mode=ro")
+        except sqlite3.OperationalError:
+            return _opened(uri + "?immutable=1")
+
+    def _open_copy(self) -> None:
+        """Read the log without writing a byte: a copy in memory, brought to
+        the current schema there, so ``history`` and ``next`` work on a log in
+        a read-only folder, on a read-only medium, or before any log exists."""
+        self._db = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            if self.path is not None and self.path.exists():
+                self._probe()
+                source = self._read_connection()
+                try:
+                    source.backup(self._db)
+                finally:
+                    source.close()
+            self._db.execute("PRAGMA foreign_keys = ON")
+            if self._user_version() < SCHEMA_VERSION:
+                self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            if _is_corrupt(exc):
+                raise CorruptHistoryError(self.path, str(exc)) from None
+            raise HistoryError(f"cannot read the training log {self.path}: {exc}") from None
         except BaseException:
             self.close()
             raise
@@ -146,8 +187,7 @@ class History:
         """Look at an existing file through a read-only connection first: a
         damaged or too-new file is refused before a writable connection could
         change it (closing one checkpoints the -wal into the file and deletes it)."""
-        probe = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
-                                timeout=BUSY_TIMEOUT)
+        probe = self._read_connection()
         try:
             version = probe.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -242,25 +282,27 @@ class History:
         with self._errors("write to"), self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO sessions (preset, exercise, variation, tempo, eccentric, started, "
-                "completed, stopped_set, stopped_rep, planned_sets, planned_reps) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "completed, stopped_set, stopped_rep, planned_sets, planned_reps, rule) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.preset, record.exercise, record.variation, record.tempo,
                  None if record.eccentric is None else float(record.eccentric),
                  _utc_text(record.started), int(record.completed), record.stopped_set,
-                 record.stopped_rep, record.planned_sets, record.planned_reps))
+                 record.stopped_rep, record.planned_sets, record.planned_reps, record.rule))
             workout_id = cursor.lastrowid
             db.executemany(
-                "INSERT INTO sets (session_id, number, planned, perfect) VALUES (?, ?, ?, ?)",
-                [(workout_id, s.number, s.planned, s.perfect) for s in record.sets])
+                "INSERT INTO sets (session_id, number, planned, perfect, played) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(workout_id, s.number, s.planned, s.perfect, s.played) for s in record.sets])
         return workout_id
 
     def set_perfect(self, workout_id: int, perfect: Sequence[int]) -> Workout:
-        """Record (or correct) the perfect reps of each set of a workout, one
-        number per set in order; return the updated workout.
+        """Record (or correct) the perfect reps of a workout, one number per
+        set done (skipped sets have none) in order; return the updated workout.
 
         :class:`InputError` for an unknown workout, a count of numbers that
-        does not match its sets, a negative number or more than planned;
-        nothing is written then.
+        does not match its sets done, a negative number or more than
+        :data:`MAX_REPS`; nothing is written then. More than planned is kept:
+        a user who did more has done them.
         """
         if not is_int(workout_id):
             raise TypeError(f"workout id must be an int, got {workout_id!r}")
@@ -271,23 +313,23 @@ class History:
             if not is_int(value):
                 raise TypeError(f"perfect reps must be ints, got {value!r}")
         with self._errors("write to"), self._transaction() as db:
-            planned = db.execute("SELECT number, planned FROM sets WHERE session_id = ? "
-                                 "ORDER BY number", (workout_id,)).fetchall()
-            if not planned and db.execute("SELECT 1 FROM sessions WHERE id = ?",
-                                          (workout_id,)).fetchone() is None:
+            done = [row[0] for row in db.execute(
+                "SELECT number FROM sets WHERE session_id = ? AND (played IS NULL OR played > 0) "
+                "ORDER BY number", (workout_id,))]
+            if not done and db.execute("SELECT 1 FROM sessions WHERE id = ?",
+                                       (workout_id,)).fetchone() is None:
                 raise InputError(f"there is no session {workout_id} in the training log")
-            if len(values) != len(planned):
-                raise InputError(f"session {workout_id} has {len(planned)} sets, so give "
-                                 f"{len(planned)} numbers of perfect reps; got {len(values)}")
-            for (number, reps), value in zip(planned, values):
+            if len(values) != len(done):
+                raise InputError(f"session {workout_id} has {len(done)} sets done, so give "
+                                 f"{len(done)} numbers of perfect reps; got {len(values)}")
+            for number, value in zip(done, values):
                 if value < 0:
                     raise InputError(f"set {number}: perfect reps cannot be negative, got {value}")
-                if value > reps:
+                if value > MAX_REPS:
                     raise InputError(f"set {number}: {value} perfect reps is more than "
-                                     f"the {reps} planned")
+                                     f"{MAX_REPS}, the most a set can have")
             db.executemany("UPDATE sets SET perfect = ? WHERE session_id = ? AND number = ?",
-                           [(value, workout_id, number)
-                            for (number, _), value in zip(planned, values)])
+                           [(value, workout_id, number) for number, value in zip(done, values)])
             return self._select("s.id = ?", (workout_id,))[0]
 
     # ------------------------------------------------------------ reads
@@ -342,19 +384,19 @@ class History:
         records = []
         for _, group in itertools.groupby(rows, key=lambda row: row[0]):
             group = list(group)
-            sets = tuple(SetResult(*row[12:]) for row in group if row[12] is not None)
-            records.append(_record(group[0][:12], sets))
+            sets = tuple(SetResult(*row[13:]) for row in group if row[13] is not None)
+            records.append(_record(group[0][:13], sets))
         return records
 
 
 def _record(row: Sequence, sets: tuple[SetResult, ...]) -> Workout:
     (id_, preset, exercise, variation, tempo, eccentric, started, completed,
-     stopped_set, stopped_rep, planned_sets, planned_reps) = row
+     stopped_set, stopped_rep, planned_sets, planned_reps, rule) = row
     return Workout(
         id=id_, preset=preset, exercise=exercise, variation=variation, tempo=tempo,
         eccentric=eccentric, started=datetime.fromisoformat(started), completed=bool(completed),
         stopped_set=stopped_set, stopped_rep=stopped_rep, planned_sets=planned_sets,
-        planned_reps=planned_reps, sets=sets)
+        planned_reps=planned_reps, sets=sets, rule=rule)
 
 
 def _midnight(day: date, tz: tzinfo | None) -> datetime:
@@ -383,3 +425,14 @@ def _move_aside(path: Path, now: datetime | None) -> Path:
         raise HistoryError(f"the training log {path} is damaged and could not be moved aside: "
                            f"{exc.strerror or exc}") from None
     return path.with_name(base)
+
+
+def _opened(uri: str) -> sqlite3.Connection:
+    """A connection to ``uri`` that has really opened its file (connecting is lazy)."""
+    db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT)
+    try:
+        db.execute("PRAGMA user_version").fetchone()
+    except BaseException:
+        db.close()
+        raise
+    return db

@@ -1,0 +1,71 @@
+"""Bugs made by hand: each one a user would hear (or lose), each one a unit
+test must catch. ``scripts/mutants --bugs`` applies them one at a time to a
+copy of the tree and lists the tests that fail.
+
+Each is a literal replacement of text that must occur exactly once in the
+module; if the code moves, the patch says it does not apply.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Bug:
+    name: str
+    module: str
+    old: str
+    new: str
+
+
+SCHEDULE = "voicecoach/plan/schedule.py"
+FITTING = "voicecoach/plan/fitting.py"
+TRANSPORT = "voicecoach/live/transport.py"
+
+BUGS = [
+    Bug("the count-in before every set loses its 'one' and its tick", SCHEDULE,
+        "for i in range(COUNT_IN, 0, -1):", "for i in range(COUNT_IN, 1, -1):"),
+    Bug("the warm-up's accent moves to the second count", SCHEDULE,
+        "EventKind.ACCENT if i == 0 else EventKind.TICK, at)",
+        "EventKind.ACCENT if i == 1 else EventKind.TICK, at)"),
+    Bug("a tick on top of the accent at every lift and lowering", SCHEDULE,
+        "for k in range(1, math.ceil(length / self.sr)):",
+        "for k in range(0, math.ceil(length / self.sr)):"),
+    Bug("a rest announces both '30 seconds left' and '10 seconds left'", SCHEDULE,
+        "                         TIME_LEFT, set_=next_set - 1)\n                break\n",
+        "                         TIME_LEFT, set_=next_set - 1)\n"),
+    Bug("a preset's own rest_end sound never plays", SCHEDULE,
+        'self.sound(EventKind.BELL, end, next_set, name="rest_end")', "pass"),
+    Bug("sides = each: the last rep of side 1 gets side 2's name", SCHEDULE,
+        "p.side_names[0] if rep <= p.reps else p.side_names[1]",
+        "p.side_names[0] if rep < p.reps else p.side_names[1]"),
+    Bug("the resume count-in counts up (one, two, three)", TRANSPORT,
+        "number_word(COUNT_IN - i)", "number_word(i + 1)"),
+    Bug("the resume count-in starts on top of the spoken words", TRANSPORT,
+        "beat0 = -(-(len(head) + sr // 4) // sr) * sr", "beat0 = -(-(sr // 4) // sr) * sr"),
+    Bug("the fitter stops keeping the silence after a phrase", FITTING,
+        "ends.insert(i, at + length + gap)", "ends.insert(i, at + length)"),
+    Bug("the fitter stops keeping the silence before an anchored cue", FITTING,
+        "min(this.limit, after.onsets[0] - gap)", "min(this.limit, after.onsets[0])"),
+    Bug("the fitter ignores the priorities of floating cues", FITTING,
+        "key=lambda r: (r.priority, r.onsets[0])", "key=lambda r: r.onsets[0]"),
+    Bug("the tick level is ignored (the metronome takes the voice's level)",
+        "voicecoach/audio/session.py",
+        '"ticks": preset.levels.tick', '"ticks": preset.levels.voice'),
+    Bug("with music, the exported mix is written without the music",
+        "voicecoach/encode/writer.py", "m = self.bed.add(view[:inside], a)",
+        "m = self.bed.music(inside, a)"),
+    Bug("the limiter on an export with music is removed", "voicecoach/encode/writer.py",
+        "            limiter.run(source.pull, view)\n            g = limiter.gain[:, None]\n",
+        "            source.pull(view)\n            g = None\n"),
+    Bug("a history with a valid header but damaged pages is not detected",
+        "voicecoach/training/store.py", 'if problems != ["ok"]:', "if False:"),
+    Bug("the busy-retry when two processes create the log is inverted",
+        "voicecoach/training/store.py", "if exc.sqlite_errorcode & 0xFF != _BUSY or",
+        "if exc.sqlite_errorcode & 0xFF == _BUSY or"),
+    Bug("the cue loudness gate is removed (pauses and breaths count)", "voicecoach/cues/dsp.py",
+        "    kept = power[power >= loudest * power_gain(GATE_SILENCE_DB)]\n"
+        "    kept = kept[kept >= float(kept.mean()) * power_gain(GATE_RELATIVE_DB)]\n",
+        "    kept = power\n"),
+    Bug("the cue loudness gate forgets breaths and soft sounds", "voicecoach/cues/dsp.py",
+        "    kept = kept[kept >= float(kept.mean()) * power_gain(GATE_RELATIVE_DB)]\n", ""),
+]

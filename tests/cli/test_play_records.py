@@ -1,0 +1,207 @@
+"""What ``voicecoach play`` puts in the training log, in-process with the
+real player and a fake audio device: every way a session ends records the
+sets done once, skipped and cut-short sets as they happened, and ``play
+next`` climbs the whole ladder."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from voicecoach.cli.app import main
+
+SHORT = """
+title = "Short test"
+exercise = "leg lift"
+sets = 2
+reps = 2
+rest = 5
+tempo = "2-0-1-0"
+"""
+# At 48 kHz: set 1 lifts at 10.0 s, its reps take 3 s each, the rest runs from
+# 16 to 21 s, set 2 lifts at 21.0 s and 24.0 s, the session ends at 31 s. The
+# fake device takes 8 blocks of 512 frames a poll: poll k is heard at k * 85 ms.
+SET1_REP1 = 130      # 11.1 s: set 1, rep 1 under way
+SET2_REP2 = 299      # 25.5 s: set 2, rep 2 under way (rep 1 done)
+SET2_REP2_BLOCKS = SET2_REP2 * 8
+DAY0 = datetime(2026, 3, 2, 18, 0, tzinfo=timezone.utc)
+
+
+class Keys:
+    """The key source: a key (or an action to run) at given polls."""
+
+    def __init__(self, **at):
+        self.at = {int(k[1:]): v for k, v in at.items()}
+        self.polls = 0
+
+    def __call__(self, stream, enabled):
+        self.polls = 0
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def poll(self):
+        self.polls += 1
+        key = self.at.get(self.polls)
+        if callable(key):
+            return key()
+        return key
+
+
+def ctrl_c():
+    raise KeyboardInterrupt
+
+
+def sigterm():
+    os.kill(os.getpid(), signal.SIGTERM)      # handled at once, on this (the main) thread
+
+
+@pytest.fixture(scope="module")
+def cue_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cues")
+
+
+@pytest.fixture
+def short(tmp_path):
+    path = tmp_path / "short.toml"
+    path.write_text(SHORT)
+    return path
+
+
+@pytest.fixture
+def player_env(env, cue_cache, fake_audio):
+    """``player_env(audio=None, keys=None, answers=None)``: the test environment
+    playing through a fake device on its clock; ``answers`` makes it a terminal."""
+    def make(audio=None, keys=None, answers=None, now=DAY0):
+        audio = audio or fake_audio()
+        e = replace(env, cache_dir=cue_cache, audio_backend=lambda: audio, clock=audio.clock,
+                    sleep=audio.sleep, keys=keys or Keys(), now=lambda: now)
+        if answers is not None:
+            e = replace(e, stdin=io.StringIO(answers), stdin_isatty=True, stderr_isatty=True)
+        return e
+    return make
+
+
+def run_in(env, *args):
+    for stream in (env.stdout, env.stderr):
+        stream.seek(0), stream.truncate()
+    code = main(list(args), env=env)
+    return code, env.stdout.getvalue(), env.stderr.getvalue()
+
+
+def logged(env) -> list[dict]:
+    code, out, err = run_in(env, "history", "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("how, code, played, stopped", [
+    ("finished", 0, [2, 2], None),
+    ("q", 0, [2, 1], (2, 2)),
+    ("ctrl-c", 130, [2, 1], (2, 2)),
+    ("device lost", 1, [2, 1], (2, 2)),
+    ("sigterm", 143, [2, 1], (2, 2)),
+])
+def test_every_way_a_session_ends_records_the_sets_done_once(player_env, fake_audio, short, how,
+                                                               code, played, stopped):
+    audio = fake_audio(lose_after=SET2_REP2_BLOCKS, refuse=1000) if how == "device lost" \
+        else fake_audio()
+    action = {"q": "q", "ctrl-c": ctrl_c, "sigterm": sigterm}.get(how)
+    keys = Keys(**{f"p{SET2_REP2}": action}) if action else Keys()
+    env = player_env(audio, keys)
+    before = signal.getsignal(signal.SIGTERM)
+    got, out, err = run_in(env, "play", str(short))
+    assert got == code, err
+    assert signal.getsignal(signal.SIGTERM) == before            # the handler is put back
+    [workout] = logged(env)                                      # once, whatever the ending
+    assert [s["played"] for s in workout["sets"]] == played
+    assert workout["completed"] == (stopped is None)
+    assert (workout["stopped_set"], workout["stopped_rep"]) == (stopped or (None, None))
+    assert f"voicecoach log short {' '.join(map(str, played))}" in out
+    assert "Traceback" not in err
+    if how == "sigterm":
+        assert err.splitlines()[-1] == "voicecoach: stopped by SIGTERM"
+    if how == "device lost":
+        assert err.splitlines()[-1].startswith("voicecoach: error: the audio device went away")
+
+
+def test_a_session_ended_before_its_first_rep_is_not_a_training_day(player_env, short):
+    env = player_env(keys=Keys(p50=ctrl_c))                       # in the intro
+    code, out, err = run_in(env, "play", str(short))
+    assert code == 130 and out == ""
+    assert logged(env) == []
+    code, out, _ = run_in(env, "next")
+    assert "rest" not in out.lower()                             # no training today yet
+
+
+def test_a_skipped_set_is_recorded_as_skipped_and_not_asked(player_env, short):
+    env = player_env(keys=Keys(**{f"p{SET1_REP1}": "n"}), answers="\n")
+    code, out, err = run_in(env, "play", str(short))
+    assert code == 0, err
+    assert "Set 1 of 2: skipped." in err and "Set 2 of 2: perfect reps [2]: " in err
+    assert "Logged 2 perfect reps (2)." in out
+    [workout] = logged(env)
+    assert workout["completed"]
+    assert [(s["skipped"], s["played"], s["perfect"]) for s in workout["sets"]] == \
+        [(True, 0, None), (False, 2, 2)]
+
+
+def test_a_set_cut_short_offers_the_reps_played(player_env, short):
+    env = player_env(keys=Keys(**{f"p{SET2_REP2}": "n"}), answers="\n\n")
+    code, out, err = run_in(env, "play", str(short))
+    assert code == 0, err
+    assert "Set 1 of 2: perfect reps [2]: " in err and "Set 2 of 2: perfect reps [1]: " in err
+    assert "Logged 3 perfect reps (2 1)." in out
+    [workout] = logged(env)
+    assert [(s["played"], s["perfect"]) for s in workout["sets"]] == [(2, 2), (1, 1)]
+
+
+@pytest.mark.slow
+def test_play_next_climbs_the_whole_ladder(player_env, fake_audio):
+    """Each recommended session played to the end and every rep called
+    perfect at the prompt, two days apart: dead bug to hanging, then weight."""
+    seen = []
+    for day in range(31):
+        now = DAY0 + timedelta(days=2 * day)
+        audio = fake_audio(block=4800, per_sleep=10)             # a second a poll: quick
+        env = player_env(audio, answers="\n\n\n", now=now)
+        code, out, err = run_in(env, "play", "next", "--rest", "5")
+        assert code == 0, err
+        today = re.search(r"Today: .+ \(([a-z-]+)\), 3 sets of (\d+)\. (.*)", err)
+        seen.append((today.group(1), int(today.group(2))))
+        reps = today.group(2)
+        assert f"Logged {3 * int(reps)} perfect reps ({reps} {reps} {reps})." in out
+    ladder = ["dead-bug", "bent-knee", "single-leg", "leg-lifts", "hanging"]
+    assert seen == [(rung, reps) for rung in ladder for reps in range(10, 16)] + [("hanging", 15)]
+    assert "add weight" in out.splitlines()[-1]                  # what the prompt says next
+    workouts = logged(env)
+    assert [w["rule"] for w in workouts[:7]] == \
+        ["first_session"] + ["one_more_rep"] * 5 + ["next_rung"]
+    assert workouts[-1]["rule"] == "top_of_ladder"
+
+
+def test_log_next_records_what_play_next_records(player_env, fake_audio, tmp_path):
+    played_env = player_env(fake_audio(block=4800, per_sleep=10))
+    code, out, err = run_in(played_env, "play", "next")
+    assert code == 0, err
+    assert "Log your perfect reps later: voicecoach log dead-bug 10 10 10" in out
+    logged_env = replace(player_env(), data_dir=tmp_path / "other")
+    code, out, err = run_in(logged_env, "log", "next", "10", "10", "10")
+    assert code == 0, err
+    [played], [logged_] = logged(played_env), logged(logged_env)
+    same = ("preset", "exercise", "variation", "tempo", "completed", "planned_sets",
+            "planned_reps", "rule")
+    assert {k: played[k] for k in same} == {k: logged_[k] for k in same}
+    assert played["rule"] == "first_session" and played["planned_reps"] == 10
+    assert [s["planned"] for s in played["sets"]] == [s["planned"] for s in logged_["sets"]]

