@@ -123,7 +123,10 @@ def test_with_the_real_voice_the_first_set_says_the_same_words(tmp_path):
         first = next(s.start for s in tl.segments if s.kind == "concentric")
         return [(e.frame - first, e.text) for e in tl.events
                 if e.kind == "speech" and e.set == 1 and e.rep is not None]
-    assert [t for _, t in said(real)] == [t for _, t in said(planned)]
+    def cue(text):     # a faster voice may fit the long form of the same cue ("Breathe out
+        low = text.lower()   # and lift" where the slower fake fits "Out, and lift")
+        return "exhale and lift" if "lift" in low and "out" in low else text
+    assert [cue(t) for _, t in said(real)] == [cue(t) for _, t in said(planned)]
     counts = {"One", "Two", "Three"}
     assert [x for x in said(real) if x[1] in counts] == [x for x in said(planned) if x[1] in counts]
     assert len(said(real)) >= 4 * 5
