@@ -1,5 +1,5 @@
 """``python -m voicecoach``."""
 
-from voicecoach.cli.app import main
+from voicecoach.cli.app import run
 
-raise SystemExit(main())
+run()

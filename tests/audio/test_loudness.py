@@ -39,15 +39,22 @@ def test_silence_reads_minus_infinity():
     assert subblock_frames(SR) == 4800 and subblock_frames(44100) == 4410
 
 
+def _clips_of(seconds: int) -> tuple[dict, dict]:
+    return {"go": (speechlike(1.2, 5) * 3).astype(np.float32)}, make_sounds(SR)
+
+
+def _timeline_of(seconds: int) -> Timeline:
+    speech, sounds = _clips_of(seconds)
+    events = [Event(f * SR, "tick", len(sounds["tick"])) for f in range(seconds)]
+    events += [Event(f * SR + SR // 3, "speech", len(speech["go"]), text="go")
+               for f in range(0, seconds, 4)]
+    events.sort(key=lambda e: (e.frame, e.kind))
+    return Timeline("t", SR, seconds * SR, (Segment("intro", 0, seconds * SR),), tuple(events))
+
+
 def sparse_session(seconds: int = 60) -> Mixer:
     """A voice phrase every 4 s and a tick every second, as a session is built."""
-    sounds = make_sounds(SR)
-    phrase = (speechlike(1.2, 5) * 3).astype(np.float32)
-    events = [Event(f * SR, "tick", len(sounds["tick"])) for f in range(seconds)]
-    events += [Event(f * SR + SR // 3, "speech", len(phrase), text="go") for f in range(0, seconds, 4)]
-    events.sort(key=lambda e: (e.frame, e.kind))
-    tl = Timeline("t", SR, seconds * SR, (Segment("intro", 0, seconds * SR),), tuple(events))
-    return Mixer(tl, {"go": phrase}, sounds, 1)
+    return Mixer(_timeline_of(seconds), *_clips_of(seconds), 1)
 
 
 def test_sparse_measure_equals_rendering_everything_through_the_limiter():
@@ -123,3 +130,76 @@ def test_the_result_is_kept_and_reused_for_the_same_session_only(tmp_path):
     assert loudness_cache.path_for(tmp_path, mixer.fingerprint(), -16.0) != path
     path.write_bytes(b"not a cache file")
     assert loudness_cache.load(path) is None
+
+
+def _gain_by_the_formula(plan, start: int, n: int) -> np.ndarray:
+    """The planned gain of frames ``[start, start + n)``, frame by frame from its
+    definition: ``K[c] + (K[c + 1] - K[c]) * (t % CHUNK) / CHUNK`` in island chunk ``c``."""
+    from voicecoach.audio.levels import CHUNK
+    g = np.ones(n, np.float32)
+    for s, k in zip(plan.starts.tolist(), plan.knots):
+        for t in range(max(start, s * CHUNK), min(start + n, (s + len(k) - 1) * CHUNK)):
+            c = t // CHUNK - s
+            g[t - start] = k[c] + (k[c + 1] - k[c]) * np.float32((t % CHUNK) / CHUNK)
+    return g
+
+
+def test_planned_gain_is_its_formula_from_any_frame():
+    from voicecoach.audio.normalise import normalise_sparse
+    _, plan = normalise_sparse(sparse_session(12), -14.0)
+    assert len(plan.starts) > 3
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        start = int(rng.integers(0, 12 * SR - 5000))
+        n = int(rng.integers(1, 5000))
+        x = np.ones((n, 2), np.float32)
+        plan.apply(x, start, np.empty(n + 128, np.float32) if n % 2 else None)
+        want = _gain_by_the_formula(plan, start, n)
+        assert np.array_equal(x[:, 0], want) and np.array_equal(x[:, 1], want)
+
+
+def test_live_render_with_the_planned_gain_allocates_nothing():
+    """The audio callback's rule: a block over a limited syllable allocates no array."""
+    import tracemalloc
+
+    from voicecoach.audio.normalise import normalise_sparse
+    mixer = sparse_session(12)
+    found, plan = normalise_sparse(mixer, -14.0)
+    loud = mixer.with_master(found.gain, plan)
+    out = np.empty((1024, 1), np.float32)
+    limited = [a for a in range(0, loud.frames - 1024, 1024)
+               if not np.array_equal(_gain_by_the_formula(plan, a, 1024), np.ones(1024))]
+    assert len(limited) > 10
+    loud.render(out, limited[0])                         # the scratch exists from here on
+    tracemalloc.start()
+    try:
+        for a in limited:
+            loud.render(out, a)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2048, peak                             # a few small Python objects at most
+
+
+def test_stereo_live_render_allocates_nothing_and_is_the_mono_mix_twice():
+    import tracemalloc
+
+    from voicecoach.audio.normalise import normalise_sparse
+    mono = sparse_session(12)
+    found, plan = normalise_sparse(mono, -14.0)
+    mono = mono.with_master(found.gain, plan)
+    stereo = Mixer(_timeline_of(12), *_clips_of(12), 2).with_master(found.gain, plan)
+    one, two = np.empty((1024, 1), np.float32), np.empty((1024, 2), np.float32)
+    stereo.render(two, 0)
+    tracemalloc.start()
+    try:
+        for a in range(0, stereo.frames - 1024, 1024):
+            stereo.render(two, a)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2048, peak
+    for a in range(0, stereo.frames - 1024, 5 * 1024):
+        mono.render(one, a)
+        stereo.render(two, a)
+        assert np.array_equal(two[:, 0], one[:, 0]) and np.array_equal(two[:, 1], one[:, 0])

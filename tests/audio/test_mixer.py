@@ -156,6 +156,41 @@ def test_buses_sum_to_the_mix_exactly_and_never_clip(data):
     assert 0.0 < m.gain <= 1.0
 
 
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_sounding_ranges_hold_every_sample_that_is_not_zero(data):
+    tl, speech, sounds = build_random(data)
+    m = Mixer(tl, speech, sounds, channels=data.draw(st.sampled_from([1, 2]), label="channels"))
+    bus = data.draw(st.sampled_from([None, *BUSES]), label="bus")
+    join = data.draw(st.integers(0, 40), label="join")
+    starts, ends = m.sounding(bus, join=join)
+    assert starts.dtype == ends.dtype == np.int64
+    assert np.all(starts < ends) and np.all(ends[:-1] + join <= starts[1:])
+    whole = render(m, 0, tl.frames, bus)
+    inside = np.zeros(tl.frames, bool)
+    for a, z in zip(starts.tolist(), ends.tolist()):
+        inside[a:z] = True
+        out = render(m, a, z - a, bus)
+        np.testing.assert_array_equal(out, whole[a:z])
+    assert not whole[~inside].any()
+    if join == 0:      # without joining, each range starts and ends with a clip
+        edges = {e.frame for e in tl.events}
+        assert all(a in edges or a == 0 for a in starts.tolist())
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_in_pcm16_units_is_the_render_times_32768_exactly(data):
+    tl, speech, sounds = build_random(data)
+    speech = {k: np.round(v * 20000).astype(np.int16) for k, v in speech.items()}
+    m = Mixer(tl, speech, sounds).with_master(data.draw(st.floats(0.1, 3.0), label="master"))
+    big = m.in_pcm16_units()
+    for bus in (None, *BUSES):
+        np.testing.assert_array_equal(render(big, 0, tl.frames, bus),
+                                      render(m, 0, tl.frames, bus) * F32(32768))
+    assert big.master == m.master * 32768
+
+
 # ---------------------------------------------------------------- headroom
 def test_worst_case_overlap_at_full_scale_never_clips():
     n = 64

@@ -225,3 +225,28 @@ def test_export_is_tagged_as_played_with_a_chapter_per_set(run, tmp_path):
 def test_play_help_names_the_headset_controls(run):
     r = run("play", "--help")
     assert r.code == 0 and "--no-mpris" in r.out and "MPRIS" in r.out
+
+
+THREADS_AFTER_NUMPY = """
+import os, sys
+from voicecoach.cli import app
+import numpy
+print(os.environ.get("OPENBLAS_NUM_THREADS"), len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/task"), reason="needs /proc")
+@pytest.mark.parametrize("given, want", [(None, "1"), ("2", "2")])
+def test_the_command_keeps_numpy_to_one_blas_thread_unless_told(given, want):
+    """numpy's BLAS threads spin on the other cores at import; no command needs them."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    out = subprocess.run([sys.executable, "-c", THREADS_AFTER_NUMPY], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out[0] == want
+    if given is None:
+        assert out[1] == "1"           # only the main thread

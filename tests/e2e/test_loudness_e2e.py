@@ -95,8 +95,8 @@ def test_alternating_sides_give_one_chapter_per_set_in_mp3_and_wav(tmp_path, cue
                                            "json", str(tmp_path / name)],
                                           capture_output=True, text=True).stdout)
         titles = [c["tags"]["title"] for c in probe["chapters"]]
-        assert titles == ["Intro", "Set 1 of 3", "Rest", "Set 2 of 3", "Rest", "Set 3 of 3",
-                          "Outro"], titles
+        assert titles == ["Intro", "Warm-up", "Set 1 of 3", "Rest", "Set 2 of 3", "Rest",
+                          "Set 3 of 3", "Outro"], titles
         assert f"{len(titles)} chapters" in r.stdout
 
 

@@ -614,7 +614,7 @@ def test_memory_does_not_grow_with_session_length(tmp_path):
 
 @pytest.mark.parametrize("subtype, dtype", [("FLOAT", "float32"), ("PCM_16", "int16")])
 def test_wav_stream_header_reads_back_as_its_subtype(subtype, dtype):
-    from voicecoach.encode.writer import wav_header
+    from voicecoach.encode.wav import header as wav_header
     x = (np.sin(np.arange(1000) / 7) * 0.5).astype(np.float32)
     body = x if dtype == "float32" else np.rint(x * 32767).astype(np.int16)
     head = wav_header(len(x), 1, 16000, subtype)
@@ -625,7 +625,7 @@ def test_wav_stream_header_reads_back_as_its_subtype(subtype, dtype):
 
 
 def test_wav_stream_header_takes_exactly_up_to_four_gib():
-    from voicecoach.encode.writer import wav_header
+    from voicecoach.encode.wav import header as wav_header
     most = (0xFFFFFFFF - 36) // 3                    # 24-bit mono: 3 bytes a frame, to the byte
     assert most * 3 == 0xFFFFFFFF - 36
     head = wav_header(most, 1, 48000, "PCM_24")

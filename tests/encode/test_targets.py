@@ -182,8 +182,9 @@ def cli_env(tmp_path_factory) -> tuple[dict, Path]:
 
 
 def voicecoach(env: dict, *args: str, **kw) -> subprocess.CompletedProcess:
+    kw.setdefault("stdout", subprocess.PIPE)
     return subprocess.run([sys.executable, "-m", "voicecoach", *args], env=env,
-                          capture_output=True, timeout=150, **kw)
+                          stderr=subprocess.PIPE, timeout=150, **kw)
 
 
 def timeline_frames(env: dict, preset: Path) -> int:
@@ -210,6 +211,60 @@ def test_export_replaces_special_files_dash_streams_to_stdout(cli_env, fmt):
         data, sr = decode(res.stdout)
         assert (sr, len(data)) == (48000, frames) and np.abs(data).max() > 0.01
     assert not Path("-").exists()
+
+
+def test_stdout_redirected_to_a_file_gets_the_file_o_would_write(cli_env, tmp_path):
+    """``-o - > x.wav``: standard output is then a regular file, written as one."""
+    env, preset = cli_env
+    with open(tmp_path / "x.wav", "wb") as out:
+        res = voicecoach(env, "export", str(preset), "-o", "-", "--format", "wav", stdout=out)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.decode().splitlines()[0] == "wrote standard output"
+    named = voicecoach(env, "export", str(preset), "-o", str(tmp_path / "y.wav"))
+    assert named.returncode == 0, named.stderr
+    assert (tmp_path / "x.wav").read_bytes() == (tmp_path / "y.wav").read_bytes()
+    info = sf.info(tmp_path / "x.wav")
+    assert (info.frames, info.subtype) == (timeline_frames(env, preset), "PCM_16")
+
+
+@pytest.mark.parametrize("fmt, args", [("wav", ["--float"]), ("flac", []), ("mp3", []),
+                                       ("ogg", [])])
+def test_stdout_redirected_to_a_file_takes_every_format(cli_env, tmp_path, fmt, args):
+    env, preset = cli_env
+    path = tmp_path / f"x.{fmt}"
+    with open(path, "wb") as out:
+        res = voicecoach(env, "export", str(preset), "-o", "-", "--format", fmt, *args,
+                         stdout=out)
+    assert res.returncode == 0, res.stderr
+    # From the file (a pipe would hide the MP3's Info tag): with it, exactly the session.
+    res = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-"],
+                         capture_output=True, timeout=60, check=True)
+    data = np.frombuffer(res.stdout, dtype="<f4")
+    assert len(data) == timeline_frames(env, preset) and np.abs(data).max() > 0.01
+
+
+@pytest.mark.parametrize("fmt", ["wav", "mp3"])
+def test_stdout_appending_to_a_file_streams_after_what_is_there(cli_env, tmp_path, fmt):
+    """``>> x``: writes land at the end whatever the offset, so nothing goes back."""
+    env, preset = cli_env
+    path = tmp_path / f"x.{fmt}"
+    before = b"already here\n" * 100
+    path.write_bytes(before)
+    with open(path, "ab") as out:
+        res = voicecoach(env, "export", str(preset), "-o", "-", "--format", fmt, stdout=out)
+    assert res.returncode == 0, res.stderr
+    blob = path.read_bytes()
+    assert blob.startswith(before)
+    data, sr = decode(blob[len(before):])
+    frames = timeline_frames(env, preset)
+    if fmt == "wav":     # the stream's header and samples, no tags
+        assert blob[len(before) + 36:len(before) + 40] == b"data"
+        assert len(blob) - len(before) == 44 + 2 * frames
+        assert len(data) == frames
+    else:
+        assert blob[len(before):len(before) + 2] == b"\xff\xfb"
+        assert b"Xing" not in blob[:len(before) + 400]   # no Info tag, and no frame kept for one
+        assert frames <= len(data) < frames + 2 * 1152   # so the encoder's delay and padding stay
 
 
 def test_export_replaces_special_files_dash_needs_format(cli_env, tmp_path):

@@ -12,7 +12,7 @@ each stem and every live block alike, with no look-ahead and no delay.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +25,19 @@ _MARGIN = HOLD + 2 * ATTACK + 2
 
 
 _H32 = INTERPOLATOR.astype(np.float32)
+_RAMP = (np.arange(CHUNK) / CHUNK).astype(np.float32)
+"""Where each frame of a chunk sits between its two knots."""
+_ramps = np.tile(_RAMP, 64)
+
+
+def _ramp_tile(frames: int) -> np.ndarray:
+    """:data:`_RAMP` repeated over ``frames`` (whole chunks): numpy allocates
+    an iteration buffer for a broadcast operand, so the ramp is laid out in
+    full, once, and only grown for a longer block than ever before."""
+    global _ramps
+    if len(_ramps) < frames:
+        _ramps = np.tile(_RAMP, -(-frames // CHUNK))
+    return _ramps[:frames]
 
 
 def envelope(x: np.ndarray) -> np.ndarray:
@@ -83,14 +96,27 @@ class GainPlan:
     starts: np.ndarray           # int64, first chunk of each island
     ends: np.ndarray             # int64, first chunk after each island's last knot
     knots: tuple[np.ndarray, ...]
+    slopes: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
+    """``knots[i][c + 1] - knots[i][c]``, kept so :meth:`apply` allocates nothing."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slopes", tuple(k[1:] - k[:-1] for k in self.knots))
 
     @property
     def empty(self) -> bool:
         return not len(self.starts)
 
-    def apply(self, out: np.ndarray, start: int) -> None:
-        """Multiply ``out`` (float32, ``(n, channels)``) holding frames from ``start``."""
+    def apply(self, out: np.ndarray, start: int, scratch: np.ndarray | None = None) -> None:
+        """Multiply ``out`` (float32, ``(n, channels)``) holding frames from ``start``.
+
+        ``scratch`` (float32, at least ``2 * (n + 2 * CHUNK)`` long) holds
+        the gain while it is applied: with it, nothing is allocated (the
+        audio callback's rule). The gain of frame ``t`` in chunk ``c`` is
+        ``K[c] + (K[c + 1] - K[c]) * (t % CHUNK) / CHUNK``, in float32.
+        """
         n = len(out)
+        if not n:
+            return
         c_lo, c_hi = start // CHUNK, (start + n - 1) // CHUNK + 1
         lo = int(self.ends.searchsorted(c_lo, "right"))
         hi = int(self.starts.searchsorted(c_hi, "left"))
@@ -100,10 +126,24 @@ class GainPlan:
             z = min(start + n, (s + len(k) - 1) * CHUNK)
             if a >= z:
                 continue
-            t = np.arange(a, z)
-            c = t // CHUNK - s
-            g = k[c] + (k[c + 1] - k[c]) * ((t % CHUNK) / np.float32(CHUNK)).astype(np.float32)
-            out[a - start:z - start] *= g[:, None]
+            c0, c1 = a // CHUNK - s, (z - 1) // CHUNK - s + 1       # the island's chunks touched
+            m = (c1 - c0) * CHUNK
+            if scratch is None or len(scratch) < 2 * m:
+                scratch = np.empty(2 * m, dtype=np.float32)
+            # No broadcasting ufunc (it would allocate): columns are copied out.
+            slope, g = scratch[:m], scratch[m:2 * m]
+            np.copyto(slope.reshape(-1, CHUNK), self.slopes[i][c0:c1, None])
+            np.multiply(slope, _ramp_tile(m), out=slope)
+            np.copyto(g.reshape(-1, CHUNK), k[c0:c1, None])
+            np.add(slope, g, out=g)
+            skip = a - (s + c0) * CHUNK
+            g = g[skip:skip + z - a]
+            view = out[a - start:z - start]
+            if view.shape[1] == 1:
+                view *= g[:, None]
+            else:                                # channel by channel: no broadcast
+                for c in range(view.shape[1]):
+                    np.multiply(view[:, c], g, out=view[:, c])
 
 
 def plan_gain(regions: dict[tuple, list[int]], envelopes: Mapping[tuple, np.ndarray], scale: float,

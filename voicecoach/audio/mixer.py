@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from voicecoach.audio.levels import CHUNK
 from voicecoach.common.arrays import check_mono
 from voicecoach.common.numbers import is_int, is_real
 from voicecoach.plan.kinds import EventKind
@@ -189,6 +190,36 @@ class Mixer:
             h.update(source.dtype.str.encode())
             h.update(np.ascontiguousarray(source).tobytes())
         return h.digest()
+
+    def in_pcm16_units(self) -> "Mixer":
+        """The same mixer rendering every sample times 32768.
+
+        32768 is a power of two, so every product and sum ``render``
+        computes is scaled exactly: ``round(render(...))`` of this mixer is
+        ``round(render(...) * 32768)`` of this one, the 16-bit sample, with
+        one pass fewer over the block.
+        """
+        return self.with_master(self._master * 32768.0, self._limit)
+
+    def sounding(self, bus: str | None = None, join: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Where the mix (or one bus) can be non-zero: sorted, disjoint frame
+        ranges ``[starts[i], ends[i])``; everywhere else ``render`` gives
+        exact zeros. Ranges less than ``join`` frames apart are merged.
+
+        Returns
+        -------
+        starts, ends : numpy.ndarray
+            int64, shape ``(n,)``.
+        """
+        buses = self._order if bus is None else (self._buses[bus],)
+        starts = np.concatenate([b.starts for b in buses])
+        ends = np.concatenate([b.ends for b in buses])
+        if not len(starts):
+            return starts, ends
+        order = np.argsort(starts, kind="stable")
+        starts, ends = starts[order], np.maximum.accumulate(ends[order])
+        cut = np.flatnonzero(starts[1:] >= ends[:-1] + join) + 1
+        return starts[np.concatenate([[0], cut])], ends[np.append(cut - 1, len(ends) - 1)]
 
     def clusters(self, bus: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(starts, ends, source index, offset)`` of one bus's clusters: what
@@ -420,8 +451,15 @@ class Mixer:
                         self._scratch = np.empty(z - a, dtype=np.float32)
                     piece = np.multiply(piece, b.pcm16_scale, out=self._scratch[:z - a],
                                         dtype=np.float32)
-                out[a - start:z - start] += piece[:, None]
+                view = out[a - start:z - start]
+                if self._channels == 1:
+                    view += piece[:, None]
+                else:                            # channel by channel: a broadcast allocates
+                    for c in range(self._channels):
+                        np.add(view[:, c], piece, out=view[:, c])
             touched += hi - lo
         self.touched = touched
         if self._limit is not None:
-            self._limit.apply(out, start)
+            if len(self._scratch) < 2 * (out.shape[0] + 2 * CHUNK):   # a larger block than before
+                self._scratch = np.empty(2 * (out.shape[0] + 2 * CHUNK), dtype=np.float32)
+            self._limit.apply(out, start, self._scratch)

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import traceback
+
+# numpy's OpenBLAS starts a thread per core when numpy is imported, and the
+# thread spins on the other core waiting for work that never comes (the
+# audio code does no linear algebra): a command then burns up to 0.1 s of
+# CPU for nothing. One thread, unless the user chose otherwise.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click
 
@@ -36,6 +43,20 @@ for _command in (session_commands.timeline, session_commands.export, session_com
                  training_commands.next_cmd, training_commands.log, training_commands.history,
                  catalog_commands.devices, catalog_commands.voices, catalog_commands.presets):
     cli.add_command(_command)
+
+
+def run() -> None:
+    """The program: :func:`main`, then exit.
+
+    Everything the command opened is closed by then, so the objects left
+    are frozen out of the garbage collector first: the interpreter's last
+    full collections at exit would only walk them all again (about 15 ms
+    of a 0.25 s export; memory goes back to the system either way).
+    """
+    code = main()
+    import gc
+    gc.freeze()
+    raise SystemExit(code)
 
 
 def main(argv: list[str] | None = None, env: Environment | None = None) -> int:

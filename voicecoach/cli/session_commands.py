@@ -51,7 +51,8 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="File to write; the format comes from its extension. '-' streams to "
                    "standard output (needs --format); a FIFO or character device is written "
-                   "through, a symlink's target is replaced. Streams carry no tags or chapters.")
+                   "through, a symlink's target is replaced. Streams carry no tags or chapters "
+                   "(a WAV to standard output redirected to a file does).")
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
               help="wav, flac, ogg, opus or mp3 (default: from the extension).")
 @click.option("--force", is_flag=True, help="Replace an existing read-only file.")

@@ -59,6 +59,14 @@ def _lib() -> ctypes.CDLL | None:
     return lib
 
 
+def _can_seek(fd: int) -> bool:
+    try:
+        os.lseek(fd, 0, os.SEEK_CUR)
+    except OSError:
+        return False
+    return True
+
+
 def available() -> bool:
     """Whether libmp3lame can be loaded."""
     return _lib() is not None
@@ -71,11 +79,14 @@ class LameWriter:
     ----------
     path : str, os.PathLike or int
         Created or truncated; or a file descriptor open for writing (it stays
-        open: the writer works on a duplicate). On a stream that can not
-        seek (a pipe), the Info tag is left out.
+        open: the writer works on a duplicate).
     samplerate : int
     channels : int
         1 or 2.
+    seekable : bool, optional
+        Whether the Info tag can be written over the first frame at the end
+        (default: whether the file can seek). Not on a pipe, nor on a file
+        opened for appending: then no frame is kept for the tag either.
 
     Notes
     -----
@@ -86,7 +97,7 @@ class LameWriter:
 
     subtype = "MPEG_LAYER_III"
 
-    def __init__(self, path, samplerate: int, channels: int):
+    def __init__(self, path, samplerate: int, channels: int, seekable: bool | None = None):
         lib = _lib()
         if lib is None:
             raise RuntimeError("libmp3lame is not installed")
@@ -95,13 +106,15 @@ class LameWriter:
         if not self._gfp:
             raise MemoryError("lame_init failed")
         self.channels = channels
+        if seekable is None:
+            seekable = not isinstance(path, int) or _can_seek(path)
         for fn, value in (("lame_set_in_samplerate", samplerate),
                           ("lame_set_out_samplerate", samplerate),
                           ("lame_set_num_channels", channels),
                           ("lame_set_mode", _MONO if channels == 1 else _JOINT_STEREO),
                           ("lame_set_VBR", _VBR_MTRH), ("lame_set_VBR_q", VBR_QUALITY),
                           ("lame_set_quality", ALGORITHM_QUALITY),
-                          ("lame_set_bWriteVbrTag", 1)):
+                          ("lame_set_bWriteVbrTag", int(seekable))):
             getattr(lib, fn)(self._gfp, value)
         if lib.lame_init_params(self._gfp) < 0:
             lib.lame_close(self._gfp)
@@ -110,6 +123,7 @@ class LameWriter:
             self._fh = os.fdopen(os.dup(path), "wb")
         else:
             self._fh = open(path, "wb")
+        self._start = self._fh.tell() if seekable else None     # where the first frame goes
         self._out = ctypes.create_string_buffer(8192)
         self.closed = False
 
@@ -133,7 +147,7 @@ class LameWriter:
                 self._gfp, block.ctypes.data, n, self._out, room)
         if got < 0:
             raise RuntimeError(f"LAME failed to encode (error {got})")
-        self._fh.write(self._out.raw[:got])
+        self._fh.write(ctypes.string_at(self._out, got))
 
     def close(self) -> None:
         """Flush, write the Info tag over the first frame, close the file."""
@@ -145,11 +159,13 @@ class LameWriter:
             got = self._lib.lame_encode_flush(self._gfp, self._out, room)
             if got < 0:
                 raise RuntimeError(f"LAME failed to flush (error {got})")
-            self._fh.write(self._out.raw[:got])
+            self._fh.write(ctypes.string_at(self._out, got))
             tag = self._lib.lame_get_lametag_frame(self._gfp, self._out, room)
-            if 0 < tag <= room and self._fh.seekable():
-                self._fh.seek(0)
-                self._fh.write(self._out.raw[:tag])
+            if 0 < tag <= room and self._start is not None:
+                end = self._fh.tell()
+                self._fh.seek(self._start)
+                self._fh.write(ctypes.string_at(self._out, tag))
+                self._fh.seek(end)
         finally:
             self._fh.close()
             self._lib.lame_close(self._gfp)

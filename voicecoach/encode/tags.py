@@ -172,15 +172,9 @@ def tag_wav(path: Path, marks: list[tuple[int, str]]) -> None:
     if not marks:
         return
     import struct
-    cue = struct.pack("<I", len(marks)) + b"".join(
-        struct.pack("<II4sIII", i, frame, b"data", 0, 0, frame)
-        for i, (frame, _) in enumerate(marks, start=1))
-    adtl = b"adtl"
-    for i, (_, title) in enumerate(marks, start=1):
-        body = struct.pack("<I", i) + title.encode("utf-8") + b"\0"
-        adtl += b"labl" + struct.pack("<I", len(body)) + body + b"\0" * (len(body) % 2)
-    extra = (b"cue " + struct.pack("<I", len(cue)) + cue
-             + b"LIST" + struct.pack("<I", len(adtl)) + adtl)
+
+    from voicecoach.encode.wav import chapter_chunks
+    extra = chapter_chunks(marks)
     with open(path, "r+b") as fh:
         head = fh.read(12)
         if head[:4] != b"RIFF" or head[8:12] != b"WAVE":

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from voicecoach.errors import InputError
 
-__all__ = ["STDOUT", "TargetKind", "Target", "resolve_target", "check_stdout"]
+__all__ = ["STDOUT", "TargetKind", "Target", "resolve_target", "check_stdout",
+           "writable_in_place"]
 
 STDOUT = "-"
 """The output name that means standard output."""
@@ -123,3 +124,16 @@ def check_stdout(target: Target, stems: bool, cue_sheet: bool) -> None:
     if os.isatty(1):
         raise InputError("--output: -: standard output is a terminal; "
                          "pipe it into another program or name a file")
+
+
+def writable_in_place(fd: int) -> bool:
+    """Whether ``fd`` is a regular file written from its offset, not appended
+    to: standard output redirected to a file (``-o - > x.wav``) is one, and
+    can take a whole file, written out of order, as ``-o x.wav`` would."""
+    try:
+        import fcntl
+        st = os.fstat(fd)
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    except (ImportError, OSError):
+        return False
+    return stat.S_ISREG(st.st_mode) and not flags & os.O_APPEND

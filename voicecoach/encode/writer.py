@@ -1,9 +1,14 @@
 """Export a session as an audio file (wav, flac, ogg, opus, mp3) for a phone.
 
 The exporter calls the same :meth:`Mixer.render <voicecoach.audio.mixer.Mixer.render>`
-as the live player, block by block, and streams each block through
-``soundfile.SoundFile.write``: memory stays ``O(block)`` whatever the session
-length (and OGG/Vorbis must be written in blocks anyway, see docs/pitfalls.md).
+as the live player, block by block: memory stays ``O(block)`` whatever the
+session length (and OGG/Vorbis must be written in blocks anyway, see
+docs/pitfalls.md). FLAC, OGG, Opus and other WAV subtypes go through
+``soundfile.SoundFile.write``, MP3 through :mod:`voicecoach.encode.lame`.
+16-bit WAV, and every WAV on a stream, is written by
+:mod:`voicecoach.encode.wav`; without music only the stretches where the
+mixer has sound are rendered and written (the rest of a file is a hole
+that reads as zeros).
 
 Every output (the mix, the stems, the cue sheet) is written to a hidden temp
 file beside its target and moved into place with :func:`os.replace` only
@@ -11,22 +16,26 @@ once everything has succeeded, so an interrupt, a full disk or an encoder
 failure leaves the old file (or nothing), never a truncated one, and no temp
 files behind. Standard output, FIFOs and character devices are streamed
 instead (:mod:`voicecoach.encode.targets`); a WAV stream gets its header up
-front, from the session's exact length.
+front, from the session's exact length. Standard output redirected to a
+regular file takes a whole WAV file, tags and chapters included.
 
 Tags and chapters are added to the temp file before the rename
 (:mod:`voicecoach.encode.tags`, chapters from :mod:`voicecoach.encode.chapters`).
+soundfile, mutagen and the encoders are imported only by the formats that
+use them: a 16-bit WAV export starts without them.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import soundfile as sf
 
 from voicecoach import __version__
 from voicecoach.audio.bed import MusicBed
@@ -47,20 +56,44 @@ from voicecoach.encode.formats import (
     format_for,
     subtype_for,
 )
-from voicecoach.encode.flac_seek import add_seektable
-from voicecoach.encode.lame import LameWriter
-from voicecoach.encode.lame import available as mp3_encoder_available
-from voicecoach.encode.parallel import ThreadedSink
 from voicecoach.encode.tags import Tags, tag_mp3, tag_vorbis, tag_wav
-from voicecoach.encode.targets import Target, TargetKind, check_stdout, resolve_target
+from voicecoach.encode.targets import (
+    Target,
+    TargetKind,
+    check_stdout,
+    resolve_target,
+    writable_in_place,
+)
+from voicecoach.encode.wav import (
+    RIFF_LIMIT,
+    WavWriter,
+    chapter_chunks,
+    header,
+    info_chunk,
+    samples,
+)
 from voicecoach.errors import ExportError, InputError
 from voicecoach.plan.timeline import Timeline
+
+if TYPE_CHECKING:
+    import soundfile as sf
 
 __all__ = ["stream", "export"]
 
 
 # ---------------------------------------------------------------- streaming
-def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], block: int = 65536,
+JOIN_BYTES = 8192
+"""Silences shorter than this (in bytes of the file) are rendered, not
+skipped: a few zeros cost less than one more render."""
+REPLACING_HOLE_BYTES = 1 << 17
+"""Over an old file, silences shorter than this are written as zeros
+rather than left as holes. ext4 flushes a file renamed over another at the
+rename, and there every hole (a break between extents) costs about as much
+as writing this many bytes more (measured: README); a new file is flushed
+later, in the background, and gets every hole."""
+
+
+def stream(mixer: Mixer, outputs: Sequence[tuple[object, str | None]], block: int = 65536,
            progress: Callable[[int], None] | None = None, bed: MusicBed | None = None,
            peaks: dict | None = None) -> int:
     """Render ``mixer`` block by block, limited, into open sound files.
@@ -69,10 +102,11 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
     ----------
     mixer : Mixer
         With its loudness gain applied (:meth:`Mixer.with_master`).
-    outputs : sequence of (soundfile.SoundFile, bus)
-        Files open for writing at ``mixer.samplerate`` with
-        ``mixer.channels`` channels; ``bus`` is ``None`` (the mix),
-        ``'voice'``, ``'ticks'`` or ``'music'``.
+    outputs : sequence of (file, bus)
+        ``soundfile.SoundFile``, :class:`~voicecoach.encode.wav.WavWriter`
+        or anything with ``write(array)`` and ``subtype``, open at
+        ``mixer.samplerate`` with ``mixer.channels`` channels; ``bus`` is
+        ``None`` (the mix), ``'voice'``, ``'ticks'`` or ``'music'``.
     block : int
         Frames per render; the buffers are float32 ``(block, channels)``
         (plus int16 of that shape for PCM_16 files).
@@ -97,8 +131,12 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
     mixer applies the limiter's planned gain itself (see
     :mod:`voicecoach.audio.gain_plan`), to the mix and each stem alike. PCM_16 is converted here as
     ``round(x * 32768)`` (libsndfile floors); the limiter keeps every value
-    far inside int16.
+    far inside int16. Without music, into :class:`WavWriter` files only,
+    just the stretches where the mixer sounds are rendered (see
+    :func:`_stream_sounding`): the same bytes, far fewer passes.
     """
+    if bed is None and outputs and all(_ours(f) for f, _ in outputs):
+        return _stream_sounding(mixer, outputs, block, progress)
     block = max(1, min(block, mixer.frames))
     ch = mixer.channels
     buf = np.empty((block, ch), dtype=np.float32)
@@ -140,10 +178,81 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[sf.SoundFile, str | None]], blo
                 s = scratch[:n]
                 np.multiply(out, 32768.0, out=s)
                 np.rint(s, out=ints[:n], casting="unsafe")        # round and narrow in one pass
-                f.write(ints[:n])
+                data = ints[:n]
             else:
-                f.write(out)
+                data = out
+            if _ours(f):
+                f.write_at(done, data if f.subtype == "PCM_16" else samples(data, f.subtype))
+            else:
+                f.write(data)
         done += n
+        if progress is not None:
+            progress(done)
+    return done
+
+
+def _ours(f: object) -> bool:
+    """A :class:`WavWriter` (it takes ``write_at``)."""
+    return isinstance(f, WavWriter)
+
+
+def _stream_sounding(mixer: Mixer, outputs: Sequence[tuple[WavWriter, str | None]], block: int,
+                     progress: Callable[[int], None] | None) -> int:
+    """:func:`stream` without music into WAV writers: only the frames where
+    the mixer has sound (:meth:`Mixer.sounding`) are rendered; a silence of
+    the writer's ``min_hole`` bytes or more is left to it (a hole in a
+    file, zeros on a stream), shorter ones are written as zeros.
+
+    16-bit samples come from the mixer in 16-bit units
+    (:meth:`Mixer.in_pcm16_units`), rounded to int16 in one pass: the same
+    integers as ``round(x * 32768)`` of the dense render.
+    """
+    frames, ch = mixer.frames, mixer.channels
+    block = max(1, min(block, frames))
+    subtype = outputs[0][0].subtype
+    pcm16 = subtype == "PCM_16"
+    m = mixer.in_pcm16_units() if pcm16 else mixer
+    width = 2 * ch if pcm16 else 4 * ch
+    buf = np.empty((block, ch), dtype=np.float32)
+    data = np.empty((block, ch), dtype=np.int16) if pcm16 else None
+    per_output = []
+    for f, bus in outputs:
+        render = m.sounding(bus, join=max(1, JOIN_BYTES // width))
+        write = m.sounding(bus, join=max(1, max(JOIN_BYTES, f.min_hole) // width))
+        per_output.append((f, bus, render, write, [0, 0]))     # [next render, next write span]
+    done = 0
+    while done < frames:
+        stop = min(done + block, frames)
+        for f, bus, (r_starts, r_ends), (w_starts, w_ends), at in per_output:
+            if at[1] >= len(w_starts) or w_starts[at[1]] >= stop:
+                continue                                       # silent block: nothing to write
+            if pcm16:
+                data[:stop - done].fill(0)
+            else:
+                data = np.zeros((stop - done, ch), dtype=np.float32)
+            i = at[0]
+            while i < len(r_starts) and r_starts[i] < stop:
+                a, z = max(int(r_starts[i]), done), min(int(r_ends[i]), stop)
+                view = buf[:z - a]
+                m.render(view, a, bus)
+                if pcm16:
+                    np.rint(view, out=data[a - done:z - done], casting="unsafe")
+                else:
+                    data[a - done:z - done] = view
+                if r_ends[i] > stop:                           # goes on in the next block
+                    break
+                i += 1
+            at[0] = i
+            j = at[1]
+            while j < len(w_starts) and w_starts[j] < stop:
+                a, z = max(int(w_starts[j]), done), min(int(w_ends[j]), stop)
+                piece = data[a - done:z - done]
+                f.write_at(a, piece if pcm16 else samples(piece, subtype))
+                if w_ends[j] > stop:
+                    break
+                j += 1
+            at[1] = j
+        done = stop
         if progress is not None:
             progress(done)
     return done
@@ -183,8 +292,8 @@ class MixSource:
 
 
 # ------------------------------------------------------------------- export
-class _NoSyncFile(sf.SoundFile):
-    """A SoundFile whose close() does not fsync.
+def _sound_file(fd: int, samplerate: int, channels: int, subtype: str, major: str):
+    """A libsndfile writer on ``fd`` whose close() does not fsync.
 
     ``SoundFile.close`` calls ``flush``, which is libsndfile's
     ``sf_write_sync``: an fsync of the whole file (50 ms for a 30-minute WAV
@@ -192,33 +301,30 @@ class _NoSyncFile(sf.SoundFile):
     renaming it, not from the fsync (a crash leaves the old file or none;
     ext4 also flushes a file renamed over another), so the export skips it.
     """
+    import soundfile as sf
 
-    def flush(self) -> None:
-        pass
+    class NoSyncFile(sf.SoundFile):
+        def flush(self) -> None:
+            pass
+
+    return NoSyncFile(fd, "w", samplerate, channels, subtype, format=major, closefd=False)
+
+
+def _is_sound_file(f: object) -> bool:
+    sf = sys.modules.get("soundfile")
+    return sf is not None and isinstance(f, sf.SoundFile)
+
+
+def _soundfile_errors() -> tuple[type[Exception], ...]:
+    """soundfile's error type, if soundfile was loaded (only then can it be raised)."""
+    sf = sys.modules.get("soundfile")
+    return (sf.SoundFileError,) if sf is not None else ()
 
 
 def _tag_errors() -> tuple[type[Exception], ...]:
-    """mutagen's error type: imported only when something went wrong, so a
-    WAV export never loads mutagen."""
-    import mutagen
-    return (mutagen.MutagenError,)
-
-
-def wav_header(frames: int, channels: int, samplerate: int, subtype: str) -> bytes:
-    """A canonical 44-byte WAV header for ``frames`` frames: a stream can not
-    seek back to fill in the sizes, but the session's length is known exactly."""
-    bits = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32}[subtype]
-    align = channels * bits // 8
-    data = frames * align
-    if data > 0xFFFFFFFF - 36:
-        raise InputError(f"a WAV stream holds at most 4 GiB; this session needs {data} bytes "
-                         "(use flac, ogg, opus or mp3)")
-    tag = 3 if subtype == "FLOAT" else 1
-    return (b"RIFF" + (36 + data).to_bytes(4, "little") + b"WAVE"
-            + b"fmt " + (16).to_bytes(4, "little") + tag.to_bytes(2, "little")
-            + channels.to_bytes(2, "little") + samplerate.to_bytes(4, "little")
-            + (samplerate * align).to_bytes(4, "little") + align.to_bytes(2, "little")
-            + bits.to_bytes(2, "little") + b"data" + data.to_bytes(4, "little"))
+    """mutagen's error type, if mutagen was loaded (a WAV export never loads it)."""
+    mutagen = sys.modules.get("mutagen")
+    return (mutagen.MutagenError,) if mutagen is not None else ()
 
 
 def _sf_detail(f: sf.SoundFile) -> str | None:
@@ -228,6 +334,7 @@ def _sf_detail(f: sf.SoundFile) -> str | None:
     Uses soundfile internals, so any surprise just yields ``None``.
     """
     try:
+        import soundfile as sf
         handle = f._file
         if handle is None or sf._snd.sf_error(handle) == 0:
             return None
@@ -236,6 +343,15 @@ def _sf_detail(f: sf.SoundFile) -> str | None:
         return None
     text = text.strip().rstrip(".")
     return text.split(" : ", 1)[-1] if text.startswith("System error") else text
+
+
+def _info(tags: Tags, bus: str | None) -> bytes:
+    """The RIFF INFO strings libsndfile would write for the same tags, in its order."""
+    return info_chunk([("title", tags.title if bus is None else f"{tags.title} ({bus})"),
+                       ("artist", tags.artist), ("album", tags.album),
+                       ("comment", tags.comment), ("software", f"voicecoach {__version__}"),
+                       ("genre", tags.genre), ("date", tags.date),
+                       ("tracknumber", "" if tags.track is None else str(tags.track))])
 
 
 def _disk_full(directory: Path) -> bool:
@@ -262,7 +378,9 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
         Target; the format comes from its extension unless ``options.format``.
         ``-`` is standard output (file descriptor 1); a FIFO or character
         device is written through; a symlink's target is replaced (see
-        :mod:`voicecoach.encode.targets`). Streams get no tags or chapters.
+        :mod:`voicecoach.encode.targets`). Streams get no tags or chapters,
+        but a WAV to standard output redirected to a regular file (``-o - >
+        x.wav``) is the whole file ``-o x.wav`` writes.
     progress : callable, optional
         ``progress(frames_done)`` after each block.
     force : bool
@@ -318,9 +436,6 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                   if options.cue_sheet else None)
     if cue_target is not None:
         check_cue_filename(path.name)
-    if fmt == "wav" and not main.seekable:
-        header = wav_header(mixer.frames, options.channels, options.samplerate, subtype)
-
     preset = options.preset or timeline.preset
     title = options.title or preset or path.stem
     tags = Tags(title=title, artist=options.artist, album=options.album or preset,
@@ -328,12 +443,30 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 date=options.date or "", track=options.track, loudness=options.loudness)
     chaps = chapters(timeline)
     sr = options.samplerate
-    lame = fmt == "mp3" and mp3_encoder_available()
+    lame = False
+    if fmt == "mp3":
+        from voicecoach.encode.lame import LameWriter
+        from voicecoach.encode.lame import available as mp3_encoder_available
+        lame = mp3_encoder_available()
+    if fmt == "wav" and not main.seekable:        # a stream's sizes must fit up front
+        header(mixer.frames, options.channels, sr, subtype)
+    marks = [(c.start, c.title) for c in chaps]
+    chapter_tail = chapter_chunks(marks) if fmt == "wav" else b""
+    # 16-bit WAV files are ours (see encode/wav.py), unless too large for RIFF's sizes.
+    own_wav = (fmt == "wav" and subtype == "PCM_16"
+               and mixer.frames * 2 * options.channels + len(chapter_tail) + 4096 < RIFF_LIMIT)
+
+    def wav_writer(fd: int, bus: str | None, seekable: bool, replacing: bool = False
+                   ) -> WavWriter:
+        f = WavWriter(fd, mixer.frames, options.channels, sr, _info(tags, bus), chapter_tail,
+                      seekable=seekable, subtype=subtype)
+        f.min_hole = REPLACING_HOLE_BYTES if replacing else 0
+        return f
 
     temps: dict[Path, Path] = {}          # real target -> temp, in creation order
     fds: list[int] = []                   # streams we opened
     files: list[tuple[object, str | None, Target]] = []
-    sinks: list[ThreadedSink] = []
+    sinks: list = []
     peaks: dict[str | None, float] = {}
     current = main.name
     committed = False
@@ -352,28 +485,28 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 # By descriptor: a name that is not valid UTF-8 still works.
                 fd = os.open(temp_for(target), os.O_RDWR | os.O_CLOEXEC)
                 fds.append(fd)
-                if lame:
+                if own_wav:
+                    f = wav_writer(fd, bus, seekable=True, replacing=os.path.exists(target.real))
+                elif lame:
                     f = LameWriter(fd, sr, options.channels)
                 else:
-                    f = _NoSyncFile(fd, "w", sr, options.channels, subtype, format=codec.major,
-                                    closefd=False)
+                    f = _sound_file(fd, sr, options.channels, subtype, codec.major)
             else:
                 if target.kind is TargetKind.STDOUT:
                     fd = 1
                 else:
                     fd = os.open(target.real, os.O_WRONLY | os.O_CLOEXEC)
                     fds.append(fd)
-                if fmt == "wav":                 # sizes up front, then raw samples
-                    _write_all(fd, header)
-                    f = _NoSyncFile(fd, "w", sr, options.channels, subtype, endian="LITTLE",
-                                    format="RAW", closefd=False)
-                elif lame:                       # no going back for the Info tag
-                    f = LameWriter(fd, sr, options.channels)
+                # Standard output redirected to a file can take a whole file.
+                in_place = target.kind is TargetKind.STDOUT and writable_in_place(fd)
+                if fmt == "wav":                 # sizes up front: the length is known
+                    f = wav_writer(fd, bus, seekable=in_place)
+                elif lame:                       # the Info tag only if it can go back
+                    f = LameWriter(fd, sr, options.channels, seekable=in_place)
                 else:
-                    f = _NoSyncFile(fd, "w", sr, options.channels, subtype, format=codec.major,
-                                    closefd=False)
+                    f = _sound_file(fd, sr, options.channels, subtype, codec.major)
             files.append((f, bus, target))
-            if fmt == "wav" and target.seekable:  # RIFF INFO, written by libsndfile at close
+            if fmt == "wav" and _is_sound_file(f):  # RIFF INFO, written by libsndfile at close
                 f.title = tags.title if bus is None else f"{tags.title} ({bus})"
                 f.artist, f.album, f.comment = tags.artist, tags.album, tags.comment
                 f.software = f"voicecoach {__version__}"
@@ -384,11 +517,13 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                     f.tracknumber = str(tags.track)
         current = main.name    # which file a stream error belongs to is only known from its handle
         try:
-            # WAV is a copy to disk: inline. Encoders get a thread each, so the
-            # render and every file's encoding share the cores.
+            # WAV is a copy to disk: inline (a writer thread cost more in
+            # copies and hand-overs than it saved). Encoders get a thread
+            # each, so the render and every file's encoding share the cores.
             if fmt == "wav":
                 outs = [(f, bus) for f, bus, _ in files]
             else:
+                from voicecoach.encode.parallel import ThreadedSink
                 sinks = [ThreadedSink(f) for f, _, _ in files]
                 outs = [(t, bus) for t, (_, bus, _) in zip(sinks, files)]
             stream(mixer, outs, options.block, progress, bed,
@@ -397,15 +532,21 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 t.join()
             for f, _, target in files:
                 current = target.name
-                if isinstance(f, sf.SoundFile) and fmt != "wav":
+                if _is_sound_file(f) and fmt != "wav":
                     # Encoders buffer: flush while the handle still tells why a
                     # write failed (after close only "System error." is left).
                     # WAV is written unbuffered, so its errors surfaced in write().
-                    sf.SoundFile.flush(f)
+                    sys.modules["soundfile"].SoundFile.flush(f)
                 f.close()
-        except sf.SoundFileError as exc:
+        except OSError:
+            for f, _, target in files:          # which of our WAV writers failed
+                if isinstance(f, WavWriter) and f.failed:
+                    current = target.name
+                    break
+            raise
+        except _soundfile_errors() as exc:
             for f, _, target in files:
-                detail = _sf_detail(f) if isinstance(f, sf.SoundFile) else None
+                detail = _sf_detail(f) if _is_sound_file(f) else None
                 if detail == "Broken pipe":
                     detail = "the reader stopped reading (Broken pipe)"
                 if detail:
@@ -413,8 +554,8 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
             raise
 
         spans = chapter_spans(chaps, timeline.frames, sr)
-        for _, bus, target in files:
-            if not target.seekable:
+        for f, bus, target in files:
+            if not target.seekable or isinstance(f, WavWriter):   # ours carry their chapters
                 continue
             current = target.name
             tmp = temps[target.real]
@@ -424,10 +565,11 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
             if fmt == "mp3":
                 tag_mp3(tmp, t, spans)
             elif fmt == "wav":
-                tag_wav(tmp, [(c.start, c.title) for c in chaps])
+                tag_wav(tmp, marks)
             else:
                 tag_vorbis(tmp, fmt, t, chapter_stamps(chaps, sr))
             if fmt == "flac":
+                from voicecoach.encode.flac_seek import add_seektable
                 add_seektable(tmp)
 
         if cue_target is not None:
@@ -457,11 +599,12 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
             os.replace(temps[real], real)
             del temps[real]
         committed = True
-    except (OSError, sf.SoundFileError, RuntimeError, *_tag_errors()) as exc:
+    except (OSError, RuntimeError, *_soundfile_errors(), *_tag_errors()) as exc:
         cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip()
         if isinstance(exc, BrokenPipeError) or "Broken pipe" in cause:
             cause = "the reader stopped reading (Broken pipe)"
-        if (isinstance(exc, sf.SoundFileError) or not cause) and _disk_full(main.real.parent):
+        if ((isinstance(exc, _soundfile_errors()) or not cause)
+                and _disk_full(main.real.parent)):
             cause = "No space left on device"
         raise ExportError(f"cannot write {current}: {cause or type(exc).__name__}") from exc
     finally:
