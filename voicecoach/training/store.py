@@ -103,16 +103,23 @@ class History:
         except OSError as exc:
             raise HistoryError(f"cannot create the folder of the training log {self.path}: "
                                f"{exc.strerror or exc}") from None
-        try:
+        with self._opening("open"):
             if self.path.exists():
                 self._probe()
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
             self._setup()
+
+    @contextlib.contextmanager
+    def _opening(self, verb: str) -> Iterator[None]:
+        """Close what was opened when opening fails, and say why: a damaged
+        file (which :meth:`open` sets aside) or one that cannot be ``verb``-ed."""
+        try:
+            yield
         except sqlite3.DatabaseError as exc:
             self.close()
             if _is_corrupt(exc):
                 raise CorruptHistoryError(self.path, str(exc)) from None
-            raise HistoryError(f"cannot open the training log {self.path}: {exc}") from None
+            raise HistoryError(f"cannot {verb} the training log {self.path}: {exc}") from None
         except BaseException:
             self.close()
             raise
@@ -132,7 +139,7 @@ class History:
         the current schema there, so ``history`` and ``next`` work on a log in
         a read-only folder, on a read-only medium, or before any log exists."""
         self._db = sqlite3.connect(":memory:", isolation_level=None)
-        try:
+        with self._opening("read"):
             if self.path is not None and self.path.exists():
                 self._probe()
                 source = self._read_connection()
@@ -143,14 +150,6 @@ class History:
             self._db.execute("PRAGMA foreign_keys = ON")
             if self._user_version() < SCHEMA_VERSION:
                 self._migrate()
-        except sqlite3.DatabaseError as exc:
-            self.close()
-            if _is_corrupt(exc):
-                raise CorruptHistoryError(self.path, str(exc)) from None
-            raise HistoryError(f"cannot read the training log {self.path}: {exc}") from None
-        except BaseException:
-            self.close()
-            raise
 
     @classmethod
     def open(cls, path: Path | str, *, now: datetime | None = None) -> tuple[History, str | None]:
