@@ -135,6 +135,11 @@ def test_missing_custom_sound_fails_before_playback(tmp_path, cue_cache):
 
 def test_music_export_memory_stays_flat(tmp_path, cue_cache, song):
     def peak(args):
+        # speak every cue first: a cache miss would start a speech worker, whose memory
+        # (a neural voice: about 200 MB) is not the export's
+        subprocess.run([sys.executable, "-m", "voicecoach", "timeline", *args],
+                       env={**os.environ, "VOICECOACH_CACHE_DIR": str(cue_cache)},
+                       capture_output=True, check=True, timeout=600)
         probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True,"
                  " stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
         out = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "voicecoach", "export",
