@@ -21,7 +21,8 @@ from voicecoach.audio.sounds import make_sounds
 from voicecoach.encode import writer as export_mod
 from voicecoach.encode.chapters import Chapter, chapters, cue_sheet
 from voicecoach.encode.formats import FORMATS, ExportOptions, format_for
-from voicecoach.encode.writer import export, stream
+from voicecoach.encode.streaming import stream
+from voicecoach.encode.writer import export
 from voicecoach.errors import ExportError, InputError
 from voicecoach.plan.timeline import Event, Segment, Timeline
 
