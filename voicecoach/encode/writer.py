@@ -115,11 +115,16 @@ def _tag_errors() -> tuple[type[Exception], ...]:
     return (mutagen.MutagenError,) if mutagen is not None else ()
 
 
-def _sf_detail(f: sf.SoundFile) -> str | None:
-    """libsndfile's own message for a failed handle (e.g. 'No space left on device').
+def _sf_detail(f: sf.SoundFile, directory: Path | None) -> str | None:
+    """Why a libsndfile handle failed, in words the user can act on.
 
-    soundfile only reports "System error."; the reason lives in the handle.
-    Uses soundfile internals, so any surprise just yields ``None``.
+    soundfile only reports "System error."; the reason lives in the handle
+    ("System error : No space left on device"). libsndfile's own messages
+    can hide a full disk: its FLAC encoder, refused the first write of its
+    header, says "problem with initialization of the flac decoder". So a
+    message that is not the system's, for a file in ``directory`` (None for
+    a stream) on a full file system, is the full disk. Uses soundfile
+    internals, so any surprise just yields ``None``.
     """
     try:
         import soundfile as sf
@@ -130,7 +135,11 @@ def _sf_detail(f: sf.SoundFile) -> str | None:
     except Exception:
         return None
     text = text.strip().rstrip(".")
-    return text.split(" : ", 1)[-1] if text.startswith("System error") else text
+    if text.startswith("System error"):
+        return text.split(" : ", 1)[-1]
+    if directory is not None and _disk_full(directory):
+        return "No space left on device"
+    return text
 
 
 def _info(tags: Tags, bus: str | None) -> bytes:
@@ -143,6 +152,7 @@ def _info(tags: Tags, bus: str | None) -> bytes:
 
 
 def _disk_full(directory: Path) -> bool:
+    """No block left for us in ``directory``'s file system."""
     try:
         st = os.statvfs(directory)
     except OSError:
@@ -334,7 +344,8 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
             raise
         except _soundfile_errors() as exc:
             for f, _, target in files:
-                detail = _sf_detail(f) if _is_sound_file(f) else None
+                folder = target.real.parent if target.kind is TargetKind.FILE else None
+                detail = _sf_detail(f, folder) if _is_sound_file(f) else None
                 if detail == "Broken pipe":
                     detail = "the reader stopped reading (Broken pipe)"
                 if detail:
