@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from voicecoach.cli.app import main
 from voicecoach.cli.environment import Environment
@@ -19,16 +19,12 @@ TIMEOUT = 150       # seconds a child may take: a slow, busy 2-core machine synt
 COMMAND = (sys.executable, "-m", "voicecoach")
 
 
-@dataclass
-class Run:
-    """What one in-process run gave; unpacks as ``code, out, err``."""
+class Run(NamedTuple):
+    """What one in-process run gave (also ``code, out, err = ...``)."""
 
     code: int
     out: str
     err: str
-
-    def __iter__(self):
-        return iter((self.code, self.out, self.err))
 
 
 def run_in(env: Environment, *args: str) -> Run:
