@@ -49,8 +49,8 @@ UNIT = ["tests", "-m", "not e2e and not slow", "--ignore=tests/e2e"]
 # module -> the unit tests that exercise it (paths, then optional pytest args)
 MODULES: dict[str, list[str]] = {
     "voicecoach/plan/schedule.py": ["tests/plan/test_schedule.py", "tests/plan/test_spoken.py"],
-    "voicecoach/plan/reminders.py": ["tests/plan/test_schedule.py", "tests/plan/test_spoken.py",
-                                     "tests/plan/test_breath.py"],
+    "voicecoach/plan/reminders.py": ["tests/plan/test_reminders.py", "tests/plan/test_schedule.py",
+                                     "tests/plan/test_spoken.py", "tests/plan/test_breath.py"],
     "voicecoach/plan/fitting.py": ["tests/plan/test_fitting.py", "tests/plan/test_schedule.py",
                                    "tests/plan/test_spoken.py"],
     "voicecoach/live/transport.py": ["tests/live/test_transport.py", "tests/live/test_player.py"],
