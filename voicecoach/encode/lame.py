@@ -6,7 +6,37 @@ and encodes several times faster. Calling libmp3lame through ctypes also
 releases the GIL while it encodes, so the mix and the stems encode on
 separate cores in threads, and gives the LAME "Info" tag (encoder delay
 and padding) that players need to play the file gapless and exactly as
-long as the session: it is written over the first frame at the end.
+long as the session.
+
+Silence is not encoded ("islands"). A session is mostly exact digital
+silence (a stem nearly all of it), and LAME spends almost as long on zeros
+as on sound. The writer classifies the input on the MP3 frame grid
+(``fs`` = 1152 samples a frame, 576 at the MPEG-2 rates): sound goes to a
+fresh LAME instance per island, fed from ``Q = F * fs`` where ``F`` is the
+global frame its first frame takes; long runs of silence become constant
+empty frames (the smallest bitrate, every granule empty, no bit reservoir
+used). This is exact, not an approximation:
+
+- A fresh encoder assumes silence before its input; here it is silence
+  (an island starts after at least :data:`MIN_GAP_SAMPLES` of zeros, more
+  than LAME's analysis looks back), and its first frame lands at the
+  frame grid position a single encoder would have given it (both delay
+  their input by the same 576 samples).
+- An island's first frame has ``main_data_begin = 0`` (a fresh bit
+  reservoir), so its bytes stand alone; empty frames reference nothing.
+- MP3 decoding is linear frame by frame (each granule's inverse transform
+  overlaps into the next), and empty frames contribute zeros, so the
+  decoded file is the sum of the islands' decodings at their positions.
+- An island is closed only when its flushed tail (LAME pads the end to
+  whole frames) ends before the next island's first frame; otherwise the
+  zeros between go to the same encoder. The frame counts are checked
+  against LAME's own and a mismatch raises rather than writing a broken
+  file.
+
+The Info tag is rebuilt for the whole stream from a throwaway encoder's
+tag: frames, bytes, seek table, encoder delay and padding (as one encoder
+would have written them for the same input), music length and both
+CRC-16s. A file written to a pipe carries no tag (it cannot go back).
 
 :func:`available` says whether the library is there; the exporter falls
 back to libsndfile's writer when it is not.
@@ -14,6 +44,7 @@ back to libsndfile's writer when it is not.
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import ctypes.util
 import os
@@ -21,7 +52,10 @@ from functools import cache
 
 import numpy as np
 
-__all__ = ["VBR_QUALITY", "ALGORITHM_QUALITY", "LameWriter", "available"]
+from voicecoach.encode.crc16 import crc16
+
+__all__ = ["VBR_QUALITY", "ALGORITHM_QUALITY", "MIN_GAP_SAMPLES", "LameWriter", "available",
+           "frames_for"]
 
 VBR_QUALITY = 2
 """LAME ``-V 2``: with the fast algorithm below, speech comes out at a lower
@@ -29,9 +63,15 @@ bitrate and a higher signal-to-noise ratio than ``ffmpeg -q:a 4`` (``-V 4``
 at algorithm quality 5) gives, in less time (measured: README)."""
 ALGORITHM_QUALITY = 7
 """LAME ``-q 7``: the fast psychoacoustics; inaudible for speech (see README)."""
+MIN_GAP_SAMPLES = 24 * 1152
+"""Silence shorter than this stays inside an island: starting an encoder
+costs about as much as LAME encoding this much silence (and it must exceed
+LAME's look-back, about 1700 samples, with room for the island's tail)."""
 
 _VBR_MTRH = 4
 _MONO, _JOINT_STEREO = 3, 1
+_SILENT_CHUNK = 4096            # empty frames built at a time
+_TOC = 100
 
 
 @cache
@@ -46,7 +86,9 @@ def _lib() -> ctypes.CDLL | None:
                "lame_set_mode", "lame_set_VBR", "lame_set_VBR_q", "lame_set_quality",
                "lame_set_bWriteVbrTag"):
         getattr(lib, fn).argtypes = [ctypes.c_void_p, ctypes.c_int]
-    lib.lame_init_params.argtypes = [ctypes.c_void_p]
+    for fn in ("lame_init_params", "lame_get_framesize", "lame_get_encoder_delay",
+               "lame_get_frameNum"):
+        getattr(lib, fn).argtypes = [ctypes.c_void_p]
     lib.lame_encode_buffer_ieee_float.argtypes = [
         ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
         ctypes.c_int]
@@ -72,8 +114,55 @@ def available() -> bool:
     return _lib() is not None
 
 
+def frames_for(samples: int, framesize: int, delay: int = 576) -> tuple[int, int]:
+    """Frames and end padding LAME writes for ``samples`` of input.
+
+    LAME delays the input by ``delay`` and pads the end to whole frames,
+    with at least 576 samples of padding (its flush).
+    """
+    pad = framesize - (delay + samples) % framesize
+    if pad < 576:
+        pad += framesize
+    return (delay + samples + pad) // framesize, pad
+
+
+class _Silence:
+    """Empty MPEG frames matching the stream, at any global frame index.
+
+    The smallest bitrate (index 1), side information all zeros: no main
+    data, ``main_data_begin = 0``. Frame ``k`` is ``floor((k+1)R) - floor(kR)``
+    bytes long (``R = fs/8 * bitrate / rate``), the standard padding rule, so
+    a run's size has a closed form.
+    """
+
+    def __init__(self, header: bytes, framesize: int, samplerate: int):
+        h = int.from_bytes(header[:4], "big")
+        mpeg1 = (h >> 19) & 3 == 3
+        kbps = 32 if mpeg1 else 8
+        h = (h & ~(0xF << 12)) | (1 << 12)      # bitrate index 1
+        h &= ~((1 << 9) | (3 << 4))             # no padding, no mode extension
+        self.header = np.frombuffer(h.to_bytes(4, "big"), dtype=np.uint8)
+        self.num, self.den = framesize // 8 * kbps * 1000, samplerate
+        self.base = self.num // self.den
+
+    def offset(self, k: int) -> int:
+        """Bytes of the empty frames ``0 .. k-1``."""
+        return k * self.num // self.den
+
+    def frames(self, a: int, b: int) -> np.ndarray:
+        """The bytes of empty frames ``a .. b-1``, dtype uint8."""
+        k = np.arange(a, b + 1, dtype=np.int64)
+        ends = k * self.num // self.den - a * self.num // self.den
+        starts, sizes = ends[:-1], np.diff(ends)
+        out = np.zeros(int(ends[-1]), dtype=np.uint8)
+        for j in range(4):
+            out[starts + j] = self.header[j]
+        out[starts[sizes > self.base] + 2] |= 0x02
+        return out
+
+
 class LameWriter:
-    """Streams float blocks into an MP3 file.
+    """Streams float blocks into an MP3 file, encoding only the sound.
 
     Parameters
     ----------
@@ -87,6 +176,9 @@ class LameWriter:
         Whether the Info tag can be written over the first frame at the end
         (default: whether the file can seek). Not on a pipe, nor on a file
         opened for appending: then no frame is kept for the tag either.
+    min_gap : int, optional
+        Silence (in samples) that ends an island; default
+        :data:`MIN_GAP_SAMPLES`, rounded up to whole frames.
 
     Notes
     -----
@@ -97,35 +189,74 @@ class LameWriter:
 
     subtype = "MPEG_LAYER_III"
 
-    def __init__(self, path, samplerate: int, channels: int, seekable: bool | None = None):
+    def __init__(self, path, samplerate: int, channels: int, seekable: bool | None = None,
+                 min_gap: int = MIN_GAP_SAMPLES):
         lib = _lib()
         if lib is None:
             raise RuntimeError("libmp3lame is not installed")
         self._lib = lib
-        self._gfp = lib.lame_init()
-        if not self._gfp:
-            raise MemoryError("lame_init failed")
-        self.channels = channels
+        self.samplerate, self.channels = samplerate, channels
         if seekable is None:
             seekable = not isinstance(path, int) or _can_seek(path)
-        for fn, value in (("lame_set_in_samplerate", samplerate),
-                          ("lame_set_out_samplerate", samplerate),
-                          ("lame_set_num_channels", channels),
-                          ("lame_set_mode", _MONO if channels == 1 else _JOINT_STEREO),
-                          ("lame_set_VBR", _VBR_MTRH), ("lame_set_VBR_q", VBR_QUALITY),
-                          ("lame_set_quality", ALGORITHM_QUALITY),
-                          ("lame_set_bWriteVbrTag", int(seekable))):
-            getattr(lib, fn)(self._gfp, value)
-        if lib.lame_init_params(self._gfp) < 0:
-            lib.lame_close(self._gfp)
-            raise RuntimeError(f"LAME refuses {samplerate} Hz, {channels} channel(s)")
+        self._out = ctypes.create_string_buffer(8192)
+        probe = self._encoder(tag=True)      # checks the settings; its tag is the template
+        try:
+            self._fs = lib.lame_get_framesize(probe)
+            self._delay = lib.lame_get_encoder_delay(probe)
+            got = lib.lame_encode_flush(probe, self._out, len(self._out))
+            size = lib.lame_get_lametag_frame(probe, self._out, len(self._out)) if got >= 0 else 0
+            if not 0 < size <= len(self._out):
+                raise RuntimeError("LAME gave no Info tag")
+            self._template = bytearray(ctypes.string_at(self._out, size))
+        finally:
+            lib.lame_close(probe)
+        self._silence = _Silence(self._template, self._fs, samplerate)
+        self._min_gap = max(-(-min_gap // self._fs), -(-2304 // self._fs) + 1)
+        self._zeros = np.zeros((self._min_gap * self._fs, channels), dtype=np.float32)
+        self._carry = np.zeros((self._fs, channels), dtype=np.float32)
+        self._carried = 0
+        self._n = 0                  # samples received
+        self._slots = 0              # whole frame slots classified
+        self._gfp = None             # the open island's encoder
+        self._first = 0              # its first global frame
+        self._fed = 0                # samples it was given
+        self._cursor = 0             # global frames written
+        self._bytes = 0              # audio bytes written
+        self._crc = 0
+        self._islands: list[tuple[int, int, int, int]] = []  # frame, frames, byte, bytes
         if isinstance(path, int):
             self._fh = os.fdopen(os.dup(path), "wb")
         else:
             self._fh = open(path, "wb")
-        self._start = self._fh.tell() if seekable else None     # where the first frame goes
-        self._out = ctypes.create_string_buffer(8192)
         self.closed = False
+        self._start = None
+        try:
+            if seekable:
+                self._start = self._fh.tell()              # where the tag goes
+                self._fh.write(bytes(len(self._template)))
+        except BaseException:
+            self._fh.close()
+            raise
+
+    # -- encoders -------------------------------------------------------
+
+    def _encoder(self, tag: bool = False) -> int:
+        lib = self._lib
+        gfp = lib.lame_init()
+        if not gfp:
+            raise MemoryError("lame_init failed")
+        for fn, value in (("lame_set_in_samplerate", self.samplerate),
+                          ("lame_set_out_samplerate", self.samplerate),
+                          ("lame_set_num_channels", self.channels),
+                          ("lame_set_mode", _MONO if self.channels == 1 else _JOINT_STEREO),
+                          ("lame_set_VBR", _VBR_MTRH), ("lame_set_VBR_q", VBR_QUALITY),
+                          ("lame_set_quality", ALGORITHM_QUALITY),
+                          ("lame_set_bWriteVbrTag", int(tag))):
+            getattr(lib, fn)(gfp, value)
+        if lib.lame_init_params(gfp) < 0:
+            lib.lame_close(gfp)
+            raise RuntimeError(f"LAME refuses {self.samplerate} Hz, {self.channels} channel(s)")
+        return gfp
 
     def _room(self, frames: int) -> int:
         need = int(1.25 * frames) + 7200
@@ -133,21 +264,108 @@ class LameWriter:
             self._out = ctypes.create_string_buffer(need)
         return len(self._out)
 
+    def _emit(self, data) -> None:
+        self._fh.write(data)
+        self._bytes += len(data)
+        self._crc = crc16(data, self._crc)
+
+    def _feed(self, samples: np.ndarray) -> None:
+        n = len(samples)
+        room = self._room(n)
+        if self.channels == 1:
+            got = self._lib.lame_encode_buffer_ieee_float(
+                self._gfp, samples.ctypes.data, None, n, self._out, room)
+        else:
+            got = self._lib.lame_encode_buffer_interleaved_ieee_float(
+                self._gfp, samples.ctypes.data, n, self._out, room)
+        if got < 0:
+            raise RuntimeError(f"LAME failed to encode (error {got})")
+        self._fed += n
+        if got:
+            self._emit(ctypes.string_at(self._out, got))
+
+    def _quiet(self, end: int) -> None:
+        """Empty frames up to global frame ``end``."""
+        if end < self._cursor:
+            raise AssertionError(f"an island would overlap frame {end} (at {self._cursor})")
+        for a in range(self._cursor, end, _SILENT_CHUNK):
+            self._emit(self._silence.frames(a, min(a + _SILENT_CHUNK, end)))
+        self._cursor = end
+
+    def _open(self, frame: int) -> None:
+        self._quiet(frame)
+        self._gfp = self._encoder()
+        self._first, self._fed, self._island_byte = frame, 0, self._bytes
+
+    def _close_island(self) -> None:
+        gfp, self._gfp = self._gfp, None
+        try:
+            got = self._lib.lame_encode_flush(gfp, self._out, self._room(0))
+            if got < 0:
+                raise RuntimeError(f"LAME failed to flush (error {got})")
+            self._emit(ctypes.string_at(self._out, got))
+            made = self._lib.lame_get_frameNum(gfp)
+        finally:
+            self._lib.lame_close(gfp)
+        expected = frames_for(self._fed, self._fs, self._delay)[0]
+        if made != expected:
+            raise AssertionError(f"LAME wrote {made} frames for {self._fed} samples, "
+                                 f"not {expected}")
+        self._islands.append((self._first, made, self._island_byte,
+                              self._bytes - self._island_byte))
+        self._cursor = self._first + made
+
+    def _sound(self, samples: np.ndarray, slot: int) -> None:
+        """Encode ``samples`` (sound) starting at frame slot ``slot``."""
+        if self._gfp is not None:
+            gap = slot * self._fs - (self._first * self._fs + self._fed)   # zeros since
+            if gap >= self._min_gap * self._fs:
+                self._close_island()
+                self._open(slot)
+            else:
+                while gap > 0:
+                    step = min(gap, len(self._zeros))
+                    self._feed(self._zeros[:step])
+                    gap -= step
+        else:
+            self._open(slot)
+        self._feed(samples)
+
+    def _classify(self, x: np.ndarray) -> None:
+        """Whole frame slots: encode the runs that are not exact silence."""
+        fs = self._fs
+        k = len(x) // fs
+        loud = np.any(x.reshape(k, fs * self.channels) != 0, axis=1)
+        edges = np.flatnonzero(np.diff(loud, prepend=False, append=False))
+        for a, b in zip(edges[::2].tolist(), edges[1::2].tolist()):
+            self._sound(x[a * fs:b * fs], self._slots + a)
+        self._slots += k
+
+    # -- public -----------------------------------------------------------
+
     def write(self, block: np.ndarray) -> None:
         n = len(block)
         if n == 0:
             return
-        block = np.ascontiguousarray(block, dtype=np.float32)
-        room = self._room(n)
-        if self.channels == 1:
-            got = self._lib.lame_encode_buffer_ieee_float(
-                self._gfp, block.ctypes.data, None, n, self._out, room)
-        else:
-            got = self._lib.lame_encode_buffer_interleaved_ieee_float(
-                self._gfp, block.ctypes.data, n, self._out, room)
-        if got < 0:
-            raise RuntimeError(f"LAME failed to encode (error {got})")
-        self._fh.write(ctypes.string_at(self._out, got))
+        block = np.ascontiguousarray(block, dtype=np.float32).reshape(n, self.channels)
+        self._n += n
+        fs = self._fs
+        if self._carried:
+            take = min(n, fs - self._carried)
+            self._carry[self._carried:self._carried + take] = block[:take]
+            self._carried += take
+            block = block[take:]
+            if self._carried < fs:
+                return
+            self._carried = 0
+            self._classify(self._carry)
+        whole = len(block) // fs * fs
+        if whole:
+            self._classify(block[:whole])
+        rest = len(block) - whole
+        if rest:
+            self._carry[:rest] = block[whole:]
+            self._carried = rest
 
     def close(self) -> None:
         """Flush, write the Info tag over the first frame, close the file."""
@@ -155,17 +373,65 @@ class LameWriter:
             return
         self.closed = True
         try:
-            room = self._room(0)
-            got = self._lib.lame_encode_flush(self._gfp, self._out, room)
-            if got < 0:
-                raise RuntimeError(f"LAME failed to flush (error {got})")
-            self._fh.write(ctypes.string_at(self._out, got))
-            tag = self._lib.lame_get_lametag_frame(self._gfp, self._out, room)
-            if 0 < tag <= room and self._start is not None:
+            if self._carried and np.any(self._carry[:self._carried] != 0):
+                self._sound(self._carry[:self._carried], self._slots)
+            total, padding = frames_for(self._n, self._fs, self._delay)
+            if self._gfp is not None:
+                tail = self._n - (self._first * self._fs + self._fed)
+                if tail >= self._min_gap * self._fs:
+                    self._close_island()
+                else:                          # the encoder pads to the end itself
+                    while tail > 0:
+                        step = min(tail, len(self._zeros))
+                        self._feed(self._zeros[:step])
+                        tail -= step
+                    self._close_island()
+                    if self._cursor != total:
+                        raise AssertionError(f"{self._cursor} frames, not {total}")
+            self._quiet(total)
+            if self._start is not None:
+                tag = self._tag(total, padding)
+                self._fh.flush()
                 end = self._fh.tell()
                 self._fh.seek(self._start)
-                self._fh.write(ctypes.string_at(self._out, tag))
+                self._fh.write(tag)
                 self._fh.seek(end)
         finally:
-            self._fh.close()
-            self._lib.lame_close(self._gfp)
+            try:
+                self._fh.close()
+            finally:
+                if self._gfp is not None:
+                    self._lib.lame_close(self._gfp)
+                    self._gfp = None
+
+    # -- the Info tag -----------------------------------------------------
+
+    def _byte_at(self, frame: int) -> int:
+        """Where global frame ``frame`` starts, from the first audio frame
+        (inside an island interpolated: a seek table is coarse anyway)."""
+        i = bisect.bisect_right(self._islands, (frame, float("inf"))) - 1
+        if i < 0:
+            return self._silence.offset(frame)
+        first, frames, byte, size = self._islands[i]
+        if frame < first + frames:
+            return byte + size * (frame - first) // frames
+        end = first + frames
+        return byte + size + self._silence.offset(frame) - self._silence.offset(end)
+
+    def _tag(self, total: int, padding: int) -> bytes:
+        t = bytearray(self._template)
+        x = max(t.find(b"Xing"), t.find(b"Info"))
+        if x < 0:
+            raise RuntimeError("LAME's Info tag has no Xing header")
+        size = len(t) + self._bytes
+        t[x + 8:x + 12] = total.to_bytes(4, "big")
+        t[x + 12:x + 16] = size.to_bytes(4, "big")
+        audio = max(self._bytes, 1)
+        t[x + 16:x + 16 + _TOC] = bytes(
+            min(255, 256 * self._byte_at(i * total // _TOC) // audio) for i in range(_TOC))
+        lame = x + 120
+        t[lame + 21:lame + 24] = ((self._delay << 12) | padding).to_bytes(3, "big")
+        t[lame + 28:lame + 32] = size.to_bytes(4, "big")
+        t[lame + 32:lame + 34] = self._crc.to_bytes(2, "big")
+        t[lame + 34:lame + 36] = crc16(bytes(t[:lame + 34])).to_bytes(2, "big")
+        return bytes(t)
