@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import hashlib
 import ctypes.util
 import os
 from functools import cache
@@ -54,7 +55,7 @@ import numpy as np
 
 from voicecoach.encode.crc16 import crc16
 
-__all__ = ["VBR_QUALITY", "ALGORITHM_QUALITY", "MIN_GAP_SAMPLES", "LameWriter", "available",
+__all__ = ["VBR_QUALITY", "ALGORITHM_QUALITY", "MIN_GAP_SAMPLES", "KEEP_SECONDS", "LameWriter", "available",
            "frames_for"]
 
 VBR_QUALITY = 2
@@ -63,10 +64,16 @@ bitrate and a higher signal-to-noise ratio than ``ffmpeg -q:a 4`` (``-V 4``
 at algorithm quality 5) gives, in less time (measured: README)."""
 ALGORITHM_QUALITY = 7
 """LAME ``-q 7``: the fast psychoacoustics; inaudible for speech (see README)."""
-MIN_GAP_SAMPLES = 24 * 1152
-"""Silence shorter than this stays inside an island: starting an encoder
-costs about as much as LAME encoding this much silence (and it must exceed
-LAME's look-back, about 1700 samples, with room for the island's tail)."""
+MIN_GAP_SAMPLES = 6 * 1152
+"""Silence shorter than this stays inside an island. It must exceed LAME's
+look-back (about 1700 samples) with room for the island's flushed tail;
+shorter islands repeat more often (see :data:`KEEP_SECONDS`)."""
+KEEP_SECONDS = 10
+"""An island up to this long is kept until it ends and looked up by its
+exact input: a workout repeats the same cues and ticks, and LAME is
+deterministic, so a repeated island's frames are the bytes it gave before.
+A longer island streams to its encoder (memory stays flat)."""
+_KNOWN_BYTES = 16 << 20         # encoded islands remembered, at most
 
 _VBR_MTRH = 4
 _MONO, _JOINT_STEREO = 3, 1
@@ -179,6 +186,9 @@ class LameWriter:
     min_gap : int, optional
         Silence (in samples) that ends an island; default
         :data:`MIN_GAP_SAMPLES`, rounded up to whole frames.
+    keep : int, optional
+        Samples of an island kept to be looked up (default
+        :data:`KEEP_SECONDS`); a longer island streams to its encoder.
 
     Notes
     -----
@@ -190,7 +200,7 @@ class LameWriter:
     subtype = "MPEG_LAYER_III"
 
     def __init__(self, path, samplerate: int, channels: int, seekable: bool | None = None,
-                 min_gap: int = MIN_GAP_SAMPLES):
+                 min_gap: int = MIN_GAP_SAMPLES, keep: int | None = None):
         lib = _lib()
         if lib is None:
             raise RuntimeError("libmp3lame is not installed")
@@ -212,12 +222,18 @@ class LameWriter:
             lib.lame_close(probe)
         self._silence = _Silence(self._template, self._fs, samplerate)
         self._min_gap = max(-(-min_gap // self._fs), -(-2304 // self._fs) + 1)
-        self._zeros = np.zeros((self._min_gap * self._fs, channels), dtype=np.float32)
+        self._zeros = np.zeros((min(self._min_gap, 64) * self._fs, channels), dtype=np.float32)
         self._carry = np.zeros((self._fs, channels), dtype=np.float32)
         self._carried = 0
         self._n = 0                  # samples received
         self._slots = 0              # whole frame slots classified
-        self._gfp = None             # the open island's encoder
+        self._gfp = None             # the open island's encoder, once it streams
+        self._island = False         # whether an island is open
+        self._pending: list | None = None   # its input while short
+        self._keep = KEEP_SECONDS * samplerate if keep is None else keep
+        self.encoded = 0             # islands LAME encoded (the others were repeats)
+        self._known: dict[tuple[bytes, int], tuple[bytes, int]] = {}
+        self._known_bytes = 0
         self._first = 0              # its first global frame
         self._fed = 0                # samples it was given
         self._cursor = 0             # global frames written
@@ -269,7 +285,7 @@ class LameWriter:
         self._bytes += len(data)
         self._crc = crc16(data, self._crc)
 
-    def _feed(self, samples: np.ndarray) -> None:
+    def _encode(self, samples: np.ndarray) -> bytes:
         n = len(samples)
         room = self._room(n)
         if self.channels == 1:
@@ -280,9 +296,36 @@ class LameWriter:
                 self._gfp, samples.ctypes.data, n, self._out, room)
         if got < 0:
             raise RuntimeError(f"LAME failed to encode (error {got})")
-        self._fed += n
-        if got:
-            self._emit(ctypes.string_at(self._out, got))
+        return ctypes.string_at(self._out, got)
+
+    def _flush(self) -> tuple[bytes, int]:
+        """The encoder's last frames, and how many frames it made in all."""
+        gfp, self._gfp = self._gfp, None
+        try:
+            got = self._lib.lame_encode_flush(gfp, self._out, self._room(0))
+            if got < 0:
+                raise RuntimeError(f"LAME failed to flush (error {got})")
+            return ctypes.string_at(self._out, got), self._lib.lame_get_frameNum(gfp)
+        finally:
+            self._lib.lame_close(gfp)
+
+    def _feed(self, samples: np.ndarray) -> None:
+        """Give the island ``samples``: kept (to look up) while it is short,
+        streamed to its encoder once it is long."""
+        self._fed += len(samples)
+        if self._pending is None:
+            self._emit(self._encode(samples))
+            return
+        if samples.base is not self._zeros:
+            samples = samples.copy()                # the caller reuses its blocks
+        self._pending.append(samples)
+        self._hash.update(samples)
+        if self._fed > self._keep:
+            self.encoded += 1
+            self._gfp = self._encoder()
+            for piece in self._pending:
+                self._emit(self._encode(piece))
+            self._pending = None
 
     def _quiet(self, end: int) -> None:
         """Empty frames up to global frame ``end``."""
@@ -294,19 +337,31 @@ class LameWriter:
 
     def _open(self, frame: int) -> None:
         self._quiet(frame)
-        self._gfp = self._encoder()
-        self._first, self._fed, self._island_byte = frame, 0, self._bytes
+        self._island, self._first, self._fed = True, frame, 0
+        self._island_byte = self._bytes
+        self._pending, self._hash = [], hashlib.sha1(usedforsecurity=False)
 
     def _close_island(self) -> None:
-        gfp, self._gfp = self._gfp, None
-        try:
-            got = self._lib.lame_encode_flush(gfp, self._out, self._room(0))
-            if got < 0:
-                raise RuntimeError(f"LAME failed to flush (error {got})")
-            self._emit(ctypes.string_at(self._out, got))
-            made = self._lib.lame_get_frameNum(gfp)
-        finally:
-            self._lib.lame_close(gfp)
+        self._island = False
+        if self._pending is None:                 # a long island, streamed
+            data, made = self._flush()
+            self._emit(data)
+        else:
+            key = (self._hash.digest(), self._fed)
+            known = self._known.get(key)
+            if known is None:
+                self.encoded += 1
+                self._gfp = self._encoder()
+                parts = [self._encode(piece) for piece in self._pending]
+                data, made = self._flush()
+                parts.append(data)
+                known = (b"".join(parts), made)
+                if self._known_bytes + len(known[0]) <= _KNOWN_BYTES:
+                    self._known[key] = known
+                    self._known_bytes += len(known[0])
+            data, made = known
+            self._pending = None
+            self._emit(data)
         expected = frames_for(self._fed, self._fs, self._delay)[0]
         if made != expected:
             raise AssertionError(f"LAME wrote {made} frames for {self._fed} samples, "
@@ -317,7 +372,7 @@ class LameWriter:
 
     def _sound(self, samples: np.ndarray, slot: int) -> None:
         """Encode ``samples`` (sound) starting at frame slot ``slot``."""
-        if self._gfp is not None:
+        if self._island:
             gap = slot * self._fs - (self._first * self._fs + self._fed)   # zeros since
             if gap >= self._min_gap * self._fs:
                 self._close_island()
@@ -336,12 +391,28 @@ class LameWriter:
         fs = self._fs
         k = len(x) // fs
         loud = np.any(x.reshape(k, fs * self.channels) != 0, axis=1)
-        edges = np.flatnonzero(np.diff(loud, prepend=False, append=False))
-        for a, b in zip(edges[::2].tolist(), edges[1::2].tolist()):
+        if loud.all():
+            edges = [0, k]
+        elif not loud.any():
+            edges = []
+        else:
+            edges = (np.flatnonzero(loud[1:] != loud[:-1]) + 1).tolist()
+            edges = [0] * bool(loud[0]) + edges + [k] * bool(loud[-1])
+        for a, b in zip(edges[::2], edges[1::2]):
             self._sound(x[a * fs:b * fs], self._slots + a)
         self._slots += k
 
     # -- public -----------------------------------------------------------
+
+    @property
+    def islands(self) -> int:
+        """Islands of sound written so far."""
+        return len(self._islands)
+
+    @property
+    def island_frames(self) -> list[int]:
+        """The frame (after the tag frame) where each island starts."""
+        return [first for first, _, _, _ in self._islands]
 
     def write(self, block: np.ndarray) -> None:
         n = len(block)
@@ -376,7 +447,7 @@ class LameWriter:
             if self._carried and np.any(self._carry[:self._carried] != 0):
                 self._sound(self._carry[:self._carried], self._slots)
             total, padding = frames_for(self._n, self._fs, self._delay)
-            if self._gfp is not None:
+            if self._island:
                 tail = self._n - (self._first * self._fs + self._fed)
                 if tail >= self._min_gap * self._fs:
                     self._close_island()
