@@ -33,6 +33,11 @@ used). This is exact, not an approximation:
   against LAME's own and a mismatch raises rather than writing a broken
   file.
 
+A workout repeats itself (the same counts, cues and ticks), and LAME is
+deterministic: an island up to :data:`KEEP_SECONDS` long is kept until it
+ends and looked up by its exact input, so a repeat reuses the bytes the
+first one gave (one encoder's work for the lot).
+
 The Info tag is rebuilt for the whole stream from a throwaway encoder's
 tag: frames, bytes, seek table, encoder delay and padding (as one encoder
 would have written them for the same input), music length and both
@@ -232,7 +237,7 @@ class LameWriter:
         self._pending: list | None = None   # its input while short
         self._keep = KEEP_SECONDS * samplerate if keep is None else keep
         self.encoded = 0             # islands LAME encoded (the others were repeats)
-        self._known: dict[tuple[bytes, int], tuple[bytes, int]] = {}
+        self._known: dict[tuple, tuple[bytes, int]] = {}
         self._known_bytes = 0
         self._first = 0              # its first global frame
         self._fed = 0                # samples it was given
@@ -316,10 +321,18 @@ class LameWriter:
         if self._pending is None:
             self._emit(self._encode(samples))
             return
-        if samples.base is not self._zeros:
+        # The key: the sound's samples, where the zeros between go, the length.
+        if samples.base is self._zeros:
+            at = self._fed - len(samples)
+            if self._gaps and sum(self._gaps[-1]) == at:
+                at, before = self._gaps.pop()
+                self._gaps.append((at, before + len(samples)))
+            else:
+                self._gaps.append((at, len(samples)))
+        else:
             samples = samples.copy()                # the caller reuses its blocks
+            self._hash.update(samples)
         self._pending.append(samples)
-        self._hash.update(samples)
         if self._fed > self._keep:
             self.encoded += 1
             self._gfp = self._encoder()
@@ -340,6 +353,7 @@ class LameWriter:
         self._island, self._first, self._fed = True, frame, 0
         self._island_byte = self._bytes
         self._pending, self._hash = [], hashlib.sha1(usedforsecurity=False)
+        self._gaps: list[tuple[int, int]] = []
 
     def _close_island(self) -> None:
         self._island = False
@@ -347,7 +361,7 @@ class LameWriter:
             data, made = self._flush()
             self._emit(data)
         else:
-            key = (self._hash.digest(), self._fed)
+            key = (self._hash.digest(), tuple(self._gaps), self._fed)
             known = self._known.get(key)
             if known is None:
                 self.encoded += 1
