@@ -325,3 +325,45 @@ def test_the_same_sounds_with_other_gaps_are_another_island(tmp_path):
     for start in (0, 40 * f):
         part = slice(start, start + 8 * f)
         assert snr(x[part], y[part]) > 15
+
+
+def test_writers_sharing_islands_encode_each_once_even_at_once(tmp_path):
+    """Two encoder threads meeting the same islands: one encodes, the other
+    waits for its bytes; both files are what each alone would write."""
+    sr, period = 48000, 30 * 1152
+    words = [signal(7000, sr, 1, [(0, 7000)], seed=s) for s in (7, 8, 9)]
+    x = np.zeros((9 * period, 1), np.float32)
+    for k in range(9):
+        x[k * period + 100:k * period + 7100] = words[k % 3]
+    alone = tmp_path / "alone.mp3"
+    encode(alone, x, sr)
+    shared = lame.Islands()
+    writers = [LameWriter(tmp_path / f"{i}.mp3", sr, 1, islands=shared) for i in range(2)]
+    start = threading.Barrier(2)
+
+    def run(w):
+        start.wait()
+        for i in range(0, len(x), 5000):
+            w.write(x[i:i + 5000])
+        w.close()
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in writers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sum(w.encoded for w in writers) == 3 and all(w.islands == 9 for w in writers)
+    assert (tmp_path / "0.mp3").read_bytes() == (tmp_path / "1.mp3").read_bytes() \
+        == alone.read_bytes()
+
+
+def test_a_full_island_store_still_writes_every_island(tmp_path):
+    x = np.zeros((6 * 30 * 1152, 1), np.float32)
+    word = signal(7000, 48000, 1, [(0, 7000)], seed=4)
+    for k in range(6):
+        x[k * 30 * 1152:k * 30 * 1152 + 7000] = word
+    full, roomy = tmp_path / "full.mp3", tmp_path / "roomy.mp3"
+    w = encode(full, x, 48000, islands=lame.Islands(limit=0))
+    encode(roomy, x, 48000)
+    assert (w.islands, w.encoded) == (6, 6)
+    assert full.read_bytes() == roomy.read_bytes()

@@ -51,16 +51,18 @@ from __future__ import annotations
 
 import bisect
 import ctypes
-import hashlib
 import ctypes.util
+import hashlib
 import os
+import threading
 from functools import cache
 
 import numpy as np
 
 from voicecoach.encode.crc16 import crc16
 
-__all__ = ["VBR_QUALITY", "ALGORITHM_QUALITY", "MIN_GAP_SAMPLES", "KEEP_SECONDS", "LameWriter", "available",
+__all__ = ["VBR_QUALITY", "ALGORITHM_QUALITY", "MIN_GAP_SAMPLES", "KEEP_SECONDS", "Islands",
+           "LameWriter", "available",
            "frames_for"]
 
 VBR_QUALITY = 2
@@ -173,6 +175,55 @@ class _Silence:
         return out
 
 
+class Islands:
+    """Encoded islands by their input, shared by the writers of one export.
+
+    The mix repeats most of the voice stem's islands (wherever no tick
+    overlaps), so the writers of an export share one store; their encoder
+    threads meet the same island at about the same time, so one encodes it
+    while the others wait for its bytes. Bounded: past ``limit`` bytes new
+    islands are not remembered (they are encoded again when they repeat).
+    Keys include the encoder settings, so writers of any settings may share.
+    """
+
+    def __init__(self, limit: int = _KNOWN_BYTES):
+        self._limit = limit
+        self._size = 0
+        self._done: dict[tuple, tuple[bytes, int]] = {}
+        self._busy: dict[tuple, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, encode) -> tuple[tuple[bytes, int], bool]:
+        """The island ``(bytes, frames)`` for ``key``, from ``encode()`` if
+        no writer has encoded it; and whether this call encoded it."""
+        while True:
+            with self._lock:
+                found = self._done.get(key)
+                if found is not None:
+                    return found, False
+                wait = self._busy.get(key)
+                if wait is None:
+                    mine = self._busy[key] = threading.Event()
+                    break
+            wait.wait()
+            with self._lock:
+                found = self._done.get(key)
+            if found is not None:
+                return found, False
+            return encode(), True               # not kept (full) or its encoder failed
+        try:
+            found = encode()
+            with self._lock:
+                if self._size + len(found[0]) <= self._limit:
+                    self._done[key] = found
+                    self._size += len(found[0])
+            return found, True
+        finally:
+            with self._lock:
+                del self._busy[key]
+            mine.set()
+
+
 class LameWriter:
     """Streams float blocks into an MP3 file, encoding only the sound.
 
@@ -194,6 +245,8 @@ class LameWriter:
     keep : int, optional
         Samples of an island kept to be looked up (default
         :data:`KEEP_SECONDS`); a longer island streams to its encoder.
+    islands : Islands, optional
+        Encoded islands shared with other writers (default: its own).
 
     Notes
     -----
@@ -205,7 +258,8 @@ class LameWriter:
     subtype = "MPEG_LAYER_III"
 
     def __init__(self, path, samplerate: int, channels: int, seekable: bool | None = None,
-                 min_gap: int = MIN_GAP_SAMPLES, keep: int | None = None):
+                 min_gap: int = MIN_GAP_SAMPLES, keep: int | None = None,
+                 islands: Islands | None = None):
         lib = _lib()
         if lib is None:
             raise RuntimeError("libmp3lame is not installed")
@@ -237,8 +291,7 @@ class LameWriter:
         self._pending: list | None = None   # its input while short
         self._keep = KEEP_SECONDS * samplerate if keep is None else keep
         self.encoded = 0             # islands LAME encoded (the others were repeats)
-        self._known: dict[tuple, tuple[bytes, int]] = {}
-        self._known_bytes = 0
+        self._known = Islands() if islands is None else islands
         self._first = 0              # its first global frame
         self._fed = 0                # samples it was given
         self._cursor = 0             # global frames written
@@ -361,19 +414,10 @@ class LameWriter:
             data, made = self._flush()
             self._emit(data)
         else:
-            key = (self._hash.digest(), tuple(self._gaps), self._fed)
-            known = self._known.get(key)
-            if known is None:
-                self.encoded += 1
-                self._gfp = self._encoder()
-                parts = [self._encode(piece) for piece in self._pending]
-                data, made = self._flush()
-                parts.append(data)
-                known = (b"".join(parts), made)
-                if self._known_bytes + len(known[0]) <= _KNOWN_BYTES:
-                    self._known[key] = known
-                    self._known_bytes += len(known[0])
-            data, made = known
+            key = (self.samplerate, self.channels, self._hash.digest(), tuple(self._gaps),
+                   self._fed)
+            (data, made), encoded = self._known.get(key, self._encode_pending)
+            self.encoded += encoded
             self._pending = None
             self._emit(data)
         expected = frames_for(self._fed, self._fs, self._delay)[0]
@@ -383,6 +427,13 @@ class LameWriter:
         self._islands.append((self._first, made, self._island_byte,
                               self._bytes - self._island_byte))
         self._cursor = self._first + made
+
+    def _encode_pending(self) -> tuple[bytes, int]:
+        self._gfp = self._encoder()
+        parts = [self._encode(piece) for piece in self._pending]
+        data, made = self._flush()
+        parts.append(data)
+        return b"".join(parts), made
 
     def _sound(self, samples: np.ndarray, slot: int) -> None:
         """Encode ``samples`` (sound) starting at frame slot ``slot``."""
