@@ -14,7 +14,7 @@ from functools import cache
 
 import numpy as np
 
-__all__ = ["crc16"]
+__all__ = ["crc16", "crc16_combine"]
 
 _POLY = 0xA001          # 0x8005 reflected
 _BLOCK = 1024           # bytes a position table covers
@@ -82,3 +82,19 @@ def crc16(data, crc: int = 0) -> int:
     for part in parts.tolist():
         state = int(first[state & 0xFF]) ^ int(second[state >> 8]) ^ part
     return state
+
+
+def crc16_combine(crc: int, crc_b: int, length: int) -> int:
+    """The CRC of ``A + B`` from ``crc`` (of ``A``), ``crc_b`` (of ``B``
+    alone, from 0) and ``len(B)``: the bytes of ``B`` are not needed, so a
+    block written again (a repeated island) costs a few lookups.
+    """
+    t = _position_tables()
+    while length > _BLOCK:                    # through a block of zeros at a time
+        crc = int(t[0][crc & 0xFF]) ^ int(t[1][crc >> 8])
+        length -= _BLOCK
+    if length == 1:
+        crc = (crc >> 8) ^ int(_byte_table()[crc & 0xFF])
+    elif length >= 2:                         # the state enters the first two bytes
+        crc = int(t[_BLOCK - length][crc & 0xFF]) ^ int(t[_BLOCK - length + 1][crc >> 8])
+    return crc ^ crc_b

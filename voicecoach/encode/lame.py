@@ -59,7 +59,7 @@ from functools import cache
 
 import numpy as np
 
-from voicecoach.encode.crc16 import crc16
+from voicecoach.encode.crc16 import crc16, crc16_combine
 
 __all__ = ["VBR_QUALITY", "ALGORITHM_QUALITY", "MIN_GAP_SAMPLES", "KEEP_SECONDS", "Islands",
            "LameWriter", "available",
@@ -158,6 +158,22 @@ class _Silence:
         self.header = np.frombuffer(h.to_bytes(4, "big"), dtype=np.uint8)
         self.num, self.den = framesize // 8 * kbps * 1000, samplerate
         self.base = self.num // self.den
+        # At most rates every empty frame is the same: one run's bytes, and
+        # the CRC of each run length met, serve every run.
+        self.fixed = self.frames(0, _SILENT_CHUNK).tobytes() if self.num % self.den == 0 else None
+        self._crcs: dict[int, int] = {}
+
+    def run(self, a: int, b: int) -> tuple[bytes, int | None]:
+        """The bytes of empty frames ``a .. b-1`` (at most a chunk), and
+        their CRC from 0 when it is at hand."""
+        if self.fixed is None:
+            return self.frames(a, b).tobytes(), None
+        m = b - a
+        data = self.fixed[:m * self.base]
+        crc = self._crcs.get(m)
+        if crc is None:
+            crc = self._crcs[m] = crc16(data)
+        return data, crc
 
     def offset(self, k: int) -> int:
         """Bytes of the empty frames ``0 .. k-1``."""
@@ -189,13 +205,13 @@ class Islands:
     def __init__(self, limit: int = _KNOWN_BYTES):
         self._limit = limit
         self._size = 0
-        self._done: dict[tuple, tuple[bytes, int]] = {}
+        self._done: dict[tuple, tuple[bytes, int, int]] = {}
         self._busy: dict[tuple, threading.Event] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, encode) -> tuple[tuple[bytes, int], bool]:
-        """The island ``(bytes, frames)`` for ``key``, from ``encode()`` if
-        no writer has encoded it; and whether this call encoded it."""
+    def get(self, key: tuple, encode) -> tuple[tuple[bytes, int, int], bool]:
+        """The island ``(bytes, frames, crc)`` for ``key``, from ``encode()``
+        if no writer has encoded it; and whether this call encoded it."""
         while True:
             with self._lock:
                 found = self._done.get(key)
@@ -338,10 +354,14 @@ class LameWriter:
             self._out = ctypes.create_string_buffer(need)
         return len(self._out)
 
-    def _emit(self, data) -> None:
+    def _emit(self, data, crc: int | None = None) -> None:
+        """Write ``data``; ``crc``: its CRC from 0, if known."""
         self._fh.write(data)
         self._bytes += len(data)
-        self._crc = crc16(data, self._crc)
+        if crc is None:
+            self._crc = crc16(data, self._crc)
+        else:
+            self._crc = crc16_combine(self._crc, crc, len(data))
 
     def _encode(self, samples: np.ndarray) -> bytes:
         n = len(samples)
@@ -398,7 +418,7 @@ class LameWriter:
         if end < self._cursor:
             raise AssertionError(f"an island would overlap frame {end} (at {self._cursor})")
         for a in range(self._cursor, end, _SILENT_CHUNK):
-            self._emit(self._silence.frames(a, min(a + _SILENT_CHUNK, end)))
+            self._emit(*self._silence.run(a, min(a + _SILENT_CHUNK, end)))
         self._cursor = end
 
     def _open(self, frame: int) -> None:
@@ -416,10 +436,10 @@ class LameWriter:
         else:
             key = (self.samplerate, self.channels, self._hash.digest(), tuple(self._gaps),
                    self._fed)
-            (data, made), encoded = self._known.get(key, self._encode_pending)
+            (data, made, crc), encoded = self._known.get(key, self._encode_pending)
             self.encoded += encoded
             self._pending = None
-            self._emit(data)
+            self._emit(data, crc)
         expected = frames_for(self._fed, self._fs, self._delay)[0]
         if made != expected:
             raise AssertionError(f"LAME wrote {made} frames for {self._fed} samples, "
@@ -428,12 +448,14 @@ class LameWriter:
                               self._bytes - self._island_byte))
         self._cursor = self._first + made
 
-    def _encode_pending(self) -> tuple[bytes, int]:
+    def _encode_pending(self) -> tuple[bytes, int, int]:
+        """The kept island's bytes, frames and CRC (from 0)."""
         self._gfp = self._encoder()
         parts = [self._encode(piece) for piece in self._pending]
         data, made = self._flush()
         parts.append(data)
-        return b"".join(parts), made
+        data = b"".join(parts)
+        return data, made, crc16(data)
 
     def _sound(self, samples: np.ndarray, slot: int) -> None:
         """Encode ``samples`` (sound) starting at frame slot ``slot``."""
