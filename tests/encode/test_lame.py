@@ -19,7 +19,7 @@ import pytest
 import soundfile as sf
 
 from voicecoach.encode import lame
-from voicecoach.encode.crc16 import crc16
+from voicecoach.encode.crc16 import crc16, crc16_combine
 from voicecoach.encode.lame import LameWriter, frames_for
 
 pytestmark = [
@@ -127,11 +127,12 @@ def snr(ref: np.ndarray, y: np.ndarray) -> float:
 # ------------------------------------------------------------------- tests
 def test_crc16_matches_a_plain_bitwise_crc():
     rng = np.random.default_rng(3)
-    for n in (0, 1, 2, 63, 64, 1023, 1024, 1025, 5000):
+    for n in (0, 1, 2, 63, 64, 1023, 1024, 1025, 2049, 5000):
         data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
         assert crc16(data) == crc_plain(data), n
         cut = n // 3
         assert crc16(data[cut:], crc16(data[:cut])) == crc_plain(data), n
+        assert crc16_combine(crc16(data[:cut]), crc16(data[cut:]), n - cut) == crc_plain(data)
 
 
 def test_frames_for_is_what_one_lame_encoder_writes(tmp_path):
@@ -367,3 +368,18 @@ def test_a_full_island_store_still_writes_every_island(tmp_path):
     encode(roomy, x, 48000)
     assert (w.islands, w.encoded) == (6, 6)
     assert full.read_bytes() == roomy.read_bytes()
+
+
+def test_how_much_is_kept_does_not_change_a_byte(tmp_path):
+    """Kept and looked up, streamed from the start, or kept and then streamed
+    when the island grows too long (short gaps inside): the same file."""
+    sr, f = 48000, 1152
+    x = signal(60 * f, sr, 1, [(100, 3 * f), (5 * f, 9 * f), (10 * f, 14 * f),
+                               (30 * f, 33 * f), (35 * f, 37 * f)])
+    files = []
+    for keep in (0, 2 * f, 6 * f, 11 * f, None):
+        path = tmp_path / f"k{keep}.mp3"
+        encode(path, x, sr, block=1000, keep=keep)
+        files.append(path.read_bytes())
+    assert all(data == files[0] for data in files)
+    assert len(decode(tmp_path / "kNone.mp3", 1)) == len(x)

@@ -304,7 +304,9 @@ class LameWriter:
         self._slots = 0              # whole frame slots classified
         self._gfp = None             # the open island's encoder, once it streams
         self._island = False         # whether an island is open
-        self._pending: list | None = None   # its input while short
+        self._pending: list | None = None   # its input while short: (at, n), at -1 for zeros
+        self._store = np.empty((0, channels), np.float32)
+        self._stored = 0
         self._keep = KEEP_SECONDS * samplerate if keep is None else keep
         self.encoded = 0             # islands LAME encoded (the others were repeats)
         self._known = Islands() if islands is None else islands
@@ -390,28 +392,40 @@ class LameWriter:
     def _feed(self, samples: np.ndarray) -> None:
         """Give the island ``samples``: kept (to look up) while it is short,
         streamed to its encoder once it is long."""
-        self._fed += len(samples)
+        n = len(samples)
+        self._fed += n
+        if self._pending is not None and self._fed > self._keep:
+            self.encoded += 1                       # too long to keep: stream it
+            self._gfp = self._encoder()
+            for piece in self._pieces():
+                self._emit(self._encode(piece))
+            self._pending = None
         if self._pending is None:
             self._emit(self._encode(samples))
             return
         # The key: the sound's samples, where the zeros between go, the length.
         if samples.base is self._zeros:
-            at = self._fed - len(samples)
+            at = self._fed - n
             if self._gaps and sum(self._gaps[-1]) == at:
                 at, before = self._gaps.pop()
-                self._gaps.append((at, before + len(samples)))
-            else:
-                self._gaps.append((at, len(samples)))
-        else:
-            samples = samples.copy()                # the caller reuses its blocks
-            self._hash.update(samples)
-        self._pending.append(samples)
-        if self._fed > self._keep:
-            self.encoded += 1
-            self._gfp = self._encoder()
-            for piece in self._pending:
-                self._emit(self._encode(piece))
-            self._pending = None
+                n += before
+            self._gaps.append((at, n))
+            self._pending.append((-1, len(samples)))
+            return
+        self._hash.update(samples)
+        end = self._stored + n                      # kept in one reused buffer
+        if len(self._store) < end:
+            grown = np.empty((max(end, 2 * len(self._store)), self.channels), np.float32)
+            grown[:self._stored] = self._store[:self._stored]
+            self._store = grown
+        self._store[self._stored:end] = samples
+        self._pending.append((self._stored, n))
+        self._stored = end
+
+    def _pieces(self):
+        """The kept island's input, piece by piece."""
+        for at, n in self._pending:
+            yield self._zeros[:n] if at < 0 else self._store[at:at + n]
 
     def _quiet(self, end: int) -> None:
         """Empty frames up to global frame ``end``."""
@@ -426,6 +440,7 @@ class LameWriter:
         self._island, self._first, self._fed = True, frame, 0
         self._island_byte = self._bytes
         self._pending, self._hash = [], hashlib.sha1(usedforsecurity=False)
+        self._stored = 0
         self._gaps: list[tuple[int, int]] = []
 
     def _close_island(self) -> None:
@@ -451,7 +466,7 @@ class LameWriter:
     def _encode_pending(self) -> tuple[bytes, int, int]:
         """The kept island's bytes, frames and CRC (from 0)."""
         self._gfp = self._encoder()
-        parts = [self._encode(piece) for piece in self._pending]
+        parts = [self._encode(piece) for piece in self._pieces()]
         data, made = self._flush()
         parts.append(data)
         data = b"".join(parts)
