@@ -18,8 +18,8 @@ empty frames (the smallest bitrate, every granule empty, no bit reservoir
 used). This is exact, not an approximation:
 
 - A fresh encoder assumes silence before its input; here it is silence
-  (an island starts after at least :data:`MIN_GAP_SAMPLES` of zeros, more
-  than LAME's analysis looks back), and its first frame lands at the
+  (an island starts at the start or after at least :data:`MIN_GAP_SAMPLES`
+  of zeros, more than LAME's analysis looks back), and its first frame lands at the
   frame grid position a single encoder would have given it (both delay
   their input by the same 576 samples).
 - An island's first frame has ``main_data_begin = 0`` (a fresh bit
@@ -62,8 +62,7 @@ import numpy as np
 from voicecoach.encode.crc16 import crc16, crc16_combine
 
 __all__ = ["VBR_QUALITY", "ALGORITHM_QUALITY", "MIN_GAP_SAMPLES", "KEEP_SECONDS", "Islands",
-           "LameWriter", "available",
-           "frames_for"]
+           "LameWriter", "available", "frames_for"]
 
 VBR_QUALITY = 2
 """LAME ``-V 2``: with the fast algorithm below, speech comes out at a lower
@@ -80,7 +79,8 @@ KEEP_SECONDS = 10
 exact input: a workout repeats the same cues and ticks, and LAME is
 deterministic, so a repeated island's frames are the bytes it gave before.
 A longer island streams to its encoder (memory stays flat)."""
-_KNOWN_BYTES = 16 << 20         # encoded islands remembered, at most
+_KNOWN_BYTES = 8 << 20          # encoded islands remembered, at most (a 30-minute
+                                # session's mix and voice stem need 1.4 MB)
 
 _VBR_MTRH = 4
 _MONO, _JOINT_STEREO = 3, 1
