@@ -127,7 +127,7 @@ def snr(ref: np.ndarray, y: np.ndarray) -> float:
 # ------------------------------------------------------------------- tests
 def test_crc16_matches_a_plain_bitwise_crc():
     rng = np.random.default_rng(3)
-    for n in (0, 1, 2, 63, 64, 1023, 1024, 1025, 2049, 5000):
+    for n in (0, 1, 2, 63, 64, 1023, 1024, 1025, 2049, 5000, 150_001):
         data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
         assert crc16(data) == crc_plain(data), n
         cut = n // 3

@@ -19,6 +19,7 @@ __all__ = ["crc16", "crc16_combine"]
 _POLY = 0xA001          # 0x8005 reflected
 _BLOCK = 1024           # bytes a position table covers
 _SMALL = 64             # below this, the plain loop
+_CHUNK = 1 << 16        # above this, a chunk at a time
 
 
 @cache
@@ -68,6 +69,10 @@ def crc16(data, crc: int = 0) -> int:
         else data.reshape(-1).view(np.uint8)
     if len(a) < _SMALL:
         return _crc_loop(a.tobytes(), crc)
+    if len(a) > _CHUNK:                    # the lookups take 10 bytes a byte: keep them small
+        for i in range(0, len(a), _CHUNK):
+            crc = crc16(a[i:i + _CHUNK], crc)
+        return crc
     blocks = -(-len(a) // _BLOCK)
     lead = blocks * _BLOCK - len(a)        # leading zeros leave a CRC from 0 unchanged
     buf = np.zeros(blocks * _BLOCK, dtype=np.uint8)
