@@ -517,6 +517,8 @@ class LameWriter:
         return [first for first, _, _, _ in self._islands]
 
     def write(self, block: np.ndarray) -> None:
+        """Take the next samples, float32 ``(n, channels)``; whole frame slots
+        are classified now, a partial one waits for the next block."""
         n = len(block)
         if n == 0:
             return
