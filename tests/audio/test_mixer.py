@@ -437,3 +437,42 @@ def test_events_out_of_order_mix_as_if_sorted():
     Mixer(shuffled, {}, sounds).render(a, 0)
     Mixer(ordered, {}, sounds).render(b, 0)
     assert np.array_equal(a, b) and np.abs(a[3000:3320]).max() > 0.01
+
+
+def test_an_int16_clip_longer_than_any_block_before_is_heard_whole():
+    # a long spoken cue rendered in one block larger than the mixer's first
+    # int16 buffer: every sample must be there, as after smaller blocks
+    rng = np.random.default_rng(7)
+    pcm = rng.integers(-20000, 20000, 100_000, dtype=np.int16)
+    tl = timeline(120_000, Event(5_000, "speech", 100_000, "x"))
+    as_int = Mixer(tl, {"x": pcm}, SOUNDS)
+    as_float = Mixer(tl, {"x": pcm.astype(F32) / F32(32768)}, SOUNDS)
+    ref = render(as_float, 0, 120_000)
+    small = render(as_int, 0, 1_000)                # a small block first, then a larger one
+    assert np.array_equal(small, ref[:1_000])
+    whole = render(as_int, 0, 120_000)
+    assert np.array_equal(whole, ref)
+    assert whole[5_000 + 99_999, 0] == F32(pcm[-1]) / F32(32768)
+
+
+def test_a_limiter_plan_lowers_exactly_its_frames_and_an_empty_one_changes_nothing():
+    from voicecoach.audio.gain_plan import GainPlan
+    from voicecoach.audio.levels import CHUNK
+
+    tl = timeline(10 * CHUNK, Event(0, "speech", 10 * CHUNK, "x"))
+    m = Mixer(tl, {"x": np.full(10 * CHUNK, 0.5, F32)}, SOUNDS)
+    # one island: chunk 2 held at half gain (knots at chunks 2 and 3)
+    plan = GainPlan(np.array([2], np.int64), np.array([4], np.int64), (a32(0.5, 0.5),))
+    limited = m.with_master(1.0, plan)
+    assert limited.limited
+    out = render(limited, 0, 10 * CHUNK)[:, 0]
+    assert np.all(out[2 * CHUNK:3 * CHUNK] == 0.25)
+    assert np.all(out[:2 * CHUNK] == 0.5) and np.all(out[3 * CHUNK:] == 0.5)
+    empty = GainPlan(np.zeros(0, np.int64), np.zeros(0, np.int64), ())
+    unlimited = m.with_master(1.0, empty)
+    assert not unlimited.limited
+    assert np.array_equal(render(unlimited, 0, 10 * CHUNK), render(m.with_master(1.0), 0, 10 * CHUNK))
+    # the 16-bit export's mixer keeps the limit
+    assert limited.in_pcm16_units().limited
+    pcm = render(limited.in_pcm16_units(), 0, 10 * CHUNK)[:, 0]
+    assert pcm[2 * CHUNK] == 0.25 * 32768 and pcm[0] == 0.5 * 32768
