@@ -662,6 +662,7 @@ def run_mutants(args: argparse.Namespace) -> int:
     if args.limit:
         chosen = chosen[:args.limit]
     preload()
+    code = _commit()                  # what the copies hold: the tree as it is now
     boxes = _boxes(args.jobs)
     started = time.monotonic()
     results: dict[Mutant, tuple[str, str]] = {}
@@ -708,7 +709,7 @@ def run_mutants(args: argparse.Namespace) -> int:
     for mu in chosen:
         if results[mu][1] == "no test runs it":
             print(f"no test runs it: {mu.module}:{mu.line} #{mu.index} {mu.kind} {mu.description}")
-    report([(mu, *results[mu]) for mu in chosen], time.monotonic() - started, args)
+    report([(mu, *results[mu]) for mu in chosen], time.monotonic() - started, args, code)
     return 0
 
 
@@ -795,11 +796,12 @@ def _commit() -> str:
     return f"commit {head}" + (" with uncommitted changes" if dirty else "")
 
 
-def report(results: list[tuple[Mutant, str, str]], seconds: float, args: argparse.Namespace) -> None:
+def report(results: list[tuple[Mutant, str, str]], seconds: float, args: argparse.Namespace,
+           code: str) -> None:
     print()
     print(f"Mutation run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
           f"{'--quick' if args.quick else (f'--per-module {args.per_module}' if args.per_module else 'full')}, seed {args.seed}, {seconds / 60:.1f} min, "
-          f"{args.jobs} jobs, on {_commit()}")
+          f"{args.jobs} jobs, on {code}")
     print()
     print("| module | mutants | killed | survived | score |")
     print("|---|---|---|---|---|")
