@@ -283,3 +283,9 @@ def test_reminders_with_no_room_in_their_reps_are_said_in_the_rest_once_each(spe
     tl = build_timeline(three, speech_len())
     # a later rest may repeat what an earlier rest said: it is that set's reminder
     assert _reminders_in_rests(tl, three) == [[r[4], r[0], r[1]], [r[3], r[1], r[2]]]
+    # with one set there is no rest: they are not said, and reported as dropped at their reps
+    one = load_preset("leg-lifts").with_overrides(tempo="2-0-1-0", sets=1)
+    tl = build_timeline(one, speech_len())
+    assert not [e for e in tl.events if e.kind == "speech" and e.text in r]
+    starts = {rep: min(s.start for s in tl.segments if s.rep == rep) for rep in (3, 8)}
+    assert [(d.frame, d.text) for d in tl.dropped] == [(starts[3], r[0]), (starts[8], r[1])]
