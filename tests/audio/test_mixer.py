@@ -476,3 +476,44 @@ def test_a_limiter_plan_lowers_exactly_its_frames_and_an_empty_one_changes_nothi
     assert limited.in_pcm16_units().limited
     pcm = render(limited.in_pcm16_units(), 0, 10 * CHUNK)[:, 0]
     assert pcm[2 * CHUNK] == 0.25 * 32768 and pcm[0] == 0.5 * 32768
+
+
+def test_the_fingerprint_changes_with_anything_heard_and_only_then():
+    # it keys the cached loudness gain: a session that sounds different must
+    # never reuse another's gain, the same session always finds its own
+    tl = timeline(40, Event(3, "speech", 4, "x"), Event(20, "tick", 2))
+    clip = a32(0.25, -0.25, 0.5, 0.125)
+    base = Mixer(tl, {"x": clip}, SOUNDS).fingerprint()
+    assert len(base) == 20
+    assert Mixer(tl, {"x": clip.copy()}, SOUNDS).fingerprint() == base
+    assert Mixer(tl, {"x": clip}, SOUNDS).with_master(2.0).fingerprint() == base
+    different = [
+        Mixer(tl, {"x": a32(0.25, -0.25, 0.5, 0.0625)}, SOUNDS),              # same peak, other samples
+        Mixer(tl, {"x": clip.view(np.int16).copy()}, SOUNDS),                 # same bytes, other type
+        Mixer(tl, {"x": clip}, {**SOUNDS, "tick": a32(0.5, 0.5)}),            # other tick
+        Mixer(timeline(40, Event(4, "speech", 4, "x"), Event(20, "tick", 2)),
+              {"x": clip}, SOUNDS),                                           # other frame
+        Mixer(timeline(41, Event(3, "speech", 4, "x"), Event(20, "tick", 2)),
+              {"x": clip}, SOUNDS),                                           # other length
+        Mixer(tl, {"x": clip}, SOUNDS, levels={"voice": 0.5}),                # other level
+        Mixer(tl, {"x": clip}, SOUNDS, channels=2),                           # other layout
+    ]
+    prints = [m.fingerprint() for m in different]
+    assert base not in prints and len(set(prints)) == len(prints)
+
+
+def test_bad_master_gain_bus_and_speech_event_are_named():
+    tl = timeline(10, Event(2, "speech", 2, "x"))
+    m = Mixer(tl, {"x": a32(0.1, 0.1)}, SOUNDS)
+    for master in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="master gain must be > 0"):
+            m.with_master(master)
+    with pytest.raises(ValueError, match="unknown bus 'music'"):
+        m.bus_gain("music")
+    assert m.bus_gain("voice") == 1.0 and m.with_master(2.0).bus_gain("ticks") == 2.0
+    with pytest.raises(ValueError, match="speech event at frame 2 has no text"):
+        Mixer(timeline(10, Event(2, "speech", 2)), {}, SOUNDS)
+    with pytest.raises(TypeError, match="channels must be an int"):
+        Mixer(tl, {"x": a32(0.1, 0.1)}, SOUNDS, channels=1.0)
+    with pytest.raises(TypeError, match="speech must be a mapping"):
+        Mixer(tl, [("x", a32(0.1))], SOUNDS)
