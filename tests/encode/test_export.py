@@ -183,6 +183,39 @@ def test_lossy_files_read_back_with_soundfile(exported, mixer, key):
     assert np.abs(data[13000:23000, 0]).max() < 0.01
 
 
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+def test_mp3_mix_and_stems_decode_to_the_wav_pcm_with_exact_silence(exported, tmp_path):
+    """Islands of sound and empty frames between: ffmpeg gets every sample
+    where the PCM has it, as close as one LAME encoder fed all of it gets,
+    and exact zeros far from any sound."""
+    from voicecoach.encode.lame import LameWriter
+
+    def decoded(mp3: Path) -> np.ndarray:
+        res = subprocess.run(["ffmpeg", "-v", "error", "-i", str(mp3), "-f", "f32le", "-ac", "1",
+                              "-"], capture_output=True, check=True)
+        assert res.stderr == b""
+        return np.frombuffer(res.stdout, np.float32)
+
+    def snr(got: np.ndarray) -> float:
+        return 10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / np.sum((got - ref) ** 2.0))
+
+    mp3s, wavs = exported["mp3"][1][:3], exported["wav-float"][1][:3]
+    for mp3, wav in zip(mp3s, wavs):
+        ref = sf.read(wav, dtype="float32", always_2d=True)[0]
+        one = LameWriter(tmp_path / "one.mp3", SR, 1, min_gap=10 ** 12)   # never an island
+        one.write(ref)
+        one.close()
+        ref = ref[:, 0]
+        got = decoded(mp3)
+        assert len(got) == FRAMES, mp3.name
+        count = np.concatenate(([0], np.cumsum(ref != 0)))     # no sound within 2600
+        i = np.arange(FRAMES)
+        far = count[np.minimum(i + 2601, FRAMES)] == count[np.maximum(i - 2600, 0)]
+        assert far.sum() > 0.1 * FRAMES and not got[far].any(), mp3.name
+        assert snr(got) > snr(decoded(tmp_path / "one.mp3")) - 1.0, mp3.name
+        assert snr(got) > 3, mp3.name          # noise bursts: a shifted copy gives < 0
+
+
 # ------------------------------------------------------- chapters and tags
 @needs_ffprobe
 @pytest.mark.parametrize("key", ["mp3", "ogg", "opus", "flac"])

@@ -34,6 +34,7 @@ class ThreadedSink:
         self.sink = sink
         self.subtype = sink.subtype
         self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._free: queue.SimpleQueue = queue.SimpleQueue()   # written blocks, to reuse
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="voicecoach-encoder", daemon=True)
         self._thread.start()
@@ -48,12 +49,24 @@ class ThreadedSink:
                     self.sink.write(block)
                 except BaseException as exc:    # re-raised in the caller's thread
                     self._error = exc
+            self._free.put(block)
 
     def write(self, block: np.ndarray) -> None:
-        """Queue a copy of ``block`` (the caller reuses its buffers)."""
+        """Queue a copy of ``block`` (the caller reuses its buffers).
+
+        The copy goes into a block the encoder is done with when one of the
+        same shape is free: a fresh 256 KB array costs page faults each time.
+        """
         if self._error is not None:
             raise self._error
-        self._q.put(block.copy())
+        try:
+            spare = self._free.get_nowait()
+        except queue.Empty:
+            spare = None
+        if spare is None or spare.shape != block.shape or spare.dtype != block.dtype:
+            spare = np.empty_like(block)
+        np.copyto(spare, block)
+        self._q.put(spare)
 
     def join(self) -> None:
         """Wait until every queued block is written; raise its error if one failed."""

@@ -445,9 +445,10 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
     sr = options.samplerate
     lame = False
     if fmt == "mp3":
-        from voicecoach.encode.lame import LameWriter
+        from voicecoach.encode.lame import Islands, LameWriter
         from voicecoach.encode.lame import available as mp3_encoder_available
         lame = mp3_encoder_available()
+        islands = Islands()               # the mix repeats the stems' islands
     if fmt == "wav" and not main.seekable:        # a stream's sizes must fit up front
         header(mixer.frames, options.channels, sr, subtype)
     marks = [(c.start, c.title) for c in chaps]
@@ -488,7 +489,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 if own_wav:
                     f = wav_writer(fd, bus, seekable=True, replacing=os.path.exists(target.real))
                 elif lame:
-                    f = LameWriter(fd, sr, options.channels)
+                    f = LameWriter(fd, sr, options.channels, islands=islands)
                 else:
                     f = _sound_file(fd, sr, options.channels, subtype, codec.major)
             else:
@@ -502,7 +503,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                 if fmt == "wav":                 # sizes up front: the length is known
                     f = wav_writer(fd, bus, seekable=in_place)
                 elif lame:                       # the Info tag only if it can go back
-                    f = LameWriter(fd, sr, options.channels, seekable=in_place)
+                    f = LameWriter(fd, sr, options.channels, seekable=in_place, islands=islands)
                 else:
                     f = _sound_file(fd, sr, options.channels, subtype, codec.major)
             files.append((f, bus, target))
