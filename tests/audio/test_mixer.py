@@ -437,3 +437,83 @@ def test_events_out_of_order_mix_as_if_sorted():
     Mixer(shuffled, {}, sounds).render(a, 0)
     Mixer(ordered, {}, sounds).render(b, 0)
     assert np.array_equal(a, b) and np.abs(a[3000:3320]).max() > 0.01
+
+
+def test_an_int16_clip_longer_than_any_block_before_is_heard_whole():
+    # a long spoken cue rendered in one block larger than the mixer's first
+    # int16 buffer: every sample must be there, as after smaller blocks
+    rng = np.random.default_rng(7)
+    pcm = rng.integers(-20000, 20000, 100_000, dtype=np.int16)
+    tl = timeline(120_000, Event(5_000, "speech", 100_000, "x"))
+    as_int = Mixer(tl, {"x": pcm}, SOUNDS)
+    as_float = Mixer(tl, {"x": pcm.astype(F32) / F32(32768)}, SOUNDS)
+    ref = render(as_float, 0, 120_000)
+    small = render(as_int, 0, 1_000)                # a small block first, then a larger one
+    assert np.array_equal(small, ref[:1_000])
+    whole = render(as_int, 0, 120_000)
+    assert np.array_equal(whole, ref)
+    assert whole[5_000 + 99_999, 0] == F32(pcm[-1]) / F32(32768)
+
+
+def test_a_limiter_plan_lowers_exactly_its_frames_and_an_empty_one_changes_nothing():
+    from voicecoach.audio.gain_plan import GainPlan
+    from voicecoach.audio.levels import CHUNK
+
+    tl = timeline(10 * CHUNK, Event(0, "speech", 10 * CHUNK, "x"))
+    m = Mixer(tl, {"x": np.full(10 * CHUNK, 0.5, F32)}, SOUNDS)
+    # one island: chunk 2 held at half gain (knots at chunks 2 and 3)
+    plan = GainPlan(np.array([2], np.int64), np.array([4], np.int64), (a32(0.5, 0.5),))
+    limited = m.with_master(1.0, plan)
+    assert limited.limited
+    out = render(limited, 0, 10 * CHUNK)[:, 0]
+    assert np.all(out[2 * CHUNK:3 * CHUNK] == 0.25)
+    assert np.all(out[:2 * CHUNK] == 0.5) and np.all(out[3 * CHUNK:] == 0.5)
+    empty = GainPlan(np.zeros(0, np.int64), np.zeros(0, np.int64), ())
+    unlimited = m.with_master(1.0, empty)
+    assert not unlimited.limited
+    assert np.array_equal(render(unlimited, 0, 10 * CHUNK), render(m.with_master(1.0), 0, 10 * CHUNK))
+    # the 16-bit export's mixer keeps the limit
+    assert limited.in_pcm16_units().limited
+    pcm = render(limited.in_pcm16_units(), 0, 10 * CHUNK)[:, 0]
+    assert pcm[2 * CHUNK] == 0.25 * 32768 and pcm[0] == 0.5 * 32768
+
+
+def test_the_fingerprint_changes_with_anything_heard_and_only_then():
+    # it keys the cached loudness gain: a session that sounds different must
+    # never reuse another's gain, the same session always finds its own
+    tl = timeline(40, Event(3, "speech", 4, "x"), Event(20, "tick", 2))
+    clip = a32(0.25, -0.25, 0.5, 0.125)
+    base = Mixer(tl, {"x": clip}, SOUNDS).fingerprint()
+    assert len(base) == 20
+    assert Mixer(tl, {"x": clip.copy()}, SOUNDS).fingerprint() == base
+    assert Mixer(tl, {"x": clip}, SOUNDS).with_master(2.0).fingerprint() == base
+    different = [
+        Mixer(tl, {"x": a32(0.25, -0.25, 0.5, 0.0625)}, SOUNDS),              # same peak, other samples
+        Mixer(tl, {"x": clip.view(np.int16).copy()}, SOUNDS),                 # same bytes, other type
+        Mixer(tl, {"x": clip}, {**SOUNDS, "tick": a32(0.5, 0.5)}),            # other tick
+        Mixer(timeline(40, Event(4, "speech", 4, "x"), Event(20, "tick", 2)),
+              {"x": clip}, SOUNDS),                                           # other frame
+        Mixer(timeline(41, Event(3, "speech", 4, "x"), Event(20, "tick", 2)),
+              {"x": clip}, SOUNDS),                                           # other length
+        Mixer(tl, {"x": clip}, SOUNDS, levels={"voice": 0.5}),                # other level
+        Mixer(tl, {"x": clip}, SOUNDS, channels=2),                           # other layout
+    ]
+    prints = [m.fingerprint() for m in different]
+    assert base not in prints and len(set(prints)) == len(prints)
+
+
+def test_bad_master_gain_bus_and_speech_event_are_named():
+    tl = timeline(10, Event(2, "speech", 2, "x"))
+    m = Mixer(tl, {"x": a32(0.1, 0.1)}, SOUNDS)
+    for master in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="master gain must be > 0"):
+            m.with_master(master)
+    with pytest.raises(ValueError, match="unknown bus 'music'"):
+        m.bus_gain("music")
+    assert m.bus_gain("voice") == 1.0 and m.with_master(2.0).bus_gain("ticks") == 2.0
+    with pytest.raises(ValueError, match="speech event at frame 2 has no text"):
+        Mixer(timeline(10, Event(2, "speech", 2)), {}, SOUNDS)
+    with pytest.raises(TypeError, match="channels must be an int"):
+        Mixer(tl, {"x": a32(0.1, 0.1)}, SOUNDS, channels=1.0)
+    with pytest.raises(TypeError, match="speech must be a mapping"):
+        Mixer(tl, [("x", a32(0.1))], SOUNDS)

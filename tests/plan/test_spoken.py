@@ -261,3 +261,31 @@ def test_a_short_hold_counts_down_only_the_seconds_it_has(hold, counted, speech_
     ticks = [e.frame - seg.start for e in tl.events
              if e.kind == "tick" and seg.start <= e.frame < seg.end]
     assert ticks == [(hold - k) * SR for k in range(len(counted), 0, -1)]
+
+
+def _reminders_in_rests(tl, preset):
+    return [[e.text for e in tl.events if e.kind == "speech" and s.start <= e.frame < s.end
+             and e.text in preset.cues.reminders] for s in tl.segments if s.kind == "rest"]
+
+
+def test_reminders_with_no_room_in_their_reps_are_said_in_the_rest_once_each(speech_len):
+    # at 2-0-1-0 no rep has room for a form reminder: each goes to the rest
+    # after its set, the last set's to the rest before it; none is said twice
+    # in one rest, and none is lost
+    preset = load_preset("leg-lifts").with_overrides(tempo="2-0-1-0", sets=2)
+    tl = build_timeline(preset, speech_len())
+    r = preset.cues.reminders
+    in_reps = [e for e in tl.events if e.kind == "speech" and e.text in r and e.rep is not None]
+    assert in_reps == []
+    # the rest's own reminder, set 1's two (reps 3 and 8), then set 2's new one
+    assert _reminders_in_rests(tl, preset) == [[r[4], r[0], r[1], r[2]]]
+    three = load_preset("leg-lifts").with_overrides(tempo="2-0-1-0", sets=3)
+    tl = build_timeline(three, speech_len())
+    # a later rest may repeat what an earlier rest said: it is that set's reminder
+    assert _reminders_in_rests(tl, three) == [[r[4], r[0], r[1]], [r[3], r[1], r[2]]]
+    # with one set there is no rest: they are not said, and reported as dropped at their reps
+    one = load_preset("leg-lifts").with_overrides(tempo="2-0-1-0", sets=1)
+    tl = build_timeline(one, speech_len())
+    assert not [e for e in tl.events if e.kind == "speech" and e.text in r]
+    starts = {rep: min(s.start for s in tl.segments if s.rep == rep) for rep in (3, 8)}
+    assert [(d.frame, d.text) for d in tl.dropped] == [(starts[3], r[0]), (starts[8], r[1])]

@@ -1,0 +1,131 @@
+"""The pure parts of scripts/mutants.py: the same code gives the same
+mutants, a mutant is the one change it names, and a mutant runs exactly
+the tests that run its lines."""
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module          # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+mutants = _load("mutants")
+known_bugs = _load("known_bugs")
+
+SOURCE = '''\
+"""Doc."""
+LIMIT = 3
+
+
+def late(at, limit):
+    if at > limit and (at - limit
+                       >= LIMIT):
+        return True
+    return False
+'''
+
+
+def test_generation_is_deterministic_and_names_each_change():
+    first = mutants.mutants_of("m.py", SOURCE)
+    assert first == mutants.mutants_of("m.py", SOURCE)
+    assert [m.index for m in first] == list(range(len(first)))
+    kinds = {(m.line, m.kind, m.description) for m in first}
+    assert (2, "int", "3 -> 4") in kinds and (6, "cmp", "> -> >=") in kinds
+    assert (6, "bool", "and -> or") in kinds and (8, "return", "return ... -> return None") in kinds
+    assert not any(m.line == 1 for m in first)              # the docstring is never mutated
+
+
+def test_a_mutant_changes_behaviour_as_described():
+    found = {m.description: m for m in mutants.mutants_of("m.py", SOURCE)}
+
+    def late(index):
+        space = {}
+        exec(mutants.mutated_source(SOURCE, index), space)
+        return space["late"]
+
+    assert late(found["3 -> 4"].index)(10, 7) is False     # was True: 10 - 7 >= 3
+    assert late(found[">= -> >"].index)(10, 7) is False
+    assert late(found["and -> or"].index)(8, 7) is True
+    original = {}
+    exec(SOURCE, original)
+    assert original["late"](10, 7) is True and original["late"](8, 7) is False
+
+
+def test_a_mutant_on_a_continued_line_also_names_its_statement_line():
+    ge = next(m for m in mutants.mutants_of("m.py", SOURCE) if m.description == ">= -> >")
+    assert ge.line == 6 and ge.lines == (6, 7)             # the `if` starts on line 6
+
+
+def test_the_sample_is_seeded_and_ordered_by_the_code():
+    module = next(iter(mutants.MODULES))
+    every = [mutants.Mutant(module, i, i, "int", "0 -> 1") for i in range(40)]
+    a = mutants.sample(every, 8, 20261201)
+    assert a == mutants.sample(every, 8, 20261201)
+    assert len(a) == 8 and [m.index for m in a] == sorted(m.index for m in a)
+    assert a != mutants.sample(every, 8, 1)
+    assert mutants.sample(every, None, 1) == every
+
+
+def test_a_mutant_runs_the_tests_that_run_its_lines_in_run_order():
+    lm = mutants.LineMap("m.py", {3: ("t::b", "t::a"), 4: ("t::c",), 9: (mutants.IMPORT_TIME,)},
+                         (("t::a", 1.0), ("t::b", 2.0), ("t::c", 4.0), ("t::d", 8.0)))
+    assert lm.select((3,)) == ("t::a", "t::b")
+    assert lm.select((3, 4)) == ("t::a", "t::b", "t::c")
+    assert lm.select((5,)) == ()                            # no test runs it
+    assert lm.select((4, 9)) is None                        # run at import: every related test
+    assert lm.seconds(("t::a", "t::c")) == 5.0 and lm.seconds(None) == 15.0
+
+
+class _Data:
+    """A recording fake of coverage's data: lines by context."""
+
+    def __init__(self, path, by_line):
+        self.path, self.by_line = path, by_line
+
+    def measured_files(self):
+        return {self.path}
+
+    def contexts_by_lineno(self, path):
+        assert path == self.path
+        return self.by_line
+
+
+def test_lines_run_by_a_shared_fixture_count_for_every_test_that_uses_it():
+    path = Path("/copy/voicecoach/m.py")
+    data = _Data(str(path), {1: [""], 5: ["t.py::a"], 7: ["fixture t.py::made"],
+                             8: ["t.py::b", "fixture t.py::made"]})
+    rec = mutants._Recorder(None)
+    rec.fixture_users = {"fixture t.py::made": ["t.py::a", "t.py::c"]}
+    got = rec.lines(SimpleNamespace(get_data=lambda: data), path)
+    assert got == {1: [""], 5: ["t.py::a"], 7: ["t.py::a", "t.py::c"],
+                   8: ["t.py::a", "t.py::b", "t.py::c"]}
+
+
+def test_a_bug_names_the_lines_it_changes():
+    source = "a = 1\nb = 2\nc = 3\nd = 4\n"
+    assert mutants.bug_lines(source, "b = 2\nc = 3\n") == (2, 3)
+    assert mutants.bug_lines(source, "= 4") == (4,)
+
+
+@pytest.mark.parametrize("bug", known_bugs.BUGS, ids=lambda b: b.name)
+def test_every_known_bug_still_applies_to_the_code_as_written(bug):
+    text = (ROOT / bug.module).read_text(encoding="utf-8")
+    assert text.count(bug.old) == 1, f"{bug.module} no longer holds the text this bug changes"
+
+
+def test_every_module_has_related_tests_that_exist():
+    for module, args in mutants.MODULES.items():
+        assert (ROOT / module).is_file(), module
+        paths = [a for a in args if a.startswith("tests/")]
+        assert paths and all((ROOT / p).is_file() for p in paths), module
