@@ -50,6 +50,7 @@ back to libsndfile's writer when it is not.
 
 from __future__ import annotations
 
+import array
 import bisect
 import ctypes
 import ctypes.util
@@ -202,7 +203,10 @@ class LameWriter:
         self._cursor = 0             # global frames written
         self._bytes = 0              # audio bytes written
         self._crc = 0
-        self._islands: list[tuple[int, int, int, int]] = []  # frame, frames, byte, bytes
+        # Each island's first frame, frames, first byte and bytes, for the seek
+        # table: flat arrays of int64 (a 3-hour stem has thousands of islands;
+        # a tuple each would cost five times the memory).
+        self._islands = tuple(array.array("q") for _ in range(4))
         if isinstance(path, int):
             self._fh = os.fdopen(os.dup(path), "wb")
         else:
@@ -346,8 +350,9 @@ class LameWriter:
         if made != expected:
             raise AssertionError(f"LAME wrote {made} frames for {self._fed} samples, "
                                  f"not {expected}")
-        self._islands.append((self._first, made, self._island_byte,
-                              self._bytes - self._island_byte))
+        for column, value in zip(self._islands, (self._first, made, self._island_byte,
+                                                 self._bytes - self._island_byte)):
+            column.append(value)
         self._cursor = self._first + made
 
     def _encode_pending(self) -> tuple[bytes, int, int]:
@@ -396,12 +401,12 @@ class LameWriter:
     @property
     def islands(self) -> int:
         """Islands of sound written so far."""
-        return len(self._islands)
+        return len(self._islands[0])
 
     @property
     def island_frames(self) -> list[int]:
         """The frame (after the tag frame) where each island starts."""
-        return [first for first, _, _, _ in self._islands]
+        return self._islands[0].tolist()
 
     def write(self, block: np.ndarray) -> None:
         """Take the next samples, float32 ``(n, channels)``; whole frame slots
@@ -471,10 +476,10 @@ class LameWriter:
     def _byte_at(self, frame: int) -> int:
         """Where global frame ``frame`` starts, from the first audio frame
         (inside an island interpolated: a seek table is coarse anyway)."""
-        i = bisect.bisect_right(self._islands, (frame, float("inf"))) - 1
+        i = bisect.bisect_right(self._islands[0], frame) - 1
         if i < 0:
             return self._silence.offset(frame)
-        first, frames, byte, size = self._islands[i]
+        first, frames, byte, size = (column[i] for column in self._islands)
         if frame < first + frames:
             return byte + size * (frame - first) // frames
         end = first + frames
