@@ -49,6 +49,8 @@ UNIT = ["tests", "-m", "not e2e and not slow", "--ignore=tests/e2e"]
 # module -> the unit tests that exercise it (paths, then optional pytest args)
 MODULES: dict[str, list[str]] = {
     "voicecoach/plan/schedule.py": ["tests/plan/test_schedule.py", "tests/plan/test_spoken.py"],
+    "voicecoach/plan/reminders.py": ["tests/plan/test_reminders.py", "tests/plan/test_schedule.py",
+                                     "tests/plan/test_spoken.py", "tests/plan/test_breath.py"],
     "voicecoach/plan/fitting.py": ["tests/plan/test_fitting.py", "tests/plan/test_schedule.py",
                                    "tests/plan/test_spoken.py"],
     "voicecoach/live/transport.py": ["tests/live/test_transport.py", "tests/live/test_player.py"],
@@ -61,6 +63,9 @@ MODULES: dict[str, list[str]] = {
     "voicecoach/cues/dsp.py": ["tests/cues/test_cues.py", "-k", "not real"],
     "voicecoach/encode/writer.py": ["tests/encode/test_export.py", "tests/encode/test_export_music.py",
                                     "tests/encode/test_targets.py"],
+    "voicecoach/encode/streaming.py": ["tests/encode/test_export.py",
+                                       "tests/encode/test_export_music.py",
+                                       "tests/encode/test_targets.py"],
 }
 
 QUICK_PER_MODULE = 8

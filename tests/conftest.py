@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import io
 import types
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from running import Run, private_env, run_in
 
-from voicecoach.cli.app import main
 from voicecoach.cli.environment import Environment
 from voicecoach.errors import AudioDeviceError
 from voicecoach.live.player import Device
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
 
 
 @pytest.fixture(scope="session")
@@ -51,11 +43,14 @@ def env(tmp_path: Path, shared_cache_dir: Path) -> Environment:
 def run(env: Environment):
     """Run the CLI in-process with fresh streams; return code, stdout, stderr."""
     def _run(*args: str) -> Run:
-        env.stdout.seek(0), env.stdout.truncate()
-        env.stderr.seek(0), env.stderr.truncate()
-        code = main(list(args), env=env)
-        return Run(code, env.stdout.getvalue(), env.stderr.getvalue())
+        return run_in(env, *args)
     return _run
+
+
+@pytest.fixture
+def proc_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a child ``python -m voicecoach``, its folders in ``tmp_path``."""
+    return private_env(tmp_path)
 
 
 # ------------------------------------------------------------ a fake audio device

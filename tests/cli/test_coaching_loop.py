@@ -9,8 +9,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from running import run_in
 
-from voicecoach.cli.app import main
 
 DAY0 = datetime(2026, 3, 2, 18, 0, tzinfo=timezone.utc)
 LADDER = ["dead-bug", "bent-knee", "single-leg", "leg-lifts", "hanging"]
@@ -25,9 +25,7 @@ def cli(env):
     e = replace(env, now=lambda: state["now"])
 
     def run(*args: str):
-        e.stdout.seek(0), e.stdout.truncate(), e.stderr.seek(0), e.stderr.truncate()
-        code = main(list(args), env=e)
-        return code, e.stdout.getvalue(), e.stderr.getvalue()
+        return run_in(e, *args)
     run.state = state
     return run
 

@@ -5,11 +5,9 @@ a preset that is a FIFO or endless, a title with terminal escapes."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from running import voicecoach
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -37,18 +35,6 @@ def test_crashes_deep_toml(run, tmp_path):
     res = run("presets", "validate", str(preset))
     assert res.code == 2
     assert res.err == f"voicecoach: error: {preset}: not valid TOML: nested too deeply\n"
-
-
-@pytest.fixture
-def proc_env(tmp_path) -> dict:
-    return dict(os.environ, VOICECOACH_CACHE_DIR=str(tmp_path / "cache"),
-                VOICECOACH_DATA_DIR=str(tmp_path / "data"),
-                VOICECOACH_CONFIG_DIR=str(tmp_path / "config"))
-
-
-def voicecoach(env: dict, *args, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "voicecoach", *args], env=env,
-                          capture_output=True, timeout=100, **kw)
 
 
 def test_crashes_output_name_not_utf8(proc_env, tmp_path):

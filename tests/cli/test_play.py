@@ -2,9 +2,7 @@
 a recording fake audio device, scripted keys; assertions on what was heard."""
 
 import contextlib
-import io
 import json
-import os
 import signal
 from dataclasses import replace
 
@@ -12,55 +10,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from fake_play import Keys, ctrl_c, playing, signal_self
+from running import run_in
+
 from voicecoach.live.transport import FADE_SECONDS
 
 SR = 48000
-SHORT = """
-title = "Short test"
-exercise = "leg lift"
-sets = 2
-reps = 2
-rest = 5
-tempo = "2-0-1-0"
-[speech]
-engine = "pyttsx3"      # the frames below are espeak's
-"""
-# Timeline of SHORT at 48 kHz (checked below): set 1 rep 1 lifts at 10.0 s,
-# the rest runs from 16.0 to 21.0 s, set 2 lifts at 21.0 s, the end is 31.0 s.
 FADE = round(FADE_SECONDS * SR)
-
-
-class ScriptedKeys:
-    """The key source: one item per poll (None = no key; "^C" = Ctrl-C)."""
-
-    def __init__(self, *script):
-        self.script = list(script)
-        self.opened = []            # the `enabled` flag of each opening
-        self.closed = 0
-
-    def __call__(self, stream, enabled):
-        self.opened.append(enabled)
-        return self
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.closed += 1
-
-    def poll(self):
-        key = self.script.pop(0) if self.script else None
-        if key == "^C":
-            raise KeyboardInterrupt
-        return key
-
-    @classmethod
-    def at(cls, **polls):
-        """Keys at poll numbers: ``at(p120=" ", p170=" ")``."""
-        script = [None] * (max(int(k[1:]) for k in polls) + 1)
-        for k, key in polls.items():
-            script[int(k[1:])] = key
-        return cls(*script)
 
 
 class Watch:
@@ -79,18 +35,6 @@ class Watch:
             self.left = True
 
 
-@pytest.fixture(scope="module")
-def cue_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cues")
-
-
-@pytest.fixture
-def short(tmp_path):
-    path = tmp_path / "short.toml"
-    path.write_text(SHORT)
-    return path
-
-
 @pytest.fixture
 def audio(fake_audio):
     return fake_audio()
@@ -104,8 +48,7 @@ def watch():
 @pytest.fixture
 def env(env, cue_cache, audio, watch):
     """The shared test environment with the fake device, its clock, no keys."""
-    return replace(env, cache_dir=cue_cache, audio_backend=lambda: audio, clock=audio.clock,
-                   sleep=audio.sleep, keys=ScriptedKeys(), controls=(watch,))
+    return playing(env, audio, cache_dir=cue_cache, controls=(watch,))
 
 
 @pytest.fixture
@@ -116,27 +59,6 @@ def reference(run, short, tmp_path):
     data, rate = sf.read(out, dtype="float32")
     assert rate == SR
     return data
-
-
-def on(env, audio, **changes):
-    """``env`` playing through ``audio``, on its clock."""
-    return replace(env, audio_backend=lambda: audio, clock=audio.clock, sleep=audio.sleep,
-                   **changes)
-
-
-def terminal(env, keys, answers=""):
-    """The same environment as a person at a terminal typing ``answers``."""
-    return replace(env, stdin=io.StringIO(answers), stdin_isatty=True, stderr_isatty=True,
-                   keys=keys)
-
-
-def run_in(env, *args):
-    """Like the ``run`` fixture, in an environment of the test's own making."""
-    from voicecoach.cli.app import main
-    for stream in (env.stdout, env.stderr):
-        stream.seek(0), stream.truncate()
-    code = main(list(args), env=env)
-    return code, env.stdout.getvalue(), env.stderr.getvalue()
 
 
 def last_logged(run):
@@ -176,11 +98,11 @@ def test_a_finished_session_sounds_like_the_export_and_is_logged(run, short, aud
 
 def test_underruns_device_and_latency_reach_the_output(run, env, short, fake_audio, tmp_path):
     flaky = fake_audio(underflow_every=100)
-    r = run_in(on(env, flaky), "play", str(short),
+    r = run_in(playing(env, flaky), "play", str(short),
                "--device", "headphones", "--latency", "0.05")
-    assert r[0] == 0, r[2]
+    assert r.code == 0, r.err
     expected = sum(1 for i in range(len(flaky.blocks)) if i % 100 == 1)
-    assert expected > 0 and f"finished; underruns: {expected}" in r[1]
+    assert expected > 0 and f"finished; underruns: {expected}" in r.out
     assert flaky.opened == [(SR, 1, 3, 0.05)]
 
 
@@ -193,15 +115,15 @@ def test_a_bad_device_is_one_line_exit_2_before_any_sound(run, short, audio, wat
 
 
 def test_no_device_at_all_is_exit_1(run, env, short, fake_audio):
-    r = run_in(on(env, fake_audio(devices=[])), "play", str(short))
-    assert r[0] == 1
-    assert r[2] == ("voicecoach: error: no audio output device found; "
+    r = run_in(playing(env, fake_audio(devices=[])), "play", str(short))
+    assert r.code == 1
+    assert r.err == ("voicecoach: error: no audio output device found; "
                     "try 'voicecoach export' to make a file\n")
 
 
 def test_pause_and_resume_from_the_start_of_the_rep(env, run, short, audio, reference, watch):
-    keys = ScriptedKeys.at(p120=" ", p170=" ")        # 10.24 s (rep 1 of set 1) and 4.3 s later
-    tty = terminal(env, keys, answers="\n\n")
+    keys = Keys(p120=" ", p170=" ")                   # 10.24 s (rep 1 of set 1) and 4.3 s later
+    tty = playing(env, audio, keys, answers="\n\n")
     code, out, err = run_in(tty, "play", str(short))
     assert code == 0, err
     paused, resumed = block_of(120, audio), block_of(170, audio)
@@ -229,7 +151,7 @@ def test_pause_and_resume_from_the_start_of_the_rep(env, run, short, audio, refe
 
 
 def test_skip_in_the_rest_goes_to_the_count_in_of_the_next_set(env, short, audio, reference, watch):
-    keys = ScriptedKeys.at(p200="n")                    # 17.07 s: in the rest
+    keys = Keys(p200="n")                               # 17.07 s: in the rest
     code, out, err = run_in(replace(env, keys=keys), "play", str(short))
     assert code == 0, err
     pressed = block_of(200, audio)
@@ -245,7 +167,7 @@ def test_skip_in_the_rest_goes_to_the_count_in_of_the_next_set(env, short, audio
 
 
 def test_quit_before_the_first_rep_is_done_logs_nothing(env, run, short, audio, watch):
-    keys = ScriptedKeys.at(p120="q")
+    keys = Keys(p120="q")
     code, out, err = run_in(replace(env, keys=keys), "play", str(short))
     assert code == 0, err
     t = watch.transport
@@ -264,8 +186,8 @@ def test_quit_before_the_first_rep_is_done_logs_nothing(env, run, short, audio, 
 @pytest.mark.parametrize("how", ["device", "keys"])
 def test_ctrl_c_is_130_and_logs_the_sets_done(env, run, short, fake_audio, watch, how):
     audio = fake_audio(interrupt_after=1600 if how == "device" else None)   # 17.07 s: in the rest
-    keys = ScriptedKeys.at(p200="^C") if how == "keys" else ScriptedKeys()
-    code, out, err = run_in(on(env, audio, keys=keys), "play", str(short))
+    keys = Keys(p200=ctrl_c) if how == "keys" else Keys()
+    code, out, err = run_in(playing(env, audio, keys), "play", str(short))
     assert code == 130
     assert err == "voicecoach: interrupted\n"
     assert out == "Log your perfect reps later: voicecoach log short 2\n"    # the set that was done
@@ -281,14 +203,8 @@ def test_ctrl_c_is_130_and_logs_the_sets_done(env, run, short, fake_audio, watch
 def test_signals_leave_debris_term_and_hup_during_play(env, run, short, fake_audio, watch, sig, code):
     """A real signal to this process mid-play ends it as Ctrl-C does, with its own status."""
     audio = fake_audio()
-
-    class SignalKeys(ScriptedKeys):
-        def poll(self):
-            if len(self.script) == 1:
-                os.kill(os.getpid(), sig)
-            return super().poll()
-    keys = SignalKeys(*[None] * 200)
-    code_, out, err = run_in(on(env, audio, keys=keys), "play", str(short))
+    keys = Keys(p199=signal_self(sig))
+    code_, out, err = run_in(playing(env, audio, keys), "play", str(short))
     assert code_ == code
     assert err == f"voicecoach: stopped by {signal.Signals(sig).name}\n"
     assert audio.streams[0].closed and watch.left and keys.closed == 1
@@ -298,7 +214,7 @@ def test_signals_leave_debris_term_and_hup_during_play(env, run, short, fake_aud
 
 def test_a_lost_device_that_comes_back_resumes_the_rep(env, short, fake_audio, reference, watch):
     audio = fake_audio(lose_after=1000, refuse=2)           # lost at 10.67 s, in rep 1
-    code, out, err = run_in(on(env, audio), "play", str(short))
+    code, out, err = run_in(playing(env, audio), "play", str(short))
     assert code == 0, err
     assert err.splitlines() == [
         "voicecoach: audio device lost; waiting for it to come back...",
@@ -317,7 +233,7 @@ def test_a_lost_device_that_comes_back_resumes_the_rep(env, short, fake_audio, r
 
 def test_a_device_lost_for_good_is_exit_1_with_one_clear_line(env, run, short, fake_audio):
     audio = fake_audio(lose_after=1000, refuse=10**6)
-    code, out, err = run_in(on(env, audio), "play", str(short))
+    code, out, err = run_in(playing(env, audio), "play", str(short))
     assert code == 1 and out == ""
     lines = err.splitlines()
     assert lines[0] == "voicecoach: audio device lost; waiting for it to come back..."
@@ -326,8 +242,8 @@ def test_a_device_lost_for_good_is_exit_1_with_one_clear_line(env, run, short, f
     assert audio.refreshes >= 30 and all(s.closed for s in audio.streams)
 
 
-def test_the_reps_are_asked_for_at_a_terminal(env, run, short):
-    tty = terminal(env, ScriptedKeys(), answers="-1\n3\n\n")
+def test_the_reps_are_asked_for_at_a_terminal(env, run, short, audio):
+    tty = playing(env, audio, answers="-1\n3\n\n")
     code, out, err = run_in(tty, "play", str(short))
     assert code == 0, err
     assert "Set 1 of 2: perfect reps [2]: " in err
@@ -337,8 +253,8 @@ def test_the_reps_are_asked_for_at_a_terminal(env, run, short):
     assert [s["perfect"] for s in last_logged(run)["sets"]] == [3, 2]     # more than planned: kept
 
 
-def test_end_of_input_at_the_prompt_leaves_the_session_unlogged(env, run, short):
-    code, out, err = run_in(terminal(env, ScriptedKeys(), answers=""), "play", str(short))
+def test_end_of_input_at_the_prompt_leaves_the_session_unlogged(env, run, short, audio):
+    code, out, err = run_in(playing(env, audio, answers=""), "play", str(short))
     assert code == 0, err
     assert "Logged" not in out
     assert [s["perfect"] for s in last_logged(run)["sets"]] == [None, None]

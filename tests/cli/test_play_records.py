@@ -5,78 +5,22 @@ next`` climbs the whole ladder."""
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
 import signal
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from fake_play import Keys, ctrl_c, playing, signal_self
+from running import run_in
 
-from voicecoach.cli.app import main
-
-SHORT = """
-title = "Short test"
-exercise = "leg lift"
-sets = 2
-reps = 2
-rest = 5
-tempo = "2-0-1-0"
-"""
-# At 48 kHz: set 1 lifts at 10.0 s, its reps take 3 s each, the rest runs from
-# 16 to 21 s, set 2 lifts at 21.0 s and 24.0 s, the session ends at 31 s. The
-# fake device takes 8 blocks of 512 frames a poll: poll k is heard at k * 85 ms.
+# The short session (conftest.py); the fake device takes 8 blocks of 512
+# frames a poll: poll k is heard at k * 85 ms.
 SET1_REP1 = 130      # 11.1 s: set 1, rep 1 under way
 SET2_REP2 = 299      # 25.5 s: set 2, rep 2 under way (rep 1 done)
 SET2_REP2_BLOCKS = SET2_REP2 * 8
 DAY0 = datetime(2026, 3, 2, 18, 0, tzinfo=timezone.utc)
-
-
-class Keys:
-    """The key source: a key (or an action to run) at given polls."""
-
-    def __init__(self, **at):
-        self.at = {int(k[1:]): v for k, v in at.items()}
-        self.polls = 0
-
-    def __call__(self, stream, enabled):
-        self.polls = 0
-        return self
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-    def poll(self):
-        self.polls += 1
-        key = self.at.get(self.polls)
-        if callable(key):
-            return key()
-        return key
-
-
-def ctrl_c():
-    raise KeyboardInterrupt
-
-
-def sigterm():
-    os.kill(os.getpid(), signal.SIGTERM)      # handled at once, on this (the main) thread
-
-
-@pytest.fixture(scope="module")
-def cue_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cues")
-
-
-@pytest.fixture
-def short(tmp_path):
-    path = tmp_path / "short.toml"
-    path.write_text(SHORT)
-    return path
 
 
 @pytest.fixture
@@ -84,20 +28,9 @@ def player_env(env, cue_cache, fake_audio):
     """``player_env(audio=None, keys=None, answers=None)``: the test environment
     playing through a fake device on its clock; ``answers`` makes it a terminal."""
     def make(audio=None, keys=None, answers=None, now=DAY0):
-        audio = audio or fake_audio()
-        e = replace(env, cache_dir=cue_cache, audio_backend=lambda: audio, clock=audio.clock,
-                    sleep=audio.sleep, keys=keys or Keys(), now=lambda: now)
-        if answers is not None:
-            e = replace(e, stdin=io.StringIO(answers), stdin_isatty=True, stderr_isatty=True)
-        return e
+        return playing(env, audio or fake_audio(), keys, answers, cache_dir=cue_cache,
+                       now=lambda: now)
     return make
-
-
-def run_in(env, *args):
-    for stream in (env.stdout, env.stderr):
-        stream.seek(0), stream.truncate()
-    code = main(list(args), env=env)
-    return code, env.stdout.getvalue(), env.stderr.getvalue()
 
 
 def logged(env) -> list[dict]:
@@ -117,7 +50,7 @@ def test_every_way_a_session_ends_records_the_sets_done_once(player_env, fake_au
                                                                code, played, stopped):
     audio = fake_audio(lose_after=SET2_REP2_BLOCKS, refuse=1000) if how == "device lost" \
         else fake_audio()
-    action = {"q": "q", "ctrl-c": ctrl_c, "sigterm": sigterm}.get(how)
+    action = {"q": "q", "ctrl-c": ctrl_c, "sigterm": signal_self(signal.SIGTERM)}.get(how)
     keys = Keys(**{f"p{SET2_REP2}": action}) if action else Keys()
     env = player_env(audio, keys)
     before = signal.getsignal(signal.SIGTERM)

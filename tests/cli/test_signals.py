@@ -4,14 +4,13 @@ is removed by the next export to the same folder."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from running import private_env, start_voicecoach, voicecoach
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -31,11 +30,9 @@ def setup(tmp_path_factory) -> tuple[dict, Path]:
     root = tmp_path_factory.mktemp("signals")
     preset = root / "long.toml"
     preset.write_text(LONG_PRESET)
-    env = dict(os.environ, VOICECOACH_CACHE_DIR=str(root / "cache"),
-               VOICECOACH_DATA_DIR=str(root / "data"), VOICECOACH_CONFIG_DIR=str(root / "config"))
+    env = private_env(root)
     # Synthesise once, so each test's export starts writing at once.
-    subprocess.run([sys.executable, "-m", "voicecoach", "timeline", str(preset)], env=env,
-                   capture_output=True, timeout=200, check=True)
+    voicecoach(env, "timeline", str(preset), timeout=200, check=True)
     return env, preset
 
 
@@ -45,9 +42,7 @@ def parts(folder: Path) -> list[Path]:
 
 def start_export(setup, out: Path) -> subprocess.Popen:
     env, preset = setup
-    proc = subprocess.Popen([sys.executable, "-m", "voicecoach", "export", str(preset),
-                             "-o", str(out), "--stems"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = start_voicecoach(env, "export", str(preset), "-o", str(out), "--stems")
     deadline = time.monotonic() + 120
     while not parts(out.parent):           # writing has begun
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -81,7 +76,6 @@ def test_signals_leave_debris_sigkill_parts_removed_by_next_export(setup, tmp_pa
     assert left and all(f".part-{proc.pid}-" in p.name for p in left)
     tiny = tmp_path.parent / "tiny.toml"
     tiny.write_text(LONG_PRESET.replace("sets = 6", "sets = 1").replace("reps = 50", "reps = 1"))
-    res = subprocess.run([sys.executable, "-m", "voicecoach", "export", str(tiny), "-o", str(out)],
-                         env=env, capture_output=True, timeout=150)
+    res = voicecoach(env, "export", str(tiny), "-o", str(out))
     assert res.returncode == 0, res.stderr
     assert parts(tmp_path) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["session.wav"]

@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import soundfile as sf
+from running import run_in
 
 from voicecoach.cues.timing import cue_bank
-from voicecoach.cli.app import main
 from voicecoach.cues import engine_choice, piper_voices
 from voicecoach.cues.bank import CueBank
 from voicecoach.cues.cache import CueCache
@@ -83,10 +82,7 @@ def test_damaged_cache_entry_re_exports_bit_identical(kind, env, tmp_path):
     env = replace(env, cache_dir=tmp_path / "own-cache")     # cold, and ours alone
 
     def run(*args):
-        env.stdout.seek(0), env.stdout.truncate()
-        env.stderr.seek(0), env.stderr.truncate()
-        code = main(list(args), env=env)
-        return SimpleNamespace(code=code, out=env.stdout.getvalue(), err=env.stderr.getvalue())
+        return run_in(env, *args)
     preset = tmp_path / "short.toml"
     preset.write_text(SHORT)
     first = run("export", str(preset), "--engine", str(kind), "-o", str(tmp_path / "a.wav"))

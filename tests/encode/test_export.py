@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -21,7 +22,8 @@ from voicecoach.audio.sounds import make_sounds
 from voicecoach.encode import writer as export_mod
 from voicecoach.encode.chapters import Chapter, chapters, cue_sheet
 from voicecoach.encode.formats import FORMATS, ExportOptions, format_for
-from voicecoach.encode.writer import export, stream
+from voicecoach.encode.streaming import stream
+from voicecoach.encode.writer import export
 from voicecoach.errors import ExportError, InputError
 from voicecoach.plan.timeline import Event, Segment, Timeline
 
@@ -641,6 +643,31 @@ def test_disk_full_is_an_export_error_and_leaves_nothing(tiny_fs, name):
     # names the file that hit the wall (the mix or a stem) and the cause, on one line
     assert "No space left on device" in msg and str(tiny_fs / "full.") in msg and "\n" not in msg
     assert list(tiny_fs.iterdir()) == []
+
+
+@pytest.mark.parametrize("stems", [False, True], ids=["mix", "stems"])
+@pytest.mark.parametrize("name", ["full.wav", "full.flac", "full.ogg", "full.opus", "full.mp3"])
+def test_a_disk_full_before_the_first_block_says_so(tiny_fs, name, stems):
+    """Every encoder's first write fails: libsndfile's FLAC encoder then
+    reports "problem with initialization of the flac decoder", which is not
+    what the user must free up. (With stems, whether the disk fills before
+    or after a stem's encoder starts depends on its thread: this is that
+    race, made certain.)"""
+    filler = tiny_fs / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, bytes(512))
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    tl, speech = long_timeline(20)
+    with pytest.raises(ExportError) as info:
+        export(Mixer(tl, speech, SOUNDS), tl, tiny_fs / name, ExportOptions(stems=stems))
+    msg = str(info.value)
+    assert "No space left on device" in msg and str(tiny_fs / "full.") in msg, msg
+    assert list(tiny_fs.iterdir()) == [filler]
 
 
 # ------------------------------------------------------------------- memory

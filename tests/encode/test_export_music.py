@@ -16,7 +16,8 @@ from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.normalise import limited
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.encode.formats import ExportOptions
-from voicecoach.encode.writer import export, stream
+from voicecoach.encode.streaming import stream
+from voicecoach.encode.writer import export
 from voicecoach.plan.mix import Duck
 from voicecoach.plan.timeline import Event, Segment, Timeline
 

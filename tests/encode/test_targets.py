@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from running import private_env, start_voicecoach, voicecoach
 
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
@@ -176,15 +177,7 @@ def cli_env(tmp_path_factory) -> tuple[dict, Path]:
     root = tmp_path_factory.mktemp("cli")
     preset = root / "tiny.toml"
     preset.write_text(TINY_PRESET)
-    env = dict(os.environ, VOICECOACH_CACHE_DIR=str(root / "cache"),
-               VOICECOACH_DATA_DIR=str(root / "data"), VOICECOACH_CONFIG_DIR=str(root / "config"))
-    return env, preset
-
-
-def voicecoach(env: dict, *args: str, **kw) -> subprocess.CompletedProcess:
-    kw.setdefault("stdout", subprocess.PIPE)
-    return subprocess.run([sys.executable, "-m", "voicecoach", *args], env=env,
-                          stderr=subprocess.PIPE, timeout=150, **kw)
+    return private_env(root), preset
 
 
 def timeline_frames(env: dict, preset: Path) -> int:
@@ -309,9 +302,7 @@ def test_export_replaces_special_files_stems_follow_the_same_rules(mixer, tmp_pa
 
 def test_export_replaces_special_files_reader_closing_stdout_is_one_line(cli_env):
     env, preset = cli_env
-    proc = subprocess.Popen([sys.executable, "-m", "voicecoach", "export", str(preset), "-o", "-",
-                             "--format", "wav"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = start_voicecoach(env, "export", str(preset), "-o", "-", "--format", "wav")
     proc.stdout.read(100)
     proc.stdout.close()                                   # like `| head -c 100`
     err = proc.stderr.read().decode()

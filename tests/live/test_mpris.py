@@ -11,6 +11,7 @@ from voicecoach.live.mpris import (
     PLAYER,
     PROPERTIES,
     ROOT,
+    METHODS,
     MprisControl,
     MprisError,
     MprisPlayer,
@@ -136,6 +137,23 @@ def test_errors_for_unknown_and_read_only_properties(bus):
         bus.call("Dance")
     assert "Introspect" in bus.call("Introspect",
                                     interface="org.freedesktop.DBus.Introspectable")[1][0]
+
+
+def test_introspection_describes_every_property_answered_with_its_type(bus):
+    """Desktop tools read the XML to know what they may Get: it lists each
+    interface's properties exactly as GetAll answers them, and every method."""
+    import xml.etree.ElementTree as ET
+
+    (xml,) = bus.call("Introspect", interface="org.freedesktop.DBus.Introspectable")[1]
+    node = ET.fromstring(xml.split("\n", 2)[2])         # past the DOCTYPE
+    described = {i.get("name"): i for i in node.iter("interface")}
+    for iface in (ROOT, PLAYER):
+        (props,) = bus.call("GetAll", iface, interface=PROPERTIES)[1]
+        listed = {p.get("name"): (p.get("type"), p.get("access"))
+                  for p in described[iface].iter("property")}
+        assert listed == {name: (sig, "read") for name, (sig, _) in props.items()}
+    methods = {m.get("name") for m in described[PLAYER].iter("method")}
+    assert methods == set(METHODS)
 
 
 class FakeConnection:

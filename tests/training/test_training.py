@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from running import run_in
 
-from voicecoach.cli.app import main
 from voicecoach.errors import InputError
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.schedule import build_timeline
@@ -25,9 +25,7 @@ def clocked(env):
     e = replace(env, now=lambda: box["now"])
 
     def run(*args):
-        e.stdout.seek(0), e.stdout.truncate(), e.stderr.seek(0), e.stderr.truncate()
-        code = main(list(args), env=e)
-        return code, e.stdout.getvalue(), e.stderr.getvalue()
+        return run_in(e, *args)
     run.box = box
     return e, run
 

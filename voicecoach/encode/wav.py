@@ -39,7 +39,7 @@ def samples(x: np.ndarray, subtype: str) -> np.ndarray:
     """Float samples as a WAV of ``subtype`` holds them, converted exactly as
     libsndfile converts them (``round(x * 2**31)``, its top 24 bits for
     PCM_24; float32 as is). PCM_16 is the exporter's own rounding (see
-    :func:`voicecoach.encode.writer.stream`), not this.
+    :func:`voicecoach.encode.streaming.stream`), not this.
 
     Parameters
     ----------

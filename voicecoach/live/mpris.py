@@ -185,7 +185,7 @@ class MprisPlayer:
         if interface == PROPERTIES:
             return self._property_call(member, args)
         if interface == INTROSPECTABLE and member == "Introspect":
-            return "s", (INTROSPECTION,)
+            return "s", (_introspection(self._props),)
         if interface == PEER and member in ("Ping", "GetMachineId"):
             return ("", ()) if member == "Ping" else ("s", (_machine_id(),))
         if interface in (PLAYER, "") and member in METHODS:
@@ -375,7 +375,7 @@ def open_mpris(track: Track, enabled: bool = True) -> MprisControl | None:
     return MprisControl(track)
 
 
-INTROSPECTION = """<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"
+_INTROSPECTION = """<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">
 <node>
   <interface name="org.freedesktop.DBus.Introspectable">
@@ -391,12 +391,7 @@ INTROSPECTION = """<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Intro
   </interface>
   <interface name="org.mpris.MediaPlayer2">
     <method name="Raise"/><method name="Quit"/>
-    <property name="CanQuit" type="b" access="read"/>
-    <property name="CanRaise" type="b" access="read"/>
-    <property name="HasTrackList" type="b" access="read"/>
-    <property name="Identity" type="s" access="read"/>
-    <property name="SupportedUriSchemes" type="as" access="read"/>
-    <property name="SupportedMimeTypes" type="as" access="read"/>
+    {ROOT}
   </interface>
   <interface name="org.mpris.MediaPlayer2.Player">
     <method name="Next"/><method name="Previous"/><method name="Pause"/>
@@ -406,19 +401,18 @@ INTROSPECTION = """<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Intro
       <arg name="Position" type="x" direction="in"/></method>
     <method name="OpenUri"><arg name="Uri" type="s" direction="in"/></method>
     <signal name="Seeked"><arg name="Position" type="x"/></signal>
-    <property name="PlaybackStatus" type="s" access="read"/>
-    <property name="Rate" type="d" access="read"/>
-    <property name="Metadata" type="a{sv}" access="read"/>
-    <property name="Volume" type="d" access="read"/>
-    <property name="Position" type="x" access="read"/>
-    <property name="MinimumRate" type="d" access="read"/>
-    <property name="MaximumRate" type="d" access="read"/>
-    <property name="CanGoNext" type="b" access="read"/>
-    <property name="CanGoPrevious" type="b" access="read"/>
-    <property name="CanPlay" type="b" access="read"/>
-    <property name="CanPause" type="b" access="read"/>
-    <property name="CanSeek" type="b" access="read"/>
-    <property name="CanControl" type="b" access="read"/>
+    {PLAYER}
   </interface>
 </node>
 """
+
+
+def _introspection(props: dict[str, dict[str, Variant]]) -> str:
+    """The introspection XML, its properties read from ``props`` (one
+    table: a property answered is a property described, with its type)."""
+    xml = _INTROSPECTION
+    for iface, mark in ((ROOT, "{ROOT}"), (PLAYER, "{PLAYER}")):
+        xml = xml.replace(mark, "\n    ".join(
+            f'<property name="{name}" type="{sig}" access="read"/>'
+            for name, (sig, _) in props[iface].items()))
+    return xml

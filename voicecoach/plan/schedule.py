@@ -7,7 +7,8 @@ code plans with an estimate (tests, no speech engine) or with the real voice.
 Time is integer frames at the session rate, computed once per phase length;
 positions are sums of integers, so nothing drifts however long the session.
 
-Spoken cues are requested here and placed by :mod:`voicecoach.plan.fitting`.
+Spoken cues are requested here and placed by :mod:`voicecoach.plan.fitting`;
+where a rep's form reminder goes is :mod:`voicecoach.plan.reminders`.
 """
 
 from __future__ import annotations
@@ -16,18 +17,12 @@ import math
 from typing import Callable, Mapping
 
 from voicecoach.common.numbers import is_int
-from voicecoach.plan.fitting import (
-    ANCHORED,
-    ANNOUNCE,
-    REMINDER,
-    TIME_LEFT,
-    Say,
-    fit_speech,
-)
+from voicecoach.plan.fitting import ANCHORED, ANNOUNCE, REMINDER, TIME_LEFT, Say, fit_speech
 from voicecoach.plan.kinds import COUNT_IN, MOVING_KINDS, EventKind, SegmentKind, Side
 from voicecoach.plan.metronome import SOUND_SECONDS, sound_frames
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.preset import Preset
+from voicecoach.plan.reminders import RepReminder, reminder_reps
 from voicecoach.plan.timeline import Dropped, Event, Segment, Timeline
 
 SpeechFrames = Callable[[str], int]
@@ -76,6 +71,7 @@ class _Planner:
         self._deferred: list[str] = []     # rep reminders that found no room in their rep
         self._unsaid: list[Dropped] = []   # reminders with no room and no rest to go to
         self._words = {i: (number_word(i),) for i in range(1, 100)}
+        self.reminders = RepReminder(speech_frames, self.gap, samplerate, preset.count, phrases)
 
     # -- helpers ---------------------------------------------------------
     def frames(self, seconds: float) -> int:
@@ -269,7 +265,7 @@ class _Planner:
     def reps(self, set_: int) -> None:
         p = self.p
         n = p.reps_per_set
-        reminder_reps = self.reminder_reps() if p.cues.reminders else []
+        carrying = reminder_reps(p, self.rep_prefix) if p.cues.reminders else []
         for rep in range(1, n + 1):
             side = self.side_of(rep)
             prefix = self.rep_prefix(rep)
@@ -300,10 +296,11 @@ class _Planner:
                             at = start + k * self.sr
                             cues.append(Say(self._words[k + 1], (at,), at + self.sr, ANCHORED,
                                             set_, rep))
-            if rep in reminder_reps:
-                text = p.cues.reminders[(reminder_reps.index(rep) + set_ - 1) % len(p.cues.reminders)]
+            if rep in carrying:
+                text = p.cues.reminders[(carrying.index(rep) + set_ - 1) % len(p.cues.reminders)]
                 head = ", ".join(prefix)
-                placed = self.place_reminder(cues, phases, text, head, rep_start, set_, rep)
+                placed = self.reminders.place(cues, phases, text, head, rep_start, self.now,
+                                              set_, rep)
                 if placed is None:
                     self._deferred.append(text)
                     if p.sets == 1:
@@ -317,83 +314,7 @@ class _Planner:
             elif set_ == p.sets:
                 self._deferred = []
 
-    # -- form reminders -----------------------------------------------------
-    def place_reminder(self, cues: list[Say], phases: dict[SegmentKind, tuple[int, int, Say | None]],
-                       text: str, head: str, rep_start: int, set_: int,
-                       rep: int) -> list[Say] | None:
-        """The rep's cues with the form reminder ``text`` placed, or None
-        when it has no room there. It never displaces the breath or the
-        count; the first that fits, tried with the real fitting:
-
-        1. in free room, with every cue as it is;
-        2. joined to the lift cue, when that fits before the next cue;
-        3. in the top, then the bottom pause, in place of its cue unless
-           that cue is a breath, the cue before it as short as needed
-           (but still saying the movement).
-        """
-        end = self.now
-        step = self.sr // 10          # a reminder is not on the beat: a tenth of a second will do
-        length = self.say_len(text)
-        counting = [(start, start + frames) for kind, (start, frames, _) in phases.items()
-                    if kind in self.p.count]
-
-        def clear_of_counts(at: int) -> bool:   # never spoken between "One" and "Two"
-            return all(at + length + self.gap <= a or at >= b for a, b in counting)
-
-        beats = tuple(filter(clear_of_counts, range(rep_start, end, step)))
-        pauses = [(kind, phases[kind]) for kind in (SegmentKind.TOP, SegmentKind.BOTTOM)
-                  if kind in phases]
-
-        def reminder(onsets: tuple[int, ...]) -> Say:
-            return Say((text,), tuple(filter(clear_of_counts, onsets)) or (end,), end - self.gap,
-                       REMINDER, set_, rep)
-
-        def fits(trial: list[Say]) -> bool:
-            local = [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority,
-                         r.set, r.rep) for r in trial]
-            spoken, dropped = fit_speech(local, self.say_len, self.gap)
-            return len(dropped) <= baseline and any(text in e.text for e in spoken)
-
-        baseline = len(fit_speech(
-            [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority, r.set, r.rep)
-             for r in cues], self.say_len, self.gap)[1])
-        trial = cues + [reminder(tuple(p[1][0] for p in pauses) + beats)]
-        if fits(trial):
-            return trial
-        lift = phases.get(SegmentKind.CONCENTRIC, (0, 0, None))[2]
-        if lift is not None:
-            keep = [c for c in self.worded(lift.candidates) if c.startswith(head)] \
-                or self.worded(lift.candidates)
-            joined = Say(tuple(f"{c}. {text}" for c in keep) + lift.candidates, lift.onsets,
-                         lift.limit, ANCHORED, set_, rep)
-            trial = [joined if r is lift else r for r in cues]
-            if fits(trial):
-                return trial
-        for kind, (start, _, said) in pauses:
-            if said is not None and self.phrases.says_breath(said.candidates[0]):
-                continue
-            before = max((r for r in cues if r.onsets[0] < start and r is not said),
-                         key=lambda r: r.onsets[0], default=None)
-            if before is None:
-                continue
-            onsets = (start,) + tuple(range(start - step, before.onsets[0], -step))
-            worded = self.worded(before.candidates)
-            keep = [c for c in worded if c.startswith(head)] or worded
-            for choice in keep:
-                shorter = Say((choice,), before.onsets, before.limit, ANCHORED, before.set,
-                              before.rep)
-                trial = [shorter if r is before else r for r in cues if r is not said]
-                trial.append(reminder(onsets))
-                if fits(trial):
-                    return trial
-        return None
-
-    def worded(self, candidates: tuple[str, ...]) -> list[str]:
-        """Candidates that still say the movement: a reminder never cuts a
-        lift cue down to the bare breath ("Out"), the slow voice's last resort."""
-        bare = set(self.v("exhale"))
-        return [c for c in candidates if c.rsplit(". ", 1)[-1] not in bare]
-
+    # -- form reminders said in a rest (in a rep: plan/reminders.py) --------
     def rest_reminders(self, texts: list[str]) -> None:
         """Form reminders said in the latest rest: its own, and those of the
         set before it that found no room between the reps."""
@@ -403,17 +324,6 @@ class _Planner:
                 self._rest_said.add(text)
                 self.say((text,), beats, limit, REMINDER, set_=set_)
         self._deferred = []
-
-    def reminder_reps(self) -> list[int]:
-        """Reps that carry a form reminder: about one in four, spread evenly,
-        never the first, the halfway or the last rep (those have news)."""
-        p = self.p
-        n = p.reps_per_set
-        free = [r for r in range(2, n) if r != p.halfway_rep and not self.rep_prefix(r)[:1]]
-        if p.sides == Side.ALTERNATE:
-            free = [r for r in range(2, n) if r != p.halfway_rep and r != n]
-        k = min(len(p.cues.reminders), max(1, n // 4), len(free))
-        return [free[round((i + 0.5) * len(free) / k - 0.5)] for i in range(k)] if k else []
 
     def hold_events(self, start: int, length: int, set_: int, rep: int) -> None:
         self.sound(EventKind.ACCENT, start, set_, rep)

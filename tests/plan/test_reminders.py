@@ -1,0 +1,86 @@
+"""Which reps carry a form reminder, and placing one among a rep's cues,
+through the module's own seam (the scheduler's use is in test_breath.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from voicecoach.plan.fitting import ANCHORED, Say, fit_speech
+from voicecoach.plan.kinds import SegmentKind, Side
+from voicecoach.plan.phrases import default_phrases
+from voicecoach.plan.preset_files import load_preset
+from voicecoach.plan.reminders import RepReminder, reminder_reps
+
+SR = 48000
+GAP = 3840
+
+
+def no_prefix(rep: int) -> tuple[str, ...]:
+    return ()
+
+
+def preset(reps: int, reminders: int = 3, sides: Side = Side.NONE):
+    base = load_preset("leg-lifts")
+    texts = tuple(f"Reminder {i}" for i in range(reminders))
+    return replace(base, reps=reps, sides=sides, cues=replace(base.cues, reminders=texts))
+
+
+def test_about_one_rep_in_four_spread_evenly_never_first_halfway_or_last():
+    p = preset(12)
+    assert p.halfway_rep == 7
+    # free reps 2-6 and 8-11 (nine); three reminders at their 2nd, 5th and 8th
+    assert reminder_reps(p, no_prefix) == [3, 6, 10]
+
+
+def test_a_rep_that_already_has_news_gets_no_reminder():
+    p = preset(12)
+    got = reminder_reps(p, lambda rep: ("Left",) if rep in (3, 6) else ())
+    assert 3 not in got and 6 not in got and len(got) == 3
+
+
+def test_alternating_sides_still_get_reminders_though_every_rep_names_a_side():
+    p = preset(12, sides=Side.ALTERNATE)
+    assert reminder_reps(p, lambda rep: ("Left",)) == [3, 6, 10]
+
+
+@pytest.mark.parametrize("reps, reminders, expected", [(12, 1, [6]), (3, 3, [2]), (2, 3, [])])
+def test_no_more_reminders_than_written_or_than_free_reps(reps, reminders, expected):
+    assert reminder_reps(preset(reps, reminders), no_prefix) == expected
+
+
+def frames(text: str) -> int:
+    return 2400 * len(text.split())          # 50 ms a word: a fixed voice
+
+
+def rep_cues(pause: int):
+    """A rep: a 1 s lift from 0, a top pause of ``pause`` frames, a 1 s lowering."""
+    lift = Say(("Out, lift",), (0,), 2**62, ANCHORED, 1, 2)
+    top = Say(("Hold",), (SR,), 2**62, ANCHORED, 1, 2)
+    lower = Say(("And down",), (SR + pause,), 2**62, ANCHORED, 1, 2)
+    phases = {SegmentKind.CONCENTRIC: (0, SR, lift), SegmentKind.TOP: (SR, pause, top),
+              SegmentKind.ECCENTRIC: (SR + pause, SR, lower)}
+    return [lift, top, lower], phases, 2 * SR + pause
+
+
+def test_a_reminder_goes_where_there_is_room_and_displaces_no_cue():
+    cues, phases, end = rep_cues(pause=SR)
+    placer = RepReminder(frames, GAP, SR, (), default_phrases())
+    placed = placer.place(cues, phases, "Keep your back flat", "", 0, end, 1, 2)
+    assert placed is not None and placed[:3] == cues            # every cue as it was
+    spoken, dropped = fit_speech(placed, frames, GAP)
+    said = {e.text: e for e in spoken}
+    assert dropped == [] and {"Out, lift", "Hold", "And down", "Keep your back flat"} <= set(said)
+    reminder = said["Keep your back flat"]
+    assert reminder.frame >= 0 and reminder.end + GAP <= end
+
+
+def test_no_room_in_the_rep_is_none():
+    cues, phases, end = rep_cues(pause=0)
+    del phases[SegmentKind.TOP]
+    cues = [cues[0], cues[2]]
+    placer = RepReminder(frames, GAP, SR, (SegmentKind.CONCENTRIC, SegmentKind.ECCENTRIC),
+                         default_phrases())
+    text = " ".join(["word"] * 40)                               # 2 s: longer than any gap
+    assert placer.place(cues, phases, text, "", 0, end, 1, 2) is None

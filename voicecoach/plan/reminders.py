@@ -1,0 +1,136 @@
+"""Form reminders: which reps carry one, and where in a rep it is said.
+
+A reminder ("Keep your lower back on the mat") is news that may wait: it
+never takes the place of a breath or a count, and a rep with no room for
+it hands it on to the next rest (the scheduler keeps that list). Pure, like
+the rest of :mod:`voicecoach.plan`: the rep's cues in, the rep's cues out,
+tried with the real fitting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+
+from voicecoach.plan.fitting import ANCHORED, REMINDER, Say, fit_speech
+from voicecoach.plan.kinds import SegmentKind, Side
+from voicecoach.plan.phrases import PhraseBook
+from voicecoach.plan.preset import Preset
+
+Phases = Mapping[SegmentKind, tuple[int, int, Say | None]]
+"""A rep's phases: kind -> (start frame, frames, its anchored cue or None)."""
+
+
+def reminder_reps(preset: Preset, rep_prefix: Callable[[int], tuple[str, ...]]) -> list[int]:
+    """Reps that carry a form reminder: about one in four, spread evenly,
+    never the first, the halfway or the last rep (those have news).
+
+    ``rep_prefix(rep)`` is what that rep's first cue is prefixed with (a
+    side, "Last one"): a rep with a prefix already has news.
+    """
+    n = preset.reps_per_set
+    free = [r for r in range(2, n) if r != preset.halfway_rep and not rep_prefix(r)[:1]]
+    if preset.sides == Side.ALTERNATE:
+        free = [r for r in range(2, n) if r != preset.halfway_rep and r != n]
+    k = min(len(preset.cues.reminders), max(1, n // 4), len(free))
+    return [free[round((i + 0.5) * len(free) / k - 0.5)] for i in range(k)] if k else []
+
+
+class RepReminder:
+    """Places a form reminder among one rep's cues.
+
+    Parameters
+    ----------
+    say_len : callable
+        ``text -> frames``: the spoken length of a phrase.
+    gap : int
+        Frames of silence kept between two phrases.
+    samplerate : int
+        Frames per second.
+    counted : collection of SegmentKind
+        The phases that are counted aloud (nothing is said between counts).
+    phrases : PhraseBook
+        Tells a breath cue and the bare exhale.
+    """
+
+    def __init__(self, say_len: Callable[[str], int], gap: int, samplerate: int,
+                 counted: Collection[SegmentKind], phrases: PhraseBook):
+        self.say_len, self.gap, self.sr = say_len, gap, samplerate
+        self.counted = counted
+        self.phrases = phrases
+        self.bare = set(phrases.variants("exhale"))
+
+    def place(self, cues: list[Say], phases: Phases, text: str, head: str, rep_start: int,
+              end: int, set_: int, rep: int) -> list[Say] | None:
+        """The rep's cues with the form reminder ``text`` placed, or None
+        when it has no room there. It never displaces the breath or the
+        count; the first that fits, tried with the real fitting:
+
+        1. in free room, with every cue as it is;
+        2. joined to the lift cue, when that fits before the next cue;
+        3. in the top, then the bottom pause, in place of its cue unless
+           that cue is a breath, the cue before it as short as needed
+           (but still saying the movement).
+
+        ``head`` is the rep's prefix as said ("Left side"), kept on a
+        shortened cue where it can be; the rep is ``[rep_start, end)``.
+        """
+        step = self.sr // 10          # a reminder is not on the beat: a tenth of a second will do
+        length = self.say_len(text)
+        counting = [(start, start + frames) for kind, (start, frames, _) in phases.items()
+                    if kind in self.counted]
+
+        def clear_of_counts(at: int) -> bool:   # never spoken between "One" and "Two"
+            return all(at + length + self.gap <= a or at >= b for a, b in counting)
+
+        beats = tuple(filter(clear_of_counts, range(rep_start, end, step)))
+        pauses = [(kind, phases[kind]) for kind in (SegmentKind.TOP, SegmentKind.BOTTOM)
+                  if kind in phases]
+
+        def reminder(onsets: tuple[int, ...]) -> Say:
+            return Say((text,), tuple(filter(clear_of_counts, onsets)) or (end,), end - self.gap,
+                       REMINDER, set_, rep)
+
+        def fits(trial: list[Say]) -> bool:
+            local = [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority,
+                         r.set, r.rep) for r in trial]
+            spoken, dropped = fit_speech(local, self.say_len, self.gap)
+            return len(dropped) <= baseline and any(text in e.text for e in spoken)
+
+        baseline = len(fit_speech(
+            [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority, r.set, r.rep)
+             for r in cues], self.say_len, self.gap)[1])
+        trial = cues + [reminder(tuple(p[1][0] for p in pauses) + beats)]
+        if fits(trial):
+            return trial
+        lift = phases.get(SegmentKind.CONCENTRIC, (0, 0, None))[2]
+        if lift is not None:
+            keep = [c for c in self.worded(lift.candidates) if c.startswith(head)] \
+                or self.worded(lift.candidates)
+            joined = Say(tuple(f"{c}. {text}" for c in keep) + lift.candidates, lift.onsets,
+                         lift.limit, ANCHORED, set_, rep)
+            trial = [joined if r is lift else r for r in cues]
+            if fits(trial):
+                return trial
+        for kind, (start, _, said) in pauses:
+            if said is not None and self.phrases.says_breath(said.candidates[0]):
+                continue
+            before = max((r for r in cues if r.onsets[0] < start and r is not said),
+                         key=lambda r: r.onsets[0], default=None)
+            if before is None:
+                continue
+            onsets = (start,) + tuple(range(start - step, before.onsets[0], -step))
+            worded = self.worded(before.candidates)
+            keep = [c for c in worded if c.startswith(head)] or worded
+            for choice in keep:
+                shorter = Say((choice,), before.onsets, before.limit, ANCHORED, before.set,
+                              before.rep)
+                trial = [shorter if r is before else r for r in cues if r is not said]
+                trial.append(reminder(onsets))
+                if fits(trial):
+                    return trial
+        return None
+
+    def worded(self, candidates: tuple[str, ...]) -> list[str]:
+        """Candidates that still say the movement: a reminder never cuts a
+        lift cue down to the bare breath ("Out"), the slow voice's last resort."""
+        return [c for c in candidates if c.rsplit(". ", 1)[-1] not in self.bare]
