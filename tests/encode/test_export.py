@@ -145,6 +145,37 @@ def test_every_tick_is_at_its_frame(exported, key):
         assert abs(found - expected) <= 1, (ev.kind, ev.frame, found, expected)
 
 
+class RecordingSink:
+    """An encoder's seam: keeps what ``stream`` writes."""
+
+    subtype = "FLOAT"
+
+    def __init__(self):
+        self.blocks: list[np.ndarray] = []
+
+    def write(self, block: np.ndarray) -> None:
+        self.blocks.append(block.copy())
+
+
+@pytest.mark.parametrize("block", [1000, 4096, 10007, 65536])
+@pytest.mark.parametrize("limited", [False, True])
+def test_streamed_stems_are_the_dense_render_byte_for_byte(mixer, block, limited):
+    """Stems are rendered only where their bus sounds; every sample is still
+    the mixer's render of the whole bus (blocks cut inside, across and
+    between sounds; with the limiter's gain plan applied too)."""
+    from voicecoach.audio.normalise import limiter_plan
+    m = mixer.with_master(8.0, limiter_plan(mixer, 8.0)) if limited else mixer
+    if limited:
+        assert m._limit is not None            # the plan really applies here
+    sinks = {bus: RecordingSink() for bus in (None, "voice", "ticks")}
+    assert stream(m, [(f, bus) for bus, f in sinks.items()], block=block) == m.frames
+    for bus, f in sinks.items():
+        got = np.concatenate(f.blocks)
+        want = full_render(m, bus)
+        assert got.tobytes() == want.tobytes(), bus
+        assert np.any(got != 0), bus
+
+
 def test_stems_sum_to_the_mix(exported):
     path, written = exported["wav-float"]
     mix, voice, ticks = (sf.read(p, dtype="float32")[0] for p in written[:3])

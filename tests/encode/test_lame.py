@@ -20,7 +20,9 @@ import soundfile as sf
 
 from voicecoach.encode import lame
 from voicecoach.encode.crc16 import crc16, crc16_combine
-from voicecoach.encode.lame import LameWriter, frames_for
+from voicecoach.encode.lame import LameWriter
+from voicecoach.encode.mp3_frames import frames_for
+from voicecoach.encode.mp3_islands import Islands
 
 pytestmark = [
     pytest.mark.skipif(not lame.available(), reason="libmp3lame not installed"),
@@ -338,7 +340,7 @@ def test_writers_sharing_islands_encode_each_once_even_at_once(tmp_path):
         x[k * period + 100:k * period + 7100] = words[k % 3]
     alone = tmp_path / "alone.mp3"
     encode(alone, x, sr)
-    shared = lame.Islands()
+    shared = Islands()
     writers = [LameWriter(tmp_path / f"{i}.mp3", sr, 1, islands=shared) for i in range(2)]
     start = threading.Barrier(2)
 
@@ -364,7 +366,7 @@ def test_a_full_island_store_still_writes_every_island(tmp_path):
     for k in range(6):
         x[k * 30 * 1152:k * 30 * 1152 + 7000] = word
     full, roomy = tmp_path / "full.mp3", tmp_path / "roomy.mp3"
-    w = encode(full, x, 48000, islands=lame.Islands(limit=0))
+    w = encode(full, x, 48000, islands=Islands(limit=0))
     encode(roomy, x, 48000)
     assert (w.islands, w.encoded) == (6, 6)
     assert full.read_bytes() == roomy.read_bytes()

@@ -36,12 +36,13 @@ used). This is exact, not an approximation:
 A workout repeats itself (the same counts, cues and ticks), and LAME is
 deterministic: an island up to :data:`KEEP_SECONDS` long is kept until it
 ends and looked up by its exact input, so a repeat reuses the bytes the
-first one gave (one encoder's work for the lot).
+first one gave (one encoder's work for the lot; see
+:class:`~voicecoach.encode.mp3_islands.Islands`).
 
-The Info tag is rebuilt for the whole stream from a throwaway encoder's
-tag: frames, bytes, seek table, encoder delay and padding (as one encoder
-would have written them for the same input), music length and both
-CRC-16s. A file written to a pipe carries no tag (it cannot go back).
+The empty frames, the frame-count arithmetic and the Info tag rebuilt for
+the whole stream live in :mod:`voicecoach.encode.mp3_frames`; the shared
+store of encoded islands in :mod:`voicecoach.encode.mp3_islands`. A file
+written to a pipe carries no tag (it cannot go back).
 
 :func:`available` says whether the library is there; the exporter falls
 back to libsndfile's writer when it is not.
@@ -49,6 +50,7 @@ back to libsndfile's writer when it is not.
 
 from __future__ import annotations
 
+import array
 import bisect
 import ctypes
 import ctypes.util
@@ -60,9 +62,11 @@ from functools import cache
 import numpy as np
 
 from voicecoach.encode.crc16 import crc16, crc16_combine
+from voicecoach.encode.mp3_frames import SILENT_CHUNK, SilentFrames, frames_for, info_tag
+from voicecoach.encode.mp3_islands import Islands
 
-__all__ = ["VBR_QUALITY", "ALGORITHM_QUALITY", "MIN_GAP_SAMPLES", "KEEP_SECONDS", "Islands",
-           "LameWriter", "available", "frames_for"]
+__all__ = ["VBR_QUALITY", "ALGORITHM_QUALITY", "MIN_GAP_SAMPLES", "KEEP_SECONDS", "LameWriter",
+           "available"]
 
 VBR_QUALITY = 2
 """LAME ``-V 2``: with the fast algorithm below, speech comes out at a lower
@@ -79,13 +83,9 @@ KEEP_SECONDS = 10
 exact input: a workout repeats the same cues and ticks, and LAME is
 deterministic, so a repeated island's frames are the bytes it gave before.
 A longer island streams to its encoder (memory stays flat)."""
-_KNOWN_BYTES = 8 << 20          # encoded islands remembered, at most (a 30-minute
-                                # session's mix and voice stem need 1.4 MB)
 
 _VBR_MTRH = 4
 _MONO, _JOINT_STEREO = 3, 1
-_SILENT_CHUNK = 4096            # empty frames built at a time
-_TOC = 100
 
 
 @cache
@@ -126,118 +126,6 @@ def _can_seek(fd: int) -> bool:
 def available() -> bool:
     """Whether libmp3lame can be loaded."""
     return _lib() is not None
-
-
-def frames_for(samples: int, framesize: int, delay: int = 576) -> tuple[int, int]:
-    """Frames and end padding LAME writes for ``samples`` of input.
-
-    LAME delays the input by ``delay`` and pads the end to whole frames,
-    with at least 576 samples of padding (its flush).
-    """
-    pad = framesize - (delay + samples) % framesize
-    if pad < 576:
-        pad += framesize
-    return (delay + samples + pad) // framesize, pad
-
-
-class _Silence:
-    """Empty MPEG frames matching the stream, at any global frame index.
-
-    The smallest bitrate (index 1), side information all zeros: no main
-    data, ``main_data_begin = 0``. Frame ``k`` is ``floor((k+1)R) - floor(kR)``
-    bytes long (``R = fs/8 * bitrate / rate``), the standard padding rule, so
-    a run's size has a closed form.
-    """
-
-    def __init__(self, header: bytes, framesize: int, samplerate: int):
-        h = int.from_bytes(header[:4], "big")
-        mpeg1 = (h >> 19) & 3 == 3
-        kbps = 32 if mpeg1 else 8
-        h = (h & ~(0xF << 12)) | (1 << 12)      # bitrate index 1
-        h &= ~((1 << 9) | (3 << 4))             # no padding, no mode extension
-        self.header = np.frombuffer(h.to_bytes(4, "big"), dtype=np.uint8)
-        self.num, self.den = framesize // 8 * kbps * 1000, samplerate
-        self.base = self.num // self.den
-        # At most rates every empty frame is the same: one run's bytes, and
-        # the CRC of each run length met, serve every run.
-        self.fixed = self.frames(0, _SILENT_CHUNK).tobytes() if self.num % self.den == 0 else None
-        self._crcs: dict[int, int] = {}
-
-    def run(self, a: int, b: int) -> tuple[bytes, int | None]:
-        """The bytes of empty frames ``a .. b-1`` (at most a chunk), and
-        their CRC from 0 when it is at hand."""
-        if self.fixed is None:
-            return self.frames(a, b).tobytes(), None
-        m = b - a
-        data = self.fixed[:m * self.base]
-        crc = self._crcs.get(m)
-        if crc is None:
-            crc = self._crcs[m] = crc16(data)
-        return data, crc
-
-    def offset(self, k: int) -> int:
-        """Bytes of the empty frames ``0 .. k-1``."""
-        return k * self.num // self.den
-
-    def frames(self, a: int, b: int) -> np.ndarray:
-        """The bytes of empty frames ``a .. b-1``, dtype uint8."""
-        k = np.arange(a, b + 1, dtype=np.int64)
-        ends = k * self.num // self.den - a * self.num // self.den
-        starts, sizes = ends[:-1], np.diff(ends)
-        out = np.zeros(int(ends[-1]), dtype=np.uint8)
-        for j in range(4):
-            out[starts + j] = self.header[j]
-        out[starts[sizes > self.base] + 2] |= 0x02
-        return out
-
-
-class Islands:
-    """Encoded islands by their input, shared by the writers of one export.
-
-    The mix repeats most of the voice stem's islands (wherever no tick
-    overlaps), so the writers of an export share one store; their encoder
-    threads meet the same island at about the same time, so one encodes it
-    while the others wait for its bytes. Bounded: past ``limit`` bytes new
-    islands are not remembered (they are encoded again when they repeat).
-    Keys include the encoder settings, so writers of any settings may share.
-    """
-
-    def __init__(self, limit: int = _KNOWN_BYTES):
-        self._limit = limit
-        self._size = 0
-        self._done: dict[tuple, tuple[bytes, int, int]] = {}
-        self._busy: dict[tuple, threading.Event] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, encode) -> tuple[tuple[bytes, int, int], bool]:
-        """The island ``(bytes, frames, crc)`` for ``key``, from ``encode()``
-        if no writer has encoded it; and whether this call encoded it."""
-        while True:
-            with self._lock:
-                found = self._done.get(key)
-                if found is not None:
-                    return found, False
-                wait = self._busy.get(key)
-                if wait is None:
-                    mine = self._busy[key] = threading.Event()
-                    break
-            wait.wait()
-            with self._lock:
-                found = self._done.get(key)
-            if found is not None:
-                return found, False
-            return encode(), True               # not kept (full) or its encoder failed
-        try:
-            found = encode()
-            with self._lock:
-                if self._size + len(found[0]) <= self._limit:
-                    self._done[key] = found
-                    self._size += len(found[0])
-            return found, True
-        finally:
-            with self._lock:
-                del self._busy[key]
-            mine.set()
 
 
 class LameWriter:
@@ -295,7 +183,7 @@ class LameWriter:
             self._template = bytearray(ctypes.string_at(self._out, size))
         finally:
             lib.lame_close(probe)
-        self._silence = _Silence(self._template, self._fs, samplerate)
+        self._silence = SilentFrames(self._template, self._fs, samplerate)
         self._min_gap = max(-(-min_gap // self._fs), -(-2304 // self._fs) + 1)
         self._zeros = np.zeros((min(self._min_gap, 64) * self._fs, channels), dtype=np.float32)
         self._carry = np.zeros((self._fs, channels), dtype=np.float32)
@@ -315,7 +203,10 @@ class LameWriter:
         self._cursor = 0             # global frames written
         self._bytes = 0              # audio bytes written
         self._crc = 0
-        self._islands: list[tuple[int, int, int, int]] = []  # frame, frames, byte, bytes
+        # Each island's first frame, frames, first byte and bytes, for the seek
+        # table: flat arrays of int64 (a 3-hour stem has thousands of islands;
+        # a tuple each would cost five times the memory).
+        self._islands = tuple(array.array("q") for _ in range(4))
         if isinstance(path, int):
             self._fh = os.fdopen(os.dup(path), "wb")
         else:
@@ -431,8 +322,8 @@ class LameWriter:
         """Empty frames up to global frame ``end``."""
         if end < self._cursor:
             raise AssertionError(f"an island would overlap frame {end} (at {self._cursor})")
-        for a in range(self._cursor, end, _SILENT_CHUNK):
-            self._emit(*self._silence.run(a, min(a + _SILENT_CHUNK, end)))
+        for a in range(self._cursor, end, SILENT_CHUNK):
+            self._emit(*self._silence.run(a, min(a + SILENT_CHUNK, end)))
         self._cursor = end
 
     def _open(self, frame: int) -> None:
@@ -459,8 +350,9 @@ class LameWriter:
         if made != expected:
             raise AssertionError(f"LAME wrote {made} frames for {self._fed} samples, "
                                  f"not {expected}")
-        self._islands.append((self._first, made, self._island_byte,
-                              self._bytes - self._island_byte))
+        for column, value in zip(self._islands, (self._first, made, self._island_byte,
+                                                 self._bytes - self._island_byte)):
+            column.append(value)
         self._cursor = self._first + made
 
     def _encode_pending(self) -> tuple[bytes, int, int]:
@@ -509,12 +401,12 @@ class LameWriter:
     @property
     def islands(self) -> int:
         """Islands of sound written so far."""
-        return len(self._islands)
+        return len(self._islands[0])
 
     @property
     def island_frames(self) -> list[int]:
         """The frame (after the tag frame) where each island starts."""
-        return [first for first, _, _, _ in self._islands]
+        return self._islands[0].tolist()
 
     def write(self, block: np.ndarray) -> None:
         """Take the next samples, float32 ``(n, channels)``; whole frame slots
@@ -584,29 +476,15 @@ class LameWriter:
     def _byte_at(self, frame: int) -> int:
         """Where global frame ``frame`` starts, from the first audio frame
         (inside an island interpolated: a seek table is coarse anyway)."""
-        i = bisect.bisect_right(self._islands, (frame, float("inf"))) - 1
+        i = bisect.bisect_right(self._islands[0], frame) - 1
         if i < 0:
             return self._silence.offset(frame)
-        first, frames, byte, size = self._islands[i]
+        first, frames, byte, size = (column[i] for column in self._islands)
         if frame < first + frames:
             return byte + size * (frame - first) // frames
         end = first + frames
         return byte + size + self._silence.offset(frame) - self._silence.offset(end)
 
     def _tag(self, total: int, padding: int) -> bytes:
-        t = bytearray(self._template)
-        x = max(t.find(b"Xing"), t.find(b"Info"))
-        if x < 0:
-            raise RuntimeError("LAME's Info tag has no Xing header")
-        size = len(t) + self._bytes
-        t[x + 8:x + 12] = total.to_bytes(4, "big")
-        t[x + 12:x + 16] = size.to_bytes(4, "big")
-        audio = max(self._bytes, 1)
-        t[x + 16:x + 16 + _TOC] = bytes(
-            min(255, 256 * self._byte_at(i * total // _TOC) // audio) for i in range(_TOC))
-        lame = x + 120
-        t[lame + 21:lame + 24] = ((self._delay << 12) | padding).to_bytes(3, "big")
-        t[lame + 28:lame + 32] = size.to_bytes(4, "big")
-        t[lame + 32:lame + 34] = self._crc.to_bytes(2, "big")
-        t[lame + 34:lame + 36] = crc16(bytes(t[:lame + 34])).to_bytes(2, "big")
-        return bytes(t)
+        return info_tag(self._template, total, padding, self._delay, self._bytes, self._crc,
+                        self._byte_at)

@@ -5,18 +5,38 @@ while they encode, so on a 2-core machine the render (main thread) and two
 or three encoders share both cores. Each :class:`ThreadedSink` takes blocks
 through a short queue (memory stays a few blocks per file) and keeps the
 first error its encoder raised, re-raised in the caller's thread.
+
+glibc gives each new thread that allocates its own malloc arena, and the
+encoders' short-lived buffers and the islands they keep leave those arenas
+fragmented: a 3-hour MP3 export with stems then peaks about 3 MB higher
+than with one arena. The encoder threads share the main arena instead
+(they allocate a few times a block: no contention worth the memory).
 """
 
 from __future__ import annotations
 
+import ctypes
 import queue
 import threading
+from functools import cache
 
 import numpy as np
 
 __all__ = ["ThreadedSink"]
 
 _DONE = object()
+_M_ARENA_MAX = -8               # glibc's mallopt parameter
+
+
+@cache
+def _one_malloc_arena() -> None:
+    """Threads started from now on allocate from the main arena (glibc only)."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt(_M_ARENA_MAX, 1)
 
 
 class ThreadedSink:
@@ -31,6 +51,7 @@ class ThreadedSink:
     """
 
     def __init__(self, sink, depth: int = 3):
+        _one_malloc_arena()
         self.sink = sink
         self.subtype = sink.subtype
         self._q: queue.Queue = queue.Queue(maxsize=depth)

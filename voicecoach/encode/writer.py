@@ -243,8 +243,9 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
     sr = options.samplerate
     lame = False
     if fmt == "mp3":
-        from voicecoach.encode.lame import Islands, LameWriter
+        from voicecoach.encode.lame import LameWriter
         from voicecoach.encode.lame import available as mp3_encoder_available
+        from voicecoach.encode.mp3_islands import Islands
         lame = mp3_encoder_available()
         islands = Islands()               # the mix repeats the stems' islands
     if fmt == "wav" and not main.seekable:        # a stream's sizes must fit up front

@@ -1,0 +1,68 @@
+"""Encoded MP3 islands by their input, shared by the writers of one export.
+
+A workout repeats itself (the same counts, cues and ticks) and LAME is
+deterministic, so an island of sound met again is the bytes it gave the
+first time. The store is shared by the mix's and the stems' writers (the
+mix repeats most of the voice stem's islands), thread-safe, and capped.
+"""
+
+from __future__ import annotations
+
+import threading
+
+__all__ = ["KNOWN_BYTES", "Islands"]
+
+KNOWN_BYTES = 2 << 20
+"""Encoded islands remembered, at most. Most repeats are short (counts,
+ticks): a 30-minute session with stems keeps 1.47 MB and a 3-hour one
+1.71 MB, every repeat found; 1 MB already misses some (35 more islands
+encoded in 30 minutes, 137 more in 3 hours, and slower)."""
+
+
+class Islands:
+    """Encoded islands by their input, shared by the writers of one export.
+
+    The mix repeats most of the voice stem's islands (wherever no tick
+    overlaps), so the writers of an export share one store; their encoder
+    threads meet the same island at about the same time, so one encodes it
+    while the others wait for its bytes. Bounded: past ``limit`` bytes new
+    islands are not remembered (they are encoded again when they repeat).
+    Keys include the encoder settings, so writers of any settings may share.
+    """
+
+    def __init__(self, limit: int = KNOWN_BYTES):
+        self._limit = limit
+        self._size = 0
+        self._done: dict[tuple, tuple[bytes, int, int]] = {}
+        self._busy: dict[tuple, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, encode) -> tuple[tuple[bytes, int, int], bool]:
+        """The island ``(bytes, frames, crc)`` for ``key``, from ``encode()``
+        if no writer has encoded it; and whether this call encoded it."""
+        while True:
+            with self._lock:
+                found = self._done.get(key)
+                if found is not None:
+                    return found, False
+                wait = self._busy.get(key)
+                if wait is None:
+                    mine = self._busy[key] = threading.Event()
+                    break
+            wait.wait()
+            with self._lock:
+                found = self._done.get(key)
+            if found is not None:
+                return found, False
+            return encode(), True               # not kept (full) or its encoder failed
+        try:
+            found = encode()
+            with self._lock:
+                if self._size + len(found[0]) <= self._limit:
+                    self._done[key] = found
+                    self._size += len(found[0])
+            return found, True
+        finally:
+            with self._lock:
+                del self._busy[key]
+            mine.set()
