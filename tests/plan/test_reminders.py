@@ -84,3 +84,19 @@ def test_no_room_in_the_rep_is_none():
                          default_phrases())
     text = " ".join(["word"] * 40)                               # 2 s: longer than any gap
     assert placer.place(cues, phases, text, "", 0, end, 1, 2) is None
+
+
+def test_a_reminder_keeps_off_a_counted_phase_even_when_its_counts_were_dropped():
+    # A voice so slow (1.1 s a word) that neither the lift cue nor the counts
+    # fit: the counted lowering is left silent, and the reminder is not said
+    # over it -- this rep has no room for it at all.
+    def slow(text: str) -> int:
+        return round(1.1 * SR) * len(text.split())
+    lift = Say(("Out, lift",), (0,), 2**62, ANCHORED, 1, 2)
+    one = Say(("Lower, one", "One"), (SR,), 2**62, ANCHORED, 1, 2)
+    two = Say(("Two",), (2 * SR,), 3 * SR, ANCHORED, 1, 2)
+    phases = {SegmentKind.CONCENTRIC: (0, SR, lift), SegmentKind.ECCENTRIC: (SR, 2 * SR, one)}
+    cues = [lift, one, two]
+    assert len(fit_speech(cues, slow, GAP)[1]) == 3                 # all three dropped
+    placer = RepReminder(slow, GAP, SR, (SegmentKind.ECCENTRIC,), default_phrases())
+    assert placer.place(cues, phases, "Flat back", "", 0, 3 * SR, 1, 2) is None

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from voicecoach.plan.phrases import default_phrases, number_word
+from voicecoach.plan.preset import WarmupStep
 from voicecoach.plan.preset_files import builtin_names, load_preset
 from voicecoach.plan.schedule import build_timeline
-from voicecoach.plan.kinds import REP_KINDS
+from voicecoach.plan.kinds import REP_KINDS, Side
 
 SR = 48000
 HERE = Path(__file__).parent / "spoken"
@@ -289,3 +290,29 @@ def test_reminders_with_no_room_in_their_reps_are_said_in_the_rest_once_each(spe
     assert not [e for e in tl.events if e.kind == "speech" and e.text in r]
     starts = {rep: min(s.start for s in tl.segments if s.rep == rep) for rep in (3, 8)}
     assert [(d.frame, d.text) for d in tl.dropped] == [(starts[3], r[0]), (starts[8], r[1])]
+
+
+def test_a_warm_up_step_too_short_for_its_count_grows_to_hold_every_round(speech_len):
+    # Two seconds for four unhurried rounds (1.5 s each): the step is
+    # lengthened so "Four" is still said in the warm-up, not over the next part.
+    preset = replace(load_preset("leg-lifts"), warmup=(WarmupStep("Breathe", 2, 4),))
+    tl = build_timeline(preset, speech_len())
+    step = next(s for s in tl.segments if s.kind == "warmup")
+    assert step.frames == 7 * SR        # 1 s to the first round, 4 x 1.5 s, on a whole second
+    rounds = [(e.frame - step.start, e.text) for e in tl.events
+              if e.kind == "speech" and step.start < e.frame < step.end]
+    assert rounds == [(SR, "One"), (SR + 3 * SR // 2, "Two"), (SR + 3 * SR, "Three"),
+                      (SR + 9 * SR // 2, "Four")]
+
+
+def test_alternating_sides_keep_the_side_name_when_the_long_head_has_no_room(speech_len):
+    # "Halfway, Right side. ..." and "Last one, Right side. ..." do not fit
+    # before the next cue with this slower voice: the side is what is kept.
+    preset = replace(load_preset("leg-lifts"), sides=Side.ALTERNATE,
+                     side_names=("Left side", "Right side"), sets=1)
+    tl = build_timeline(preset, speech_len(per_char=0.07))
+    lifts = {s.rep: s for s in tl.segments if s.kind == "concentric"}
+    assert (preset.halfway_rep, preset.reps_per_set) == (6, 10)
+    assert at(tl, lifts[6].start)[1] == ["Right side. Out, and lift"]
+    assert at(tl, lifts[10].start)[1] == ["Right side. Out, and lift"]
+    assert at(tl, lifts[5].start)[1] == ["Left side. Out, and lift"]
