@@ -723,3 +723,40 @@ def test_wav_stream_header_takes_exactly_up_to_four_gib():
     assert int.from_bytes(head[4:8], "little") == 0xFFFFFFFF
     with pytest.raises(InputError, match="4 GiB"):
         wav_header(most + 1, 1, 48000, "PCM_24")
+
+
+# ------------------------------------------------- arguments export takes or refuses
+def test_export_takes_the_path_as_a_string(mixer, tmp_path):
+    path = tmp_path / "s.wav"
+    written = export(mixer, TIMELINE, str(path), ExportOptions(subtype="FLOAT"))
+    assert written == [path]
+    data, sr = sf.read(path, dtype="float32", always_2d=True)
+    assert sr == SR
+    np.testing.assert_array_equal(data, full_render(mixer))
+
+
+def test_export_refuses_options_that_are_not_export_options(mixer, tmp_path):
+    with pytest.raises(TypeError, match="^options must be ExportOptions, not dict$"):
+        export(mixer, TIMELINE, tmp_path / "s.wav", {"format": "wav"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_flac_to_standard_output_whose_reader_went_away_says_so(mixer, monkeypatch):
+    r, w = os.pipe()
+
+    def reader_goes_away_then_stream(*args, **kwargs):
+        os.close(r)              # after the encoder opened: the samples meet a closed pipe
+        return stream(*args, **kwargs)
+
+    monkeypatch.setattr(export_mod, "stream", reader_goes_away_then_stream)
+    saved = os.dup(1)
+    try:
+        os.dup2(w, 1)
+        with pytest.raises(ExportError) as err:
+            export(mixer, TIMELINE, Path("-"), ExportOptions(format="ogg"))
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(w)
+    assert str(err.value) == ("cannot write standard output: "
+                              "the reader stopped reading (Broken pipe)")
