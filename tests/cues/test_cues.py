@@ -278,6 +278,15 @@ def test_breaths_and_soft_sounds_do_not_change_a_cues_loudness(breath_db):
     assert gated_rms(with_breath, SR) == pytest.approx(gated_rms(words, SR), rel=0.05)
 
 
+def test_gated_rms_at_a_rate_below_one_sample_per_window_gates_single_samples():
+    # At 10 Hz a 20 ms window is under one sample: each sample is its own
+    # window, so the silent sample is gated out and the RMS is exactly 0.5.
+    x = np.array([0.5, -0.5, 0.0], np.float32)
+    assert gated_rms(x, 10) == 0.5
+    np.testing.assert_allclose(normalise(x, 10), x * (10 ** (TARGET_RMS_DBFS / 20) / 0.5),
+                               rtol=1e-6, atol=0)
+
+
 def test_gated_rms_of_a_steady_tone_is_its_rms():
     tone = burst(0, SR, 0, amp=0.5, freq=1000.0)
     assert gated_rms(tone, SR) == pytest.approx(0.5 / np.sqrt(2), rel=1e-3)

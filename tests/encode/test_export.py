@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import mutagen
@@ -23,6 +24,7 @@ from voicecoach.encode import writer as export_mod
 from voicecoach.encode.chapters import Chapter, chapters, cue_sheet
 from voicecoach.encode.formats import FORMATS, ExportOptions, format_for
 from voicecoach.encode.streaming import stream
+from voicecoach.encode.wav import WavWriter
 from voicecoach.encode.writer import export
 from voicecoach.errors import ExportError, InputError
 from voicecoach.plan.timeline import Event, Segment, Timeline
@@ -723,3 +725,105 @@ def test_wav_stream_header_takes_exactly_up_to_four_gib():
     assert int.from_bytes(head[4:8], "little") == 0xFFFFFFFF
     with pytest.raises(InputError, match="4 GiB"):
         wav_header(most + 1, 1, 48000, "PCM_24")
+
+
+# ------------------------------------------------- arguments export takes or refuses
+def test_export_takes_the_path_as_a_string(mixer, tmp_path):
+    path = tmp_path / "s.wav"
+    written = export(mixer, TIMELINE, str(path), ExportOptions(subtype="FLOAT"))
+    assert written == [path]
+    data, sr = sf.read(path, dtype="float32", always_2d=True)
+    assert sr == SR
+    np.testing.assert_array_equal(data, full_render(mixer))
+
+
+def test_export_refuses_options_that_are_not_export_options(mixer, tmp_path):
+    with pytest.raises(TypeError, match="^options must be ExportOptions, not dict$"):
+        export(mixer, TIMELINE, tmp_path / "s.wav", {"format": "wav"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_flac_to_standard_output_whose_reader_went_away_says_so(mixer, monkeypatch):
+    r, w = os.pipe()
+
+    def reader_goes_away_then_stream(*args, **kwargs):
+        os.close(r)              # after the encoder opened: the samples meet a closed pipe
+        return stream(*args, **kwargs)
+
+    monkeypatch.setattr(export_mod, "stream", reader_goes_away_then_stream)
+    saved = os.dup(1)
+    try:
+        os.dup2(w, 1)
+        with pytest.raises(ExportError) as err:
+            export(mixer, TIMELINE, Path("-"), ExportOptions(format="ogg"))
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(w)
+    assert str(err.value) == ("cannot write standard output: "
+                              "the reader stopped reading (Broken pipe)")
+
+
+# ------------------------------------------- WAV writers fed only where there is sound
+def test_pcm16_wav_over_an_old_file_is_the_same_file_with_exact_silence(mixer, tmp_path):
+    # Over an old file short silences (here 11600..24000, between "Lift" and
+    # the accent) are written as zeros instead of left as holes.
+    fresh = tmp_path / "fresh.wav"
+    export(mixer, TIMELINE, fresh, ExportOptions())
+    path = tmp_path / "again.wav"
+    path.write_bytes(b"an old file")
+    export(mixer, TIMELINE, path, ExportOptions())
+    assert path.read_bytes() == fresh.read_bytes()
+    ints, _ = sf.read(path, dtype="int16")
+    assert not ints[11600:24000].any()
+
+
+def test_stream_into_wav_writers_takes_a_block_of_zero_as_one_frame(tmp_path):
+    tl = Timeline("p", SR, 6, (Segment("intro", 0, 6),), (Event(0, "speech", 6, "x"),))
+    x = np.array([0.25, -0.4, 0.3, 0.4499, -0.4499, 1e-5], np.float32)
+    m = Mixer(tl, {"x": x}, SOUNDS)
+    seen: list[int] = []
+
+    def progress(done: int) -> None:
+        seen.append(done)
+        if len(seen) > 6:
+            raise RuntimeError(f"no progress: {seen}")
+
+    blobs = []
+    for block, report in [(0, progress), (6, None)]:
+        path = tmp_path / f"b{block}.wav"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            f = WavWriter(fd, 6, 1, SR)
+            assert stream(m, [(f, None)], block=block, progress=report) == 6
+            f.close()
+        finally:
+            os.close(fd)
+        blobs.append(path.read_bytes())
+    assert seen == [1, 2, 3, 4, 5, 6]
+    assert blobs[0] == blobs[1]
+    ints, _ = sf.read(io.BytesIO(blobs[0]), dtype="int16")
+    np.testing.assert_array_equal(ints, np.rint(x.astype(np.float64) * 32768).astype(np.int16))
+
+
+@pytest.mark.parametrize("subtype", ["FLOAT", "PCM_24"])
+def test_wav_to_a_fifo_has_the_samples_of_the_same_export_to_a_file(mixer, tmp_path, subtype):
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+
+    def read() -> None:
+        with open(fifo, "rb") as f:
+            got.append(f.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    export(mixer, TIMELINE, fifo, ExportOptions(subtype=subtype))
+    reader.join(timeout=60)
+    streamed, sr = sf.read(io.BytesIO(got[0]), dtype="float32", always_2d=True)
+    path = tmp_path / "file.wav"
+    export(mixer, TIMELINE, path, ExportOptions(subtype=subtype))
+    on_disk, _ = sf.read(path, dtype="float32", always_2d=True)
+    assert sr == SR and sf.info(io.BytesIO(got[0])).subtype == subtype
+    assert np.abs(on_disk).max() > 0.1
+    np.testing.assert_array_equal(streamed, on_disk)
