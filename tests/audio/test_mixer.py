@@ -517,3 +517,27 @@ def test_bad_master_gain_bus_and_speech_event_are_named():
         Mixer(tl, {"x": a32(0.1, 0.1)}, SOUNDS, channels=1.0)
     with pytest.raises(TypeError, match="speech must be a mapping"):
         Mixer(tl, [("x", a32(0.1))], SOUNDS)
+
+
+def test_overlapping_int16_clips_sum_as_their_scaled_samples():
+    """Two 16-bit phrases that overlap are pre-summed: each sample k sounds as
+    k * 2**-15, so the overlap is their sum, not something far louder."""
+    x = np.array([8192, 8192, 8192], dtype=np.int16)        # 0.25
+    y = np.array([4096, -4096, 4096], dtype=np.int16)       # +-0.125
+    tl = timeline(8, Event(1, "speech", 3, "x"), Event(2, "speech", 3, "y"))
+    m = Mixer(tl, {"x": x, "y": y}, SOUNDS)
+    assert m.gain == 1.0 and m.peak == 0.375
+    np.testing.assert_array_equal(render(m, 0, 8)[:, 0],
+                                  a32(0, 0.25, 0.375, 0.125, 0.125, 0, 0, 0))
+
+
+def test_int16_speech_at_a_level_is_scaled_in_float32_while_rendering():
+    """16-bit speech at voice level 0.3 sounds as float32(k) times the float32
+    factor 0.3 * 2**-15: the same samples in every block, live and exported."""
+    pcm = np.arange(-5, 6, dtype=np.int16) * 3001
+    tl = timeline(14, Event(2, "speech", 11, "x"))
+    m = Mixer(tl, {"x": pcm}, SOUNDS, levels={"voice": 0.3})
+    expected = np.zeros(14, F32)
+    expected[2:13] = pcm.astype(F32) * F32(0.3 * 2.0 ** -15)
+    np.testing.assert_array_equal(render(m, 0, 14)[:, 0], expected)
+    np.testing.assert_array_equal(render(m, 0, 14, "voice")[:, 0], expected)
