@@ -729,3 +729,59 @@ def test_missing_espeak_library_names_the_fix(tmp_path, monkeypatch):
         with pytest.raises(SpeechEngineError, match="apt-get install espeak-ng") as info:
             eng.synthesize("One", SpeechSettings())
     assert "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------- the spoken timeline
+
+def _prefetch_order(monkeypatch):
+    """Record what spoken_timeline asks the bank to synthesise ahead."""
+    asked: list[list[str]] = []
+    real = CueBank.prefetch
+
+    def prefetch(self, texts):
+        texts = list(texts)
+        asked.append(texts)
+        return real(self, texts)
+
+    monkeypatch.setattr(CueBank, "prefetch", prefetch)
+    return asked
+
+
+def test_a_warm_cache_plans_once_and_gives_the_same_timeline(tmp_path, monkeypatch):
+    from voicecoach.cues import timing
+    from voicecoach.plan.preset_files import load_preset
+    from voicecoach.plan.schedule import build_timeline
+
+    preset = load_preset("dead-bug")
+    cold_engine = FakeEngine()
+    cold_bank = CueBank(48000, SpeechSettings(), CueCache(tmp_path), engine=cold_engine)
+    asked = _prefetch_order(monkeypatch)
+    cold = timing.spoken_timeline(preset, cold_bank)
+    assert len(asked) == 1 and cold_engine.calls            # a cold cache: listed, synthesised
+    assert cold == build_timeline(preset, cold_bank.frames, 48000)
+
+    warm_engine = FakeEngine()
+    warm_bank = CueBank(48000, SpeechSettings(), CueCache(tmp_path), engine=warm_engine)
+    monkeypatch.setattr(timing, "speech_texts",
+                        lambda *a, **k: pytest.fail("a warm cache needs no list of phrases"))
+    assert timing.spoken_timeline(preset, warm_bank) == cold   # one plan, the same frames
+    assert warm_engine.calls == [] and len(asked) == 1
+
+
+def test_one_phrase_missing_from_the_cache_is_synthesised_and_planned_with(tmp_path, monkeypatch):
+    from voicecoach.cues import timing
+    from voicecoach.plan.preset_files import load_preset
+
+    preset = load_preset("dead-bug")
+    full = timing.spoken_timeline(preset, CueBank(48000, SpeechSettings(), CueCache(tmp_path),
+                                                  engine=FakeEngine()))
+    said = next(e.text for e in full.events if e.text)
+    key = CueBank(48000, SpeechSettings(), CueCache(tmp_path), engine=FakeEngine())._key(said)
+    CueCache(tmp_path).path(key).unlink()                    # forget one phrase heard
+    engine = FakeEngine()
+    asked = _prefetch_order(monkeypatch)
+    again = timing.spoken_timeline(preset, CueBank(48000, SpeechSettings(), CueCache(tmp_path),
+                                                   engine=engine))
+    assert [t for t, _ in engine.calls] == [said]            # only the missing one, once
+    assert len(asked) == 1 and said in asked[0]
+    assert again == full

@@ -116,6 +116,19 @@ class CueBank:
             self._lengths[text] = len(cue)
         return self._lengths[text]
 
+    def known_frames(self, text: str) -> int | None:
+        """Length of the cue in frames if it is held or cached, else ``None``:
+        :meth:`frames` without synthesising, so a plan can first try the
+        lengths a warm cache already knows."""
+        text = check_text(text)
+        if text in self._cues:
+            return len(self._cues[text])
+        if text in self._pcm16:
+            return len(self._pcm16[text])
+        if self._closed:
+            raise ValueError("CueBank is closed")
+        return self._lengths[text] if self._on_disk(text) else None
+
     def _load(self, text: str) -> tuple[np.ndarray, bool]:
         """The cue from the cache, or synthesised and cached; and whether it is on disk."""
         if self._closed:

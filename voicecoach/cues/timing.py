@@ -37,6 +37,29 @@ def spoken_timeline(preset: Preset, bank: CueBank,
     The phrases not cached yet are synthesised first, all together, the
     earliest heard first (:meth:`CueBank.prefetch`); a warm cache reads
     only the lengths in its headers.
+
+    A warm cache knows every length, so the plan is first made from the
+    lengths it knows; only when a phrase is missing are the session's
+    phrases listed (a second plan, by estimates), synthesised and the plan
+    made again.
     """
+    missing = False
+
+    def known(text: str) -> int:
+        nonlocal missing
+        n = bank.known_frames(text)
+        if n is None:
+            missing = True
+            return 1
+        return n
+
+    try:
+        timeline = build_timeline(preset, known, bank.samplerate, sound_lengths=sound_lengths)
+    except Exception:
+        if not missing:          # the plan's own error, with every true length
+            raise
+    else:
+        if not missing:
+            return timeline
     bank.prefetch(speech_texts(preset, bank.samplerate))
     return build_timeline(preset, bank.frames, bank.samplerate, sound_lengths=sound_lengths)
