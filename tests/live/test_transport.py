@@ -92,15 +92,21 @@ def test_pause_in_a_rep_resumes_from_its_start_with_a_count_in(session, full_mix
     assert t.activity == Activity.SESSION
 
 
-def test_pause_in_the_intro_resumes_at_the_cut_phrase_without_a_count_in(session, full_mix):
+@pytest.mark.parametrize("which, pause, resume", [(1, "toggle", "toggle"),
+                                                   (0, "pause", "resume")])
+def test_pause_in_the_intro_resumes_at_the_cut_phrase_without_a_count_in(
+        session, full_mix, which, pause, resume):
+    """A phrase of the intro cut mid-word is said again whole, after "carrying
+    on" and no count-in; the session's very first words (phrase 0) too."""
     tl, mixer, clips = session
-    phrase = [e for e in tl.events if e.kind == "speech"][1]      # the second intro sentence
+    phrase = [e for e in tl.events if e.kind == "speech"][which]
+    assert tl.segment_at(phrase.frame).kind == "intro"
     t = Transport(mixer, tl, clips)
     play(t, [phrase.frame + phrase.frames // 2])                  # mid-word
-    t.request("toggle")
+    t.request(pause)
     play(t, [t.fade + len(clips.paused) + SR])
     assert t.position == phrase.frame
-    t.request("toggle")
+    t.request(resume)
     after = play(t, [len(clips.resume) + SR])
     assert np.allclose(after[:len(clips.resume)], clips.resume)  # "carrying on", no count-in
     ref = full_mix(mixer, tl)
@@ -403,20 +409,3 @@ def test_with_music_it_also_stops_exactly_at_the_last_frame(session):
     assert not t.finished
     play(t, [1])
     assert t.finished and t.rendered == tl.frames
-
-
-def test_pause_in_the_first_phrase_resumes_at_its_start(session, full_mix):
-    """The session's very first words cut mid-word are said again whole."""
-    tl, mixer, clips = session
-    phrase = [e for e in tl.events if e.kind == "speech"][0]
-    assert tl.segment_at(phrase.frame).kind == "intro"
-    t = Transport(mixer, tl, clips)
-    play(t, [phrase.frame + phrase.frames // 2])                  # mid-word
-    t.request("pause")
-    play(t, [t.fade + len(clips.paused) + SR])
-    assert t.position == phrase.frame
-    t.request("resume")
-    after = play(t, [len(clips.resume) + SR])
-    assert np.allclose(after[:len(clips.resume)], clips.resume)
-    ref = full_mix(mixer, tl)
-    assert np.array_equal(after[len(clips.resume):], ref[phrase.frame:phrase.frame + SR])
