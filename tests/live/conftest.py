@@ -20,6 +20,14 @@ def speech_clip(text):
     return (0.3 * np.sin(2 * np.pi * 300 * t) * np.hanning(n)).astype(np.float32)
 
 
+@pytest.fixture(scope="session")
+def tone_voice():
+    """:func:`speech_clip`, for tests that build their own clips or mixer
+    (a fixture: ``from conftest import`` would find whichever conftest
+    module pytest loaded first)."""
+    return speech_clip
+
+
 @pytest.fixture(scope="module")
 def session():
     preset = load_preset("leg-lifts").with_overrides(sets=2, reps=3, rest=8)

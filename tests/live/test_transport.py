@@ -216,11 +216,11 @@ def test_recover_in_a_rep_restarts_it_with_a_count_in(session):
     assert t.position == rep[0].start + 100
 
 
-def test_clips_have_count_in_and_name_every_set(session):
+def test_clips_have_count_in_and_name_every_set(session, tone_voice):
+    speech_clip = tone_voice
     _, _, clips = session
     assert isinstance(clips, Clips) and len(clips.skip_to) == 3 and len(clips.restart) == 3
     assert len(clips.resume_rep) % SR == 0 and len(clips.resume_rep) >= 4 * SR
-    from conftest import speech_clip
     said = []
     make_clips(lambda text: said.append(text) or speech_clip(text), make_sounds(SR), SR, sets=2)
     assert {"Skipping to set 2 of 2.", "From the top of set 1.", "Back to your rest.",
@@ -234,10 +234,10 @@ def _loud(x):
     return float(np.max(np.abs(x)))
 
 
-def test_messages_use_the_session_voice_and_tick_levels(session):
+def test_messages_use_the_session_voice_and_tick_levels(session, tone_voice):
     """--voice-volume -12 --tick-volume -10: the player's words and count-in
     ticks sound exactly as loud as the session's own."""
-    from conftest import speech_clip
+    speech_clip = tone_voice
     tl, _, _ = session
     sounds = make_sounds(SR)
     mixer = Mixer(tl, {t: speech_clip(t) for t in tl.texts()}, sounds,
