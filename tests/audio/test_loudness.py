@@ -132,6 +132,23 @@ def test_the_result_is_kept_and_reused_for_the_same_session_only(tmp_path):
     assert loudness_cache.load(path) is None
 
 
+def test_a_stored_plan_whose_knots_do_not_add_up_is_not_used(tmp_path):
+    from voicecoach.audio import loudness_cache
+    from voicecoach.audio.normalise import normalise_sparse
+    mixer = sparse_session(12)
+    loud, plan = normalise_sparse(mixer, -14.0)
+    assert len(plan.starts) > 1
+    path = tmp_path / "plan.npz"
+    loudness_cache.store(path, loud, plan)
+    with np.load(path) as z:
+        parts = dict(z)
+    assert parts["lengths"].tolist() == [len(k) for k in plan.knots]
+    parts["lengths"][0] += 1                     # one knot more than the file holds
+    with open(path, "wb") as fh:
+        np.savez(fh, **parts)
+    assert loudness_cache.load(path) is None
+
+
 def _gain_by_the_formula(plan, start: int, n: int) -> np.ndarray:
     """The planned gain of frames ``[start, start + n)``, frame by frame from its
     definition: ``K[c] + (K[c + 1] - K[c]) * (t % CHUNK) / CHUNK`` in island chunk ``c``."""

@@ -462,13 +462,13 @@ def test_a_limiter_plan_lowers_exactly_its_frames_and_an_empty_one_changes_nothi
     tl = timeline(10 * CHUNK, Event(0, "speech", 10 * CHUNK, "x"))
     m = Mixer(tl, {"x": np.full(10 * CHUNK, 0.5, F32)}, SOUNDS)
     # one island: chunk 2 held at half gain (knots at chunks 2 and 3)
-    plan = GainPlan(np.array([2], np.int64), np.array([4], np.int64), (a32(0.5, 0.5),))
+    plan = GainPlan.of(np.array([2], np.int64), np.array([4], np.int64), (a32(0.5, 0.5),))
     limited = m.with_master(1.0, plan)
     assert limited.limited
     out = render(limited, 0, 10 * CHUNK)[:, 0]
     assert np.all(out[2 * CHUNK:3 * CHUNK] == 0.25)
     assert np.all(out[:2 * CHUNK] == 0.5) and np.all(out[3 * CHUNK:] == 0.5)
-    empty = GainPlan(np.zeros(0, np.int64), np.zeros(0, np.int64), ())
+    empty = GainPlan.of(np.zeros(0, np.int64), np.zeros(0, np.int64), ())
     unlimited = m.with_master(1.0, empty)
     assert not unlimited.limited
     assert np.array_equal(render(unlimited, 0, 10 * CHUNK), render(m.with_master(1.0), 0, 10 * CHUNK))

@@ -11,8 +11,9 @@ each stem and every live block alike, with no look-ahead and no delay.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -88,19 +89,30 @@ def region_gain(env: np.ndarray, ceiling: float) -> np.ndarray:
 class GainPlan:
     """Islands of limiter gain under 1; 1 everywhere else.
 
-    ``starts[i]`` is the first chunk of island ``i`` and ``knots[i]`` its
-    knots (float32): the gain at frame ``t`` of chunk ``c`` goes linearly
-    from ``K[c]`` to ``K[c + 1]`` across the chunk.
+    ``starts[i]`` is the first chunk of island ``i``; its knots are
+    ``flat[offsets[i]:offsets[i + 1]]`` (float32): the gain at frame ``t``
+    of chunk ``c`` goes linearly from ``K[c]`` to ``K[c + 1]`` across the
+    chunk. One flat array, not one per island: a 3-hour session has
+    thousands of islands, and each small array costs more than its knots.
     """
 
     starts: np.ndarray           # int64, first chunk of each island
     ends: np.ndarray             # int64, first chunk after each island's last knot
-    knots: tuple[np.ndarray, ...]
-    slopes: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
-    """``knots[i][c + 1] - knots[i][c]``, kept so :meth:`apply` allocates nothing."""
+    flat: np.ndarray             # float32, the knots of every island in turn
+    offsets: np.ndarray          # int64, shape (len(starts) + 1,): where each island's knots begin
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "slopes", tuple(k[1:] - k[:-1] for k in self.knots))
+    @classmethod
+    def of(cls, starts: np.ndarray, ends: np.ndarray, knots: Sequence[np.ndarray]) -> GainPlan:
+        """A plan from each island's knots (float32 arrays)."""
+        offsets = np.zeros(len(knots) + 1, np.int64)
+        np.cumsum([len(k) for k in knots], out=offsets[1:])
+        flat = np.concatenate(knots).astype(np.float32) if len(knots) else np.zeros(0, np.float32)
+        return cls(np.asarray(starts, np.int64), np.asarray(ends, np.int64), flat, offsets)
+
+    @property
+    def knots(self) -> tuple[np.ndarray, ...]:
+        """Each island's knots (views of :attr:`flat`)."""
+        return tuple(self.flat[a:z] for a, z in pairwise(self.offsets.tolist()))
 
     @property
     def empty(self) -> bool:
@@ -121,7 +133,8 @@ class GainPlan:
         lo = int(self.ends.searchsorted(c_lo, "right"))
         hi = int(self.starts.searchsorted(c_hi, "left"))
         for i in range(lo, hi):
-            s, k = int(self.starts[i]), self.knots[i]
+            s = int(self.starts[i])
+            k = self.flat[int(self.offsets[i]):int(self.offsets[i + 1])]
             a = max(start, s * CHUNK)
             z = min(start + n, (s + len(k) - 1) * CHUNK)
             if a >= z:
@@ -132,7 +145,9 @@ class GainPlan:
                 scratch = np.empty(2 * m, dtype=np.float32)
             # No broadcasting ufunc (it would allocate): columns are copied out.
             slope, g = scratch[:m], scratch[m:2 * m]
-            np.copyto(slope.reshape(-1, CHUNK), self.slopes[i][c0:c1, None])
+            step = g[:c1 - c0]                   # K[c + 1] - K[c], until g is filled below
+            np.subtract(k[c0 + 1:c1 + 1], k[c0:c1], out=step)
+            np.copyto(slope.reshape(-1, CHUNK), step[:, None])
             np.multiply(slope, _ramp_tile(m), out=slope)
             np.copyto(g.reshape(-1, CHUNK), k[c0:c1, None])
             np.add(slope, g, out=g)
@@ -168,7 +183,7 @@ def plan_gain(regions: dict[tuple, list[int]], envelopes: Mapping[tuple, np.ndar
                 chunks.append(over + c0)
                 gains.append(ceiling / peaks[over])
     if not chunks:
-        return GainPlan(np.zeros(0, np.int64), np.zeros(0, np.int64), ())
+        return GainPlan.of(np.zeros(0, np.int64), np.zeros(0, np.int64), ())
     chunks_all = np.concatenate(chunks)
     order = np.argsort(chunks_all, kind="stable")
     chunks_all, r_all = chunks_all[order], np.concatenate(gains)[order]
@@ -184,4 +199,4 @@ def plan_gain(regions: dict[tuple, list[int]], envelopes: Mapping[tuple, np.ndar
         starts.append(first)
         ends.append(first + len(k))
         knots.append(k.astype(np.float32))
-    return GainPlan(np.array(starts, np.int64), np.array(ends, np.int64), tuple(knots))
+    return GainPlan.of(np.array(starts, np.int64), np.array(ends, np.int64), knots)

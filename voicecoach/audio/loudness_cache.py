@@ -35,9 +35,12 @@ def load(path: Path) -> tuple[Loudness, GainPlan] | None:
         with np.load(path, allow_pickle=False) as z:
             target, measured, gain = (float(v) for v in z["loudness"])
             lengths = z["lengths"]
-            flat = z["knots"]
-            knots = tuple(np.split(flat, np.cumsum(lengths)[:-1])) if len(lengths) else ()
-            plan = GainPlan(z["starts"], z["ends"], knots)
+            offsets = np.zeros(len(lengths) + 1, np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            flat = z["knots"].astype(np.float32, copy=False)
+            if offsets[-1] != len(flat) or len(z["starts"]) != len(lengths):
+                return None
+            plan = GainPlan(z["starts"], z["ends"], flat, offsets)
     except (OSError, KeyError, ValueError):
         return None
     return Loudness(target, measured, gain), plan
@@ -54,8 +57,7 @@ def store(path: Path, loud: Loudness, plan: GainPlan) -> None:
         with open(tmp, "wb") as fh:
             np.savez(fh, loudness=np.array([loud.target, loud.measured, loud.gain]),
                      starts=plan.starts, ends=plan.ends,
-                     lengths=np.array([len(k) for k in plan.knots], dtype=np.int64),
-                     knots=np.concatenate(plan.knots) if plan.knots else np.zeros(0, np.float32))
+                     lengths=np.diff(plan.offsets), knots=plan.flat)
         os.replace(tmp, path)
     except OSError:
         discard(tmp)
