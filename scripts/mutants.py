@@ -34,6 +34,15 @@ import. A test that fails there once and then passes is flaky: it is
 named and left out. With ``--confirm`` a survivor is run once more against
 the whole unit suite.
 
+Equivalent mutants: a mutant that no input can tell from the code (a
+slice already past the end, a buffer's first size, a flag of memory
+layout) cannot be killed by any test. Each one found is reviewed and
+written in ``scripts/equivalent_mutants.toml`` with the reason; it is still
+run, and reported apart. The score is the textbook one, killed / (mutants -
+equivalent); the table also shows killed / mutants. A registered mutant
+that a test kills, or an entry that names no mutant, is reported as an
+error in the registry.
+
 Sampling is seeded and ordered by the code, so the same tree gives the same
 mutants. ``--quick`` samples about 60 (eight per module), the default run
 takes every mutant. ``--bugs`` applies the hand-written bugs in
@@ -284,6 +293,63 @@ def sample(all_mutants: list[Mutant], per_module: int | None, seed: int) -> list
         mine = [m for m in all_mutants if m.module == module]
         out += sorted(rng.sample(mine, min(per_module, len(mine))), key=lambda m: m.index)
     return out
+
+
+# ----------------------------------------------------------- equivalent mutants
+EQUIVALENTS = Path(__file__).resolve().parent / "equivalent_mutants.toml"
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    """A mutant reviewed and found equivalent: ``mutation`` (a mutant's
+    description) at the source line whose text, stripped, is ``line``.
+    When the line has that mutation more than once, ``becomes`` says which:
+    the mutated line as ``--show`` prints it."""
+
+    module: str
+    line: str
+    mutation: str
+    why: str
+    becomes: str = ""
+
+
+def load_equivalents(path: Path = EQUIVALENTS) -> list[Equivalent]:
+    import tomllib
+    with open(path, "rb") as fh:
+        entries = tomllib.load(fh).get("mutant", [])
+    out = []
+    for n, e in enumerate(entries, 1):
+        missing = {"module", "line", "mutation", "why"} - set(e)
+        if missing or not str(e.get("why", "")).strip():
+            raise SystemExit(f"{path.name}: entry {n}: needs module, line, mutation and a why")
+        out.append(Equivalent(e["module"], e["line"].strip(), e["mutation"], e["why"].strip(),
+                              e.get("becomes", "").strip()))
+    return out
+
+
+def match_equivalents(mutants: list[Mutant], sources: dict[str, str],
+                      registry: list[Equivalent]) -> dict[Mutant, Equivalent]:
+    """Each mutant of ``mutants`` that the registry names, with its entry."""
+    lines = {m: src.splitlines() for m, src in sources.items()}
+    out = {}
+    for mu in mutants:
+        text = lines[mu.module][mu.line - 1].strip() if 0 < mu.line <= len(lines[mu.module]) else ""
+        for e in registry:
+            if (e.module, e.line, e.mutation) != (mu.module, text, mu.description):
+                continue
+            if e.becomes and e.becomes not in {x.strip() for x in mutated_source(
+                    sources[mu.module], mu.index).splitlines()}:
+                continue
+            out[mu] = e
+            break
+    return out
+
+
+def stale_entries(registry: list[Equivalent], matched: dict[Mutant, Equivalent],
+                  modules: list[str]) -> list[Equivalent]:
+    """Entries of these modules that name no mutant of the code as it is."""
+    used = set(matched.values())
+    return [e for e in registry if e.module in modules and e not in used]
 
 
 # --------------------------------------------------------------------- running
@@ -714,7 +780,11 @@ def run_mutants(args: argparse.Namespace) -> int:
     for mu in chosen:
         if results[mu][1] == "no test runs it":
             print(f"no test runs it: {mu.module}:{mu.line} #{mu.index} {mu.kind} {mu.description}")
-    report([(mu, *results[mu]) for mu in chosen], time.monotonic() - started, args, code)
+    registry = load_equivalents()
+    matched = match_equivalents(everything, originals, registry)
+    report([(mu, *results[mu]) for mu in chosen], time.monotonic() - started, args, code,
+           {mu: e for mu, e in matched.items() if mu in results},
+           stale_entries(registry, matched, modules))
     return 0
 
 
@@ -801,33 +871,57 @@ def _commit() -> str:
     return f"commit {head}" + (" with uncommitted changes" if dirty else "")
 
 
+def tally(results: list[tuple[Mutant, str, str]],
+          equivalent: dict[Mutant, Equivalent]) -> tuple[int, int, int, float, float]:
+    """mutants, killed, equivalent (survivors reviewed as such), the score
+    killed / (mutants - equivalent) and killed / mutants, in per cent."""
+    total = len(results)
+    killed = sum(v != "survived" for _, v, _ in results)
+    same = sum(v == "survived" and mu in equivalent for mu, v, _ in results)
+    score = 100 * killed / (total - same) if total > same else 100.0
+    return total, killed, same, score, 100 * killed / total if total else 0.0
+
+
 def report(results: list[tuple[Mutant, str, str]], seconds: float, args: argparse.Namespace,
-           code: str) -> None:
+           code: str, equivalent: dict[Mutant, Equivalent] | None = None,
+           stale: list[Equivalent] = ()) -> None:
+    equivalent = equivalent or {}
     print()
     print(f"Mutation run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
           f"{'--quick' if args.quick else (f'--per-module {args.per_module}' if args.per_module else 'full')}, seed {args.seed}, {seconds / 60:.1f} min, "
           f"{args.jobs} jobs, on {code}")
     print()
-    print("| module | mutants | killed | survived | score |")
-    print("|---|---|---|---|---|")
-    total = killed = 0
+    print("| module | mutants | killed | equivalent | survived | score | killed of all |")
+    print("|---|---|---|---|---|---|---|")
     for module in MODULES:
         mine = [r for r in results if r[0].module == module]
-        if not mine:
-            continue
-        k = sum(v != "survived" for _, v, _ in mine)
-        total, killed = total + len(mine), killed + k
-        print(f"| {module} | {len(mine)} | {k} | {len(mine) - k} | {100 * k / len(mine):.0f} % |")
-    score = 100 * killed / total if total else 0.0
-    print(f"| **all** | {total} | {killed} | {total - killed} | **{score:.1f} %** |")
-    survivors = [r for r in results if r[1] == "survived"]
+        if mine:
+            n, k, e, score, raw = tally(mine, equivalent)
+            print(f"| {module} | {n} | {k} | {e} | {n - k - e} | {score:.0f} % | {raw:.0f} % |")
+    n, k, e, score, raw = tally(results, equivalent)
+    print(f"| **all** | {n} | {k} | {e} | {n - k - e} | **{score:.1f} %** | {raw:.1f} % |")
+    same = [(mu, equivalent[mu]) for mu, v, _ in results if v == "survived" and mu in equivalent]
+    if same:
+        print()
+        print("Equivalent (reviewed; scripts/equivalent_mutants.toml):")
+        for mu, e in same:
+            print(f"  {mu.module}:{mu.line} #{mu.index} {mu.kind} {mu.description}: {e.why}")
+    survivors = [mu for mu, v, _ in results if v == "survived" and mu not in equivalent]
     if survivors:
         print()
         print("Survivors:")
-        for mu, _, _ in survivors:
+        for mu in survivors:
             print(f"  {mu.module}:{mu.line} #{mu.index} {mu.kind} {mu.description}")
+    wrong = [mu for mu, v, _ in results if v != "survived" and mu in equivalent]
+    if wrong or stale:
+        print()
+        print("Registry errors (scripts/equivalent_mutants.toml):")
+        for mu in wrong:
+            print(f"  registered as equivalent, but killed: {mu.module}:{mu.line} {mu.description}")
+        for entry in stale:
+            print(f"  names no mutant of the code: {entry.module}: `{entry.line}` {entry.mutation}")
     print()
-    print(f"score: {score:.1f} %")
+    print(f"score: {score:.1f} % (killed {k} of {n - e}; {e} equivalent; killed of all {raw:.1f} %)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -867,9 +961,13 @@ def main(argv: list[str] | None = None) -> int:
         everything = [mu for m in modules
                       for mu in mutants_of(m, (ROOT / m).read_text(encoding="utf-8"))]
         chosen = sample(everything, _per_module(args), args.seed)
+        sources = {m: (ROOT / m).read_text(encoding="utf-8") for m in modules}
+        matched = match_equivalents(everything, sources, load_equivalents())
         for mu in chosen:
             if mu.module in modules:
-                print(f"{mu.module}:{mu.line} #{mu.index} {mu.kind} {mu.description}")
+                same = matched.get(mu)
+                print(f"{mu.module}:{mu.line} #{mu.index} {mu.kind} {mu.description}"
+                      + (f"  (equivalent: {same.why})" if same else ""))
         print(f"{len(chosen)} of {len(everything)}")
         return 0
     return run_mutants(args)

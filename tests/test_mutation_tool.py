@@ -129,3 +129,68 @@ def test_every_module_has_related_tests_that_exist():
         assert (ROOT / module).is_file(), module
         paths = [a for a in args if a.startswith("tests/")]
         assert paths and all((ROOT / p).is_file() for p in paths), module
+
+
+TWICE = '''\
+def f(n):
+    return n - 1 - 1
+'''
+
+
+def test_a_registered_equivalent_is_the_mutation_on_that_line_and_only_it(tmp_path):
+    every = mutants.mutants_of("m.py", SOURCE) + mutants.mutants_of("t.py", TWICE)
+    sources = {"m.py": SOURCE, "t.py": TWICE}
+    registry = tmp_path / "eq.toml"
+    registry.write_text('''
+[[mutant]]
+module = "m.py"
+line = "LIMIT = 3"
+mutation = "3 -> 4"
+why = "for the test"
+
+[[mutant]]
+module = "t.py"
+line = "return n - 1 - 1"
+mutation = "1 -> 2"
+becomes = "return n - 1 - 2"
+why = "the second of two"
+
+[[mutant]]
+module = "m.py"
+line = "LIMIT = 4"
+mutation = "4 -> 5"
+why = "names no mutant"
+''')
+    reg = mutants.load_equivalents(registry)
+    matched = mutants.match_equivalents(every, sources, reg)
+    assert sorted((m.module, m.line, m.description) for m in matched) == [
+        ("m.py", 2, "3 -> 4"), ("t.py", 2, "1 -> 2")]
+    (mu,) = [m for m in matched if m.module == "t.py"]
+    assert "n - 1 - 2" in mutants.mutated_source(TWICE, mu.index)
+    assert mutants.stale_entries(reg, matched, ["m.py", "t.py"]) == [reg[2]]
+    assert mutants.stale_entries(reg, matched, ["t.py"]) == []
+
+
+def test_an_entry_without_a_reason_is_refused(tmp_path):
+    registry = tmp_path / "eq.toml"
+    registry.write_text('[[mutant]]\nmodule = "m.py"\nline = "x"\nmutation = "1 -> 2"\nwhy = " "\n')
+    with pytest.raises(SystemExit, match="entry 1: needs module, line, mutation and a why"):
+        mutants.load_equivalents(registry)
+
+
+def test_the_score_leaves_out_only_equivalent_survivors():
+    m = [mutants.Mutant("m.py", i, i, "int", "0 -> 1") for i in range(10)]
+    same = mutants.Equivalent("m.py", "x", "0 -> 1", "why")
+    results = [(mu, "killed", "") for mu in m[:7]] + [(mu, "survived", "") for mu in m[7:]]
+    # one survivor equivalent, and one killed mutant wrongly registered: it counts as killed
+    assert mutants.tally(results, {m[9]: same, m[0]: same}) == (10, 7, 1, pytest.approx(700 / 9), 70.0)
+    assert mutants.tally(results, {}) == (10, 7, 0, 70.0, 70.0)
+
+
+def test_every_registered_equivalent_names_a_mutant_of_the_code_as_it_is():
+    sources = {m: (ROOT / m).read_text(encoding="utf-8") for m in mutants.MODULES}
+    every = [mu for m, src in sources.items() for mu in mutants.mutants_of(m, src)]
+    registry = mutants.load_equivalents()
+    matched = mutants.match_equivalents(every, sources, registry)
+    assert mutants.stale_entries(registry, matched, list(sources)) == []
+    assert len(matched) == len(registry)           # each entry names exactly one mutant
