@@ -4,7 +4,6 @@ with 0 or with one line and exit 2, whatever a key holds."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 import tomli_w

@@ -5,7 +5,6 @@ dead runs. Every special file is made in a temp folder; real readers
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import subprocess

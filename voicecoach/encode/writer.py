@@ -70,7 +70,7 @@ from voicecoach.encode.wav import (
     header,
     info_chunk,
 )
-from voicecoach.errors import ExportError, InputError
+from voicecoach.errors import ExportError
 from voicecoach.plan.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
 
     Raises
     ------
-    InputError
+    voicecoach.errors.InputError
         Unknown format, subtype not available, sample rate the codec refuses,
         a target that can not be written (see :func:`resolve_target`), stems
         or a cue sheet with standard output.
