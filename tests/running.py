@@ -6,9 +6,12 @@ shows: signals, standard streams, exit statuses."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -55,4 +58,24 @@ def voicecoach(env: dict[str, str], *args: str | bytes, timeout: float = TIMEOUT
 def start_voicecoach(env: dict[str, str], *args: str) -> subprocess.Popen:
     """Start ``voicecoach *args`` with stdout and stderr as pipes."""
     return subprocess.Popen([*COMMAND, *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=hangup_by_default)
+
+
+def hangup_by_default() -> None:
+    """SIGHUP back to its default in a child a test hangs up on.
+
+    Under ``nohup`` the suite and its children start with SIGHUP ignored,
+    and voicecoach rightly keeps it so (the user asked to survive a
+    hang-up); a test of what a hang-up does must not inherit that.
+    """
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def hangup_handled() -> Iterator[None]:
+    """:func:`hangup_by_default` for this process, for a test that signals itself."""
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, previous)

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from fake_play import Keys, ctrl_c, playing, signal_self
-from running import run_in
+from running import hangup_handled, run_in
 
 from voicecoach.live.transport import FADE_SECONDS
 
@@ -204,12 +204,14 @@ def test_signals_leave_debris_term_and_hup_during_play(env, run, short, fake_aud
     """A real signal to this process mid-play ends it as Ctrl-C does, with its own status."""
     audio = fake_audio()
     keys = Keys(p199=signal_self(sig))
-    code_, out, err = run_in(playing(env, audio, keys), "play", str(short))
+    with hangup_handled():
+        before = signal.getsignal(sig)
+        code_, out, err = run_in(playing(env, audio, keys), "play", str(short))
+        assert signal.getsignal(sig) == before != signal.SIG_IGN     # put back as it was
     assert code_ == code
     assert err == f"voicecoach: stopped by {signal.Signals(sig).name}\n"
     assert audio.streams[0].closed and watch.left and keys.closed == 1
     assert not last_logged(run)["completed"]
-    assert signal.getsignal(sig) is not None and signal.getsignal(sig) != signal.SIG_IGN
 
 
 def test_a_lost_device_that_comes_back_resumes_the_rep(env, short, fake_audio, reference, watch):

@@ -12,6 +12,7 @@ import textwrap
 import time
 
 import pytest
+from running import hangup_by_default
 
 from voicecoach.cues import engine as engine_module
 from voicecoach.cues import piper_voices
@@ -65,7 +66,8 @@ def test_parent_killed_by_a_signal_leaves_no_temp_folder(kind, state, sig, tmp_p
     script = tmp_path / "parent.py"
     script.write_text(PARENT)
     proc = subprocess.Popen([sys.executable, str(script), str(kind), state],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=hangup_by_default)
     try:
         line = proc.stdout.readline().split()
         assert line, proc.stderr.read()
