@@ -904,8 +904,9 @@ def report(results: list[tuple[Mutant, str, str]], seconds: float, args: argpars
     if same:
         print()
         print("Equivalent (reviewed; scripts/equivalent_mutants.toml):")
-        for mu, e in same:
-            print(f"  {mu.module}:{mu.line} #{mu.index} {mu.kind} {mu.description}: {e.why}")
+        for mu, entry in same:
+            print(f"  {mu.module}:{mu.line} #{mu.index} {mu.kind} {mu.description}: "
+                  + " ".join(entry.why.split()))
     survivors = [mu for mu, v, _ in results if v == "survived" and mu not in equivalent]
     if survivors:
         print()

@@ -194,3 +194,21 @@ def test_every_registered_equivalent_names_a_mutant_of_the_code_as_it_is():
     matched = mutants.match_equivalents(every, sources, registry)
     assert mutants.stale_entries(registry, matched, list(sources)) == []
     assert len(matched) == len(registry)           # each entry names exactly one mutant
+
+
+def test_the_report_counts_equivalents_apart_and_names_registry_errors(capsys):
+    module = next(iter(mutants.MODULES))
+    m = [mutants.Mutant(module, i, i + 1, "int", f"{i} -> {i + 1}") for i in range(5)]
+    same = mutants.Equivalent(module, "x", "3 -> 4", "the same\nfor every input")
+    stale = mutants.Equivalent(module, "y", "9 -> 8", "gone")
+    results = [(m[0], "killed", ""), (m[1], "killed", ""), (m[2], "survived", ""),
+               (m[3], "survived", ""), (m[4], "killed", "")]
+    args = SimpleNamespace(quick=True, per_module=0, seed=1, jobs=2)
+    mutants.report(results, 60.0, args, "commit abc", {m[3]: same, m[4]: same}, [stale])
+    out = capsys.readouterr().out
+    assert f"| {module} | 5 | 3 | 1 | 1 | 75 % | 60 % |" in out
+    assert f"{module}:4 #3 int 3 -> 4: the same for every input" in out
+    assert f"Survivors:\n  {module}:3 #2 int 2 -> 3\n" in out
+    assert f"registered as equivalent, but killed: {module}:5 4 -> 5" in out
+    assert "names no mutant of the code: " in out and "`y` 9 -> 8" in out
+    assert out.rstrip().endswith("score: 75.0 % (killed 3 of 4; 1 equivalent; killed of all 60.0 %)")
