@@ -541,3 +541,23 @@ def test_int16_speech_at_a_level_is_scaled_in_float32_while_rendering():
     expected[2:13] = pcm.astype(F32) * F32(0.3 * 2.0 ** -15)
     np.testing.assert_array_equal(render(m, 0, 14)[:, 0], expected)
     np.testing.assert_array_equal(render(m, 0, 14, "voice")[:, 0], expected)
+
+
+def test_clips_whose_bytes_run_on_from_one_to_the_next_differ_by_their_type():
+    # Two sessions of two 2-sample clips: float32 then int16, against int16
+    # then float32. The twelve bytes of the clips in turn are the same, and so
+    # are every event's frames and peak (0.5: 16384 / 32768 as int16, and the
+    # float32 whose low half is 16384 is a denormal, far under 0.5); only the
+    # types tell them apart.
+    tiny = np.array([0x4000], np.uint32).view(np.float32)[0]
+    raw = np.array([tiny, 0.5, tiny], np.float32).tobytes()
+    tl = timeline(20, Event(2, "speech", 2, "x"), Event(9, "speech", 2, "y"))
+    first = Mixer(tl, {"x": np.frombuffer(raw[:8], np.float32).copy(),
+                       "y": np.frombuffer(raw[8:], np.int16).copy()}, SOUNDS)
+    second = Mixer(tl, {"x": np.frombuffer(raw[:4], np.int16).copy(),
+                        "y": np.frombuffer(raw[4:], np.float32).copy()}, SOUNDS)
+    a, b = np.zeros((20, 1), np.float32), np.zeros((20, 1), np.float32)
+    first.render(a, 0)
+    second.render(b, 0)
+    assert a[3, 0] == b[2, 0] == 0.5 and not np.array_equal(a, b)   # they sound different...
+    assert first.fingerprint() != second.fingerprint()        # ...so they never share a loudness

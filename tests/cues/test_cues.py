@@ -785,3 +785,11 @@ def test_one_phrase_missing_from_the_cache_is_synthesised_and_planned_with(tmp_p
     assert [t for t, _ in engine.calls] == [said]            # only the missing one, once
     assert len(asked) == 1 and said in asked[0]
     assert again == full
+
+
+def test_a_window_exactly_at_the_relative_gate_is_kept():
+    # 20 ms windows of one sample at 50 Hz: ten of power 1 and one of 100.
+    # Their mean is 10, and -10 dB under it is exactly 1: the gate drops only
+    # what is below it, so all eleven count (a strict gate would leave 100).
+    x = np.array([1.0] * 10 + [10.0])
+    assert gated_rms(x, 50) == pytest.approx(np.sqrt(10.0), rel=1e-12)

@@ -827,3 +827,35 @@ def test_wav_to_a_fifo_has_the_samples_of_the_same_export_to_a_file(mixer, tmp_p
     assert sr == SR and sf.info(io.BytesIO(got[0])).subtype == subtype
     assert np.abs(on_disk).max() > 0.1
     np.testing.assert_array_equal(streamed, on_disk)
+
+
+def test_a_sound_file_on_a_descriptor_leaves_it_open_for_its_owner(tmp_path):
+    """The exporter opens each file's descriptor and closes it once, last: a
+    sound file that closed it too would have the exporter close a number
+    the system may since have given to another file."""
+    from voicecoach.encode.writer import _sound_file
+    fd = os.open(tmp_path / "x.flac", os.O_RDWR | os.O_CREAT)
+    try:
+        f = _sound_file(fd, SR, 1, "PCM_16", "FLAC")
+        f.write(np.zeros(480, np.int16))
+        f.close()
+        assert os.fstat(fd).st_size > 0                 # still ours, and written
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("room, ours", [(0, False), (1 << 20, True)], ids=["too-long", "fits"])
+def test_a_wav_is_ours_only_when_its_samples_chapters_and_header_fit_riffs_limit(
+        tmp_path, monkeypatch, room, ours):
+    """16-bit stereo: 4 bytes a frame. Past RIFF's limit (made small here)
+    libsndfile writes the file (its name in the software tag); under it,
+    the exporter's own writer. Both give the same samples and chapters."""
+    from voicecoach.encode import writer
+    m = make_mixer(channels=2)
+    monkeypatch.setattr(writer, "RIFF_LIMIT", m.frames * 4 + room)
+    out = tmp_path / "s.wav"
+    export(m, TIMELINE, out, ExportOptions(channels=2))
+    blob = out.read_bytes()
+    assert (b"(libsndfile-" not in blob) is ours and b"cue " in blob
+    got, sr = sf.read(out, dtype="int16")
+    assert got.shape == (m.frames, 2)

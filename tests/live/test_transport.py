@@ -409,3 +409,27 @@ def test_with_music_it_also_stops_exactly_at_the_last_frame(session):
     assert not t.finished
     play(t, [1])
     assert t.finished and t.rendered == tl.frames
+
+
+def test_the_limiter_stays_the_same_distance_ahead_through_the_end_of_the_session(session):
+    # a command takes effect `ahead` frames on: after the last sound the
+    # limiter still reads silence ahead, and the distance holds
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips, bed=_tone_bed(tl, end=tl.frames))
+    play(t, [tl.frames - 4 * 1024])
+    distances = []
+    for _ in range(12):
+        play(t, [1024])
+        distances.append(t.ahead)
+    assert t.finished and min(distances) >= t.limiter.delay - 1024
+    assert max(distances) - min(distances) < 1024 + 64
+
+
+def test_a_players_message_says_the_preferred_of_its_variants():
+    from voicecoach.plan.phrases import PhraseBook, default_phrases
+    book = PhraseBook({**default_phrases().entries,
+                       "player_paused": ["Paused, first choice.", "Paused."]})
+    said = []
+    make_clips(lambda text: said.append(text) or np.zeros(10, np.float32), make_sounds(SR), SR,
+               book, sets=2)
+    assert "Paused, first choice." in said and "Paused." not in said

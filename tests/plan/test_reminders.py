@@ -100,3 +100,18 @@ def test_a_reminder_keeps_off_a_counted_phase_even_when_its_counts_were_dropped(
     assert len(fit_speech(cues, slow, GAP)[1]) == 3                 # all three dropped
     placer = RepReminder(slow, GAP, SR, (SegmentKind.ECCENTRIC,), default_phrases())
     assert placer.place(cues, phases, "Flat back", "", 0, 3 * SR, 1, 2) is None
+
+
+def test_a_cue_already_running_into_the_reps_closing_gap_does_not_keep_the_reminder_out():
+    # The lowering cue ends inside the silence kept before the next rep: it
+    # would be cut there with or without a reminder, so the reminder costs
+    # no cue and is still said, in free room.
+    cues, phases, end = rep_cues(pause=SR)
+    lower = replace(cues[2], onsets=(end - frames("And down") - GAP // 2,))
+    cues = [cues[0], cues[1], lower]
+    phases[SegmentKind.ECCENTRIC] = (phases[SegmentKind.ECCENTRIC][0], SR, lower)
+    placer = RepReminder(frames, GAP, SR, (), default_phrases())
+    placed = placer.place(cues, phases, "Keep your back flat", "", 0, end, 1, 2)
+    assert placed is not None and placed[:3] == cues              # every cue as it was
+    said = {e.text for e in fit_speech(placed, frames, GAP)[0]}
+    assert {"Out, lift", "Hold", "And down", "Keep your back flat"} <= said
