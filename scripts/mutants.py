@@ -92,7 +92,8 @@ MODULES: dict[str, list[str]] = {
     "voicecoach/cues/dsp.py": ["tests/cues/test_cues.py", "-k", "not real"],
     "voicecoach/encode/writer.py": ["tests/encode/test_export.py", "tests/encode/test_export_music.py",
                                     "tests/encode/test_targets.py"],
-    "voicecoach/encode/streaming.py": ["tests/encode/test_export.py",
+    "voicecoach/encode/streaming.py": ["tests/encode/test_streaming.py",
+                                       "tests/encode/test_export.py",
                                        "tests/encode/test_export_music.py",
                                        "tests/encode/test_targets.py"],
 }
