@@ -303,9 +303,11 @@ EQUIVALENTS = Path(__file__).resolve().parent / "equivalent_mutants.toml"
 @dataclass(frozen=True)
 class Equivalent:
     """A mutant reviewed and found equivalent: ``mutation`` (a mutant's
-    description) at the source line whose text, stripped, is ``line``.
-    When the line has that mutation more than once, ``becomes`` says which:
-    the mutated line as ``--show`` prints it."""
+    description) at the source line whose text, stripped, is ``line``
+    (several lines: the mutated one last, after the lines just above it,
+    for a line whose text is not unique). When the line has that mutation
+    more than once, ``becomes`` says which: the mutated line as ``--show``
+    prints it."""
 
     module: str
     line: str
@@ -323,7 +325,8 @@ def load_equivalents(path: Path = EQUIVALENTS) -> list[Equivalent]:
         missing = {"module", "line", "mutation", "why"} - set(e)
         if missing or not str(e.get("why", "")).strip():
             raise SystemExit(f"{path.name}: entry {n}: needs module, line, mutation and a why")
-        out.append(Equivalent(e["module"], e["line"].strip(), e["mutation"], e["why"].strip(),
+        line = "\n".join(x.strip() for x in e["line"].strip().splitlines())
+        out.append(Equivalent(e["module"], line, e["mutation"], e["why"].strip(),
                               e.get("becomes", "").strip()))
     return out
 
@@ -334,9 +337,12 @@ def match_equivalents(mutants: list[Mutant], sources: dict[str, str],
     lines = {m: src.splitlines() for m, src in sources.items()}
     out = {}
     for mu in mutants:
-        text = lines[mu.module][mu.line - 1].strip() if 0 < mu.line <= len(lines[mu.module]) else ""
         for e in registry:
-            if (e.module, e.line, e.mutation) != (mu.module, text, mu.description):
+            if (e.module, e.mutation) != (mu.module, mu.description):
+                continue
+            want = e.line.split("\n")
+            first = mu.line - len(want)
+            if first < 0 or [x.strip() for x in lines[mu.module][first:mu.line]] != want:
                 continue
             if e.becomes and e.becomes not in {x.strip() for x in mutated_source(
                     sources[mu.module], mu.index).splitlines()}:

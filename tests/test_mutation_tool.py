@@ -134,6 +134,11 @@ def test_every_module_has_related_tests_that_exist():
 TWICE = '''\
 def f(n):
     return n - 1 - 1
+
+
+def g(n):
+    if n:
+        return n - 1 - 1
 '''
 
 
@@ -156,6 +161,14 @@ becomes = "return n - 1 - 2"
 why = "the second of two"
 
 [[mutant]]
+module = "t.py"
+line = """if n:
+          return n - 1 - 1"""
+mutation = "- -> +"
+becomes = "return n + 1 - 1"
+why = "the one under the if"
+
+[[mutant]]
 module = "m.py"
 line = "LIMIT = 4"
 mutation = "4 -> 5"
@@ -163,11 +176,15 @@ why = "names no mutant"
 ''')
     reg = mutants.load_equivalents(registry)
     matched = mutants.match_equivalents(every, sources, reg)
+    # a one-line entry names that mutation on every line with that text;
+    # the two-line one only the line under `if n:`
     assert sorted((m.module, m.line, m.description) for m in matched) == [
-        ("m.py", 2, "3 -> 4"), ("t.py", 2, "1 -> 2")]
-    (mu,) = [m for m in matched if m.module == "t.py"]
-    assert "n - 1 - 2" in mutants.mutated_source(TWICE, mu.index)
-    assert mutants.stale_entries(reg, matched, ["m.py", "t.py"]) == [reg[2]]
+        ("m.py", 2, "3 -> 4"), ("t.py", 2, "1 -> 2"), ("t.py", 7, "- -> +"), ("t.py", 7, "1 -> 2")]
+    first = next(m for m in matched if m.line == 2 and m.module == "t.py")
+    assert "return n - 1 - 2" in mutants.mutated_source(TWICE, first.index)
+    under = next(m for m in matched if m.description == "- -> +")
+    assert "return n + 1 - 1" in mutants.mutated_source(TWICE, under.index).split("def g")[1]
+    assert mutants.stale_entries(reg, matched, ["m.py", "t.py"]) == [reg[3]]
     assert mutants.stale_entries(reg, matched, ["t.py"]) == []
 
 

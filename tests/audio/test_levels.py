@@ -206,3 +206,12 @@ def test_the_meter_reads_a_signal_and_its_reversal_alike():
     for _ in range(20):
         x = rng.uniform(-1.0, 1.0, 16)
         assert true_peak(x) == pytest.approx(true_peak(x[::-1]), rel=0, abs=1e-12)
+
+
+def test_an_empty_block_reads_nothing_ahead_and_has_no_gain():
+    pulled = []
+    lim = TruePeakLimiter(1)
+    lim.run(lambda view: pulled.append(len(view)), np.zeros((0, 1), np.float32))
+    assert pulled == [] and lim.gain.shape == (0,)
+    lim.run(lambda view: pulled.append(len(view)), np.zeros((64, 1), np.float32))
+    assert pulled and len(lim.gain) == 64                       # a real block does read ahead

@@ -793,3 +793,9 @@ def test_a_window_exactly_at_the_relative_gate_is_kept():
     # what is below it, so all eleven count (a strict gate would leave 100).
     x = np.array([1.0] * 10 + [10.0])
     assert gated_rms(x, 50) == pytest.approx(np.sqrt(10.0), rel=1e-12)
+
+
+def test_the_fade_out_is_ten_milliseconds_even_when_that_is_one_sample():
+    # at 100 Hz, 10 ms is one sample: only the last is faded (to exact silence)
+    out = trim(np.full(50, 0.5, np.float32), 100)
+    assert len(out) == 50 and out[-1] == 0.0 and np.all(out[1:-1] == np.float32(0.5))

@@ -278,10 +278,10 @@ def test_mp3_chapter_frames_are_in_time_order(exported):
     assert tags.version[:2] == (2, 3)
 
 
-@pytest.mark.parametrize("key", ["mp3", "ogg", "opus", "flac", "wav"])
+@pytest.mark.parametrize("key", ["mp3", "ogg", "opus", "flac", "wav", "wav-float"])
 def test_tags(exported, key):
     path, written = exported[key]
-    if key == "wav":
+    if key.startswith("wav"):           # the exporter's own RIFF INFO, and libsndfile's
         with sf.SoundFile(path) as f:
             assert (f.title, f.artist, f.album) == ("Leg lifts", "voicecoach", "leg-lifts")
         with sf.SoundFile(written[1]) as f:
@@ -857,5 +857,20 @@ def test_a_wav_is_ours_only_when_its_samples_chapters_and_header_fit_riffs_limit
     export(m, TIMELINE, out, ExportOptions(channels=2))
     blob = out.read_bytes()
     assert (b"(libsndfile-" not in blob) is ours and b"cue " in blob
-    got, sr = sf.read(out, dtype="int16")
+    got, _ = sf.read(out, dtype="int16")
     assert got.shape == (m.frames, 2)
+
+
+@pytest.mark.parametrize("kind, frames, failing", [
+    # 16 KiB, four pages. A 1920-frame tick fits in each file's header page:
+    # the mix's chapters take the last page, and the voice stem's, written
+    # as it closes, find the disk full. A 2400-frame accent does not: the
+    # mix takes the last page for it, and the ticks stem's copy is the
+    # write, while rendering, that finds the disk full.
+    ("tick", 1920, "full.voice.wav"), ("accent", 2400, "full.ticks.wav")])
+def test_a_disk_that_fills_on_a_stem_names_that_stem(tiny_fs, kind, frames, failing):
+    tl = Timeline("one", SR, SR, (Segment("intro", 0, SR),), (Event(0, kind, frames),))
+    with pytest.raises(ExportError) as info:
+        export(Mixer(tl, {}, SOUNDS), tl, tiny_fs / "full.wav", ExportOptions(stems=True))
+    assert str(info.value) == f"cannot write {tiny_fs / failing}: No space left on device"
+    assert list(tiny_fs.iterdir()) == []

@@ -14,11 +14,12 @@ from voicecoach.live.transport import (
     MUSIC_FADE_SECONDS,
     Activity,
     Clips,
+    Transport,
     TransportCommand,
     TransportState,
-    Transport,
     make_clips,
 )
+from voicecoach.plan.kinds import COUNT_IN
 from voicecoach.plan.mix import Duck
 
 SR = 8000     # the rate of the shared session fixture (tests/live/conftest.py)
@@ -433,3 +434,17 @@ def test_a_players_message_says_the_preferred_of_its_variants():
     make_clips(lambda text: said.append(text) or np.zeros(10, np.float32), make_sounds(SR), SR,
                book, sets=2)
     assert "Paused, first choice." in said and "Paused." not in said
+
+
+def test_resuming_in_a_rest_goes_back_to_the_cut_phrase_and_only_to_one_being_said(session):
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips)
+    rest = seg(tl, kind="rest")
+    said = [e for e in tl.events if e.kind == "speech" and rest.start <= e.frame
+            and e.frame + e.frames < rest.end - COUNT_IN * SR]
+    first, second = said[0], said[1]
+    assert first.frame + first.frames < second.frame      # silence between them
+    inside = first.frame + first.frames // 2
+    between = (first.frame + first.frames + second.frame) // 2
+    assert t.resume_point(inside) == (first.frame, False)   # the cut phrase again, whole
+    assert t.resume_point(between) == (between, False)      # nothing was cut: right there

@@ -115,3 +115,12 @@ def test_a_cue_already_running_into_the_reps_closing_gap_does_not_keep_the_remin
     assert placed is not None and placed[:3] == cues              # every cue as it was
     said = {e.text for e in fit_speech(placed, frames, GAP)[0]}
     assert {"Out, lift", "Hold", "And down", "Keep your back flat"} <= said
+
+
+def test_a_rep_that_opens_with_its_pause_and_has_no_room_gets_no_reminder():
+    # the top pause comes first: there is no cue before it to shorten
+    hold = Say(("Hold",), (0,), 2**62, ANCHORED, 1, 2)
+    phases = {SegmentKind.TOP: (0, SR, hold)}
+    placer = RepReminder(frames, GAP, SR, (), default_phrases())
+    text = " ".join(["word"] * 20)                               # 1 s: no room in a 1 s rep
+    assert placer.place([hold], phases, text, "", 0, SR, 1, 2) is None

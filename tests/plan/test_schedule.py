@@ -276,3 +276,12 @@ def test_a_phrase_book_that_leaves_a_phrase_out_just_never_says_it():
     assert left and not any(e.text and "seconds left" in e.text for e in tl.events)
     assert tl.segments == ref.segments
     assert [e for e in ref.events if e not in left] == list(tl.events)
+
+
+def test_the_spoken_length_estimate_grows_with_the_text_as_calibrated():
+    # espeak-ng at 175 words a minute: about 68 ms a character, 120 ms a
+    # pause at punctuation, and 50 ms more
+    assert estimate_frames("a" * 20, SR) == round((0.068 * 20 + 0.05) * SR)
+    assert estimate_frames("Lift, and hold.", SR) == round((0.068 * 15 + 0.12 * 2 + 0.05) * SR)
+    lengths = [estimate_frames("word " * k, SR) for k in range(1, 6)]
+    assert lengths == sorted(lengths) and len(set(lengths)) == 5
