@@ -561,3 +561,20 @@ def test_clips_whose_bytes_run_on_from_one_to_the_next_differ_by_their_type():
     second.render(b, 0)
     assert a[3, 0] == b[2, 0] == 0.5 and not np.array_equal(a, b)   # they sound different...
     assert first.fingerprint() != second.fingerprint()        # ...so they never share a loudness
+
+
+def test_a_limited_render_allocates_nothing_whatever_the_blocks_alignment():
+    # the audio callback's rule, under the limiter's gain too: a block larger
+    # than the first scratch buffer (40030 frames, 63 into a chunk) touches
+    # 627 chunks of gain, 98 frames more than itself
+    from voicecoach.audio.gain_plan import GainPlan
+    from voicecoach.audio.levels import CHUNK
+    frames = 1000 * CHUNK
+    tl = timeline(frames, Event(0, "speech", frames, "x"))
+    plan = GainPlan.of(np.array([0], np.int64), np.array([1001], np.int64),
+                       (np.full(1001, 0.5, F32),))
+    m = Mixer(tl, {"x": np.full(frames, 0.5, F32)}, SOUNDS).with_master(1.0, plan)
+    out = np.empty((40030, 1), F32)
+    m.render(out, CHUNK - 1)           # the gain's ramp is laid out once for the longest span
+    assert peak_allocated(m, out, [k * CHUNK + CHUNK - 1 for k in range(0, 300, 37)]) < 16 * 1024
+    assert np.all(out == 0.25)

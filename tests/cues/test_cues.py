@@ -799,3 +799,15 @@ def test_the_fade_out_is_ten_milliseconds_even_when_that_is_one_sample():
     # at 100 Hz, 10 ms is one sample: only the last is faded (to exact silence)
     out = trim(np.full(50, 0.5, np.float32), 100)
     assert len(out) == 50 and out[-1] == 0.0 and np.all(out[1:-1] == np.float32(0.5))
+
+
+def test_a_cue_whose_peak_is_exactly_the_audible_floor_is_still_normalised():
+    from voicecoach.common.decibels import gain
+    from voicecoach.cues.dsp import AUDIBLE_FLOOR_DBFS
+    floor = gain(AUDIBLE_FLOOR_DBFS)
+    x = np.array([floor, -floor / 2] * 400)           # float64: the peak is the floor exactly
+    assert float(np.abs(x).max()) == floor
+    y = normalise(x, SR)
+    assert y.dtype == np.float32 and np.abs(y).max() > floor
+    with pytest.raises(SilenceError):
+        normalise(x * 0.999, SR)                      # just under it: nothing audible

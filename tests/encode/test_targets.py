@@ -23,7 +23,7 @@ from voicecoach.encode.formats import ExportOptions
 from voicecoach.common.atomic import remove_stale_parts
 from voicecoach.encode.targets import TargetKind, resolve_target
 from voicecoach.encode.writer import export
-from voicecoach.errors import InputError
+from voicecoach.errors import ExportError, InputError
 from voicecoach.plan.timeline import Event, Segment, Timeline
 
 pytestmark = pytest.mark.timeout(180)
@@ -89,6 +89,29 @@ def test_export_replaces_special_files_fifo_gets_the_whole_file(mixer, tmp_path,
     else:                                   # lossy encoders pad the last packet
         assert FRAMES <= len(data) <= FRAMES + 4 * 1152
     assert np.abs(data).max() > 0.01
+
+
+def test_a_fifo_reader_that_goes_away_is_named_though_the_stems_are_files_beside_it(tmp_path):
+    # the mix to a FIFO, its stems to files: the encoder's broken pipe (met
+    # while rendering: a minute of ticks) is the FIFO's, named as such, not
+    # the last file opened
+    frames = 60 * SR
+    tl = Timeline("minute", SR, frames, (Segment("intro", 0, frames),),
+                  tuple(Event(s * SR, "tick", 1920) for s in range(60)))
+    mixer = Mixer(tl, {}, make_sounds(SR))
+    fifo = tmp_path / "pipe.mp3"
+    os.mkfifo(fifo)
+
+    def read_a_little() -> None:
+        with open(fifo, "rb") as f:
+            f.read(1)
+    reader = threading.Thread(target=read_a_little, daemon=True)
+    reader.start()
+    with pytest.raises(ExportError) as info:
+        export(mixer, tl, fifo, ExportOptions(stems=True))
+    reader.join(timeout=60)
+    assert str(info.value) == f"cannot write {fifo}: the reader stopped reading (Broken pipe)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.mp3"]    # no stems left
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="making a device node needs root")

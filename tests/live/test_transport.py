@@ -448,3 +448,33 @@ def test_resuming_in_a_rest_goes_back_to_the_cut_phrase_and_only_to_one_being_sa
     between = (first.frame + first.frames + second.frame) // 2
     assert t.resume_point(inside) == (first.frame, False)   # the cut phrase again, whole
     assert t.resume_point(between) == (between, False)      # nothing was cut: right there
+
+
+def test_a_sessions_clips_announce_a_skip_to_each_of_its_sets(session):
+    from types import SimpleNamespace
+
+    from voicecoach.live.transport import session_clips
+    tl, mixer, _ = session
+    said = []
+    prepared = SimpleNamespace(timeline=tl, mixer=mixer, sounds=make_sounds(SR),
+                               bank=SimpleNamespace(get=lambda text: said.append(text)
+                                                    or np.full(4800, 0.1, np.float32)))
+    clips = session_clips(prepared)
+    assert len(clips.skip_to) == 3 and len(clips.skip_to[0]) == 0    # sets 1 and 2
+    assert "Skipping to set 2 of 2." in said and "From the top of set 2." in said
+
+
+def test_music_stays_ducked_while_a_message_cut_by_a_pause_fades(session):
+    # silent messages, so what is heard is the music alone
+    tl, mixer, _ = session
+    quiet = make_clips(lambda text: np.zeros(SR, np.float32), make_sounds(SR), SR, sets=2)
+    t = Transport(mixer, tl, quiet, bed=_tone_bed(tl))
+    play(t, [seg(tl, kind="rest").start + 2 * SR + 300])     # between phrases: music at full level
+    d = t.ahead
+    t.request("skip")                                         # "Skipping to set 2 of 2"...
+    play(t, [d + SR // 4])
+    d = t.ahead
+    t.request("pause")                                        # ...cut a quarter second in
+    out = play(t, [d + t.fade])
+    assert np.max(np.abs(out[:d])) > 0.5 * Duck().gain * 0.9        # ducked under the message
+    assert np.max(np.abs(out[d:])) <= 0.5 * Duck().gain * 1.01      # and still while it fades

@@ -316,3 +316,15 @@ def test_alternating_sides_keep_the_side_name_when_the_long_head_has_no_room(spe
     assert at(tl, lifts[6].start)[1] == ["Right side. Out, and lift"]
     assert at(tl, lifts[10].start)[1] == ["Right side. Out, and lift"]
     assert at(tl, lifts[5].start)[1] == ["Left side. Out, and lift"]
+
+
+def test_sides_done_in_turn_keep_the_first_of_the_head_when_the_long_one_has_no_room(speech_len):
+    # One side, then the other: the set's halfway is the other side's first
+    # rep, whose head is "Halfway, Right side". With this slower voice it
+    # does not fit, and the shorter head keeps its first part, as for one side.
+    preset = replace(load_preset("leg-lifts"), sides=Side.EACH,
+                     side_names=("Left side", "Right side"), sets=1)
+    tl = build_timeline(preset, speech_len(per_char=0.07))
+    lifts = {s.rep: s for s in tl.segments if s.kind == "concentric"}
+    assert (preset.halfway_rep, preset.reps) == (11, 10)
+    assert at(tl, lifts[11].start)[1] == ["Halfway. Out, and lift"]
