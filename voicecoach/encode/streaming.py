@@ -11,8 +11,6 @@ the mixer sounds are rendered (the rest is a hole that reads as zeros).
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -22,7 +20,7 @@ from voicecoach.audio.levels import TruePeakLimiter
 from voicecoach.audio.mixer import Mixer
 from voicecoach.encode.wav import WavWriter, samples
 
-__all__ = ["JOIN_BYTES", "REPLACING_HOLE_BYTES", "MixSource", "stream"]
+__all__ = ["stream", "MixSource", "JOIN_BYTES", "REPLACING_HOLE_BYTES"]
 
 JOIN_BYTES = 8192
 """Silences shorter than this (in bytes of the file) are rendered, not
@@ -147,9 +145,7 @@ def _stream_sounding(mixer: Mixer, outputs: Sequence[tuple[WavWriter, str | None
 
     16-bit samples come from the mixer in 16-bit units
     (:meth:`Mixer.in_pcm16_units`), rounded to int16 in one pass: the same
-    integers as ``round(x * 32768)`` of the dense render. Into files (not
-    streams) a block is written by :class:`_WriteBehind` while the next
-    one renders.
+    integers as ``round(x * 32768)`` of the dense render.
     """
     frames, ch = mixer.frames, mixer.channels
     block = max(1, min(block, frames))
@@ -158,127 +154,48 @@ def _stream_sounding(mixer: Mixer, outputs: Sequence[tuple[WavWriter, str | None
     m = mixer.in_pcm16_units() if pcm16 else mixer
     width = 2 * ch if pcm16 else 4 * ch
     buf = np.empty((block, ch), dtype=np.float32)
+    data = np.empty((block, ch), dtype=np.int16) if pcm16 else None
     per_output = []
     for f, bus in outputs:
         render = m.sounding(bus, join=max(1, JOIN_BYTES // width))
         write = m.sounding(bus, join=max(1, max(JOIN_BYTES, f.min_hole) // width))
         per_output.append((f, bus, render, write, [0, 0]))     # [next render, next write span]
-    # Two int16 buffers per output take turns: one is written while the other fills.
-    ints = [np.empty((block, ch), dtype=np.int16) for _ in range(2 * len(outputs))] if pcm16 else []
-    writes = _WriteBehind(len(ints) or 2 * len(outputs)) if all(f.seekable for f, _ in outputs) \
-        else _WriteNow()
-    done, turn = 0, 0
-    try:
-        while done < frames:
-            stop = min(done + block, frames)
-            for k, (f, bus, (r_starts, r_ends), (w_starts, w_ends), at) in enumerate(per_output):
-                if at[1] >= len(w_starts) or w_starts[at[1]] >= stop:
-                    continue                                   # silent block: nothing to write
-                slot = 2 * k + turn
-                writes.take(slot)
+    done = 0
+    while done < frames:
+        stop = min(done + block, frames)
+        for f, bus, (r_starts, r_ends), (w_starts, w_ends), at in per_output:
+            if at[1] >= len(w_starts) or w_starts[at[1]] >= stop:
+                continue                                       # silent block: nothing to write
+            if pcm16:
+                data[:stop - done].fill(0)
+            else:
+                data = np.zeros((stop - done, ch), dtype=np.float32)
+            i = at[0]
+            while i < len(r_starts) and r_starts[i] < stop:
+                a, z = max(int(r_starts[i]), done), min(int(r_ends[i]), stop)
+                view = buf[:z - a]
+                m.render(view, a, bus)
                 if pcm16:
-                    data = ints[slot][:stop - done]
-                    data.fill(0)
+                    np.rint(view, out=data[a - done:z - done], casting="unsafe")
                 else:
-                    data = np.zeros((stop - done, ch), dtype=np.float32)
-                i = at[0]
-                while i < len(r_starts) and r_starts[i] < stop:
-                    a, z = max(int(r_starts[i]), done), min(int(r_ends[i]), stop)
-                    view = buf[:z - a]
-                    m.render(view, a, bus)
-                    if pcm16:
-                        np.rint(view, out=data[a - done:z - done], casting="unsafe")
-                    else:
-                        data[a - done:z - done] = view
-                    if r_ends[i] > stop:                       # goes on in the next block
-                        break
-                    i += 1
-                at[0] = i
-                pieces = []
-                j = at[1]
-                while j < len(w_starts) and w_starts[j] < stop:
-                    a, z = max(int(w_starts[j]), done), min(int(w_ends[j]), stop)
-                    piece = data[a - done:z - done]
-                    pieces.append((a, piece if pcm16 else samples(piece, subtype)))
-                    if w_ends[j] > stop:
-                        break
-                    j += 1
-                at[1] = j
-                writes.put(slot, f, pieces)
-            done, turn = stop, 1 - turn
-            if progress is not None:
-                progress(done)
-    finally:
-        writes.close()
-    writes.check()
+                    data[a - done:z - done] = view
+                if r_ends[i] > stop:                           # goes on in the next block
+                    break
+                i += 1
+            at[0] = i
+            j = at[1]
+            while j < len(w_starts) and w_starts[j] < stop:
+                a, z = max(int(w_starts[j]), done), min(int(w_ends[j]), stop)
+                piece = data[a - done:z - done]
+                f.write_at(a, piece if pcm16 else samples(piece, subtype))
+                if w_ends[j] > stop:
+                    break
+                j += 1
+            at[1] = j
+        done = stop
+        if progress is not None:
+            progress(done)
     return done
-
-
-class _WriteNow:
-    """Writes done at once, in order (a stream)."""
-
-    def take(self, slot: int) -> None:
-        pass
-
-    def put(self, slot: int, f: WavWriter, pieces: list[tuple[int, np.ndarray]]) -> None:
-        for frame, piece in pieces:
-            f.write_at(frame, piece)
-
-    def close(self) -> None:
-        pass
-
-    def check(self) -> None:
-        pass
-
-
-class _WriteBehind:
-    """Writes into files done by one thread while the caller renders on.
-
-    ``os.pwrite`` lets go of the GIL, so on a second core the page cache
-    takes a block while the next one renders (a third of a 30-minute WAV
-    export's work after start-up). A buffer ``slot`` is filled only after
-    :meth:`take` saw its last writes done; the first error of a write
-    stops the writing and is raised in the caller's thread (by
-    :meth:`take` or :meth:`check`), so a full disk reads as before.
-    """
-
-    def __init__(self, slots: int):
-        self._free = [threading.Event() for _ in range(slots)]
-        for event in self._free:
-            event.set()
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="voicecoach-writes", daemon=True)
-        self._thread.start()
-
-    def take(self, slot: int) -> None:
-        self._free[slot].wait()
-        self.check()
-        self._free[slot].clear()
-
-    def put(self, slot: int, f: WavWriter, pieces: list[tuple[int, np.ndarray]]) -> None:
-        self._jobs.put((slot, f, pieces))
-
-    def close(self) -> None:
-        """Wait for every write put (after an error: for the one under way)."""
-        self._jobs.put(None)
-        self._thread.join()
-
-    def check(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-    def _run(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            slot, f, pieces = job
-            try:
-                if self._error is None:
-                    for frame, piece in pieces:
-                        f.write_at(frame, piece)
-            except BaseException as e:       # noqa: BLE001 -- raised in the caller's thread
-                self._error = e
-            finally:
-                self._free[slot].set()
 
 
 class MixSource:

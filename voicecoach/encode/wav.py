@@ -178,11 +178,6 @@ class WavWriter:
             self.failed = True
             raise
 
-    @property
-    def seekable(self) -> bool:
-        """A file (written at offsets, with holes), not a stream."""
-        return self._seekable
-
     def _pwrite(self, data, offset: int) -> None:
         view = memoryview(data).cast("B")
         if not hasattr(os, "pwrite"):              # Windows: seek, then write

@@ -317,8 +317,8 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
                     f.tracknumber = str(tags.track)
         current = main.name    # which file a stream error belongs to is only known from its handle
         try:
-            # WAV: written behind the render by its own thread (see streaming); a
-            # queue of copies cost more than it saved. Encoders get a thread
+            # WAV is a copy to disk: inline (a writer thread cost more in
+            # copies and hand-overs than it saved). Encoders get a thread
             # each, so the render and every file's encoding share the cores.
             if fmt == "wav":
                 outs = [(f, bus) for f, bus, _ in files]
