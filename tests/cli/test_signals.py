@@ -42,7 +42,10 @@ def parts(folder: Path) -> list[Path]:
 
 def start_export(setup, out: Path) -> subprocess.Popen:
     env, preset = setup
-    proc = start_voicecoach(env, "export", str(preset), "-o", str(out), "--stems")
+    # 192 kHz stereo: eight times the samples, so the signal finds it still
+    # writing even when this process was slow to look
+    proc = start_voicecoach(env, "export", str(preset), "-o", str(out), "--stems",
+                            "--samplerate", "192000", "--channels", "2")
     deadline = time.monotonic() + 120
     while not parts(out.parent):           # writing has begun
         if proc.poll() is not None or time.monotonic() > deadline:
