@@ -305,26 +305,20 @@ def test_a_warm_up_step_too_short_for_its_count_grows_to_hold_every_round(speech
                       (SR + 9 * SR // 2, "Four")]
 
 
-def test_alternating_sides_keep_the_side_name_when_the_long_head_has_no_room(speech_len):
-    # "Halfway, Right side. ..." and "Last one, Right side. ..." do not fit
-    # before the next cue with this slower voice: the side is what is kept.
-    preset = replace(load_preset("leg-lifts"), sides=Side.ALTERNATE,
-                     side_names=("Left side", "Right side"), sets=1)
-    tl = build_timeline(preset, speech_len(per_char=0.07))
-    lifts = {s.rep: s for s in tl.segments if s.kind == "concentric"}
-    assert (preset.halfway_rep, preset.reps_per_set) == (6, 10)
-    assert at(tl, lifts[6].start)[1] == ["Right side. Out, and lift"]
-    assert at(tl, lifts[10].start)[1] == ["Right side. Out, and lift"]
-    assert at(tl, lifts[5].start)[1] == ["Left side. Out, and lift"]
-
-
-def test_sides_done_in_turn_keep_the_first_of_the_head_when_the_long_one_has_no_room(speech_len):
+@pytest.mark.parametrize("sides, halfway, heads", [
+    # Alternating: "Halfway, Right side. ..." and "Last one, Right side. ..."
+    # do not fit before the next cue with this slower voice; the side is kept.
+    (Side.ALTERNATE, 6, {6: "Right side", 10: "Right side", 5: "Left side"}),
     # One side, then the other: the set's halfway is the other side's first
-    # rep, whose head is "Halfway, Right side". With this slower voice it
-    # does not fit, and the shorter head keeps its first part, as for one side.
-    preset = replace(load_preset("leg-lifts"), sides=Side.EACH,
+    # rep, "Halfway, Right side"; the shorter head keeps its first part.
+    (Side.EACH, 11, {11: "Halfway"}),
+], ids=["alternate", "each"])
+def test_a_head_with_no_room_keeps_the_part_that_matters_for_its_sides(
+        speech_len, sides, halfway, heads):
+    preset = replace(load_preset("leg-lifts"), sides=sides,
                      side_names=("Left side", "Right side"), sets=1)
     tl = build_timeline(preset, speech_len(per_char=0.07))
     lifts = {s.rep: s for s in tl.segments if s.kind == "concentric"}
-    assert (preset.halfway_rep, preset.reps) == (11, 10)
-    assert at(tl, lifts[11].start)[1] == ["Halfway. Out, and lift"]
+    assert preset.halfway_rep == halfway
+    for rep, head in heads.items():
+        assert at(tl, lifts[rep].start)[1] == [f"{head}. Out, and lift"], rep
