@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def test_signals_leave_debris_term_and_hup_clean_up(setup, tmp_path, sig, code, 
     proc = start_export(setup, out)
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == code
+    assert proc.returncode == code, stderr
     line = f"voicecoach: stopped by {name}\n" if name else "voicecoach: interrupted\n"
     assert stderr.decode() == line and stdout == b""
     assert list(tmp_path.iterdir()) == []           # no target, no stems, no part files
@@ -82,3 +83,32 @@ def test_signals_leave_debris_sigkill_parts_removed_by_next_export(setup, tmp_pa
     res = voicecoach(env, "export", str(tiny), "-o", str(out))
     assert res.returncode == 0, res.stderr
     assert parts(tmp_path) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["session.wav"]
+
+
+CAUGHT_IN_A_STRING_EXEC = """\
+from voicecoach.cli import app
+
+
+def interrupted_in_a_string_exec(argv=None, env=None):
+    # as when Ctrl-C lands while dataclasses or namedtuple exec the source
+    # of the methods they build, and the command reports it
+    try:
+        exec("raise KeyboardInterrupt")
+    except KeyboardInterrupt:
+        return 130
+
+
+app.main = interrupted_in_a_string_exec
+app.run()
+"""
+
+
+def test_an_interrupt_caught_inside_a_string_exec_still_exits_130(tmp_path):
+    """Under ``python -m``, CPython ends a process by SIGINT at exit once a
+    KeyboardInterrupt has ended any string ``exec``, even one the program
+    caught: a Ctrl-C that landed while a dataclass was being built gave -2,
+    not the 130 the interrupted command reports."""
+    (tmp_path / "interrupted_probe.py").write_text(CAUGHT_IN_A_STRING_EXEC)
+    res = subprocess.run([sys.executable, "-m", "interrupted_probe"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 130, res

@@ -56,7 +56,17 @@ def run() -> None:
     code = main()
     import gc
     gc.freeze()
+    _forget_caught_interrupts()
     raise SystemExit(code)
+
+
+def _forget_caught_interrupts() -> None:
+    """Under ``python -m``, CPython ends the process by SIGINT at exit once a
+    KeyboardInterrupt has ended a string ``exec`` (dataclasses and
+    namedtuple build their methods that way), even one the command caught
+    and reported: a Ctrl-C landing there would end the run as -2, not 130.
+    Every string ``exec`` clears that mark as it starts; this is one."""
+    exec("None")
 
 
 def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
