@@ -165,6 +165,18 @@ def fake_audio():
     return FakeAudio
 
 
+def pytest_collection_modifyitems(config, items):
+    """The real-time tests first (they wait on a clock, not on a core), then
+    the rest: run on two workers, the long waits overlap the CPU-bound tests
+    instead of trailing after them. The order within each group is kept.
+    Only on xdist's workers: a single run (or the mutation tool's) keeps
+    the fast tests first."""
+    if not hasattr(config, "workerinput"):
+        return
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None
+               and item.get_closest_marker("slow") is None)
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-goldens", action="store_true", default=False,
                      help="rewrite the golden transcripts of what the coach says "
