@@ -29,11 +29,20 @@ PEAK_DBFS: dict[EventKind, float] = {EventKind.TICK: -18.0, EventKind.ACCENT: -1
 
 def _partials(n: int, samplerate: int, freqs: list[float], amps: list[float],
               decay: float) -> np.ndarray:
-    t = np.arange(n, dtype=np.float64) / samplerate
+    """Decaying partials, float64 ``(n,)``.
+
+    Each phase is kept in float64 and reduced to one turn, then its sine
+    taken in float32 (numpy's vectorised one: a fifth of the time of a
+    float64 sine, which a 1.5 s bell at 48 kHz felt on every start); the
+    error, under 3e-7, is a hundred times below a 16-bit step.
+    """
+    frame = np.arange(n, dtype=np.float64)
     sig = np.zeros(n)
     for f, a in zip(freqs, amps):
-        sig += a * np.sin(2 * np.pi * f * t)
-    sig *= np.exp(-t / decay)
+        turns = frame * (f / samplerate)
+        turns -= np.floor(turns)
+        sig += a * np.sin((2 * np.pi * turns).astype(np.float32))
+    sig *= np.exp((frame * (-1.0 / (samplerate * decay))).astype(np.float32))
     return sig
 
 
