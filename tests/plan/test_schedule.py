@@ -285,3 +285,17 @@ def test_the_spoken_length_estimate_grows_with_the_text_as_calibrated():
     assert estimate_frames("Lift, and hold.", SR) == round((0.068 * 15 + 0.12 * 2 + 0.05) * SR)
     lengths = [estimate_frames("word " * k, SR) for k in range(1, 6)]
     assert lengths == sorted(lengths) and len(set(lengths)) == 5
+
+
+def test_each_phrase_length_is_asked_once_per_plan():
+    # fitting tries the same phrases thousands of times; a length from the
+    # cue cache costs a file read, so the plan remembers each answer
+    asked: list[str] = []
+
+    def frames(text: str) -> int:
+        asked.append(text)
+        return estimate_frames(text, 48000)
+
+    once = build_timeline(load_preset("leg-lifts"), frames)
+    assert asked and len(asked) == len(set(asked))
+    assert once == build_timeline(load_preset("leg-lifts"), lambda t: estimate_frames(t, 48000))
