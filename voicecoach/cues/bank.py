@@ -85,7 +85,9 @@ class CueBank:
             if cue is None:
                 cue, _ = self._load(text)
             import numpy as np
-            pcm = np.clip(np.round(cue * 32768.0), -32768, 32767).astype(np.int16)
+            x = cue * np.float32(32768.0)         # exact: a power of two
+            np.rint(x, out=x)
+            pcm = np.clip(x, -32768, 32767, out=x).astype(np.int16)
             pcm.flags.writeable = False
             self._pcm16[text] = pcm
         return pcm
