@@ -192,6 +192,30 @@ def test_in_pcm16_units_is_the_render_times_32768_exactly(data):
 
 
 # ---------------------------------------------------------------- headroom
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_the_worst_peak_is_the_loudest_frame_of_cluster_peaks(data):
+    """The headroom bound, found the slow way: each frame gets the peak of
+    the voice cluster and of the ticks cluster sounding there (each bus
+    summed in float64, as the docs say), times its level; the worst frame
+    is the bound."""
+    tl, speech, sounds = build_random(data)
+    levels = {"voice": data.draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]), label="voice level"),
+              "ticks": data.draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]), label="ticks level")}
+    m = Mixer(tl, speech, sounds, levels=levels)
+    frame_peaks = np.zeros(tl.frames)
+    for bus in BUSES:
+        summed = np.zeros(tl.frames + 600)
+        for e in tl.events:
+            if (e.kind == "speech") == (bus == "voice"):
+                clip = (speech[e.text] if e.kind == "speech" else sounds[e.kind])[:e.frames]
+                summed[e.frame:e.frame + len(clip)] += clip
+        starts, ends, _, _ = m.clusters(bus)
+        for a, z in zip(starts.tolist(), ends.tolist()):
+            frame_peaks[a:z] += np.abs(summed[a:z]).max() * levels[bus]
+    assert m.peak == pytest.approx(frame_peaks.max(initial=0.0), rel=1e-9, abs=1e-12)
+
+
 def test_worst_case_overlap_at_full_scale_never_clips():
     n = 64
     full = np.where(np.arange(n) % 2, 1.0, -1.0).astype(F32)  # peak 1.0, every sample

@@ -21,6 +21,7 @@ every output sample is the same whatever the block sizes.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -178,18 +179,23 @@ class Mixer:
 
     def fingerprint(self) -> bytes:
         """A digest of everything this mixer sounds before :meth:`with_master`
-        (clips, where they play, levels, length): equal digests, equal audio."""
+        (clips, where they play, levels, length): equal digests, equal audio.
+
+        sha256 (its first 20 bytes), read straight from the arrays: with
+        the CPU's SHA instructions it hashes a session's megabytes of speech
+        twice as fast as blake2b, and it runs on every export and play.
+        """
         import hashlib
-        h = hashlib.blake2b(digest_size=20)
+        h = hashlib.sha256()
         h.update(repr((self._frames, self._samplerate, self._channels, self._gain,
                        sorted(self._levels.items()))).encode())
         for bus in BUSES:
             for column in self._clustered[bus]:
-                h.update(np.ascontiguousarray(column).tobytes())
+                h.update(np.ascontiguousarray(column))
         for source in self._all_sources:
             h.update(source.dtype.str.encode())
-            h.update(np.ascontiguousarray(source).tobytes())
-        return h.digest()
+            h.update(np.ascontiguousarray(source))
+        return h.digest()[:20]
 
     def in_pcm16_units(self) -> "Mixer":
         """The same mixer rendering every sample times 32768.
@@ -272,9 +278,10 @@ class Mixer:
         and to the session."""
         index: dict[int, int] = {}
         sources: list[np.ndarray] = []
-        n = len(timeline.events)       # arrays filled in place: no Python int per event kept
-        cols = {bus: np.zeros((4, n), dtype=np.int64) for bus in BUSES}
-        used = dict.fromkeys(BUSES, 0)
+        # (start, source, offset, length) of each event, packed 64-bit as
+        # they come: no Python int per event is kept, and appending costs
+        # a tenth of a numpy item assignment
+        cols = {bus: array("q") for bus in BUSES}
         for ev in timeline.events:
             bus = BUS_OF_KIND.get(ev.kind)
             if bus is None:
@@ -299,11 +306,11 @@ class Mixer:
             start, stop = int(ev.frame), int(ev.frame) + min(len(clip), max(0, int(ev.frames)))
             lo, hi = max(start, 0), min(stop, self._frames)
             if lo < hi:
-                i = used[bus]
-                cols[bus][:, i] = (lo, k, lo - start, hi - lo)
-                used[bus] = i + 1
-        raw = {bus: (c[0, :used[bus]], c[1, :used[bus]].astype(np.int32), c[2, :used[bus]],
-                     c[3, :used[bus]]) for bus, c in cols.items()}
+                cols[bus].extend((lo, k, lo - start, hi - lo))
+        raw = {}
+        for bus, packed in cols.items():
+            c = np.frombuffer(packed, dtype=np.int64).reshape(-1, 4).T.copy()
+            raw[bus] = (c[0], c[1].astype(np.int32), c[2], c[3])
         return sources, raw
 
     @staticmethod
@@ -329,9 +336,7 @@ class Mixer:
         last = np.append(first[1:], n)
         c_start, c_end = starts[first], reach[last - 1]
         c_src, c_off = src[first].copy(), off[first].copy()
-        peaks = np.zeros(len(first))
         sums: dict[tuple, int] = {}
-        seen: dict[tuple[int, int, int], float] = {}
         for i in np.flatnonzero(last - first > 1).tolist():  # overlaps: few, usually none
             a, z = int(first[i]), int(last[i])
             base = int(starts[a])
@@ -344,13 +349,11 @@ class Mixer:
                 sums[shape] = len(sources)
                 sources.append(acc)
             c_src[i], c_off[i] = sums[shape], 0
-        for i in range(len(first)):
-            key = (int(c_src[i]), int(c_off[i]), int(c_end[i] - c_start[i]))
-            if key not in seen:
-                k, o, m = key
-                seen[key] = _peak(sources[k][o:o + m])
-            peaks[i] = seen[key]
-        return c_start, c_end, c_src, c_off, peaks
+        # a peak per distinct (source, offset, length): a session repeats a few dozen
+        keys, which = np.unique(np.stack([c_src, c_off, c_end - c_start], axis=1), axis=0,
+                                return_inverse=True)
+        peaks = np.array([_peak(sources[k][o:o + m]) for k, o, m in keys.tolist()])
+        return c_start, c_end, c_src, c_off, peaks[which.reshape(-1)]
 
     @staticmethod
     def _worst_peak(voice: tuple[np.ndarray, ...], ticks: tuple[np.ndarray, ...],
@@ -369,9 +372,14 @@ class Mixer:
             return worst
         lo = np.searchsorted(t_ends, v_starts, "right")
         hi = np.searchsorted(t_starts, v_ends, "left")
-        for i in np.flatnonzero(lo < hi).tolist():
-            worst = max(worst, float(v_peaks[i]) + float(t_peaks[lo[i]:hi[i]].max()))
-        return worst
+        both = lo < hi
+        if not both.any():
+            return worst
+        # the loudest ticks cluster in each [lo, hi): every other reduceat
+        # (a 0 past the end, so hi may be the length)
+        bounds = np.stack([lo[both], hi[both]], axis=1).reshape(-1)
+        loudest = np.maximum.reduceat(np.append(t_peaks, 0.0), bounds)[::2]
+        return max(worst, float((v_peaks[both] + loudest).max()))
 
     def _finish(self, sources: list[np.ndarray], starts: np.ndarray, ends: np.ndarray,
                 src: np.ndarray, off: np.ndarray, peaks: np.ndarray, scale: float) -> _Bus:
