@@ -441,31 +441,41 @@ class Mixer:
         else:
             raise ValueError(f"unknown bus {bus!r}; expected None or one of {BUSES}")
 
-        out.fill(0.0)
         start = int(start)
         stop = start + out.shape[0]
+        mono = self._channels == 1
         touched = 0
-        for b in buses:
+        done = start      # the first bus writes, not adds: [start, done) is final for it
+        for n, b in enumerate(buses):
             lo = int(b.ends.searchsorted(start, "right"))   # first cluster ending after start
             hi = int(b.starts.searchsorted(stop, "left"))   # clusters starting before stop
-            if lo >= hi:
-                continue
             for s, e, k, o in zip(b.starts[lo:hi].tolist(), b.ends[lo:hi].tolist(),
                                   b.src[lo:hi].tolist(), b.off[lo:hi].tolist()):
                 a, z = max(s, start), min(e, stop)
                 piece = b.sources[k][o + a - s:o + z - s]
+                view = out[a - start:z - start]
+                if n == 0:
+                    out[done - start:a - start].fill(0.0)    # the silence before it
+                    done = z
+                    if mono and piece.dtype == np.int16:     # 16-bit speech: scaled in place
+                        np.multiply(piece, b.pcm16_scale, out=view[:, 0], dtype=np.float32)
+                        continue
                 if piece.dtype == np.int16:
                     if len(self._scratch) < z - a:       # only for a block larger than ever before
                         self._scratch = np.empty(z - a, dtype=np.float32)
                     piece = np.multiply(piece, b.pcm16_scale, out=self._scratch[:z - a],
                                         dtype=np.float32)
-                view = out[a - start:z - start]
-                if self._channels == 1:
-                    view += piece[:, None]
-                else:                            # channel by channel: a broadcast allocates
+                if n == 0 or not mono:                   # channel by channel: a broadcast allocates
                     for c in range(self._channels):
-                        np.add(view[:, c], piece, out=view[:, c])
-            touched += hi - lo
+                        if n == 0:
+                            view[:, c] = piece
+                        else:
+                            np.add(view[:, c], piece, out=view[:, c])
+                else:
+                    view += piece[:, None]
+            if n == 0:
+                out[done - start:].fill(0.0)             # the silence after the last
+            touched += hi - lo          # clusters do not overlap: never negative
         self.touched = touched
         if self._limit is not None:
             if len(self._scratch) < 2 * (out.shape[0] + 2 * CHUNK):   # a larger block than before
