@@ -82,8 +82,9 @@ def read_capped(path: Path | str, cap: int) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             raise UnusableFile(Path(path), f"is {kind_of(st.st_mode)}, not a regular file")
         chunks, size = [], 0
+        want = max(MIB, st.st_size + 1)     # a whole file in one read: no join to copy it
         while size <= cap:
-            chunk = os.read(fd, min(MIB, cap + 1 - size))
+            chunk = os.read(fd, min(want, cap + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)
