@@ -6,11 +6,13 @@ No wall-clock assertions: this must pass on a slow, busy machine.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -370,8 +372,8 @@ def _flip_byte(path: Path, offset: int) -> None:
     path.write_bytes(bytes(blob))
 
 
-@pytest.mark.parametrize("damage", ["flip_payload", "flip_checksum", "truncate",
-                                    "bad_magic", "empty"])
+@pytest.mark.parametrize("damage", ["flip_payload", "flip_checksum", "flip_reserved",
+                                    "truncate", "bad_magic", "empty"])
 def test_cache_detects_damaged_entries(tmp_path, damage, caplog):
     cache = CueCache(tmp_path)
     cache.put(KEY, np.linspace(-0.5, 0.5, 500, dtype=np.float32))
@@ -380,7 +382,9 @@ def test_cache_detects_damaged_entries(tmp_path, damage, caplog):
     if damage == "flip_payload":
         _flip_byte(path, size - 7)
     elif damage == "flip_checksum":
-        _flip_byte(path, 20)
+        _flip_byte(path, 17)
+    elif damage == "flip_reserved":
+        _flip_byte(path, 21)
     elif damage == "truncate":
         os.truncate(path, size - 4)
     elif damage == "bad_magic":
@@ -391,6 +395,34 @@ def test_cache_detects_damaged_entries(tmp_path, damage, caplog):
         assert cache.get(KEY) is None
     assert not path.exists()
     assert "cue cache entry" in caplog.text
+
+
+def test_an_entry_is_its_header_then_its_samples(tmp_path):
+    cache = CueCache(tmp_path)
+    cache.put(KEY, np.array([0.5, -1.0], dtype=np.float32))
+    payload = b"\x00\x00\x00\x3f" + b"\x00\x00\x80\xbf"          # 0.5, -1.0 little-endian
+    assert cache.path(KEY).read_bytes() == (b"VCCUE\x00\x02\x00" + (2).to_bytes(8, "little")
+                                            + zlib.crc32(payload).to_bytes(4, "little")
+                                            + bytes(4) + payload)
+
+
+@pytest.mark.parametrize("damaged", [False, True])
+def test_an_entry_of_the_first_format_is_still_read(tmp_path, damaged, caplog):
+    # written by an earlier voicecoach: a 48-byte header with the samples' sha256
+    samples = np.linspace(-0.5, 0.5, 300, dtype=np.float32)
+    payload = samples.astype("<f4").tobytes()
+    cache = CueCache(tmp_path)
+    path = cache.path(KEY)
+    path.write_bytes(b"VCCUE\x00\x01\x00" + (300).to_bytes(8, "little")
+                     + hashlib.sha256(payload).digest() + payload)
+    assert cache.length(KEY) == 300
+    if damaged:
+        _flip_byte(path, 48 + 5)
+        with caplog.at_level(logging.WARNING, logger="voicecoach.cues"):
+            assert cache.get(KEY) is None
+        assert not path.exists() and "corrupt" in caplog.text
+    else:
+        np.testing.assert_array_equal(cache.get(KEY), samples)
 
 
 def test_cache_validates_keys_and_arrays(tmp_path):
