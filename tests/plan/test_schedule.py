@@ -299,3 +299,20 @@ def test_each_phrase_length_is_asked_once_per_plan():
     once = build_timeline(load_preset("leg-lifts"), frames)
     assert asked and len(asked) == len(set(asked))
     assert once == build_timeline(load_preset("leg-lifts"), lambda t: estimate_frames(t, 48000))
+
+
+def test_a_warmup_step_lasts_until_its_words_are_said_in_whole_seconds():
+    # a step shorter than its line is stretched to the line and a breath
+    # after it; a counted step's rounds may end between seconds, its
+    # segment does not
+    long_line = WarmupStep("Lie on your back, arms by your sides, and breathe out slowly", 1)
+    counted = WarmupStep("Circle the ankles", 12.5, 3)
+    preset = dataclasses.replace(load_preset("leg-lifts"), warmup=(long_line, counted))
+    tl = build_timeline(preset, fake_speech(48000, 0.06), 48000)
+    warm = [s for s in tl.segments if s.kind == SegmentKind.WARMUP]
+    assert len(warm) == 2
+    for seg, step in zip(warm, preset.warmup):
+        said = [e for e in tl.events if e.kind == EventKind.SPEECH and seg.start <= e.frame < seg.end]
+        assert said and max(e.end for e in said) < seg.end
+        assert seg.frames % 48000 == 0 and seg.frames >= step.seconds * 48000
+    assert warm[0].frames > 48000
