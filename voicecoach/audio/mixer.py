@@ -465,14 +465,14 @@ class Mixer:
                         self._scratch = np.empty(z - a, dtype=np.float32)
                     piece = np.multiply(piece, b.pcm16_scale, out=self._scratch[:z - a],
                                         dtype=np.float32)
-                if n == 0 or not mono:                   # channel by channel: a broadcast allocates
+                if n == 0:
                     for c in range(self._channels):
-                        if n == 0:
-                            view[:, c] = piece
-                        else:
-                            np.add(view[:, c], piece, out=view[:, c])
-                else:
+                        view[:, c] = piece
+                elif mono:
                     view += piece[:, None]
+                else:                            # channel by channel: a broadcast allocates
+                    for c in range(self._channels):
+                        np.add(view[:, c], piece, out=view[:, c])
             if n == 0:
                 out[done - start:].fill(0.0)             # the silence after the last
             touched += hi - lo          # clusters do not overlap: never negative

@@ -53,15 +53,26 @@ _MAGIC_V1 = b"VCCUE\x00\x01\x00"         # version 1, still read: a sha256 of th
 _HEADER_V1 = len(_MAGIC_V1) + 8 + 32
 
 
+def _header_size(head: bytes) -> int:
+    """The header's length in the format ``head`` starts with; 0 for no cue file."""
+    return _HEADER if head.startswith(_MAGIC) else _HEADER_V1 if head.startswith(_MAGIC_V1) else 0
+
+
+def _checksum(payload) -> bytes:
+    """The version-2 header's last 8 bytes: the payload's CRC-32 and four zeros."""
+    return zlib.crc32(payload).to_bytes(4, "little") + bytes(4)
+
+
 class CueCache:
     """Processed cues on disk, one file per key: ``<key>.cue``.
 
     A file is a 24-byte header (magic, sample count, CRC-32 of the payload,
     four zero bytes) and little-endian float32 samples; entries of version 1
-    (a 48-byte header with the payload's sha256) are still read. Writes go to a temp file in the same
-    directory and are renamed into place (``os.replace``), so readers see a
-    whole entry or none. A corrupt or truncated entry (bad magic, size or
-    checksum) is deleted, logged and reported as a miss. I/O failures other
+    (a 48-byte header with the payload's sha256) are still read. Writes go
+    to a temp file in the same directory and are renamed into place
+    (``os.replace``), so readers see a whole entry or none. A corrupt or
+    truncated entry (bad magic, size or checksum) is deleted, logged and
+    reported as a miss. I/O failures other
     than a missing entry raise ``OSError``.
     """
 
@@ -93,8 +104,8 @@ class CueCache:
             self._problem(path, problem)
             return None
         import numpy as np
-        offset = _HEADER if blob.startswith(_MAGIC) else _HEADER_V1
-        pcm = np.frombuffer(blob, dtype="<f4", offset=offset).astype(np.float32, copy=False)
+        pcm = np.frombuffer(blob, dtype="<f4", offset=_header_size(blob)).astype(np.float32,
+                                                                                copy=False)
         return pcm  # a view of immutable bytes: read-only
 
     def length(self, key: str) -> int | None:
@@ -119,8 +130,8 @@ class CueCache:
             return None
         finally:
             os.close(fd)
-        header = _HEADER if head.startswith(_MAGIC) else _HEADER_V1
-        if len(head) < _HEADER or not head.startswith((_MAGIC, _MAGIC_V1)):
+        header = _header_size(head)
+        if not header or len(head) < _HEADER:
             return None
         count = int.from_bytes(head[len(_MAGIC):len(_MAGIC) + 8], "little")
         return count if size == header + 4 * count and count > 0 else None
@@ -148,19 +159,15 @@ class CueCache:
         minutes). Nothing here needs a cryptographic hash: whoever can write
         the cache can write a matching sha256 as well.
         """
-        v1 = blob.startswith(_MAGIC_V1)
-        header = _HEADER_V1 if v1 else _HEADER
-        if len(blob) < header or not (v1 or blob.startswith(_MAGIC)):
+        header = _header_size(blob)
+        if not header or len(blob) < header:
             return "not a cue file"
         count = int.from_bytes(blob[len(_MAGIC):len(_MAGIC) + 8], "little")
         if len(blob) != header + 4 * count:
             return f"truncated ({len(blob)} bytes for {count} samples)"
         payload = memoryview(blob)[header:]
-        if v1:
-            intact = hashlib.sha256(payload).digest() == blob[len(_MAGIC) + 8:header]
-        else:
-            intact = blob[len(_MAGIC) + 8:header] == zlib.crc32(payload).to_bytes(4, "little") + bytes(4)
-        if not intact:
+        digest = hashlib.sha256(payload).digest() if header == _HEADER_V1 else _checksum(payload)
+        if digest != blob[len(_MAGIC) + 8:header]:
             return "corrupt (checksum mismatch)"
         return ""
 
@@ -175,8 +182,7 @@ class CueCache:
         if pcm.ndim != 1 or pcm.size == 0:
             raise ValueError(f"pcm must have shape (n,) with n > 0, not {pcm.shape}")
         payload = pcm.astype("<f4", copy=False).tobytes()
-        header = _MAGIC + pcm.size.to_bytes(8, "little") + zlib.crc32(payload).to_bytes(4, "little") \
-            + bytes(4)
+        header = _MAGIC + pcm.size.to_bytes(8, "little") + _checksum(payload)
         self.directory.mkdir(parents=True, exist_ok=True)
         with atomic_path(path, mode=0o600) as tmp, open(tmp, "wb") as f:   # private, as before
             f.write(header)

@@ -13,6 +13,7 @@ where a rep's form reminder goes is :mod:`voicecoach.plan.reminders`.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable, Mapping
 
@@ -359,19 +360,6 @@ def _plan_sections(plan: _Planner, preset: Preset) -> None:
     plan.outro()
 
 
-def _remembered(speech_frames: SpeechFrames) -> SpeechFrames:
-    """``speech_frames`` asked once per phrase: fitting a session tries the
-    same few dozen phrases some ten thousand times."""
-    said: dict[str, int] = {}
-
-    def frames(text: str) -> int:
-        n = said.get(text)
-        if n is None:
-            n = said[text] = speech_frames(text)
-        return n
-    return frames
-
-
 def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
                    samplerate: int = DEFAULT_SAMPLERATE,
                    phrases: PhraseBook | None = None,
@@ -402,8 +390,9 @@ def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
     lengths = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
     lengths.update({role: lengths[EventKind.BELL] for role, _ in preset.sounds if role not in lengths})
     lengths.update(sound_lengths or {})
-    plan = _Planner(preset, samplerate, _remembered(speech_frames), phrases or default_phrases(),
-                    lengths)
+    # each phrase's length asked once: fitting tries a few dozen phrases ten thousand times
+    plan = _Planner(preset, samplerate, functools.cache(speech_frames),
+                    phrases or default_phrases(), lengths)
     _plan_sections(plan, preset)
     spoken, dropped = plan.fit()
     events = sorted(plan.sounds + spoken, key=lambda e: (e.frame, EVENT_ORDER[e.kind]))
