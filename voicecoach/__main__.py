@@ -1,5 +1,23 @@
-"""``python -m voicecoach``."""
+"""The program: ``voicecoach`` and ``python -m voicecoach``.
 
-from voicecoach.cli.app import run
+Nothing is imported at the top, so a Ctrl-C while the command's modules are
+still loading (a tenth of a second, more on a busy machine) ends it as any
+interrupt does: one line and status 130, not a traceback.
+"""
 
-run()
+
+def main() -> None:
+    try:
+        from voicecoach.cli.app import run
+        run()
+    except KeyboardInterrupt:      # before the command could take it
+        import sys
+
+        from voicecoach.cli.signals import forget_caught_interrupts
+        sys.stderr.write("voicecoach: interrupted\n")
+        forget_caught_interrupts()
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -112,3 +112,20 @@ def test_an_interrupt_caught_inside_a_string_exec_still_exits_130(tmp_path):
     res = subprocess.run([sys.executable, "-m", "interrupted_probe"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 130, res
+
+
+def test_ctrl_c_while_the_modules_load_is_an_interrupt_not_a_traceback(tmp_path):
+    # -X importtime names each module as it finishes loading: at the first
+    # of ours the command is still importing, far from its own handler
+    proc = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "voicecoach", "timeline"],
+                            env=private_env(tmp_path), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "voicecoach." in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    err = "".join(seen) + proc.stderr.read()
+    assert proc.wait(timeout=60) == 130, err[-2000:]
+    assert "voicecoach: interrupted\n" in err and "Traceback" not in err

@@ -25,7 +25,7 @@ from voicecoach import __version__
 from voicecoach.cli import catalog_commands, session_commands, training_commands
 from voicecoach.cli.environment import Environment
 from voicecoach.cli.printable import printable
-from voicecoach.cli.signals import Signalled, signals_as_interrupts
+from voicecoach.cli.signals import Signalled, forget_caught_interrupts, signals_as_interrupts
 from voicecoach.errors import ExitStatus, VoicecoachError
 
 MAX_MESSAGE = 2000
@@ -56,17 +56,8 @@ def run() -> None:
     code = main()
     import gc
     gc.freeze()
-    _forget_caught_interrupts()
+    forget_caught_interrupts()
     raise SystemExit(code)
-
-
-def _forget_caught_interrupts() -> None:
-    """Under ``python -m``, CPython ends the process by SIGINT at exit once a
-    KeyboardInterrupt has ended a string ``exec`` (dataclasses and
-    namedtuple build their methods that way), even one the command caught
-    and reported: a Ctrl-C landing there would end the run as -2, not 130.
-    Every string ``exec`` clears that mark as it starts; this is one."""
-    exec("None")
 
 
 def main(argv: list[str] | None = None, env: Environment | None = None) -> int:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from voicecoach.errors import ExitStatus
 
-__all__ = ["Signalled", "signals_as_interrupts"]
+__all__ = ["Signalled", "forget_caught_interrupts", "signals_as_interrupts"]
 
 HANDLED = (signal.SIGTERM, signal.SIGHUP)
 
@@ -57,3 +57,15 @@ def signals_as_interrupts() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def forget_caught_interrupts() -> None:
+    """Let the exit status be the command's own after a caught Ctrl-C.
+
+    Under ``python -m``, CPython ends the process by SIGINT at exit once a
+    KeyboardInterrupt has ended a string ``exec`` (dataclasses and
+    namedtuple build their methods that way), even one the command caught
+    and reported: a Ctrl-C landing there would end the run as -2, not 130.
+    Every string ``exec`` clears that mark as it starts; this is one.
+    """
+    exec("None")
