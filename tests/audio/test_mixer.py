@@ -299,6 +299,27 @@ def peak_allocated(m: Mixer, out: np.ndarray, starts) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.parametrize("channels", [1, 2])
+def test_a_block_larger_than_before_grows_the_scratch_to_that_block_only(channels):
+    # a 16-bit clip on the ticks bus goes through the scratch buffer: late
+    # in a long session it must grow by the block's length, not the frame
+    # number's
+    late, n = 50_000_000, 200_000
+    clip = (np.arange(n) % 200 - 100).astype(np.int16)
+    tl = timeline(late + 2 * n, Event(late, "tick", n))
+    m = Mixer(tl, {}, {**SOUNDS, "tick": clip}, channels=channels)
+    out = np.empty((n, channels), F32)
+    tracemalloc.start()
+    try:
+        m.render(out, late)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * 4 * n                 # the block's own float32 scratch, and change
+    for c in range(channels):
+        np.testing.assert_array_equal(out[:, c], clip.astype(F32) * F32(2.0 ** -15 * m.gain))
+
+
 def test_repeated_overlaps_share_one_summed_array():
     tl, sounds = long_session(700)    # 100 tick+accent pairs
     m = Mixer(tl, {}, sounds)
