@@ -1,0 +1,165 @@
+"""M4B/M4A: AAC-LC in MP4 with chapters, what audiobook and podcast apps skip by.
+
+PyAV (FFmpeg's ``aac`` encoder and MP4 muxer) writes the audio and both
+chapter forms players read: the QuickTime chapter track (Apple Books, iOS,
+ffprobe) and the Nero ``chpl`` atom (mutagen, many Android apps). The
+chapter track's samples live in the media data, so chapters go to the
+writer, not to the tagger; :func:`tag_m4b` adds the iTunes tags after.
+
+The file plays exactly the session's frames: the encoder's priming
+(:data:`PRIMING`) and the last frame's padding are cut by the edit list,
+kept exact by a movie time scale of one tick per sample (FFmpeg's default
+of milliseconds would round the end), and told again in ``iTunSMPB`` for
+players that read only that. FFmpeg's own decoder cuts the priming but
+not the end padding: it gives the session rounded up to whole AAC frames.
+
+MP4 writes its index last and seeks back to size the media data, so it
+cannot be streamed (:data:`CAN_STREAM`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from voicecoach import __version__
+from voicecoach.encode.chapters import Chapter
+from voicecoach.encode.tags import Tags
+from voicecoach.errors import InputError
+
+__all__ = ["CAN_STREAM", "SAMPLERATES", "STREAM_REFUSED", "M4bWriter", "check_samplerate",
+           "smpb", "tag_m4b"]
+
+SAMPLERATES: frozenset[int] = frozenset(
+    {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000})
+"""The MPEG-4 audio rates with a sampling-frequency index that players know."""
+BITRATES = {1: 64000, 2: 96000}
+"""Bits per second by channel count: the audiobook norm for AAC-LC speech (a
+voice and clicks are transparent there; stereo shares bits between channels)."""
+PRIMING = 1024
+"""Samples FFmpeg's AAC encoder puts before the first input sample."""
+FRAME = 1024
+"""Samples per AAC frame."""
+CAN_STREAM = False
+STREAM_REFUSED = ("{name}: an m4b/m4a file cannot be written to a pipe or standard output "
+                  "(MP4 seeks back to finish the file); write it to a file")
+
+
+def check_samplerate(samplerate: int) -> None:
+    """Refuse a rate AAC-in-MP4 players do not play."""
+    if samplerate not in SAMPLERATES:
+        rates = ", ".join(str(r) for r in sorted(SAMPLERATES))
+        raise InputError(f"m4b cannot be written at {samplerate} Hz; use one of {rates} Hz")
+
+
+class M4bWriter:
+    """AAC in MP4 on a seekable file descriptor, fed float32 blocks.
+
+    Parameters
+    ----------
+    fd : int
+        A seekable file, open for reading and writing (left open by close()).
+    samplerate : int
+        One of :data:`SAMPLERATES`.
+    channels : int
+        1 or 2.
+    chapters : sequence of Chapter
+        Muxed as a QuickTime chapter track and a ``chpl`` atom.
+    length : int
+        The session's frames, where the last chapter ends: the chapter
+        track is laid out before the first block.
+    """
+
+    def __init__(self, fd: int, samplerate: int, channels: int,
+                 chapters: Sequence[Chapter] = (), length: int = 0) -> None:
+        check_samplerate(samplerate)
+        if channels not in BITRATES:
+            raise InputError(f"channels must be 1 or 2, not {channels}")
+        import av
+        self.samplerate, self.channels, self.frames = samplerate, channels, 0
+        self._layout = "mono" if channels == 1 else "stereo"
+        self._file = os.fdopen(fd, "w+b", closefd=False)
+        self.closed = False
+        try:
+            self._out = av.open(self._file, "w", format="ipod",
+                                options={"movie_timescale": str(samplerate)})
+            self._stream = self._out.add_stream("aac", rate=samplerate, layout=self._layout)
+            self._stream.bit_rate = BITRATES[channels]
+            self._set_chapters(list(chapters), length)
+        except BaseException:
+            self._file.close()
+            self.closed = True
+            raise
+
+    def _set_chapters(self, chapters: list[Chapter], length: int) -> None:
+        """Each chapter ends where the next begins, the last at ``length``."""
+        ends = [c.start for c in chapters[1:]] + [max(length, chapters[-1].start + 1)
+                                                   if chapters else 0]
+        tb = Fraction(1, self.samplerate)
+        self._out.set_chapters([{"id": i + 1, "start": c.start, "end": e, "time_base": tb,
+                                 "metadata": {"title": c.title}}
+                                for i, (c, e) in enumerate(zip(chapters, ends))])
+
+    def write(self, block: np.ndarray) -> None:
+        """Encode ``block``: float32, shape ``(frames, channels)``, any length."""
+        if block.ndim != 2 or block.shape[1] != self.channels:
+            raise ValueError(f"block must be shaped (frames, {self.channels}), not {block.shape}")
+        if len(block) == 0:
+            return
+        import av
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(block.T, dtype=np.float32), format="fltp", layout=self._layout)
+        frame.sample_rate = self.samplerate
+        frame.time_base = Fraction(1, self.samplerate)
+        frame.pts = self.frames
+        self.frames += len(block)
+        self._out.mux(self._stream.encode(frame))
+
+    def close(self) -> None:
+        """Flush the encoder and write the index; the descriptor stays open."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._out.mux(self._stream.encode(None))
+            self._out.close()
+            self._file.flush()
+        finally:
+            self._file.close()
+
+
+def smpb(frames: int) -> str:
+    """The ``iTunSMPB`` value: priming, end padding and length, in hex as iTunes writes it."""
+    padding = -frames % FRAME
+    return " ".join(["", "00000000", f"{PRIMING:08X}", f"{padding:08X}", f"{frames:016X}"]
+                    + ["00000000"] * 8)
+
+
+def tag_m4b(path: Path, tags: Tags, frames: int) -> None:
+    """iTunes tags, ReplayGain and ``iTunSMPB`` on a finished file, in place.
+
+    ``frames`` is the session's length (what :class:`M4bWriter` was given).
+    """
+    from mutagen.mp4 import MP4, MP4FreeForm
+    audio = MP4(path)
+    if audio.tags is None:
+        audio.add_tags()
+    t = audio.tags
+    assert t is not None
+    t["\xa9nam"], t["\xa9ART"], t["\xa9alb"] = [tags.title], [tags.artist], [tags.album]
+    t["\xa9cmt"], t["\xa9too"] = [tags.comment], [f"voicecoach {__version__}"]
+    if tags.genre:
+        t["\xa9gen"] = [tags.genre]
+    if tags.date:
+        t["\xa9day"] = [tags.date]
+    if tags.track is not None:
+        t["trkn"] = [(tags.track, 0)]
+    freeform = {"iTunSMPB": smpb(frames)}
+    freeform |= {key.lower(): value for key, value in tags.replaygain().items()}
+    for key, value in freeform.items():
+        t[f"----:com.apple.iTunes:{key}"] = [MP4FreeForm(value.encode("utf-8"))]
+    audio.save()
