@@ -82,6 +82,10 @@ class M4bWriter:
         import av
         self.samplerate, self.channels, self.frames = samplerate, channels, 0
         self._layout = "mono" if channels == 1 else "stereo"
+        try:
+            os.lseek(fd, 0, os.SEEK_CUR)
+        except OSError:
+            raise InputError(STREAM_REFUSED.format(name="the output")) from None
         self._file = os.fdopen(fd, "w+b", closefd=False)
         self.closed = False
         try:
