@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -190,3 +191,19 @@ def test_a_pipe_is_refused():
     finally:
         os.close(r)
         os.close(w)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_a_full_disk_is_an_oserror_the_exporter_reports():
+    fd = os.open("/dev/full", os.O_RDWR)
+    try:
+        w = M4bWriter(fd, SR, 1, CHAPTERS, FRAMES)
+        with pytest.raises(OSError) as caught:
+            for _ in range(20):
+                w.write(session(SR, SR))
+            w.close()
+        assert caught.value.errno == errno.ENOSPC
+        w.close()                                  # the exporter's clean-up: no second error
+        assert w.closed
+    finally:
+        os.close(fd)

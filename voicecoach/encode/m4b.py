@@ -19,6 +19,7 @@ cannot be streamed (:data:`CAN_STREAM`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from fractions import Fraction
@@ -74,6 +75,8 @@ class M4bWriter:
         track is laid out before the first block.
     """
 
+    subtype = "AAC"                               # what the exporter's stream() asks a writer
+
     def __init__(self, fd: int, samplerate: int, channels: int,
                  chapters: Sequence[Chapter] = (), length: int = 0) -> None:
         check_samplerate(samplerate)
@@ -87,7 +90,7 @@ class M4bWriter:
         except OSError:
             raise InputError(STREAM_REFUSED.format(name="the output")) from None
         self._file = os.fdopen(fd, "w+b", closefd=False)
-        self.closed = False
+        self.closed = self._failed = False
         try:
             self._out = av.open(self._file, "w", format="ipod",
                                 options={"movie_timescale": str(samplerate)})
@@ -121,13 +124,22 @@ class M4bWriter:
         frame.time_base = Fraction(1, self.samplerate)
         frame.pts = self.frames
         self.frames += len(block)
-        self._out.mux(self._stream.encode(frame))
+        try:
+            self._out.mux(self._stream.encode(frame))
+        except BaseException:
+            self._failed = True
+            raise
 
     def close(self) -> None:
         """Flush the encoder and write the index; the descriptor stays open."""
         if self.closed:
             return
         self.closed = True
+        if self._failed:                 # only let go: the caller has the first error
+            for release in (self._out.close, self._file.close):
+                with contextlib.suppress(Exception):
+                    release()
+            return
         try:
             self._out.mux(self._stream.encode(None))
             self._out.close()
