@@ -39,8 +39,9 @@ SAMPLERATES: frozenset[int] = frozenset(
     {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000})
 """The MPEG-4 audio rates with a sampling-frequency index that players know."""
 BITRATES = {1: 64000, 2: 96000}
-"""Bits per second by channel count: the audiobook norm for AAC-LC speech (a
-voice and clicks are transparent there; stereo shares bits between channels)."""
+"""Bits per second by channel count: 64 kb/s is the usual audiobook rate for
+AAC-LC speech; stereo needs less than twice that, as its channels share bits.
+FFmpeg's encoder spends far less on a session's silence."""
 PRIMING = 1024
 """Samples FFmpeg's AAC encoder puts before the first input sample."""
 FRAME = 1024
