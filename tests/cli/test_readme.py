@@ -103,3 +103,13 @@ def test_the_full_preset_example_validates(run, tmp_path):
     result = run("presets", "validate", str(path))
     assert result.code == 0, result.err
     assert result.out.startswith(f"{path}: ok: Straight-leg lifts, 3 sets of 10")
+
+
+def test_the_readme_benchmark_table_is_the_one_the_bench_wrote():
+    """No figure is kept by hand: between its markers the README holds what
+    ``scripts/bench --markdown`` wrote into docs/benchmarks.md."""
+    text = README.read_text()
+    begin = "<!-- bench:begin (written by scripts/bench --markdown) -->\n"
+    table = text[text.index(begin) + len(begin):text.index("<!-- bench:end -->")]
+    assert table.startswith("Measured ") and "| what | ours | baseline | ratio | target |" in table
+    assert (README.parent / "docs" / "benchmarks.md").read_text().endswith(table)
