@@ -62,6 +62,9 @@ def test_presets_validate_takes_a_preset_name_as_the_other_commands_do(run, env)
     assert (r.code, r.err) == (0, "")
     assert r.out.startswith("mine: ok: Straight-leg lifts, 3 sets of 10")
     assert run("presets", "validate", "plank").out.startswith("plank: ok: Plank, 3 sets of 1")
+    assert run("presets", "list").out.endswith(
+        f"mine         (yours, {env.config_dir / 'presets' / 'mine.toml'})\n"
+        "Make your own: voicecoach presets new NAME [--from PRESET]\n")
     r = run("presets", "validate", "mien")
     assert r.code == 2
     assert r.err == "voicecoach: error: mien: no such preset; did you mean 'mine'?\n"
