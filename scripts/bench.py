@@ -1,7 +1,9 @@
 """voicecoach benchmarks: each figure against a baseline measured in the same run.
 
-Run through ``scripts/bench`` (which sets up first). Prints a Markdown table
-for the README. ``--quick`` skips the 10-minute underrun soak.
+Run through ``scripts/bench`` (which sets up first). Prints a Markdown table;
+``--markdown`` also writes it to docs/benchmarks.md and into the README
+between its bench markers. ``--quick`` skips the 10-minute underrun soak;
+``--pairs N`` runs every comparison N times instead of 5 (7 for WAV).
 
 Every comparison runs ours and the baseline in turn (A B A B ...) and
 reports the median of the pair ratios, so a busy machine slows both alike.
@@ -37,7 +39,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")     # as the command does: no BLAS thread spinning
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
@@ -46,6 +48,10 @@ SESSION_30_MIN = ["leg-lifts", "--sets", "6", "--reps", "34"]    # 30.0 min, as 
 SESSION_3_H = ["leg-lifts", "--sets", "18", "--reps", "80"]
 SESSION_5_MIN = ["leg-lifts", "--sets", "2", "--reps", "10", "--rest", "30"]
 SESSION_10_MIN = ["leg-lifts", "--sets", "4", "--reps", "15"]
+PAIRS = {"default": 5, "wav": 7}     # A/B pairs per comparison; --pairs sets both
+BENCH_DOC = ROOT / "docs" / "benchmarks.md"
+README = ROOT / "README.md"
+MARKERS = ("<!-- bench:begin (written by scripts/bench --markdown) -->", "<!-- bench:end -->")
 
 
 PROBE = ("import resource, subprocess, sys, time; t = time.perf_counter();"
@@ -80,12 +86,12 @@ def run_timed(cmd: list[str], env: dict, repeat: int = 5,
     return statistics.median(times), rss
 
 
-def paired(a: list[str], b: list[str], env: dict, pairs: int = 5,
+def paired(a: list[str], b: list[str], env: dict, kind: str = "default",
            fresh: tuple[Path | None, Path | None] = (None, None)) -> tuple[float, float, float]:
-    """Run ``a`` and ``b`` in turn ``pairs`` times: medians of each, and the
-    median of the pair ratios a/b."""
+    """Run ``a`` and ``b`` in turn (``PAIRS[kind]`` times): medians of each,
+    and the median of the pair ratios a/b."""
     ta, tb, ratios = [], [], []
-    for _ in range(pairs):
+    for _ in range(PAIRS[kind]):
         x, _ = time_once(a, env, fresh[0])
         y, _ = time_once(b, env, fresh[1])
         ta.append(x)
@@ -102,9 +108,9 @@ def bench_export(env: dict, work: Path) -> list[tuple]:
     import soundfile as sf
     rows = []
     for mode, fresh in (("new file", True), ("over the last one", False)):
-        ours, klick, ratio = paired(ours_cmd, klick_cmd, env, pairs=7,
+        ours, klick, ratio = paired(ours_cmd, klick_cmd, env, "wav",
                                     fresh=(ours_wav, klick_wav) if fresh else (None, None))
-        rows.append((f"export 30 min, 48 kHz mono PCM_16 WAV, {mode} (warm cache, 7 pairs)",
+        rows.append((f"export 30 min, 48 kHz mono PCM_16 WAV, {mode} (warm cache)",
                      f"{ours:.3f} s ({sf.info(ours_wav).duration / 60:.1f} min)",
                      f"klick -W: {klick:.3f} s ({sf.info(klick_wav).duration / 60:.1f} min)",
                      f"{ratio:.2f}", "<= 1.0"))
@@ -121,7 +127,7 @@ STANDALONE = {
 
 def _bitrate(path: Path) -> str:
     out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=bit_rate", "-of",
-                          "csv=p=0", str(path)], capture_output=True, text=True).stdout.strip()
+                          "csv=p=0", str(path)], capture_output=True, text=True, check=False).stdout.strip()
     return f"{int(out) / 1000:.0f} kbit/s" if out.isdigit() else "?"
 
 
@@ -158,14 +164,14 @@ def bench_formats(env: dict, work: Path, only: tuple[str, ...] = tuple(STANDALON
         if fmt == "mp3":
             note = (f"; {_bitrate(ours_path)} vs {_bitrate(theirs_path)}, SNR "
                     f"{_snr(ours_path, reference):.1f} vs {_snr(theirs_path, reference):.1f} dB")
-        rows.append((f"export 30 min, 48 kHz mono {fmt.upper()} (warm cache, 5 pairs)",
+        rows.append((f"export 30 min, 48 kHz mono {fmt.upper()} (warm cache)",
                      f"{ours:.2f} s", f"ffmpeg {' '.join(codec)} on the PCM: {theirs:.2f} s{note}",
                      f"{ratio:.2f}", "<= 1.0" if fmt == "mp3" else "as fast as its encoder"))
     mix = work / "mix.mp3"
     alone = VC + ["export", *SESSION_30_MIN, "-o", str(mix)]
     stems = VC + ["export", *SESSION_30_MIN, "-o", str(mix), "--stems"]
     with_stems, mix_alone, ratio = paired(stems, alone, env)
-    rows.append(("export 30 min MP3, mix + voice and ticks stems vs the mix alone (5 pairs)",
+    rows.append(("export 30 min MP3, mix + voice and ticks stems vs the mix alone",
                  f"{with_stems:.2f} s", f"mix alone: {mix_alone:.2f} s", f"{ratio:.2f}", "<= 1.6"))
     stereo = VC + ["export", *SESSION_30_MIN, "-o", str(work / "st.mp3"), "--samplerate", "44100",
                    "--channels", "2"]
@@ -175,15 +181,14 @@ def bench_formats(env: dict, work: Path, only: tuple[str, ...] = tuple(STANDALON
     theirs_cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(pcm2), *STANDALONE["mp3"],
                   str(work / "st-ffmpeg.mp3")]
     ours, theirs, ratio = paired(stereo, theirs_cmd, env)
-    rows.append(("export 30 min, 44.1 kHz stereo MP3 (5 pairs)", f"{ours:.2f} s",
+    rows.append(("export 30 min, 44.1 kHz stereo MP3", f"{ours:.2f} s",
                  f"ffmpeg libmp3lame -q:a 4 on the PCM: {theirs:.2f} s", f"{ratio:.2f}", "<= 1.0"))
     if only != tuple(STANDALONE):
         return rows
     song = _song(work)
     music = VC + ["export", *SESSION_30_MIN, "-o", str(work / "mu.mp3"), "--music", str(song)]
     ours, plain, ratio = paired(music, alone, env)
-    rows.append(("export 30 min MP3 with music (loudness pass decodes it twice) vs without "
-                 "(5 pairs)", f"{ours:.2f} s", f"no music: {plain:.2f} s", f"{ratio:.2f}",
+    rows.append(("export 30 min MP3 with music (loudness pass decodes it twice) vs without", f"{ours:.2f} s", f"no music: {plain:.2f} s", f"{ratio:.2f}",
                  "cost of the first pass"))
     return rows
 
@@ -335,12 +340,12 @@ def _espeak_cli(texts: list[str], work: Path) -> float:
     return time.perf_counter() - t
 
 
-def bench_cues(env: dict, work: Path, pairs: int = 5) -> list[tuple]:
+def bench_cues(env: dict, work: Path) -> list[tuple]:
     from voicecoach.cues.timing import cue_bank, spoken_timeline
     from voicecoach.plan.preset_files import load_preset
     texts = _cue_texts()
     neural, espeak, cli = [], [], []
-    for _ in range(pairs):               # A B C A B C ...: all three see the same machine
+    for _ in range(PAIRS["default"]):              # A B C A B C ...: all three see the same machine
         a, phrases = _cold("piper", work / "cold-piper", env)
         neural.append(a)
         espeak.append(_cold("pyttsx3", work / "cold-espeak", env)[0])
@@ -354,8 +359,7 @@ def bench_cues(env: dict, work: Path, pairs: int = 5) -> list[tuple]:
             bank.frames(text)
     warm = time.perf_counter() - t
     med = statistics.median
-    return [(f"cold synthesis, neural voice, default session ({phrases} phrases heard, "
-             f"median of {pairs} A/B pairs)", f"{med(neural):.2f} s",
+    return [(f"cold synthesis, neural voice, default session ({phrases} phrases heard)", f"{med(neural):.2f} s",
              f"cold synthesis, espeak: {med(espeak):.2f} s",
              f"{med(a / b for a, b in zip(neural, espeak)):.2f}", "<= 2.5 s"),
             (f"cold synthesis, espeak (pyttsx3), default session ({len(texts)} phrases)",
@@ -390,8 +394,8 @@ def bench_callback(env: dict, work: Path) -> list[tuple]:
     block_ns = BLOCKSIZE / 48000 * 1e9
     share, own = walls[:i] / block_ns * 100, cpus[:i] / block_ns * 100
     return [(f"callback render with the loudness and limiter gain, {i} blocks of {BLOCKSIZE}",
-             f"p50 {np.percentile(share, 50):.3f} %, p99 {np.percentile(share, 99):.3f} %, "
-             f"max {share.max():.2f} % (block {int(np.argmax(share))}); CPU max {own.max():.2f} %",
+             (f"p50 {np.percentile(share, 50):.3f} %, p99 {np.percentile(share, 99):.3f} %, "
+              f"max {share.max():.2f} % (block {int(np.argmax(share))}); CPU max {own.max():.2f} %"),
              f"block = {block_ns / 1e6:.1f} ms", "", "p99 <= 2 %, max <= 20 %")]
 
 
@@ -458,8 +462,8 @@ def bench_ctrl_c(env: dict, work: Path, pulse) -> list[tuple]:
         times.append(time.perf_counter() - t)
         if code != 130:
             raise SystemExit(f"play exited {code} on Ctrl-C, not 130")
-    return [("Ctrl-C during play to exit (130)", f"{statistics.median(times):.3f} s "
-             f"(max {max(times):.3f})", "", "", "<= 0.2 s")]
+    return [("Ctrl-C during play to exit (130)", (f"{statistics.median(times):.3f} s "
+                                                  f"(max {max(times):.3f})"), "", "", "<= 0.2 s")]
 
 
 def _burn(stop) -> None:
@@ -476,7 +480,7 @@ def bench_underruns(env: dict, work: Path, pulse) -> list[tuple]:
         b.start()
     try:
         r = subprocess.run(VC + ["play", *SESSION_10_MIN, "--device", "pulse"], env=penv,
-                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
     finally:
         stop.set()
         for b in burners:
@@ -495,7 +499,17 @@ def main() -> None:
                                        "callback"],
                     default=None,
                     help="run one group of benchmarks only (cues: the speech synthesis rows)")
+    ap.add_argument("--pairs", type=int, default=None, metavar="N",
+                    help="A/B pairs per comparison (default 5, 7 for WAV against klick)")
+    ap.add_argument("--markdown", action="store_true",
+                    help="write the table to docs/benchmarks.md and into the README")
     args = ap.parse_args()
+    if args.markdown and args.only:
+        ap.error("--markdown writes the whole table: run it without --only")
+    if args.pairs is not None:
+        if args.pairs < 1:
+            ap.error("--pairs must be at least 1")
+        PAIRS.update(default=args.pairs, wav=args.pairs)
     load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="vc-bench-"))
     env = {**os.environ, "VOICECOACH_CACHE_DIR": str(work / "cache"),
@@ -505,57 +519,83 @@ def main() -> None:
            # the bench's folder); PYTHONDONTWRITEBYTECODE would compile every run anew.
            "PYTHONPYCACHEPREFIX": str(work / "pycache")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    rows: list[tuple] = []
-    if args.only == "cues":
-        try:
-            rows += bench_cues(env, work)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        _print(rows, load_before)
-        return
-    if args.only:
-        try:
-            subprocess.run(VC + ["export", *SESSION_30_MIN, "-o", str(work / "warm.wav")], env=env,
-                           check=True, capture_output=True)
-            rows += {"export": bench_export, "formats": bench_formats, "mp3": bench_mp3,
-                     "loudness": bench_loudness, "memory": bench_memory,
-                     "callback": bench_callback}[args.only](env, work)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        _print(rows, load_before)
-        return
     try:
-        rows += bench_cues(env, work)
-        rows += bench_export(env, work)
-        rows += bench_formats(env, work)
-        rows += bench_loudness(env, work)
-        rows += bench_memory(env, work)
-        rows += bench_hostile(env, work)
-        rows += bench_callback(env, work)
-        from pulse import Pulse
-        pulse = Pulse(work / "pulse")
-        pulse.start()
-        try:
-            rows += bench_first_sound(env, work, pulse)
-            rows += bench_ctrl_c(env, work, pulse)
-            if not args.quick:
-                rows += bench_underruns(env, work, pulse)
-        finally:
-            pulse.stop()
+        rows = _run_groups(args.only, args.quick, env, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    _print(rows, load_before)
+    table = _table(rows, load_before)
+    print("\n" + table)
+    if args.markdown:
+        _write_markdown(table, args.quick)
 
 
-def _print(rows: list[tuple], load_before: tuple[float, float, float]) -> None:
+def _run_groups(only: str | None, quick: bool, env: dict, work: Path) -> list[tuple]:
+    if only == "cues":
+        return bench_cues(env, work)
+    if only:
+        subprocess.run(VC + ["export", *SESSION_30_MIN, "-o", str(work / "warm.wav")], env=env,
+                       check=True, capture_output=True)
+        return {"export": bench_export, "formats": bench_formats, "mp3": bench_mp3,
+                "loudness": bench_loudness, "memory": bench_memory,
+                "callback": bench_callback}[only](env, work)
+    rows = bench_cues(env, work)
+    rows += bench_export(env, work)
+    rows += bench_formats(env, work)
+    rows += bench_loudness(env, work)
+    rows += bench_memory(env, work)
+    rows += bench_hostile(env, work)
+    rows += bench_callback(env, work)
+    from pulse import Pulse
+    pulse = Pulse(work / "pulse")
+    pulse.start()
+    try:
+        rows += bench_first_sound(env, work, pulse)
+        rows += bench_ctrl_c(env, work, pulse)
+        if not quick:
+            rows += bench_underruns(env, work, pulse)
+    finally:
+        pulse.stop()
+    return rows
+
+
+def _table(rows: list[tuple], load_before: tuple[float, float, float]) -> str:
+    """The conditions in one line, then the table."""
     before = ", ".join(f"{x:.2f}" for x in load_before)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"\nvoicecoach benchmarks, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
-          f"load average {before} before, {load} after\n")
-    print("| what | ours | baseline | ratio | target |")
-    print("|---|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(str(c) for c in row) + " |")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True, check=False).stdout.strip() or "unknown"
+    conditions = (f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on commit {commit}, "
+                  f"{os.cpu_count()} cores, {PAIRS['default']} A/B pairs a comparison "
+                  f"({PAIRS['wav']} for WAV against klick), load average {before} before, "
+                  f"{load} after.")
+    lines = [conditions, "", "| what | ours | baseline | ratio | target |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+DOC_HEAD = """# Benchmarks
+
+Written by `scripts/bench --markdown`; do not edit by hand. Each figure is
+measured against a baseline in the same run on the same machine: ours and the
+baseline run in turn, A B A B ..., and the ratio is the median of the pair
+ratios, so a busy machine slows both alike. Live play goes through a
+PulseAudio null sink kept awake like a real device. The 30-minute session is
+`leg-lifts --sets 6 --reps 34`; the cue cache is warm unless a row says cold.
+`scripts/bench --only GROUP` measures one group without writing this file.
+
+"""
+
+
+def _write_markdown(table: str, quick: bool) -> None:
+    """docs/benchmarks.md is the table; the README carries the same table between its markers."""
+    soak = "" if not quick else "\nThe underrun soak was left out (`--quick`).\n"
+    BENCH_DOC.write_text(DOC_HEAD + table + soak)
+    text = README.read_text()
+    begin, end = text.find(MARKERS[0]), text.find(MARKERS[1])
+    if begin < 0 or end < begin:
+        raise SystemExit(f"README.md: the bench markers are missing: {MARKERS[0]} ... {MARKERS[1]}")
+    README.write_text(text[:begin + len(MARKERS[0])] + "\n" + table + soak + text[end:])
+    print(f"wrote {BENCH_DOC.relative_to(ROOT)} and the README's table")
 
 
 if __name__ == "__main__":

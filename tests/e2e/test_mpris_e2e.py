@@ -98,7 +98,7 @@ def test_headset_buttons_pause_resume_next_and_stop(vc, pulse, session_bus, clip
         bus.wait_for(lambda m: "PAUSED" in m, "the paused state")
         assert bus.status() == "Paused"
         paused_position = bus.get("Position")
-        if shutil.which("playerctl"):                    # what the README tells users to try
+        if shutil.which("playerctl"):                    # what docs/controls.md tells users to try
             r = subprocess.run(["playerctl", "-p", "voicecoach", "status"], capture_output=True,
                                text=True, env={**os.environ, **bus.env}, timeout=20)
             assert r.stdout.strip() == "Paused", r

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from voicecoach.cli.context import current_env, echo
 from voicecoach.errors import AudioDeviceError
 from voicecoach.plan.preset import dump_preset
 from voicecoach.plan.preset_files import (
+    DEFAULT_PRESET,
     builtin_names,
-    load_file,
     load_preset,
+    save_user_preset,
     user_names,
     user_preset_dir,
 )
@@ -83,6 +82,7 @@ def presets_list() -> None:
         echo(f"{name:<12} {p.title} ({p.sets}x{p.reps}, {p.tempo or f'hold {p.hold:g}s'})")
     for name in user_names(env.config_dir):
         echo(f"{name:<12} (yours, {user_preset_dir(env.config_dir) / (name + '.toml')})")
+    echo("Make your own: voicecoach presets new NAME [--from PRESET]")
 
 
 @presets.command("show")
@@ -92,23 +92,33 @@ def presets_show(name: str) -> None:
     echo(dump_preset(load_preset(name, current_env().config_dir)), nl=False)
 
 
+@presets.command("new")
+@click.argument("name")
+@click.option("--from", "source", default=DEFAULT_PRESET, show_default=True, metavar="PRESET",
+              help="The preset to start from: a name or a .toml file.")
+def presets_new(name: str, source: str) -> None:
+    """Start your own preset NAME as a copy of another, in your presets folder; print its path."""
+    env = current_env()
+    echo(str(save_user_preset(name, load_preset(source, env.config_dir), env.config_dir)))
+
+
 @presets.command("validate")
-@click.argument("file", type=click.Path(path_type=Path))
-def presets_validate(file: Path) -> None:
-    """Check a preset file as export would: print what is wrong, or a summary.
+@click.argument("preset", metavar="NAME|FILE")
+def presets_validate(preset: str) -> None:
+    """Check a preset as export would: print what is wrong, or a summary.
 
     Sound files are decoded and checked here, and the session's length
     counts an estimate of its speech; the voice is not synthesised."""
-    p = load_file(file)
+    p = load_preset(preset, current_env().config_dir)
     if p.voice is not None or p.engine is not None:
         from voicecoach.cli.context import voice_dir
         from voicecoach.cues.engine_choice import check_voice
         from voicecoach.cues.settings import EngineKind, SpeechSettings
         settings = SpeechSettings(voice=p.voice, rate=p.rate, engine=p.engine or EngineKind.AUTO)
-        check_voice(settings, voice_dir(current_env()), where=f"{file}: speech.voice")
+        check_voice(settings, voice_dir(current_env()), where=f"{preset}: speech.voice")
     if p.sounds:
-        from voicecoach.audio.session import session_sounds     # numpy: only when needed
+        from voicecoach.audio.session import session_sounds  # numpy: only when needed
         session_sounds(p, DEFAULT_SAMPLERATE)
     session = build_timeline(p)
     minutes = session.frames / session.samplerate / 60
-    echo(f"{file}: ok: {p.title}, {p.sets} sets of {p.reps}, about {minutes:.0f} min")
+    echo(f"{preset}: ok: {p.title}, {p.sets} sets of {p.reps}, about {minutes:.0f} min")

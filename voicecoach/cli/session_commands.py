@@ -211,7 +211,7 @@ def _program_track() -> int:
     from voicecoach.training import coach as training
     env = current_env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-        return len(history.sessions()) + 1
+        return len(history.workouts()) + 1
 
 
 def log_hint(name: str, planned: list[int]) -> str:

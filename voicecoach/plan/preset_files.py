@@ -4,17 +4,20 @@ package; the model in :mod:`voicecoach.plan.preset` knows nothing of places."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import re
 from importlib import resources
 from pathlib import Path
 
 from voicecoach.common.files import UnusableFile, read_capped
 from voicecoach.errors import PresetError
-from voicecoach.plan.preset import Preset, parse_preset
+from voicecoach.plan.preset import Preset, dump_preset, parse_preset
 
 DEFAULT_PRESET = "leg-lifts"  # played when no preset is named
 MAX_PRESET_BYTES = 1024 * 1024
 """A preset is a page of text; anything bigger is not one (and is not read)."""
+_USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def _builtin_dir():
@@ -26,14 +29,13 @@ def builtin_names() -> list[str]:
 
 
 def user_names(config_dir: Path | None) -> list[str]:
-    folder = user_preset_dir(config_dir)
-    if folder is None or not folder.is_dir():
+    if config_dir is None or not user_preset_dir(config_dir).is_dir():
         return []
-    return sorted(p.stem for p in folder.glob("*.toml"))
+    return sorted(p.stem for p in user_preset_dir(config_dir).glob("*.toml"))
 
 
-def user_preset_dir(config_dir: Path | None) -> Path | None:
-    return None if config_dir is None else Path(config_dir) / "presets"
+def user_preset_dir(config_dir: Path) -> Path:
+    return Path(config_dir) / "presets"
 
 
 def load_file(path: Path) -> Preset:
@@ -57,9 +59,11 @@ def load_preset(spec: str, config_dir: Path | None = None) -> Preset:
         raise TypeError(f"preset must be a name or a path string, got {type(spec).__name__}")
     if spec.endswith(".toml") or "/" in spec or "\\" in spec:
         return load_file(Path(spec))
-    folder = user_preset_dir(config_dir)
-    if folder is not None and (folder / f"{spec}.toml").is_file():
-        return load_file(folder / f"{spec}.toml")
+    mine = None if config_dir is None else user_preset_dir(config_dir) / f"{spec}.toml"
+    if mine is not None and mine.is_file():
+        # Known by the name it was found by: a copy keeps its original's name key,
+        # and the timeline and the training log must not call it the original.
+        return dataclasses.replace(load_file(mine), name=spec)
     resource = _builtin_dir() / f"{spec}.toml"
     if resource.is_file():
         return parse_preset(resource.read_text("utf-8"), f"built-in preset {spec}", name=spec)
@@ -67,3 +71,20 @@ def load_preset(spec: str, config_dir: Path | None = None) -> Preset:
     close = difflib.get_close_matches(spec, known, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else f"; known presets: {', '.join(known)}"
     raise PresetError(spec, None, f"no such preset{hint}")
+
+
+def save_user_preset(name: str, preset: Preset, config_dir: Path) -> Path:
+    """Write ``preset`` into the user's folder as ``name`` (its name key too),
+    making the folder; an existing preset of that name is never replaced."""
+    if not _USER_NAME.fullmatch(name) or name.endswith(".toml") or name == "next":
+        raise PresetError(name, None, "a preset name is letters, digits, '-', '_' and '.', "
+                          "without a folder or '.toml', and not 'next'")
+    path = user_preset_dir(config_dir) / f"{name}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = dump_preset(dataclasses.replace(preset, name=name))
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:
+        raise PresetError(str(path), None, "already exists; edit it, or choose another name") from None
+    return path
