@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from voicecoach.audio.ducking import DuckEnvelope
+from voicecoach.common.arrays import scale_frames
 
 #: A source of music: fills a float32 (n, channels) block with its next frames.
 Pull = Callable[[np.ndarray], object]
@@ -83,7 +84,7 @@ class MusicBed:
         f, end = self._fade_from, self.end
         a, z = max(start, f), min(start + len(m), end)
         if a < z:
-            m[a - start:z - start] *= self._end_ramp[a - f:z - f, None]
+            scale_frames(m[a - start:z - start], self._end_ramp[a - f:z - f])
         if start + len(m) > end:
             m[max(end - start, 0):] = 0.0
 

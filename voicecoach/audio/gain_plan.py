@@ -18,6 +18,7 @@ from itertools import pairwise
 import numpy as np
 
 from voicecoach.audio.levels import ATTACK, CHUNK, CONTEXT, H32, HOLD, knots, oversample, ramp
+from voicecoach.common.arrays import scale_frames
 
 __all__ = ["GainPlan", "envelope", "plan_gain", "region_gain"]
 
@@ -118,12 +119,7 @@ class GainPlan:
             g = ramp(k[c0:c1 + 1], scratch[m:2 * m], scratch[:m])
             skip = a - (s + c0) * CHUNK
             g = g[skip:skip + z - a]
-            view = out[a - start:z - start]
-            if view.shape[1] == 1:
-                view *= g[:, None]
-            else:                                # channel by channel: no broadcast
-                for c in range(view.shape[1]):
-                    np.multiply(view[:, c], g, out=view[:, c])
+            scale_frames(out[a - start:z - start], g)
 
 
 def plan_gain(regions: dict[tuple, list[int]], envelopes: Mapping[tuple, np.ndarray], scale: float,

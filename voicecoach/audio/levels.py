@@ -114,7 +114,7 @@ def knots(r: np.ndarray, out: np.ndarray | None = None,
     for j in range(1, HOLD + ATTACK + 1):
         np.minimum(m, r[j:j + m_len], out=m)
     c[0] = 0.0
-    np.cumsum(m, out=c[1:])
+    np.add.accumulate(m, out=c[1:])
     if out is None:
         out = np.empty(m_len + 1 - ATTACK)
     np.subtract(c[ATTACK:], c[:-ATTACK], out=out)
