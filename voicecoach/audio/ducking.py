@@ -137,9 +137,3 @@ class DuckEnvelope:
         self.render(gain, start)
         scale_frames(block, gain)
 
-    def gain_at(self, frame: int) -> float:
-        """The gain of one frame (for tests and tables)."""
-        one = np.empty(1, dtype=np.float32)
-        self.render(one, frame)
-        return float(one[0])
-

@@ -181,8 +181,6 @@ class TruePeakLimiter:
     gain : numpy.ndarray
         float32, shape ``(n,)``: the gain of the last :meth:`run`'s frames
         (a view of a scratch buffer, valid until the next run).
-    engaged : int
-        Chunks that needed a gain under 1 (instrumentation).
 
     Notes
     -----
@@ -205,7 +203,6 @@ class TruePeakLimiter:
         self._r0 = -self._rn            # chunks before 0 are silent: R = 1
         self._block = 0                 # the largest block the scratch buffers hold
         self.gain = np.ones(0, dtype=np.float32)
-        self.engaged = 0
 
     def _scratch_for(self, n: int) -> None:
         """Size every scratch buffer for blocks of up to ``n`` frames."""
@@ -317,5 +314,4 @@ class TruePeakLimiter:
             np.copyto(self.gain, g[off:off + n])
             for c in range(self.channels):       # channel by channel: a broadcast allocates
                 np.multiply(src[:, c], self.gain, out=out[:, c])
-            self.engaged += int(np.count_nonzero(np.less(k, 1.0, out=self._hot[:len(k)])))
         self._out = p + n
