@@ -183,7 +183,7 @@ class Mixer:
 
         sha256 (its first 20 bytes), read straight from the arrays: with
         the CPU's SHA instructions it hashes a session's megabytes of speech
-        twice as fast as blake2b, and it runs on every export and play.
+        faster than blake2b, and it runs on every export and play.
         """
         import hashlib
         h = hashlib.sha256()
@@ -279,8 +279,8 @@ class Mixer:
         index: dict[int, int] = {}
         sources: list[np.ndarray] = []
         # (start, source, offset, length) of each event, packed 64-bit as
-        # they come: no Python int per event is kept, and appending costs
-        # a tenth of a numpy item assignment
+        # they come: no Python int per event is kept, and appending is far
+        # cheaper than a numpy item assignment
         cols = {bus: array("q") for bus in BUSES}
         for ev in timeline.events:
             bus = BUS_OF_KIND.get(ev.kind)
