@@ -31,7 +31,7 @@ def _loud_stereo_bed(tl):
 
 
 def test_the_callback_allocates_nothing_with_music_ducking_and_the_limiter(session, tone_voice):
-    tl, mono, _ = session
+    tl = session[0]
     mixer = Mixer(tl, {t: tone_voice(t) for t in tl.texts()}, make_sounds(SR), channels=2)
     clips = make_clips(tone_voice, make_sounds(SR), SR, sets=2)
     t = Transport(mixer, tl, clips, bed=_loud_stereo_bed(tl))

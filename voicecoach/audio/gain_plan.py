@@ -11,13 +11,23 @@ each stem and every live block alike, with no look-ahead and no delay.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Protocol
 
 import numpy as np
 
-from voicecoach.audio.levels import ATTACK, CHUNK, CONTEXT, H32, HOLD, knots, oversample, ramp
+from voicecoach.audio.levels import (
+    ATTACK,
+    CHUNK,
+    CONTEXT,
+    H32,
+    HOLD,
+    knots,
+    oversample,
+    ramp,
+)
 from voicecoach.common.arrays import scale_frames
 
 __all__ = ["GainPlan", "envelope", "plan_gain", "region_gain"]
@@ -122,7 +132,13 @@ class GainPlan:
             scale_frames(out[a - start:z - start], g)
 
 
-def plan_gain(regions: dict[tuple, list[int]], envelopes: Mapping[tuple, np.ndarray], scale: float,
+class Envelopes(Protocol):
+    """A region's :func:`envelope` by its key (a mapping, or rendered when asked)."""
+
+    def __getitem__(self, key: tuple, /) -> np.ndarray: ...
+
+
+def plan_gain(regions: dict[tuple, list[int]], envelopes: Envelopes, scale: float,
               ceiling: float) -> GainPlan:
     """The plan for regions (key -> starts) whose :func:`envelope` at gain 1
     is ``envelopes[key]`` (asked for once per region), played at ``scale``."""

@@ -37,7 +37,7 @@ so stems are scaled exactly as the mix and still sum to it.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 import threading
-from typing import IO
+from typing import IO, Self
 
 __all__ = ["Fd2Capture"]
 
@@ -38,7 +38,7 @@ class Fd2Capture:
         self.lines: list[str] = []
         self.total = 0
 
-    def __enter__(self) -> Fd2Capture:
+    def __enter__(self) -> Self:
         self.text, self.lines = "", []
         if threading.current_thread() is not threading.main_thread():
             return self

@@ -31,9 +31,10 @@ No sounddevice here: tests drive :meth:`render` with plain arrays.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
-from typing import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -41,8 +42,8 @@ from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.levels import TruePeakLimiter
 from voicecoach.audio.mixer import Mixer
 from voicecoach.common.arrays import scale_frames
-from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
+from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.timeline import Timeline
 
 FADE_SECONDS = 0.005          # the session fades out this fast when interrupted
@@ -115,8 +116,9 @@ class Clips:
 
     def leveled(self, f: Callable[[np.ndarray], np.ndarray]) -> Clips:
         """The same clips, each passed through ``f``."""
-        return Clips(**{name: tuple(f(x) for x in value) if isinstance(value, tuple) else f(value)
-                        for name, value in ((f.name, getattr(self, f.name)) for f in fields(self))})
+        def each(value: Any) -> Any:
+            return tuple(f(x) for x in value) if isinstance(value, tuple) else f(value)
+        return replace(self, **{field.name: each(getattr(self, field.name)) for field in fields(self)})
 
 
 class _Section:
@@ -125,7 +127,7 @@ class _Section:
     The transport keeps a few and refills them (:meth:`set`) for each
     command: the audio callback builds no objects."""
 
-    __slots__ = ("pos", "end", "clip", "fade", "silence", "activity", "music", "origin")
+    __slots__ = ("activity", "clip", "end", "fade", "music", "origin", "pos", "silence")
 
     def __init__(self) -> None:
         self.set(0, 0)
@@ -444,16 +446,16 @@ class Transport:
             if sec.fade:
                 scale_frames(block, self._fade_ramp[k:k + take])
             if self.bed is not None:
-                self._add_music(block, sec, k, take)
+                self._add_music(self.bed, block, sec, k, take)
             sec.pos += take
             done += take
             if sec.pos >= sec.end:
                 self._head += 1
         self._pulled += n
 
-    def _add_music(self, block: np.ndarray, sec: _Section, k: int, take: int) -> None:
-        timeline = sec.music == Music.TIMELINE
-        m = self.bed.music(take, sec.pos if timeline else None)
+    def _add_music(self, bed: MusicBed, block: np.ndarray, sec: _Section, k: int,
+                   take: int) -> None:
+        m = bed.music(take, sec.pos if sec.music == Music.TIMELINE else None)
         if sec.music == Music.FADE_OUT:
             scale_frames(m, self._music_down[k:k + take])
         elif sec.music == Music.FADE_IN and k < len(self._music_up):
