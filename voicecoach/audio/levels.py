@@ -269,7 +269,8 @@ class TruePeakLimiter:
             oversample(xs, h, y, self._tmp[:span * CHUNK])
             np.maximum.reduce(np.abs(y, out=y).reshape(span, -1), axis=1, out=top[:span])
             np.maximum(tp, top[:span], out=tp)
-        np.minimum(1.0, np.divide(self.ceiling, tp, out=tp), out=tp)
+        np.divide(self.ceiling, tp, out=tp, where=hot[lo:hi])     # a silent chunk between has 0
+        np.minimum(1.0, tp, out=tp)
         np.copyto(r[lo:hi], tp, where=hot[lo:hi])
 
     def _append_r(self, count: int) -> np.ndarray:
