@@ -43,8 +43,8 @@ import numpy as np
 
 from voicecoach.common.decibels import gain as db_gain
 
-__all__ = ["ATTACK", "CEILING_DBTP", "CHUNK", "CONTEXT", "HOLD", "INTERPOLATOR", "TAPS",
-           "TruePeakLimiter", "knots", "oversample", "true_peak"]
+__all__ = ["ATTACK", "CEILING_DBTP", "CHUNK", "CONTEXT", "H32", "HOLD", "INTERPOLATOR", "TAPS",
+           "TruePeakLimiter", "knots", "oversample", "ramp", "true_peak"]
 
 CEILING_DBTP = -1.5
 """Where the limiter holds true peaks: the -1 dBTP of the loudness
@@ -79,8 +79,6 @@ H32 = INTERPOLATOR.astype(np.float32)
 """The same phases in float32, as every render uses them."""
 BOUND = float(np.abs(INTERPOLATOR).sum(axis=1).max())
 """The most an interpolated value can exceed the largest sample near it."""
-_RAMP = np.arange(CHUNK) / CHUNK
-"""Where each frame of a chunk sits between its two knots (float64)."""
 
 
 def oversample(x: np.ndarray, h: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
@@ -146,7 +144,7 @@ def _ramp_tile(frames: int, dtype: np.dtype) -> np.ndarray:
     longer block than ever before."""
     tile = _ramps.get(dtype)
     if tile is None or len(tile) < frames:
-        tile = _ramps[dtype] = np.tile(_RAMP.astype(dtype), max(64, -(-frames // CHUNK)))
+        tile = _ramps[dtype] = np.tile((np.arange(CHUNK) / CHUNK).astype(dtype), -(-frames // CHUNK))
     return tile[:frames]
 
 

@@ -124,25 +124,18 @@ class Clips:
 class _Section:
     """A stretch to play: timeline frames ``[pos, end)`` of the mix, or a clip.
 
-    The transport keeps a few and refills them (:meth:`set`) for each
-    command: the audio callback builds no objects."""
+    The transport keeps a few and refills them for each command
+    (:meth:`Transport._put`): the audio callback builds no objects."""
 
     __slots__ = ("activity", "clip", "end", "fade", "music", "origin", "pos", "silence")
-
-    def __init__(self) -> None:
-        self.set(0, 0)
-
-    def set(self, pos: int, end: int, clip: np.ndarray | None = None, fade: bool = False,
-            silence: bool = False, activity: Activity = Activity.SESSION,
-            music: Music = Music.DUCKED) -> None:
-        self.pos = pos
-        self.end = end
-        self.clip = clip                 # mono float32; None = the mix
-        self.fade = fade                 # fade the mix out over this section
-        self.silence = silence           # endless silence (paused)
-        self.activity = activity
-        self.music = music
-        self.origin = pos                # where the section began
+    pos: int
+    end: int
+    clip: np.ndarray | None          # mono float32; None = the mix
+    fade: bool                       # fade the mix out over this section
+    silence: bool                    # endless silence (paused)
+    activity: Activity
+    music: Music
+    origin: int                      # where the section began
 
 
 _MOST_SECTIONS = 4
@@ -197,8 +190,9 @@ class Transport:
         # the sections playing, and those the next command fills (swapped then)
         self._queue = [_Section() for _ in range(_MOST_SECTIONS)]
         self._next = [_Section() for _ in range(_MOST_SECTIONS)]
-        self._queue[0].set(start, timeline.frames, music=Music.TIMELINE)
-        self._head, self._queued, self._filling = 0, 1, 0
+        self._filling = 0
+        self._put(start, timeline.frames, music=Music.TIMELINE)
+        self._swap()
         self._pending: TransportCommand | None = None
         self.rendered = 0            # frames handed to the device: the clock
         self.position = start        # timeline frame rendered, limiter.delay ahead of the ears
@@ -299,8 +293,16 @@ class Transport:
              silence: bool = False, activity: Activity = Activity.SESSION,
              music: Music = Music.DUCKED) -> None:
         """Queue a section after the command's others."""
-        self._next[self._filling].set(pos, end, clip, fade, silence, activity, music)
+        sec = self._next[self._filling]
+        sec.pos = sec.origin = pos
+        sec.end, sec.clip, sec.fade, sec.silence = end, clip, fade, silence
+        sec.activity, sec.music = activity, music
         self._filling += 1
+
+    def _swap(self) -> None:
+        """Play the sections just queued."""
+        self._queue, self._next = self._next, self._queue
+        self._head, self._queued, self._filling = 0, self._filling, 0
 
     def _fade_out_now(self) -> None:
         if self._head >= self._queued:
@@ -354,8 +356,7 @@ class Transport:
             self.state = TransportState.PLAYING
         else:
             return
-        self._queue, self._next = self._next, self._queue
-        self._head, self._queued = 0, self._filling
+        self._swap()
 
     def _recover(self) -> None:
         """After a lost device: back to where the interrupted phrase or rep began."""
