@@ -1,13 +1,11 @@
 """Keeping what C libraries write to file descriptor 2 off the terminal.
 
 libmpg123 (inside libsndfile) prints "Illegal Audio-MPEG-Header" lines for
-a corrupt MP3 straight to fd 2, below Python, and PortAudio's ALSA host API
+a corrupt MP3 straight to fd 2, below Python; PortAudio's ALSA host API
 prints its failures there over the status line. :class:`Fd2Capture` points
-fd 2 at a temp file while it is entered and hands back what was written, so
-the caller can summarise or filter it. Redirecting fd 2 affects the whole
-process, so it is done only on the main thread (a background thread's
-redirect would swallow the main thread's messages) and never across a
-``yield``: callers wrap single library calls or the whole playback.
+fd 2 at a temp file while entered and hands back what was written.
+Redirecting fd 2 affects the whole process, so it is done only on the main
+thread (a background thread's would swallow the main thread's messages).
 """
 
 from __future__ import annotations
