@@ -1,7 +1,7 @@
 """The program: ``voicecoach`` and ``python -m voicecoach``.
 
 Nothing is imported at the top, so a Ctrl-C while the command's modules are
-still loading (a tenth of a second, more on a busy machine) ends it as any
+still loading (a moment, longer on a busy machine) ends it as any
 interrupt does: one line and status 130, not a traceback.
 """
 

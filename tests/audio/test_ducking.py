@@ -95,7 +95,6 @@ def test_exact_envelope_on_a_tiny_timeline():
     up = [0.1, 0.1 + 0.9 * 0.25, 0.1 + 0.9 * 0.75]
     expected = np.array([1] * 6 + down + [0.1] * 5 + up + [1, 1], dtype=F32)
     np.testing.assert_allclose(gains(env, 0, 20), expected, rtol=0, atol=1e-7)
-    assert env.gain_at(10) == pytest.approx(0.1) and env.gain_at(5) == 1.0
     np.testing.assert_array_equal(gains(env, -50, 10), np.ones(10, F32))     # before the session
 
 

@@ -11,7 +11,6 @@ from voicecoach.training.progression import (
     RULES,
     SETS,
     Recommendation,
-    ladder_position,
     recommend,
     rest_advice,
 )
@@ -325,13 +324,6 @@ def test_rest_days_are_reckoned_in_the_given_zone():
 
 
 # ---------------------------------------------------------------- API
-
-def test_ladder_position():
-    assert [ladder_position(name) for name in LADDER] == [0, 1, 2, 3, 4]
-    assert ladder_position("plank") is None
-    with pytest.raises(TypeError):
-        ladder_position(None)
-
 
 def test_next_session_rejects_wrong_types():
     with pytest.raises(TypeError):

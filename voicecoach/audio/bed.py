@@ -11,11 +11,12 @@ that a background thread fills, so nothing is decoded in the callback.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from voicecoach.audio.ducking import DuckEnvelope
+from voicecoach.common.arrays import scale_frames
 
 #: A source of music: fills a float32 (n, channels) block with its next frames.
 Pull = Callable[[np.ndarray], object]
@@ -58,7 +59,7 @@ class MusicBed:
         n = min(end, round(END_FADE_SECONDS * envelope.samplerate)) if end is not None else 0
         x = np.arange(1, n + 1, dtype=np.float64) / max(n, 1)
         self._end_ramp = (0.5 + 0.5 * np.cos(np.pi * x)).astype(np.float32)   # reaches 0 at end
-        self._fade_from = end - n if end is not None else None
+        self._fade = (end - n, end) if end is not None else None   # where it fades, and ends
 
     def music(self, n: int, start: int | None) -> np.ndarray:
         """The next ``n`` frames of music as they sound under the session at
@@ -74,16 +75,17 @@ class MusicBed:
         else:
             self.envelope.apply(m, start)
             m *= self.level
-            if self._fade_from is not None and start + n > self._fade_from:
-                self._fade_end(m, start)
+            fade = self._fade
+            if fade is not None and start + n > fade[0]:
+                self._fade_end(m, start, fade[0], fade[1])
         return m
 
-    def _fade_end(self, m: np.ndarray, start: int) -> None:
-        """Apply the end fade to music block ``m`` of timeline frames from ``start``."""
-        f, end = self._fade_from, self.end
+    def _fade_end(self, m: np.ndarray, start: int, f: int, end: int) -> None:
+        """Apply the end fade (from frame ``f``, silent from ``end``) to music
+        block ``m`` of timeline frames from ``start``."""
         a, z = max(start, f), min(start + len(m), end)
         if a < z:
-            m[a - start:z - start] *= self._end_ramp[a - f:z - f, None]
+            scale_frames(m[a - start:z - start], self._end_ramp[a - f:z - f])
         if start + len(m) > end:
             m[max(end - start, 0):] = 0.0
 

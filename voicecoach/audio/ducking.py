@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from voicecoach.common.arrays import scale_frames
 from voicecoach.common.numbers import is_int
 from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.mix import Duck
@@ -134,11 +135,5 @@ class DuckEnvelope:
             self._scratch = np.empty(n, dtype=np.float32)
         gain = self._scratch[:n]
         self.render(gain, start)
-        block *= gain[:, None]
-
-    def gain_at(self, frame: int) -> float:
-        """The gain of one frame (for tests and tables)."""
-        one = np.empty(1, dtype=np.float32)
-        self.render(one, frame)
-        return float(one[0])
+        scale_frames(block, gain)
 

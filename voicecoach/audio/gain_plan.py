@@ -11,34 +11,29 @@ each stem and every live block alike, with no look-ahead and no delay.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Protocol
 
 import numpy as np
 
-from voicecoach.audio.levels import ATTACK, CHUNK, CONTEXT, HOLD, INTERPOLATOR, TAPS
+from voicecoach.audio.levels import (
+    ATTACK,
+    CHUNK,
+    CONTEXT,
+    H32,
+    HOLD,
+    knots,
+    oversample,
+    ramp,
+)
+from voicecoach.common.arrays import scale_frames
 
 __all__ = ["GainPlan", "envelope", "plan_gain", "region_gain"]
 
 _MARGIN = HOLD + 2 * ATTACK + 2
 """Chunks around a limited chunk whose knots it can lower."""
-
-
-_H32 = INTERPOLATOR.astype(np.float32)
-_RAMP = (np.arange(CHUNK) / CHUNK).astype(np.float32)
-"""Where each frame of a chunk sits between its two knots."""
-_ramps = np.tile(_RAMP, 64)
-
-
-def _ramp_tile(frames: int) -> np.ndarray:
-    """:data:`_RAMP` repeated over ``frames`` (whole chunks): numpy allocates
-    an iteration buffer for a broadcast operand, so the ramp is laid out in
-    full, once, and only grown for a longer block than ever before."""
-    global _ramps
-    if len(_ramps) < frames:
-        _ramps = np.tile(_RAMP, -(-frames // CHUNK))
-    return _ramps[:frames]
 
 
 def envelope(x: np.ndarray) -> np.ndarray:
@@ -49,21 +44,10 @@ def envelope(x: np.ndarray) -> np.ndarray:
     pad[2 * CONTEXT:2 * CONTEXT + len(x)] = x
     n = len(x) + 2 * CONTEXT
     env = np.abs(pad[CONTEXT:CONTEXT + n])
-    y = np.empty(n, dtype=np.float32)
-    for h in _H32:
-        np.multiply(pad[1:1 + n], h[0], out=y)
-        for k in range(1, TAPS):
-            y += h[k] * pad[k + 1:k + 1 + n]
-        np.maximum(env, np.abs(y), out=env)
+    y, tmp = np.empty((2, n), dtype=np.float32)
+    for h in H32:
+        np.maximum(env, np.abs(oversample(pad, h, y, tmp)), out=env)
     return env
-
-
-def _knots(r: np.ndarray) -> np.ndarray:
-    """Knots from dense chunk gains ``r`` (padded by ``_MARGIN`` ones on each
-    side): ``K`` for chunks ``HOLD + ATTACK - 1`` onwards of ``r``."""
-    mm = np.lib.stride_tricks.sliding_window_view(r, HOLD + ATTACK + 1).min(axis=1)
-    c = np.concatenate([[0.0], np.cumsum(mm)])
-    return (c[ATTACK:] - c[:-ATTACK]) / ATTACK
 
 
 def region_gain(env: np.ndarray, ceiling: float) -> np.ndarray:
@@ -79,9 +63,8 @@ def region_gain(env: np.ndarray, ceiling: float) -> np.ndarray:
         return np.ones(n, dtype=np.float32)
     r = np.ones(chunks + 2 * _MARGIN)
     r[_MARGIN:_MARGIN + chunks] = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-30))
-    k = _knots(r)[_MARGIN - (HOLD + ATTACK - 1):][:chunks + 1]
-    ramp = np.arange(CHUNK) / CHUNK
-    g = (k[:-1, None] + np.diff(k)[:, None] * ramp).reshape(-1)
+    k = knots(r)[_MARGIN - (HOLD + ATTACK - 1):][:chunks + 1]
+    g = ramp(k, np.empty(chunks * CHUNK), np.empty(chunks * CHUNK))
     return g[:n].astype(np.float32)
 
 
@@ -143,25 +126,19 @@ class GainPlan:
             m = (c1 - c0) * CHUNK
             if scratch is None or len(scratch) < 2 * m:
                 scratch = np.empty(2 * m, dtype=np.float32)
-            # No broadcasting ufunc (it would allocate): columns are copied out.
-            slope, g = scratch[:m], scratch[m:2 * m]
-            step = g[:c1 - c0]                   # K[c + 1] - K[c], until g is filled below
-            np.subtract(k[c0 + 1:c1 + 1], k[c0:c1], out=step)
-            np.copyto(slope.reshape(-1, CHUNK), step[:, None])
-            np.multiply(slope, _ramp_tile(m), out=slope)
-            np.copyto(g.reshape(-1, CHUNK), k[c0:c1, None])
-            np.add(slope, g, out=g)
+            g = ramp(k[c0:c1 + 1], scratch[m:2 * m], scratch[:m])
             skip = a - (s + c0) * CHUNK
             g = g[skip:skip + z - a]
-            view = out[a - start:z - start]
-            if view.shape[1] == 1:
-                view *= g[:, None]
-            else:                                # channel by channel: no broadcast
-                for c in range(view.shape[1]):
-                    np.multiply(view[:, c], g, out=view[:, c])
+            scale_frames(out[a - start:z - start], g)
 
 
-def plan_gain(regions: dict[tuple, list[int]], envelopes: Mapping[tuple, np.ndarray], scale: float,
+class Envelopes(Protocol):
+    """A region's :func:`envelope` by its key (a mapping, or rendered when asked)."""
+
+    def __getitem__(self, key: tuple, /) -> np.ndarray: ...
+
+
+def plan_gain(regions: dict[tuple, list[int]], envelopes: Envelopes, scale: float,
               ceiling: float) -> GainPlan:
     """The plan for regions (key -> starts) whose :func:`envelope` at gain 1
     is ``envelopes[key]`` (asked for once per region), played at ``scale``."""
@@ -188,15 +165,15 @@ def plan_gain(regions: dict[tuple, list[int]], envelopes: Mapping[tuple, np.ndar
     order = np.argsort(chunks_all, kind="stable")
     chunks_all, r_all = chunks_all[order], np.concatenate(gains)[order]
     cut = np.flatnonzero(np.diff(chunks_all) > 2 * _MARGIN) + 1
-    starts, ends, knots = [], [], []
+    starts, ends, islands = [], [], []
     for cs, rs in zip(np.split(chunks_all, cut), np.split(r_all, cut)):
         base = int(cs[0]) - _MARGIN
         r = np.ones(int(cs[-1]) - base + _MARGIN + 1)
         np.minimum.at(r, cs - base, rs)
         # m[u] = min r[u - HOLD .. u + ATTACK]; K[c] = mean m[c - ATTACK + 1 .. c]
-        k = _knots(r)                                    # K at chunk base + HOLD + ATTACK - 1 + j
+        k = knots(r)                                     # K at chunk base + HOLD + ATTACK - 1 + j
         first = base + HOLD + ATTACK - 1
         starts.append(first)
         ends.append(first + len(k))
-        knots.append(k.astype(np.float32))
-    return GainPlan.of(np.array(starts, np.int64), np.array(ends, np.int64), knots)
+        islands.append(k.astype(np.float32))
+    return GainPlan.of(np.array(starts, np.int64), np.array(ends, np.int64), islands)

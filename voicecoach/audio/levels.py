@@ -37,14 +37,14 @@ so stems are scaled exactly as the mix and still sum to it.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from voicecoach.common.decibels import gain as db_gain
 
-__all__ = ["ATTACK", "CEILING_DBTP", "CHUNK", "CONTEXT", "HOLD", "INTERPOLATOR", "TAPS",
-           "TruePeakLimiter", "true_peak"]
+__all__ = ["ATTACK", "CEILING_DBTP", "CHUNK", "CONTEXT", "H32", "HOLD", "INTERPOLATOR", "TAPS",
+           "TruePeakLimiter", "knots", "oversample", "ramp", "true_peak"]
 
 CEILING_DBTP = -1.5
 """Where the limiter holds true peaks: the -1 dBTP of the loudness
@@ -56,6 +56,8 @@ TAPS = 12
 """Taps per phase of the 4x interpolator."""
 CONTEXT = TAPS // 2
 """Frames of context each side of a frame that its interpolated values use."""
+_KEEP = HOLD + 2 * ATTACK + 4
+"""Chunk gains ``R`` the limiter keeps behind the newest for the hold."""
 
 
 def _interpolator() -> np.ndarray:
@@ -73,9 +75,77 @@ def _interpolator() -> np.ndarray:
 
 INTERPOLATOR = _interpolator()
 """The 4x interpolator's phases 1/4, 2/4, 3/4: float64, shape ``(3, TAPS)``."""
-_H32 = INTERPOLATOR.astype(np.float32)
+H32 = INTERPOLATOR.astype(np.float32)
+"""The same phases in float32, as every render uses them."""
 BOUND = float(np.abs(INTERPOLATOR).sum(axis=1).max())
 """The most an interpolated value can exceed the largest sample near it."""
+
+
+def oversample(x: np.ndarray, h: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """One phase ``h`` (a row of :data:`INTERPOLATOR` or :data:`H32`) of the
+    4x interpolation: ``out[i] = sum(h[k] * x[i + 1 + k])``, the value a
+    phase after frame ``i + CONTEXT`` of ``x``, summed in tap order.
+
+    ``x`` is ``(len(out) + 2 * CONTEXT, ...)``; ``tmp`` is like ``out``
+    (the products): nothing is allocated.
+    """
+    n = len(out)
+    np.multiply(x[1:1 + n], h[0], out=out)
+    for k in range(1, TAPS):
+        np.multiply(x[k + 1:k + 1 + n], h[k], out=tmp)
+        np.add(out, tmp, out=out)
+    return out
+
+
+def knots(r: np.ndarray, out: np.ndarray | None = None,
+          scratch: np.ndarray | None = None) -> np.ndarray:
+    """The limiter's knots from chunk gains ``r`` (float64):
+    ``m[u] = min r[u .. u + HOLD + ATTACK]`` (hold, and look ahead), then
+    ``K[j] = mean m[j .. j + ATTACK - 1]``; ``len(r) - HOLD - 2 * ATTACK + 1``
+    knots. With ``out`` and ``scratch`` (float64, ``2 * len(r)``) nothing is
+    allocated."""
+    m_len = len(r) - HOLD - ATTACK
+    if scratch is None:
+        scratch = np.empty(2 * len(r))
+    c, m = scratch[:m_len + 1], scratch[m_len + 1:2 * m_len + 1]
+    np.copyto(m, r[:m_len])
+    for j in range(1, HOLD + ATTACK + 1):
+        np.minimum(m, r[j:j + m_len], out=m)
+    c[0] = 0.0
+    np.add.accumulate(m, out=c[1:])
+    if out is None:
+        out = np.empty(m_len + 1 - ATTACK)
+    np.subtract(c[ATTACK:], c[:-ATTACK], out=out)
+    np.divide(out, ATTACK, out=out)
+    return out
+
+
+def ramp(k: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """The gain of every frame of the chunks between knots ``k``: from
+    ``K[c]`` to ``K[c + 1]`` linearly across chunk ``c``, in the dtype of
+    ``out`` (``(len(k) - 1) * CHUNK``; ``scratch`` as long). No broadcasting
+    ufunc (it would allocate an iteration buffer): nothing is allocated."""
+    nc = len(k) - 1
+    now, before = out.reshape(nc, CHUNK), scratch[:nc * CHUNK]
+    np.copyto(now, k[1:, None])
+    np.copyto(before.reshape(nc, CHUNK), k[:-1, None])
+    np.subtract(out, before, out=out)                       # K[c + 1] - K[c], per frame
+    np.multiply(out, _ramp_tile(nc * CHUNK, out.dtype), out=out)
+    np.add(before, out, out=out)
+    return out
+
+
+_ramps: dict[np.dtype, np.ndarray] = {}
+
+
+def _ramp_tile(frames: int, dtype: np.dtype) -> np.ndarray:
+    """Where each frame sits between its chunk's knots, repeated over
+    ``frames`` (whole chunks): laid out once per dtype and only grown for a
+    longer block than ever before."""
+    tile = _ramps.get(dtype)
+    if tile is None or len(tile) < frames:
+        tile = _ramps[dtype] = np.tile((np.arange(CHUNK) / CHUNK).astype(dtype), -(-frames // CHUNK))
+    return tile[:frames]
 
 
 def true_peak(x: np.ndarray) -> float:
@@ -84,12 +154,12 @@ def true_peak(x: np.ndarray) -> float:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
-    pad = np.concatenate([np.zeros((CONTEXT, x.shape[1])), x, np.zeros((CONTEXT, x.shape[1]))])
+    pad = np.zeros((len(x) + 2 * CONTEXT + 1, x.shape[1]))
+    pad[CONTEXT + 1:CONTEXT + 1 + len(x)] = x
+    y, tmp = np.empty((2, len(x) + 1, x.shape[1]))
     peak = float(np.abs(x).max(initial=0.0))
-    n = len(x) + 1
     for h in INTERPOLATOR:
-        y = sum(h[k] * pad[k:k + n] for k in range(TAPS))
-        peak = max(peak, float(np.abs(y).max(initial=0.0)))
+        peak = max(peak, float(np.abs(oversample(pad, h, y, tmp)).max(initial=0.0)))
     return peak
 
 
@@ -107,9 +177,13 @@ class TruePeakLimiter:
     delay : int
         Frames read ahead of the frames handed out.
     gain : numpy.ndarray
-        float32, shape ``(n,)``: the gain of the last :meth:`run`'s frames.
-    engaged : int
-        Chunks that needed a gain under 1 (instrumentation).
+        float32, shape ``(n,)``: the gain of the last :meth:`run`'s frames
+        (a view of a scratch buffer, valid until the next run).
+
+    Notes
+    -----
+    Every buffer is sized from the largest block seen, so a steady block
+    size allocates nothing: it runs in the live audio callback.
     """
 
     def __init__(self, channels: int, ceiling: float = db_gain(CEILING_DBTP)):
@@ -122,11 +196,30 @@ class TruePeakLimiter:
         self._head = -CONTEXT       # absolute frame of _buf[0]; the context before 0 is silence
         self._filled = CONTEXT      # frames held in _buf
         self._out = 0            # next frame to hand out
-        self._rn = HOLD + 2 * ATTACK + 4
+        self._rn = _KEEP
         self._r = np.ones(self._rn)     # R of chunks [_r0, _r0 + _rn)
         self._r0 = -self._rn            # chunks before 0 are silent: R = 1
+        self._block = 0                 # the largest block the scratch buffers hold
         self.gain = np.ones(0, dtype=np.float32)
-        self.engaged = 0
+
+    def _scratch_for(self, n: int) -> None:
+        """Size every scratch buffer for blocks of up to ``n`` frames."""
+        if n <= self._block:
+            return
+        self._block = n
+        chunks = n // CHUNK + ATTACK + 4            # most chunks analysed or ramped per run
+        frames, ch = chunks * CHUNK, self.channels
+        self._r_spare = np.ones(_KEEP + chunks)
+        self._r = np.concatenate([self._r[:self._rn], np.ones(chunks)])
+        self._abs = np.empty((frames, ch), np.float32)       # |x|, then interpolated values
+        self._tmp = np.empty((frames, ch), np.float32)
+        self._peaks = np.empty((2, chunks), np.float32)
+        self._hot = np.empty(chunks + HOLD + 2 * ATTACK, bool)
+        self._tp = np.empty(chunks)
+        self._k = np.empty(chunks)
+        self._k_scratch = np.empty(2 * (chunks + _KEEP))
+        self._g = np.empty((2, frames))
+        self._gain = np.empty(frames, np.float32)
 
     # --------------------------------------------------------------- input
     def _pull(self, pull: Callable[[np.ndarray], object], upto: int) -> None:
@@ -134,10 +227,11 @@ class TruePeakLimiter:
         need = upto - (self._head + self._filled)
         if need <= 0:
             return
-        keep_from = min(self._out, self._rn_frames_needed()) - CONTEXT
+        keep_from = min(self._out, (self._r0 + self._rn) * CHUNK) - CONTEXT
         drop = max(0, keep_from - self._head)
         if drop:
-            self._buf[:self._filled - drop] = self._buf[drop:self._filled]
+            flat, ch = self._buf.reshape(-1), self.channels    # 1-D: an overlapping move, no copy
+            flat[:(self._filled - drop) * ch] = flat[drop * ch:self._filled * ch]
             self._head += drop
             self._filled -= drop
         if self._filled + need > len(self._buf):
@@ -145,54 +239,48 @@ class TruePeakLimiter:
                               dtype=np.float32)
             bigger[:self._filled] = self._buf[:self._filled]
             self._buf = bigger
-        view = self._buf[self._filled:self._filled + need]
-        pull(view)
+        pull(self._buf[self._filled:self._filled + need])
         self._filled += need
-
-    def _rn_frames_needed(self) -> int:
-        """First frame whose chunk still needs its R computed."""
-        return (self._r0 + self._rn) * CHUNK
 
     # ------------------------------------------------------------ analysis
     def _analyse(self, upto_chunk: int) -> None:
-        """Compute R for chunks up to ``upto_chunk`` (exclusive)."""
-        first = self._r0 + self._rn
-        count = upto_chunk - first
+        """Compute R for chunks up to ``upto_chunk`` (exclusive); the chunks
+        that may pass the ceiling are oversampled, from the first to the last."""
+        count = upto_chunk - (self._r0 + self._rn)
         if count <= 0:
             return
-        a = first * CHUNK - self._head                 # index of the first chunk's first frame
+        a = (self._r0 + self._rn) * CHUNK - self._head   # index of the first chunk's first frame
         x = self._buf[a:a + count * CHUNK]
-        peaks = np.abs(x).reshape(count, -1).max(axis=1)
-        r = np.ones(count)
-        hot = np.flatnonzero(peaks * BOUND > self.ceiling)
-        if len(hot):
-            starts = a + hot * CHUNK - CONTEXT
-            ctx = self._buf[starts[:, None] + np.arange(CHUNK + 2 * CONTEXT)]   # (hot, 76, ch)
-            tp = peaks[hot].astype(np.float64)
-            for h in _H32:
-                y = h[0] * ctx[:, 1:1 + CHUNK]
-                for k in range(1, TAPS):
-                    y += h[k] * ctx[:, k + 1:k + 1 + CHUNK]
-                np.maximum(tp, np.abs(y).reshape(len(hot), -1).max(axis=1), out=tp)
-            r[hot] = np.minimum(1.0, self.ceiling / tp)
-        # append to the R window, keeping what the hold still needs
-        keep = HOLD + 2 * ATTACK + 4
-        old = self._r[:self._rn]
-        if self._rn > keep:
-            old = old[self._rn - keep:]
-            self._r0 += self._rn - keep
-        merged = np.concatenate([old, r])
-        self._r, self._rn = merged, len(merged)
+        y, peaks, top = self._abs[:count * CHUNK], self._peaks[0, :count], self._peaks[1, :count]
+        np.maximum.reduce(np.abs(x, out=y).reshape(count, -1), axis=1, out=peaks)
+        hot = self._hot[:count]
+        np.greater(np.multiply(peaks, BOUND, out=top), self.ceiling, out=hot)
+        r = self._append_r(count)
+        if not hot.any():
+            return
+        lo, hi = int(hot.argmax()), count - int(hot[::-1].argmax())
+        span = hi - lo
+        xs = self._buf[a + lo * CHUNK - CONTEXT:a + hi * CHUNK + CONTEXT]
+        y, tp = self._abs[:span * CHUNK], self._tp[:span]
+        np.copyto(tp, peaks[lo:hi])
+        for h in H32:
+            oversample(xs, h, y, self._tmp[:span * CHUNK])
+            np.maximum.reduce(np.abs(y, out=y).reshape(span, -1), axis=1, out=top[:span])
+            np.maximum(tp, top[:span], out=tp)
+        np.divide(self.ceiling, tp, out=tp, where=hot[lo:hi])     # a silent chunk between has 0
+        np.minimum(1.0, tp, out=tp)
+        np.copyto(r[lo:hi], tp, where=hot[lo:hi])
 
-    def _knots(self, c0: int, c1: int) -> np.ndarray:
-        """Knots ``K[c0 .. c1]`` (inclusive), from the R window."""
-        lo = c0 - ATTACK + 1 - HOLD - self._r0
-        hi = c1 + ATTACK + 1 - self._r0
-        r = self._r[lo:hi]
-        w = HOLD + ATTACK + 1
-        m = np.lib.stride_tricks.sliding_window_view(r, w).min(axis=1)   # m[c0-ATTACK+1 .. c1]
-        c = np.concatenate([[0.0], np.cumsum(m)])
-        return (c[ATTACK:] - c[:-ATTACK]) / ATTACK
+    def _append_r(self, count: int) -> np.ndarray:
+        """Make room for ``count`` more R (set to 1) after those the hold
+        still needs; returns their slots."""
+        keep = min(self._rn, _KEEP)
+        self._r0 += self._rn - keep
+        spare = self._r_spare
+        spare[:keep] = self._r[self._rn - keep:self._rn]
+        spare[keep:keep + count] = 1.0
+        self._r_spare, self._r, self._rn = self._r, spare, keep + count
+        return spare[keep:keep + count]
 
     # -------------------------------------------------------------- output
     def run(self, pull: Callable[[np.ndarray], object], out: np.ndarray) -> None:
@@ -206,23 +294,23 @@ class TruePeakLimiter:
         if n == 0:
             self.gain = self.gain[:0]
             return
+        self._scratch_for(n)
         p = self._out
         c_first, c_last = p // CHUNK, (p + n - 1) // CHUNK
         self._pull(pull, (c_last + 2 + ATTACK) * CHUNK + CONTEXT)
         self._analyse(c_last + 2 + ATTACK)
         lo = c_first - ATTACK + 1 - HOLD - self._r0
-        window = self._r[max(lo, 0):c_last + 1 + ATTACK + 1 - self._r0]
+        r = self._r[max(lo, 0):c_last + ATTACK + 2 - self._r0]
         src = self._buf[p - self._head:p - self._head + n]
-        if window.min() >= 1.0:
+        self.gain = self._gain[:n]
+        if r.min() >= 1.0:
             out[:] = src
-            if len(self.gain) != n or self.gain[0] != 1.0 or self.gain.min() < 1.0:
-                self.gain = np.ones(n, dtype=np.float32)
+            self.gain.fill(1.0)
         else:
-            k = self._knots(c_first, c_last + 1)
-            ramp = np.arange(CHUNK) / CHUNK
-            g = (k[:-1, None] + np.diff(k)[:, None] * ramp).reshape(-1)
+            k = knots(r, self._k[:c_last - c_first + 2], self._k_scratch)
+            g = ramp(k, self._g[0, :(len(k) - 1) * CHUNK], self._g[1])
             off = p - c_first * CHUNK
-            self.gain = g[off:off + n].astype(np.float32)
-            np.multiply(src, self.gain[:, None], out=out)
-            self.engaged += int((k < 1.0).sum())
+            np.copyto(self.gain, g[off:off + n])
+            for c in range(self.channels):       # channel by channel: a broadcast allocates
+                np.multiply(src[:, c], self.gain, out=out[:, c])
         self._out = p + n

@@ -1,6 +1,6 @@
 """The loudness gain and limiter plan of a session, kept between runs.
 
-Measuring a session without music costs a few tenths of a second; playing
+Measuring a session without music takes a noticeable moment; playing
 or exporting the same session again (same clips, same places, same levels,
 same target) reuses the result, so ``play`` still starts at once. Files are
 keyed by :meth:`Mixer.fingerprint <voicecoach.audio.mixer.Mixer.fingerprint>`

@@ -66,7 +66,7 @@ def _regions(mixer: Mixer) -> dict[tuple, list[int]]:
 
     A key is ``(length, ((bus, source, offset, start in region, frames), ...))``.
     """
-    rows = []
+    rows: list[tuple[int, int, int, int, int]] = []
     for b, bus in enumerate(BUSES):
         starts, ends, src, off = mixer.clusters(bus)
         rows += zip(starts.tolist(), ends.tolist(), [b] * len(starts), src.tolist(), off.tolist())

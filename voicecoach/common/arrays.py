@@ -22,3 +22,11 @@ def check_mono(value: object, what: str, dtypes: tuple[type, ...], *,
     if value.dtype.kind == "f" and not np.isfinite(value).all():
         raise ValueError(f"{what} contains NaN or infinity")
     return value
+
+
+def scale_frames(block: np.ndarray, gain: np.ndarray) -> None:
+    """Multiply each frame of ``block`` (``(n, channels)``) by ``gain``
+    (``(n,)``) in place, channel by channel: a broadcasting ufunc would
+    allocate an iteration buffer, which the audio callback must not."""
+    for c in range(block.shape[1]):
+        np.multiply(block[:, c], gain, out=block[:, c])

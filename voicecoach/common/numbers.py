@@ -29,20 +29,22 @@ def check_positive_int(value: object, name: str) -> int:
     ValueError
         Zero or negative.
     """
-    if _checked_int(value, name) <= 0:
+    n = _checked_int(value, name)
+    if n <= 0:
         raise ValueError(f"{name} must be positive, not {value}")
-    return int(value)
+    return n
 
 
 def check_count(value: object, name: str) -> int:
     """``value`` as an int if it is a whole number of things, 0 included; a
     negative one is a ValueError, anything but an integer a TypeError."""
-    if _checked_int(value, name) < 0:
+    n = _checked_int(value, name)
+    if n < 0:
         raise ValueError(f"{name} must be >= 0, not {value}")
-    return int(value)
+    return n
 
 
 def _checked_int(value: object, name: str) -> int:
-    if not is_int(value):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):    # is_int, spelled out
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     return int(value)

@@ -11,7 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from voicecoach.cues.piper_voices import choose_piper_voice, find_piper_voices, piper_installed
+from voicecoach.cues.piper_voices import (
+    choose_piper_voice,
+    find_piper_voices,
+    piper_installed,
+)
 from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice
 from voicecoach.cues.voices import match_voice, unknown_voice
 from voicecoach.errors import SpeechEngineError
@@ -53,12 +57,6 @@ def pyttsx3_voices() -> list[Voice]:
     from voicecoach.cues.engine import SpeechEngine
     with SpeechEngine(EngineKind.PYTTSX3) as engine:
         return engine.voices()
-
-
-def all_voices(voice_dir: Path | None = None) -> list[Voice]:
-    """Every installed engine's voices, Piper's first."""
-    piper = [f.voice for f in find_piper_voices(voice_dir)] if piper_installed() else []
-    return piper + pyttsx3_voices()
 
 
 def check_voice(settings: SpeechSettings, voice_dir: Path | None = None,

@@ -60,7 +60,7 @@ def _espeak_library() -> str:
 def _installed_version(name: str) -> str:
     """A distribution's version from its ``NAME-VERSION.dist-info`` folder
     name: a directory listing, where importlib.metadata would parse the
-    METADATA file with the email package (10 ms of start-up)."""
+    METADATA file with the email package (a cost every start would pay)."""
     for entry in sys.path:
         try:
             names = os.listdir(entry or ".")
@@ -103,7 +103,7 @@ def _install_hint() -> str:
 
 HASH_MEMO = "model-hashes.json"
 """In the cue cache folder: each model file's sha256 by path, size and mtime, so a
-warm start does not read 60 MB to build its cache keys."""
+warm start does not read the voice models to build its cache keys."""
 
 
 def file_sha256(path: Path, memo_dir: Path | None = None) -> str:
@@ -170,7 +170,7 @@ def speech_identity(kind, settings, voice_dir: Path | None = None,
 def _voice_file_hash(path: Path, index: int, recorded: tuple[tuple[str, int], ...],
                      memo_dir: Path | None) -> str:
     """A packaged voice file's sha256 from its RECORD while the size still agrees
-    (pip checked it at install; reading 60 MB would cost a cold start ~0.1 s),
+    (pip checked it at install; reading the model would slow every cold start),
     else hashed (and remembered)."""
     if recorded:
         digest, size = recorded[index]

@@ -48,7 +48,7 @@ class PiperBackend:
             options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
             options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-            # graph optimisations cost 0.2-0.4 s of every load and gain this model nothing (measured)
+            # graph optimisations slow every load and gain this model nothing
             options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
             with open(config, encoding="utf-8") as f:
                 piper_config = PiperConfig.from_dict(json.load(f))

@@ -13,10 +13,10 @@ a phrase synthesised after a cache miss would differ from the same phrase
 synthesised first. :class:`Pyttsx3Backend` keeps the worker itself free of
 any espeak state (modules imported, engine never initialised) and forks a
 child per request, which initialises espeak, speaks one phrase and exits:
-about 30 ms per phrase, bit-identical whatever came before.
+cheap beside the synthesis, and bit-identical whatever came before.
 
 Measured on espeak-ng 1.51 (pyttsx3 2.99, Debian 12): ``runAndWait()``
-returns after ~10 ms while espeak may still be synthesising on its own
+may return while espeak is still synthesising on its own
 thread, so the worker waits for the ``finished-utterance`` notification, not
 for ``runAndWait()``. pyttsx3's espeak ``stop()`` (run by every
 ``runAndWait``) randomly cancels the next utterance and reverts rate
@@ -75,9 +75,9 @@ class _Speaker:
         Every ``runAndWait()`` ends its loop through ``driver.stop()``, which
         calls ``espeak_Cancel()`` and sets a ``_stopping`` flag whenever
         ``espeak_IsPlaying()``. espeak-ng's fifo thread reports "playing" for
-        a moment ~100 ms after each utterance (closing its stream), so at
+        a moment after each utterance (closing its stream), so at
         random the flag survives and the *next* utterance is cancelled
-        ("interrupted" in 4-6 of 30 cold runs here), and ``Cancel()`` also resets rate
+        ("interrupted" in some cold runs), and ``Cancel()`` also resets rate
         and volume to the last synthesis's values ("rate change ignored" in
         docs/pitfalls.md). We never stop mid-utterance, so stop() has nothing to do.
         """

@@ -29,10 +29,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from voicecoach.live.now_playing import NowPlaying, now_playing
 from voicecoach.live.transport import Transport, TransportCommand, TransportState
@@ -305,6 +305,9 @@ class MprisControl:
     def _serve(self) -> None:
         from jeepney import MessageType
         from jeepney.io.threading import ReceiveStopped
+        player, watch = self.player, self._watch
+        if player is None or watch is None:
+            return
         published = 0.0
         while not self._stop.is_set():
             try:
@@ -318,14 +321,16 @@ class MprisControl:
             if msg is not None and msg.header.message_type == MessageType.method_call:
                 self._answer(msg)
             if time.monotonic() - published >= PUBLISH_SECONDS:
-                self.player.update(self._watch())
+                player.update(watch())
                 published = time.monotonic()
 
     def _answer(self, msg) -> None:
         from jeepney import HeaderFields, MessageFlag, new_error, new_method_return
-        fields = msg.header.fields
+        fields, player = msg.header.fields, self.player
+        if player is None:
+            return
         try:
-            sig, body = self.player.call(fields.get(HeaderFields.interface, ""),
+            sig, body = player.call(fields.get(HeaderFields.interface, ""),
                                          fields.get(HeaderFields.member, ""), tuple(msg.body))
             reply = new_method_return(msg, sig, body)
         except MprisError as exc:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import re
-import sys
-import tempfile
 from typing import IO
+
+from voicecoach.common.fd_capture import Fd2Capture
 
 __all__ = ["NativeNoise", "is_noise"]
 
@@ -46,8 +46,7 @@ class NativeNoise:
     def __init__(self, terminal: IO):
         self.terminal = terminal
         self.noise: list[str] = []
-        self._saved: int | None = None
-        self._file: IO | None = None
+        self._capture: Fd2Capture | None = None
         self._out: IO | None = None
 
     def _is_fd2(self) -> bool:
@@ -60,30 +59,24 @@ class NativeNoise:
         if not self._is_fd2():
             return self.terminal
         self.terminal.flush()
-        self._file = tempfile.TemporaryFile()
-        self._saved = os.dup(2)
-        self._out = os.fdopen(os.dup(self._saved), "w", buffering=1,
+        capture = Fd2Capture(limit=None).__enter__()
+        if capture.saved is None:           # not the main thread: nothing was moved
+            return self.terminal
+        self._capture = capture
+        self._out = os.fdopen(os.dup(capture.saved), "w", buffering=1,
                               encoding=getattr(self.terminal, "encoding", None) or "utf-8",
                               errors="replace")
-        os.dup2(self._file.fileno(), 2)
         return self._out
 
     def __exit__(self, *exc: object) -> None:
-        if self._saved is None:
+        capture, self._capture = self._capture, None
+        if capture is None or self._out is None:
             return
-        try:
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
-        os.dup2(self._saved, 2)
-        os.close(self._saved)
-        self._saved = None
+        capture.__exit__()
+        capture.close()
         self._out.close()
-        self._file.seek(0)
-        caught = self._file.read().decode("utf-8", "replace")
-        self._file.close()
         passed = []
-        for line in caught.splitlines():
+        for line in capture.text.splitlines():
             if is_noise(line):
                 if line.strip():
                     self.noise.append(line)

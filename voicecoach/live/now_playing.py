@@ -53,10 +53,6 @@ class NowPlaying:
         parts.append(self.phase)
         return sep.join(parts)
 
-    @property
-    def seconds_left(self) -> float:
-        return (self.frames - self.position) / self.samplerate
-
 
 def now_playing(t: Transport) -> NowPlaying:
     """A snapshot of ``t`` for display; reads only attributes the audio side

@@ -216,7 +216,7 @@ class Player:
         self.t.render(outdata)
         if self.t.finished:
             # Host APIs drop what they still hold when a stream stops (ALSA's
-            # pulse plugin lost the last 0.22 s): play the latency's worth of
+            # pulse plugin lost the session's end): play the latency's worth of
             # silence first, so what is dropped is silence.
             self._pad -= frames
             if self._pad <= 0:

@@ -31,18 +31,19 @@ No sounddevice here: tests drive :meth:`render` with plain arrays.
 from __future__ import annotations
 
 import bisect
-from collections import deque
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
-from typing import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.levels import TruePeakLimiter
 from voicecoach.audio.mixer import Mixer
-from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
+from voicecoach.common.arrays import scale_frames
 from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
+from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.timeline import Timeline
 
 FADE_SECONDS = 0.005          # the session fades out this fast when interrupted
@@ -115,25 +116,30 @@ class Clips:
 
     def leveled(self, f: Callable[[np.ndarray], np.ndarray]) -> Clips:
         """The same clips, each passed through ``f``."""
-        return Clips(**{name: tuple(f(x) for x in value) if isinstance(value, tuple) else f(value)
-                        for name, value in ((f.name, getattr(self, f.name)) for f in fields(self))})
+        def each(value: Any) -> Any:
+            return tuple(f(x) for x in value) if isinstance(value, tuple) else f(value)
+        return replace(self, **{field.name: each(getattr(self, field.name)) for field in fields(self)})
 
 
-@dataclass(slots=True)
 class _Section:
-    """A stretch to play: timeline frames ``[pos, end)`` of the mix, or a clip."""
+    """A stretch to play: timeline frames ``[pos, end)`` of the mix, or a clip.
 
+    The transport keeps a few and refills them for each command
+    (:meth:`Transport._put`): the audio callback builds no objects."""
+
+    __slots__ = ("activity", "clip", "end", "fade", "music", "origin", "pos", "silence")
     pos: int
     end: int
-    clip: np.ndarray | None = None   # mono float32; None = the mix
-    fade: bool = False               # fade the mix out over this section
-    silence: bool = False            # endless silence (paused)
-    activity: Activity = Activity.SESSION
-    music: Music = Music.DUCKED
-    origin: int = field(init=False, default=0)   # where the section began
+    clip: np.ndarray | None          # mono float32; None = the mix
+    fade: bool                       # fade the mix out over this section
+    silence: bool                    # endless silence (paused)
+    activity: Activity
+    music: Music
+    origin: int                      # where the section began
 
-    def __post_init__(self) -> None:
-        self.origin = self.pos
+
+_MOST_SECTIONS = 4
+"""Sections one command queues: a fade, a message, the music's tail, silence."""
 
 
 class Transport:
@@ -181,8 +187,12 @@ class Transport:
         speech = [e for e in timeline.events if e.kind == EventKind.SPEECH]
         self._speech_starts = [e.frame for e in speech]
         self._speech_ends = [e.end for e in speech]
-        self._queue: deque[_Section] = deque([_Section(start, timeline.frames,
-                                                       music=Music.TIMELINE)])
+        # the sections playing, and those the next command fills (swapped then)
+        self._queue = [_Section() for _ in range(_MOST_SECTIONS)]
+        self._next = [_Section() for _ in range(_MOST_SECTIONS)]
+        self._filling = 0
+        self._put(start, timeline.frames, music=Music.TIMELINE)
+        self._swap()
         self._pending: TransportCommand | None = None
         self.rendered = 0            # frames handed to the device: the clock
         self.position = start        # timeline frame rendered, limiter.delay ahead of the ears
@@ -279,23 +289,36 @@ class Transport:
         return self._count_in_of(set_), set_
 
     # -- commands (run inside render, at a block start) --------------------
-    def _fade_out_now(self) -> list[_Section]:
-        head = self._queue[0] if self._queue else None
-        if head is None or head.silence:
-            return []
+    def _put(self, pos: int, end: int, clip: np.ndarray | None = None, fade: bool = False,
+             silence: bool = False, activity: Activity = Activity.SESSION,
+             music: Music = Music.DUCKED) -> None:
+        """Queue a section after the command's others."""
+        sec = self._next[self._filling]
+        sec.pos = sec.origin = pos
+        sec.end, sec.clip, sec.fade, sec.silence = end, clip, fade, silence
+        sec.activity, sec.music = activity, music
+        self._filling += 1
+
+    def _swap(self) -> None:
+        """Play the sections just queued."""
+        self._queue, self._next = self._next, self._queue
+        self._head, self._queued, self._filling = 0, self._filling, 0
+
+    def _fade_out_now(self) -> None:
+        if self._head >= self._queued:
+            return
+        head = self._queue[self._head]
         stop = min(head.end, head.pos + self.fade)
-        if stop <= head.pos:
-            return []
-        return [_Section(head.pos, stop, head.clip, fade=True, activity=head.activity,
-                         music=head.music if head.clip is not None else Music.TIMELINE)]
+        if not head.silence and stop > head.pos:
+            self._put(head.pos, stop, head.clip, True, False, head.activity,
+                      head.music if head.clip is not None else Music.TIMELINE)
 
-    def _say(self, clip: np.ndarray, activity: Activity, music: Music = Music.DUCKED) -> _Section:
-        return _Section(0, len(clip), clip, activity=activity, music=music)
+    def _say(self, clip: np.ndarray, activity: Activity, music: Music = Music.DUCKED) -> None:
+        self._put(0, len(clip), clip, False, False, activity, music)
 
-    def _music_tail(self, activity: Activity) -> _Section:
+    def _music_tail(self, activity: Activity) -> None:
         """Silence while the music under a clip fades out."""
-        return _Section(0, len(self._silence), self._silence, activity=activity,
-                        music=Music.FADE_OUT)
+        self._put(0, len(self._silence), self._silence, False, False, activity, Music.FADE_OUT)
 
     def _jump(self, target: int) -> None:
         if target != self.position:
@@ -309,50 +332,65 @@ class Transport:
             command = TransportCommand.RESUME if self.state == TransportState.PAUSED else TransportCommand.PAUSE
         if self.state == TransportState.DONE or self.quit_requested:
             return
-        c = self.clips
         paused = self.state == TransportState.PAUSED
-        sections = self._fade_out_now()
-        rise = Music.FADE_IN if paused else Music.DUCKED
-        if command == TransportCommand.PAUSE and not paused:
-            target, _ = self.resume_point(self.position)
-            self._jump(target)
-            sections += [self._say(c.paused, Activity.PAUSING), self._music_tail(Activity.PAUSING),
-                         _Section(0, 0, silence=True)]
+        self._filling = 0
+        if command == TransportCommand.RECOVER:
+            self._recover()
+        elif command == TransportCommand.PAUSE and not paused:
+            self._fade_out_now()
+            self._jump(self.resume_point(self.position)[0])
+            self._say(self.clips.paused, Activity.PAUSING)
+            self._music_tail(Activity.PAUSING)
+            self._put(0, 0, silence=True)
             self.state = TransportState.PAUSED
-        elif command == TransportCommand.RESUME and paused or command == TransportCommand.RECOVER:
-            if command == TransportCommand.RECOVER:
-                target, in_rep = self.resume_point(self.position)
-                self._jump(target)
-                clip = c.recovered_rep if in_rep else c.recovered
-                sections = []
-            else:
-                in_rep = self.timeline.segment_at(self.position).kind in REP_KINDS
-                kind = self.timeline.segment_at(self.position).kind
-                clip = c.resume_rep if in_rep else c.resume_rest if kind == SegmentKind.REST else c.resume
-            sections += [self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, rise),
-                         _Section(self.position, self.timeline.frames, music=Music.TIMELINE)]
-            self.state = TransportState.PLAYING
+        elif command == TransportCommand.RESUME and paused:
+            self._resume()
         elif command in (TransportCommand.SKIP, TransportCommand.RESTART):
-            if command == TransportCommand.SKIP:
-                target, set_ = self.skip_target(self.position)
-                clip = c.skip_to[set_] if set_ else c.skip_end
-                activity = Activity.SKIPPING
-            else:
-                target, set_ = self.restart_target(self.position)
-                clip = c.restart[set_] if set_ else c.restart_top
-                activity = Activity.RESTARTING
-            self._jump(target)
-            sections += [self._say(clip, activity, rise),
-                         _Section(target, self.timeline.frames, music=Music.TIMELINE)]
-            self.state = TransportState.PLAYING
+            self._fade_out_now()
+            self._go_to(command == TransportCommand.SKIP, paused)
         elif command == TransportCommand.QUIT:
-            sections += [self._say(c.quit, Activity.STOPPING, rise),
-                         self._music_tail(Activity.STOPPING)]
+            self._fade_out_now()
+            self._say(self.clips.quit, Activity.STOPPING, Music.FADE_IN if paused else Music.DUCKED)
+            self._music_tail(Activity.STOPPING)
             self.quit_requested = True
             self.state = TransportState.PLAYING
         else:
             return
-        self._queue = deque(sections)
+        self._swap()
+
+    def _recover(self) -> None:
+        """After a lost device: back to where the interrupted phrase or rep began."""
+        target, in_rep = self.resume_point(self.position)
+        self._jump(target)
+        clip = self.clips.recovered_rep if in_rep else self.clips.recovered
+        rise = Music.FADE_IN if self.state == TransportState.PAUSED else Music.DUCKED
+        self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, rise)
+        self._put(self.position, self.timeline.frames, music=Music.TIMELINE)
+        self.state = TransportState.PLAYING
+
+    def _resume(self) -> None:
+        kind = self.timeline.segment_at(self.position).kind
+        in_rep = kind in REP_KINDS
+        c = self.clips
+        clip = c.resume_rep if in_rep else c.resume_rest if kind == SegmentKind.REST else c.resume
+        self._fade_out_now()
+        self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, Music.FADE_IN)
+        self._put(self.position, self.timeline.frames, music=Music.TIMELINE)
+        self.state = TransportState.PLAYING
+
+    def _go_to(self, skip: bool, paused: bool) -> None:
+        """Skip to the next set's count-in, or restart the current set's."""
+        c = self.clips
+        if skip:
+            target, set_ = self.skip_target(self.position)
+            clip, activity = (c.skip_to[set_] if set_ else c.skip_end), Activity.SKIPPING
+        else:
+            target, set_ = self.restart_target(self.position)
+            clip, activity = (c.restart[set_] if set_ else c.restart_top), Activity.RESTARTING
+        self._jump(target)
+        self._say(clip, activity, Music.FADE_IN if paused else Music.DUCKED)
+        self._put(target, self.timeline.frames, music=Music.TIMELINE)
+        self.state = TransportState.PLAYING
 
     # -- the audio callback's work -----------------------------------------
     def render(self, out: np.ndarray) -> None:
@@ -387,13 +425,12 @@ class Transport:
             self._apply(command)
         n = len(out)
         done = 0
-        queue = self._queue
         while done < n:
-            if not queue:
+            if self._head >= self._queued:
                 out[done:] = 0.0
                 self._source_end = self._pulled + done
                 break
-            sec = queue[0]
+            sec = self._queue[self._head]
             self.activity = sec.activity
             if sec.silence:
                 out[done:] = 0.0
@@ -408,23 +445,23 @@ class Transport:
             else:
                 block[:] = sec.clip[sec.pos:sec.pos + take, None]
             if sec.fade:
-                block *= self._fade_ramp[k:k + take, None]
+                scale_frames(block, self._fade_ramp[k:k + take])
             if self.bed is not None:
-                self._add_music(block, sec, k, take)
+                self._add_music(self.bed, block, sec, k, take)
             sec.pos += take
             done += take
             if sec.pos >= sec.end:
-                queue.popleft()
+                self._head += 1
         self._pulled += n
 
-    def _add_music(self, block: np.ndarray, sec: _Section, k: int, take: int) -> None:
-        timeline = sec.music == Music.TIMELINE
-        m = self.bed.music(take, sec.pos if timeline else None)
+    def _add_music(self, bed: MusicBed, block: np.ndarray, sec: _Section, k: int,
+                   take: int) -> None:
+        m = bed.music(take, sec.pos if sec.music == Music.TIMELINE else None)
         if sec.music == Music.FADE_OUT:
-            m *= self._music_down[k:k + take, None]
+            scale_frames(m, self._music_down[k:k + take])
         elif sec.music == Music.FADE_IN and k < len(self._music_up):
             j = min(take, len(self._music_up) - k)
-            m[:j] *= self._music_up[k:k + j, None]
+            scale_frames(m[:j], self._music_up[k:k + j])
         block += m
 
 

@@ -269,13 +269,6 @@ RULES: tuple[Rule, ...] = (
 
 # ---------------------------------------------------------------- entry points
 
-def ladder_position(preset: str) -> int | None:
-    """Index of ``preset`` on :data:`LADDER` (0 = easiest), or None."""
-    if not isinstance(preset, str):
-        raise TypeError(f"preset must be a string, got {preset!r}")
-    return LADDER.index(preset) if preset in LADDER else None
-
-
 def recommend(history: Sequence[Workout], today: date, now: datetime | None = None,
                  *, tz: tzinfo | None = None) -> Recommendation:
     """The next workout, given every workout so far (any order).

@@ -1,0 +1,79 @@
+"""The audio callback allocates nothing in steady state: music, ducking and
+the running limiter included, before and after a pause and a skip."""
+
+import tracemalloc
+from types import SimpleNamespace
+
+import numpy as np
+
+from voicecoach.audio.bed import MusicBed
+from voicecoach.audio.ducking import DuckEnvelope
+from voicecoach.audio.mixer import Mixer
+from voicecoach.audio.sounds import make_sounds
+from voicecoach.live.player import Player
+from voicecoach.live.transport import Transport, make_clips
+from voicecoach.plan.mix import Duck
+
+SR = 8000
+BLOCK = 1024
+
+
+def _loud_stereo_bed(tl):
+    """A loud steady tone as music, read from one array (the source itself allocates nothing)."""
+    tone = (0.9 * np.sin(2 * np.pi * 110 * np.arange(4 * tl.frames) / SR)).astype(np.float32)
+    at = [0]
+
+    def pull(block):
+        for c in range(block.shape[1]):
+            block[:, c] = tone[at[0]:at[0] + len(block)]
+        at[0] += len(block)
+    return MusicBed(pull, DuckEnvelope(tl, Duck()), 1.0, 2, end=tl.frames)
+
+
+def test_the_callback_allocates_nothing_with_music_ducking_and_the_limiter(session, tone_voice):
+    tl = session[0]
+    mixer = Mixer(tl, {t: tone_voice(t) for t in tl.texts()}, make_sounds(SR), channels=2)
+    clips = make_clips(tone_voice, make_sounds(SR), SR, sets=2)
+    t = Transport(mixer, tl, clips, bed=_loud_stereo_bed(tl))
+    player = Player(t, backend=None)
+    outdata = np.zeros((BLOCK, 2), np.float32)
+    ok = SimpleNamespace(output_underflow=False)
+
+    def blocks(n):
+        for _ in range(n):
+            player._callback(outdata, BLOCK, None, ok)
+
+    def steady(n):
+        """The most held at once, beyond what was, over ``n`` blocks after
+        the one a command takes effect in."""
+        blocks(1)
+        held = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        blocks(n)
+        return tracemalloc.get_traced_memory()[1] - held
+
+    def play_through_commands():
+        peaks = [steady(60)]
+        for command, n in (("pause", 30), ("resume", 60), ("skip", 60)):
+            t.request(command)
+            peaks.append(steady(n))
+        return peaks
+
+    tracemalloc.start()
+    try:
+        play_through_commands()               # warm-up: every path once, scratch sized
+        base = tracemalloc.get_traced_memory()[0]
+        peaks = play_through_commands()
+        kept = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert not t.finished
+    assert [c for _, c in t.log] == ["pause", "resume", "skip"] * 2
+    # Nothing near a block's size (8 kB) held even for a moment: what numpy
+    # needs to run a reduction, a few views; kept: the commands' log, free lists.
+    assert max(peaks) < 4096 and kept < 1024, (peaks, kept)
+    limited = 0
+    for _ in range(50):                       # the limiter was at work, not idle
+        blocks(1)
+        limited += t.limiter.gain.min() < 1.0
+    assert limited >= 10
