@@ -55,8 +55,10 @@ class Session:
         music level and the session's loudness gain, fading out over the
         session's last second: one wiring for the export (``pull`` reads the
         stream) and live play (``pull`` takes from the ring buffer a thread
-        fills)."""
-        level = self.preset.levels.music * (self.loudness.gain if self.loudness else 1.0)
+        fills). Loud music is trimmed as :func:`normalise` found."""
+        level = self.preset.levels.music
+        if self.loudness is not None:
+            level *= self.loudness.gain * self.loudness.music
         return MusicBed(pull, self.envelope(), level, self.mixer.channels,
                         end=self.timeline.frames)
 
@@ -64,7 +66,7 @@ class Session:
 def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
     """The metronome sounds, with the preset's own files in place: read,
     checked and resampled now, so a bad file stops us before any sound."""
-    sounds = make_sounds(samplerate)
+    sounds: dict[str, np.ndarray] = {k: v for k, v in make_sounds(samplerate).items()}
     if preset.sounds:
         from voicecoach.audio.custom_sounds import (  # soxr: only when used
             load_sound,
