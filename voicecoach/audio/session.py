@@ -136,10 +136,7 @@ def normalise(session: Session, target: float, music=None, cache_dir: Path | Non
                 loudness_cache.store(path, *found)
         loud, plan = found
         return replace(session, mixer=session.mixer.with_master(loud.gain, plan), loudness=loud)
-    from voicecoach.audio.music import MusicStream
-
     def first_pass_bed() -> MusicBed:
-        again = MusicStream(music.tracks, session.timeline.samplerate, session.mixer.channels)
-        return session.music_bed(again.read_into)
+        return session.music_bed(music.again().read_into)
     loud = loudness_gain(session.mixer, target, first_pass_bed)
     return replace(session, mixer=session.mixer.with_master(loud.gain), loudness=loud)
