@@ -72,8 +72,8 @@ def test_a_bad_file_in_a_folder_is_skipped_with_a_note_and_the_rest_plays(tmp_pa
     assert code == 0, err
     assert err.splitlines() == [
         f"music: skipping {folder / 'a-nan.wav'}: holds NaN or infinite samples",
-        f"music: skipping {folder / 'b-huge.wav'}: holds samples at +600 dBFS, not music "
-        "(a damaged float file?)"]
+        (f"music: skipping {folder / 'b-huge.wav'}: holds samples at +600 dBFS, not music "
+         "(a damaged float file?)")]
     mix, voice, music = (sf.read(tmp_path / f"s{k}.wav", dtype="float64")[0]
                          for k in ("", ".voice", ".music"))
     assert np.isfinite(mix).all() and np.abs(mix).max() < 1.0
