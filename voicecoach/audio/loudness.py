@@ -165,8 +165,13 @@ class LoudnessMeter:
         if self._k is None:
             self._k = KWeighting(self.samplerate, self.channels)
         y = self._k.process(block)
-        e = np.einsum("ij,ij->i", y, y)
-        start, n = self.frames, len(block)
+        self.add_frames(np.einsum("ij,ij->i", y, y))
+
+    def add_frames(self, e: np.ndarray) -> None:
+        """Measure the next frames from their K-weighted energies: float64,
+        shape ``(n,)``, summed over channels (or a product of two signals'
+        K-weighted frames, to meter a mix at any balance afterwards)."""
+        start, n = self.frames, len(e)
         self.frames += n
         self._grow(self.frames // self.step + 1)
         c = np.concatenate([[0.0], np.cumsum(e)])

@@ -15,8 +15,10 @@ order, so live and export hear the same music.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -27,7 +29,7 @@ import soxr
 from voicecoach.common.fd_capture import Fd2Capture
 from voicecoach.common.files import UnusableFile, regular_file
 from voicecoach.common.numbers import check_count, is_int, is_real
-from voicecoach.errors import InputError
+from voicecoach.errors import InputError, RuntimeFailure
 
 __all__ = ["CROSSFADE_SECONDS", "MusicStream", "find_tracks"]
 
@@ -41,6 +43,38 @@ DECODE_FRAMES = 8192
 
 _DECODE_ERRORS = (RuntimeError, OSError, ValueError)
 """What a broken or vanished file raises while decoding (soundfile's errors are RuntimeErrors)."""
+
+MAX_PEAK = 16.0
+"""Decoded samples past this (+24 dBFS) are a broken float file, not music."""
+MAX_DC = 0.1
+"""A decoded block whose mean is past this and carries 90 % of its energy is a DC offset."""
+_GONE = "went missing during the session (deleted or moved)"
+
+_SIGNATURES = {b"RIFF": "WAV", b"RF64": "WAV", b"FORM": "AIFF", b"fLaC": "FLAC", b"OggS": "Ogg",
+               b"ID3": "MP3", b".snd": "AU", b"caff": "CAF", b"wvpk": "WavPack"}
+"""First bytes of the formats users bring, to tell a damaged file from one that is not audio."""
+
+
+class _BadSamples(ValueError):
+    """Decoded samples that must not reach the mix (NaN, infinite, absurd, DC)."""
+
+
+def _check_samples(block: np.ndarray) -> None:
+    """Raise :class:`_BadSamples` if decoded ``block`` (float32, ``(n, channels)``)
+    is not music: a float file can hold NaN, infinities or 1e30, which would
+    silence or swamp the whole mix, or a constant that eats its headroom."""
+    if not block.size:
+        return
+    lo, hi = float(block.min()), float(block.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise _BadSamples("holds NaN or infinite samples")
+    if max(-lo, hi) > MAX_PEAK:
+        raise _BadSamples(f"holds samples at {20 * math.log10(max(-lo, hi)):+.0f} dBFS, "
+                         "not music (a damaged float file?)")
+    dc = np.abs(block.mean(axis=0, dtype=np.float64))
+    if dc.max() > MAX_DC and (dc * dc > 0.9 * np.mean(np.square(block, dtype=np.float64),
+                                                      axis=0)).any():
+        raise _BadSamples(f"holds a DC offset of {float(dc.max()):.2g}, not music")
 
 
 # ------------------------------------------------------------------ playlist
@@ -65,7 +99,7 @@ def _probe(path: Path, crossfade: float = CROSSFADE_SECONDS) -> str | None:
         with _NOISE:
             info = sf.info(str(path))
     except _DECODE_ERRORS as err:
-        return f"not an audio file soundfile can read ({_reason(err)})"
+        return _unreadable(path, err)
     if info.frames == 0 or info.samplerate <= 0 or info.channels <= 0:
         return "holds no audio"
     if info.frames <= crossfade * info.samplerate:
@@ -76,6 +110,24 @@ def _probe(path: Path, crossfade: float = CROSSFADE_SECONDS) -> str | None:
 def _summary(skipped: dict[str, int]) -> str:
     """``why: count`` for every kind of file a walk passed over, in one line."""
     return "; ".join(f"{why}: {n}" for why, n in skipped.items())
+
+
+def _unreadable(path: Path, err: BaseException) -> str:
+    """What a file soundfile can not open is: libsndfile says "does not exist
+    or is not a regular file (possibly a pipe?)" of any it does not recognise."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        return _GONE if not os.path.lexists(path) else f"cannot read it ({exc.strerror})"
+    if not head:
+        return "is empty (0 bytes)"
+    mpeg = len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0     # a frame's sync
+    kind = "MP3" if mpeg else next((k for s, k in _SIGNATURES.items() if head.startswith(s)), None)
+    if kind is None:
+        return "is not an audio file (no format soundfile can read)"
+    why = _reason(err)
+    return f"is a truncated or damaged {kind} file" + ("" if "possibly a pipe" in why else f" ({why})")
 
 
 def _reason(err: BaseException) -> str:
@@ -250,13 +302,24 @@ class MusicStream:
         """Frames handed out so far."""
         self.skipped: set[Path] = set()
         """Tracks dropped from the playlist because they yielded no audio."""
-        self._warned: set[Path] = set()
+        self._why: dict[Path, str] = {}
+        """Why each track was skipped, for one warning each and the last error."""
         self._noisy: set[Path] = set()
-        self._chunks = self._joined()
+        # The generator holds a weak proxy: no cycle keeps a stream (and its
+        # soxr resampler) alive after its last use, until the interpreter's exit.
+        self._chunks = MusicStream._joined(weakref.proxy(self))
         self._cur = np.zeros((0, self.channels), dtype=np.float32)
         self._pos = 0
         self._error: Exception | None = None
         self._fades: tuple[np.ndarray, np.ndarray] | None = None
+
+    def again(self) -> MusicStream:
+        """A fresh stream of the same playlist from its start (the loudness
+        pass), sharing this one's warnings so each is given once."""
+        twin = MusicStream(self.tracks, self.samplerate, self.channels,
+                           self.fade / self.samplerate)
+        twin._why, twin._noisy = self._why, self._noisy
+        return twin
 
     # ------------------------------------------------------------ reading
     def read(self, frames: int) -> np.ndarray:
@@ -305,6 +368,7 @@ class MusicStream:
                 with _NOISE:
                     block = f.read(DECODE_FRAMES, dtype="float32", always_2d=True)
                 self._noise(path, _NOISE.lines)
+                _check_samples(block)
                 last = len(block) == 0
                 block = _convert_channels(block, self.channels)
                 if rs is not None:
@@ -321,10 +385,24 @@ class MusicStream:
             _log.warning("music: %s: the decoder reported problems (%s); playing what it "
                          "could decode", path, lines[0][:120])
 
-    def _warn(self, path: Path, err: BaseException) -> None:
-        if path not in self._warned:          # a looping playlist warns once per track
-            self._warned.add(path)
-            _log.warning("music: skipping %s: %s", path, _reason(err))
+    def _warn(self, path: Path, why: str, dropped: bool) -> None:
+        """Say once per track why it is skipped; a lone track dropped is said
+        by the error that follows."""
+        if path not in self._why:
+            self._why[path] = why
+            if not dropped or len(self.tracks) > 1:
+                _log.warning("music: skipping %s: %s", path, why)
+
+    def _no_track(self) -> Exception:
+        """The error when no track is left: the one track's reason, or the
+        playlist's; a playlist that went missing is a runtime failure."""
+        gone = all(self._why.get(t) == _GONE for t in self.tracks)
+        kind = RuntimeFailure if gone else InputError
+        if len(self.tracks) == 1:
+            return kind(f"music: {self.tracks[0]}: {self._why.get(self.tracks[0], 'no audio')}")
+        names = ", ".join(str(t) for t in self.tracks[:3])
+        more = f" and {len(self.tracks) - 3} more" if len(self.tracks) > 3 else ""
+        return kind(f"music: no track could be decoded ({names}{more})")
 
     def _curves(self, m: int) -> tuple[np.ndarray, np.ndarray]:
         """Equal-power fade-out and fade-in of ``m`` frames, shape ``(m, 1)``:
@@ -350,15 +428,13 @@ class MusicStream:
         while True:
             playable = [t for t in self.tracks if t not in self.skipped]
             if not playable:
-                names = ", ".join(str(t) for t in self.tracks[:3])
-                more = f" and {len(self.tracks) - 3} more" if len(self.tracks) > 3 else ""
-                raise InputError(f"music: no track could be decoded ({names}{more})")
+                raise self._no_track()
             for path in playable:
                 got = 0
                 head: list[np.ndarray] = []     # this track's first frames, for the crossfade
                 carry = None                    # decoded, not yet handed out (holds the next tail)
                 try:
-                    for block in self._decode(path):
+                    for block in MusicStream._decode(self, path):   # the proxy, not a bound method
                         got += len(block)
                         if carry is None:
                             head.append(block)
@@ -380,13 +456,16 @@ class MusicStream:
                             yield carry[:len(carry) - F]
                             carry = carry[len(carry) - F:]
                 except _DECODE_ERRORS as err:
-                    self._warn(path, err)
+                    bad = isinstance(err, _BadSamples)
+                    if bad:                     # never again, what played of it aside
+                        self.skipped.add(path)
+                    self._warn(path, str(err) if bad else _unreadable(path, err), bad or got <= F)
                 if got <= F or got == 0:
                     # Nothing usable, or no longer than the crossfade: such a
                     # track would add no frames, and a playlist of them would
                     # loop for ever. Drop it and keep the old tail for the next.
                     if got:
-                        self._warn(path, ValueError(f"shorter than the crossfade ({got} frames)"))
+                        self._warn(path, f"shorter than the crossfade ({got} frames)", True)
                     self.skipped.add(path)
                     continue
                 if carry is None:               # shorter than the tail

@@ -19,15 +19,23 @@ memory stays flat.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from voicecoach.audio.bed import MusicBed
+from voicecoach.audio.ducking import music_trim
 from voicecoach.audio.gain_plan import GainPlan, envelope, plan_gain, region_gain
 from voicecoach.audio.levels import CEILING_DBTP, CONTEXT, TruePeakLimiter
-from voicecoach.audio.loudness import LoudnessMeter, k_weighting_ir, weighted
+from voicecoach.audio.loudness import (
+    KWeighting,
+    LoudnessMeter,
+    integrated_loudness,
+    k_weighting_ir,
+    weighted,
+)
 from voicecoach.audio.mixer import BUSES, Mixer
 from voicecoach.common.decibels import gain as db_gain
 
@@ -40,7 +48,6 @@ DEFAULT_LUFS: dict[int, float] = {1: -19.0, 2: -16.0}
 GAP = 0.1
 """Seconds of silence that separate two regions (longer than the limiter's
 reach and the K-weighting's audible tail)."""
-_BLOCK = 65536
 _ROUNDS = 4
 _MAX_MAKEUP = 6.0
 """dB the gain may rise to make up for limiting: past that the session's
@@ -59,6 +66,8 @@ class Loudness:
     target: float
     measured: float      # integrated LUFS before the gain
     gain: float          # linear
+    music: float = 1.0
+    """Trim on the music's level (linear, at most 1): loud music goes under the voice."""
 
 
 def _regions(mixer: Mixer) -> dict[tuple, list[int]]:
@@ -118,7 +127,7 @@ class _Analysis:
     regions: dict[tuple, list[int]]
 
 
-class _Envelopes:
+class _Envelopes(Mapping[tuple, np.ndarray]):
     """Each region's exact :func:`envelope`, rendered again when asked for:
     nothing per frame is kept for the whole session."""
 
@@ -127,6 +136,12 @@ class _Envelopes:
 
     def __getitem__(self, key: tuple) -> np.ndarray:
         return envelope(_render(self.mixer, key, self.regions[key][0]))
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self.regions)
+
+    def __len__(self) -> int:
+        return len(self.regions)
 
 
 def _sums(x: np.ndarray, size: int, reduce=np.add) -> np.ndarray:
@@ -233,20 +248,55 @@ def limited(x: np.ndarray) -> np.ndarray:
     return out[:, 0].astype(np.float64)
 
 
+def _speech_energy(mixer: Mixer, starts: np.ndarray, ends: np.ndarray) -> float:
+    """K-weighted energy of the voice over the speech intervals ``[starts, ends)``:
+    each distinct interval (the same cue recurs every rep) is weighted once."""
+    ir = k_weighting_ir(mixer.samplerate)
+    seen: dict[bytes, float] = {}
+    total = 0.0
+    for a, z in zip(starts.tolist(), ends.tolist()):
+        voice = np.zeros((z - a, mixer.channels), dtype=np.float32)
+        mixer.render(voice, a, bus="voice")
+        key = hashlib.blake2b(voice.data).digest()
+        if key not in seen:            # channels carry the same voice
+            y = weighted(voice[:, 0], ir)[:z - a]
+            seen[key] = float(np.dot(y, y)) * mixer.channels
+        total += seen[key]
+    return total
+
+
 def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
-    meter = LoudnessMeter(mixer.samplerate, mixer.channels)
-    buf = np.empty((_BLOCK, mixer.channels), dtype=np.float32)
+    """The first pass: the mix without music and the music K-weighted apart,
+    so the music's trim (:func:`~voicecoach.audio.ducking.music_trim`, from
+    its energy under the speech) is known before the mix's loudness is read
+    at that trim (sub-block energies of ``(r + k x)^2``)."""
+    sr, ch = mixer.samplerate, mixer.channels
+    block = (1 << 16) + 1 - len(k_weighting_ir(sr))      # FFTs of 65536 with the filter's tail
+    starts, ends = bed.envelope.starts, bed.envelope.ends
+    k_rest, k_music = KWeighting(sr, ch), KWeighting(sr, ch)
+    rr, rx, xx = (LoudnessMeter(sr, ch) for _ in range(3))
+    buf = np.empty((block, ch), dtype=np.float32)
+    under = 0.0                    # the music's energy under the speech
     done = 0
     while done < mixer.frames:
-        n = min(_BLOCK, mixer.frames - done)
+        n = min(block, mixer.frames - done)
         view = buf[:n]
         mixer.render(view, done)
-        view += bed.music(n, done)
-        meter.add(view)
+        r, x = k_rest.process(view), k_music.process(bed.music(n, done))
+        rr.add_frames(np.einsum("ij,ij->i", r, r))
+        rx.add_frames(np.einsum("ij,ij->i", r, x))
+        e = np.einsum("ij,ij->i", x, x)
+        xx.add_frames(e)
+        c = np.concatenate([[0.0], np.cumsum(e)])
+        lo, hi = ends.searchsorted(done, "right"), starts.searchsorted(done + n, "left")
+        under += float(np.sum(c[np.minimum(ends[lo:hi], done + n) - done]
+                              - c[np.maximum(starts[lo:hi], done) - done]))
         done += n
-    measured = meter.integrated()
+    k = music_trim(_speech_energy(mixer, starts, ends), under)
+    energies = rr.energies + 2.0 * k * rx.energies + k * k * xx.energies
+    measured = integrated_loudness(energies, mixer.frames, rr.step)
     g = db_gain(target - measured) if np.isfinite(measured) else 1.0
-    return Loudness(target, measured, g)
+    return Loudness(target, measured, g, music=k)
 
 
 def loudness_gain(mixer: Mixer, target: float, music: Callable[[], MusicBed] | None = None

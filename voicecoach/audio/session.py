@@ -55,8 +55,10 @@ class Session:
         music level and the session's loudness gain, fading out over the
         session's last second: one wiring for the export (``pull`` reads the
         stream) and live play (``pull`` takes from the ring buffer a thread
-        fills)."""
-        level = self.preset.levels.music * (self.loudness.gain if self.loudness else 1.0)
+        fills). Loud music is trimmed as :func:`normalise` found."""
+        level = self.preset.levels.music
+        if self.loudness is not None:
+            level *= self.loudness.gain * self.loudness.music
         return MusicBed(pull, self.envelope(), level, self.mixer.channels,
                         end=self.timeline.frames)
 
@@ -64,7 +66,7 @@ class Session:
 def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
     """The metronome sounds, with the preset's own files in place: read,
     checked and resampled now, so a bad file stops us before any sound."""
-    sounds = make_sounds(samplerate)
+    sounds: dict[str, np.ndarray] = {k: v for k, v in make_sounds(samplerate).items()}
     if preset.sounds:
         from voicecoach.audio.custom_sounds import (  # soxr: only when used
             load_sound,
@@ -134,10 +136,7 @@ def normalise(session: Session, target: float, music=None, cache_dir: Path | Non
                 loudness_cache.store(path, *found)
         loud, plan = found
         return replace(session, mixer=session.mixer.with_master(loud.gain, plan), loudness=loud)
-    from voicecoach.audio.music import MusicStream
-
     def first_pass_bed() -> MusicBed:
-        again = MusicStream(music.tracks, session.timeline.samplerate, session.mixer.channels)
-        return session.music_bed(again.read_into)
+        return session.music_bed(music.again().read_into)
     loud = loudness_gain(session.mixer, target, first_pass_bed)
     return replace(session, mixer=session.mixer.with_master(loud.gain), loudness=loud)

@@ -48,7 +48,7 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
 @click.command()
 @click.argument("preset", default=DEFAULT_PRESET)
 @override_options
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+@click.option("-o", "--output", type=click.Path(path_type=str), required=True,
               help="File to write; the format comes from its extension. '-' streams to "
                    "standard output (needs --format); a FIFO or character device is written "
                    "through, a symlink's target is replaced. Streams carry no tags or chapters "
@@ -67,7 +67,7 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
                    "expect 44.1 kHz stereo).")
 @music_options
 @loudness_option
-def export(preset: str, output: Path, fmt: str | None, force: bool, samplerate: int,
+def export(preset: str, output: str, fmt: str | None, force: bool, samplerate: int,
            channels: int, as_float: bool, stems: bool, cue_sheet: bool, music: Path | None,
            shuffle: bool, loudness: float | None, **overrides) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
@@ -76,13 +76,16 @@ def export(preset: str, output: Path, fmt: str | None, force: bool, samplerate: 
     from voicecoach.encode.targets import STDOUT, check_stdout, resolve_target
     from voicecoach.encode.writer import export as write
     env = current_env()
-    to_stdout = str(output) == STDOUT
+    to_stdout = output == STDOUT
     if to_stdout and fmt is None:
         raise InputError("--format: required with -o - (standard output): "
                          f"one of {', '.join(sorted(FORMATS))}")
-    chosen = format_for(output, fmt)
-    # An unusable target fails before the slow part (synthesis).
-    check_stdout(resolve_target(output, force=force), stems, cue_sheet)
+    # An unusable target fails before the slow part (synthesis); it reads the
+    # name as typed (a Path drops a trailing slash and makes "" into ".").
+    target = resolve_target(output, force=force)
+    path = Path(output)
+    chosen = format_for(path, fmt)
+    check_stdout(target, stems, cue_sheet)
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
     p = resolve_preset(preset, overrides)
@@ -98,21 +101,21 @@ def export(preset: str, output: Path, fmt: str | None, force: bool, samplerate: 
                             loudness=session.loudness.target)
     total = session.timeline.frames
     if env.progress:
-        with click.progressbar(length=total, label=f"Writing {printable(output.name)}",
+        with click.progressbar(length=total, label=f"Writing {printable(path.name)}",
                                file=env.stderr) as bar:
             done = [0]
 
             def progress(frames: int) -> None:
                 bar.update(frames - done[0])
                 done[0] = frames
-            written = write(session.mixer, session.timeline, output, options, progress, bed,
+            written = write(session.mixer, session.timeline, path, options, progress, bed,
                             force=force)
     else:
-        written = write(session.mixer, session.timeline, output, options, bed=bed, force=force)
+        written = write(session.mixer, session.timeline, path, options, bed=bed, force=force)
     minutes = total / session.timeline.samplerate / 60
     say = (lambda line: click.echo(printable(line), file=env.stderr)) if to_stdout else echo
-    for path in written:
-        say(f"wrote {'standard output' if to_stdout else path}")
+    for name in written:
+        say(f"wrote {'standard output' if to_stdout else name}")
     say(f"{p.title}: {minutes:.1f} min, {len(chapters(session.timeline))} chapters")
 
 

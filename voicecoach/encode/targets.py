@@ -80,6 +80,11 @@ def resolve_target(path: Path | str, option: str = "--output", force: bool = Fal
     text = os.fspath(path)
     if text == STDOUT:
         return Target(Path(STDOUT), TargetKind.STDOUT, Path(STDOUT))
+    if not text:
+        raise InputError(f"{option}: the output name is empty; name a file, or - for standard output")
+    if text.endswith(os.sep) and not os.path.isdir(text):   # Path() would drop the slash
+        raise InputError(f"{option}: {text}: a name ending in {os.sep} is a folder; "
+                         "name a file to write")
     shown = Path(text)
     try:
         st = os.stat(shown)                       # follows symlinks
