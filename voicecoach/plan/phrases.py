@@ -33,7 +33,15 @@ class PhraseBook:
     entries: dict
 
     def variants(self, name: str, **values: object) -> tuple[str, ...]:
-        return tuple(v.format(**values) for v in self.entries[name])
+        """The variants of ``name``, filled in; an entry that says a number
+        is a table of plural forms (``by``, ``one``, ``other``): the form of
+        the number it is ``by`` is taken, ``one`` for the numbers the book
+        lists in ``plural_one`` (the grammar is the language's, not ours)."""
+        entry = self.entries[name]
+        while isinstance(entry, dict):
+            one = str(values[entry["by"]]) in self.entries["plural_one"]
+            entry = entry["one" if one else "other"]
+        return tuple(v.format(**values) for v in entry)
 
     def says(self, words: str, text: str) -> bool:
         """Whether ``text`` says one of the phrase book's ``words`` entries
