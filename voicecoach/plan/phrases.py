@@ -18,10 +18,14 @@ _ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
 _TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 
 
+MAX_COUNT = 99
+"""The highest number :func:`number_word` says: a preset counts no further."""
+
+
 def number_word(n: int) -> str:
     """``7 -> 'Seven'``, ``42 -> 'Forty-two'`` (0 to 99): what the count says."""
-    if not 0 <= n < 100:
-        raise ValueError(f"can count from 0 to 99, got {n}")
+    if not 0 <= n <= MAX_COUNT:
+        raise ValueError(f"can count from 0 to {MAX_COUNT}, got {n}")
     word = _ONES[n] if n < 20 else _TENS[n // 10] + (f"-{_ONES[n % 10]}" if n % 10 else "")
     return word.capitalize()
 
