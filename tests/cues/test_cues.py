@@ -372,8 +372,9 @@ def _flip_byte(path: Path, offset: int) -> None:
     path.write_bytes(bytes(blob))
 
 
-@pytest.mark.parametrize("damage", ["flip_payload", "flip_checksum", "flip_reserved",
-                                    "truncate", "bad_magic", "empty"])
+@pytest.mark.parametrize("damage", ["flip_payload", "flip_count", "flip_key", "flip_checksum",
+                                    "flip_header_checksum", "truncate", "bad_magic", "empty",
+                                    "another_cue"])
 def test_cache_detects_damaged_entries(tmp_path, damage, caplog):
     cache = CueCache(tmp_path)
     cache.put(KEY, np.linspace(-0.5, 0.5, 500, dtype=np.float32))
@@ -381,16 +382,25 @@ def test_cache_detects_damaged_entries(tmp_path, damage, caplog):
     size = path.stat().st_size
     if damage == "flip_payload":
         _flip_byte(path, size - 7)
+    elif damage == "flip_count":
+        _flip_byte(path, 9)
+    elif damage == "flip_key":
+        _flip_byte(path, 20)
     elif damage == "flip_checksum":
-        _flip_byte(path, 17)
-    elif damage == "flip_reserved":
-        _flip_byte(path, 21)
+        _flip_byte(path, 49)
+    elif damage == "flip_header_checksum":
+        _flip_byte(path, 53)
+    elif damage == "another_cue":        # a whole, valid entry of another key copied over it
+        cache.put("b" * 64, np.linspace(-0.5, 0.5, 500, dtype=np.float32))
+        path.write_bytes(cache.path("b" * 64).read_bytes())
     elif damage == "truncate":
         os.truncate(path, size - 4)
     elif damage == "bad_magic":
         _flip_byte(path, 0)
     else:
         os.truncate(path, 0)
+    if damage != "flip_payload":          # planning's length is never the damaged header's
+        assert cache.length(KEY) is None
     with caplog.at_level(logging.WARNING, logger="voicecoach.cues"):
         assert cache.get(KEY) is None
     assert not path.exists()
@@ -401,28 +411,26 @@ def test_an_entry_is_its_header_then_its_samples(tmp_path):
     cache = CueCache(tmp_path)
     cache.put(KEY, np.array([0.5, -1.0], dtype=np.float32))
     payload = b"\x00\x00\x00\x3f" + b"\x00\x00\x80\xbf"          # 0.5, -1.0 little-endian
-    assert cache.path(KEY).read_bytes() == (b"VCCUE\x00\x02\x00" + (2).to_bytes(8, "little")
-                                            + zlib.crc32(payload).to_bytes(4, "little")
-                                            + bytes(4) + payload)
+    head = (b"VCCUE\x00\x03\x00" + (2).to_bytes(8, "little") + bytes.fromhex(KEY)
+            + zlib.crc32(payload).to_bytes(4, "little"))
+    assert cache.path(KEY).read_bytes() == head + zlib.crc32(head).to_bytes(4, "little") + payload
 
 
-@pytest.mark.parametrize("damaged", [False, True])
-def test_an_entry_of_the_first_format_is_still_read(tmp_path, damaged, caplog):
-    # written by an earlier voicecoach: a 48-byte header with the samples' sha256
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_entry_of_an_older_format_is_a_miss(tmp_path, version, caplog):
+    # written by an earlier voicecoach: it does not say which cue it holds
     samples = np.linspace(-0.5, 0.5, 300, dtype=np.float32)
     payload = samples.astype("<f4").tobytes()
     cache = CueCache(tmp_path)
     path = cache.path(KEY)
-    path.write_bytes(b"VCCUE\x00\x01\x00" + (300).to_bytes(8, "little")
-                     + hashlib.sha256(payload).digest() + payload)
-    assert cache.length(KEY) == 300
-    if damaged:
-        _flip_byte(path, 48 + 5)
-        with caplog.at_level(logging.WARNING, logger="voicecoach.cues"):
-            assert cache.get(KEY) is None
-        assert not path.exists() and "corrupt" in caplog.text
-    else:
-        np.testing.assert_array_equal(cache.get(KEY), samples)
+    check = hashlib.sha256(payload).digest() if version == 1 else \
+        zlib.crc32(payload).to_bytes(4, "little") + bytes(4)
+    path.write_bytes(b"VCCUE\x00" + bytes([version, 0]) + (300).to_bytes(8, "little") + check
+                     + payload)
+    assert cache.length(KEY) is None
+    with caplog.at_level(logging.WARNING, logger="voicecoach.cues"):
+        assert cache.get(KEY) is None
+    assert not path.exists() and "another format version" in caplog.text
 
 
 def test_cache_validates_keys_and_arrays(tmp_path):

@@ -310,8 +310,8 @@ def test_a_warm_up_step_too_short_for_its_count_grows_to_hold_every_round(speech
     # do not fit before the next cue with this slower voice; the side is kept.
     (Side.ALTERNATE, 6, {6: "Right side", 10: "Right side", 5: "Left side"}),
     # One side, then the other: the set's halfway is the other side's first
-    # rep, "Halfway, Right side"; the shorter head keeps its first part.
-    (Side.EACH, 11, {11: "Halfway"}),
+    # rep, "Halfway, Right side"; the shorter head keeps the side switch.
+    (Side.EACH, 11, {11: "Right side"}),
 ], ids=["alternate", "each"])
 def test_a_head_with_no_room_keeps_the_part_that_matters_for_its_sides(
         speech_len, sides, halfway, heads):

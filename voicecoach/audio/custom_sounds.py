@@ -37,6 +37,9 @@ SILENCE_DB = -60.0
 """Leading and trailing samples this far under the peak are trimmed."""
 FLOOR_DBFS = -90.0
 """A file whose peak is under this is silent."""
+MIN_SOUND_SECONDS = 0.005
+"""A shorter sound (silence trimmed, at the file's rate) vanishes when resampled
+to a low session rate: refused at every rate, so validation and export agree."""
 
 
 def shipped_sound(name: str) -> Path:
@@ -104,6 +107,10 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
     mono = data.mean(axis=1, dtype=np.float64)
     if not np.all(np.isfinite(mono)):
         raise _fail(path, "contains NaN or infinite samples")
+    loud = np.flatnonzero(np.abs(mono) > np.max(np.abs(mono), initial=0.0) * gain(SILENCE_DB))
+    if len(loud) and loud[-1] - loud[0] + 1 < MIN_SOUND_SECONDS * rate:
+        raise _fail(path, f"has {(loud[-1] - loud[0] + 1) / rate * 1000:.2f} ms of sound; "
+                          f"a sound lasts at least {MIN_SOUND_SECONDS * 1000:g} ms")
     if rate != samplerate and len(mono):
         mono = soxr.resample(mono, rate, samplerate, quality="HQ")
     peak = float(np.max(np.abs(mono))) if len(mono) else 0.0

@@ -47,33 +47,47 @@ MAX_ENTRY_BYTES = 32 * 1024 * 1024
 """A cue is one phrase (300 characters at most): far under this; nothing bigger is read."""
 
 _KEY_RE = re.compile(r"[0-9a-f]{64}")
-_MAGIC = b"VCCUE\x00\x02\x00"            # format tag, version 2
-_HEADER = len(_MAGIC) + 8 + 8            # magic, uint64 LE sample count, uint32 LE crc32, 4 zeros
-_MAGIC_V1 = b"VCCUE\x00\x01\x00"         # version 1, still read: a sha256 of the payload
-_HEADER_V1 = len(_MAGIC_V1) + 8 + 32
+_MAGIC = b"VCCUE\x00\x03\x00"            # format tag, version 3
+_COUNT = slice(8, 16)                    # uint64 LE sample count
+_KEY = slice(16, 48)                     # the cue's key (its sha256, raw): which phrase and voice
+_CRC = slice(48, 52)                     # uint32 LE CRC-32 of the samples
+_HEADER = 56                             # then a uint32 LE CRC-32 of the header before it
 
 
-def _header_size(head: bytes) -> int:
-    """The header's length in the format ``head`` starts with; 0 for no cue file."""
-    return _HEADER if head.startswith(_MAGIC) else _HEADER_V1 if head.startswith(_MAGIC_V1) else 0
+def _header(key: str, payload: bytes) -> bytes:
+    head = (_MAGIC + (len(payload) // 4).to_bytes(8, "little") + bytes.fromhex(key)
+            + zlib.crc32(payload).to_bytes(4, "little"))
+    return head + zlib.crc32(head).to_bytes(4, "little")
 
 
-def _checksum(payload) -> bytes:
-    """The version-2 header's last 8 bytes: the payload's CRC-32 and four zeros."""
-    return zlib.crc32(payload).to_bytes(4, "little") + bytes(4)
+def _head_problem(head: bytes, key: str, size: int) -> str:
+    """What is wrong with an entry whose file is ``size`` bytes, from its
+    header alone ('' when nothing is): what planning trusts for a length."""
+    if not head.startswith(_MAGIC[:6]) or len(head) < _HEADER:
+        return "not a cue file"
+    if not head.startswith(_MAGIC):
+        return "of another format version"
+    if zlib.crc32(head[:_HEADER - 4]) != int.from_bytes(head[_HEADER - 4:_HEADER], "little"):
+        return "corrupt (header checksum mismatch)"
+    if head[_KEY] != bytes.fromhex(key):
+        return "another cue's (copied or renamed)"
+    count = int.from_bytes(head[_COUNT], "little")
+    if size != _HEADER + 4 * count or count == 0:
+        return f"truncated ({size} bytes for {count} samples)"
+    return ""
 
 
 class CueCache:
     """Processed cues on disk, one file per key: ``<key>.cue``.
 
-    A file is a 24-byte header (magic, sample count, CRC-32 of the payload,
-    four zero bytes) and little-endian float32 samples; entries of version 1
-    (a 48-byte header with the payload's sha256) are still read. Writes go
-    to a temp file in the same directory and are renamed into place
-    (``os.replace``), so readers see a whole entry or none. A corrupt or
-    truncated entry (bad magic, size or checksum) is deleted, logged and
-    reported as a miss. I/O failures other
-    than a missing entry raise ``OSError``.
+    A file is a 56-byte header (magic, sample count, the key, CRC-32 of the
+    samples, CRC-32 of the header) and little-endian float32 samples: an
+    entry proves which cue it holds, so one copied over another is found.
+    Writes go to a temp file in the same directory and are renamed into
+    place (``os.replace``), so readers see a whole entry or none. A bad
+    entry (not this cue, another format version, a bad size or checksum) is
+    deleted, logged and reported as a miss. I/O failures other than a
+    missing entry raise ``OSError``.
     """
 
     def __init__(self, directory: Path):
@@ -99,21 +113,27 @@ class CueCache:
                 return None
             self._problem(path, exc.problem.split(",")[0].split(" (")[0])
             return None
-        problem = self._check(blob)
+        problem = _head_problem(blob[:_HEADER], key, len(blob))
+        # CRC-32, not sha256: it finds the truncations and flipped bits a cache
+        # can suffer at a third of the cost, and every start reads a session's
+        # cues; whoever can write the cache could write a matching sha256 too.
+        if not problem and zlib.crc32(memoryview(blob)[_HEADER:]).to_bytes(4, "little") != \
+                blob[_CRC]:
+            problem = "corrupt (checksum mismatch)"
         if problem:
             self._problem(path, problem)
             return None
         import numpy as np
-        pcm = np.frombuffer(blob, dtype="<f4", offset=_header_size(blob)).astype(np.float32,
-                                                                                copy=False)
-        return pcm  # a view of immutable bytes: read-only
+        return np.frombuffer(blob, dtype="<f4", offset=_HEADER)   # a view of immutable bytes: read-only
 
     def length(self, key: str) -> int | None:
         """The cached cue's length from its header alone, or None on a miss.
 
         For planning, which asks the length of every variant of every
-        phrase: the header and the file size must agree; the payload's
-        checksum is verified by :meth:`get` when the cue is used.
+        phrase: the header (its checksum, its key) and the file size must
+        agree, so a length planned with is this cue's; the samples' checksum
+        is verified by :meth:`get` when the cue is used (damage there leaves
+        the length, and the cue is synthesised again alike).
         """
         path = self.path(key)
         try:
@@ -124,17 +144,14 @@ class CueCache:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_ENTRY_BYTES:
                 return None                              # get() reports and removes it
-            head = os.read(fd, _HEADER_V1)
-            size = st.st_size
+            head = os.read(fd, _HEADER)
         except OSError:
             return None
         finally:
             os.close(fd)
-        header = _header_size(head)
-        if not header or len(head) < _HEADER:
-            return None
-        count = int.from_bytes(head[len(_MAGIC):len(_MAGIC) + 8], "little")
-        return count if size == header + 4 * count and count > 0 else None
+        if _head_problem(head, key, st.st_size):
+            return None                                  # get() reports and removes it
+        return int.from_bytes(head[_COUNT], "little")
 
     def _problem(self, path: Path, problem: str) -> None:
         """Delete a bad entry; warn once per kind of problem, not once per entry."""
@@ -149,28 +166,6 @@ class CueCache:
         except OSError:
             pass
 
-    @staticmethod
-    def _check(blob: bytes) -> str:
-        """What is wrong with an entry ('' when nothing is).
-
-        CRC-32, not sha256: it finds the truncations and flipped bits a
-        cache can suffer, at a third of the cost of sha256 on the CPU's SHA
-        instructions, and every start reads a session's cues (10 MB for 30
-        minutes). Nothing here needs a cryptographic hash: whoever can write
-        the cache can write a matching sha256 as well.
-        """
-        header = _header_size(blob)
-        if not header or len(blob) < header:
-            return "not a cue file"
-        count = int.from_bytes(blob[len(_MAGIC):len(_MAGIC) + 8], "little")
-        if len(blob) != header + 4 * count:
-            return f"truncated ({len(blob)} bytes for {count} samples)"
-        payload = memoryview(blob)[header:]
-        digest = hashlib.sha256(payload).digest() if header == _HEADER_V1 else _checksum(payload)
-        if digest != blob[len(_MAGIC) + 8:header]:
-            return "corrupt (checksum mismatch)"
-        return ""
-
     def put(self, key: str, pcm: np.ndarray) -> None:
         """Store ``pcm`` (float32, shape ``(n,)``, ``n > 0``) atomically."""
         import numpy as np
@@ -182,7 +177,7 @@ class CueCache:
         if pcm.ndim != 1 or pcm.size == 0:
             raise ValueError(f"pcm must have shape (n,) with n > 0, not {pcm.shape}")
         payload = pcm.astype("<f4", copy=False).tobytes()
-        header = _MAGIC + pcm.size.to_bytes(8, "little") + _checksum(payload)
+        header = _header(key, payload)
         self.directory.mkdir(parents=True, exist_ok=True)
         with atomic_path(path, mode=0o600) as tmp, open(tmp, "wb") as f:   # private, as before
             f.write(header)

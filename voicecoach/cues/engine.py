@@ -18,13 +18,18 @@ import tempfile
 import threading
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from voicecoach.common.numbers import is_real
-from voicecoach.cues.piper_voices import PiperVoiceFile, choose_piper_voice, find_piper_voices
+from voicecoach.cues.piper_voices import (
+    PiperVoiceFile,
+    choose_piper_voice,
+    find_piper_voices,
+)
 from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice, check_text
 from voicecoach.cues.voices import match_voice, unknown_voice
 from voicecoach.cues.worker import _worker_main
+from voicecoach.cues.worker_contract import PatientClock
 from voicecoach.errors import SpeechEngineError
 
 if TYPE_CHECKING:
@@ -32,7 +37,8 @@ if TYPE_CHECKING:
 
 
 ENGINE_TIMEOUT_S: float = 10.0
-"""Longest one request (a synthesis, the voice list) may take before the worker is killed."""
+"""Longest one request (a synthesis, the voice list) may take before the worker is killed,
+in the worker's own time: waiting for a busy machine's CPU does not count."""
 
 ENGINE_START_TIMEOUT_S: float = 30.0
 """Longest the worker may take to start (a Python interpreter plus imports on a busy machine)."""
@@ -125,8 +131,17 @@ class _Worker:
             raise SpeechEngineError(f"speech engine {self.kind} unavailable: {payload}")
         raise SpeechEngineError(f"speech engine {self.kind} failed to start: {payload}")
 
+    def _answered(self, timeout: float) -> bool:
+        """Whether the worker answers within ``timeout`` seconds of its own:
+        waiting for a busy machine's CPU does not count (:class:`PatientClock`)."""
+        clock = PatientClock(self.process.pid or 0)
+        while (left := timeout - clock.elapsed()) > 0:
+            if self.conn.poll(min(left, 0.5)):
+                return True
+        return self.conn.poll(0)
+
     def _receive(self, timeout: float, what: str, log_from: int) -> tuple:
-        if not self.conn.poll(timeout):
+        if not self._answered(timeout):
             tail = _log_excerpt(self.log_path, log_from)
             self.kill()
             raise SpeechEngineError(
@@ -307,8 +322,8 @@ class SpeechEngine:
             if scale is not None:
                 scale *= _config_length_scale(voice.config)
             return {"model": str(voice.model), "config": str(voice.config), "length_scale": scale}
-        voice = None if settings.voice is None else self._resolve_voice(settings.voice)
-        return {"voice": voice, "rate": settings.rate}
+        voice_id = None if settings.voice is None else self._resolve_voice(settings.voice)
+        return {"voice": voice_id, "rate": settings.rate}
 
     def synthesize(self, text: str, settings: SpeechSettings) -> tuple[np.ndarray, int]:
         """Speak ``text`` into PCM.
@@ -355,7 +370,7 @@ class SpeechEngine:
             worker.kill()
         self.close()
 
-    def __enter__(self) -> SpeechEngine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -31,11 +31,15 @@ import select
 import signal
 import sys
 import threading
-import time
 import traceback
 
 from voicecoach.cues.identity import _default_driver, _install_hint
-from voicecoach.cues.worker_contract import RUNNING, EngineMissing, EngineTimeout
+from voicecoach.cues.worker_contract import (
+    RUNNING,
+    EngineMissing,
+    EngineTimeout,
+    PatientClock,
+)
 
 
 class _Speaker:
@@ -181,13 +185,15 @@ def _read_pcm(path: str):
 
 def _die_with_parent(parent: int, timeout: float) -> None:
     """No orphaned espeak: the kernel kills this child when the worker dies
-    (Linux), or when ``timeout`` (plus a margin) has passed in any case --
-    a write into a removed folder would otherwise hang it for ever."""
+    (Linux; the worker's clock ends a hung one), or elsewhere when ``timeout``
+    (plus a margin) has passed -- a write into a removed folder would
+    otherwise hang it for ever."""
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
-    signal.alarm(int(timeout) + 5)
     if sys.platform.startswith("linux"):
         import ctypes
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    else:
+        signal.alarm(int(timeout) + 5)
     if os.getppid() != parent:          # the worker died before prctl took effect
         os._exit(1)
 
@@ -196,7 +202,9 @@ def _in_child(task, timeout: float):
     """Run ``task()`` in a forked child and return its result (pickled through a pipe).
 
     The child exits after the task, so no engine state survives it. After
-    ``timeout`` seconds the child is killed and :class:`EngineTimeout` raised.
+    ``timeout`` seconds of its own (:class:`PatientClock`: time spent waiting
+    for a busy CPU does not count) the child is killed and
+    :class:`EngineTimeout` raised.
     """
     r, w = os.pipe()
     parent = os.getpid()
@@ -221,13 +229,14 @@ def _in_child(task, timeout: float):
         os._exit(0)
     os.close(w)
     chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
+    clock = PatientClock(pid)
     try:
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([r], [], [], left)[0]:
-                os.kill(pid, signal.SIGKILL)
-                raise EngineTimeout(f"did not answer within {timeout:g} s")
+            if not select.select([r], [], [], min(timeout, 0.5))[0]:    # quiet: time it
+                if clock.elapsed() >= timeout:
+                    os.kill(pid, signal.SIGKILL)
+                    raise EngineTimeout(f"did not answer within {timeout:g} s of its own time")
+                continue
             chunk = os.read(r, 1 << 20)
             if not chunk:
                 break

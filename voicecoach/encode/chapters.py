@@ -16,10 +16,16 @@ from voicecoach import __version__
 from voicecoach.errors import InputError
 from voicecoach.plan.kinds import REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.labels import LabelStyle, segment_label
-from voicecoach.plan.timeline import Timeline
+from voicecoach.plan.timeline import Segment, Timeline
 
-__all__ = ["Chapter", "chapters", "check_cue_filename", "cue_sheet", "chapter_spans",
-           "chapter_stamps"]
+__all__ = [
+    "Chapter",
+    "chapter_spans",
+    "chapter_stamps",
+    "chapters",
+    "check_cue_filename",
+    "cue_sheet",
+]
 
 _CUE_FILE_TYPES: dict[str, str] = {
     "wav": "WAVE", "flac": "WAVE", "ogg": "WAVE", "opus": "WAVE", "mp3": "MP3"}
@@ -51,6 +57,7 @@ def chapters(timeline: Timeline) -> list[Chapter]:
     per_side = _sides_in_turn(segs)
     announced = _announcements(timeline)
     marks: list[Chapter] = []
+    begun: set[int] = set()     # sets whose first chapter is placed: a later side starts on its own
     for seg in segs:
         if seg.kind in REP_KINDS or (seg.kind == SegmentKind.GET_READY and seg.set is not None):
             title = f"Set {seg.set} of {sets}" if seg.set is not None else "Exercise"
@@ -62,8 +69,9 @@ def chapters(timeline: Timeline) -> list[Chapter]:
                 if side:
                     title += f", {side}"
             start = seg.start
-            if not marks or marks[-1].title != title:
-                start = min(start, announced.get(seg.set, start)) if seg.set is not None else start
+            if seg.set is not None and seg.set not in begun:
+                begun.add(seg.set)
+                start = min(start, announced.get(seg.set, start))
         else:
             title = segment_label(seg.kind, LabelStyle.CHAPTER)
             start = seg.start
@@ -79,7 +87,7 @@ def chapters(timeline: Timeline) -> list[Chapter]:
     return out
 
 
-def _sides_in_turn(segs) -> set[int]:
+def _sides_in_turn(segs: Sequence[Segment]) -> set[int]:
     """Sets whose sides come in turn (each side once), not alternating."""
     runs: dict[int, list[str]] = {}
     for s in segs:

@@ -16,7 +16,6 @@ from typing import Any
 from voicecoach.common.numbers import is_int, is_real
 from voicecoach.errors import PresetError
 
-
 MAX_CUE_CHARS = 300
 """The longest phrase spoken as one cue (a warm-up step's text too)."""
 MAX_LIST_ITEMS = 100
@@ -24,12 +23,11 @@ MAX_LIST_ITEMS = 100
 
 
 def voiceable(text: str) -> bool:
-    """Whether a speech engine has anything to say: a letter or a digit once
-    format characters (zero-width spaces) and control characters are gone.
-    ``"..."`` or a string of zero-width spaces passes every other check and
-    then makes the engine produce nothing, which fails the export."""
-    return any(unicodedata.category(ch)[0] in "LN" for ch in text
-               if unicodedata.category(ch) not in ("Cf", "Cc"))
+    """Whether a speech engine has anything to say: a letter or a digit 0-9.
+    ``"..."``, zero-width spaces or digits of other scripts (``"٣"``,
+    ``"𝟑"``) pass every other check and then make an engine produce
+    nothing, which fails the export."""
+    return any(unicodedata.category(ch)[0] == "L" or ch in "0123456789" for ch in text)
 
 
 def clean(text: str) -> str:
@@ -84,7 +82,7 @@ class Checker:
             raise self.fail(path, f"is too long ({len(value)} characters; at most {max_len})",
                             value[:40] + "...")
         if spoken and value and not voiceable(value):
-            raise self.fail(path, "has nothing to say: it needs a letter or a digit", value)
+            raise self.fail(path, "has nothing to say: it needs a letter or a digit 0-9", value)
         return value
 
     def integer(self, table: dict, key: str, path: str, lo: int, hi: int, default: Any = ...) -> Any:
@@ -138,8 +136,8 @@ class Checker:
                 raise self.fail(f"{path}[{i}]", f"is too long to speak as one cue "
                                 f"({MAX_CUE_CHARS} characters at most)", item[:40] + "...")
             if not voiceable(item):
-                raise self.fail(f"{path}[{i}]", "has nothing to say: it needs a letter or a digit",
-                                item)
+                raise self.fail(f"{path}[{i}]",
+                                "has nothing to say: it needs a letter or a digit 0-9", item)
             out.append(item.strip())
         return tuple(out)
 

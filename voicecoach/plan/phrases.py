@@ -18,10 +18,14 @@ _ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
 _TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 
 
+MAX_COUNT = 99
+"""The highest number :func:`number_word` says: a preset counts no further."""
+
+
 def number_word(n: int) -> str:
     """``7 -> 'Seven'``, ``42 -> 'Forty-two'`` (0 to 99): what the count says."""
-    if not 0 <= n < 100:
-        raise ValueError(f"can count from 0 to 99, got {n}")
+    if not 0 <= n <= MAX_COUNT:
+        raise ValueError(f"can count from 0 to {MAX_COUNT}, got {n}")
     word = _ONES[n] if n < 20 else _TENS[n // 10] + (f"-{_ONES[n % 10]}" if n % 10 else "")
     return word.capitalize()
 
@@ -33,7 +37,15 @@ class PhraseBook:
     entries: dict
 
     def variants(self, name: str, **values: object) -> tuple[str, ...]:
-        return tuple(v.format(**values) for v in self.entries[name])
+        """The variants of ``name``, filled in; an entry that says a number
+        is a table of plural forms (``by``, ``one``, ``other``): the form of
+        the number it is ``by`` is taken, ``one`` for the numbers the book
+        lists in ``plural_one`` (the grammar is the language's, not ours)."""
+        entry = self.entries[name]
+        while isinstance(entry, dict):
+            one = str(values[entry["by"]]) in self.entries["plural_one"]
+            entry = entry["one" if one else "other"]
+        return tuple(v.format(**values) for v in entry)
 
     def says(self, words: str, text: str) -> bool:
         """Whether ``text`` says one of the phrase book's ``words`` entries

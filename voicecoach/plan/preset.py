@@ -30,6 +30,7 @@ from voicecoach.plan.mix import (
     Duck,
     Levels,
 )
+from voicecoach.plan.phrases import MAX_COUNT
 from voicecoach.plan.tempo import Tempo, parse_tempo
 
 MAX_SESSION_SECONDS = 4 * 3600
@@ -321,7 +322,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
         steps.append(WarmupStep(
             say=c.text(step, "say", f"{path}.say", max_len=MAX_CUE_CHARS, spoken=True),
             seconds=c.seconds(step, "seconds", f"{path}.seconds", 1, 600),
-            count=c.integer(step, "count", f"{path}.count", 0, 100, default=0),
+            count=c.integer(step, "count", f"{path}.count", 0, MAX_COUNT, default=0),
         ))
 
     levels, duck = _mix(c, c.table(data, "mix"))

@@ -94,7 +94,7 @@ class RepReminder:
             local = [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority,
                          r.set, r.rep) for r in trial]
             spoken, dropped = fit_speech(local, self.say_len, self.gap)
-            return len(dropped) <= baseline and any(text in e.text for e in spoken)
+            return len(dropped) <= baseline and any(text in (e.text or "") for e in spoken)
 
         baseline = len(fit_speech(
             [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority, r.set, r.rep)
@@ -104,8 +104,8 @@ class RepReminder:
             return trial
         lift = phases.get(SegmentKind.CONCENTRIC, (0, 0, None))[2]
         if lift is not None:
-            keep = [c for c in self.worded(lift.candidates) if c.startswith(head)] \
-                or self.worded(lift.candidates)
+            keep = [c for c in self.worded(lift.candidates, head) if c.startswith(head)] \
+                or self.worded(lift.candidates, head)
             joined = Say(tuple(f"{c}. {text}" for c in keep) + lift.candidates, lift.onsets,
                          lift.limit, ANCHORED, set_, rep)
             trial = [joined if r is lift else r for r in cues]
@@ -119,7 +119,7 @@ class RepReminder:
             if before is None:
                 continue
             onsets = (start,) + tuple(range(start - step, before.onsets[0], -step))
-            worded = self.worded(before.candidates)
+            worded = self.worded(before.candidates, head)
             keep = [c for c in worded if c.startswith(head)] or worded
             for choice in keep:
                 shorter = Say((choice,), before.onsets, before.limit, ANCHORED, before.set,
@@ -130,7 +130,9 @@ class RepReminder:
                     return trial
         return None
 
-    def worded(self, candidates: tuple[str, ...]) -> list[str]:
+    def worded(self, candidates: tuple[str, ...], head: str) -> list[str]:
         """Candidates that still say the movement: a reminder never cuts a
-        lift cue down to the bare breath ("Out"), the slow voice's last resort."""
-        return [c for c in candidates if c.rsplit(". ", 1)[-1] not in self.bare]
+        lift cue down to the bare breath ("Out") or the bare side ("Left"),
+        the slow voice's last resorts."""
+        side = head.rsplit(", ", 1)[-1]
+        return [c for c in candidates if c.rsplit(". ", 1)[-1] not in self.bare and c != side]

@@ -15,10 +15,17 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from voicecoach.common.numbers import is_int
-from voicecoach.plan.fitting import ANCHORED, ANNOUNCE, REMINDER, TIME_LEFT, Say, fit_speech
+from voicecoach.plan.fitting import (
+    ANCHORED,
+    ANNOUNCE,
+    REMINDER,
+    TIME_LEFT,
+    Say,
+    fit_speech,
+)
 from voicecoach.plan.kinds import COUNT_IN, MOVING_KINDS, EventKind, SegmentKind, Side
 from voicecoach.plan.metronome import SOUND_SECONDS, sound_frames
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
@@ -116,13 +123,13 @@ class _Planner:
     # -- sections ----------------------------------------------------------
     def intro(self) -> None:
         p = self.p
-        fields = dict(title=p.title, sets=p.sets, reps=p.reps, seconds=_secs(p.hold or 0))
+        fields = {"title": p.title, "sets": p.sets, "reps": p.reps, "seconds": _secs(p.hold or 0)}
         if p.hold is not None:
             summary = self.v("summary_hold", **fields)
         elif p.sides == Side.EACH:
             summary = self.v("summary_each", **fields)
         else:
-            summary = self.v("summary" if p.sets > 1 else "summary_one_set", **fields)
+            summary = self.v("summary", **fields)
         lines = [summary] + [(line,) for line in p.cues.intro]
         start = self.frames(START_SECONDS)
         self.sound(EventKind.ACCENT, start)     # the session starts: heard at once, before the voice
@@ -231,7 +238,7 @@ class _Planner:
     def _phase_cue(self, phase: SegmentKind, prefix: tuple[str, ...], counted: bool) -> tuple[str, ...]:
         base = list(self.p.cues.phase(phase))
         if phase == SegmentKind.HOLD:
-            base = base or list(self.v("hold_start", seconds=_secs(self.p.hold)))
+            base = base or list(self.v("hold_start", seconds=_secs(self.p.hold or 0)))
         if phase == SegmentKind.CONCENTRIC:
             base = self.exhaled(base)
         elif base and self.phrases.says("inhale_words", base[0]):
@@ -240,9 +247,12 @@ class _Planner:
             last = f"{self.v('exhale')[-1]}, {number_word(1).lower()}" if phase == SegmentKind.CONCENTRIC \
                 else number_word(1)
             base = [f"{b}, {number_word(1).lower()}" for b in base] + [last]
+        # A side named in the head is a switch of side: every variant keeps
+        # it ("Halfway" or the cue's words give way first, the side alone last).
+        side = prefix[-1] if prefix and prefix[-1] in self.p.side_names else None
         heads = [", ".join(prefix)] if prefix else []
         if len(prefix) > 1:
-            heads.append(prefix[-1] if self.p.sides == Side.ALTERNATE else prefix[0])
+            heads.append(prefix[-1])
         # The bare breath ("Breathe out") is the last resort of every head:
         # a shorter head keeping the movement word comes first.
         bare = set(self.v("exhale")) if phase == SegmentKind.CONCENTRIC else set()
@@ -250,7 +260,7 @@ class _Planner:
         out = [f"{h}. {b}" for tier in tiers for h in heads for b in tier]
         if heads and not base:
             out += heads
-        return tuple(dict.fromkeys(out + base))
+        return tuple(dict.fromkeys(out + ([side] if side else base)))
 
     def exhaled(self, variants: list[str]) -> list[str]:
         """Lift cues that all say the breath out: the method lifts on the
@@ -274,7 +284,8 @@ class _Planner:
             cues: list[Say] = []                  # this rep's beat-anchored cues
             phases: dict[SegmentKind, tuple[int, int, Say | None]] = {}  # start, frames, cue
             for i, phase in enumerate(p.phases):
-                length = self.frames(p.hold if phase == SegmentKind.HOLD else p.tempo.phase_seconds(phase))
+                length = self.frames(p.tempo.phase_seconds(phase) if p.tempo and phase != SegmentKind.HOLD
+                                     else p.hold or 0.0)
                 start = self.segment(phase, length, set_, rep, side)
                 if length == 0:
                     continue
@@ -319,6 +330,8 @@ class _Planner:
     def rest_reminders(self, texts: list[str]) -> None:
         """Form reminders said in the latest rest: its own, and those of the
         set before it that found no room between the reps."""
+        if self._rest_slot is None:
+            return
         beats, limit, set_ = self._rest_slot
         for text in dict.fromkeys(texts):
             if text not in self._rest_said:
@@ -387,7 +400,7 @@ def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
     if speech_frames is None:
         def speech_frames(text: str) -> int:
             return estimate_frames(text, samplerate, preset.rate)
-    lengths = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
+    lengths: dict[str, int] = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
     lengths.update({role: lengths[EventKind.BELL] for role, _ in preset.sounds if role not in lengths})
     lengths.update(sound_lengths or {})
     # each phrase's length asked once: fitting tries a few dozen phrases ten thousand times
@@ -412,7 +425,7 @@ def speech_texts(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE,
     """
     asked: set[str] = set()
     first_onset: dict[str, int] = {}
-    lengths = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
+    lengths: dict[str, int] = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
     lengths.update({role: lengths["bell"] for role, _ in preset.sounds if role not in lengths})
     for scale in length_scales:
         def frames(text: str, scale: float = scale) -> int:
