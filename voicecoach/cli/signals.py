@@ -30,8 +30,17 @@ HANDLED = (signal.SIGTERM, signal.SIGHUP)
 GRACE = 2.0
 """Seconds the main thread has to run a signal's Python handler before the watcher ends the run."""
 
-_noticed: set[int] = set()     # signals whose Python handler has run
-_watched: set[int] = set()     # signals with our handler, while the block runs
+
+class _Watch:
+    """One block's signals: those with our handler, and those whose Python handler ran."""
+
+    def __init__(self) -> None:
+        self.watched: set[int] = set()
+        self.noticed: set[int] = set()
+        self.active = True
+
+
+_current = _Watch()
 
 
 class Signalled(KeyboardInterrupt):
@@ -50,7 +59,7 @@ class Signalled(KeyboardInterrupt):
 def noticed(signum: int) -> None:
     """Tell the watcher a Python handler took ``signum`` (one set insertion:
     safe in a handler)."""
-    _noticed.add(signum)
+    _current.noticed.add(signum)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -73,31 +82,32 @@ def signals_as_interrupts() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    global _current
     previous = {sig: signal.getsignal(sig) for sig in (*HANDLED, signal.SIGINT)}
-    _noticed.clear()
+    watch = _current = _Watch()
     for sig in HANDLED:
         if previous[sig] != signal.SIG_IGN:     # nohup's ignored SIGHUP stays ignored
             signal.signal(sig, _raise)
-            _watched.add(sig)
+            watch.watched.add(sig)
     if previous[signal.SIGINT] is signal.default_int_handler:  # the same, and noticed
         signal.signal(signal.SIGINT, _interrupt)
-        _watched.add(signal.SIGINT)
+        watch.watched.add(signal.SIGINT)
     try:
-        with _watcher():
+        with _watcher(watch):
             yield
     finally:
-        _watched.clear()
+        watch.active = False
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 @contextlib.contextmanager
-def _watcher() -> Iterator[None]:
+def _watcher(watch: _Watch) -> Iterator[None]:
     """The thread that ends the run when a signal's Python handler cannot run."""
     read, write = os.pipe()
     os.set_blocking(write, False)
     previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
-    threading.Thread(target=_watch, args=(read,), name="voicecoach-signal-watch",
+    threading.Thread(target=_watch, args=(read, watch), name="voicecoach-signal-watch",
                      daemon=True).start()
     try:
         yield
@@ -106,12 +116,12 @@ def _watcher() -> Iterator[None]:
         os.close(write)          # the watcher reads the end and leaves
 
 
-def _watch(read: int) -> None:
+def _watch(read: int, watch: _Watch) -> None:
     try:
         while signums := os.read(read, 64):
-            for signum in set(signums) & _watched:
+            for signum in set(signums) & watch.watched:
                 threading.Event().wait(GRACE)
-                if signum in _watched and signum not in _noticed:
+                if watch.active and signum not in watch.noticed:
                     name = signal.Signals(signum).name
                     os.write(2, b"voicecoach: interrupted\n" if signum == signal.SIGINT
                              else f"voicecoach: stopped by {name}\n".encode())
