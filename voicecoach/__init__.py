@@ -15,11 +15,10 @@ your own speech-length function (pure Python, no audio). Names are imported
 on first use, so ``import voicecoach`` stays light.
 """
 
-from __future__ import annotations
-
-# Nothing imported at the top: the console script imports this package before
-# the entry point's handler for an early Ctrl-C is in place (importlib alone
-# pulls in warnings and more), so what runs here must take next to no time.
+# Nothing imported at the top, not even __future__: the console script imports
+# this package before the entry point's handler for an early Ctrl-C is in
+# place (importlib alone pulls in warnings and more), so what runs here must
+# take next to no time.
 
 __version__ = "0.1.0"
 
