@@ -8,7 +8,7 @@ import json
 import random
 import sqlite3
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from voicecoach.training.records import SetResult, Workout
 from voicecoach.training.store import History
 
 PAGE = 4096
-FIRST = datetime(2025, 1, 6, 18, 0, tzinfo=timezone.utc)
+FIRST = datetime(2025, 1, 6, 18, 0, tzinfo=UTC)
 
 
 def workout(day: int) -> Workout:
@@ -59,7 +59,8 @@ def test_damaged_log_gives_back_the_sessions_it_can_still_read(run, env, damaged
     res = run(command) if command == "next" else run("history", "--json")
     assert res.code == 0, res.err
     notice, = res.err.splitlines()
-    kept = next(path.parent.glob("history.db.corrupt-*"))
+    kept, = (p for p in path.parent.glob("history.db.corrupt-*")
+             if not p.name.endswith(("-wal", "-shm")))
     saved = int(notice.split("a new log was started with the ")[1].split()[0])
     assert notice == (f"voicecoach: The training log {path} was damaged (database disk image is "
                       f"malformed); it was kept as {kept} and a new log was started with the "
