@@ -12,7 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -157,7 +157,7 @@ def test_signal_ends_a_log_waiting_inside_sqlite_for_a_lock(proc_env, sig, code,
     try:
         proc = subprocess.Popen([*COMMAND, "log", "leg-lifts", "10", "9", "8"], env=proc_env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                preexec_fn=hangup_by_default)
+                                preexec_fn=hangup_by_default)  # noqa: PLW1509 (as running.py)
         deadline = time.monotonic() + 60
         while not _holds_open(proc.pid, "history.db"):
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -167,7 +167,7 @@ def test_signal_ends_a_log_waiting_inside_sqlite_for_a_lock(proc_env, sig, code,
         proc.send_signal(sig)
         start = time.monotonic()
         try:
-            out, err = proc.communicate(timeout=7)
+            _, err = proc.communicate(timeout=7)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
@@ -215,7 +215,7 @@ def test_reader_leaving_a_long_timeline_ends_it_quietly(proc_env, tmp_path):
 def test_reader_leaving_a_long_history_ends_it_quietly(proc_env):
     path = log_path(proc_env)
     path.parent.mkdir(parents=True)
-    first = datetime(2016, 1, 1, 18, 0, tzinfo=timezone.utc)
+    first = datetime(2016, 1, 1, 18, 0, tzinfo=UTC)
     with History(path) as h:
         for day in range(3000):
             h.add(Workout(id=None, preset="leg-lifts", exercise="leg lift",
@@ -245,11 +245,11 @@ def test_closed_stdout_is_refused_before_anything_opens(proc_env, tmp_path, warm
     if warm:
         voicecoach(proc_env, "timeline", str(preset), check=True)
     res = subprocess.run([*COMMAND, "export", str(preset), "-o", "-", "--format", "wav"],
-                         env=proc_env, stderr=subprocess.PIPE, timeout=150,
+                         env=proc_env, stderr=subprocess.PIPE, timeout=150, check=False,
                          preexec_fn=lambda: os.close(1))
     assert (res.returncode, res.stderr.decode()) == (
-        2, "voicecoach: error: standard output is closed; give the command somewhere to "
-           "write (e.g. >/dev/null)\n")
+        2, ("voicecoach: error: standard output is closed; give the command somewhere to "
+            "write (e.g. >/dev/null)\n"))
     cache = Path(proc_env["VOICECOACH_CACHE_DIR"])
     assert warm or not cache.exists() or not any(cache.rglob("*.cue"))   # refused before speaking
 
