@@ -266,3 +266,12 @@ def test_float_options_refuse_nan_and_inf_as_usage_errors(run, tmp_path, option,
     assert res.code == 2, res.err
     assert res.err.startswith("voicecoach: error: ") and option in res.err
     assert len(res.err.splitlines()) == 1 and not (tmp_path / "x.wav").exists()
+
+
+def test_closed_stderr_keeps_errors_off_standard_output(proc_env, tmp_path):
+    """Python leaves sys.stderr None for a closed descriptor 2, and click
+    then wrote the error line into standard output, among the data."""
+    res = subprocess.run([*COMMAND, "presets", "validate", str(tmp_path / "none.toml")],
+                         env=proc_env, stdout=subprocess.PIPE, timeout=60, check=False,
+                         preexec_fn=lambda: os.close(2))
+    assert (res.returncode, res.stdout) == (2, b"")

@@ -104,18 +104,22 @@ def run() -> None:
 
 
 def _plug_closed_streams() -> bool:
-    """Open /dev/null on each closed descriptor 0-2, read-only for 1 and 2 so
-    a write still fails; return whether 1 (standard output) was closed."""
+    """Open /dev/null on each closed descriptor 0-2 (read-only for 1, so a
+    write there still fails); return whether 1 (standard output) was closed.
+    Python leaves ``sys.stderr`` None for a closed 2, and click then writes
+    errors to standard output: it gets the null device too."""
     closed = []
     for fd in (0, 1, 2):
         try:
             os.fstat(fd)
         except OSError:
             closed.append(fd)
-            plug = os.open(os.devnull, os.O_WRONLY if fd == 0 else os.O_RDONLY)
+            plug = os.open(os.devnull, os.O_RDONLY if fd == 1 else os.O_RDWR)
             if plug != fd:
                 os.dup2(plug, fd, inheritable=False)
                 os.close(plug)
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 (for the rest of the run)
     return 1 in closed
 
 
