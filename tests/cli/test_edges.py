@@ -11,6 +11,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -275,3 +276,16 @@ def test_closed_stderr_keeps_errors_off_standard_output(proc_env, tmp_path):
                          env=proc_env, stdout=subprocess.PIPE, timeout=60, check=False,
                          preexec_fn=lambda: os.close(2))
     assert (res.returncode, res.stdout) == (2, b"")
+
+
+def test_console_script_imports_only_our_two_small_modules_before_main():
+    """A Ctrl-C lands outside any handler of ours until ``main`` runs: what
+    the console script imports first (the package and its ``__main__``) must
+    load nothing else, or a Ctrl-C there is a traceback (``importlib`` in
+    the package's top once brought ``warnings`` and more)."""
+    root = str(Path(__file__).resolve().parents[2])
+    code = (f"import sys; before = set(sys.modules); sys.path.insert(0, {root!r}); "
+            "import voicecoach.__main__; print(sorted(set(sys.modules) - before))")
+    res = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert res.stdout == "['voicecoach', 'voicecoach.__main__']\n"
