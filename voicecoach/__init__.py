@@ -15,9 +15,10 @@ your own speech-length function (pure Python, no audio). Names are imported
 on first use, so ``import voicecoach`` stays light.
 """
 
-from __future__ import annotations
-
-import importlib
+# Nothing imported at the top, not even __future__: the console script imports
+# this package before the entry point's handler for an early Ctrl-C is in
+# place (importlib alone pulls in warnings and more), so what runs here must
+# take next to no time.
 
 __version__ = "0.1.0"
 
@@ -28,11 +29,12 @@ _API = {
     "export": "voicecoach.encode.writer",
     "play": "voicecoach.live.playback",
 }
-__all__ = ["__version__", *_API]
+__all__ = ["__version__", "build_timeline", "export", "load_preset", "play", "prepare"]
 
 
 def __getattr__(name: str):
     if name in _API:
+        import importlib
         value = getattr(importlib.import_module(_API[name]), name)
         globals()[name] = value
         return value

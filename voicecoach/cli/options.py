@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 
 from voicecoach.cues.settings import EngineKind
+
+
+class FiniteFloat(click.FloatRange):
+    """A number: click's float takes 'nan' and 'inf', and nan passes every range check."""
+
+    name = "float"
+
+    def _describe_range(self) -> str:       # no bounds: no "[x<=None]" in the help
+        return "" if self.min is None and self.max is None else super()._describe_range()
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def override_options(func):
@@ -15,7 +31,7 @@ def override_options(func):
         ("--sets", int, "Number of sets."),
         ("--reps", int, "Reps per set."),
         ("--tempo", str, "Lifting tempo eccentric-bottom-concentric-top, e.g. 3-1-2-1."),
-        ("--rest", float, "Seconds of rest between sets."),
+        ("--rest", FiniteFloat(), "Seconds of rest between sets."),
         ("--voice", str, "Speech voice (see 'voicecoach voices')."),
         ("--rate", int, "Speaking rate in words per minute."),
         ("--engine", click.Choice([str(k) for k in EngineKind]),
@@ -28,9 +44,9 @@ def override_options(func):
 def music_options(func):
     """``--music --shuffle`` and the levels, on play and export."""
     for decl, kind, text in reversed([
-        ("--voice-volume", float, "Voice level in dB (default 0)."),
-        ("--tick-volume", float, "Metronome level in dB (default 0)."),
-        ("--music-volume", float, "Music level in dB (default -6)."),
+        ("--voice-volume", FiniteFloat(), "Voice level in dB (default 0)."),
+        ("--tick-volume", FiniteFloat(), "Metronome level in dB (default 0)."),
+        ("--music-volume", FiniteFloat(), "Music level in dB (default -6)."),
     ]):
         func = click.option(decl, type=kind, default=None, help=text)(func)
     func = click.option("--shuffle", is_flag=True, help="Play a music folder in random order.")(func)
@@ -42,7 +58,7 @@ def music_options(func):
 
 def loudness_option(func):
     """``--loudness LUFS`` on play and export."""
-    return click.option("--loudness", type=click.FloatRange(-40.0, -6.0), default=None,
+    return click.option("--loudness", type=FiniteFloat(-40.0, -6.0), default=None,
                         metavar="LUFS",
                         help="Integrated loudness to normalise to (default -19 LUFS mono, "
                              "-16 stereo: spoken word on phones); true peaks stay under -1 dBTP.")(func)

@@ -5,20 +5,42 @@ both must clean up as an interrupt does (temp files removed, the speech
 worker stopped), so the handler raises :class:`Signalled`, a
 :class:`KeyboardInterrupt`, and every ``finally`` on the way out runs. The
 exit status is 128 + the signal's number (143, 129), as shells report it.
+
+A Python handler runs only between bytecodes: a main thread held inside C
+(SQLite waiting on a locked log, or retrying the ``open()`` of a FIFO after
+every signal) would never run it. So the C-level handler also wakes a
+watcher thread (``signal.set_wakeup_fd``); if the Python handler has not run
+:data:`GRACE` seconds later, the watcher says so and ends the process with
+the same status. Nothing is cleaned up then, but the command ends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
 
 from voicecoach.errors import ExitStatus
 
-__all__ = ["Signalled", "forget_caught_interrupts", "signals_as_interrupts"]
+__all__ = ["Signalled", "forget_caught_interrupts", "noticed", "signals_as_interrupts"]
 
 HANDLED = (signal.SIGTERM, signal.SIGHUP)
+GRACE = 2.0
+"""Seconds the main thread has to run a signal's Python handler before the watcher ends the run."""
+
+
+class _Watch:
+    """One block's signals: those with our handler, and those whose Python handler ran."""
+
+    def __init__(self) -> None:
+        self.watched: set[int] = set()
+        self.noticed: set[int] = set()
+        self.active = True
+
+
+_current = _Watch()
 
 
 class Signalled(KeyboardInterrupt):
@@ -34,7 +56,19 @@ class Signalled(KeyboardInterrupt):
         return ExitStatus(128 + self.signum)
 
 
-def _raise(signum: int, frame) -> None:
+def noticed(signum: int) -> None:
+    """Tell the watcher a Python handler took ``signum`` (one set insertion:
+    safe in a handler)."""
+    _current.noticed.add(signum)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    noticed(signum)
+    raise KeyboardInterrupt
+
+
+def _raise(signum: int, frame: object) -> None:
+    noticed(signum)
     for sig in HANDLED:                 # a second signal must not cut the clean-up short
         signal.signal(sig, signal.SIG_IGN)
     raise Signalled(signum)
@@ -48,15 +82,52 @@ def signals_as_interrupts() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.getsignal(sig) for sig in HANDLED}
+    global _current
+    previous = {sig: signal.getsignal(sig) for sig in (*HANDLED, signal.SIGINT)}
+    watch = _current = _Watch()
     for sig in HANDLED:
         if previous[sig] != signal.SIG_IGN:     # nohup's ignored SIGHUP stays ignored
             signal.signal(sig, _raise)
+            watch.watched.add(sig)
+    if previous[signal.SIGINT] is signal.default_int_handler:  # the same, and noticed
+        signal.signal(signal.SIGINT, _interrupt)
+        watch.watched.add(signal.SIGINT)
+    try:
+        with _watcher(watch):
+            yield
+    finally:
+        watch.active = False
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def _watcher(watch: _Watch) -> Iterator[None]:
+    """The thread that ends the run when a signal's Python handler cannot run."""
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    threading.Thread(target=_watch, args=(read, watch), name="voicecoach-signal-watch",
+                     daemon=True).start()
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        signal.set_wakeup_fd(previous)
+        os.close(write)          # the watcher reads the end and leaves
+
+
+def _watch(read: int, watch: _Watch) -> None:
+    try:
+        while signums := os.read(read, 64):
+            for signum in set(signums) & watch.watched:
+                threading.Event().wait(GRACE)
+                if watch.active and signum not in watch.noticed:
+                    name = signal.Signals(signum).name
+                    os.write(2, b"voicecoach: interrupted\n" if signum == signal.SIGINT
+                             else f"voicecoach: stopped by {name}\n".encode())
+                    os._exit(128 + signum)
+    finally:
+        os.close(read)
 
 
 def forget_caught_interrupts() -> None:
@@ -68,4 +139,4 @@ def forget_caught_interrupts() -> None:
     and reported: a Ctrl-C landing there would end the run as -2, not 130.
     Every string ``exec`` clears that mark as it starts; this is one.
     """
-    exec("None")
+    exec("None")  # noqa: S102 (a constant: the exec itself is the point)

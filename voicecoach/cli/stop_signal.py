@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import click
 
 from voicecoach.cli.context import current_env
+from voicecoach.cli.signals import noticed
 from voicecoach.live.transport import Transport, TransportCommand
 
 __all__ = ["StopSignal"]
@@ -42,6 +43,7 @@ class StopSignal:
             return
 
         def quit_playing(signum: int, frame: object) -> None:
+            noticed(signum)
             self.received = signum
             transport.request(TransportCommand.QUIT)
 
@@ -54,6 +56,6 @@ class StopSignal:
 
     def exit(self) -> None:
         """Leave as the signal asked: one line, status 128 + its number."""
-        name = signal.Signals(self.received).name
-        click.echo(f"voicecoach: stopped by {name}", file=current_env().stderr)
-        raise click.exceptions.Exit(128 + self.received)
+        signum = self.received or signal.SIGTERM
+        click.echo(f"voicecoach: stopped by {signal.Signals(signum).name}", file=current_env().stderr)
+        raise click.exceptions.Exit(128 + signum)

@@ -10,8 +10,13 @@ The log must survive what happens to files on a home machine:
   workout reported as saved is on disk (``NORMAL`` would be safe from
   corruption too, but a power cut could take back the last commits; a few
   writes a day can afford the sync);
-* a damaged file: :meth:`History.open` moves it aside, unchanged, and starts
-  a new log, with a one-line notice saying where the old file is;
+* a damaged file: :meth:`History.open` moves it aside, unchanged, starts a
+  new log with the sessions SQLite can still read from it, and says in one
+  line where the old file is and how many sessions came back;
+* something at its path that is not a file (a FIFO, whose ``open()`` SQLite
+  retries on every signal and so blocks even Ctrl-C, a device, a folder, a
+  symbolic link to nothing, where a new log would appear): refused with
+  :class:`~voicecoach.errors.InputError` before SQLite opens anything;
 * a file from a newer voicecoach: refused with :class:`HistoryError` and left
   untouched.
 
@@ -28,11 +33,14 @@ import contextlib
 import itertools
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from time import monotonic, sleep
+from typing import Self
 
+from voicecoach.common.files import kind_of
 from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError, RuntimeFailure
 from voicecoach.training.records import MAX_REPS, SetResult, Workout, check_aware
@@ -45,6 +53,7 @@ BUSY_TIMEOUT = 10.0  # seconds a writer waits for another one before giving up
 _CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary codes)
 _BUSY = 5  # SQLITE_BUSY
 _SIDE_FILES = ("", "-wal", "-shm")
+_SALVAGE_PROBES = 100_000  # rowid ranges tried when salvaging a damaged log: bounded work
 
 
 class HistoryError(RuntimeFailure):
@@ -64,7 +73,7 @@ class CorruptHistoryError(HistoryError):
 
 def _utc_text(moment: datetime) -> str:
     """Fixed-width ISO 8601 in UTC: text order is time order."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _is_corrupt(exc: sqlite3.Error) -> bool:
@@ -72,9 +81,11 @@ def _is_corrupt(exc: sqlite3.Error) -> bool:
     return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _CORRUPT_CODES
 
 
-_SELECT = ("SELECT s.id, s.preset, s.exercise, s.variation, s.tempo, s.eccentric, s.started, "
-           "s.completed, s.stopped_set, s.stopped_rep, s.planned_sets, s.planned_reps, s.rule, "
-           "t.number, t.planned, t.perfect, t.played "
+_SELECT_COLUMNS = ("id", "preset", "exercise", "variation", "tempo", "eccentric", "started",
+                   "completed", "stopped_set", "stopped_rep", "planned_sets", "planned_reps",
+                   "rule", "number", "planned", "perfect", "played")
+_SELECT = (f"SELECT {', '.join('s.' + c for c in _SELECT_COLUMNS[:13])}, "
+           f"{', '.join('t.' + c for c in _SELECT_COLUMNS[13:])} "
            "FROM sessions s LEFT JOIN sets t ON t.session_id = s.id")
 
 
@@ -88,26 +99,39 @@ class History:
     """
 
     def __init__(self, path: Path | str | None, *, read_only: bool = False):
-        if path is None and read_only:            # an empty log, for a log that cannot be read
-            self.path = None
-        elif isinstance(path, (str, os.PathLike)):
+        self.path: Path | None = None
+        if isinstance(path, (str, os.PathLike)):
             self.path = Path(path)
-        else:
+            _check_kind(self.path)
+        elif path is not None or not read_only:     # None: an empty log, for one that cannot be read
             raise TypeError(f"path must be a path, got {path!r}")
         self._db: sqlite3.Connection | None = None
         if read_only:
             self._open_copy()
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.file.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise HistoryError(f"cannot create the folder of the training log {self.path}: "
                                f"{exc.strerror or exc}") from None
         with self._opening("open"):
-            if self.path.exists():
+            if self.file.exists():
                 self._probe()
-            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+            self._db = sqlite3.connect(self.file, timeout=BUSY_TIMEOUT, isolation_level=None)
             self._setup()
+
+    @property
+    def file(self) -> Path:
+        """The log's path (an empty stand-in log has none)."""
+        if self.path is None:
+            raise ValueError("this empty training log has no file")
+        return self.path
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise ValueError(f"the training log {self.path} is closed")
+        return self._db
 
     @contextlib.contextmanager
     def _opening(self, verb: str) -> Iterator[None]:
@@ -118,36 +142,26 @@ class History:
         except sqlite3.DatabaseError as exc:
             self.close()
             if _is_corrupt(exc):
-                raise CorruptHistoryError(self.path, str(exc)) from None
+                raise CorruptHistoryError(self.file, str(exc)) from None
             raise HistoryError(f"cannot {verb} the training log {self.path}: {exc}") from None
         except BaseException:
             self.close()
             raise
 
-    def _read_connection(self) -> sqlite3.Connection:
-        """A connection that cannot write the file. A log in WAL mode wants a
-        ``-shm`` file beside it even to read; where the folder refuses one
-        (read-only), the file is opened as immutable instead."""
-        uri = self.path.resolve().as_uri()
-        try:
-            return _opened(uri + "?mode=ro")
-        except sqlite3.OperationalError:
-            return _opened(uri + "?immutable=1")
-
     def _open_copy(self) -> None:
         """Read the log without writing a byte: a copy in memory, brought to
         the current schema there, so ``history`` and ``next`` work on a log in
         a read-only folder, on a read-only medium, or before any log exists."""
-        self._db = sqlite3.connect(":memory:", isolation_level=None)
+        self._db = db = sqlite3.connect(":memory:", isolation_level=None)
         with self._opening("read"):
             if self.path is not None and self.path.exists():
                 self._probe()
-                source = self._read_connection()
+                source = _read_connection(self.file)
                 try:
-                    source.backup(self._db)
+                    source.backup(db)
                 finally:
                     source.close()
-            self._db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA foreign_keys = ON")
             if self._user_version() < SCHEMA_VERSION:
                 self._migrate()
 
@@ -156,8 +170,9 @@ class History:
         """Open the log, recovering from a damaged file.
 
         Returns ``(history, notice)``: ``notice`` is None, or one line for the
-        user saying the old file was damaged and where it was kept. The
-        damaged file (and its ``-wal``/``-shm``) is renamed, not altered, to
+        user saying the old file was damaged, where it was kept and how many
+        sessions the new log took over from it. The damaged file (and its
+        ``-wal``/``-shm``) is renamed, not altered, to
         ``<name>.corrupt-YYYYmmdd-HHMMSS`` beside it; the stamp is ``now``
         (as given), or else the damaged file's last change in local time.
         """
@@ -165,8 +180,17 @@ class History:
             return cls(path), None
         except CorruptHistoryError as exc:
             kept = _move_aside(exc.path, now)
-            return cls(path), (f"The training log {exc.path} was damaged ({exc.detail}); "
-                               f"it was kept as {kept} and a new, empty log was started.")
+            history = cls(path)
+            try:
+                saved = history._salvage(kept)
+            except BaseException:
+                history.close()
+                raise
+            new = (f"a new log was started with the {saved} "
+                   f"{'session' if saved == 1 else 'sessions'} that could still be read"
+                   if saved else "a new, empty log was started")
+            return history, (f"The training log {exc.path} was damaged ({exc.detail}); "
+                             f"it was kept as {kept} and {new}.")
 
     def close(self) -> None:
         if self._db is not None:
@@ -174,7 +198,7 @@ class History:
                 self._db.close()
             self._db = None
 
-    def __enter__(self) -> History:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -186,19 +210,19 @@ class History:
         """Look at an existing file through a read-only connection first: a
         damaged or too-new file is refused before a writable connection could
         change it (closing one checkpoints the -wal into the file and deletes it)."""
-        probe = self._read_connection()
+        probe = _read_connection(self.file)
         try:
             version = probe.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise self._too_new(version)
             problems = [row[0] for row in probe.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
-                raise CorruptHistoryError(self.path, problems[0] if problems else "no answer")
+                raise CorruptHistoryError(self.file, problems[0] if problems else "no answer")
         finally:
             probe.close()
 
     def _setup(self) -> None:
-        db = self._db
+        db = self.db
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         db.execute("PRAGMA foreign_keys = ON")
         version = self._user_version()
@@ -219,7 +243,7 @@ class History:
         deadline = monotonic() + BUSY_TIMEOUT
         while True:
             try:
-                self._db.execute("PRAGMA journal_mode = WAL")
+                self.db.execute("PRAGMA journal_mode = WAL")
                 return
             except sqlite3.OperationalError as exc:
                 if exc.sqlite_errorcode & 0xFF != _BUSY or monotonic() > deadline:
@@ -227,7 +251,7 @@ class History:
                 sleep(0.01)
 
     def _user_version(self) -> int:
-        return self._db.execute("PRAGMA user_version").fetchone()[0]
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def _too_new(self, version: int) -> HistoryError:
         return HistoryError(
@@ -249,9 +273,7 @@ class History:
     def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
         """One transaction; ``BEGIN IMMEDIATE`` takes the write lock up front,
         so a writer waits (busy timeout) at the start, never midway."""
-        if self._db is None:
-            raise ValueError(f"the training log {self.path} is closed")
-        db = self._db
+        db = self.db
         db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             yield db
@@ -279,20 +301,7 @@ class History:
         if record.id is not None:
             raise ValueError(f"this workout is already stored as id {record.id}")
         with self._errors("write to"), self._transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO sessions (preset, exercise, variation, tempo, eccentric, started, "
-                "completed, stopped_set, stopped_rep, planned_sets, planned_reps, rule) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.preset, record.exercise, record.variation, record.tempo,
-                 None if record.eccentric is None else float(record.eccentric),
-                 _utc_text(record.started), int(record.completed), record.stopped_set,
-                 record.stopped_rep, record.planned_sets, record.planned_reps, record.rule))
-            workout_id = cursor.lastrowid
-            db.executemany(
-                "INSERT INTO sets (session_id, number, planned, perfect, played) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(workout_id, s.number, s.planned, s.perfect, s.played) for s in record.sets])
-        return workout_id
+            return _insert(db, record)
 
     def set_perfect(self, workout_id: int, perfect: Sequence[int]) -> Workout:
         """Record (or correct) the perfect reps of a workout, one number per
@@ -378,14 +387,96 @@ class History:
         return unlogged[-1] if unlogged else None
 
     def _select(self, where: str, args: tuple) -> list[Workout]:
-        rows = self._db.execute(f"{_SELECT} WHERE {where} ORDER BY s.started, s.id, t.number",
-                                args).fetchall()
+        rows = self.db.execute(f"{_SELECT} WHERE {where} ORDER BY s.started, s.id, t.number",
+                               args).fetchall()
         records = []
-        for _, group in itertools.groupby(rows, key=lambda row: row[0]):
-            group = list(group)
+        for _, grouped in itertools.groupby(rows, key=lambda row: row[0]):
+            group = list(grouped)
             sets = tuple(SetResult(*row[13:]) for row in group if row[13] is not None)
             records.append(_record(group[0][:13], sets))
         return records
+
+    def _salvage(self, damaged: Path) -> int:
+        """Copy the sessions still readable in the ``damaged`` log into this
+        (new, empty) one; return how many. A session comes back whole or not
+        at all: one whose row or sets no longer make a valid workout stays
+        behind in the damaged file."""
+        try:
+            source = _read_connection(damaged)
+        except sqlite3.Error:
+            return 0
+        try:
+            sessions = _readable_rows(source, "sessions", _SELECT_COLUMNS[:13])
+            sets: dict[int, list[SetResult]] = {}
+            for row in _readable_rows(source, "sets", ("session_id",) + _SELECT_COLUMNS[13:]):
+                with contextlib.suppress(TypeError, ValueError):
+                    sets.setdefault(row[0], []).append(SetResult(*row[1:]))
+        finally:
+            source.close()
+        records = []
+        for row in sessions:
+            with contextlib.suppress(TypeError, ValueError):
+                done = tuple(sorted(sets.get(row[0], ()), key=lambda s: s.number))
+                records.append(_record(row, done))
+        with self._errors("write to"), self._transaction() as db:
+            for record in records:
+                _insert(db, record)
+        return len(records)
+
+
+def _insert(db: sqlite3.Connection, record: Workout) -> int:
+    """Store ``record`` (under its own id, if it has one) inside the caller's transaction."""
+    cursor = db.execute(
+        "INSERT INTO sessions (id, preset, exercise, variation, tempo, eccentric, started, "
+        "completed, stopped_set, stopped_rep, planned_sets, planned_reps, rule) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (record.id, record.preset, record.exercise, record.variation, record.tempo,
+         None if record.eccentric is None else float(record.eccentric),
+         _utc_text(record.started), int(record.completed), record.stopped_set,
+         record.stopped_rep, record.planned_sets, record.planned_reps, record.rule))
+    workout_id = cursor.lastrowid
+    assert workout_id is not None
+    db.executemany(
+        "INSERT INTO sets (session_id, number, planned, perfect, played) VALUES (?, ?, ?, ?, ?)",
+        [(workout_id, s.number, s.planned, s.perfect, s.played) for s in record.sets])
+    return workout_id
+
+
+def _readable_rows(db: sqlite3.Connection, table: str, columns: Sequence[str]) -> list[tuple]:
+    """The rows of ``table`` SQLite can still read, by rowid; a column an
+    older schema lacks reads as NULL.
+
+    A query touching a damaged page fails as a whole, so a failing rowid
+    range is halved until the readable rows around the damage are read and
+    single unreadable rowids are given up; at most :data:`_SALVAGE_PROBES`
+    queries, so a log damaged everywhere costs a bounded time.
+    """
+    try:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+    except sqlite3.DatabaseError:        # the schema itself is unreadable
+        return []
+    try:
+        top = db.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0
+    except sqlite3.DatabaseError:        # the table's last page is damaged: no row takes under
+        top = pages * size // 8          # 8 bytes of file, so no rowid is past this
+    if not present:
+        return []
+    select = (f"SELECT {', '.join(c if c in present else 'NULL' for c in columns)} "
+              f"FROM {table} WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
+    rows: list[tuple] = []
+    todo, probes = [(1, top)], 0
+    while todo and probes < _SALVAGE_PROBES:
+        low, high = todo.pop()
+        probes += 1
+        try:
+            rows.extend(db.execute(select, (low, high)).fetchall())
+        except sqlite3.DatabaseError:
+            if low < high:
+                middle = (low + high) // 2
+                todo += [(middle + 1, high), (low, middle)]      # the lower half first
+    return rows
 
 
 def _record(row: Sequence, sets: tuple[SetResult, ...]) -> Workout:
@@ -424,6 +515,37 @@ def _move_aside(path: Path, now: datetime | None) -> Path:
         raise HistoryError(f"the training log {path} is damaged and could not be moved aside: "
                            f"{exc.strerror or exc}") from None
     return path.with_name(base)
+
+
+def _check_kind(path: Path) -> None:
+    """Refuse a log (or a side file of it) that is not a regular file or a
+    symbolic link to one, looked at with ``lstat`` before SQLite opens it."""
+    for side in ("", "-wal", "-shm", "-journal"):
+        name = path.with_name(path.name + side)
+        try:
+            mode = os.lstat(name).st_mode
+            if stat.S_ISLNK(mode) and not os.path.exists(name):
+                raise InputError(f"the training log {name} is a symbolic link to nothing "
+                                 f"({os.readlink(name)}): point it at a file or remove it")
+            mode = os.stat(name).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise HistoryError(f"cannot open the training log {name}: "
+                               f"{exc.strerror or exc}") from None
+        if not stat.S_ISREG(mode):
+            raise InputError(f"the training log {name} is {kind_of(mode)}, not a regular file")
+
+
+def _read_connection(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write the file. A log in WAL mode wants a
+    ``-shm`` file beside it even to read; where the folder refuses one
+    (read-only), the file is opened as immutable instead."""
+    uri = path.resolve().as_uri()
+    try:
+        return _opened(uri + "?mode=ro")
+    except sqlite3.OperationalError:
+        return _opened(uri + "?immutable=1")
 
 
 def _opened(uri: str) -> sqlite3.Connection:
