@@ -35,6 +35,7 @@ __all__ = ["__version__", "build_timeline", "export", "load_preset", "play", "pr
 def __getattr__(name: str):
     if name in _API:
         import importlib
+
         value = getattr(importlib.import_module(_API[name]), name)
         globals()[name] = value
         return value

@@ -9,11 +9,13 @@ interrupt does: one line and status 130, not a traceback.
 def main() -> None:
     try:
         from voicecoach.cli.app import run
+
         run()
-    except KeyboardInterrupt:      # before the command could take it
+    except KeyboardInterrupt:  # before the command could take it
         import sys
 
         from voicecoach.cli.signals import forget_caught_interrupts
+
         sys.stderr.write("voicecoach: interrupted\n")
         forget_caught_interrupts()
         raise SystemExit(130) from None

@@ -47,8 +47,15 @@ class MusicBed:
         and in the export alike.
     """
 
-    def __init__(self, pull: Pull, envelope: DuckEnvelope, level: float, channels: int,
-                 block: int = 65536, end: int | None = None):
+    def __init__(
+        self,
+        pull: Pull,
+        envelope: DuckEnvelope,
+        level: float,
+        channels: int,
+        block: int = 65536,
+        end: int | None = None,
+    ):
         self.pull = pull
         self.envelope = envelope
         self.level = np.float32(level)
@@ -58,8 +65,8 @@ class MusicBed:
         self.end = end
         n = min(end, round(END_FADE_SECONDS * envelope.samplerate)) if end is not None else 0
         x = np.arange(1, n + 1, dtype=np.float64) / max(n, 1)
-        self._end_ramp = (0.5 + 0.5 * np.cos(np.pi * x)).astype(np.float32)   # reaches 0 at end
-        self._fade = (end - n, end) if end is not None else None   # where it fades, and ends
+        self._end_ramp = (0.5 + 0.5 * np.cos(np.pi * x)).astype(np.float32)  # reaches 0 at end
+        self._fade = (end - n, end) if end is not None else None  # where it fades, and ends
 
     def music(self, n: int, start: int | None) -> np.ndarray:
         """The next ``n`` frames of music as they sound under the session at
@@ -85,9 +92,9 @@ class MusicBed:
         block ``m`` of timeline frames from ``start``."""
         a, z = max(start, f), min(start + len(m), end)
         if a < z:
-            scale_frames(m[a - start:z - start], self._end_ramp[a - f:z - f])
+            scale_frames(m[a - start : z - start], self._end_ramp[a - f : z - f])
         if start + len(m) > end:
-            m[max(end - start, 0):] = 0.0
+            m[max(end - start, 0) :] = 0.0
 
     def add(self, out: np.ndarray, start: int | None) -> np.ndarray:
         """Add the music to ``out`` (float32, ``(n, channels)``) and return

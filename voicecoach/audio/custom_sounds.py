@@ -53,8 +53,7 @@ def _fail(path: Path, problem: str) -> InputError:
     return InputError(f"sound {path}: {problem}")
 
 
-def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
-               kind: str) -> np.ndarray:
+def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *, kind: str) -> np.ndarray:
     """Read a sound file and prepare it to replace the built-in ``kind``.
 
     Parameters
@@ -89,28 +88,32 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
         raise ValueError(f"max_seconds must be positive, not {max_seconds}")
     path = Path(path).expanduser()
     try:
-        regular_file(path, MAX_SOUND_BYTES)     # never a FIFO or device: sf.info would block
+        regular_file(path, MAX_SOUND_BYTES)  # never a FIFO or device: sf.info would block
     except UnusableFile as exc:
         raise _fail(path, exc.problem) from None
     try:
         info = sf.info(str(path))
         if info.frames / info.samplerate > max_seconds:
-            raise _fail(path, f"{info.frames / info.samplerate:.1f} s long; "
-                              f"a sound may last at most {max_seconds:g} s")
+            raise _fail(
+                path,
+                f"{info.frames / info.samplerate:.1f} s long; a sound may last at most {max_seconds:g} s",
+            )
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, OSError) as err:
         reason = " ".join(str(err).split()).rsplit(": ", 1)[-1] or type(err).__name__
         raise _fail(path, f"not an audio file soundfile can read ({reason})") from None
-    if len(data) / rate > max_seconds:            # the header may have under-counted
-        raise _fail(path, f"{len(data) / rate:.1f} s long; "
-                          f"a sound may last at most {max_seconds:g} s")
+    if len(data) / rate > max_seconds:  # the header may have under-counted
+        raise _fail(path, f"{len(data) / rate:.1f} s long; a sound may last at most {max_seconds:g} s")
     mono = data.mean(axis=1, dtype=np.float64)
     if not np.all(np.isfinite(mono)):
         raise _fail(path, "contains NaN or infinite samples")
     loud = np.flatnonzero(np.abs(mono) > np.max(np.abs(mono), initial=0.0) * gain(SILENCE_DB))
     if len(loud) and loud[-1] - loud[0] + 1 < MIN_SOUND_SECONDS * rate:
-        raise _fail(path, f"has {(loud[-1] - loud[0] + 1) / rate * 1000:.2f} ms of sound; "
-                          f"a sound lasts at least {MIN_SOUND_SECONDS * 1000:g} ms")
+        raise _fail(
+            path,
+            f"has {(loud[-1] - loud[0] + 1) / rate * 1000:.2f} ms of sound; "
+            f"a sound lasts at least {MIN_SOUND_SECONDS * 1000:g} ms",
+        )
     if rate != samplerate and len(mono):
         mono = soxr.resample(mono, rate, samplerate, quality="HQ")
     peak = float(np.max(np.abs(mono))) if len(mono) else 0.0
@@ -118,16 +121,16 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *,
         raise _fail(path, "is silent")
 
     loud = np.flatnonzero(np.abs(mono) > peak * gain(SILENCE_DB))
-    sig = mono[loud[0]:loud[-1] + 1].copy()
+    sig = mono[loud[0] : loud[-1] + 1].copy()
     n = len(sig)
     fade_in = min(max(1, round(FADE_IN_SECONDS * samplerate)), n // 2)
     fade_out = min(max(2, round(FADE_OUT_SECONDS * samplerate)), n // 2)
-    if fade_in:                  # 0, ..., rising: the first sample is exactly 0
+    if fade_in:  # 0, ..., rising: the first sample is exactly 0
         sig[:fade_in] *= fades.fade_in(fade_in)
-    if fade_out:                 # falling, ..., 0: the last sample is exactly 0
-        sig[n - fade_out:] *= fades.fade_out(fade_out)
+    if fade_out:  # falling, ..., 0: the last sample is exactly 0
+        sig[n - fade_out :] *= fades.fade_out(fade_out)
     top = float(np.max(np.abs(sig)))
-    if top <= 0.0:               # only for a sound of a sample or two
+    if top <= 0.0:  # only for a sound of a sample or two
         raise _fail(path, "is silent")
     target = gain(PEAK_DBFS[kind])
     return (sig * (target / top)).astype(np.float32)

@@ -73,13 +73,16 @@ class DuckEnvelope:
         self.attack = round(duck.attack * self.samplerate)
         self.release = round(duck.release * self.samplerate)
 
-        spans = [(int(e.frame), int(e.frame) + int(e.frames))
-                 for e in timeline.events if e.kind == EventKind.SPEECH and e.frames > 0]
+        spans = [
+            (int(e.frame), int(e.frame) + int(e.frames))
+            for e in timeline.events
+            if e.kind == EventKind.SPEECH and e.frames > 0
+        ]
         starts = np.array([s for s, _ in spans], dtype=np.int64)
         ends = np.array([e for _, e in spans], dtype=np.int64)
         order = np.argsort(starts, kind="stable")
         starts, ends = starts[order], ends[order]
-        if len(starts):                  # merge overlapping or touching intervals
+        if len(starts):  # merge overlapping or touching intervals
             reach = np.maximum.accumulate(ends)
             first = np.flatnonzero(np.concatenate([[True], starts[1:] > reach[:-1]]))
             last = np.append(first[1:], len(starts)) - 1
@@ -88,8 +91,8 @@ class DuckEnvelope:
         """Merged speech intervals' first frames, int64, sorted."""
         self.ends: np.ndarray = ends
         """Merged speech intervals' end frames (exclusive), int64, sorted."""
-        self._from = starts - self.attack      # where each duck begins to act
-        self._to = ends + self.release         # where it stops acting
+        self._from = starts - self.attack  # where each duck begins to act
+        self._to = ends + self.release  # where it stops acting
 
         d = 1.0 - float(self.depth)
         x = np.arange(self.attack, dtype=np.float64) / max(self.attack, 1)
@@ -121,23 +124,23 @@ class DuckEnvelope:
         start = int(start)
         stop = start + out.shape[0]
         out.fill(1.0)
-        lo = int(self._to.searchsorted(start, "right"))      # first duck still acting at start
-        hi = int(self._from.searchsorted(stop, "left"))      # ducks acting before stop
+        lo = int(self._to.searchsorted(start, "right"))  # first duck still acting at start
+        hi = int(self._from.searchsorted(stop, "left"))  # ducks acting before stop
         self.touched = max(0, hi - lo)
         if lo >= hi:
             return
         for s, e in zip(self.starts[lo:hi].tolist(), self.ends[lo:hi].tolist()):
-            a, z = max(s - self.attack, start), min(s, stop)        # attack ramp
+            a, z = max(s - self.attack, start), min(s, stop)  # attack ramp
             if a < z:
-                seg = out[a - start:z - start]
-                np.minimum(seg, self._down[a - (s - self.attack):z - (s - self.attack)], out=seg)
-            a, z = max(s, start), min(e, stop)                      # hold
+                seg = out[a - start : z - start]
+                np.minimum(seg, self._down[a - (s - self.attack) : z - (s - self.attack)], out=seg)
+            a, z = max(s, start), min(e, stop)  # hold
             if a < z:
-                out[a - start:z - start] = self.depth
-            a, z = max(e, start), min(e + self.release, stop)       # release ramp
+                out[a - start : z - start] = self.depth
+            a, z = max(e, start), min(e + self.release, stop)  # release ramp
             if a < z:
-                seg = out[a - start:z - start]
-                np.minimum(seg, self._up[a - e:z - e], out=seg)
+                seg = out[a - start : z - start]
+                np.minimum(seg, self._up[a - e : z - e], out=seg)
 
     def apply(self, block: np.ndarray, start: int) -> None:
         """Multiply ``block`` (float32, ``(n, channels)``) by the gain, in place.
@@ -153,4 +156,3 @@ class DuckEnvelope:
         gain = self._scratch[:n]
         self.render(gain, start)
         scale_frames(block, gain)
-

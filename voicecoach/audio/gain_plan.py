@@ -18,16 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from voicecoach.audio.levels import (
-    ATTACK,
-    CHUNK,
-    CONTEXT,
-    H32,
-    HOLD,
-    knots,
-    oversample,
-    ramp,
-)
+from voicecoach.audio.levels import ATTACK, CHUNK, CONTEXT, H32, HOLD, knots, oversample, ramp
 from voicecoach.common.arrays import scale_frames
 
 __all__ = ["GainPlan", "envelope", "plan_gain", "region_gain"]
@@ -41,9 +32,9 @@ def envelope(x: np.ndarray) -> np.ndarray:
     interpolated values just after it: float32, shape ``(len(x) + 2 * 6,)``,
     starting 6 frames before ``x`` (silence around it)."""
     pad = np.zeros(len(x) + 4 * CONTEXT, dtype=np.float32)
-    pad[2 * CONTEXT:2 * CONTEXT + len(x)] = x
+    pad[2 * CONTEXT : 2 * CONTEXT + len(x)] = x
     n = len(x) + 2 * CONTEXT
-    env = np.abs(pad[CONTEXT:CONTEXT + n])
+    env = np.abs(pad[CONTEXT : CONTEXT + n])
     y, tmp = np.empty((2, n), dtype=np.float32)
     for h in H32:
         np.maximum(env, np.abs(oversample(pad, h, y, tmp)), out=env)
@@ -62,8 +53,8 @@ def region_gain(env: np.ndarray, ceiling: float) -> np.ndarray:
     if peaks.max(initial=0.0) <= ceiling:
         return np.ones(n, dtype=np.float32)
     r = np.ones(chunks + 2 * _MARGIN)
-    r[_MARGIN:_MARGIN + chunks] = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-30))
-    k = knots(r)[_MARGIN - (HOLD + ATTACK - 1):][:chunks + 1]
+    r[_MARGIN : _MARGIN + chunks] = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-30))
+    k = knots(r)[_MARGIN - (HOLD + ATTACK - 1) :][: chunks + 1]
     g = ramp(k, np.empty(chunks * CHUNK), np.empty(chunks * CHUNK))
     return g[:n].astype(np.float32)
 
@@ -79,10 +70,10 @@ class GainPlan:
     thousands of islands, and each small array costs more than its knots.
     """
 
-    starts: np.ndarray           # int64, first chunk of each island
-    ends: np.ndarray             # int64, first chunk after each island's last knot
-    flat: np.ndarray             # float32, the knots of every island in turn
-    offsets: np.ndarray          # int64, shape (len(starts) + 1,): where each island's knots begin
+    starts: np.ndarray  # int64, first chunk of each island
+    ends: np.ndarray  # int64, first chunk after each island's last knot
+    flat: np.ndarray  # float32, the knots of every island in turn
+    offsets: np.ndarray  # int64, shape (len(starts) + 1,): where each island's knots begin
 
     @classmethod
     def of(cls, starts: np.ndarray, ends: np.ndarray, knots: Sequence[np.ndarray]) -> GainPlan:
@@ -117,19 +108,19 @@ class GainPlan:
         hi = int(self.starts.searchsorted(c_hi, "left"))
         for i in range(lo, hi):
             s = int(self.starts[i])
-            k = self.flat[int(self.offsets[i]):int(self.offsets[i + 1])]
+            k = self.flat[int(self.offsets[i]) : int(self.offsets[i + 1])]
             a = max(start, s * CHUNK)
             z = min(start + n, (s + len(k) - 1) * CHUNK)
             if a >= z:
                 continue
-            c0, c1 = a // CHUNK - s, (z - 1) // CHUNK - s + 1       # the island's chunks touched
+            c0, c1 = a // CHUNK - s, (z - 1) // CHUNK - s + 1  # the island's chunks touched
             m = (c1 - c0) * CHUNK
             if scratch is None or len(scratch) < 2 * m:
                 scratch = np.empty(2 * m, dtype=np.float32)
-            g = ramp(k[c0:c1 + 1], scratch[m:2 * m], scratch[:m])
+            g = ramp(k[c0 : c1 + 1], scratch[m : 2 * m], scratch[:m])
             skip = a - (s + c0) * CHUNK
-            g = g[skip:skip + z - a]
-            scale_frames(out[a - start:z - start], g)
+            g = g[skip : skip + z - a]
+            scale_frames(out[a - start : z - start], g)
 
 
 class Envelopes(Protocol):
@@ -138,8 +129,9 @@ class Envelopes(Protocol):
     def __getitem__(self, key: tuple, /) -> np.ndarray: ...
 
 
-def plan_gain(regions: dict[tuple, list[int]], envelopes: Envelopes, scale: float,
-              ceiling: float) -> GainPlan:
+def plan_gain(
+    regions: dict[tuple, list[int]], envelopes: Envelopes, scale: float, ceiling: float
+) -> GainPlan:
     """The plan for regions (key -> starts) whose :func:`envelope` at gain 1
     is ``envelopes[key]`` (asked for once per region), played at ``scale``."""
     chunks, gains = [], []
@@ -150,7 +142,7 @@ def plan_gain(regions: dict[tuple, list[int]], envelopes: Envelopes, scale: floa
         env = env * np.float32(scale)
         m = len(env)
         for a in starts:
-            a0 = a - CONTEXT                                 # frame of env[0]
+            a0 = a - CONTEXT  # frame of env[0]
             c0, c1 = a0 // CHUNK, (a0 + m - 1) // CHUNK
             idx = np.arange(c0, c1 + 1) * CHUNK - a0
             idx[0] = 0
@@ -171,7 +163,7 @@ def plan_gain(regions: dict[tuple, list[int]], envelopes: Envelopes, scale: floa
         r = np.ones(int(cs[-1]) - base + _MARGIN + 1)
         np.minimum.at(r, cs - base, rs)
         # m[u] = min r[u - HOLD .. u + ATTACK]; K[c] = mean m[c - ATTACK + 1 .. c]
-        k = knots(r)                                     # K at chunk base + HOLD + ATTACK - 1 + j
+        k = knots(r)  # K at chunk base + HOLD + ATTACK - 1 + j
         first = base + HOLD + ATTACK - 1
         starts.append(first)
         ends.append(first + len(k))

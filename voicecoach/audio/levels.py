@@ -43,8 +43,21 @@ import numpy as np
 
 from voicecoach.common.decibels import gain as db_gain
 
-__all__ = ["ATTACK", "CEILING_DBTP", "CHUNK", "CONTEXT", "H32", "HOLD", "INTERPOLATOR", "TAPS",
-           "TruePeakLimiter", "knots", "oversample", "ramp", "true_peak"]
+__all__ = [
+    "ATTACK",
+    "CEILING_DBTP",
+    "CHUNK",
+    "CONTEXT",
+    "H32",
+    "HOLD",
+    "INTERPOLATOR",
+    "TAPS",
+    "TruePeakLimiter",
+    "knots",
+    "oversample",
+    "ramp",
+    "true_peak",
+]
 
 CEILING_DBTP = -1.5
 """Where the limiter holds true peaks: the -1 dBTP of the loudness
@@ -90,15 +103,14 @@ def oversample(x: np.ndarray, h: np.ndarray, out: np.ndarray, tmp: np.ndarray) -
     (the products): nothing is allocated.
     """
     n = len(out)
-    np.multiply(x[1:1 + n], h[0], out=out)
+    np.multiply(x[1 : 1 + n], h[0], out=out)
     for k in range(1, TAPS):
-        np.multiply(x[k + 1:k + 1 + n], h[k], out=tmp)
+        np.multiply(x[k + 1 : k + 1 + n], h[k], out=tmp)
         np.add(out, tmp, out=out)
     return out
 
 
-def knots(r: np.ndarray, out: np.ndarray | None = None,
-          scratch: np.ndarray | None = None) -> np.ndarray:
+def knots(r: np.ndarray, out: np.ndarray | None = None, scratch: np.ndarray | None = None) -> np.ndarray:
     """The limiter's knots from chunk gains ``r`` (float64):
     ``m[u] = min r[u .. u + HOLD + ATTACK]`` (hold, and look ahead), then
     ``K[j] = mean m[j .. j + ATTACK - 1]``; ``len(r) - HOLD - 2 * ATTACK + 1``
@@ -107,10 +119,10 @@ def knots(r: np.ndarray, out: np.ndarray | None = None,
     m_len = len(r) - HOLD - ATTACK
     if scratch is None:
         scratch = np.empty(2 * len(r))
-    c, m = scratch[:m_len + 1], scratch[m_len + 1:2 * m_len + 1]
+    c, m = scratch[: m_len + 1], scratch[m_len + 1 : 2 * m_len + 1]
     np.copyto(m, r[:m_len])
     for j in range(1, HOLD + ATTACK + 1):
-        np.minimum(m, r[j:j + m_len], out=m)
+        np.minimum(m, r[j : j + m_len], out=m)
     c[0] = 0.0
     np.add.accumulate(m, out=c[1:])
     if out is None:
@@ -126,10 +138,10 @@ def ramp(k: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     ``out`` (``(len(k) - 1) * CHUNK``; ``scratch`` as long). No broadcasting
     ufunc (it would allocate an iteration buffer): nothing is allocated."""
     nc = len(k) - 1
-    now, before = out.reshape(nc, CHUNK), scratch[:nc * CHUNK]
+    now, before = out.reshape(nc, CHUNK), scratch[: nc * CHUNK]
     np.copyto(now, k[1:, None])
     np.copyto(before.reshape(nc, CHUNK), k[:-1, None])
-    np.subtract(out, before, out=out)                       # K[c + 1] - K[c], per frame
+    np.subtract(out, before, out=out)  # K[c + 1] - K[c], per frame
     np.multiply(out, _ramp_tile(nc * CHUNK, out.dtype), out=out)
     np.add(before, out, out=out)
     return out
@@ -155,7 +167,7 @@ def true_peak(x: np.ndarray) -> float:
     if x.ndim == 1:
         x = x[:, None]
     pad = np.zeros((len(x) + 2 * CONTEXT + 1, x.shape[1]))
-    pad[CONTEXT + 1:CONTEXT + 1 + len(x)] = x
+    pad[CONTEXT + 1 : CONTEXT + 1 + len(x)] = x
     y, tmp = np.empty((2, len(x) + 1, x.shape[1]))
     peak = float(np.abs(x).max(initial=0.0))
     for h in INTERPOLATOR:
@@ -193,13 +205,13 @@ class TruePeakLimiter:
         self.ceiling = float(ceiling)
         self.delay = (ATTACK + 2) * CHUNK + CONTEXT
         self._buf = np.zeros((4 * CHUNK, channels), dtype=np.float32)
-        self._head = -CONTEXT       # absolute frame of _buf[0]; the context before 0 is silence
-        self._filled = CONTEXT      # frames held in _buf
-        self._out = 0            # next frame to hand out
+        self._head = -CONTEXT  # absolute frame of _buf[0]; the context before 0 is silence
+        self._filled = CONTEXT  # frames held in _buf
+        self._out = 0  # next frame to hand out
         self._rn = _KEEP
-        self._r = np.ones(self._rn)     # R of chunks [_r0, _r0 + _rn)
-        self._r0 = -self._rn            # chunks before 0 are silent: R = 1
-        self._block = 0                 # the largest block the scratch buffers hold
+        self._r = np.ones(self._rn)  # R of chunks [_r0, _r0 + _rn)
+        self._r0 = -self._rn  # chunks before 0 are silent: R = 1
+        self._block = 0  # the largest block the scratch buffers hold
         self.gain = np.ones(0, dtype=np.float32)
 
     def _scratch_for(self, n: int) -> None:
@@ -207,11 +219,11 @@ class TruePeakLimiter:
         if n <= self._block:
             return
         self._block = n
-        chunks = n // CHUNK + ATTACK + 4            # most chunks analysed or ramped per run
+        chunks = n // CHUNK + ATTACK + 4  # most chunks analysed or ramped per run
         frames, ch = chunks * CHUNK, self.channels
         self._r_spare = np.ones(_KEEP + chunks)
-        self._r = np.concatenate([self._r[:self._rn], np.ones(chunks)])
-        self._abs = np.empty((frames, ch), np.float32)       # |x|, then interpolated values
+        self._r = np.concatenate([self._r[: self._rn], np.ones(chunks)])
+        self._abs = np.empty((frames, ch), np.float32)  # |x|, then interpolated values
         self._tmp = np.empty((frames, ch), np.float32)
         self._peaks = np.empty((2, chunks), np.float32)
         self._hot = np.empty(chunks + HOLD + 2 * ATTACK, bool)
@@ -230,16 +242,15 @@ class TruePeakLimiter:
         keep_from = min(self._out, (self._r0 + self._rn) * CHUNK) - CONTEXT
         drop = max(0, keep_from - self._head)
         if drop:
-            flat, ch = self._buf.reshape(-1), self.channels    # 1-D: an overlapping move, no copy
-            flat[:(self._filled - drop) * ch] = flat[drop * ch:self._filled * ch]
+            flat, ch = self._buf.reshape(-1), self.channels  # 1-D: an overlapping move, no copy
+            flat[: (self._filled - drop) * ch] = flat[drop * ch : self._filled * ch]
             self._head += drop
             self._filled -= drop
         if self._filled + need > len(self._buf):
-            bigger = np.zeros((max(self._filled + need, 2 * len(self._buf)), self.channels),
-                              dtype=np.float32)
-            bigger[:self._filled] = self._buf[:self._filled]
+            bigger = np.zeros((max(self._filled + need, 2 * len(self._buf)), self.channels), dtype=np.float32)
+            bigger[: self._filled] = self._buf[: self._filled]
             self._buf = bigger
-        pull(self._buf[self._filled:self._filled + need])
+        pull(self._buf[self._filled : self._filled + need])
         self._filled += need
 
     # ------------------------------------------------------------ analysis
@@ -249,9 +260,9 @@ class TruePeakLimiter:
         count = upto_chunk - (self._r0 + self._rn)
         if count <= 0:
             return
-        a = (self._r0 + self._rn) * CHUNK - self._head   # index of the first chunk's first frame
-        x = self._buf[a:a + count * CHUNK]
-        y, peaks, top = self._abs[:count * CHUNK], self._peaks[0, :count], self._peaks[1, :count]
+        a = (self._r0 + self._rn) * CHUNK - self._head  # index of the first chunk's first frame
+        x = self._buf[a : a + count * CHUNK]
+        y, peaks, top = self._abs[: count * CHUNK], self._peaks[0, :count], self._peaks[1, :count]
         np.maximum.reduce(np.abs(x, out=y).reshape(count, -1), axis=1, out=peaks)
         hot = self._hot[:count]
         np.greater(np.multiply(peaks, BOUND, out=top), self.ceiling, out=hot)
@@ -260,14 +271,14 @@ class TruePeakLimiter:
             return
         lo, hi = int(hot.argmax()), count - int(hot[::-1].argmax())
         span = hi - lo
-        xs = self._buf[a + lo * CHUNK - CONTEXT:a + hi * CHUNK + CONTEXT]
-        y, tp = self._abs[:span * CHUNK], self._tp[:span]
+        xs = self._buf[a + lo * CHUNK - CONTEXT : a + hi * CHUNK + CONTEXT]
+        y, tp = self._abs[: span * CHUNK], self._tp[:span]
         np.copyto(tp, peaks[lo:hi])
         for h in H32:
-            oversample(xs, h, y, self._tmp[:span * CHUNK])
+            oversample(xs, h, y, self._tmp[: span * CHUNK])
             np.maximum.reduce(np.abs(y, out=y).reshape(span, -1), axis=1, out=top[:span])
             np.maximum(tp, top[:span], out=tp)
-        np.divide(self.ceiling, tp, out=tp, where=hot[lo:hi])     # a silent chunk between has 0
+        np.divide(self.ceiling, tp, out=tp, where=hot[lo:hi])  # a silent chunk between has 0
         np.minimum(1.0, tp, out=tp)
         np.copyto(r[lo:hi], tp, where=hot[lo:hi])
 
@@ -277,10 +288,10 @@ class TruePeakLimiter:
         keep = min(self._rn, _KEEP)
         self._r0 += self._rn - keep
         spare = self._r_spare
-        spare[:keep] = self._r[self._rn - keep:self._rn]
-        spare[keep:keep + count] = 1.0
+        spare[:keep] = self._r[self._rn - keep : self._rn]
+        spare[keep : keep + count] = 1.0
         self._r_spare, self._r, self._rn = self._r, spare, keep + count
-        return spare[keep:keep + count]
+        return spare[keep : keep + count]
 
     # -------------------------------------------------------------- output
     def run(self, pull: Callable[[np.ndarray], object], out: np.ndarray) -> None:
@@ -300,17 +311,17 @@ class TruePeakLimiter:
         self._pull(pull, (c_last + 2 + ATTACK) * CHUNK + CONTEXT)
         self._analyse(c_last + 2 + ATTACK)
         lo = c_first - ATTACK + 1 - HOLD - self._r0
-        r = self._r[max(lo, 0):c_last + ATTACK + 2 - self._r0]
-        src = self._buf[p - self._head:p - self._head + n]
+        r = self._r[max(lo, 0) : c_last + ATTACK + 2 - self._r0]
+        src = self._buf[p - self._head : p - self._head + n]
         self.gain = self._gain[:n]
         if r.min() >= 1.0:
             out[:] = src
             self.gain.fill(1.0)
         else:
-            k = knots(r, self._k[:c_last - c_first + 2], self._k_scratch)
-            g = ramp(k, self._g[0, :(len(k) - 1) * CHUNK], self._g[1])
+            k = knots(r, self._k[: c_last - c_first + 2], self._k_scratch)
+            g = ramp(k, self._g[0, : (len(k) - 1) * CHUNK], self._g[1])
             off = p - c_first * CHUNK
-            np.copyto(self.gain, g[off:off + n])
-            for c in range(self.channels):       # channel by channel: a broadcast allocates
+            np.copyto(self.gain, g[off : off + n])
+            for c in range(self.channels):  # channel by channel: a broadcast allocates
                 np.multiply(src[:, c], self.gain, out=out[:, c])
         self._out = p + n

@@ -22,8 +22,14 @@ from functools import cache
 
 import numpy as np
 
-__all__ = ["ABSOLUTE_GATE", "KWeighting", "LoudnessMeter", "integrated_loudness",
-           "k_weighting_ir", "subblock_frames"]
+__all__ = [
+    "ABSOLUTE_GATE",
+    "KWeighting",
+    "LoudnessMeter",
+    "integrated_loudness",
+    "k_weighting_ir",
+    "subblock_frames",
+]
 
 ABSOLUTE_GATE = -70.0
 """LUFS under which a 400 ms block is silence."""
@@ -44,10 +50,12 @@ def _biquads(samplerate: int) -> list[tuple[tuple[float, ...], tuple[float, ...]
     f0, g_db, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
     k = math.tan(math.pi * f0 / fs)
     vh = 10.0 ** (g_db / 20.0)
-    vb = vh ** 0.4996667741545416
+    vb = vh**0.4996667741545416
     a0 = 1.0 + k / q + k * k
-    shelf = ((vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0), \
-            (1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0)
+    shelf = (
+        ((vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0),
+        (1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0),
+    )
     f0, q = 38.13547087602444, 0.5003270373238773
     k = math.tan(math.pi * f0 / fs)
     a0 = 1.0 + k / q + k * k
@@ -75,7 +83,7 @@ def k_weighting_ir(samplerate: int) -> np.ndarray:
             x2, x1, y2, y1 = x1, xi, y1, yi
         x = y
     ir = np.asarray(x)
-    ir.flags.writeable = False        # cached and shared
+    ir.flags.writeable = False  # cached and shared
     return ir
 
 
@@ -108,8 +116,8 @@ class KWeighting:
         full = np.concatenate([self._tail, block])
         nfft = 1 << math.ceil(math.log2(len(full)))
         y = np.fft.irfft(np.fft.rfft(full, nfft, axis=0) * self._spectrum(nfft), nfft, axis=0)
-        self._tail = full[len(full) - len(self._tail):]
-        return y[len(self._tail):len(self._tail) + n]
+        self._tail = full[len(full) - len(self._tail) :]
+        return y[len(self._tail) : len(self._tail) + n]
 
 
 _IR_SPECTRA: dict[tuple[int, int], np.ndarray] = {}
@@ -157,7 +165,7 @@ class LoudnessMeter:
     def _grow(self, subblocks: int) -> None:
         if subblocks > len(self.energies):
             bigger = np.zeros(max(subblocks, 2 * len(self.energies)))
-            bigger[:len(self.energies)] = self.energies
+            bigger[: len(self.energies)] = self.energies
             self.energies = bigger
 
     def add(self, block: np.ndarray) -> None:
@@ -177,7 +185,7 @@ class LoudnessMeter:
         c = np.concatenate([[0.0], np.cumsum(e)])
         first, last = start // self.step, (start + n - 1) // self.step if n else start // self.step
         bounds = np.clip(np.arange(first, last + 2) * self.step - start, 0, n)
-        self.energies[first:last + 1] += np.diff(c[bounds])
+        self.energies[first : last + 1] += np.diff(c[bounds])
 
     def add_energy(self, subblocks: np.ndarray, energy: np.ndarray) -> None:
         """Add K-weighted ``energy`` to the sub-blocks of index ``subblocks``."""
@@ -201,7 +209,7 @@ def integrated_loudness(energies: np.ndarray, frames: int, step: int) -> float:
     if whole < 4:
         return float("-inf")
     e = energies[:whole]
-    blocks = (e[:-3] + e[1:-2] + e[2:-1] + e[3:]) / (4 * step)   # 400 ms, every 100 ms
+    blocks = (e[:-3] + e[1:-2] + e[2:-1] + e[3:]) / (4 * step)  # 400 ms, every 100 ms
     with np.errstate(divide="ignore"):
         lk = _OFFSET + 10 * np.log10(blocks)
     kept = blocks[lk > ABSOLUTE_GATE]

@@ -55,9 +55,14 @@ def store(path: Path, loud: Loudness, plan: GainPlan) -> None:
         return
     try:
         with open(tmp, "wb") as fh:
-            np.savez(fh, loudness=np.array([loud.target, loud.measured, loud.gain]),
-                     starts=plan.starts, ends=plan.ends,
-                     lengths=np.diff(plan.offsets), knots=plan.flat)
+            np.savez(
+                fh,
+                loudness=np.array([loud.target, loud.measured, loud.gain]),
+                starts=plan.starts,
+                ends=plan.ends,
+                lengths=np.diff(plan.offsets),
+                knots=plan.flat,
+            )
         os.replace(tmp, path)
     except OSError:
         discard(tmp)

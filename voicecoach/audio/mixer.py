@@ -36,13 +36,17 @@ from voicecoach.plan.timeline import Timeline
 __all__ = ["BUSES", "BUS_OF_KIND", "HEADROOM_PEAK", "Mixer"]
 
 BUSES: tuple[str, ...] = ("voice", "ticks")
-BUS_OF_KIND: dict[EventKind, str] = {EventKind.SPEECH: "voice", EventKind.TICK: "ticks",
-                                     EventKind.ACCENT: "ticks", EventKind.BELL: "ticks"}
+BUS_OF_KIND: dict[EventKind, str] = {
+    EventKind.SPEECH: "voice",
+    EventKind.TICK: "ticks",
+    EventKind.ACCENT: "ticks",
+    EventKind.BELL: "ticks",
+}
 HEADROOM_PEAK = 0.999
 """Largest worst-case peak allowed before a master gain is applied."""
 
 
-PCM16_SCALE = np.float32(2.0 ** -15)
+PCM16_SCALE = np.float32(2.0**-15)
 """An int16 clip sample ``k`` sounds as ``k * 2**-15``: exact in float32."""
 
 
@@ -57,11 +61,11 @@ class _Bus:
     sums of overlapping clips as float32.
     """
 
-    starts: np.ndarray      # int64
-    ends: np.ndarray        # int64
-    src: np.ndarray         # int32 index into sources
-    off: np.ndarray         # int64
-    peaks: np.ndarray       # float64, before the gain
+    starts: np.ndarray  # int64
+    ends: np.ndarray  # int64
+    src: np.ndarray  # int32 index into sources
+    off: np.ndarray  # int64
+    peaks: np.ndarray  # float64, before the gain
     sources: tuple[np.ndarray, ...]
     pcm16_scale: np.float32  # int16 sample -> output: 2**-15 times the bus's level and gain
 
@@ -117,9 +121,14 @@ class Mixer:
     them while the mixer is in use.
     """
 
-    def __init__(self, timeline: Timeline, speech: Mapping[str, np.ndarray],
-                 sounds: Mapping[str, np.ndarray], channels: int = 1,
-                 levels: Mapping[str, float] | None = None):
+    def __init__(
+        self,
+        timeline: Timeline,
+        speech: Mapping[str, np.ndarray],
+        sounds: Mapping[str, np.ndarray],
+        channels: int = 1,
+        levels: Mapping[str, float] | None = None,
+    ):
         if not isinstance(timeline, Timeline):
             raise TypeError(f"timeline must be a Timeline, not {type(timeline).__name__}")
         for label, mapping in (("speech", speech), ("sounds", sounds)):
@@ -138,7 +147,7 @@ class Mixer:
         self.touched = 0
         """Clusters added by the last :meth:`render` (instrumentation for tests)."""
 
-        self._levels = {bus: 1.0 for bus in BUSES}
+        self._levels = dict.fromkeys(BUSES, 1.0)
         for bus, value in (levels or {}).items():
             if bus not in self._levels:
                 raise ValueError(f"unknown bus {bus!r} in levels; expected {BUSES}")
@@ -147,8 +156,9 @@ class Mixer:
             self._levels[bus] = float(value)
         sources, raw = self._collect(timeline, speech, sounds)
         clustered = {bus: self._cluster(sources, *raw[bus]) for bus in BUSES}
-        self._peak = self._worst_peak(clustered["voice"], clustered["ticks"],
-                                      self._levels["voice"], self._levels["ticks"])
+        self._peak = self._worst_peak(
+            clustered["voice"], clustered["ticks"], self._levels["voice"], self._levels["ticks"]
+        )
         self._gain = HEADROOM_PEAK / self._peak if self._peak > HEADROOM_PEAK else 1.0
         self._master = 1.0
         self._limit = None
@@ -157,10 +167,12 @@ class Mixer:
 
     def _build(self) -> None:
         scale = self._gain * self._master
-        self._buses = {bus: self._finish(self._all_sources, *c, scale=scale * self._levels[bus])
-                       for bus, c in self._clustered.items()}
+        self._buses = {
+            bus: self._finish(self._all_sources, *c, scale=scale * self._levels[bus])
+            for bus, c in self._clustered.items()
+        }
         self._order = tuple(self._buses[b] for b in BUSES)
-        self._scratch = np.empty(65536, dtype=np.float32)   # int16 slices become float here
+        self._scratch = np.empty(65536, dtype=np.float32)  # int16 slices become float here
 
     def with_master(self, master: float, limit=None) -> Mixer:
         """The same mixer with every source scaled by ``master`` (the loudness
@@ -190,9 +202,13 @@ class Mixer:
         faster than blake2b, and it runs on every export and play.
         """
         import hashlib
+
         h = hashlib.sha256()
-        h.update(repr((self._frames, self._samplerate, self._channels, self._gain,
-                       sorted(self._levels.items()))).encode())
+        h.update(
+            repr(
+                (self._frames, self._samplerate, self._channels, self._gain, sorted(self._levels.items()))
+            ).encode()
+        )
         for bus in BUSES:
             for column in self._clustered[bus]:
                 h.update(np.ascontiguousarray(column).data)
@@ -275,8 +291,9 @@ class Mixer:
         return self._peak
 
     # --------------------------------------------------------- construction
-    def _collect(self, timeline: Timeline, speech: Mapping[str, np.ndarray],
-                 sounds: Mapping[str, np.ndarray]) -> tuple[list[np.ndarray], dict]:
+    def _collect(
+        self, timeline: Timeline, speech: Mapping[str, np.ndarray], sounds: Mapping[str, np.ndarray]
+    ) -> tuple[list[np.ndarray], dict]:
         """Distinct source clips, and per bus each event's audible part as
         arrays ``(start, source index, offset, length)``, cut to the event
         and to the session."""
@@ -289,16 +306,20 @@ class Mixer:
         for ev in timeline.events:
             bus = BUS_OF_KIND.get(ev.kind)
             if bus is None:
-                raise ValueError(f"event at frame {ev.frame}: unknown kind {ev.kind!r}; "
-                                 f"expected one of {sorted(BUS_OF_KIND)}")
+                raise ValueError(
+                    f"event at frame {ev.frame}: unknown kind {ev.kind!r}; "
+                    f"expected one of {sorted(BUS_OF_KIND)}"
+                )
             if ev.kind == EventKind.SPEECH:
                 if ev.text is None:
                     raise ValueError(f"speech event at frame {ev.frame} has no text")
                 if ev.text not in speech:
-                    raise KeyError(f"no speech clip for {ev.text!r} (event at frame {ev.frame}); "
-                                   "synthesize every text in timeline.texts()")
+                    raise KeyError(
+                        f"no speech clip for {ev.text!r} (event at frame {ev.frame}); "
+                        "synthesize every text in timeline.texts()"
+                    )
                 name, clip = ev.text, speech[ev.text]
-            else:                 # an attached sound (by its role) or the kind's own
+            else:  # an attached sound (by its role) or the kind's own
                 name = ev.sound or ev.kind
                 if name not in sounds:
                     raise KeyError(f"no sound for {name!r} (event at frame {ev.frame})")
@@ -318,8 +339,9 @@ class Mixer:
         return sources, raw
 
     @staticmethod
-    def _cluster(sources: list[np.ndarray], starts: np.ndarray, src: np.ndarray, off: np.ndarray,
-                 length: np.ndarray) -> _Clusters:
+    def _cluster(
+        sources: list[np.ndarray], starts: np.ndarray, src: np.ndarray, off: np.ndarray, length: np.ndarray
+    ) -> _Clusters:
         """Merge overlapping clips into non-overlapping clusters.
 
         A lone clip stays a reference (no copy); overlapping ones are summed
@@ -328,7 +350,7 @@ class Mixer:
         grows with the distinct sounds, not the session length.
         Returns ``(starts, ends, src, off, peaks)`` of the clusters.
         """
-        order = np.argsort(starts, kind="stable")           # stable: keeps event order
+        order = np.argsort(starts, kind="stable")  # stable: keeps event order
         starts, src, off, length = starts[order], src[order], off[order], length[order]
         ends = starts + length
         n = len(starts)
@@ -344,24 +366,27 @@ class Mixer:
         for i in np.flatnonzero(last - first > 1).tolist():  # overlaps: few, usually none
             a, z = int(first[i]), int(last[i])
             base = int(starts[a])
-            shape = tuple((int(starts[j]) - base, int(src[j]), int(off[j]), int(length[j]))
-                          for j in range(a, z))
+            shape = tuple(
+                (int(starts[j]) - base, int(src[j]), int(off[j]), int(length[j])) for j in range(a, z)
+            )
             if shape not in sums:
                 acc = np.zeros(int(c_end[i]) - base, dtype=np.float64)
                 for at, k, o, m in shape:
-                    acc[at:at + m] += _as_float(sources[k][o:o + m])
+                    acc[at : at + m] += _as_float(sources[k][o : o + m])
                 sums[shape] = len(sources)
                 sources.append(acc)
             c_src[i], c_off[i] = sums[shape], 0
         # a peak per distinct (source, offset, length): a session repeats a few dozen
-        keys, which = np.unique(np.stack([c_src, c_off, c_end - c_start], axis=1), axis=0,
-                                return_inverse=True)
-        peaks = np.array([_peak(sources[k][o:o + m]) for k, o, m in keys.tolist()])
+        keys, which = np.unique(
+            np.stack([c_src, c_off, c_end - c_start], axis=1), axis=0, return_inverse=True
+        )
+        peaks = np.array([_peak(sources[k][o : o + m]) for k, o, m in keys.tolist()])
         return c_start, c_end, c_src, c_off, peaks[which.reshape(-1)]
 
     @staticmethod
-    def _worst_peak(voice: _Clusters, ticks: _Clusters,
-                    voice_level: float = 1.0, ticks_level: float = 1.0) -> float:
+    def _worst_peak(
+        voice: _Clusters, ticks: _Clusters, voice_level: float = 1.0, ticks_level: float = 1.0
+    ) -> float:
         """Sweep: the largest sum of peaks of clusters sounding together.
 
         Within a bus clusters do not overlap, so at any frame at most one
@@ -385,8 +410,16 @@ class Mixer:
         loudest = np.maximum.reduceat(np.append(t_peaks, 0.0), bounds)[::2]
         return max(worst, float((v_peaks[both] + loudest).max()))
 
-    def _finish(self, sources: list[np.ndarray], starts: np.ndarray, ends: np.ndarray,
-                src: np.ndarray, off: np.ndarray, peaks: np.ndarray, scale: float) -> _Bus:
+    def _finish(
+        self,
+        sources: list[np.ndarray],
+        starts: np.ndarray,
+        ends: np.ndarray,
+        src: np.ndarray,
+        off: np.ndarray,
+        peaks: np.ndarray,
+        scale: float,
+    ) -> _Bus:
         """Apply ``scale`` (bus level times master gain) to the sources this
         bus uses; float64 sums become float32.
 
@@ -403,9 +436,15 @@ class Mixer:
         remap = np.zeros(len(sources), dtype=np.int32)
         for k, (j, _) in used.items():
             remap[k] = j
-        return _Bus(starts=starts, ends=ends, src=remap[src], off=off, peaks=peaks,
-                    sources=tuple(clip for _, clip in used.values()),
-                    pcm16_scale=np.float32(float(PCM16_SCALE) * scale))
+        return _Bus(
+            starts=starts,
+            ends=ends,
+            src=remap[src],
+            off=off,
+            peaks=peaks,
+            sources=tuple(clip for _, clip in used.values()),
+            pcm16_scale=np.float32(float(PCM16_SCALE) * scale),
+        )
 
     # ---------------------------------------------------------------- render
     def render(self, out: np.ndarray, start: int, bus: str | None = None) -> None:
@@ -449,39 +488,39 @@ class Mixer:
         stop = start + out.shape[0]
         mono = self._channels == 1
         touched = 0
-        done = start      # the first bus writes, not adds: [start, done) is final for it
+        done = start  # the first bus writes, not adds: [start, done) is final for it
         for n, b in enumerate(buses):
-            lo = int(b.ends.searchsorted(start, "right"))   # first cluster ending after start
-            hi = int(b.starts.searchsorted(stop, "left"))   # clusters starting before stop
-            for s, e, k, o in zip(b.starts[lo:hi].tolist(), b.ends[lo:hi].tolist(),
-                                  b.src[lo:hi].tolist(), b.off[lo:hi].tolist()):
+            lo = int(b.ends.searchsorted(start, "right"))  # first cluster ending after start
+            hi = int(b.starts.searchsorted(stop, "left"))  # clusters starting before stop
+            for s, e, k, o in zip(
+                b.starts[lo:hi].tolist(), b.ends[lo:hi].tolist(), b.src[lo:hi].tolist(), b.off[lo:hi].tolist()
+            ):
                 a, z = max(s, start), min(e, stop)
-                piece = b.sources[k][o + a - s:o + z - s]
-                view = out[a - start:z - start]
+                piece = b.sources[k][o + a - s : o + z - s]
+                view = out[a - start : z - start]
                 if n == 0:
-                    out[done - start:a - start].fill(0.0)    # the silence before it
+                    out[done - start : a - start].fill(0.0)  # the silence before it
                     done = z
-                    if mono and piece.dtype == np.int16:     # 16-bit speech: scaled in place
+                    if mono and piece.dtype == np.int16:  # 16-bit speech: scaled in place
                         np.multiply(piece, b.pcm16_scale, out=view[:, 0], dtype=np.float32)
                         continue
                 if piece.dtype == np.int16:
-                    if len(self._scratch) < z - a:       # only for a block larger than ever before
+                    if len(self._scratch) < z - a:  # only for a block larger than ever before
                         self._scratch = np.empty(z - a, dtype=np.float32)
-                    piece = np.multiply(piece, b.pcm16_scale, out=self._scratch[:z - a],
-                                        dtype=np.float32)
+                    piece = np.multiply(piece, b.pcm16_scale, out=self._scratch[: z - a], dtype=np.float32)
                 if n == 0:
                     for c in range(self._channels):
                         view[:, c] = piece
                 elif mono:
                     view += piece[:, None]
-                else:                            # channel by channel: a broadcast allocates
+                else:  # channel by channel: a broadcast allocates
                     for c in range(self._channels):
                         np.add(view[:, c], piece, out=view[:, c])
             if n == 0:
-                out[done - start:].fill(0.0)             # the silence after the last
-            touched += hi - lo          # clusters do not overlap: never negative
+                out[done - start :].fill(0.0)  # the silence after the last
+            touched += hi - lo  # clusters do not overlap: never negative
         self.touched = touched
         if self._limit is not None:
-            if len(self._scratch) < 2 * (out.shape[0] + 2 * CHUNK):   # a larger block than before
+            if len(self._scratch) < 2 * (out.shape[0] + 2 * CHUNK):  # a larger block than before
                 self._scratch = np.empty(2 * (out.shape[0] + 2 * CHUNK), dtype=np.float32)
             self._limit.apply(out, start, self._scratch)

@@ -50,8 +50,17 @@ MAX_DC = 0.1
 """A decoded block whose mean is past this and carries 90 % of its energy is a DC offset."""
 _GONE = "went missing during the session (deleted or moved)"
 
-_SIGNATURES = {b"RIFF": "WAV", b"RF64": "WAV", b"FORM": "AIFF", b"fLaC": "FLAC", b"OggS": "Ogg",
-               b"ID3": "MP3", b".snd": "AU", b"caff": "CAF", b"wvpk": "WavPack"}
+_SIGNATURES = {
+    b"RIFF": "WAV",
+    b"RF64": "WAV",
+    b"FORM": "AIFF",
+    b"fLaC": "FLAC",
+    b"OggS": "Ogg",
+    b"ID3": "MP3",
+    b".snd": "AU",
+    b"caff": "CAF",
+    b"wvpk": "WavPack",
+}
 """First bytes of the formats users bring, to tell a damaged file from one that is not audio."""
 
 
@@ -69,17 +78,37 @@ def _check_samples(block: np.ndarray) -> None:
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise _BadSamples("holds NaN or infinite samples")
     if max(-lo, hi) > MAX_PEAK:
-        raise _BadSamples(f"holds samples at {20 * math.log10(max(-lo, hi)):+.0f} dBFS, "
-                         "not music (a damaged float file?)")
+        raise _BadSamples(
+            f"holds samples at {20 * math.log10(max(-lo, hi)):+.0f} dBFS, not music (a damaged float file?)"
+        )
     dc = np.abs(block.mean(axis=0, dtype=np.float64))
-    if dc.max() > MAX_DC and (dc * dc > 0.9 * np.mean(np.square(block, dtype=np.float64),
-                                                      axis=0)).any():
+    if dc.max() > MAX_DC and (dc * dc > 0.9 * np.mean(np.square(block, dtype=np.float64), axis=0)).any():
         raise _BadSamples(f"holds a DC offset of {float(dc.max()):.2g}, not music")
 
 
 # ------------------------------------------------------------------ playlist
-AUDIO_EXTENSIONS = frozenset({"wav", "wave", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff",
-                              "aifc", "au", "snd", "caf", "w64", "rf64", "wv", "mpc", "voc"})
+AUDIO_EXTENSIONS = frozenset(
+    {
+        "wav",
+        "wave",
+        "flac",
+        "ogg",
+        "oga",
+        "opus",
+        "mp3",
+        "aif",
+        "aiff",
+        "aifc",
+        "au",
+        "snd",
+        "caf",
+        "w64",
+        "rf64",
+        "wv",
+        "mpc",
+        "voc",
+    }
+)
 """What a folder walk considers: other files are not opened at all."""
 
 MAX_WALK_ENTRIES = 50_000
@@ -122,7 +151,7 @@ def _unreadable(path: Path, err: BaseException) -> str:
         return _GONE if not os.path.lexists(path) else f"cannot read it ({exc.strerror})"
     if not head:
         return "is empty (0 bytes)"
-    mpeg = len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0     # a frame's sync
+    mpeg = len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # a frame's sync
     kind = "MP3" if mpeg else next((k for s, k in _SIGNATURES.items() if head.startswith(s)), None)
     if kind is None:
         return "is not an audio file (no format soundfile can read)"
@@ -196,8 +225,10 @@ def find_tracks(spec: Path | str, shuffle: bool = False, seed: int | None = None
                 skipped[why] = skipped.get(why, 0) + 1
         tracks.sort(key=lambda p: (str(p.relative_to(path)).casefold(), str(p)))
         if not tracks:
-            raise InputError(f"music: {path}: no audio file in this folder that soundfile can play"
-                             + (f" ({_summary(skipped)})" if skipped else ""))
+            raise InputError(
+                f"music: {path}: no audio file in this folder that soundfile can play"
+                + (f" ({_summary(skipped)})" if skipped else "")
+            )
         if skipped:
             _log.warning("music: %s: skipped %s", path, _summary(skipped))
     else:
@@ -278,8 +309,13 @@ class MusicStream:
     :class:`~voicecoach.live.music_feed.MusicFeeder`).
     """
 
-    def __init__(self, tracks: Sequence[Path | str], samplerate: int, channels: int = 1,
-                 crossfade: float = CROSSFADE_SECONDS):
+    def __init__(
+        self,
+        tracks: Sequence[Path | str],
+        samplerate: int,
+        channels: int = 1,
+        crossfade: float = CROSSFADE_SECONDS,
+    ):
         for name, value in (("samplerate", samplerate), ("channels", channels)):
             if not is_int(value):
                 raise TypeError(f"{name} must be an int, not {type(value).__name__}")
@@ -288,8 +324,7 @@ class MusicStream:
         if channels < 1:
             raise ValueError(f"channels must be at least 1, not {channels}")
         if not is_real(crossfade):
-            raise TypeError(f"crossfade must be a number of seconds, "
-                            f"not {type(crossfade).__name__}")
+            raise TypeError(f"crossfade must be a number of seconds, not {type(crossfade).__name__}")
         if not 0.0 <= crossfade <= 1.0:
             raise ValueError(f"crossfade must be between 0 and 1 s, not {crossfade}")
         self.tracks: tuple[Path, ...] = tuple(Path(t) for t in tracks)
@@ -316,8 +351,7 @@ class MusicStream:
     def again(self) -> MusicStream:
         """A fresh stream of the same playlist from its start (the loudness
         pass), sharing this one's warnings so each is given once."""
-        twin = MusicStream(self.tracks, self.samplerate, self.channels,
-                           self.fade / self.samplerate)
+        twin = MusicStream(self.tracks, self.samplerate, self.channels, self.fade / self.samplerate)
         twin._why, twin._noisy = self._why, self._noisy
         return twin
 
@@ -342,12 +376,12 @@ class MusicStream:
             if self._pos >= len(self._cur):
                 try:
                     self._cur = next(self._chunks)
-                except Exception as err:        # the generator is dead: fail the same way again
+                except Exception as err:  # the generator is dead: fail the same way again
                     self._error = err
                     raise
                 self._pos = 0
             k = min(n - filled, len(self._cur) - self._pos)
-            out[filled:filled + k] = self._cur[self._pos:self._pos + k]
+            out[filled : filled + k] = self._cur[self._pos : self._pos + k]
             self._pos += k
             filled += k
         self.position += n
@@ -362,8 +396,9 @@ class MusicStream:
         with f:
             rs = None
             if f.samplerate != self.samplerate:
-                rs = soxr.ResampleStream(f.samplerate, self.samplerate, self.channels,
-                                         dtype="float32", quality="HQ")
+                rs = soxr.ResampleStream(
+                    f.samplerate, self.samplerate, self.channels, dtype="float32", quality="HQ"
+                )
             while True:
                 with _NOISE:
                     block = f.read(DECODE_FRAMES, dtype="float32", always_2d=True)
@@ -382,8 +417,11 @@ class MusicStream:
         """What the decoder library printed, as one warning per track."""
         if lines and path not in self._noisy:
             self._noisy.add(path)
-            _log.warning("music: %s: the decoder reported problems (%s); playing what it "
-                         "could decode", path, lines[0][:120])
+            _log.warning(
+                "music: %s: the decoder reported problems (%s); playing what it could decode",
+                path,
+                lines[0][:120],
+            )
 
     def _warn(self, path: Path, why: str, dropped: bool) -> None:
         """Say once per track why it is skipped; a lone track dropped is said
@@ -431,10 +469,10 @@ class MusicStream:
                 raise self._no_track()
             for path in playable:
                 got = 0
-                head: list[np.ndarray] = []     # this track's first frames, for the crossfade
-                carry = None                    # decoded, not yet handed out (holds the next tail)
+                head: list[np.ndarray] = []  # this track's first frames, for the crossfade
+                carry = None  # decoded, not yet handed out (holds the next tail)
                 try:
-                    for block in MusicStream._decode(self, path):   # the proxy, not a bound method
+                    for block in MusicStream._decode(self, path):  # the proxy, not a bound method
                         got += len(block)
                         if carry is None:
                             head.append(block)
@@ -442,22 +480,22 @@ class MusicStream:
                                 continue
                             carry = self._join(tail, np.concatenate(head))
                             head = []
-                        elif len(block) >= F:       # the usual case: no copy
+                        elif len(block) >= F:  # the usual case: no copy
                             if len(carry):
                                 yield carry
-                            carry = block[len(block) - F:]
-                            block = block[:len(block) - F]
+                            carry = block[len(block) - F :]
+                            block = block[: len(block) - F]
                             if len(block):
                                 yield block
                             continue
                         else:
                             carry = np.concatenate([carry, block])
                         if len(carry) > F:
-                            yield carry[:len(carry) - F]
-                            carry = carry[len(carry) - F:]
+                            yield carry[: len(carry) - F]
+                            carry = carry[len(carry) - F :]
                 except _DECODE_ERRORS as err:
                     bad = isinstance(err, _BadSamples)
-                    if bad:                     # never again, what played of it aside
+                    if bad:  # never again, what played of it aside
                         self.skipped.add(path)
                     self._warn(path, str(err) if bad else _unreadable(path, err), bad or got <= F)
                 if got <= F or got == 0:
@@ -468,11 +506,11 @@ class MusicStream:
                         self._warn(path, f"shorter than the crossfade ({got} frames)", True)
                     self.skipped.add(path)
                     continue
-                if carry is None:               # shorter than the tail
+                if carry is None:  # shorter than the tail
                     carry = self._join(tail, np.concatenate(head))
                     if len(carry) > F:
-                        yield carry[:len(carry) - F]
-                        carry = carry[len(carry) - F:]
+                        yield carry[: len(carry) - F]
+                        carry = carry[len(carry) - F :]
                 tail = carry
 
     def _join(self, tail: np.ndarray, head: np.ndarray) -> np.ndarray:
@@ -481,5 +519,5 @@ class MusicStream:
         if m == 0:
             return np.concatenate([tail, head])
         fade_out, fade_in = self._curves(m)
-        mixed = tail[len(tail) - m:] * fade_out + head[:m] * fade_in
-        return np.concatenate([tail[:len(tail) - m], mixed, head[m:]])
+        mixed = tail[len(tail) - m :] * fade_out + head[:m] * fade_in
+        return np.concatenate([tail[: len(tail) - m], mixed, head[m:]])

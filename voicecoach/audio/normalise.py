@@ -29,18 +29,20 @@ from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.ducking import music_trim
 from voicecoach.audio.gain_plan import GainPlan, envelope, plan_gain, region_gain
 from voicecoach.audio.levels import CEILING_DBTP, CONTEXT, TruePeakLimiter
-from voicecoach.audio.loudness import (
-    KWeighting,
-    LoudnessMeter,
-    integrated_loudness,
-    k_weighting_ir,
-    weighted,
-)
+from voicecoach.audio.loudness import KWeighting, LoudnessMeter, integrated_loudness, k_weighting_ir, weighted
 from voicecoach.audio.mixer import BUSES, Mixer
 from voicecoach.common.decibels import gain as db_gain
 
-__all__ = ["DEFAULT_LUFS", "GAP", "Loudness", "default_target", "limited", "limiter_plan",
-           "loudness_gain", "normalise_sparse"]
+__all__ = [
+    "DEFAULT_LUFS",
+    "GAP",
+    "Loudness",
+    "default_target",
+    "limited",
+    "limiter_plan",
+    "loudness_gain",
+    "normalise_sparse",
+]
 
 DEFAULT_LUFS: dict[int, float] = {1: -19.0, 2: -16.0}
 """Spoken-word targets of phone and podcast players: -16 LUFS stereo, -19 mono
@@ -64,8 +66,8 @@ class Loudness:
     """What normalisation found: ``gain`` applied to reach ``target``."""
 
     target: float
-    measured: float      # integrated LUFS before the gain
-    gain: float          # linear
+    measured: float  # integrated LUFS before the gain
+    gain: float  # linear
     music: float = 1.0
     """Trim on the music's level (linear, at most 1): loud music goes under the voice."""
 
@@ -103,7 +105,7 @@ def _spread(meter: LoudnessMeter, energy: np.ndarray, starts: list[int], channel
     a = np.asarray(starts, dtype=np.int64)[:, None]
     first = a // step
     j = np.arange(-(-n // step) + 2)
-    bounds = np.clip((first + j) * step - a, 0, n)           # (occurrences, sub-blocks + 1)
+    bounds = np.clip((first + j) * step - a, 0, n)  # (occurrences, sub-blocks + 1)
     parts = np.diff(c[bounds], axis=1)
     meter.add_energy((first + j[:-1]).reshape(-1), parts.reshape(-1))
 
@@ -147,12 +149,11 @@ class _Envelopes(Mapping[tuple, np.ndarray]):
 def _sums(x: np.ndarray, size: int, reduce=np.add) -> np.ndarray:
     """``reduce`` over consecutive runs of ``size`` values (the last one padded with 0)."""
     pad = np.zeros(-(-len(x) // size) * size, dtype=x.dtype)
-    pad[:len(x)] = x
+    pad[: len(x)] = x
     return reduce.reduce(pad.reshape(-1, size), axis=1)
 
 
-def _spread_groups(meter: LoudnessMeter, sums: np.ndarray, starts: list[int],
-                   channels: int) -> None:
+def _spread_groups(meter: LoudnessMeter, sums: np.ndarray, starts: list[int], channels: int) -> None:
     """:func:`_spread` for energies summed over :data:`_GROUP` frames (each
     sub-block takes the groups whose middle falls in it)."""
     c = np.concatenate([[0.0], np.cumsum(sums * channels)])
@@ -185,7 +186,7 @@ def _sparse(mixer: Mixer, target: float) -> _Analysis:
     if not np.isfinite(measured):
         return _Analysis(Loudness(target, measured, 1.0), regions)
     g0 = g = db_gain(target - measured)
-    for _ in range(_ROUNDS):         # louder means more limiting: converge in a few rounds
+    for _ in range(_ROUNDS):  # louder means more limiting: converge in a few rounds
         lost = target - _limited_loudness(regions, energies, coarse, g, sr, ch, mixer.frames)
         g = min(g * db_gain(lost), g0 * db_gain(_MAX_MAKEUP))
         if abs(lost) < 0.02:
@@ -193,8 +194,7 @@ def _sparse(mixer: Mixer, target: float) -> _Analysis:
     return _Analysis(Loudness(target, measured, g), regions)
 
 
-def _limited_loudness(regions, energies, coarse, g: float, sr: int, ch: int,
-                      frames: int) -> float:
+def _limited_loudness(regions, energies, coarse, g: float, sr: int, ch: int, frames: int) -> float:
     """Loudness at gain ``g`` after the limiter: its gain (from the coarse
     envelope, a little on the safe side) applied to the K-weighted energy."""
     ceiling = db_gain(CEILING_DBTP)
@@ -206,7 +206,7 @@ def _limited_loudness(regions, energies, coarse, g: float, sr: int, ch: int,
         env = np.repeat(peaks, _COARSE)[:n] * np.float32(g)
         lim = np.ones(len(sums) * _GROUP)
         gain = region_gain(env, ceiling)[CONTEXT:]
-        lim[:len(gain)] = np.square(gain[:len(lim)], dtype=np.float64)
+        lim[: len(gain)] = np.square(gain[: len(lim)], dtype=np.float64)
         _spread_groups(meter, sums * (g * g) * lim.reshape(-1, _GROUP).mean(axis=1), starts, ch)
     return meter.integrated()
 
@@ -225,8 +225,9 @@ def normalise_sparse(mixer: Mixer, target: float) -> tuple[Loudness, GainPlan]:
     if mixer.master != 1.0:
         raise ValueError("measure the mixer before its loudness gain")
     found = _sparse(mixer, target)
-    plan = plan_gain(found.regions, _Envelopes(mixer, found.regions), found.loudness.gain,
-                     db_gain(CEILING_DBTP))
+    plan = plan_gain(
+        found.regions, _Envelopes(mixer, found.regions), found.loudness.gain, db_gain(CEILING_DBTP)
+    )
     return found.loudness, plan
 
 
@@ -234,15 +235,16 @@ def limited(x: np.ndarray) -> np.ndarray:
     """``x`` (mono, float64) through a fresh limiter, as one stream."""
     lim = TruePeakLimiter(1)
     src = np.zeros((len(x) + lim.delay, 1), dtype=np.float32)
-    src[:len(x), 0] = x
+    src[: len(x), 0] = x
     pos = [0]
 
     def pull(view: np.ndarray) -> None:
         a = pos[0]
-        part = src[a:a + len(view)]
-        view[:len(part)] = part
-        view[len(part):] = 0.0
+        part = src[a : a + len(view)]
+        view[: len(part)] = part
+        view[len(part) :] = 0.0
         pos[0] += len(view)
+
     out = np.empty((len(x), 1), dtype=np.float32)
     lim.run(pull, out)
     return out[:, 0].astype(np.float64)
@@ -258,8 +260,8 @@ def _speech_energy(mixer: Mixer, starts: np.ndarray, ends: np.ndarray) -> float:
         voice = np.zeros((z - a, mixer.channels), dtype=np.float32)
         mixer.render(voice, a, bus="voice")
         key = hashlib.blake2b(voice.data).digest()
-        if key not in seen:            # channels carry the same voice
-            y = weighted(voice[:, 0], ir)[:z - a]
+        if key not in seen:  # channels carry the same voice
+            y = weighted(voice[:, 0], ir)[: z - a]
             seen[key] = float(np.dot(y, y)) * mixer.channels
         total += seen[key]
     return total
@@ -271,12 +273,12 @@ def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
     its energy under the speech) is known before the mix's loudness is read
     at that trim (sub-block energies of ``(r + k x)^2``)."""
     sr, ch = mixer.samplerate, mixer.channels
-    block = (1 << 16) + 1 - len(k_weighting_ir(sr))      # FFTs of 65536 with the filter's tail
+    block = (1 << 16) + 1 - len(k_weighting_ir(sr))  # FFTs of 65536 with the filter's tail
     starts, ends = bed.envelope.starts, bed.envelope.ends
     k_rest, k_music = KWeighting(sr, ch), KWeighting(sr, ch)
     rr, rx, xx = (LoudnessMeter(sr, ch) for _ in range(3))
     buf = np.empty((block, ch), dtype=np.float32)
-    under = 0.0                    # the music's energy under the speech
+    under = 0.0  # the music's energy under the speech
     done = 0
     while done < mixer.frames:
         n = min(block, mixer.frames - done)
@@ -289,8 +291,9 @@ def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
         xx.add_frames(e)
         c = np.concatenate([[0.0], np.cumsum(e)])
         lo, hi = ends.searchsorted(done, "right"), starts.searchsorted(done + n, "left")
-        under += float(np.sum(c[np.minimum(ends[lo:hi], done + n) - done]
-                              - c[np.maximum(starts[lo:hi], done) - done]))
+        under += float(
+            np.sum(c[np.minimum(ends[lo:hi], done + n) - done] - c[np.maximum(starts[lo:hi], done) - done])
+        )
         done += n
     k = music_trim(_speech_energy(mixer, starts, ends), under)
     energies = rr.energies + 2.0 * k * rx.energies + k * k * xx.energies
@@ -299,8 +302,7 @@ def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
     return Loudness(target, measured, g, music=k)
 
 
-def loudness_gain(mixer: Mixer, target: float, music: Callable[[], MusicBed] | None = None
-                  ) -> Loudness:
+def loudness_gain(mixer: Mixer, target: float, music: Callable[[], MusicBed] | None = None) -> Loudness:
     """The gain that brings the session to ``target`` LUFS integrated.
 
     Parameters

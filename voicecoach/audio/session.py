@@ -59,8 +59,7 @@ class Session:
         level = self.preset.levels.music
         if self.loudness is not None:
             level *= self.loudness.gain * self.loudness.music
-        return MusicBed(pull, self.envelope(), level, self.mixer.channels,
-                        end=self.timeline.frames)
+        return MusicBed(pull, self.envelope(), level, self.mixer.channels, end=self.timeline.frames)
 
 
 def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
@@ -77,14 +76,20 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
         kind = role if role in sounds else EventKind.BELL
         try:
             sounds[role] = load_sound(path, samplerate, kind=kind)
-        except InputError as exc:     # name the preset and the key, as validation does
+        except InputError as exc:  # name the preset and the key, as validation does
             raise PresetError(preset.source or preset.name, f"sounds.{role}", str(exc)) from None
     return sounds
 
 
-def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERATE,
-            channels: int = 1, engine: SpeechEngine | None = None,
-            bank: CueBank | None = None, voice_dir: Path | None = None) -> Session:
+def prepare(
+    preset: Preset,
+    cache_dir: Path,
+    samplerate: int = DEFAULT_SAMPLERATE,
+    channels: int = 1,
+    engine: SpeechEngine | None = None,
+    bank: CueBank | None = None,
+    voice_dir: Path | None = None,
+) -> Session:
     """Synthesise (or load) every cue, plan the session and build its mixer.
 
     The misses are synthesised first, all together and the earliest heard
@@ -94,10 +99,13 @@ def prepare(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERAT
     sounds = session_sounds(preset, samplerate)
     bank = bank or cue_bank(preset, cache_dir, samplerate, engine, voice_dir)
     timeline = spoken_timeline(preset, bank, {name: len(clip) for name, clip in sounds.items()})
-    if timeline.frames > MAX_SESSION_SECONDS * samplerate:    # validation over-estimates speech
-        raise PresetError(preset.source or preset.name, "sets",
-                          f"the session would last {timeline.frames / samplerate / 3600:.1f} "
-                          f"hours with its speech; the limit is {MAX_SESSION_SECONDS // 3600} hours")
+    if timeline.frames > MAX_SESSION_SECONDS * samplerate:  # validation over-estimates speech
+        raise PresetError(
+            preset.source or preset.name,
+            "sets",
+            f"the session would last {timeline.frames / samplerate / 3600:.1f} "
+            f"hours with its speech; the limit is {MAX_SESSION_SECONDS // 3600} hours",
+        )
     speech = {text: bank.pcm16(text) for text in timeline.texts()}
     levels = {"voice": preset.levels.voice, "ticks": preset.levels.tick}
     mixer = Mixer(timeline, speech, sounds, channels, levels)
@@ -108,11 +116,11 @@ def music_stream(spec: Path, samplerate: int, channels: int, shuffle: bool = Fal
     """The user's music (a file or a folder, looping) decoded for the session:
     a :class:`~voicecoach.audio.music.MusicStream`."""
     from voicecoach.audio.music import MusicStream, find_tracks
+
     return MusicStream(find_tracks(spec, shuffle=shuffle), samplerate, channels)
 
 
-def normalise(session: Session, target: float, music=None, cache_dir: Path | None = None
-              ) -> Session:
+def normalise(session: Session, target: float, music=None, cache_dir: Path | None = None) -> Session:
     """``session`` at ``target`` LUFS integrated, its true peaks limited.
 
     Export and live play both call this before any sound, so both play at
@@ -124,10 +132,12 @@ def normalise(session: Session, target: float, music=None, cache_dir: Path | Non
     kept under ``cache_dir`` for the next run of the same session.
     """
     from voicecoach.audio.normalise import loudness_gain, normalise_sparse
+
     if music is None:
         found = None
         if cache_dir is not None:
             from voicecoach.audio import loudness_cache
+
             path = loudness_cache.path_for(cache_dir, session.mixer.fingerprint(), target)
             found = loudness_cache.load(path)
         if found is None:
@@ -136,7 +146,9 @@ def normalise(session: Session, target: float, music=None, cache_dir: Path | Non
                 loudness_cache.store(path, *found)
         loud, plan = found
         return replace(session, mixer=session.mixer.with_master(loud.gain, plan), loudness=loud)
+
     def first_pass_bed() -> MusicBed:
         return session.music_bed(music.again().read_into)
+
     loud = loudness_gain(session.mixer, target, first_pass_bed)
     return replace(session, mixer=session.mixer.with_master(loud.gain), loudness=loud)

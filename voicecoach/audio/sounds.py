@@ -27,8 +27,7 @@ from voicecoach.plan.metronome import SOUND_SECONDS, sound_frames
 PEAK_DBFS: dict[EventKind, float] = {EventKind.TICK: -18.0, EventKind.ACCENT: -12.0, EventKind.BELL: -12.0}
 
 
-def _partials(n: int, samplerate: int, freqs: list[float], amps: list[float],
-              decay: float) -> np.ndarray:
+def _partials(n: int, samplerate: int, freqs: list[float], amps: list[float], decay: float) -> np.ndarray:
     """Decaying partials, float64 ``(n,)``.
 
     Each phase is kept in float64 and reduced to one turn, then its sine
@@ -52,7 +51,7 @@ def _finish(sig: np.ndarray, kind: str, attack: int) -> np.ndarray:
     if attack:
         env[:attack] = fade_in(attack)
     tail = max(2, n // 4)
-    env[n - tail:] *= fade_out(tail)
+    env[n - tail :] *= fade_out(tail)
     sig = sig * env
     peak = float(np.max(np.abs(sig)))
     return (sig * (gain(PEAK_DBFS[kind]) / peak)).astype(np.float32)
@@ -77,8 +76,9 @@ def make_sound(kind: EventKind, samplerate: int) -> np.ndarray:
         sig = _partials(n, samplerate, [2400.0, 3600.0], [1.0, 0.6], 0.018)
     else:
         attack = max(1, round(0.005 * samplerate))
-        sig = _partials(n, samplerate, [660.0, 1320.0 * 1.01, 1980.0 * 0.99, 2640.0 * 1.02],
-                        [1.0, 0.5, 0.3, 0.15], 0.45)
+        sig = _partials(
+            n, samplerate, [660.0, 1320.0 * 1.01, 1980.0 * 0.99, 2640.0 * 1.02], [1.0, 0.5, 0.3, 0.15], 0.45
+        )
     return _finish(sig, kind, attack)
 
 

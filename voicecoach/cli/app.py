@@ -32,11 +32,7 @@ from voicecoach import __version__
 from voicecoach.cli import catalog_commands, session_commands, training_commands
 from voicecoach.cli.environment import Environment
 from voicecoach.cli.printable import printable
-from voicecoach.cli.signals import (
-    Signalled,
-    forget_caught_interrupts,
-    signals_as_interrupts,
-)
+from voicecoach.cli.signals import Signalled, forget_caught_interrupts, signals_as_interrupts
 from voicecoach.common.files import kind_of
 from voicecoach.errors import ExitStatus, InputError, VoicecoachError
 
@@ -53,8 +49,7 @@ READER_GONE = 128 + signal.SIGPIPE
 @click.pass_obj
 def cli(env: Environment, debug: bool) -> None:
     """A voice and a metronome that guide your exercise sessions hands-free."""
-    for what, folder in (("cue cache", env.cache_dir), ("config", env.config_dir),
-                         ("data", env.data_dir)):
+    for what, folder in (("cue cache", env.cache_dir), ("config", env.config_dir), ("data", env.data_dir)):
         _check_folder(what, folder)
 
 
@@ -64,18 +59,27 @@ def _check_folder(what: str, folder: Path) -> None:
         mode = os.stat(folder).st_mode
     except FileNotFoundError:
         if os.path.islink(folder):
-            raise InputError(f"the {what} folder {folder} is a symbolic link to nothing "
-                             f"({os.readlink(folder)})") from None
-        return                              # made when first needed
+            raise InputError(
+                f"the {what} folder {folder} is a symbolic link to nothing ({os.readlink(folder)})"
+            ) from None
+        return  # made when first needed
     except OSError:
-        return                              # the command that uses it says why
+        return  # the command that uses it says why
     if not stat.S_ISDIR(mode):
         raise InputError(f"the {what} folder {folder} is {kind_of(mode)}, not a folder")
 
 
-for _command in (session_commands.timeline, session_commands.export, session_commands.play,
-                 training_commands.next_cmd, training_commands.log, training_commands.history,
-                 catalog_commands.devices, catalog_commands.voices, catalog_commands.presets):
+for _command in (
+    session_commands.timeline,
+    session_commands.export,
+    session_commands.play,
+    training_commands.next_cmd,
+    training_commands.log,
+    training_commands.history,
+    catalog_commands.devices,
+    catalog_commands.voices,
+    catalog_commands.presets,
+):
     cli.add_command(_command)
 
 
@@ -93,11 +97,14 @@ def run() -> None:
     output is refused: every command writes there.
     """
     if _plug_closed_streams():
-        sys.stderr.write("voicecoach: error: standard output is closed; "
-                         "give the command somewhere to write (e.g. >/dev/null)\n")
+        sys.stderr.write(
+            "voicecoach: error: standard output is closed; "
+            "give the command somewhere to write (e.g. >/dev/null)\n"
+        )
         raise SystemExit(ExitStatus.BAD_INPUT)
     code = main()
     import gc
+
     gc.freeze()
     forget_caught_interrupts()
     raise SystemExit(code)
@@ -128,7 +135,7 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     env = env or Environment()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     logger = logging.getLogger("voicecoach")
-    handler = logging.StreamHandler(env.stderr)    # our debug notes: no session bus, PortAudio's lines
+    handler = logging.StreamHandler(env.stderr)  # our debug notes: no session bus, PortAudio's lines
     handler.setFormatter(logging.Formatter("voicecoach: debug: %(message)s"))
     if debug:
         logger.addHandler(handler)
@@ -140,7 +147,7 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
 
 
 def _run(argv: list[str] | None, env: Environment, debug: bool) -> int:
-    for stream in (env.stdout, env.stderr):      # a stream that encodes only ASCII
+    for stream in (env.stdout, env.stderr):  # a stream that encodes only ASCII
         with contextlib.suppress(AttributeError, ValueError, OSError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[attr-defined]
     try:
@@ -151,7 +158,7 @@ def _run(argv: list[str] | None, env: Environment, debug: bool) -> int:
             args = list(argv) if argv is not None else sys.argv[1:]
             with cli.make_context("voicecoach", args, obj=env) as ctx:
                 cli.invoke(ctx)
-            env.stdout.flush()              # a reader gone shows here, not at the interpreter's exit
+            env.stdout.flush()  # a reader gone shows here, not at the interpreter's exit
         return ExitStatus.OK
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -166,7 +173,7 @@ def _run(argv: list[str] | None, env: Environment, debug: bool) -> int:
             return signalled.exit_code
         _say(env, "voicecoach: interrupted")
         return ExitStatus.INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 (every error: one line and its status; the traceback with --debug)
+    except Exception as exc:
         if debug:
             traceback.print_exc(file=env.stderr)
         message, status = _describe(exc, debug)
@@ -213,17 +220,16 @@ def _describe(exc: Exception, debug: bool) -> tuple[str | None, int]:
         return f"error: {message}", exc.exit_code
     if isinstance(exc, VoicecoachError):
         return f"error: {exc}", exc.exit_code
-    if isinstance(exc, RecursionError):     # input nested past Python's stack: bad input
+    if isinstance(exc, RecursionError):  # input nested past Python's stack: bad input
         return f"error: input nested too deeply to read ({exc})", ExitStatus.BAD_INPUT
-    if debug:                 # the last line of defence: an unexpected error
+    if debug:  # the last line of defence: an unexpected error
         return None, ExitStatus.FAILURE
-    return (f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
-            ExitStatus.FAILURE)
+    return (f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", ExitStatus.FAILURE)
 
 
 def _say(env: Environment, line: str) -> None:
     """One line on stderr: control characters removed, length capped."""
     line = printable(" ".join(line.split()), getattr(env.stderr, "encoding", None))
     if len(line) > MAX_MESSAGE:
-        line = line[:MAX_MESSAGE - 3] + "..."
+        line = line[: MAX_MESSAGE - 3] + "..."
     click.echo(line, file=env.stderr)

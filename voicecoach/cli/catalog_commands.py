@@ -25,7 +25,7 @@ def devices(quiet: bool) -> None:
     try:
         found = current_env().audio_backend().devices()
     except AudioDeviceError:
-        if quiet:                      # its promise: nothing printed, only the exit status
+        if quiet:  # its promise: nothing printed, only the exit status
             raise click.exceptions.Exit(1) from None
         raise
     if not found:
@@ -47,15 +47,20 @@ def voices() -> None:
     from voicecoach.cues.piper_voices import find_piper_voices, piper_installed
     from voicecoach.cues.settings import SpeechSettings
     from voicecoach.errors import SpeechEngineError
+
     folder = voice_dir(current_env())
     auto = resolve(SpeechSettings(), folder)
     if auto.engine == "piper":
         from voicecoach.cues.piper_voices import choose_piper_voice
+
         default = choose_piper_voice(None, folder).voice.id
         echo(f"auto: piper (neural), voice {default}; --engine pyttsx3 for espeak")
     else:
-        why = ("no Piper voice found" if piper_installed()
-               else "piper-tts is not installed: pip install 'voicecoach[neural]'")
+        why = (
+            "no Piper voice found"
+            if piper_installed()
+            else "piper-tts is not installed: pip install 'voicecoach[neural]'"
+        )
         echo(f"auto: pyttsx3 ({why})")
     echo(f"{'ENGINE':<8} {'VOICE':<28} {'NAME':<34} {'LANGUAGE':<16} QUALITY")
     rows = [f.voice for f in find_piper_voices(folder)] if neural_available(folder) else []
@@ -94,8 +99,14 @@ def presets_show(name: str) -> None:
 
 @presets.command("new")
 @click.argument("name")
-@click.option("--from", "source", default=DEFAULT_PRESET, show_default=True, metavar="PRESET",
-              help="The preset to start from: a name or a .toml file.")
+@click.option(
+    "--from",
+    "source",
+    default=DEFAULT_PRESET,
+    show_default=True,
+    metavar="PRESET",
+    help="The preset to start from: a name or a .toml file.",
+)
 def presets_new(name: str, source: str) -> None:
     """Start your own preset NAME as a copy of another, in your presets folder; print its path."""
     env = current_env()
@@ -114,10 +125,12 @@ def presets_validate(preset: str) -> None:
         from voicecoach.cli.context import voice_dir
         from voicecoach.cues.engine_choice import check_voice
         from voicecoach.cues.settings import EngineKind, SpeechSettings
+
         settings = SpeechSettings(voice=p.voice, rate=p.rate, engine=p.engine or EngineKind.AUTO)
         check_voice(settings, voice_dir(current_env()), where=f"{preset}: speech.voice")
     if p.sounds:
         from voicecoach.audio.session import session_sounds  # numpy: only when needed
+
         session_sounds(p, DEFAULT_SAMPLERATE)
     session = build_timeline(p)
     minutes = session.frames / session.samplerate / 60

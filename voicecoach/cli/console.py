@@ -27,6 +27,7 @@ class KeyReader:
         if self.enabled:
             import termios
             import tty
+
             fd = self.stream.fileno()
             self._saved = termios.tcgetattr(fd)
             tty.setcbreak(fd)
@@ -35,6 +36,7 @@ class KeyReader:
     def __exit__(self, *exc) -> None:
         if self._saved is not None:
             import termios
+
             termios.tcsetattr(self.stream.fileno(), termios.TCSADRAIN, self._saved)
             self._saved = None
 

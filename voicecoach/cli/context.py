@@ -18,10 +18,10 @@ from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
 
-if TYPE_CHECKING:      # the training modules load only for the commands that use them
+if TYPE_CHECKING:  # the training modules load only for the commands that use them
     from voicecoach.training.progression import Recommendation
 
-NEXT = "next"   # the preset name that means today's recommended workout
+NEXT = "next"  # the preset name that means today's recommended workout
 
 
 def current_env() -> Environment:
@@ -48,10 +48,12 @@ def resolve(spec: str, overrides: dict) -> tuple[Preset, Recommendation | None]:
     plan = None
     if spec == NEXT:
         from voicecoach.training import coach as training
+
         with training.open_history(env.data_dir, env.now(), env.stderr) as history:
             plan = training.todays_recommendation(history, env.now())
-        click.echo(printable(describe_recommendation(plan),
-                             getattr(env.stderr, "encoding", None)), file=env.stderr)
+        click.echo(
+            printable(describe_recommendation(plan), getattr(env.stderr, "encoding", None)), file=env.stderr
+        )
         preset = training.recommended_preset(plan, env.config_dir)
         if overrides.get("sets") is None and overrides.get("reps") is None:
             intro = (training.spoken_plan(plan),) + preset.cues.intro
@@ -66,6 +68,7 @@ def resolve(spec: str, overrides: dict) -> tuple[Preset, Recommendation | None]:
 def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channels: int = 1):
     """Synthesise or load every cue and build the session (the slow part)."""
     from voicecoach.audio.session import prepare
+
     env = current_env()
     return prepare(preset, env.cache_dir, samplerate, channels, voice_dir=voice_dir(env))
 
@@ -73,13 +76,16 @@ def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channe
 def voice_dir(env) -> Path:
     """Where this user's own Piper voices are (``voices`` in the data folder)."""
     from voicecoach.cues.piper_voices import user_voice_dir
+
     return user_voice_dir(env.data_dir)
 
 
 def describe_recommendation(recommendation: Recommendation, upcoming: bool = False) -> str:
     """One sentence: today's (or the next) recommended workout and why."""
     r = recommendation
-    title = load_preset(r.preset, current_env().config_dir).title   # the user's own preset when it shadows a built-in
+    title = load_preset(
+        r.preset, current_env().config_dir
+    ).title  # the user's own preset when it shadows a built-in
     head = "Next session" if upcoming else "Today"
     text = f"{head}: {title} ({r.preset}), {r.sets} sets of {r.reps}. {r.reason}"
     if r.rest_advice and not upcoming:

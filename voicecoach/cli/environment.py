@@ -9,15 +9,16 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import IO, TYPE_CHECKING, Callable, Protocol
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Protocol
 
 import platformdirs
 
-if TYPE_CHECKING:                      # the real ones import numpy and sounddevice: only when playing
+if TYPE_CHECKING:  # the real ones import numpy and sounddevice: only when playing
     from voicecoach.live.playback import Control
     from voicecoach.live.player import Backend
 
@@ -33,6 +34,7 @@ class KeySource(Protocol):
 def sounddevice_backend() -> Backend:
     """The real audio output (PortAudio), imported only when asked for."""
     from voicecoach.live.player import SoundDeviceBackend
+
     return SoundDeviceBackend()
 
 
@@ -40,6 +42,7 @@ def terminal_keys(stream: IO, enabled: bool) -> AbstractContextManager[KeySource
     """Keys from the terminal behind ``stream`` in cbreak mode (nothing when
     ``enabled`` is false: no terminal, no keys)."""
     from voicecoach.cli.console import KeyReader
+
     return KeyReader(stream, enabled)
 
 
@@ -75,7 +78,7 @@ class Environment:
     audio_backend: Callable[[], Backend] = sounddevice_backend
     keys: Callable[[IO, bool], AbstractContextManager[KeySource]] = terminal_keys
     controls: tuple[Control, ...] = ()
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     stdin_isatty: bool | None = None
     stderr_isatty: bool | None = None
 

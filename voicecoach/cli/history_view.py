@@ -4,7 +4,7 @@ per exercise (people would rather look at progress than read it), and JSON."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 from voicecoach.training.progression import LADDER
 from voicecoach.training.records import SetResult, Workout
@@ -58,12 +58,12 @@ def format_table(records: Sequence[Workout]) -> str:
         when = r.started.astimezone().strftime("%Y-%m-%d %H:%M")
         perfect = " ".join(_perfect(s) for s in r.sets) or "-"
         plan = f"{r.planned_sets}x{r.planned_reps} {_ARROW[move]}"
-        lines.append(f"{when:<16} {r.preset:<12} {plan:<8} {r.tempo or 'hold':<8} "
-                     f"{perfect:<14} {status(r)}")
+        lines.append(f"{when:<16} {r.preset:<12} {plan:<8} {r.tempo or 'hold':<8} {perfect:<14} {status(r)}")
     marks = set(moves(records))
     if marks - {None}:
-        lines.append("↑ the plan moved up (harder variation or more reps), ↓ down; "
-                     "n+ more perfect reps than planned")
+        lines.append(
+            "↑ the plan moved up (harder variation or more reps), ↓ down; n+ more perfect reps than planned"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -84,28 +84,49 @@ def format_chart(records: Sequence[Workout]) -> str:
             by_preset[r.preset].append(r)
     if not by_preset:
         return ""
-    top = max(max(max(s.planned, s.perfect or 0) for s in r.sets)
-              for rs in by_preset.values() for r in rs)
+    top = max(max(max(s.planned, s.perfect or 0) for s in r.sets) for rs in by_preset.values() for r in rs)
     out = [f"Perfect reps per set (bar = 0 to {top})"]
     for preset, rs in by_preset.items():
         out.append(f"{preset}")
         for r in rs:
             logged = [s.perfect for s in r.sets if s.perfect is not None]
             mean = sum(logged) / len(logged)
-            out.append(f"  {r.started.astimezone():%m-%d} {bar(mean, top):<{BAR_WIDTH}} "
-                       f"{mean:4.1f}  ({'/'.join(map(str, logged))})")
+            out.append(
+                f"  {r.started.astimezone():%m-%d} {bar(mean, top):<{BAR_WIDTH}} "
+                f"{mean:4.1f}  ({'/'.join(map(str, logged))})"
+            )
     return "\n".join(out) + "\n"
 
 
 def to_json(records: Sequence[Workout]) -> list[dict]:
     """Every session with its plan, what was done, the rule that chose it
     (null when the user chose) and whether the plan moved."""
-    return [{
-        "id": r.id, "preset": r.preset, "exercise": r.exercise, "variation": r.variation,
-        "tempo": r.tempo, "started": r.started.isoformat(), "completed": r.completed,
-        "stopped_set": r.stopped_set, "stopped_rep": r.stopped_rep,
-        "planned_sets": r.planned_sets, "planned_reps": r.planned_reps,
-        "perfect_reps": r.perfect_total, "rule": r.rule, "plan_moved": move,
-        "sets": [{"set": s.number, "planned": s.planned, "played": s.reps_played,
-                  "skipped": s.skipped, "perfect": s.perfect} for s in r.sets],
-    } for r, move in zip(records, moves(records))]
+    return [
+        {
+            "id": r.id,
+            "preset": r.preset,
+            "exercise": r.exercise,
+            "variation": r.variation,
+            "tempo": r.tempo,
+            "started": r.started.isoformat(),
+            "completed": r.completed,
+            "stopped_set": r.stopped_set,
+            "stopped_rep": r.stopped_rep,
+            "planned_sets": r.planned_sets,
+            "planned_reps": r.planned_reps,
+            "perfect_reps": r.perfect_total,
+            "rule": r.rule,
+            "plan_moved": move,
+            "sets": [
+                {
+                    "set": s.number,
+                    "planned": s.planned,
+                    "played": s.reps_played,
+                    "skipped": s.skipped,
+                    "perfect": s.perfect,
+                }
+                for s in r.sets
+            ],
+        }
+        for r, move in zip(records, moves(records))
+    ]

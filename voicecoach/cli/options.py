@@ -15,7 +15,7 @@ class FiniteFloat(click.FloatRange):
 
     name = "float"
 
-    def _describe_range(self) -> str:       # no bounds: no "[x<=None]" in the help
+    def _describe_range(self) -> str:  # no bounds: no "[x<=None]" in the help
         return "" if self.min is None and self.max is None else super()._describe_range()
 
     def convert(self, value, param, ctx):
@@ -27,38 +27,53 @@ class FiniteFloat(click.FloatRange):
 
 def override_options(func):
     """``--sets --reps --tempo --rest --voice --rate --engine`` on play, export and timeline."""
-    for decl, kind, text in reversed([
-        ("--sets", int, "Number of sets."),
-        ("--reps", int, "Reps per set."),
-        ("--tempo", str, "Lifting tempo eccentric-bottom-concentric-top, e.g. 3-1-2-1."),
-        ("--rest", FiniteFloat(), "Seconds of rest between sets."),
-        ("--voice", str, "Speech voice (see 'voicecoach voices')."),
-        ("--rate", int, "Speaking rate in words per minute."),
-        ("--engine", click.Choice([str(k) for k in EngineKind]),
-         "Speech engine: piper (neural), pyttsx3 (espeak-ng), or auto (neural when installed)."),
-    ]):
+    for decl, kind, text in reversed(
+        [
+            ("--sets", int, "Number of sets."),
+            ("--reps", int, "Reps per set."),
+            ("--tempo", str, "Lifting tempo eccentric-bottom-concentric-top, e.g. 3-1-2-1."),
+            ("--rest", FiniteFloat(), "Seconds of rest between sets."),
+            ("--voice", str, "Speech voice (see 'voicecoach voices')."),
+            ("--rate", int, "Speaking rate in words per minute."),
+            (
+                "--engine",
+                click.Choice([str(k) for k in EngineKind]),
+                "Speech engine: piper (neural), pyttsx3 (espeak-ng), or auto (neural when installed).",
+            ),
+        ]
+    ):
         func = click.option(decl, type=kind, default=None, help=text)(func)
     return func
 
 
 def music_options(func):
     """``--music --shuffle`` and the levels, on play and export."""
-    for decl, kind, text in reversed([
-        ("--voice-volume", FiniteFloat(), "Voice level in dB (default 0)."),
-        ("--tick-volume", FiniteFloat(), "Metronome level in dB (default 0)."),
-        ("--music-volume", FiniteFloat(), "Music level in dB (default -6)."),
-    ]):
+    for decl, kind, text in reversed(
+        [
+            ("--voice-volume", FiniteFloat(), "Voice level in dB (default 0)."),
+            ("--tick-volume", FiniteFloat(), "Metronome level in dB (default 0)."),
+            ("--music-volume", FiniteFloat(), "Music level in dB (default -6)."),
+        ]
+    ):
         func = click.option(decl, type=kind, default=None, help=text)(func)
     func = click.option("--shuffle", is_flag=True, help="Play a music folder in random order.")(func)
-    func = click.option("--music", type=click.Path(path_type=Path), default=None,
-                        help="Your music under the coach: a file, or a folder played as a "
-                             "looping playlist; it ducks under the voice.")(func)
+    func = click.option(
+        "--music",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Your music under the coach: a file, or a folder played as a "
+        "looping playlist; it ducks under the voice.",
+    )(func)
     return func
 
 
 def loudness_option(func):
     """``--loudness LUFS`` on play and export."""
-    return click.option("--loudness", type=FiniteFloat(-40.0, -6.0), default=None,
-                        metavar="LUFS",
-                        help="Integrated loudness to normalise to (default -19 LUFS mono, "
-                             "-16 stereo: spoken word on phones); true peaks stay under -1 dBTP.")(func)
+    return click.option(
+        "--loudness",
+        type=FiniteFloat(-40.0, -6.0),
+        default=None,
+        metavar="LUFS",
+        help="Integrated loudness to normalise to (default -19 LUFS mono, "
+        "-16 stereo: spoken word on phones); true peaks stay under -1 dBTP.",
+    )(func)

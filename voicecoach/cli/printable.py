@@ -16,8 +16,22 @@ import unicodedata
 
 __all__ = ["printable"]
 
-_ASCII_ART = str.maketrans({"█": "#", "▉": "#", "▊": "#", "▋": "#", "▌": "#", "▍": "#",
-                            "▎": "#", "▏": "#", "…": "...", "—": "-", "–": "-", "→": "->"})
+_ASCII_ART = str.maketrans(
+    {
+        "█": "#",
+        "▉": "#",
+        "▊": "#",
+        "▋": "#",
+        "▌": "#",
+        "▍": "#",
+        "▎": "#",
+        "▏": "#",
+        "…": "...",
+        "—": "-",
+        "–": "-",
+        "→": "->",
+    }
+)
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
 
@@ -26,8 +40,7 @@ def printable(text: str, encoding: str | None = "utf-8") -> str:
     file name shown as ``\\xNN``, and, when ``encoding`` can not show a
     character, ASCII art for the chart's glyphs and ``\\u`` escapes for the rest."""
     text = _SURROGATE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", str(text))
-    text = "".join(ch for ch in text
-                   if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
     if encoding:
         try:
             codecs.lookup(encoding)

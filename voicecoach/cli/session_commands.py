@@ -12,8 +12,8 @@ from voicecoach.cli.context import (
     current_env,
     describe_recommendation,
     echo,
-    printable,
     prepare_session,
+    printable,
     resolve,
     resolve_preset,
 )
@@ -34,11 +34,12 @@ from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
 def timeline(preset: str, as_json: bool, **overrides) -> None:
     """Print the plan of a session: every segment and what is heard."""
     p = resolve_preset(preset, overrides)
-    if p.sounds:                 # its own sound files: their lengths need decoding
+    if p.sounds:  # its own sound files: their lengths need decoding
         plan = prepare_session(p).timeline
-    else:                        # spoken lengths only: no numpy on a warm cache
+    else:  # spoken lengths only: no numpy on a warm cache
         from voicecoach.cli.context import voice_dir
         from voicecoach.cues.timing import cue_bank, spoken_timeline
+
         env = current_env()
         with cue_bank(p, env.cache_dir, voice_dir=voice_dir(env)) as bank:
             plan = spoken_timeline(p, bank)
@@ -48,38 +49,68 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
 @click.command()
 @click.argument("preset", default=DEFAULT_PRESET)
 @override_options
-@click.option("-o", "--output", type=click.Path(path_type=str), required=True,
-              help="File to write; the format comes from its extension. '-' streams to "
-                   "standard output (needs --format); a FIFO or character device is written "
-                   "through, a symlink's target is replaced. Streams carry no tags or chapters "
-                   "(a WAV to standard output redirected to a file does).")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
-              help="wav, flac, ogg, opus or mp3 (default: from the extension).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=str),
+    required=True,
+    help="File to write; the format comes from its extension. '-' streams to "
+    "standard output (needs --format); a FIFO or character device is written "
+    "through, a symlink's target is replaced. Streams carry no tags or chapters "
+    "(a WAV to standard output redirected to a file does).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    default=None,
+    help="wav, flac, ogg, opus or mp3 (default: from the extension).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing read-only file.")
 @click.option("--samplerate", type=int, default=DEFAULT_SAMPLERATE, show_default=True)
 @click.option("--channels", type=click.IntRange(1, 2), default=1, show_default=True)
 @click.option("--float", "as_float", is_flag=True, help="32-bit float WAV instead of 16-bit.")
-@click.option("--stems", is_flag=True,
-              help="Also write NAME.voice.EXT and NAME.ticks.EXT (and NAME.music.EXT with "
-                   "--music): they sum to the mix.")
-@click.option("--cue", "cue_sheet", is_flag=True,
-              help="Also write a NAME.cue chapter sheet (CD-style: tools that split by it "
-                   "expect 44.1 kHz stereo).")
+@click.option(
+    "--stems",
+    is_flag=True,
+    help="Also write NAME.voice.EXT and NAME.ticks.EXT (and NAME.music.EXT with "
+    "--music): they sum to the mix.",
+)
+@click.option(
+    "--cue",
+    "cue_sheet",
+    is_flag=True,
+    help="Also write a NAME.cue chapter sheet (CD-style: tools that split by it expect 44.1 kHz stereo).",
+)
 @music_options
 @loudness_option
-def export(preset: str, output: str, fmt: str | None, force: bool, samplerate: int,
-           channels: int, as_float: bool, stems: bool, cue_sheet: bool, music: Path | None,
-           shuffle: bool, loudness: float | None, **overrides) -> None:
+def export(
+    preset: str,
+    output: str,
+    fmt: str | None,
+    force: bool,
+    samplerate: int,
+    channels: int,
+    as_float: bool,
+    stems: bool,
+    cue_sheet: bool,
+    music: Path | None,
+    shuffle: bool,
+    loudness: float | None,
+    **overrides,
+) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
     from voicecoach.audio.session import normalise
     from voicecoach.encode.formats import ExportOptions, format_for
     from voicecoach.encode.targets import STDOUT, check_stdout, resolve_target
     from voicecoach.encode.writer import export as write
+
     env = current_env()
     to_stdout = output == STDOUT
     if to_stdout and fmt is None:
-        raise InputError("--format: required with -o - (standard output): "
-                         f"one of {', '.join(sorted(FORMATS))}")
+        raise InputError(
+            f"--format: required with -o - (standard output): one of {', '.join(sorted(FORMATS))}"
+        )
     # An unusable target fails before the slow part (synthesis); it reads the
     # name as typed (a Path drops a trailing slash and makes "" into ".").
     target = resolve_target(output, force=force)
@@ -93,23 +124,30 @@ def export(preset: str, output: str, fmt: str | None, force: bool, samplerate: i
     stream = session.music(music, shuffle) if music is not None else None
     session = normalise(session, _target(loudness, channels), stream, env.cache_dir)
     bed = session.music_bed(stream.read_into) if stream is not None else None
-    options = ExportOptions(format=chosen, samplerate=samplerate, channels=channels,
-                            subtype="FLOAT" if as_float else None, stems=stems,
-                            cue_sheet=cue_sheet, title=session_title(p), preset=p.name,
-                            album=p.title, date=env.now().date().isoformat(),
-                            track=_program_track() if preset == NEXT else None,
-                            loudness=session.loudness.target)
+    options = ExportOptions(
+        format=chosen,
+        samplerate=samplerate,
+        channels=channels,
+        subtype="FLOAT" if as_float else None,
+        stems=stems,
+        cue_sheet=cue_sheet,
+        title=session_title(p),
+        preset=p.name,
+        album=p.title,
+        date=env.now().date().isoformat(),
+        track=_program_track() if preset == NEXT else None,
+        loudness=session.loudness.target,
+    )
     total = session.timeline.frames
     if env.progress:
-        with click.progressbar(length=total, label=f"Writing {printable(path.name)}",
-                               file=env.stderr) as bar:
+        with click.progressbar(length=total, label=f"Writing {printable(path.name)}", file=env.stderr) as bar:
             done = [0]
 
             def progress(frames: int) -> None:
                 bar.update(frames - done[0])
                 done[0] = frames
-            written = write(session.mixer, session.timeline, path, options, progress, bed,
-                            force=force)
+
+            written = write(session.mixer, session.timeline, path, options, progress, bed, force=force)
     else:
         written = write(session.mixer, session.timeline, path, options, bed=bed, force=force)
     minutes = total / session.timeline.samplerate / 60
@@ -123,14 +161,24 @@ def export(preset: str, output: str, fmt: str | None, force: bool, samplerate: i
 @click.argument("preset", default=DEFAULT_PRESET)
 @override_options
 @click.option("--device", default=None, help="Output device: index or part of its name.")
-@click.option("--latency", default=None,
-              help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
-@click.option("--no-mpris", is_flag=True,
-              help="Do not offer the session to headset buttons and media keys (MPRIS).")
+@click.option(
+    "--latency", default=None, help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth)."
+)
+@click.option(
+    "--no-mpris", is_flag=True, help="Do not offer the session to headset buttons and media keys (MPRIS)."
+)
 @music_options
 @loudness_option
-def play(preset: str, device: str | None, latency: str, music: Path | None, shuffle: bool,
-         no_mpris: bool, loudness: float | None, **overrides) -> None:
+def play(
+    preset: str,
+    device: str | None,
+    latency: str,
+    music: Path | None,
+    shuffle: bool,
+    no_mpris: bool,
+    loudness: float | None,
+    **overrides,
+) -> None:
     """Play a session live: space pauses, n skips to the next set, b starts the set
     again, q quits; headset buttons and media keys do the same (MPRIS)."""
     from voicecoach.audio.session import normalise
@@ -141,47 +189,62 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     from voicecoach.live.playback import DeviceLost, Hooks, PlayInterrupted
     from voicecoach.live.playback import play as play_live
     from voicecoach.live.player import DEFAULT_LATENCY, parse_latency, resolve_device
+
     env = current_env()
     p, recommendation = resolve(preset, overrides)
     rule = recommendation.rule if recommendation is not None else None
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
     backend = env.audio_backend()
-    dev = resolve_device(device, backend.devices())      # before the slow part
+    dev = resolve_device(device, backend.devices())  # before the slow part
     session = prepare_session(p)
     tracks = session.music(music, shuffle) if music is not None else None
-    session = normalise(session, _target(loudness, session.mixer.channels), tracks,
-                        env.cache_dir)
-    mpris = open_mpris(Track(p.title, p.name, session.timeline.frames,
-                             session.timeline.samplerate), not no_mpris)
+    session = normalise(session, _target(loudness, session.mixer.channels), tracks, env.cache_dir)
+    mpris = open_mpris(
+        Track(p.title, p.name, session.timeline.frames, session.timeline.samplerate), not no_mpris
+    )
     controls = env.controls + ((mpris,) if mpris is not None else ())
     noise = NativeNoise(env.stderr)
-    terminal = [env.stderr]          # PortAudio's own lines are kept off it while it plays
+    terminal = [env.stderr]  # PortAudio's own lines are kept off it while it plays
     status = StatusLine(env.stderr, env.interactive)
 
     def notice(text: str) -> None:
         status.clear()
-        click.echo(printable(f"voicecoach: {text}", getattr(terminal[0], "encoding", None)),
-                   file=terminal[0])
+        click.echo(printable(f"voicecoach: {text}", getattr(terminal[0], "encoding", None)), file=terminal[0])
 
     def record(result, ask: bool, quiet: bool = False) -> None:
-        _record_play(p, session.timeline, result.position, result.completed, started,
-                     ask=ask, jumps=result.jumps, rule=rule, quiet=quiet)
+        _record_play(
+            p,
+            session.timeline,
+            result.position,
+            result.completed,
+            started,
+            ask=ask,
+            jumps=result.jumps,
+            rule=rule,
+            quiet=quiet,
+        )
 
     started = env.now()
     stop_signal = StopSignal()
     with env.keys(env.stdin, env.interactive) as keys, noise as term:
         terminal[0] = status.stream = term
-        hooks = Hooks(keys=keys.poll, status=status.draw, notice=notice, clock=env.clock,
-                      sleep=env.sleep)
+        hooks = Hooks(keys=keys.poll, status=status.draw, notice=notice, clock=env.clock, sleep=env.sleep)
         try:
-            result = play_live(session, backend, device=dev, latency=lat, music=tracks,
-                               hooks=hooks, controls=(*controls, stop_signal))
+            result = play_live(
+                session,
+                backend,
+                device=dev,
+                latency=lat,
+                music=tracks,
+                hooks=hooks,
+                controls=(*controls, stop_signal),
+            )
         except PlayInterrupted as stop:
-            status.clear()                       # Ctrl-C: the sets done still count
+            status.clear()  # Ctrl-C: the sets done still count
             record(stop.result, ask=False, quiet=True)
             raise
         except DeviceLost as lost:
-            status.clear()                       # the device gone for good: so do they
+            status.clear()  # the device gone for good: so do they
             record(lost.result, ask=False, quiet=True)
             raise
         finally:
@@ -189,16 +252,19 @@ def play(preset: str, device: str | None, latency: str, music: Path | None, shuf
     terminal[0] = status.stream = env.stderr
     heard = clock(result.position, session.timeline.samplerate)
     how = "finished" if result.completed else f"stopped at {heard}"
-    echo(f"{p.title}: {how}; underruns: {result.underruns}"
-          + (f"; device recovered {result.recoveries}x" if result.recoveries else ""))
+    echo(
+        f"{p.title}: {how}; underruns: {result.underruns}"
+        + (f"; device recovered {result.recoveries}x" if result.recoveries else "")
+    )
     record(result, ask=env.interactive and stop_signal.received is None)
-    if stop_signal.received is not None:           # ended like 'q', then exits as signalled
+    if stop_signal.received is not None:  # ended like 'q', then exits as signalled
         stop_signal.exit()
 
 
 def _target(loudness: float | None, channels: int) -> float:
     """The loudness to normalise to: ``--loudness``, else spoken word's for the width."""
     from voicecoach.audio.normalise import default_target
+
     return default_target(channels) if loudness is None else loudness
 
 
@@ -212,6 +278,7 @@ def session_title(preset: Preset) -> str:
 def _program_track() -> int:
     """Today's session's number in the training program: sessions logged + 1."""
     from voicecoach.training import coach as training
+
     env = current_env()
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
         return len(history.workouts()) + 1
@@ -220,17 +287,28 @@ def _program_track() -> int:
 def log_hint(name: str, planned: list[int]) -> str:
     """The command that logs this session later, quoted so it can be pasted
     into a shell whatever the preset's name."""
-    return (f"Log your perfect reps later: voicecoach log {shlex.quote(name)} "
-            + " ".join(str(n) for n in planned))
+    return f"Log your perfect reps later: voicecoach log {shlex.quote(name)} " + " ".join(
+        str(n) for n in planned
+    )
 
 
-def _record_play(preset: Preset, timeline, position: int, completed: bool, started,
-                 ask: bool, jumps=(), rule: str | None = None, quiet: bool = False) -> None:
+def _record_play(
+    preset: Preset,
+    timeline,
+    position: int,
+    completed: bool,
+    started,
+    ask: bool,
+    jumps=(),
+    rule: str | None = None,
+    quiet: bool = False,
+) -> None:
     """Put the session in the training log, as it happened (sets skipped,
     cut short, not reached); on a terminal, ask for perfect reps. A session
     ended before its first rep is not a training day: nothing is logged
     (and said so, unless ``quiet``: an error is already being reported)."""
     from voicecoach.training import coach as training
+
     env = current_env()
     record = training.played_record(preset, timeline, position, completed, started, jumps, rule)
     if not record.done_sets:

@@ -69,7 +69,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _raise(signum: int, frame: object) -> None:
     noticed(signum)
-    for sig in HANDLED:                 # a second signal must not cut the clean-up short
+    for sig in HANDLED:  # a second signal must not cut the clean-up short
         signal.signal(sig, signal.SIG_IGN)
     raise Signalled(signum)
 
@@ -86,7 +86,7 @@ def signals_as_interrupts() -> Iterator[None]:
     previous = {sig: signal.getsignal(sig) for sig in (*HANDLED, signal.SIGINT)}
     watch = _current = _Watch()
     for sig in HANDLED:
-        if previous[sig] != signal.SIG_IGN:     # nohup's ignored SIGHUP stays ignored
+        if previous[sig] != signal.SIG_IGN:  # nohup's ignored SIGHUP stays ignored
             signal.signal(sig, _raise)
             watch.watched.add(sig)
     if previous[signal.SIGINT] is signal.default_int_handler:  # the same, and noticed
@@ -107,13 +107,12 @@ def _watcher(watch: _Watch) -> Iterator[None]:
     read, write = os.pipe()
     os.set_blocking(write, False)
     previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
-    threading.Thread(target=_watch, args=(read, watch), name="voicecoach-signal-watch",
-                     daemon=True).start()
+    threading.Thread(target=_watch, args=(read, watch), name="voicecoach-signal-watch", daemon=True).start()
     try:
         yield
     finally:
         signal.set_wakeup_fd(previous)
-        os.close(write)          # the watcher reads the end and leaves
+        os.close(write)  # the watcher reads the end and leaves
 
 
 def _watch(read: int, watch: _Watch) -> None:
@@ -123,8 +122,12 @@ def _watch(read: int, watch: _Watch) -> None:
                 threading.Event().wait(GRACE)
                 if watch.active and signum not in watch.noticed:
                     name = signal.Signals(signum).name
-                    os.write(2, b"voicecoach: interrupted\n" if signum == signal.SIGINT
-                             else f"voicecoach: stopped by {name}\n".encode())
+                    os.write(
+                        2,
+                        b"voicecoach: interrupted\n"
+                        if signum == signal.SIGINT
+                        else f"voicecoach: stopped by {name}\n".encode(),
+                    )
                     os._exit(128 + signum)
     finally:
         os.close(read)
@@ -139,4 +142,4 @@ def forget_caught_interrupts() -> None:
     and reported: a Ctrl-C landing there would end the run as -2, not 130.
     Every string ``exec`` clears that mark as it starts; this is one.
     """
-    exec("None")  # noqa: S102 (a constant: the exec itself is the point)
+    exec("None")

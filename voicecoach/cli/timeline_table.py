@@ -27,9 +27,11 @@ def format_table(timeline: Timeline) -> str:
         else:
             ticks[i] += 1
 
-    lines = [f"{timeline.preset}: {clock(timeline.frames, sr)} at {sr} Hz, "
-             f"{len(timeline.segments)} segments, {len(timeline.events)} events",
-             f"{'time':>8}  {'len':>5}  {'set':>3} {'rep':>3}  {'phase':<13} heard"]
+    lines = [
+        f"{timeline.preset}: {clock(timeline.frames, sr)} at {sr} Hz, "
+        f"{len(timeline.segments)} segments, {len(timeline.events)} events",
+        f"{'time':>8}  {'len':>5}  {'set':>3} {'rep':>3}  {'phase':<13} heard",
+    ]
     for seg, said, n in zip(timeline.segments, heard, ticks):
         label = segment_label(seg.kind, LabelStyle.TABLE)
         if seg.side:
@@ -38,7 +40,8 @@ def format_table(timeline: Timeline) -> str:
         lines.append(
             f"{clock(seg.start, sr):>8}  {seg.frames / sr:>4.1f}s  "
             f"{seg.set if seg.set is not None else '':>3} {seg.rep if seg.rep is not None else '':>3}  "
-            f"{label:<13} {' '.join(said)}{beats}".rstrip())
+            f"{label:<13} {' '.join(said)}{beats}".rstrip()
+        )
     for d in timeline.dropped:
-        lines.append(f"note: at {clock(d.frame, sr)} \"{d.text}\" did not fit and is left out")
+        lines.append(f'note: at {clock(d.frame, sr)} "{d.text}" did not fit and is left out')
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ from voicecoach.plan.preset_files import DEFAULT_PRESET
 def next_cmd() -> None:
     """Today's session by the method, and why ('voicecoach play next' plays it)."""
     from voicecoach.training import coach as training
+
     env = current_env()
     with training.open_history(env.data_dir, env.now(), env.stderr, read_only=True) as history:
         recommendation = training.todays_recommendation(history, env.now())
@@ -25,16 +26,23 @@ def next_cmd() -> None:
 
 @click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("words", nargs=-1, metavar="[PRESET|next] REPS...")
-@click.option("--date", "day", default=None, metavar="YYYY-MM-DD",
-              help="The day of the session; default today.")
-@click.option("--planned", type=int, default=None, metavar="N",
-              help="The reps per set you planned; default the plan you followed.")
+@click.option(
+    "--date", "day", default=None, metavar="YYYY-MM-DD", help="The day of the session; default today."
+)
+@click.option(
+    "--planned",
+    type=int,
+    default=None,
+    metavar="N",
+    help="The reps per set you planned; default the plan you followed.",
+)
 def log(words: tuple[str, ...], day: str | None, planned: int | None) -> None:
     """Record the perfect reps of each set, e.g. 'voicecoach log leg-lifts 10 9 8'.
 
     'voicecoach log next 11 11 11' logs today's recommended session.
     """
     from voicecoach.training import coach as training
+
     env = current_env()
     spec = DEFAULT_PRESET
     if words and not _looks_numeric(words[0]):
@@ -48,9 +56,11 @@ def log(words: tuple[str, ...], day: str | None, planned: int | None) -> None:
         record, existing = training.log_workout(history, plan, numbers, when, now)
     what = "the session played" if existing else "a session"
     above = sum(1 for s in record.done_sets if (s.perfect or 0) > s.planned)
-    echo(f"Logged {what} on {when.isoformat()}: {record.preset}, perfect reps "
-         f"{' '.join(map(str, numbers))} of {record.planned_reps} planned"
-         + (f" ({above} {'set' if above == 1 else 'sets'} above the plan)." if above else "."))
+    echo(
+        f"Logged {what} on {when.isoformat()}: {record.preset}, perfect reps "
+        f"{' '.join(map(str, numbers))} of {record.planned_reps} planned"
+        + (f" ({above} {'set' if above == 1 else 'sets'} above the plan)." if above else ".")
+    )
 
 
 def _looks_numeric(word: str) -> bool:
@@ -60,6 +70,7 @@ def _looks_numeric(word: str) -> bool:
 
 def _parse_day(text: str):
     from datetime import date
+
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -72,6 +83,7 @@ def history(as_json: bool) -> None:
     """Your sessions so far, with a chart of perfect reps over time."""
     from voicecoach.cli import history_view
     from voicecoach.training import coach as training
+
     env = current_env()
     with training.open_history(env.data_dir, env.now(), env.stderr, read_only=True) as log_:
         records = log_.workouts()

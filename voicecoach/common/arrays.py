@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def check_mono(value: object, what: str, dtypes: tuple[type, ...], *,
-               allow_empty: bool = True) -> np.ndarray:
+def check_mono(value: object, what: str, dtypes: tuple[type, ...], *, allow_empty: bool = True) -> np.ndarray:
     """``value`` if it is a mono array, shape ``(n,)``, of one of ``dtypes``,
     finite if floating; else an error naming ``what``."""
     if not isinstance(value, np.ndarray):

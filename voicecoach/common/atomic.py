@@ -25,8 +25,7 @@ PART_MARK = ".part-"
 _PART = re.compile(r"^\..+\.part-(?P<pid>\d+)-[0-9a-f]{8}$")
 
 
-def temp_beside(target: Path, mode: int = 0o666,
-                claim: Callable[[Path], None] | None = None) -> Path:
+def temp_beside(target: Path, mode: int = 0o666, claim: Callable[[Path], None] | None = None) -> Path:
     """Create an empty ``.NAME.part-PID-XXXXXXXX`` in ``target``'s folder.
 
     ``mode`` is filtered by the umask, as ``open()`` does; the name is new

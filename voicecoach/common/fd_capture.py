@@ -52,13 +52,12 @@ class Fd2Capture:
     def __exit__(self, *exc: object) -> None:
         if self.saved is None or self._file is None:
             return
-        _flush_stderr()            # Python's own buffered writes belong to the capture
+        _flush_stderr()  # Python's own buffered writes belong to the capture
         os.dup2(self.saved, 2)
         os.close(self.saved)
         self.saved = None
         self._file.seek(0)
-        self.text = self._file.read(-1 if self.limit is None else self.limit).decode(
-            "utf-8", "replace")
+        self.text = self._file.read(-1 if self.limit is None else self.limit).decode("utf-8", "replace")
         self.lines = [line.strip() for line in self.text.splitlines() if line.strip()]
         self.total += len(self.lines)
 

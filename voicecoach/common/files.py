@@ -15,7 +15,7 @@ from pathlib import Path
 
 from voicecoach.errors import InputError
 
-__all__ = ["UnusableFile", "kind_of", "regular_file", "read_capped"]
+__all__ = ["UnusableFile", "kind_of", "read_capped", "regular_file"]
 
 MIB = 1024 * 1024
 
@@ -35,9 +35,14 @@ class UnusableFile(InputError):
 
 def kind_of(mode: int) -> str:
     """What a file that is not a regular file is, in words."""
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISREG, "a regular file")):
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISREG, "a regular file"),
+    ):
         if test(mode):
             return name
     return "a special file"
@@ -60,8 +65,7 @@ def regular_file(path: Path | str, cap: int | None = None) -> os.stat_result:
     if not stat.S_ISREG(st.st_mode):
         raise UnusableFile(Path(path), f"is {kind_of(st.st_mode)}, not a regular file")
     if cap is not None and st.st_size > cap:
-        raise UnusableFile(Path(path), f"is {st.st_size / MIB:.1f} MiB; "
-                                       f"the limit is {cap / MIB:g} MiB")
+        raise UnusableFile(Path(path), f"is {st.st_size / MIB:.1f} MiB; the limit is {cap / MIB:g} MiB")
     return st
 
 
@@ -82,7 +86,7 @@ def read_capped(path: Path | str, cap: int) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             raise UnusableFile(Path(path), f"is {kind_of(st.st_mode)}, not a regular file")
         chunks, size = [], 0
-        want = max(MIB, st.st_size + 1)     # a whole file in one read: no join to copy it
+        want = max(MIB, st.st_size + 1)  # a whole file in one read: no join to copy it
         while size <= cap:
             chunk = os.read(fd, min(want, cap + 1 - size))
             if not chunk:

@@ -45,6 +45,6 @@ def check_count(value: object, name: str) -> int:
 
 
 def _checked_int(value: object, name: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):    # is_int, spelled out
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):  # is_int, spelled out
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     return int(value)

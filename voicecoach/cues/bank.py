@@ -37,8 +37,14 @@ class CueBank:
     Arrays returned are read-only and shared; copy before modifying.
     """
 
-    def __init__(self, samplerate: int, settings: SpeechSettings, cache: CueCache | None,
-                 engine: SpeechEngine | None = None, voice_dir: Path | None = None):
+    def __init__(
+        self,
+        samplerate: int,
+        settings: SpeechSettings,
+        cache: CueCache | None,
+        engine: SpeechEngine | None = None,
+        voice_dir: Path | None = None,
+    ):
         self.samplerate = check_positive_int(samplerate, "samplerate")
         if not isinstance(settings, SpeechSettings):
             raise TypeError(f"settings must be SpeechSettings, not {type(settings).__name__}")
@@ -61,8 +67,7 @@ class CueBank:
                 self._identity = self._engine.describe(self.settings)
             else:
                 memo = self.cache.directory if self.cache is not None else None
-                self._identity = speech_identity(self.settings.engine, self.settings,
-                                                 self.voice_dir, memo)
+                self._identity = speech_identity(self.settings.engine, self.settings, self.voice_dir, memo)
         return cue_key(text, self.settings, self.samplerate, self._identity)
 
     def get(self, text: str) -> np.ndarray:
@@ -85,7 +90,8 @@ class CueBank:
             if cue is None:
                 cue, _ = self._load(text)
             import numpy as np
-            x = cue * np.float32(32768.0)         # exact: a power of two
+
+            x = cue * np.float32(32768.0)  # exact: a power of two
             np.rint(x, out=x)
             pcm = np.clip(x, -32768, 32767, out=x).astype(np.int16)
             pcm.flags.writeable = False
@@ -154,8 +160,11 @@ class CueBank:
             raise TypeError("prefetch takes an iterable of texts, not a single str")
         if self._closed:
             raise ValueError("CueBank is closed")
-        misses = [t for t in dict.fromkeys(map(check_text, texts))
-                  if t not in self._cues and t not in self._pcm16 and not self._on_disk(t)]
+        misses = [
+            t
+            for t in dict.fromkeys(map(check_text, texts))
+            if t not in self._cues and t not in self._pcm16 and not self._on_disk(t)
+        ]
         workers = pool_size(len(misses)) if self._owns_engine else 1
         if workers == 1:
             for text in misses:
@@ -163,8 +172,9 @@ class CueBank:
             return len(misses)
         if self._engine is None:
             self._engine = SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
-        engines = [self._engine] + [SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
-                                    for _ in range(workers - 1)]
+        engines = [self._engine] + [
+            SpeechEngine(self.settings.engine, voice_dir=self.voice_dir) for _ in range(workers - 1)
+        ]
         done = False
         try:
             for engine in engines:
@@ -180,9 +190,9 @@ class CueBank:
             if done:
                 for extra in engines[1:]:
                     extra.close()
-            else:          # interrupted: phrases may be under way; stop them all now
+            else:  # interrupted: phrases may be under way; stop them all now
                 for engine in engines:
-                    with contextlib.suppress(OSError):   # the interruption, not this, is the news
+                    with contextlib.suppress(OSError):  # the interruption, not this, is the news
                         engine.abort()
                 self._engine = None
         return len(misses)
@@ -237,12 +247,12 @@ class CueBank:
             SilenceError,
             process,
         )
+
         pcm, rate = engine.synthesize(text, self.settings)
         try:
             return process(pcm, rate, self.samplerate)
         except SilenceError as exc:
-            raise InputError(f"cue {text!r}: the speech engine produced no audible speech "
-                             f"({exc})") from exc
+            raise InputError(f"cue {text!r}: the speech engine produced no audible speech ({exc})") from exc
 
     def close(self) -> None:
         """Stop an engine this bank started. Cues already fetched stay valid."""

@@ -47,16 +47,20 @@ MAX_ENTRY_BYTES = 32 * 1024 * 1024
 """A cue is one phrase (300 characters at most): far under this; nothing bigger is read."""
 
 _KEY_RE = re.compile(r"[0-9a-f]{64}")
-_MAGIC = b"VCCUE\x00\x03\x00"            # format tag, version 3
-_COUNT = slice(8, 16)                    # uint64 LE sample count
-_KEY = slice(16, 48)                     # the cue's key (its sha256, raw): which phrase and voice
-_CRC = slice(48, 52)                     # uint32 LE CRC-32 of the samples
-_HEADER = 56                             # then a uint32 LE CRC-32 of the header before it
+_MAGIC = b"VCCUE\x00\x03\x00"  # format tag, version 3
+_COUNT = slice(8, 16)  # uint64 LE sample count
+_KEY = slice(16, 48)  # the cue's key (its sha256, raw): which phrase and voice
+_CRC = slice(48, 52)  # uint32 LE CRC-32 of the samples
+_HEADER = 56  # then a uint32 LE CRC-32 of the header before it
 
 
 def _header(key: str, payload: bytes) -> bytes:
-    head = (_MAGIC + (len(payload) // 4).to_bytes(8, "little") + bytes.fromhex(key)
-            + zlib.crc32(payload).to_bytes(4, "little"))
+    head = (
+        _MAGIC
+        + (len(payload) // 4).to_bytes(8, "little")
+        + bytes.fromhex(key)
+        + zlib.crc32(payload).to_bytes(4, "little")
+    )
     return head + zlib.crc32(head).to_bytes(4, "little")
 
 
@@ -67,7 +71,7 @@ def _head_problem(head: bytes, key: str, size: int) -> str:
         return "not a cue file"
     if not head.startswith(_MAGIC):
         return "of another format version"
-    if zlib.crc32(head[:_HEADER - 4]) != int.from_bytes(head[_HEADER - 4:_HEADER], "little"):
+    if zlib.crc32(head[: _HEADER - 4]) != int.from_bytes(head[_HEADER - 4 : _HEADER], "little"):
         return "corrupt (header checksum mismatch)"
     if head[_KEY] != bytes.fromhex(key):
         return "another cue's (copied or renamed)"
@@ -107,7 +111,7 @@ class CueCache:
         """The cached cue, read-only float32 ``(n,)``, or None on a miss."""
         path = self.path(key)
         try:
-            blob = read_capped(path, MAX_ENTRY_BYTES)   # never a FIFO, a device or a huge file
+            blob = read_capped(path, MAX_ENTRY_BYTES)  # never a FIFO, a device or a huge file
         except UnusableFile as exc:
             if exc.problem == "no such file":
                 return None
@@ -117,14 +121,14 @@ class CueCache:
         # CRC-32, not sha256: it finds the truncations and flipped bits a cache
         # can suffer at a third of the cost, and every start reads a session's
         # cues; whoever can write the cache could write a matching sha256 too.
-        if not problem and zlib.crc32(memoryview(blob)[_HEADER:]).to_bytes(4, "little") != \
-                blob[_CRC]:
+        if not problem and zlib.crc32(memoryview(blob)[_HEADER:]).to_bytes(4, "little") != blob[_CRC]:
             problem = "corrupt (checksum mismatch)"
         if problem:
             self._problem(path, problem)
             return None
         import numpy as np
-        return np.frombuffer(blob, dtype="<f4", offset=_HEADER)   # a view of immutable bytes: read-only
+
+        return np.frombuffer(blob, dtype="<f4", offset=_HEADER)  # a view of immutable bytes: read-only
 
     def length(self, key: str) -> int | None:
         """The cached cue's length from its header alone, or None on a miss.
@@ -143,14 +147,14 @@ class CueCache:
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_ENTRY_BYTES:
-                return None                              # get() reports and removes it
+                return None  # get() reports and removes it
             head = os.read(fd, _HEADER)
         except OSError:
             return None
         finally:
             os.close(fd)
         if _head_problem(head, key, st.st_size):
-            return None                                  # get() reports and removes it
+            return None  # get() reports and removes it
         return int.from_bytes(head[_COUNT], "little")
 
     def _problem(self, path: Path, problem: str) -> None:
@@ -159,8 +163,9 @@ class CueCache:
         if kind not in self._warned:
             self._warned.add(kind)
             text = problem if problem.startswith("is ") else f"is {problem}"
-            _log.warning("cue cache entry %s %s; such entries are deleted and synthesised "
-                         "again", path.name, text)
+            _log.warning(
+                "cue cache entry %s %s; such entries are deleted and synthesised again", path.name, text
+            )
         try:
             path.unlink(missing_ok=True)
         except OSError:
@@ -169,6 +174,7 @@ class CueCache:
     def put(self, key: str, pcm: np.ndarray) -> None:
         """Store ``pcm`` (float32, shape ``(n,)``, ``n > 0``) atomically."""
         import numpy as np
+
         path = self.path(key)
         if not isinstance(pcm, np.ndarray):
             raise TypeError(f"pcm must be a numpy array, not {type(pcm).__name__}")
@@ -179,6 +185,6 @@ class CueCache:
         payload = pcm.astype("<f4", copy=False).tobytes()
         header = _header(key, payload)
         self.directory.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path, mode=0o600) as tmp, open(tmp, "wb") as f:   # private, as before
+        with atomic_path(path, mode=0o600) as tmp, open(tmp, "wb") as f:  # private, as before
             f.write(header)
             f.write(payload)

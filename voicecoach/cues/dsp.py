@@ -49,9 +49,9 @@ half of them would, and come out up to 3 dB quieter than the rest)."""
 PEAK_DBFS: float = -3.0
 """No cue sample exceeds this; the mixer relies on it for headroom."""
 
-_SUSTAIN_BLOCK_S = 0.001   # onset/offset detection works on 1 ms blocks ...
-_SUSTAIN_SPAN = 5          # ... a block counts if this many blocks starting (ending) there
-_SUSTAIN_MIN = 2           # ... contain at least this many audible blocks: a lone click does not.
+_SUSTAIN_BLOCK_S = 0.001  # onset/offset detection works on 1 ms blocks ...
+_SUSTAIN_SPAN = 5  # ... a block counts if this many blocks starting (ending) there
+_SUSTAIN_MIN = 2  # ... contain at least this many audible blocks: a lone click does not.
 
 
 class SilenceError(ValueError):
@@ -66,8 +66,8 @@ def _sustained(active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per block: does a sustained sound start here / end here?"""
     counts = np.convolve(active.astype(np.int32), np.ones(_SUSTAIN_SPAN, np.int32))
     n = len(active)
-    forward = counts[_SUSTAIN_SPAN - 1:_SUSTAIN_SPAN - 1 + n]   # blocks [i, i + span)
-    backward = counts[:n]                                       # blocks (i - span, i]
+    forward = counts[_SUSTAIN_SPAN - 1 : _SUSTAIN_SPAN - 1 + n]  # blocks [i, i + span)
+    backward = counts[:n]  # blocks (i - span, i]
     return active & (forward >= _SUSTAIN_MIN), active & (backward >= _SUSTAIN_MIN)
 
 
@@ -113,16 +113,16 @@ def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
     b = max(1, round(_SUSTAIN_BLOCK_S * samplerate))
     nblocks = -(-len(x) // b)
     padded = np.zeros(nblocks * b, dtype=bool)
-    padded[:len(x)] = loud
+    padded[: len(x)] = loud
     active = padded.reshape(nblocks, b).any(axis=1)
     starts, ends = _sustained(active)
     if starts.any():
         first_block = int(np.argmax(starts))
         last_block = nblocks - 1 - int(np.argmax(ends[::-1]))
-        onset = first_block * b + int(np.argmax(loud[first_block * b:(first_block + 1) * b]))
-        seg = loud[last_block * b:(last_block + 1) * b]
+        onset = first_block * b + int(np.argmax(loud[first_block * b : (first_block + 1) * b]))
+        seg = loud[last_block * b : (last_block + 1) * b]
         offset = last_block * b + len(seg) - 1 - int(np.argmax(seg[::-1]))
-    else:   # only isolated clicks: keep them rather than call them silence
+    else:  # only isolated clicks: keep them rather than call them silence
         loud_idx = np.flatnonzero(loud)
         onset, offset = int(loud_idx[0]), int(loud_idx[-1])
 
@@ -133,7 +133,7 @@ def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
     n_in = min(fade_in, len(out))
     out[:n_in] *= fades.fade_in(n_in, over=fade_in)
     n_out = min(max(1, round(FADE_OUT_S * samplerate)), len(out))
-    out[len(out) - n_out:] *= fades.fade_out(n_out)
+    out[len(out) - n_out :] *= fades.fade_out(n_out)
     return out.astype(np.float32)
 
 
@@ -162,8 +162,7 @@ def resample(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
         return x
     import soxr
 
-    return np.ascontiguousarray(soxr.resample(x, rate_in, rate_out, quality="HQ"),
-                                dtype=np.float32)
+    return np.ascontiguousarray(soxr.resample(x, rate_in, rate_out, quality="HQ"), dtype=np.float32)
 
 
 def gated_rms(pcm: np.ndarray, samplerate: int) -> float:
@@ -189,7 +188,7 @@ def gated_rms(pcm: np.ndarray, samplerate: int) -> float:
         power = np.array([np.mean(x * x)])
     else:
         full = len(x) // w
-        power = np.mean(x[:full * w].reshape(full, w) ** 2, axis=1)
+        power = np.mean(x[: full * w].reshape(full, w) ** 2, axis=1)
     loudest = float(power.max())
     if loudest == 0.0:
         return 0.0

@@ -21,11 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from voicecoach.common.numbers import is_real
-from voicecoach.cues.piper_voices import (
-    PiperVoiceFile,
-    choose_piper_voice,
-    find_piper_voices,
-)
+from voicecoach.cues.piper_voices import PiperVoiceFile, choose_piper_voice, find_piper_voices
 from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice, check_text
 from voicecoach.cues.voices import match_voice, unknown_voice
 from voicecoach.cues.worker import _worker_main
@@ -91,20 +87,22 @@ class _Worker:
     def __init__(self, kind: EngineKind, serial: int, start_timeout: float):
         import multiprocessing  # here, not at import: a warm cache never starts the engine
         import secrets
+
         ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold audio threads
         self.kind = kind
-        self.directory = os.path.join(tempfile.gettempdir(),
-                                      f"voicecoach-tts-{secrets.token_hex(6)}")
+        self.directory = os.path.join(tempfile.gettempdir(), f"voicecoach-tts-{secrets.token_hex(6)}")
         self.log_path = os.path.join(self.directory, f"worker-{serial}.log")
         self.conn, child = ctx.Pipe()
         lifeline_read, self._lifeline = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=_worker_main,
-                                   args=(child, lifeline_read, str(kind), self.directory,
-                                         self.log_path),
-                                   name=f"voicecoach-tts-{kind}", daemon=True)
+        self.process = ctx.Process(
+            target=_worker_main,
+            args=(child, lifeline_read, str(kind), self.directory, self.log_path),
+            name=f"voicecoach-tts-{kind}",
+            daemon=True,
+        )
         try:
             self.process.start()
-        except OSError as exc:   # out of processes or memory
+        except OSError as exc:  # out of processes or memory
             self.conn.close()
             self._lifeline.close()
             raise SpeechEngineError(f"could not start the speech engine process: {exc}") from exc
@@ -120,7 +118,7 @@ class _Worker:
             return
         try:
             status, payload = self._receive(self._start_timeout, "starting", 0)
-        except BaseException:        # Ctrl-C while it starts: stop it here
+        except BaseException:  # Ctrl-C while it starts: stop it here
             self.kill()
             raise
         if status == "ready":
@@ -147,7 +145,8 @@ class _Worker:
             raise SpeechEngineError(
                 f"speech engine did not answer within {timeout:g} s while {what}; "
                 "it was stopped and will be restarted on the next request"
-                + (f" (engine log: {tail})" if tail else ""))
+                + (f" (engine log: {tail})" if tail else "")
+            )
         try:
             return self.conn.recv()
         except EOFError:
@@ -156,8 +155,8 @@ class _Worker:
             tail = _log_excerpt(self.log_path, log_from)
             self.kill()
             raise SpeechEngineError(
-                f"speech engine process died while {what} (exit code {code})"
-                + (f": {tail}" if tail else "")) from None
+                f"speech engine process died while {what} (exit code {code})" + (f": {tail}" if tail else "")
+            ) from None
 
     def request(self, message: tuple, timeout: float, what: str):
         self.wait_ready()
@@ -172,8 +171,9 @@ class _Worker:
             return payload
         tail = _log_excerpt(self.log_path, log_from)
         if status == "timeout":
-            raise SpeechEngineError(f"speech engine {payload} while {what}"
-                                    + (f" (engine log: {tail})" if tail else ""))
+            raise SpeechEngineError(
+                f"speech engine {payload} while {what}" + (f" (engine log: {tail})" if tail else "")
+            )
         raise SpeechEngineError(f"speech engine failed while {what}: {payload}")
 
     @property
@@ -186,7 +186,7 @@ class _Worker:
         self.process.join()
         self.conn.close()
         self._lifeline.close()
-        shutil.rmtree(self.directory, ignore_errors=True)   # a killed worker cannot
+        shutil.rmtree(self.directory, ignore_errors=True)  # a killed worker cannot
 
     def stop(self) -> None:
         """Ask politely, then kill: close() must not hang on a stuck engine."""
@@ -231,8 +231,12 @@ class SpeechEngine:
     "__main__":`` guard (spawn re-imports ``__main__``).
     """
 
-    def __init__(self, kind: EngineKind = EngineKind.PYTTSX3, timeout: float = ENGINE_TIMEOUT_S,
-                 voice_dir: Path | None = None):
+    def __init__(
+        self,
+        kind: EngineKind = EngineKind.PYTTSX3,
+        timeout: float = ENGINE_TIMEOUT_S,
+        voice_dir: Path | None = None,
+    ):
         if not is_real(timeout):
             raise TypeError(f"timeout must be a number, not {type(timeout).__name__}")
         if not (timeout > 0 and math.isfinite(timeout)):
@@ -263,8 +267,9 @@ class SpeechEngine:
                 if res.worker is not None:
                     res.worker.kill()
                 res.worker = None
-                res.worker = _Worker(self.kind, next(self._serial),
-                                     max(self._timeout, ENGINE_START_TIMEOUT_S))
+                res.worker = _Worker(
+                    self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S)
+                )
             try:
                 return res.worker.request(message, self._timeout, what)
             finally:
@@ -278,8 +283,9 @@ class SpeechEngine:
             raise ValueError("SpeechEngine is closed")
         with self._lock:
             if self._res.worker is None or not self._res.worker.alive:
-                self._res.worker = _Worker(self.kind, next(self._serial),
-                                           max(self._timeout, ENGINE_START_TIMEOUT_S))
+                self._res.worker = _Worker(
+                    self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S)
+                )
         return self
 
     def start(self) -> SpeechEngine:
@@ -297,8 +303,9 @@ class SpeechEngine:
                 self._voices = [v.voice for v in find_piper_voices(self.voice_dir)]
             else:
                 raw = self._request(("voices", self._timeout), "listing voices")
-                self._voices = [Voice(id=i, name=n, languages=tuple(_lang(x) for x in langs))
-                                for i, n, langs in raw]
+                self._voices = [
+                    Voice(id=i, name=n, languages=tuple(_lang(x) for x in langs)) for i, n, langs in raw
+                ]
         return list(self._voices)
 
     def _resolve_voice(self, wanted: str) -> str:
@@ -346,9 +353,9 @@ class SpeechEngine:
         # write fail inside espeak's callback, the classic stuck engine.
         if not self._finalizer.alive:
             raise ValueError("SpeechEngine is closed")
-        pcm, rate = self._request(("synth", text, params, path, self._timeout),
-                                  f"synthesizing {text!r}")
+        pcm, rate = self._request(("synth", text, params, path, self._timeout), f"synthesizing {text!r}")
         import numpy as np  # a cache miss: numpy is needed now
+
         pcm = np.asarray(pcm, dtype=np.float32)
         if pcm.ndim != 1 or pcm.size == 0:
             raise SpeechEngineError(f"speech engine produced no audio for {text!r}")
@@ -357,6 +364,7 @@ class SpeechEngine:
     def describe(self, settings: SpeechSettings | None = None) -> str:
         """Engine name, versions and (Piper) model hash for the cache key."""
         from voicecoach.cues.identity import speech_identity
+
         return speech_identity(self.kind, settings or SpeechSettings(), self.voice_dir)
 
     def close(self) -> None:
@@ -379,6 +387,7 @@ class SpeechEngine:
 
 def _config_length_scale(config: Path) -> float:
     import json
+
     try:
         return float(json.loads(config.read_text(encoding="utf-8"))["inference"]["length_scale"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -387,4 +396,3 @@ def _config_length_scale(config: Path) -> float:
 
 def _lang(code: str) -> str:
     return code.strip().replace("_", "-").casefold()
-

@@ -11,11 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from voicecoach.cues.piper_voices import (
-    choose_piper_voice,
-    find_piper_voices,
-    piper_installed,
-)
+from voicecoach.cues.piper_voices import choose_piper_voice, find_piper_voices, piper_installed
 from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice
 from voicecoach.cues.voices import match_voice, unknown_voice
 from voicecoach.errors import SpeechEngineError
@@ -26,8 +22,7 @@ def neural_available(voice_dir: Path | None) -> bool:
     return piper_installed() and bool(find_piper_voices(voice_dir))
 
 
-def resolve(settings: SpeechSettings, voice_dir: Path | None = None,
-            where: str = "voice") -> SpeechSettings:
+def resolve(settings: SpeechSettings, voice_dir: Path | None = None, where: str = "voice") -> SpeechSettings:
     """``settings`` with a concrete engine; Piper voices are checked here (cheap, no worker).
 
     Raises
@@ -41,13 +36,16 @@ def resolve(settings: SpeechSettings, voice_dir: Path | None = None,
     if kind is EngineKind.AUTO:
         use_piper = neural_available(voice_dir) and (
             settings.voice is None
-            or match_voice(settings.voice, [f.voice for f in find_piper_voices(voice_dir)]) is not None)
+            or match_voice(settings.voice, [f.voice for f in find_piper_voices(voice_dir)]) is not None
+        )
         kind = EngineKind.PIPER if use_piper else EngineKind.PYTTSX3
     if kind is EngineKind.PIPER:
         if not piper_installed():
-            raise SpeechEngineError("the neural voice engine (piper-tts) is not installed: "
-                                    "pip install 'voicecoach[neural]' (scripts/setup installs it), "
-                                    "or choose --engine pyttsx3")
+            raise SpeechEngineError(
+                "the neural voice engine (piper-tts) is not installed: "
+                "pip install 'voicecoach[neural]' (scripts/setup installs it), "
+                "or choose --engine pyttsx3"
+            )
         choose_piper_voice(settings.voice, voice_dir, where)
     return replace(settings, engine=kind)
 
@@ -55,12 +53,14 @@ def resolve(settings: SpeechSettings, voice_dir: Path | None = None,
 def pyttsx3_voices() -> list[Voice]:
     """pyttsx3's voices (starts a worker for the moment it takes)."""
     from voicecoach.cues.engine import SpeechEngine
+
     with SpeechEngine(EngineKind.PYTTSX3) as engine:
         return engine.voices()
 
 
-def check_voice(settings: SpeechSettings, voice_dir: Path | None = None,
-                where: str = "voice") -> SpeechSettings:
+def check_voice(
+    settings: SpeechSettings, voice_dir: Path | None = None, where: str = "voice"
+) -> SpeechSettings:
     """:func:`resolve`, and a pyttsx3 voice checked too (this starts the worker).
 
     For validation, where nothing is synthesised: an unknown voice is an

@@ -42,8 +42,7 @@ def _espeak_library() -> str:
     """
     multiarch = sysconfig.get_config_var("MULTIARCH") or ""
     dirs = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if d]
-    dirs += [f"/usr/lib/{multiarch}", f"/lib/{multiarch}", "/usr/lib64", "/usr/lib",
-             "/usr/local/lib"]
+    dirs += [f"/usr/lib/{multiarch}", f"/lib/{multiarch}", "/usr/lib64", "/usr/lib", "/usr/local/lib"]
     for name in _ESPEAK_NAMES:
         for d in dirs:
             candidate = os.path.join(d, name)
@@ -53,6 +52,7 @@ def _espeak_library() -> str:
         if os.path.exists(candidate):
             return os.path.basename(os.path.realpath(candidate))
     import ctypes.util  # only on the slow path
+
     found = ctypes.util.find_library("espeak-ng") or ctypes.util.find_library("espeak")
     return found or "no-espeak-library"
 
@@ -68,8 +68,9 @@ def _installed_version(name: str) -> str:
             continue
         for folder in names:
             if folder.startswith(f"{name}-") and folder.endswith(".dist-info"):
-                return folder[len(name) + 1:-len(".dist-info")]
+                return folder[len(name) + 1 : -len(".dist-info")]
     import importlib.metadata
+
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
@@ -111,6 +112,7 @@ def file_sha256(path: Path, memo_dir: Path | None = None) -> str:
     import hashlib
     import json
     import tempfile
+
     real = os.path.realpath(path)
     st = os.stat(real)
     stamp = [st.st_size, st.st_mtime_ns]
@@ -140,12 +142,11 @@ def file_sha256(path: Path, memo_dir: Path | None = None) -> str:
                 json.dump(memo, out)
             os.replace(tmp, memo_path)
         except OSError:
-            pass   # the memo only saves time
+            pass  # the memo only saves time
     return value
 
 
-def speech_identity(kind, settings, voice_dir: Path | None = None,
-                    memo_dir: Path | None = None) -> str:
+def speech_identity(kind, settings, voice_dir: Path | None = None, memo_dir: Path | None = None) -> str:
     """Which engine, version, model and synthesis settings would speak: the cache key's engine part.
 
     pyttsx3: :func:`engine_identity`. Piper: the package versions, the voice's
@@ -154,21 +155,28 @@ def speech_identity(kind, settings, voice_dir: Path | None = None,
     reuses an old cue.
     """
     from voicecoach.cues.settings import EngineKind
+
     if kind is not EngineKind.PIPER:
         return engine_identity()
     from voicecoach.cues.piper_backend import SENTENCE_GAP_S
     from voicecoach.cues.piper_voices import choose_piper_voice
+
     voice = choose_piper_voice(settings.voice, voice_dir)
-    model, config = (_voice_file_hash(path, i, voice.recorded, memo_dir)
-                     for i, path in enumerate((voice.model, voice.config)))
-    return (f"piper-tts {_installed_version('piper_tts')} / onnxruntime "
-            f"{_installed_version('onnxruntime')} / {voice.voice.id} model {model[:32]} "
-            f"config {config[:32]} / noise 0, 1 thread, no graph optimisation, "
-            f"sentence gap {SENTENCE_GAP_S:g} s")
+    model, config = (
+        _voice_file_hash(path, i, voice.recorded, memo_dir)
+        for i, path in enumerate((voice.model, voice.config))
+    )
+    return (
+        f"piper-tts {_installed_version('piper_tts')} / onnxruntime "
+        f"{_installed_version('onnxruntime')} / {voice.voice.id} model {model[:32]} "
+        f"config {config[:32]} / noise 0, 1 thread, no graph optimisation, "
+        f"sentence gap {SENTENCE_GAP_S:g} s"
+    )
 
 
-def _voice_file_hash(path: Path, index: int, recorded: tuple[tuple[str, int], ...],
-                     memo_dir: Path | None) -> str:
+def _voice_file_hash(
+    path: Path, index: int, recorded: tuple[tuple[str, int], ...], memo_dir: Path | None
+) -> str:
     """A packaged voice file's sha256 from its RECORD while the size still agrees
     (pip checked it at install; reading the model would slow every cold start),
     else hashed (and remembered)."""

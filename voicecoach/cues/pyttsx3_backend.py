@@ -34,12 +34,7 @@ import threading
 import traceback
 
 from voicecoach.cues.identity import _default_driver, _install_hint
-from voicecoach.cues.worker_contract import (
-    RUNNING,
-    EngineMissing,
-    EngineTimeout,
-    PatientClock,
-)
+from voicecoach.cues.worker_contract import RUNNING, EngineMissing, EngineTimeout, PatientClock
 
 
 class _Speaker:
@@ -57,7 +52,8 @@ class _Speaker:
                 from pyttsx3.drivers import _espeak
             except (RuntimeError, OSError) as exc:  # no libespeak(-ng) could be loaded
                 raise EngineMissing(
-                    f"the espeak-ng library was not found ({exc}); {_install_hint()}") from exc
+                    f"the espeak-ng library was not found ({exc}); {_install_hint()}"
+                ) from exc
             self._espeak = _espeak
             self.library_version = (_espeak.Info() or b"").decode("utf-8", "replace")
         self.engine = pyttsx3.init()
@@ -87,8 +83,7 @@ class _Speaker:
         """
         driver = getattr(getattr(self.engine, "proxy", None), "_driver", None)
         if driver is None or not hasattr(driver, "stop"):
-            print("voicecoach: pyttsx3 internals changed; espeak stop() left armed",
-                  file=sys.stderr)
+            print("voicecoach: pyttsx3 internals changed; espeak stop() left armed", file=sys.stderr)
             return
         driver.stop = _no_stop
 
@@ -120,8 +115,12 @@ class _Speaker:
             setattr(self, name, value)
 
     def info(self) -> dict:
-        return {"driver": self.driver, "library": self.library_version,
-                "voice": self.default_voice, "rate": self.default_rate}
+        return {
+            "driver": self.driver,
+            "library": self.library_version,
+            "voice": self.default_voice,
+            "rate": self.default_rate,
+        }
 
     def synth(self, text: str, voice: str | None, rate: int | None, path: str) -> str:
         self.errors.clear()
@@ -129,7 +128,7 @@ class _Speaker:
             self._set("voice", self.default_voice if voice is None else voice)
             self._set("rate", self.default_rate if rate is None else rate)
             self.finished.clear()
-            self.engine.save_to_file(text, path)   # one save per runAndWait (docs/pitfalls.md)
+            self.engine.save_to_file(text, path)  # one save per runAndWait (docs/pitfalls.md)
             self.engine.runAndWait()
             self._raise_errors()
             # runAndWait() can return while espeak still synthesises on its
@@ -138,7 +137,7 @@ class _Speaker:
             self.finished.wait()
             self._raise_errors()
         except Exception:
-            self.voice = self.rate = None   # unknown now: apply both next time
+            self.voice = self.rate = None  # unknown now: apply both next time
             raise
         if not self.completed:
             raise RuntimeError("synthesis was interrupted")
@@ -149,7 +148,8 @@ class _Speaker:
         for v in self.engine.getProperty("voices"):
             langs = tuple(
                 lang.decode("utf-8", "replace") if isinstance(lang, bytes) else str(lang)
-                for lang in (v.languages or ()))
+                for lang in (v.languages or ())
+            )
             out.append((str(v.id), str(v.name), langs))
         return out
 
@@ -161,23 +161,23 @@ def _no_stop() -> None:
 def _check_available() -> None:
     """Import pyttsx3 and the espeak library without starting an engine."""
     try:
-        import pyttsx3  # noqa: F401
+        import pyttsx3
     except ImportError as exc:
         raise EngineMissing(f"pyttsx3 is not installed ({exc}); pip install pyttsx3") from exc
     if _default_driver() == "espeak":
         try:
             from pyttsx3.drivers import _espeak  # noqa: F401
         except (RuntimeError, OSError) as exc:  # no libespeak(-ng) could be loaded
-            raise EngineMissing(
-                f"the espeak-ng library was not found ({exc}); {_install_hint()}") from exc
+            raise EngineMissing(f"the espeak-ng library was not found ({exc}); {_install_hint()}") from exc
         # imported once here rather than in every forked child
-        import pyttsx3.driver  # noqa: F401
+        import pyttsx3.driver
         import pyttsx3.drivers.espeak  # noqa: F401
 
 
 def _read_pcm(path: str):
     import numpy as np
     import soundfile as sf
+
     data, samplerate = sf.read(path, dtype="float32", always_2d=True)
     pcm = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)
     return np.ascontiguousarray(pcm, dtype=np.float32), int(samplerate)
@@ -191,10 +191,11 @@ def _die_with_parent(parent: int, timeout: float) -> None:
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
         import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     else:
         signal.alarm(int(timeout) + 5)
-    if os.getppid() != parent:          # the worker died before prctl took effect
+    if os.getppid() != parent:  # the worker died before prctl took effect
         os._exit(1)
 
 
@@ -214,7 +215,7 @@ def _in_child(task, timeout: float):
     if pid == 0:  # the child: never returns
         os.close(r)
         try:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)   # the worker's tidy-up is not ours
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the worker's tidy-up is not ours
             _die_with_parent(parent, timeout)
             reply = ("ok", task())
         except EngineMissing as exc:
@@ -225,14 +226,14 @@ def _in_child(task, timeout: float):
         blob = pickle.dumps(reply)
         view = memoryview(blob)
         while view:
-            view = view[os.write(w, view):]
+            view = view[os.write(w, view) :]
         os._exit(0)
     os.close(w)
     chunks: list[bytes] = []
     clock = PatientClock(pid)
     try:
         while True:
-            if not select.select([r], [], [], min(timeout, 0.5))[0]:    # quiet: time it
+            if not select.select([r], [], [], min(timeout, 0.5))[0]:  # quiet: time it
                 if clock.elapsed() >= timeout:
                     os.kill(pid, signal.SIGKILL)
                     raise EngineTimeout(f"did not answer within {timeout:g} s of its own time")
@@ -262,6 +263,7 @@ class Pyttsx3Backend:
         _check_available()
         import numpy  # noqa: F401  (imported once here, not in every child)
         import soundfile  # noqa: F401
+
         self._fork = _default_driver() == "espeak" and hasattr(os, "fork")
         self._speaker = None if self._fork else _Speaker()
         self._info = self._run(lambda: _Speaker().info(), 30.0) if self._fork else self._speaker.info()
@@ -280,6 +282,7 @@ class Pyttsx3Backend:
             speaker = self._speaker or _Speaker()
             speaker.synth(text, params.get("voice"), params.get("rate"), path)
             return _read_pcm(path)
+
         try:
             return self._run(speak, timeout)
         finally:

@@ -12,7 +12,7 @@ from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError
 from voicecoach.plan.kinds import EngineKind
 
-__all__ = ["EngineKind", "MIN_RATE", "MAX_RATE", "SpeechSettings", "Voice", "check_text"]
+__all__ = ["MAX_RATE", "MIN_RATE", "EngineKind", "SpeechSettings", "Voice", "check_text"]
 
 MIN_RATE, MAX_RATE = 80, 450
 """Speaking rates (words per minute) accepted: espeak-ng's own range."""
@@ -63,8 +63,7 @@ class SpeechSettings:
             if not is_int(self.rate):
                 raise TypeError(f"rate must be an int or None, not {type(self.rate).__name__}")
             if not MIN_RATE <= self.rate <= MAX_RATE:
-                raise InputError(
-                    f"rate: {self.rate} words per minute is outside {MIN_RATE}-{MAX_RATE}")
+                raise InputError(f"rate: {self.rate} words per minute is outside {MIN_RATE}-{MAX_RATE}")
 
 
 def check_text(text: object) -> str:

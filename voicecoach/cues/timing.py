@@ -20,17 +20,22 @@ from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline, speech_
 from voicecoach.plan.timeline import Timeline
 
 
-def cue_bank(preset: Preset, cache_dir: Path, samplerate: int = DEFAULT_SAMPLERATE,
-             engine: SpeechEngine | None = None, voice_dir: Path | None = None) -> CueBank:
+def cue_bank(
+    preset: Preset,
+    cache_dir: Path,
+    samplerate: int = DEFAULT_SAMPLERATE,
+    engine: SpeechEngine | None = None,
+    voice_dir: Path | None = None,
+) -> CueBank:
     """The cue bank for ``preset``'s engine, voice and rate, cached under
     ``cache_dir``; ``voice_dir`` holds the user's own Piper voices."""
-    settings = SpeechSettings(voice=preset.voice, rate=preset.rate,
-                              engine=preset.engine or EngineKind.AUTO)
+    settings = SpeechSettings(voice=preset.voice, rate=preset.rate, engine=preset.engine or EngineKind.AUTO)
     return CueBank(samplerate, settings, CueCache(Path(cache_dir) / "cues"), engine, voice_dir)
 
 
-def spoken_timeline(preset: Preset, bank: CueBank,
-                    sound_lengths: Mapping[str, int] | None = None) -> Timeline:
+def spoken_timeline(
+    preset: Preset, bank: CueBank, sound_lengths: Mapping[str, int] | None = None
+) -> Timeline:
     """The timeline of ``preset`` with every phrase's true spoken length, and
     the length of each of its own sounds when it has some (by role).
 
@@ -56,7 +61,7 @@ def spoken_timeline(preset: Preset, bank: CueBank,
     try:
         timeline = build_timeline(preset, known, bank.samplerate, sound_lengths=sound_lengths)
     except Exception:
-        if not missing:          # the plan's own error, with every true length
+        if not missing:  # the plan's own error, with every true length
             raise
     else:
         if not missing:

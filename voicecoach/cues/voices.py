@@ -16,9 +16,19 @@ from voicecoach.cues.settings import Voice
 from voicecoach.errors import InputError
 
 ALIASES: dict[str, str] = {
-    "english": "en", "british": "en-gb", "uk": "en-gb", "en-uk": "en-gb", "scottish": "en-gb-scotland",
-    "american": "en-us", "us": "en-us", "usa": "en-us", "german": "de", "french": "fr-fr",
-    "spanish": "es", "italian": "it", "dutch": "nl",
+    "english": "en",
+    "british": "en-gb",
+    "uk": "en-gb",
+    "en-uk": "en-gb",
+    "scottish": "en-gb-scotland",
+    "american": "en-us",
+    "us": "en-us",
+    "usa": "en-us",
+    "german": "de",
+    "french": "fr-fr",
+    "spanish": "es",
+    "italian": "it",
+    "dutch": "nl",
 }
 """Common words and codes for a language, as the code a voice lists."""
 
@@ -48,8 +58,7 @@ def match_voice(wanted: str, voices: Sequence[Voice]) -> Voice | None:
     for rule in rules:
         matches = [v for v in voices if rule(v)]
         if matches:
-            return min(matches, key=lambda v: (not _norm(v.name).startswith(w), len(v.name),
-                                               v.name, v.id))
+            return min(matches, key=lambda v: (not _norm(v.name).startswith(w), len(v.name), v.name, v.id))
     return None
 
 

@@ -28,8 +28,10 @@ from voicecoach.cues.worker_contract import RUNNING, EngineMissing, EngineTimeou
 def _backend(kind: str):
     if kind == "piper":
         from voicecoach.cues.piper_backend import PiperBackend
+
         return PiperBackend()
     from voicecoach.cues.pyttsx3_backend import Pyttsx3Backend
+
     return Pyttsx3Backend()
 
 
@@ -50,10 +52,11 @@ def _leave(directory: str) -> None:
 def _watch_parent(lifeline, directory: str) -> None:
     def watch() -> None:
         try:
-            lifeline.recv()        # the parent never sends: this returns only at EOF
+            lifeline.recv()  # the parent never sends: this returns only at EOF
         except (EOFError, OSError):
             pass
         _leave(directory)
+
     threading.Thread(target=watch, name="voicecoach-tts-lifeline", daemon=True).start()
 
 
@@ -68,11 +71,11 @@ def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> No
     # SIGTERM (multiprocessing ends daemon workers so at the parent's exit): tidy up first
     signal.signal(signal.SIGTERM, lambda signum, frame: _leave(directory))
     try:
-        os.mkdir(directory, 0o700)   # named by the parent, made here: see engine._Worker
+        os.mkdir(directory, 0o700)  # named by the parent, made here: see engine._Worker
     except OSError as exc:
         conn.send(("error", f"could not make the speech temp folder {directory}: {exc}"))
         os._exit(0)
-    _watch_parent(lifeline, directory)   # after mkdir: a parent already gone still gets it removed
+    _watch_parent(lifeline, directory)  # after mkdir: a parent already gone still gets it removed
     # pyttsx3 prints 'Audio saved to ...' on stdout: fd 1 -> /dev/null.
     # stderr (Python tracebacks, engine warnings) goes to a log the parent
     # quotes in its error messages, not onto the user's terminal.
@@ -94,7 +97,7 @@ def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> No
     while True:
         try:
             message = conn.recv()
-        except (EOFError, OSError):   # the parent went away
+        except (EOFError, OSError):  # the parent went away
             break
         kind_, args = message[0], message[1:]
         if kind_ == "stop":
@@ -102,7 +105,7 @@ def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> No
         try:
             if kind_ == "synth":
                 text, params, path, timeout = args
-                ext = ".aiff" if _default_driver() == "nsss" else ".wav"   # NSSS writes AIFF
+                ext = ".aiff" if _default_driver() == "nsss" else ".wav"  # NSSS writes AIFF
                 path = path or os.path.join(directory, f"cue-{next(serial)}{ext}")
                 result = backend.synth(text, params, path, timeout)
             elif kind_ == "voices":

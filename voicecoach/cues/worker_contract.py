@@ -42,7 +42,7 @@ def _schedstat(root: int) -> dict[int, tuple[int, int]]:
                     pids.append(int(entry))
         except (OSError, ValueError, IndexError):
             continue
-    threads = [(os.getpid(), threading.get_native_id())]    # the one waiting for an answer
+    threads = [(os.getpid(), threading.get_native_id())]  # the one waiting for an answer
     for pid in pids:
         try:
             threads += [(pid, int(tid)) for tid in os.listdir(f"/proc/{pid}/task")]
@@ -70,7 +70,7 @@ class PatientClock:
         self.pid = pid
         self.start = time.monotonic()
         self.base = _schedstat(pid)
-        self.seen = dict(self.base)     # threads that ended keep what they ran and waited
+        self.seen = dict(self.base)  # threads that ended keep what they ran and waited
 
     def elapsed(self) -> float:
         self.seen.update(_schedstat(self.pid))

@@ -37,8 +37,7 @@ from typing import Any
 from voicecoach.live.now_playing import NowPlaying, now_playing
 from voicecoach.live.transport import Transport, TransportCommand, TransportState
 
-__all__ = ["BUS_NAME", "PATH", "MprisControl", "MprisError", "MprisPlayer", "Signal", "Track",
-           "open_mpris"]
+__all__ = ["BUS_NAME", "PATH", "MprisControl", "MprisError", "MprisPlayer", "Signal", "Track", "open_mpris"]
 
 _log = logging.getLogger("voicecoach.mpris")
 
@@ -50,16 +49,22 @@ PROPERTIES = "org.freedesktop.DBus.Properties"
 INTROSPECTABLE = "org.freedesktop.DBus.Introspectable"
 PEER = "org.freedesktop.DBus.Peer"
 TRACK_ID = "/org/voicecoach/session"
-PUBLISH_SECONDS = 0.05       # how often where the session is goes to the bus (if it changed)
+PUBLISH_SECONDS = 0.05  # how often where the session is goes to the bus (if it changed)
 
 #: Hands a command to the audio side; safe from any thread.
 Send = Callable[[TransportCommand], None]
 
 #: Player methods and the command each one sends (None: accepted, does nothing).
 METHODS: dict[str, TransportCommand | None] = {
-    "PlayPause": TransportCommand.TOGGLE, "Play": TransportCommand.RESUME, "Pause": TransportCommand.PAUSE,
-    "Next": TransportCommand.SKIP, "Previous": TransportCommand.RESTART, "Stop": TransportCommand.QUIT,
-    "Seek": None, "SetPosition": None, "OpenUri": None,
+    "PlayPause": TransportCommand.TOGGLE,
+    "Play": TransportCommand.RESUME,
+    "Pause": TransportCommand.PAUSE,
+    "Next": TransportCommand.SKIP,
+    "Previous": TransportCommand.RESTART,
+    "Stop": TransportCommand.QUIT,
+    "Seek": None,
+    "SetPosition": None,
+    "OpenUri": None,
 }
 
 Variant = tuple[str, Any]
@@ -98,7 +103,7 @@ def _us(frames: int, samplerate: int) -> int:
 
 
 def _status(now: NowPlaying | None) -> str:
-    if now is None or now.state == TransportState.PLAYING and not now.quitting:
+    if now is None or (now.state == TransportState.PLAYING and not now.quitting):
         return "Playing"
     return "Paused" if now.state == TransportState.PAUSED and not now.quitting else "Stopped"
 
@@ -141,22 +146,30 @@ class MprisPlayer:
         }
 
     def _properties(self, now: NowPlaying | None) -> dict[str, dict[str, Variant]]:
-        live = now is None or now.state != TransportState.DONE and not now.quitting
+        live = now is None or (now.state != TransportState.DONE and not now.quitting)
         return {
             ROOT: {
-                "CanQuit": ("b", True), "CanRaise": ("b", False), "HasTrackList": ("b", False),
-                "Identity": ("s", "voicecoach"), "SupportedUriSchemes": ("as", []),
+                "CanQuit": ("b", True),
+                "CanRaise": ("b", False),
+                "HasTrackList": ("b", False),
+                "Identity": ("s", "voicecoach"),
+                "SupportedUriSchemes": ("as", []),
                 "SupportedMimeTypes": ("as", []),
             },
             PLAYER: {
                 "PlaybackStatus": ("s", _status(now)),
-                "Rate": ("d", 1.0), "MinimumRate": ("d", 1.0), "MaximumRate": ("d", 1.0),
+                "Rate": ("d", 1.0),
+                "MinimumRate": ("d", 1.0),
+                "MaximumRate": ("d", 1.0),
                 "Volume": ("d", 1.0),
                 "Metadata": ("a{sv}", self._metadata(now)),
                 "Position": ("x", _us(now.position, now.samplerate) if now else 0),
-                "CanGoNext": ("b", live), "CanGoPrevious": ("b", live),
-                "CanPlay": ("b", live), "CanPause": ("b", live),
-                "CanSeek": ("b", False), "CanControl": ("b", True),
+                "CanGoNext": ("b", live),
+                "CanGoPrevious": ("b", live),
+                "CanPlay": ("b", live),
+                "CanPause": ("b", live),
+                "CanSeek": ("b", False),
+                "CanControl": ("b", True),
             },
         }
 
@@ -165,8 +178,7 @@ class MprisPlayer:
         by itself while playing, so it is only signalled by ``Seeked``)."""
         old, new = self._props, self._properties(now)
         self._props = new
-        changed = {k: v for k, v in new[PLAYER].items()
-                   if k != "Position" and old[PLAYER].get(k) != v}
+        changed = {k: v for k, v in new[PLAYER].items() if k != "Position" and old[PLAYER].get(k) != v}
         if changed:
             self.emit(Signal(PROPERTIES, "PropertiesChanged", "sa{sv}as", (PLAYER, changed, [])))
         if self._now is not None and now.seeks != self._now.seeks:
@@ -197,8 +209,10 @@ class MprisPlayer:
             if member == "Quit":
                 self.send(TransportCommand.QUIT)
             return "", ()
-        raise MprisError("org.freedesktop.DBus.Error.UnknownMethod",
-                         f"no method {member} in {interface or 'any interface'}")
+        raise MprisError(
+            "org.freedesktop.DBus.Error.UnknownMethod",
+            f"no method {member} in {interface or 'any interface'}",
+        )
 
     def _property_call(self, member: str, args: tuple) -> tuple[str, tuple]:
         props = self._props
@@ -207,12 +221,12 @@ class MprisPlayer:
         if member == "Get":
             iface, name = args
             if name not in props.get(iface, {}):
-                raise MprisError("org.freedesktop.DBus.Error.UnknownProperty",
-                                 f"no property {name} in {iface}")
+                raise MprisError(
+                    "org.freedesktop.DBus.Error.UnknownProperty", f"no property {name} in {iface}"
+                )
             return "v", (props[iface][name],)
         if member == "Set":
-            raise MprisError("org.freedesktop.DBus.Error.PropertyReadOnly",
-                             f"{args[1]} cannot be set")
+            raise MprisError("org.freedesktop.DBus.Error.PropertyReadOnly", f"{args[1]} cannot be set")
         raise MprisError("org.freedesktop.DBus.Error.UnknownMethod", f"no method {member}")
 
 
@@ -228,6 +242,7 @@ def _machine_id() -> str:
 
 # ----------------------------------------------------------------- the bus
 
+
 class MprisControl:
     """:class:`MprisPlayer` on the session bus: a remote control for
     :func:`~voicecoach.live.playback.play`.
@@ -242,8 +257,12 @@ class MprisControl:
     when another voicecoach already holds it.
     """
 
-    def __init__(self, track: Track, connect: Callable[[], Any] | None = None,
-                 claim: Callable[[Any], str] | None = None):
+    def __init__(
+        self,
+        track: Track,
+        connect: Callable[[], Any] | None = None,
+        claim: Callable[[Any], str] | None = None,
+    ):
         self.track = track
         self._connect = connect or _session_bus
         self._claim = claim or _claim_name
@@ -270,7 +289,7 @@ class MprisControl:
             self.player = MprisPlayer(self.track, send, self._emit)
             self.player.update(watch())
             self.name = self._claim(self.conn)
-        except Exception as exc:  # noqa: BLE001 - jeepney, sockets, auth: none may stop the session
+        except Exception as exc:
             _log.debug("MPRIS off: cannot use the session bus: %s", exc)
             self.detach()
             return
@@ -296,15 +315,17 @@ class MprisControl:
     # -- the bus thread ----------------------------------------------------
     def _emit(self, signal: Signal) -> None:
         from jeepney import DBusAddress, new_signal
+
         where = DBusAddress(PATH, interface=signal.interface)
         try:
             self.conn.send(new_signal(where, signal.member, signal.signature, signal.body))
-        except OSError as exc:            # the bus went away: keep playing
+        except OSError as exc:  # the bus went away: keep playing
             _log.debug("MPRIS: cannot emit %s: %s", signal.member, exc)
 
     def _serve(self) -> None:
         from jeepney import MessageType
         from jeepney.io.threading import ReceiveStopped
+
         player, watch = self.player, self._watch
         if player is None or watch is None:
             return
@@ -326,16 +347,18 @@ class MprisControl:
 
     def _answer(self, msg) -> None:
         from jeepney import HeaderFields, MessageFlag, new_error, new_method_return
+
         fields, player = msg.header.fields, self.player
         if player is None:
             return
         try:
-            sig, body = player.call(fields.get(HeaderFields.interface, ""),
-                                         fields.get(HeaderFields.member, ""), tuple(msg.body))
+            sig, body = player.call(
+                fields.get(HeaderFields.interface, ""), fields.get(HeaderFields.member, ""), tuple(msg.body)
+            )
             reply = new_method_return(msg, sig, body)
         except MprisError as exc:
             reply = new_error(msg, exc.name, "s", (str(exc),))
-        except (TypeError, ValueError, KeyError, IndexError) as exc:   # malformed arguments
+        except (TypeError, ValueError, KeyError, IndexError) as exc:  # malformed arguments
             reply = new_error(msg, "org.freedesktop.DBus.Error.InvalidArgs", "s", (str(exc),))
         if msg.header.flags & MessageFlag.no_reply_expected:
             return
@@ -347,6 +370,7 @@ class MprisControl:
 
 def _session_bus():
     from jeepney.io.threading import open_dbus_connection
+
     return open_dbus_connection(bus="SESSION")
 
 
@@ -354,10 +378,11 @@ def _claim_name(conn) -> str:
     """Own :data:`BUS_NAME`, or a per-process name when it is taken."""
     from jeepney.bus_messages import message_bus
     from jeepney.io.threading import DBusRouter, Proxy
+
     with DBusRouter(conn) as router:
         bus = Proxy(message_bus, router, timeout=5)
         for name in (BUS_NAME, f"{BUS_NAME}.instance{os.getpid()}"):
-            (code,) = bus.RequestName(name, 4)    # DO_NOT_QUEUE; 1 = now the primary owner
+            (code,) = bus.RequestName(name, 4)  # DO_NOT_QUEUE; 1 = now the primary owner
             if code == 1:
                 return name
     raise OSError("both MPRIS names are taken")
@@ -417,7 +442,11 @@ def _introspection(props: dict[str, dict[str, Variant]]) -> str:
     table: a property answered is a property described, with its type)."""
     xml = _INTROSPECTION
     for iface, mark in ((ROOT, "{ROOT}"), (PLAYER, "{PLAYER}")):
-        xml = xml.replace(mark, "\n    ".join(
-            f'<property name="{name}" type="{sig}" access="read"/>'
-            for name, (sig, _) in props[iface].items()))
+        xml = xml.replace(
+            mark,
+            "\n    ".join(
+                f'<property name="{name}" type="{sig}" access="read"/>'
+                for name, (sig, _) in props[iface].items()
+            ),
+        )
     return xml

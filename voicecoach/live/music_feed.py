@@ -59,8 +59,8 @@ class MusicFeeder:
         self.capacity = capacity
         self.chunk = chunk
         self._ring = np.zeros((capacity, stream.channels), dtype=np.float32)
-        self._written = 0          # producer-owned: frames put in the ring, ever
-        self._taken = 0            # consumer-owned: frames taken out, ever
+        self._written = 0  # producer-owned: frames put in the ring, ever
+        self._taken = 0  # consumer-owned: frames taken out, ever
         self.underruns = 0
         """Calls of :meth:`take` that found fewer frames than asked."""
         self.error: BaseException | None = None
@@ -90,8 +90,8 @@ class MusicFeeder:
             k = min(free, cap - at, self.chunk)
             if k <= 0 or self._stop.is_set():
                 return added
-            self.stream.read_into(self._ring[at:at + k])
-            self._written += k          # publish after the copy: one atomic store
+            self.stream.read_into(self._ring[at : at + k])
+            self._written += k  # publish after the copy: one atomic store
             added += k
 
     def _run(self) -> None:
@@ -99,7 +99,7 @@ class MusicFeeder:
             while not self._stop.is_set():
                 if not self.fill():
                     self._stop.wait(self._poll)
-        except Exception as err:        # kept for the main thread; the ring runs dry
+        except Exception as err:  # kept for the main thread; the ring runs dry
             self.error = err
             _log.warning("music stopped: %s", err)
 
@@ -147,11 +147,11 @@ class MusicFeeder:
         cap = self.capacity
         at = self._taken % cap
         first = min(k, cap - at)
-        out[:first] = self._ring[at:at + first]
+        out[:first] = self._ring[at : at + first]
         if k > first:
-            out[first:k] = self._ring[:k - first]
+            out[first:k] = self._ring[: k - first]
         if k < n:
             out[k:] = 0.0
             self.underruns += 1
-        self._taken += k                # publish after the copy: one atomic store
+        self._taken += k  # publish after the copy: one atomic store
         return k

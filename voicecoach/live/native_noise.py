@@ -23,8 +23,10 @@ __all__ = ["NativeNoise", "is_noise"]
 
 _log = logging.getLogger("voicecoach.native")
 
-_NOISE = re.compile(r"pa_linux_alsa\.c|^Expression '.*' failed|^ALSA lib |PaAlsa|"
-                    r"^Assertion .* failed|^\s*$")
+_NOISE = re.compile(
+    r"pa_linux_alsa\.c|^Expression '.*' failed|^ALSA lib |PaAlsa|"
+    r"^Assertion .* failed|^\s*$"
+)
 
 
 def is_noise(line: str) -> bool:
@@ -60,12 +62,16 @@ class NativeNoise:
             return self.terminal
         self.terminal.flush()
         capture = Fd2Capture(limit=None).__enter__()
-        if capture.saved is None:           # not the main thread: nothing was moved
+        if capture.saved is None:  # not the main thread: nothing was moved
             return self.terminal
         self._capture = capture
-        self._out = os.fdopen(os.dup(capture.saved), "w", buffering=1,
-                              encoding=getattr(self.terminal, "encoding", None) or "utf-8",
-                              errors="replace")
+        self._out = os.fdopen(
+            os.dup(capture.saved),
+            "w",
+            buffering=1,
+            encoding=getattr(self.terminal, "encoding", None) or "utf-8",
+            errors="replace",
+        )
         return self._out
 
     def __exit__(self, *exc: object) -> None:

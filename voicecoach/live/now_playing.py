@@ -60,7 +60,18 @@ def now_playing(t: Transport) -> NowPlaying:
     tl = t.timeline
     seg = tl.segment_at(min(t.position, tl.frames - 1))
     reps = max((s.rep or 0) for s in tl.segments if s.set == seg.set) if seg.set else 0
-    return NowPlaying(state=t.state, activity=t.activity, quitting=t.quit_requested,
-                      position=t.position, frames=tl.frames, samplerate=tl.samplerate,
-                      segment=seg.kind, set=seg.set, sets=t.sets, rep=seg.rep, reps=reps,
-                      side=seg.side, seeks=t.seeks)
+    return NowPlaying(
+        state=t.state,
+        activity=t.activity,
+        quitting=t.quit_requested,
+        position=t.position,
+        frames=tl.frames,
+        samplerate=tl.samplerate,
+        segment=seg.kind,
+        set=seg.set,
+        sets=t.sets,
+        rep=seg.rep,
+        reps=reps,
+        side=seg.side,
+        seeks=t.seeks,
+    )

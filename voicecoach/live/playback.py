@@ -73,9 +73,16 @@ class DeviceLost(AudioDeviceError):
         self.result = result
 
 
-def play(session: Session, backend: Backend, *, device: int | None = None,
-         latency: float | str = DEFAULT_LATENCY, music: MusicStream | None = None,
-         hooks: Hooks = Hooks(), controls: Sequence[Control] = ()) -> PlayResult:
+def play(
+    session: Session,
+    backend: Backend,
+    *,
+    device: int | None = None,
+    latency: float | str = DEFAULT_LATENCY,
+    music: MusicStream | None = None,
+    hooks: Hooks = Hooks(),
+    controls: Sequence[Control] = (),
+) -> PlayResult:
     """Play ``session`` live until it ends or is quit.
 
     Parameters
@@ -114,9 +121,17 @@ def play(session: Session, backend: Backend, *, device: int | None = None,
         transport = Transport(session.mixer, session.timeline, clips, bed=bed)
         for control in controls:
             stack.enter_context(control(transport))
-        player = Player(transport, backend, device=device, latency=latency, keys=hooks.keys,
-                        status=hooks.status, notice=hooks.notice, clock=hooks.clock,
-                        sleep=hooks.sleep)
+        player = Player(
+            transport,
+            backend,
+            device=device,
+            latency=latency,
+            keys=hooks.keys,
+            status=hooks.status,
+            notice=hooks.notice,
+            clock=hooks.clock,
+            sleep=hooks.sleep,
+        )
         try:
             result = player.run()
         except KeyboardInterrupt:

@@ -12,22 +12,22 @@ tests work on machines without PortAudio.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from voicecoach.errors import AudioDeviceError, InputError
 from voicecoach.live.transport import Transport, TransportCommand, TransportState
 
-DEFAULT_LATENCY = 0.2        # seconds: roomy enough for Bluetooth headphones
-BLOCKSIZE = 1024             # frames per callback: 21 ms at 48 kHz
-RECOVER_SECONDS = 30.0       # how long to wait for a lost device to come back
-STALL_SECONDS = 2.0          # no progress for this long while playing = device lost
-POLL_SECONDS = 0.05          # main-thread tick: keys, status, Ctrl-C within 0.2 s
-DRAIN_SECONDS = 3.0          # at most this long (plus the latency) for the last buffers to play
-END_PAD_SECONDS = 0.3        # silence played after the end, beyond the output latency
+DEFAULT_LATENCY = 0.2  # seconds: roomy enough for Bluetooth headphones
+BLOCKSIZE = 1024  # frames per callback: 21 ms at 48 kHz
+RECOVER_SECONDS = 30.0  # how long to wait for a lost device to come back
+STALL_SECONDS = 2.0  # no progress for this long while playing = device lost
+POLL_SECONDS = 0.05  # main-thread tick: keys, status, Ctrl-C within 0.2 s
+DRAIN_SECONDS = 3.0  # at most this long (plus the latency) for the last buffers to play
+END_PAD_SECONDS = 0.3  # silence played after the end, beyond the output latency
 
 
 def _sd():
@@ -37,7 +37,8 @@ def _sd():
     except OSError as exc:
         raise AudioDeviceError(
             f"PortAudio is not installed ({exc}); on Debian/Ubuntu: apt-get install libportaudio2. "
-            "'voicecoach export' works without it") from None
+            "'voicecoach export' works without it"
+        ) from None
     return sounddevice
 
 
@@ -57,9 +58,18 @@ def list_devices() -> list[Device]:
     try:
         default_out = sd.default.device[1]
         apis = sd.query_hostapis()
-        return [Device(i, d["name"], apis[d["hostapi"]]["name"], d["max_output_channels"],
-                       d["default_samplerate"], i == default_out)
-                for i, d in enumerate(sd.query_devices()) if d["max_output_channels"] > 0]
+        return [
+            Device(
+                i,
+                d["name"],
+                apis[d["hostapi"]]["name"],
+                d["max_output_channels"],
+                d["default_samplerate"],
+                i == default_out,
+            )
+            for i, d in enumerate(sd.query_devices())
+            if d["max_output_channels"] > 0
+        ]
     except sd.PortAudioError as exc:
         raise AudioDeviceError(f"cannot list audio devices: {exc}") from None
 
@@ -82,8 +92,7 @@ def resolve_device(spec: str | None, devices: Sequence[Device]) -> int | None:
     if spec.isdigit():
         if any(d.index == int(spec) for d in devices):
             return int(spec)
-        raise InputError(f"--device: no output device with index {spec}; "
-                         f"see 'voicecoach devices'")
+        raise InputError(f"--device: no output device with index {spec}; see 'voicecoach devices'")
     matches = [d for d in devices if spec.lower() in d.name.lower()]
     exact = [d for d in matches if d.name.lower() == spec.lower()]
     if len(exact) == 1 or len(matches) == 1:
@@ -91,8 +100,9 @@ def resolve_device(spec: str | None, devices: Sequence[Device]) -> int | None:
     if not matches:
         names = ", ".join(repr(d.name) for d in devices[:6])
         raise InputError(f"--device: no output device matches {spec!r} (have: {names})")
-    raise InputError(f"--device: {spec!r} matches several devices: "
-                     + ", ".join(repr(d.name) for d in matches[:6]))
+    raise InputError(
+        f"--device: {spec!r} matches several devices: " + ", ".join(repr(d.name) for d in matches[:6])
+    )
 
 
 def parse_latency(text: str) -> float | str:
@@ -119,6 +129,7 @@ def in_our_words(exc: Exception) -> str:
 
 # ---------------------------------------------------------------- the seam
 
+
 class Stream(Protocol):
     active: bool
     latency: float
@@ -130,8 +141,16 @@ class Stream(Protocol):
 
 
 class Backend(Protocol):
-    def open(self, *, samplerate: int, channels: int, device: int | None,
-             latency: float | str, callback: Callable, finished: Callable[[], None]) -> Stream: ...
+    def open(
+        self,
+        *,
+        samplerate: int,
+        channels: int,
+        device: int | None,
+        latency: float | str,
+        callback: Callable,
+        finished: Callable[[], None],
+    ) -> Stream: ...
 
     def refresh(self) -> None: ...
 
@@ -147,9 +166,16 @@ class SoundDeviceBackend:
     def open(self, *, samplerate, channels, device, latency, callback, finished):
         sd = _sd()
         try:
-            stream = sd.OutputStream(samplerate=samplerate, channels=channels, dtype="float32",
-                                     blocksize=BLOCKSIZE, latency=latency, device=device,
-                                     callback=callback, finished_callback=finished)
+            stream = sd.OutputStream(
+                samplerate=samplerate,
+                channels=channels,
+                dtype="float32",
+                blocksize=BLOCKSIZE,
+                latency=latency,
+                device=device,
+                callback=callback,
+                finished_callback=finished,
+            )
             stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             raise AudioDeviceError(f"cannot open the audio output: {in_our_words(exc)}") from None
@@ -165,18 +191,23 @@ class SoundDeviceBackend:
 # ---------------------------------------------------------------- the loop
 
 #: Single keys on the terminal and what they ask.
-KEYS = {" ": TransportCommand.TOGGLE, "p": TransportCommand.TOGGLE, "n": TransportCommand.SKIP,
-        "b": TransportCommand.RESTART, "q": TransportCommand.QUIT}
+KEYS = {
+    " ": TransportCommand.TOGGLE,
+    "p": TransportCommand.TOGGLE,
+    "n": TransportCommand.SKIP,
+    "b": TransportCommand.RESTART,
+    "q": TransportCommand.QUIT,
+}
 
 
 @dataclass
 class PlayResult:
     completed: bool
     underruns: int
-    position: int                 # timeline frame reached
+    position: int  # timeline frame reached
     recoveries: int = 0
     commands: list[tuple[int, str]] = field(default_factory=list)
-    jumps: list[tuple[int, int]] = field(default_factory=list)   # (from, to) timeline frames
+    jumps: list[tuple[int, int]] = field(default_factory=list)  # (from, to) timeline frames
 
 
 class Player:
@@ -188,14 +219,20 @@ class Player:
     one line for the user. All three run on the calling thread.
     """
 
-    def __init__(self, transport: Transport, backend: Backend, *, device: int | None = None,
-                 latency: float | str = DEFAULT_LATENCY,
-                 keys: Callable[[], str | None] = lambda: None,
-                 status: Callable[[Transport], None] = lambda t: None,
-                 notice: Callable[[str], None] = lambda s: None,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep,
-                 recover_seconds: float = RECOVER_SECONDS):
+    def __init__(
+        self,
+        transport: Transport,
+        backend: Backend,
+        *,
+        device: int | None = None,
+        latency: float | str = DEFAULT_LATENCY,
+        keys: Callable[[], str | None] = lambda: None,
+        status: Callable[[Transport], None] = lambda t: None,
+        notice: Callable[[str], None] = lambda s: None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        recover_seconds: float = RECOVER_SECONDS,
+    ):
         self.t = transport
         self.backend = backend
         self.device = device
@@ -208,7 +245,7 @@ class Player:
         self.recover_seconds = recover_seconds
         self._lost = False
         self.recoveries = 0
-        self._pad = self._pad_for(latency)     # frames of silence still to play after the end
+        self._pad = self._pad_for(latency)  # frames of silence still to play after the end
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status.output_underflow:
@@ -228,9 +265,14 @@ class Player:
 
     def _open(self) -> Stream:
         self._lost = False
-        stream = self.backend.open(samplerate=self.t.sr, channels=self.t.mixer.channels,
-                                   device=self.device, latency=self.latency,
-                                   callback=self._callback, finished=self._finished)
+        stream = self.backend.open(
+            samplerate=self.t.sr,
+            channels=self.t.mixer.channels,
+            device=self.device,
+            latency=self.latency,
+            callback=self._callback,
+            finished=self._finished,
+        )
         self._pad = max(self._pad, self._pad_for(getattr(stream, "latency", 0.0)))
         return stream
 
@@ -253,11 +295,11 @@ class Player:
                 if self.t.rendered != last_frames:
                     last_frames, last_change = self.t.rendered, now
                 stalled = self.t.state != TransportState.PAUSED and now - last_change > STALL_SECONDS
-                if self._lost or stalled or not stream.active and not self.t.finished:
+                if self._lost or stalled or (not stream.active and not self.t.finished):
                     _close(stream)
                     stream = self._recover()
                     last_frames, last_change = self.t.rendered, self.clock()
-            self.status(self.t)            # "stopping" stays up while the end plays out
+            self.status(self.t)  # "stopping" stays up while the end plays out
             self._drain(stream)
         finally:
             _close(stream)
@@ -265,8 +307,14 @@ class Player:
 
     def result(self) -> PlayResult:
         """How far the session got: also what an interrupted run reports."""
-        return PlayResult(not self.t.quit_requested, self.t.underruns, self.t.position,
-                          self.recoveries, list(self.t.log), list(self.t.jumps))
+        return PlayResult(
+            not self.t.quit_requested,
+            self.t.underruns,
+            self.t.position,
+            self.recoveries,
+            list(self.t.log),
+            list(self.t.jumps),
+        )
 
     def _drain(self, stream: Stream) -> None:
         """Let the last buffers reach the ears: after the end the callback
@@ -279,7 +327,7 @@ class Player:
             self.sleep(POLL_SECONDS)
         try:
             stream.stop()
-        except Exception:  # noqa: BLE001 - a vanished device fails in many ways; we are closing anyway
+        except Exception:
             pass
         self.sleep(_seconds(getattr(stream, "latency", 0.0)))
 
@@ -299,7 +347,8 @@ class Player:
                 if self.clock() >= deadline:
                     raise AudioDeviceError(
                         f"the audio device went away and did not come back within "
-                        f"{self.recover_seconds:g} s ({exc})") from None
+                        f"{self.recover_seconds:g} s ({exc})"
+                    ) from None
                 self.sleep(1.0)
 
 
@@ -312,5 +361,5 @@ def _close(stream: Stream) -> None:
     for op in (stream.abort, stream.close):
         try:
             op()
-        except Exception:  # noqa: BLE001 - a vanished device fails in many ways; we are closing anyway
+        except Exception:
             continue

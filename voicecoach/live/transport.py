@@ -46,9 +46,9 @@ from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.timeline import Timeline
 
-FADE_SECONDS = 0.005          # the session fades out this fast when interrupted
-MUSIC_FADE_SECONDS = 0.3      # music fades out after a pause or quit clip, and back in on resume
-GAP_SECONDS = 0.6             # silence after a skip or restart announcement, before the count-in
+FADE_SECONDS = 0.005  # the session fades out this fast when interrupted
+MUSIC_FADE_SECONDS = 0.3  # music fades out after a pause or quit clip, and back in on resume
+GAP_SECONDS = 0.6  # silence after a skip or restart announcement, before the count-in
 
 
 class TransportCommand(StrEnum):
@@ -87,10 +87,10 @@ class Activity(StrEnum):
 class Music(StrEnum):
     """How music sounds under a section."""
 
-    TIMELINE = "timeline"    # ducked by the session's envelope
-    DUCKED = "ducked"        # ducked all through (under a spoken clip)
-    FADE_OUT = "fade-out"    # ducked, fading to silence
-    FADE_IN = "fade-in"      # ducked, rising from silence
+    TIMELINE = "timeline"  # ducked by the session's envelope
+    DUCKED = "ducked"  # ducked all through (under a spoken clip)
+    FADE_OUT = "fade-out"  # ducked, fading to silence
+    FADE_IN = "fade-in"  # ducked, rising from silence
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,8 +116,10 @@ class Clips:
 
     def leveled(self, f: Callable[[np.ndarray], np.ndarray]) -> Clips:
         """The same clips, each passed through ``f``."""
+
         def each(value: Any) -> Any:
             return tuple(f(x) for x in value) if isinstance(value, tuple) else f(value)
+
         return replace(self, **{field.name: each(getattr(self, field.name)) for field in fields(self)})
 
 
@@ -130,12 +132,12 @@ class _Section:
     __slots__ = ("activity", "clip", "end", "fade", "music", "origin", "pos", "silence")
     pos: int
     end: int
-    clip: np.ndarray | None          # mono float32; None = the mix
-    fade: bool                       # fade the mix out over this section
-    silence: bool                    # endless silence (paused)
+    clip: np.ndarray | None  # mono float32; None = the mix
+    fade: bool  # fade the mix out over this section
+    silence: bool  # endless silence (paused)
     activity: Activity
     music: Music
-    origin: int                      # where the section began
+    origin: int  # where the section began
 
 
 _MOST_SECTIONS = 4
@@ -159,8 +161,9 @@ class Transport:
         the spoken clips, and paused (not pulled) while the session is.
     """
 
-    def __init__(self, mixer: Mixer, timeline: Timeline, clips: Clips,
-                 start: int = 0, bed: MusicBed | None = None):
+    def __init__(
+        self, mixer: Mixer, timeline: Timeline, clips: Clips, start: int = 0, bed: MusicBed | None = None
+    ):
         if not isinstance(clips, Clips):
             raise TypeError(f"clips must be Clips (see make_clips), not {type(clips).__name__}")
         sets = max((s.set or 0) for s in timeline.segments) if timeline.segments else 0
@@ -173,9 +176,9 @@ class Transport:
         # limiter: a hook for every message the player adds.
         self.clips = clips.leveled(self.at_session_level)
         self.sets = sets
-        self.limiter = TruePeakLimiter(mixer.channels)   # with music: limits as it plays
-        self._pulled = 0             # frames the limiter has taken
-        self._source_end: int | None = None   # pulled frame where the session's sound ended
+        self.limiter = TruePeakLimiter(mixer.channels)  # with music: limits as it plays
+        self._pulled = 0  # frames the limiter has taken
+        self._source_end: int | None = None  # pulled frame where the session's sound ended
         self.sr = timeline.samplerate
         self.fade = max(1, round(FADE_SECONDS * self.sr))
         self._fade_ramp = (1.0 - np.arange(1, self.fade + 1) / self.fade).astype(np.float32)
@@ -194,15 +197,15 @@ class Transport:
         self._put(start, timeline.frames, music=Music.TIMELINE)
         self._swap()
         self._pending: TransportCommand | None = None
-        self.rendered = 0            # frames handed to the device: the clock
-        self.position = start        # timeline frame rendered, limiter.delay ahead of the ears
-                                     # (resume point while paused)
+        self.rendered = 0  # frames handed to the device: the clock
+        self.position = start  # timeline frame rendered, limiter.delay ahead of the ears
+        # (resume point while paused)
         self.state = TransportState.PLAYING
         self.activity = Activity.SESSION
-        self.seeks = 0               # times the position jumped (pause rewinds, skips...)
+        self.seeks = 0  # times the position jumped (pause rewinds, skips...)
         self.underruns = 0
         self.quit_requested = False
-        self.log: list[tuple[int, TransportCommand]] = []   # (rendered frame, command) as applied
+        self.log: list[tuple[int, TransportCommand]] = []  # (rendered frame, command) as applied
         self.jumps: list[tuple[int, int]] = []  # (from, to) timeline frames: what was heard
 
     def at_session_level(self, clip: np.ndarray) -> np.ndarray:
@@ -213,13 +216,14 @@ class Transport:
         x = np.ascontiguousarray(clip, dtype=np.float32)
         if self.bed is None and self.mixer.limited and len(x):
             from voicecoach.audio.normalise import limited
+
             x = limited(x.astype(np.float64)).astype(np.float32)
         return x
 
     # -- other threads ---------------------------------------------------
     def request(self, command: TransportCommand | str) -> None:
         """Ask for a :class:`TransportCommand`; applied at the next block."""
-        self._pending = TransportCommand(command)      # raises ValueError for an unknown one
+        self._pending = TransportCommand(command)  # raises ValueError for an unknown one
 
     @property
     def ahead(self) -> int:
@@ -239,8 +243,11 @@ class Transport:
         if i < 0 or segs[i].kind not in REP_KINDS:
             return frame
         key = (segs[i].set, segs[i].rep, segs[i].side)
-        while i > 0 and segs[i - 1].kind in REP_KINDS and (segs[i - 1].set, segs[i - 1].rep,
-                                                           segs[i - 1].side) == key:
+        while (
+            i > 0
+            and segs[i - 1].kind in REP_KINDS
+            and (segs[i - 1].set, segs[i - 1].rep, segs[i - 1].side) == key
+        ):
             i -= 1
         return segs[i].start
 
@@ -272,7 +279,7 @@ class Transport:
         segs = self.timeline.segments
         i = self.timeline.segment_index(frame)
         current = segs[i].set if i >= 0 and segs[i].kind in REP_KINDS else None
-        for seg in segs[i + 1:]:
+        for seg in segs[i + 1 :]:
             if seg.kind in REP_KINDS and seg.set != current:
                 return max(frame, seg.start - COUNT_IN * self.sr), seg.set
             if seg.kind == SegmentKind.OUTRO:
@@ -289,9 +296,16 @@ class Transport:
         return self._count_in_of(set_), set_
 
     # -- commands (run inside render, at a block start) --------------------
-    def _put(self, pos: int, end: int, clip: np.ndarray | None = None, fade: bool = False,
-             silence: bool = False, activity: Activity = Activity.SESSION,
-             music: Music = Music.DUCKED) -> None:
+    def _put(
+        self,
+        pos: int,
+        end: int,
+        clip: np.ndarray | None = None,
+        fade: bool = False,
+        silence: bool = False,
+        activity: Activity = Activity.SESSION,
+        music: Music = Music.DUCKED,
+    ) -> None:
         """Queue a section after the command's others."""
         sec = self._next[self._filling]
         sec.pos = sec.origin = pos
@@ -310,8 +324,15 @@ class Transport:
         head = self._queue[self._head]
         stop = min(head.end, head.pos + self.fade)
         if not head.silence and stop > head.pos:
-            self._put(head.pos, stop, head.clip, True, False, head.activity,
-                      head.music if head.clip is not None else Music.TIMELINE)
+            self._put(
+                head.pos,
+                stop,
+                head.clip,
+                True,
+                False,
+                head.activity,
+                head.music if head.clip is not None else Music.TIMELINE,
+            )
 
     def _say(self, clip: np.ndarray, activity: Activity, music: Music = Music.DUCKED) -> None:
         self._put(0, len(clip), clip, False, False, activity, music)
@@ -323,13 +344,15 @@ class Transport:
     def _jump(self, target: int) -> None:
         if target != self.position:
             self.seeks += 1
-            self.jumps.append((self.position, target))    # for the training log
+            self.jumps.append((self.position, target))  # for the training log
         self.position = target
 
     def _apply(self, command: TransportCommand) -> None:
         self.log.append((self.rendered, command))
         if command == TransportCommand.TOGGLE:
-            command = TransportCommand.RESUME if self.state == TransportState.PAUSED else TransportCommand.PAUSE
+            command = (
+                TransportCommand.RESUME if self.state == TransportState.PAUSED else TransportCommand.PAUSE
+            )
         if self.state == TransportState.DONE or self.quit_requested:
             return
         paused = self.state == TransportState.PAUSED
@@ -403,10 +426,10 @@ class Transport:
         :attr:`finished` tells. Only slices of precomputed arrays are added:
         no allocation beyond views.
         """
-        if self.bed is None:                 # the mixer renders the planned limiter gain
+        if self.bed is None:  # the mixer renders the planned limiter gain
             self._pull(out)
         else:
-            if self._pending == "recover":   # what the lost device had buffered is gone
+            if self._pending == "recover":  # what the lost device had buffered is gone
                 self.limiter = TruePeakLimiter(self.mixer.channels)
                 self._pulled = self.rendered
             self.limiter.run(self._pull, out)
@@ -436,16 +459,16 @@ class Transport:
                 out[done:] = 0.0
                 break
             take = min(n - done, sec.end - sec.pos)
-            block = out[done:done + take]
+            block = out[done : done + take]
             k = sec.pos - sec.origin
             if sec.clip is None:
                 self.mixer.render(block, sec.pos)
                 if not sec.fade:
                     self.position = sec.pos + take
             else:
-                block[:] = sec.clip[sec.pos:sec.pos + take, None]
+                block[:] = sec.clip[sec.pos : sec.pos + take, None]
             if sec.fade:
-                scale_frames(block, self._fade_ramp[k:k + take])
+                scale_frames(block, self._fade_ramp[k : k + take])
             if self.bed is not None:
                 self._add_music(self.bed, block, sec, k, take)
             sec.pos += take
@@ -454,20 +477,26 @@ class Transport:
                 self._head += 1
         self._pulled += n
 
-    def _add_music(self, bed: MusicBed, block: np.ndarray, sec: _Section, k: int,
-                   take: int) -> None:
+    def _add_music(self, bed: MusicBed, block: np.ndarray, sec: _Section, k: int, take: int) -> None:
         m = bed.music(take, sec.pos if sec.music == Music.TIMELINE else None)
         if sec.music == Music.FADE_OUT:
-            scale_frames(m, self._music_down[k:k + take])
+            scale_frames(m, self._music_down[k : k + take])
         elif sec.music == Music.FADE_IN and k < len(self._music_up):
             j = min(take, len(self._music_up) - k)
-            scale_frames(m[:j], self._music_up[k:k + j])
+            scale_frames(m[:j], self._music_up[k : k + j])
         block += m
 
 
-def make_clips(speech: Callable[[str], np.ndarray], sounds: Mapping[str, np.ndarray],
-               samplerate: int, phrases: PhraseBook | None = None, *, sets: int = 1,
-               voice_gain: float = 1.0, tick_gain: float = 1.0) -> Clips:
+def make_clips(
+    speech: Callable[[str], np.ndarray],
+    sounds: Mapping[str, np.ndarray],
+    samplerate: int,
+    phrases: PhraseBook | None = None,
+    *,
+    sets: int = 1,
+    voice_gain: float = 1.0,
+    tick_gain: float = 1.0,
+) -> Clips:
     """The player's spoken :class:`Clips`, built before the stream opens.
 
     ``voice_gain`` and ``tick_gain`` are the session mixer's
@@ -493,15 +522,15 @@ def make_clips(speech: Callable[[str], np.ndarray], sounds: Mapping[str, np.ndar
         return x
 
     def with_count_in(head: np.ndarray) -> np.ndarray:
-        beat0 = -(-(len(head) + sr // 4) // sr) * sr         # next whole second after the words
+        beat0 = -(-(len(head) + sr // 4) // sr) * sr  # next whole second after the words
         out = np.zeros(beat0 + COUNT_IN * sr, dtype=np.float32)
-        out[:len(head)] += head
+        out[: len(head)] += head
         tick = np.asarray(sounds[EventKind.TICK], dtype=np.float32) * np.float32(tick_gain)
         for i in range(COUNT_IN):
             at = beat0 + i * sr
-            out[at:at + len(tick)] += tick[:len(out) - at]
+            out[at : at + len(tick)] += tick[: len(out) - at]
             word = words(number_word(COUNT_IN - i))[:sr]
-            out[at:at + len(word)] += word
+            out[at : at + len(word)] += word
         return finish(out)
 
     def with_gap(head: np.ndarray) -> np.ndarray:
@@ -515,11 +544,11 @@ def make_clips(speech: Callable[[str], np.ndarray], sounds: Mapping[str, np.ndar
         resume_rest=finish(voice("player_resume_rest")),
         recovered_rep=with_count_in(voice("player_recovered_rep")),
         recovered=finish(voice("player_recovered")),
-        skip_to=(empty,) + tuple(with_gap(voice("player_skip", set=n, sets=sets))
-                                 for n in range(1, sets + 1)),
+        skip_to=(empty,)
+        + tuple(with_gap(voice("player_skip", set=n, sets=sets)) for n in range(1, sets + 1)),
         skip_end=with_gap(voice("player_skip_end")),
-        restart=(empty,) + tuple(with_gap(voice("player_restart", set=n, sets=sets))
-                                 for n in range(1, sets + 1)),
+        restart=(empty,)
+        + tuple(with_gap(voice("player_restart", set=n, sets=sets)) for n in range(1, sets + 1)),
         restart_top=with_gap(voice("player_restart_top")),
         quit=finish(voice("player_quit")),
     )
@@ -529,6 +558,12 @@ def session_clips(session, phrases: PhraseBook | None = None) -> Clips:
     """The clips of a prepared :class:`~voicecoach.audio.session.Session`,
     in its voice, with its tick sound and its mixer's gains."""
     sets = max((s.set or 0) for s in session.timeline.segments)
-    return make_clips(session.bank.get, session.sounds, session.timeline.samplerate, phrases,
-                      sets=sets, voice_gain=session.mixer.bus_gain("voice"),
-                      tick_gain=session.mixer.bus_gain("ticks"))
+    return make_clips(
+        session.bank.get,
+        session.sounds,
+        session.timeline.samplerate,
+        phrases,
+        sets=sets,
+        voice_gain=session.mixer.bus_gain("voice"),
+        tick_gain=session.mixer.bus_gain("ticks"),
+    )

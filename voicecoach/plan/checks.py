@@ -68,8 +68,16 @@ class Checker:
                 hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(allowed)}"
                 raise self.fail(prefix + str(key), f"unknown key{hint}")
 
-    def text(self, table: dict, key: str, path: str, default: Any = ..., empty: bool = False,
-             max_len: int = 200, spoken: bool = False) -> Any:
+    def text(
+        self,
+        table: dict,
+        key: str,
+        path: str,
+        default: Any = ...,
+        empty: bool = False,
+        max_len: int = 200,
+        spoken: bool = False,
+    ) -> Any:
         if key not in table:
             return self._absent(path, default)
         value = table[key]
@@ -79,8 +87,9 @@ class Checker:
         if not value and not empty:
             raise self.fail(path, "must not be empty", table[key])
         if len(value) > max_len:
-            raise self.fail(path, f"is too long ({len(value)} characters; at most {max_len})",
-                            value[:40] + "...")
+            raise self.fail(
+                path, f"is too long ({len(value)} characters; at most {max_len})", value[:40] + "..."
+            )
         if spoken and value and not voiceable(value):
             raise self.fail(path, "has nothing to say: it needs a letter or a digit 0-9", value)
         return value
@@ -95,8 +104,16 @@ class Checker:
             raise self.fail(path, f"must be between {lo} and {hi}", value)
         return value
 
-    def seconds(self, table: dict, key: str, path: str, lo: float, hi: float, default: Any = ...,
-                unit: str = "seconds") -> Any:
+    def seconds(
+        self,
+        table: dict,
+        key: str,
+        path: str,
+        lo: float,
+        hi: float,
+        default: Any = ...,
+        unit: str = "seconds",
+    ) -> Any:
         if key not in table:
             return self._absent(path, default)
         value = table[key]
@@ -133,11 +150,13 @@ class Checker:
             if not isinstance(item, str) or not item.strip():
                 raise self.fail(f"{path}[{i}]", "must be a non-empty string", item)
             if len(item) > MAX_CUE_CHARS:
-                raise self.fail(f"{path}[{i}]", f"is too long to speak as one cue "
-                                f"({MAX_CUE_CHARS} characters at most)", item[:40] + "...")
+                raise self.fail(
+                    f"{path}[{i}]",
+                    f"is too long to speak as one cue ({MAX_CUE_CHARS} characters at most)",
+                    item[:40] + "...",
+                )
             if not voiceable(item):
-                raise self.fail(f"{path}[{i}]",
-                                "has nothing to say: it needs a letter or a digit 0-9", item)
+                raise self.fail(f"{path}[{i}]", "has nothing to say: it needs a letter or a digit 0-9", item)
             out.append(item.strip())
         return tuple(out)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.timeline import Dropped, Event
 
-__all__ = ["ANCHORED", "ANNOUNCE", "TIME_LEFT", "REMINDER", "Say", "fit_speech"]
+__all__ = ["ANCHORED", "ANNOUNCE", "REMINDER", "TIME_LEFT", "Say", "fit_speech"]
 
 # Priorities: lower is placed first.
 ANCHORED, ANNOUNCE, TIME_LEFT, REMINDER = 0, 1, 2, 3
@@ -31,23 +31,25 @@ class Say:
     """One cue the planner wants spoken."""
 
     candidates: tuple[str, ...]  # variants, preferred first
-    onsets: tuple[int, ...]     # allowed onsets, preferred first
-    limit: int                  # the phrase must end by this frame
+    onsets: tuple[int, ...]  # allowed onsets, preferred first
+    limit: int  # the phrase must end by this frame
     priority: int
     set: int | None
     rep: int | None
 
 
-def fit_speech(requests: Sequence[Say], speech_frames: Callable[[str], int],
-               gap: int) -> tuple[list[Event], list[Dropped]]:
+def fit_speech(
+    requests: Sequence[Say], speech_frames: Callable[[str], int], gap: int
+) -> tuple[list[Event], list[Dropped]]:
     """Place ``requests`` with at least ``gap`` frames between phrases; return
     the speech events and the cues dropped for want of room."""
     anchored = sorted((r for r in requests if r.priority == ANCHORED), key=lambda r: r.onsets[0])
-    floating = sorted((r for r in requests if r.priority != ANCHORED),
-                      key=lambda r: (r.priority, r.onsets[0]))
+    floating = sorted(
+        (r for r in requests if r.priority != ANCHORED), key=lambda r: (r.priority, r.onsets[0])
+    )
     limits = [min(this.limit, after.onsets[0] - gap) for this, after in zip(anchored, anchored[1:])]
-    limits += [r.limit for r in anchored[len(limits):] + floating]
-    starts: list[int] = []      # placed phrases, sorted, as [start, end + gap)
+    limits += [r.limit for r in anchored[len(limits) :] + floating]
+    starts: list[int] = []  # placed phrases, sorted, as [start, end + gap)
     ends: list[int] = []
 
     def place(req: Say, limit: int) -> tuple[int, str, int] | None:

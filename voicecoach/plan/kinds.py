@@ -42,10 +42,9 @@ class Side(StrEnum):
     EACH = "each"
 
 
-REP_KINDS: frozenset[SegmentKind] = frozenset({
-    SegmentKind.CONCENTRIC, SegmentKind.TOP, SegmentKind.ECCENTRIC,
-    SegmentKind.BOTTOM, SegmentKind.HOLD,
-})
+REP_KINDS: frozenset[SegmentKind] = frozenset(
+    {SegmentKind.CONCENTRIC, SegmentKind.TOP, SegmentKind.ECCENTRIC, SegmentKind.BOTTOM, SegmentKind.HOLD}
+)
 """The segments of a rep: the movement and its pauses, or an isometric hold."""
 
 MOVING_KINDS: tuple[SegmentKind, ...] = (SegmentKind.ECCENTRIC, SegmentKind.CONCENTRIC)
@@ -58,6 +57,6 @@ COUNT_IN = 3
 class EngineKind(StrEnum):
     """Which speech engine a preset's ``[speech] engine`` and ``--engine`` ask for."""
 
-    AUTO = "auto"          # piper when a neural voice is installed, else pyttsx3
-    PIPER = "piper"        # neural (optional dependency group ``neural``)
-    PYTTSX3 = "pyttsx3"    # espeak-ng on Linux, SAPI5 / NSSS elsewhere; always there
+    AUTO = "auto"  # piper when a neural voice is installed, else pyttsx3
+    PIPER = "piper"  # neural (optional dependency group ``neural``)
+    PYTTSX3 = "pyttsx3"  # espeak-ng on Linux, SAPI5 / NSSS elsewhere; always there

@@ -12,15 +12,22 @@ _K = SegmentKind
 class LabelStyle(StrEnum):
     """Where a label is shown, which decides its form."""
 
-    STATUS = "status"     # the status line during play: short, a pause is just "pause"
-    TABLE = "table"       # the timeline table: a pause says where it is
-    CHAPTER = "chapter"   # chapter titles in an export: capitalised
+    STATUS = "status"  # the status line during play: short, a pause is just "pause"
+    TABLE = "table"  # the timeline table: a pause says where it is
+    CHAPTER = "chapter"  # chapter titles in an export: capitalised
 
 
 _WORDS: dict[SegmentKind, str] = {
-    _K.INTRO: "intro", _K.WARMUP: "warm-up", _K.GET_READY: "get ready",
-    _K.CONCENTRIC: "lift", _K.TOP: "pause top", _K.ECCENTRIC: "lower",
-    _K.BOTTOM: "pause bottom", _K.HOLD: "hold", _K.REST: "rest", _K.OUTRO: "outro",
+    _K.INTRO: "intro",
+    _K.WARMUP: "warm-up",
+    _K.GET_READY: "get ready",
+    _K.CONCENTRIC: "lift",
+    _K.TOP: "pause top",
+    _K.ECCENTRIC: "lower",
+    _K.BOTTOM: "pause bottom",
+    _K.HOLD: "hold",
+    _K.REST: "rest",
+    _K.OUTRO: "outro",
 }
 
 
@@ -31,7 +38,7 @@ def segment_label(kind: SegmentKind | str, style: LabelStyle) -> str:
     kind = SegmentKind(kind)
     if style == LabelStyle.STATUS:
         return "pause" if kind in (_K.TOP, _K.BOTTOM) else _WORDS[kind]
-    if style == LabelStyle.TABLE:       # the table's phase column has always said "warmup"
+    if style == LabelStyle.TABLE:  # the table's phase column has always said "warmup"
         return str(kind) if kind == _K.WARMUP else _WORDS[kind]
     if style == LabelStyle.CHAPTER:
         return _WORDS[kind].capitalize()

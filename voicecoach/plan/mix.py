@@ -12,7 +12,7 @@ from voicecoach.common.decibels import gain
 from voicecoach.common.numbers import is_real
 from voicecoach.errors import InputError
 
-__all__ = ["LEVEL_RANGE_DB", "Levels", "Duck", "MAX_DEPTH_DB", "MAX_ATTACK", "MAX_RELEASE"]
+__all__ = ["LEVEL_RANGE_DB", "MAX_ATTACK", "MAX_DEPTH_DB", "MAX_RELEASE", "Duck", "Levels"]
 
 LEVEL_RANGE_DB = (-60.0, 12.0)
 """Allowed range of every level, in dB relative to the source as prepared."""
@@ -42,7 +42,7 @@ class Levels:
             v = getattr(self, name)
             if not is_real(v):
                 raise TypeError(f"level {name} must be a number, not {type(v).__name__}")
-            if not lo <= v <= hi:             # also rejects NaN
+            if not lo <= v <= hi:  # also rejects NaN
                 raise InputError(f"level {name} must be between {lo:g} and {hi:+g} dB, not {v:g}")
 
     @property
@@ -98,10 +98,13 @@ class Duck:
     release: float = 0.4
 
     def __post_init__(self) -> None:
-        for name, hi, unit in (("depth_db", MAX_DEPTH_DB, " dB"), ("attack", MAX_ATTACK, " s"),
-                               ("release", MAX_RELEASE, " s")):
+        for name, hi, unit in (
+            ("depth_db", MAX_DEPTH_DB, " dB"),
+            ("attack", MAX_ATTACK, " s"),
+            ("release", MAX_RELEASE, " s"),
+        ):
             v = _number(name, getattr(self, name))
-            if not 0.0 <= v <= hi:        # also rejects NaN
+            if not 0.0 <= v <= hi:  # also rejects NaN
                 raise InputError(f"duck {name} must be between 0 and {hi:g}{unit}, not {v:g}")
 
     @property

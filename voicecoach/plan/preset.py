@@ -22,14 +22,7 @@ from voicecoach.errors import PresetError, TempoError
 from voicecoach.plan.checks import MAX_CUE_CHARS, MAX_LIST_ITEMS, Checker
 from voicecoach.plan.kinds import MOVING_KINDS, EngineKind, SegmentKind, Side
 from voicecoach.plan.metronome import SHIPPED_SOUNDS, SOUND_SECONDS
-from voicecoach.plan.mix import (
-    LEVEL_RANGE_DB,
-    MAX_ATTACK,
-    MAX_DEPTH_DB,
-    MAX_RELEASE,
-    Duck,
-    Levels,
-)
+from voicecoach.plan.mix import LEVEL_RANGE_DB, MAX_ATTACK, MAX_DEPTH_DB, MAX_RELEASE, Duck, Levels
 from voicecoach.plan.phrases import MAX_COUNT
 from voicecoach.plan.tempo import Tempo, parse_tempo
 
@@ -78,10 +71,15 @@ class Cues:
 
 
 OVERRIDE_OPTIONS: dict[str, tuple[str, str]] = {
-    "sets": ("sets", "--sets"), "reps": ("reps", "--reps"), "tempo": ("tempo", "--tempo"),
-    "rest": ("rest", "--rest"), "voice": ("speech.voice", "--voice"), "rate": ("speech.rate", "--rate"),
+    "sets": ("sets", "--sets"),
+    "reps": ("reps", "--reps"),
+    "tempo": ("tempo", "--tempo"),
+    "rest": ("rest", "--rest"),
+    "voice": ("speech.voice", "--voice"),
+    "rate": ("speech.rate", "--rate"),
     "engine": ("speech.engine", "--engine"),
-    "voice_volume": ("mix.voice", "--voice-volume"), "tick_volume": ("mix.ticks", "--tick-volume"),
+    "voice_volume": ("mix.voice", "--voice-volume"),
+    "tick_volume": ("mix.ticks", "--tick-volume"),
     "music_volume": ("mix.music", "--music-volume"),
 }
 """:meth:`Preset.with_overrides` keyword -> (the preset key it sets, the option a user types)."""
@@ -116,8 +114,8 @@ class Preset:
     warmup: tuple[WarmupStep, ...] = ()
     levels: Levels = field(default_factory=Levels)
     duck: Duck = field(default_factory=Duck)
-    sounds: tuple[tuple[str, str], ...] = ()     # (role, shipped name or absolute path)
-    source: str = field(default="", compare=False)   # the file it came from, for messages
+    sounds: tuple[tuple[str, str], ...] = ()  # (role, shipped name or absolute path)
+    source: str = field(default="", compare=False)  # the file it came from, for messages
 
     def sound(self, role: str) -> str | None:
         return dict(self.sounds).get(role)
@@ -157,23 +155,46 @@ class Preset:
         """The session length as validation sees it, for the 4-hour limit:
         the work, the rests, the warm-up and the speech estimate."""
         warm = sum(s.seconds for s in self.warmup)
-        return (warm + self.sets * self.reps_per_set * self.rep_seconds + (self.sets - 1) * self.rest
-                + self.speech_seconds())
+        return (
+            warm
+            + self.sets * self.reps_per_set * self.rep_seconds
+            + (self.sets - 1) * self.rest
+            + self.speech_seconds()
+        )
 
-    def with_overrides(self, *, sets: int | None = None, reps: int | None = None,
-                       tempo: str | None = None, rest: float | None = None,
-                       voice: str | None = None, rate: int | None = None,
-                       engine: str | None = None, voice_volume: float | None = None,
-                       tick_volume: float | None = None, music_volume: float | None = None) -> Preset:
+    def with_overrides(
+        self,
+        *,
+        sets: int | None = None,
+        reps: int | None = None,
+        tempo: str | None = None,
+        rest: float | None = None,
+        voice: str | None = None,
+        rate: int | None = None,
+        engine: str | None = None,
+        voice_volume: float | None = None,
+        tick_volume: float | None = None,
+        music_volume: float | None = None,
+    ) -> Preset:
         """This preset with command-line overrides applied and re-validated;
         a bad value is reported under the option that gave it."""
         if tempo is not None and self.hold is not None:
-            raise PresetError("", "--tempo",
-                              f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo")
-        given = {"sets": sets, "reps": reps, "tempo": tempo, "rest": rest, "voice": voice,
-                 "rate": rate, "engine": engine and str(engine), "voice_volume": voice_volume, "tick_volume": tick_volume,
-                 "music_volume": music_volume}
-        data = preset_to_dict(self)        # fresh tables: safe to fill in
+            raise PresetError(
+                "", "--tempo", f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo"
+            )
+        given = {
+            "sets": sets,
+            "reps": reps,
+            "tempo": tempo,
+            "rest": rest,
+            "voice": voice,
+            "rate": rate,
+            "engine": engine and str(engine),
+            "voice_volume": voice_volume,
+            "tick_volume": tick_volume,
+            "music_volume": music_volume,
+        }
+        data = preset_to_dict(self)  # fresh tables: safe to fill in
         options = {}
         for keyword, (path, option) in OVERRIDE_OPTIONS.items():
             if given[keyword] is not None:
@@ -186,11 +207,39 @@ class Preset:
 
 # ---------------------------------------------------------------- validation
 
-_TOP_KEYS = ("name", "title", "exercise", "variation", "description", "sets", "reps", "rest",
-             "tempo", "hold", "start", "sides", "side_names", "count", "speech", "cues", "warmup",
-             "mix", "sounds")
-_CUE_KEYS = ("intro", "concentric", "top", "eccentric", "bottom", "hold", "reminders", "outro",
-             "halfway_rep", "last_rep")
+_TOP_KEYS = (
+    "name",
+    "title",
+    "exercise",
+    "variation",
+    "description",
+    "sets",
+    "reps",
+    "rest",
+    "tempo",
+    "hold",
+    "start",
+    "sides",
+    "side_names",
+    "count",
+    "speech",
+    "cues",
+    "warmup",
+    "mix",
+    "sounds",
+)
+_CUE_KEYS = (
+    "intro",
+    "concentric",
+    "top",
+    "eccentric",
+    "bottom",
+    "hold",
+    "reminders",
+    "outro",
+    "halfway_rep",
+    "last_rep",
+)
 _SPEECH_KEYS = ("voice", "rate", "engine")
 _WARMUP_KEYS = ("say", "seconds", "count")
 _MIX_KEYS = ("voice", "ticks", "music", "duck_depth", "duck_attack", "duck_release")
@@ -200,18 +249,36 @@ def _mix(c: Checker, table: dict) -> tuple[Levels, Duck]:
     """``[mix]``: levels in dB and how the music ducks under the voice."""
     c.unknown(table, _MIX_KEYS, "mix.")
     lo, hi = LEVEL_RANGE_DB
-    ranges = {"voice": (lo, hi), "ticks": (lo, hi), "music": (lo, hi), "duck_depth": (0, MAX_DEPTH_DB),
-              "duck_attack": (0, MAX_ATTACK), "duck_release": (0, MAX_RELEASE)}
-    v = {k: c.seconds(table, k, f"mix.{k}", *ranges[k], default=None,
-                      unit="seconds" if k in ("duck_attack", "duck_release") else "dB")
-         for k in _MIX_KEYS}
+    ranges = {
+        "voice": (lo, hi),
+        "ticks": (lo, hi),
+        "music": (lo, hi),
+        "duck_depth": (0, MAX_DEPTH_DB),
+        "duck_attack": (0, MAX_ATTACK),
+        "duck_release": (0, MAX_RELEASE),
+    }
+    v = {
+        k: c.seconds(
+            table,
+            k,
+            f"mix.{k}",
+            *ranges[k],
+            default=None,
+            unit="seconds" if k in ("duck_attack", "duck_release") else "dB",
+        )
+        for k in _MIX_KEYS
+    }
     levels, duck = Levels(), Duck()
-    levels = Levels(voice_db=levels.voice_db if v["voice"] is None else v["voice"],
-                    tick_db=levels.tick_db if v["ticks"] is None else v["ticks"],
-                    music_db=levels.music_db if v["music"] is None else v["music"])
-    duck = Duck(depth_db=duck.depth_db if v["duck_depth"] is None else v["duck_depth"],
-                attack=duck.attack if v["duck_attack"] is None else v["duck_attack"],
-                release=duck.release if v["duck_release"] is None else v["duck_release"])
+    levels = Levels(
+        voice_db=levels.voice_db if v["voice"] is None else v["voice"],
+        tick_db=levels.tick_db if v["ticks"] is None else v["ticks"],
+        music_db=levels.music_db if v["music"] is None else v["music"],
+    )
+    duck = Duck(
+        depth_db=duck.depth_db if v["duck_depth"] is None else v["duck_depth"],
+        attack=duck.attack if v["duck_attack"] is None else v["duck_attack"],
+        release=duck.release if v["duck_release"] is None else v["duck_release"],
+    )
     return levels, duck
 
 
@@ -230,17 +297,24 @@ def _sounds(c: Checker, table: dict, base_dir: Path | None) -> tuple[tuple[str, 
             try:
                 regular_file(path, MAX_SOUND_BYTES)
             except UnusableFile as exc:
-                problem = (f"no such sound file ({path}); shipped sounds: "
-                           f"{', '.join(SHIPPED_SOUNDS)}" if exc.problem == "no such file"
-                           else f"{path} {exc.problem}")
+                problem = (
+                    f"no such sound file ({path}); shipped sounds: {', '.join(SHIPPED_SOUNDS)}"
+                    if exc.problem == "no such file"
+                    else f"{path} {exc.problem}"
+                )
                 raise c.fail(f"sounds.{role}", problem, value) from None
             value = str(path.resolve())
         out.append((role, value))
     return tuple(out)
 
 
-def preset_from_dict(data: Any, source: str, name: str | None = None,
-                     options: Mapping[str, str] | None = None, base_dir: Path | None = None) -> Preset:
+def preset_from_dict(
+    data: Any,
+    source: str,
+    name: str | None = None,
+    options: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+) -> Preset:
     """Validate a parsed TOML document and build a :class:`Preset`.
 
     Raises
@@ -256,8 +330,7 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
     title = c.text(data, "title", "title", max_len=120, spoken=True)
     exercise = c.text(data, "exercise", "exercise", max_len=120)
     variation = c.text(data, "variation", "variation", default="", empty=True, max_len=120)
-    description = c.text(data, "description", "description", default="", empty=True,
-                         max_len=2000)
+    description = c.text(data, "description", "description", default="", empty=True, max_len=2000)
     sets = c.integer(data, "sets", "sets", 1, 20)
     reps = c.integer(data, "reps", "reps", 1, 200)
     rest = c.seconds(data, "rest", "rest", 5, 1800, default=60.0)
@@ -286,8 +359,9 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
         raise c.fail("side_names", "must name exactly two sides", list(side_names))
     count_raw = data.get("count", [SegmentKind.ECCENTRIC])
     if not isinstance(count_raw, list) or any(p not in COUNTABLE for p in count_raw):
-        raise c.fail("count", f"must be a list of phases counted aloud, from {', '.join(COUNTABLE)}",
-                     count_raw)
+        raise c.fail(
+            "count", f"must be a list of phases counted aloud, from {', '.join(COUNTABLE)}", count_raw
+        )
     count = tuple(dict.fromkeys(SegmentKind(p) for p in count_raw))
 
     speech = c.table(data, "speech")
@@ -319,44 +393,84 @@ def preset_from_dict(data: Any, source: str, name: str | None = None,
         if not isinstance(step, dict):
             raise c.fail(path, "must be a table with 'say' and 'seconds'", step)
         c.unknown(step, _WARMUP_KEYS, f"{path}.")
-        steps.append(WarmupStep(
-            say=c.text(step, "say", f"{path}.say", max_len=MAX_CUE_CHARS, spoken=True),
-            seconds=c.seconds(step, "seconds", f"{path}.seconds", 1, 600),
-            count=c.integer(step, "count", f"{path}.count", 0, MAX_COUNT, default=0),
-        ))
+        steps.append(
+            WarmupStep(
+                say=c.text(step, "say", f"{path}.say", max_len=MAX_CUE_CHARS, spoken=True),
+                seconds=c.seconds(step, "seconds", f"{path}.seconds", 1, 600),
+                count=c.integer(step, "count", f"{path}.count", 0, MAX_COUNT, default=0),
+            )
+        )
 
     levels, duck = _mix(c, c.table(data, "mix"))
     sounds = _sounds(c, c.table(data, "sounds"), base_dir)
 
     preset = Preset(
-        name=preset_name, title=title, exercise=exercise, variation=variation,
-        description=description, sets=sets, reps=reps, rest=rest, tempo=tempo, hold=hold,
-        start=start, sides=sides, side_names=(side_names[0], side_names[1]), count=count,
-        voice=voice, rate=rate, engine=engine, cues=cues, warmup=tuple(steps), levels=levels,
-        duck=duck, sounds=sounds, source=source,
+        name=preset_name,
+        title=title,
+        exercise=exercise,
+        variation=variation,
+        description=description,
+        sets=sets,
+        reps=reps,
+        rest=rest,
+        tempo=tempo,
+        hold=hold,
+        start=start,
+        sides=sides,
+        side_names=(side_names[0], side_names[1]),
+        count=count,
+        voice=voice,
+        rate=rate,
+        engine=engine,
+        cues=cues,
+        warmup=tuple(steps),
+        levels=levels,
+        duck=duck,
+        sounds=sounds,
+        source=source,
     )
     if preset.work_seconds() > MAX_SESSION_SECONDS:
         key = next((k for k in ("sets", "reps", "tempo", "rest") if k in c.options), "sets")  # one typed
-        raise c.fail(key, f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
-                     f"the limit is {MAX_SESSION_SECONDS // 3600} hours", data.get(key, sets))
+        raise c.fail(
+            key,
+            f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
+            f"the limit is {MAX_SESSION_SECONDS // 3600} hours",
+            data.get(key, sets),
+        )
     return preset
 
 
 def preset_to_dict(preset: Preset) -> dict:
     """The canonical TOML document of ``preset`` (defaults included)."""
     data: dict[str, Any] = {
-        "name": preset.name, "title": preset.title, "exercise": preset.exercise,
-        "variation": preset.variation, "description": preset.description,
-        "sets": preset.sets, "reps": preset.reps, "rest": preset.rest,
+        "name": preset.name,
+        "title": preset.title,
+        "exercise": preset.exercise,
+        "variation": preset.variation,
+        "description": preset.description,
+        "sets": preset.sets,
+        "reps": preset.reps,
+        "rest": preset.rest,
     }
     if preset.tempo is not None:
         data["tempo"] = str(preset.tempo)
     else:
         data["hold"] = preset.hold
-    data.update(start=str(preset.start), sides=str(preset.sides), side_names=list(preset.side_names),
-                count=[str(p) for p in preset.count])
-    speech = {k: v for k, v in (("voice", preset.voice), ("rate", preset.rate),
-                                ("engine", preset.engine and str(preset.engine))) if v is not None}
+    data.update(
+        start=str(preset.start),
+        sides=str(preset.sides),
+        side_names=list(preset.side_names),
+        count=[str(p) for p in preset.count],
+    )
+    speech = {
+        k: v
+        for k, v in (
+            ("voice", preset.voice),
+            ("rate", preset.rate),
+            ("engine", preset.engine and str(preset.engine)),
+        )
+        if v is not None
+    }
     if speech:
         data["speech"] = speech
     cues: dict[str, Any] = {k: list(getattr(preset.cues, k)) for k in _CUE_KEYS[:8]}
@@ -367,8 +481,14 @@ def preset_to_dict(preset: Preset) -> dict:
     if preset.warmup:
         data["warmup"] = [{"say": s.say, "seconds": s.seconds, "count": s.count} for s in preset.warmup]
     lv, dk = preset.levels, preset.duck
-    data["mix"] = {"voice": lv.voice_db, "ticks": lv.tick_db, "music": lv.music_db,
-                   "duck_depth": dk.depth_db, "duck_attack": dk.attack, "duck_release": dk.release}
+    data["mix"] = {
+        "voice": lv.voice_db,
+        "ticks": lv.tick_db,
+        "music": lv.music_db,
+        "duck_depth": dk.depth_db,
+        "duck_attack": dk.attack,
+        "duck_release": dk.release,
+    }
     if preset.sounds:
         data["sounds"] = dict(preset.sounds)
     return data
@@ -379,8 +499,7 @@ def dump_preset(preset: Preset) -> str:
     return tomli_w.dumps(preset_to_dict(preset), multiline_strings=False)
 
 
-def parse_preset(text: str, source: str, name: str | None = None,
-                 base_dir: Path | None = None) -> Preset:
+def parse_preset(text: str, source: str, name: str | None = None, base_dir: Path | None = None) -> Preset:
     """Parse and validate TOML ``text``; ``source`` names it in errors and
     ``base_dir`` anchors relative sound paths."""
     try:

@@ -42,7 +42,7 @@ def load_file(path: Path) -> Preset:
     """Load a preset file; a missing or unreadable file is a :class:`PresetError`."""
     path = Path(path)
     try:
-        raw = read_capped(path, MAX_PRESET_BYTES)      # a FIFO or /dev/zero can not hang us
+        raw = read_capped(path, MAX_PRESET_BYTES)  # a FIFO or /dev/zero can not hang us
     except UnusableFile as exc:
         raise PresetError(str(path), None, exc.problem) from None
     try:
@@ -77,8 +77,11 @@ def save_user_preset(name: str, preset: Preset, config_dir: Path) -> Path:
     """Write ``preset`` into the user's folder as ``name`` (its name key too),
     making the folder; an existing preset of that name is never replaced."""
     if not _USER_NAME.fullmatch(name) or name.endswith(".toml") or name == "next":
-        raise PresetError(name, None, "a preset name is letters, digits, '-', '_' and '.', "
-                          "without a folder or '.toml', and not 'next'")
+        raise PresetError(
+            name,
+            None,
+            "a preset name is letters, digits, '-', '_' and '.', without a folder or '.toml', and not 'next'",
+        )
     path = user_preset_dir(config_dir) / f"{name}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     text = dump_preset(dataclasses.replace(preset, name=name))

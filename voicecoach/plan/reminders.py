@@ -52,15 +52,30 @@ class RepReminder:
         Tells a breath cue and the bare exhale.
     """
 
-    def __init__(self, say_len: Callable[[str], int], gap: int, samplerate: int,
-                 counted: Collection[SegmentKind], phrases: PhraseBook):
+    def __init__(
+        self,
+        say_len: Callable[[str], int],
+        gap: int,
+        samplerate: int,
+        counted: Collection[SegmentKind],
+        phrases: PhraseBook,
+    ):
         self.say_len, self.gap, self.sr = say_len, gap, samplerate
         self.counted = counted
         self.phrases = phrases
         self.bare = set(phrases.variants("exhale"))
 
-    def place(self, cues: list[Say], phases: Phases, text: str, head: str, rep_start: int,
-              end: int, set_: int, rep: int) -> list[Say] | None:
+    def place(
+        self,
+        cues: list[Say],
+        phases: Phases,
+        text: str,
+        head: str,
+        rep_start: int,
+        end: int,
+        set_: int,
+        rep: int,
+    ) -> list[Say] | None:
         """The rep's cues with the form reminder ``text`` placed, or None
         when it has no room there. It never displaces the breath or the
         count; the first that fits, tried with the real fitting:
@@ -74,56 +89,75 @@ class RepReminder:
         ``head`` is the rep's prefix as said ("Left side"), kept on a
         shortened cue where it can be; the rep is ``[rep_start, end)``.
         """
-        step = self.sr // 10          # a reminder is not on the beat: a tenth of a second will do
+        step = self.sr // 10  # a reminder is not on the beat: a tenth of a second will do
         length = self.say_len(text)
-        counting = [(start, start + frames) for kind, (start, frames, _) in phases.items()
-                    if kind in self.counted]
+        counting = [
+            (start, start + frames) for kind, (start, frames, _) in phases.items() if kind in self.counted
+        ]
 
-        def clear_of_counts(at: int) -> bool:   # never spoken between "One" and "Two"
+        def clear_of_counts(at: int) -> bool:  # never spoken between "One" and "Two"
             return all(at + length + self.gap <= a or at >= b for a, b in counting)
 
         beats = tuple(filter(clear_of_counts, range(rep_start, end, step)))
-        pauses = [(kind, phases[kind]) for kind in (SegmentKind.TOP, SegmentKind.BOTTOM)
-                  if kind in phases]
+        pauses = [(kind, phases[kind]) for kind in (SegmentKind.TOP, SegmentKind.BOTTOM) if kind in phases]
 
         def reminder(onsets: tuple[int, ...]) -> Say:
-            return Say((text,), tuple(filter(clear_of_counts, onsets)) or (end,), end - self.gap,
-                       REMINDER, set_, rep)
+            return Say(
+                (text,), tuple(filter(clear_of_counts, onsets)) or (end,), end - self.gap, REMINDER, set_, rep
+            )
 
         def fits(trial: list[Say]) -> bool:
-            local = [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority,
-                         r.set, r.rep) for r in trial]
+            local = [
+                Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority, r.set, r.rep)
+                for r in trial
+            ]
             spoken, dropped = fit_speech(local, self.say_len, self.gap)
             return len(dropped) <= baseline and any(text in (e.text or "") for e in spoken)
 
-        baseline = len(fit_speech(
-            [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority, r.set, r.rep)
-             for r in cues], self.say_len, self.gap)[1])
+        baseline = len(
+            fit_speech(
+                [
+                    Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority, r.set, r.rep)
+                    for r in cues
+                ],
+                self.say_len,
+                self.gap,
+            )[1]
+        )
         trial = cues + [reminder(tuple(p[1][0] for p in pauses) + beats)]
         if fits(trial):
             return trial
         lift = phases.get(SegmentKind.CONCENTRIC, (0, 0, None))[2]
         if lift is not None:
-            keep = [c for c in self.worded(lift.candidates, head) if c.startswith(head)] \
-                or self.worded(lift.candidates, head)
-            joined = Say(tuple(f"{c}. {text}" for c in keep) + lift.candidates, lift.onsets,
-                         lift.limit, ANCHORED, set_, rep)
+            keep = [c for c in self.worded(lift.candidates, head) if c.startswith(head)] or self.worded(
+                lift.candidates, head
+            )
+            joined = Say(
+                tuple(f"{c}. {text}" for c in keep) + lift.candidates,
+                lift.onsets,
+                lift.limit,
+                ANCHORED,
+                set_,
+                rep,
+            )
             trial = [joined if r is lift else r for r in cues]
             if fits(trial):
                 return trial
         for kind, (start, _, said) in pauses:
             if said is not None and self.phrases.says_breath(said.candidates[0]):
                 continue
-            before = max((r for r in cues if r.onsets[0] < start and r is not said),
-                         key=lambda r: r.onsets[0], default=None)
+            before = max(
+                (r for r in cues if r.onsets[0] < start and r is not said),
+                key=lambda r: r.onsets[0],
+                default=None,
+            )
             if before is None:
                 continue
             onsets = (start,) + tuple(range(start - step, before.onsets[0], -step))
             worded = self.worded(before.candidates, head)
             keep = [c for c in worded if c.startswith(head)] or worded
             for choice in keep:
-                shorter = Say((choice,), before.onsets, before.limit, ANCHORED, before.set,
-                              before.rep)
+                shorter = Say((choice,), before.onsets, before.limit, ANCHORED, before.set, before.rep)
                 trial = [shorter if r is before else r for r in cues if r is not said]
                 trial.append(reminder(onsets))
                 if fits(trial):

@@ -18,14 +18,7 @@ import math
 from collections.abc import Callable, Mapping
 
 from voicecoach.common.numbers import is_int
-from voicecoach.plan.fitting import (
-    ANCHORED,
-    ANNOUNCE,
-    REMINDER,
-    TIME_LEFT,
-    Say,
-    fit_speech,
-)
+from voicecoach.plan.fitting import ANCHORED, ANNOUNCE, REMINDER, TIME_LEFT, Say, fit_speech
 from voicecoach.plan.kinds import COUNT_IN, MOVING_KINDS, EventKind, SegmentKind, Side
 from voicecoach.plan.metronome import SOUND_SECONDS, sound_frames
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
@@ -36,11 +29,11 @@ from voicecoach.plan.timeline import Dropped, Event, Segment, Timeline
 SpeechFrames = Callable[[str], int]
 
 DEFAULT_SAMPLERATE = 48000
-GAP_SECONDS = 0.08          # silence kept between two phrases
-START_SECONDS = 0.02        # before the start accent: sound servers fade a new stream in
-LEAD_SECONDS = 0.3          # from the start accent to the first word
-INTRO_GAP_SECONDS = 0.4     # between intro sentences
-TAIL_SECONDS = 1.0          # after the last sound of the intro, warm-up and outro
+GAP_SECONDS = 0.08  # silence kept between two phrases
+START_SECONDS = 0.02  # before the start accent: sound servers fade a new stream in
+LEAD_SECONDS = 0.3  # from the start accent to the first word
+INTRO_GAP_SECONDS = 0.4  # between intro sentences
+TAIL_SECONDS = 1.0  # after the last sound of the intro, warm-up and outro
 EVENT_ORDER = {EventKind.BELL: 0, EventKind.ACCENT: 1, EventKind.TICK: 2, EventKind.SPEECH: 3}
 
 _NO_LIMIT = 2**62
@@ -61,8 +54,14 @@ def estimate_frames(text: str, samplerate: int, rate_wpm: int | None = None) -> 
 class _Planner:
     """Accumulates segments, sound events and speech requests."""
 
-    def __init__(self, preset: Preset, samplerate: int, speech_frames: SpeechFrames,
-                 phrases: PhraseBook, sound_lengths: Mapping[str, int]):
+    def __init__(
+        self,
+        preset: Preset,
+        samplerate: int,
+        speech_frames: SpeechFrames,
+        phrases: PhraseBook,
+        sound_lengths: Mapping[str, int],
+    ):
         self.p = preset
         self.sr = samplerate
         self.say_len = speech_frames
@@ -74,10 +73,10 @@ class _Planner:
         self.requests: list[Say] = []
         self.now = 0
         self._cue_memo: dict[tuple, tuple[str, ...]] = {}
-        self._rest_slot: tuple[tuple[int, ...], int, int] | None = None   # the latest rest
+        self._rest_slot: tuple[tuple[int, ...], int, int] | None = None  # the latest rest
         self._rest_said: set[str] = set()
-        self._deferred: list[str] = []     # rep reminders that found no room in their rep
-        self._unsaid: list[Dropped] = []   # reminders with no room and no rest to go to
+        self._deferred: list[str] = []  # rep reminders that found no room in their rep
+        self._unsaid: list[Dropped] = []  # reminders with no room and no rest to go to
         self._words = {i: (number_word(i),) for i in range(1, 100)}
         self.reminders = RepReminder(speech_frames, self.gap, samplerate, preset.count, phrases)
 
@@ -89,21 +88,40 @@ class _Planner:
         """``frames`` rounded up to a whole second, so sections start on a beat."""
         return math.ceil(frames / self.sr) * self.sr
 
-    def segment(self, kind: SegmentKind, frames: int, set_: int | None = None, rep: int | None = None,
-                side: str | None = None) -> int:
+    def segment(
+        self,
+        kind: SegmentKind,
+        frames: int,
+        set_: int | None = None,
+        rep: int | None = None,
+        side: str | None = None,
+    ) -> int:
         start = self.now
         if frames > 0:
             self.segments.append(Segment(kind, start, frames, set_, rep, side))
             self.now += frames
         return start
 
-    def sound(self, kind: EventKind, frame: int, set_: int | None = None, rep: int | None = None,
-              name: str | None = None) -> None:
+    def sound(
+        self,
+        kind: EventKind,
+        frame: int,
+        set_: int | None = None,
+        rep: int | None = None,
+        name: str | None = None,
+    ) -> None:
         """A metronome sound; ``name`` attaches a preset's own sound (by its role)."""
         self.sounds.append(Event(frame, kind, self.sound_len[name or kind], None, set_, rep, name))
 
-    def say(self, candidates: tuple[str, ...], onsets: tuple[int, ...] | int, limit: int,
-            priority: int = ANCHORED, set_: int | None = None, rep: int | None = None) -> None:
+    def say(
+        self,
+        candidates: tuple[str, ...],
+        onsets: tuple[int, ...] | int,
+        limit: int,
+        priority: int = ANCHORED,
+        set_: int | None = None,
+        rep: int | None = None,
+    ) -> None:
         if isinstance(onsets, int):
             onsets = (onsets,)
         if candidates and onsets:
@@ -132,7 +150,7 @@ class _Planner:
             summary = self.v("summary", **fields)
         lines = [summary] + [(line,) for line in p.cues.intro]
         start = self.frames(START_SECONDS)
-        self.sound(EventKind.ACCENT, start)     # the session starts: heard at once, before the voice
+        self.sound(EventKind.ACCENT, start)  # the session starts: heard at once, before the voice
         end = self.sequence(lines, start + self.frames(LEAD_SECONDS), self.frames(INTRO_GAP_SECONDS))
         self.segment(SegmentKind.INTRO, self.whole_seconds_up(end + self.frames(TAIL_SECONDS)))
 
@@ -180,13 +198,23 @@ class _Planner:
         self.sound(EventKind.BELL, start, next_set - 1)
         self.say(self.v("rest_start", seconds=_secs(p.rest)), start, end, set_=next_set - 1)
         beats = tuple(range(start + self.sr, end - COUNT_IN * self.sr, self.sr))
-        self.say(self.v("set_next", set=next_set, sets=p.sets), tuple(reversed(beats)),
-                 end - COUNT_IN * self.sr - self.gap, ANNOUNCE, set_=next_set)
+        self.say(
+            self.v("set_next", set=next_set, sets=p.sets),
+            tuple(reversed(beats)),
+            end - COUNT_IN * self.sr - self.gap,
+            ANNOUNCE,
+            set_=next_set,
+        )
         for left in (30, 10):
             at = end - left * self.sr
             if at >= start + 5 * self.sr:
-                self.say(self.v("time_left", seconds=left), at, end - COUNT_IN * self.sr,
-                         TIME_LEFT, set_=next_set - 1)
+                self.say(
+                    self.v("time_left", seconds=left),
+                    at,
+                    end - COUNT_IN * self.sr,
+                    TIME_LEFT,
+                    set_=next_set - 1,
+                )
                 break
         self._rest_slot = (beats, end - COUNT_IN * self.sr - self.gap, next_set - 1)
         self._rest_said = set()
@@ -244,8 +272,11 @@ class _Planner:
         elif base and self.phrases.says("inhale_words", base[0]):
             base = list(dict.fromkeys(base + [self.v("inhale")[-1]]))
         if counted:
-            last = f"{self.v('exhale')[-1]}, {number_word(1).lower()}" if phase == SegmentKind.CONCENTRIC \
+            last = (
+                f"{self.v('exhale')[-1]}, {number_word(1).lower()}"
+                if phase == SegmentKind.CONCENTRIC
                 else number_word(1)
+            )
             base = [f"{b}, {number_word(1).lower()}" for b in base] + [last]
         # A side named in the head is a switch of side: every variant keeps
         # it ("Halfway" or the cue's words give way first, the side alone last).
@@ -269,8 +300,7 @@ class _Planner:
         voice too slow for the rest (or a preset with no lift cue)."""
         alone = list(self.v("exhale"))
         short = alone[-1]
-        out = [v if self.phrases.says_exhale(v) else f"{short}, {v[0].lower()}{v[1:]}"
-               for v in variants]
+        out = [v if self.phrases.says_exhale(v) else f"{short}, {v[0].lower()}{v[1:]}" for v in variants]
         return list(dict.fromkeys(out + alone))
 
     def reps(self, set_: int) -> None:
@@ -281,11 +311,12 @@ class _Planner:
             side = self.side_of(rep)
             prefix = self.rep_prefix(rep)
             rep_start = self.now
-            cues: list[Say] = []                  # this rep's beat-anchored cues
+            cues: list[Say] = []  # this rep's beat-anchored cues
             phases: dict[SegmentKind, tuple[int, int, Say | None]] = {}  # start, frames, cue
             for i, phase in enumerate(p.phases):
-                length = self.frames(p.tempo.phase_seconds(phase) if p.tempo and phase != SegmentKind.HOLD
-                                     else p.hold or 0.0)
+                length = self.frames(
+                    p.tempo.phase_seconds(phase) if p.tempo and phase != SegmentKind.HOLD else p.hold or 0.0
+                )
                 start = self.segment(phase, length, set_, rep, side)
                 if length == 0:
                     continue
@@ -306,13 +337,11 @@ class _Planner:
                     if counted:
                         for k in range(1, int(length // self.sr)):
                             at = start + k * self.sr
-                            cues.append(Say(self._words[k + 1], (at,), at + self.sr, ANCHORED,
-                                            set_, rep))
+                            cues.append(Say(self._words[k + 1], (at,), at + self.sr, ANCHORED, set_, rep))
             if rep in carrying:
                 text = p.cues.reminders[(carrying.index(rep) + set_ - 1) % len(p.cues.reminders)]
                 head = ", ".join(prefix)
-                placed = self.reminders.place(cues, phases, text, head, rep_start, self.now,
-                                              set_, rep)
+                placed = self.reminders.place(cues, phases, text, head, rep_start, self.now, set_, rep)
                 if placed is None:
                     self._deferred.append(text)
                     if p.sets == 1:
@@ -322,7 +351,7 @@ class _Planner:
             self.requests.extend(cues)
         if self._deferred:
             if set_ == p.sets and self._rest_slot is not None:
-                self.rest_reminders(self._deferred)     # no rest after: the one before
+                self.rest_reminders(self._deferred)  # no rest after: the one before
             elif set_ == p.sets:
                 self._deferred = []
 
@@ -345,8 +374,7 @@ class _Planner:
         seconds = int(length // self.sr)
         for left in range(10 * (seconds // 10), COUNT_IN, -10):
             if left < seconds:
-                self.say(self.v("time_left", seconds=left), end - left * self.sr, end,
-                         TIME_LEFT, set_, rep)
+                self.say(self.v("time_left", seconds=left), end - left * self.sr, end, TIME_LEFT, set_, rep)
         for i in range(min(COUNT_IN, seconds - 1), 0, -1):
             at = end - i * self.sr
             self.sound(EventKind.TICK, at, set_, rep)
@@ -373,10 +401,13 @@ def _plan_sections(plan: _Planner, preset: Preset) -> None:
     plan.outro()
 
 
-def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
-                   samplerate: int = DEFAULT_SAMPLERATE,
-                   phrases: PhraseBook | None = None,
-                   sound_lengths: Mapping[str, int] | None = None) -> Timeline:
+def build_timeline(
+    preset: Preset,
+    speech_frames: SpeechFrames | None = None,
+    samplerate: int = DEFAULT_SAMPLERATE,
+    phrases: PhraseBook | None = None,
+    sound_lengths: Mapping[str, int] | None = None,
+) -> Timeline:
     """Plan the whole session of ``preset``.
 
     Parameters
@@ -398,24 +429,34 @@ def build_timeline(preset: Preset, speech_frames: SpeechFrames | None = None,
     if not 8000 <= samplerate <= 192000:
         raise ValueError(f"samplerate must be between 8000 and 192000, got {samplerate}")
     if speech_frames is None:
+
         def speech_frames(text: str) -> int:
             return estimate_frames(text, samplerate, preset.rate)
+
     lengths: dict[str, int] = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
     lengths.update({role: lengths[EventKind.BELL] for role, _ in preset.sounds if role not in lengths})
     lengths.update(sound_lengths or {})
     # each phrase's length asked once: fitting tries a few dozen phrases ten thousand times
-    plan = _Planner(preset, samplerate, functools.cache(speech_frames),
-                    phrases or default_phrases(), lengths)
+    plan = _Planner(preset, samplerate, functools.cache(speech_frames), phrases or default_phrases(), lengths)
     _plan_sections(plan, preset)
     spoken, dropped = plan.fit()
     events = sorted(plan.sounds + spoken, key=lambda e: (e.frame, EVENT_ORDER[e.kind]))
-    return Timeline(preset.name, samplerate, plan.now, tuple(plan.segments), tuple(events),
-                    tuple(sorted(dropped, key=lambda d: d.frame)))
+    return Timeline(
+        preset.name,
+        samplerate,
+        plan.now,
+        tuple(plan.segments),
+        tuple(events),
+        tuple(sorted(dropped, key=lambda d: d.frame)),
+    )
 
 
-def speech_texts(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE,
-                 phrases: PhraseBook | None = None,
-                 length_scales: tuple[float, ...] = (1.0,)) -> list[str]:
+def speech_texts(
+    preset: Preset,
+    samplerate: int = DEFAULT_SAMPLERATE,
+    phrases: PhraseBook | None = None,
+    length_scales: tuple[float, ...] = (1.0,),
+) -> list[str]:
     """The phrases planning ``preset`` will ask the length of, the earliest heard first.
 
     A dry run with :func:`estimate_frames`, once per scale (a voice slower
@@ -428,9 +469,11 @@ def speech_texts(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE,
     lengths: dict[str, int] = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
     lengths.update({role: lengths["bell"] for role, _ in preset.sounds if role not in lengths})
     for scale in length_scales:
+
         def frames(text: str, scale: float = scale) -> int:
             asked.add(text)
             return max(1, round(scale * estimate_frames(text, samplerate, preset.rate)))
+
         plan = _Planner(preset, samplerate, frames, phrases or default_phrases(), lengths)
         _plan_sections(plan, preset)
         plan.fit()

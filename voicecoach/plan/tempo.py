@@ -44,14 +44,17 @@ class Tempo:
                 raise TypeError(f"tempo {name} must be a number of seconds, got {value!r}")
             if not 0 <= value <= MAX_PHASE_SECONDS:
                 raise TempoError(
-                    f"tempo {name} must be between 0 and {MAX_PHASE_SECONDS:g} seconds, got {value:g}")
+                    f"tempo {name} must be between 0 and {MAX_PHASE_SECONDS:g} seconds, got {value:g}"
+                )
         for name in MOVING_KINDS:
             if getattr(self, name) <= 0:
                 raise TempoError(f"tempo {name} must be longer than 0 seconds: a rep needs movement")
         for name in PHASES:
             if 0 < getattr(self, name) < MIN_PHASE_SECONDS:
-                raise TempoError(f"tempo {name} must be 0 or at least {MIN_PHASE_SECONDS:g} "
-                                 f"seconds, got {getattr(self, name):g}")
+                raise TempoError(
+                    f"tempo {name} must be 0 or at least {MIN_PHASE_SECONDS:g} "
+                    f"seconds, got {getattr(self, name):g}"
+                )
 
     @property
     def seconds(self) -> float:
@@ -90,6 +93,7 @@ def parse_tempo(text: str) -> Tempo:
     if match is None:
         raise TempoError(
             f"tempo {text!r} does not parse: write eccentric-bottom-concentric-top, "
-            "e.g. '3-1-2-1', '3/1/2/1' or '3121' (X = explosive)")
+            "e.g. '3-1-2-1', '3/1/2/1' or '3121' (X = explosive)"
+        )
     groups = [g for g in match.groups() if g not in ("-", "/")]
     return Tempo(*(_phase(g) for g in groups))

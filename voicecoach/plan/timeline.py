@@ -100,14 +100,26 @@ class Timeline:
             "samplerate": self.samplerate,
             "frames": self.frames,
             "segments": [
-                {"kind": s.kind, "start": s.start, "frames": s.frames,
-                 "set": s.set, "rep": s.rep, "side": s.side}
+                {
+                    "kind": s.kind,
+                    "start": s.start,
+                    "frames": s.frames,
+                    "set": s.set,
+                    "rep": s.rep,
+                    "side": s.side,
+                }
                 for s in self.segments
             ],
             "events": [
                 # an attached sound is named in "text", as the JSON has always had it
-                {"frame": e.frame, "kind": e.kind, "text": e.text if e.sound is None else e.sound,
-                 "frames": e.frames, "set": e.set, "rep": e.rep}
+                {
+                    "frame": e.frame,
+                    "kind": e.kind,
+                    "text": e.text if e.sound is None else e.sound,
+                    "frames": e.frames,
+                    "set": e.set,
+                    "rep": e.rep,
+                }
                 for e in self.events
             ],
         }

@@ -8,10 +8,11 @@ streams) so the CLI stays thin and tests run it in-process.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO
 
 from voicecoach.errors import InputError
 from voicecoach.plan.kinds import MOVING_KINDS, REP_KINDS, SegmentKind
@@ -23,9 +24,9 @@ from voicecoach.training.progression import Recommendation, recommend
 from voicecoach.training.records import MAX_REPS, SetResult, Workout
 from voicecoach.training.store import CorruptHistoryError, History, HistoryError
 
-NEXT = "next"   # the preset name that means today's recommended workout
+NEXT = "next"  # the preset name that means today's recommended workout
 FIRST_YEAR = 1900  # the earliest year a workout can be logged for
-_DONE_WHEN = frozenset({*MOVING_KINDS, SegmentKind.HOLD})   # a rep is done once these end
+_DONE_WHEN = frozenset({*MOVING_KINDS, SegmentKind.HOLD})  # a rep is done once these end
 
 
 def history_path(data_dir: Path) -> Path:
@@ -42,7 +43,7 @@ def open_history(data_dir: Path, now: datetime, warn: IO, *, read_only: bool = F
         try:
             return History(history_path(data_dir), read_only=True)
         except CorruptHistoryError:
-            pass                                   # set it aside below, if the folder lets us
+            pass  # set it aside below, if the folder lets us
     try:
         history, notice = History.open(history_path(data_dir), now=now)
     except HistoryError as exc:
@@ -60,9 +61,15 @@ def local_day(moment: datetime) -> date:
     return moment.astimezone().date()
 
 
-def played_record(preset: Preset, timeline: Timeline, position: int, completed: bool,
-                  started: datetime, jumps: Sequence[tuple[int, int]] = (),
-                  rule: str | None = None) -> Workout:
+def played_record(
+    preset: Preset,
+    timeline: Timeline,
+    position: int,
+    completed: bool,
+    started: datetime,
+    jumps: Sequence[tuple[int, int]] = (),
+    rule: str | None = None,
+) -> Workout:
     """What a played (or stopped) session goes into the log as.
 
     ``position`` is the timeline frame where playback ended and ``jumps``
@@ -83,7 +90,7 @@ def played_record(preset: Preset, timeline: Timeline, position: int, completed: 
             stopped_set, stopped_rep = seg.set, seg.rep
         elif seg.kind == SegmentKind.REST:
             stopped_set, stopped_rep = seg.set + 1, 0
-        else:                                    # intro, warm-up, get ready
+        else:  # intro, warm-up, get ready
             stopped_set, stopped_rep = 1, 0
     if completed:
         stopped_set = stopped_rep = None
@@ -95,11 +102,9 @@ def played_record(preset: Preset, timeline: Timeline, position: int, completed: 
         spans = moves.get(number, [])
         played = sum(1 for start, finish in spans if _covered(heard, start, finish))
         if number == stopped_set and played == 0:
-            break                                # stopped before a rep of it was done
-        sets.append(SetResult(number, preset.reps_per_set,
-                              played=None if played == len(spans) else played))
-    return _record(preset, started, stopped_set, stopped_rep, tuple(sets),
-                   preset.reps_per_set, rule)
+            break  # stopped before a rep of it was done
+        sets.append(SetResult(number, preset.reps_per_set, played=None if played == len(spans) else played))
+    return _record(preset, started, stopped_set, stopped_rep, tuple(sets), preset.reps_per_set, rule)
 
 
 def _heard(end: int, jumps: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -133,16 +138,32 @@ def _rep_moves(timeline: Timeline) -> dict[int, list[tuple[int, int]]]:
     return out
 
 
-def _record(preset: Preset, started: datetime, stopped_set: int | None, stopped_rep: int | None,
-            sets: tuple[SetResult, ...], planned_reps: int, rule: str | None,
-            planned_sets: int | None = None) -> Workout:
+def _record(
+    preset: Preset,
+    started: datetime,
+    stopped_set: int | None,
+    stopped_rep: int | None,
+    sets: tuple[SetResult, ...],
+    planned_reps: int,
+    rule: str | None,
+    planned_sets: int | None = None,
+) -> Workout:
     return Workout(
-        id=None, preset=preset.name, exercise=preset.exercise, variation=preset.variation,
+        id=None,
+        preset=preset.name,
+        exercise=preset.exercise,
+        variation=preset.variation,
         tempo=str(preset.tempo) if preset.tempo else None,
         eccentric=preset.tempo.eccentric if preset.tempo else None,
-        started=started, completed=stopped_set is None, stopped_set=stopped_set,
-        stopped_rep=stopped_rep, planned_sets=planned_sets or preset.sets,
-        planned_reps=planned_reps, sets=sets, rule=rule)
+        started=started,
+        completed=stopped_set is None,
+        stopped_set=stopped_set,
+        stopped_rep=stopped_rep,
+        planned_sets=planned_sets or preset.sets,
+        planned_reps=planned_reps,
+        sets=sets,
+        rule=rule,
+    )
 
 
 def ask_perfect_reps(record: Workout, stdin: IO, out: IO) -> list[int] | None:
@@ -153,8 +174,7 @@ def ask_perfect_reps(record: Workout, stdin: IO, out: IO) -> list[int] | None:
     input): the workout stays in the log, unlogged, for ``voicecoach log``.
     """
     answers = []
-    print("Only perfect reps count: back flat, slow descent. Enter accepts the number shown.",
-          file=out)
+    print("Only perfect reps count: back flat, slow descent. Enter accepts the number shown.", file=out)
     for s in record.sets:
         if s.skipped:
             print(f"Set {s.number} of {record.planned_sets}: skipped.", file=out)
@@ -188,8 +208,9 @@ def check_reps(text: str, set_number: int) -> int:
     if value < 0:
         raise InputError(f"set {set_number}: perfect reps cannot be negative, got {value}")
     if value > MAX_REPS:
-        raise InputError(f"set {set_number}: {value} perfect reps is more than {MAX_REPS}, "
-                         f"the most a set can have")
+        raise InputError(
+            f"set {set_number}: {value} perfect reps is more than {MAX_REPS}, the most a set can have"
+        )
     return value
 
 
@@ -204,9 +225,10 @@ def check_log_day(day: date, now: datetime) -> None:
     """A workout can be logged from 1900 up to today."""
     if day > local_day(now):
         raise InputError(f"log: --date {day.isoformat()} is in the future")
-    if day.year < FIRST_YEAR:                 # dates that far back break time zones
-        raise InputError(f"log: --date {day.isoformat()} is before {FIRST_YEAR}-01-01; "
-                         f"give a day from then to today")
+    if day.year < FIRST_YEAR:  # dates that far back break time zones
+        raise InputError(
+            f"log: --date {day.isoformat()} is before {FIRST_YEAR}-01-01; give a day from then to today"
+        )
 
 
 @dataclass(frozen=True)
@@ -220,9 +242,15 @@ class FollowedPlan:
     rule: str | None
 
 
-def followed_plan(history: History, spec: str, numbers: Sequence[int], day: date,
-                  now: datetime, config_dir: Path | None,
-                  planned: int | None = None) -> FollowedPlan:
+def followed_plan(
+    history: History,
+    spec: str,
+    numbers: Sequence[int],
+    day: date,
+    now: datetime,
+    config_dir: Path | None,
+    planned: int | None = None,
+) -> FollowedPlan:
     """The plan a user logging ``numbers`` for ``day`` followed.
 
     ``next`` is the workout recommended for that day; a preset that is the
@@ -245,8 +273,10 @@ def followed_plan(history: History, spec: str, numbers: Sequence[int], day: date
             raise InputError(f"log: --planned must be between 1 and {MAX_REPS}, got {planned}")
         reps = planned
     if len(numbers) > sets:
-        raise InputError(f"log: {preset.name} has {sets} sets but {len(numbers)} numbers were "
-                         f"given ({' '.join(map(str, numbers))})")
+        raise InputError(
+            f"log: {preset.name} has {sets} sets but {len(numbers)} numbers were "
+            f"given ({' '.join(map(str, numbers))})"
+        )
     return FollowedPlan(preset, sets, reps, rule)
 
 
@@ -254,11 +284,12 @@ def log_moment(day: date, now: datetime) -> datetime:
     """When a workout logged for ``day`` took place: now if today, else noon."""
     if day == local_day(now):
         return now
-    return datetime.combine(day, time(12, 0)).astimezone().astimezone(timezone.utc)
+    return datetime.combine(day, time(12, 0)).astimezone().astimezone(UTC)
 
 
-def log_workout(history: History, plan: FollowedPlan, numbers: list[int], day: date,
-                now: datetime) -> tuple[Workout, bool]:
+def log_workout(
+    history: History, plan: FollowedPlan, numbers: list[int], day: date, now: datetime
+) -> tuple[Workout, bool]:
     """Record perfect reps for ``day``: fill that day's unlogged workout of
     the preset if there is one with as many sets done, else add a workout.
     Returns it, and whether it was an existing one."""
@@ -267,10 +298,16 @@ def log_workout(history: History, plan: FollowedPlan, numbers: list[int], day: d
     if open_one is not None and len(open_one.done_sets) == len(numbers):
         return history.set_perfect(open_one.id, numbers), True
     complete = len(numbers) == plan.sets
-    record = _record(plan.preset, log_moment(day, now), None if complete else len(numbers) + 1,
-                     None if complete else 0,
-                     tuple(SetResult(i, plan.reps, n) for i, n in enumerate(numbers, 1)),
-                     plan.reps, plan.rule, plan.sets)
+    record = _record(
+        plan.preset,
+        log_moment(day, now),
+        None if complete else len(numbers) + 1,
+        None if complete else 0,
+        tuple(SetResult(i, plan.reps, n) for i, n in enumerate(numbers, 1)),
+        plan.reps,
+        plan.rule,
+        plan.sets,
+    )
     return history.get(history.add(record)), False
 
 
@@ -281,12 +318,14 @@ def todays_recommendation(history: History, now: datetime) -> Recommendation:
 def recommended_preset(recommendation: Recommendation, config_dir: Path | None) -> Preset:
     """The preset a recommendation names, with its sets and reps."""
     return load_preset(recommendation.preset, config_dir).with_overrides(
-        sets=recommendation.sets, reps=recommendation.reps)
+        sets=recommendation.sets, reps=recommendation.reps
+    )
 
 
 def spoken_plan(plan: Recommendation, phrases: PhraseBook | None = None) -> str:
     """Today's plan and why, in one short sentence for the intro:
     "Three sets of eleven: one more than last time." """
     book = phrases or default_phrases()
-    return book.variants(f"plan_{plan.rule}", sets=number_word(plan.sets),
-                         reps=number_word(plan.reps).lower())[0]
+    return book.variants(
+        f"plan_{plan.rule}", sets=number_word(plan.sets), reps=number_word(plan.reps).lower()
+    )[0]

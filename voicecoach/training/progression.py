@@ -140,15 +140,21 @@ class Choice:
 
 # ---------------------------------------------------------------- the rules
 
+
 def first_session(f: Facts) -> Choice | None:
     """Nothing to judge yet: begin at the bottom, where the core learns to
     stay quiet while the limbs move."""
     if f.workout is not None:
         return None
     start = "no session counts yet" if f.ignored else "this is your first session"
-    return Choice(0, START_REPS, _cap(
-        f"{start}, so start with {LADDER[0]} {SETS} x {START_REPS} to learn to keep the lower "
-        f"back flat while the arms and legs move."))
+    return Choice(
+        0,
+        START_REPS,
+        _cap(
+            f"{start}, so start with {LADDER[0]} {SETS} x {START_REPS} to learn to keep the lower "
+            f"back flat while the arms and legs move."
+        ),
+    )
 
 
 def long_break_down(f: Facts) -> Choice | None:
@@ -157,10 +163,12 @@ def long_break_down(f: Facts) -> Choice | None:
     if f.days_away is None or f.days_away <= LONG_BREAK_DAYS:
         return None
     rung, reps = _down(f.rung)
-    action = (f"step down to {LADDER[rung]} at {reps} reps to rebuild" if rung < f.rung
-              else f"start again with {LADDER[rung]} at {reps} reps")
-    return Choice(rung, reps, f"It has been {f.days_away} days since your last session, "
-                              f"so {action}.")
+    action = (
+        f"step down to {LADDER[rung]} at {reps} reps to rebuild"
+        if rung < f.rung
+        else f"start again with {LADDER[rung]} at {reps} reps"
+    )
+    return Choice(rung, reps, f"It has been {f.days_away} days since your last session, so {action}.")
 
 
 def long_break_ease(f: Facts) -> Choice | None:
@@ -168,8 +176,12 @@ def long_break_ease(f: Facts) -> Choice | None:
     if f.days_away is None or f.days_away <= BREAK_DAYS:
         return None
     reps = _clamp(f.reps - EASE_REPS)
-    return Choice(f.rung, reps, f"It has been {f.days_away} days since your last session, so "
-                                f"stay on {LADDER[f.rung]} but ease back in at {reps} reps.")
+    return Choice(
+        f.rung,
+        reps,
+        f"It has been {f.days_away} days since your last session, so "
+        f"stay on {LADDER[f.rung]} but ease back in at {reps} reps.",
+    )
 
 
 def unfinished(f: Facts) -> Choice | None:
@@ -179,10 +191,16 @@ def unfinished(f: Facts) -> Choice | None:
         return None
     reps = _clamp(f.reps)
     done = _plural(len(f.sets), "clean set")
-    how = (f"stopped in set {f.workout.stopped_set} after {done}" if not f.workout.completed
-           else f"skipped {_plural(len(f.workout.sets) - len(f.sets), 'set')} and did {done}")
-    return Choice(f.rung, reps, f"You {how}, so repeat {LADDER[f.rung]} at {reps} reps and "
-                                f"finish all {SETS} sets before moving on.")
+    how = (
+        f"stopped in set {f.workout.stopped_set} after {done}"
+        if not f.workout.completed
+        else f"skipped {_plural(len(f.workout.sets) - len(f.sets), 'set')} and did {done}"
+    )
+    return Choice(
+        f.rung,
+        reps,
+        f"You {how}, so repeat {LADDER[f.rung]} at {reps} reps and finish all {SETS} sets before moving on.",
+    )
 
 
 def slow_descent(f: Facts) -> Choice | None:
@@ -192,28 +210,40 @@ def slow_descent(f: Facts) -> Choice | None:
     if not f.clean or eccentric is None or eccentric >= MIN_ECCENTRIC:
         return None
     reps = _clamp(f.reps)
-    return Choice(f.rung, reps, f"All {len(f.sets)} sets were perfect {f.when}, but the descent "
-                                f"took only {_seconds(eccentric)} seconds, so repeat {reps} reps "
-                                f"and lower over a full {MIN_ECCENTRIC:g} seconds.")
+    return Choice(
+        f.rung,
+        reps,
+        f"All {len(f.sets)} sets were perfect {f.when}, but the descent "
+        f"took only {_seconds(eccentric)} seconds, so repeat {reps} reps "
+        f"and lower over a full {MIN_ECCENTRIC:g} seconds.",
+    )
 
 
 def top_of_ladder(f: Facts) -> Choice | None:
     """Clean at 15 on the hardest variation: keep the reps, add load."""
     if not f.clean or f.reps < TOP_REPS or f.rung < len(LADDER) - 1:
         return None
-    return Choice(f.rung, TOP_REPS, f"All {len(f.sets)} sets were perfect at {f.reps} reps on "
-                                    f"{LADDER[f.rung]}, the top of the ladder, so stay at "
-                                    f"{TOP_REPS} and add weight, such as a light dumbbell held "
-                                    f"between the feet.")
+    return Choice(
+        f.rung,
+        TOP_REPS,
+        f"All {len(f.sets)} sets were perfect at {f.reps} reps on "
+        f"{LADDER[f.rung]}, the top of the ladder, so stay at "
+        f"{TOP_REPS} and add weight, such as a light dumbbell held "
+        f"between the feet.",
+    )
 
 
 def next_rung(f: Facts) -> Choice | None:
     """Clean at 15 with a slow descent: the method's signal to move on."""
     if not f.clean or f.reps < TOP_REPS:
         return None
-    return Choice(f.rung + 1, START_REPS, f"All {len(f.sets)} sets were perfect at {f.reps} reps "
-                                          f"{f.when}, so move up to {LADDER[f.rung + 1]} at "
-                                          f"{START_REPS} reps.")
+    return Choice(
+        f.rung + 1,
+        START_REPS,
+        f"All {len(f.sets)} sets were perfect at {f.reps} reps "
+        f"{f.when}, so move up to {LADDER[f.rung + 1]} at "
+        f"{START_REPS} reps.",
+    )
 
 
 def one_more_rep(f: Facts) -> Choice | None:
@@ -221,8 +251,11 @@ def one_more_rep(f: Facts) -> Choice | None:
     if not f.clean:
         return None
     reps = _clamp(f.reps + 1)
-    return Choice(f.rung, reps, f"All {len(f.sets)} sets were perfect at {f.reps} reps {f.when}, "
-                                f"so the target goes up to {reps}.")
+    return Choice(
+        f.rung,
+        reps,
+        f"All {len(f.sets)} sets were perfect at {f.reps} reps {f.when}, so the target goes up to {reps}.",
+    )
 
 
 def step_back(f: Facts) -> Choice | None:
@@ -230,8 +263,11 @@ def step_back(f: Facts) -> Choice | None:
     if f.share >= STEP_BACK_BELOW:
         return None
     rung, reps = _down(f.rung)
-    action = (f"step back to {LADDER[rung]} at {reps} reps to rebuild your form" if rung < f.rung
-              else f"stay on {LADDER[rung]} at {reps} reps and make every rep clean")
+    action = (
+        f"step back to {LADDER[rung]} at {reps} reps to rebuild your form"
+        if rung < f.rung
+        else f"stay on {LADDER[rung]} at {reps} reps and make every rep clean"
+    )
     return Choice(rung, reps, f"{_tally(f)} {f.when}, so {action}.")
 
 
@@ -240,15 +276,21 @@ def ease_off(f: Facts) -> Choice | None:
     if f.share >= EASE_BELOW:
         return None
     reps = _clamp(f.reps - EASE_REPS)
-    return Choice(f.rung, reps, f"{_tally(f)} {f.when}, so stay on {LADDER[f.rung]} "
-                                f"at {reps} reps until every rep is clean.")
+    return Choice(
+        f.rung,
+        reps,
+        f"{_tally(f)} {f.when}, so stay on {LADDER[f.rung]} at {reps} reps until every rep is clean.",
+    )
 
 
 def repeat(f: Facts) -> Choice | None:
     """Nearly there: the same again."""
     reps = _clamp(f.reps)
-    return Choice(f.rung, reps, f"{_tally(f)} {f.when}, so repeat {LADDER[f.rung]} at {reps} reps "
-                                f"until every rep is clean.")
+    return Choice(
+        f.rung,
+        reps,
+        f"{_tally(f)} {f.when}, so repeat {LADDER[f.rung]} at {reps} reps until every rep is clean.",
+    )
 
 
 Rule = Callable[[Facts], "Choice | None"]
@@ -269,8 +311,10 @@ RULES: tuple[Rule, ...] = (
 
 # ---------------------------------------------------------------- entry points
 
-def recommend(history: Sequence[Workout], today: date, now: datetime | None = None,
-                 *, tz: tzinfo | None = None) -> Recommendation:
+
+def recommend(
+    history: Sequence[Workout], today: date, now: datetime | None = None, *, tz: tzinfo | None = None
+) -> Recommendation:
     """The next workout, given every workout so far (any order).
 
     Calendar days are reckoned in ``tz`` (None: the system's local zone, the
@@ -290,8 +334,15 @@ def recommend(history: Sequence[Workout], today: date, now: datetime | None = No
     if facts.ignored is not None:
         reason = f"{facts.ignored}; {reason[0].lower()}{reason[1:]}"
     advice = rest_advice(workouts, today, tz)
-    return Recommendation(preset=LADDER[choice.rung], sets=SETS, reps=choice.reps, reason=reason,
-                rest_advice=advice, rest_today=advice is not None, rule=rule.__name__)
+    return Recommendation(
+        preset=LADDER[choice.rung],
+        sets=SETS,
+        reps=choice.reps,
+        reason=reason,
+        rest_advice=advice,
+        rest_today=advice is not None,
+        rule=rule.__name__,
+    )
 
 
 def judge(history: Sequence[Workout], today: date, tz: tzinfo | None = None) -> Facts:
@@ -310,24 +361,22 @@ def judge(history: Sequence[Workout], today: date, tz: tzinfo | None = None) -> 
     return Facts(None, (), days_away, ignored)
 
 
-def rest_advice(history: Sequence[Workout], today: date,
-                tz: tzinfo | None = None) -> str | None:
+def rest_advice(history: Sequence[Workout], today: date, tz: tzinfo | None = None) -> str | None:
     """Whether today should be a rest day, as one line, or None if training
     today is fine. Every workout counts, whatever its preset."""
     days = {_day(s, tz) for s in history}
     if today in days:
-        return ("You already trained today: rest now, and train again the day after tomorrow "
-                "at the earliest.")
+        return "You already trained today: rest now, and train again the day after tomorrow at the earliest."
     if today - timedelta(days=1) in days:
         return "You trained yesterday: rest today, no two core days in a row."
     week = sum(1 for d in days if today - timedelta(days=6) <= d <= today)
     if week >= WEEK_DAYS:
-        return (f"You trained on {week} of the last 7 days: rest today, three this week is "
-                f"enough.")
+        return f"You trained on {week} of the last 7 days: rest today, three this week is enough."
     return None
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def _judged_sets(workout: Workout) -> tuple[tuple[SetResult, ...], str | None]:
     """The sets to judge, or why the workout does not count."""

@@ -48,13 +48,13 @@ class SetResult:
         if self.played is not None:
             _check_int(f"set {self.number} reps played", self.played, 0)
             if self.played > self.planned:
-                raise ValueError(f"set {self.number}: {self.played} reps played is more than "
-                                 f"the {self.planned} planned")
+                raise ValueError(
+                    f"set {self.number}: {self.played} reps played is more than the {self.planned} planned"
+                )
         if self.perfect is not None:
             _check_int(f"set {self.number} perfect reps", self.perfect, 0)
             if self.perfect > MAX_REPS:
-                raise ValueError(f"set {self.number}: {self.perfect} perfect reps is more than "
-                                 f"{MAX_REPS}")
+                raise ValueError(f"set {self.number}: {self.perfect} perfect reps is more than {MAX_REPS}")
             if self.skipped:
                 raise ValueError(f"set {self.number} was skipped, so it has no perfect reps")
 
@@ -89,7 +89,7 @@ class Workout:
     planned_sets: int
     planned_reps: int
     sets: tuple[SetResult, ...]
-    rule: str | None = None     # the progression rule that chose this session, if it did
+    rule: str | None = None  # the progression rule that chose this session, if it did
 
     def __post_init__(self) -> None:
         if self.id is not None:
@@ -120,13 +120,13 @@ class Workout:
             _check_int("stopped_set", self.stopped_set, 1)
             _check_int("stopped_rep", self.stopped_rep, 0)
             if self.stopped_set > self.planned_sets:
-                raise ValueError(f"stopped_set {self.stopped_set} is beyond the "
-                                 f"{self.planned_sets} planned sets")
+                raise ValueError(
+                    f"stopped_set {self.stopped_set} is beyond the {self.planned_sets} planned sets"
+                )
         if not isinstance(self.sets, tuple) or not all(isinstance(s, SetResult) for s in self.sets):
             raise TypeError(f"sets must be a tuple of SetResult, got {self.sets!r}")
         if [s.number for s in self.sets] != list(range(1, len(self.sets) + 1)):
-            raise ValueError(f"sets must be numbered 1, 2, ... in order, got "
-                             f"{[s.number for s in self.sets]}")
+            raise ValueError(f"sets must be numbered 1, 2, ... in order, got {[s.number for s in self.sets]}")
         if len(self.sets) > self.planned_sets:
             raise ValueError(f"{len(self.sets)} sets recorded but only {self.planned_sets} planned")
         if self.rule is not None and (not isinstance(self.rule, str) or not self.rule):

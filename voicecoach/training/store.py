@@ -81,12 +81,30 @@ def _is_corrupt(exc: sqlite3.Error) -> bool:
     return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _CORRUPT_CODES
 
 
-_SELECT_COLUMNS = ("id", "preset", "exercise", "variation", "tempo", "eccentric", "started",
-                   "completed", "stopped_set", "stopped_rep", "planned_sets", "planned_reps",
-                   "rule", "number", "planned", "perfect", "played")
-_SELECT = (f"SELECT {', '.join('s.' + c for c in _SELECT_COLUMNS[:13])}, "
-           f"{', '.join('t.' + c for c in _SELECT_COLUMNS[13:])} "
-           "FROM sessions s LEFT JOIN sets t ON t.session_id = s.id")
+_SELECT_COLUMNS = (
+    "id",
+    "preset",
+    "exercise",
+    "variation",
+    "tempo",
+    "eccentric",
+    "started",
+    "completed",
+    "stopped_set",
+    "stopped_rep",
+    "planned_sets",
+    "planned_reps",
+    "rule",
+    "number",
+    "planned",
+    "perfect",
+    "played",
+)
+_SELECT = (
+    f"SELECT {', '.join('s.' + c for c in _SELECT_COLUMNS[:13])}, "
+    f"{', '.join('t.' + c for c in _SELECT_COLUMNS[13:])} "
+    "FROM sessions s LEFT JOIN sets t ON t.session_id = s.id"
+)
 
 
 class History:
@@ -103,7 +121,7 @@ class History:
         if isinstance(path, (str, os.PathLike)):
             self.path = Path(path)
             _check_kind(self.path)
-        elif path is not None or not read_only:     # None: an empty log, for one that cannot be read
+        elif path is not None or not read_only:  # None: an empty log, for one that cannot be read
             raise TypeError(f"path must be a path, got {path!r}")
         self._db: sqlite3.Connection | None = None
         if read_only:
@@ -112,8 +130,9 @@ class History:
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise HistoryError(f"cannot create the folder of the training log {self.path}: "
-                               f"{exc.strerror or exc}") from None
+            raise HistoryError(
+                f"cannot create the folder of the training log {self.path}: {exc.strerror or exc}"
+            ) from None
         with self._opening("open"):
             if self.file.exists():
                 self._probe()
@@ -186,11 +205,15 @@ class History:
             except BaseException:
                 history.close()
                 raise
-            new = (f"a new log was started with the {saved} "
-                   f"{'session' if saved == 1 else 'sessions'} that could still be read"
-                   if saved else "a new, empty log was started")
-            return history, (f"The training log {exc.path} was damaged ({exc.detail}); "
-                             f"it was kept as {kept} and {new}.")
+            new = (
+                f"a new log was started with the {saved} "
+                f"{'session' if saved == 1 else 'sessions'} that could still be read"
+                if saved
+                else "a new, empty log was started"
+            )
+            return history, (
+                f"The training log {exc.path} was damaged ({exc.detail}); it was kept as {kept} and {new}."
+            )
 
     def close(self) -> None:
         if self._db is not None:
@@ -256,7 +279,8 @@ class History:
     def _too_new(self, version: int) -> HistoryError:
         return HistoryError(
             f"the training log {self.path} was written by a newer voicecoach (schema version "
-            f"{version}; this one knows up to {SCHEMA_VERSION}): upgrade voicecoach to use it")
+            f"{version}; this one knows up to {SCHEMA_VERSION}): upgrade voicecoach to use it"
+        )
 
     def _migrate(self) -> None:
         with self._transaction() as db:
@@ -321,23 +345,35 @@ class History:
             if not is_int(value):
                 raise TypeError(f"perfect reps must be ints, got {value!r}")
         with self._errors("write to"), self._transaction() as db:
-            done = [row[0] for row in db.execute(
-                "SELECT number FROM sets WHERE session_id = ? AND (played IS NULL OR played > 0) "
-                "ORDER BY number", (workout_id,))]
-            if not done and db.execute("SELECT 1 FROM sessions WHERE id = ?",
-                                       (workout_id,)).fetchone() is None:
+            done = [
+                row[0]
+                for row in db.execute(
+                    "SELECT number FROM sets WHERE session_id = ? AND (played IS NULL OR played > 0) "
+                    "ORDER BY number",
+                    (workout_id,),
+                )
+            ]
+            if (
+                not done
+                and db.execute("SELECT 1 FROM sessions WHERE id = ?", (workout_id,)).fetchone() is None
+            ):
                 raise InputError(f"there is no session {workout_id} in the training log")
             if len(values) != len(done):
-                raise InputError(f"session {workout_id} has {len(done)} sets done, so give "
-                                 f"{len(done)} numbers of perfect reps; got {len(values)}")
+                raise InputError(
+                    f"session {workout_id} has {len(done)} sets done, so give "
+                    f"{len(done)} numbers of perfect reps; got {len(values)}"
+                )
             for number, value in zip(done, values):
                 if value < 0:
                     raise InputError(f"set {number}: perfect reps cannot be negative, got {value}")
                 if value > MAX_REPS:
-                    raise InputError(f"set {number}: {value} perfect reps is more than "
-                                     f"{MAX_REPS}, the most a set can have")
-            db.executemany("UPDATE sets SET perfect = ? WHERE session_id = ? AND number = ?",
-                           [(value, workout_id, number) for number, value in zip(done, values)])
+                    raise InputError(
+                        f"set {number}: {value} perfect reps is more than {MAX_REPS}, the most a set can have"
+                    )
+            db.executemany(
+                "UPDATE sets SET perfect = ? WHERE session_id = ? AND number = ?",
+                [(value, workout_id, number) for number, value in zip(done, values)],
+            )
             return self._select("s.id = ?", (workout_id,))[0]
 
     # ------------------------------------------------------------ reads
@@ -350,8 +386,7 @@ class History:
             found = self._select("s.id = ?", (workout_id,))
         return found[0] if found else None
 
-    def workouts(self, preset: str | None = None,
-                 since: datetime | None = None) -> list[Workout]:
+    def workouts(self, preset: str | None = None, since: datetime | None = None) -> list[Workout]:
         """Workouts, oldest first; only ``preset``'s if given, only those
         started at or after ``since`` (timezone-aware) if given."""
         where, args = ["1"], []
@@ -367,8 +402,7 @@ class History:
         with self._errors("read"), self._transaction(write=False):
             return self._select(" AND ".join(where), tuple(args))
 
-    def latest_unlogged(self, preset: str, day: date,
-                        tz: tzinfo | None = None) -> Workout | None:
+    def latest_unlogged(self, preset: str, day: date, tz: tzinfo | None = None) -> Workout | None:
         """The latest workout of ``preset`` started on ``day`` with no perfect
         reps recorded yet (so ``voicecoach log`` fills it instead of adding a
         duplicate), or None. ``day`` is reckoned in ``tz``; None means the
@@ -381,14 +415,15 @@ class History:
             raise TypeError(f"tz must be a tzinfo or None, got {tz!r}")
         start, end = _midnight(day, tz), _midnight(day + timedelta(days=1), tz)
         with self._errors("read"), self._transaction(write=False):
-            found = self._select("s.preset = ? AND s.started >= ? AND s.started < ?",
-                                 (preset, _utc_text(start), _utc_text(end)))
+            found = self._select(
+                "s.preset = ? AND s.started >= ? AND s.started < ?",
+                (preset, _utc_text(start), _utc_text(end)),
+            )
         unlogged = [s for s in found if s.unlogged]
         return unlogged[-1] if unlogged else None
 
     def _select(self, where: str, args: tuple) -> list[Workout]:
-        rows = self.db.execute(f"{_SELECT} WHERE {where} ORDER BY s.started, s.id, t.number",
-                               args).fetchall()
+        rows = self.db.execute(f"{_SELECT} WHERE {where} ORDER BY s.started, s.id, t.number", args).fetchall()
         records = []
         for _, grouped in itertools.groupby(rows, key=lambda row: row[0]):
             group = list(grouped)
@@ -430,15 +465,28 @@ def _insert(db: sqlite3.Connection, record: Workout) -> int:
         "INSERT INTO sessions (id, preset, exercise, variation, tempo, eccentric, started, "
         "completed, stopped_set, stopped_rep, planned_sets, planned_reps, rule) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (record.id, record.preset, record.exercise, record.variation, record.tempo,
-         None if record.eccentric is None else float(record.eccentric),
-         _utc_text(record.started), int(record.completed), record.stopped_set,
-         record.stopped_rep, record.planned_sets, record.planned_reps, record.rule))
+        (
+            record.id,
+            record.preset,
+            record.exercise,
+            record.variation,
+            record.tempo,
+            None if record.eccentric is None else float(record.eccentric),
+            _utc_text(record.started),
+            int(record.completed),
+            record.stopped_set,
+            record.stopped_rep,
+            record.planned_sets,
+            record.planned_reps,
+            record.rule,
+        ),
+    )
     workout_id = cursor.lastrowid
     assert workout_id is not None
     db.executemany(
         "INSERT INTO sets (session_id, number, planned, perfect, played) VALUES (?, ?, ?, ?, ?)",
-        [(workout_id, s.number, s.planned, s.perfect, s.played) for s in record.sets])
+        [(workout_id, s.number, s.planned, s.perfect, s.played) for s in record.sets],
+    )
     return workout_id
 
 
@@ -455,16 +503,18 @@ def _readable_rows(db: sqlite3.Connection, table: str, columns: Sequence[str]) -
         present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
         pages = db.execute("PRAGMA page_count").fetchone()[0]
         size = db.execute("PRAGMA page_size").fetchone()[0]
-    except sqlite3.DatabaseError:        # the schema itself is unreadable
+    except sqlite3.DatabaseError:  # the schema itself is unreadable
         return []
     try:
         top = db.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0
-    except sqlite3.DatabaseError:        # the table's last page is damaged: no row takes under
-        top = pages * size // 8          # 8 bytes of file, so no rowid is past this
+    except sqlite3.DatabaseError:  # the table's last page is damaged: no row takes under
+        top = pages * size // 8  # 8 bytes of file, so no rowid is past this
     if not present:
         return []
-    select = (f"SELECT {', '.join(c if c in present else 'NULL' for c in columns)} "
-              f"FROM {table} WHERE rowid BETWEEN ? AND ? ORDER BY rowid")
+    select = (
+        f"SELECT {', '.join(c if c in present else 'NULL' for c in columns)} "
+        f"FROM {table} WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
+    )
     rows: list[tuple] = []
     todo, probes = [(1, top)], 0
     while todo and probes < _SALVAGE_PROBES:
@@ -475,18 +525,42 @@ def _readable_rows(db: sqlite3.Connection, table: str, columns: Sequence[str]) -
         except sqlite3.DatabaseError:
             if low < high:
                 middle = (low + high) // 2
-                todo += [(middle + 1, high), (low, middle)]      # the lower half first
+                todo += [(middle + 1, high), (low, middle)]  # the lower half first
     return rows
 
 
 def _record(row: Sequence, sets: tuple[SetResult, ...]) -> Workout:
-    (id_, preset, exercise, variation, tempo, eccentric, started, completed,
-     stopped_set, stopped_rep, planned_sets, planned_reps, rule) = row
+    (
+        id_,
+        preset,
+        exercise,
+        variation,
+        tempo,
+        eccentric,
+        started,
+        completed,
+        stopped_set,
+        stopped_rep,
+        planned_sets,
+        planned_reps,
+        rule,
+    ) = row
     return Workout(
-        id=id_, preset=preset, exercise=exercise, variation=variation, tempo=tempo,
-        eccentric=eccentric, started=datetime.fromisoformat(started), completed=bool(completed),
-        stopped_set=stopped_set, stopped_rep=stopped_rep, planned_sets=planned_sets,
-        planned_reps=planned_reps, sets=sets, rule=rule)
+        id=id_,
+        preset=preset,
+        exercise=exercise,
+        variation=variation,
+        tempo=tempo,
+        eccentric=eccentric,
+        started=datetime.fromisoformat(started),
+        completed=bool(completed),
+        stopped_set=stopped_set,
+        stopped_rep=stopped_rep,
+        planned_sets=planned_sets,
+        planned_reps=planned_reps,
+        sets=sets,
+        rule=rule,
+    )
 
 
 def _midnight(day: date, tz: tzinfo | None) -> datetime:
@@ -512,8 +586,9 @@ def _move_aside(path: Path, now: datetime | None) -> Path:
             if source.exists():
                 os.rename(source, path.with_name(base + side))
     except OSError as exc:
-        raise HistoryError(f"the training log {path} is damaged and could not be moved aside: "
-                           f"{exc.strerror or exc}") from None
+        raise HistoryError(
+            f"the training log {path} is damaged and could not be moved aside: {exc.strerror or exc}"
+        ) from None
     return path.with_name(base)
 
 
@@ -525,14 +600,15 @@ def _check_kind(path: Path) -> None:
         try:
             mode = os.lstat(name).st_mode
             if stat.S_ISLNK(mode) and not os.path.exists(name):
-                raise InputError(f"the training log {name} is a symbolic link to nothing "
-                                 f"({os.readlink(name)}): point it at a file or remove it")
+                raise InputError(
+                    f"the training log {name} is a symbolic link to nothing "
+                    f"({os.readlink(name)}): point it at a file or remove it"
+                )
             mode = os.stat(name).st_mode
         except FileNotFoundError:
             continue
         except OSError as exc:
-            raise HistoryError(f"cannot open the training log {name}: "
-                               f"{exc.strerror or exc}") from None
+            raise HistoryError(f"cannot open the training log {name}: {exc.strerror or exc}") from None
         if not stat.S_ISREG(mode):
             raise InputError(f"the training log {name} is {kind_of(mode)}, not a regular file")
 
