@@ -9,6 +9,7 @@ mix repeats most of the voice stem's islands), thread-safe, and capped.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 __all__ = ["KNOWN_BYTES", "Islands"]
 
@@ -33,12 +34,13 @@ class Islands:
     def __init__(self, limit: int = KNOWN_BYTES):
         self._limit = limit
         self._size = 0
-        self._done: dict[tuple, tuple[bytes, int, int]] = {}
+        self._done: dict[tuple, tuple[bytes, int]] = {}
         self._busy: dict[tuple, threading.Event] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, encode) -> tuple[tuple[bytes, int, int], bool]:
-        """The island ``(bytes, frames, crc)`` for ``key``, from ``encode()``
+    def get(self, key: tuple, encode: Callable[[], tuple[bytes, int]]
+            ) -> tuple[tuple[bytes, int], bool]:
+        """The island ``(bytes, frames)`` for ``key``, from ``encode()``
         if no writer has encoded it; and whether this call encoded it."""
         while True:
             with self._lock:

@@ -4,7 +4,9 @@ libsndfile (through cffi) and libmp3lame (through ctypes) release the GIL
 while they encode, so on a 2-core machine the render (main thread) and two
 or three encoders share both cores. Each :class:`ThreadedSink` takes blocks
 through a short queue (memory stays a few blocks per file) and keeps the
-first error its encoder raised, re-raised in the caller's thread.
+first error its encoder raised, re-raised in the caller's thread; the
+encoder closes its file on its thread too, so an interrupt (on the main
+thread) never lands inside an encoder's callback.
 
 glibc gives each new thread that allocates its own malloc arena, and the
 encoders' short-lived buffers and the islands they keep leave those arenas
@@ -24,7 +26,7 @@ import numpy as np
 
 __all__ = ["ThreadedSink"]
 
-_DONE = object()
+_CLOSE = object()
 _M_ARENA_MAX = -8               # glibc's mallopt parameter
 
 
@@ -40,12 +42,13 @@ def _one_malloc_arena() -> None:
 
 
 class ThreadedSink:
-    """Writes blocks to ``sink`` (anything with ``write(array)``) on a thread.
+    """Writes blocks to ``sink`` (``write(array)``, ``close()``) on a thread.
 
     Parameters
     ----------
     sink : object
-        A ``soundfile.SoundFile`` or :class:`~voicecoach.encode.lame.LameWriter`.
+        A :class:`~voicecoach.encode.sound_file.SoundFileSink` or
+        :class:`~voicecoach.encode.mp3_writer.Mp3Writer`.
     depth : int
         Blocks that may wait in the queue.
     """
@@ -54,6 +57,7 @@ class ThreadedSink:
         _one_malloc_arena()
         self.sink = sink
         self.subtype = sink.subtype
+        self.closed = False
         self._q: queue.Queue = queue.Queue(maxsize=depth)
         self._free: queue.SimpleQueue = queue.SimpleQueue()   # written blocks, to reuse
         self._error: BaseException | None = None
@@ -63,12 +67,16 @@ class ThreadedSink:
     def _run(self) -> None:
         while True:
             block = self._q.get()
-            if block is _DONE:
+            if block is _CLOSE:
+                try:
+                    self.sink.close()
+                except BaseException as exc:  # noqa: BLE001 -- raised in the caller's thread
+                    self._error = self._error or exc
                 return
             if self._error is None:
                 try:
                     self.sink.write(block)
-                except BaseException as exc:    # re-raised in the caller's thread
+                except BaseException as exc:  # noqa: BLE001 -- raised in the caller's thread
                     self._error = exc
             self._free.put(block)
 
@@ -89,10 +97,15 @@ class ThreadedSink:
         np.copyto(spare, block)
         self._q.put(spare)
 
-    def join(self) -> None:
-        """Wait until every queued block is written; raise its error if one failed."""
-        if self._thread.is_alive():
-            self._q.put(_DONE)
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
+
+    def close(self) -> None:
+        """Write every queued block and close the file; raise the first error."""
+        if not self.closed:
+            self.closed = True
+            self._q.put(_CLOSE)
             self._thread.join()
         if self._error is not None:
             raise self._error

@@ -12,6 +12,7 @@ the mixer sounds are rendered (the rest is a hole that reads as zeros).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from voicecoach.audio.levels import TruePeakLimiter
 from voicecoach.audio.mixer import Mixer
 from voicecoach.encode.wav import WavWriter, samples
 
-__all__ = ["stream", "MixSource", "JOIN_BYTES", "REPLACING_HOLE_BYTES"]
+__all__ = ["JOIN_BYTES", "REPLACING_HOLE_BYTES", "MixSource", "stream"]
 
 JOIN_BYTES = 8192
 """Silences shorter than this (in bytes of the file) are rendered, not
@@ -33,9 +34,9 @@ as writing this many bytes more (measured: README); a new file is flushed
 later, in the background, and gets every hole."""
 
 
-def stream(mixer: Mixer, outputs: Sequence[tuple[object, str | None]], block: int = 65536,
+def stream(mixer: Mixer, outputs: Sequence[tuple[Any, str | None]], block: int = 65536,
            progress: Callable[[int], None] | None = None, bed: MusicBed | None = None,
-           peaks: dict | None = None) -> int:
+           peaks: dict[str | None, float] | None = None) -> int:
     """Render ``mixer`` block by block, limited, into open sound files.
 
     Parameters
@@ -80,10 +81,8 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[object, str | None]], block: in
     block = max(1, min(block, mixer.frames))
     ch = mixer.channels
     buf = np.empty((block, ch), dtype=np.float32)
+    pcm16 = _Pcm16(block, ch) if any(f.subtype == "PCM_16" for f, _ in outputs) else None
     stem_buf = np.empty_like(buf)
-    pcm16 = any(f.subtype == "PCM_16" for f, _ in outputs)
-    scratch = np.empty_like(buf) if pcm16 else None
-    ints = np.empty((block, ch), dtype=np.int16) if pcm16 else None
     wants_music = any(bus == "music" for _, bus in outputs)
     # With music the limiter runs here, reading ahead; without, the mixer
     # renders the limiter's gain planned from the known sounds.
@@ -93,19 +92,19 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[object, str | None]], block: in
     while done < mixer.frames:
         n = min(block, mixer.frames - done)
         view = buf[:n]
-        if limiter is not None:
+        g = None
+        if source is not None and limiter is not None:
             limiter.run(source.pull, view)
             g = limiter.gain[:, None]
         else:
             mixer.render(view, done)
-            g = None
-        music = source.music_at(done, n) if wants_music else None
+        music = source.music_at(done, n) if source is not None and wants_music else None
         for f, bus in outputs:
             if bus is None:
                 out = view
             else:
                 out = stem_buf[:n]
-                if bus == "music":
+                if music is not None and g is not None and bus == "music":
                     np.multiply(music, g, out=out)
                 else:
                     mixer.render(out, done, bus)
@@ -114,21 +113,33 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[object, str | None]], block: in
             if peaks is not None and bus is None:          # the mix's, for ReplayGain
                 top = max(float(out.max()), -float(out.min())) if n else 0.0
                 peaks[bus] = max(peaks.get(bus, 0.0), top)
-            if f.subtype == "PCM_16":
-                s = scratch[:n]
-                np.multiply(out, 32768.0, out=s)
-                np.rint(s, out=ints[:n], casting="unsafe")        # round and narrow in one pass
-                data = ints[:n]
-            else:
-                data = out
-            if _ours(f):
-                f.write_at(done, data if f.subtype == "PCM_16" else samples(data, f.subtype))
-            else:
-                f.write(data)
+            _write(f, done, out if pcm16 is None or f.subtype != "PCM_16" else pcm16.of(out))
         done += n
         if progress is not None:
             progress(done)
     return done
+
+
+class _Pcm16:
+    """Float samples rounded to int16 in one pass, in reused buffers."""
+
+    def __init__(self, block: int, channels: int):
+        self.scratch = np.empty((block, channels), dtype=np.float32)
+        self.ints = np.empty((block, channels), dtype=np.int16)
+
+    def of(self, x: np.ndarray) -> np.ndarray:
+        n = len(x)
+        np.multiply(x, 32768.0, out=self.scratch[:n])
+        np.rint(self.scratch[:n], out=self.ints[:n], casting="unsafe")
+        return self.ints[:n]
+
+
+def _write(f: Any, frame: int, data: np.ndarray) -> None:
+    """Samples of ``frame`` onwards into ``f``: a WAV writer takes them as its file holds them."""
+    if _ours(f):
+        f.write_at(frame, data if f.subtype == "PCM_16" else samples(data, f.subtype))
+    else:
+        f.write(data)
 
 
 def _ours(f: object) -> bool:
@@ -154,7 +165,7 @@ def _stream_sounding(mixer: Mixer, outputs: Sequence[tuple[WavWriter, str | None
     m = mixer.in_pcm16_units() if pcm16 else mixer
     width = 2 * ch if pcm16 else 4 * ch
     buf = np.empty((block, ch), dtype=np.float32)
-    data = np.empty((block, ch), dtype=np.int16) if pcm16 else None
+    data: Any = np.empty((block, ch), dtype=np.int16) if pcm16 else None
     per_output = []
     for f, bus in outputs:
         render = m.sounding(bus, join=max(1, JOIN_BYTES // width))

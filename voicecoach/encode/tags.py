@@ -1,29 +1,30 @@
 """Tags and chapters written into an exported file.
 
 soundfile writes no tags (except RIFF INFO strings for WAV, which
-:mod:`voicecoach.encode.writer` sets itself), so the exporter adds them to
-its temp file before the rename: with mutagen, ID3v2.3 with CHAP/CTOC frames
-for MP3 and Vorbis comments with ``CHAPTERnnn`` / ``CHAPTERnnnNAME`` for OGG,
-Opus and FLAC; by hand, RIFF ``cue `` points with ``LIST/adtl`` labels for
-WAV (what DAWs, Audacity, ffmpeg and mpv read as markers and chapters).
-ReplayGain (and R128 for Opus) tell players the track's loudness.
+:mod:`voicecoach.encode.formats.wav` sets itself), so each format's writer
+adds them to its temp file before the rename: with mutagen, ID3v2.3 with
+CHAP/CTOC frames for MP3 and Vorbis comments with ``CHAPTERnnn`` /
+``CHAPTERnnnNAME`` for OGG, Opus and FLAC; by hand, RIFF ``cue `` points
+with ``LIST/adtl`` labels for WAV (what DAWs, Audacity, ffmpeg and mpv read
+as markers and chapters). ReplayGain tells players the track's loudness.
 mutagen is imported when a file is tagged, not before.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from voicecoach import __version__
 
-__all__ = ["Tags", "tag_mp3", "tag_vorbis", "tag_wav", "sort_chap_frames"]
+__all__ = ["Tags", "mutagen_errors", "sort_chap_frames", "tag_mp3", "tag_vorbis", "tag_wav"]
 
 
 REPLAYGAIN_REFERENCE = -18.0
 """LUFS that a ReplayGain 2.0 gain of 0 dB plays at."""
-R128_REFERENCE = -23.0
-"""LUFS that an Opus R128 gain of 0 plays at (EBU R128)."""
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,22 @@ class Tags:
 
     def replaygain(self) -> dict[str, str]:
         """``REPLAYGAIN_TRACK_GAIN`` / ``PEAK`` as players read them (may be empty)."""
-        out = {}
+        out: dict[str, str] = {}
         if self.loudness is not None:
             out["REPLAYGAIN_TRACK_GAIN"] = f"{REPLAYGAIN_REFERENCE - self.loudness:+.2f} dB"
         if self.peak is not None:
             out["REPLAYGAIN_TRACK_PEAK"] = f"{self.peak:.6f}"
         return out
+
+
+@contextmanager
+def mutagen_errors() -> Iterator[None]:
+    """mutagen's failures as :class:`RuntimeError`, which the exporter reports."""
+    from mutagen import MutagenError
+    try:
+        yield
+    except MutagenError as exc:
+        raise RuntimeError(str(exc)) from exc
 
 
 def tag_mp3(tmp: Path, tags: Tags, spans: list[tuple[int, int, str]]) -> None:
@@ -134,11 +145,10 @@ def sort_chap_frames(path: Path) -> None:
         fh.write(b"".join(frames))
 
 
-def tag_vorbis(tmp: Path, fmt: str, tags: Tags, chaps: list[tuple[str, str]]) -> None:
-    from mutagen.flac import FLAC
-    from mutagen.oggopus import OggOpus
-    from mutagen.oggvorbis import OggVorbis
-    audio = {"flac": FLAC, "ogg": OggVorbis, "opus": OggOpus}[fmt](tmp)
+def tag_vorbis(audio: Any, tags: Tags, chaps: list[tuple[str, str]],
+               more: dict[str, str]) -> None:
+    """Vorbis comments into ``audio`` (a mutagen FLAC, OggVorbis or OggOpus
+    file): the tags, ReplayGain, ``more`` (the format's own), the chapters."""
     if audio.tags is None:
         audio.add_tags()
     audio["TITLE"] = tags.title
@@ -151,15 +161,12 @@ def tag_vorbis(tmp: Path, fmt: str, tags: Tags, chaps: list[tuple[str, str]]) ->
         audio["DATE"] = tags.date
     if tags.track is not None:
         audio["TRACKNUMBER"] = str(tags.track)
-    for key, value in tags.replaygain().items():
+    for key, value in (tags.replaygain() | more).items():
         audio[key] = value
-    if fmt == "opus" and tags.loudness is not None:   # Q7.8 dB, relative to the output gain
-        audio["R128_TRACK_GAIN"] = str(round((R128_REFERENCE - tags.loudness) * 256))
     for i, (when, title) in enumerate(chaps, start=1):
         audio[f"CHAPTER{i:03d}"] = when
         audio[f"CHAPTER{i:03d}NAME"] = title
     audio.save()
-
 
 
 def tag_wav(path: Path, marks: list[tuple[int, str]]) -> None:
