@@ -541,7 +541,7 @@ def test_interrupt_while_tagging_leaves_the_old_file(monkeypatch, mixer, tmp_pat
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("voicecoach.encode.formats.sndfile.tag_vorbis", boom)
+    monkeypatch.setattr("voicecoach.encode.formats.base.tag_vorbis", boom)
     with pytest.raises(KeyboardInterrupt):
         export(mixer, TIMELINE, target, ExportOptions(cue_sheet=True))
     assert target.read_bytes() == b"old" and leftovers(tmp_path) == []

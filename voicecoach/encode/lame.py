@@ -1,13 +1,10 @@
 """libmp3lame through ctypes: one encoder at our settings, tuned for speech.
 
-libsndfile's MP3 writer drives LAME at its slowest algorithm quality; for a
-voice over a metronome, LAME's VBR at algorithm quality 7 sounds the same
-and encodes several times faster. Calling libmp3lame through ctypes also
-releases the GIL while it encodes (the mix and the stems encode on separate
-cores) and gives the LAME "Info" tag (encoder delay and padding) that players
-need to play the file gapless and exactly as long as the session.
-:mod:`voicecoach.encode.mp3_writer` builds the file from these encoders.
-"""
+LAME's VBR at algorithm quality 7 sounds as good for a voice over a
+metronome as libsndfile's MP3 writer (LAME at its slowest) and encodes
+several times faster; ctypes releases the GIL while it encodes; and LAME's
+Info tag tells players the encoder delay and padding. The file is built by
+:mod:`voicecoach.encode.mp3_writer`."""
 
 from __future__ import annotations
 
@@ -63,11 +60,8 @@ def available() -> bool:
 
 
 class LameEncoder:
-    """One libmp3lame encoder: VBR ``-V 2`` at algorithm quality 7.
-
-    ``info_tag``: LAME writes its Info tag frame first (the writer only
-    takes it as a template, from :meth:`info_frame`).
-    """
+    """One libmp3lame encoder: VBR ``-V 2`` at algorithm quality 7; with
+    ``info_tag`` it makes an Info tag frame (:meth:`info_frame`)."""
 
     def __init__(self, samplerate: int, channels: int, info_tag: bool = False):
         lib = _lib()

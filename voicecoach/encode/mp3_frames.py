@@ -1,13 +1,7 @@
-"""MPEG audio frames built without an encoder: frame counts, empty frames
-and the LAME Info tag of a stream written in pieces.
-
-The MP3 writer encodes only the sound and fills the silence with empty
-frames; this module holds the arithmetic and the bytes that make the
-pieces one valid stream: how many frames LAME writes for a given input,
-the constant empty frames at any global frame index, and the Info tag
-rebuilt for the whole stream (frames, bytes, seek table, encoder delay and
-padding, music length and both CRC-16s) from a throwaway encoder's tag.
-"""
+"""MPEG audio frames built without an encoder, which make the MP3 writer's
+pieces one valid stream: how many frames LAME writes for an input, the empty
+frames at any global frame index, and the LAME Info tag rebuilt for the
+whole stream from a throwaway encoder's tag."""
 
 from __future__ import annotations
 

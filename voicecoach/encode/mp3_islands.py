@@ -1,10 +1,6 @@
-"""Encoded MP3 islands by their input, shared by the writers of one export.
-
-A workout repeats itself (the same counts, cues and ticks) and LAME is
-deterministic, so an island of sound met again is the bytes it gave the
-first time. The store is shared by the mix's and the stems' writers (the
-mix repeats most of the voice stem's islands), thread-safe, and capped.
-"""
+"""Encoded MP3 islands by their input, shared by the writers of one export:
+LAME is deterministic and a workout repeats itself, so an island met again
+is the bytes it gave the first time."""
 
 from __future__ import annotations
 
@@ -14,10 +10,9 @@ from collections.abc import Callable
 __all__ = ["KNOWN_BYTES", "Islands"]
 
 KNOWN_BYTES = 2 << 20
-"""Encoded islands remembered, at most. Most repeats are short (counts,
-ticks): a 30-minute session with stems keeps 1.47 MB and a 3-hour one
-1.71 MB, every repeat found; 1 MB already misses some (35 more islands
-encoded in 30 minutes, 137 more in 3 hours, and slower)."""
+"""Encoded islands remembered, at most: enough for every repeat of a 3-hour
+session with stems (most repeats are short: counts, ticks); half as much
+misses some, and is slower."""
 
 
 class Islands:

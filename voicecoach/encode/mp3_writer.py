@@ -41,9 +41,8 @@ look-back (about 1700 samples) with room for the island's flushed tail;
 shorter islands repeat more often (see :data:`KEEP_SECONDS`)."""
 KEEP_SECONDS = 10
 """An island up to this long is kept until it ends and looked up by its
-exact input: a workout repeats the same cues and ticks, and LAME is
-deterministic, so a repeated island's frames are the bytes it gave before.
-A longer island streams to its encoder (memory stays flat)."""
+exact input (a repeat's frames are the bytes it gave before); a longer one
+streams to its encoder (memory stays flat)."""
 
 
 def _can_seek(fd: int) -> bool:
@@ -71,9 +70,8 @@ class _Island:
 
 
 class _SeekIndex:
-    """Each island's first frame, frames, first byte and bytes, for the Info
-    tag's seek table: flat int64 arrays (a 3-hour stem has thousands of
-    islands; a tuple each would cost five times the memory)."""
+    """Each island's first frame, frames, first byte and bytes for the Info
+    tag's seek table, in int64 arrays (a 3-hour stem has thousands of islands)."""
 
     def __init__(self, empty: SilentFrames):
         self.empty = empty
@@ -99,31 +97,16 @@ class _SeekIndex:
 class Mp3Writer:
     """Streams float blocks into an MP3 file, encoding only the sound.
 
-    Parameters
-    ----------
-    path : str, os.PathLike or int
-        Created or truncated; or a file descriptor open for writing (it stays
-        open: the writer works on a duplicate).
-    samplerate : int
-    channels : int
-        1 or 2.
-    seekable : bool, optional
-        Whether the Info tag can be written over the first frame at the end
-        (default: whether the file can seek). Not on a pipe, nor on a file
-        opened for appending: then no frame is kept for the tag either.
-    min_gap : int, optional
-        Silence (in samples) that ends an island; default
-        :data:`MIN_GAP_SAMPLES`, rounded up to whole frames.
-    keep : int, optional
-        Samples of an island kept to be looked up (default
-        :data:`KEEP_SECONDS`); a longer island streams to its encoder.
-    islands : Islands, optional
-        Encoded islands shared with other writers (default: its own).
-
-    Notes
-    -----
-    :meth:`write` takes float32 ``(n, channels)`` in ``[-1, 1]``; :meth:`close`
-    writes the last frames and the Info tag.
+    ``path``: created or truncated, or a descriptor open for writing (left
+    open: the writer works on a duplicate). ``seekable``: whether the Info
+    tag can be written over the first frame at the end (default: whether the
+    file can seek); not on a pipe, nor on a file opened for appending, where
+    no frame is kept for it either. ``min_gap``: samples of silence that end
+    an island (rounded up to whole frames); ``keep``: samples of an island
+    kept to be looked up (default :data:`KEEP_SECONDS`); ``islands``: the
+    store shared with the export's other writers. :meth:`write` takes float32
+    ``(n, channels)`` in ``[-1, 1]``; :meth:`close` writes the last frames
+    and the Info tag.
     """
 
     subtype = "MPEG_LAYER_III"

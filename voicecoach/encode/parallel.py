@@ -1,18 +1,16 @@
 """Encoders on their own threads, so the mix and its stems encode at once.
 
 libsndfile (through cffi) and libmp3lame (through ctypes) release the GIL
-while they encode, so on a 2-core machine the render (main thread) and two
-or three encoders share both cores. Each :class:`ThreadedSink` takes blocks
-through a short queue (memory stays a few blocks per file) and keeps the
-first error its encoder raised, re-raised in the caller's thread; the
-encoder closes its file on its thread too, so an interrupt (on the main
-thread) never lands inside an encoder's callback.
+while they encode, so the render (main thread) and the encoders share the
+cores. Each :class:`ThreadedSink` takes blocks through a short queue (memory
+stays a few blocks per file), keeps the first error its encoder raised for
+the caller's thread, and closes its file on its thread too: an interrupt
+(main thread) never lands inside an encoder's callback.
 
 glibc gives each new thread that allocates its own malloc arena, and the
-encoders' short-lived buffers and the islands they keep leave those arenas
-fragmented: a 3-hour MP3 export with stems then peaks about 3 MB higher
-than with one arena. The encoder threads share the main arena instead
-(they allocate a few times a block: no contention worth the memory).
+encoders' short-lived buffers and kept islands leave those fragmented (a
+3-hour MP3 export with stems peaked about 3 MB higher): the encoder threads
+share the main arena instead (a few allocations a block: no contention).
 """
 
 from __future__ import annotations
@@ -81,11 +79,9 @@ class ThreadedSink:
             self._free.put(block)
 
     def write(self, block: np.ndarray) -> None:
-        """Queue a copy of ``block`` (the caller reuses its buffers).
-
-        The copy goes into a block the encoder is done with when one of the
-        same shape is free: a fresh 256 KB array costs page faults each time.
-        """
+        """Queue a copy of ``block`` (the caller reuses its buffers), into a
+        written block of the same shape if one is free (a fresh one costs
+        page faults)."""
         if self._error is not None:
             raise self._error
         try:

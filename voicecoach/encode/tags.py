@@ -1,14 +1,10 @@
-"""Tags and chapters written into an exported file.
-
-soundfile writes no tags (except RIFF INFO strings for WAV, which
-:mod:`voicecoach.encode.formats.wav` sets itself), so each format's writer
-adds them to its temp file before the rename: with mutagen, ID3v2.3 with
-CHAP/CTOC frames for MP3 and Vorbis comments with ``CHAPTERnnn`` /
-``CHAPTERnnnNAME`` for OGG, Opus and FLAC; by hand, RIFF ``cue `` points
-with ``LIST/adtl`` labels for WAV (what DAWs, Audacity, ffmpeg and mpv read
-as markers and chapters). ReplayGain tells players the track's loudness.
-mutagen is imported when a file is tagged, not before.
-"""
+"""Tags and chapters written into an exported file (by each format's writer,
+into its temp file before the rename; libsndfile writes none but WAV's RIFF
+INFO): with mutagen, ID3v2.3 with CHAP/CTOC frames and Vorbis comments with
+``CHAPTERnnn``/``CHAPTERnnnNAME``; by hand, RIFF ``cue `` points with
+``LIST/adtl`` labels (what DAWs, ffmpeg and mpv read as chapters).
+ReplayGain tells players the loudness. mutagen is imported when a file is
+tagged, not before."""
 
 from __future__ import annotations
 
@@ -112,18 +108,16 @@ def tag_mp3(tmp: Path, tags: Tags, spans: list[tuple[int, int, str]]) -> None:
 def sort_chap_frames(path: Path) -> None:
     """Put the CHAP frames of an ID3v2.3 tag in start-time order, in place.
 
-    mutagen writes frames sorted by size, not by time, and
-    ffmpeg and some players list chapters in file order, not CTOC order.
+    mutagen sorts frames by size, not by time, and offers no say in the
+    order; ffmpeg and some players list chapters in file order, not CTOC's.
     Only CHAP frames swap places among themselves: the tag keeps its size.
     """
     with open(path, "r+b") as fh:
         head = fh.read(10)
         if len(head) < 10 or head[:3] != b"ID3" or head[3] != 3 or head[5] & 0xC0:
             return  # not a plain v2.3 tag (unsynchronised or extended header)
-        size = 0
-        for b in head[6:10]:  # syncsafe: 7 bits per byte
-            size = size << 7 | (b & 0x7F)
-        body = fh.read(size)
+        body = fh.read(sum((b & 0x7F) << 7 * (3 - k) for k, b in enumerate(head[6:10])))
+        # (the size is syncsafe: 7 bits a byte)
         frames: list[bytes] = []
         pos = 0
         while pos + 10 <= len(body) and body[pos] != 0:
@@ -170,12 +164,9 @@ def tag_vorbis(audio: Any, tags: Tags, chaps: list[tuple[str, str]],
 
 
 def tag_wav(path: Path, marks: list[tuple[int, str]]) -> None:
-    """Append RIFF ``cue `` points and their ``labl`` names to a finished WAV.
-
-    ``marks`` are ``(frame, title)``. The chunks go after libsndfile's own
-    (data, LIST/INFO), and the RIFF size is updated; a file too large for
-    RIFF's 32-bit sizes is left as it is.
-    """
+    """Append RIFF ``cue `` points and ``labl`` names for ``marks`` ``(frame,
+    title)`` after libsndfile's chunks of a finished WAV, updating the RIFF
+    size (a file too large for RIFF's 32-bit sizes is left as it is)."""
     if not marks:
         return
     import struct

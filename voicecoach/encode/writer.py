@@ -50,36 +50,21 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
            force: bool = False) -> list[Path]:
     """Write the session to ``path`` (and stems / cue sheet); all or nothing.
 
-    Parameters
-    ----------
-    mixer : Mixer
-        Built from ``timeline`` at ``options.samplerate`` with
-        ``options.channels`` channels.
-    timeline : Timeline
-        Gives the chapters and default tags.
-    path : pathlib.Path
-        Target; the format comes from its extension unless ``options.format``.
-        ``-`` is standard output (file descriptor 1); a FIFO or character
-        device is written through; a symlink's target is replaced (see
-        :mod:`voicecoach.encode.targets`). Streams get no tags or chapters,
-        but a WAV to standard output redirected to a regular file (``-o - >
-        x.wav``) is the whole file ``-o x.wav`` writes.
-    progress : callable, optional
-        ``progress(frames_done)`` after each block.
-    force : bool
-        Replace an existing read-only file.
-
-    Returns
-    -------
-    list of pathlib.Path
-        Paths written: the mix first, then stems, then the cue sheet.
+    ``mixer`` is built from ``timeline`` (which gives the chapters and default
+    tags) at ``options.samplerate`` with ``options.channels``. The format
+    comes from ``path``'s extension unless ``options.format``; ``-`` is
+    standard output, a FIFO or character device is written through, a
+    symlink's target is replaced. Streams get no tags or chapters (but a WAV
+    to standard output redirected to a regular file is the whole file).
+    ``progress(frames_done)`` after each block; ``force`` replaces a
+    read-only file. Returns the paths written: the mix, the stems, the cue sheet.
 
     Raises
     ------
     voicecoach.errors.InputError
-        Unknown format, subtype not available, sample rate the codec refuses,
-        a target that can not be written (see :func:`resolve_target`), stems
-        or a cue sheet with standard output, a stream for a format that needs a file.
+        Unknown format, subtype or sample rate the format refuses, a target
+        that can not be written (:func:`resolve_target`), stems or a cue sheet
+        with standard output, a stream for a format that needs a file.
     ExportError
         Anything that fails while writing (disk full, a reader that went
         away, encoder failure): one line naming the path and the cause.
@@ -125,14 +110,12 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
 
 
 def _check_arguments(mixer: object, timeline: object, path: object, options: object) -> None:
-    if not isinstance(mixer, Mixer):
-        raise TypeError(f"mixer must be a Mixer, not {type(mixer).__name__}")
-    if not isinstance(timeline, Timeline):
-        raise TypeError(f"timeline must be a Timeline, not {type(timeline).__name__}")
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a path, not {type(path).__name__}")
-    if not isinstance(options, ExportOptions):
-        raise TypeError(f"options must be ExportOptions, not {type(options).__name__}")
+    for name, value, kind, what in (("mixer", mixer, Mixer, "a Mixer"),
+                                    ("timeline", timeline, Timeline, "a Timeline"),
+                                    ("path", path, (str, os.PathLike), "a path"),
+                                    ("options", options, ExportOptions, "ExportOptions")):
+        if not isinstance(value, kind):
+            raise TypeError(f"{name} must be {what}, not {type(value).__name__}")
 
 
 def _targets(path: Path, fmt: str, main: Target, options: ExportOptions, bed: MusicBed | None,

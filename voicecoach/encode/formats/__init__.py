@@ -1,12 +1,8 @@
-"""The export formats: a registry of writers, one module each, and the options.
-
-Each format is one module of this package holding one writer (see
-:class:`~voicecoach.encode.formats.base.FormatWriter` and "Adding a format" in
-docs/architecture.md); :data:`WRITERS` names them. What a user can get wrong
-is checked before anything is written, so a bad choice is an
-:class:`~voicecoach.errors.InputError`, never a half-written file. Nothing
-here imports numpy or a codec: the CLI reads :data:`FORMATS` at start.
-"""
+"""The export formats: a registry of writers, one module each (see
+:class:`~voicecoach.encode.formats.base.FormatWriter`), and the options.
+What a user can get wrong is an :class:`~voicecoach.errors.InputError`
+before anything is written. Nothing here imports numpy or a codec: the CLI
+reads :data:`FORMATS` at start."""
 
 from __future__ import annotations
 
@@ -36,17 +32,13 @@ def writer(name: str) -> type[FormatWriter]:
 @dataclass(frozen=True)
 class ExportOptions:
     """What to write; values a user can get wrong raise :class:`InputError`.
-
     ``samplerate`` and ``channels`` must match the
-    :class:`~voicecoach.audio.mixer.Mixer` (the caller
-    renders the timeline at this rate); here they are validated against the
-    format (Opus: 8/12/16/24/48 kHz only).
-    """
+    :class:`~voicecoach.audio.mixer.Mixer`; the format's writer checks them."""
 
     format: str | None = None        # from the extension when None
     samplerate: int = 48000
     channels: int = 1                # 1 or 2
-    subtype: str | None = None       # wav: PCM_16 (default), PCM_24, PCM_32, FLOAT; flac: PCM_16, PCM_24
+    subtype: str | None = None       # one of the format's subtypes; its first when None
     stems: bool = False              # also NAME.voice.EXT and NAME.ticks.EXT
     cue_sheet: bool = False          # also NAME.cue
     title: str | None = None

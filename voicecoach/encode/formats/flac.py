@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voicecoach.encode.formats.sndfile import VorbisCommented
+from voicecoach.encode.formats.base import VorbisCommented
 from voicecoach.encode.tags import Tags, mutagen_errors
 
 

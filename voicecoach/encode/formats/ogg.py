@@ -1,6 +1,6 @@
 """OGG/Vorbis: libsndfile's encoder, Vorbis comments."""
 
-from voicecoach.encode.formats.sndfile import VorbisCommented
+from voicecoach.encode.formats.base import VorbisCommented
 
 
 class OggFormat(VorbisCommented):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from voicecoach.encode.formats.sndfile import VorbisCommented
+from voicecoach.encode.formats.base import VorbisCommented
 from voicecoach.encode.tags import Tags
 
 R128_REFERENCE = -23.0
