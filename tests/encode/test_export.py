@@ -223,7 +223,7 @@ def test_mp3_mix_and_stems_decode_to_the_wav_pcm_with_exact_silence(exported, tm
     """Islands of sound and empty frames between: ffmpeg gets every sample
     where the PCM has it, as close as one LAME encoder fed all of it gets,
     and exact zeros far from any sound."""
-    from voicecoach.encode.lame import LameWriter
+    from voicecoach.encode.mp3_writer import Mp3Writer
 
     def decoded(mp3: Path) -> np.ndarray:
         res = subprocess.run(["ffmpeg", "-v", "error", "-i", str(mp3), "-f", "f32le", "-ac", "1",
@@ -237,7 +237,7 @@ def test_mp3_mix_and_stems_decode_to_the_wav_pcm_with_exact_silence(exported, tm
     mp3s, wavs = exported["mp3"][1][:3], exported["wav-float"][1][:3]
     for mp3, wav in zip(mp3s, wavs):
         ref = sf.read(wav, dtype="float32", always_2d=True)[0]
-        one = LameWriter(tmp_path / "one.mp3", SR, 1, min_gap=10 ** 12)   # never an island
+        one = Mp3Writer(tmp_path / "one.mp3", SR, 1, min_gap=10 ** 12)   # never an island
         one.write(ref)
         one.close()
         ref = ref[:, 0]
@@ -541,7 +541,7 @@ def test_interrupt_while_tagging_leaves_the_old_file(monkeypatch, mixer, tmp_pat
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export_mod, "tag_vorbis", boom)
+    monkeypatch.setattr("voicecoach.encode.formats.base.tag_vorbis", boom)
     with pytest.raises(KeyboardInterrupt):
         export(mixer, TIMELINE, target, ExportOptions(cue_sheet=True))
     assert target.read_bytes() == b"old" and leftovers(tmp_path) == []
@@ -551,7 +551,7 @@ def test_tagging_failure_is_an_export_error(monkeypatch, mixer, tmp_path):
     def broken(*args, **kwargs):
         raise mutagen.MutagenError("tag too large")
 
-    monkeypatch.setattr(export_mod, "tag_mp3", broken)
+    monkeypatch.setattr("voicecoach.encode.formats.mp3.tag_mp3", broken)
     with pytest.raises(ExportError, match=r"t\.mp3: tag too large") as info:
         export(mixer, TIMELINE, tmp_path / "t.mp3", ExportOptions())
     assert info.value.exit_code == 1 and list(tmp_path.iterdir()) == []
@@ -833,10 +833,10 @@ def test_a_sound_file_on_a_descriptor_leaves_it_open_for_its_owner(tmp_path):
     """The exporter opens each file's descriptor and closes it once, last: a
     sound file that closed it too would have the exporter close a number
     the system may since have given to another file."""
-    from voicecoach.encode.writer import _sound_file
+    from voicecoach.encode.sound_file import SoundFileSink
     fd = os.open(tmp_path / "x.flac", os.O_RDWR | os.O_CREAT)
     try:
-        f = _sound_file(fd, SR, 1, "PCM_16", "FLAC")
+        f = SoundFileSink(fd, SR, 1, "PCM_16", "FLAC")
         f.write(np.zeros(480, np.int16))
         f.close()
         assert os.fstat(fd).st_size > 0                 # still ours, and written
@@ -850,9 +850,9 @@ def test_a_wav_is_ours_only_when_its_samples_chapters_and_header_fit_riffs_limit
     """16-bit stereo: 4 bytes a frame. Past RIFF's limit (made small here)
     libsndfile writes the file (its name in the software tag); under it,
     the exporter's own writer. Both give the same samples and chapters."""
-    from voicecoach.encode import writer
+    from voicecoach.encode.formats import wav as wav_format
     m = make_mixer(channels=2)
-    monkeypatch.setattr(writer, "RIFF_LIMIT", m.frames * 4 + room)
+    monkeypatch.setattr(wav_format, "RIFF_LIMIT", m.frames * 4 + room)
     out = tmp_path / "s.wav"
     export(m, TIMELINE, out, ExportOptions(channels=2))
     blob = out.read_bytes()

@@ -19,17 +19,16 @@ import pytest
 import soundfile as sf
 
 from voicecoach.encode import lame
-from voicecoach.encode.crc16 import crc16, crc16_combine
-from voicecoach.encode.lame import LameWriter
 from voicecoach.encode.mp3_frames import frames_for
 from voicecoach.encode.mp3_islands import Islands
+from voicecoach.encode.mp3_writer import MIN_GAP_SAMPLES, Mp3Writer
 
 pytestmark = [
     pytest.mark.skipif(not lame.available(), reason="libmp3lame not installed"),
     pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed"),
 ]
 
-GAP = lame.MIN_GAP_SAMPLES // 1152          # frames of silence that end an island
+GAP = MIN_GAP_SAMPLES // 1152          # frames of silence that end an island
 NEVER = 10 ** 12                            # a gap no input has: one encoder
 
 
@@ -94,8 +93,8 @@ def decode(path, channels: int) -> np.ndarray:
     return np.frombuffer(res.stdout, np.float32).reshape(-1, channels)
 
 
-def encode(path, x: np.ndarray, sr: int, block: int = 4000, **kw) -> LameWriter:
-    w = LameWriter(path, sr, x.shape[1], **kw)
+def encode(path, x: np.ndarray, sr: int, block: int = 4000, **kw) -> Mp3Writer:
+    w = Mp3Writer(path, sr, x.shape[1], **kw)
     for i in range(0, len(x), block):
         w.write(x[i:i + block])
     w.close()
@@ -127,16 +126,6 @@ def snr(ref: np.ndarray, y: np.ndarray) -> float:
 
 
 # ------------------------------------------------------------------- tests
-def test_crc16_matches_a_plain_bitwise_crc():
-    rng = np.random.default_rng(3)
-    for n in (0, 1, 2, 63, 64, 1023, 1024, 1025, 2049, 5000, 150_001):
-        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
-        assert crc16(data) == crc_plain(data), n
-        cut = n // 3
-        assert crc16(data[cut:], crc16(data[:cut])) == crc_plain(data), n
-        assert crc16_combine(crc16(data[:cut]), crc16(data[cut:]), n - cut) == crc_plain(data)
-
-
 def test_frames_for_is_what_one_lame_encoder_writes(tmp_path):
     """The arithmetic the islands rely on, against LAME's own tag."""
     for n in (1, 575, 576, 1151, 1152, 10 * 1152 + 577):
@@ -288,7 +277,7 @@ def test_a_pipe_gets_the_same_frames_without_the_tag(tmp_path):
     reader.start()
     fd = os.open(fifo, os.O_WRONLY)
     try:
-        w = LameWriter(fd, 48000, 1)
+        w = Mp3Writer(fd, 48000, 1)
         w.write(x)
         w.close()
     finally:
@@ -300,14 +289,21 @@ def test_a_pipe_gets_the_same_frames_without_the_tag(tmp_path):
 
 
 def test_each_island_starts_with_its_own_bit_reservoir(tmp_path):
-    """main_data_begin = 0 where an island starts: its bytes stand alone."""
-    x = signal(60 * 1152, 48000, 1, [(0, 9000), (25000, 30000), (50000, 60000)])
+    """main_data_begin = 0 where an island starts (the frame slot of its first
+    sound, after empty frames): its bytes stand alone."""
+    spans = [(0, 9000), (25000, 30000), (50000, 60000)]
+    x = signal(60 * 1152, 48000, 1, spans)
     path = tmp_path / "r.mp3"
     w = encode(path, x, 48000)
-    frames = walk(path.read_bytes())[1:]
+    assert w.islands == 3
     data = path.read_bytes()
-    for first in w.island_frames:
+    frames = walk(data)[1:]
+    for first in (start // 1152 for start, _ in spans):
+        if first:                                         # silence before: empty frames
+            pos, size, _ = frames[first - 1]
+            assert not any(data[pos + 4:pos + size]), first
         pos = frames[first][0]
+        assert any(data[pos + 6:pos + frames[first][1]]), first          # sound
         assert int.from_bytes(data[pos + 4:pos + 6], "big") >> 7 == 0, first   # 9 bits
 
 
@@ -341,7 +337,7 @@ def test_writers_sharing_islands_encode_each_once_even_at_once(tmp_path):
     alone = tmp_path / "alone.mp3"
     encode(alone, x, sr)
     shared = Islands()
-    writers = [LameWriter(tmp_path / f"{i}.mp3", sr, 1, islands=shared) for i in range(2)]
+    writers = [Mp3Writer(tmp_path / f"{i}.mp3", sr, 1, islands=shared) for i in range(2)]
     start = threading.Barrier(2)
 
     def run(w):

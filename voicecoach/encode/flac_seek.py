@@ -11,20 +11,13 @@ from __future__ import annotations
 import mmap
 from pathlib import Path
 
+from fastcrc import crc8
+
 __all__ = ["SEEK_SECONDS", "add_seektable"]
 
 SEEK_SECONDS = 10
 _BLOCK_SIZES = {1: 192, **{k: 576 << (k - 2) for k in range(2, 6)},
                 **{k: 256 << (k - 8) for k in range(8, 16)}}
-
-
-def _crc8(data: bytes) -> int:
-    crc = 0
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
-    return crc
 
 
 def _frame_header(buf, pos: int, want: int = 0) -> tuple[int, int] | None:
@@ -56,7 +49,7 @@ def _frame_header(buf, pos: int, want: int = 0) -> tuple[int, int] | None:
     i += {12: 1, 13: 2, 14: 2}.get(sr_code, 0)
     if size is None or number * size < want:
         return None
-    if i >= len(buf) or _crc8(bytes(buf[pos:i])) != buf[i]:
+    if i >= len(buf) or crc8.smbus(bytes(buf[pos:i])) != buf[i]:   # the header's CRC-8
         return None
     return number, size
 

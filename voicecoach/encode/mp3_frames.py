@@ -1,21 +1,14 @@
-"""MPEG audio frames built without an encoder: frame counts, empty frames
-and the LAME Info tag of a stream written in pieces.
-
-The MP3 writer encodes only the sound and fills the silence with empty
-frames; this module holds the arithmetic and the bytes that make the
-pieces one valid stream: how many frames LAME writes for a given input,
-the constant empty frames at any global frame index, and the Info tag
-rebuilt for the whole stream (frames, bytes, seek table, encoder delay and
-padding, music length and both CRC-16s) from a throwaway encoder's tag.
-"""
+"""MPEG audio frames built without an encoder, which make the MP3 writer's
+pieces one valid stream: how many frames LAME writes for an input, the empty
+frames at any global frame index, and the LAME Info tag rebuilt for the
+whole stream from a throwaway encoder's tag."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import numpy as np
-
-from voicecoach.encode.crc16 import crc16
+from fastcrc import crc16
 
 __all__ = ["SILENT_CHUNK", "SilentFrames", "frames_for", "info_tag"]
 
@@ -54,22 +47,14 @@ class SilentFrames:
         self.header = np.frombuffer(h.to_bytes(4, "big"), dtype=np.uint8)
         self.num, self.den = framesize // 8 * kbps * 1000, samplerate
         self.base = self.num // self.den
-        # At most rates every empty frame is the same: one run's bytes, and
-        # the CRC of each run length met, serve every run.
+        # At most rates every empty frame is the same: one run's bytes serve every run.
         self.fixed = self.frames(0, SILENT_CHUNK).tobytes() if self.num % self.den == 0 else None
-        self._crcs: dict[int, int] = {}
 
-    def run(self, a: int, b: int) -> tuple[bytes, int | None]:
-        """The bytes of empty frames ``a .. b-1`` (at most a chunk), and
-        their CRC from 0 when it is at hand."""
+    def run(self, a: int, b: int) -> bytes:
+        """The bytes of empty frames ``a .. b-1`` (at most a chunk)."""
         if self.fixed is None:
-            return self.frames(a, b).tobytes(), None
-        m = b - a
-        data = self.fixed[:m * self.base]
-        crc = self._crcs.get(m)
-        if crc is None:
-            crc = self._crcs[m] = crc16(data)
-        return data, crc
+            return self.frames(a, b).tobytes()
+        return self.fixed[:(b - a) * self.base]
 
     def offset(self, k: int) -> int:
         """Bytes of the empty frames ``0 .. k-1``."""
@@ -109,5 +94,5 @@ def info_tag(template: bytes, total: int, padding: int, delay: int, audio_bytes:
     t[lame + 21:lame + 24] = ((delay << 12) | padding).to_bytes(3, "big")
     t[lame + 28:lame + 32] = size.to_bytes(4, "big")
     t[lame + 32:lame + 34] = crc.to_bytes(2, "big")
-    t[lame + 34:lame + 36] = crc16(bytes(t[:lame + 34])).to_bytes(2, "big")
+    t[lame + 34:lame + 36] = crc16.arc(bytes(t[:lame + 34])).to_bytes(2, "big")
     return bytes(t)

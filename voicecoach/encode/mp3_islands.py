@@ -1,22 +1,18 @@
-"""Encoded MP3 islands by their input, shared by the writers of one export.
-
-A workout repeats itself (the same counts, cues and ticks) and LAME is
-deterministic, so an island of sound met again is the bytes it gave the
-first time. The store is shared by the mix's and the stems' writers (the
-mix repeats most of the voice stem's islands), thread-safe, and capped.
-"""
+"""Encoded MP3 islands by their input, shared by the writers of one export:
+LAME is deterministic and a workout repeats itself, so an island met again
+is the bytes it gave the first time."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 __all__ = ["KNOWN_BYTES", "Islands"]
 
 KNOWN_BYTES = 2 << 20
-"""Encoded islands remembered, at most. Most repeats are short (counts,
-ticks): a 30-minute session with stems keeps 1.47 MB and a 3-hour one
-1.71 MB, every repeat found; 1 MB already misses some (35 more islands
-encoded in 30 minutes, 137 more in 3 hours, and slower)."""
+"""Encoded islands remembered, at most: enough for every repeat of a 3-hour
+session with stems (most repeats are short: counts, ticks); half as much
+misses some, and is slower."""
 
 
 class Islands:
@@ -33,12 +29,13 @@ class Islands:
     def __init__(self, limit: int = KNOWN_BYTES):
         self._limit = limit
         self._size = 0
-        self._done: dict[tuple, tuple[bytes, int, int]] = {}
+        self._done: dict[tuple, tuple[bytes, int]] = {}
         self._busy: dict[tuple, threading.Event] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, encode) -> tuple[tuple[bytes, int, int], bool]:
-        """The island ``(bytes, frames, crc)`` for ``key``, from ``encode()``
+    def get(self, key: tuple, encode: Callable[[], tuple[bytes, int]]
+            ) -> tuple[tuple[bytes, int], bool]:
+        """The island ``(bytes, frames)`` for ``key``, from ``encode()``
         if no writer has encoded it; and whether this call encoded it."""
         while True:
             with self._lock:

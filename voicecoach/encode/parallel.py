@@ -1,16 +1,16 @@
 """Encoders on their own threads, so the mix and its stems encode at once.
 
 libsndfile (through cffi) and libmp3lame (through ctypes) release the GIL
-while they encode, so on a 2-core machine the render (main thread) and two
-or three encoders share both cores. Each :class:`ThreadedSink` takes blocks
-through a short queue (memory stays a few blocks per file) and keeps the
-first error its encoder raised, re-raised in the caller's thread.
+while they encode, so the render (main thread) and the encoders share the
+cores. Each :class:`ThreadedSink` takes blocks through a short queue (memory
+stays a few blocks per file), keeps the first error its encoder raised for
+the caller's thread, and closes its file on its thread too: an interrupt
+(main thread) never lands inside an encoder's callback.
 
 glibc gives each new thread that allocates its own malloc arena, and the
-encoders' short-lived buffers and the islands they keep leave those arenas
-fragmented: a 3-hour MP3 export with stems then peaks about 3 MB higher
-than with one arena. The encoder threads share the main arena instead
-(they allocate a few times a block: no contention worth the memory).
+encoders' short-lived buffers and kept islands leave those fragmented (a
+3-hour MP3 export with stems peaked about 3 MB higher): the encoder threads
+share the main arena instead (a few allocations a block: no contention).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 
 __all__ = ["ThreadedSink"]
 
-_DONE = object()
+_CLOSE = object()
 _M_ARENA_MAX = -8               # glibc's mallopt parameter
 
 
@@ -40,12 +40,13 @@ def _one_malloc_arena() -> None:
 
 
 class ThreadedSink:
-    """Writes blocks to ``sink`` (anything with ``write(array)``) on a thread.
+    """Writes blocks to ``sink`` (``write(array)``, ``close()``) on a thread.
 
     Parameters
     ----------
     sink : object
-        A ``soundfile.SoundFile`` or :class:`~voicecoach.encode.lame.LameWriter`.
+        A :class:`~voicecoach.encode.sound_file.SoundFileSink` or
+        :class:`~voicecoach.encode.mp3_writer.Mp3Writer`.
     depth : int
         Blocks that may wait in the queue.
     """
@@ -54,6 +55,7 @@ class ThreadedSink:
         _one_malloc_arena()
         self.sink = sink
         self.subtype = sink.subtype
+        self.closed = False
         self._q: queue.Queue = queue.Queue(maxsize=depth)
         self._free: queue.SimpleQueue = queue.SimpleQueue()   # written blocks, to reuse
         self._error: BaseException | None = None
@@ -63,21 +65,23 @@ class ThreadedSink:
     def _run(self) -> None:
         while True:
             block = self._q.get()
-            if block is _DONE:
+            if block is _CLOSE:
+                try:
+                    self.sink.close()
+                except BaseException as exc:  # noqa: BLE001 -- raised in the caller's thread
+                    self._error = self._error or exc
                 return
             if self._error is None:
                 try:
                     self.sink.write(block)
-                except BaseException as exc:    # re-raised in the caller's thread
+                except BaseException as exc:  # noqa: BLE001 -- raised in the caller's thread
                     self._error = exc
             self._free.put(block)
 
     def write(self, block: np.ndarray) -> None:
-        """Queue a copy of ``block`` (the caller reuses its buffers).
-
-        The copy goes into a block the encoder is done with when one of the
-        same shape is free: a fresh 256 KB array costs page faults each time.
-        """
+        """Queue a copy of ``block`` (the caller reuses its buffers), into a
+        written block of the same shape if one is free (a fresh one costs
+        page faults)."""
         if self._error is not None:
             raise self._error
         try:
@@ -89,10 +93,15 @@ class ThreadedSink:
         np.copyto(spare, block)
         self._q.put(spare)
 
-    def join(self) -> None:
-        """Wait until every queued block is written; raise its error if one failed."""
-        if self._thread.is_alive():
-            self._q.put(_DONE)
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
+
+    def close(self) -> None:
+        """Write every queued block and close the file; raise the first error."""
+        if not self.closed:
+            self.closed = True
+            self._q.put(_CLOSE)
             self._thread.join()
         if self._error is not None:
             raise self._error

@@ -1,17 +1,13 @@
-"""Render a session block by block into open sound files.
-
-The one loop an export runs: the same :meth:`Mixer.render
-<voicecoach.audio.mixer.Mixer.render>` as the live player, into files that
-are already open (:func:`voicecoach.encode.writer.export` opens, tags and
-renames them). Memory stays ``O(block)`` whatever the session length. With
-music the mix goes through the true-peak limiter here; without music, into
-:class:`~voicecoach.encode.wav.WavWriter` files only the stretches where
-the mixer sounds are rendered (the rest is a hole that reads as zeros).
-"""
+"""Render a session block by block into open sound files: the one loop an
+export runs, the live player's :meth:`Mixer.render
+<voicecoach.audio.mixer.Mixer.render>` into files the exporter opened.
+Memory stays ``O(block)``; with music the mix goes through the true-peak
+limiter here; into WAV writers without music, only what sounds is rendered."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +16,7 @@ from voicecoach.audio.levels import TruePeakLimiter
 from voicecoach.audio.mixer import Mixer
 from voicecoach.encode.wav import WavWriter, samples
 
-__all__ = ["stream", "MixSource", "JOIN_BYTES", "REPLACING_HOLE_BYTES"]
+__all__ = ["JOIN_BYTES", "REPLACING_HOLE_BYTES", "MixSource", "stream"]
 
 JOIN_BYTES = 8192
 """Silences shorter than this (in bytes of the file) are rendered, not
@@ -33,47 +29,27 @@ as writing this many bytes more (measured: README); a new file is flushed
 later, in the background, and gets every hole."""
 
 
-def stream(mixer: Mixer, outputs: Sequence[tuple[object, str | None]], block: int = 65536,
+def stream(mixer: Mixer, outputs: Sequence[tuple[Any, str | None]], block: int = 65536,
            progress: Callable[[int], None] | None = None, bed: MusicBed | None = None,
-           peaks: dict | None = None) -> int:
+           peaks: dict[str | None, float] | None = None) -> int:
     """Render ``mixer`` block by block, limited, into open sound files.
 
-    Parameters
-    ----------
-    mixer : Mixer
-        With its loudness gain applied (:meth:`Mixer.with_master`).
-    outputs : sequence of (file, bus)
-        ``soundfile.SoundFile``, :class:`~voicecoach.encode.wav.WavWriter`
-        or anything with ``write(array)`` and ``subtype``, open at
-        ``mixer.samplerate`` with ``mixer.channels`` channels; ``bus`` is
-        ``None`` (the mix), ``'voice'``, ``'ticks'`` or ``'music'``.
-    block : int
-        Frames per render; the buffers are float32 ``(block, channels)``
-        (plus int16 of that shape for PCM_16 files).
-    progress : callable, optional
-        Called with the frames done after each block.
-    bed : MusicBed, optional
-        Music under the mix (ducked and levelled, at the loudness gain).
-    peaks : dict, optional
-        ``peaks[None]``: the largest magnitude of the mix written (for ReplayGain).
+    ``mixer`` has its loudness gain applied (:meth:`Mixer.with_master`);
+    ``outputs`` are ``(file, bus)``: a file takes ``write(array)`` or, a
+    :class:`~voicecoach.encode.wav.WavWriter`, ``write_at``, and says its
+    ``subtype``; ``bus`` is ``None`` (the mix), ``'voice'``, ``'ticks'`` or
+    ``'music'``. The buffers are float32 ``(block, channels)`` (and int16 for
+    PCM_16 files). ``progress(frames_done)`` after each block; ``bed``: music
+    under the mix; ``peaks[None]``: the mix's largest magnitude (ReplayGain).
+    Returns the frames written to each file (``mixer.frames``).
 
-    Returns
-    -------
-    int
-        Frames written to each file (``mixer.frames``).
-
-    Notes
-    -----
     With music the mix goes through the :class:`TruePeakLimiter`, which
-    reads the mixer and the music ahead of the frames written (the same
-    source order as live play); each stem is scaled by the limiter's gain of
-    the same frames, so the stems still sum to the mix. Without music the
-    mixer applies the limiter's planned gain itself (see
-    :mod:`voicecoach.audio.gain_plan`), to the mix and each stem alike. PCM_16 is converted here as
-    ``round(x * 32768)`` (libsndfile floors); the limiter keeps every value
-    far inside int16. Without music, into :class:`WavWriter` files only,
-    just the stretches where the mixer sounds are rendered (see
-    :func:`_stream_sounding`): the same bytes, far fewer passes.
+    reads the mixer and the music ahead of the frames written (live play's
+    order) and scales each stem by its gain of the same frames, so the stems
+    sum to the mix; without, the mixer applies the planned gain itself
+    (:mod:`voicecoach.audio.gain_plan`). PCM_16 is ``round(x * 32768)``
+    (libsndfile floors). Without music, into WAV writers only, just the
+    stretches where the mixer sounds are rendered (:func:`_stream_sounding`).
     """
     if bed is None and outputs and all(_ours(f) for f, _ in outputs):
         return _stream_sounding(mixer, outputs, block, progress)
@@ -82,8 +58,8 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[object, str | None]], block: in
     buf = np.empty((block, ch), dtype=np.float32)
     stem_buf = np.empty_like(buf)
     pcm16 = any(f.subtype == "PCM_16" for f, _ in outputs)
-    scratch = np.empty_like(buf) if pcm16 else None
-    ints = np.empty((block, ch), dtype=np.int16) if pcm16 else None
+    scratch: Any = np.empty_like(buf) if pcm16 else None
+    ints: Any = np.empty((block, ch), dtype=np.int16) if pcm16 else None
     wants_music = any(bus == "music" for _, bus in outputs)
     # With music the limiter runs here, reading ahead; without, the mixer
     # renders the limiter's gain planned from the known sounds.
@@ -93,34 +69,28 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[object, str | None]], block: in
     while done < mixer.frames:
         n = min(block, mixer.frames - done)
         view = buf[:n]
-        if limiter is not None:
+        g = None
+        if source is not None and limiter is not None:
             limiter.run(source.pull, view)
             g = limiter.gain[:, None]
         else:
             mixer.render(view, done)
-            g = None
-        music = source.music_at(done, n) if wants_music else None
+        music = source.music_at(done, n) if source is not None and wants_music else None
         for f, bus in outputs:
-            if bus is None:
-                out = view
-            else:
-                out = stem_buf[:n]
-                if bus == "music":
-                    np.multiply(music, g, out=out)
-                else:
-                    mixer.render(out, done, bus)
-                    if g is not None:
-                        out *= g
+            out = view if bus is None else stem_buf[:n]
+            if music is not None and g is not None and bus == "music":
+                np.multiply(music, g, out=out)
+            elif bus is not None:
+                mixer.render(out, done, bus)
+                if g is not None:
+                    out *= g
             if peaks is not None and bus is None:          # the mix's, for ReplayGain
                 top = max(float(out.max()), -float(out.min())) if n else 0.0
                 peaks[bus] = max(peaks.get(bus, 0.0), top)
+            data = out
             if f.subtype == "PCM_16":
-                s = scratch[:n]
-                np.multiply(out, 32768.0, out=s)
-                np.rint(s, out=ints[:n], casting="unsafe")        # round and narrow in one pass
-                data = ints[:n]
-            else:
-                data = out
+                np.multiply(out, 32768.0, out=scratch[:n])
+                data = np.rint(scratch[:n], out=ints[:n], casting="unsafe")  # round and narrow
             if _ours(f):
                 f.write_at(done, data if f.subtype == "PCM_16" else samples(data, f.subtype))
             else:
@@ -140,13 +110,9 @@ def _stream_sounding(mixer: Mixer, outputs: Sequence[tuple[WavWriter, str | None
                      progress: Callable[[int], None] | None) -> int:
     """:func:`stream` without music into WAV writers: only the frames where
     the mixer has sound (:meth:`Mixer.sounding`) are rendered; a silence of
-    the writer's ``min_hole`` bytes or more is left to it (a hole in a
-    file, zeros on a stream), shorter ones are written as zeros.
-
-    16-bit samples come from the mixer in 16-bit units
-    (:meth:`Mixer.in_pcm16_units`), rounded to int16 in one pass: the same
-    integers as ``round(x * 32768)`` of the dense render.
-    """
+    the writer's ``min_hole`` bytes or more is left to it (a hole, or zeros on
+    a stream). 16-bit samples come from the mixer in 16-bit units
+    (:meth:`Mixer.in_pcm16_units`): the integers of ``round(x * 32768)``."""
     frames, ch = mixer.frames, mixer.channels
     block = max(1, min(block, frames))
     subtype = outputs[0][0].subtype
@@ -154,7 +120,7 @@ def _stream_sounding(mixer: Mixer, outputs: Sequence[tuple[WavWriter, str | None
     m = mixer.in_pcm16_units() if pcm16 else mixer
     width = 2 * ch if pcm16 else 4 * ch
     buf = np.empty((block, ch), dtype=np.float32)
-    data = np.empty((block, ch), dtype=np.int16) if pcm16 else None
+    data: Any = np.empty((block, ch), dtype=np.int16) if pcm16 else None
     per_output = []
     for f, bus in outputs:
         render = m.sounding(bus, join=max(1, JOIN_BYTES // width))

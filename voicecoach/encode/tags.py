@@ -1,29 +1,26 @@
-"""Tags and chapters written into an exported file.
-
-soundfile writes no tags (except RIFF INFO strings for WAV, which
-:mod:`voicecoach.encode.writer` sets itself), so the exporter adds them to
-its temp file before the rename: with mutagen, ID3v2.3 with CHAP/CTOC frames
-for MP3 and Vorbis comments with ``CHAPTERnnn`` / ``CHAPTERnnnNAME`` for OGG,
-Opus and FLAC; by hand, RIFF ``cue `` points with ``LIST/adtl`` labels for
-WAV (what DAWs, Audacity, ffmpeg and mpv read as markers and chapters).
-ReplayGain (and R128 for Opus) tell players the track's loudness.
-mutagen is imported when a file is tagged, not before.
-"""
+"""Tags and chapters written into an exported file (by each format's writer,
+into its temp file before the rename; libsndfile writes none but WAV's RIFF
+INFO): with mutagen, ID3v2.3 with CHAP/CTOC frames and Vorbis comments with
+``CHAPTERnnn``/``CHAPTERnnnNAME``; by hand, RIFF ``cue `` points with
+``LIST/adtl`` labels (what DAWs, ffmpeg and mpv read as chapters).
+ReplayGain tells players the loudness. mutagen is imported when a file is
+tagged, not before."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from voicecoach import __version__
 
-__all__ = ["Tags", "tag_mp3", "tag_vorbis", "tag_wav", "sort_chap_frames"]
+__all__ = ["Tags", "mutagen_errors", "sort_chap_frames", "tag_mp3", "tag_vorbis", "tag_wav"]
 
 
 REPLAYGAIN_REFERENCE = -18.0
 """LUFS that a ReplayGain 2.0 gain of 0 dB plays at."""
-R128_REFERENCE = -23.0
-"""LUFS that an Opus R128 gain of 0 plays at (EBU R128)."""
 
 
 @dataclass(frozen=True)
@@ -42,12 +39,22 @@ class Tags:
 
     def replaygain(self) -> dict[str, str]:
         """``REPLAYGAIN_TRACK_GAIN`` / ``PEAK`` as players read them (may be empty)."""
-        out = {}
+        out: dict[str, str] = {}
         if self.loudness is not None:
             out["REPLAYGAIN_TRACK_GAIN"] = f"{REPLAYGAIN_REFERENCE - self.loudness:+.2f} dB"
         if self.peak is not None:
             out["REPLAYGAIN_TRACK_PEAK"] = f"{self.peak:.6f}"
         return out
+
+
+@contextmanager
+def mutagen_errors() -> Iterator[None]:
+    """mutagen's failures as :class:`RuntimeError`, which the exporter reports."""
+    from mutagen import MutagenError
+    try:
+        yield
+    except MutagenError as exc:
+        raise RuntimeError(str(exc)) from exc
 
 
 def tag_mp3(tmp: Path, tags: Tags, spans: list[tuple[int, int, str]]) -> None:
@@ -101,18 +108,16 @@ def tag_mp3(tmp: Path, tags: Tags, spans: list[tuple[int, int, str]]) -> None:
 def sort_chap_frames(path: Path) -> None:
     """Put the CHAP frames of an ID3v2.3 tag in start-time order, in place.
 
-    mutagen writes frames sorted by size, not by time, and
-    ffmpeg and some players list chapters in file order, not CTOC order.
+    mutagen sorts frames by size, not by time, and offers no say in the
+    order; ffmpeg and some players list chapters in file order, not CTOC's.
     Only CHAP frames swap places among themselves: the tag keeps its size.
     """
     with open(path, "r+b") as fh:
         head = fh.read(10)
         if len(head) < 10 or head[:3] != b"ID3" or head[3] != 3 or head[5] & 0xC0:
             return  # not a plain v2.3 tag (unsynchronised or extended header)
-        size = 0
-        for b in head[6:10]:  # syncsafe: 7 bits per byte
-            size = size << 7 | (b & 0x7F)
-        body = fh.read(size)
+        body = fh.read(sum((b & 0x7F) << 7 * (3 - k) for k, b in enumerate(head[6:10])))
+        # (the size is syncsafe: 7 bits a byte)
         frames: list[bytes] = []
         pos = 0
         while pos + 10 <= len(body) and body[pos] != 0:
@@ -134,11 +139,10 @@ def sort_chap_frames(path: Path) -> None:
         fh.write(b"".join(frames))
 
 
-def tag_vorbis(tmp: Path, fmt: str, tags: Tags, chaps: list[tuple[str, str]]) -> None:
-    from mutagen.flac import FLAC
-    from mutagen.oggopus import OggOpus
-    from mutagen.oggvorbis import OggVorbis
-    audio = {"flac": FLAC, "ogg": OggVorbis, "opus": OggOpus}[fmt](tmp)
+def tag_vorbis(audio: Any, tags: Tags, chaps: list[tuple[str, str]],
+               more: dict[str, str]) -> None:
+    """Vorbis comments into ``audio`` (a mutagen FLAC, OggVorbis or OggOpus
+    file): the tags, ReplayGain, ``more`` (the format's own), the chapters."""
     if audio.tags is None:
         audio.add_tags()
     audio["TITLE"] = tags.title
@@ -151,24 +155,18 @@ def tag_vorbis(tmp: Path, fmt: str, tags: Tags, chaps: list[tuple[str, str]]) ->
         audio["DATE"] = tags.date
     if tags.track is not None:
         audio["TRACKNUMBER"] = str(tags.track)
-    for key, value in tags.replaygain().items():
+    for key, value in (tags.replaygain() | more).items():
         audio[key] = value
-    if fmt == "opus" and tags.loudness is not None:   # Q7.8 dB, relative to the output gain
-        audio["R128_TRACK_GAIN"] = str(round((R128_REFERENCE - tags.loudness) * 256))
     for i, (when, title) in enumerate(chaps, start=1):
         audio[f"CHAPTER{i:03d}"] = when
         audio[f"CHAPTER{i:03d}NAME"] = title
     audio.save()
 
 
-
 def tag_wav(path: Path, marks: list[tuple[int, str]]) -> None:
-    """Append RIFF ``cue `` points and their ``labl`` names to a finished WAV.
-
-    ``marks`` are ``(frame, title)``. The chunks go after libsndfile's own
-    (data, LIST/INFO), and the RIFF size is updated; a file too large for
-    RIFF's 32-bit sizes is left as it is.
-    """
+    """Append RIFF ``cue `` points and ``labl`` names for ``marks`` ``(frame,
+    title)`` after libsndfile's chunks of a finished WAV, updating the RIFF
+    size (a file too large for RIFF's 32-bit sizes is left as it is)."""
     if not marks:
         return
     import struct

@@ -1,17 +1,9 @@
-"""16-bit WAV files written by hand: header, samples where there is sound, chapters.
-
-A session without music is silent most of the time, and the mixer knows
-where its sounds are. Writing the RIFF layout ourselves lets the exporter
-size the file once (``ftruncate``: the silence is a hole that reads as
-zeros) and write only the blocks that carry sound, with ``os.pwrite`` from
-int16 buffers. libsndfile would take every sample, silent or not, through
-one more copy. The layout is the one libsndfile writes for the same tags
-(``fmt``, ``LIST/INFO`` before ``data``), followed by the ``cue `` points and
-``LIST/adtl`` labels of the chapters.
-
-On a stream (a pipe, a FIFO, a device) nothing can be written out of order:
-:class:`WavWriter` writes the silence as zeros in sequence, and gets no tags.
-"""
+"""16-bit WAV files (and every WAV stream) written by hand: header, samples
+where there is sound (``pwrite`` into a file sized once: the silence is a
+hole), chapters. The layout is libsndfile's for the same tags (``fmt``,
+``LIST/INFO``, ``data``), then ``cue `` points and ``LIST/adtl`` labels
+(docs/architecture.md, "Encoding"). A stream gets the silence as zeros, in
+order, and no tags."""
 
 from __future__ import annotations
 
@@ -36,21 +28,11 @@ INFO_IDS = {"title": b"INAM", "artist": b"IART", "album": b"IPRD", "comment": b"
 
 
 def samples(x: np.ndarray, subtype: str) -> np.ndarray:
-    """Float samples as a WAV of ``subtype`` holds them, converted exactly as
-    libsndfile converts them (``round(x * 2**31)``, its top 24 bits for
-    PCM_24; float32 as is). PCM_16 is the exporter's own rounding (see
-    :func:`voicecoach.encode.streaming.stream`), not this.
-
-    Parameters
-    ----------
-    x : numpy.ndarray
-        float32, shape ``(n, channels)``.
-
-    Returns
-    -------
-    numpy.ndarray
-        C-contiguous, ``(n, channels)`` of ``<i4`` or ``<f4``, or
-        ``(n, channels, 3)`` uint8 little-endian for PCM_24.
+    """Float samples ``x`` (float32, ``(n, channels)``) as a WAV of
+    ``subtype`` holds them, converted as libsndfile converts them
+    (``round(x * 2**31)``, its top 24 bits for PCM_24; float32 as is):
+    C-contiguous ``(n, channels)`` ``<i4`` or ``<f4``, or ``(n, channels, 3)``
+    uint8 for PCM_24. PCM_16 is the exporter's own rounding, not this.
     """
     if subtype == "FLOAT":
         return np.ascontiguousarray(x, dtype="<f4")
@@ -126,27 +108,14 @@ def header(frames: int, channels: int, samplerate: int, subtype: str, info: byte
 class WavWriter:
     """A WAV of exactly ``frames`` frames, written at frame offsets.
 
-    Parameters
-    ----------
-    fd : int
-        Open for writing; left open. With ``seekable`` the file is written
-        from the descriptor's current offset by ``pwrite`` (the offset is
-        left at the end of the file), else in sequence by ``write``.
-    frames, channels, samplerate : int
-    info : bytes
-        A :func:`info_chunk`; written only when ``seekable``.
-    tail : bytes
-        Chunks after the samples (:func:`chapter_chunks`); only when ``seekable``.
-    seekable : bool
-        A regular file, not opened for appending.
-    subtype : str
-        PCM_16 (the default), PCM_24, PCM_32 or FLOAT.
-
-    Notes
-    -----
-    :meth:`write_at` takes the samples as the file holds them (int16 for
-    PCM_16, else :func:`samples`), C-contiguous, at frames in increasing order. Frames never written are silence: a hole
-    in a seekable file (sized up front), zeros on a stream.
+    ``fd`` is left open. ``seekable`` (a regular file, not opened for
+    appending): the file is written from the descriptor's offset by
+    ``pwrite`` and sized up front, so frames never written are a hole; it
+    gets ``info`` (an :func:`info_chunk`) and ``tail`` (the chunks after the
+    samples: :func:`chapter_chunks`). Otherwise it is written in sequence,
+    silence as zeros, without them. :meth:`write_at` takes the samples as the
+    file holds them (int16 for PCM_16, else :func:`samples`), C-contiguous,
+    at frames in increasing order.
     """
 
     def __init__(self, fd: int, frames: int, channels: int, samplerate: int,

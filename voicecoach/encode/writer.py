@@ -1,61 +1,34 @@
-"""Export a session as an audio file (wav, flac, ogg, opus, mp3) for a phone.
+"""Export a session as an audio file for a phone: all or nothing.
 
-The exporter renders through :func:`voicecoach.encode.streaming.stream`,
-the same :meth:`Mixer.render <voicecoach.audio.mixer.Mixer.render>` as the
-live player, block by block: memory stays ``O(block)`` whatever the
-session length (and OGG/Vorbis must be written in blocks anyway, see
-docs/pitfalls.md). FLAC, OGG, Opus and other WAV subtypes go through
-``soundfile.SoundFile.write``, MP3 through :mod:`voicecoach.encode.lame`.
-16-bit WAV, and every WAV on a stream, is written by
-:mod:`voicecoach.encode.wav`; without music only the stretches where the
-mixer has sound are rendered and written (the rest of a file is a hole
-that reads as zeros).
-
-Every output (the mix, the stems, the cue sheet) is written to a hidden temp
-file beside its target and moved into place with :func:`os.replace` only
-once everything has succeeded, so an interrupt, a full disk or an encoder
-failure leaves the old file (or nothing), never a truncated one, and no temp
-files behind. Standard output, FIFOs and character devices are streamed
-instead (:mod:`voicecoach.encode.targets`); a WAV stream gets its header up
-front, from the session's exact length. Standard output redirected to a
-regular file takes a whole WAV file, tags and chapters included.
-
-Tags and chapters are added to the temp file before the rename
-(:mod:`voicecoach.encode.tags`, chapters from :mod:`voicecoach.encode.chapters`).
-soundfile, mutagen and the encoders are imported only by the formats that
-use them: a 16-bit WAV export starts without them.
+The session is rendered block by block (:func:`voicecoach.encode.streaming.stream`,
+the live player's :meth:`Mixer.render <voicecoach.audio.mixer.Mixer.render>`)
+into files the format's writer opened (:mod:`voicecoach.encode.formats`): the
+exporter names no format. Every output (the mix, the stems, the cue sheet) is
+a hidden temp file beside its target, tagged once closed and moved into place
+with :func:`os.replace` only once everything has succeeded: an interrupt, a
+full disk or an encoder failure leaves the old file (or nothing), never a
+truncated one. Standard output, FIFOs and devices are streamed instead
+(:mod:`voicecoach.encode.targets`).
 """
 
 from __future__ import annotations
 
 import os
 import stat
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
-from voicecoach import __version__
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.mixer import BUSES, Mixer
 from voicecoach.common.atomic import discard, remove_stale_parts, temp_beside
-from voicecoach.encode.chapters import (
-    chapter_spans,
-    chapter_stamps,
-    chapters,
-    check_cue_filename,
-    cue_sheet,
-)
-from voicecoach.encode.formats import (
-    CODECS,
-    ExportOptions,
-    check_samplerate,
-    format_for,
-    subtype_for,
-)
-from voicecoach.encode.streaming import REPLACING_HOLE_BYTES, stream
-from voicecoach.encode.tags import Tags, tag_mp3, tag_vorbis, tag_wav
+from voicecoach.encode.chapters import chapters, check_cue_filename, cue_sheet
+from voicecoach.encode.formats import ExportOptions, format_for, writer
+from voicecoach.encode.formats.base import FormatWriter, Job, Output, Sink, check_job
+from voicecoach.encode.streaming import stream
+from voicecoach.encode.tags import Tags
 from voicecoach.encode.targets import (
     Target,
     TargetKind,
@@ -63,157 +36,46 @@ from voicecoach.encode.targets import (
     resolve_target,
     writable_in_place,
 )
-from voicecoach.encode.wav import (
-    RIFF_LIMIT,
-    WavWriter,
-    chapter_chunks,
-    header,
-    info_chunk,
-)
-from voicecoach.errors import ExportError
+from voicecoach.errors import ExportError, InputError
 from voicecoach.plan.timeline import Timeline
-
-if TYPE_CHECKING:
-    import soundfile as sf
 
 __all__ = ["export"]
 
 
-# ------------------------------------------------------------------- export
-def _sound_file(fd: int, samplerate: int, channels: int, subtype: str, major: str):
-    """A libsndfile writer on ``fd`` whose close() does not fsync.
-
-    ``SoundFile.close`` calls ``flush``, which is libsndfile's
-    ``sf_write_sync``: an fsync of the whole file (50 ms for a 30-minute WAV
-    here). The all-or-nothing promise comes from writing a temp file and
-    renaming it, not from the fsync (a crash leaves the old file or none;
-    ext4 also flushes a file renamed over another), so the export skips it.
-    """
-    import soundfile as sf
-
-    class NoSyncFile(sf.SoundFile):
-        def flush(self) -> None:
-            pass
-
-    return NoSyncFile(fd, "w", samplerate, channels, subtype, format=major, closefd=False)
+_DEFAULTS = ExportOptions()
 
 
-def _is_sound_file(f: object) -> bool:
-    sf = sys.modules.get("soundfile")
-    return sf is not None and isinstance(f, sf.SoundFile)
-
-
-def _soundfile_errors() -> tuple[type[Exception], ...]:
-    """soundfile's error type, if soundfile was loaded (only then can it be raised)."""
-    sf = sys.modules.get("soundfile")
-    return (sf.SoundFileError,) if sf is not None else ()
-
-
-def _tag_errors() -> tuple[type[Exception], ...]:
-    """mutagen's error type, if mutagen was loaded (a WAV export never loads it)."""
-    mutagen = sys.modules.get("mutagen")
-    return (mutagen.MutagenError,) if mutagen is not None else ()
-
-
-def _sf_detail(f: sf.SoundFile, directory: Path | None) -> str | None:
-    """Why a libsndfile handle failed, in words the user can act on.
-
-    soundfile only reports "System error."; the reason lives in the handle
-    ("System error : No space left on device"). libsndfile's own messages
-    can hide a full disk: its FLAC encoder, refused the first write of its
-    header, says "problem with initialization of the flac decoder". So a
-    message that is not the system's, for a file in ``directory`` (None for
-    a stream) on a full file system, is the full disk. Uses soundfile
-    internals, so any surprise just yields ``None``.
-    """
-    try:
-        import soundfile as sf
-        handle = f._file
-        if handle is None or sf._snd.sf_error(handle) == 0:
-            return None
-        text = sf._ffi.string(sf._snd.sf_strerror(handle)).decode("utf-8", "replace")
-    except Exception:
-        return None
-    text = text.strip().rstrip(".")
-    if text.startswith("System error"):
-        return text.split(" : ", 1)[-1]
-    if directory is not None and _disk_full(directory):
-        return "No space left on device"
-    return text
-
-
-def _info(tags: Tags, bus: str | None) -> bytes:
-    """The RIFF INFO strings libsndfile would write for the same tags, in its order."""
-    return info_chunk([("title", tags.title if bus is None else f"{tags.title} ({bus})"),
-                       ("artist", tags.artist), ("album", tags.album),
-                       ("comment", tags.comment), ("software", f"voicecoach {__version__}"),
-                       ("genre", tags.genre), ("date", tags.date),
-                       ("tracknumber", "" if tags.track is None else str(tags.track))])
-
-
-def _disk_full(directory: Path) -> bool:
-    """No block left for us in ``directory``'s file system."""
-    try:
-        st = os.statvfs(directory)
-    except OSError:
-        return False
-    return st.f_bavail == 0 or st.f_bfree == 0
-
-
-def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions = ExportOptions(),
+def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions = _DEFAULTS,
            progress: Callable[[int], None] | None = None, bed: MusicBed | None = None,
            force: bool = False) -> list[Path]:
     """Write the session to ``path`` (and stems / cue sheet); all or nothing.
 
-    Parameters
-    ----------
-    mixer : Mixer
-        Built from ``timeline`` at ``options.samplerate`` with
-        ``options.channels`` channels.
-    timeline : Timeline
-        Gives the chapters and default tags.
-    path : pathlib.Path
-        Target; the format comes from its extension unless ``options.format``.
-        ``-`` is standard output (file descriptor 1); a FIFO or character
-        device is written through; a symlink's target is replaced (see
-        :mod:`voicecoach.encode.targets`). Streams get no tags or chapters,
-        but a WAV to standard output redirected to a regular file (``-o - >
-        x.wav``) is the whole file ``-o x.wav`` writes.
-    progress : callable, optional
-        ``progress(frames_done)`` after each block.
-    force : bool
-        Replace an existing read-only file.
-
-    Returns
-    -------
-    list of pathlib.Path
-        Paths written: the mix first, then stems, then the cue sheet.
+    ``mixer`` is built from ``timeline`` (which gives the chapters and default
+    tags) at ``options.samplerate`` with ``options.channels``. The format
+    comes from ``path``'s extension unless ``options.format``; ``-`` is
+    standard output, a FIFO or character device is written through, a
+    symlink's target is replaced. Streams get no tags or chapters (but a WAV
+    to standard output redirected to a regular file is the whole file).
+    ``progress(frames_done)`` after each block; ``force`` replaces a
+    read-only file. Returns the paths written: the mix, the stems, the cue sheet.
 
     Raises
     ------
     voicecoach.errors.InputError
-        Unknown format, subtype not available, sample rate the codec refuses,
-        a target that can not be written (see :func:`resolve_target`), stems
-        or a cue sheet with standard output.
+        Unknown format, subtype or sample rate the format refuses, a target
+        that can not be written (:func:`resolve_target`), stems or a cue sheet
+        with standard output, a stream for a format that needs a file.
     ExportError
         Anything that fails while writing (disk full, a reader that went
         away, encoder failure): one line naming the path and the cause.
     KeyboardInterrupt
         Re-raised as is (also for SIGTERM/SIGHUP), after the temp files are removed.
     """
-    if not isinstance(mixer, Mixer):
-        raise TypeError(f"mixer must be a Mixer, not {type(mixer).__name__}")
-    if not isinstance(timeline, Timeline):
-        raise TypeError(f"timeline must be a Timeline, not {type(timeline).__name__}")
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a path, not {type(path).__name__}")
-    if not isinstance(options, ExportOptions):
-        raise TypeError(f"options must be ExportOptions, not {type(options).__name__}")
+    _check_arguments(mixer, timeline, path, options)
     path = Path(path)
     fmt = format_for(path, options.format)
-    codec = CODECS[fmt]
-    subtype = subtype_for(fmt, options.subtype)
-    check_samplerate(fmt, options.samplerate)
+    writer_class = writer(fmt)
+    subtype = check_job(writer_class, options.subtype, options.samplerate)
     if not mixer.samplerate == timeline.samplerate == options.samplerate:
         raise ValueError(f"sample rates differ: mixer {mixer.samplerate}, timeline "
                          f"{timeline.samplerate}, options {options.samplerate}")
@@ -221,218 +83,182 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
         raise ValueError(f"mixer has {mixer.channels} channels, options ask for {options.channels}")
     if mixer.frames != timeline.frames:
         raise ValueError(f"mixer has {mixer.frames} frames, timeline {timeline.frames}")
-
     main = resolve_target(path, force=force)
     check_stdout(main, options.stems, options.cue_sheet)
-    stem, ext = (path.stem, path.suffix) if path.suffix else (path.name, "." + fmt)
-    audio_targets: list[tuple[Target, str | None]] = [(main, None)]
-    if options.stems:
-        buses = BUSES + (("music",) if bed is not None else ())
-        audio_targets += [(resolve_target(path.with_name(f"{stem}.{bus}{ext}"), "--stems", force),
-                           bus) for bus in buses]
-    cue_target = (resolve_target(path.with_name(f"{stem}.cue"), "--cue", force)
-                  if options.cue_sheet else None)
-    if cue_target is not None:
-        check_cue_filename(path.name)
-    preset = options.preset or timeline.preset
-    title = options.title or preset or path.stem
-    tags = Tags(title=title, artist=options.artist, album=options.album or preset,
-                comment=f"voicecoach session: {preset}", genre=options.genre,
-                date=options.date or "", track=options.track, loudness=options.loudness)
+    if not writer_class.streams and not main.seekable:
+        raise InputError(f"--output: {main.name}: {fmt} cannot be written to a stream "
+                         "(standard output, a FIFO or a device); name a file")
+    audio_targets, cue_target = _targets(path, fmt, main, options, bed, force)
     chaps = chapters(timeline)
-    sr = options.samplerate
-    lame = False
-    if fmt == "mp3":
-        from voicecoach.encode.lame import LameWriter
-        from voicecoach.encode.lame import available as mp3_encoder_available
-        from voicecoach.encode.mp3_islands import Islands
-        lame = mp3_encoder_available()
-        islands = Islands()               # the mix repeats the stems' islands
-    if fmt == "wav" and not main.seekable:        # a stream's sizes must fit up front
-        header(mixer.frames, options.channels, sr, subtype)
-    marks = [(c.start, c.title) for c in chaps]
-    chapter_tail = chapter_chunks(marks) if fmt == "wav" else b""
-    # 16-bit WAV files are ours (see encode/wav.py), unless too large for RIFF's sizes.
-    own_wav = (fmt == "wav" and subtype == "PCM_16"
-               and mixer.frames * 2 * options.channels + len(chapter_tail) + 4096 < RIFF_LIMIT)
-
-    def wav_writer(fd: int, bus: str | None, seekable: bool, replacing: bool = False
-                   ) -> WavWriter:
-        f = WavWriter(fd, mixer.frames, options.channels, sr, _info(tags, bus), chapter_tail,
-                      seekable=seekable, subtype=subtype)
-        f.min_hole = REPLACING_HOLE_BYTES if replacing else 0
-        return f
-
-    temps: dict[Path, Path] = {}          # real target -> temp, in creation order
-    fds: list[int] = []                   # streams we opened
-    files: list[tuple[object, str | None, Target]] = []
-    sinks: list = []
-    peaks: dict[str | None, float] = {}
-    current = main.name
-    committed = False
-    cleaned: set[Path] = set()
-
-    def temp_for(target: Target) -> Path:
-        if target.real.parent not in cleaned:
-            cleaned.add(target.real.parent)
-            remove_stale_parts(target.real.parent)
-        return temp_beside(target.real, claim=lambda tmp: temps.__setitem__(target.real, tmp))
-
+    job = Job(mixer.frames, options.channels, options.samplerate, subtype, tuple(chaps),
+              stream=not main.seekable)
+    fmt_writer = writer_class(job)
+    tags = _tags(options, timeline, path)
+    files = _Files()
     try:
-        for target, bus in audio_targets:
-            current = target.name
-            if target.kind is TargetKind.FILE:
-                # By descriptor: a name that is not valid UTF-8 still works.
-                fd = os.open(temp_for(target), os.O_RDWR | os.O_CLOEXEC)
-                fds.append(fd)
-                if own_wav:
-                    f = wav_writer(fd, bus, seekable=True, replacing=os.path.exists(target.real))
-                elif lame:
-                    f = LameWriter(fd, sr, options.channels, islands=islands)
-                else:
-                    f = _sound_file(fd, sr, options.channels, subtype, codec.major)
-            else:
-                if target.kind is TargetKind.STDOUT:
-                    fd = 1
-                else:
-                    fd = os.open(target.real, os.O_WRONLY | os.O_CLOEXEC)
-                    fds.append(fd)
-                # Standard output redirected to a file can take a whole file.
-                in_place = target.kind is TargetKind.STDOUT and writable_in_place(fd)
-                if fmt == "wav":                 # sizes up front: the length is known
-                    f = wav_writer(fd, bus, seekable=in_place)
-                elif lame:                       # the Info tag only if it can go back
-                    f = LameWriter(fd, sr, options.channels, seekable=in_place, islands=islands)
-                else:
-                    f = _sound_file(fd, sr, options.channels, subtype, codec.major)
-            files.append((f, bus, target))
-            if fmt == "wav" and _is_sound_file(f):  # RIFF INFO, written by libsndfile at close
-                f.title = tags.title if bus is None else f"{tags.title} ({bus})"
-                f.artist, f.album, f.comment = tags.artist, tags.album, tags.comment
-                f.software = f"voicecoach {__version__}"
-                for key in ("genre", "date"):        # libsndfile refuses empty strings
-                    if getattr(tags, key):
-                        setattr(f, key, getattr(tags, key))
-                if tags.track is not None:
-                    f.tracknumber = str(tags.track)
-        current = main.name    # which file a stream error belongs to is only known from its handle
-        try:
-            # WAV is a copy to disk: inline (a writer thread cost more in
-            # copies and hand-overs than it saved). Encoders get a thread
-            # each, so the render and every file's encoding share the cores.
-            if fmt == "wav":
-                outs = [(f, bus) for f, bus, _ in files]
-            else:
-                from voicecoach.encode.parallel import ThreadedSink
-                sinks = [ThreadedSink(f) for f, _, _ in files]
-                outs = [(t, bus) for t, (_, bus, _) in zip(sinks, files)]
-            stream(mixer, outs, options.block, progress, bed,
-                   peaks=peaks if fmt != "wav" else None)
-            for t in sinks:
-                t.join()
-            for f, _, target in files:
-                current = target.name
-                if _is_sound_file(f) and fmt != "wav":
-                    # Encoders buffer: flush while the handle still tells why a
-                    # write failed (after close only "System error." is left).
-                    # WAV is written unbuffered, so its errors surfaced in write().
-                    sys.modules["soundfile"].SoundFile.flush(f)
-                f.close()
-        except OSError:
-            for f, _, target in files:          # which of our WAV writers failed
-                if isinstance(f, WavWriter) and f.failed:
-                    current = target.name
-                    break
-            raise
-        except _soundfile_errors() as exc:
-            for f, _, target in files:
-                folder = target.real.parent if target.kind is TargetKind.FILE else None
-                detail = _sf_detail(f, folder) if _is_sound_file(f) else None
-                if detail == "Broken pipe":
-                    detail = "the reader stopped reading (Broken pipe)"
-                if detail:
-                    raise ExportError(f"cannot write {target.name}: {detail}") from exc
-            raise
-
-        spans = chapter_spans(chaps, timeline.frames, sr)
-        for f, bus, target in files:
-            if not target.seekable or isinstance(f, WavWriter):   # ours carry their chapters
-                continue
-            current = target.name
-            tmp = temps[target.real]
-            t = tags if bus is None else replace(tags, title=f"{tags.title} ({bus})", loudness=None)
-            if bus in peaks:
-                t = replace(t, peak=peaks[bus])
-            if fmt == "mp3":
-                tag_mp3(tmp, t, spans)
-            elif fmt == "wav":
-                tag_wav(tmp, marks)
-            else:
-                tag_vorbis(tmp, fmt, t, chapter_stamps(chaps, sr))
-            if fmt == "flac":
-                from voicecoach.encode.flac_seek import add_seektable
-                add_seektable(tmp)
-
+        _write_audio(files, fmt_writer, mixer, audio_targets, tags, options.block, progress, bed)
         if cue_target is not None:
-            current = cue_target.name
-            text = cue_sheet(chaps, path.name, sr, fmt=fmt, title=tags.title,
+            text = cue_sheet(chaps, path.name, options.samplerate, fmt=fmt, title=tags.title,
                              performer=tags.artist).encode("utf-8", "surrogateescape")
-            if cue_target.kind is TargetKind.FILE:
-                temp_for(cue_target).write_bytes(text)
-            else:
-                fd = os.open(cue_target.real, os.O_WRONLY | os.O_CLOEXEC)
-                fds.append(fd)
-                _write_all(fd, text)
-
-        for real, tmp in temps.items():
-            current = real
-            try:
-                os.chmod(tmp, stat.S_IMODE(os.stat(real).st_mode))  # keep an old file's mode
-            except FileNotFoundError:
-                pass
-        # The mix last: if a rename fails, the main file is still the old one.
-        order = list(temps)
-        if main.real in temps:
-            order.remove(main.real)
-            order.append(main.real)
-        for real in order:
-            current = real
-            os.replace(temps[real], real)
-            del temps[real]
-        committed = True
-    except (OSError, RuntimeError, *_soundfile_errors(), *_tag_errors()) as exc:
-        cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip()
-        if isinstance(exc, BrokenPipeError) or "Broken pipe" in cause:
-            cause = "the reader stopped reading (Broken pipe)"
-        if ((isinstance(exc, _soundfile_errors()) or not cause)
-                and _disk_full(main.real.parent)):
-            cause = "No space left on device"
-        raise ExportError(f"cannot write {current}: {cause or type(exc).__name__}") from exc
+            with _blame(cue_target.name):
+                files.write_whole(cue_target, text)
+        files.commit(main)
     finally:
-        for t in sinks:                  # the encoders' threads end before their files close
-            try:
-                t.join()
-            except BaseException:
-                pass
-        for f, _, _ in files:
-            if not f.closed:
-                try:
-                    f.close()
-                except Exception:
-                    pass
-        for fd in fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        if not committed:
-            for tmp in temps.values():
-                discard(tmp)
+        files.close()
     written = [t.shown for t, _ in audio_targets]
     return written + ([cue_target.shown] if cue_target is not None else [])
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+def _check_arguments(mixer: object, timeline: object, path: object, options: object) -> None:
+    for name, value, kind, what in (("mixer", mixer, Mixer, "a Mixer"),
+                                    ("timeline", timeline, Timeline, "a Timeline"),
+                                    ("path", path, (str, os.PathLike), "a path"),
+                                    ("options", options, ExportOptions, "ExportOptions")):
+        if not isinstance(value, kind):
+            raise TypeError(f"{name} must be {what}, not {type(value).__name__}")
+
+
+def _targets(path: Path, fmt: str, main: Target, options: ExportOptions, bed: MusicBed | None,
+             force: bool) -> tuple[list[tuple[Target, str | None]], Target | None]:
+    """Where the mix, each stem (with its bus) and the cue sheet go."""
+    stem, ext = (path.stem, path.suffix) if path.suffix else (path.name, "." + fmt)
+    audio: list[tuple[Target, str | None]] = [(main, None)]
+    if options.stems:
+        buses = BUSES + (("music",) if bed is not None else ())
+        audio += [(resolve_target(path.with_name(f"{stem}.{bus}{ext}"), "--stems", force), bus)
+                  for bus in buses]
+    cue = (resolve_target(path.with_name(f"{stem}.cue"), "--cue", force)
+           if options.cue_sheet else None)
+    if cue is not None:
+        check_cue_filename(path.name)
+    return audio, cue
+
+
+def _tags(options: ExportOptions, timeline: Timeline, path: Path) -> Tags:
+    preset = options.preset or timeline.preset
+    return Tags(title=options.title or preset or path.stem, artist=options.artist,
+                album=options.album or preset, comment=f"voicecoach session: {preset}",
+                genre=options.genre, date=options.date or "", track=options.track,
+                loudness=options.loudness)
+
+
+def _write_audio(files: _Files, fmt_writer: FormatWriter, mixer: Mixer,
+                 targets: list[tuple[Target, str | None]], tags: Tags, block: int,
+                 progress: Callable[[int], None] | None, bed: MusicBed | None) -> None:
+    """Open, render into, close and tag every audio file (into temp files)."""
+    for target, bus in targets:
+        own = tags if bus is None else replace(tags, title=f"{tags.title} ({bus})", loudness=None)
+        with _blame(target.name):
+            files.open(fmt_writer, target, own)
+    peaks: dict[str | None, float] = {}
+    with _blame(files.failed_name):
+        stream(mixer, [(f.sink, bus) for f, (_, bus) in zip(files.audio, targets)], block,
+               progress, bed, peaks=peaks)
+    for f in files.audio:
+        with _blame(f.target.name):
+            f.sink.close()
+    for f, (_, bus) in zip(files.audio, targets):
+        if f.out.path is not None:
+            with _blame(f.target.name):
+                fmt_writer.tag(f.out.path, replace(f.out.tags, peak=peaks.get(bus)))
+
+
+@contextmanager
+def _blame(name: str | Callable[[], str]) -> Iterator[None]:
+    """A failure inside is an :class:`ExportError` naming the file and the cause."""
+    try:
+        yield
+    except (OSError, RuntimeError) as exc:
+        cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip()
+        if isinstance(exc, BrokenPipeError) or "Broken pipe" in cause:
+            cause = "the reader stopped reading (Broken pipe)"
+        who = name() if callable(name) else name
+        raise ExportError(f"cannot write {who}: {cause or type(exc).__name__}") from exc
+
+
+class _File(NamedTuple):
+    """An audio file being written: its target, how it was opened, its sink."""
+
+    target: Target
+    out: Output
+    sink: Sink
+
+
+class _Files:
+    """The files of one export: temp files beside their targets (renamed
+    into place by :meth:`commit`), the streams it opened and the sinks;
+    :meth:`close` closes them and removes the temp files unless committed."""
+
+    def __init__(self) -> None:
+        self.temps: dict[Path, Path] = {}          # real target -> temp, in creation order
+        self.fds: list[int] = []                   # descriptors we opened
+        self.audio: list[_File] = []
+        self.main_name = ""
+        self._cleaned: set[Path] = set()
+        self._committed = False
+
+    def _temp(self, target: Target) -> Path:
+        if target.real.parent not in self._cleaned:
+            self._cleaned.add(target.real.parent)
+            remove_stale_parts(target.real.parent)
+        return temp_beside(target.real, claim=lambda tmp: self.temps.__setitem__(target.real, tmp))
+
+    def _open_fd(self, target: Target, path: Path | None) -> int:
+        if target.kind is TargetKind.STDOUT:
+            return 1
+        # By descriptor: a name that is not valid UTF-8 still works.
+        fd = os.open(path or target.real, (os.O_RDWR if path else os.O_WRONLY) | os.O_CLOEXEC)
+        self.fds.append(fd)
+        return fd
+
+    def open(self, fmt_writer: FormatWriter, target: Target, tags: Tags) -> None:
+        if not self.audio:
+            self.main_name = target.name
+        if target.kind is TargetKind.FILE:
+            path = self._temp(target)
+            out = Output(self._open_fd(target, path), tags, path, seekable=True,
+                         replacing=os.path.exists(target.real))
+        else:   # standard output redirected to a file can take a whole file
+            fd = self._open_fd(target, None)
+            out = Output(fd, tags, None, target.kind is TargetKind.STDOUT and writable_in_place(fd))
+        self.audio.append(_File(target, out, fmt_writer.open(out)))
+
+    def failed_name(self) -> str:
+        """The file whose writer failed (a stream error surfaces on any)."""
+        return next((f.target.name for f in self.audio if f.sink.failed), self.main_name)
+
+    def write_whole(self, target: Target, data: bytes) -> None:
+        if target.kind is TargetKind.FILE:
+            self._temp(target).write_bytes(data)
+            return
+        view = memoryview(data)
+        fd = self._open_fd(target, None)
+        while view:
+            view = view[os.write(fd, view):]
+
+    def commit(self, main: Target) -> None:
+        """Rename every temp file into place, the mix last: if a rename
+        fails, the main file is still the old one."""
+        for real, tmp in self.temps.items():
+            with _blame(str(real)):
+                try:
+                    os.chmod(tmp, stat.S_IMODE(os.stat(real).st_mode))  # keep an old file's mode
+                except FileNotFoundError:
+                    pass
+        order = sorted(self.temps, key=lambda real: real == main.real)
+        for real in order:
+            with _blame(str(real)):
+                os.replace(self.temps[real], real)
+            del self.temps[real]
+        self._committed = True
+
+    def close(self) -> None:
+        for f in self.audio:            # the encoders' threads end before their files close
+            with suppress(BaseException):
+                f.sink.close()
+        for fd in self.fds:
+            with suppress(OSError):
+                os.close(fd)
+        if not self._committed:
+            for tmp in self.temps.values():
+                discard(tmp)

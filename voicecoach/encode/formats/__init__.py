@@ -1,55 +1,44 @@
-"""The export formats: what each one is in soundfile and what it accepts,
-checked before anything is written, so a bad choice is an
-:class:`~voicecoach.errors.InputError`, never a half-written file."""
+"""The export formats: a registry of writers, one module each (see
+:class:`~voicecoach.encode.formats.base.FormatWriter`), and the options.
+What a user can get wrong is an :class:`~voicecoach.errors.InputError`
+before anything is written. Nothing here imports numpy or a codec: the CLI
+reads :data:`FORMATS` at start."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError
 
-__all__ = ["FORMATS", "OPUS_SAMPLERATES", "MP3_SAMPLERATES", "ExportOptions", "format_for"]
+if TYPE_CHECKING:
+    from voicecoach.encode.formats.base import FormatWriter
 
-FORMATS: frozenset[str] = frozenset({"wav", "flac", "ogg", "opus", "mp3"})
-OPUS_SAMPLERATES: frozenset[int] = frozenset({8000, 12000, 16000, 24000, 48000})
-MP3_SAMPLERATES: frozenset[int] = frozenset(
-    {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000})
+__all__ = ["FORMATS", "WRITERS", "ExportOptions", "format_for", "writer"]
 
-
-@dataclass(frozen=True)
-class _Codec:
-    """How one of our formats maps onto soundfile, and what it accepts."""
-
-    major: str                       # soundfile major format
-    subtypes: tuple[str, ...]        # allowed; the first is the default
-    samplerates: frozenset[int] | None
+WRITERS: dict[str, str] = {"wav": "wav", "flac": "flac", "ogg": "ogg", "opus": "opus", "mp3": "mp3"}
+"""Format name (its file extension) -> the module of this package with its ``WRITER``."""
+FORMATS: frozenset[str] = frozenset(WRITERS)
 
 
-CODECS: dict[str, _Codec] = {
-    "wav": _Codec("WAV", ("PCM_16", "PCM_24", "PCM_32", "FLOAT"), None),
-    "flac": _Codec("FLAC", ("PCM_16", "PCM_24"), None),
-    "ogg": _Codec("OGG", ("VORBIS",), None),
-    "opus": _Codec("OGG", ("OPUS",), OPUS_SAMPLERATES),
-    "mp3": _Codec("MP3", ("MPEG_LAYER_III",), MP3_SAMPLERATES),
-}
+def writer(name: str) -> type[FormatWriter]:
+    """The writer class of format ``name`` (one of :data:`FORMATS`)."""
+    return import_module(f"{__name__}.{WRITERS[name]}").WRITER
 
 
 @dataclass(frozen=True)
 class ExportOptions:
     """What to write; values a user can get wrong raise :class:`InputError`.
-
     ``samplerate`` and ``channels`` must match the
-    :class:`~voicecoach.audio.mixer.Mixer` (the caller
-    renders the timeline at this rate); here they are validated against the
-    format (Opus: 8/12/16/24/48 kHz only).
-    """
+    :class:`~voicecoach.audio.mixer.Mixer`; the format's writer checks them."""
 
     format: str | None = None        # from the extension when None
     samplerate: int = 48000
     channels: int = 1                # 1 or 2
-    subtype: str | None = None       # wav: PCM_16 (default), PCM_24, PCM_32, FLOAT; flac: PCM_16, PCM_24
+    subtype: str | None = None       # one of the format's subtypes; its first when None
     stems: bool = False              # also NAME.voice.EXT and NAME.ticks.EXT
     cue_sheet: bool = False          # also NAME.cue
     title: str | None = None
@@ -94,33 +83,16 @@ def format_for(path: Path, fmt: str | None) -> str:
     InputError
         Unknown format or extension (the message names it and the choices).
     """
-    choices = ", ".join(sorted(FORMATS))
+    choices = ", ".join(sorted(WRITERS))
     if fmt is not None:
         name = fmt.strip().lower().lstrip(".")
-        if name not in FORMATS:
+        if name not in WRITERS:
             raise InputError(f"unknown export format {fmt!r}; choose one of {choices}")
         return name
     ext = Path(path).suffix.lower().lstrip(".")
     if not ext:
         raise InputError(f"{path}: no file extension to tell the format from; "
                          f"add one or pass --format ({choices})")
-    if ext not in FORMATS:
+    if ext not in WRITERS:
         raise InputError(f"{path}: unknown export format {ext!r}; choose one of {choices}")
     return ext
-
-
-def subtype_for(fmt: str, subtype: str | None) -> str:
-    allowed = CODECS[fmt].subtypes
-    if subtype is None:
-        return allowed[0]
-    if subtype.upper() not in allowed:
-        raise InputError(f"subtype {subtype!r} is not available for {fmt}; "
-                         f"choose one of {', '.join(allowed)}")
-    return subtype.upper()
-
-
-def check_samplerate(fmt: str, samplerate: int) -> None:
-    allowed = CODECS[fmt].samplerates
-    if allowed is not None and samplerate not in allowed:
-        rates = ", ".join(str(r) for r in sorted(allowed))
-        raise InputError(f"{fmt} cannot be written at {samplerate} Hz; use one of {rates} Hz")
