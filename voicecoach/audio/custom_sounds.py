@@ -94,10 +94,7 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *, k
     try:
         info = sf.info(str(path))
         if info.frames / info.samplerate > max_seconds:
-            raise _fail(
-                path,
-                f"{info.frames / info.samplerate:.1f} s long; a sound may last at most {max_seconds:g} s",
-            )
+            raise _fail(path, f"{info.frames / info.samplerate:.1f} s long; a sound may last at most {max_seconds:g} s")
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, OSError) as err:
         reason = " ".join(str(err).split()).rsplit(": ", 1)[-1] or type(err).__name__

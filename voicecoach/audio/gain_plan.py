@@ -129,9 +129,7 @@ class Envelopes(Protocol):
     def __getitem__(self, key: tuple, /) -> np.ndarray: ...
 
 
-def plan_gain(
-    regions: dict[tuple, list[int]], envelopes: Envelopes, scale: float, ceiling: float
-) -> GainPlan:
+def plan_gain(regions: dict[tuple, list[int]], envelopes: Envelopes, scale: float, ceiling: float) -> GainPlan:
     """The plan for regions (key -> starts) whose :func:`envelope` at gain 1
     is ``envelopes[key]`` (asked for once per region), played at ``scale``."""
     chunks, gains = [], []

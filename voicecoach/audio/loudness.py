@@ -22,14 +22,7 @@ from functools import cache
 
 import numpy as np
 
-__all__ = [
-    "ABSOLUTE_GATE",
-    "KWeighting",
-    "LoudnessMeter",
-    "integrated_loudness",
-    "k_weighting_ir",
-    "subblock_frames",
-]
+__all__ = ["ABSOLUTE_GATE", "KWeighting", "LoudnessMeter", "integrated_loudness", "k_weighting_ir", "subblock_frames"]
 
 ABSOLUTE_GATE = -70.0
 """LUFS under which a 400 ms block is silence."""

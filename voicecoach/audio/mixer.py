@@ -205,9 +205,7 @@ class Mixer:
 
         h = hashlib.sha256()
         h.update(
-            repr(
-                (self._frames, self._samplerate, self._channels, self._gain, sorted(self._levels.items()))
-            ).encode()
+            repr((self._frames, self._samplerate, self._channels, self._gain, sorted(self._levels.items()))).encode()
         )
         for bus in BUSES:
             for column in self._clustered[bus]:
@@ -307,8 +305,7 @@ class Mixer:
             bus = BUS_OF_KIND.get(ev.kind)
             if bus is None:
                 raise ValueError(
-                    f"event at frame {ev.frame}: unknown kind {ev.kind!r}; "
-                    f"expected one of {sorted(BUS_OF_KIND)}"
+                    f"event at frame {ev.frame}: unknown kind {ev.kind!r}; expected one of {sorted(BUS_OF_KIND)}"
                 )
             if ev.kind == EventKind.SPEECH:
                 if ev.text is None:
@@ -366,9 +363,7 @@ class Mixer:
         for i in np.flatnonzero(last - first > 1).tolist():  # overlaps: few, usually none
             a, z = int(first[i]), int(last[i])
             base = int(starts[a])
-            shape = tuple(
-                (int(starts[j]) - base, int(src[j]), int(off[j]), int(length[j])) for j in range(a, z)
-            )
+            shape = tuple((int(starts[j]) - base, int(src[j]), int(off[j]), int(length[j])) for j in range(a, z))
             if shape not in sums:
                 acc = np.zeros(int(c_end[i]) - base, dtype=np.float64)
                 for at, k, o, m in shape:
@@ -377,16 +372,12 @@ class Mixer:
                 sources.append(acc)
             c_src[i], c_off[i] = sums[shape], 0
         # a peak per distinct (source, offset, length): a session repeats a few dozen
-        keys, which = np.unique(
-            np.stack([c_src, c_off, c_end - c_start], axis=1), axis=0, return_inverse=True
-        )
+        keys, which = np.unique(np.stack([c_src, c_off, c_end - c_start], axis=1), axis=0, return_inverse=True)
         peaks = np.array([_peak(sources[k][o : o + m]) for k, o, m in keys.tolist()])
         return c_start, c_end, c_src, c_off, peaks[which.reshape(-1)]
 
     @staticmethod
-    def _worst_peak(
-        voice: _Clusters, ticks: _Clusters, voice_level: float = 1.0, ticks_level: float = 1.0
-    ) -> float:
+    def _worst_peak(voice: _Clusters, ticks: _Clusters, voice_level: float = 1.0, ticks_level: float = 1.0) -> float:
         """Sweep: the largest sum of peaks of clusters sounding together.
 
         Within a bus clusters do not overlap, so at any frame at most one

@@ -310,11 +310,7 @@ class MusicStream:
     """
 
     def __init__(
-        self,
-        tracks: Sequence[Path | str],
-        samplerate: int,
-        channels: int = 1,
-        crossfade: float = CROSSFADE_SECONDS,
+        self, tracks: Sequence[Path | str], samplerate: int, channels: int = 1, crossfade: float = CROSSFADE_SECONDS
     ):
         for name, value in (("samplerate", samplerate), ("channels", channels)):
             if not is_int(value):
@@ -396,9 +392,7 @@ class MusicStream:
         with f:
             rs = None
             if f.samplerate != self.samplerate:
-                rs = soxr.ResampleStream(
-                    f.samplerate, self.samplerate, self.channels, dtype="float32", quality="HQ"
-                )
+                rs = soxr.ResampleStream(f.samplerate, self.samplerate, self.channels, dtype="float32", quality="HQ")
             while True:
                 with _NOISE:
                     block = f.read(DECODE_FRAMES, dtype="float32", always_2d=True)
@@ -418,9 +412,7 @@ class MusicStream:
         if lines and path not in self._noisy:
             self._noisy.add(path)
             _log.warning(
-                "music: %s: the decoder reported problems (%s); playing what it could decode",
-                path,
-                lines[0][:120],
+                "music: %s: the decoder reported problems (%s); playing what it could decode", path, lines[0][:120]
             )
 
     def _warn(self, path: Path, why: str, dropped: bool) -> None:

@@ -225,9 +225,7 @@ def normalise_sparse(mixer: Mixer, target: float) -> tuple[Loudness, GainPlan]:
     if mixer.master != 1.0:
         raise ValueError("measure the mixer before its loudness gain")
     found = _sparse(mixer, target)
-    plan = plan_gain(
-        found.regions, _Envelopes(mixer, found.regions), found.loudness.gain, db_gain(CEILING_DBTP)
-    )
+    plan = plan_gain(found.regions, _Envelopes(mixer, found.regions), found.loudness.gain, db_gain(CEILING_DBTP))
     return found.loudness, plan
 
 
@@ -291,9 +289,7 @@ def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
         xx.add_frames(e)
         c = np.concatenate([[0.0], np.cumsum(e)])
         lo, hi = ends.searchsorted(done, "right"), starts.searchsorted(done + n, "left")
-        under += float(
-            np.sum(c[np.minimum(ends[lo:hi], done + n) - done] - c[np.maximum(starts[lo:hi], done) - done])
-        )
+        under += float(np.sum(c[np.minimum(ends[lo:hi], done + n) - done] - c[np.maximum(starts[lo:hi], done) - done]))
         done += n
     k = music_trim(_speech_energy(mixer, starts, ends), under)
     energies = rr.energies + 2.0 * k * rx.energies + k * k * xx.energies

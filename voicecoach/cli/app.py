@@ -98,8 +98,7 @@ def run() -> None:
     """
     if _plug_closed_streams():
         sys.stderr.write(
-            "voicecoach: error: standard output is closed; "
-            "give the command somewhere to write (e.g. >/dev/null)\n"
+            "voicecoach: error: standard output is closed; give the command somewhere to write (e.g. >/dev/null)\n"
         )
         raise SystemExit(ExitStatus.BAD_INPUT)
     code = main()

@@ -51,9 +51,7 @@ def resolve(spec: str, overrides: dict) -> tuple[Preset, Recommendation | None]:
 
         with training.open_history(env.data_dir, env.now(), env.stderr) as history:
             plan = training.todays_recommendation(history, env.now())
-        click.echo(
-            printable(describe_recommendation(plan), getattr(env.stderr, "encoding", None)), file=env.stderr
-        )
+        click.echo(printable(describe_recommendation(plan), getattr(env.stderr, "encoding", None)), file=env.stderr)
         preset = training.recommended_preset(plan, env.config_dir)
         if overrides.get("sets") is None and overrides.get("reps") is None:
             intro = (training.spoken_plan(plan),) + preset.cues.intro
@@ -83,9 +81,7 @@ def voice_dir(env) -> Path:
 def describe_recommendation(recommendation: Recommendation, upcoming: bool = False) -> str:
     """One sentence: today's (or the next) recommended workout and why."""
     r = recommendation
-    title = load_preset(
-        r.preset, current_env().config_dir
-    ).title  # the user's own preset when it shadows a built-in
+    title = load_preset(r.preset, current_env().config_dir).title  # the user's own preset when it shadows a built-in
     head = "Next session" if upcoming else "Today"
     text = f"{head}: {title} ({r.preset}), {r.sets} sets of {r.reps}. {r.reason}"
     if r.rest_advice and not upcoming:

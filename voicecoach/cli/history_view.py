@@ -61,9 +61,7 @@ def format_table(records: Sequence[Workout]) -> str:
         lines.append(f"{when:<16} {r.preset:<12} {plan:<8} {r.tempo or 'hold':<8} {perfect:<14} {status(r)}")
     marks = set(moves(records))
     if marks - {None}:
-        lines.append(
-            "↑ the plan moved up (harder variation or more reps), ↓ down; n+ more perfect reps than planned"
-        )
+        lines.append("↑ the plan moved up (harder variation or more reps), ↓ down; n+ more perfect reps than planned")
     return "\n".join(lines) + "\n"
 
 

@@ -61,8 +61,7 @@ def music_options(func):
         "--music",
         type=click.Path(path_type=Path),
         default=None,
-        help="Your music under the coach: a file, or a folder played as a "
-        "looping playlist; it ducks under the voice.",
+        help="Your music under the coach: a file, or a folder played as a looping playlist; it ducks under the voice.",
     )(func)
     return func
 

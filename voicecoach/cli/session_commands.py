@@ -73,8 +73,7 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
 @click.option(
     "--stems",
     is_flag=True,
-    help="Also write NAME.voice.EXT and NAME.ticks.EXT (and NAME.music.EXT with "
-    "--music): they sum to the mix.",
+    help="Also write NAME.voice.EXT and NAME.ticks.EXT (and NAME.music.EXT with --music): they sum to the mix.",
 )
 @click.option(
     "--cue",
@@ -108,9 +107,7 @@ def export(
     env = current_env()
     to_stdout = output == STDOUT
     if to_stdout and fmt is None:
-        raise InputError(
-            f"--format: required with -o - (standard output): one of {', '.join(sorted(FORMATS))}"
-        )
+        raise InputError(f"--format: required with -o - (standard output): one of {', '.join(sorted(FORMATS))}")
     # An unusable target fails before the slow part (synthesis); it reads the
     # name as typed (a Path drops a trailing slash and makes "" into ".").
     target = resolve_target(output, force=force)
@@ -161,12 +158,8 @@ def export(
 @click.argument("preset", default=DEFAULT_PRESET)
 @override_options
 @click.option("--device", default=None, help="Output device: index or part of its name.")
-@click.option(
-    "--latency", default=None, help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth)."
-)
-@click.option(
-    "--no-mpris", is_flag=True, help="Do not offer the session to headset buttons and media keys (MPRIS)."
-)
+@click.option("--latency", default=None, help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
+@click.option("--no-mpris", is_flag=True, help="Do not offer the session to headset buttons and media keys (MPRIS).")
 @music_options
 @loudness_option
 def play(
@@ -199,9 +192,7 @@ def play(
     session = prepare_session(p)
     tracks = session.music(music, shuffle) if music is not None else None
     session = normalise(session, _target(loudness, session.mixer.channels), tracks, env.cache_dir)
-    mpris = open_mpris(
-        Track(p.title, p.name, session.timeline.frames, session.timeline.samplerate), not no_mpris
-    )
+    mpris = open_mpris(Track(p.title, p.name, session.timeline.frames, session.timeline.samplerate), not no_mpris)
     controls = env.controls + ((mpris,) if mpris is not None else ())
     noise = NativeNoise(env.stderr)
     terminal = [env.stderr]  # PortAudio's own lines are kept off it while it plays
@@ -231,13 +222,7 @@ def play(
         hooks = Hooks(keys=keys.poll, status=status.draw, notice=notice, clock=env.clock, sleep=env.sleep)
         try:
             result = play_live(
-                session,
-                backend,
-                device=dev,
-                latency=lat,
-                music=tracks,
-                hooks=hooks,
-                controls=(*controls, stop_signal),
+                session, backend, device=dev, latency=lat, music=tracks, hooks=hooks, controls=(*controls, stop_signal)
             )
         except PlayInterrupted as stop:
             status.clear()  # Ctrl-C: the sets done still count
@@ -287,9 +272,7 @@ def _program_track() -> int:
 def log_hint(name: str, planned: list[int]) -> str:
     """The command that logs this session later, quoted so it can be pasted
     into a shell whatever the preset's name."""
-    return f"Log your perfect reps later: voicecoach log {shlex.quote(name)} " + " ".join(
-        str(n) for n in planned
-    )
+    return f"Log your perfect reps later: voicecoach log {shlex.quote(name)} " + " ".join(str(n) for n in planned)
 
 
 def _record_play(

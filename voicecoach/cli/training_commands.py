@@ -26,9 +26,7 @@ def next_cmd() -> None:
 
 @click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("words", nargs=-1, metavar="[PRESET|next] REPS...")
-@click.option(
-    "--date", "day", default=None, metavar="YYYY-MM-DD", help="The day of the session; default today."
-)
+@click.option("--date", "day", default=None, metavar="YYYY-MM-DD", help="The day of the session; default today.")
 @click.option(
     "--planned",
     type=int,

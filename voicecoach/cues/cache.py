@@ -163,9 +163,7 @@ class CueCache:
         if kind not in self._warned:
             self._warned.add(kind)
             text = problem if problem.startswith("is ") else f"is {problem}"
-            _log.warning(
-                "cue cache entry %s %s; such entries are deleted and synthesised again", path.name, text
-            )
+            _log.warning("cue cache entry %s %s; such entries are deleted and synthesised again", path.name, text)
         try:
             path.unlink(missing_ok=True)
         except OSError:

@@ -144,8 +144,7 @@ class _Worker:
             self.kill()
             raise SpeechEngineError(
                 f"speech engine did not answer within {timeout:g} s while {what}; "
-                "it was stopped and will be restarted on the next request"
-                + (f" (engine log: {tail})" if tail else "")
+                "it was stopped and will be restarted on the next request" + (f" (engine log: {tail})" if tail else "")
             )
         try:
             return self.conn.recv()
@@ -232,10 +231,7 @@ class SpeechEngine:
     """
 
     def __init__(
-        self,
-        kind: EngineKind = EngineKind.PYTTSX3,
-        timeout: float = ENGINE_TIMEOUT_S,
-        voice_dir: Path | None = None,
+        self, kind: EngineKind = EngineKind.PYTTSX3, timeout: float = ENGINE_TIMEOUT_S, voice_dir: Path | None = None
     ):
         if not is_real(timeout):
             raise TypeError(f"timeout must be a number, not {type(timeout).__name__}")
@@ -267,9 +263,7 @@ class SpeechEngine:
                 if res.worker is not None:
                     res.worker.kill()
                 res.worker = None
-                res.worker = _Worker(
-                    self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S)
-                )
+                res.worker = _Worker(self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S))
             try:
                 return res.worker.request(message, self._timeout, what)
             finally:
@@ -283,9 +277,7 @@ class SpeechEngine:
             raise ValueError("SpeechEngine is closed")
         with self._lock:
             if self._res.worker is None or not self._res.worker.alive:
-                self._res.worker = _Worker(
-                    self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S)
-                )
+                self._res.worker = _Worker(self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S))
         return self
 
     def start(self) -> SpeechEngine:
@@ -303,9 +295,7 @@ class SpeechEngine:
                 self._voices = [v.voice for v in find_piper_voices(self.voice_dir)]
             else:
                 raw = self._request(("voices", self._timeout), "listing voices")
-                self._voices = [
-                    Voice(id=i, name=n, languages=tuple(_lang(x) for x in langs)) for i, n, langs in raw
-                ]
+                self._voices = [Voice(id=i, name=n, languages=tuple(_lang(x) for x in langs)) for i, n, langs in raw]
         return list(self._voices)
 
     def _resolve_voice(self, wanted: str) -> str:

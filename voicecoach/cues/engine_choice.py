@@ -58,9 +58,7 @@ def pyttsx3_voices() -> list[Voice]:
         return engine.voices()
 
 
-def check_voice(
-    settings: SpeechSettings, voice_dir: Path | None = None, where: str = "voice"
-) -> SpeechSettings:
+def check_voice(settings: SpeechSettings, voice_dir: Path | None = None, where: str = "voice") -> SpeechSettings:
     """:func:`resolve`, and a pyttsx3 voice checked too (this starts the worker).
 
     For validation, where nothing is synthesised: an unknown voice is an

@@ -163,8 +163,7 @@ def speech_identity(kind, settings, voice_dir: Path | None = None, memo_dir: Pat
 
     voice = choose_piper_voice(settings.voice, voice_dir)
     model, config = (
-        _voice_file_hash(path, i, voice.recorded, memo_dir)
-        for i, path in enumerate((voice.model, voice.config))
+        _voice_file_hash(path, i, voice.recorded, memo_dir) for i, path in enumerate((voice.model, voice.config))
     )
     return (
         f"piper-tts {_installed_version('piper_tts')} / onnxruntime "
@@ -174,9 +173,7 @@ def speech_identity(kind, settings, voice_dir: Path | None = None, memo_dir: Pat
     )
 
 
-def _voice_file_hash(
-    path: Path, index: int, recorded: tuple[tuple[str, int], ...], memo_dir: Path | None
-) -> str:
+def _voice_file_hash(path: Path, index: int, recorded: tuple[tuple[str, int], ...], memo_dir: Path | None) -> str:
     """A packaged voice file's sha256 from its RECORD while the size still agrees
     (pip checked it at install; reading the model would slow every cold start),
     else hashed (and remembered)."""

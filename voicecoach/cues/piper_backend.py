@@ -54,9 +54,7 @@ class PiperBackend:
             options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
             with open(config, encoding="utf-8") as f:
                 piper_config = PiperConfig.from_dict(json.load(f))
-            session = onnxruntime.InferenceSession(
-                model, sess_options=options, providers=["CPUExecutionProvider"]
-            )
+            session = onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
             self._models[key] = PiperVoice(session=session, config=piper_config)
         return self._models[key]
 

@@ -139,14 +139,10 @@ def piper_installed() -> bool:
 
 def default_piper_voice(files: list[PiperVoiceFile]) -> PiperVoiceFile:
     """The voice Piper speaks with when none is asked for: American English, medium quality, first by name."""
-    return min(
-        files, key=lambda f: ("en-us" not in f.voice.languages, f.voice.quality != "medium", f.voice.id)
-    )
+    return min(files, key=lambda f: ("en-us" not in f.voice.languages, f.voice.quality != "medium", f.voice.id))
 
 
-def choose_piper_voice(
-    wanted: str | None, user_dir: Path | None = None, where: str = "voice"
-) -> PiperVoiceFile:
+def choose_piper_voice(wanted: str | None, user_dir: Path | None = None, where: str = "voice") -> PiperVoiceFile:
     """The installed Piper voice ``wanted`` names (None: :func:`default_piper_voice`).
 
     Raises

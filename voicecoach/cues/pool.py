@@ -60,9 +60,7 @@ def synthesize_all(
         finally:
             done.put(None)
 
-    threads = [
-        threading.Thread(target=work, args=(e,), name="voicecoach-cue-pool", daemon=True) for e in engines
-    ]
+    threads = [threading.Thread(target=work, args=(e,), name="voicecoach-cue-pool", daemon=True) for e in engines]
     for t in threads:
         t.start()
     running, error = len(threads), None

@@ -51,9 +51,7 @@ class _Speaker:
             try:
                 from pyttsx3.drivers import _espeak
             except (RuntimeError, OSError) as exc:  # no libespeak(-ng) could be loaded
-                raise EngineMissing(
-                    f"the espeak-ng library was not found ({exc}); {_install_hint()}"
-                ) from exc
+                raise EngineMissing(f"the espeak-ng library was not found ({exc}); {_install_hint()}") from exc
             self._espeak = _espeak
             self.library_version = (_espeak.Info() or b"").decode("utf-8", "replace")
         self.engine = pyttsx3.init()

@@ -33,9 +33,7 @@ def cue_bank(
     return CueBank(samplerate, settings, CueCache(Path(cache_dir) / "cues"), engine, voice_dir)
 
 
-def spoken_timeline(
-    preset: Preset, bank: CueBank, sound_lengths: Mapping[str, int] | None = None
-) -> Timeline:
+def spoken_timeline(preset: Preset, bank: CueBank, sound_lengths: Mapping[str, int] | None = None) -> Timeline:
     """The timeline of ``preset`` with every phrase's true spoken length, and
     the length of each of its own sounds when it has some (by role).
 

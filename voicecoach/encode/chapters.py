@@ -18,17 +18,9 @@ from voicecoach.plan.kinds import REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.labels import LabelStyle, segment_label
 from voicecoach.plan.timeline import Segment, Timeline
 
-__all__ = [
-    "Chapter",
-    "chapter_spans",
-    "chapter_stamps",
-    "chapters",
-    "check_cue_filename",
-    "cue_sheet",
-]
+__all__ = ["Chapter", "chapter_spans", "chapter_stamps", "chapters", "check_cue_filename", "cue_sheet"]
 
-_CUE_FILE_TYPES: dict[str, str] = {
-    "wav": "WAVE", "flac": "WAVE", "ogg": "WAVE", "opus": "WAVE", "mp3": "MP3"}
+_CUE_FILE_TYPES: dict[str, str] = {"wav": "WAVE", "flac": "WAVE", "ogg": "WAVE", "opus": "WAVE", "mp3": "MP3"}
 """FILE type in a cue sheet, per export format."""
 
 
@@ -38,7 +30,6 @@ class Chapter:
 
     start: int
     title: str
-
 
 
 def chapters(timeline: Timeline) -> list[Chapter]:
@@ -51,21 +42,21 @@ def chapters(timeline: Timeline) -> list[Chapter]:
     all right) get a chapter each, starting where that side begins.
     """
     segs = [s for s in timeline.segments if s.frames > 0 and s.start < timeline.frames]
-    sets = max((s.set for s in segs
-                if s.set is not None and (s.kind in REP_KINDS or s.kind == SegmentKind.GET_READY)),
-               default=0)
+    sets = max(
+        (s.set for s in segs if s.set is not None and (s.kind in REP_KINDS or s.kind == SegmentKind.GET_READY)),
+        default=0,
+    )
     per_side = _sides_in_turn(segs)
     announced = _announcements(timeline)
     marks: list[Chapter] = []
-    begun: set[int] = set()     # sets whose first chapter is placed: a later side starts on its own
+    begun: set[int] = set()  # sets whose first chapter is placed: a later side starts on its own
     for seg in segs:
         if seg.kind in REP_KINDS or (seg.kind == SegmentKind.GET_READY and seg.set is not None):
             title = f"Set {seg.set} of {sets}" if seg.set is not None else "Exercise"
             if seg.set in per_side:
                 side = seg.side
-                if seg.kind == SegmentKind.GET_READY:   # announces what follows: take its side
-                    side = next((s.side for s in segs if s.kind in REP_KINDS and s.set == seg.set),
-                                side)
+                if seg.kind == SegmentKind.GET_READY:  # announces what follows: take its side
+                    side = next((s.side for s in segs if s.kind in REP_KINDS and s.set == seg.set), side)
                 if side:
                     title += f", {side}"
             start = seg.start
@@ -106,8 +97,13 @@ def _announcements(timeline: Timeline) -> dict[int, int]:
             first_rep.setdefault(s.set, s.start)
     out: dict[int, int] = {}
     for e in timeline.events:
-        if (e.kind == EventKind.SPEECH and e.set is not None and e.rep is None
-                and e.frame < first_rep.get(e.set, -1) and e.set not in out):
+        if (
+            e.kind == EventKind.SPEECH
+            and e.set is not None
+            and e.rep is None
+            and e.frame < first_rep.get(e.set, -1)
+            and e.set not in out
+        ):
             out[e.set] = e.frame
     return out
 
@@ -122,14 +118,22 @@ def _hhmmss(frames: int, samplerate: int) -> str:
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
-def cue_sheet(chaps: Sequence[Chapter], filename: str, samplerate: int, *, fmt: str = "wav",
-              title: str = "", performer: str = "voicecoach") -> str:
+def cue_sheet(
+    chaps: Sequence[Chapter],
+    filename: str,
+    samplerate: int,
+    *,
+    fmt: str = "wav",
+    title: str = "",
+    performer: str = "voicecoach",
+) -> str:
     """A cue sheet: one ``TRACK`` per chapter, ``INDEX 01 mm:ss:ff`` at 75 ff/s.
 
     Indices are floored to the CD frame and must increase, so chapters that
     land on the same CD frame keep only the first; the format allows 99
     tracks, later chapters are left out.
     """
+
     def q(text: str) -> str:
         # a cue sheet has no escape for '"': a title keeps its quotes as typographic ones
         return '"' + " ".join(text.split()).replace('"', "\u201d") + '"'
@@ -147,8 +151,12 @@ def cue_sheet(chaps: Sequence[Chapter], filename: str, samplerate: int, *, fmt: 
             continue
         last, track = cd, track + 1
         mm, ss, ff = cd // (75 * 60), cd // 75 % 60, cd % 75
-        lines += [f"  TRACK {track:02d} AUDIO", f"    TITLE {q(ch.title)}",
-                  f"    PERFORMER {q(performer)}", f"    INDEX 01 {mm:02d}:{ss:02d}:{ff:02d}"]
+        lines += [
+            f"  TRACK {track:02d} AUDIO",
+            f"    TITLE {q(ch.title)}",
+            f"    PERFORMER {q(performer)}",
+            f"    INDEX 01 {mm:02d}:{ss:02d}:{ff:02d}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -161,18 +169,20 @@ def check_cue_filename(filename: str) -> None:
     bad = [c for c in ('"', "\n", "\r") if c in filename]
     if bad or filename != filename.strip():
         what = "a double quote" if '"' in bad else "a line break" if bad else "spaces at its ends"
-        raise InputError(f"--cue: a cue sheet cannot name {filename!r}: it has {what}; "
-                         "rename the export or leave out --cue")
+        raise InputError(
+            f"--cue: a cue sheet cannot name {filename!r}: it has {what}; rename the export or leave out --cue"
+        )
 
 
-def chapter_spans(chaps: Sequence[Chapter], end: int,
-                  samplerate: int) -> list[tuple[int, int, str]]:
+def chapter_spans(chaps: Sequence[Chapter], end: int, samplerate: int) -> list[tuple[int, int, str]]:
     """``(start_ms, end_ms, title)`` per chapter, for ID3 CHAP frames.
 
     Each chapter ends where the next begins, the last at frame ``end``.
     """
-    return [(_ms(c.start, samplerate), _ms(nxt, samplerate), c.title)
-            for c, nxt in zip(chaps, [c.start for c in chaps[1:]] + [end])]
+    return [
+        (_ms(c.start, samplerate), _ms(nxt, samplerate), c.title)
+        for c, nxt in zip(chaps, [c.start for c in chaps[1:]] + [end])
+    ]
 
 
 def chapter_stamps(chaps: Sequence[Chapter], samplerate: int) -> list[tuple[str, str]]:

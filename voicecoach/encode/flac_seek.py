@@ -16,8 +16,7 @@ from fastcrc import crc8
 __all__ = ["SEEK_SECONDS", "add_seektable"]
 
 SEEK_SECONDS = 10
-_BLOCK_SIZES = {1: 192, **{k: 576 << (k - 2) for k in range(2, 6)},
-                **{k: 256 << (k - 8) for k in range(8, 16)}}
+_BLOCK_SIZES = {1: 192, **{k: 576 << (k - 2) for k in range(2, 6)}, **{k: 256 << (k - 8) for k in range(8, 16)}}
 
 
 def _frame_header(buf, pos: int, want: int = 0) -> tuple[int, int] | None:
@@ -30,8 +29,21 @@ def _frame_header(buf, pos: int, want: int = 0) -> tuple[int, int] | None:
         return None
     i = pos + 4
     first = buf[i]
-    n_extra = 0 if first < 0x80 else 1 if first >> 5 == 6 else 2 if first >> 4 == 14 else \
-        3 if first >> 3 == 30 else 4 if first >> 2 == 62 else 5 if first >> 1 == 126 else -1
+    n_extra = (
+        0
+        if first < 0x80
+        else 1
+        if first >> 5 == 6
+        else 2
+        if first >> 4 == 14
+        else 3
+        if first >> 3 == 30
+        else 4
+        if first >> 2 == 62
+        else 5
+        if first >> 1 == 126
+        else -1
+    )
     if n_extra < 0:
         return None
     number = first & (0x7F >> n_extra if n_extra else 0x7F)
@@ -49,7 +61,7 @@ def _frame_header(buf, pos: int, want: int = 0) -> tuple[int, int] | None:
     i += {12: 1, 13: 2, 14: 2}.get(sr_code, 0)
     if size is None or number * size < want:
         return None
-    if i >= len(buf) or crc8.smbus(bytes(buf[pos:i])) != buf[i]:   # the header's CRC-8
+    if i >= len(buf) or crc8.smbus(bytes(buf[pos:i])) != buf[i]:  # the header's CRC-8
         return None
     return number, size
 
@@ -57,6 +69,7 @@ def _frame_header(buf, pos: int, want: int = 0) -> tuple[int, int] | None:
 def add_seektable(path: Path) -> int:
     """Add a SEEKTABLE block to the FLAC file at ``path``; returns its points."""
     from mutagen.flac import FLAC, SeekPoint, SeekTable
+
     audio = FLAC(path)
     if audio.seektable is not None:
         return len(audio.seektable.seekpoints)
@@ -95,7 +108,7 @@ def _first_frame(buf) -> int:
     """Byte offset where the audio frames begin (after the metadata blocks)."""
     pos = 4
     while True:
-        last, size = buf[pos] & 0x80, int.from_bytes(buf[pos + 1:pos + 4], "big")
+        last, size = buf[pos] & 0x80, int.from_bytes(buf[pos + 1 : pos + 4], "big")
         pos += 4 + size
         if last:
             return pos

@@ -35,18 +35,34 @@ def _lib() -> ctypes.CDLL | None:
     except OSError:
         return None
     lib.lame_init.restype = ctypes.c_void_p
-    for fn in ("lame_set_in_samplerate", "lame_set_out_samplerate", "lame_set_num_channels",
-               "lame_set_mode", "lame_set_VBR", "lame_set_VBR_q", "lame_set_quality",
-               "lame_set_bWriteVbrTag"):
+    for fn in (
+        "lame_set_in_samplerate",
+        "lame_set_out_samplerate",
+        "lame_set_num_channels",
+        "lame_set_mode",
+        "lame_set_VBR",
+        "lame_set_VBR_q",
+        "lame_set_quality",
+        "lame_set_bWriteVbrTag",
+    ):
         getattr(lib, fn).argtypes = [ctypes.c_void_p, ctypes.c_int]
-    for fn in ("lame_init_params", "lame_get_framesize", "lame_get_encoder_delay",
-               "lame_get_frameNum"):
+    for fn in ("lame_init_params", "lame_get_framesize", "lame_get_encoder_delay", "lame_get_frameNum"):
         getattr(lib, fn).argtypes = [ctypes.c_void_p]
     lib.lame_encode_buffer_ieee_float.argtypes = [
-        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
-        ctypes.c_int]
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_int,
+    ]
     lib.lame_encode_buffer_interleaved_ieee_float.argtypes = [
-        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_int,
+    ]
     lib.lame_encode_flush.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
     lib.lame_get_lametag_frame.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
     lib.lame_get_lametag_frame.restype = ctypes.c_size_t
@@ -70,13 +86,16 @@ class LameEncoder:
         handle = lib.lame_init()
         if not handle:
             raise MemoryError("lame_init failed")
-        for fn, value in (("lame_set_in_samplerate", samplerate),
-                          ("lame_set_out_samplerate", samplerate),
-                          ("lame_set_num_channels", channels),
-                          ("lame_set_mode", _MONO if channels == 1 else _JOINT_STEREO),
-                          ("lame_set_VBR", _VBR_MTRH), ("lame_set_VBR_q", VBR_QUALITY),
-                          ("lame_set_quality", ALGORITHM_QUALITY),
-                          ("lame_set_bWriteVbrTag", int(info_tag))):
+        for fn, value in (
+            ("lame_set_in_samplerate", samplerate),
+            ("lame_set_out_samplerate", samplerate),
+            ("lame_set_num_channels", channels),
+            ("lame_set_mode", _MONO if channels == 1 else _JOINT_STEREO),
+            ("lame_set_VBR", _VBR_MTRH),
+            ("lame_set_VBR_q", VBR_QUALITY),
+            ("lame_set_quality", ALGORITHM_QUALITY),
+            ("lame_set_bWriteVbrTag", int(info_tag)),
+        ):
             getattr(lib, fn)(handle, value)
         if lib.lame_init_params(handle) < 0:
             lib.lame_close(handle)
@@ -99,11 +118,11 @@ class LameEncoder:
         n = len(samples)
         room = self._room(n)
         if self.channels == 1:
-            got = self._lib.lame_encode_buffer_ieee_float(
-                self._handle, samples.ctypes.data, None, n, self._out, room)
+            got = self._lib.lame_encode_buffer_ieee_float(self._handle, samples.ctypes.data, None, n, self._out, room)
         else:
             got = self._lib.lame_encode_buffer_interleaved_ieee_float(
-                self._handle, samples.ctypes.data, n, self._out, room)
+                self._handle, samples.ctypes.data, n, self._out, room
+            )
         if got < 0:
             raise RuntimeError(f"LAME failed to encode (error {got})")
         return ctypes.string_at(self._out, got)

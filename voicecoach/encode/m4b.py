@@ -32,11 +32,11 @@ from voicecoach.encode.chapters import Chapter
 from voicecoach.encode.tags import Tags
 from voicecoach.errors import InputError
 
-__all__ = ["CAN_STREAM", "SAMPLERATES", "STREAM_REFUSED", "M4bWriter", "check_samplerate",
-           "smpb", "tag_m4b"]
+__all__ = ["CAN_STREAM", "SAMPLERATES", "STREAM_REFUSED", "M4bWriter", "check_samplerate", "smpb", "tag_m4b"]
 
 SAMPLERATES: frozenset[int] = frozenset(
-    {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000})
+    {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}
+)
 """The MPEG-4 audio rates with a sampling-frequency index that players know."""
 BITRATES = {1: 64000, 2: 96000}
 """Bits per second by channel count: 64 kb/s is the usual audiobook rate for
@@ -47,8 +47,10 @@ PRIMING = 1024
 FRAME = 1024
 """Samples per AAC frame."""
 CAN_STREAM = False
-STREAM_REFUSED = ("{name}: an m4b/m4a file cannot be written to a pipe or standard output "
-                  "(MP4 seeks back to finish the file); write it to a file")
+STREAM_REFUSED = (
+    "{name}: an m4b/m4a file cannot be written to a pipe or standard output "
+    "(MP4 seeks back to finish the file); write it to a file"
+)
 
 
 def check_samplerate(samplerate: int) -> None:
@@ -76,14 +78,16 @@ class M4bWriter:
         track is laid out before the first block.
     """
 
-    subtype = "AAC"                               # what the exporter's stream() asks a writer
+    subtype = "AAC"  # what the exporter's stream() asks a writer
 
-    def __init__(self, fd: int, samplerate: int, channels: int,
-                 chapters: Sequence[Chapter] = (), length: int = 0) -> None:
+    def __init__(
+        self, fd: int, samplerate: int, channels: int, chapters: Sequence[Chapter] = (), length: int = 0
+    ) -> None:
         check_samplerate(samplerate)
         if channels not in BITRATES:
             raise InputError(f"channels must be 1 or 2, not {channels}")
         import av
+
         self.samplerate, self.channels, self.frames = samplerate, channels, 0
         self._layout = "mono" if channels == 1 else "stereo"
         try:
@@ -93,8 +97,7 @@ class M4bWriter:
         self._file = os.fdopen(fd, "w+b", closefd=False)
         self.closed = self._failed = False
         try:
-            self._out = av.open(self._file, "w", format="ipod",
-                                options={"movie_timescale": str(samplerate)})
+            self._out = av.open(self._file, "w", format="ipod", options={"movie_timescale": str(samplerate)})
             self._stream = self._out.add_stream("aac", rate=samplerate, layout=self._layout)
             self._stream.bit_rate = BITRATES[channels]
             self._set_chapters(list(chapters), length)
@@ -105,12 +108,14 @@ class M4bWriter:
 
     def _set_chapters(self, chapters: list[Chapter], length: int) -> None:
         """Each chapter ends where the next begins, the last at ``length``."""
-        ends = [c.start for c in chapters[1:]] + [max(length, chapters[-1].start + 1)
-                                                   if chapters else 0]
+        ends = [c.start for c in chapters[1:]] + [max(length, chapters[-1].start + 1) if chapters else 0]
         tb = Fraction(1, self.samplerate)
-        self._out.set_chapters([{"id": i + 1, "start": c.start, "end": e, "time_base": tb,
-                                 "metadata": {"title": c.title}}
-                                for i, (c, e) in enumerate(zip(chapters, ends))])
+        self._out.set_chapters(
+            [
+                {"id": i + 1, "start": c.start, "end": e, "time_base": tb, "metadata": {"title": c.title}}
+                for i, (c, e) in enumerate(zip(chapters, ends))
+            ]
+        )
 
     def write(self, block: np.ndarray) -> None:
         """Encode ``block``: float32, shape ``(frames, channels)``, any length."""
@@ -119,8 +124,10 @@ class M4bWriter:
         if len(block) == 0:
             return
         import av
+
         frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(block.T, dtype=np.float32), format="fltp", layout=self._layout)
+            np.ascontiguousarray(block.T, dtype=np.float32), format="fltp", layout=self._layout
+        )
         frame.sample_rate = self.samplerate
         frame.time_base = Fraction(1, self.samplerate)
         frame.pts = self.frames
@@ -136,7 +143,7 @@ class M4bWriter:
         if self.closed:
             return
         self.closed = True
-        if self._failed:                 # only let go: the caller has the first error
+        if self._failed:  # only let go: the caller has the first error
             for release in (self._out.close, self._file.close):
                 with contextlib.suppress(Exception):
                     release()
@@ -152,8 +159,7 @@ class M4bWriter:
 def smpb(frames: int) -> str:
     """The ``iTunSMPB`` value: priming, end padding and length, in hex as iTunes writes it."""
     padding = -frames % FRAME
-    return " ".join(["", "00000000", f"{PRIMING:08X}", f"{padding:08X}", f"{frames:016X}"]
-                    + ["00000000"] * 8)
+    return " ".join(["", "00000000", f"{PRIMING:08X}", f"{padding:08X}", f"{frames:016X}"] + ["00000000"] * 8)
 
 
 def tag_m4b(path: Path, tags: Tags, frames: int) -> None:
@@ -162,6 +168,7 @@ def tag_m4b(path: Path, tags: Tags, frames: int) -> None:
     ``frames`` is the session's length (what :class:`M4bWriter` was given).
     """
     from mutagen.mp4 import MP4, MP4FreeForm
+
     audio = MP4(path)
     if audio.tags is None:
         audio.add_tags()

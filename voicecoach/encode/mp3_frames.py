@@ -42,8 +42,8 @@ class SilentFrames:
         h = int.from_bytes(header[:4], "big")
         mpeg1 = (h >> 19) & 3 == 3
         kbps = 32 if mpeg1 else 8
-        h = (h & ~(0xF << 12)) | (1 << 12)      # bitrate index 1
-        h &= ~((1 << 9) | (3 << 4))             # no padding, no mode extension
+        h = (h & ~(0xF << 12)) | (1 << 12)  # bitrate index 1
+        h &= ~((1 << 9) | (3 << 4))  # no padding, no mode extension
         self.header = np.frombuffer(h.to_bytes(4, "big"), dtype=np.uint8)
         self.num, self.den = framesize // 8 * kbps * 1000, samplerate
         self.base = self.num // self.den
@@ -54,7 +54,7 @@ class SilentFrames:
         """The bytes of empty frames ``a .. b-1`` (at most a chunk)."""
         if self.fixed is None:
             return self.frames(a, b).tobytes()
-        return self.fixed[:(b - a) * self.base]
+        return self.fixed[: (b - a) * self.base]
 
     def offset(self, k: int) -> int:
         """Bytes of the empty frames ``0 .. k-1``."""
@@ -72,8 +72,9 @@ class SilentFrames:
         return out
 
 
-def info_tag(template: bytes, total: int, padding: int, delay: int, audio_bytes: int,
-             crc: int, byte_at: Callable[[int], int]) -> bytes:
+def info_tag(
+    template: bytes, total: int, padding: int, delay: int, audio_bytes: int, crc: int, byte_at: Callable[[int], int]
+) -> bytes:
     """The Info tag frame for the whole stream, from an encoder's ``template``.
 
     ``total`` frames of ``audio_bytes`` (CRC-16 ``crc``) follow the tag;
@@ -85,14 +86,13 @@ def info_tag(template: bytes, total: int, padding: int, delay: int, audio_bytes:
     if x < 0:
         raise RuntimeError("LAME's Info tag has no Xing header")
     size = len(t) + audio_bytes
-    t[x + 8:x + 12] = total.to_bytes(4, "big")
-    t[x + 12:x + 16] = size.to_bytes(4, "big")
+    t[x + 8 : x + 12] = total.to_bytes(4, "big")
+    t[x + 12 : x + 16] = size.to_bytes(4, "big")
     audio = max(audio_bytes, 1)
-    t[x + 16:x + 16 + _TOC] = bytes(
-        min(255, 256 * byte_at(i * total // _TOC) // audio) for i in range(_TOC))
+    t[x + 16 : x + 16 + _TOC] = bytes(min(255, 256 * byte_at(i * total // _TOC) // audio) for i in range(_TOC))
     lame = x + 120
-    t[lame + 21:lame + 24] = ((delay << 12) | padding).to_bytes(3, "big")
-    t[lame + 28:lame + 32] = size.to_bytes(4, "big")
-    t[lame + 32:lame + 34] = crc.to_bytes(2, "big")
-    t[lame + 34:lame + 36] = crc16.arc(bytes(t[:lame + 34])).to_bytes(2, "big")
+    t[lame + 21 : lame + 24] = ((delay << 12) | padding).to_bytes(3, "big")
+    t[lame + 28 : lame + 32] = size.to_bytes(4, "big")
+    t[lame + 32 : lame + 34] = crc.to_bytes(2, "big")
+    t[lame + 34 : lame + 36] = crc16.arc(bytes(t[: lame + 34])).to_bytes(2, "big")
     return bytes(t)

@@ -33,8 +33,7 @@ class Islands:
         self._busy: dict[tuple, threading.Event] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, encode: Callable[[], tuple[bytes, int]]
-            ) -> tuple[tuple[bytes, int], bool]:
+    def get(self, key: tuple, encode: Callable[[], tuple[bytes, int]]) -> tuple[tuple[bytes, int], bool]:
         """The island ``(bytes, frames)`` for ``key``, from ``encode()``
         if no writer has encoded it; and whether this call encoded it."""
         while True:
@@ -51,7 +50,7 @@ class Islands:
                 found = self._done.get(key)
             if found is not None:
                 return found, False
-            return encode(), True               # not kept (full) or its encoder failed
+            return encode(), True  # not kept (full) or its encoder failed
         try:
             found = encode()
             with self._lock:

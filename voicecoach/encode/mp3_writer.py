@@ -25,12 +25,7 @@ import numpy as np
 from fastcrc import crc16
 
 from voicecoach.encode.lame import LameEncoder
-from voicecoach.encode.mp3_frames import (
-    SILENT_CHUNK,
-    SilentFrames,
-    frames_for,
-    info_tag,
-)
+from voicecoach.encode.mp3_frames import SILENT_CHUNK, SilentFrames, frames_for, info_tag
 from voicecoach.encode.mp3_islands import Islands
 
 __all__ = ["KEEP_SECONDS", "MIN_GAP_SAMPLES", "Mp3Writer"]
@@ -61,12 +56,12 @@ class _Island:
 
     def __init__(self, first_frame: int, first_byte: int):
         self.first_frame, self.first_byte = first_frame, first_byte
-        self.fed = 0                                         # samples given
+        self.fed = 0  # samples given
         self.encoder: LameEncoder | None = None
-        self.pieces: list[tuple[int | None, int]] | None = []   # (offset or None, samples)
-        self.zero_runs: list[tuple[int, int]] = []           # (at, samples), merged
+        self.pieces: list[tuple[int | None, int]] | None = []  # (offset or None, samples)
+        self.zero_runs: list[tuple[int, int]] = []  # (at, samples), merged
         self.sound_hash = hashlib.sha1(usedforsecurity=False)
-        self.kept = 0                                        # samples of sound kept
+        self.kept = 0  # samples of sound kept
 
 
 class _SeekIndex:
@@ -111,11 +106,18 @@ class Mp3Writer:
 
     subtype = "MPEG_LAYER_III"
 
-    def __init__(self, path: str | os.PathLike[str] | int, samplerate: int, channels: int,
-                 seekable: bool | None = None, min_gap: int = MIN_GAP_SAMPLES,
-                 keep: int | None = None, islands: Islands | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | int,
+        samplerate: int,
+        channels: int,
+        seekable: bool | None = None,
+        min_gap: int = MIN_GAP_SAMPLES,
+        keep: int | None = None,
+        islands: Islands | None = None,
+    ):
         self.samplerate, self.channels = samplerate, channels
-        probe = LameEncoder(samplerate, channels, info_tag=True)   # its tag is the template
+        probe = LameEncoder(samplerate, channels, info_tag=True)  # its tag is the template
         try:
             self.framesize, self.delay = probe.framesize, probe.delay
             probe.finish()
@@ -127,22 +129,21 @@ class Mp3Writer:
         self.min_gap_frames = max(-(-min_gap // fs), -(-2304 // fs) + 1)
         self.keep_samples = KEEP_SECONDS * samplerate if keep is None else keep
         self.store = Islands() if islands is None else islands
-        self.encoded = 0             # islands LAME encoded (the others were repeats)
-        self.samples_in = 0          # samples received
-        self.slots_done = 0          # whole frame slots classified
-        self.partial = np.zeros((fs, channels), dtype=np.float32)   # a slot's start, waiting
+        self.encoded = 0  # islands LAME encoded (the others were repeats)
+        self.samples_in = 0  # samples received
+        self.slots_done = 0  # whole frame slots classified
+        self.partial = np.zeros((fs, channels), dtype=np.float32)  # a slot's start, waiting
         self.partial_len = 0
         self.zeros = np.zeros((min(self.min_gap_frames, 64) * fs, channels), dtype=np.float32)
-        self.sound = np.empty((0, channels), np.float32)   # a short island's sound, reused
+        self.sound = np.empty((0, channels), np.float32)  # a short island's sound, reused
         self.island: _Island | None = None
-        self.frames_done = 0         # global frames written
+        self.frames_done = 0  # global frames written
         self.audio_bytes = 0
         self.crc = 0
         self.index = _SeekIndex(self.empty)
         if seekable is None:
             seekable = not isinstance(path, int) or _can_seek(path)
-        self._fh = (os.fdopen(os.dup(path), "wb") if isinstance(path, int)
-                    else open(path, "wb"))  # noqa: SIM115 -- closed by close()
+        self._fh = os.fdopen(os.dup(path), "wb") if isinstance(path, int) else open(path, "wb")  # noqa: SIM115 -- closed by close()
         self.closed = False
         self.tag_at: int | None = None
         try:
@@ -169,7 +170,7 @@ class Mp3Writer:
         fs = self.framesize
         if self.partial_len:
             take = min(n, fs - self.partial_len)
-            self.partial[self.partial_len:self.partial_len + take] = block[:take]
+            self.partial[self.partial_len : self.partial_len + take] = block[:take]
             self.partial_len += take
             block = block[take:]
             if self.partial_len < fs:
@@ -190,13 +191,13 @@ class Mp3Writer:
             return
         self.closed = True
         try:
-            if self.partial_len and np.any(self.partial[:self.partial_len] != 0):
-                self._sound(self.partial[:self.partial_len], self.slots_done)
+            if self.partial_len and np.any(self.partial[: self.partial_len] != 0):
+                self._sound(self.partial[: self.partial_len], self.slots_done)
             total, padding = frames_for(self.samples_in, self.framesize, self.delay)
             if self.island is not None:
                 tail = self.samples_in - self._island_end()
                 if tail < self.min_gap_frames * self.framesize:
-                    self._feed_zeros(tail)      # the encoder pads to the end itself
+                    self._feed_zeros(tail)  # the encoder pads to the end itself
                     self._close_island()
                     if self.frames_done != total:
                         raise AssertionError(f"{self.frames_done} frames, not {total}")
@@ -204,8 +205,9 @@ class Mp3Writer:
                     self._close_island()
             self._quiet(total)
             if self.tag_at is not None:
-                tag = info_tag(self.info_template, total, padding, self.delay,
-                               self.audio_bytes, self.crc, self.index.byte_at)
+                tag = info_tag(
+                    self.info_template, total, padding, self.delay, self.audio_bytes, self.crc, self.index.byte_at
+                )
                 self._fh.flush()
                 end = self._fh.tell()
                 self._fh.seek(self.tag_at)
@@ -233,7 +235,7 @@ class Mp3Writer:
             edges = (np.flatnonzero(loud[1:] != loud[:-1]) + 1).tolist()
             edges = [0] * bool(loud[0]) + edges + [k] * bool(loud[-1])
         for a, b in zip(edges[::2], edges[1::2]):
-            self._sound(x[a * fs:b * fs], self.slots_done + a)
+            self._sound(x[a * fs : b * fs], self.slots_done + a)
         self.slots_done += k
 
     def _island_end(self) -> int:
@@ -244,7 +246,7 @@ class Mp3Writer:
     def _sound(self, samples: np.ndarray, slot: int) -> None:
         """Encode ``samples`` (sound) starting at frame slot ``slot``."""
         if self.island is not None:
-            gap = slot * self.framesize - self._island_end()        # zeros since
+            gap = slot * self.framesize - self._island_end()  # zeros since
             if gap >= self.min_gap_frames * self.framesize:
                 self._close_island()
                 self._open_island(slot)
@@ -265,7 +267,7 @@ class Mp3Writer:
     def _emit(self, data: bytes) -> None:
         self._fh.write(data)
         self.audio_bytes += len(data)
-        self.crc = crc16.arc(data, self.crc)      # CRC-16/ARC, the Info tag's music CRC
+        self.crc = crc16.arc(data, self.crc)  # CRC-16/ARC, the Info tag's music CRC
 
     # -- islands ------------------------------------------------------------
 
@@ -287,7 +289,7 @@ class Mp3Writer:
         n = len(samples)
         island.fed += n
         if island.pieces is not None and island.fed > self.keep_samples:
-            self.encoded += 1                       # too long to keep: stream it
+            self.encoded += 1  # too long to keep: stream it
             island.encoder = LameEncoder(self.samplerate, self.channels)
             for piece in self._kept_pieces(island):
                 self._emit(island.encoder.encode(piece))
@@ -296,7 +298,7 @@ class Mp3Writer:
             self._emit(island.encoder.encode(samples))
             return
         assert island.pieces is not None
-        if zeros:                                   # the key: where the zeros go
+        if zeros:  # the key: where the zeros go
             at = island.fed - n
             if island.zero_runs and sum(island.zero_runs[-1]) == at:
                 at, before = island.zero_runs.pop()
@@ -305,12 +307,12 @@ class Mp3Writer:
             island.pieces.append((None, len(samples)))
             return
         island.sound_hash.update(samples.data)
-        end = island.kept + n                       # kept in one reused buffer
+        end = island.kept + n  # kept in one reused buffer
         if len(self.sound) < end:
             grown = np.empty((max(end, 2 * len(self.sound)), self.channels), np.float32)
-            grown[:island.kept] = self.sound[:island.kept]
+            grown[: island.kept] = self.sound[: island.kept]
             self.sound = grown
-        self.sound[island.kept:end] = samples
+        self.sound[island.kept : end] = samples
         island.pieces.append((island.kept, n))
         island.kept = end
 
@@ -318,29 +320,26 @@ class Mp3Writer:
         """The kept island's input, piece by piece."""
         assert island.pieces is not None
         for at, n in island.pieces:
-            yield self.zeros[:n] if at is None else self.sound[at:at + n]
+            yield self.zeros[:n] if at is None else self.sound[at : at + n]
 
     def _close_island(self) -> None:
         island, self.island = self.island, None
         assert island is not None
-        if island.encoder is not None:              # a long island, streamed
+        if island.encoder is not None:  # a long island, streamed
             try:
                 data, made = island.encoder.finish()
             finally:
                 island.encoder.close()
             self._emit(data)
         else:
-            key = (self.samplerate, self.channels, island.sound_hash.digest(),
-                   tuple(island.zero_runs), island.fed)
+            key = (self.samplerate, self.channels, island.sound_hash.digest(), tuple(island.zero_runs), island.fed)
             (data, made), encoded = self.store.get(key, lambda: self._encode_kept(island))
             self.encoded += encoded
             self._emit(data)
         expected = frames_for(island.fed, self.framesize, self.delay)[0]
         if made != expected:
-            raise AssertionError(f"LAME wrote {made} frames for {island.fed} samples, "
-                                 f"not {expected}")
-        self.index.add(island.first_frame, made, island.first_byte,
-                       self.audio_bytes - island.first_byte)
+            raise AssertionError(f"LAME wrote {made} frames for {island.fed} samples, not {expected}")
+        self.index.add(island.first_frame, made, island.first_byte, self.audio_bytes - island.first_byte)
         self.frames_done = island.first_frame + made
 
     def _encode_kept(self, island: _Island) -> tuple[bytes, int]:

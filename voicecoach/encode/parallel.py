@@ -25,7 +25,7 @@ import numpy as np
 __all__ = ["ThreadedSink"]
 
 _CLOSE = object()
-_M_ARENA_MAX = -8               # glibc's mallopt parameter
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 
 @cache
@@ -57,7 +57,7 @@ class ThreadedSink:
         self.subtype = sink.subtype
         self.closed = False
         self._q: queue.Queue = queue.Queue(maxsize=depth)
-        self._free: queue.SimpleQueue = queue.SimpleQueue()   # written blocks, to reuse
+        self._free: queue.SimpleQueue = queue.SimpleQueue()  # written blocks, to reuse
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="voicecoach-encoder", daemon=True)
         self._thread.start()
@@ -68,13 +68,13 @@ class ThreadedSink:
             if block is _CLOSE:
                 try:
                     self.sink.close()
-                except BaseException as exc:  # noqa: BLE001 -- raised in the caller's thread
+                except BaseException as exc:
                     self._error = self._error or exc
                 return
             if self._error is None:
                 try:
                     self.sink.write(block)
-                except BaseException as exc:  # noqa: BLE001 -- raised in the caller's thread
+                except BaseException as exc:
                     self._error = exc
             self._free.put(block)
 

@@ -38,7 +38,7 @@ class _Descriptor:
         try:
             while self.error is None and done < len(view):
                 done += os.write(self.fd, view[done:])
-        except BaseException as exc:  # noqa: BLE001 -- the writer raises it; libsndfile sees a short write
+        except BaseException as exc:
             self.error = exc
         self.written += done
         return done
@@ -63,14 +63,31 @@ class SoundFileSink:
     write then says only what libsndfile says.
     """
 
-    def __init__(self, fd: int, samplerate: int, channels: int, subtype: str, major: str,
-                 info: dict[str, str] | None = None, by_descriptor: bool = False):
+    def __init__(
+        self,
+        fd: int,
+        samplerate: int,
+        channels: int,
+        subtype: str,
+        major: str,
+        info: dict[str, str] | None = None,
+        by_descriptor: bool = False,
+    ):
         import soundfile as sf
+
         self.subtype = subtype
         self.closed = self.failed = False
         self._io = None if by_descriptor else _Descriptor(fd)
-        self._file = self._checked(sf.SoundFile, fd if self._io is None else self._io, "w",
-                                   samplerate, channels, subtype, format=major, closefd=False)
+        self._file = self._checked(
+            sf.SoundFile,
+            fd if self._io is None else self._io,
+            "w",
+            samplerate,
+            channels,
+            subtype,
+            format=major,
+            closefd=False,
+        )
         for name, text in (info or {}).items():
             if text:
                 setattr(self._file, name, text)
@@ -80,7 +97,7 @@ class SoundFileSink:
         says why where libsndfile's says "System error." or nothing at all."""
         try:
             result = call(*args, **kwargs)
-        except (RuntimeError, AssertionError):   # libsndfile's errors; soundfile asserts
+        except (RuntimeError, AssertionError):  # libsndfile's errors; soundfile asserts
             # that a write took every frame
             self.failed = True
             if self._io is not None and self._io.error is not None:

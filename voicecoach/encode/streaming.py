@@ -29,9 +29,14 @@ as writing this many bytes more (measured: README); a new file is flushed
 later, in the background, and gets every hole."""
 
 
-def stream(mixer: Mixer, outputs: Sequence[tuple[Any, str | None]], block: int = 65536,
-           progress: Callable[[int], None] | None = None, bed: MusicBed | None = None,
-           peaks: dict[str | None, float] | None = None) -> int:
+def stream(
+    mixer: Mixer,
+    outputs: Sequence[tuple[Any, str | None]],
+    block: int = 65536,
+    progress: Callable[[int], None] | None = None,
+    bed: MusicBed | None = None,
+    peaks: dict[str | None, float] | None = None,
+) -> int:
     """Render ``mixer`` block by block, limited, into open sound files.
 
     ``mixer`` has its loudness gain applied (:meth:`Mixer.with_master`);
@@ -84,7 +89,7 @@ def stream(mixer: Mixer, outputs: Sequence[tuple[Any, str | None]], block: int =
                 mixer.render(out, done, bus)
                 if g is not None:
                     out *= g
-            if peaks is not None and bus is None:          # the mix's, for ReplayGain
+            if peaks is not None and bus is None:  # the mix's, for ReplayGain
                 top = max(float(out.max()), -float(out.min())) if n else 0.0
                 peaks[bus] = max(peaks.get(bus, 0.0), top)
             data = out
@@ -106,8 +111,9 @@ def _ours(f: object) -> bool:
     return isinstance(f, WavWriter)
 
 
-def _stream_sounding(mixer: Mixer, outputs: Sequence[tuple[WavWriter, str | None]], block: int,
-                     progress: Callable[[int], None] | None) -> int:
+def _stream_sounding(
+    mixer: Mixer, outputs: Sequence[tuple[WavWriter, str | None]], block: int, progress: Callable[[int], None] | None
+) -> int:
     """:func:`stream` without music into WAV writers: only the frames where
     the mixer has sound (:meth:`Mixer.sounding`) are rendered; a silence of
     the writer's ``min_hole`` bytes or more is left to it (a hole, or zeros on
@@ -125,34 +131,34 @@ def _stream_sounding(mixer: Mixer, outputs: Sequence[tuple[WavWriter, str | None
     for f, bus in outputs:
         render = m.sounding(bus, join=max(1, JOIN_BYTES // width))
         write = m.sounding(bus, join=max(1, max(JOIN_BYTES, f.min_hole) // width))
-        per_output.append((f, bus, render, write, [0, 0]))     # [next render, next write span]
+        per_output.append((f, bus, render, write, [0, 0]))  # [next render, next write span]
     done = 0
     while done < frames:
         stop = min(done + block, frames)
         for f, bus, (r_starts, r_ends), (w_starts, w_ends), at in per_output:
             if at[1] >= len(w_starts) or w_starts[at[1]] >= stop:
-                continue                                       # silent block: nothing to write
+                continue  # silent block: nothing to write
             if pcm16:
-                data[:stop - done].fill(0)
+                data[: stop - done].fill(0)
             else:
                 data = np.zeros((stop - done, ch), dtype=np.float32)
             i = at[0]
             while i < len(r_starts) and r_starts[i] < stop:
                 a, z = max(int(r_starts[i]), done), min(int(r_ends[i]), stop)
-                view = buf[:z - a]
+                view = buf[: z - a]
                 m.render(view, a, bus)
                 if pcm16:
-                    np.rint(view, out=data[a - done:z - done], casting="unsafe")
+                    np.rint(view, out=data[a - done : z - done], casting="unsafe")
                 else:
-                    data[a - done:z - done] = view
-                if r_ends[i] > stop:                           # goes on in the next block
+                    data[a - done : z - done] = view
+                if r_ends[i] > stop:  # goes on in the next block
                     break
                 i += 1
             at[0] = i
             j = at[1]
             while j < len(w_starts) and w_starts[j] < stop:
                 a, z = max(int(w_starts[j]), done), min(int(w_ends[j]), stop)
-                piece = data[a - done:z - done]
+                piece = data[a - done : z - done]
                 f.write_at(a, piece if pcm16 else samples(piece, subtype))
                 if w_ends[j] > stop:
                     break
@@ -191,7 +197,7 @@ class MixSource:
     def music_at(self, start: int, n: int) -> np.ndarray:
         """The music (as mixed) of frames ``[start, start + n)``, in order."""
         drop = start - self._music_start
-        m = self._music[drop:drop + n]
-        self._music = self._music[drop + n:]
+        m = self._music[drop : drop + n]
+        self._music = self._music[drop + n :]
         self._music_start = start + n
         return m

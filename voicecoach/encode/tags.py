@@ -32,10 +32,10 @@ class Tags:
     album: str
     comment: str
     genre: str = ""
-    date: str = ""                   # ISO 8601 day
+    date: str = ""  # ISO 8601 day
     track: int | None = None
-    loudness: float | None = None    # integrated LUFS of the file
-    peak: float | None = None        # largest sample, linear
+    loudness: float | None = None  # integrated LUFS of the file
+    peak: float | None = None  # largest sample, linear
 
     def replaygain(self) -> dict[str, str]:
         """``REPLAYGAIN_TRACK_GAIN`` / ``PEAK`` as players read them (may be empty)."""
@@ -51,6 +51,7 @@ class Tags:
 def mutagen_errors() -> Iterator[None]:
     """mutagen's failures as :class:`RuntimeError`, which the exporter reports."""
     from mutagen import MutagenError
+
     try:
         yield
     except MutagenError as exc:
@@ -74,6 +75,7 @@ def tag_mp3(tmp: Path, tags: Tags, spans: list[tuple[int, int, str]]) -> None:
         CTOCFlags,
         ID3NoHeaderError,
     )
+
     try:
         id3 = ID3(tmp)
     except ID3NoHeaderError:
@@ -95,12 +97,25 @@ def tag_mp3(tmp: Path, tags: Tags, spans: list[tuple[int, int, str]]) -> None:
     for i, (start_ms, end_ms, title) in enumerate(spans):
         eid = f"chp{i}"
         ids.append(eid)
-        id3.add(CHAP(element_id=eid, start_time=start_ms, end_time=end_ms,
-                     start_offset=0xFFFFFFFF, end_offset=0xFFFFFFFF,
-                     sub_frames=[TIT2(encoding=3, text=[title])]))
+        id3.add(
+            CHAP(
+                element_id=eid,
+                start_time=start_ms,
+                end_time=end_ms,
+                start_offset=0xFFFFFFFF,
+                end_offset=0xFFFFFFFF,
+                sub_frames=[TIT2(encoding=3, text=[title])],
+            )
+        )
     if ids:
-        id3.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-                     child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=["Chapters"])]))
+        id3.add(
+            CTOC(
+                element_id="toc",
+                flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                child_element_ids=ids,
+                sub_frames=[TIT2(encoding=3, text=["Chapters"])],
+            )
+        )
     id3.save(tmp, v2_version=3)  # 2.3: what most phone players read
     sort_chap_frames(tmp)
 
@@ -121,14 +136,14 @@ def sort_chap_frames(path: Path) -> None:
         frames: list[bytes] = []
         pos = 0
         while pos + 10 <= len(body) and body[pos] != 0:
-            n = int.from_bytes(body[pos + 4:pos + 8], "big")
-            frames.append(body[pos:pos + 10 + n])
+            n = int.from_bytes(body[pos + 4 : pos + 8], "big")
+            frames.append(body[pos : pos + 10 + n])
             pos += 10 + n
         slots = [i for i, fr in enumerate(frames) if fr[:4] == b"CHAP"]
 
         def start_ms(frame: bytes) -> int:
             nul = frame.index(b"\0", 10)
-            return int.from_bytes(frame[nul + 1:nul + 5], "big")
+            return int.from_bytes(frame[nul + 1 : nul + 5], "big")
 
         ordered = sorted((frames[i] for i in slots), key=start_ms)
         if [frames[i] for i in slots] == ordered:
@@ -139,8 +154,7 @@ def sort_chap_frames(path: Path) -> None:
         fh.write(b"".join(frames))
 
 
-def tag_vorbis(audio: Any, tags: Tags, chaps: list[tuple[str, str]],
-               more: dict[str, str]) -> None:
+def tag_vorbis(audio: Any, tags: Tags, chaps: list[tuple[str, str]], more: dict[str, str]) -> None:
     """Vorbis comments into ``audio`` (a mutagen FLAC, OggVorbis or OggOpus
     file): the tags, ReplayGain, ``more`` (the format's own), the chapters."""
     if audio.tags is None:
@@ -172,13 +186,14 @@ def tag_wav(path: Path, marks: list[tuple[int, str]]) -> None:
     import struct
 
     from voicecoach.encode.wav import chapter_chunks
+
     extra = chapter_chunks(marks)
     with open(path, "r+b") as fh:
         head = fh.read(12)
         if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
             return
         end = fh.seek(0, 2)
-        if end % 2:                       # chunks start on even offsets
+        if end % 2:  # chunks start on even offsets
             fh.write(b"\0")
             end += 1
         if end + len(extra) - 8 >= 1 << 32:

@@ -22,20 +22,18 @@ from pathlib import Path
 
 from voicecoach.errors import InputError
 
-__all__ = ["STDOUT", "TargetKind", "Target", "resolve_target", "check_stdout",
-           "writable_in_place"]
+__all__ = ["STDOUT", "Target", "TargetKind", "check_stdout", "resolve_target", "writable_in_place"]
 
 STDOUT = "-"
 """The output name that means standard output."""
 
 
-
 class TargetKind(StrEnum):
     """How a target is written."""
 
-    FILE = "file"        # temp file beside it, then os.replace
-    STREAM = "stream"    # a FIFO or character device: opened and written through
-    STDOUT = "stdout"    # file descriptor 1
+    FILE = "file"  # temp file beside it, then os.replace
+    STREAM = "stream"  # a FIFO or character device: opened and written through
+    STDOUT = "stdout"  # file descriptor 1
 
 
 @dataclass(frozen=True)
@@ -59,9 +57,13 @@ class Target:
 
 
 def _what(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISCHR, "a character device")):
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -82,12 +84,11 @@ def resolve_target(path: Path | str, option: str = "--output", force: bool = Fal
         return Target(Path(STDOUT), TargetKind.STDOUT, Path(STDOUT))
     if not text:
         raise InputError(f"{option}: the output name is empty; name a file, or - for standard output")
-    if text.endswith(os.sep) and not os.path.isdir(text):   # Path() would drop the slash
-        raise InputError(f"{option}: {text}: a name ending in {os.sep} is a folder; "
-                         "name a file to write")
+    if text.endswith(os.sep) and not os.path.isdir(text):  # Path() would drop the slash
+        raise InputError(f"{option}: {text}: a name ending in {os.sep} is a folder; name a file to write")
     shown = Path(text)
     try:
-        st = os.stat(shown)                       # follows symlinks
+        st = os.stat(shown)  # follows symlinks
     except (FileNotFoundError, NotADirectoryError):
         st = None
     except OSError as exc:
@@ -124,11 +125,9 @@ def check_stdout(target: Target, stems: bool, cue_sheet: bool) -> None:
         return
     for flag, on in (("--stems", stems), ("--cue", cue_sheet)):
         if on:
-            raise InputError(f"{flag}: cannot be used with -o - (standard output); "
-                             "name an output file")
+            raise InputError(f"{flag}: cannot be used with -o - (standard output); name an output file")
     if os.isatty(1):
-        raise InputError("--output: -: standard output is a terminal; "
-                         "pipe it into another program or name a file")
+        raise InputError("--output: -: standard output is a terminal; pipe it into another program or name a file")
 
 
 def writable_in_place(fd: int) -> bool:
@@ -137,6 +136,7 @@ def writable_in_place(fd: int) -> bool:
     can take a whole file, written out of order, as ``-o x.wav`` would."""
     try:
         import fcntl
+
         st = os.fstat(fd)
         flags = fcntl.fcntl(fd, fcntl.F_GETFL)
     except (ImportError, OSError):

@@ -22,8 +22,16 @@ RIFF_LIMIT = 0xFFFFFFFF
 
 _BITS = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32}
 
-INFO_IDS = {"title": b"INAM", "artist": b"IART", "album": b"IPRD", "comment": b"ICMT",
-            "software": b"ISFT", "genre": b"IGNR", "date": b"ICRD", "tracknumber": b"ITRK"}
+INFO_IDS = {
+    "title": b"INAM",
+    "artist": b"IART",
+    "album": b"IPRD",
+    "comment": b"ICMT",
+    "software": b"ISFT",
+    "genre": b"IGNR",
+    "date": b"ICRD",
+    "tracknumber": b"ITRK",
+}
 """RIFF INFO ids, by the names soundfile gives them."""
 
 
@@ -36,7 +44,7 @@ def samples(x: np.ndarray, subtype: str) -> np.ndarray:
     """
     if subtype == "FLOAT":
         return np.ascontiguousarray(x, dtype="<f4")
-    v = np.rint(x * np.float32(2.0 ** 31)).astype("<i4")
+    v = np.rint(x * np.float32(2.0**31)).astype("<i4")
     if subtype == "PCM_32":
         return v
     if subtype == "PCM_24":
@@ -69,18 +77,16 @@ def chapter_chunks(marks: Sequence[tuple[int, str]]) -> bytes:
     if not marks:
         return b""
     cue = struct.pack("<I", len(marks)) + b"".join(
-        struct.pack("<II4sIII", i, frame, b"data", 0, 0, frame)
-        for i, (frame, _) in enumerate(marks, start=1))
+        struct.pack("<II4sIII", i, frame, b"data", 0, 0, frame) for i, (frame, _) in enumerate(marks, start=1)
+    )
     adtl = b"adtl"
     for i, (_, title) in enumerate(marks, start=1):
         body = struct.pack("<I", i) + title.encode("utf-8") + b"\0"
         adtl += b"labl" + struct.pack("<I", len(body)) + body + b"\0" * (len(body) % 2)
-    return (b"cue " + struct.pack("<I", len(cue)) + cue
-            + b"LIST" + struct.pack("<I", len(adtl)) + adtl)
+    return b"cue " + struct.pack("<I", len(cue)) + cue + b"LIST" + struct.pack("<I", len(adtl)) + adtl
 
 
-def header(frames: int, channels: int, samplerate: int, subtype: str, info: bytes = b"",
-           tail: int = 0) -> bytes:
+def header(frames: int, channels: int, samplerate: int, subtype: str, info: bytes = b"", tail: int = 0) -> bytes:
     """The RIFF header up to the ``data`` chunk's samples.
 
     ``info`` goes between ``fmt `` and ``data``; ``tail`` is the size of the
@@ -94,15 +100,22 @@ def header(frames: int, channels: int, samplerate: int, subtype: str, info: byte
     bits = _BITS[subtype]
     align = channels * bits // 8
     data = frames * align
-    total = 36 + len(info) + data + tail          # the RIFF size: the file's, less 8
+    total = 36 + len(info) + data + tail  # the RIFF size: the file's, less 8
     if total > RIFF_LIMIT:
-        raise InputError(f"a WAV file holds at most 4 GiB; this session needs {data} bytes "
-                         "(use flac, ogg, opus or mp3)")
+        raise InputError(
+            f"a WAV file holds at most 4 GiB; this session needs {data} bytes (use flac, ogg, opus or mp3)"
+        )
     tag = 3 if subtype == "FLOAT" else 1
-    return (b"RIFF" + struct.pack("<I", total) + b"WAVE"
-            + b"fmt " + struct.pack("<IHHIIHH", 16, tag, channels, samplerate,
-                                    samplerate * align, align, bits)
-            + info + b"data" + struct.pack("<I", data))
+    return (
+        b"RIFF"
+        + struct.pack("<I", total)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<IHHIIHH", 16, tag, channels, samplerate, samplerate * align, align, bits)
+        + info
+        + b"data"
+        + struct.pack("<I", data)
+    )
 
 
 class WavWriter:
@@ -118,9 +131,17 @@ class WavWriter:
     at frames in increasing order.
     """
 
-    def __init__(self, fd: int, frames: int, channels: int, samplerate: int,
-                 info: bytes = b"", tail: bytes = b"", seekable: bool = True,
-                 subtype: str = "PCM_16"):
+    def __init__(
+        self,
+        fd: int,
+        frames: int,
+        channels: int,
+        samplerate: int,
+        info: bytes = b"",
+        tail: bytes = b"",
+        seekable: bool = True,
+        subtype: str = "PCM_16",
+    ):
         self._fd, self.frames, self.channels, self.subtype = fd, frames, channels, subtype
         self._seekable = seekable
         if not seekable:
@@ -128,7 +149,7 @@ class WavWriter:
         self._tail = tail
         head = header(frames, channels, samplerate, self.subtype, info, len(tail))
         self._align = channels * _BITS[subtype] // 8
-        self._end = frames * self._align           # bytes of samples
+        self._end = frames * self._align  # bytes of samples
         self.failed = False
         self.closed = False
         self.min_hole = 0
@@ -141,7 +162,7 @@ class WavWriter:
                 os.ftruncate(fd, self._data + self._end + len(tail))
                 self._pwrite(head, self._base)
             else:
-                self._pos = 0                           # bytes of samples written so far
+                self._pos = 0  # bytes of samples written so far
                 self._write(head)
         except OSError:
             self.failed = True
@@ -149,7 +170,7 @@ class WavWriter:
 
     def _pwrite(self, data, offset: int) -> None:
         view = memoryview(data).cast("B")
-        if not hasattr(os, "pwrite"):              # Windows: seek, then write
+        if not hasattr(os, "pwrite"):  # Windows: seek, then write
             os.lseek(self._fd, offset, os.SEEK_SET)
             self._write(view)
             return
@@ -162,7 +183,7 @@ class WavWriter:
     def _write(self, data) -> None:
         view = memoryview(data).cast("B")
         while view:
-            view = view[os.write(self._fd, view):]
+            view = view[os.write(self._fd, view) :]
 
     def _zeros(self, nbytes: int) -> None:
         """Silence on a stream, in pieces of at most 1 MiB."""

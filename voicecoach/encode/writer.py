@@ -29,13 +29,7 @@ from voicecoach.encode.formats import ExportOptions, format_for, writer
 from voicecoach.encode.formats.base import FormatWriter, Job, Output, Sink, check_job
 from voicecoach.encode.streaming import stream
 from voicecoach.encode.tags import Tags
-from voicecoach.encode.targets import (
-    Target,
-    TargetKind,
-    check_stdout,
-    resolve_target,
-    writable_in_place,
-)
+from voicecoach.encode.targets import Target, TargetKind, check_stdout, resolve_target, writable_in_place
 from voicecoach.errors import ExportError, InputError
 from voicecoach.plan.timeline import Timeline
 
@@ -45,9 +39,15 @@ __all__ = ["export"]
 _DEFAULTS = ExportOptions()
 
 
-def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions = _DEFAULTS,
-           progress: Callable[[int], None] | None = None, bed: MusicBed | None = None,
-           force: bool = False) -> list[Path]:
+def export(
+    mixer: Mixer,
+    timeline: Timeline,
+    path: Path,
+    options: ExportOptions = _DEFAULTS,
+    progress: Callable[[int], None] | None = None,
+    bed: MusicBed | None = None,
+    force: bool = False,
+) -> list[Path]:
     """Write the session to ``path`` (and stems / cue sheet); all or nothing.
 
     ``mixer`` is built from ``timeline`` (which gives the chapters and default
@@ -77,8 +77,10 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
     writer_class = writer(fmt)
     subtype = check_job(writer_class, options.subtype, options.samplerate)
     if not mixer.samplerate == timeline.samplerate == options.samplerate:
-        raise ValueError(f"sample rates differ: mixer {mixer.samplerate}, timeline "
-                         f"{timeline.samplerate}, options {options.samplerate}")
+        raise ValueError(
+            f"sample rates differ: mixer {mixer.samplerate}, timeline "
+            f"{timeline.samplerate}, options {options.samplerate}"
+        )
     if mixer.channels != options.channels:
         raise ValueError(f"mixer has {mixer.channels} channels, options ask for {options.channels}")
     if mixer.frames != timeline.frames:
@@ -86,20 +88,22 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
     main = resolve_target(path, force=force)
     check_stdout(main, options.stems, options.cue_sheet)
     if not writer_class.streams and not main.seekable:
-        raise InputError(f"--output: {main.name}: {fmt} cannot be written to a stream "
-                         "(standard output, a FIFO or a device); name a file")
+        raise InputError(
+            f"--output: {main.name}: {fmt} cannot be written to a stream "
+            "(standard output, a FIFO or a device); name a file"
+        )
     audio_targets, cue_target = _targets(path, fmt, main, options, bed, force)
     chaps = chapters(timeline)
-    job = Job(mixer.frames, options.channels, options.samplerate, subtype, tuple(chaps),
-              stream=not main.seekable)
+    job = Job(mixer.frames, options.channels, options.samplerate, subtype, tuple(chaps), stream=not main.seekable)
     fmt_writer = writer_class(job)
     tags = _tags(options, timeline, path)
     files = _Files()
     try:
         _write_audio(files, fmt_writer, mixer, audio_targets, tags, options.block, progress, bed)
         if cue_target is not None:
-            text = cue_sheet(chaps, path.name, options.samplerate, fmt=fmt, title=tags.title,
-                             performer=tags.artist).encode("utf-8", "surrogateescape")
+            text = cue_sheet(
+                chaps, path.name, options.samplerate, fmt=fmt, title=tags.title, performer=tags.artist
+            ).encode("utf-8", "surrogateescape")
             with _blame(cue_target.name):
                 files.write_whole(cue_target, text)
         files.commit(main)
@@ -110,25 +114,26 @@ def export(mixer: Mixer, timeline: Timeline, path: Path, options: ExportOptions 
 
 
 def _check_arguments(mixer: object, timeline: object, path: object, options: object) -> None:
-    for name, value, kind, what in (("mixer", mixer, Mixer, "a Mixer"),
-                                    ("timeline", timeline, Timeline, "a Timeline"),
-                                    ("path", path, (str, os.PathLike), "a path"),
-                                    ("options", options, ExportOptions, "ExportOptions")):
+    for name, value, kind, what in (
+        ("mixer", mixer, Mixer, "a Mixer"),
+        ("timeline", timeline, Timeline, "a Timeline"),
+        ("path", path, (str, os.PathLike), "a path"),
+        ("options", options, ExportOptions, "ExportOptions"),
+    ):
         if not isinstance(value, kind):
             raise TypeError(f"{name} must be {what}, not {type(value).__name__}")
 
 
-def _targets(path: Path, fmt: str, main: Target, options: ExportOptions, bed: MusicBed | None,
-             force: bool) -> tuple[list[tuple[Target, str | None]], Target | None]:
+def _targets(
+    path: Path, fmt: str, main: Target, options: ExportOptions, bed: MusicBed | None, force: bool
+) -> tuple[list[tuple[Target, str | None]], Target | None]:
     """Where the mix, each stem (with its bus) and the cue sheet go."""
     stem, ext = (path.stem, path.suffix) if path.suffix else (path.name, "." + fmt)
     audio: list[tuple[Target, str | None]] = [(main, None)]
     if options.stems:
         buses = BUSES + (("music",) if bed is not None else ())
-        audio += [(resolve_target(path.with_name(f"{stem}.{bus}{ext}"), "--stems", force), bus)
-                  for bus in buses]
-    cue = (resolve_target(path.with_name(f"{stem}.cue"), "--cue", force)
-           if options.cue_sheet else None)
+        audio += [(resolve_target(path.with_name(f"{stem}.{bus}{ext}"), "--stems", force), bus) for bus in buses]
+    cue = resolve_target(path.with_name(f"{stem}.cue"), "--cue", force) if options.cue_sheet else None
     if cue is not None:
         check_cue_filename(path.name)
     return audio, cue
@@ -136,15 +141,28 @@ def _targets(path: Path, fmt: str, main: Target, options: ExportOptions, bed: Mu
 
 def _tags(options: ExportOptions, timeline: Timeline, path: Path) -> Tags:
     preset = options.preset or timeline.preset
-    return Tags(title=options.title or preset or path.stem, artist=options.artist,
-                album=options.album or preset, comment=f"voicecoach session: {preset}",
-                genre=options.genre, date=options.date or "", track=options.track,
-                loudness=options.loudness)
+    return Tags(
+        title=options.title or preset or path.stem,
+        artist=options.artist,
+        album=options.album or preset,
+        comment=f"voicecoach session: {preset}",
+        genre=options.genre,
+        date=options.date or "",
+        track=options.track,
+        loudness=options.loudness,
+    )
 
 
-def _write_audio(files: _Files, fmt_writer: FormatWriter, mixer: Mixer,
-                 targets: list[tuple[Target, str | None]], tags: Tags, block: int,
-                 progress: Callable[[int], None] | None, bed: MusicBed | None) -> None:
+def _write_audio(
+    files: _Files,
+    fmt_writer: FormatWriter,
+    mixer: Mixer,
+    targets: list[tuple[Target, str | None]],
+    tags: Tags,
+    block: int,
+    progress: Callable[[int], None] | None,
+    bed: MusicBed | None,
+) -> None:
     """Open, render into, close and tag every audio file (into temp files)."""
     for target, bus in targets:
         own = tags if bus is None else replace(tags, title=f"{tags.title} ({bus})", loudness=None)
@@ -152,8 +170,7 @@ def _write_audio(files: _Files, fmt_writer: FormatWriter, mixer: Mixer,
             files.open(fmt_writer, target, own)
     peaks: dict[str | None, float] = {}
     with _blame(files.failed_name):
-        stream(mixer, [(f.sink, bus) for f, (_, bus) in zip(files.audio, targets)], block,
-               progress, bed, peaks=peaks)
+        stream(mixer, [(f.sink, bus) for f, (_, bus) in zip(files.audio, targets)], block, progress, bed, peaks=peaks)
     for f in files.audio:
         with _blame(f.target.name):
             f.sink.close()
@@ -190,8 +207,8 @@ class _Files:
     :meth:`close` closes them and removes the temp files unless committed."""
 
     def __init__(self) -> None:
-        self.temps: dict[Path, Path] = {}          # real target -> temp, in creation order
-        self.fds: list[int] = []                   # descriptors we opened
+        self.temps: dict[Path, Path] = {}  # real target -> temp, in creation order
+        self.fds: list[int] = []  # descriptors we opened
         self.audio: list[_File] = []
         self.main_name = ""
         self._cleaned: set[Path] = set()
@@ -216,9 +233,8 @@ class _Files:
             self.main_name = target.name
         if target.kind is TargetKind.FILE:
             path = self._temp(target)
-            out = Output(self._open_fd(target, path), tags, path, seekable=True,
-                         replacing=os.path.exists(target.real))
-        else:   # standard output redirected to a file can take a whole file
+            out = Output(self._open_fd(target, path), tags, path, seekable=True, replacing=os.path.exists(target.real))
+        else:  # standard output redirected to a file can take a whole file
             fd = self._open_fd(target, None)
             out = Output(fd, tags, None, target.kind is TargetKind.STDOUT and writable_in_place(fd))
         self.audio.append(_File(target, out, fmt_writer.open(out)))
@@ -234,7 +250,7 @@ class _Files:
         view = memoryview(data)
         fd = self._open_fd(target, None)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
 
     def commit(self, main: Target) -> None:
         """Rename every temp file into place, the mix last: if a rename
@@ -253,7 +269,7 @@ class _Files:
         self._committed = True
 
     def close(self) -> None:
-        for f in self.audio:            # the encoders' threads end before their files close
+        for f in self.audio:  # the encoders' threads end before their files close
             with suppress(BaseException):
                 f.sink.close()
         for fd in self.fds:

@@ -210,8 +210,7 @@ class MprisPlayer:
                 self.send(TransportCommand.QUIT)
             return "", ()
         raise MprisError(
-            "org.freedesktop.DBus.Error.UnknownMethod",
-            f"no method {member} in {interface or 'any interface'}",
+            "org.freedesktop.DBus.Error.UnknownMethod", f"no method {member} in {interface or 'any interface'}"
         )
 
     def _property_call(self, member: str, args: tuple) -> tuple[str, tuple]:
@@ -221,9 +220,7 @@ class MprisPlayer:
         if member == "Get":
             iface, name = args
             if name not in props.get(iface, {}):
-                raise MprisError(
-                    "org.freedesktop.DBus.Error.UnknownProperty", f"no property {name} in {iface}"
-                )
+                raise MprisError("org.freedesktop.DBus.Error.UnknownProperty", f"no property {name} in {iface}")
             return "v", (props[iface][name],)
         if member == "Set":
             raise MprisError("org.freedesktop.DBus.Error.PropertyReadOnly", f"{args[1]} cannot be set")
@@ -258,10 +255,7 @@ class MprisControl:
     """
 
     def __init__(
-        self,
-        track: Track,
-        connect: Callable[[], Any] | None = None,
-        claim: Callable[[Any], str] | None = None,
+        self, track: Track, connect: Callable[[], Any] | None = None, claim: Callable[[Any], str] | None = None
     ):
         self.track = track
         self._connect = connect or _session_bus
@@ -445,8 +439,7 @@ def _introspection(props: dict[str, dict[str, Variant]]) -> str:
         xml = xml.replace(
             mark,
             "\n    ".join(
-                f'<property name="{name}" type="{sig}" access="read"/>'
-                for name, (sig, _) in props[iface].items()
+                f'<property name="{name}" type="{sig}" access="read"/>' for name, (sig, _) in props[iface].items()
             ),
         )
     return xml

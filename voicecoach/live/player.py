@@ -100,9 +100,7 @@ def resolve_device(spec: str | None, devices: Sequence[Device]) -> int | None:
     if not matches:
         names = ", ".join(repr(d.name) for d in devices[:6])
         raise InputError(f"--device: no output device matches {spec!r} (have: {names})")
-    raise InputError(
-        f"--device: {spec!r} matches several devices: " + ", ".join(repr(d.name) for d in matches[:6])
-    )
+    raise InputError(f"--device: {spec!r} matches several devices: " + ", ".join(repr(d.name) for d in matches[:6]))
 
 
 def parse_latency(text: str) -> float | str:
@@ -346,8 +344,7 @@ class Player:
             except AudioDeviceError as exc:
                 if self.clock() >= deadline:
                     raise AudioDeviceError(
-                        f"the audio device went away and did not come back within "
-                        f"{self.recover_seconds:g} s ({exc})"
+                        f"the audio device went away and did not come back within {self.recover_seconds:g} s ({exc})"
                     ) from None
                 self.sleep(1.0)
 

@@ -161,9 +161,7 @@ class Transport:
         the spoken clips, and paused (not pulled) while the session is.
     """
 
-    def __init__(
-        self, mixer: Mixer, timeline: Timeline, clips: Clips, start: int = 0, bed: MusicBed | None = None
-    ):
+    def __init__(self, mixer: Mixer, timeline: Timeline, clips: Clips, start: int = 0, bed: MusicBed | None = None):
         if not isinstance(clips, Clips):
             raise TypeError(f"clips must be Clips (see make_clips), not {type(clips).__name__}")
         sets = max((s.set or 0) for s in timeline.segments) if timeline.segments else 0
@@ -243,11 +241,7 @@ class Transport:
         if i < 0 or segs[i].kind not in REP_KINDS:
             return frame
         key = (segs[i].set, segs[i].rep, segs[i].side)
-        while (
-            i > 0
-            and segs[i - 1].kind in REP_KINDS
-            and (segs[i - 1].set, segs[i - 1].rep, segs[i - 1].side) == key
-        ):
+        while i > 0 and segs[i - 1].kind in REP_KINDS and (segs[i - 1].set, segs[i - 1].rep, segs[i - 1].side) == key:
             i -= 1
         return segs[i].start
 
@@ -350,9 +344,7 @@ class Transport:
     def _apply(self, command: TransportCommand) -> None:
         self.log.append((self.rendered, command))
         if command == TransportCommand.TOGGLE:
-            command = (
-                TransportCommand.RESUME if self.state == TransportState.PAUSED else TransportCommand.PAUSE
-            )
+            command = TransportCommand.RESUME if self.state == TransportState.PAUSED else TransportCommand.PAUSE
         if self.state == TransportState.DONE or self.quit_requested:
             return
         paused = self.state == TransportState.PAUSED
@@ -544,11 +536,9 @@ def make_clips(
         resume_rest=finish(voice("player_resume_rest")),
         recovered_rep=with_count_in(voice("player_recovered_rep")),
         recovered=finish(voice("player_recovered")),
-        skip_to=(empty,)
-        + tuple(with_gap(voice("player_skip", set=n, sets=sets)) for n in range(1, sets + 1)),
+        skip_to=(empty,) + tuple(with_gap(voice("player_skip", set=n, sets=sets)) for n in range(1, sets + 1)),
         skip_end=with_gap(voice("player_skip_end")),
-        restart=(empty,)
-        + tuple(with_gap(voice("player_restart", set=n, sets=sets)) for n in range(1, sets + 1)),
+        restart=(empty,) + tuple(with_gap(voice("player_restart", set=n, sets=sets)) for n in range(1, sets + 1)),
         restart_top=with_gap(voice("player_restart_top")),
         quit=finish(voice("player_quit")),
     )

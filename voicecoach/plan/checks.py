@@ -87,9 +87,7 @@ class Checker:
         if not value and not empty:
             raise self.fail(path, "must not be empty", table[key])
         if len(value) > max_len:
-            raise self.fail(
-                path, f"is too long ({len(value)} characters; at most {max_len})", value[:40] + "..."
-            )
+            raise self.fail(path, f"is too long ({len(value)} characters; at most {max_len})", value[:40] + "...")
         if spoken and value and not voiceable(value):
             raise self.fail(path, "has nothing to say: it needs a letter or a digit 0-9", value)
         return value
@@ -105,14 +103,7 @@ class Checker:
         return value
 
     def seconds(
-        self,
-        table: dict,
-        key: str,
-        path: str,
-        lo: float,
-        hi: float,
-        default: Any = ...,
-        unit: str = "seconds",
+        self, table: dict, key: str, path: str, lo: float, hi: float, default: Any = ..., unit: str = "seconds"
     ) -> Any:
         if key not in table:
             return self._absent(path, default)

@@ -44,9 +44,7 @@ def fit_speech(
     """Place ``requests`` with at least ``gap`` frames between phrases; return
     the speech events and the cues dropped for want of room."""
     anchored = sorted((r for r in requests if r.priority == ANCHORED), key=lambda r: r.onsets[0])
-    floating = sorted(
-        (r for r in requests if r.priority != ANCHORED), key=lambda r: (r.priority, r.onsets[0])
-    )
+    floating = sorted((r for r in requests if r.priority != ANCHORED), key=lambda r: (r.priority, r.onsets[0]))
     limits = [min(this.limit, after.onsets[0] - gap) for this, after in zip(anchored, anchored[1:])]
     limits += [r.limit for r in anchored[len(limits) :] + floating]
     starts: list[int] = []  # placed phrases, sorted, as [start, end + gap)

@@ -359,9 +359,7 @@ def preset_from_dict(
         raise c.fail("side_names", "must name exactly two sides", list(side_names))
     count_raw = data.get("count", [SegmentKind.ECCENTRIC])
     if not isinstance(count_raw, list) or any(p not in COUNTABLE for p in count_raw):
-        raise c.fail(
-            "count", f"must be a list of phases counted aloud, from {', '.join(COUNTABLE)}", count_raw
-        )
+        raise c.fail("count", f"must be a list of phases counted aloud, from {', '.join(COUNTABLE)}", count_raw)
     count = tuple(dict.fromkeys(SegmentKind(p) for p in count_raw))
 
     speech = c.table(data, "speech")
@@ -464,11 +462,7 @@ def preset_to_dict(preset: Preset) -> dict:
     )
     speech = {
         k: v
-        for k, v in (
-            ("voice", preset.voice),
-            ("rate", preset.rate),
-            ("engine", preset.engine and str(preset.engine)),
-        )
+        for k, v in (("voice", preset.voice), ("rate", preset.rate), ("engine", preset.engine and str(preset.engine)))
         if v is not None
     }
     if speech:

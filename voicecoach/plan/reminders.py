@@ -66,15 +66,7 @@ class RepReminder:
         self.bare = set(phrases.variants("exhale"))
 
     def place(
-        self,
-        cues: list[Say],
-        phases: Phases,
-        text: str,
-        head: str,
-        rep_start: int,
-        end: int,
-        set_: int,
-        rep: int,
+        self, cues: list[Say], phases: Phases, text: str, head: str, rep_start: int, end: int, set_: int, rep: int
     ) -> list[Say] | None:
         """The rep's cues with the form reminder ``text`` placed, or None
         when it has no room there. It never displaces the breath or the
@@ -91,9 +83,7 @@ class RepReminder:
         """
         step = self.sr // 10  # a reminder is not on the beat: a tenth of a second will do
         length = self.say_len(text)
-        counting = [
-            (start, start + frames) for kind, (start, frames, _) in phases.items() if kind in self.counted
-        ]
+        counting = [(start, start + frames) for kind, (start, frames, _) in phases.items() if kind in self.counted]
 
         def clear_of_counts(at: int) -> bool:  # never spoken between "One" and "Two"
             return all(at + length + self.gap <= a or at >= b for a, b in counting)
@@ -102,24 +92,16 @@ class RepReminder:
         pauses = [(kind, phases[kind]) for kind in (SegmentKind.TOP, SegmentKind.BOTTOM) if kind in phases]
 
         def reminder(onsets: tuple[int, ...]) -> Say:
-            return Say(
-                (text,), tuple(filter(clear_of_counts, onsets)) or (end,), end - self.gap, REMINDER, set_, rep
-            )
+            return Say((text,), tuple(filter(clear_of_counts, onsets)) or (end,), end - self.gap, REMINDER, set_, rep)
 
         def fits(trial: list[Say]) -> bool:
-            local = [
-                Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority, r.set, r.rep)
-                for r in trial
-            ]
+            local = [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority, r.set, r.rep) for r in trial]
             spoken, dropped = fit_speech(local, self.say_len, self.gap)
             return len(dropped) <= baseline and any(text in (e.text or "") for e in spoken)
 
         baseline = len(
             fit_speech(
-                [
-                    Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority, r.set, r.rep)
-                    for r in cues
-                ],
+                [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority, r.set, r.rep) for r in cues],
                 self.say_len,
                 self.gap,
             )[1]
@@ -133,12 +115,7 @@ class RepReminder:
                 lift.candidates, head
             )
             joined = Say(
-                tuple(f"{c}. {text}" for c in keep) + lift.candidates,
-                lift.onsets,
-                lift.limit,
-                ANCHORED,
-                set_,
-                rep,
+                tuple(f"{c}. {text}" for c in keep) + lift.candidates, lift.onsets, lift.limit, ANCHORED, set_, rep
             )
             trial = [joined if r is lift else r for r in cues]
             if fits(trial):
@@ -147,9 +124,7 @@ class RepReminder:
             if said is not None and self.phrases.says_breath(said.candidates[0]):
                 continue
             before = max(
-                (r for r in cues if r.onsets[0] < start and r is not said),
-                key=lambda r: r.onsets[0],
-                default=None,
+                (r for r in cues if r.onsets[0] < start and r is not said), key=lambda r: r.onsets[0], default=None
             )
             if before is None:
                 continue

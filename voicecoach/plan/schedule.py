@@ -89,12 +89,7 @@ class _Planner:
         return math.ceil(frames / self.sr) * self.sr
 
     def segment(
-        self,
-        kind: SegmentKind,
-        frames: int,
-        set_: int | None = None,
-        rep: int | None = None,
-        side: str | None = None,
+        self, kind: SegmentKind, frames: int, set_: int | None = None, rep: int | None = None, side: str | None = None
     ) -> int:
         start = self.now
         if frames > 0:
@@ -103,12 +98,7 @@ class _Planner:
         return start
 
     def sound(
-        self,
-        kind: EventKind,
-        frame: int,
-        set_: int | None = None,
-        rep: int | None = None,
-        name: str | None = None,
+        self, kind: EventKind, frame: int, set_: int | None = None, rep: int | None = None, name: str | None = None
     ) -> None:
         """A metronome sound; ``name`` attaches a preset's own sound (by its role)."""
         self.sounds.append(Event(frame, kind, self.sound_len[name or kind], None, set_, rep, name))
@@ -208,13 +198,7 @@ class _Planner:
         for left in (30, 10):
             at = end - left * self.sr
             if at >= start + 5 * self.sr:
-                self.say(
-                    self.v("time_left", seconds=left),
-                    at,
-                    end - COUNT_IN * self.sr,
-                    TIME_LEFT,
-                    set_=next_set - 1,
-                )
+                self.say(self.v("time_left", seconds=left), at, end - COUNT_IN * self.sr, TIME_LEFT, set_=next_set - 1)
                 break
         self._rest_slot = (beats, end - COUNT_IN * self.sr - self.gap, next_set - 1)
         self._rest_said = set()

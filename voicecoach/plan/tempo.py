@@ -43,17 +43,14 @@ class Tempo:
             if not is_real(value):
                 raise TypeError(f"tempo {name} must be a number of seconds, got {value!r}")
             if not 0 <= value <= MAX_PHASE_SECONDS:
-                raise TempoError(
-                    f"tempo {name} must be between 0 and {MAX_PHASE_SECONDS:g} seconds, got {value:g}"
-                )
+                raise TempoError(f"tempo {name} must be between 0 and {MAX_PHASE_SECONDS:g} seconds, got {value:g}")
         for name in MOVING_KINDS:
             if getattr(self, name) <= 0:
                 raise TempoError(f"tempo {name} must be longer than 0 seconds: a rep needs movement")
         for name in PHASES:
             if 0 < getattr(self, name) < MIN_PHASE_SECONDS:
                 raise TempoError(
-                    f"tempo {name} must be 0 or at least {MIN_PHASE_SECONDS:g} "
-                    f"seconds, got {getattr(self, name):g}"
+                    f"tempo {name} must be 0 or at least {MIN_PHASE_SECONDS:g} seconds, got {getattr(self, name):g}"
                 )
 
     @property

@@ -100,14 +100,7 @@ class Timeline:
             "samplerate": self.samplerate,
             "frames": self.frames,
             "segments": [
-                {
-                    "kind": s.kind,
-                    "start": s.start,
-                    "frames": s.frames,
-                    "set": s.set,
-                    "rep": s.rep,
-                    "side": s.side,
-                }
+                {"kind": s.kind, "start": s.start, "frames": s.frames, "set": s.set, "rep": s.rep, "side": s.side}
                 for s in self.segments
             ],
             "events": [

@@ -208,9 +208,7 @@ def check_reps(text: str, set_number: int) -> int:
     if value < 0:
         raise InputError(f"set {set_number}: perfect reps cannot be negative, got {value}")
     if value > MAX_REPS:
-        raise InputError(
-            f"set {set_number}: {value} perfect reps is more than {MAX_REPS}, the most a set can have"
-        )
+        raise InputError(f"set {set_number}: {value} perfect reps is more than {MAX_REPS}, the most a set can have")
     return value
 
 
@@ -226,9 +224,7 @@ def check_log_day(day: date, now: datetime) -> None:
     if day > local_day(now):
         raise InputError(f"log: --date {day.isoformat()} is in the future")
     if day.year < FIRST_YEAR:  # dates that far back break time zones
-        raise InputError(
-            f"log: --date {day.isoformat()} is before {FIRST_YEAR}-01-01; give a day from then to today"
-        )
+        raise InputError(f"log: --date {day.isoformat()} is before {FIRST_YEAR}-01-01; give a day from then to today")
 
 
 @dataclass(frozen=True)
@@ -274,8 +270,7 @@ def followed_plan(
         reps = planned
     if len(numbers) > sets:
         raise InputError(
-            f"log: {preset.name} has {sets} sets but {len(numbers)} numbers were "
-            f"given ({' '.join(map(str, numbers))})"
+            f"log: {preset.name} has {sets} sets but {len(numbers)} numbers were given ({' '.join(map(str, numbers))})"
         )
     return FollowedPlan(preset, sets, reps, rule)
 
@@ -326,6 +321,4 @@ def spoken_plan(plan: Recommendation, phrases: PhraseBook | None = None) -> str:
     """Today's plan and why, in one short sentence for the intro:
     "Three sets of eleven: one more than last time." """
     book = phrases or default_phrases()
-    return book.variants(
-        f"plan_{plan.rule}", sets=number_word(plan.sets), reps=number_word(plan.reps).lower()
-    )[0]
+    return book.variants(f"plan_{plan.rule}", sets=number_word(plan.sets), reps=number_word(plan.reps).lower())[0]

@@ -252,9 +252,7 @@ def one_more_rep(f: Facts) -> Choice | None:
         return None
     reps = _clamp(f.reps + 1)
     return Choice(
-        f.rung,
-        reps,
-        f"All {len(f.sets)} sets were perfect at {f.reps} reps {f.when}, so the target goes up to {reps}.",
+        f.rung, reps, f"All {len(f.sets)} sets were perfect at {f.reps} reps {f.when}, so the target goes up to {reps}."
     )
 
 
@@ -277,9 +275,7 @@ def ease_off(f: Facts) -> Choice | None:
         return None
     reps = _clamp(f.reps - EASE_REPS)
     return Choice(
-        f.rung,
-        reps,
-        f"{_tally(f)} {f.when}, so stay on {LADDER[f.rung]} at {reps} reps until every rep is clean.",
+        f.rung, reps, f"{_tally(f)} {f.when}, so stay on {LADDER[f.rung]} at {reps} reps until every rep is clean."
     )
 
 
@@ -287,9 +283,7 @@ def repeat(f: Facts) -> Choice | None:
     """Nearly there: the same again."""
     reps = _clamp(f.reps)
     return Choice(
-        f.rung,
-        reps,
-        f"{_tally(f)} {f.when}, so repeat {LADDER[f.rung]} at {reps} reps until every rep is clean.",
+        f.rung, reps, f"{_tally(f)} {f.when}, so repeat {LADDER[f.rung]} at {reps} reps until every rep is clean."
     )
 
 

@@ -120,9 +120,7 @@ class Workout:
             _check_int("stopped_set", self.stopped_set, 1)
             _check_int("stopped_rep", self.stopped_rep, 0)
             if self.stopped_set > self.planned_sets:
-                raise ValueError(
-                    f"stopped_set {self.stopped_set} is beyond the {self.planned_sets} planned sets"
-                )
+                raise ValueError(f"stopped_set {self.stopped_set} is beyond the {self.planned_sets} planned sets")
         if not isinstance(self.sets, tuple) or not all(isinstance(s, SetResult) for s in self.sets):
             raise TypeError(f"sets must be a tuple of SetResult, got {self.sets!r}")
         if [s.number for s in self.sets] != list(range(1, len(self.sets) + 1)):

@@ -348,15 +348,11 @@ class History:
             done = [
                 row[0]
                 for row in db.execute(
-                    "SELECT number FROM sets WHERE session_id = ? AND (played IS NULL OR played > 0) "
-                    "ORDER BY number",
+                    "SELECT number FROM sets WHERE session_id = ? AND (played IS NULL OR played > 0) ORDER BY number",
                     (workout_id,),
                 )
             ]
-            if (
-                not done
-                and db.execute("SELECT 1 FROM sessions WHERE id = ?", (workout_id,)).fetchone() is None
-            ):
+            if not done and db.execute("SELECT 1 FROM sessions WHERE id = ?", (workout_id,)).fetchone() is None:
                 raise InputError(f"there is no session {workout_id} in the training log")
             if len(values) != len(done):
                 raise InputError(
@@ -416,8 +412,7 @@ class History:
         start, end = _midnight(day, tz), _midnight(day + timedelta(days=1), tz)
         with self._errors("read"), self._transaction(write=False):
             found = self._select(
-                "s.preset = ? AND s.started >= ? AND s.started < ?",
-                (preset, _utc_text(start), _utc_text(end)),
+                "s.preset = ? AND s.started >= ? AND s.started < ?", (preset, _utc_text(start), _utc_text(end))
             )
         unlogged = [s for s in found if s.unlogged]
         return unlogged[-1] if unlogged else None

@@ -35,21 +35,21 @@ class ExportOptions:
     ``samplerate`` and ``channels`` must match the
     :class:`~voicecoach.audio.mixer.Mixer`; the format's writer checks them."""
 
-    format: str | None = None        # from the extension when None
+    format: str | None = None  # from the extension when None
     samplerate: int = 48000
-    channels: int = 1                # 1 or 2
-    subtype: str | None = None       # one of the format's subtypes; its first when None
-    stems: bool = False              # also NAME.voice.EXT and NAME.ticks.EXT
-    cue_sheet: bool = False          # also NAME.cue
+    channels: int = 1  # 1 or 2
+    subtype: str | None = None  # one of the format's subtypes; its first when None
+    stems: bool = False  # also NAME.voice.EXT and NAME.ticks.EXT
+    cue_sheet: bool = False  # also NAME.cue
     title: str | None = None
     artist: str = "voicecoach"
-    preset: str | None = None        # the preset's name (comment); timeline.preset when None
-    album: str | None = None         # album tag (the preset's title); the preset when None
+    preset: str | None = None  # the preset's name (comment); timeline.preset when None
+    album: str | None = None  # album tag (the preset's title); the preset when None
     genre: str = "Fitness"
-    date: str | None = None          # ISO day of the export
-    track: int | None = None         # the session's number in a program
-    loudness: float | None = None    # integrated LUFS of the mix (ReplayGain, R128)
-    block: int = 262144              # frames per render/write: 5.5 s at 48 kHz; fewer, larger
+    date: str | None = None  # ISO day of the export
+    track: int | None = None  # the session's number in a program
+    loudness: float | None = None  # integrated LUFS of the mix (ReplayGain, R128)
+    block: int = 262144  # frames per render/write: 5.5 s at 48 kHz; fewer, larger
     # blocks cost less per frame in the render and the encoder hand-overs (MP3 with
     # stems: 1.02 s against 1.22 s at 65536), for 1 MB per float32 mono buffer
 
@@ -91,8 +91,7 @@ def format_for(path: Path, fmt: str | None) -> str:
         return name
     ext = Path(path).suffix.lower().lstrip(".")
     if not ext:
-        raise InputError(f"{path}: no file extension to tell the format from; "
-                         f"add one or pass --format ({choices})")
+        raise InputError(f"{path}: no file extension to tell the format from; add one or pass --format ({choices})")
     if ext not in WRITERS:
         raise InputError(f"{path}: unknown export format {ext!r}; choose one of {choices}")
     return ext

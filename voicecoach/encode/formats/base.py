@@ -23,20 +23,20 @@ class Job:
     frames: int
     channels: int
     samplerate: int
-    subtype: str                     # one of the writer's subtypes
+    subtype: str  # one of the writer's subtypes
     chapters: tuple[Chapter, ...]
-    stream: bool                     # the mix goes to a stream (pipe, FIFO, device, stdout)
+    stream: bool  # the mix goes to a stream (pipe, FIFO, device, stdout)
 
 
 @dataclass(frozen=True)
 class Output:
     """One file of an export, open for writing."""
 
-    fd: int                          # the exporter's: a writer leaves it open
-    tags: Tags                       # this file's (a stem's title names its bus; no peak yet)
-    path: Path | None                # the temp file, tagged after closing; None for a stream
-    seekable: bool                   # a regular file written from its offset: it can go back
-    replacing: bool = False          # the temp file will replace an old file
+    fd: int  # the exporter's: a writer leaves it open
+    tags: Tags  # this file's (a stem's title names its bus; no peak yet)
+    path: Path | None  # the temp file, tagged after closing; None for a stream
+    seekable: bool  # a regular file written from its offset: it can go back
+    replacing: bool = False  # the temp file will replace an old file
 
 
 class Sink(Protocol):
@@ -64,10 +64,10 @@ class FormatWriter(Protocol):
     :class:`RuntimeError` (a library's own errors converted).
     """
 
-    name: ClassVar[str]                           # the format and its file extension
-    subtypes: ClassVar[tuple[str, ...]]           # accepted; the first is the default
+    name: ClassVar[str]  # the format and its file extension
+    subtypes: ClassVar[tuple[str, ...]]  # accepted; the first is the default
     samplerates: ClassVar[frozenset[int] | None]  # accepted; None: any
-    streams: ClassVar[bool]                       # can write to a pipe, FIFO or device
+    streams: ClassVar[bool]  # can write to a pipe, FIFO or device
 
     def __init__(self, job: Job) -> None: ...
 
@@ -81,12 +81,15 @@ def check_job(writer: type[FormatWriter], subtype: str | None, samplerate: int) 
     names the choices for a subtype or sample rate the format does not take."""
     chosen = writer.subtypes[0] if subtype is None else subtype.upper()
     if chosen not in writer.subtypes:
-        raise InputError(f"subtype {subtype!r} is not available for {writer.name}; "
-                         f"choose one of {', '.join(writer.subtypes)}")
+        raise InputError(
+            f"subtype {subtype!r} is not available for {writer.name}; choose one of {', '.join(writer.subtypes)}"
+        )
     rates = writer.samplerates
     if rates is not None and samplerate not in rates:
-        raise InputError(f"{writer.name} cannot be written at {samplerate} Hz; use one of "
-                         f"{', '.join(str(r) for r in sorted(rates))} Hz")
+        raise InputError(
+            f"{writer.name} cannot be written at {samplerate} Hz; use one of "
+            f"{', '.join(str(r) for r in sorted(rates))} Hz"
+        )
     return chosen
 
 
@@ -95,8 +98,8 @@ class VorbisCommented:
     libsndfile encodes (``major``) and mutagen (``mutagen_class``) tags."""
 
     name: ClassVar[str]
-    major: ClassVar[str]                          # soundfile's major format
-    mutagen_class: ClassVar[str]                  # module.Class
+    major: ClassVar[str]  # soundfile's major format
+    mutagen_class: ClassVar[str]  # module.Class
     subtypes: ClassVar[tuple[str, ...]]
     samplerates: ClassVar[frozenset[int] | None] = None
     streams: ClassVar[bool] = True
@@ -107,16 +110,19 @@ class VorbisCommented:
     def open(self, out: Output) -> Sink:
         from voicecoach.encode.parallel import ThreadedSink
         from voicecoach.encode.sound_file import SoundFileSink
+
         job = self.job
-        return ThreadedSink(SoundFileSink(out.fd, job.samplerate, job.channels, job.subtype,
-                                          self.major))
+        return ThreadedSink(SoundFileSink(out.fd, job.samplerate, job.channels, job.subtype, self.major))
 
     def tag(self, path: Path, tags: Tags) -> None:
         module, cls = self.mutagen_class.rsplit(".", 1)
         with mutagen_errors():
-            tag_vorbis(getattr(import_module(module), cls)(path), tags,
-                       chapter_stamps(self.job.chapters, self.job.samplerate),
-                       self.more_comments(tags))
+            tag_vorbis(
+                getattr(import_module(module), cls)(path),
+                tags,
+                chapter_stamps(self.job.chapters, self.job.samplerate),
+                self.more_comments(tags),
+            )
 
     def more_comments(self, tags: Tags) -> dict[str, str]:
         """Comments of this format alone, written before the chapters."""

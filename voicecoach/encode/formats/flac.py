@@ -15,6 +15,7 @@ class FlacFormat(VorbisCommented):
     def tag(self, path: Path, tags: Tags) -> None:
         super().tag(path, tags)
         from voicecoach.encode.flac_seek import add_seektable
+
         with mutagen_errors():
             add_seektable(path)
 

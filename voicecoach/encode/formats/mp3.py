@@ -11,8 +11,7 @@ from voicecoach.encode.tags import Tags, mutagen_errors, tag_mp3
 
 __all__ = ["MP3_SAMPLERATES", "WRITER"]
 
-MP3_SAMPLERATES: frozenset[int] = frozenset(
-    {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000})
+MP3_SAMPLERATES: frozenset[int] = frozenset({8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000})
 
 
 class Mp3Format:
@@ -24,26 +23,31 @@ class Mp3Format:
     def __init__(self, job: Job):
         from voicecoach.encode.lame import available
         from voicecoach.encode.mp3_islands import Islands
+
         self.job = job
         self.lame = available()
-        self.islands = Islands()          # shared: the mix repeats the stems' islands
+        self.islands = Islands()  # shared: the mix repeats the stems' islands
 
     def open(self, out: Output) -> Sink:
         from voicecoach.encode.parallel import ThreadedSink
+
         job = self.job
-        if self.lame:                     # the Info tag only where it can go back
+        if self.lame:  # the Info tag only where it can go back
             from voicecoach.encode.mp3_writer import Mp3Writer
-            return ThreadedSink(Mp3Writer(out.fd, job.samplerate, job.channels,
-                                          seekable=out.seekable, islands=self.islands))
+
+            return ThreadedSink(
+                Mp3Writer(out.fd, job.samplerate, job.channels, seekable=out.seekable, islands=self.islands)
+            )
         from voicecoach.encode.sound_file import SoundFileSink
+
         # libsndfile leaves out its Info frame only when it sees the pipe itself
-        return ThreadedSink(SoundFileSink(out.fd, job.samplerate, job.channels, job.subtype,
-                                          "MP3", by_descriptor=not out.seekable))
+        return ThreadedSink(
+            SoundFileSink(out.fd, job.samplerate, job.channels, job.subtype, "MP3", by_descriptor=not out.seekable)
+        )
 
     def tag(self, path: Path, tags: Tags) -> None:
         with mutagen_errors():
-            tag_mp3(path, tags, chapter_spans(self.job.chapters, self.job.frames,
-                                              self.job.samplerate))
+            tag_mp3(path, tags, chapter_spans(self.job.chapters, self.job.frames, self.job.samplerate))
 
 
 WRITER = Mp3Format
