@@ -1,12 +1,24 @@
 """Bugs made by hand: each one a user would hear (or lose), each one a unit
 test must catch. ``scripts/mutants --bugs`` applies them one at a time to a
-copy of the tree and lists the tests that fail.
+copy of the tree and runs the module's unit tests (``MODULES`` in
+scripts/mutants.py, or the bug's own ``tests``): a bug they pass is not caught.
 
-Each is a literal replacement of text that must occur exactly once in the
-module; if the code moves, the patch says it does not apply.
+A mutation tool makes its mutants from operators; it has no way to say
+"this one change, written by hand, must be caught", so this small runner
+stays. Each bug is a literal replacement of text that must occur exactly once
+in the module (tests/test_mutation_tool.py checks it still applies).
 """
 
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from queue import Queue
 
 
 @dataclass(frozen=True)
@@ -15,6 +27,11 @@ class Bug:
     module: str
     old: str
     new: str
+    tests: tuple[str, ...] = ()     # default: the module's related tests in MODULES
+
+    def related(self) -> tuple[str, ...]:
+        from mutants import MODULES
+        return self.tests or MODULES[self.module]
 
 
 SCHEDULE = "voicecoach/plan/schedule.py"
@@ -50,7 +67,7 @@ BUGS = [
         "key=lambda r: (r.priority, r.onsets[0])", "key=lambda r: r.onsets[0]"),
     Bug("the tick level is ignored (the metronome takes the voice's level)",
         "voicecoach/audio/session.py",
-        '"ticks": preset.levels.tick', '"ticks": preset.levels.voice'),
+        '"ticks": preset.levels.tick', '"ticks": preset.levels.voice', ("tests/audio/test_session.py",)),
     Bug("with music, the exported mix is written without the music",
         "voicecoach/encode/streaming.py", "m = self.bed.add(view[:inside], a)",
         "m = self.bed.music(inside, a)"),
@@ -58,10 +75,10 @@ BUGS = [
         "            limiter.run(source.pull, view)\n            g = limiter.gain[:, None]\n",
         "            source.pull(view)\n            g = None\n"),
     Bug("a history with a valid header but damaged pages is not detected",
-        "voicecoach/training/store.py", 'if problems != ["ok"]:', "if False:"),
+        "voicecoach/training/store.py", 'if problems != ["ok"]:', "if False:", ("tests/training",)),
     Bug("the busy-retry when two processes create the log is inverted",
         "voicecoach/training/store.py", "if exc.sqlite_errorcode & 0xFF != _BUSY or",
-        "if exc.sqlite_errorcode & 0xFF == _BUSY or"),
+        "if exc.sqlite_errorcode & 0xFF == _BUSY or", ("tests/training",)),
     Bug("the cue loudness gate is removed (pauses and breaths count)", "voicecoach/cues/dsp.py",
         "    kept = power[power >= loudest * power_gain(GATE_SILENCE_DB)]\n"
         "    kept = kept[kept >= float(kept.mean()) * power_gain(GATE_RELATIVE_DB)]\n",
@@ -69,3 +86,44 @@ BUGS = [
     Bug("the cue loudness gate forgets breaths and soft sounds", "voicecoach/cues/dsp.py",
         "    kept = kept[kept >= float(kept.mean()) * power_gain(GATE_RELATIVE_DB)]\n", ""),
 ]
+
+
+def _verdict(pytest_exit: int) -> str:
+    """A failing test (or one that cannot even import the module) catches the bug."""
+    return {0: "NOT CAUGHT", 4: "TESTS NOT FOUND", 5: "NO TESTS RAN"}.get(pytest_exit, "caught")
+
+
+def run_bugs(make_copy: Callable[[], Path], jobs: int = 2) -> int:
+    """Apply each bug to a copy of the tree and run its unit tests; print
+    caught / NOT CAUGHT per bug. Returns 0 when every bug is caught."""
+    from mutants import UNIT
+    boxes: Queue[Path] = Queue()
+    for _ in range(max(1, jobs)):
+        boxes.put(make_copy())
+
+    def one(bug: Bug) -> str:
+        box = boxes.get()
+        path = box / bug.module
+        original = path.read_text(encoding="utf-8")
+        try:
+            verdict = "PATCH DOES NOT APPLY"
+            if original.count(bug.old) == 1:
+                path.write_text(original.replace(bug.old, bug.new), encoding="utf-8")
+                verdict = _verdict(subprocess.run(
+                    [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-o",
+                     "addopts=", "-n", "0", *UNIT, *bug.related()], cwd=box, check=False,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode)
+        finally:
+            path.write_text(original, encoding="utf-8")
+            boxes.put(box)
+        print(f"{verdict:10} {bug.name}", flush=True)
+        return verdict
+
+    try:
+        with ThreadPoolExecutor(max(1, jobs)) as pool:
+            verdicts = list(pool.map(one, BUGS))
+    finally:
+        while not boxes.empty():
+            shutil.rmtree(boxes.get(), ignore_errors=True)
+    print(f"\n{verdicts.count('caught')} of {len(BUGS)} hand-made bugs caught")
+    return 0 if all(v == "caught" for v in verdicts) else 1

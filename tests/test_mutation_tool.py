@@ -1,11 +1,12 @@
-"""The pure parts of scripts/mutants.py: the same code gives the same
-mutants, a mutant is the one change it names, and a mutant runs exactly
-the tests that run its lines."""
+"""The wrapper around cosmic-ray (scripts/mutants.py): the skip list names
+real lines of the code, a sample skips what it should and says why, and
+the score is the textbook one. No mutant's tests are run here."""
 
 import importlib.util
+import shlex
 import sys
+import tomllib
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -22,210 +23,147 @@ def _load(name: str):
 
 mutants = _load("mutants")
 known_bugs = _load("known_bugs")
+REGISTRY = mutants.load_equivalents()
 
-SOURCE = '''\
-"""Doc."""
+
+@pytest.mark.parametrize("entry", REGISTRY, ids=lambda e: f"{Path(e.module).stem}:{e.becomes}")
+def test_every_skipped_equivalent_names_exactly_one_line_of_the_code(entry):
+    assert entry.module in mutants.MODULES
+    source = (ROOT / entry.module).read_text(encoding="utf-8")
+    assert len(mutants.lines_named(entry, source)) == 1, \
+        f"{entry.module} has no (or more than one) line `{entry.line}`: update or remove the entry"
+
+
+def test_an_entry_naming_a_line_no_longer_there_names_none():
+    source = "def f(n):\n    return n - 1\n"
+    gone = mutants.Equivalent("m.py", "return n - 2", "core/NumberReplacer", "return n - 3", "why")
+    here = mutants.Equivalent("m.py", "def f(n):\nreturn n - 1", "core/NumberReplacer",
+                              "return n - 2", "why")
+    assert mutants.lines_named(gone, source) == []
+    assert mutants.lines_named(here, source) == [2]          # the mutated line is the last
+
+
+def test_an_entry_without_a_reason_is_refused(tmp_path):
+    registry = tmp_path / "eq.toml"
+    registry.write_text('[[mutant]]\nmodule = "m.py"\nline = "x = 1"\noperator = "core/NumberReplacer"\n'
+                        'becomes = "x = 2"\nwhy = " "\n')
+    with pytest.raises(SystemExit, match="entry 1: needs module, line, operator, becomes, why"):
+        mutants.load_equivalents(registry)
+
+
+def test_the_score_leaves_out_only_equivalents():
+    verdicts = ["killed"] * 7 + ["survived"] * 2 + ["equivalent"]
+    assert mutants.tally(verdicts) == (10, 7, 1, pytest.approx(700 / 9), 70.0)
+    assert mutants.tally(["killed"] * 7 + ["survived"] * 3) == (10, 7, 0, 70.0, 70.0)
+    assert mutants.tally(["equivalent"]) == (1, 0, 1, 100.0, 0.0)
+    assert mutants.tally([]) == (0, 0, 0, 100.0, 0.0)
+
+
+TINY = '''\
+from __future__ import annotations
+
 LIMIT = 3
 
 
-def late(at, limit):
-    if at > limit and (at - limit
-                       >= LIMIT):
-        return True
-    return False
+def late(at: int, limit: int | None = 0) -> bool:
+    return at - limit >= LIMIT
 '''
 
 
-def test_generation_is_deterministic_and_names_each_change():
-    first = mutants.mutants_of("m.py", SOURCE)
-    assert first == mutants.mutants_of("m.py", SOURCE)
-    assert [m.index for m in first] == list(range(len(first)))
-    kinds = {(m.line, m.kind, m.description) for m in first}
-    assert (2, "int", "3 -> 4") in kinds and (6, "cmp", "> -> >=") in kinds
-    assert (6, "bool", "and -> or") in kinds and (8, "return", "return ... -> return None") in kinds
-    assert not any(m.line == 1 for m in first)              # the docstring is never mutated
+def _session(where: Path) -> tuple[str, Path]:
+    """A cosmic-ray session of a tiny module: its mutants made, none run."""
+    pytest.importorskip("cosmic_ray")
+    from cosmic_ray.commands.init import init
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    where.mkdir(exist_ok=True)
+    module, session = where / "tiny.py", where / "tiny.sqlite"
+    module.write_text(TINY)
+    with use_db(str(session), WorkDB.Mode.create) as db:
+        init([module], db, {})
+    return str(module), session
 
 
-def test_a_mutant_changes_behaviour_as_described():
-    found = {m.description: m for m in mutants.mutants_of("m.py", SOURCE)}
-
-    def late(index):
-        space = {}
-        exec(mutants.mutated_source(SOURCE, index), space)
-        return space["late"]
-
-    assert late(found["3 -> 4"].index)(10, 7) is False     # was True: 10 - 7 >= 3
-    assert late(found[">= -> >"].index)(10, 7) is False
-    assert late(found["and -> or"].index)(8, 7) is True
-    original = {}
-    exec(SOURCE, original)
-    assert original["late"](10, 7) is True and original["late"](8, 7) is False
+def _results(session: Path):
+    """(line, operator, output) of each skipped mutant; (line, operator) of each left to run."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        skipped = sorted((i.mutations[0].start_pos[0], i.mutations[0].operator_name, r.output)
+                         for i, r in db.completed_work_items if r.worker_outcome == "skipped")
+        to_run = sorted((i.mutations[0].start_pos[0], i.mutations[0].operator_name)
+                        for i in db.pending_work_items)
+    return skipped, to_run
 
 
-def test_a_mutant_on_a_continued_line_also_names_its_statement_line():
-    ge = next(m for m in mutants.mutants_of("m.py", SOURCE) if m.description == ">= -> >")
-    assert ge.line == 6 and ge.lines == (6, 7)             # the `if` starts on line 6
+def test_a_reviewed_equivalent_is_skipped_with_its_reason_and_only_it(tmp_path):
+    module, session = _session(tmp_path)
+    same = mutants.Equivalent(module, "LIMIT = 3", "core/NumberReplacer", "LIMIT = 4", "for the test")
+    found = mutants.mark(session, module, TINY, [same], None, 1)
+    skipped, to_run = _results(session)
+    assert [e for _, e in found] == [same]
+    assert (3, "core/NumberReplacer", "equivalent: for the test") in skipped
+    assert to_run.count((3, "core/NumberReplacer")) == 1          # LIMIT = 2 still runs
+    # the `|` of `int | None` is an annotation: its 11 mutants are left out, not the default's
+    typed = [s for s in skipped if s[2] == "in a type annotation"]
+    assert len(typed) == 11 and all(s[0] == 6 and "_BitOr_" in s[1] for s in typed)
+    assert to_run.count((6, "core/NumberReplacer")) == 2
+    assert len(skipped) == 12 and len(to_run) == 33 - 12
 
 
-def test_the_sample_is_seeded_and_ordered_by_the_code():
-    module = next(iter(mutants.MODULES))
-    every = [mutants.Mutant(module, i, i, "int", "0 -> 1") for i in range(40)]
-    a = mutants.sample(every, 8, 20261201)
-    assert a == mutants.sample(every, 8, 20261201)
-    assert len(a) == 8 and [m.index for m in a] == sorted(m.index for m in a)
-    assert a != mutants.sample(every, 8, 1)
-    assert mutants.sample(every, None, 1) == every
+def test_the_sample_is_seeded_and_of_the_size_asked(tmp_path):
+    picks = []
+    for where in ("a", "b", "c"):
+        module, session = _session(tmp_path / where)
+        mutants.mark(session, module, TINY, [], 3, 7 if where != "c" else 8)
+        skipped, to_run = _results(session)
+        assert len(to_run) == 3 and {s[2] for s in skipped} == {"not sampled", "in a type annotation"}
+        picks.append(to_run)
+    assert picks[0] == picks[1] and picks[0] != picks[2]
 
 
-def test_a_mutant_runs_the_tests_that_run_its_lines_in_run_order():
-    lm = mutants.LineMap("m.py", {3: ("t::b", "t::a"), 4: ("t::c",), 9: (mutants.IMPORT_TIME,)},
-                         (("t::a", 1.0), ("t::b", 2.0), ("t::c", 4.0), ("t::d", 8.0)))
-    assert lm.select((3,)) == ("t::a", "t::b")
-    assert lm.select((3, 4)) == ("t::a", "t::b", "t::c")
-    assert lm.select((5,)) == ()                            # no test runs it
-    assert lm.select((4, 9)) is None                        # run at import: every related test
-    assert lm.seconds(("t::a", "t::c")) == 5.0 and lm.seconds(None) == 15.0
-
-
-class _Data:
-    """A recording fake of coverage's data: lines by context."""
-
-    def __init__(self, path, by_line):
-        self.path, self.by_line = path, by_line
-
-    def measured_files(self):
-        return {self.path}
-
-    def contexts_by_lineno(self, path):
-        assert path == self.path
-        return self.by_line
-
-
-def test_lines_run_by_a_shared_fixture_count_for_every_test_that_uses_it():
-    path = Path("/copy/voicecoach/m.py")
-    data = _Data(str(path), {1: [""], 5: ["t.py::a"], 7: ["fixture t.py::made"],
-                             8: ["t.py::b", "fixture t.py::made"]})
-    rec = mutants._Recorder(None)
-    rec.fixture_users = {"fixture t.py::made": ["t.py::a", "t.py::c"]}
-    got = rec.lines(SimpleNamespace(get_data=lambda: data), path)
-    assert got == {1: [""], 5: ["t.py::a"], 7: ["t.py::a", "t.py::c"],
-                   8: ["t.py::a", "t.py::b", "t.py::c"]}
-
-
-def test_a_bug_names_the_lines_it_changes():
-    source = "a = 1\nb = 2\nc = 3\nd = 4\n"
-    assert mutants.bug_lines(source, "b = 2\nc = 3\n") == (2, 3)
-    assert mutants.bug_lines(source, "= 4") == (4,)
-
-
-@pytest.mark.parametrize("bug", known_bugs.BUGS, ids=lambda b: b.name)
-def test_every_known_bug_still_applies_to_the_code_as_written(bug):
-    text = (ROOT / bug.module).read_text(encoding="utf-8")
-    assert text.count(bug.old) == 1, f"{bug.module} no longer holds the text this bug changes"
+def test_a_session_runs_only_the_modules_unit_tests():
+    config = tomllib.loads(mutants.session_config("voicecoach/audio/mixer.py", "/py", 60.0))
+    section = config["cosmic-ray"]
+    command = shlex.split(section["test-command"])
+    assert section["module-path"] == "voicecoach/audio/mixer.py" and section["timeout"] == 60.0
+    assert command[:4] == ["/py", "-m", "pytest", "-x"]
+    assert command[command.index("-m", 1 + command.index("pytest")):][:2] == ["-m", "not e2e and not slow"]
+    assert command[-5:] == list(mutants.MODULES["voicecoach/audio/mixer.py"])
+    assert not any("e2e/" in a for a in command)
 
 
 def test_every_module_has_related_tests_that_exist():
     for module, args in mutants.MODULES.items():
         assert (ROOT / module).is_file(), module
         paths = [a for a in args if a.startswith("tests/")]
-        assert paths and all((ROOT / p).is_file() for p in paths), module
+        assert paths and all((ROOT / p).exists() for p in paths), module
+        assert not any(p.startswith("tests/e2e") for p in paths), module
 
 
-TWICE = '''\
-def f(n):
-    return n - 1 - 1
+@pytest.mark.parametrize("bug", known_bugs.BUGS, ids=lambda b: b.name)
+def test_every_known_bug_still_applies_to_the_code_as_written(bug):
+    text = (ROOT / bug.module).read_text(encoding="utf-8")
+    assert text.count(bug.old) == 1, f"{bug.module} no longer holds the text this bug changes"
+    assert bug.related() and all((ROOT / p).exists() for p in bug.related() if p.startswith("tests"))
 
 
-def g(n):
-    if n:
-        return n - 1 - 1
-'''
+def test_a_bug_is_caught_only_by_failing_tests():
+    assert known_bugs._verdict(1) == "caught" and known_bugs._verdict(2) == "caught"
+    assert known_bugs._verdict(0) == "NOT CAUGHT" and known_bugs._verdict(5) == "NO TESTS RAN"
 
 
-def test_a_registered_equivalent_is_the_mutation_on_that_line_and_only_it(tmp_path):
-    every = mutants.mutants_of("m.py", SOURCE) + mutants.mutants_of("t.py", TWICE)
-    sources = {"m.py": SOURCE, "t.py": TWICE}
-    registry = tmp_path / "eq.toml"
-    registry.write_text('''
-[[mutant]]
-module = "m.py"
-line = "LIMIT = 3"
-mutation = "3 -> 4"
-why = "for the test"
-
-[[mutant]]
-module = "t.py"
-line = "return n - 1 - 1"
-mutation = "1 -> 2"
-becomes = "return n - 1 - 2"
-why = "the second of two"
-
-[[mutant]]
-module = "t.py"
-line = """if n:
-          return n - 1 - 1"""
-mutation = "- -> +"
-becomes = "return n + 1 - 1"
-why = "the one under the if"
-
-[[mutant]]
-module = "m.py"
-line = "LIMIT = 4"
-mutation = "4 -> 5"
-why = "names no mutant"
-''')
-    reg = mutants.load_equivalents(registry)
-    matched = mutants.match_equivalents(every, sources, reg)
-    # a one-line entry names that mutation on every line with that text;
-    # the two-line one only the line under `if n:`
-    assert sorted((m.module, m.line, m.description) for m in matched) == [
-        ("m.py", 2, "3 -> 4"), ("t.py", 2, "1 -> 2"), ("t.py", 7, "- -> +"), ("t.py", 7, "1 -> 2")]
-    first = next(m for m in matched if m.line == 2 and m.module == "t.py")
-    assert "return n - 1 - 2" in mutants.mutated_source(TWICE, first.index)
-    under = next(m for m in matched if m.description == "- -> +")
-    assert "return n + 1 - 1" in mutants.mutated_source(TWICE, under.index).split("def g")[1]
-    assert mutants.stale_entries(reg, matched, ["m.py", "t.py"]) == [reg[3]]
-    assert mutants.stale_entries(reg, matched, ["t.py"]) == []
-
-
-def test_an_entry_without_a_reason_is_refused(tmp_path):
-    registry = tmp_path / "eq.toml"
-    registry.write_text('[[mutant]]\nmodule = "m.py"\nline = "x"\nmutation = "1 -> 2"\nwhy = " "\n')
-    with pytest.raises(SystemExit, match="entry 1: needs module, line, mutation and a why"):
-        mutants.load_equivalents(registry)
-
-
-def test_the_score_leaves_out_only_equivalent_survivors():
-    m = [mutants.Mutant("m.py", i, i, "int", "0 -> 1") for i in range(10)]
-    same = mutants.Equivalent("m.py", "x", "0 -> 1", "why")
-    results = [(mu, "killed", "") for mu in m[:7]] + [(mu, "survived", "") for mu in m[7:]]
-    # one survivor equivalent, and one killed mutant wrongly registered: it counts as killed
-    assert mutants.tally(results, {m[9]: same, m[0]: same}) == (10, 7, 1, pytest.approx(700 / 9), 70.0)
-    assert mutants.tally(results, {}) == (10, 7, 0, 70.0, 70.0)
-
-
-def test_every_registered_equivalent_names_a_mutant_of_the_code_as_it_is():
-    sources = {m: (ROOT / m).read_text(encoding="utf-8") for m in mutants.MODULES}
-    every = [mu for m, src in sources.items() for mu in mutants.mutants_of(m, src)]
-    registry = mutants.load_equivalents()
-    matched = mutants.match_equivalents(every, sources, registry)
-    assert mutants.stale_entries(registry, matched, list(sources)) == []
-    assert len(matched) == len(registry)           # each entry names exactly one mutant
-
-
-def test_the_report_counts_equivalents_apart_and_names_registry_errors(capsys):
-    module = next(iter(mutants.MODULES))
-    m = [mutants.Mutant(module, i, i + 1, "int", f"{i} -> {i + 1}") for i in range(5)]
-    same = mutants.Equivalent(module, "x", "3 -> 4", "the same\nfor every input")
-    stale = mutants.Equivalent(module, "y", "9 -> 8", "gone")
-    results = [(m[0], "killed", ""), (m[1], "killed", ""), (m[2], "survived", ""),
-               (m[3], "survived", ""), (m[4], "killed", "")]
-    args = SimpleNamespace(quick=True, per_module=0, seed=1, jobs=2)
-    mutants.report(results, 60.0, args, "commit abc", {m[3]: same, m[4]: same}, [stale])
+def test_the_report_scores_each_module_and_the_doc_keeps_one_last_measured_line(capsys, tmp_path):
+    results = {"voicecoach/plan/fitting.py": [("killed", "a"), ("survived", "b"),
+                                              ("equivalent", "c: why"), ("killed", "d")]}
+    line = mutants.report(results, 1.5, "--quick, seed 1")
     out = capsys.readouterr().out
-    assert f"| {module} | 5 | 3 | 1 | 1 | 75 % | 60 % |" in out
-    assert f"{module}:4 #3 int 3 -> 4: the same for every input" in out
-    assert f"Survivors:\n  {module}:3 #2 int 2 -> 3\n" in out
-    assert f"registered as equivalent, but killed: {module}:5 4 -> 5" in out
-    assert "names no mutant of the code: " in out and "`y` 9 -> 8" in out
-    assert out.rstrip().endswith("score: 75.0 % (killed 3 of 4; 1 equivalent; killed of all 60.0 %)")
+    assert "| voicecoach/plan/fitting.py | 4 | 2 | 1 | 1 | 67 % | 50 % |" in out
+    assert "Survivors:\n  survived b\n" in out and "Equivalent (reviewed):\n  equivalent c: why" in out
+    assert line.startswith("Last measured: ") and line.endswith(
+        "--quick, seed 1, 4 mutants, 1.5 min: score 66.7 % (killed 2 of 3; 1 equivalent; "
+        "killed of all 50.0 %)")
+    doc = tmp_path / "mutation.md"
+    doc.write_text("# Mutation\n\nLast measured: never\n\nMore.\n")
+    mutants.record(line, doc)
+    assert doc.read_text() == f"# Mutation\n\n{line}\n\nMore.\n"
+    assert "Last measured:" in (ROOT / "docs" / "mutation.md").read_text(encoding="utf-8")
