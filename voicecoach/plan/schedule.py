@@ -72,11 +72,12 @@ class _Planner:
         self.sounds: list[Event] = []
         self.requests: list[Say] = []
         self.now = 0
-        self._cue_memo: dict[tuple, tuple[str, ...]] = {}
+        # one shared tuple per (phase, prefix, counted): a long session asks thousands of times
+        self.phase_cue = functools.cache(self._phase_cue)
         self._rest_slot: tuple[tuple[int, ...], int, int] | None = None  # the latest rest
         self._rest_said: set[str] = set()
         self._deferred: list[str] = []  # rep reminders that found no room in their rep
-        self._unsaid: list[Dropped] = []  # reminders with no room and no rest to go to
+        self.unsaid: list[Dropped] = []  # reminders with no room and no rest to go to
         self._words = {i: (number_word(i),) for i in range(1, 100)}
         self.reminders = RepReminder(speech_frames, self.gap, samplerate, preset.count, phrases)
 
@@ -131,7 +132,7 @@ class _Planner:
     # -- sections ----------------------------------------------------------
     def intro(self) -> None:
         p = self.p
-        fields = {"title": p.title, "sets": p.sets, "reps": p.reps, "seconds": _secs(p.hold or 0)}
+        fields = {"title": p.title, "sets": p.sets, "reps": p.reps, "seconds": f"{p.hold or 0:g}"}
         if p.hold is not None:
             summary = self.v("summary_hold", **fields)
         elif p.sides == Side.EACH:
@@ -170,7 +171,7 @@ class _Planner:
     def get_ready(self) -> None:
         p = self.p
         if p.hold is not None:
-            line = self.v("set_first_hold", set=1, sets=p.sets, seconds=_secs(p.hold))
+            line = self.v("set_first_hold", set=1, sets=p.sets, seconds=f"{p.hold:g}")
         else:
             line = self.v("set_first", set=1, sets=p.sets, reps=p.reps)
         start = self.now
@@ -186,25 +187,22 @@ class _Planner:
         start = self.segment(SegmentKind.REST, self.frames(p.rest), next_set - 1)
         end = self.now
         self.sound(EventKind.BELL, start, next_set - 1)
-        self.say(self.v("rest_start", seconds=_secs(p.rest)), start, end, set_=next_set - 1)
-        beats = tuple(range(start + self.sr, end - COUNT_IN * self.sr, self.sr))
+        self.say(self.v("rest_start", seconds=f"{p.rest:g}"), start, end, set_=next_set - 1)
+        count_in = end - COUNT_IN * self.sr
+        beats = tuple(range(start + self.sr, count_in, self.sr))
         self.say(
-            self.v("set_next", set=next_set, sets=p.sets),
-            tuple(reversed(beats)),
-            end - COUNT_IN * self.sr - self.gap,
-            ANNOUNCE,
-            set_=next_set,
+            self.v("set_next", set=next_set, sets=p.sets), beats[::-1], count_in - self.gap, ANNOUNCE, set_=next_set
         )
         for left in (30, 10):
             at = end - left * self.sr
             if at >= start + 5 * self.sr:
-                self.say(self.v("time_left", seconds=left), at, end - COUNT_IN * self.sr, TIME_LEFT, set_=next_set - 1)
+                self.say(self.v("time_left", seconds=left), at, count_in, TIME_LEFT, set_=next_set - 1)
                 break
-        self._rest_slot = (beats, end - COUNT_IN * self.sr - self.gap, next_set - 1)
+        self._rest_slot = (beats, count_in - self.gap, next_set - 1)
         self._rest_said = set()
         if p.cues.reminders:
             reminder = p.cues.reminders[-((next_set - 1) % len(p.cues.reminders)) - 1]
-            self.rest_reminders([reminder] + self._deferred)
+            self.rest_reminders([reminder, *self._deferred])
         self.count_in(end, next_set)
         if p.sound("rest_end"):
             self.sound(EventKind.BELL, end, next_set, name="rest_end")
@@ -239,22 +237,15 @@ class _Planner:
             parts.append(side)
         return tuple(parts)
 
-    def phase_cue(self, phase: SegmentKind, prefix: tuple[str, ...], counted: bool) -> tuple[str, ...]:
-        """Candidate texts for the start of ``phase``, longest first (one
-        shared tuple per combination: a long session asks thousands of times)."""
-        key = (phase, prefix, counted)
-        if key not in self._cue_memo:
-            self._cue_memo[key] = self._phase_cue(phase, prefix, counted)
-        return self._cue_memo[key]
-
     def _phase_cue(self, phase: SegmentKind, prefix: tuple[str, ...], counted: bool) -> tuple[str, ...]:
-        base = list(self.p.cues.phase(phase))
+        """Candidate texts for the start of ``phase``, longest first."""
+        base = list(getattr(self.p.cues, phase))
         if phase == SegmentKind.HOLD:
-            base = base or list(self.v("hold_start", seconds=_secs(self.p.hold or 0)))
+            base = base or list(self.v("hold_start", seconds=f"{self.p.hold or 0:g}"))
         if phase == SegmentKind.CONCENTRIC:
             base = self.exhaled(base)
         elif base and self.phrases.says("inhale_words", base[0]):
-            base = list(dict.fromkeys(base + [self.v("inhale")[-1]]))
+            base = list(dict.fromkeys([*base, self.v("inhale")[-1]]))
         if counted:
             last = (
                 f"{self.v('exhale')[-1]}, {number_word(1).lower()}"
@@ -284,7 +275,7 @@ class _Planner:
         voice too slow for the rest (or a preset with no lift cue)."""
         alone = list(self.v("exhale"))
         short = alone[-1]
-        out = [v if self.phrases.says_exhale(v) else f"{short}, {v[0].lower()}{v[1:]}" for v in variants]
+        out = [v if self.phrases.says("exhale_words", v) else f"{short}, {v[0].lower()}{v[1:]}" for v in variants]
         return list(dict.fromkeys(out + alone))
 
     def reps(self, set_: int) -> None:
@@ -329,15 +320,12 @@ class _Planner:
                 if placed is None:
                     self._deferred.append(text)
                     if p.sets == 1:
-                        self._unsaid.append(Dropped(rep_start, text))
+                        self.unsaid.append(Dropped(rep_start, text))
                 else:
                     cues = placed
             self.requests.extend(cues)
-        if self._deferred:
-            if set_ == p.sets and self._rest_slot is not None:
-                self.rest_reminders(self._deferred)  # no rest after: the one before
-            elif set_ == p.sets:
-                self._deferred = []
+        if set_ == p.sets:
+            self.rest_reminders(self._deferred)  # no rest after: the one before
 
     # -- form reminders said in a rest (in a rep: plan/reminders.py) --------
     def rest_reminders(self, texts: list[str]) -> None:
@@ -364,25 +352,22 @@ class _Planner:
             self.sound(EventKind.TICK, at, set_, rep)
             self.say(self._words[i], at, at + self.sr, set_=set_, rep=rep)
 
-    def fit(self) -> tuple[list[Event], list[Dropped]]:
-        spoken, dropped = fit_speech(self.requests, self.say_len, self.gap)
-        return spoken, dropped + self._unsaid
+    def sections(self) -> None:
+        """Every section of the session, in order."""
+        self.intro()
+        self.warmup()
+        self.get_ready()
+        for set_ in range(1, self.p.sets + 1):
+            if set_ > 1:
+                self.rest(set_)
+            self.reps(set_)
+        self.outro()
 
 
-def _secs(seconds: float) -> str:
-    return f"{seconds:g}"
-
-
-def _plan_sections(plan: _Planner, preset: Preset) -> None:
-    """Every section of the session, in order."""
-    plan.intro()
-    plan.warmup()
-    plan.get_ready()
-    for set_ in range(1, preset.sets + 1):
-        if set_ > 1:
-            plan.rest(set_)
-        plan.reps(set_)
-    plan.outro()
+def _sound_lengths(preset: Preset, samplerate: int) -> dict[str, int]:
+    """Frames of each built-in sound; an attached one is planned as long as a bell."""
+    lengths: dict[str, int] = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
+    return lengths | {role: lengths[EventKind.BELL] for role, _ in preset.sounds if role not in lengths}
 
 
 def build_timeline(
@@ -394,19 +379,9 @@ def build_timeline(
 ) -> Timeline:
     """Plan the whole session of ``preset``.
 
-    Parameters
-    ----------
-    preset : Preset
-        A validated preset.
-    speech_frames : callable, optional
-        ``text -> frames`` at ``samplerate``: the spoken length of a phrase
-        with its silence trimmed. Defaults to :func:`estimate_frames`.
-    samplerate : int
-        Frames per second of the timeline.
-    sound_lengths : mapping of str to int, optional
-        Frames of each sound (``tick``, ``accent``, ``bell``, and any the
-        preset attaches, e.g. ``rest_end``); defaults to the built-in
-        sounds' lengths, and a bell's for attached ones.
+    ``speech_frames`` is a phrase's spoken length (silence trimmed) in frames
+    at ``samplerate``, :func:`estimate_frames` by default; ``sound_lengths``
+    overrides the frames of a sound (``tick``, ``accent``, ``bell``, ``rest_end``).
     """
     if not is_int(samplerate):
         raise TypeError(f"samplerate must be an int, got {type(samplerate).__name__}")
@@ -417,13 +392,12 @@ def build_timeline(
         def speech_frames(text: str) -> int:
             return estimate_frames(text, samplerate, preset.rate)
 
-    lengths: dict[str, int] = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
-    lengths.update({role: lengths[EventKind.BELL] for role, _ in preset.sounds if role not in lengths})
-    lengths.update(sound_lengths or {})
+    lengths = _sound_lengths(preset, samplerate) | dict(sound_lengths or {})
     # each phrase's length asked once: fitting tries a few dozen phrases ten thousand times
     plan = _Planner(preset, samplerate, functools.cache(speech_frames), phrases or default_phrases(), lengths)
-    _plan_sections(plan, preset)
-    spoken, dropped = plan.fit()
+    plan.sections()
+    spoken, dropped = fit_speech(plan.requests, plan.say_len, plan.gap)
+    dropped += plan.unsaid
     events = sorted(plan.sounds + spoken, key=lambda e: (e.frame, EVENT_ORDER[e.kind]))
     return Timeline(
         preset.name,
@@ -450,8 +424,7 @@ def speech_texts(
     """
     asked: set[str] = set()
     first_onset: dict[str, int] = {}
-    lengths: dict[str, int] = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
-    lengths.update({role: lengths["bell"] for role, _ in preset.sounds if role not in lengths})
+    lengths = _sound_lengths(preset, samplerate)
     for scale in length_scales:
 
         def frames(text: str, scale: float = scale) -> int:
@@ -459,8 +432,8 @@ def speech_texts(
             return max(1, round(scale * estimate_frames(text, samplerate, preset.rate)))
 
         plan = _Planner(preset, samplerate, frames, phrases or default_phrases(), lengths)
-        _plan_sections(plan, preset)
-        plan.fit()
+        plan.sections()
+        fit_speech(plan.requests, plan.say_len, plan.gap)
         for req in plan.requests:
             for text in req.candidates:
                 if text in asked:
