@@ -7,6 +7,7 @@ gains and envelopes (:mod:`voicecoach.audio.levels`, :mod:`voicecoach.audio.duck
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from voicecoach.common.decibels import gain
 from voicecoach.common.numbers import is_real
@@ -39,11 +40,7 @@ class Levels:
     def __post_init__(self) -> None:
         lo, hi = LEVEL_RANGE_DB
         for name in ("voice_db", "tick_db", "music_db"):
-            v = getattr(self, name)
-            if not is_real(v):
-                raise TypeError(f"level {name} must be a number, not {type(v).__name__}")
-            if not lo <= v <= hi:  # also rejects NaN
-                raise InputError(f"level {name} must be between {lo:g} and {hi:+g} dB, not {v:g}")
+            _check("level", name, getattr(self, name), lo, hi, f"{hi:+g} dB")
 
     @property
     def voice(self) -> float:
@@ -64,12 +61,6 @@ class Levels:
 MAX_DEPTH_DB = 60.0
 MAX_ATTACK = 2.0
 MAX_RELEASE = 5.0
-
-
-def _number(name: str, value: object) -> float:
-    if not is_real(value):
-        raise TypeError(f"duck {name} must be a number, not {type(value).__name__}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -103,11 +94,17 @@ class Duck:
             ("attack", MAX_ATTACK, " s"),
             ("release", MAX_RELEASE, " s"),
         ):
-            v = _number(name, getattr(self, name))
-            if not 0.0 <= v <= hi:  # also rejects NaN
-                raise InputError(f"duck {name} must be between 0 and {hi:g}{unit}, not {v:g}")
+            _check("duck", name, getattr(self, name), 0.0, hi, f"{hi:g}{unit}")
 
     @property
     def gain(self) -> float:
         """Linear gain of the music while the voice speaks."""
         return gain(-self.depth_db)
+
+
+def _check(what: str, name: str, value: Any, lo: float, hi: float, shown_hi: str) -> None:
+    """A level or duck setting: a number (``TypeError``) within ``[lo, hi]`` (``InputError``)."""
+    if not is_real(value):
+        raise TypeError(f"{what} {name} must be a number, not {type(value).__name__}")
+    if not lo <= value <= hi:  # also rejects NaN
+        raise InputError(f"{what} {name} must be between {lo:g} and {shown_hi}, not {value:g}")

@@ -121,10 +121,6 @@ class Preset:
         return (SegmentKind.HOLD,) if self.hold is not None else PHASE_ORDER[self.start]
 
     @property
-    def rep_seconds(self) -> float:
-        return self.hold if self.hold is not None else self.tempo.seconds
-
-    @property
     def reps_per_set(self) -> int:
         """Reps performed in a set: ``each`` works both sides in turn."""
         return self.reps * 2 if self.sides == Side.EACH else self.reps
@@ -149,13 +145,9 @@ class Preset:
     def work_seconds(self) -> float:
         """The session length as validation sees it, for the 4-hour limit:
         the work, the rests, the warm-up and the speech estimate."""
+        rep = self.tempo.seconds if self.tempo is not None else self.hold or 0.0
         warm = sum(s.seconds for s in self.warmup)
-        return (
-            warm
-            + self.sets * self.reps_per_set * self.rep_seconds
-            + (self.sets - 1) * self.rest
-            + self.speech_seconds()
-        )
+        return warm + self.sets * self.reps_per_set * rep + (self.sets - 1) * self.rest + self.speech_seconds()
 
     def with_overrides(
         self,
@@ -221,11 +213,11 @@ def _mix(c: Checker, table: dict) -> tuple[Levels, Duck]:
     c.unknown(table, _MIX_KEYS, "mix.")
     lo, hi = LEVEL_RANGE_DB
     levels = {
-        name: c.seconds(table, k, f"mix.{k}", lo, hi, default=getattr(Levels, name), unit="dB")
+        name: c.seconds(table, f"mix.{k}", lo, hi, default=getattr(Levels, name), unit="dB")
         for k, name in _LEVEL_KEYS.items()
     }
     duck = {
-        name: c.seconds(table, k, f"mix.{k}", 0, top, default=getattr(Duck, name), unit=unit)
+        name: c.seconds(table, f"mix.{k}", 0, top, default=getattr(Duck, name), unit=unit)
         for k, (name, top, unit) in _DUCK_KEYS.items()
     }
     return Levels(**levels), Duck(**duck)
@@ -236,7 +228,7 @@ def _sounds(c: Checker, table: dict, base_dir: Path | None) -> tuple[tuple[str, 
     c.unknown(table, SOUND_ROLES, "sounds.")
     out = []
     for role in SOUND_ROLES:
-        value = c.text(table, role, f"sounds.{role}", default=None)
+        value = c.text(table, f"sounds.{role}", default=None)
         if value is None:
             continue
         if value not in SHIPPED_SOUNDS:
@@ -271,10 +263,10 @@ def _movement(c: Checker, data: dict) -> dict[str, Any]:
         except TempoError as exc:
             raise c.fail("tempo", str(exc)) from None
     else:
-        hold = c.seconds(data, "hold", "hold", 1, 600)
-    start = SegmentKind(c.choice(data, "start", "start", tuple(PHASE_ORDER), SegmentKind.CONCENTRIC))
-    sides = Side(c.choice(data, "sides", "sides", tuple(Side), Side.NONE))
-    side_names = c.texts(data, "side_names", "side_names") or ("Left", "Right")
+        hold = c.seconds(data, "hold", 1, 600)
+    start = SegmentKind(c.choice(data, "start", tuple(PHASE_ORDER), SegmentKind.CONCENTRIC))
+    sides = Side(c.choice(data, "sides", tuple(Side), Side.NONE))
+    side_names = c.texts(data, "side_names") or ("Left", "Right")
     for i, side in enumerate(side_names):
         if len(side) > 40:
             raise c.fail(f"side_names[{i}]", "is too long (at most 40 characters)", side[:40] + "...")
@@ -296,19 +288,19 @@ def _movement(c: Checker, data: dict) -> dict[str, Any]:
 def _speech(c: Checker, table: dict) -> dict[str, Any]:
     """``[speech]``: the voice, its rate and the engine, each None when not given."""
     c.unknown(table, _SPEECH_KEYS, "speech.")
-    voice = c.text(table, "voice", "speech.voice", default=None)
-    rate = c.integer(table, "rate", "speech.rate", 80, 450, default=None)
+    voice = c.text(table, "speech.voice", default=None)
+    rate = c.integer(table, "speech.rate", 80, 450, default=None)
     engine = None
     if "engine" in table:
-        engine = EngineKind(c.choice(table, "engine", "speech.engine", tuple(EngineKind), "auto"))
+        engine = EngineKind(c.choice(table, "speech.engine", tuple(EngineKind), "auto"))
     return {"voice": voice, "rate": rate, "engine": engine}
 
 
 def _cues(c: Checker, table: dict, per_set: int) -> Cues:
     c.unknown(table, _CUE_KEYS, "cues.")
-    halfway = c.integer(table, "halfway_rep", "cues.halfway_rep", 0, per_set, default=None)
-    last_rep = c.boolean(table, "last_rep", "cues.last_rep", True)
-    return Cues(halfway_rep=halfway, last_rep=last_rep, **{k: c.texts(table, k, f"cues.{k}") for k in _CUE_KEYS[:8]})
+    halfway = c.integer(table, "cues.halfway_rep", 0, per_set, default=None)
+    last_rep = c.boolean(table, "cues.last_rep", True)
+    return Cues(halfway_rep=halfway, last_rep=last_rep, **{k: c.texts(table, f"cues.{k}") for k in _CUE_KEYS[:8]})
 
 
 def _warmup(c: Checker, steps: Any) -> tuple[WarmupStep, ...]:
@@ -322,9 +314,9 @@ def _warmup(c: Checker, steps: Any) -> tuple[WarmupStep, ...]:
         if not isinstance(step, dict):
             raise c.fail(path, "must be a table with 'say' and 'seconds'", step)
         c.unknown(step, _WARMUP_KEYS, f"{path}.")
-        say = c.text(step, "say", f"{path}.say", max_len=MAX_CUE_CHARS, spoken=True)
-        seconds = c.seconds(step, "seconds", f"{path}.seconds", 1, 600)
-        out.append(WarmupStep(say, seconds, c.integer(step, "count", f"{path}.count", 0, MAX_COUNT, default=0)))
+        say = c.text(step, f"{path}.say", max_len=MAX_CUE_CHARS, spoken=True)
+        seconds = c.seconds(step, f"{path}.seconds", 1, 600)
+        out.append(WarmupStep(say, seconds, c.integer(step, f"{path}.count", 0, MAX_COUNT, default=0)))
     return tuple(out)
 
 
@@ -347,14 +339,14 @@ def preset_from_dict(
         raise c.fail("", "a preset must be a TOML table", data)
     c.unknown(data, _TOP_KEYS)
     values: dict[str, Any] = {  # checked in this order: the first problem is the one reported
-        "name": c.text(data, "name", "name", default=name or "preset", max_len=64),
-        "title": c.text(data, "title", "title", max_len=120, spoken=True),
-        "exercise": c.text(data, "exercise", "exercise", max_len=120),
-        "variation": c.text(data, "variation", "variation", default="", empty=True, max_len=120),
-        "description": c.text(data, "description", "description", default="", empty=True, max_len=2000),
-        "sets": c.integer(data, "sets", "sets", 1, 20),
-        "reps": c.integer(data, "reps", "reps", 1, 200),
-        "rest": c.seconds(data, "rest", "rest", 5, 1800, default=60.0),
+        "name": c.text(data, "name", default=name or "preset", max_len=64),
+        "title": c.text(data, "title", max_len=120, spoken=True),
+        "exercise": c.text(data, "exercise", max_len=120),
+        "variation": c.text(data, "variation", default="", empty=True, max_len=120),
+        "description": c.text(data, "description", default="", empty=True, max_len=2000),
+        "sets": c.integer(data, "sets", 1, 20),
+        "reps": c.integer(data, "reps", 1, 200),
+        "rest": c.seconds(data, "rest", 5, 1800, default=60.0),
         **_movement(c, data),
         **_speech(c, c.table(data, "speech")),
     }

@@ -10,6 +10,7 @@ tried with the real fitting.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 
 from voicecoach.plan.fitting import ANCHORED, REMINDER, Say, fit_speech
 from voicecoach.plan.kinds import SegmentKind, Side
@@ -29,30 +30,23 @@ def reminder_reps(preset: Preset, rep_prefix: Callable[[int], tuple[str, ...]]) 
     side, "Last one"): a rep with a prefix already has news.
     """
     n = preset.reps_per_set
-    free = [r for r in range(2, n) if r != preset.halfway_rep and not rep_prefix(r)[:1]]
-    if preset.sides == Side.ALTERNATE:
-        free = [r for r in range(2, n) if r != preset.halfway_rep and r != n]
+    alternate = preset.sides == Side.ALTERNATE  # every rep names its side: not news
+    free = [r for r in range(2, n) if r != preset.halfway_rep and (alternate or not rep_prefix(r))]
     k = min(len(preset.cues.reminders), max(1, n // 4), len(free))
     return [free[round((i + 0.5) * len(free) / k - 0.5)] for i in range(k)] if k else []
 
 
+@dataclass(frozen=True)
 class RepReminder:
     """Places a form reminder among one rep's cues: ``say_len`` is a phrase's
     spoken length in frames, ``counted`` the phases counted aloud (nothing is
     said between counts), ``phrases`` tells a breath cue and the bare exhale."""
 
-    def __init__(
-        self,
-        say_len: Callable[[str], int],
-        gap: int,
-        samplerate: int,
-        counted: Collection[SegmentKind],
-        phrases: PhraseBook,
-    ):
-        self.say_len, self.gap, self.sr = say_len, gap, samplerate
-        self.counted = counted
-        self.phrases = phrases
-        self.bare = set(phrases.variants("exhale"))
+    say_len: Callable[[str], int]
+    gap: int
+    sr: int
+    counted: Collection[SegmentKind]
+    phrases: PhraseBook
 
     def place(
         self, cues: list[Say], phases: Phases, text: str, head: str, rep_start: int, end: int, set_: int, rep: int
@@ -126,6 +120,6 @@ class RepReminder:
         """Candidates that still say the movement, those that keep ``head``
         first if any: a reminder never cuts a lift cue down to the bare
         breath ("Out") or the bare side ("Left"), the slow voice's last resorts."""
-        side = head.rsplit(", ", 1)[-1]
-        worded = [c for c in candidates if c.rsplit(". ", 1)[-1] not in self.bare and c != side]
+        side, bare = head.rsplit(", ", 1)[-1], self.phrases.variants("exhale")
+        worded = [c for c in candidates if c.rsplit(". ", 1)[-1] not in bare and c != side]
         return [c for c in worded if c.startswith(head)] or worded

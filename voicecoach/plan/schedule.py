@@ -54,19 +54,10 @@ def estimate_frames(text: str, samplerate: int, rate_wpm: int | None = None) -> 
 class _Planner:
     """Accumulates segments, sound events and speech requests."""
 
-    def __init__(
-        self,
-        preset: Preset,
-        samplerate: int,
-        speech_frames: SpeechFrames,
-        phrases: PhraseBook,
-        sound_lengths: Mapping[str, int],
-    ):
-        self.p = preset
-        self.sr = samplerate
-        self.say_len = speech_frames
-        self.sound_len = sound_lengths
+    def __init__(self, p: Preset, sr: int, say_len: SpeechFrames, phrases: PhraseBook, sound_len: Mapping[str, int]):
+        self.p, self.sr, self.say_len, self.sound_len = p, sr, say_len, sound_len
         self.phrases = phrases
+        self.v = phrases.variants
         self.gap = self.frames(GAP_SECONDS)
         self.segments: list[Segment] = []
         self.sounds: list[Event] = []
@@ -79,7 +70,7 @@ class _Planner:
         self._deferred: list[str] = []  # rep reminders that found no room in their rep
         self.unsaid: list[Dropped] = []  # reminders with no room and no rest to go to
         self._words = {i: (number_word(i),) for i in range(1, 100)}
-        self.reminders = RepReminder(speech_frames, self.gap, samplerate, preset.count, phrases)
+        self.reminders = RepReminder(say_len, self.gap, sr, p.count, phrases)
 
     # -- helpers ---------------------------------------------------------
     def frames(self, seconds: float) -> int:
@@ -125,9 +116,6 @@ class _Planner:
             self.say(line, t, t + self.say_len(line[0]))
             t += self.say_len(line[0]) + gap
         return t - gap if lines else start
-
-    def v(self, name: str, **values: object) -> tuple[str, ...]:
-        return self.phrases.variants(name, **values)
 
     # -- sections ----------------------------------------------------------
     def intro(self) -> None:
@@ -247,12 +235,9 @@ class _Planner:
         elif base and self.phrases.says("inhale_words", base[0]):
             base = list(dict.fromkeys([*base, self.v("inhale")[-1]]))
         if counted:
-            last = (
-                f"{self.v('exhale')[-1]}, {number_word(1).lower()}"
-                if phase == SegmentKind.CONCENTRIC
-                else number_word(1)
-            )
-            base = [f"{b}, {number_word(1).lower()}" for b in base] + [last]
+            one = number_word(1).lower()
+            last = f"{self.v('exhale')[-1]}, {one}" if phase == SegmentKind.CONCENTRIC else number_word(1)
+            base = [*(f"{b}, {one}" for b in base), last]
         # A side named in the head is a switch of side: every variant keeps
         # it ("Halfway" or the cue's words give way first, the side alone last).
         side = prefix[-1] if prefix and prefix[-1] in self.p.side_names else None
@@ -289,9 +274,7 @@ class _Planner:
             cues: list[Say] = []  # this rep's beat-anchored cues
             phases: dict[SegmentKind, tuple[int, int, Say | None]] = {}  # start, frames, cue
             for i, phase in enumerate(p.phases):
-                length = self.frames(
-                    p.tempo.phase_seconds(phase) if p.tempo and phase != SegmentKind.HOLD else p.hold or 0.0
-                )
+                length = self.frames(p.tempo.phase_seconds(phase) if p.tempo else p.hold or 0.0)
                 start = self.segment(phase, length, set_, rep, side)
                 if length == 0:
                     continue
@@ -397,47 +380,30 @@ def build_timeline(
     plan = _Planner(preset, samplerate, functools.cache(speech_frames), phrases or default_phrases(), lengths)
     plan.sections()
     spoken, dropped = fit_speech(plan.requests, plan.say_len, plan.gap)
-    dropped += plan.unsaid
-    events = sorted(plan.sounds + spoken, key=lambda e: (e.frame, EVENT_ORDER[e.kind]))
-    return Timeline(
-        preset.name,
-        samplerate,
-        plan.now,
-        tuple(plan.segments),
-        tuple(events),
-        tuple(sorted(dropped, key=lambda d: d.frame)),
-    )
+    events = tuple(sorted(plan.sounds + spoken, key=lambda e: (e.frame, EVENT_ORDER[e.kind])))
+    dropped = sorted(dropped + plan.unsaid, key=lambda d: d.frame)
+    return Timeline(preset.name, samplerate, plan.now, tuple(plan.segments), events, tuple(dropped))
 
 
-def speech_texts(
-    preset: Preset,
-    samplerate: int = DEFAULT_SAMPLERATE,
-    phrases: PhraseBook | None = None,
-    length_scales: tuple[float, ...] = (1.0,),
-) -> list[str]:
+def speech_texts(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE) -> list[str]:
     """The phrases planning ``preset`` will ask the length of, the earliest heard first.
 
-    A dry run with :func:`estimate_frames`, once per scale (a voice slower
-    than the estimate tries shorter variants): lets the speech be
-    synthesised ahead, in parallel, the cues needed first first. A phrase
-    missed here is simply synthesised when planning asks for it.
+    A dry run with :func:`estimate_frames`: lets the speech be synthesised
+    ahead, in parallel, the cues needed first first. A phrase missed here is
+    simply synthesised when planning asks for it.
     """
     asked: set[str] = set()
-    first_onset: dict[str, int] = {}
-    lengths = _sound_lengths(preset, samplerate)
-    for scale in length_scales:
 
-        def frames(text: str, scale: float = scale) -> int:
-            asked.add(text)
-            return max(1, round(scale * estimate_frames(text, samplerate, preset.rate)))
+    def frames(text: str) -> int:
+        asked.add(text)
+        return estimate_frames(text, samplerate, preset.rate)
 
-        plan = _Planner(preset, samplerate, frames, phrases or default_phrases(), lengths)
-        plan.sections()
-        fit_speech(plan.requests, plan.say_len, plan.gap)
-        for req in plan.requests:
-            for text in req.candidates:
-                if text in asked:
-                    first_onset[text] = min(first_onset.get(text, req.onsets[0]), req.onsets[0])
-    for text in asked:
-        first_onset.setdefault(text, 2**62)
+    plan = _Planner(preset, samplerate, frames, default_phrases(), _sound_lengths(preset, samplerate))
+    plan.sections()
+    fit_speech(plan.requests, plan.say_len, plan.gap)
+    first_onset = dict.fromkeys(asked, 2**62)
+    for req in plan.requests:
+        for text in req.candidates:
+            if text in asked:
+                first_onset[text] = min(first_onset[text], req.onsets[0])
     return sorted(first_onset, key=lambda t: (first_onset[t], t))

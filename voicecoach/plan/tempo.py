@@ -62,15 +62,7 @@ class Tempo:
         return float(getattr(self, phase))
 
     def __str__(self) -> str:
-        return "-".join(_fmt(getattr(self, p)) for p in PHASES)
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}"
-
-
-def _phase(token: str) -> float:
-    return EXPLOSIVE_SECONDS if token in ("x", "X") else float(token)
+        return "-".join(f"{getattr(self, p):g}" for p in PHASES)
 
 
 def parse_tempo(text: str) -> Tempo:
@@ -93,4 +85,4 @@ def parse_tempo(text: str) -> Tempo:
             "e.g. '3-1-2-1', '3/1/2/1' or '3121' (X = explosive)"
         )
     groups = [g for g in match.groups() if g not in ("-", "/")]
-    return Tempo(*(_phase(g) for g in groups))
+    return Tempo(*(EXPLOSIVE_SECONDS if g in ("x", "X") else float(g) for g in groups))
