@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.timeline import Dropped, Event
 
-__all__ = ["ANCHORED", "ANNOUNCE", "REMINDER", "TIME_LEFT", "Say", "fit_speech"]
-
 # Priorities: lower is placed first.
 ANCHORED, ANNOUNCE, TIME_LEFT, REMINDER = 0, 1, 2, 3
 

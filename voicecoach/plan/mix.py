@@ -13,8 +13,6 @@ from voicecoach.common.decibels import gain
 from voicecoach.common.numbers import is_real
 from voicecoach.errors import InputError
 
-__all__ = ["LEVEL_RANGE_DB", "MAX_ATTACK", "MAX_DEPTH_DB", "MAX_RELEASE", "Duck", "Levels"]
-
 LEVEL_RANGE_DB = (-60.0, 12.0)
 """Allowed range of every level, in dB relative to the source as prepared."""
 
@@ -25,12 +23,8 @@ class Levels:
 
     ``voice_db`` scales the speech (normalised to -3 dBFS peak), ``tick_db``
     the metronome (tick, accent, bell), ``music_db`` the user's music (as
-    decoded). Each lies in :data:`LEVEL_RANGE_DB`.
-
-    Raises
-    ------
-    InputError
-        A level outside the range (they come from presets and options).
+    decoded). Each lies in :data:`LEVEL_RANGE_DB`, or it is an
+    :class:`InputError`: levels come from presets and options.
     """
 
     voice_db: float = 0.0
@@ -65,23 +59,10 @@ MAX_RELEASE = 5.0
 
 @dataclass(frozen=True)
 class Duck:
-    """How far and how fast the music ducks under the voice.
-
-    Parameters
-    ----------
-    depth_db : float
-        How far the music goes down while the voice speaks, in dB (0..60;
-        0 turns ducking off).
-    attack : float
-        Seconds before the voice starts over which the music goes down (0..2).
-    release : float
-        Seconds after the voice ends over which it comes back (0..5).
-
-    Raises
-    ------
-    InputError
-        A value outside its range (a ``ValueError``: these come from presets
-        and options, so the CLI reports them as bad input).
+    """How far and how fast the music ducks under the voice: ``depth_db``
+    down while it speaks (0 turns ducking off), over ``attack`` seconds before
+    it starts, back over ``release`` seconds after it ends. A value out of
+    range is an :class:`InputError`: these come from presets and options.
     """
 
     depth_db: float = 12.0

@@ -169,18 +169,7 @@ class Preset:
             raise PresetError(
                 "", "--tempo", f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo"
             )
-        given = {
-            "sets": sets,
-            "reps": reps,
-            "tempo": tempo,
-            "rest": rest,
-            "voice": voice,
-            "rate": rate,
-            "engine": engine and str(engine),
-            "voice_volume": voice_volume,
-            "tick_volume": tick_volume,
-            "music_volume": music_volume,
-        }
+        given = {k: v for k, v in locals().items() if k in OVERRIDE_OPTIONS}  # the keywords above
         data = preset_to_dict(self)  # fresh tables: safe to fill in
         options = {}
         for keyword, (path, option) in OVERRIDE_OPTIONS.items():

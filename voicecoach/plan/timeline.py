@@ -78,7 +78,7 @@ class Timeline:
 
     def texts(self) -> list[str]:
         """Every distinct spoken text, in order of first use."""
-        return list(dict.fromkeys(e.text for e in self.events if e.text is not None))  # speech alone has text
+        return list(dict.fromkeys(e.text for e in self.events if e.kind == EventKind.SPEECH and e.text is not None))
 
     def segment_index(self, frame: int) -> int:
         """Index of the segment containing ``frame`` (the last one for
