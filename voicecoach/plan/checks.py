@@ -131,17 +131,15 @@ class Checker:
             raise self.fail(path, f"has {len(value)} entries; at most {MAX_LIST_ITEMS}")
         out = []
         for i, raw in enumerate(value):
-            item = clean(raw) if isinstance(raw, str) else raw
+            item, at = clean(raw) if isinstance(raw, str) else raw, f"{path}[{i}]"
             if not isinstance(item, str) or not item.strip():
-                raise self.fail(f"{path}[{i}]", "must be a non-empty string", item)
+                raise self.fail(at, "must be a non-empty string", item)
             if len(item) > MAX_CUE_CHARS:
                 raise self.fail(
-                    f"{path}[{i}]",
-                    f"is too long to speak as one cue ({MAX_CUE_CHARS} characters at most)",
-                    item[:40] + "...",
+                    at, f"is too long to speak as one cue ({MAX_CUE_CHARS} characters at most)", item[:40] + "..."
                 )
             if not voiceable(item):
-                raise self.fail(f"{path}[{i}]", "has nothing to say: it needs a letter or a digit 0-9", item)
+                raise self.fail(at, "has nothing to say: it needs a letter or a digit 0-9", item)
             out.append(item.strip())
         return tuple(out)
 

@@ -65,19 +65,12 @@ class Cues:
     last_rep: bool = True
 
 
-OVERRIDE_OPTIONS: dict[str, tuple[str, str]] = {
-    "sets": ("sets", "--sets"),
-    "reps": ("reps", "--reps"),
-    "tempo": ("tempo", "--tempo"),
-    "rest": ("rest", "--rest"),
-    "voice": ("speech.voice", "--voice"),
-    "rate": ("speech.rate", "--rate"),
-    "engine": ("speech.engine", "--engine"),
-    "voice_volume": ("mix.voice", "--voice-volume"),
-    "tick_volume": ("mix.ticks", "--tick-volume"),
-    "music_volume": ("mix.music", "--music-volume"),
+OVERRIDE_KEYS = {k: k for k in ("sets", "reps", "tempo", "rest")} | {
+    k: f"speech.{k}" for k in ("voice", "rate", "engine")
 }
-""":meth:`Preset.with_overrides` keyword -> (the preset key it sets, the option a user types)."""
+OVERRIDE_KEYS |= {"voice_volume": "mix.voice", "tick_volume": "mix.ticks", "music_volume": "mix.music"}
+""":meth:`Preset.with_overrides` keyword -> the preset key it sets; the option a user
+types is the keyword with dashes (``voice_volume``: ``--voice-volume``)."""
 
 SOUND_ROLES = (*SOUND_SECONDS, "rest_end")
 """``[sounds]`` keys: replace a built-in sound, or ``rest_end``: a sound at the end of each rest."""
@@ -169,19 +162,17 @@ class Preset:
             raise PresetError(
                 "", "--tempo", f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo"
             )
-        given = {k: v for k, v in locals().items() if k in OVERRIDE_OPTIONS}  # the keywords above
+        given = {k: v for k, v in locals().items() if k in OVERRIDE_KEYS}  # the keywords above
         data = preset_to_dict(self)  # fresh tables: safe to fill in
         options = {}
-        for keyword, (path, option) in OVERRIDE_OPTIONS.items():
+        for keyword, path in OVERRIDE_KEYS.items():
             if given[keyword] is not None:
                 table, _, key = path.rpartition(".")
                 (data.setdefault(table, {}) if table else data)[key] = given[keyword]
-                options[path] = option
+                options[path] = "--" + keyword.replace("_", "-")
         changed = preset_from_dict(data, source="command line", name=self.name, options=options)
         return replace(changed, source=self.source)
 
-
-# ---------------------------------------------------------------- validation
 
 _TOP_KEYS: tuple[str, ...] = ("name", "title", "exercise", "variation", "description", "sets", "reps", "rest")
 _TOP_KEYS += ("tempo", "hold", "start", "sides", "side_names", "count", "speech", "cues", "warmup", "mix", "sounds")
@@ -227,11 +218,9 @@ def _sounds(c: Checker, table: dict, base_dir: Path | None) -> tuple[tuple[str, 
             try:
                 regular_file(path, MAX_SOUND_BYTES)
             except UnusableFile as exc:
-                problem = (
-                    f"no such sound file ({path}); shipped sounds: {', '.join(SHIPPED_SOUNDS)}"
-                    if exc.problem == "no such file"
-                    else f"{path} {exc.problem}"
-                )
+                problem = f"{path} {exc.problem}"
+                if exc.problem == "no such file":
+                    problem = f"no such sound file ({path}); shipped sounds: {', '.join(SHIPPED_SOUNDS)}"
                 raise c.fail(f"sounds.{role}", problem, value) from None
             value = str(path.resolve())
         out.append((role, value))
@@ -363,12 +352,8 @@ def preset_to_dict(preset: Preset) -> dict:
         data["tempo"] = str(preset.tempo)
     else:
         data["hold"] = preset.hold
-    data.update(
-        start=str(preset.start),
-        sides=str(preset.sides),
-        side_names=list(preset.side_names),
-        count=[str(p) for p in preset.count],
-    )
+    data.update(start=str(preset.start), sides=str(preset.sides))
+    data.update(side_names=list(preset.side_names), count=[str(p) for p in preset.count])
     speech = {"voice": preset.voice, "rate": preset.rate, "engine": preset.engine and str(preset.engine)}
     if any(v is not None for v in speech.values()):
         data["speech"] = {k: v for k, v in speech.items() if v is not None}

@@ -72,7 +72,6 @@ class _Planner:
         self._words = {i: (number_word(i),) for i in range(1, 100)}
         self.reminders = RepReminder(say_len, self.gap, sr, p.count, phrases)
 
-    # -- helpers ---------------------------------------------------------
     def frames(self, seconds: float) -> int:
         return round(seconds * self.sr)
 
@@ -117,17 +116,11 @@ class _Planner:
             t += self.say_len(line[0]) + gap
         return t - gap if lines else start
 
-    # -- sections ----------------------------------------------------------
     def intro(self) -> None:
         p = self.p
         fields = {"title": p.title, "sets": p.sets, "reps": p.reps, "seconds": f"{p.hold or 0:g}"}
-        if p.hold is not None:
-            summary = self.v("summary_hold", **fields)
-        elif p.sides == Side.EACH:
-            summary = self.v("summary_each", **fields)
-        else:
-            summary = self.v("summary", **fields)
-        lines = [summary] + [(line,) for line in p.cues.intro]
+        kind = "summary_hold" if p.hold is not None else "summary_each" if p.sides == Side.EACH else "summary"
+        lines = [self.v(kind, **fields)] + [(line,) for line in p.cues.intro]
         start = self.frames(START_SECONDS)
         self.sound(EventKind.ACCENT, start)  # the session starts: heard at once, before the voice
         end = self.sequence(lines, start + self.frames(LEAD_SECONDS), self.frames(INTRO_GAP_SECONDS))
@@ -178,9 +171,8 @@ class _Planner:
         self.say(self.v("rest_start", seconds=f"{p.rest:g}"), start, end, set_=next_set - 1)
         count_in = end - COUNT_IN * self.sr
         beats = tuple(range(start + self.sr, count_in, self.sr))
-        self.say(
-            self.v("set_next", set=next_set, sets=p.sets), beats[::-1], count_in - self.gap, ANNOUNCE, set_=next_set
-        )
+        announce = self.v("set_next", set=next_set, sets=p.sets)
+        self.say(announce, beats[::-1], count_in - self.gap, ANNOUNCE, set_=next_set)
         for left in (30, 10):
             at = end - left * self.sr
             if at >= start + 5 * self.sr:
@@ -203,7 +195,6 @@ class _Planner:
         end = max(end, start + sound_frames(EventKind.BELL, self.sr))
         self.segment(SegmentKind.OUTRO, self.whole_seconds_up(end - start + self.frames(TAIL_SECONDS)))
 
-    # -- reps --------------------------------------------------------------
     def side_of(self, rep: int) -> str | None:
         p = self.p
         if p.sides == Side.ALTERNATE:
@@ -310,7 +301,6 @@ class _Planner:
         if set_ == p.sets:
             self.rest_reminders(self._deferred)  # no rest after: the one before
 
-    # -- form reminders said in a rest (in a rep: plan/reminders.py) --------
     def rest_reminders(self, texts: list[str]) -> None:
         """Form reminders said in the latest rest: its own, and those of the
         set before it that found no room between the reps."""

@@ -91,24 +91,15 @@ class Timeline:
 
     def to_dict(self) -> dict:
         """The JSON shape of ``voicecoach timeline --json`` (docs/architecture.md)."""
-        return {
-            "preset": self.preset,
-            "samplerate": self.samplerate,
-            "frames": self.frames,
-            "segments": [asdict(s) for s in self.segments],  # kind, start, frames, set, rep, side
-            "events": [
-                # an attached sound is named in "text", as the JSON has always had it
-                {
-                    "frame": e.frame,
-                    "kind": e.kind,
-                    "text": e.text if e.sound is None else e.sound,
-                    "frames": e.frames,
-                    "set": e.set,
-                    "rep": e.rep,
-                }
-                for e in self.events
-            ],
-        }
+        events = []
+        for e in self.events:  # an attached sound is named in "text", as the JSON has always had it
+            text = e.text if e.sound is None else e.sound
+            events.append(
+                {"frame": e.frame, "kind": e.kind, "text": text, "frames": e.frames, "set": e.set, "rep": e.rep}
+            )
+        head = {"preset": self.preset, "samplerate": self.samplerate, "frames": self.frames}
+        # a segment's fields in order: kind, start, frames, set, rep, side
+        return head | {"segments": [asdict(s) for s in self.segments], "events": events}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
