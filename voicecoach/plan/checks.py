@@ -45,16 +45,14 @@ class Checker:
     """
 
     def __init__(self, source: str, options: Mapping[str, str] | None = None):
-        self.source = source
-        self.options = dict(options or {})
+        self.source, self.options = source, dict(options or {})
 
     def fail(self, path: str, problem: str, value: Any = ...) -> PresetError:
         option = self.options.get(path)
-        if value is not ...:
-            problem = f"{problem} (got {_show(value, typed=option is not None)})"
-        if option is not None:
-            return PresetError("", option, problem)
-        return PresetError(self.source, path, problem)
+        if value is not ...:  # as it was typed for an option (``100``, not ``100.0``)
+            shown = f"{value:g}" if option is not None and isinstance(value, float) else repr(value)
+            problem = f"{problem} (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
+        return PresetError(self.source, path, problem) if option is None else PresetError("", option, problem)
 
     def _absent(self, path: str, default: Any) -> Any:
         """What an absent key reads as: ``default``, or an error when there is none."""
@@ -152,9 +150,3 @@ class Checker:
 
 def _key(path: str) -> str:
     return path.rpartition(".")[2]
-
-
-def _show(value: Any, typed: bool = False) -> str:
-    """``value`` as a message shows it: as it was typed for an option (``100``, not ``100.0``)."""
-    text = f"{value:g}" if typed and isinstance(value, float) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

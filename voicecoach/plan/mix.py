@@ -36,19 +36,16 @@ class Levels:
         for name in ("voice_db", "tick_db", "music_db"):
             _check("level", name, getattr(self, name), lo, hi, f"{hi:+g} dB")
 
-    @property
+    @property  # the linear gains
     def voice(self) -> float:
-        """Linear gain of the voice."""
         return gain(self.voice_db)
 
     @property
     def tick(self) -> float:
-        """Linear gain of the metronome."""
         return gain(self.tick_db)
 
     @property
     def music(self) -> float:
-        """Linear gain of the music."""
         return gain(self.music_db)
 
 

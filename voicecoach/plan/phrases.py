@@ -16,7 +16,6 @@ _ONES: tuple[str, ...] = ("zero", "one", "two", "three", "four", "five", "six", 
 _ONES += ("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
 _TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 
-
 MAX_COUNT = 99
 """The highest number :func:`number_word` says: a preset counts no further."""
 

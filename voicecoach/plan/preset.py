@@ -159,9 +159,8 @@ class Preset:
         """This preset with command-line overrides applied and re-validated;
         a bad value is reported under the option that gave it."""
         if tempo is not None and self.hold is not None:
-            raise PresetError(
-                "", "--tempo", f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo"
-            )
+            problem = f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo"
+            raise PresetError("", "--tempo", problem)
         given = {k: v for k, v in locals().items() if k in OVERRIDE_KEYS}  # the keywords above
         data = preset_to_dict(self)  # fresh tables: safe to fill in
         options = {}
@@ -250,17 +249,11 @@ def _movement(c: Checker, data: dict) -> dict[str, Any]:
             raise c.fail(f"side_names[{i}]", "is too long (at most 40 characters)", side[:40] + "...")
     if len(side_names) != 2:
         raise c.fail("side_names", "must name exactly two sides", list(side_names))
-    count = data.get("count", [SegmentKind.ECCENTRIC])
-    if not isinstance(count, list) or any(p not in MOVING_KINDS for p in count):
-        raise c.fail("count", f"must be a list of phases counted aloud, from {', '.join(MOVING_KINDS)}", count)
-    return {
-        "tempo": tempo,
-        "hold": hold,
-        "start": start,
-        "sides": sides,
-        "side_names": (side_names[0], side_names[1]),
-        "count": tuple(dict.fromkeys(SegmentKind(p) for p in count)),
-    }
+    raw = data.get("count", [SegmentKind.ECCENTRIC])
+    if not isinstance(raw, list) or any(p not in MOVING_KINDS for p in raw):
+        raise c.fail("count", f"must be a list of phases counted aloud, from {', '.join(MOVING_KINDS)}", raw)
+    count, names = tuple(dict.fromkeys(SegmentKind(p) for p in raw)), (side_names[0], side_names[1])
+    return {"tempo": tempo, "hold": hold, "start": start, "sides": sides, "side_names": names, "count": count}
 
 
 def _speech(c: Checker, table: dict) -> dict[str, Any]:
@@ -268,10 +261,8 @@ def _speech(c: Checker, table: dict) -> dict[str, Any]:
     c.unknown(table, _SPEECH_KEYS, "speech.")
     voice = c.text(table, "speech.voice", default=None)
     rate = c.integer(table, "speech.rate", 80, 450, default=None)
-    engine = None
-    if "engine" in table:
-        engine = EngineKind(c.choice(table, "speech.engine", tuple(EngineKind), "auto"))
-    return {"voice": voice, "rate": rate, "engine": engine}
+    engine = c.choice(table, "speech.engine", tuple(EngineKind), "auto") if "engine" in table else None
+    return {"voice": voice, "rate": rate, "engine": engine and EngineKind(engine)}
 
 
 def _cues(c: Checker, table: dict, per_set: int) -> Cues:
@@ -305,13 +296,8 @@ def preset_from_dict(
     options: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
 ) -> Preset:
-    """Validate a parsed TOML document and build a :class:`Preset`.
-
-    Raises
-    ------
-    PresetError
-        On the first problem, naming ``source``, the key and the value.
-    """
+    """Validate a parsed TOML document and build a :class:`Preset`; the first
+    problem is a :class:`PresetError` naming ``source``, the key and the value."""
     c = Checker(source, options)
     if not isinstance(data, dict):
         raise c.fail("", "a preset must be a TOML table", data)
@@ -336,12 +322,9 @@ def preset_from_dict(
     preset = Preset(**values, source=source)
     if preset.work_seconds() > MAX_SESSION_SECONDS:
         key = next((k for k in ("sets", "reps", "tempo", "rest") if k in c.options), "sets")  # one typed
-        raise c.fail(
-            key,
-            f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
-            f"the limit is {MAX_SESSION_SECONDS // 3600} hours",
-            data.get(key, values["sets"]),
-        )
+        problem = f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
+        problem += f"the limit is {MAX_SESSION_SECONDS // 3600} hours"
+        raise c.fail(key, problem, data.get(key, values["sets"]))
     return preset
 
 

@@ -40,11 +40,8 @@ _NO_LIMIT = 2**62
 
 
 def estimate_frames(text: str, samplerate: int, rate_wpm: int | None = None) -> int:
-    """Rough spoken length of ``text``, for planning without a speech engine.
-
-    Calibrated on espeak-ng at its default 175 words per minute: about 68 ms
-    per character, plus pauses at punctuation.
-    """
+    """Rough spoken length of ``text`` (espeak-ng at its default 175 words a
+    minute, with pauses at punctuation), for planning without a speech engine."""
     scale = 175 / (rate_wpm or 175)
     pauses = sum(text.count(p) for p in ".,;:!?")
     seconds = (0.068 * len(text) + 0.12 * pauses + 0.05) * scale
@@ -55,9 +52,10 @@ class _Planner:
     """Accumulates segments, sound events and speech requests."""
 
     def __init__(self, p: Preset, sr: int, say_len: SpeechFrames, phrases: PhraseBook, sound_len: Mapping[str, int]):
-        self.p, self.sr, self.say_len, self.sound_len = p, sr, say_len, sound_len
-        self.phrases = phrases
+        self.p, self.sr, self.say_len, self.sound_len, self.phrases = p, sr, say_len, sound_len, phrases
         self.v = phrases.variants
+        # what the summary and the first set's announcement fill in (a phrase takes those it names)
+        self.fields = {"title": p.title, "sets": p.sets, "reps": p.reps, "seconds": f"{p.hold or 0:g}"}
         self.gap = self.frames(GAP_SECONDS)
         self.segments: list[Segment] = []
         self.sounds: list[Event] = []
@@ -118,9 +116,8 @@ class _Planner:
 
     def intro(self) -> None:
         p = self.p
-        fields = {"title": p.title, "sets": p.sets, "reps": p.reps, "seconds": f"{p.hold or 0:g}"}
         kind = "summary_hold" if p.hold is not None else "summary_each" if p.sides == Side.EACH else "summary"
-        lines = [self.v(kind, **fields)] + [(line,) for line in p.cues.intro]
+        lines = [self.v(kind, **self.fields)] + [(line,) for line in p.cues.intro]
         start = self.frames(START_SECONDS)
         self.sound(EventKind.ACCENT, start)  # the session starts: heard at once, before the voice
         end = self.sequence(lines, start + self.frames(LEAD_SECONDS), self.frames(INTRO_GAP_SECONDS))
@@ -151,10 +148,7 @@ class _Planner:
 
     def get_ready(self) -> None:
         p = self.p
-        if p.hold is not None:
-            line = self.v("set_first_hold", set=1, sets=p.sets, seconds=f"{p.hold:g}")
-        else:
-            line = self.v("set_first", set=1, sets=p.sets, reps=p.reps)
+        line = self.v("set_first_hold" if p.hold is not None else "set_first", set=1, **self.fields)
         start = self.now
         speech_end = start + self.frames(LEAD_SECONDS) + self.say_len(line[0]) + self.gap
         length = max(5 * self.sr, self.whole_seconds_up(speech_end - start) + COUNT_IN * self.sr)
@@ -220,7 +214,7 @@ class _Planner:
         """Candidate texts for the start of ``phase``, longest first."""
         base = list(getattr(self.p.cues, phase))
         if phase == SegmentKind.HOLD:
-            base = base or list(self.v("hold_start", seconds=f"{self.p.hold or 0:g}"))
+            base = base or list(self.v("hold_start", **self.fields))
         if phase == SegmentKind.CONCENTRIC:
             base = self.exhaled(base)
         elif base and self.phrases.says("inhale_words", base[0]):
@@ -256,9 +250,8 @@ class _Planner:
 
     def reps(self, set_: int) -> None:
         p = self.p
-        n = p.reps_per_set
         carrying = reminder_reps(p, self.rep_prefix) if p.cues.reminders else []
-        for rep in range(1, n + 1):
+        for rep in range(1, p.reps_per_set + 1):
             side = self.side_of(rep)
             prefix = self.rep_prefix(rep)
             rep_start = self.now
@@ -271,11 +264,9 @@ class _Planner:
                     continue
                 counted = phase in p.count
                 cue = self.phase_cue(phase, prefix if i == 0 else (), counted)
-                said = None
-                if cue:
-                    # May run on past the phase: fitting stops it at the next anchored cue.
-                    said = Say(cue, (start,), _NO_LIMIT, ANCHORED, set_, rep)
-                    cues.append(said)
+                # May run on past the phase: fitting stops it at the next anchored cue.
+                said = Say(cue, (start,), _NO_LIMIT, ANCHORED, set_, rep) if cue else None
+                cues += [said] if said else []
                 phases[phase] = (start, length, said)
                 if phase == SegmentKind.HOLD:
                     self.hold_events(start, length, set_, rep)
@@ -289,8 +280,7 @@ class _Planner:
                             cues.append(Say(self._words[k + 1], (at,), at + self.sr, ANCHORED, set_, rep))
             if rep in carrying:
                 text = p.cues.reminders[(carrying.index(rep) + set_ - 1) % len(p.cues.reminders)]
-                head = ", ".join(prefix)
-                placed = self.reminders.place(cues, phases, text, head, rep_start, self.now, set_, rep)
+                placed = self.reminders.place(cues, phases, text, ", ".join(prefix), rep_start, self.now, set_, rep)
                 if placed is None:
                     self._deferred.append(text)
                     if p.sets == 1:
@@ -325,8 +315,8 @@ class _Planner:
             self.sound(EventKind.TICK, at, set_, rep)
             self.say(self._words[i], at, at + self.sr, set_=set_, rep=rep)
 
-    def sections(self) -> None:
-        """Every section of the session, in order."""
+    def run(self) -> tuple[list[Event], list[Dropped]]:
+        """Every section of the session, in order; then its speech fitted."""
         self.intro()
         self.warmup()
         self.get_ready()
@@ -335,6 +325,8 @@ class _Planner:
                 self.rest(set_)
             self.reps(set_)
         self.outro()
+        spoken, dropped = fit_speech(self.requests, self.say_len, self.gap)
+        return spoken, dropped + self.unsaid
 
 
 def _sound_lengths(preset: Preset, samplerate: int) -> dict[str, int]:
@@ -368,10 +360,9 @@ def build_timeline(
     lengths = _sound_lengths(preset, samplerate) | dict(sound_lengths or {})
     # each phrase's length asked once: fitting tries a few dozen phrases ten thousand times
     plan = _Planner(preset, samplerate, functools.cache(speech_frames), phrases or default_phrases(), lengths)
-    plan.sections()
-    spoken, dropped = fit_speech(plan.requests, plan.say_len, plan.gap)
+    spoken, dropped = plan.run()
     events = tuple(sorted(plan.sounds + spoken, key=lambda e: (e.frame, EVENT_ORDER[e.kind])))
-    dropped = sorted(dropped + plan.unsaid, key=lambda d: d.frame)
+    dropped = sorted(dropped, key=lambda d: d.frame)
     return Timeline(preset.name, samplerate, plan.now, tuple(plan.segments), events, tuple(dropped))
 
 
@@ -389,8 +380,7 @@ def speech_texts(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE) -> list[s
         return estimate_frames(text, samplerate, preset.rate)
 
     plan = _Planner(preset, samplerate, frames, default_phrases(), _sound_lengths(preset, samplerate))
-    plan.sections()
-    fit_speech(plan.requests, plan.say_len, plan.gap)
+    plan.run()
     first_onset = dict.fromkeys(asked, 2**62)
     for req in plan.requests:
         for text in req.candidates:

@@ -48,10 +48,8 @@ class Tempo:
             if getattr(self, name) <= 0:
                 raise TempoError(f"tempo {name} must be longer than 0 seconds: a rep needs movement")
         for name in PHASES:
-            if 0 < getattr(self, name) < MIN_PHASE_SECONDS:
-                raise TempoError(
-                    f"tempo {name} must be 0 or at least {MIN_PHASE_SECONDS:g} seconds, got {getattr(self, name):g}"
-                )
+            if 0 < (value := getattr(self, name)) < MIN_PHASE_SECONDS:
+                raise TempoError(f"tempo {name} must be 0 or at least {MIN_PHASE_SECONDS:g} seconds, got {value:g}")
 
     @property
     def seconds(self) -> float:
@@ -66,16 +64,9 @@ class Tempo:
 
 
 def parse_tempo(text: str) -> Tempo:
-    """Parse lifting tempo notation into a :class:`Tempo`.
-
-    Raises
-    ------
-    TypeError
-        ``text`` is not a string.
-    TempoError
-        It does not parse, or a phase is impossible (negative, over a
-        minute, or no movement at all).
-    """
+    """Parse lifting tempo notation into a :class:`Tempo`: a :class:`TempoError`
+    when it does not parse or a phase is impossible (negative, over a minute,
+    no movement at all)."""
     if not isinstance(text, str):
         raise TypeError(f"tempo must be a string like '3-1-2-1', got {type(text).__name__}")
     match = _SEPARATED.match(text) or _COMPACT.match(text)
