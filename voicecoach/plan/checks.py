@@ -24,9 +24,9 @@ MAX_LIST_ITEMS = 100
 
 def voiceable(text: str) -> bool:
     """Whether a speech engine has anything to say: a letter or a digit 0-9.
-    ``"..."``, zero-width spaces or digits of other scripts (``"٣"``,
-    ``"𝟑"``) pass every other check and then make an engine produce
-    nothing, which fails the export."""
+    ``"..."``, zero-width spaces or digits of other scripts (Arabic-Indic,
+    mathematical bold) pass every other check and then make an engine
+    produce nothing, which fails the export."""
     return any(unicodedata.category(ch)[0] == "L" or ch in "0123456789" for ch in text)
 
 
@@ -36,7 +36,8 @@ def clean(text: str) -> str:
 
 
 class Checker:
-    """Typed reads from a TOML table that fail with file, key and value.
+    """Typed reads from a TOML table that fail with file, key and value: each
+    read names the key by its path (``"mix.voice"``), the key being its last part.
 
     ``options`` maps a key's path to the command-line option that set it
     (``{"mix.voice": "--voice-volume"}``): its problems name the option,
@@ -44,16 +45,14 @@ class Checker:
     """
 
     def __init__(self, source: str, options: Mapping[str, str] | None = None):
-        self.source = source
-        self.options = dict(options or {})
+        self.source, self.options = source, dict(options or {})
 
     def fail(self, path: str, problem: str, value: Any = ...) -> PresetError:
         option = self.options.get(path)
-        if value is not ...:
-            problem = f"{problem} (got {_show(value, typed=option is not None)})"
-        if option is not None:
-            return PresetError("", option, problem)
-        return PresetError(self.source, path, problem)
+        if value is not ...:  # as it was typed for an option (``100``, not ``100.0``)
+            shown = f"{value:g}" if option is not None and isinstance(value, float) else repr(value)
+            problem = f"{problem} (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
+        return PresetError(self.source, path, problem) if option is None else PresetError("", option, problem)
 
     def _absent(self, path: str, default: Any) -> Any:
         """What an absent key reads as: ``default``, or an error when there is none."""
@@ -69,15 +68,9 @@ class Checker:
                 raise self.fail(prefix + str(key), f"unknown key{hint}")
 
     def text(
-        self,
-        table: dict,
-        key: str,
-        path: str,
-        default: Any = ...,
-        empty: bool = False,
-        max_len: int = 200,
-        spoken: bool = False,
+        self, table: dict, path: str, default: Any = ..., empty: bool = False, max_len: int = 200, spoken: bool = False
     ) -> Any:
+        key = _key(path)
         if key not in table:
             return self._absent(path, default)
         value = table[key]
@@ -92,7 +85,8 @@ class Checker:
             raise self.fail(path, "has nothing to say: it needs a letter or a digit 0-9", value)
         return value
 
-    def integer(self, table: dict, key: str, path: str, lo: int, hi: int, default: Any = ...) -> Any:
+    def integer(self, table: dict, path: str, lo: int, hi: int, default: Any = ...) -> Any:
+        key = _key(path)
         if key not in table:
             return self._absent(path, default)
         value = table[key]
@@ -102,9 +96,8 @@ class Checker:
             raise self.fail(path, f"must be between {lo} and {hi}", value)
         return value
 
-    def seconds(
-        self, table: dict, key: str, path: str, lo: float, hi: float, default: Any = ..., unit: str = "seconds"
-    ) -> Any:
+    def seconds(self, table: dict, path: str, lo: float, hi: float, default: Any = ..., unit: str = "seconds") -> Any:
+        key = _key(path)
         if key not in table:
             return self._absent(path, default)
         value = table[key]
@@ -114,20 +107,20 @@ class Checker:
             raise self.fail(path, f"must be between {lo:g} and {hi:g} {unit}", value)
         return float(value)
 
-    def boolean(self, table: dict, key: str, path: str, default: bool) -> bool:
-        value = table.get(key, default)
+    def boolean(self, table: dict, path: str, default: bool) -> bool:
+        value = table.get(_key(path), default)
         if not isinstance(value, bool):
             raise self.fail(path, "must be true or false", value)
         return value
 
-    def choice(self, table: dict, key: str, path: str, choices: tuple[str, ...], default: str) -> str:
-        value = table.get(key, default)
+    def choice(self, table: dict, path: str, choices: tuple[str, ...], default: str) -> str:
+        value = table.get(_key(path), default)
         if not isinstance(value, str) or value not in choices:
             raise self.fail(path, f"must be one of {', '.join(choices)}", value)
         return value
 
-    def texts(self, table: dict, key: str, path: str) -> tuple[str, ...]:
-        value = table.get(key, [])
+    def texts(self, table: dict, path: str) -> tuple[str, ...]:
+        value = table.get(_key(path), [])
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
@@ -135,19 +128,16 @@ class Checker:
         if len(value) > MAX_LIST_ITEMS:
             raise self.fail(path, f"has {len(value)} entries; at most {MAX_LIST_ITEMS}")
         out = []
-        for i, item in enumerate(value):
-            if isinstance(item, str):
-                item = clean(item)
+        for i, raw in enumerate(value):
+            item, at = clean(raw) if isinstance(raw, str) else raw, f"{path}[{i}]"
             if not isinstance(item, str) or not item.strip():
-                raise self.fail(f"{path}[{i}]", "must be a non-empty string", item)
+                raise self.fail(at, "must be a non-empty string", item)
             if len(item) > MAX_CUE_CHARS:
                 raise self.fail(
-                    f"{path}[{i}]",
-                    f"is too long to speak as one cue ({MAX_CUE_CHARS} characters at most)",
-                    item[:40] + "...",
+                    at, f"is too long to speak as one cue ({MAX_CUE_CHARS} characters at most)", item[:40] + "..."
                 )
             if not voiceable(item):
-                raise self.fail(f"{path}[{i}]", "has nothing to say: it needs a letter or a digit 0-9", item)
+                raise self.fail(at, "has nothing to say: it needs a letter or a digit 0-9", item)
             out.append(item.strip())
         return tuple(out)
 
@@ -158,7 +148,5 @@ class Checker:
         return value
 
 
-def _show(value: Any, typed: bool = False) -> str:
-    """``value`` as a message shows it: as it was typed for an option (``100``, not ``100.0``)."""
-    text = f"{value:g}" if typed and isinstance(value, float) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def _key(path: str) -> str:
+    return path.rpartition(".")[2]

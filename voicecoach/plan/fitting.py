@@ -14,13 +14,12 @@ Pure, like the scheduler: spoken lengths come from the function passed in.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.timeline import Dropped, Event
-
-__all__ = ["ANCHORED", "ANNOUNCE", "REMINDER", "TIME_LEFT", "Say", "fit_speech"]
 
 # Priorities: lower is placed first.
 ANCHORED, ANNOUNCE, TIME_LEFT, REMINDER = 0, 1, 2, 3
@@ -45,7 +44,7 @@ def fit_speech(
     the speech events and the cues dropped for want of room."""
     anchored = sorted((r for r in requests if r.priority == ANCHORED), key=lambda r: r.onsets[0])
     floating = sorted((r for r in requests if r.priority != ANCHORED), key=lambda r: (r.priority, r.onsets[0]))
-    limits = [min(this.limit, after.onsets[0] - gap) for this, after in zip(anchored, anchored[1:])]
+    limits = [min(this.limit, after.onsets[0] - gap) for this, after in itertools.pairwise(anchored)]
     limits += [r.limit for r in anchored[len(limits) :] + floating]
     starts: list[int] = []  # placed phrases, sorted, as [start, end + gap)
     ends: list[int] = []
@@ -66,7 +65,7 @@ def fit_speech(
 
     spoken: list[Event] = []
     dropped: list[Dropped] = []
-    for req, limit in zip(anchored + floating, limits):
+    for req, limit in zip(anchored + floating, limits, strict=True):
         placed = place(req, limit)
         if placed is None:
             dropped.append(Dropped(req.onsets[0], req.candidates[0]))

@@ -17,18 +17,8 @@ class LabelStyle(StrEnum):
     CHAPTER = "chapter"  # chapter titles in an export: capitalised
 
 
-_WORDS: dict[SegmentKind, str] = {
-    _K.INTRO: "intro",
-    _K.WARMUP: "warm-up",
-    _K.GET_READY: "get ready",
-    _K.CONCENTRIC: "lift",
-    _K.TOP: "pause top",
-    _K.ECCENTRIC: "lower",
-    _K.BOTTOM: "pause bottom",
-    _K.HOLD: "hold",
-    _K.REST: "rest",
-    _K.OUTRO: "outro",
-}
+_NAMES = ("intro", "warm-up", "get ready", "lift", "pause top", "lower", "pause bottom", "hold", "rest", "outro")
+_WORDS = dict(zip(_K, _NAMES, strict=True))  # _NAMES in the order of SegmentKind
 
 
 def segment_label(kind: SegmentKind | str, style: LabelStyle) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from voicecoach.plan.kinds import EventKind
 
-SOUND_SECONDS: dict[EventKind, float] = {EventKind.TICK: 0.040, EventKind.ACCENT: 0.050, EventKind.BELL: 1.5}
+SOUND_SECONDS: dict[str, float] = {EventKind.TICK: 0.040, EventKind.ACCENT: 0.050, EventKind.BELL: 1.5}
 """Length of each metronome sound, by event kind."""
 
 SHIPPED_SOUNDS: tuple[str, ...] = ("woodblock", "clave", "chime")

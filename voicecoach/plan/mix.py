@@ -7,12 +7,11 @@ gains and envelopes (:mod:`voicecoach.audio.levels`, :mod:`voicecoach.audio.duck
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from voicecoach.common.decibels import gain
 from voicecoach.common.numbers import is_real
 from voicecoach.errors import InputError
-
-__all__ = ["LEVEL_RANGE_DB", "MAX_ATTACK", "MAX_DEPTH_DB", "MAX_RELEASE", "Duck", "Levels"]
 
 LEVEL_RANGE_DB = (-60.0, 12.0)
 """Allowed range of every level, in dB relative to the source as prepared."""
@@ -24,12 +23,8 @@ class Levels:
 
     ``voice_db`` scales the speech (normalised to -3 dBFS peak), ``tick_db``
     the metronome (tick, accent, bell), ``music_db`` the user's music (as
-    decoded). Each lies in :data:`LEVEL_RANGE_DB`.
-
-    Raises
-    ------
-    InputError
-        A level outside the range (they come from presets and options).
+    decoded). Each lies in :data:`LEVEL_RANGE_DB`, or it is an
+    :class:`InputError`: levels come from presets and options.
     """
 
     voice_db: float = 0.0
@@ -39,25 +34,18 @@ class Levels:
     def __post_init__(self) -> None:
         lo, hi = LEVEL_RANGE_DB
         for name in ("voice_db", "tick_db", "music_db"):
-            v = getattr(self, name)
-            if not is_real(v):
-                raise TypeError(f"level {name} must be a number, not {type(v).__name__}")
-            if not lo <= v <= hi:  # also rejects NaN
-                raise InputError(f"level {name} must be between {lo:g} and {hi:+g} dB, not {v:g}")
+            _check("level", name, getattr(self, name), lo, hi, f"{hi:+g} dB")
 
-    @property
+    @property  # the linear gains
     def voice(self) -> float:
-        """Linear gain of the voice."""
         return gain(self.voice_db)
 
     @property
     def tick(self) -> float:
-        """Linear gain of the metronome."""
         return gain(self.tick_db)
 
     @property
     def music(self) -> float:
-        """Linear gain of the music."""
         return gain(self.music_db)
 
 
@@ -66,31 +54,12 @@ MAX_ATTACK = 2.0
 MAX_RELEASE = 5.0
 
 
-def _number(name: str, value: object) -> float:
-    if not is_real(value):
-        raise TypeError(f"duck {name} must be a number, not {type(value).__name__}")
-    return float(value)
-
-
 @dataclass(frozen=True)
 class Duck:
-    """How far and how fast the music ducks under the voice.
-
-    Parameters
-    ----------
-    depth_db : float
-        How far the music goes down while the voice speaks, in dB (0..60;
-        0 turns ducking off).
-    attack : float
-        Seconds before the voice starts over which the music goes down (0..2).
-    release : float
-        Seconds after the voice ends over which it comes back (0..5).
-
-    Raises
-    ------
-    InputError
-        A value outside its range (a ``ValueError``: these come from presets
-        and options, so the CLI reports them as bad input).
+    """How far and how fast the music ducks under the voice: ``depth_db``
+    down while it speaks (0 turns ducking off), over ``attack`` seconds before
+    it starts, back over ``release`` seconds after it ends. A value out of
+    range is an :class:`InputError`: these come from presets and options.
     """
 
     depth_db: float = 12.0
@@ -103,11 +72,17 @@ class Duck:
             ("attack", MAX_ATTACK, " s"),
             ("release", MAX_RELEASE, " s"),
         ):
-            v = _number(name, getattr(self, name))
-            if not 0.0 <= v <= hi:  # also rejects NaN
-                raise InputError(f"duck {name} must be between 0 and {hi:g}{unit}, not {v:g}")
+            _check("duck", name, getattr(self, name), 0.0, hi, f"{hi:g}{unit}")
 
     @property
     def gain(self) -> float:
         """Linear gain of the music while the voice speaks."""
         return gain(-self.depth_db)
+
+
+def _check(what: str, name: str, value: Any, lo: float, hi: float, shown_hi: str) -> None:
+    """A level or duck setting: a number (``TypeError``) within ``[lo, hi]`` (``InputError``)."""
+    if not is_real(value):
+        raise TypeError(f"{what} {name} must be a number, not {type(value).__name__}")
+    if not lo <= value <= hi:  # also rejects NaN
+        raise InputError(f"{what} {name} must be between {lo:g} and {shown_hi}, not {value:g}")

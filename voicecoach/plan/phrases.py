@@ -12,30 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-_ONES = (
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-)
+_ONES: tuple[str, ...] = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_ONES += ("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
 _TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-
 
 MAX_COUNT = 99
 """The highest number :func:`number_word` says: a preset counts no further."""
@@ -72,9 +51,6 @@ class PhraseBook:
         than three letters, anywhere; a short one only opening a sentence or
         clause, so "Reach out" is not a breath."""
         return any(_pattern(w).search(text) for w in self.entries[words])
-
-    def says_exhale(self, text: str) -> bool:
-        return self.says("exhale_words", text)
 
     def says_breath(self, text: str) -> bool:
         return self.says("exhale_words", text) or self.says("inhale_words", text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,6 @@ PHASE_ORDER: dict[SegmentKind, tuple[SegmentKind, ...]] = {
     _K.CONCENTRIC: (_K.CONCENTRIC, _K.TOP, _K.ECCENTRIC, _K.BOTTOM),
     _K.ECCENTRIC: (_K.ECCENTRIC, _K.BOTTOM, _K.CONCENTRIC, _K.TOP),
 }
-SIDES = tuple(Side)
-COUNTABLE = MOVING_KINDS
 
 
 @dataclass(frozen=True)
@@ -66,23 +64,13 @@ class Cues:
     halfway_rep: int | None = None
     last_rep: bool = True
 
-    def phase(self, kind: SegmentKind) -> tuple[str, ...]:
-        return getattr(self, kind)
 
-
-OVERRIDE_OPTIONS: dict[str, tuple[str, str]] = {
-    "sets": ("sets", "--sets"),
-    "reps": ("reps", "--reps"),
-    "tempo": ("tempo", "--tempo"),
-    "rest": ("rest", "--rest"),
-    "voice": ("speech.voice", "--voice"),
-    "rate": ("speech.rate", "--rate"),
-    "engine": ("speech.engine", "--engine"),
-    "voice_volume": ("mix.voice", "--voice-volume"),
-    "tick_volume": ("mix.ticks", "--tick-volume"),
-    "music_volume": ("mix.music", "--music-volume"),
+OVERRIDE_KEYS = {k: k for k in ("sets", "reps", "tempo", "rest")} | {
+    k: f"speech.{k}" for k in ("voice", "rate", "engine")
 }
-""":meth:`Preset.with_overrides` keyword -> (the preset key it sets, the option a user types)."""
+OVERRIDE_KEYS |= {"voice_volume": "mix.voice", "tick_volume": "mix.ticks", "music_volume": "mix.music"}
+""":meth:`Preset.with_overrides` keyword -> the preset key it sets; the option a user
+types is the keyword with dashes (``voice_volume``: ``--voice-volume``)."""
 
 SOUND_ROLES = (*SOUND_SECONDS, "rest_end")
 """``[sounds]`` keys: replace a built-in sound, or ``rest_end``: a sound at the end of each rest."""
@@ -126,10 +114,6 @@ class Preset:
         return (SegmentKind.HOLD,) if self.hold is not None else PHASE_ORDER[self.start]
 
     @property
-    def rep_seconds(self) -> float:
-        return self.hold if self.hold is not None else self.tempo.seconds
-
-    @property
     def reps_per_set(self) -> int:
         """Reps performed in a set: ``each`` works both sides in turn."""
         return self.reps * 2 if self.sides == Side.EACH else self.reps
@@ -154,13 +138,9 @@ class Preset:
     def work_seconds(self) -> float:
         """The session length as validation sees it, for the 4-hour limit:
         the work, the rests, the warm-up and the speech estimate."""
+        rep = self.tempo.seconds if self.tempo is not None else self.hold or 0.0
         warm = sum(s.seconds for s in self.warmup)
-        return (
-            warm
-            + self.sets * self.reps_per_set * self.rep_seconds
-            + (self.sets - 1) * self.rest
-            + self.speech_seconds()
-        )
+        return warm + self.sets * self.reps_per_set * rep + (self.sets - 1) * self.rest + self.speech_seconds()
 
     def with_overrides(
         self,
@@ -179,107 +159,47 @@ class Preset:
         """This preset with command-line overrides applied and re-validated;
         a bad value is reported under the option that gave it."""
         if tempo is not None and self.hold is not None:
-            raise PresetError(
-                "", "--tempo", f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo"
-            )
-        given = {
-            "sets": sets,
-            "reps": reps,
-            "tempo": tempo,
-            "rest": rest,
-            "voice": voice,
-            "rate": rate,
-            "engine": engine and str(engine),
-            "voice_volume": voice_volume,
-            "tick_volume": tick_volume,
-            "music_volume": music_volume,
-        }
+            problem = f"preset {self.name} is an isometric hold of {self.hold:g} s; it has no tempo"
+            raise PresetError("", "--tempo", problem)
+        given = {k: v for k, v in locals().items() if k in OVERRIDE_KEYS}  # the keywords above
         data = preset_to_dict(self)  # fresh tables: safe to fill in
         options = {}
-        for keyword, (path, option) in OVERRIDE_OPTIONS.items():
+        for keyword, path in OVERRIDE_KEYS.items():
             if given[keyword] is not None:
                 table, _, key = path.rpartition(".")
                 (data.setdefault(table, {}) if table else data)[key] = given[keyword]
-                options[path] = option
+                options[path] = "--" + keyword.replace("_", "-")
         changed = preset_from_dict(data, source="command line", name=self.name, options=options)
         return replace(changed, source=self.source)
 
 
-# ---------------------------------------------------------------- validation
-
-_TOP_KEYS = (
-    "name",
-    "title",
-    "exercise",
-    "variation",
-    "description",
-    "sets",
-    "reps",
-    "rest",
-    "tempo",
-    "hold",
-    "start",
-    "sides",
-    "side_names",
-    "count",
-    "speech",
-    "cues",
-    "warmup",
-    "mix",
-    "sounds",
-)
-_CUE_KEYS = (
-    "intro",
-    "concentric",
-    "top",
-    "eccentric",
-    "bottom",
-    "hold",
-    "reminders",
-    "outro",
-    "halfway_rep",
-    "last_rep",
-)
+_TOP_KEYS: tuple[str, ...] = ("name", "title", "exercise", "variation", "description", "sets", "reps", "rest")
+_TOP_KEYS += ("tempo", "hold", "start", "sides", "side_names", "count", "speech", "cues", "warmup", "mix", "sounds")
+_CUE_KEYS = tuple(f.name for f in fields(Cues))
 _SPEECH_KEYS = ("voice", "rate", "engine")
 _WARMUP_KEYS = ("say", "seconds", "count")
-_MIX_KEYS = ("voice", "ticks", "music", "duck_depth", "duck_attack", "duck_release")
+_LEVEL_KEYS = {"voice": "voice_db", "ticks": "tick_db", "music": "music_db"}
+_DUCK_KEYS = {  # key -> (Duck field, upper bound, unit)
+    "duck_depth": ("depth_db", MAX_DEPTH_DB, "dB"),
+    "duck_attack": ("attack", MAX_ATTACK, "seconds"),
+    "duck_release": ("release", MAX_RELEASE, "seconds"),
+}
+_MIX_KEYS = (*_LEVEL_KEYS, *_DUCK_KEYS)
 
 
 def _mix(c: Checker, table: dict) -> tuple[Levels, Duck]:
     """``[mix]``: levels in dB and how the music ducks under the voice."""
     c.unknown(table, _MIX_KEYS, "mix.")
     lo, hi = LEVEL_RANGE_DB
-    ranges = {
-        "voice": (lo, hi),
-        "ticks": (lo, hi),
-        "music": (lo, hi),
-        "duck_depth": (0, MAX_DEPTH_DB),
-        "duck_attack": (0, MAX_ATTACK),
-        "duck_release": (0, MAX_RELEASE),
+    levels = {
+        name: c.seconds(table, f"mix.{k}", lo, hi, default=getattr(Levels, name), unit="dB")
+        for k, name in _LEVEL_KEYS.items()
     }
-    v = {
-        k: c.seconds(
-            table,
-            k,
-            f"mix.{k}",
-            *ranges[k],
-            default=None,
-            unit="seconds" if k in ("duck_attack", "duck_release") else "dB",
-        )
-        for k in _MIX_KEYS
+    duck = {
+        name: c.seconds(table, f"mix.{k}", 0, top, default=getattr(Duck, name), unit=unit)
+        for k, (name, top, unit) in _DUCK_KEYS.items()
     }
-    levels, duck = Levels(), Duck()
-    levels = Levels(
-        voice_db=levels.voice_db if v["voice"] is None else v["voice"],
-        tick_db=levels.tick_db if v["ticks"] is None else v["ticks"],
-        music_db=levels.music_db if v["music"] is None else v["music"],
-    )
-    duck = Duck(
-        depth_db=duck.depth_db if v["duck_depth"] is None else v["duck_depth"],
-        attack=duck.attack if v["duck_attack"] is None else v["duck_attack"],
-        release=duck.release if v["duck_release"] is None else v["duck_release"],
-    )
-    return levels, duck
+    return Levels(**levels), Duck(**duck)
 
 
 def _sounds(c: Checker, table: dict, base_dir: Path | None) -> tuple[tuple[str, str], ...]:
@@ -287,7 +207,7 @@ def _sounds(c: Checker, table: dict, base_dir: Path | None) -> tuple[tuple[str, 
     c.unknown(table, SOUND_ROLES, "sounds.")
     out = []
     for role in SOUND_ROLES:
-        value = c.text(table, role, f"sounds.{role}", default=None)
+        value = c.text(table, f"sounds.{role}", default=None)
         if value is None:
             continue
         if value not in SHIPPED_SOUNDS:
@@ -297,44 +217,17 @@ def _sounds(c: Checker, table: dict, base_dir: Path | None) -> tuple[tuple[str, 
             try:
                 regular_file(path, MAX_SOUND_BYTES)
             except UnusableFile as exc:
-                problem = (
-                    f"no such sound file ({path}); shipped sounds: {', '.join(SHIPPED_SOUNDS)}"
-                    if exc.problem == "no such file"
-                    else f"{path} {exc.problem}"
-                )
+                problem = f"{path} {exc.problem}"
+                if exc.problem == "no such file":
+                    problem = f"no such sound file ({path}); shipped sounds: {', '.join(SHIPPED_SOUNDS)}"
                 raise c.fail(f"sounds.{role}", problem, value) from None
             value = str(path.resolve())
         out.append((role, value))
     return tuple(out)
 
 
-def preset_from_dict(
-    data: Any,
-    source: str,
-    name: str | None = None,
-    options: Mapping[str, str] | None = None,
-    base_dir: Path | None = None,
-) -> Preset:
-    """Validate a parsed TOML document and build a :class:`Preset`.
-
-    Raises
-    ------
-    PresetError
-        On the first problem, naming ``source``, the key and the value.
-    """
-    c = Checker(source, options)
-    if not isinstance(data, dict):
-        raise c.fail("", "a preset must be a TOML table", data)
-    c.unknown(data, _TOP_KEYS)
-    preset_name = c.text(data, "name", "name", default=name or "preset", max_len=64)
-    title = c.text(data, "title", "title", max_len=120, spoken=True)
-    exercise = c.text(data, "exercise", "exercise", max_len=120)
-    variation = c.text(data, "variation", "variation", default="", empty=True, max_len=120)
-    description = c.text(data, "description", "description", default="", empty=True, max_len=2000)
-    sets = c.integer(data, "sets", "sets", 1, 20)
-    reps = c.integer(data, "reps", "reps", 1, 200)
-    rest = c.seconds(data, "rest", "rest", 5, 1800, default=60.0)
-
+def _movement(c: Checker, data: dict) -> dict[str, Any]:
+    """How a rep moves: its tempo or hold, the phase it starts with, its sides, the phases counted."""
     if ("tempo" in data) == ("hold" in data):
         raise c.fail("tempo", "give exactly one of 'tempo' (moving reps) or 'hold' (isometric seconds)")
     tempo = hold = None
@@ -347,126 +240,106 @@ def preset_from_dict(
         except TempoError as exc:
             raise c.fail("tempo", str(exc)) from None
     else:
-        hold = c.seconds(data, "hold", "hold", 1, 600)
-
-    start = SegmentKind(c.choice(data, "start", "start", tuple(PHASE_ORDER), SegmentKind.CONCENTRIC))
-    sides = Side(c.choice(data, "sides", "sides", SIDES, Side.NONE))
-    side_names = c.texts(data, "side_names", "side_names") or ("Left", "Right")
+        hold = c.seconds(data, "hold", 1, 600)
+    start = SegmentKind(c.choice(data, "start", tuple(PHASE_ORDER), SegmentKind.CONCENTRIC))
+    sides = Side(c.choice(data, "sides", tuple(Side), Side.NONE))
+    side_names = c.texts(data, "side_names") or ("Left", "Right")
     for i, side in enumerate(side_names):
         if len(side) > 40:
             raise c.fail(f"side_names[{i}]", "is too long (at most 40 characters)", side[:40] + "...")
     if len(side_names) != 2:
         raise c.fail("side_names", "must name exactly two sides", list(side_names))
-    count_raw = data.get("count", [SegmentKind.ECCENTRIC])
-    if not isinstance(count_raw, list) or any(p not in COUNTABLE for p in count_raw):
-        raise c.fail("count", f"must be a list of phases counted aloud, from {', '.join(COUNTABLE)}", count_raw)
-    count = tuple(dict.fromkeys(SegmentKind(p) for p in count_raw))
+    raw = data.get("count", [SegmentKind.ECCENTRIC])
+    if not isinstance(raw, list) or any(p not in MOVING_KINDS for p in raw):
+        raise c.fail("count", f"must be a list of phases counted aloud, from {', '.join(MOVING_KINDS)}", raw)
+    count, names = tuple(dict.fromkeys(SegmentKind(p) for p in raw)), (side_names[0], side_names[1])
+    return {"tempo": tempo, "hold": hold, "start": start, "sides": sides, "side_names": names, "count": count}
 
-    speech = c.table(data, "speech")
-    c.unknown(speech, _SPEECH_KEYS, "speech.")
-    voice = c.text(speech, "voice", "speech.voice", default=None)
-    rate = c.integer(speech, "rate", "speech.rate", 80, 450, default=None)
-    engine = None
-    if "engine" in speech:
-        engine = EngineKind(c.choice(speech, "engine", "speech.engine", tuple(EngineKind), "auto"))
 
-    cue_table = c.table(data, "cues")
-    c.unknown(cue_table, _CUE_KEYS, "cues.")
-    per_set = reps * 2 if sides == Side.EACH else reps
-    halfway = c.integer(cue_table, "halfway_rep", "cues.halfway_rep", 0, per_set, default=None)
-    cues = Cues(
-        halfway_rep=halfway,
-        last_rep=c.boolean(cue_table, "last_rep", "cues.last_rep", True),
-        **{k: c.texts(cue_table, k, f"cues.{k}") for k in _CUE_KEYS[:8]},
-    )
+def _speech(c: Checker, table: dict) -> dict[str, Any]:
+    """``[speech]``: the voice, its rate and the engine, each None when not given."""
+    c.unknown(table, _SPEECH_KEYS, "speech.")
+    voice = c.text(table, "speech.voice", default=None)
+    rate = c.integer(table, "speech.rate", 80, 450, default=None)
+    engine = c.choice(table, "speech.engine", tuple(EngineKind), "auto") if "engine" in table else None
+    return {"voice": voice, "rate": rate, "engine": engine and EngineKind(engine)}
 
-    steps_raw = data.get("warmup", [])
-    if not isinstance(steps_raw, list):
-        raise c.fail("warmup", "must be a list of [[warmup]] tables", steps_raw)
-    if len(steps_raw) > MAX_LIST_ITEMS:
-        raise c.fail("warmup", f"has {len(steps_raw)} steps; at most {MAX_LIST_ITEMS}")
-    steps = []
-    for i, step in enumerate(steps_raw):
+
+def _cues(c: Checker, table: dict, per_set: int) -> Cues:
+    c.unknown(table, _CUE_KEYS, "cues.")
+    halfway = c.integer(table, "cues.halfway_rep", 0, per_set, default=None)
+    last_rep = c.boolean(table, "cues.last_rep", True)
+    return Cues(halfway_rep=halfway, last_rep=last_rep, **{k: c.texts(table, f"cues.{k}") for k in _CUE_KEYS[:8]})
+
+
+def _warmup(c: Checker, steps: Any) -> tuple[WarmupStep, ...]:
+    if not isinstance(steps, list):
+        raise c.fail("warmup", "must be a list of [[warmup]] tables", steps)
+    if len(steps) > MAX_LIST_ITEMS:
+        raise c.fail("warmup", f"has {len(steps)} steps; at most {MAX_LIST_ITEMS}")
+    out = []
+    for i, step in enumerate(steps):
         path = f"warmup[{i + 1}]"
         if not isinstance(step, dict):
             raise c.fail(path, "must be a table with 'say' and 'seconds'", step)
         c.unknown(step, _WARMUP_KEYS, f"{path}.")
-        steps.append(
-            WarmupStep(
-                say=c.text(step, "say", f"{path}.say", max_len=MAX_CUE_CHARS, spoken=True),
-                seconds=c.seconds(step, "seconds", f"{path}.seconds", 1, 600),
-                count=c.integer(step, "count", f"{path}.count", 0, MAX_COUNT, default=0),
-            )
-        )
+        say = c.text(step, f"{path}.say", max_len=MAX_CUE_CHARS, spoken=True)
+        seconds = c.seconds(step, f"{path}.seconds", 1, 600)
+        out.append(WarmupStep(say, seconds, c.integer(step, f"{path}.count", 0, MAX_COUNT, default=0)))
+    return tuple(out)
 
-    levels, duck = _mix(c, c.table(data, "mix"))
-    sounds = _sounds(c, c.table(data, "sounds"), base_dir)
 
-    preset = Preset(
-        name=preset_name,
-        title=title,
-        exercise=exercise,
-        variation=variation,
-        description=description,
-        sets=sets,
-        reps=reps,
-        rest=rest,
-        tempo=tempo,
-        hold=hold,
-        start=start,
-        sides=sides,
-        side_names=(side_names[0], side_names[1]),
-        count=count,
-        voice=voice,
-        rate=rate,
-        engine=engine,
-        cues=cues,
-        warmup=tuple(steps),
-        levels=levels,
-        duck=duck,
-        sounds=sounds,
-        source=source,
-    )
+def preset_from_dict(
+    data: Any,
+    source: str,
+    name: str | None = None,
+    options: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+) -> Preset:
+    """Validate a parsed TOML document and build a :class:`Preset`; the first
+    problem is a :class:`PresetError` naming ``source``, the key and the value."""
+    c = Checker(source, options)
+    if not isinstance(data, dict):
+        raise c.fail("", "a preset must be a TOML table", data)
+    c.unknown(data, _TOP_KEYS)
+    values: dict[str, Any] = {  # checked in this order: the first problem is the one reported
+        "name": c.text(data, "name", default=name or "preset", max_len=64),
+        "title": c.text(data, "title", max_len=120, spoken=True),
+        "exercise": c.text(data, "exercise", max_len=120),
+        "variation": c.text(data, "variation", default="", empty=True, max_len=120),
+        "description": c.text(data, "description", default="", empty=True, max_len=2000),
+        "sets": c.integer(data, "sets", 1, 20),
+        "reps": c.integer(data, "reps", 1, 200),
+        "rest": c.seconds(data, "rest", 5, 1800, default=60.0),
+        **_movement(c, data),
+        **_speech(c, c.table(data, "speech")),
+    }
+    per_set = values["reps"] * (2 if values["sides"] == Side.EACH else 1)
+    values["cues"] = _cues(c, c.table(data, "cues"), per_set)
+    values["warmup"] = _warmup(c, data.get("warmup", []))
+    values["levels"], values["duck"] = _mix(c, c.table(data, "mix"))
+    values["sounds"] = _sounds(c, c.table(data, "sounds"), base_dir)
+    preset = Preset(**values, source=source)
     if preset.work_seconds() > MAX_SESSION_SECONDS:
         key = next((k for k in ("sets", "reps", "tempo", "rest") if k in c.options), "sets")  # one typed
-        raise c.fail(
-            key,
-            f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
-            f"the limit is {MAX_SESSION_SECONDS // 3600} hours",
-            data.get(key, sets),
-        )
+        problem = f"the session would last {preset.work_seconds() / 3600:.1f} hours; "
+        problem += f"the limit is {MAX_SESSION_SECONDS // 3600} hours"
+        raise c.fail(key, problem, data.get(key, values["sets"]))
     return preset
 
 
 def preset_to_dict(preset: Preset) -> dict:
     """The canonical TOML document of ``preset`` (defaults included)."""
-    data: dict[str, Any] = {
-        "name": preset.name,
-        "title": preset.title,
-        "exercise": preset.exercise,
-        "variation": preset.variation,
-        "description": preset.description,
-        "sets": preset.sets,
-        "reps": preset.reps,
-        "rest": preset.rest,
-    }
+    data: dict[str, Any] = {k: getattr(preset, k) for k in _TOP_KEYS[:8]}
     if preset.tempo is not None:
         data["tempo"] = str(preset.tempo)
     else:
         data["hold"] = preset.hold
-    data.update(
-        start=str(preset.start),
-        sides=str(preset.sides),
-        side_names=list(preset.side_names),
-        count=[str(p) for p in preset.count],
-    )
-    speech = {
-        k: v
-        for k, v in (("voice", preset.voice), ("rate", preset.rate), ("engine", preset.engine and str(preset.engine)))
-        if v is not None
-    }
-    if speech:
-        data["speech"] = speech
+    data.update(start=str(preset.start), sides=str(preset.sides))
+    data.update(side_names=list(preset.side_names), count=[str(p) for p in preset.count])
+    speech = {"voice": preset.voice, "rate": preset.rate, "engine": preset.engine and str(preset.engine)}
+    if any(v is not None for v in speech.values()):
+        data["speech"] = {k: v for k, v in speech.items() if v is not None}
     cues: dict[str, Any] = {k: list(getattr(preset.cues, k)) for k in _CUE_KEYS[:8]}
     if preset.cues.halfway_rep is not None:
         cues["halfway_rep"] = preset.cues.halfway_rep
@@ -474,15 +347,8 @@ def preset_to_dict(preset: Preset) -> dict:
     data["cues"] = cues
     if preset.warmup:
         data["warmup"] = [{"say": s.say, "seconds": s.seconds, "count": s.count} for s in preset.warmup]
-    lv, dk = preset.levels, preset.duck
-    data["mix"] = {
-        "voice": lv.voice_db,
-        "ticks": lv.tick_db,
-        "music": lv.music_db,
-        "duck_depth": dk.depth_db,
-        "duck_attack": dk.attack,
-        "duck_release": dk.release,
-    }
+    data["mix"] = {k: getattr(preset.levels, name) for k, name in _LEVEL_KEYS.items()}
+    data["mix"].update({k: getattr(preset.duck, name) for k, (name, _, _) in _DUCK_KEYS.items()})
     if preset.sounds:
         data["sounds"] = dict(preset.sounds)
     return data

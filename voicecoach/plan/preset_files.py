@@ -29,9 +29,7 @@ def builtin_names() -> list[str]:
 
 
 def user_names(config_dir: Path | None) -> list[str]:
-    if config_dir is None or not user_preset_dir(config_dir).is_dir():
-        return []
-    return sorted(p.stem for p in user_preset_dir(config_dir).glob("*.toml"))
+    return [] if config_dir is None else sorted(p.stem for p in user_preset_dir(config_dir).glob("*.toml"))
 
 
 def user_preset_dir(config_dir: Path) -> Path:
@@ -77,11 +75,8 @@ def save_user_preset(name: str, preset: Preset, config_dir: Path) -> Path:
     """Write ``preset`` into the user's folder as ``name`` (its name key too),
     making the folder; an existing preset of that name is never replaced."""
     if not _USER_NAME.fullmatch(name) or name.endswith(".toml") or name == "next":
-        raise PresetError(
-            name,
-            None,
-            "a preset name is letters, digits, '-', '_' and '.', without a folder or '.toml', and not 'next'",
-        )
+        problem = "a preset name is letters, digits, '-', '_' and '.', without a folder or '.toml', and not 'next'"
+        raise PresetError(name, None, problem)
     path = user_preset_dir(config_dir) / f"{name}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     text = dump_preset(dataclasses.replace(preset, name=name))

@@ -10,11 +10,13 @@ tried with the real fitting.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 
 from voicecoach.plan.fitting import ANCHORED, REMINDER, Say, fit_speech
 from voicecoach.plan.kinds import SegmentKind, Side
 from voicecoach.plan.phrases import PhraseBook
 from voicecoach.plan.preset import Preset
+from voicecoach.plan.timeline import Dropped, Event
 
 Phases = Mapping[SegmentKind, tuple[int, int, Say | None]]
 """A rep's phases: kind -> (start frame, frames, its anchored cue or None)."""
@@ -28,42 +30,23 @@ def reminder_reps(preset: Preset, rep_prefix: Callable[[int], tuple[str, ...]]) 
     side, "Last one"): a rep with a prefix already has news.
     """
     n = preset.reps_per_set
-    free = [r for r in range(2, n) if r != preset.halfway_rep and not rep_prefix(r)[:1]]
-    if preset.sides == Side.ALTERNATE:
-        free = [r for r in range(2, n) if r != preset.halfway_rep and r != n]
+    alternate = preset.sides == Side.ALTERNATE  # every rep names its side: not news
+    free = [r for r in range(2, n) if r != preset.halfway_rep and (alternate or not rep_prefix(r))]
     k = min(len(preset.cues.reminders), max(1, n // 4), len(free))
     return [free[round((i + 0.5) * len(free) / k - 0.5)] for i in range(k)] if k else []
 
 
+@dataclass(frozen=True)
 class RepReminder:
-    """Places a form reminder among one rep's cues.
+    """Places a form reminder among one rep's cues: ``say_len`` is a phrase's
+    spoken length in frames, ``counted`` the phases counted aloud (nothing is
+    said between counts), ``phrases`` tells a breath cue and the bare exhale."""
 
-    Parameters
-    ----------
-    say_len : callable
-        ``text -> frames``: the spoken length of a phrase.
-    gap : int
-        Frames of silence kept between two phrases.
-    samplerate : int
-        Frames per second.
-    counted : collection of SegmentKind
-        The phases that are counted aloud (nothing is said between counts).
-    phrases : PhraseBook
-        Tells a breath cue and the bare exhale.
-    """
-
-    def __init__(
-        self,
-        say_len: Callable[[str], int],
-        gap: int,
-        samplerate: int,
-        counted: Collection[SegmentKind],
-        phrases: PhraseBook,
-    ):
-        self.say_len, self.gap, self.sr = say_len, gap, samplerate
-        self.counted = counted
-        self.phrases = phrases
-        self.bare = set(phrases.variants("exhale"))
+    say_len: Callable[[str], int]
+    gap: int
+    sr: int
+    counted: Collection[SegmentKind]
+    phrases: PhraseBook
 
     def place(
         self, cues: list[Say], phases: Phases, text: str, head: str, rep_start: int, end: int, set_: int, rep: int
@@ -89,38 +72,34 @@ class RepReminder:
             return all(at + length + self.gap <= a or at >= b for a, b in counting)
 
         beats = tuple(filter(clear_of_counts, range(rep_start, end, step)))
-        pauses = [(kind, phases[kind]) for kind in (SegmentKind.TOP, SegmentKind.BOTTOM) if kind in phases]
+        pauses = [phases[kind] for kind in (SegmentKind.TOP, SegmentKind.BOTTOM) if kind in phases]
 
         def reminder(onsets: tuple[int, ...]) -> Say:
             return Say((text,), tuple(filter(clear_of_counts, onsets)) or (end,), end - self.gap, REMINDER, set_, rep)
 
-        def fits(trial: list[Say]) -> bool:
+        def fit_in_rep(trial: list[Say]) -> tuple[list[Event], list[Dropped]]:
             local = [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority, r.set, r.rep) for r in trial]
-            spoken, dropped = fit_speech(local, self.say_len, self.gap)
+            return fit_speech(local, self.say_len, self.gap)
+
+        baseline = len(fit_in_rep(cues)[1])
+
+        def fits(trial: list[Say]) -> bool:
+            spoken, dropped = fit_in_rep(trial)
             return len(dropped) <= baseline and any(text in (e.text or "") for e in spoken)
 
-        baseline = len(
-            fit_speech(
-                [Say(r.candidates, r.onsets, min(r.limit, end - self.gap), r.priority, r.set, r.rep) for r in cues],
-                self.say_len,
-                self.gap,
-            )[1]
-        )
-        trial = cues + [reminder(tuple(p[1][0] for p in pauses) + beats)]
+        trial = [*cues, reminder(tuple(p[0] for p in pauses) + beats)]
         if fits(trial):
             return trial
         lift = phases.get(SegmentKind.CONCENTRIC, (0, 0, None))[2]
         if lift is not None:
-            keep = [c for c in self.worded(lift.candidates, head) if c.startswith(head)] or self.worded(
-                lift.candidates, head
-            )
-            joined = Say(
-                tuple(f"{c}. {text}" for c in keep) + lift.candidates, lift.onsets, lift.limit, ANCHORED, set_, rep
-            )
-            trial = [joined if r is lift else r for r in cues]
+            heads = tuple(f"{c}. {text}" for c in self.worded(lift.candidates, head))
+            trial = [
+                Say(heads + lift.candidates, lift.onsets, lift.limit, ANCHORED, set_, rep) if r is lift else r
+                for r in cues
+            ]
             if fits(trial):
                 return trial
-        for kind, (start, _, said) in pauses:
+        for start, _, said in pauses:
             if said is not None and self.phrases.says_breath(said.candidates[0]):
                 continue
             before = max(
@@ -128,10 +107,8 @@ class RepReminder:
             )
             if before is None:
                 continue
-            onsets = (start,) + tuple(range(start - step, before.onsets[0], -step))
-            worded = self.worded(before.candidates, head)
-            keep = [c for c in worded if c.startswith(head)] or worded
-            for choice in keep:
+            onsets = (start, *range(start - step, before.onsets[0], -step))
+            for choice in self.worded(before.candidates, head):
                 shorter = Say((choice,), before.onsets, before.limit, ANCHORED, before.set, before.rep)
                 trial = [shorter if r is before else r for r in cues if r is not said]
                 trial.append(reminder(onsets))
@@ -140,8 +117,9 @@ class RepReminder:
         return None
 
     def worded(self, candidates: tuple[str, ...], head: str) -> list[str]:
-        """Candidates that still say the movement: a reminder never cuts a
-        lift cue down to the bare breath ("Out") or the bare side ("Left"),
-        the slow voice's last resorts."""
-        side = head.rsplit(", ", 1)[-1]
-        return [c for c in candidates if c.rsplit(". ", 1)[-1] not in self.bare and c != side]
+        """Candidates that still say the movement, those that keep ``head``
+        first if any: a reminder never cuts a lift cue down to the bare
+        breath ("Out") or the bare side ("Left"), the slow voice's last resorts."""
+        side, bare = head.rsplit(", ", 1)[-1], self.phrases.variants("exhale")
+        worded = [c for c in candidates if c.rsplit(". ", 1)[-1] not in bare and c != side]
+        return [c for c in worded if c.startswith(head)] or worded

@@ -40,11 +40,8 @@ _NO_LIMIT = 2**62
 
 
 def estimate_frames(text: str, samplerate: int, rate_wpm: int | None = None) -> int:
-    """Rough spoken length of ``text``, for planning without a speech engine.
-
-    Calibrated on espeak-ng at its default 175 words per minute: about 68 ms
-    per character, plus pauses at punctuation.
-    """
+    """Rough spoken length of ``text`` (espeak-ng at its default 175 words a
+    minute, with pauses at punctuation), for planning without a speech engine."""
     scale = 175 / (rate_wpm or 175)
     pauses = sum(text.count(p) for p in ".,;:!?")
     seconds = (0.068 * len(text) + 0.12 * pauses + 0.05) * scale
@@ -54,33 +51,25 @@ def estimate_frames(text: str, samplerate: int, rate_wpm: int | None = None) -> 
 class _Planner:
     """Accumulates segments, sound events and speech requests."""
 
-    def __init__(
-        self,
-        preset: Preset,
-        samplerate: int,
-        speech_frames: SpeechFrames,
-        phrases: PhraseBook,
-        sound_lengths: Mapping[str, int],
-    ):
-        self.p = preset
-        self.sr = samplerate
-        self.say_len = speech_frames
-        self.sound_len = sound_lengths
-        self.phrases = phrases
+    def __init__(self, p: Preset, sr: int, say_len: SpeechFrames, phrases: PhraseBook, sound_len: Mapping[str, int]):
+        self.p, self.sr, self.say_len, self.sound_len, self.phrases = p, sr, say_len, sound_len, phrases
+        self.v = phrases.variants
+        # what the summary and the first set's announcement fill in (a phrase takes those it names)
+        self.fields = {"title": p.title, "sets": p.sets, "reps": p.reps, "seconds": f"{p.hold or 0:g}"}
         self.gap = self.frames(GAP_SECONDS)
         self.segments: list[Segment] = []
         self.sounds: list[Event] = []
         self.requests: list[Say] = []
         self.now = 0
-        self._cue_memo: dict[tuple, tuple[str, ...]] = {}
+        # one shared tuple per (phase, prefix, counted): a long session asks thousands of times
+        self.phase_cue = functools.cache(self._phase_cue)
         self._rest_slot: tuple[tuple[int, ...], int, int] | None = None  # the latest rest
         self._rest_said: set[str] = set()
         self._deferred: list[str] = []  # rep reminders that found no room in their rep
-        self._unsaid: list[Dropped] = []  # reminders with no room and no rest to go to
+        self.unsaid: list[Dropped] = []  # reminders with no room and no rest to go to
         self._words = {i: (number_word(i),) for i in range(1, 100)}
-        self.reminders = RepReminder(speech_frames, self.gap, samplerate, preset.count, phrases)
+        self.reminders = RepReminder(say_len, self.gap, sr, p.count, phrases)
 
-    # -- helpers ---------------------------------------------------------
     def frames(self, seconds: float) -> int:
         return round(seconds * self.sr)
 
@@ -125,20 +114,10 @@ class _Planner:
             t += self.say_len(line[0]) + gap
         return t - gap if lines else start
 
-    def v(self, name: str, **values: object) -> tuple[str, ...]:
-        return self.phrases.variants(name, **values)
-
-    # -- sections ----------------------------------------------------------
     def intro(self) -> None:
         p = self.p
-        fields = {"title": p.title, "sets": p.sets, "reps": p.reps, "seconds": _secs(p.hold or 0)}
-        if p.hold is not None:
-            summary = self.v("summary_hold", **fields)
-        elif p.sides == Side.EACH:
-            summary = self.v("summary_each", **fields)
-        else:
-            summary = self.v("summary", **fields)
-        lines = [summary] + [(line,) for line in p.cues.intro]
+        kind = "summary_hold" if p.hold is not None else "summary_each" if p.sides == Side.EACH else "summary"
+        lines = [self.v(kind, **self.fields)] + [(line,) for line in p.cues.intro]
         start = self.frames(START_SECONDS)
         self.sound(EventKind.ACCENT, start)  # the session starts: heard at once, before the voice
         end = self.sequence(lines, start + self.frames(LEAD_SECONDS), self.frames(INTRO_GAP_SECONDS))
@@ -169,10 +148,7 @@ class _Planner:
 
     def get_ready(self) -> None:
         p = self.p
-        if p.hold is not None:
-            line = self.v("set_first_hold", set=1, sets=p.sets, seconds=_secs(p.hold))
-        else:
-            line = self.v("set_first", set=1, sets=p.sets, reps=p.reps)
+        line = self.v("set_first_hold" if p.hold is not None else "set_first", set=1, **self.fields)
         start = self.now
         speech_end = start + self.frames(LEAD_SECONDS) + self.say_len(line[0]) + self.gap
         length = max(5 * self.sr, self.whole_seconds_up(speech_end - start) + COUNT_IN * self.sr)
@@ -186,25 +162,21 @@ class _Planner:
         start = self.segment(SegmentKind.REST, self.frames(p.rest), next_set - 1)
         end = self.now
         self.sound(EventKind.BELL, start, next_set - 1)
-        self.say(self.v("rest_start", seconds=_secs(p.rest)), start, end, set_=next_set - 1)
-        beats = tuple(range(start + self.sr, end - COUNT_IN * self.sr, self.sr))
-        self.say(
-            self.v("set_next", set=next_set, sets=p.sets),
-            tuple(reversed(beats)),
-            end - COUNT_IN * self.sr - self.gap,
-            ANNOUNCE,
-            set_=next_set,
-        )
+        self.say(self.v("rest_start", seconds=f"{p.rest:g}"), start, end, set_=next_set - 1)
+        count_in = end - COUNT_IN * self.sr
+        beats = tuple(range(start + self.sr, count_in, self.sr))
+        announce = self.v("set_next", set=next_set, sets=p.sets)
+        self.say(announce, beats[::-1], count_in - self.gap, ANNOUNCE, set_=next_set)
         for left in (30, 10):
             at = end - left * self.sr
             if at >= start + 5 * self.sr:
-                self.say(self.v("time_left", seconds=left), at, end - COUNT_IN * self.sr, TIME_LEFT, set_=next_set - 1)
+                self.say(self.v("time_left", seconds=left), at, count_in, TIME_LEFT, set_=next_set - 1)
                 break
-        self._rest_slot = (beats, end - COUNT_IN * self.sr - self.gap, next_set - 1)
+        self._rest_slot = (beats, count_in - self.gap, next_set - 1)
         self._rest_said = set()
         if p.cues.reminders:
             reminder = p.cues.reminders[-((next_set - 1) % len(p.cues.reminders)) - 1]
-            self.rest_reminders([reminder] + self._deferred)
+            self.rest_reminders([reminder, *self._deferred])
         self.count_in(end, next_set)
         if p.sound("rest_end"):
             self.sound(EventKind.BELL, end, next_set, name="rest_end")
@@ -217,7 +189,6 @@ class _Planner:
         end = max(end, start + sound_frames(EventKind.BELL, self.sr))
         self.segment(SegmentKind.OUTRO, self.whole_seconds_up(end - start + self.frames(TAIL_SECONDS)))
 
-    # -- reps --------------------------------------------------------------
     def side_of(self, rep: int) -> str | None:
         p = self.p
         if p.sides == Side.ALTERNATE:
@@ -239,29 +210,19 @@ class _Planner:
             parts.append(side)
         return tuple(parts)
 
-    def phase_cue(self, phase: SegmentKind, prefix: tuple[str, ...], counted: bool) -> tuple[str, ...]:
-        """Candidate texts for the start of ``phase``, longest first (one
-        shared tuple per combination: a long session asks thousands of times)."""
-        key = (phase, prefix, counted)
-        if key not in self._cue_memo:
-            self._cue_memo[key] = self._phase_cue(phase, prefix, counted)
-        return self._cue_memo[key]
-
     def _phase_cue(self, phase: SegmentKind, prefix: tuple[str, ...], counted: bool) -> tuple[str, ...]:
-        base = list(self.p.cues.phase(phase))
+        """Candidate texts for the start of ``phase``, longest first."""
+        base = list(getattr(self.p.cues, phase))
         if phase == SegmentKind.HOLD:
-            base = base or list(self.v("hold_start", seconds=_secs(self.p.hold or 0)))
+            base = base or list(self.v("hold_start", **self.fields))
         if phase == SegmentKind.CONCENTRIC:
             base = self.exhaled(base)
         elif base and self.phrases.says("inhale_words", base[0]):
-            base = list(dict.fromkeys(base + [self.v("inhale")[-1]]))
+            base = list(dict.fromkeys([*base, self.v("inhale")[-1]]))
         if counted:
-            last = (
-                f"{self.v('exhale')[-1]}, {number_word(1).lower()}"
-                if phase == SegmentKind.CONCENTRIC
-                else number_word(1)
-            )
-            base = [f"{b}, {number_word(1).lower()}" for b in base] + [last]
+            one = number_word(1).lower()
+            last = f"{self.v('exhale')[-1]}, {one}" if phase == SegmentKind.CONCENTRIC else number_word(1)
+            base = [*(f"{b}, {one}" for b in base), last]
         # A side named in the head is a switch of side: every variant keeps
         # it ("Halfway" or the cue's words give way first, the side alone last).
         side = prefix[-1] if prefix and prefix[-1] in self.p.side_names else None
@@ -284,33 +245,28 @@ class _Planner:
         voice too slow for the rest (or a preset with no lift cue)."""
         alone = list(self.v("exhale"))
         short = alone[-1]
-        out = [v if self.phrases.says_exhale(v) else f"{short}, {v[0].lower()}{v[1:]}" for v in variants]
+        out = [v if self.phrases.says("exhale_words", v) else f"{short}, {v[0].lower()}{v[1:]}" for v in variants]
         return list(dict.fromkeys(out + alone))
 
     def reps(self, set_: int) -> None:
         p = self.p
-        n = p.reps_per_set
         carrying = reminder_reps(p, self.rep_prefix) if p.cues.reminders else []
-        for rep in range(1, n + 1):
+        for rep in range(1, p.reps_per_set + 1):
             side = self.side_of(rep)
             prefix = self.rep_prefix(rep)
             rep_start = self.now
             cues: list[Say] = []  # this rep's beat-anchored cues
             phases: dict[SegmentKind, tuple[int, int, Say | None]] = {}  # start, frames, cue
             for i, phase in enumerate(p.phases):
-                length = self.frames(
-                    p.tempo.phase_seconds(phase) if p.tempo and phase != SegmentKind.HOLD else p.hold or 0.0
-                )
+                length = self.frames(p.tempo.phase_seconds(phase) if p.tempo else p.hold or 0.0)
                 start = self.segment(phase, length, set_, rep, side)
                 if length == 0:
                     continue
                 counted = phase in p.count
                 cue = self.phase_cue(phase, prefix if i == 0 else (), counted)
-                said = None
-                if cue:
-                    # May run on past the phase: fitting stops it at the next anchored cue.
-                    said = Say(cue, (start,), _NO_LIMIT, ANCHORED, set_, rep)
-                    cues.append(said)
+                # May run on past the phase: fitting stops it at the next anchored cue.
+                said = Say(cue, (start,), _NO_LIMIT, ANCHORED, set_, rep) if cue else None
+                cues += [said] if said else []
                 phases[phase] = (start, length, said)
                 if phase == SegmentKind.HOLD:
                     self.hold_events(start, length, set_, rep)
@@ -324,22 +280,17 @@ class _Planner:
                             cues.append(Say(self._words[k + 1], (at,), at + self.sr, ANCHORED, set_, rep))
             if rep in carrying:
                 text = p.cues.reminders[(carrying.index(rep) + set_ - 1) % len(p.cues.reminders)]
-                head = ", ".join(prefix)
-                placed = self.reminders.place(cues, phases, text, head, rep_start, self.now, set_, rep)
+                placed = self.reminders.place(cues, phases, text, ", ".join(prefix), rep_start, self.now, set_, rep)
                 if placed is None:
                     self._deferred.append(text)
                     if p.sets == 1:
-                        self._unsaid.append(Dropped(rep_start, text))
+                        self.unsaid.append(Dropped(rep_start, text))
                 else:
                     cues = placed
             self.requests.extend(cues)
-        if self._deferred:
-            if set_ == p.sets and self._rest_slot is not None:
-                self.rest_reminders(self._deferred)  # no rest after: the one before
-            elif set_ == p.sets:
-                self._deferred = []
+        if set_ == p.sets:
+            self.rest_reminders(self._deferred)  # no rest after: the one before
 
-    # -- form reminders said in a rest (in a rep: plan/reminders.py) --------
     def rest_reminders(self, texts: list[str]) -> None:
         """Form reminders said in the latest rest: its own, and those of the
         set before it that found no room between the reps."""
@@ -364,25 +315,24 @@ class _Planner:
             self.sound(EventKind.TICK, at, set_, rep)
             self.say(self._words[i], at, at + self.sr, set_=set_, rep=rep)
 
-    def fit(self) -> tuple[list[Event], list[Dropped]]:
+    def run(self) -> tuple[list[Event], list[Dropped]]:
+        """Every section of the session, in order; then its speech fitted."""
+        self.intro()
+        self.warmup()
+        self.get_ready()
+        for set_ in range(1, self.p.sets + 1):
+            if set_ > 1:
+                self.rest(set_)
+            self.reps(set_)
+        self.outro()
         spoken, dropped = fit_speech(self.requests, self.say_len, self.gap)
-        return spoken, dropped + self._unsaid
+        return spoken, dropped + self.unsaid
 
 
-def _secs(seconds: float) -> str:
-    return f"{seconds:g}"
-
-
-def _plan_sections(plan: _Planner, preset: Preset) -> None:
-    """Every section of the session, in order."""
-    plan.intro()
-    plan.warmup()
-    plan.get_ready()
-    for set_ in range(1, preset.sets + 1):
-        if set_ > 1:
-            plan.rest(set_)
-        plan.reps(set_)
-    plan.outro()
+def _sound_lengths(preset: Preset, samplerate: int) -> dict[str, int]:
+    """Frames of each built-in sound; an attached one is planned as long as a bell."""
+    lengths: dict[str, int] = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
+    return lengths | {role: lengths[EventKind.BELL] for role, _ in preset.sounds if role not in lengths}
 
 
 def build_timeline(
@@ -394,19 +344,9 @@ def build_timeline(
 ) -> Timeline:
     """Plan the whole session of ``preset``.
 
-    Parameters
-    ----------
-    preset : Preset
-        A validated preset.
-    speech_frames : callable, optional
-        ``text -> frames`` at ``samplerate``: the spoken length of a phrase
-        with its silence trimmed. Defaults to :func:`estimate_frames`.
-    samplerate : int
-        Frames per second of the timeline.
-    sound_lengths : mapping of str to int, optional
-        Frames of each sound (``tick``, ``accent``, ``bell``, and any the
-        preset attaches, e.g. ``rest_end``); defaults to the built-in
-        sounds' lengths, and a bell's for attached ones.
+    ``speech_frames`` is a phrase's spoken length (silence trimmed) in frames
+    at ``samplerate``, :func:`estimate_frames` by default; ``sound_lengths``
+    overrides the frames of a sound (``tick``, ``accent``, ``bell``, ``rest_end``).
     """
     if not is_int(samplerate):
         raise TypeError(f"samplerate must be an int, got {type(samplerate).__name__}")
@@ -417,54 +357,33 @@ def build_timeline(
         def speech_frames(text: str) -> int:
             return estimate_frames(text, samplerate, preset.rate)
 
-    lengths: dict[str, int] = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
-    lengths.update({role: lengths[EventKind.BELL] for role, _ in preset.sounds if role not in lengths})
-    lengths.update(sound_lengths or {})
+    lengths = _sound_lengths(preset, samplerate) | dict(sound_lengths or {})
     # each phrase's length asked once: fitting tries a few dozen phrases ten thousand times
     plan = _Planner(preset, samplerate, functools.cache(speech_frames), phrases or default_phrases(), lengths)
-    _plan_sections(plan, preset)
-    spoken, dropped = plan.fit()
-    events = sorted(plan.sounds + spoken, key=lambda e: (e.frame, EVENT_ORDER[e.kind]))
-    return Timeline(
-        preset.name,
-        samplerate,
-        plan.now,
-        tuple(plan.segments),
-        tuple(events),
-        tuple(sorted(dropped, key=lambda d: d.frame)),
-    )
+    spoken, dropped = plan.run()
+    events = tuple(sorted(plan.sounds + spoken, key=lambda e: (e.frame, EVENT_ORDER[e.kind])))
+    dropped = sorted(dropped, key=lambda d: d.frame)
+    return Timeline(preset.name, samplerate, plan.now, tuple(plan.segments), events, tuple(dropped))
 
 
-def speech_texts(
-    preset: Preset,
-    samplerate: int = DEFAULT_SAMPLERATE,
-    phrases: PhraseBook | None = None,
-    length_scales: tuple[float, ...] = (1.0,),
-) -> list[str]:
+def speech_texts(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE) -> list[str]:
     """The phrases planning ``preset`` will ask the length of, the earliest heard first.
 
-    A dry run with :func:`estimate_frames`, once per scale (a voice slower
-    than the estimate tries shorter variants): lets the speech be
-    synthesised ahead, in parallel, the cues needed first first. A phrase
-    missed here is simply synthesised when planning asks for it.
+    A dry run with :func:`estimate_frames`: lets the speech be synthesised
+    ahead, in parallel, the cues needed first first. A phrase missed here is
+    simply synthesised when planning asks for it.
     """
     asked: set[str] = set()
-    first_onset: dict[str, int] = {}
-    lengths: dict[str, int] = {k: sound_frames(k, samplerate) for k in SOUND_SECONDS}
-    lengths.update({role: lengths["bell"] for role, _ in preset.sounds if role not in lengths})
-    for scale in length_scales:
 
-        def frames(text: str, scale: float = scale) -> int:
-            asked.add(text)
-            return max(1, round(scale * estimate_frames(text, samplerate, preset.rate)))
+    def frames(text: str) -> int:
+        asked.add(text)
+        return estimate_frames(text, samplerate, preset.rate)
 
-        plan = _Planner(preset, samplerate, frames, phrases or default_phrases(), lengths)
-        _plan_sections(plan, preset)
-        plan.fit()
-        for req in plan.requests:
-            for text in req.candidates:
-                if text in asked:
-                    first_onset[text] = min(first_onset.get(text, req.onsets[0]), req.onsets[0])
-    for text in asked:
-        first_onset.setdefault(text, 2**62)
+    plan = _Planner(preset, samplerate, frames, default_phrases(), _sound_lengths(preset, samplerate))
+    plan.run()
+    first_onset = dict.fromkeys(asked, 2**62)
+    for req in plan.requests:
+        for text in req.candidates:
+            if text in asked:
+                first_onset[text] = min(first_onset[text], req.onsets[0])
     return sorted(first_onset, key=lambda t: (first_onset[t], t))

@@ -48,10 +48,8 @@ class Tempo:
             if getattr(self, name) <= 0:
                 raise TempoError(f"tempo {name} must be longer than 0 seconds: a rep needs movement")
         for name in PHASES:
-            if 0 < getattr(self, name) < MIN_PHASE_SECONDS:
-                raise TempoError(
-                    f"tempo {name} must be 0 or at least {MIN_PHASE_SECONDS:g} seconds, got {getattr(self, name):g}"
-                )
+            if 0 < (value := getattr(self, name)) < MIN_PHASE_SECONDS:
+                raise TempoError(f"tempo {name} must be 0 or at least {MIN_PHASE_SECONDS:g} seconds, got {value:g}")
 
     @property
     def seconds(self) -> float:
@@ -62,28 +60,13 @@ class Tempo:
         return float(getattr(self, phase))
 
     def __str__(self) -> str:
-        return "-".join(_fmt(getattr(self, p)) for p in PHASES)
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}"
-
-
-def _phase(token: str) -> float:
-    return EXPLOSIVE_SECONDS if token in ("x", "X") else float(token)
+        return "-".join(f"{getattr(self, p):g}" for p in PHASES)
 
 
 def parse_tempo(text: str) -> Tempo:
-    """Parse lifting tempo notation into a :class:`Tempo`.
-
-    Raises
-    ------
-    TypeError
-        ``text`` is not a string.
-    TempoError
-        It does not parse, or a phase is impossible (negative, over a
-        minute, or no movement at all).
-    """
+    """Parse lifting tempo notation into a :class:`Tempo`: a :class:`TempoError`
+    when it does not parse or a phase is impossible (negative, over a minute,
+    no movement at all)."""
     if not isinstance(text, str):
         raise TypeError(f"tempo must be a string like '3-1-2-1', got {type(text).__name__}")
     match = _SEPARATED.match(text) or _COMPACT.match(text)
@@ -93,4 +76,4 @@ def parse_tempo(text: str) -> Tempo:
             "e.g. '3-1-2-1', '3/1/2/1' or '3121' (X = explosive)"
         )
     groups = [g for g in match.groups() if g not in ("-", "/")]
-    return Tempo(*(_phase(g) for g in groups))
+    return Tempo(*(EXPLOSIVE_SECONDS if g in ("x", "X") else float(g) for g in groups))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from voicecoach.plan.kinds import EventKind, SegmentKind
 
@@ -76,18 +76,14 @@ class Timeline:
     events: tuple[Event, ...]
     dropped: tuple[Dropped, ...] = field(default=())
 
-    @property
-    def seconds(self) -> float:
-        return self.frames / self.samplerate
-
     def texts(self) -> list[str]:
         """Every distinct spoken text, in order of first use."""
-        return list(dict.fromkeys(e.text for e in self.events if e.kind == EventKind.SPEECH))
+        return list(dict.fromkeys(e.text for e in self.events if e.kind == EventKind.SPEECH and e.text is not None))
 
     def segment_index(self, frame: int) -> int:
         """Index of the segment containing ``frame`` (the last one for
         ``frame >= frames``, -1 before the first)."""
-        return bisect.bisect(self.segments, frame, key=_start) - 1
+        return bisect.bisect(self.segments, frame, key=lambda s: s.start) - 1
 
     def segment_at(self, frame: int) -> Segment:
         """The segment containing ``frame`` (the last one for ``frame >= frames``)."""
@@ -95,31 +91,15 @@ class Timeline:
 
     def to_dict(self) -> dict:
         """The JSON shape of ``voicecoach timeline --json`` (docs/architecture.md)."""
-        return {
-            "preset": self.preset,
-            "samplerate": self.samplerate,
-            "frames": self.frames,
-            "segments": [
-                {"kind": s.kind, "start": s.start, "frames": s.frames, "set": s.set, "rep": s.rep, "side": s.side}
-                for s in self.segments
-            ],
-            "events": [
-                # an attached sound is named in "text", as the JSON has always had it
-                {
-                    "frame": e.frame,
-                    "kind": e.kind,
-                    "text": e.text if e.sound is None else e.sound,
-                    "frames": e.frames,
-                    "set": e.set,
-                    "rep": e.rep,
-                }
-                for e in self.events
-            ],
-        }
+        events = []
+        for e in self.events:  # an attached sound is named in "text", as the JSON has always had it
+            text = e.text if e.sound is None else e.sound
+            events.append(
+                {"frame": e.frame, "kind": e.kind, "text": text, "frames": e.frames, "set": e.set, "rep": e.rep}
+            )
+        head = {"preset": self.preset, "samplerate": self.samplerate, "frames": self.frames}
+        # a segment's fields in order: kind, start, frames, set, rep, side
+        return head | {"segments": [asdict(s) for s in self.segments], "events": events}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
-
-
-def _start(segment: Segment) -> int:
-    return segment.start
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
