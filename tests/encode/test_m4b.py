@@ -1,4 +1,5 @@
-"""M4B export on the real path: PyAV encodes, ffprobe/ffmpeg and mutagen read back."""
+"""M4B export on the real path: PyAV encodes, ffprobe/ffmpeg and mutagen read back;
+every built-in preset through the real CLI."""
 
 from __future__ import annotations
 
@@ -12,10 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from running import private_env, voicecoach
+
+from voicecoach.audio.mixer import Mixer
+from voicecoach.audio.sounds import make_sounds
 from voicecoach.encode.chapters import Chapter
-from voicecoach.encode.m4b import PRIMING, SAMPLERATES, M4bWriter, smpb, tag_m4b
+from voicecoach.encode.formats import ExportOptions, writer
+from voicecoach.encode.formats.base import Job, check_job
+from voicecoach.encode.formats.m4b import PRIMING, SAMPLERATES, M4bFormat, M4bWriter, smpb
 from voicecoach.encode.tags import Tags
+from voicecoach.encode.writer import export
 from voicecoach.errors import InputError
+from voicecoach.plan.timeline import Event, Segment, Timeline
 
 pytest.importorskip("av")
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None or shutil.which("ffmpeg") is None,
@@ -77,7 +86,7 @@ def ffmpeg_decode(path: Path, channels: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def mono(tmp_path_factory) -> Path:
     path = write(tmp_path_factory.mktemp("m4b") / "s.m4b", session(FRAMES, SR), SR)
-    tag_m4b(path, TAGS, FRAMES)
+    M4bFormat(Job(FRAMES, 1, SR, "AAC", tuple(CHAPTERS), stream=False)).tag(path, TAGS)
     return path
 
 
@@ -171,26 +180,48 @@ def test_other_rates_keep_the_length(tmp_path, sr):
 
 
 @pytest.mark.parametrize("sr", [44000, 7350, 192000])
-def test_bad_samplerate_is_refused(tmp_path, sr):
+def test_bad_samplerate_is_refused(sr):
     assert sr not in SAMPLERATES
-    path = tmp_path / "x.m4b"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT)
-    try:
-        with pytest.raises(InputError, match=f"m4b cannot be written at {sr} Hz; use one of "):
-            M4bWriter(fd, sr, 1)
-    finally:
-        os.close(fd)
-    assert path.stat().st_size == 0
+    with pytest.raises(InputError, match=f"^m4b cannot be written at {sr} Hz; use one of 8000, "):
+        check_job(M4bFormat, None, sr)
 
 
-def test_a_pipe_is_refused():
-    r, w = os.pipe()
-    try:
-        with pytest.raises(InputError, match="cannot be written to a pipe"):
-            M4bWriter(w, SR, 1)
-    finally:
-        os.close(r)
-        os.close(w)
+TIMELINE = Timeline("p", SR, SR, (Segment("intro", 0, SR // 2), Segment("outro", SR // 2, SR // 2)),
+                    (Event(100, "tick", 1920),))
+
+
+@pytest.mark.parametrize("name", ["m4b", "m4a"])
+def test_both_names_are_the_registered_writer(name, tmp_path):
+    assert writer(name) is M4bFormat
+    assert (M4bFormat.subtypes, M4bFormat.streams, M4bFormat.lossy) == (("AAC",), False, True)
+    mixer = Mixer(TIMELINE, {}, make_sounds(SR))
+    written = export(mixer, TIMELINE, tmp_path / f"s.{name}", ExportOptions(stems=True, title="T"))
+    assert [p.name for p in written] == [f"s.{name}", f"s.voice.{name}", f"s.ticks.{name}"]
+    for path, title in zip(written, ["T", "T (voice)", "T (ticks)"], strict=True):
+        info = ffprobe(path)
+        assert info["streams"][0]["codec_name"] == "aac"
+        assert int(info["streams"][0]["duration_ts"]) == SR
+        assert info["format"]["tags"]["title"] == title
+        assert [c["tags"]["title"] for c in info["chapters"]] == ["Intro", "Outro"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
+
+
+def test_a_fifo_is_refused_in_one_line_before_anything_opens(tmp_path):
+    fifo = tmp_path / "pipe.m4b"
+    os.mkfifo(fifo)                  # never opened: opening a FIFO with no reader would block
+    with pytest.raises(InputError) as info:
+        export(Mixer(TIMELINE, {}, make_sounds(SR)), TIMELINE, fifo, ExportOptions())
+    assert str(info.value) == (f"--output: {fifo}: m4b cannot be written to a stream "
+                               "(standard output, a FIFO or a device); name a file")
+    assert info.value.exit_code == 2 and os.listdir(tmp_path) == ["pipe.m4b"]
+
+
+@pytest.mark.parametrize("fmt", ["m4b", "m4a"])
+def test_standard_output_is_refused_by_the_cli_before_synthesis(run, fmt):
+    r = run("export", "--engine", "pyttsx3", "-o", "-", "--format", fmt)
+    assert r.code == 2 and r.out == ""
+    assert r.err.splitlines() == [f"voicecoach: error: --output: standard output: {fmt} cannot be written to a stream "
+                                     "(standard output, a FIFO or a device); name a file"]
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
