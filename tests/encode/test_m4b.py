@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +239,48 @@ def test_a_full_disk_is_an_oserror_the_exporter_reports():
         assert w.closed
     finally:
         os.close(fd)
+
+
+# ------------------------------------------------------------ every built-in preset, through the CLI
+EXPORT_RATE = 16000     # the plan is the same at any rate; a low one encodes fast
+
+
+def chapter_list(path: Path) -> list[tuple[str, float]]:
+    return [(c["tags"]["title"], float(c["start_time"])) for c in ffprobe(path)["chapters"]]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_every_builtin_preset_exports_to_m4b(tmp_path, shared_cache_dir):
+    from mutagen.flac import FLAC
+    from mutagen.mp4 import MP4
+
+    env = dict(private_env(tmp_path), VOICECOACH_CACHE_DIR=str(shared_cache_dir))
+    listed = voicecoach(env, "presets", "list", check=True).stdout.decode()
+    presets = [line.split()[0] for line in listed.splitlines() if line and not line.startswith("Make your own")]
+    assert {"leg-lifts", "plank", "warmup"} <= set(presets)
+    plans = {name: json.loads(voicecoach(env, "timeline", name, "--engine", "pyttsx3", "--json", check=True).stdout)
+             for name in presets}     # one at a time: this synthesises the cues into the cache
+
+    def export(path: Path) -> None:
+        voicecoach(env, "export", path.stem, "--engine", "pyttsx3", "--samplerate", str(EXPORT_RATE),
+                   "-o", str(path), check=True)
+
+    with ThreadPoolExecutor(2) as pool:     # the two cores
+        list(pool.map(export, [tmp_path / f"{name}.{ext}" for name in presets for ext in ("m4b", "flac")]))
+    for name, plan in plans.items():
+        m4b, flac = tmp_path / f"{name}.m4b", tmp_path / f"{name}.flac"
+        info = ffprobe(m4b)
+        assert [s["codec_name"] for s in info["streams"] if s["codec_type"] == "audio"] == ["aac"], name
+        assert abs(float(info["format"]["duration"]) - plan["frames"] / plan["samplerate"]) <= 0.001, name
+        got, want = chapter_list(m4b), chapter_list(flac)
+        assert [t for t, _ in got] == [t for t, _ in want], name
+        assert all(abs(a - b) <= 0.001 for (_, a), (_, b) in zip(got, want, strict=True)), name
+        sets = {s["set"] for s in plan["segments"] if s["set"] is not None}
+        named = [int(t.split()[1]) for t, _ in got if t.startswith("Set ")]
+        assert set(named) == sets and len(named) == len(sets) * (1 + any("left" in t for t, _ in got)), name
+        tags, flac_tags = MP4(m4b).tags, FLAC(flac)
+        assert tags is not None
+        assert (tags["\xa9nam"], tags["\xa9ART"], tags["\xa9alb"]) == (
+            flac_tags["title"], ["voicecoach"], flac_tags["album"]), name
+        assert tags["\xa9nam"][0] and tags["\xa9alb"][0], name
