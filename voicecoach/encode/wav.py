@@ -36,24 +36,14 @@ INFO_IDS = {
 """RIFF INFO ids, by the names soundfile gives them."""
 
 
-_SPELLED = str.maketrans(
-    {
-        "\u00d7": "x",
-        "\u2014": "-",
-        "\u2013": "-",
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2026": "...",
-    }
-)
+_SPELLED = str.maketrans("\u00d7\u2014\u2013\u2018\u2019\u201c\u201d", "x--''\"\"")
+"""Times sign, dashes and curly quotes, as ASCII (NFKD spells an ellipsis)."""
 
 
 def riff_text(text: str) -> str:
     """``text`` in ASCII, for RIFF INFO strings and chapter labels, which say
     no character set: Windows and mediainfo read their bytes as Latin-1 (the
-    code page), FFmpeg (so mpv and VLC) as UTF-8, and only ASCII reads the
+    code page), FFmpeg (so mpv) as UTF-8, and only ASCII reads the
     same in both. Accents are dropped, our few signs spelled ("3 x 10"), the
     rest becomes "?"."""
     folded = unicodedata.normalize("NFKD", text.translate(_SPELLED))
