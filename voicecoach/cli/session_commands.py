@@ -94,14 +94,15 @@ def export(
 ) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
     from voicecoach.audio.session import normalise
-    from voicecoach.encode.formats import ExportOptions, check_stream, format_for
+    from voicecoach.encode.formats import ExportOptions, check_stream, format_for, writer
     from voicecoach.encode.targets import STDOUT, check_stdout, resolve_target
     from voicecoach.encode.writer import export as write
 
     env = current_env()
     to_stdout = output == STDOUT
     if to_stdout and fmt is None:
-        raise InputError(f"--format: required with -o - (standard output): one of {', '.join(sorted(FORMATS))}")
+        streamed = ", ".join(sorted(f for f in FORMATS if writer(f).streams))
+        raise InputError(f"--format: required with -o - (standard output): one of {streamed}")
     # An unusable target fails before the slow part (synthesis); it reads the
     # name as typed (a Path drops a trailing slash and makes "" into ".").
     target = resolve_target(output, force=force)
