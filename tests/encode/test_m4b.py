@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from running import private_env, voicecoach
 
 from voicecoach.audio.mixer import Mixer
@@ -48,7 +47,7 @@ def session(frames: int, sr: int, channels: int = 1) -> np.ndarray:
     for start in range(sr // 10, frames - sr // 2, sr // 2):
         n = sr // 5
         x[start:start + n] = 0.05 * rng.standard_normal((n, channels)) * np.hanning(n)[:, None]
-    if CLICK < frames:
+    if frames > CLICK:
         x[CLICK - 2000:CLICK + 2000] = 0
         x[CLICK, -1] = 0.9
     return x
