@@ -10,7 +10,7 @@ from pathlib import Path
 import mutagen
 import pytest
 
-from voicecoach.encode.chapters import chapters
+from voicecoach.encode.chapters import Chapter, chapters, cue_sheet
 from voicecoach.plan.kinds import EventKind, SegmentKind
 from voicecoach.plan.timeline import Event, Segment, Timeline
 
@@ -112,3 +112,10 @@ def test_a_chapter_whose_start_ties_with_the_next_is_dropped():
     tl = Timeline("x", SR, 9 * SR, segs, events)
     assert [(c.start, c.title) for c in chapters(tl)] == [
         (0, "Set 1 of 2"), (2 * SR, "Set 2 of 2"), (8 * SR, "Outro")]
+
+
+def test_cue_sheet_file_type_is_mp3_or_wave_for_every_format():
+    from voicecoach.encode.formats import FORMATS
+    for fmt in FORMATS:
+        sheet = cue_sheet([Chapter(0, "Intro")], f"s.{fmt}", 48000, fmt=fmt)
+        assert f'FILE "s.{fmt}" {"MP3" if fmt == "mp3" else "WAVE"}\n' in sheet

@@ -407,14 +407,14 @@ def test_chapters_merge_reps_and_open_sets_at_get_ready():
 @pytest.mark.parametrize("path, fmt, want", [
     ("a.wav", None, "wav"), ("A.MP3", None, "mp3"), ("x.opus", None, "opus"),
     ("x.ogg", None, "ogg"), ("x.flac", None, "flac"), ("x.wav", "flac", "flac"),
-    ("noext", "OGG", "ogg"), ("x.bin", ".mp3", "mp3"),
+    ("noext", "OGG", "ogg"), ("x.bin", ".mp3", "mp3"), ("x.M4B", None, "m4b"), ("x.m4a", None, "m4a"),
 ])
 def test_format_for(path, fmt, want):
     assert format_for(Path(path), fmt) == want
 
 
 @pytest.mark.parametrize("path, fmt, named", [
-    ("a.aiff", None, "'aiff'"), ("a.wav", "m4a", "'m4a'"), ("noext", None, "noext"),
+    ("a.aiff", None, "'aiff'"), ("a.wav", "aac", "'aac'"), ("noext", None, "noext"),
 ])
 def test_format_for_rejects_unknown(path, fmt, named):
     with pytest.raises(InputError) as info:

@@ -28,10 +28,10 @@ TIMELINE = Timeline("p", SR, SR, (Segment("intro", 0, SR // 2), Segment("outro",
 
 
 def test_every_registered_format_is_its_modules_writer():
-    assert FORMATS == set(WRITERS) == {"wav", "flac", "ogg", "opus", "mp3"}
-    for name in WRITERS:
+    assert FORMATS == set(WRITERS) == {"wav", "flac", "ogg", "opus", "mp3", "m4b", "m4a"}
+    for name, module in WRITERS.items():
         w = formats.writer(name)
-        assert w.name == name and w.subtypes and isinstance(w.streams, bool)
+        assert w.name == module and w.subtypes and isinstance(w.streams, bool)
         assert all(callable(getattr(w, m)) for m in ("open", "tag"))
 
 

@@ -1,4 +1,5 @@
-"""M4B export on the real path: PyAV encodes, ffprobe/ffmpeg and mutagen read back."""
+"""M4B export on the real path: PyAV encodes, ffprobe/ffmpeg and mutagen read back;
+every built-in preset through the real CLI."""
 
 from __future__ import annotations
 
@@ -7,15 +8,23 @@ import json
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
+from running import private_env, voicecoach
 
+from voicecoach.audio.mixer import Mixer
+from voicecoach.audio.sounds import make_sounds
 from voicecoach.encode.chapters import Chapter
-from voicecoach.encode.m4b import PRIMING, SAMPLERATES, M4bWriter, smpb, tag_m4b
+from voicecoach.encode.formats import ExportOptions, writer
+from voicecoach.encode.formats.base import Job, check_job
+from voicecoach.encode.formats.m4b import PRIMING, SAMPLERATES, M4bFormat, M4bWriter, smpb
 from voicecoach.encode.tags import Tags
+from voicecoach.encode.writer import export
 from voicecoach.errors import InputError
+from voicecoach.plan.timeline import Event, Segment, Timeline
 
 pytest.importorskip("av")
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None or shutil.which("ffmpeg") is None,
@@ -38,7 +47,7 @@ def session(frames: int, sr: int, channels: int = 1) -> np.ndarray:
     for start in range(sr // 10, frames - sr // 2, sr // 2):
         n = sr // 5
         x[start:start + n] = 0.05 * rng.standard_normal((n, channels)) * np.hanning(n)[:, None]
-    if CLICK < frames:
+    if frames > CLICK:
         x[CLICK - 2000:CLICK + 2000] = 0
         x[CLICK, -1] = 0.9
     return x
@@ -77,7 +86,7 @@ def ffmpeg_decode(path: Path, channels: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def mono(tmp_path_factory) -> Path:
     path = write(tmp_path_factory.mktemp("m4b") / "s.m4b", session(FRAMES, SR), SR)
-    tag_m4b(path, TAGS, FRAMES)
+    M4bFormat(Job(FRAMES, 1, SR, "AAC", tuple(CHAPTERS), stream=False)).tag(path, TAGS)
     return path
 
 
@@ -171,26 +180,48 @@ def test_other_rates_keep_the_length(tmp_path, sr):
 
 
 @pytest.mark.parametrize("sr", [44000, 7350, 192000])
-def test_bad_samplerate_is_refused(tmp_path, sr):
+def test_bad_samplerate_is_refused(sr):
     assert sr not in SAMPLERATES
-    path = tmp_path / "x.m4b"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT)
-    try:
-        with pytest.raises(InputError, match=f"m4b cannot be written at {sr} Hz; use one of "):
-            M4bWriter(fd, sr, 1)
-    finally:
-        os.close(fd)
-    assert path.stat().st_size == 0
+    with pytest.raises(InputError, match=f"^m4b cannot be written at {sr} Hz; use one of 8000, "):
+        check_job(M4bFormat, None, sr)
 
 
-def test_a_pipe_is_refused():
-    r, w = os.pipe()
-    try:
-        with pytest.raises(InputError, match="cannot be written to a pipe"):
-            M4bWriter(w, SR, 1)
-    finally:
-        os.close(r)
-        os.close(w)
+TIMELINE = Timeline("p", SR, SR, (Segment("intro", 0, SR // 2), Segment("outro", SR // 2, SR // 2)),
+                    (Event(100, "tick", 1920),))
+
+
+@pytest.mark.parametrize("name", ["m4b", "m4a"])
+def test_both_names_are_the_registered_writer(name, tmp_path):
+    assert writer(name) is M4bFormat
+    assert (M4bFormat.subtypes, M4bFormat.streams, M4bFormat.lossy) == (("AAC",), False, True)
+    mixer = Mixer(TIMELINE, {}, make_sounds(SR))
+    written = export(mixer, TIMELINE, tmp_path / f"s.{name}", ExportOptions(stems=True, title="T"))
+    assert [p.name for p in written] == [f"s.{name}", f"s.voice.{name}", f"s.ticks.{name}"]
+    for path, title in zip(written, ["T", "T (voice)", "T (ticks)"], strict=True):
+        info = ffprobe(path)
+        assert info["streams"][0]["codec_name"] == "aac"
+        assert int(info["streams"][0]["duration_ts"]) == SR
+        assert info["format"]["tags"]["title"] == title
+        assert [c["tags"]["title"] for c in info["chapters"]] == ["Intro", "Outro"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
+
+
+def test_a_fifo_is_refused_in_one_line_before_anything_opens(tmp_path):
+    fifo = tmp_path / "pipe.m4b"
+    os.mkfifo(fifo)                  # never opened: opening a FIFO with no reader would block
+    with pytest.raises(InputError) as info:
+        export(Mixer(TIMELINE, {}, make_sounds(SR)), TIMELINE, fifo, ExportOptions())
+    assert str(info.value) == (f"--output: {fifo}: m4b cannot be written to a stream "
+                               "(standard output, a FIFO or a device); name a file")
+    assert info.value.exit_code == 2 and os.listdir(tmp_path) == ["pipe.m4b"]
+
+
+@pytest.mark.parametrize("fmt", ["m4b", "m4a"])
+def test_standard_output_is_refused_by_the_cli_before_synthesis(run, fmt):
+    r = run("export", "--engine", "pyttsx3", "-o", "-", "--format", fmt)
+    assert r.code == 2 and r.out == ""
+    assert r.err.splitlines() == [f"voicecoach: error: --output: standard output: {fmt} cannot be written to a stream "
+                                     "(standard output, a FIFO or a device); name a file"]
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
@@ -207,3 +238,48 @@ def test_a_full_disk_is_an_oserror_the_exporter_reports():
         assert w.closed
     finally:
         os.close(fd)
+
+
+# ------------------------------------------------------------ every built-in preset, through the CLI
+EXPORT_RATE = 16000     # the plan is the same at any rate; a low one encodes fast
+
+
+def chapter_list(path: Path) -> list[tuple[str, float]]:
+    return [(c["tags"]["title"], float(c["start_time"])) for c in ffprobe(path)["chapters"]]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_every_builtin_preset_exports_to_m4b(tmp_path, shared_cache_dir):
+    from mutagen.flac import FLAC
+    from mutagen.mp4 import MP4
+
+    env = dict(private_env(tmp_path), VOICECOACH_CACHE_DIR=str(shared_cache_dir))
+    listed = voicecoach(env, "presets", "list", check=True).stdout.decode()
+    presets = [line.split()[0] for line in listed.splitlines() if line and not line.startswith("Make your own")]
+    assert {"leg-lifts", "plank", "warmup"} <= set(presets)
+    plans = {name: json.loads(voicecoach(env, "timeline", name, "--engine", "pyttsx3", "--json", check=True).stdout)
+             for name in presets}     # one at a time: this synthesises the cues into the cache
+
+    def export(path: Path) -> None:
+        voicecoach(env, "export", path.stem, "--engine", "pyttsx3", "--samplerate", str(EXPORT_RATE),
+                   "-o", str(path), check=True)
+
+    with ThreadPoolExecutor(2) as pool:     # the two cores
+        list(pool.map(export, [tmp_path / f"{name}.{ext}" for name in presets for ext in ("m4b", "flac")]))
+    for name, plan in plans.items():
+        m4b, flac = tmp_path / f"{name}.m4b", tmp_path / f"{name}.flac"
+        info = ffprobe(m4b)
+        assert [s["codec_name"] for s in info["streams"] if s["codec_type"] == "audio"] == ["aac"], name
+        assert abs(float(info["format"]["duration"]) - plan["frames"] / plan["samplerate"]) <= 0.001, name
+        got, want = chapter_list(m4b), chapter_list(flac)
+        assert [t for t, _ in got] == [t for t, _ in want], name
+        assert all(abs(a - b) <= 0.001 for (_, a), (_, b) in zip(got, want, strict=True)), name
+        sets = {s["set"] for s in plan["segments"] if s["set"] is not None}
+        named = [int(t.split()[1]) for t, _ in got if t.startswith("Set ")]
+        assert set(named) == sets and len(named) == len(sets) * (1 + any("left" in t for t, _ in got)), name
+        tags, flac_tags = MP4(m4b).tags, FLAC(flac)
+        assert tags is not None
+        assert (tags["\xa9nam"], tags["\xa9ART"], tags["\xa9alb"]) == (
+            flac_tags["title"], ["voicecoach"], flac_tags["album"]), name
+        assert tags["\xa9nam"][0] and tags["\xa9alb"][0], name

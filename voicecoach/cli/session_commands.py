@@ -59,13 +59,7 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
     "through, a symlink's target is replaced. Streams carry no tags or chapters "
     "(a WAV to standard output redirected to a file does).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(FORMATS)),
-    default=None,
-    help="wav, flac, ogg, opus or mp3 (default: from the extension).",
-)
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None, help="Default: from the extension.")
 @click.option("--force", is_flag=True, help="Replace an existing read-only file.")
 @click.option("--samplerate", type=int, default=DEFAULT_SAMPLERATE, show_default=True)
 @click.option("--channels", type=click.IntRange(1, 2), default=1, show_default=True)
@@ -100,20 +94,23 @@ def export(
 ) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
     from voicecoach.audio.session import normalise
-    from voicecoach.encode.formats import ExportOptions, format_for
+    from voicecoach.encode.formats import ExportOptions, check_stream, format_for, writer
     from voicecoach.encode.targets import STDOUT, check_stdout, resolve_target
     from voicecoach.encode.writer import export as write
 
     env = current_env()
     to_stdout = output == STDOUT
     if to_stdout and fmt is None:
-        raise InputError(f"--format: required with -o - (standard output): one of {', '.join(sorted(FORMATS))}")
+        streamed = ", ".join(sorted(f for f in FORMATS if writer(f).streams))
+        raise InputError(f"--format: required with -o - (standard output): one of {streamed}")
     # An unusable target fails before the slow part (synthesis); it reads the
     # name as typed (a Path drops a trailing slash and makes "" into ".").
     target = resolve_target(output, force=force)
     path = Path(output)
     chosen = format_for(path, fmt)
     check_stdout(target, stems, cue_sheet)
+    if not target.seekable:
+        check_stream(chosen, target.name)
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
     p = resolve_preset(preset, overrides)

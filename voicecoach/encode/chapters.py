@@ -20,8 +20,10 @@ from voicecoach.plan.timeline import Segment, Timeline
 
 __all__ = ["Chapter", "chapter_spans", "chapter_stamps", "chapters", "check_cue_filename", "cue_sheet"]
 
-_CUE_FILE_TYPES: dict[str, str] = {"wav": "WAVE", "flac": "WAVE", "ogg": "WAVE", "opus": "WAVE", "mp3": "MP3"}
-"""FILE type in a cue sheet, per export format."""
+_CUE_OWN_TYPES = frozenset({"AIFF", "MP3"})
+"""Formats a cue sheet's ``FILE`` line names by their own type; it calls any
+other audio file ``WAVE`` (what players and splitters decode, not a claim
+about its bytes)."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,10 @@ def cue_sheet(
     lines = [f"REM COMMENT {q('voicecoach ' + __version__)}"]
     if title:
         lines.append(f"TITLE {q(title)}")
-    lines += [f"PERFORMER {q(performer)}", f'FILE "{filename}" {_CUE_FILE_TYPES[fmt]}']
+    lines += [
+        f"PERFORMER {q(performer)}",
+        f'FILE "{filename}" {fmt.upper() if fmt.upper() in _CUE_OWN_TYPES else "WAVE"}',
+    ]
     last = -1
     track = 0
     for ch in chaps:
@@ -181,7 +186,7 @@ def chapter_spans(chaps: Sequence[Chapter], end: int, samplerate: int) -> list[t
     """
     return [
         (_ms(c.start, samplerate), _ms(nxt, samplerate), c.title)
-        for c, nxt in zip(chaps, [c.start for c in chaps[1:]] + [end])
+        for c, nxt in zip(chaps, [c.start for c in chaps[1:]] + [end], strict=True)
     ]
 
 

@@ -116,6 +116,7 @@ def tag_mp3(tmp: Path, tags: Tags, spans: list[tuple[int, int, str]]) -> None:
                 sub_frames=[TIT2(encoding=3, text=["Chapters"])],
             )
         )
+    id3.update_to_v23()  # TDRC is 2.4's: 2.3 readers get the date from TYER and TDAT
     id3.save(tmp, v2_version=3)  # 2.3: what most phone players read
     sort_chap_frames(tmp)
 
@@ -148,7 +149,7 @@ def sort_chap_frames(path: Path) -> None:
         ordered = sorted((frames[i] for i in slots), key=start_ms)
         if [frames[i] for i in slots] == ordered:
             return
-        for i, fr in zip(slots, ordered):
+        for i, fr in zip(slots, ordered, strict=True):
             frames[i] = fr
         fh.seek(10)
         fh.write(b"".join(frames))

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import struct
+import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
 
 from voicecoach.errors import InputError
 
-__all__ = ["RIFF_LIMIT", "WavWriter", "chapter_chunks", "header", "info_chunk", "samples"]
+__all__ = ["RIFF_LIMIT", "WavWriter", "chapter_chunks", "header", "info_chunk", "riff_text", "samples"]
 
 RIFF_LIMIT = 0xFFFFFFFF
 """RIFF sizes are 32-bit: a file's size less 8 must fit."""
@@ -33,6 +34,21 @@ INFO_IDS = {
     "tracknumber": b"ITRK",
 }
 """RIFF INFO ids, by the names soundfile gives them."""
+
+
+_SPELLED = str.maketrans("\u00d7\u2014\u2013\u2018\u2019\u201c\u201d", "x--''\"\"")
+"""Times sign, dashes and curly quotes, as ASCII (NFKD spells an ellipsis)."""
+
+
+def riff_text(text: str) -> str:
+    """``text`` in ASCII, for RIFF INFO strings and chapter labels, which say
+    no character set: Windows and mediainfo read their bytes as Latin-1 (the
+    code page), FFmpeg (so mpv) as UTF-8, and only ASCII reads the
+    same in both. Accents are dropped, our few signs spelled ("3 x 10"), the
+    rest becomes "?"."""
+    folded = unicodedata.normalize("NFKD", text.translate(_SPELLED))
+    kept = "".join(c for c in folded if not unicodedata.combining(c))
+    return kept.encode("ascii", "replace").decode("ascii")
 
 
 def samples(x: np.ndarray, subtype: str) -> np.ndarray:
@@ -81,7 +97,7 @@ def chapter_chunks(marks: Sequence[tuple[int, str]]) -> bytes:
     )
     adtl = b"adtl"
     for i, (_, title) in enumerate(marks, start=1):
-        body = struct.pack("<I", i) + title.encode("utf-8") + b"\0"
+        body = struct.pack("<I", i) + riff_text(title).encode("ascii") + b"\0"
         adtl += b"labl" + struct.pack("<I", len(body)) + body + b"\0" * (len(body) % 2)
     return b"cue " + struct.pack("<I", len(cue)) + cue + b"LIST" + struct.pack("<I", len(adtl)) + adtl
 

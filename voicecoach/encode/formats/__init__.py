@@ -17,16 +17,34 @@ from voicecoach.errors import InputError
 if TYPE_CHECKING:
     from voicecoach.encode.formats.base import FormatWriter
 
-__all__ = ["FORMATS", "WRITERS", "ExportOptions", "format_for", "writer"]
+__all__ = ["FORMATS", "WRITERS", "ExportOptions", "check_stream", "format_for", "writer"]
 
-WRITERS: dict[str, str] = {"wav": "wav", "flac": "flac", "ogg": "ogg", "opus": "opus", "mp3": "mp3"}
-"""Format name (its file extension) -> the module of this package with its ``WRITER``."""
+WRITERS: dict[str, str] = {
+    "wav": "wav",
+    "flac": "flac",
+    "ogg": "ogg",
+    "opus": "opus",
+    "mp3": "mp3",
+    "m4b": "m4b",
+    "m4a": "m4b",
+}
+"""Format name (its file extension) -> the module of this package with its ``WRITER``
+(two names may share one)."""
 FORMATS: frozenset[str] = frozenset(WRITERS)
 
 
 def writer(name: str) -> type[FormatWriter]:
     """The writer class of format ``name`` (one of :data:`FORMATS`)."""
     return import_module(f"{__name__}.{WRITERS[name]}").WRITER
+
+
+def check_stream(fmt: str, name: str) -> None:
+    """Refuse a stream (standard output, a FIFO or a device, shown as ``name``)
+    for a format whose writer needs a file, before the slow part."""
+    if not writer(fmt).streams:
+        raise InputError(
+            f"--output: {name}: {fmt} cannot be written to a stream (standard output, a FIFO or a device); name a file"
+        )
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from voicecoach import __version__
 from voicecoach.encode.formats.base import Job, Output, Sink
 from voicecoach.encode.streaming import REPLACING_HOLE_BYTES
 from voicecoach.encode.tags import Tags, tag_wav
-from voicecoach.encode.wav import RIFF_LIMIT, WavWriter, chapter_chunks, header, info_chunk
+from voicecoach.encode.wav import RIFF_LIMIT, WavWriter, chapter_chunks, header, info_chunk, riff_text
 
 __all__ = ["WRITER"]
 
 
 def _info(tags: Tags) -> dict[str, str]:
-    """The RIFF INFO strings, by soundfile's names, in libsndfile's order."""
-    return {
+    """The RIFF INFO strings (in ASCII: :func:`riff_text`), by soundfile's names, in libsndfile's order."""
+    info = {
         "title": tags.title,
         "artist": tags.artist,
         "album": tags.album,
@@ -26,6 +26,7 @@ def _info(tags: Tags) -> dict[str, str]:
         "date": tags.date,
         "tracknumber": "" if tags.track is None else str(tags.track),
     }
+    return {name: riff_text(text) for name, text in info.items()}
 
 
 class WavFormat:

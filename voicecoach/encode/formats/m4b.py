@@ -4,7 +4,7 @@ PyAV (FFmpeg's ``aac`` encoder and MP4 muxer) writes the audio and both
 chapter forms players read: the QuickTime chapter track (Apple Books, iOS,
 ffprobe) and the Nero ``chpl`` atom (mutagen, many Android apps). The
 chapter track's samples live in the media data, so chapters go to the
-writer, not to the tagger; :func:`tag_m4b` adds the iTunes tags after.
+sink, not to the tagger; :meth:`M4bFormat.tag` adds the iTunes tags after.
 
 The file plays exactly the session's frames: the encoder's priming
 (:data:`PRIMING`) and the last frame's padding are cut by the edit list,
@@ -14,7 +14,7 @@ players that read only that. FFmpeg's own decoder cuts the priming but
 not the end padding: it gives the session rounded up to whole AAC frames.
 
 MP4 writes its index last and seeks back to size the media data, so it
-cannot be streamed (:data:`CAN_STREAM`).
+cannot be streamed: the exporter refuses a stream before opening anything.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ import numpy as np
 
 from voicecoach import __version__
 from voicecoach.encode.chapters import Chapter
-from voicecoach.encode.tags import Tags
-from voicecoach.errors import InputError
+from voicecoach.encode.formats.base import Job, Output, Sink
+from voicecoach.encode.tags import Tags, mutagen_errors
 
-__all__ = ["CAN_STREAM", "SAMPLERATES", "STREAM_REFUSED", "M4bWriter", "check_samplerate", "smpb", "tag_m4b"]
+__all__ = ["PRIMING", "SAMPLERATES", "WRITER", "M4bWriter", "smpb"]
 
 SAMPLERATES: frozenset[int] = frozenset(
     {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}
@@ -46,18 +46,50 @@ PRIMING = 1024
 """Samples FFmpeg's AAC encoder puts before the first input sample."""
 FRAME = 1024
 """Samples per AAC frame."""
-CAN_STREAM = False
-STREAM_REFUSED = (
-    "{name}: an m4b/m4a file cannot be written to a pipe or standard output "
-    "(MP4 seeks back to finish the file); write it to a file"
-)
 
 
-def check_samplerate(samplerate: int) -> None:
-    """Refuse a rate AAC-in-MP4 players do not play."""
-    if samplerate not in SAMPLERATES:
-        rates = ", ".join(str(r) for r in sorted(SAMPLERATES))
-        raise InputError(f"m4b cannot be written at {samplerate} Hz; use one of {rates} Hz")
+class M4bFormat:
+    """The writer of both names: an ``.m4a`` is the same file (players tell an
+    audiobook by its extension)."""
+
+    name = "m4b"
+    subtypes = ("AAC",)
+    samplerates = SAMPLERATES
+    streams = False  # MP4 seeks back to finish the file
+    lossy = True
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    def open(self, out: Output) -> Sink:
+        from voicecoach.encode.parallel import ThreadedSink
+
+        job = self.job
+        return ThreadedSink(M4bWriter(out.fd, job.samplerate, job.channels, job.chapters, job.frames))
+
+    def tag(self, path: Path, tags: Tags) -> None:
+        """iTunes tags, ReplayGain and ``iTunSMPB`` on the finished file, in place."""
+        from mutagen.mp4 import MP4, MP4FreeForm
+
+        with mutagen_errors():
+            audio = MP4(path)
+            if audio.tags is None:
+                audio.add_tags()
+            t = audio.tags
+            assert t is not None
+            t["\xa9nam"], t["\xa9ART"], t["\xa9alb"] = [tags.title], [tags.artist], [tags.album]
+            t["\xa9cmt"], t["\xa9too"] = [tags.comment], [f"voicecoach {__version__}"]
+            if tags.genre:
+                t["\xa9gen"] = [tags.genre]
+            if tags.date:
+                t["\xa9day"] = [tags.date]
+            if tags.track is not None:
+                t["trkn"] = [(tags.track, 0)]
+            freeform = {"iTunSMPB": smpb(self.job.frames)}
+            freeform |= {key.lower(): value for key, value in tags.replaygain().items()}
+            for key, value in freeform.items():
+                t[f"----:com.apple.iTunes:{key}"] = [MP4FreeForm(value.encode("utf-8"))]
+            audio.save()
 
 
 class M4bWriter:
@@ -68,7 +100,7 @@ class M4bWriter:
     fd : int
         A seekable file, open for reading and writing (left open by close()).
     samplerate : int
-        One of :data:`SAMPLERATES`.
+        One of :data:`SAMPLERATES` (:func:`~voicecoach.encode.formats.base.check_job`).
     channels : int
         1 or 2.
     chapters : sequence of Chapter
@@ -78,22 +110,15 @@ class M4bWriter:
         track is laid out before the first block.
     """
 
-    subtype = "AAC"  # what the exporter's stream() asks a writer
+    subtype = "AAC"  # what the exporter's stream() asks a sink
 
     def __init__(
         self, fd: int, samplerate: int, channels: int, chapters: Sequence[Chapter] = (), length: int = 0
     ) -> None:
-        check_samplerate(samplerate)
-        if channels not in BITRATES:
-            raise InputError(f"channels must be 1 or 2, not {channels}")
         import av
 
         self.samplerate, self.channels, self.frames = samplerate, channels, 0
         self._layout = "mono" if channels == 1 else "stereo"
-        try:
-            os.lseek(fd, 0, os.SEEK_CUR)
-        except OSError:
-            raise InputError(STREAM_REFUSED.format(name="the output")) from None
         self._file = os.fdopen(fd, "w+b", closefd=False)
         self.closed = self._failed = False
         try:
@@ -108,12 +133,12 @@ class M4bWriter:
 
     def _set_chapters(self, chapters: list[Chapter], length: int) -> None:
         """Each chapter ends where the next begins, the last at ``length``."""
-        ends = [c.start for c in chapters[1:]] + [max(length, chapters[-1].start + 1) if chapters else 0]
+        ends = [c.start for c in chapters[1:]] + [max(length, c.start + 1) for c in chapters[-1:]]
         tb = Fraction(1, self.samplerate)
         self._out.set_chapters(
             [
                 {"id": i + 1, "start": c.start, "end": e, "time_base": tb, "metadata": {"title": c.title}}
-                for i, (c, e) in enumerate(zip(chapters, ends))
+                for i, (c, e) in enumerate(zip(chapters, ends, strict=True))
             ]
         )
 
@@ -162,28 +187,4 @@ def smpb(frames: int) -> str:
     return " ".join(["", "00000000", f"{PRIMING:08X}", f"{padding:08X}", f"{frames:016X}"] + ["00000000"] * 8)
 
 
-def tag_m4b(path: Path, tags: Tags, frames: int) -> None:
-    """iTunes tags, ReplayGain and ``iTunSMPB`` on a finished file, in place.
-
-    ``frames`` is the session's length (what :class:`M4bWriter` was given).
-    """
-    from mutagen.mp4 import MP4, MP4FreeForm
-
-    audio = MP4(path)
-    if audio.tags is None:
-        audio.add_tags()
-    t = audio.tags
-    assert t is not None
-    t["\xa9nam"], t["\xa9ART"], t["\xa9alb"] = [tags.title], [tags.artist], [tags.album]
-    t["\xa9cmt"], t["\xa9too"] = [tags.comment], [f"voicecoach {__version__}"]
-    if tags.genre:
-        t["\xa9gen"] = [tags.genre]
-    if tags.date:
-        t["\xa9day"] = [tags.date]
-    if tags.track is not None:
-        t["trkn"] = [(tags.track, 0)]
-    freeform = {"iTunSMPB": smpb(frames)}
-    freeform |= {key.lower(): value for key, value in tags.replaygain().items()}
-    for key, value in freeform.items():
-        t[f"----:com.apple.iTunes:{key}"] = [MP4FreeForm(value.encode("utf-8"))]
-    audio.save()
+WRITER = M4bFormat
