@@ -50,8 +50,7 @@ def log(words: tuple[str, ...], day: str | None, planned: int | None) -> None:
     when = _parse_day(day) if day is not None else training.local_day(now)
     training.check_log_day(when, now)
     with training.open_history(env.data_dir, now, env.stderr) as history:
-        plan = training.followed_plan(history, spec, numbers, when, now, env.config_dir, planned)
-        record, existing = training.log_workout(history, plan, numbers, when, now)
+        record, existing = training.log_workout(history, spec, numbers, when, now, env.config_dir, planned)
     what = "the session played" if existing else "a session"
     above = sum(1 for s in record.done_sets if (s.perfect or 0) > s.planned)
     echo(

@@ -9,7 +9,7 @@ streams) so the CLI stays thin and tests run it in-process.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import IO
@@ -226,32 +226,31 @@ def check_log_day(day: date, now: datetime) -> None:
         raise InputError(f"log: --date {day.isoformat()} is before {FIRST_YEAR}-01-01; give a day from then to today")
 
 
-@dataclass(frozen=True)
-class FollowedPlan:
-    """What a logged workout followed: the preset, its sets and reps per
-    set, and the progression rule when it was today's recommendation."""
-
-    preset: Preset
-    sets: int
-    reps: int
-    rule: str | None
+def log_moment(day: date, now: datetime) -> datetime:
+    """When a workout logged for ``day`` took place: now if today, else noon."""
+    if day == local_day(now):
+        return now
+    return datetime.combine(day, time(12, 0)).astimezone().astimezone(UTC)
 
 
-def followed_plan(
+def log_workout(
     history: History,
     spec: str,
-    numbers: Sequence[int],
+    numbers: list[int],
     day: date,
     now: datetime,
     config_dir: Path | None,
     planned: int | None = None,
-) -> FollowedPlan:
-    """The plan a user logging ``numbers`` for ``day`` followed.
+) -> tuple[Workout, bool]:
+    """Record perfect reps for ``day`` (checked by the caller with
+    :func:`check_log_day`): fill that day's unlogged workout of the preset if
+    there is one with as many sets done, else add a workout. Returns it, and
+    whether it was an existing one.
 
-    ``next`` is the workout recommended for that day; a preset that is the
-    recommendation is taken at the recommended sets and reps; any other at
-    its own count, raised to the most reps logged. ``planned`` overrides the
-    reps. More numbers than sets is an :class:`InputError`.
+    The plan followed: ``next`` is the workout recommended for that day; a
+    preset that is the recommendation is taken at the recommended sets and
+    reps; any other at its own count, raised to the most reps logged.
+    ``planned`` overrides the reps. More numbers than sets is an :class:`InputError`.
     """
     plan = recommend(history.workouts(), day, log_moment(day, now))
     preset = load_preset(plan.preset if spec == NEXT else spec, config_dir)
@@ -267,33 +266,12 @@ def followed_plan(
         raise InputError(
             f"log: {preset.name} has {sets} sets but {len(numbers)} numbers were given ({' '.join(map(str, numbers))})"
         )
-    return FollowedPlan(preset, sets, reps, rule)
-
-
-def log_moment(day: date, now: datetime) -> datetime:
-    """When a workout logged for ``day`` took place: now if today, else noon."""
-    if day == local_day(now):
-        return now
-    return datetime.combine(day, time(12, 0)).astimezone().astimezone(UTC)
-
-
-def log_workout(
-    history: History, plan: FollowedPlan, numbers: list[int], day: date, now: datetime
-) -> tuple[Workout, bool]:
-    """Record perfect reps for ``day``: fill that day's unlogged workout of
-    the preset if there is one with as many sets done, else add a workout.
-    Returns it, and whether it was an existing one. ``day`` is checked (:func:`check_log_day`) by the caller."""
-    open_one = history.latest_unlogged(plan.preset.name, day)
+    open_one = history.latest_unlogged(preset.name, day)
     if open_one is not None and open_one.id is not None and len(open_one.done_sets) == len(numbers):
         return history.set_perfect(open_one.id, numbers), True
-    record = _record(
-        plan.preset,
-        log_moment(day, now),
-        None if len(numbers) == plan.sets else (len(numbers) + 1, 0),
-        tuple(SetResult(i, plan.reps, n) for i, n in enumerate(numbers, 1)),
-        plan.rule,
-        (plan.sets, plan.reps),
-    )
+    stopped = None if len(numbers) == sets else (len(numbers) + 1, 0)
+    sets_done = tuple(SetResult(i, reps, n) for i, n in enumerate(numbers, 1))
+    record = _record(preset, log_moment(day, now), stopped, sets_done, rule, (sets, reps))
     return replace(record, id=history.add(record)), False
 
 

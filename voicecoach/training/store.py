@@ -170,15 +170,10 @@ class History:
 
     @classmethod
     def open(cls, path: Path | str, *, now: datetime | None = None) -> tuple[History, str | None]:
-        """Open the log, recovering from a damaged file.
-
-        Returns ``(history, notice)``: ``notice`` is None, or one line for the
-        user saying the old file was damaged, where it was kept and how many
-        sessions the new log took over from it. The damaged file (and its
-        ``-wal``/``-shm``) is renamed, not altered, to
-        ``<name>.corrupt-YYYYmmdd-HHMMSS`` beside it; the stamp is ``now``
-        (as given), or else the damaged file's last change in local time.
-        """
+        """Open the log, recovering from a damaged file: ``(history, notice)``,
+        the notice None or one line saying where the damaged file (renamed,
+        not altered, to ``<name>.corrupt-<now or its mtime>``) was kept and
+        how many sessions the new log took over from it."""
         try:
             return cls(path), None
         except CorruptHistoryError as exc:
@@ -189,15 +184,9 @@ class History:
             except BaseException:
                 history.close()
                 raise
-            new = (
-                f"a new log was started with the {saved} "
-                f"{'session' if saved == 1 else 'sessions'} that could still be read"
-                if saved
-                else "a new, empty log was started"
-            )
-            return history, (
-                f"The training log {exc.path} was damaged ({exc.detail}); it was kept as {kept} and {new}."
-            )
+            sessions = f"the {saved} session{'s' * (saved != 1)} that could still be read"
+            new = f"a new log was started with {sessions}" if saved else "a new, empty log was started"
+            return history, f"The training log {exc.path} was damaged ({exc.detail}); it was kept as {kept} and {new}."
 
     def close(self) -> None:
         if self._db is not None:
@@ -241,12 +230,11 @@ class History:
             self._migrate()
 
     def _enable_wal(self) -> None:
-        """Switch to WAL. The switch needs a moment alone with the file and,
-        unlike other statements, fails at once (SQLITE_BUSY) instead of
-        waiting when another process holds it, typically when two create the
-        log together; so retry for up to the busy timeout. Some file systems
-        (network shares) cannot do WAL: SQLite then keeps its rollback
-        journal, just as safe, only less concurrent."""
+        """Switch to WAL, retrying for up to the busy timeout: unlike other
+        statements the switch fails at once (SQLITE_BUSY) while another process
+        holds the file, as when two create the log together. Where WAL cannot
+        work (network shares) SQLite keeps its rollback journal: as safe."""
+
         deadline = monotonic() + BUSY_TIMEOUT
         while True:
             try:
@@ -314,12 +302,8 @@ class History:
     def set_perfect(self, workout_id: int, perfect: Sequence[int]) -> Workout:
         """Record (or correct) the perfect reps of a workout, one number per
         set done (skipped sets have none) in order; return the updated workout.
-
-        :class:`InputError` for an unknown workout, a count of numbers that
-        does not match its sets done, a negative number or more than
-        :data:`MAX_REPS`; nothing is written then. More than planned is kept:
-        a user who did more has done them.
-        """
+        :class:`InputError` for an unknown workout, a wrong count of numbers or
+        one out of range (:func:`check_perfect`); nothing is written then."""
         _check_id(workout_id)
         if isinstance(perfect, (str, bytes)) or not isinstance(perfect, Sequence):
             raise TypeError(f"perfect must be a sequence of ints, got {perfect!r}")
