@@ -65,11 +65,11 @@ def format_table(records: Sequence[Workout]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bar(value: float, top: float, width: int = BAR_WIDTH) -> str:
+def bar(value: float, top: float) -> str:
     """A horizontal bar in eighths of a character: ``value`` out of ``top``."""
     if top <= 0 or value <= 0:
         return ""
-    eighths = round(min(value, top) / top * width * 8)
+    eighths = round(min(value, top) / top * BAR_WIDTH * 8)
     return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
 
 

@@ -1,4 +1,4 @@
-"""SIGTERM and SIGHUP handled like Ctrl-C.
+"""SIGTERM and SIGHUP handled like Ctrl-C (during play, SIGTERM ends the session as 'q' does).
 
 A service manager stops us with SIGTERM, a closed terminal sends SIGHUP:
 both must clean up as an interrupt does (temp files removed, the speech

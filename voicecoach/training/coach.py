@@ -16,7 +16,7 @@ from typing import IO
 
 from voicecoach.errors import InputError
 from voicecoach.plan.kinds import MOVING_KINDS, REP_KINDS, SegmentKind
-from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
+from voicecoach.plan.phrases import default_phrases, number_word
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.timeline import Timeline
@@ -286,8 +286,8 @@ def recommended_preset(recommendation: Recommendation, config_dir: Path | None) 
     )
 
 
-def spoken_plan(plan: Recommendation, phrases: PhraseBook | None = None) -> str:
+def spoken_plan(plan: Recommendation) -> str:
     """Today's plan and why, in one short sentence for the intro:
     "Three sets of eleven: one more than last time." """
-    book = phrases or default_phrases()
-    return book.variants(f"plan_{plan.rule}", sets=number_word(plan.sets), reps=number_word(plan.reps).lower())[0]
+    sets, reps = number_word(plan.sets), number_word(plan.reps).lower()
+    return default_phrases().variants(f"plan_{plan.rule}", sets=sets, reps=reps)[0]
