@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import click
 
@@ -65,9 +66,7 @@ def _looks_numeric(word: str) -> bool:
     return word.lstrip("-+").replace(".", "", 1).isdigit()
 
 
-def _parse_day(text: str):
-    from datetime import date
-
+def _parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
