@@ -20,8 +20,8 @@ import traceback
 
 # numpy's OpenBLAS starts a thread per core when numpy is imported, and the
 # thread spins on the other core waiting for work that never comes (the
-# audio code does no linear algebra): a command then burns up to 0.1 s of
-# CPU for nothing. One thread, unless the user chose otherwise.
+# audio code does no linear algebra): CPU burnt for nothing. One thread,
+# unless the user chose otherwise.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from pathlib import Path
@@ -86,15 +86,10 @@ for _command in (
 def run() -> None:
     """The program: :func:`main`, then exit.
 
-    Everything the command opened is closed by then, so the objects left
-    are frozen out of the garbage collector first: the interpreter's last
-    full collections at exit would only walk them all again (about 15 ms
-    of a 0.25 s export; memory goes back to the system either way).
-
-    A standard stream started closed (``>&-``) is plugged first: the next
-    file opened would take its number, and what was meant for the terminal
-    would go into it (a speech worker's socket, the log). A closed standard
-    output is refused: every command writes there.
+    A standard stream started closed (``>&-``) is plugged first, or the next
+    file opened would take its number (a closed standard output is refused:
+    every command writes there). At the end, what is left is frozen out of
+    the garbage collector: the collections at exit would only walk it again.
     """
     if _plug_closed_streams():
         sys.stderr.write(

@@ -21,7 +21,7 @@ class KeyReader:
     def __init__(self, stream: IO, enabled: bool):
         self.stream = stream
         self.enabled = enabled
-        self._saved = None
+        self._saved: list | None = None
 
     def __enter__(self) -> KeyReader:
         if self.enabled:

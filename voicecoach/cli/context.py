@@ -54,7 +54,7 @@ def resolve(spec: str, overrides: dict) -> tuple[Preset, Recommendation | None]:
         click.echo(printable(describe_recommendation(plan), getattr(env.stderr, "encoding", None)), file=env.stderr)
         preset = training.recommended_preset(plan, env.config_dir)
         if overrides.get("sets") is None and overrides.get("reps") is None:
-            intro = (training.spoken_plan(plan),) + preset.cues.intro
+            intro = (training.spoken_plan(plan), *preset.cues.intro)
             preset = replace(preset, cues=replace(preset.cues, intro=intro))
     else:
         preset = load_preset(spec, env.config_dir)

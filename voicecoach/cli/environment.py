@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Protocol, TextIO
 
 import platformdirs
 
@@ -67,9 +67,9 @@ class Environment:
     ``VOICECOACH_DATA_DIR`` override the platform folders.
     """
 
-    stdin: IO = field(default_factory=lambda: sys.stdin)
-    stdout: IO = field(default_factory=lambda: sys.stdout)
-    stderr: IO = field(default_factory=lambda: sys.stderr)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
     config_dir: Path = field(default_factory=lambda: _dir("CONFIG", platformdirs.user_config_dir))
     cache_dir: Path = field(default_factory=lambda: _dir("CACHE", platformdirs.user_cache_dir))
     data_dir: Path = field(default_factory=lambda: _dir("DATA", platformdirs.user_data_dir))

@@ -54,7 +54,7 @@ def format_table(records: Sequence[Workout]) -> str:
     if not records:
         return "No sessions yet: 'voicecoach play' starts one, 'voicecoach log' records one.\n"
     lines = [f"{'date':<16} {'preset':<12} {'plan':<8} {'tempo':<8} {'perfect reps':<14} status"]
-    for r, move in zip(records, moves(records)):
+    for r, move in zip(records, moves(records), strict=True):
         when = r.started.astimezone().strftime("%Y-%m-%d %H:%M")
         perfect = " ".join(_perfect(s) for s in r.sets) or "-"
         plan = f"{r.planned_sets}x{r.planned_reps} {_ARROW[move]}"
@@ -65,11 +65,11 @@ def format_table(records: Sequence[Workout]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bar(value: float, top: float, width: int = BAR_WIDTH) -> str:
+def bar(value: float, top: float) -> str:
     """A horizontal bar in eighths of a character: ``value`` out of ``top``."""
     if top <= 0 or value <= 0:
         return ""
-    eighths = round(min(value, top) / top * width * 8)
+    eighths = round(min(value, top) / top * BAR_WIDTH * 8)
     return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
 
 
@@ -126,5 +126,5 @@ def to_json(records: Sequence[Workout]) -> list[dict]:
                 for s in r.sets
             ],
         }
-        for r, move in zip(records, moves(records))
+        for r, move in zip(records, moves(records), strict=True)
     ]

@@ -16,22 +16,7 @@ import unicodedata
 
 __all__ = ["printable"]
 
-_ASCII_ART = str.maketrans(
-    {
-        "█": "#",
-        "▉": "#",
-        "▊": "#",
-        "▋": "#",
-        "▌": "#",
-        "▍": "#",
-        "▎": "#",
-        "▏": "#",
-        "…": "...",
-        "—": "-",
-        "–": "-",
-        "→": "->",
-    }
-)
+_ASCII_ART = str.maketrans({**dict.fromkeys("█▉▊▋▌▍▎▏", "#"), "…": "...", "—": "-", "\u2013": "-", "→": "->"})
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
 

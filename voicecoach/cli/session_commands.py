@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shlex
+from datetime import datetime
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import click
 
@@ -25,6 +27,10 @@ from voicecoach.errors import InputError
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import DEFAULT_PRESET
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
+from voicecoach.plan.timeline import Timeline
+
+if TYPE_CHECKING:  # numpy and PortAudio: only when playing
+    from voicecoach.live.player import PlayResult
 
 
 @click.command()
@@ -93,7 +99,6 @@ def export(
     **overrides,
 ) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
-    from voicecoach.audio.session import normalise
     from voicecoach.encode.formats import ExportOptions, check_stream, format_for, writer
     from voicecoach.encode.targets import STDOUT, check_stdout, resolve_target
     from voicecoach.encode.writer import export as write
@@ -114,9 +119,7 @@ def export(
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
     p = resolve_preset(preset, overrides)
-    session = prepare_session(p, samplerate, channels)
-    stream = session.music(music, shuffle) if music is not None else None
-    session = normalise(session, _target(loudness, channels), stream, env.cache_dir)
+    session, stream = _loud_session(p, music, shuffle, loudness, samplerate, channels)
     bed = session.music_bed(stream.read_into) if stream is not None else None
     options = ExportOptions(
         format=chosen,
@@ -130,20 +133,16 @@ def export(
         album=p.title,
         date=env.now().date().isoformat(),
         track=_program_track() if preset == NEXT else None,
-        loudness=session.loudness.target,
+        loudness=session.loudness.target if session.loudness else None,
     )
     total = session.timeline.frames
-    if env.progress:
-        with click.progressbar(length=total, label=f"Writing {printable(path.name)}", file=env.stderr) as bar:
-            done = [0]
+    label = f"Writing {printable(path.name)}"
+    with click.progressbar(length=total, label=label, file=env.stderr, hidden=not env.progress) as bar:
 
-            def progress(frames: int) -> None:
-                bar.update(frames - done[0])
-                done[0] = frames
+        def progress(frames: int) -> None:
+            bar.update(frames - bar.pos)
 
-            written = write(session.mixer, session.timeline, path, options, progress, bed, force=force)
-    else:
-        written = write(session.mixer, session.timeline, path, options, bed=bed, force=force)
+        written = write(session.mixer, session.timeline, path, options, progress, bed, force=force)
     minutes = total / session.timeline.samplerate / 60
     say = (lambda line: click.echo(printable(line), file=env.stderr)) if to_stdout else echo
     for name in written:
@@ -171,9 +170,8 @@ def play(
 ) -> None:
     """Play a session live: space pauses, n skips to the next set, b starts the set
     again, q quits; headset buttons and media keys do the same (MPRIS)."""
-    from voicecoach.audio.session import normalise
     from voicecoach.cli.console import StatusLine
-    from voicecoach.cli.stop_signal import StopSignal
+    from voicecoach.cli.signals import Signalled, StopSignal
     from voicecoach.live.mpris import Track, open_mpris
     from voicecoach.live.native_noise import NativeNoise
     from voicecoach.live.playback import DeviceLost, Hooks, PlayInterrupted
@@ -186,31 +184,16 @@ def play(
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
     backend = env.audio_backend()
     dev = resolve_device(device, backend.devices())  # before the slow part
-    session = prepare_session(p)
-    tracks = session.music(music, shuffle) if music is not None else None
-    session = normalise(session, _target(loudness, session.mixer.channels), tracks, env.cache_dir)
+    session, tracks = _loud_session(p, music, shuffle, loudness)
     mpris = open_mpris(Track(p.title, p.name, session.timeline.frames, session.timeline.samplerate), not no_mpris)
     controls = env.controls + ((mpris,) if mpris is not None else ())
     noise = NativeNoise(env.stderr)
-    terminal = [env.stderr]  # PortAudio's own lines are kept off it while it plays
+    terminal: list[IO] = [env.stderr]  # PortAudio's own lines are kept off it while it plays
     status = StatusLine(env.stderr, env.interactive)
 
     def notice(text: str) -> None:
         status.clear()
         click.echo(printable(f"voicecoach: {text}", getattr(terminal[0], "encoding", None)), file=terminal[0])
-
-    def record(result, ask: bool, quiet: bool = False) -> None:
-        _record_play(
-            p,
-            session.timeline,
-            result.position,
-            result.completed,
-            started,
-            ask=ask,
-            jumps=result.jumps,
-            rule=rule,
-            quiet=quiet,
-        )
 
     started = env.now()
     stop_signal = StopSignal()
@@ -223,11 +206,11 @@ def play(
             )
         except PlayInterrupted as stop:
             status.clear()  # Ctrl-C: the sets done still count
-            record(stop.result, ask=False, quiet=True)
+            _record_play(p, session.timeline, stop.result, started, rule, ask=False, quiet=True)
             raise
         except DeviceLost as lost:
             status.clear()  # the device gone for good: so do they
-            record(lost.result, ask=False, quiet=True)
+            _record_play(p, session.timeline, lost.result, started, rule, ask=False, quiet=True)
             raise
         finally:
             status.clear()
@@ -238,16 +221,27 @@ def play(
         f"{p.title}: {how}; underruns: {result.underruns}"
         + (f"; device recovered {result.recoveries}x" if result.recoveries else "")
     )
-    record(result, ask=env.interactive and stop_signal.received is None)
+    _record_play(p, session.timeline, result, started, rule, ask=env.interactive and stop_signal.received is None)
     if stop_signal.received is not None:  # ended like 'q', then exits as signalled
-        stop_signal.exit()
+        raise Signalled(stop_signal.received)
 
 
-def _target(loudness: float | None, channels: int) -> float:
-    """The loudness to normalise to: ``--loudness``, else spoken word's for the width."""
+def _loud_session(
+    preset: Preset,
+    music: Path | None,
+    shuffle: bool,
+    loudness: float | None,
+    samplerate: int = DEFAULT_SAMPLERATE,
+    channels: int = 1,
+):
+    """The session at ``--loudness`` (else spoken word's for its width) and its music stream, if any."""
     from voicecoach.audio.normalise import default_target
+    from voicecoach.audio.session import normalise
 
-    return default_target(channels) if loudness is None else loudness
+    session = prepare_session(preset, samplerate, channels)
+    stream = session.music(music, shuffle) if music is not None else None
+    target = default_target(channels) if loudness is None else loudness
+    return normalise(session, target, stream, current_env().cache_dir), stream
 
 
 def session_title(preset: Preset) -> str:
@@ -273,15 +267,7 @@ def log_hint(name: str, planned: list[int]) -> str:
 
 
 def _record_play(
-    preset: Preset,
-    timeline,
-    position: int,
-    completed: bool,
-    started,
-    ask: bool,
-    jumps=(),
-    rule: str | None = None,
-    quiet: bool = False,
+    preset: Preset, timeline: Timeline, result: PlayResult, started: datetime, rule: str | None, ask: bool, quiet=False
 ) -> None:
     """Put the session in the training log, as it happened (sets skipped,
     cut short, not reached); on a terminal, ask for perfect reps. A session
@@ -290,7 +276,7 @@ def _record_play(
     from voicecoach.training import coach as training
 
     env = current_env()
-    record = training.played_record(preset, timeline, position, completed, started, jumps, rule)
+    record = training.played_record(preset, timeline, result.position, result.completed, started, result.jumps, rule)
     if not record.done_sets:
         if not quiet:
             echo("Nothing logged: not one rep was played.")

@@ -1,4 +1,4 @@
-"""SIGTERM and SIGHUP handled like Ctrl-C.
+"""SIGTERM and SIGHUP handled like Ctrl-C (during play, SIGTERM ends the session as 'q' does).
 
 A service manager stops us with SIGTERM, a closed terminal sends SIGHUP:
 both must clean up as an interrupt does (temp files removed, the speech
@@ -21,10 +21,14 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from voicecoach.errors import ExitStatus
 
-__all__ = ["Signalled", "forget_caught_interrupts", "noticed", "signals_as_interrupts"]
+if TYPE_CHECKING:  # play's transport: loaded only for play
+    from voicecoach.live.transport import Transport
+
+__all__ = ["Signalled", "StopSignal", "forget_caught_interrupts", "noticed", "signals_as_interrupts"]
 
 HANDLED = (signal.SIGTERM, signal.SIGHUP)
 GRACE = 2.0
@@ -40,7 +44,7 @@ class _Watch:
         self.active = True
 
 
-_current = _Watch()
+_current = [_Watch()]  # the running block's, for the handlers
 
 
 class Signalled(KeyboardInterrupt):
@@ -59,7 +63,7 @@ class Signalled(KeyboardInterrupt):
 def noticed(signum: int) -> None:
     """Tell the watcher a Python handler took ``signum`` (one set insertion:
     safe in a handler)."""
-    _current.noticed.add(signum)
+    _current[0].noticed.add(signum)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -82,9 +86,8 @@ def signals_as_interrupts() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    global _current
     previous = {sig: signal.getsignal(sig) for sig in (*HANDLED, signal.SIGINT)}
-    watch = _current = _Watch()
+    watch = _current[0] = _Watch()
     for sig in HANDLED:
         if previous[sig] != signal.SIG_IGN:  # nohup's ignored SIGHUP stays ignored
             signal.signal(sig, _raise)
@@ -143,3 +146,36 @@ def forget_caught_interrupts() -> None:
     Every string ``exec`` clears that mark as it starts; this is one.
     """
     exec("None")
+
+
+class StopSignal:
+    """SIGTERM during play: the session ends as 'q' ends it, then the run
+    exits as signalled (play raises :class:`Signalled` for :attr:`received`).
+
+    A service manager, a timer or a phone's remote shell stops a playing
+    session with SIGTERM: the person on the mat hears "stopping here" and the
+    sets done go into the training log once, like any other ending. A play
+    control, entered with the transport while the session plays; the handler
+    only asks the transport to quit, safe in a signal handler. Only the main
+    thread can handle signals: elsewhere it does nothing."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    @contextlib.contextmanager
+    def __call__(self, transport: Transport) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        from voicecoach.live.transport import TransportCommand
+
+        def quit_playing(signum: int, frame: object) -> None:
+            noticed(signum)
+            self.received = signum
+            transport.request(TransportCommand.QUIT)
+
+        previous = signal.signal(signal.SIGTERM, quit_playing)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)

@@ -32,7 +32,7 @@ def format_table(timeline: Timeline) -> str:
         f"{len(timeline.segments)} segments, {len(timeline.events)} events",
         f"{'time':>8}  {'len':>5}  {'set':>3} {'rep':>3}  {'phase':<13} heard",
     ]
-    for seg, said, n in zip(timeline.segments, heard, ticks):
+    for seg, said, n in zip(timeline.segments, heard, ticks, strict=True):
         label = segment_label(seg.kind, LabelStyle.TABLE)
         if seg.side:
             label = f"{label} ({seg.side})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import click
 
@@ -50,8 +51,7 @@ def log(words: tuple[str, ...], day: str | None, planned: int | None) -> None:
     when = _parse_day(day) if day is not None else training.local_day(now)
     training.check_log_day(when, now)
     with training.open_history(env.data_dir, now, env.stderr) as history:
-        plan = training.followed_plan(history, spec, numbers, when, now, env.config_dir, planned)
-        record, existing = training.log_workout(history, plan, numbers, when, now)
+        record, existing = training.log_workout(history, spec, numbers, when, now, env.config_dir, planned)
     what = "the session played" if existing else "a session"
     above = sum(1 for s in record.done_sets if (s.perfect or 0) > s.planned)
     echo(
@@ -66,9 +66,7 @@ def _looks_numeric(word: str) -> bool:
     return word.lstrip("-+").replace(".", "", 1).isdigit()
 
 
-def _parse_day(text: str):
-    from datetime import date
-
+def _parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:

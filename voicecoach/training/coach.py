@@ -9,19 +9,19 @@ streams) so the CLI stays thin and tests run it in-process.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import IO
 
 from voicecoach.errors import InputError
 from voicecoach.plan.kinds import MOVING_KINDS, REP_KINDS, SegmentKind
-from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
+from voicecoach.plan.phrases import default_phrases, number_word
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.timeline import Timeline
 from voicecoach.training.progression import Recommendation, recommend
-from voicecoach.training.records import MAX_REPS, SetResult, Workout
+from voicecoach.training.records import MAX_REPS, SetResult, Workout, check_perfect
 from voicecoach.training.store import CorruptHistoryError, History, HistoryError
 
 NEXT = "next"  # the preset name that means today's recommended workout
@@ -88,7 +88,7 @@ def played_record(
             completed = True
         elif seg.kind in REP_KINDS:
             stopped_set, stopped_rep = seg.set, seg.rep
-        elif seg.kind == SegmentKind.REST:
+        elif seg.kind == SegmentKind.REST and seg.set is not None:
             stopped_set, stopped_rep = seg.set + 1, 0
         else:  # intro, warm-up, get ready
             stopped_set, stopped_rep = 1, 0
@@ -104,7 +104,8 @@ def played_record(
         if number == stopped_set and played == 0:
             break  # stopped before a rep of it was done
         sets.append(SetResult(number, preset.reps_per_set, played=None if played == len(spans) else played))
-    return _record(preset, started, stopped_set, stopped_rep, tuple(sets), preset.reps_per_set, rule)
+    stopped = None if stopped_set is None or stopped_rep is None else (stopped_set, stopped_rep)
+    return _record(preset, started, stopped, tuple(sets), rule)
 
 
 def _heard(end: int, jumps: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -141,13 +142,15 @@ def _rep_moves(timeline: Timeline) -> dict[int, list[tuple[int, int]]]:
 def _record(
     preset: Preset,
     started: datetime,
-    stopped_set: int | None,
-    stopped_rep: int | None,
+    stopped: tuple[int, int] | None,
     sets: tuple[SetResult, ...],
-    planned_reps: int,
     rule: str | None,
-    planned_sets: int | None = None,
+    planned: tuple[int, int] | None = None,
 ) -> Workout:
+    """A new workout of ``preset``, stopped at ``(set, rep)`` or complete, planned
+    as ``(sets, reps)`` (default: the preset's own)."""
+    planned_sets, planned_reps = planned or (preset.sets, preset.reps_per_set)
+    stopped_set, stopped_rep = stopped or (None, None)
     return Workout(
         id=None,
         preset=preset.name,
@@ -156,10 +159,10 @@ def _record(
         tempo=str(preset.tempo) if preset.tempo else None,
         eccentric=preset.tempo.eccentric if preset.tempo else None,
         started=started,
-        completed=stopped_set is None,
+        completed=stopped is None,
         stopped_set=stopped_set,
         stopped_rep=stopped_rep,
-        planned_sets=planned_sets or preset.sets,
+        planned_sets=planned_sets,
         planned_reps=planned_reps,
         sets=sets,
         rule=rule,
@@ -205,11 +208,7 @@ def check_reps(text: str, set_number: int) -> int:
         value = int(text)
     except ValueError:
         raise InputError(f"set {set_number}: {text!r} is not a number of reps") from None
-    if value < 0:
-        raise InputError(f"set {set_number}: perfect reps cannot be negative, got {value}")
-    if value > MAX_REPS:
-        raise InputError(f"set {set_number}: {value} perfect reps is more than {MAX_REPS}, the most a set can have")
-    return value
+    return check_perfect(set_number, value)
 
 
 def log_numbers(words: Sequence[str]) -> list[int]:
@@ -227,39 +226,34 @@ def check_log_day(day: date, now: datetime) -> None:
         raise InputError(f"log: --date {day.isoformat()} is before {FIRST_YEAR}-01-01; give a day from then to today")
 
 
-@dataclass(frozen=True)
-class FollowedPlan:
-    """What a logged workout followed: the preset, its sets and reps per
-    set, and the progression rule when it was today's recommendation."""
-
-    preset: Preset
-    sets: int
-    reps: int
-    rule: str | None
+def log_moment(day: date, now: datetime) -> datetime:
+    """When a workout logged for ``day`` took place: now if today, else noon."""
+    if day == local_day(now):
+        return now
+    return datetime.combine(day, time(12, 0)).astimezone().astimezone(UTC)
 
 
-def followed_plan(
+def log_workout(
     history: History,
     spec: str,
-    numbers: Sequence[int],
+    numbers: list[int],
     day: date,
     now: datetime,
     config_dir: Path | None,
     planned: int | None = None,
-) -> FollowedPlan:
-    """The plan a user logging ``numbers`` for ``day`` followed.
+) -> tuple[Workout, bool]:
+    """Record perfect reps for ``day`` (checked by the caller with
+    :func:`check_log_day`): fill that day's unlogged workout of the preset if
+    there is one with as many sets done, else add a workout. Returns it, and
+    whether it was an existing one.
 
-    ``next`` is the workout recommended for that day; a preset that is the
-    recommendation is taken at the recommended sets and reps; any other at
-    its own count, raised to the most reps logged. ``planned`` overrides the
-    reps. More numbers than sets is an :class:`InputError`.
+    The plan followed: ``next`` is the workout recommended for that day; a
+    preset that is the recommendation is taken at the recommended sets and
+    reps; any other at its own count, raised to the most reps logged.
+    ``planned`` overrides the reps. More numbers than sets is an :class:`InputError`.
     """
-    moment = log_moment(day, now)
-    plan = recommend(history.workouts(), day, moment)
-    if spec == NEXT:
-        preset = load_preset(plan.preset, config_dir)
-    else:
-        preset = load_preset(spec, config_dir)
+    plan = recommend(history.workouts(), day, log_moment(day, now))
+    preset = load_preset(plan.preset if spec == NEXT else spec, config_dir)
     if preset.name == plan.preset:
         sets, reps, rule = plan.sets, plan.reps, plan.rule
     else:
@@ -272,38 +266,13 @@ def followed_plan(
         raise InputError(
             f"log: {preset.name} has {sets} sets but {len(numbers)} numbers were given ({' '.join(map(str, numbers))})"
         )
-    return FollowedPlan(preset, sets, reps, rule)
-
-
-def log_moment(day: date, now: datetime) -> datetime:
-    """When a workout logged for ``day`` took place: now if today, else noon."""
-    if day == local_day(now):
-        return now
-    return datetime.combine(day, time(12, 0)).astimezone().astimezone(UTC)
-
-
-def log_workout(
-    history: History, plan: FollowedPlan, numbers: list[int], day: date, now: datetime
-) -> tuple[Workout, bool]:
-    """Record perfect reps for ``day``: fill that day's unlogged workout of
-    the preset if there is one with as many sets done, else add a workout.
-    Returns it, and whether it was an existing one."""
-    check_log_day(day, now)
-    open_one = history.latest_unlogged(plan.preset.name, day)
-    if open_one is not None and len(open_one.done_sets) == len(numbers):
+    open_one = history.latest_unlogged(preset.name, day)
+    if open_one is not None and open_one.id is not None and len(open_one.done_sets) == len(numbers):
         return history.set_perfect(open_one.id, numbers), True
-    complete = len(numbers) == plan.sets
-    record = _record(
-        plan.preset,
-        log_moment(day, now),
-        None if complete else len(numbers) + 1,
-        None if complete else 0,
-        tuple(SetResult(i, plan.reps, n) for i, n in enumerate(numbers, 1)),
-        plan.reps,
-        plan.rule,
-        plan.sets,
-    )
-    return history.get(history.add(record)), False
+    stopped = None if len(numbers) == sets else (len(numbers) + 1, 0)
+    sets_done = tuple(SetResult(i, reps, n) for i, n in enumerate(numbers, 1))
+    record = _record(preset, log_moment(day, now), stopped, sets_done, rule, (sets, reps))
+    return replace(record, id=history.add(record)), False
 
 
 def todays_recommendation(history: History, now: datetime) -> Recommendation:
@@ -317,8 +286,8 @@ def recommended_preset(recommendation: Recommendation, config_dir: Path | None) 
     )
 
 
-def spoken_plan(plan: Recommendation, phrases: PhraseBook | None = None) -> str:
+def spoken_plan(plan: Recommendation) -> str:
     """Today's plan and why, in one short sentence for the intro:
     "Three sets of eleven: one more than last time." """
-    book = phrases or default_phrases()
-    return book.variants(f"plan_{plan.rule}", sets=number_word(plan.sets), reps=number_word(plan.reps).lower())[0]
+    sets, reps = number_word(plan.sets), number_word(plan.reps).lower()
+    return default_phrases().variants(f"plan_{plan.rule}", sets=sets, reps=reps)[0]

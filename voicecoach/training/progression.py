@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from fractions import Fraction
 
-from voicecoach.training.records import SetResult, Workout
+from voicecoach.training.records import SetResult, Workout, check_aware
 
 LADDER = ("dead-bug", "bent-knee", "single-leg", "leg-lifts", "hanging")  # easiest -> hardest
 START_REPS, TOP_REPS, SETS = 10, 15, 3
@@ -91,19 +91,26 @@ class Facts:
     ignored: str | None  # why the latest ladder workout does not count, or None
 
     @property
+    def judged(self) -> Workout:
+        """The judged workout: every rule after :func:`first_session` has one."""
+        if self.workout is None:
+            raise ValueError("no ladder workout counts yet")
+        return self.workout
+
+    @property
     def rung(self) -> int:
-        return LADDER.index(self.workout.preset)
+        return LADDER.index(self.judged.preset)
 
     @property
     def reps(self) -> int:
         """The judged workout's target, as planned (may be outside 10-15)."""
-        return self.workout.planned_reps
+        return self.judged.planned_reps
 
     @property
     def perfect(self) -> int:
-        """Perfect reps of the judged sets, each counted up to its plan (a
-        surplus in one set does not hide a shortfall in another)."""
-        return sum(min(s.perfect, s.planned) for s in self.sets)
+        """Perfect reps of the judged sets (all logged), each counted up to its
+        plan (a surplus in one set does not hide a shortfall in another)."""
+        return sum(min(s.perfect or 0, s.planned) for s in self.sets)
 
     @property
     def planned(self) -> int:
@@ -117,12 +124,12 @@ class Facts:
     @property
     def clean(self) -> bool:
         """Every judged set had all its planned reps perfect (more is fine)."""
-        return all(s.perfect >= s.planned for s in self.sets)
+        return all((s.perfect or 0) >= s.planned for s in self.sets)
 
     @property
     def unfinished(self) -> bool:
         """Stopped early, or a set was skipped: not the whole plan was done."""
-        return not self.workout.completed or any(s.skipped for s in self.workout.sets)
+        return not self.judged.completed or any(s.skipped for s in self.judged.sets)
 
     @property
     def when(self) -> str:
@@ -146,14 +153,12 @@ def first_session(f: Facts) -> Choice | None:
     stay quiet while the limbs move."""
     if f.workout is not None:
         return None
-    start = "no session counts yet" if f.ignored else "this is your first session"
+    start = "No session counts yet" if f.ignored else "This is your first session"
     return Choice(
         0,
         START_REPS,
-        _cap(
-            f"{start}, so start with {LADDER[0]} {SETS} x {START_REPS} to learn to keep the lower "
-            f"back flat while the arms and legs move."
-        ),
+        f"{start}, so start with {LADDER[0]} {SETS} x {START_REPS} to learn to keep the lower back flat "
+        f"while the arms and legs move.",
     )
 
 
@@ -192,9 +197,9 @@ def unfinished(f: Facts) -> Choice | None:
     reps = _clamp(f.reps)
     done = _plural(len(f.sets), "clean set")
     how = (
-        f"stopped in set {f.workout.stopped_set} after {done}"
-        if not f.workout.completed
-        else f"skipped {_plural(len(f.workout.sets) - len(f.sets), 'set')} and did {done}"
+        f"stopped in set {f.judged.stopped_set} after {done}"
+        if not f.judged.completed
+        else f"skipped {_plural(len(f.judged.sets) - len(f.sets), 'set')} and did {done}"
     )
     return Choice(
         f.rung,
@@ -206,16 +211,15 @@ def unfinished(f: Facts) -> Choice | None:
 def slow_descent(f: Facts) -> Choice | None:
     """Clean reps only count toward progress with a controlled descent of
     at least 3 seconds."""
-    eccentric = f.workout.eccentric
+    eccentric = f.judged.eccentric
     if not f.clean or eccentric is None or eccentric >= MIN_ECCENTRIC:
         return None
     reps = _clamp(f.reps)
     return Choice(
         f.rung,
         reps,
-        f"All {len(f.sets)} sets were perfect {f.when}, but the descent "
-        f"took only {_seconds(eccentric)} seconds, so repeat {reps} reps "
-        f"and lower over a full {MIN_ECCENTRIC:g} seconds.",
+        f"All {len(f.sets)} sets were perfect {f.when}, but the descent took only {_seconds(eccentric)} seconds, "
+        f"so repeat {reps} reps and lower over a full {MIN_ECCENTRIC:g} seconds.",
     )
 
 
@@ -226,10 +230,8 @@ def top_of_ladder(f: Facts) -> Choice | None:
     return Choice(
         f.rung,
         TOP_REPS,
-        f"All {len(f.sets)} sets were perfect at {f.reps} reps on "
-        f"{LADDER[f.rung]}, the top of the ladder, so stay at "
-        f"{TOP_REPS} and add weight, such as a light dumbbell held "
-        f"between the feet.",
+        f"All {len(f.sets)} sets were perfect at {f.reps} reps on {LADDER[f.rung]}, the top of the ladder, "
+        f"so stay at {TOP_REPS} and add weight, such as a light dumbbell held between the feet.",
     )
 
 
@@ -240,9 +242,8 @@ def next_rung(f: Facts) -> Choice | None:
     return Choice(
         f.rung + 1,
         START_REPS,
-        f"All {len(f.sets)} sets were perfect at {f.reps} reps "
-        f"{f.when}, so move up to {LADDER[f.rung + 1]} at "
-        f"{START_REPS} reps.",
+        f"All {len(f.sets)} sets were perfect at {f.reps} reps {f.when}, so move up to {LADDER[f.rung + 1]} "
+        f"at {START_REPS} reps.",
     )
 
 
@@ -320,10 +321,7 @@ def recommend(
     if now is not None:
         workouts = [s for s in workouts if s.started <= now]
     facts = judge(workouts, today, tz)
-    for rule in RULES:
-        choice = rule(facts)
-        if choice is not None:
-            break
+    choice, rule = next((c, r) for r in RULES if (c := r(facts)) is not None)  # repeat always chooses
     reason = choice.reason
     if facts.ignored is not None:
         reason = f"{facts.ignored}; {reason[0].lower()}{reason[1:]}"
@@ -379,7 +377,7 @@ def _judged_sets(workout: Workout) -> tuple[tuple[SetResult, ...], str | None]:
     elif workout.stopped_set == 1:
         return (), "stopped in its first set, so it is not counted"
     else:
-        sets = tuple(s for s in workout.done_sets if s.number < workout.stopped_set)
+        sets = tuple(s for s in workout.done_sets if s.number < (workout.stopped_set or 0))
     if not sets:
         return (), "has no sets recorded, so it is not counted"
     if all(s.perfect is None for s in sets):
@@ -398,10 +396,7 @@ def _check(history: object, today: object, now: object, tz: object) -> list[Work
     if isinstance(today, datetime) or not isinstance(today, date):
         raise TypeError(f"today must be a date, got {today!r}")
     if now is not None:
-        if not isinstance(now, datetime):
-            raise TypeError(f"now must be a datetime or None, got {now!r}")
-        if now.utcoffset() is None:
-            raise ValueError(f"now must be timezone-aware, got the naive {now.isoformat()}")
+        check_aware("now", now)
     if tz is not None and not isinstance(tz, tzinfo):
         raise TypeError(f"tz must be a tzinfo or None, got {tz!r}")
     return list(history)
@@ -433,7 +428,3 @@ def _tally(f: Facts) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _cap(text: str) -> str:
-    return text[0].upper() + text[1:]

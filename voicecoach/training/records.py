@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from voicecoach.common.numbers import is_int, is_real
+from voicecoach.errors import InputError
 
 
-def _check_int(name: str, value: object, low: int) -> None:
+def _check_int(name: str, value: int, low: int) -> None:
     if not is_int(value):
         raise TypeError(f"{name} must be an int, got {value!r}")
     if value < low:
@@ -28,6 +29,16 @@ def check_aware(name: str, value: object) -> None:
 
 
 MAX_REPS = 200  # the most reps a preset plans per set; a log may hold as many perfect ones
+
+
+def check_perfect(set_number: int, value: int) -> int:
+    """A user's count of perfect reps in a set: 0 to :data:`MAX_REPS` (more
+    than planned is fine: they were done)."""
+    if value < 0:
+        raise InputError(f"set {set_number}: perfect reps cannot be negative, got {value}")
+    if value > MAX_REPS:
+        raise InputError(f"set {set_number}: {value} perfect reps is more than {MAX_REPS}, the most a set can have")
+    return value
 
 
 @dataclass(frozen=True)
@@ -142,7 +153,7 @@ class Workout:
         done = self.done_sets
         if not done or any(s.perfect is None for s in done):
             return None
-        return sum(s.perfect for s in done)
+        return sum(s.perfect or 0 for s in done)
 
     @property
     def unlogged(self) -> bool:

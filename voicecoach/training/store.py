@@ -35,6 +35,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterator, Sequence
+from dataclasses import fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from time import monotonic, sleep
@@ -43,7 +44,7 @@ from typing import Self
 from voicecoach.common.files import kind_of
 from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError, RuntimeFailure
-from voicecoach.training.records import MAX_REPS, SetResult, Workout, check_aware
+from voicecoach.training.records import SetResult, Workout, check_aware, check_perfect
 from voicecoach.training.schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["BUSY_TIMEOUT", "CorruptHistoryError", "History", "HistoryError"]
@@ -81,28 +82,11 @@ def _is_corrupt(exc: sqlite3.Error) -> bool:
     return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _CORRUPT_CODES
 
 
-_SELECT_COLUMNS = (
-    "id",
-    "preset",
-    "exercise",
-    "variation",
-    "tempo",
-    "eccentric",
-    "started",
-    "completed",
-    "stopped_set",
-    "stopped_rep",
-    "planned_sets",
-    "planned_reps",
-    "rule",
-    "number",
-    "planned",
-    "perfect",
-    "played",
-)
+# The columns are the records' fields, in their order (a workout's sets have their own table).
+_SESSION_COLUMNS = tuple(f.name for f in fields(Workout) if f.name != "sets")
+_SET_COLUMNS = tuple(f.name for f in fields(SetResult))
 _SELECT = (
-    f"SELECT {', '.join('s.' + c for c in _SELECT_COLUMNS[:13])}, "
-    f"{', '.join('t.' + c for c in _SELECT_COLUMNS[13:])} "
+    f"SELECT {', '.join('s.' + c for c in _SESSION_COLUMNS)}, {', '.join('t.' + c for c in _SET_COLUMNS)} "
     "FROM sessions s LEFT JOIN sets t ON t.session_id = s.id"
 )
 
@@ -186,15 +170,10 @@ class History:
 
     @classmethod
     def open(cls, path: Path | str, *, now: datetime | None = None) -> tuple[History, str | None]:
-        """Open the log, recovering from a damaged file.
-
-        Returns ``(history, notice)``: ``notice`` is None, or one line for the
-        user saying the old file was damaged, where it was kept and how many
-        sessions the new log took over from it. The damaged file (and its
-        ``-wal``/``-shm``) is renamed, not altered, to
-        ``<name>.corrupt-YYYYmmdd-HHMMSS`` beside it; the stamp is ``now``
-        (as given), or else the damaged file's last change in local time.
-        """
+        """Open the log, recovering from a damaged file: ``(history, notice)``,
+        the notice None or one line saying where the damaged file (renamed,
+        not altered, to ``<name>.corrupt-<now or its mtime>``) was kept and
+        how many sessions the new log took over from it."""
         try:
             return cls(path), None
         except CorruptHistoryError as exc:
@@ -205,15 +184,9 @@ class History:
             except BaseException:
                 history.close()
                 raise
-            new = (
-                f"a new log was started with the {saved} "
-                f"{'session' if saved == 1 else 'sessions'} that could still be read"
-                if saved
-                else "a new, empty log was started"
-            )
-            return history, (
-                f"The training log {exc.path} was damaged ({exc.detail}); it was kept as {kept} and {new}."
-            )
+            sessions = f"the {saved} session{'s' * (saved != 1)} that could still be read"
+            new = f"a new log was started with {sessions}" if saved else "a new, empty log was started"
+            return history, f"The training log {exc.path} was damaged ({exc.detail}); it was kept as {kept} and {new}."
 
     def close(self) -> None:
         if self._db is not None:
@@ -257,12 +230,11 @@ class History:
             self._migrate()
 
     def _enable_wal(self) -> None:
-        """Switch to WAL. The switch needs a moment alone with the file and,
-        unlike other statements, fails at once (SQLITE_BUSY) instead of
-        waiting when another process holds it, typically when two create the
-        log together; so retry for up to the busy timeout. Some file systems
-        (network shares) cannot do WAL: SQLite then keeps its rollback
-        journal, just as safe, only less concurrent."""
+        """Switch to WAL, retrying for up to the busy timeout: unlike other
+        statements the switch fails at once (SQLITE_BUSY) while another process
+        holds the file, as when two create the log together. Where WAL cannot
+        work (network shares) SQLite keeps its rollback journal: as safe."""
+
         deadline = monotonic() + BUSY_TIMEOUT
         while True:
             try:
@@ -330,14 +302,9 @@ class History:
     def set_perfect(self, workout_id: int, perfect: Sequence[int]) -> Workout:
         """Record (or correct) the perfect reps of a workout, one number per
         set done (skipped sets have none) in order; return the updated workout.
-
-        :class:`InputError` for an unknown workout, a count of numbers that
-        does not match its sets done, a negative number or more than
-        :data:`MAX_REPS`; nothing is written then. More than planned is kept:
-        a user who did more has done them.
-        """
-        if not is_int(workout_id):
-            raise TypeError(f"workout id must be an int, got {workout_id!r}")
+        :class:`InputError` for an unknown workout, a wrong count of numbers or
+        one out of range (:func:`check_perfect`); nothing is written then."""
+        _check_id(workout_id)
         if isinstance(perfect, (str, bytes)) or not isinstance(perfect, Sequence):
             raise TypeError(f"perfect must be a sequence of ints, got {perfect!r}")
         values = list(perfect)
@@ -359,16 +326,12 @@ class History:
                     f"session {workout_id} has {len(done)} sets done, so give "
                     f"{len(done)} numbers of perfect reps; got {len(values)}"
                 )
-            for number, value in zip(done, values):
-                if value < 0:
-                    raise InputError(f"set {number}: perfect reps cannot be negative, got {value}")
-                if value > MAX_REPS:
-                    raise InputError(
-                        f"set {number}: {value} perfect reps is more than {MAX_REPS}, the most a set can have"
-                    )
             db.executemany(
                 "UPDATE sets SET perfect = ? WHERE session_id = ? AND number = ?",
-                [(value, workout_id, number) for number, value in zip(done, values)],
+                [
+                    (check_perfect(number, value), workout_id, number)
+                    for number, value in zip(done, values, strict=True)
+                ],
             )
             return self._select("s.id = ?", (workout_id,))[0]
 
@@ -376,8 +339,7 @@ class History:
 
     def get(self, workout_id: int) -> Workout | None:
         """The workout with this id, or None."""
-        if not is_int(workout_id):
-            raise TypeError(f"workout id must be an int, got {workout_id!r}")
+        _check_id(workout_id)
         with self._errors("read"), self._transaction(write=False):
             found = self._select("s.id = ?", (workout_id,))
         return found[0] if found else None
@@ -407,9 +369,7 @@ class History:
             raise TypeError(f"preset must be a string, got {preset!r}")
         if isinstance(day, datetime) or not isinstance(day, date):
             raise TypeError(f"day must be a date, got {day!r}")
-        if tz is not None and not isinstance(tz, tzinfo):
-            raise TypeError(f"tz must be a tzinfo or None, got {tz!r}")
-        start, end = _midnight(day, tz), _midnight(day + timedelta(days=1), tz)
+        start, end = (datetime.combine(d, time(), tzinfo=tz) for d in (day, day + timedelta(days=1)))
         with self._errors("read"), self._transaction(write=False):
             found = self._select(
                 "s.preset = ? AND s.started >= ? AND s.started < ?", (preset, _utc_text(start), _utc_text(end))
@@ -419,11 +379,12 @@ class History:
 
     def _select(self, where: str, args: tuple) -> list[Workout]:
         rows = self.db.execute(f"{_SELECT} WHERE {where} ORDER BY s.started, s.id, t.number", args).fetchall()
+        split = len(_SESSION_COLUMNS)
         records = []
         for _, grouped in itertools.groupby(rows, key=lambda row: row[0]):
             group = list(grouped)
-            sets = tuple(SetResult(*row[13:]) for row in group if row[13] is not None)
-            records.append(_record(group[0][:13], sets))
+            sets = tuple(SetResult(*row[split:]) for row in group if row[split] is not None)
+            records.append(_record(group[0][:split], sets))
         return records
 
     def _salvage(self, damaged: Path) -> int:
@@ -436,9 +397,9 @@ class History:
         except sqlite3.Error:
             return 0
         try:
-            sessions = _readable_rows(source, "sessions", _SELECT_COLUMNS[:13])
+            sessions = _readable_rows(source, "sessions", _SESSION_COLUMNS)
             sets: dict[int, list[SetResult]] = {}
-            for row in _readable_rows(source, "sets", ("session_id",) + _SELECT_COLUMNS[13:]):
+            for row in _readable_rows(source, "sets", ("session_id", *_SET_COLUMNS)):
                 with contextlib.suppress(TypeError, ValueError):
                     sets.setdefault(row[0], []).append(SetResult(*row[1:]))
         finally:
@@ -456,25 +417,14 @@ class History:
 
 def _insert(db: sqlite3.Connection, record: Workout) -> int:
     """Store ``record`` (under its own id, if it has one) inside the caller's transaction."""
+    row = {name: getattr(record, name) for name in _SESSION_COLUMNS}
+    row.update(
+        eccentric=None if record.eccentric is None else float(record.eccentric),
+        started=_utc_text(record.started),
+        completed=int(record.completed),
+    )
     cursor = db.execute(
-        "INSERT INTO sessions (id, preset, exercise, variation, tempo, eccentric, started, "
-        "completed, stopped_set, stopped_rep, planned_sets, planned_reps, rule) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            record.id,
-            record.preset,
-            record.exercise,
-            record.variation,
-            record.tempo,
-            None if record.eccentric is None else float(record.eccentric),
-            _utc_text(record.started),
-            int(record.completed),
-            record.stopped_set,
-            record.stopped_rep,
-            record.planned_sets,
-            record.planned_reps,
-            record.rule,
-        ),
+        f"INSERT INTO sessions ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
     )
     workout_id = cursor.lastrowid
     assert workout_id is not None
@@ -525,44 +475,15 @@ def _readable_rows(db: sqlite3.Connection, table: str, columns: Sequence[str]) -
 
 
 def _record(row: Sequence, sets: tuple[SetResult, ...]) -> Workout:
-    (
-        id_,
-        preset,
-        exercise,
-        variation,
-        tempo,
-        eccentric,
-        started,
-        completed,
-        stopped_set,
-        stopped_rep,
-        planned_sets,
-        planned_reps,
-        rule,
-    ) = row
-    return Workout(
-        id=id_,
-        preset=preset,
-        exercise=exercise,
-        variation=variation,
-        tempo=tempo,
-        eccentric=eccentric,
-        started=datetime.fromisoformat(started),
-        completed=bool(completed),
-        stopped_set=stopped_set,
-        stopped_rep=stopped_rep,
-        planned_sets=planned_sets,
-        planned_reps=planned_reps,
-        sets=sets,
-        rule=rule,
-    )
+    """A workout from a ``sessions`` row, in :data:`_SESSION_COLUMNS` order, and its sets."""
+    fields = dict(zip(_SESSION_COLUMNS, row, strict=True))
+    fields.update(started=datetime.fromisoformat(fields["started"]), completed=bool(fields["completed"]))
+    return Workout(**fields, sets=sets)
 
 
-def _midnight(day: date, tz: tzinfo | None) -> datetime:
-    """The instant ``day`` begins in ``tz`` (None: the system's local zone)."""
-    if tz is None:
-        return datetime.combine(day, time()).astimezone()
-    return datetime.combine(day, time(), tzinfo=tz)
+def _check_id(workout_id: object) -> None:
+    if not is_int(workout_id):
+        raise TypeError(f"workout id must be an int, got {workout_id!r}")
 
 
 def _move_aside(path: Path, now: datetime | None) -> Path:
