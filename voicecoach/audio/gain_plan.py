@@ -11,10 +11,9 @@ each stem and every live block alike, with no look-ahead and no delay.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Protocol
 
 import numpy as np
 
@@ -123,18 +122,14 @@ class GainPlan:
             scale_frames(out[a - start : z - start], g)
 
 
-class Envelopes(Protocol):
-    """A region's :func:`envelope` by its key (a mapping, or rendered when asked)."""
-
-    def __getitem__(self, key: tuple, /) -> np.ndarray: ...
-
-
-def plan_gain(regions: dict[tuple, list[int]], envelopes: Envelopes, scale: float, ceiling: float) -> GainPlan:
+def plan_gain(
+    regions: dict[tuple, list[int]], envelope_of: Callable[[tuple], np.ndarray], scale: float, ceiling: float
+) -> GainPlan:
     """The plan for regions (key -> starts) whose :func:`envelope` at gain 1
-    is ``envelopes[key]`` (asked for once per region), played at ``scale``."""
+    is ``envelope_of(key)`` (asked for once per region), played at ``scale``."""
     chunks, gains = [], []
     for key, starts in regions.items():
-        env = envelopes[key]
+        env = envelope_of(key)
         if env.max(initial=0.0) * scale <= ceiling:
             continue
         env = env * np.float32(scale)

@@ -21,6 +21,8 @@ every output sample is the same whatever the block sizes.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -88,11 +90,6 @@ def _peak(clip: np.ndarray) -> float:
     return top * float(PCM16_SCALE) if clip.dtype == np.int16 else top
 
 
-def _check_clip(name: str, clip: object) -> np.ndarray:
-    """Validate one clip once, so ``render`` never meets a bad one."""
-    return check_mono(clip, f"clip {name!r}", (np.float32, np.int16))
-
-
 class Mixer:
     """Renders a :class:`Timeline` with its clips into blocks of samples.
 
@@ -141,9 +138,10 @@ class Mixer:
         if timeline.frames < 0:
             raise ValueError(f"timeline.frames must be >= 0, not {timeline.frames}")
 
-        self._frames = int(timeline.frames)
-        self._samplerate = int(timeline.samplerate)
-        self._channels = channels
+        self.frames = int(timeline.frames)
+        """Length of the session in frames; ``render`` gives zeros after it."""
+        self.samplerate = int(timeline.samplerate)
+        self.channels = channels
         self.touched = 0
         """Clusters added by the last :meth:`render` (instrumentation for tests)."""
 
@@ -156,17 +154,20 @@ class Mixer:
             self._levels[bus] = float(value)
         sources, raw = self._collect(timeline, speech, sounds)
         clustered = {bus: self._cluster(sources, *raw[bus]) for bus in BUSES}
-        self._peak = self._worst_peak(
+        self.peak = self._worst_peak(
             clustered["voice"], clustered["ticks"], self._levels["voice"], self._levels["ticks"]
         )
-        self._gain = HEADROOM_PEAK / self._peak if self._peak > HEADROOM_PEAK else 1.0
-        self._master = 1.0
+        """Worst-case peak of the mix before :attr:`gain`."""
+        self.gain = HEADROOM_PEAK / self.peak if self.peak > HEADROOM_PEAK else 1.0
+        """Constant master gain (1.0 unless the worst case would clip)."""
+        self.master = 1.0
+        """Loudness gain on top of :attr:`gain` (see :meth:`with_master`)."""
         self._limit = None
         self._all_sources, self._clustered = sources, clustered
         self._build()
 
     def _build(self) -> None:
-        scale = self._gain * self._master
+        scale = self.gain * self.master
         self._buses = {
             bus: self._finish(self._all_sources, *c, scale=scale * self._levels[bus])
             for bus, c in self._clustered.items()
@@ -181,9 +182,8 @@ class Mixer:
         :class:`~voicecoach.audio.gain_plan.GainPlan`) applied in ``render``."""
         if not is_real(master) or not master > 0:
             raise ValueError(f"master gain must be > 0, not {master!r}")
-        other = object.__new__(Mixer)
-        other.__dict__.update(self.__dict__)
-        other._master = float(master)
+        other = copy.copy(self)
+        other.master = float(master)
         other._limit = limit if limit is not None and not limit.empty else None
         other._build()
         return other
@@ -197,16 +197,11 @@ class Mixer:
         """A digest of everything this mixer sounds before :meth:`with_master`
         (clips, where they play, levels, length): equal digests, equal audio.
 
-        sha256 (its first 20 bytes), read straight from the arrays: with
-        the CPU's SHA instructions it hashes a session's megabytes of speech
-        faster than blake2b, and it runs on every export and play.
+        sha256 (its first 20 bytes), read straight from the arrays: it runs
+        on every export and play, and the CPU's SHA instructions make it cheap.
         """
-        import hashlib
-
         h = hashlib.sha256()
-        h.update(
-            repr((self._frames, self._samplerate, self._channels, self._gain, sorted(self._levels.items()))).encode()
-        )
+        h.update(repr((self.frames, self.samplerate, self.channels, self.gain, sorted(self._levels.items()))).encode())
         for bus in BUSES:
             for column in self._clustered[bus]:
                 h.update(np.ascontiguousarray(column).data)
@@ -223,7 +218,7 @@ class Mixer:
         ``round(render(...) * 32768)`` of this one, the 16-bit sample, with
         one pass fewer over the block.
         """
-        return self.with_master(self._master * 32768.0, self._limit)
+        return self.with_master(self.master * 32768.0, self._limit)
 
     def sounding(self, bus: str | None = None, join: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Where the mix (or one bus) can be non-zero: sorted, disjoint frame
@@ -251,42 +246,13 @@ class Mixer:
         b = self._buses[bus]
         return b.starts, b.ends, b.src, b.off
 
-    # ----------------------------------------------------------- properties
-    @property
-    def frames(self) -> int:
-        """Length of the session in frames; ``render`` gives zeros after it."""
-        return self._frames
-
-    @property
-    def samplerate(self) -> int:
-        return self._samplerate
-
-    @property
-    def channels(self) -> int:
-        return self._channels
-
-    @property
-    def gain(self) -> float:
-        """Constant master gain (1.0 unless the worst case would clip)."""
-        return self._gain
-
     def bus_gain(self, bus: str) -> float:
         """The linear gain this mixer gives ``bus`` (its level times :attr:`gain`
         and the loudness :attr:`master`): what anything played beside the
         session must use to sound as loud."""
         if bus not in self._levels:
             raise ValueError(f"unknown bus {bus!r}; expected one of {BUSES}")
-        return self._levels[bus] * self._gain * self._master
-
-    @property
-    def master(self) -> float:
-        """Loudness gain on top of :attr:`gain` (see :meth:`with_master`)."""
-        return self._master
-
-    @property
-    def peak(self) -> float:
-        """Worst-case peak of the mix before :attr:`gain`."""
-        return self._peak
+        return self._levels[bus] * self.gain * self.master
 
     # --------------------------------------------------------- construction
     def _collect(
@@ -324,9 +290,9 @@ class Mixer:
             k = index.get(id(clip))
             if k is None:
                 k = index[id(clip)] = len(sources)
-                sources.append(_check_clip(name, clip))
+                sources.append(check_mono(clip, f"clip {name!r}", (np.float32, np.int16)))
             start, stop = int(ev.frame), int(ev.frame) + min(len(clip), max(0, int(ev.frames)))
-            lo, hi = max(start, 0), min(stop, self._frames)
+            lo, hi = max(start, 0), min(stop, self.frames)
             if lo < hi:
                 cols[bus].extend((lo, k, lo - start, hi - lo))
         raw = {}
@@ -377,7 +343,7 @@ class Mixer:
         return c_start, c_end, c_src, c_off, peaks[which.reshape(-1)]
 
     @staticmethod
-    def _worst_peak(voice: _Clusters, ticks: _Clusters, voice_level: float = 1.0, ticks_level: float = 1.0) -> float:
+    def _worst_peak(voice: _Clusters, ticks: _Clusters, voice_level: float, ticks_level: float) -> float:
         """Sweep: the largest sum of peaks of clusters sounding together.
 
         Within a bus clusters do not overlap, so at any frame at most one
@@ -462,8 +428,8 @@ class Mixer:
             raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
         if out.dtype != np.float32:
             raise TypeError(f"out must be float32, not {out.dtype}")
-        if out.ndim != 2 or out.shape[1] != self._channels:
-            raise ValueError(f"out must have shape (n, {self._channels}), not {out.shape}")
+        if out.ndim != 2 or out.shape[1] != self.channels:
+            raise ValueError(f"out must have shape (n, {self.channels}), not {out.shape}")
         if not out.flags.c_contiguous or not out.flags.writeable:
             raise ValueError("out must be C-contiguous and writeable")
         if not is_int(start):
@@ -477,7 +443,7 @@ class Mixer:
 
         start = int(start)
         stop = start + out.shape[0]
-        mono = self._channels == 1
+        mono = self.channels == 1
         touched = 0
         done = start  # the first bus writes, not adds: [start, done) is final for it
         for n, b in enumerate(buses):
@@ -500,12 +466,12 @@ class Mixer:
                         self._scratch = np.empty(z - a, dtype=np.float32)
                     piece = np.multiply(piece, b.pcm16_scale, out=self._scratch[: z - a], dtype=np.float32)
                 if n == 0:
-                    for c in range(self._channels):
+                    for c in range(self.channels):
                         view[:, c] = piece
                 elif mono:
                     view += piece[:, None]
                 else:  # channel by channel: a broadcast allocates
-                    for c in range(self._channels):
+                    for c in range(self.channels):
                         np.add(view[:, c], piece, out=view[:, c])
             if n == 0:
                 out[done - start :].fill(0.0)  # the silence after the last
