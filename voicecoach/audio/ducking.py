@@ -129,7 +129,7 @@ class DuckEnvelope:
         self.touched = max(0, hi - lo)
         if lo >= hi:
             return
-        for s, e in zip(self.starts[lo:hi].tolist(), self.ends[lo:hi].tolist()):
+        for s, e in zip(self.starts[lo:hi].tolist(), self.ends[lo:hi].tolist(), strict=True):
             a, z = max(s - self.attack, start), min(s, stop)  # attack ramp
             if a < z:
                 seg = out[a - start : z - start]

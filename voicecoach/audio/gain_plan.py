@@ -151,7 +151,7 @@ def plan_gain(
     chunks_all, r_all = chunks_all[order], np.concatenate(gains)[order]
     cut = np.flatnonzero(np.diff(chunks_all) > 2 * _MARGIN) + 1
     starts, ends, islands = [], [], []
-    for cs, rs in zip(np.split(chunks_all, cut), np.split(r_all, cut)):
+    for cs, rs in zip(np.split(chunks_all, cut), np.split(r_all, cut), strict=True):
         base = int(cs[0]) - _MARGIN
         r = np.ones(int(cs[-1]) - base + _MARGIN + 1)
         np.minimum.at(r, cs - base, rs)

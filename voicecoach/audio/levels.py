@@ -43,21 +43,7 @@ import numpy as np
 
 from voicecoach.common.decibels import gain as db_gain
 
-__all__ = [
-    "ATTACK",
-    "CEILING_DBTP",
-    "CHUNK",
-    "CONTEXT",
-    "H32",
-    "HOLD",
-    "INTERPOLATOR",
-    "TAPS",
-    "TruePeakLimiter",
-    "knots",
-    "oversample",
-    "ramp",
-    "true_peak",
-]
+__all__ = ["CEILING_DBTP", "CHUNK", "TruePeakLimiter", "knots", "oversample", "ramp", "true_peak"]
 
 CEILING_DBTP = -1.5
 """Where the limiter holds true peaks: the -1 dBTP of the loudness

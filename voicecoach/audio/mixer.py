@@ -450,7 +450,11 @@ class Mixer:
             lo = int(b.ends.searchsorted(start, "right"))  # first cluster ending after start
             hi = int(b.starts.searchsorted(stop, "left"))  # clusters starting before stop
             for s, e, k, o in zip(
-                b.starts[lo:hi].tolist(), b.ends[lo:hi].tolist(), b.src[lo:hi].tolist(), b.off[lo:hi].tolist()
+                b.starts[lo:hi].tolist(),
+                b.ends[lo:hi].tolist(),
+                b.src[lo:hi].tolist(),
+                b.off[lo:hi].tolist(),
+                strict=True,
             ):
                 a, z = max(s, start), min(e, stop)
                 piece = b.sources[k][o + a - s : o + z - s]

@@ -28,7 +28,7 @@ import soxr
 
 from voicecoach.common.fd_capture import Fd2Capture
 from voicecoach.common.files import UnusableFile, regular_file
-from voicecoach.common.numbers import check_count, is_int, is_real
+from voicecoach.common.numbers import check_count, check_positive_int
 from voicecoach.errors import InputError, RuntimeFailure
 
 __all__ = ["CROSSFADE_SECONDS", "MusicStream", "find_tracks"]
@@ -88,26 +88,8 @@ def _check_samples(block: np.ndarray) -> None:
 
 # ------------------------------------------------------------------ playlist
 AUDIO_EXTENSIONS = frozenset(
-    {
-        "wav",
-        "wave",
-        "flac",
-        "ogg",
-        "oga",
-        "opus",
-        "mp3",
-        "aif",
-        "aiff",
-        "aifc",
-        "au",
-        "snd",
-        "caf",
-        "w64",
-        "rf64",
-        "wv",
-        "mpc",
-        "voc",
-    }
+    {"wav", "wave", "w64", "rf64", "flac", "ogg", "oga", "opus", "mp3"}
+    | {"aif", "aiff", "aifc", "au", "snd", "caf", "wv", "mpc", "voc"}
 )
 """What a folder walk considers: other files are not opened at all."""
 
@@ -155,16 +137,11 @@ def _unreadable(path: Path, err: BaseException) -> str:
     kind = "MP3" if mpeg else next((k for s, k in _SIGNATURES.items() if head.startswith(s)), None)
     if kind is None:
         return "is not an audio file (no format soundfile can read)"
-    why = _reason(err)
+    why = str(err).strip() or type(err).__name__  # soundfile's message: its useful part, on one line
+    if ": " in why and why.startswith("Error opening"):
+        why = why.rsplit(": ", 1)[1]
+    why = " ".join(why.split())
     return f"is a truncated or damaged {kind} file" + ("" if "possibly a pipe" in why else f" ({why})")
-
-
-def _reason(err: BaseException) -> str:
-    """The useful part of a soundfile error message, on one line."""
-    text = str(err).strip() or type(err).__name__
-    if ": " in text and text.startswith("Error opening"):
-        text = text.rsplit(": ", 1)[1]
-    return " ".join(text.split())
 
 
 def find_tracks(spec: Path | str, shuffle: bool = False, seed: int | None = None) -> list[Path]:
@@ -312,22 +289,13 @@ class MusicStream:
     def __init__(
         self, tracks: Sequence[Path | str], samplerate: int, channels: int = 1, crossfade: float = CROSSFADE_SECONDS
     ):
-        for name, value in (("samplerate", samplerate), ("channels", channels)):
-            if not is_int(value):
-                raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-        if samplerate <= 0:
-            raise ValueError(f"samplerate must be positive, not {samplerate}")
-        if channels < 1:
-            raise ValueError(f"channels must be at least 1, not {channels}")
-        if not is_real(crossfade):
-            raise TypeError(f"crossfade must be a number of seconds, not {type(crossfade).__name__}")
-        if not 0.0 <= crossfade <= 1.0:
+        self.samplerate = check_positive_int(samplerate, "samplerate")
+        self.channels = check_positive_int(channels, "channels")
+        if not 0.0 <= crossfade <= 1.0:  # a non-number raises TypeError here
             raise ValueError(f"crossfade must be between 0 and 1 s, not {crossfade}")
         self.tracks: tuple[Path, ...] = tuple(Path(t) for t in tracks)
         if not self.tracks:
             raise ValueError("tracks must name at least one file")
-        self.samplerate = int(samplerate)
-        self.channels = int(channels)
         self.fade = round(crossfade * self.samplerate)
         self.position = 0
         """Frames handed out so far."""
@@ -342,7 +310,6 @@ class MusicStream:
         self._cur = np.zeros((0, self.channels), dtype=np.float32)
         self._pos = 0
         self._error: Exception | None = None
-        self._fades: tuple[np.ndarray, np.ndarray] | None = None
 
     def again(self) -> MusicStream:
         """A fresh stream of the same playlist from its start (the loudness
@@ -434,18 +401,6 @@ class MusicStream:
         more = f" and {len(self.tracks) - 3} more" if len(self.tracks) > 3 else ""
         return kind(f"music: no track could be decoded ({names}{more})")
 
-    def _curves(self, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """Equal-power fade-out and fade-in of ``m`` frames, shape ``(m, 1)``:
-        uncorrelated music keeps its level through the join. Cached for
-        the usual length (``fade``)."""
-        if m == self.fade and self._fades is not None:
-            return self._fades
-        x = (np.arange(m, dtype=np.float64) + 0.5) * (np.pi / 2 / m)
-        curves = (np.cos(x).astype(np.float32)[:, None], np.sin(x).astype(np.float32)[:, None])
-        if m == self.fade:
-            self._fades = curves
-        return curves
-
     def _joined(self) -> Iterator[np.ndarray]:
         """Every track in turn, forever, crossfaded: blocks at the session rate.
 
@@ -476,9 +431,8 @@ class MusicStream:
                             if len(carry):
                                 yield carry
                             carry = block[len(block) - F :]
-                            block = block[: len(block) - F]
-                            if len(block):
-                                yield block
+                            if len(block) > F:
+                                yield block[: len(block) - F]
                             continue
                         else:
                             carry = np.concatenate([carry, block])
@@ -490,7 +444,7 @@ class MusicStream:
                     if bad:  # never again, what played of it aside
                         self.skipped.add(path)
                     self._warn(path, str(err) if bad else _unreadable(path, err), bad or got <= F)
-                if got <= F or got == 0:
+                if got <= F:
                     # Nothing usable, or no longer than the crossfade: such a
                     # track would add no frames, and a playlist of them would
                     # loop for ever. Drop it and keep the old tail for the next.
@@ -506,10 +460,12 @@ class MusicStream:
                 tail = carry
 
     def _join(self, tail: np.ndarray, head: np.ndarray) -> np.ndarray:
-        """``tail`` then ``head``, their last and first ``m`` frames overlapped."""
+        """``tail`` then ``head``, their last and first ``m`` frames overlapped
+        by an equal-power crossfade: uncorrelated music keeps its level."""
         m = min(len(tail), len(head))
         if m == 0:
             return np.concatenate([tail, head])
-        fade_out, fade_in = self._curves(m)
-        mixed = tail[len(tail) - m :] * fade_out + head[:m] * fade_in
+        x = (np.arange(m, dtype=np.float64) + 0.5) * (np.pi / 2 / m)
+        mixed = tail[len(tail) - m :] * np.cos(x).astype(np.float32)[:, None]
+        mixed += head[:m] * np.sin(x).astype(np.float32)[:, None]
         return np.concatenate([tail[: len(tail) - m], mixed, head[m:]])

@@ -20,7 +20,6 @@ memory stays flat.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,7 +70,7 @@ def _regions(mixer: Mixer) -> dict[tuple, list[int]]:
     rows: list[tuple[int, int, int, int, int]] = []
     for b, bus in enumerate(BUSES):
         starts, ends, src, off = mixer.clusters(bus)
-        rows += zip(starts.tolist(), ends.tolist(), [b] * len(starts), src.tolist(), off.tolist())
+        rows += zip(starts.tolist(), ends.tolist(), [b] * len(starts), src.tolist(), off.tolist(), strict=True)
     rows.sort()
     gap = int(GAP * mixer.samplerate)
     out: dict[tuple, list[int]] = {}
@@ -210,7 +209,7 @@ def _speech_energy(mixer: Mixer, starts: np.ndarray, ends: np.ndarray) -> float:
     ir = k_weighting_ir(mixer.samplerate)
     seen: dict[bytes, float] = {}
     total = 0.0
-    for a, z in zip(starts.tolist(), ends.tolist()):
+    for a, z in zip(starts.tolist(), ends.tolist(), strict=True):
         voice = np.zeros((z - a, mixer.channels), dtype=np.float32)
         mixer.render(voice, a, bus="voice")
         key = hashlib.blake2b(voice.data).digest()
@@ -254,7 +253,7 @@ def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
     return Loudness(target, measured, g, music=k)
 
 
-def loudness_gain(mixer: Mixer, target: float, music: Callable[[], MusicBed] | None = None) -> Loudness:
+def loudness_gain(mixer: Mixer, target: float, music: MusicBed | None = None) -> Loudness:
     """The gain that brings the session to ``target`` LUFS integrated.
 
     Parameters
@@ -263,12 +262,12 @@ def loudness_gain(mixer: Mixer, target: float, music: Callable[[], MusicBed] | N
         The session's mixer before any loudness gain (``master`` 1.0).
     target : float
         LUFS.
-    music : callable, optional
-        Makes a fresh :class:`MusicBed` over the same music as the one that
-        will play (the first pass consumes it).
+    music : MusicBed, optional
+        A fresh bed over the same music as the one that will play (the
+        first pass consumes it).
     """
     if mixer.master != 1.0:
         raise ValueError("measure the mixer before its loudness gain")
     if music is None:
         return _sparse(mixer, target)[0]
-    return _with_music(mixer, target, music())
+    return _with_music(mixer, target, music)

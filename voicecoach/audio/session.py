@@ -41,14 +41,12 @@ class Session:
     loudness: Loudness | None = None
     """Set by :func:`normalise`: the gain the mixer and the music carry."""
 
-    def envelope(self) -> DuckEnvelope:
-        """How music ducks under this session's voice."""
-        return DuckEnvelope(self.timeline, self.preset.duck)
-
     def music(self, spec: Path, shuffle: bool = False):
-        """The user's music (a file or a folder) decoded at this session's rate
-        and width: a :class:`~voicecoach.audio.music.MusicStream`."""
-        return music_stream(spec, self.timeline.samplerate, self.mixer.channels, shuffle)
+        """The user's music (a file or a folder, looping) decoded at this
+        session's rate and width."""
+        from voicecoach.audio.music import MusicStream, find_tracks  # soxr: only when used
+
+        return MusicStream(find_tracks(spec, shuffle=shuffle), self.timeline.samplerate, self.mixer.channels)
 
     def music_bed(self, pull: Pull) -> MusicBed:
         """The music under this session, ducked by its voice at the preset's
@@ -59,13 +57,14 @@ class Session:
         level = self.preset.levels.music
         if self.loudness is not None:
             level *= self.loudness.gain * self.loudness.music
-        return MusicBed(pull, self.envelope(), level, self.mixer.channels, end=self.timeline.frames)
+        envelope = DuckEnvelope(self.timeline, self.preset.duck)
+        return MusicBed(pull, envelope, level, self.mixer.channels, end=self.timeline.frames)
 
 
 def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
     """The metronome sounds, with the preset's own files in place: read,
     checked and resampled now, so a bad file stops us before any sound."""
-    sounds: dict[str, np.ndarray] = {k: v for k, v in make_sounds(samplerate).items()}
+    sounds: dict[str, np.ndarray] = dict(make_sounds(samplerate))
     if preset.sounds:
         from voicecoach.audio.custom_sounds import (  # soxr: only when used
             load_sound,
@@ -112,14 +111,6 @@ def prepare(
     return Session(preset, timeline, mixer, bank, sounds)
 
 
-def music_stream(spec: Path, samplerate: int, channels: int, shuffle: bool = False):
-    """The user's music (a file or a folder, looping) decoded for the session:
-    a :class:`~voicecoach.audio.music.MusicStream`."""
-    from voicecoach.audio.music import MusicStream, find_tracks
-
-    return MusicStream(find_tracks(spec, shuffle=shuffle), samplerate, channels)
-
-
 def normalise(session: Session, target: float, music=None, cache_dir: Path | None = None) -> Session:
     """``session`` at ``target`` LUFS integrated, its true peaks limited.
 
@@ -146,9 +137,5 @@ def normalise(session: Session, target: float, music=None, cache_dir: Path | Non
                 loudness_cache.store(path, *found)
         loud, plan = found
         return replace(session, mixer=session.mixer.with_master(loud.gain, plan), loudness=loud)
-
-    def first_pass_bed() -> MusicBed:
-        return session.music_bed(music.again().read_into)
-
-    loud = loudness_gain(session.mixer, target, first_pass_bed)
+    loud = loudness_gain(session.mixer, target, session.music_bed(music.again().read_into))
     return replace(session, mixer=session.mixer.with_master(loud.gain), loudness=loud)

@@ -24,7 +24,7 @@ from voicecoach.common.fades import fade_in, fade_out
 from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.metronome import SOUND_SECONDS, sound_frames
 
-PEAK_DBFS: dict[EventKind, float] = {EventKind.TICK: -18.0, EventKind.ACCENT: -12.0, EventKind.BELL: -12.0}
+PEAK_DBFS: dict[str, float] = {EventKind.TICK: -18.0, EventKind.ACCENT: -12.0, EventKind.BELL: -12.0}
 
 
 def _partials(n: int, samplerate: int, freqs: list[float], amps: list[float], decay: float) -> np.ndarray:
@@ -37,7 +37,7 @@ def _partials(n: int, samplerate: int, freqs: list[float], amps: list[float], de
     """
     frame = np.arange(n, dtype=np.float64)
     sig = np.zeros(n)
-    for f, a in zip(freqs, amps):
+    for f, a in zip(freqs, amps, strict=True):
         turns = frame * (f / samplerate)
         turns -= np.floor(turns)
         sig += a * np.sin((2 * np.pi * turns).astype(np.float32))
@@ -82,6 +82,6 @@ def make_sound(kind: EventKind, samplerate: int) -> np.ndarray:
     return _finish(sig, kind, attack)
 
 
-def make_sounds(samplerate: int) -> dict[EventKind, np.ndarray]:
+def make_sounds(samplerate: int) -> dict[str, np.ndarray]:
     """All three sounds at ``samplerate``, keyed by event kind."""
     return {kind: make_sound(kind, samplerate) for kind in SOUND_SECONDS}
