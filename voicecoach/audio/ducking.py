@@ -40,26 +40,15 @@ def music_trim(voice: float, music: float) -> float:
 
 
 class DuckEnvelope:
-    """The music's gain over a session: 1.0 at full level, ``duck.gain`` under the voice.
+    """The music's gain over a session: 1.0 at full level, ``duck.gain`` under
+    the voice (the timeline's speech events).
 
-    Parameters
-    ----------
-    timeline : Timeline
-        Its speech events are where the voice sounds; its ``samplerate``
-        converts ``attack`` and ``release`` to frames (rounded).
-    duck : Duck
-        Depth and timing.
-
-    Notes
-    -----
-    Speech events that overlap or touch are merged into one interval first
-    (exact: the duck of the union equals the minimum of the ducks). The gain
-    at frame ``t`` is then the minimum of the ramp-hold-ramp shapes of the
-    intervals, and only the two intervals around ``t`` can reach it: a ramp
-    is monotonic, so a farther interval's ramp is always higher. Each shape
-    is precomputed as two small ramp tables; :meth:`render` writes the hold
-    and takes ``np.minimum`` with table slices, in place. Ramps of nearby
-    intervals therefore merge into one dip that never goes below the depth.
+    Speech events that overlap or touch are merged into one interval first.
+    The gain at frame ``t`` is the minimum of the intervals' ramp-hold-ramp
+    shapes, and only the intervals around ``t`` can reach it (a ramp is
+    monotonic). :meth:`render` writes the hold and takes ``np.minimum`` with
+    slices of two ramp tables, in place: ramps of nearby intervals merge into
+    one dip that never goes below the depth.
     """
 
     def __init__(self, timeline: Timeline, duck: Duck):
@@ -67,7 +56,6 @@ class DuckEnvelope:
             raise TypeError(f"timeline must be a Timeline, not {type(timeline).__name__}")
         if not isinstance(duck, Duck):
             raise TypeError(f"duck must be a Duck, not {type(duck).__name__}")
-        self.duck = duck
         self.samplerate = int(timeline.samplerate)
         self.depth = np.float32(duck.gain)
         self.attack = round(duck.attack * self.samplerate)
@@ -87,10 +75,7 @@ class DuckEnvelope:
             first = np.flatnonzero(np.concatenate([[True], starts[1:] > reach[:-1]]))
             last = np.append(first[1:], len(starts)) - 1
             starts, ends = starts[first], reach[last]
-        self.starts: np.ndarray = starts
-        """Merged speech intervals' first frames, int64, sorted."""
-        self.ends: np.ndarray = ends
-        """Merged speech intervals' end frames (exclusive), int64, sorted."""
+        self.starts, self.ends = starts, ends  # the merged speech intervals, int64, sorted
         self._from = starts - self.attack  # where each duck begins to act
         self._to = ends + self.release  # where it stops acting
 
@@ -106,15 +91,8 @@ class DuckEnvelope:
         """Intervals the last :meth:`render` looked at (instrumentation for tests)."""
 
     def render(self, out: np.ndarray, start: int) -> None:
-        """Fill ``out`` with the gain of frames ``[start, start + n)``.
-
-        Parameters
-        ----------
-        out : numpy.ndarray
-            float32, shape ``(n,)``, writeable; overwritten entirely.
-        start : int
-            First frame; may be negative or past the session.
-        """
+        """Fill ``out`` (float32, ``(n,)``) with the gain of frames ``[start,
+        start + n)``; ``start`` may be negative or past the session."""
         if not isinstance(out, np.ndarray) or out.dtype != np.float32:
             raise TypeError("out must be a float32 numpy.ndarray")
         if out.ndim != 1 or not out.flags.writeable:
@@ -143,11 +121,8 @@ class DuckEnvelope:
                 np.minimum(seg, self._up[a - e : z - e], out=seg)
 
     def apply(self, block: np.ndarray, start: int) -> None:
-        """Multiply ``block`` (float32, ``(n, channels)``) by the gain, in place.
-
-        Uses a scratch buffer kept between calls (it grows only for a block
-        larger than any before), so a steady block size allocates nothing.
-        """
+        """Multiply ``block`` (float32, ``(n, channels)``) by the gain, in place,
+        through a scratch buffer: a steady block size allocates nothing."""
         if not isinstance(block, np.ndarray) or block.dtype != np.float32 or block.ndim != 2:
             raise TypeError("block must be a float32 numpy.ndarray of shape (n, channels)")
         n = block.shape[0]

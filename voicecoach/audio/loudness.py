@@ -58,11 +58,8 @@ def _biquads(samplerate: int) -> list[tuple[tuple[float, ...], tuple[float, ...]
 
 @cache
 def k_weighting_ir(samplerate: int) -> np.ndarray:
-    """Impulse response of the K-weighting filter, float64, shape ``(n,)``.
-
-    About 0.08 s long at any rate: the high-pass (38 Hz, Q 0.5) has decayed
-    under -170 dB by then.
-    """
+    """Impulse response of the K-weighting filter, float64, shape ``(n,)``:
+    about 0.08 s, when the high-pass (38 Hz, Q 0.5) is under -170 dB."""
     n = 1 << max(8, math.ceil(math.log2(0.08 * samplerate)))
     x = [0.0] * n
     x[0] = 1.0
@@ -81,13 +78,7 @@ def k_weighting_ir(samplerate: int) -> np.ndarray:
 
 
 class KWeighting:
-    """K-weights a stream of blocks: overlap-save FFT convolution.
-
-    Parameters
-    ----------
-    samplerate : int
-    channels : int
-    """
+    """K-weights a stream of blocks: overlap-save FFT convolution."""
 
     def __init__(self, samplerate: int, channels: int):
         self.ir = k_weighting_ir(samplerate)
@@ -134,17 +125,9 @@ def weighted(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
 
 
 class LoudnessMeter:
-    """Integrated loudness of a stream, per BS.1770.
-
-    Feed raw audio with :meth:`add`, or K-weighted energies of whole
-    sub-blocks with :meth:`add_energy` (the offline path of sparse sessions);
-    :meth:`integrated` reads the result at any time.
-
-    Parameters
-    ----------
-    samplerate : int
-    channels : int
-    """
+    """Integrated loudness of a stream, per BS.1770: fed raw audio
+    (:meth:`add`), K-weighted energies per frame (:meth:`add_frames`) or per
+    sub-block (:meth:`add_energy`, sparse sessions); read at any time."""
 
     def __init__(self, samplerate: int, channels: int):
         self.samplerate = samplerate

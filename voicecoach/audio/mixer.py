@@ -7,16 +7,12 @@ the headroom gain) happens once in the constructor; ``render`` only zeroes
 the block and adds precomputed slices into it: no I/O, no locks, and no
 allocation beyond a few small Python objects.
 
-How it stays exact and cheap
-----------------------------
-Events are split into two buses (``voice``: speech; ``ticks``: tick, accent,
-bell). Within a bus, events whose clips overlap in time are pre-summed once
-into one *cluster*; a lone event's cluster is just a view of its clip. So
-inside a bus clusters never overlap, and both their starts and their ends
-are sorted: two binary searches find exactly the clusters a block touches.
-At any frame the mix is ``0 + voice + ticks`` and each bus alone is
-``0 + voice`` or ``0 + ticks``: the buses sum to the mix bit for bit, and
-every output sample is the same whatever the block sizes.
+Events go to two buses (``voice``: speech; ``ticks``: tick, accent, bell).
+Within a bus, overlapping clips are pre-summed once into one *cluster* (a
+lone clip's is a view of it), so clusters never overlap and two binary
+searches find those a block touches. At any frame the mix is ``0 + voice +
+ticks`` and a bus alone ``0 + voice`` or ``0 + ticks``: the buses sum to the
+mix bit for bit, whatever the block sizes.
 """
 
 from __future__ import annotations
@@ -57,10 +53,8 @@ class _Bus:
     """Non-overlapping clusters of one bus, as parallel arrays sorted by start.
 
     Cluster ``i`` sounds ``sources[src[i]][off[i]:off[i] + ends[i] - starts[i]]``
-    from frame ``starts[i]``. Arrays, not objects per event: a three-hour
-    session costs a few bytes per event. ``sources`` holds each distinct
-    clip once: float32 as is, int16 (16-bit speech) scaled while rendering,
-    sums of overlapping clips as float32.
+    from frame ``starts[i]``: arrays, not objects per event, so a three-hour
+    session costs a few bytes per event. ``sources`` holds each distinct clip once.
     """
 
     starts: np.ndarray  # int64
@@ -98,24 +92,22 @@ class Mixer:
     timeline : Timeline
         The session; its ``samplerate`` is the rate of every clip.
     speech : Mapping[str, numpy.ndarray]
-        Spoken text -> float32 or int16 (16-bit PCM, scaled by 2**-15),
-        shape ``(n,)``, mono at ``timeline.samplerate``, leading silence
-        already trimmed.
+        Spoken text -> float32 or int16 (scaled by 2**-15), shape ``(n,)``,
+        mono, leading silence trimmed.
     sounds : Mapping[str, numpy.ndarray]
-        ``'tick'``, ``'accent'``, ``'bell'`` -> float32, shape ``(n,)``
-        (see :func:`voicecoach.audio.sounds.make_sounds`).
+        Sound name (``'tick'``, ``'accent'``, ``'bell'``, attached roles) ->
+        float32, shape ``(n,)``.
     channels : int
         Output channels; mono clips are added to every channel.
+    levels : Mapping[str, float], optional
+        Linear gain per bus.
 
     Notes
     -----
-    A clip longer than its ``event.frames`` is cut there; parts outside
-    ``[0, timeline.frames)`` are cut too. If the worst case of the sum (the
-    peaks of every overlapping voice and ticks cluster added up) exceeds
-    ``HEADROOM_PEAK``, one constant master :attr:`gain` scales everything
-    so that the mix can never clip; the bus renders use the same gain.
-    With a gain of 1.0 the clips are referenced, not copied: do not modify
-    them while the mixer is in use.
+    A clip is cut at its ``event.frames`` and to ``[0, timeline.frames)``.
+    If the worst case of the sum exceeds ``HEADROOM_PEAK``, one constant
+    :attr:`gain` scales everything so the mix can never clip. With a gain of
+    1.0 the clips are referenced, not copied: do not modify them.
     """
 
     def __init__(
@@ -194,12 +186,9 @@ class Mixer:
         return self._limit is not None
 
     def fingerprint(self) -> bytes:
-        """A digest of everything this mixer sounds before :meth:`with_master`
-        (clips, where they play, levels, length): equal digests, equal audio.
-
-        sha256 (its first 20 bytes), read straight from the arrays: it runs
-        on every export and play, and the CPU's SHA instructions make it cheap.
-        """
+        """A digest (sha256, 20 bytes) of everything this mixer sounds before
+        :meth:`with_master` (clips, where they play, levels, length): equal
+        digests, equal audio."""
         h = hashlib.sha256()
         h.update(repr((self.frames, self.samplerate, self.channels, self.gain, sorted(self._levels.items()))).encode())
         for bus in BUSES:
@@ -211,25 +200,15 @@ class Mixer:
         return h.digest()[:20]
 
     def in_pcm16_units(self) -> Mixer:
-        """The same mixer rendering every sample times 32768.
-
-        32768 is a power of two, so every product and sum ``render``
-        computes is scaled exactly: ``round(render(...))`` of this mixer is
-        ``round(render(...) * 32768)`` of this one, the 16-bit sample, with
-        one pass fewer over the block.
-        """
+        """The same mixer rendering every sample times 32768: a power of two,
+        so every product and sum is scaled exactly and ``round`` of its
+        render is the 16-bit sample, with one pass fewer over the block."""
         return self.with_master(self.master * 32768.0, self._limit)
 
     def sounding(self, bus: str | None = None, join: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Where the mix (or one bus) can be non-zero: sorted, disjoint frame
-        ranges ``[starts[i], ends[i])``; everywhere else ``render`` gives
-        exact zeros. Ranges less than ``join`` frames apart are merged.
-
-        Returns
-        -------
-        starts, ends : numpy.ndarray
-            int64, shape ``(n,)``.
-        """
+        ranges ``[starts[i], ends[i])`` (int64 arrays); everywhere else
+        ``render`` gives exact zeros. Ranges under ``join`` frames apart merge."""
         buses = self._order if bus is None else (self._buses[bus],)
         starts = np.concatenate([b.starts for b in buses])
         ends = np.concatenate([b.ends for b in buses])
@@ -263,9 +242,7 @@ class Mixer:
         and to the session."""
         index: dict[int, int] = {}
         sources: list[np.ndarray] = []
-        # (start, source, offset, length) of each event, packed 64-bit as
-        # they come: no Python int per event is kept, and appending is far
-        # cheaper than a numpy item assignment
+        # packed 64-bit as they come: no Python int per event is kept
         cols = {bus: array("q") for bus in BUSES}
         for ev in timeline.events:
             bus = BUS_OF_KIND.get(ev.kind)
@@ -307,11 +284,9 @@ class Mixer:
     ) -> _Clusters:
         """Merge overlapping clips into non-overlapping clusters.
 
-        A lone clip stays a reference (no copy); overlapping ones are summed
-        once in float64, in event order, and appended to ``sources`` -- one
-        array per distinct combination, shared by its repeats, so memory
-        grows with the distinct sounds, not the session length.
-        Returns ``(starts, ends, src, off, peaks)`` of the clusters.
+        Overlapping clips are summed once in float64, in event order, into
+        one array per distinct combination (appended to ``sources``), so
+        memory grows with the distinct sounds, not the session length.
         """
         order = np.argsort(starts, kind="stable")  # stable: keeps event order
         starts, src, off, length = starts[order], src[order], off[order], length[order]
@@ -344,12 +319,8 @@ class Mixer:
 
     @staticmethod
     def _worst_peak(voice: _Clusters, ticks: _Clusters, voice_level: float, ticks_level: float) -> float:
-        """Sweep: the largest sum of peaks of clusters sounding together.
-
-        Within a bus clusters do not overlap, so at any frame at most one
-        voice and one ticks cluster sound: the bound is the max over voice
-        clusters of their peak plus the loudest ticks cluster overlapping it.
-        """
+        """The largest sum of peaks of clusters sounding together: a voice
+        cluster's peak plus the loudest ticks cluster overlapping it."""
         v_starts, v_ends, _, _, v_peaks = voice
         t_starts, t_ends, _, _, t_peaks = ticks
         v_peaks, t_peaks = v_peaks * voice_level, t_peaks * ticks_level
@@ -378,30 +349,18 @@ class Mixer:
         scale: float,
     ) -> _Bus:
         """Apply ``scale`` (bus level times master gain) to the sources this
-        bus uses; float64 sums become float32.
-
-        int16 speech stays int16 (half the memory of float32) and is scaled
-        while rendering; other sources get one scaled float32 copy when the
-        scale is not 1.
-        """
-        used: dict[int, tuple[int, np.ndarray]] = {}
-        for k in np.flatnonzero(np.bincount(src, minlength=len(sources))).tolist():
+        bus uses: int16 speech stays int16 (half the memory) and is scaled
+        while rendering; others get one scaled float32 copy unless the scale is 1."""
+        used = np.flatnonzero(np.bincount(src, minlength=len(sources)))
+        remap = np.zeros(len(sources), dtype=np.int32)
+        remap[used] = np.arange(len(used))
+        clips = []
+        for k in used.tolist():
             clip = sources[k]
             if clip.dtype != np.int16 and (scale != 1.0 or clip.dtype == np.float64):
                 clip = (_as_float(clip) * scale).astype(np.float32)
-            used[k] = len(used), clip
-        remap = np.zeros(len(sources), dtype=np.int32)
-        for k, (j, _) in used.items():
-            remap[k] = j
-        return _Bus(
-            starts=starts,
-            ends=ends,
-            src=remap[src],
-            off=off,
-            peaks=peaks,
-            sources=tuple(clip for _, clip in used.values()),
-            pcm16_scale=np.float32(float(PCM16_SCALE) * scale),
-        )
+            clips.append(clip)
+        return _Bus(starts, ends, remap[src], off, peaks, tuple(clips), np.float32(float(PCM16_SCALE) * scale))
 
     # ---------------------------------------------------------------- render
     def render(self, out: np.ndarray, start: int, bus: str | None = None) -> None:
@@ -417,12 +376,8 @@ class Mixer:
         bus : {None, 'voice', 'ticks'}
             ``None`` for the mix; a bus name for that stem alone.
 
-        Notes
-        -----
-        Cost is ``O(log events + clusters in the block + n)``, independent of
-        the session length. The result does not depend on how a range is cut
-        into blocks, and ``render(voice) + render(ticks) == render(None)``
-        exactly.
+        Cost is ``O(log events + clusters in the block + n)``, whatever the
+        session's length or the blocks' cut.
         """
         if not isinstance(out, np.ndarray):
             raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")

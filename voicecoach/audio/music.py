@@ -145,26 +145,13 @@ def _unreadable(path: Path, err: BaseException) -> str:
 
 
 def find_tracks(spec: Path | str, shuffle: bool = False, seed: int | None = None) -> list[Path]:
-    """The playlist that ``spec`` names: one file, or every audio file in a folder.
+    """The playlist that ``spec`` names: one file, or every audio file in a
+    folder, sorted by path case-insensitively or shuffled (``seed``: tests).
 
     A folder is searched recursively (symlinked folders are not followed, so a
-    link loop can not hang us); files soundfile can not read, and hidden files,
-    are skipped silently.
-
-    Parameters
-    ----------
-    spec : pathlib.Path or str
-        A file or a folder, as the user gave it.
-    shuffle : bool
-        Shuffle the order instead of sorting it (by path, case-insensitively).
-    seed : int or None
-        Seed for the shuffle, for repeatable orders (tests).
-
-    Raises
-    ------
-    InputError
-        One line naming the path: it does not exist, the file is not audio,
-        or the folder holds no audio file.
+    link loop can not hang us); hidden files are skipped, and files soundfile
+    can not read are counted in one warning. A missing path, a file that is
+    not audio or a folder with no audio file is an :class:`InputError` naming it.
     """
     path = Path(spec).expanduser()
     if not os.path.lexists(path):
@@ -222,14 +209,11 @@ def find_tracks(spec: Path | str, shuffle: bool = False, seed: int | None = None
 class _SequentialFile(sf.SoundFile):
     """A :class:`soundfile.SoundFile` read front to back, never seeked.
 
-    soundfile 0.14 seeks back to "where it was plus what it read" after
-    every ``read`` of a seekable file. libsndfile 1.2.2's MP3 decoder does
-    not seek seamlessly: an MP3 read in blocks comes out garbled after the
-    first block (here up to 0.6 off on a 0.5 sine), while one whole-file read
-    is right. Declaring the file unseekable makes soundfile skip those seeks;
-    we only ever read forward, so nothing else changes (and WAV/FLAC/OGG read
-    a little faster). ``tests/test_music.py`` pins this against a whole-file
-    read, in case a soundfile release changes how ``seekable`` is used.
+    soundfile seeks back to "where it was plus what it read" after every
+    ``read`` of a seekable file, and libsndfile's MP3 decoder does not seek
+    seamlessly: an MP3 read in blocks comes out garbled after the first
+    block. Unseekable, soundfile skips those seeks; we only read forward.
+    The music tests pin this against a whole-file read.
     """
 
     def seekable(self) -> bool:
@@ -237,12 +221,9 @@ class _SequentialFile(sf.SoundFile):
 
 
 def _convert_channels(block: np.ndarray, channels: int) -> np.ndarray:
-    """``(n, c)`` float32 as ``(n, channels)``.
-
-    Same width: unchanged. To mono: the average of all channels. From mono:
-    copied to every channel. Otherwise (e.g. 5.1 to stereo) the first
-    ``channels`` channels, or the channels repeated in turn when widening.
-    """
+    """``(n, c)`` float32 as ``(n, channels)``: to mono the average, from mono
+    copies; otherwise (5.1 to stereo, say) the first ``channels`` channels,
+    or the channels repeated in turn when widening."""
     have = block.shape[1]
     if have == channels:
         return block
@@ -256,30 +237,15 @@ def _convert_channels(block: np.ndarray, channels: int) -> np.ndarray:
 class MusicStream:
     """A playlist as one endless float32 stream at the session's rate and width.
 
-    Parameters
-    ----------
-    tracks : sequence of pathlib.Path
-        The playlist (see :func:`find_tracks`); played in order, then again
-        from the first, forever.
-    samplerate : int
-        Session rate in Hz; tracks at other rates are resampled with a
-        streaming ``soxr`` resampler (quality ``'HQ'``).
-    channels : int
-        Session channels; see :func:`_convert_channels` for the mapping.
-    crossfade : float
-        Seconds of equal-power crossfade at each join; the stream starts with
-        a fade-in of the same length. ``0`` joins tracks without a fade.
+    The ``tracks`` play in order, then again from the first, forever, resampled
+    (streaming ``soxr``, ``'HQ'``) and converted to the session's ``samplerate``
+    and ``channels``. ``crossfade`` seconds of equal-power crossfade join them
+    (and fade the stream in); ``0`` joins them without a fade.
 
-    Notes
-    -----
-    Memory is a few decode blocks, whatever the session or track length: a
-    file is read :data:`DECODE_FRAMES` frames at a time and never kept. A
-    crossfade overlaps the end of one track with the start of the next, so
-    the loop of a track is ``crossfade`` shorter than the file.
-
-    A track that can not be opened, or fails part-way through decoding, is
-    skipped with a logged warning (what was decoded of it still plays, faded
-    into the next track); a track that yields no audio at all is dropped from
+    Memory is a few decode blocks, whatever the length: a file is read
+    :data:`DECODE_FRAMES` frames at a time and never kept. A track that can
+    not be opened, or fails part-way, is skipped with a logged warning (what
+    was decoded still plays); one that yields no audio at all is dropped from
     the playlist. When no track is left, :meth:`read` raises
     :class:`~voicecoach.errors.InputError`, and again on every later call.
     Not thread-safe: one reader (the export, or one
