@@ -28,8 +28,8 @@ _MARGIN = HOLD + 2 * ATTACK + 2
 
 def envelope(x: np.ndarray) -> np.ndarray:
     """Per frame of ``x`` (mono), the largest of ``|x|`` and its 4x
-    interpolated values just after it: float32, shape ``(len(x) + 2 * 6,)``,
-    starting 6 frames before ``x`` (silence around it)."""
+    interpolated values just after it: float32, from ``CONTEXT`` frames
+    before ``x`` to as many after (silence around it)."""
     pad = np.zeros(len(x) + 4 * CONTEXT, dtype=np.float32)
     pad[2 * CONTEXT : 2 * CONTEXT + len(x)] = x
     n = len(x) + 2 * CONTEXT
@@ -62,11 +62,9 @@ def region_gain(env: np.ndarray, ceiling: float) -> np.ndarray:
 class GainPlan:
     """Islands of limiter gain under 1; 1 everywhere else.
 
-    ``starts[i]`` is the first chunk of island ``i``; its knots are
-    ``flat[offsets[i]:offsets[i + 1]]`` (float32): the gain at frame ``t``
-    of chunk ``c`` goes linearly from ``K[c]`` to ``K[c + 1]`` across the
-    chunk. One flat array, not one per island: a 3-hour session has
-    thousands of islands, and each small array costs more than its knots.
+    Island ``i``'s knots, from its first chunk ``starts[i]``, are
+    ``flat[offsets[i]:offsets[i + 1]]``: one flat array, as a long session
+    has thousands of islands, each costing more as an array than its knots.
     """
 
     starts: np.ndarray  # int64, first chunk of each island
@@ -92,13 +90,9 @@ class GainPlan:
         return not len(self.starts)
 
     def apply(self, out: np.ndarray, start: int, scratch: np.ndarray | None = None) -> None:
-        """Multiply ``out`` (float32, ``(n, channels)``) holding frames from ``start``.
-
-        ``scratch`` (float32, at least ``2 * (n + 2 * CHUNK)`` long) holds
-        the gain while it is applied: with it, nothing is allocated (the
-        audio callback's rule). The gain of frame ``t`` in chunk ``c`` is
-        ``K[c] + (K[c + 1] - K[c]) * (t % CHUNK) / CHUNK``, in float32.
-        """
+        """Multiply ``out`` (float32, ``(n, channels)``) holding frames from
+        ``start``. With ``scratch`` (float32, ``2 * (n + 2 * CHUNK)``) for the
+        gain, nothing is allocated (the audio callback's rule)."""
         n = len(out)
         if not n:
             return

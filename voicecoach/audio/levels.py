@@ -70,13 +70,9 @@ BOUND = float(np.abs(INTERPOLATOR).sum(axis=1).max())
 
 
 def oversample(x: np.ndarray, h: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
-    """One phase ``h`` (a row of :data:`INTERPOLATOR` or :data:`H32`) of the
-    4x interpolation: ``out[i] = sum(h[k] * x[i + 1 + k])``, the value a
-    phase after frame ``i + CONTEXT`` of ``x``, summed in tap order.
-
-    ``x`` is ``(len(out) + 2 * CONTEXT, ...)``; ``tmp`` is like ``out``
-    (the products): nothing is allocated.
-    """
+    """One phase ``h`` of the 4x interpolation, summed in tap order: ``out[i]``
+    is the value a phase after frame ``i + CONTEXT`` of ``x`` (``len(out) + 2 *
+    CONTEXT`` frames); ``tmp``, like ``out``, takes the products."""
     n = len(out)
     np.multiply(x[1 : 1 + n], h[0], out=out)
     for k in range(1, TAPS):
@@ -189,7 +185,6 @@ class TruePeakLimiter:
         self._g = np.empty((2, frames))
         self._gain = np.empty(frames, np.float32)
 
-    # --------------------------------------------------------------- input
     def _pull(self, pull: Callable[[np.ndarray], object], upto: int) -> None:
         """Hold input frames up to (not including) absolute frame ``upto``."""
         need = upto - (self._head + self._filled)
@@ -209,7 +204,6 @@ class TruePeakLimiter:
         pull(self._buf[self._filled : self._filled + need])
         self._filled += need
 
-    # ------------------------------------------------------------ analysis
     def _analyse(self, upto_chunk: int) -> None:
         """Compute R for chunks up to ``upto_chunk`` (exclusive); the chunks
         that may pass the ceiling are oversampled, from the first to the last."""
@@ -249,7 +243,6 @@ class TruePeakLimiter:
         self._r_spare, self._r, self._rn = self._r, spare, keep + count
         return spare[keep : keep + count]
 
-    # -------------------------------------------------------------- output
     def run(self, pull: Callable[[np.ndarray], object], out: np.ndarray) -> None:
         """Fill ``out`` (float32, ``(n, channels)``) with the next limited frames.
 

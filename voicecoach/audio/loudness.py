@@ -18,7 +18,7 @@ filter, and this costs a few FFTs per block.
 from __future__ import annotations
 
 import math
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -81,16 +81,9 @@ class KWeighting:
     """K-weights a stream of blocks: overlap-save FFT convolution."""
 
     def __init__(self, samplerate: int, channels: int):
-        self.ir = k_weighting_ir(samplerate)
+        self.samplerate = samplerate
         self.channels = channels
-        self._tail = np.zeros((len(self.ir) - 1, channels))
-        self._spectra: dict[int, np.ndarray] = {}
-
-    def _spectrum(self, nfft: int) -> np.ndarray:
-        h = self._spectra.get(nfft)
-        if h is None:
-            h = self._spectra[nfft] = np.fft.rfft(self.ir, nfft)[:, None]
-        return h
+        self._tail = np.zeros((len(k_weighting_ir(samplerate)) - 1, channels))
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """The K-weighted ``block`` (shape ``(n, channels)``), float64, same shape."""
@@ -99,29 +92,29 @@ class KWeighting:
             return np.zeros((0, self.channels))
         full = np.concatenate([self._tail, block])
         nfft = 1 << math.ceil(math.log2(len(full)))
-        y = np.fft.irfft(np.fft.rfft(full, nfft, axis=0) * self._spectrum(nfft), nfft, axis=0)
+        y = np.fft.irfft(
+            np.fft.rfft(full, nfft, axis=0) * _spectrum(self.samplerate, nfft, False)[:, None], nfft, axis=0
+        )
         self._tail = full[len(full) - len(self._tail) :]
         return y[len(self._tail) : len(self._tail) + n]
 
 
-_IR_SPECTRA: dict[tuple[int, int], np.ndarray] = {}
+@lru_cache(maxsize=64)
+def _spectrum(samplerate: int, nfft: int, single: bool) -> np.ndarray:
+    """The K-weighting's spectrum for FFTs of ``nfft`` (of its float32 impulse response when ``single``)."""
+    ir = k_weighting_ir(samplerate)
+    return np.fft.rfft(ir.astype(np.float32) if single else ir, nfft)
 
 
-def weighted(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
-    """A whole (short) signal K-weighted with its tail: shape ``(len(x) + len(ir) - 1,)``.
-
-    float32 FFTs: the energies it feeds are summed in float64, and float32's
-    rounding (-140 dB) is far under the meter's 0.1 LU.
-    """
-    n = len(x) + len(ir) - 1
+def weighted(x: np.ndarray, samplerate: int) -> np.ndarray:
+    """A whole (short) signal K-weighted with its tail (as long as the filter's
+    impulse response less one). float32 FFTs: the energies it feeds are summed
+    in float64, and float32's rounding is far under the meter's 0.1 LU."""
+    n = len(x) + len(k_weighting_ir(samplerate)) - 1
     nfft = 1 << math.ceil(math.log2(max(n, 1)))
-    key = (id(ir), nfft)
-    h = _IR_SPECTRA.get(key)
-    if h is None:
-        if len(_IR_SPECTRA) > 64:
-            _IR_SPECTRA.clear()
-        h = _IR_SPECTRA[key] = np.fft.rfft(ir.astype(np.float32), nfft)
-    return np.fft.irfft(np.fft.rfft(np.asarray(x, dtype=np.float32), nfft) * h, nfft)[:n]
+    return np.fft.irfft(np.fft.rfft(np.asarray(x, dtype=np.float32), nfft) * _spectrum(samplerate, nfft, True), nfft)[
+        :n
+    ]
 
 
 class LoudnessMeter:

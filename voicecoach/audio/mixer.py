@@ -226,14 +226,12 @@ class Mixer:
         return b.starts, b.ends, b.src, b.off
 
     def bus_gain(self, bus: str) -> float:
-        """The linear gain this mixer gives ``bus`` (its level times :attr:`gain`
-        and the loudness :attr:`master`): what anything played beside the
-        session must use to sound as loud."""
+        """The linear gain this mixer gives ``bus``: what anything played
+        beside the session must use to sound as loud."""
         if bus not in self._levels:
             raise ValueError(f"unknown bus {bus!r}; expected one of {BUSES}")
         return self._levels[bus] * self.gain * self.master
 
-    # --------------------------------------------------------- construction
     def _collect(
         self, timeline: Timeline, speech: Mapping[str, np.ndarray], sounds: Mapping[str, np.ndarray]
     ) -> tuple[list[np.ndarray], dict]:
@@ -362,7 +360,6 @@ class Mixer:
             clips.append(clip)
         return _Bus(starts, ends, remap[src], off, peaks, tuple(clips), np.float32(float(PCM16_SCALE) * scale))
 
-    # ---------------------------------------------------------------- render
     def render(self, out: np.ndarray, start: int, bus: str | None = None) -> None:
         """Fill ``out`` with frames ``[start, start + n)`` of the mix or of one bus.
 

@@ -86,7 +86,6 @@ def _check_samples(block: np.ndarray) -> None:
         raise _BadSamples(f"holds a DC offset of {float(dc.max()):.2g}, not music")
 
 
-# ------------------------------------------------------------------ playlist
 AUDIO_EXTENSIONS = frozenset(
     {"wav", "wave", "w64", "rf64", "flac", "ogg", "oga", "opus", "mp3"}
     | {"aif", "aiff", "aifc", "au", "snd", "caf", "wv", "mpc", "voc"}
@@ -205,7 +204,6 @@ def find_tracks(spec: Path | str, shuffle: bool = False, seed: int | None = None
     return tracks
 
 
-# -------------------------------------------------------------------- stream
 class _SequentialFile(sf.SoundFile):
     """A :class:`soundfile.SoundFile` read front to back, never seeked.
 
@@ -284,7 +282,6 @@ class MusicStream:
         twin._why, twin._noisy = self._why, self._noisy
         return twin
 
-    # ------------------------------------------------------------ reading
     def read(self, frames: int) -> np.ndarray:
         """The next ``frames`` frames, float32, shape ``(frames, channels)``."""
         frames = check_count(frames, "frames")
@@ -315,7 +312,6 @@ class MusicStream:
             filled += k
         self.position += n
 
-    # ----------------------------------------------------------- decoding
     def _decode(self, path: Path) -> Iterator[np.ndarray]:
         """One track at the session's rate and width, in blocks of about
         :data:`DECODE_FRAMES` frames (the resampler's output varies)."""

@@ -4,17 +4,12 @@ Live play and export both call :func:`loudness_gain` on the same mixer (and
 the same music), so both scale by the same gain and limit the same way.
 
 Without music the session is sparse and known in advance: the mixer's
-clusters are grouped into *regions* (sounds closer than :data:`GAP` to each
-other), and every distinct region -- the same phrase with the same ticks at
-the same offsets recurs every rep -- is rendered once, K-weighted and its
-energy added at each place it occurs. Silence costs nothing, so measuring a
-30-minute session takes a few distinct seconds of audio, not 30 minutes.
-The limiter's effect is measured the same way, at the gain found, and the
-gain corrected once for it.
-
-With music the first pass renders the whole mix with a fresh copy of the
-music (decoded a second time) block by block through a streamed meter:
-memory stays flat.
+clusters are grouped into *regions* (sounds closer than :data:`GAP`), and
+every distinct region (the same phrase and ticks recur every rep) is
+rendered once, K-weighted and its energy added wherever it occurs: silence
+costs nothing. The limiter's share is estimated the same way and the gain
+corrected for it. With music a first pass renders the whole mix with a
+second decode of the music, block by block through a streamed meter.
 """
 
 from __future__ import annotations
@@ -63,10 +58,8 @@ class Loudness:
 
 
 def _regions(mixer: Mixer) -> dict[tuple, list[int]]:
-    """Distinct regions of the mix: key -> the frames where they start.
-
-    A key is ``(length, ((bus, source, offset, start in region, frames), ...))``.
-    """
+    """Distinct regions of the mix, keyed ``(length, ((bus, source, offset,
+    start in region, frames), ...))``: key -> the frames where they start."""
     rows: list[tuple[int, int, int, int, int]] = []
     for b, bus in enumerate(BUSES):
         starts, ends, src, off = mixer.clusters(bus)
@@ -126,14 +119,13 @@ def _sparse(mixer: Mixer, target: float) -> tuple[Loudness, dict[tuple, list[int
     limiter's share estimated by its gain on the K-weighted energy (it moves
     slowly next to the frequencies that count)."""
     sr, ch = mixer.samplerate, mixer.channels
-    ir = k_weighting_ir(sr)
     regions = _regions(mixer)
     before = LoudnessMeter(sr, ch)
     before.set_length(mixer.frames)
     energies, coarse = {}, {}
     for key, starts in regions.items():
         x = _render(mixer, key, starts[0])
-        e = np.square(weighted(x, ir), dtype=np.float64)
+        e = np.square(weighted(x, sr), dtype=np.float64)
         _spread(before, e, starts, ch)
         energies[key] = _sums(e, _GROUP)
         coarse[key] = (_sums(envelope(x), _COARSE, np.maximum), len(x) + 2 * CONTEXT)
@@ -206,7 +198,6 @@ def limited(x: np.ndarray) -> np.ndarray:
 def _speech_energy(mixer: Mixer, starts: np.ndarray, ends: np.ndarray) -> float:
     """K-weighted energy of the voice over the speech intervals ``[starts, ends)``:
     each distinct interval (the same cue recurs every rep) is weighted once."""
-    ir = k_weighting_ir(mixer.samplerate)
     seen: dict[bytes, float] = {}
     total = 0.0
     for a, z in zip(starts.tolist(), ends.tolist(), strict=True):
@@ -214,7 +205,7 @@ def _speech_energy(mixer: Mixer, starts: np.ndarray, ends: np.ndarray) -> float:
         mixer.render(voice, a, bus="voice")
         key = hashlib.blake2b(voice.data).digest()
         if key not in seen:  # channels carry the same voice
-            y = weighted(voice[:, 0], ir)[: z - a]
+            y = weighted(voice[:, 0], mixer.samplerate)[: z - a]
             seen[key] = float(np.dot(y, y)) * mixer.channels
         total += seen[key]
     return total

@@ -49,11 +49,10 @@ class Session:
         return MusicStream(find_tracks(spec, shuffle=shuffle), self.timeline.samplerate, self.mixer.channels)
 
     def music_bed(self, pull: Pull) -> MusicBed:
-        """The music under this session, ducked by its voice at the preset's
-        music level and the session's loudness gain, fading out over the
-        session's last second: one wiring for the export (``pull`` reads the
-        stream) and live play (``pull`` takes from the ring buffer a thread
-        fills). Loud music is trimmed as :func:`normalise` found."""
+        """The music under this session, ducked by its voice, at the preset's
+        music level, the loudness gain and the trim :func:`normalise` found:
+        one wiring for the export (``pull`` reads the stream) and live play
+        (``pull`` takes from the ring buffer a thread fills)."""
         level = self.preset.levels.music
         if self.loudness is not None:
             level *= self.loudness.gain * self.loudness.music
@@ -66,10 +65,7 @@ def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
     checked and resampled now, so a bad file stops us before any sound."""
     sounds: dict[str, np.ndarray] = dict(make_sounds(samplerate))
     if preset.sounds:
-        from voicecoach.audio.custom_sounds import (  # soxr: only when used
-            load_sound,
-            shipped_sound,
-        )
+        from voicecoach.audio.custom_sounds import load_sound, shipped_sound  # soxr: only when used
     for role, source in preset.sounds:
         path = shipped_sound(source) if source in SHIPPED_SOUNDS else source
         kind = role if role in sounds else EventKind.BELL
@@ -86,7 +82,6 @@ def prepare(
     samplerate: int = DEFAULT_SAMPLERATE,
     channels: int = 1,
     engine: SpeechEngine | None = None,
-    bank: CueBank | None = None,
     voice_dir: Path | None = None,
 ) -> Session:
     """Synthesise (or load) every cue, plan the session and build its mixer.
@@ -96,7 +91,7 @@ def prepare(
     reads their true lengths.
     """
     sounds = session_sounds(preset, samplerate)
-    bank = bank or cue_bank(preset, cache_dir, samplerate, engine, voice_dir)
+    bank = cue_bank(preset, cache_dir, samplerate, engine, voice_dir)
     timeline = spoken_timeline(preset, bank, {name: len(clip) for name, clip in sounds.items()})
     if timeline.frames > MAX_SESSION_SECONDS * samplerate:  # validation over-estimates speech
         raise PresetError(

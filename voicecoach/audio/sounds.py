@@ -28,13 +28,9 @@ PEAK_DBFS: dict[str, float] = {EventKind.TICK: -18.0, EventKind.ACCENT: -12.0, E
 
 
 def _partials(n: int, samplerate: int, freqs: list[float], amps: list[float], decay: float) -> np.ndarray:
-    """Decaying partials, float64 ``(n,)``.
-
-    Each phase is kept in float64 and reduced to one turn, then its sine
-    taken in float32 (numpy's vectorised one, much quicker than a float64
-    sine, and every start renders the bell); the
-    error, under 3e-7, is a hundred times below a 16-bit step.
-    """
+    """Decaying partials, float64 ``(n,)``: phases in float64 reduced to one
+    turn, sines in float32 (far quicker, and every start renders the bell;
+    the error is a hundred times below a 16-bit step)."""
     frame = np.arange(n, dtype=np.float64)
     sig = np.zeros(n)
     for f, a in zip(freqs, amps, strict=True):
@@ -58,14 +54,8 @@ def _finish(sig: np.ndarray, kind: str, attack: int) -> np.ndarray:
 
 
 def make_sound(kind: EventKind, samplerate: int) -> np.ndarray:
-    """Synthesise ``kind`` (``'tick'``, ``'accent'`` or ``'bell'``).
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, shape ``(frames,)``, mono, with ``frames ==
-        sound_frames(kind, samplerate)``, first and last sample 0.
-    """
+    """Synthesise ``kind``: float32, shape ``(sound_frames(kind, samplerate),)``,
+    first and last sample 0."""
     if kind not in SOUND_SECONDS:
         raise ValueError(f"unknown sound {kind!r}; expected one of {sorted(SOUND_SECONDS)}")
     n = sound_frames(kind, samplerate)
