@@ -1,12 +1,10 @@
 """The music bed: the user's music under the coach, ducked by the timeline.
 
-One object adds music to blocks that the mixer (or the live transport) has
-already filled: the next frames of music, times the duck envelope at the
-block's timeline position, times the music level. The limiter is not here:
-it is the last stage of the whole render (:mod:`voicecoach.audio.levels`),
-after the loudness gain. Export reads the music stream
-directly; live play takes it from a :class:`~voicecoach.live.music_feed.MusicFeeder`
-that a background thread fills, so nothing is decoded in the callback.
+It adds to blocks the mixer (or the live transport) filled the next frames
+of music, times the duck envelope and the music level; the limiter comes
+after, on the whole render. Export reads the music stream directly; live
+play takes it from a :class:`~voicecoach.live.music_feed.MusicFeeder` that a
+background thread fills, so nothing is decoded in the callback.
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """A preset's own sounds for tick, accent and bell, loaded from files.
 
-A sound file is prepared once, before playback, so it behaves like the
-built-in sound it replaces (:mod:`voicecoach.audio.sounds`): mono at the session
-rate, silence trimmed so its onset lands on the beat, faded in and out so it
-starts and ends at zero (no clicks), and peak-normalised to the built-in
-sound's level (:data:`voicecoach.audio.sounds.PEAK_DBFS`) so the voice stays on top.
-
-A few alternatives ship in ``audio_cues/sounds/`` (see :data:`SHIPPED_SOUNDS`,
-built by ``scripts/make_sounds.py``).
+Prepared once, before playback, to behave like the built-in sound it
+replaces: silence trimmed so its onset lands on the beat, no clicks, and the
+built-in's peak so the voice stays on top. A few alternatives ship in
+``audio_cues/sounds/`` (:data:`SHIPPED_SOUNDS`, built by ``scripts/make_sounds.py``).
 """
 
 from __future__ import annotations

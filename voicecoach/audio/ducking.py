@@ -1,13 +1,10 @@
 """Ducking: the music steps back while the coach speaks.
 
 The timeline says when the voice comes, so the duck looks ahead: the music
-starts going down ``attack`` seconds *before* each speech event and is fully
-down when the voice begins, holds while it speaks, and comes back over
-``release`` seconds after it ends. Ramps are raised cosines (no clicks).
-
-:class:`DuckEnvelope` is pure and exact like the mixer: the gain at a frame
-depends only on the timeline, never on how a range is cut into blocks, and a
-block costs ``O(log events + speech events near it + n)``.
+goes down over ``attack`` seconds *before* each speech event, holds while it
+speaks, and comes back over ``release`` seconds after (raised cosines, no
+clicks). Like the mixer, the gain at a frame depends only on the timeline,
+never on how a range is cut into blocks.
 """
 
 from __future__ import annotations
@@ -43,12 +40,10 @@ class DuckEnvelope:
     """The music's gain over a session: 1.0 at full level, ``duck.gain`` under
     the voice (the timeline's speech events).
 
-    Speech events that overlap or touch are merged into one interval first.
-    The gain at frame ``t`` is the minimum of the intervals' ramp-hold-ramp
-    shapes, and only the intervals around ``t`` can reach it (a ramp is
-    monotonic). :meth:`render` writes the hold and takes ``np.minimum`` with
-    slices of two ramp tables, in place: ramps of nearby intervals merge into
-    one dip that never goes below the depth.
+    Speech events that overlap or touch are merged into one interval. The gain
+    is the minimum of the intervals' ramp-hold-ramp shapes: :meth:`render`
+    writes the hold and takes ``np.minimum`` with slices of two ramp tables,
+    so ramps of nearby intervals merge into one dip never below the depth.
     """
 
     def __init__(self, timeline: Timeline, duck: Duck):

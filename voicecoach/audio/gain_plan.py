@@ -1,12 +1,10 @@
 """The limiter's gain computed from the known future, for sessions without music.
 
 Without music everything the session will sound is known before it plays,
-so the true-peak limiter's gain (:mod:`voicecoach.audio.levels`: per-chunk
-ceiling gains ``R``, held and ramped into knots ``K``) is computed once,
-from the distinct sounds, and kept only where it is under 1: a few
-"islands" around loud syllables. :meth:`GainPlan.apply` multiplies a block
-by it from any frame, so the mixer applies it inside ``render`` -- the mix,
-each stem and every live block alike, with no look-ahead and no delay.
+so the true-peak limiter's gain (:mod:`voicecoach.audio.levels`) is computed
+once, from the distinct sounds, and kept only where it is under 1: a few
+"islands" around loud syllables. The mixer applies it inside ``render`` from
+any frame: the mix, each stem and every live block alike, with no delay.
 """
 
 from __future__ import annotations

@@ -244,12 +244,9 @@ class TruePeakLimiter:
         return spare[keep : keep + count]
 
     def run(self, pull: Callable[[np.ndarray], object], out: np.ndarray) -> None:
-        """Fill ``out`` (float32, ``(n, channels)``) with the next limited frames.
-
-        ``pull(view)`` must fill ``view`` (float32, ``(k, channels)``) with
-        the next ``k`` frames of the unlimited signal; it is called as often
-        as needed to stay :attr:`delay` frames ahead.
-        """
+        """Fill ``out`` (float32, ``(n, channels)``) with the next limited frames;
+        ``pull(view)`` fills ``view`` with the next frames of the unlimited
+        signal, as often as needed to stay :attr:`delay` frames ahead."""
         n = len(out)
         if n == 0:
             self.gain = self.gain[:0]

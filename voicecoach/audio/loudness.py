@@ -1,18 +1,12 @@
 """Programme loudness per ITU-R BS.1770: K-weighting, 400 ms gated blocks.
 
-The meter is streamed (:class:`LoudnessMeter` takes blocks of any size) and
-keeps one number per 100 ms of audio -- the K-weighted energy of that
-sub-block -- never the audio itself, so measuring a three-hour session costs
-under a megabyte. Gating follows BS.1770-4: 400 ms blocks overlapping by
-75 % (four consecutive sub-blocks), an absolute gate at -70 LUFS and a
-relative gate 10 LU under the loudness of the blocks above it. Channels are
-weighted 1.0 (mono, left, right), so a mono signal copied to two channels
-reads 3.01 LU louder, as phones and ffmpeg's meter see it.
-
-K-weighting (the high-shelf and high-pass biquads of the standard, derived
-for any sample rate) is applied as its impulse response, truncated where it
-has decayed under -170 dB, by FFT convolution: numpy has no recursive
-filter, and this costs a few FFTs per block.
+The streamed meter keeps one number per 100 ms sub-block (its K-weighted
+energy), never the audio, so a three-hour session costs under a megabyte.
+Gating follows BS.1770-4 (400 ms blocks every 100 ms, gates at -70 LUFS and
+10 LU under the blocks above it). Channels weigh 1.0, so a mono signal copied
+to two channels reads 3.01 LU louder, as phones and ffmpeg's meter see it.
+K-weighting is applied as its truncated impulse response by FFT convolution:
+numpy has no recursive filter.
 """
 
 from __future__ import annotations

@@ -102,8 +102,6 @@ class Mixer:
     levels : Mapping[str, float], optional
         Linear gain per bus.
 
-    Notes
-    -----
     A clip is cut at its ``event.frames`` and to ``[0, timeline.frames)``.
     If the worst case of the sum exceeds ``HEADROOM_PEAK``, one constant
     :attr:`gain` scales everything so the mix can never clip. With a gain of
@@ -146,9 +144,7 @@ class Mixer:
             self._levels[bus] = float(value)
         sources, raw = self._collect(timeline, speech, sounds)
         clustered = {bus: self._cluster(sources, *raw[bus]) for bus in BUSES}
-        self.peak = self._worst_peak(
-            clustered["voice"], clustered["ticks"], self._levels["voice"], self._levels["ticks"]
-        )
+        self.peak = self._worst_peak(clustered["voice"], clustered["ticks"])
         """Worst-case peak of the mix before :attr:`gain`."""
         self.gain = HEADROOM_PEAK / self.peak if self.peak > HEADROOM_PEAK else 1.0
         """Constant master gain (1.0 unless the worst case would clip)."""
@@ -169,9 +165,8 @@ class Mixer:
 
     def with_master(self, master: float, limit=None) -> Mixer:
         """The same mixer with every source scaled by ``master`` (the loudness
-        gain, computed once here so ``render`` costs nothing more) and, when
-        given, the limiter's gain ``limit`` (a
-        :class:`~voicecoach.audio.gain_plan.GainPlan`) applied in ``render``."""
+        gain, here so ``render`` costs nothing more) and the limiter's
+        :class:`~voicecoach.audio.gain_plan.GainPlan`, if any, applied in ``render``."""
         if not is_real(master) or not master > 0:
             raise ValueError(f"master gain must be > 0, not {master!r}")
         other = copy.copy(self)
@@ -315,13 +310,12 @@ class Mixer:
         peaks = np.array([_peak(sources[k][o : o + m]) for k, o, m in keys.tolist()])
         return c_start, c_end, c_src, c_off, peaks[which.reshape(-1)]
 
-    @staticmethod
-    def _worst_peak(voice: _Clusters, ticks: _Clusters, voice_level: float, ticks_level: float) -> float:
+    def _worst_peak(self, voice: _Clusters, ticks: _Clusters) -> float:
         """The largest sum of peaks of clusters sounding together: a voice
         cluster's peak plus the loudest ticks cluster overlapping it."""
         v_starts, v_ends, _, _, v_peaks = voice
         t_starts, t_ends, _, _, t_peaks = ticks
-        v_peaks, t_peaks = v_peaks * voice_level, t_peaks * ticks_level
+        v_peaks, t_peaks = v_peaks * self._levels["voice"], t_peaks * self._levels["ticks"]
         worst = float(max(v_peaks.max(initial=0.0), t_peaks.max(initial=0.0)))
         if not len(v_starts) or not len(t_starts):
             return worst

@@ -1,15 +1,10 @@
 """Your own music under the coach: a playlist decoded as an endless stream.
 
-:func:`find_tracks` turns what the user named (a file or a folder) into a
-playlist. :class:`MusicStream` decodes it block by block, never a whole file,
-so memory stays flat for a three-hour session; it converts channels,
-resamples to the session rate with a streaming resampler, crossfades track
-joins (and the loop back to the first track) so no join clicks, and hands
-out exactly the frames asked.
-
-No sounddevice here: the export pulls :meth:`MusicStream.read` directly, and
-live play through :class:`~voicecoach.live.music_feed.MusicFeeder`, in the same
-order, so live and export hear the same music.
+:func:`find_tracks` turns a file or a folder into a playlist;
+:class:`MusicStream` decodes it block by block (memory stays flat), converted,
+resampled and crossfaded at every join. The export pulls it directly and
+live play through :class:`~voicecoach.live.music_feed.MusicFeeder`, in the
+same order, so both hear the same music.
 """
 
 from __future__ import annotations
@@ -364,12 +359,9 @@ class MusicStream:
         return kind(f"music: no track could be decoded ({names}{more})")
 
     def _joined(self) -> Iterator[np.ndarray]:
-        """Every track in turn, forever, crossfaded: blocks at the session rate.
-
-        The last ``fade`` frames of each track (the *tail*) are held back
-        until the next track's first frames are decoded, then the two overlap.
-        The stream starts from a silent tail, i.e. with a fade-in.
-        """
+        """Every track in turn, forever, crossfaded: the last ``fade`` frames of
+        each (the *tail*) are held back until the next track's first frames
+        are decoded, then the two overlap. It starts from a silent tail."""
         F, ch = self.fade, self.channels
         tail = np.zeros((F, ch), dtype=np.float32)
         while True:

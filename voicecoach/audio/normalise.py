@@ -179,16 +179,14 @@ def normalise_sparse(mixer: Mixer, target: float) -> tuple[Loudness, GainPlan]:
 def limited(x: np.ndarray) -> np.ndarray:
     """``x`` (mono, float64) through a fresh limiter, as one stream."""
     lim = TruePeakLimiter(1)
-    src = np.zeros((len(x) + lim.delay, 1), dtype=np.float32)
+    src = np.zeros((len(x) + lim.delay, 1), dtype=np.float32)  # it reads at most delay frames past x
     src[: len(x), 0] = x
-    pos = [0]
+    pos = 0
 
     def pull(view: np.ndarray) -> None:
-        a = pos[0]
-        part = src[a : a + len(view)]
-        view[: len(part)] = part
-        view[len(part) :] = 0.0
-        pos[0] += len(view)
+        nonlocal pos
+        view[:] = src[pos : pos + len(view)]
+        pos += len(view)
 
     out = np.empty((len(x), 1), dtype=np.float32)
     lim.run(pull, out)
@@ -245,18 +243,9 @@ def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
 
 
 def loudness_gain(mixer: Mixer, target: float, music: MusicBed | None = None) -> Loudness:
-    """The gain that brings the session to ``target`` LUFS integrated.
-
-    Parameters
-    ----------
-    mixer : Mixer
-        The session's mixer before any loudness gain (``master`` 1.0).
-    target : float
-        LUFS.
-    music : MusicBed, optional
-        A fresh bed over the same music as the one that will play (the
-        first pass consumes it).
-    """
+    """The gain that brings the session's mixer (before any loudness gain) to
+    ``target`` LUFS integrated; ``music`` is a fresh bed over the same music
+    as the one that will play (the first pass consumes it)."""
     if mixer.master != 1.0:
         raise ValueError("measure the mixer before its loudness gain")
     if music is None:

@@ -111,11 +111,9 @@ def normalise(session: Session, target: float, music=None, cache_dir: Path | Non
 
     Export and live play both call this before any sound, so both play at
     the same gain and limit the same way. Without music the mixer gets the
-    loudness gain and the limiter's planned gain; with ``music`` (a
-    :class:`~voicecoach.audio.music.MusicStream`, not yet read) a first pass
-    decodes the same playlist once more to measure the mix, and the limiter
-    runs as the export or the transport plays. Without music the result is
-    kept under ``cache_dir`` for the next run of the same session.
+    loudness gain and the limiter's planned gain, kept under ``cache_dir``
+    for the next run; with ``music`` (a MusicStream not yet read) a first
+    pass decodes the playlist once more, and the limiter runs as it plays.
     """
     from voicecoach.audio.normalise import loudness_gain, normalise_sparse
 

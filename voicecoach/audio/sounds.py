@@ -41,18 +41,6 @@ def _partials(n: int, samplerate: int, freqs: list[float], amps: list[float], de
     return sig
 
 
-def _finish(sig: np.ndarray, kind: str, attack: int) -> np.ndarray:
-    n = len(sig)
-    env = np.ones(n)
-    if attack:
-        env[:attack] = fade_in(attack)
-    tail = max(2, n // 4)
-    env[n - tail :] *= fade_out(tail)
-    sig = sig * env
-    peak = float(np.max(np.abs(sig)))
-    return (sig * (gain(PEAK_DBFS[kind]) / peak)).astype(np.float32)
-
-
 def make_sound(kind: EventKind, samplerate: int) -> np.ndarray:
     """Synthesise ``kind``: float32, shape ``(sound_frames(kind, samplerate),)``,
     first and last sample 0."""
@@ -69,7 +57,12 @@ def make_sound(kind: EventKind, samplerate: int) -> np.ndarray:
         sig = _partials(
             n, samplerate, [660.0, 1320.0 * 1.01, 1980.0 * 0.99, 2640.0 * 1.02], [1.0, 0.5, 0.3, 0.15], 0.45
         )
-    return _finish(sig, kind, attack)
+    env = np.ones(n)
+    env[:attack] = fade_in(attack)
+    tail = max(2, n // 4)
+    env[n - tail :] *= fade_out(tail)
+    sig = sig * env
+    return (sig * (gain(PEAK_DBFS[kind]) / float(np.max(np.abs(sig))))).astype(np.float32)
 
 
 def make_sounds(samplerate: int) -> dict[str, np.ndarray]:
