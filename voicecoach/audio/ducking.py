@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from voicecoach.audio.mixer import merged_spans
 from voicecoach.common.arrays import scale_frames
 from voicecoach.common.numbers import is_int
 from voicecoach.plan.kinds import EventKind
@@ -56,23 +57,12 @@ class DuckEnvelope:
         self.attack = round(duck.attack * self.samplerate)
         self.release = round(duck.release * self.samplerate)
 
-        spans = [
-            (int(e.frame), int(e.frame) + int(e.frames))
-            for e in timeline.events
-            if e.kind == EventKind.SPEECH and e.frames > 0
-        ]
-        starts = np.array([s for s, _ in spans], dtype=np.int64)
-        ends = np.array([e for _, e in spans], dtype=np.int64)
-        order = np.argsort(starts, kind="stable")
-        starts, ends = starts[order], ends[order]
-        if len(starts):  # merge overlapping or touching intervals
-            reach = np.maximum.accumulate(ends)
-            first = np.flatnonzero(np.concatenate([[True], starts[1:] > reach[:-1]]))
-            last = np.append(first[1:], len(starts)) - 1
-            starts, ends = starts[first], reach[last]
-        self.starts, self.ends = starts, ends  # the merged speech intervals, int64, sorted
-        self._from = starts - self.attack  # where each duck begins to act
-        self._to = ends + self.release  # where it stops acting
+        speech = [e for e in timeline.events if e.kind == EventKind.SPEECH and e.frames > 0]
+        starts = np.array([e.frame for e in speech], dtype=np.int64)
+        frames = np.array([e.frames for e in speech], dtype=np.int64)
+        self.starts, self.ends = merged_spans(starts, starts + frames, join=1)  # touching ones merge too
+        self._from = self.starts - self.attack  # where each duck begins to act
+        self._to = self.ends + self.release  # where it stops acting
 
         d = 1.0 - float(self.depth)
         x = np.arange(self.attack, dtype=np.float64) / max(self.attack, 1)

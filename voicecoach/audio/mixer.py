@@ -84,6 +84,17 @@ def _peak(clip: np.ndarray) -> float:
     return top * float(PCM16_SCALE) if clip.dtype == np.int16 else top
 
 
+def merged_spans(starts: np.ndarray, ends: np.ndarray, join: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Spans ``[starts[i], ends[i])`` (int64) merged where they overlap or are
+    less than ``join`` frames apart: sorted, disjoint ``(starts, ends)``."""
+    if not len(starts):
+        return starts, ends
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], np.maximum.accumulate(ends[order])
+    cut = np.flatnonzero(starts[1:] >= ends[:-1] + join) + 1
+    return starts[np.concatenate([[0], cut])], ends[np.append(cut - 1, len(ends) - 1)]
+
+
 class Mixer:
     """Renders a :class:`Timeline` with its clips into blocks of samples.
 
@@ -205,14 +216,7 @@ class Mixer:
         ranges ``[starts[i], ends[i])`` (int64 arrays); everywhere else
         ``render`` gives exact zeros. Ranges under ``join`` frames apart merge."""
         buses = self._order if bus is None else (self._buses[bus],)
-        starts = np.concatenate([b.starts for b in buses])
-        ends = np.concatenate([b.ends for b in buses])
-        if not len(starts):
-            return starts, ends
-        order = np.argsort(starts, kind="stable")
-        starts, ends = starts[order], np.maximum.accumulate(ends[order])
-        cut = np.flatnonzero(starts[1:] >= ends[:-1] + join) + 1
-        return starts[np.concatenate([[0], cut])], ends[np.append(cut - 1, len(ends) - 1)]
+        return merged_spans(np.concatenate([b.starts for b in buses]), np.concatenate([b.ends for b in buses]), join)
 
     def clusters(self, bus: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(starts, ends, source index, offset)`` of one bus's clusters: what
