@@ -1,12 +1,10 @@
 """The music bed: the user's music under the coach, ducked by the timeline.
 
-One object adds music to blocks that the mixer (or the live transport) has
-already filled: the next frames of music, times the duck envelope at the
-block's timeline position, times the music level. The limiter is not here:
-it is the last stage of the whole render (:mod:`voicecoach.audio.levels`),
-after the loudness gain. Export reads the music stream
-directly; live play takes it from a :class:`~voicecoach.live.music_feed.MusicFeeder`
-that a background thread fills, so nothing is decoded in the callback.
+It adds to blocks the mixer (or the live transport) filled the next frames
+of music, times the duck envelope and the music level; the limiter comes
+after, on the whole render. Export reads the music stream directly; live
+play takes it from a :class:`~voicecoach.live.music_feed.MusicFeeder` that a
+background thread fills, so nothing is decoded in the callback.
 """
 
 from __future__ import annotations
@@ -28,23 +26,11 @@ END_FADE_SECONDS = 1.0
 class MusicBed:
     """Adds ducked, levelled music to mixed blocks.
 
-    Parameters
-    ----------
-    pull : callable
-        ``pull(block)`` fills ``block`` (float32, ``(n, channels)``) with the
-        next frames of music: ``MusicStream.read_into`` for export,
-        ``MusicFeeder.take`` live.
-    envelope : DuckEnvelope
-        The session's ducking, from its timeline.
-    level : float
-        Linear gain of the music.
-    channels : int
-    block : int
-        Largest block expected; a larger one grows the scratch buffer once.
-    end : int, optional
-        The session's last frame (exclusive): the music fades out over the
-        :data:`END_FADE_SECONDS` before it and is silent from it on, live
-        and in the export alike.
+    ``pull(block)`` fills ``block`` (float32, ``(n, channels)``) with the next
+    frames of music (``MusicStream.read_into`` for export, ``MusicFeeder.take``
+    live); ``level`` is the music's linear gain. With ``end`` (the session's
+    length) the music fades out over the :data:`END_FADE_SECONDS` before it
+    and is silent from it on, live and in the export alike.
     """
 
     def __init__(
@@ -59,10 +45,8 @@ class MusicBed:
         self.pull = pull
         self.envelope = envelope
         self.level = np.float32(level)
-        self.ducked = np.float32(envelope.duck.gain)
         self.channels = channels
-        self._music = np.zeros((block, channels), dtype=np.float32)
-        self.end = end
+        self._music = np.zeros((block, channels), dtype=np.float32)  # grown once for a larger block
         n = min(end, round(END_FADE_SECONDS * envelope.samplerate)) if end is not None else 0
         x = np.arange(1, n + 1, dtype=np.float64) / max(n, 1)
         self._end_ramp = (0.5 + 0.5 * np.cos(np.pi * x)).astype(np.float32)  # reaches 0 at end
@@ -78,23 +62,18 @@ class MusicBed:
         m = self._music[:n]
         self.pull(m)
         if start is None:
-            m *= self.ducked * self.level
-        else:
-            self.envelope.apply(m, start)
-            m *= self.level
-            fade = self._fade
-            if fade is not None and start + n > fade[0]:
-                self._fade_end(m, start, fade[0], fade[1])
+            m *= self.envelope.depth * self.level
+            return m
+        self.envelope.apply(m, start)
+        m *= self.level
+        if self._fade is not None and start + n > self._fade[0]:  # the end fade, then silence
+            f, end = self._fade
+            a, z = max(start, f), min(start + n, end)
+            if a < z:
+                scale_frames(m[a - start : z - start], self._end_ramp[a - f : z - f])
+            if start + n > end:
+                m[max(end - start, 0) :] = 0.0
         return m
-
-    def _fade_end(self, m: np.ndarray, start: int, f: int, end: int) -> None:
-        """Apply the end fade (from frame ``f``, silent from ``end``) to music
-        block ``m`` of timeline frames from ``start``."""
-        a, z = max(start, f), min(start + len(m), end)
-        if a < z:
-            scale_frames(m[a - start : z - start], self._end_ramp[a - f : z - f])
-        if start + len(m) > end:
-            m[max(end - start, 0) :] = 0.0
 
     def add(self, out: np.ndarray, start: int | None) -> np.ndarray:
         """Add the music to ``out`` (float32, ``(n, channels)``) and return

@@ -1,13 +1,9 @@
 """A preset's own sounds for tick, accent and bell, loaded from files.
 
-A sound file is prepared once, before playback, so it behaves like the
-built-in sound it replaces (:mod:`voicecoach.audio.sounds`): mono at the session
-rate, silence trimmed so its onset lands on the beat, faded in and out so it
-starts and ends at zero (no clicks), and peak-normalised to the built-in
-sound's level (:data:`voicecoach.audio.sounds.PEAK_DBFS`) so the voice stays on top.
-
-A few alternatives ship in ``audio_cues/sounds/`` (see :data:`SHIPPED_SOUNDS`,
-built by ``scripts/make_sounds.py``).
+Prepared once, before playback, to behave like the built-in sound it
+replaces: silence trimmed so its onset lands on the beat, no clicks, and the
+built-in's peak so the voice stays on top. A few alternatives ship in
+``audio_cues/sounds/`` (:data:`SHIPPED_SOUNDS`, built by ``scripts/make_sounds.py``).
 """
 
 from __future__ import annotations
@@ -54,32 +50,12 @@ def _fail(path: Path, problem: str) -> InputError:
 
 
 def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *, kind: str) -> np.ndarray:
-    """Read a sound file and prepare it to replace the built-in ``kind``.
-
-    Parameters
-    ----------
-    path : pathlib.Path or str
-        Any file soundfile reads (WAV, FLAC, OGG, MP3, ...), any rate and
-        channel count.
-    samplerate : int
-        Session rate in Hz; the sound is resampled to it (soxr, ``'HQ'``).
-    max_seconds : float
-        Longest accepted file, before trimming.
-    kind : {'tick', 'accent', 'bell'}
-        The sound it replaces: its peak becomes ``PEAK_DBFS[kind]``.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, shape ``(n,)``, mono at ``samplerate``; leading and trailing
-        silence (under -60 dB from the peak) trimmed, 2 ms raised-cosine
-        fade-in and up to 10 ms fade-out; first and last sample 0.
-
-    Raises
-    ------
-    InputError
-        One line naming the file: missing, a folder, not audio, too long or
-        silent.
+    """Read a sound file (any format soundfile reads, at most ``max_seconds``
+    long) and prepare it to replace the built-in ``kind``: float32, shape
+    ``(n,)``, mono, resampled to ``samplerate`` (soxr ``'HQ'``), silence
+    trimmed, faded in and out (first and last sample 0), its peak at
+    ``PEAK_DBFS[kind]``. A file that is missing, not audio, too long or
+    silent is an :class:`InputError` naming it.
     """
     if kind not in PEAK_DBFS:
         raise ValueError(f"unknown sound kind {kind!r}; expected one of {sorted(PEAK_DBFS)}")
@@ -122,9 +98,9 @@ def load_sound(path: Path | str, samplerate: int, max_seconds: float = 5.0, *, k
     n = len(sig)
     fade_in = min(max(1, round(FADE_IN_SECONDS * samplerate)), n // 2)
     fade_out = min(max(2, round(FADE_OUT_SECONDS * samplerate)), n // 2)
-    if fade_in:  # 0, ..., rising: the first sample is exactly 0
+    if fade_in:
         sig[:fade_in] *= fades.fade_in(fade_in)
-    if fade_out:  # falling, ..., 0: the last sample is exactly 0
+    if fade_out:
         sig[n - fade_out :] *= fades.fade_out(fade_out)
     top = float(np.max(np.abs(sig)))
     if top <= 0.0:  # only for a sound of a sample or two

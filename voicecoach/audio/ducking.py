@@ -1,13 +1,10 @@
 """Ducking: the music steps back while the coach speaks.
 
 The timeline says when the voice comes, so the duck looks ahead: the music
-starts going down ``attack`` seconds *before* each speech event and is fully
-down when the voice begins, holds while it speaks, and comes back over
-``release`` seconds after it ends. Ramps are raised cosines (no clicks).
-
-:class:`DuckEnvelope` is pure and exact like the mixer: the gain at a frame
-depends only on the timeline, never on how a range is cut into blocks, and a
-block costs ``O(log events + speech events near it + n)``.
+goes down over ``attack`` seconds *before* each speech event, holds while it
+speaks, and comes back over ``release`` seconds after (raised cosines, no
+clicks). Like the mixer, the gain at a frame depends only on the timeline,
+never on how a range is cut into blocks.
 """
 
 from __future__ import annotations
@@ -16,6 +13,7 @@ import math
 
 import numpy as np
 
+from voicecoach.audio.mixer import merged_spans
 from voicecoach.common.arrays import scale_frames
 from voicecoach.common.numbers import is_int
 from voicecoach.plan.kinds import EventKind
@@ -40,26 +38,13 @@ def music_trim(voice: float, music: float) -> float:
 
 
 class DuckEnvelope:
-    """The music's gain over a session: 1.0 at full level, ``duck.gain`` under the voice.
+    """The music's gain over a session: 1.0 at full level, ``duck.gain`` under
+    the voice (the timeline's speech events).
 
-    Parameters
-    ----------
-    timeline : Timeline
-        Its speech events are where the voice sounds; its ``samplerate``
-        converts ``attack`` and ``release`` to frames (rounded).
-    duck : Duck
-        Depth and timing.
-
-    Notes
-    -----
-    Speech events that overlap or touch are merged into one interval first
-    (exact: the duck of the union equals the minimum of the ducks). The gain
-    at frame ``t`` is then the minimum of the ramp-hold-ramp shapes of the
-    intervals, and only the two intervals around ``t`` can reach it: a ramp
-    is monotonic, so a farther interval's ramp is always higher. Each shape
-    is precomputed as two small ramp tables; :meth:`render` writes the hold
-    and takes ``np.minimum`` with table slices, in place. Ramps of nearby
-    intervals therefore merge into one dip that never goes below the depth.
+    Speech events that overlap or touch are merged into one interval. The gain
+    is the minimum of the intervals' ramp-hold-ramp shapes: :meth:`render`
+    writes the hold and takes ``np.minimum`` with slices of two ramp tables,
+    so ramps of nearby intervals merge into one dip never below the depth.
     """
 
     def __init__(self, timeline: Timeline, duck: Duck):
@@ -67,32 +52,17 @@ class DuckEnvelope:
             raise TypeError(f"timeline must be a Timeline, not {type(timeline).__name__}")
         if not isinstance(duck, Duck):
             raise TypeError(f"duck must be a Duck, not {type(duck).__name__}")
-        self.duck = duck
         self.samplerate = int(timeline.samplerate)
         self.depth = np.float32(duck.gain)
         self.attack = round(duck.attack * self.samplerate)
         self.release = round(duck.release * self.samplerate)
 
-        spans = [
-            (int(e.frame), int(e.frame) + int(e.frames))
-            for e in timeline.events
-            if e.kind == EventKind.SPEECH and e.frames > 0
-        ]
-        starts = np.array([s for s, _ in spans], dtype=np.int64)
-        ends = np.array([e for _, e in spans], dtype=np.int64)
-        order = np.argsort(starts, kind="stable")
-        starts, ends = starts[order], ends[order]
-        if len(starts):  # merge overlapping or touching intervals
-            reach = np.maximum.accumulate(ends)
-            first = np.flatnonzero(np.concatenate([[True], starts[1:] > reach[:-1]]))
-            last = np.append(first[1:], len(starts)) - 1
-            starts, ends = starts[first], reach[last]
-        self.starts: np.ndarray = starts
-        """Merged speech intervals' first frames, int64, sorted."""
-        self.ends: np.ndarray = ends
-        """Merged speech intervals' end frames (exclusive), int64, sorted."""
-        self._from = starts - self.attack  # where each duck begins to act
-        self._to = ends + self.release  # where it stops acting
+        speech = [e for e in timeline.events if e.kind == EventKind.SPEECH and e.frames > 0]
+        starts = np.array([e.frame for e in speech], dtype=np.int64)
+        frames = np.array([e.frames for e in speech], dtype=np.int64)
+        self.starts, self.ends = merged_spans(starts, starts + frames, join=1)  # touching ones merge too
+        self._from = self.starts - self.attack  # where each duck begins to act
+        self._to = self.ends + self.release  # where it stops acting
 
         d = 1.0 - float(self.depth)
         x = np.arange(self.attack, dtype=np.float64) / max(self.attack, 1)
@@ -106,15 +76,8 @@ class DuckEnvelope:
         """Intervals the last :meth:`render` looked at (instrumentation for tests)."""
 
     def render(self, out: np.ndarray, start: int) -> None:
-        """Fill ``out`` with the gain of frames ``[start, start + n)``.
-
-        Parameters
-        ----------
-        out : numpy.ndarray
-            float32, shape ``(n,)``, writeable; overwritten entirely.
-        start : int
-            First frame; may be negative or past the session.
-        """
+        """Fill ``out`` (float32, ``(n,)``) with the gain of frames ``[start,
+        start + n)``; ``start`` may be negative or past the session."""
         if not isinstance(out, np.ndarray) or out.dtype != np.float32:
             raise TypeError("out must be a float32 numpy.ndarray")
         if out.ndim != 1 or not out.flags.writeable:
@@ -129,7 +92,7 @@ class DuckEnvelope:
         self.touched = max(0, hi - lo)
         if lo >= hi:
             return
-        for s, e in zip(self.starts[lo:hi].tolist(), self.ends[lo:hi].tolist()):
+        for s, e in zip(self.starts[lo:hi].tolist(), self.ends[lo:hi].tolist(), strict=True):
             a, z = max(s - self.attack, start), min(s, stop)  # attack ramp
             if a < z:
                 seg = out[a - start : z - start]
@@ -143,11 +106,8 @@ class DuckEnvelope:
                 np.minimum(seg, self._up[a - e : z - e], out=seg)
 
     def apply(self, block: np.ndarray, start: int) -> None:
-        """Multiply ``block`` (float32, ``(n, channels)``) by the gain, in place.
-
-        Uses a scratch buffer kept between calls (it grows only for a block
-        larger than any before), so a steady block size allocates nothing.
-        """
+        """Multiply ``block`` (float32, ``(n, channels)``) by the gain, in place,
+        through a scratch buffer: a steady block size allocates nothing."""
         if not isinstance(block, np.ndarray) or block.dtype != np.float32 or block.ndim != 2:
             raise TypeError("block must be a float32 numpy.ndarray of shape (n, channels)")
         n = block.shape[0]

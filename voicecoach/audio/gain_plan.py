@@ -1,20 +1,17 @@
 """The limiter's gain computed from the known future, for sessions without music.
 
 Without music everything the session will sound is known before it plays,
-so the true-peak limiter's gain (:mod:`voicecoach.audio.levels`: per-chunk
-ceiling gains ``R``, held and ramped into knots ``K``) is computed once,
-from the distinct sounds, and kept only where it is under 1: a few
-"islands" around loud syllables. :meth:`GainPlan.apply` multiplies a block
-by it from any frame, so the mixer applies it inside ``render`` -- the mix,
-each stem and every live block alike, with no look-ahead and no delay.
+so the true-peak limiter's gain (:mod:`voicecoach.audio.levels`) is computed
+once, from the distinct sounds, and kept only where it is under 1: a few
+"islands" around loud syllables. The mixer applies it inside ``render`` from
+any frame: the mix, each stem and every live block alike, with no delay.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Protocol
 
 import numpy as np
 
@@ -29,8 +26,8 @@ _MARGIN = HOLD + 2 * ATTACK + 2
 
 def envelope(x: np.ndarray) -> np.ndarray:
     """Per frame of ``x`` (mono), the largest of ``|x|`` and its 4x
-    interpolated values just after it: float32, shape ``(len(x) + 2 * 6,)``,
-    starting 6 frames before ``x`` (silence around it)."""
+    interpolated values just after it: float32, from ``CONTEXT`` frames
+    before ``x`` to as many after (silence around it)."""
     pad = np.zeros(len(x) + 4 * CONTEXT, dtype=np.float32)
     pad[2 * CONTEXT : 2 * CONTEXT + len(x)] = x
     n = len(x) + 2 * CONTEXT
@@ -63,11 +60,9 @@ def region_gain(env: np.ndarray, ceiling: float) -> np.ndarray:
 class GainPlan:
     """Islands of limiter gain under 1; 1 everywhere else.
 
-    ``starts[i]`` is the first chunk of island ``i``; its knots are
-    ``flat[offsets[i]:offsets[i + 1]]`` (float32): the gain at frame ``t``
-    of chunk ``c`` goes linearly from ``K[c]`` to ``K[c + 1]`` across the
-    chunk. One flat array, not one per island: a 3-hour session has
-    thousands of islands, and each small array costs more than its knots.
+    Island ``i``'s knots, from its first chunk ``starts[i]``, are
+    ``flat[offsets[i]:offsets[i + 1]]``: one flat array, as a long session
+    has thousands of islands, each costing more as an array than its knots.
     """
 
     starts: np.ndarray  # int64, first chunk of each island
@@ -93,13 +88,9 @@ class GainPlan:
         return not len(self.starts)
 
     def apply(self, out: np.ndarray, start: int, scratch: np.ndarray | None = None) -> None:
-        """Multiply ``out`` (float32, ``(n, channels)``) holding frames from ``start``.
-
-        ``scratch`` (float32, at least ``2 * (n + 2 * CHUNK)`` long) holds
-        the gain while it is applied: with it, nothing is allocated (the
-        audio callback's rule). The gain of frame ``t`` in chunk ``c`` is
-        ``K[c] + (K[c + 1] - K[c]) * (t % CHUNK) / CHUNK``, in float32.
-        """
+        """Multiply ``out`` (float32, ``(n, channels)``) holding frames from
+        ``start``. With ``scratch`` (float32, ``2 * (n + 2 * CHUNK)``) for the
+        gain, nothing is allocated (the audio callback's rule)."""
         n = len(out)
         if not n:
             return
@@ -123,18 +114,14 @@ class GainPlan:
             scale_frames(out[a - start : z - start], g)
 
 
-class Envelopes(Protocol):
-    """A region's :func:`envelope` by its key (a mapping, or rendered when asked)."""
-
-    def __getitem__(self, key: tuple, /) -> np.ndarray: ...
-
-
-def plan_gain(regions: dict[tuple, list[int]], envelopes: Envelopes, scale: float, ceiling: float) -> GainPlan:
+def plan_gain(
+    regions: dict[tuple, list[int]], envelope_of: Callable[[tuple], np.ndarray], scale: float, ceiling: float
+) -> GainPlan:
     """The plan for regions (key -> starts) whose :func:`envelope` at gain 1
-    is ``envelopes[key]`` (asked for once per region), played at ``scale``."""
+    is ``envelope_of(key)`` (asked for once per region), played at ``scale``."""
     chunks, gains = [], []
     for key, starts in regions.items():
-        env = envelopes[key]
+        env = envelope_of(key)
         if env.max(initial=0.0) * scale <= ceiling:
             continue
         env = env * np.float32(scale)
@@ -156,7 +143,7 @@ def plan_gain(regions: dict[tuple, list[int]], envelopes: Envelopes, scale: floa
     chunks_all, r_all = chunks_all[order], np.concatenate(gains)[order]
     cut = np.flatnonzero(np.diff(chunks_all) > 2 * _MARGIN) + 1
     starts, ends, islands = [], [], []
-    for cs, rs in zip(np.split(chunks_all, cut), np.split(r_all, cut)):
+    for cs, rs in zip(np.split(chunks_all, cut), np.split(r_all, cut), strict=True):
         base = int(cs[0]) - _MARGIN
         r = np.ones(int(cs[-1]) - base + _MARGIN + 1)
         np.minimum.at(r, cs - base, rs)

@@ -1,35 +1,24 @@
 """The last stage of every render: a true-peak look-ahead limiter.
 
-Voice, ticks and music are summed and brought to the loudness target by one
-constant gain; speech peaks and loud music can then rise over the true-peak
-ceiling (-1 dBTP, and a margin for other meters' oversampling). The
-:class:`TruePeakLimiter` lowers the gain smoothly *before* such a peak, so
-nothing is ever clipped or flat-topped.
+After the loudness gain, speech peaks and loud music can rise over the
+true-peak ceiling; the :class:`TruePeakLimiter` lowers the gain smoothly
+*before* such a peak, so nothing is clipped or flat-topped.
 
-Why it delays nothing that the timeline placed
-----------------------------------------------
-Looking ahead means the gain at frame ``t`` depends on frames up to
-``t + delay``. Instead of delaying the output, the limiter *pulls its input
-ahead*: it asks its source for the next frames of the unlimited mix until it
-holds ``delay`` frames more than it has handed out, and hands out frame
-``t`` as frame ``t``. The export's source is the mixer and the music
-stream; the live player's is its transport. Both are read in the same
-order from frame 0, so live and export give the same samples, and every
-event stays at its frame.
+It delays nothing the timeline placed: instead of delaying its output, the
+limiter *pulls its input ahead* by ``delay`` frames and hands out frame
+``t`` as frame ``t``. The export (mixer and music stream) and the live
+transport are both read in order from frame 0, so they give the same samples.
 
-How the gain is made (chunks of :data:`CHUNK` frames)
-----------------------------------------------------
-1. ``R[c]``: the gain that brings chunk ``c``'s peak under the ceiling,
-   where the peak is the larger of the samples and 4x-oversampled values
-   between them (a windowed-sinc interpolator; chunks whose samples times
-   the interpolator's worst-case gain stay under the ceiling are not
-   oversampled at all).
+The gain, per chunk of :data:`CHUNK` frames:
+1. ``R[c]`` brings chunk ``c``'s peak under the ceiling, the peak being the
+   larger of the samples and their 4x-oversampled values (chunks whose
+   samples times the interpolator's worst-case gain stay under the ceiling
+   are not oversampled).
 2. ``m[c] = min R[c - HOLD .. c + ATTACK]``: hold, and look ahead.
 3. knot ``K[c]`` = mean of ``m[c - ATTACK + 1 .. c]``; inside chunk ``c`` the
-   gain goes linearly from ``K[c]`` to ``K[c + 1]``. Each ``m`` averaged into
-   ``K[c]`` and ``K[c + 1]`` covers chunk ``c``, so the gain over a chunk never
-   exceeds its ``R``: the ceiling holds, and the gain glides (attack and
-   release over ``ATTACK`` chunks, after a ``HOLD``) instead of jumping.
+   gain goes linearly from ``K[c]`` to ``K[c + 1]``. Both knots average ``m``
+   that cover chunk ``c``, so the gain there never exceeds its ``R``, and it
+   glides instead of jumping.
 
 The gain of each block handed out is kept in :attr:`TruePeakLimiter.gain`,
 so stems are scaled exactly as the mix and still sum to it.
@@ -43,21 +32,7 @@ import numpy as np
 
 from voicecoach.common.decibels import gain as db_gain
 
-__all__ = [
-    "ATTACK",
-    "CEILING_DBTP",
-    "CHUNK",
-    "CONTEXT",
-    "H32",
-    "HOLD",
-    "INTERPOLATOR",
-    "TAPS",
-    "TruePeakLimiter",
-    "knots",
-    "oversample",
-    "ramp",
-    "true_peak",
-]
+__all__ = ["CEILING_DBTP", "CHUNK", "TruePeakLimiter", "knots", "oversample", "ramp", "true_peak"]
 
 CEILING_DBTP = -1.5
 """Where the limiter holds true peaks: the -1 dBTP of the loudness
@@ -95,13 +70,9 @@ BOUND = float(np.abs(INTERPOLATOR).sum(axis=1).max())
 
 
 def oversample(x: np.ndarray, h: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
-    """One phase ``h`` (a row of :data:`INTERPOLATOR` or :data:`H32`) of the
-    4x interpolation: ``out[i] = sum(h[k] * x[i + 1 + k])``, the value a
-    phase after frame ``i + CONTEXT`` of ``x``, summed in tap order.
-
-    ``x`` is ``(len(out) + 2 * CONTEXT, ...)``; ``tmp`` is like ``out``
-    (the products): nothing is allocated.
-    """
+    """One phase ``h`` of the 4x interpolation, summed in tap order: ``out[i]``
+    is the value a phase after frame ``i + CONTEXT`` of ``x`` (``len(out) + 2 *
+    CONTEXT`` frames); ``tmp``, like ``out``, takes the products."""
     n = len(out)
     np.multiply(x[1 : 1 + n], h[0], out=out)
     for k in range(1, TAPS):
@@ -111,11 +82,9 @@ def oversample(x: np.ndarray, h: np.ndarray, out: np.ndarray, tmp: np.ndarray) -
 
 
 def knots(r: np.ndarray, out: np.ndarray | None = None, scratch: np.ndarray | None = None) -> np.ndarray:
-    """The limiter's knots from chunk gains ``r`` (float64):
-    ``m[u] = min r[u .. u + HOLD + ATTACK]`` (hold, and look ahead), then
-    ``K[j] = mean m[j .. j + ATTACK - 1]``; ``len(r) - HOLD - 2 * ATTACK + 1``
-    knots. With ``out`` and ``scratch`` (float64, ``2 * len(r)``) nothing is
-    allocated."""
+    """The limiter's ``len(r) - HOLD - 2 * ATTACK + 1`` knots from chunk gains
+    ``r`` (float64). With ``out`` and ``scratch`` (float64, ``2 * len(r)``)
+    nothing is allocated."""
     m_len = len(r) - HOLD - ATTACK
     if scratch is None:
         scratch = np.empty(2 * len(r))
@@ -133,10 +102,9 @@ def knots(r: np.ndarray, out: np.ndarray | None = None, scratch: np.ndarray | No
 
 
 def ramp(k: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
-    """The gain of every frame of the chunks between knots ``k``: from
-    ``K[c]`` to ``K[c + 1]`` linearly across chunk ``c``, in the dtype of
-    ``out`` (``(len(k) - 1) * CHUNK``; ``scratch`` as long). No broadcasting
-    ufunc (it would allocate an iteration buffer): nothing is allocated."""
+    """The gain of every frame of the chunks between knots ``k``, in the dtype
+    of ``out`` (``(len(k) - 1) * CHUNK``; ``scratch`` as long). No broadcasting
+    ufunc (it would allocate an iteration buffer)."""
     nc = len(k) - 1
     now, before = out.reshape(nc, CHUNK), scratch[: nc * CHUNK]
     np.copyto(now, k[1:, None])
@@ -151,9 +119,8 @@ _ramps: dict[np.dtype, np.ndarray] = {}
 
 
 def _ramp_tile(frames: int, dtype: np.dtype) -> np.ndarray:
-    """Where each frame sits between its chunk's knots, repeated over
-    ``frames`` (whole chunks): laid out once per dtype and only grown for a
-    longer block than ever before."""
+    """Where each frame sits between its chunk's knots, over ``frames``
+    (whole chunks): laid out once per dtype, grown only for a longer block."""
     tile = _ramps.get(dtype)
     if tile is None or len(tile) < frames:
         tile = _ramps[dtype] = np.tile((np.arange(CHUNK) / CHUNK).astype(dtype), -(-frames // CHUNK))
@@ -176,26 +143,11 @@ def true_peak(x: np.ndarray) -> float:
 
 
 class TruePeakLimiter:
-    """Keeps every true peak under ``ceiling``; reads its input ahead.
-
-    Parameters
-    ----------
-    channels : int
-    ceiling : float
-        Linear true-peak ceiling (default :data:`CEILING_DBTP`).
-
-    Attributes
-    ----------
-    delay : int
-        Frames read ahead of the frames handed out.
-    gain : numpy.ndarray
-        float32, shape ``(n,)``: the gain of the last :meth:`run`'s frames
-        (a view of a scratch buffer, valid until the next run).
-
-    Notes
-    -----
-    Every buffer is sized from the largest block seen, so a steady block
-    size allocates nothing: it runs in the live audio callback.
+    """Keeps every true peak under ``ceiling`` (linear); reads its input
+    ``delay`` frames ahead. :attr:`gain` (float32, ``(n,)``) is the gain of
+    the last :meth:`run`'s frames, valid until the next run. Every buffer is
+    sized from the largest block seen, so a steady block size allocates
+    nothing: it runs in the live audio callback.
     """
 
     def __init__(self, channels: int, ceiling: float = db_gain(CEILING_DBTP)):
@@ -233,7 +185,6 @@ class TruePeakLimiter:
         self._g = np.empty((2, frames))
         self._gain = np.empty(frames, np.float32)
 
-    # --------------------------------------------------------------- input
     def _pull(self, pull: Callable[[np.ndarray], object], upto: int) -> None:
         """Hold input frames up to (not including) absolute frame ``upto``."""
         need = upto - (self._head + self._filled)
@@ -253,7 +204,6 @@ class TruePeakLimiter:
         pull(self._buf[self._filled : self._filled + need])
         self._filled += need
 
-    # ------------------------------------------------------------ analysis
     def _analyse(self, upto_chunk: int) -> None:
         """Compute R for chunks up to ``upto_chunk`` (exclusive); the chunks
         that may pass the ceiling are oversampled, from the first to the last."""
@@ -293,14 +243,10 @@ class TruePeakLimiter:
         self._r_spare, self._r, self._rn = self._r, spare, keep + count
         return spare[keep : keep + count]
 
-    # -------------------------------------------------------------- output
     def run(self, pull: Callable[[np.ndarray], object], out: np.ndarray) -> None:
-        """Fill ``out`` (float32, ``(n, channels)``) with the next limited frames.
-
-        ``pull(view)`` must fill ``view`` (float32, ``(k, channels)``) with
-        the next ``k`` frames of the unlimited signal; it is called as often
-        as needed to stay :attr:`delay` frames ahead.
-        """
+        """Fill ``out`` (float32, ``(n, channels)``) with the next limited frames;
+        ``pull(view)`` fills ``view`` with the next frames of the unlimited
+        signal, as often as needed to stay :attr:`delay` frames ahead."""
         n = len(out)
         if n == 0:
             self.gain = self.gain[:0]

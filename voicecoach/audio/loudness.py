@@ -1,24 +1,18 @@
 """Programme loudness per ITU-R BS.1770: K-weighting, 400 ms gated blocks.
 
-The meter is streamed (:class:`LoudnessMeter` takes blocks of any size) and
-keeps one number per 100 ms of audio -- the K-weighted energy of that
-sub-block -- never the audio itself, so measuring a three-hour session costs
-under a megabyte. Gating follows BS.1770-4: 400 ms blocks overlapping by
-75 % (four consecutive sub-blocks), an absolute gate at -70 LUFS and a
-relative gate 10 LU under the loudness of the blocks above it. Channels are
-weighted 1.0 (mono, left, right), so a mono signal copied to two channels
-reads 3.01 LU louder, as phones and ffmpeg's meter see it.
-
-K-weighting (the high-shelf and high-pass biquads of the standard, derived
-for any sample rate) is applied as its impulse response, truncated where it
-has decayed under -170 dB, by FFT convolution: numpy has no recursive
-filter, and this costs a few FFTs per block.
+The streamed meter keeps one number per 100 ms sub-block (its K-weighted
+energy), never the audio, so a three-hour session costs under a megabyte.
+Gating follows BS.1770-4 (400 ms blocks every 100 ms, gates at -70 LUFS and
+10 LU under the blocks above it). Channels weigh 1.0, so a mono signal copied
+to two channels reads 3.01 LU louder, as phones and ffmpeg's meter see it.
+K-weighting is applied as its truncated impulse response by FFT convolution:
+numpy has no recursive filter.
 """
 
 from __future__ import annotations
 
 import math
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -58,11 +52,8 @@ def _biquads(samplerate: int) -> list[tuple[tuple[float, ...], tuple[float, ...]
 
 @cache
 def k_weighting_ir(samplerate: int) -> np.ndarray:
-    """Impulse response of the K-weighting filter, float64, shape ``(n,)``.
-
-    About 0.08 s long at any rate: the high-pass (38 Hz, Q 0.5) has decayed
-    under -170 dB by then.
-    """
+    """Impulse response of the K-weighting filter, float64, shape ``(n,)``:
+    about 0.08 s, when the high-pass (38 Hz, Q 0.5) is under -170 dB."""
     n = 1 << max(8, math.ceil(math.log2(0.08 * samplerate)))
     x = [0.0] * n
     x[0] = 1.0
@@ -81,25 +72,12 @@ def k_weighting_ir(samplerate: int) -> np.ndarray:
 
 
 class KWeighting:
-    """K-weights a stream of blocks: overlap-save FFT convolution.
-
-    Parameters
-    ----------
-    samplerate : int
-    channels : int
-    """
+    """K-weights a stream of blocks: overlap-save FFT convolution."""
 
     def __init__(self, samplerate: int, channels: int):
-        self.ir = k_weighting_ir(samplerate)
+        self.samplerate = samplerate
         self.channels = channels
-        self._tail = np.zeros((len(self.ir) - 1, channels))
-        self._spectra: dict[int, np.ndarray] = {}
-
-    def _spectrum(self, nfft: int) -> np.ndarray:
-        h = self._spectra.get(nfft)
-        if h is None:
-            h = self._spectra[nfft] = np.fft.rfft(self.ir, nfft)[:, None]
-        return h
+        self._tail = np.zeros((len(k_weighting_ir(samplerate)) - 1, channels))
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """The K-weighted ``block`` (shape ``(n, channels)``), float64, same shape."""
@@ -108,43 +86,35 @@ class KWeighting:
             return np.zeros((0, self.channels))
         full = np.concatenate([self._tail, block])
         nfft = 1 << math.ceil(math.log2(len(full)))
-        y = np.fft.irfft(np.fft.rfft(full, nfft, axis=0) * self._spectrum(nfft), nfft, axis=0)
+        y = np.fft.irfft(
+            np.fft.rfft(full, nfft, axis=0) * _spectrum(self.samplerate, nfft, False)[:, None], nfft, axis=0
+        )
         self._tail = full[len(full) - len(self._tail) :]
         return y[len(self._tail) : len(self._tail) + n]
 
 
-_IR_SPECTRA: dict[tuple[int, int], np.ndarray] = {}
+@lru_cache(maxsize=64)
+def _spectrum(samplerate: int, nfft: int, single: bool) -> np.ndarray:
+    """The K-weighting's spectrum for FFTs of ``nfft`` (of its float32 impulse response when ``single``)."""
+    ir = k_weighting_ir(samplerate)
+    return np.fft.rfft(ir.astype(np.float32) if single else ir, nfft)
 
 
-def weighted(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
-    """A whole (short) signal K-weighted with its tail: shape ``(len(x) + len(ir) - 1,)``.
-
-    float32 FFTs: the energies it feeds are summed in float64, and float32's
-    rounding (-140 dB) is far under the meter's 0.1 LU.
-    """
-    n = len(x) + len(ir) - 1
+def weighted(x: np.ndarray, samplerate: int) -> np.ndarray:
+    """A whole (short) signal K-weighted with its tail (as long as the filter's
+    impulse response less one). float32 FFTs: the energies it feeds are summed
+    in float64, and float32's rounding is far under the meter's 0.1 LU."""
+    n = len(x) + len(k_weighting_ir(samplerate)) - 1
     nfft = 1 << math.ceil(math.log2(max(n, 1)))
-    key = (id(ir), nfft)
-    h = _IR_SPECTRA.get(key)
-    if h is None:
-        if len(_IR_SPECTRA) > 64:
-            _IR_SPECTRA.clear()
-        h = _IR_SPECTRA[key] = np.fft.rfft(ir.astype(np.float32), nfft)
-    return np.fft.irfft(np.fft.rfft(np.asarray(x, dtype=np.float32), nfft) * h, nfft)[:n]
+    return np.fft.irfft(np.fft.rfft(np.asarray(x, dtype=np.float32), nfft) * _spectrum(samplerate, nfft, True), nfft)[
+        :n
+    ]
 
 
 class LoudnessMeter:
-    """Integrated loudness of a stream, per BS.1770.
-
-    Feed raw audio with :meth:`add`, or K-weighted energies of whole
-    sub-blocks with :meth:`add_energy` (the offline path of sparse sessions);
-    :meth:`integrated` reads the result at any time.
-
-    Parameters
-    ----------
-    samplerate : int
-    channels : int
-    """
+    """Integrated loudness of a stream, per BS.1770: fed raw audio
+    (:meth:`add`), K-weighted energies per frame (:meth:`add_frames`) or per
+    sub-block (:meth:`add_energy`, sparse sessions); read at any time."""
 
     def __init__(self, samplerate: int, channels: int):
         self.samplerate = samplerate

@@ -1,11 +1,10 @@
 """The loudness gain and limiter plan of a session, kept between runs.
 
-Measuring a session without music takes a noticeable moment; playing
-or exporting the same session again (same clips, same places, same levels,
-same target) reuses the result, so ``play`` still starts at once. Files are
-keyed by :meth:`Mixer.fingerprint <voicecoach.audio.mixer.Mixer.fingerprint>`
-and the target, written to a temp file and renamed into place; a file that
-cannot be read is measured again.
+Measuring a session without music takes a noticeable moment; the same
+session played or exported again reuses the result, so ``play`` starts at
+once. Files are keyed by :meth:`Mixer.fingerprint
+<voicecoach.audio.mixer.Mixer.fingerprint>` and the target, renamed into
+place when written; one that cannot be read is measured again.
 """
 
 from __future__ import annotations

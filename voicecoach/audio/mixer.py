@@ -7,20 +7,18 @@ the headroom gain) happens once in the constructor; ``render`` only zeroes
 the block and adds precomputed slices into it: no I/O, no locks, and no
 allocation beyond a few small Python objects.
 
-How it stays exact and cheap
-----------------------------
-Events are split into two buses (``voice``: speech; ``ticks``: tick, accent,
-bell). Within a bus, events whose clips overlap in time are pre-summed once
-into one *cluster*; a lone event's cluster is just a view of its clip. So
-inside a bus clusters never overlap, and both their starts and their ends
-are sorted: two binary searches find exactly the clusters a block touches.
-At any frame the mix is ``0 + voice + ticks`` and each bus alone is
-``0 + voice`` or ``0 + ticks``: the buses sum to the mix bit for bit, and
-every output sample is the same whatever the block sizes.
+Events go to two buses (``voice``: speech; ``ticks``: tick, accent, bell).
+Within a bus, overlapping clips are pre-summed once into one *cluster* (a
+lone clip's is a view of it), so clusters never overlap and two binary
+searches find those a block touches. At any frame the mix is ``0 + voice +
+ticks`` and a bus alone ``0 + voice`` or ``0 + ticks``: the buses sum to the
+mix bit for bit, whatever the block sizes.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,10 +53,8 @@ class _Bus:
     """Non-overlapping clusters of one bus, as parallel arrays sorted by start.
 
     Cluster ``i`` sounds ``sources[src[i]][off[i]:off[i] + ends[i] - starts[i]]``
-    from frame ``starts[i]``. Arrays, not objects per event: a three-hour
-    session costs a few bytes per event. ``sources`` holds each distinct
-    clip once: float32 as is, int16 (16-bit speech) scaled while rendering,
-    sums of overlapping clips as float32.
+    from frame ``starts[i]``: arrays, not objects per event, so a three-hour
+    session costs a few bytes per event. ``sources`` holds each distinct clip once.
     """
 
     starts: np.ndarray  # int64
@@ -88,9 +84,15 @@ def _peak(clip: np.ndarray) -> float:
     return top * float(PCM16_SCALE) if clip.dtype == np.int16 else top
 
 
-def _check_clip(name: str, clip: object) -> np.ndarray:
-    """Validate one clip once, so ``render`` never meets a bad one."""
-    return check_mono(clip, f"clip {name!r}", (np.float32, np.int16))
+def merged_spans(starts: np.ndarray, ends: np.ndarray, join: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Spans ``[starts[i], ends[i])`` (int64) merged where they overlap or are
+    less than ``join`` frames apart: sorted, disjoint ``(starts, ends)``."""
+    if not len(starts):
+        return starts, ends
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], np.maximum.accumulate(ends[order])
+    cut = np.flatnonzero(starts[1:] >= ends[:-1] + join) + 1
+    return starts[np.concatenate([[0], cut])], ends[np.append(cut - 1, len(ends) - 1)]
 
 
 class Mixer:
@@ -101,24 +103,20 @@ class Mixer:
     timeline : Timeline
         The session; its ``samplerate`` is the rate of every clip.
     speech : Mapping[str, numpy.ndarray]
-        Spoken text -> float32 or int16 (16-bit PCM, scaled by 2**-15),
-        shape ``(n,)``, mono at ``timeline.samplerate``, leading silence
-        already trimmed.
+        Spoken text -> float32 or int16 (scaled by 2**-15), shape ``(n,)``,
+        mono, leading silence trimmed.
     sounds : Mapping[str, numpy.ndarray]
-        ``'tick'``, ``'accent'``, ``'bell'`` -> float32, shape ``(n,)``
-        (see :func:`voicecoach.audio.sounds.make_sounds`).
+        Sound name (``'tick'``, ``'accent'``, ``'bell'``, attached roles) ->
+        float32, shape ``(n,)``.
     channels : int
         Output channels; mono clips are added to every channel.
+    levels : Mapping[str, float], optional
+        Linear gain per bus.
 
-    Notes
-    -----
-    A clip longer than its ``event.frames`` is cut there; parts outside
-    ``[0, timeline.frames)`` are cut too. If the worst case of the sum (the
-    peaks of every overlapping voice and ticks cluster added up) exceeds
-    ``HEADROOM_PEAK``, one constant master :attr:`gain` scales everything
-    so that the mix can never clip; the bus renders use the same gain.
-    With a gain of 1.0 the clips are referenced, not copied: do not modify
-    them while the mixer is in use.
+    A clip is cut at its ``event.frames`` and to ``[0, timeline.frames)``.
+    If the worst case of the sum exceeds ``HEADROOM_PEAK``, one constant
+    :attr:`gain` scales everything so the mix can never clip. With a gain of
+    1.0 the clips are referenced, not copied: do not modify them.
     """
 
     def __init__(
@@ -141,9 +139,10 @@ class Mixer:
         if timeline.frames < 0:
             raise ValueError(f"timeline.frames must be >= 0, not {timeline.frames}")
 
-        self._frames = int(timeline.frames)
-        self._samplerate = int(timeline.samplerate)
-        self._channels = channels
+        self.frames = int(timeline.frames)
+        """Length of the session in frames; ``render`` gives zeros after it."""
+        self.samplerate = int(timeline.samplerate)
+        self.channels = channels
         self.touched = 0
         """Clusters added by the last :meth:`render` (instrumentation for tests)."""
 
@@ -156,17 +155,18 @@ class Mixer:
             self._levels[bus] = float(value)
         sources, raw = self._collect(timeline, speech, sounds)
         clustered = {bus: self._cluster(sources, *raw[bus]) for bus in BUSES}
-        self._peak = self._worst_peak(
-            clustered["voice"], clustered["ticks"], self._levels["voice"], self._levels["ticks"]
-        )
-        self._gain = HEADROOM_PEAK / self._peak if self._peak > HEADROOM_PEAK else 1.0
-        self._master = 1.0
+        self.peak = self._worst_peak(clustered["voice"], clustered["ticks"])
+        """Worst-case peak of the mix before :attr:`gain`."""
+        self.gain = HEADROOM_PEAK / self.peak if self.peak > HEADROOM_PEAK else 1.0
+        """Constant master gain (1.0 unless the worst case would clip)."""
+        self.master = 1.0
+        """Loudness gain on top of :attr:`gain` (see :meth:`with_master`)."""
         self._limit = None
         self._all_sources, self._clustered = sources, clustered
         self._build()
 
     def _build(self) -> None:
-        scale = self._gain * self._master
+        scale = self.gain * self.master
         self._buses = {
             bus: self._finish(self._all_sources, *c, scale=scale * self._levels[bus])
             for bus, c in self._clustered.items()
@@ -176,14 +176,12 @@ class Mixer:
 
     def with_master(self, master: float, limit=None) -> Mixer:
         """The same mixer with every source scaled by ``master`` (the loudness
-        gain, computed once here so ``render`` costs nothing more) and, when
-        given, the limiter's gain ``limit`` (a
-        :class:`~voicecoach.audio.gain_plan.GainPlan`) applied in ``render``."""
+        gain, here so ``render`` costs nothing more) and the limiter's
+        :class:`~voicecoach.audio.gain_plan.GainPlan`, if any, applied in ``render``."""
         if not is_real(master) or not master > 0:
             raise ValueError(f"master gain must be > 0, not {master!r}")
-        other = object.__new__(Mixer)
-        other.__dict__.update(self.__dict__)
-        other._master = float(master)
+        other = copy.copy(self)
+        other.master = float(master)
         other._limit = limit if limit is not None and not limit.empty else None
         other._build()
         return other
@@ -194,19 +192,11 @@ class Mixer:
         return self._limit is not None
 
     def fingerprint(self) -> bytes:
-        """A digest of everything this mixer sounds before :meth:`with_master`
-        (clips, where they play, levels, length): equal digests, equal audio.
-
-        sha256 (its first 20 bytes), read straight from the arrays: with
-        the CPU's SHA instructions it hashes a session's megabytes of speech
-        faster than blake2b, and it runs on every export and play.
-        """
-        import hashlib
-
+        """A digest (sha256, 20 bytes) of everything this mixer sounds before
+        :meth:`with_master` (clips, where they play, levels, length): equal
+        digests, equal audio."""
         h = hashlib.sha256()
-        h.update(
-            repr((self._frames, self._samplerate, self._channels, self._gain, sorted(self._levels.items()))).encode()
-        )
+        h.update(repr((self.frames, self.samplerate, self.channels, self.gain, sorted(self._levels.items()))).encode())
         for bus in BUSES:
             for column in self._clustered[bus]:
                 h.update(np.ascontiguousarray(column).data)
@@ -216,34 +206,17 @@ class Mixer:
         return h.digest()[:20]
 
     def in_pcm16_units(self) -> Mixer:
-        """The same mixer rendering every sample times 32768.
-
-        32768 is a power of two, so every product and sum ``render``
-        computes is scaled exactly: ``round(render(...))`` of this mixer is
-        ``round(render(...) * 32768)`` of this one, the 16-bit sample, with
-        one pass fewer over the block.
-        """
-        return self.with_master(self._master * 32768.0, self._limit)
+        """The same mixer rendering every sample times 32768: a power of two,
+        so every product and sum is scaled exactly and ``round`` of its
+        render is the 16-bit sample, with one pass fewer over the block."""
+        return self.with_master(self.master * 32768.0, self._limit)
 
     def sounding(self, bus: str | None = None, join: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Where the mix (or one bus) can be non-zero: sorted, disjoint frame
-        ranges ``[starts[i], ends[i])``; everywhere else ``render`` gives
-        exact zeros. Ranges less than ``join`` frames apart are merged.
-
-        Returns
-        -------
-        starts, ends : numpy.ndarray
-            int64, shape ``(n,)``.
-        """
+        ranges ``[starts[i], ends[i])`` (int64 arrays); everywhere else
+        ``render`` gives exact zeros. Ranges under ``join`` frames apart merge."""
         buses = self._order if bus is None else (self._buses[bus],)
-        starts = np.concatenate([b.starts for b in buses])
-        ends = np.concatenate([b.ends for b in buses])
-        if not len(starts):
-            return starts, ends
-        order = np.argsort(starts, kind="stable")
-        starts, ends = starts[order], np.maximum.accumulate(ends[order])
-        cut = np.flatnonzero(starts[1:] >= ends[:-1] + join) + 1
-        return starts[np.concatenate([[0], cut])], ends[np.append(cut - 1, len(ends) - 1)]
+        return merged_spans(np.concatenate([b.starts for b in buses]), np.concatenate([b.ends for b in buses]), join)
 
     def clusters(self, bus: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(starts, ends, source index, offset)`` of one bus's clusters: what
@@ -251,44 +224,13 @@ class Mixer:
         b = self._buses[bus]
         return b.starts, b.ends, b.src, b.off
 
-    # ----------------------------------------------------------- properties
-    @property
-    def frames(self) -> int:
-        """Length of the session in frames; ``render`` gives zeros after it."""
-        return self._frames
-
-    @property
-    def samplerate(self) -> int:
-        return self._samplerate
-
-    @property
-    def channels(self) -> int:
-        return self._channels
-
-    @property
-    def gain(self) -> float:
-        """Constant master gain (1.0 unless the worst case would clip)."""
-        return self._gain
-
     def bus_gain(self, bus: str) -> float:
-        """The linear gain this mixer gives ``bus`` (its level times :attr:`gain`
-        and the loudness :attr:`master`): what anything played beside the
-        session must use to sound as loud."""
+        """The linear gain this mixer gives ``bus``: what anything played
+        beside the session must use to sound as loud."""
         if bus not in self._levels:
             raise ValueError(f"unknown bus {bus!r}; expected one of {BUSES}")
-        return self._levels[bus] * self._gain * self._master
+        return self._levels[bus] * self.gain * self.master
 
-    @property
-    def master(self) -> float:
-        """Loudness gain on top of :attr:`gain` (see :meth:`with_master`)."""
-        return self._master
-
-    @property
-    def peak(self) -> float:
-        """Worst-case peak of the mix before :attr:`gain`."""
-        return self._peak
-
-    # --------------------------------------------------------- construction
     def _collect(
         self, timeline: Timeline, speech: Mapping[str, np.ndarray], sounds: Mapping[str, np.ndarray]
     ) -> tuple[list[np.ndarray], dict]:
@@ -297,9 +239,7 @@ class Mixer:
         and to the session."""
         index: dict[int, int] = {}
         sources: list[np.ndarray] = []
-        # (start, source, offset, length) of each event, packed 64-bit as
-        # they come: no Python int per event is kept, and appending is far
-        # cheaper than a numpy item assignment
+        # packed 64-bit as they come: no Python int per event is kept
         cols = {bus: array("q") for bus in BUSES}
         for ev in timeline.events:
             bus = BUS_OF_KIND.get(ev.kind)
@@ -324,9 +264,9 @@ class Mixer:
             k = index.get(id(clip))
             if k is None:
                 k = index[id(clip)] = len(sources)
-                sources.append(_check_clip(name, clip))
+                sources.append(check_mono(clip, f"clip {name!r}", (np.float32, np.int16)))
             start, stop = int(ev.frame), int(ev.frame) + min(len(clip), max(0, int(ev.frames)))
-            lo, hi = max(start, 0), min(stop, self._frames)
+            lo, hi = max(start, 0), min(stop, self.frames)
             if lo < hi:
                 cols[bus].extend((lo, k, lo - start, hi - lo))
         raw = {}
@@ -341,11 +281,9 @@ class Mixer:
     ) -> _Clusters:
         """Merge overlapping clips into non-overlapping clusters.
 
-        A lone clip stays a reference (no copy); overlapping ones are summed
-        once in float64, in event order, and appended to ``sources`` -- one
-        array per distinct combination, shared by its repeats, so memory
-        grows with the distinct sounds, not the session length.
-        Returns ``(starts, ends, src, off, peaks)`` of the clusters.
+        Overlapping clips are summed once in float64, in event order, into
+        one array per distinct combination (appended to ``sources``), so
+        memory grows with the distinct sounds, not the session length.
         """
         order = np.argsort(starts, kind="stable")  # stable: keeps event order
         starts, src, off, length = starts[order], src[order], off[order], length[order]
@@ -376,17 +314,12 @@ class Mixer:
         peaks = np.array([_peak(sources[k][o : o + m]) for k, o, m in keys.tolist()])
         return c_start, c_end, c_src, c_off, peaks[which.reshape(-1)]
 
-    @staticmethod
-    def _worst_peak(voice: _Clusters, ticks: _Clusters, voice_level: float = 1.0, ticks_level: float = 1.0) -> float:
-        """Sweep: the largest sum of peaks of clusters sounding together.
-
-        Within a bus clusters do not overlap, so at any frame at most one
-        voice and one ticks cluster sound: the bound is the max over voice
-        clusters of their peak plus the loudest ticks cluster overlapping it.
-        """
+    def _worst_peak(self, voice: _Clusters, ticks: _Clusters) -> float:
+        """The largest sum of peaks of clusters sounding together: a voice
+        cluster's peak plus the loudest ticks cluster overlapping it."""
         v_starts, v_ends, _, _, v_peaks = voice
         t_starts, t_ends, _, _, t_peaks = ticks
-        v_peaks, t_peaks = v_peaks * voice_level, t_peaks * ticks_level
+        v_peaks, t_peaks = v_peaks * self._levels["voice"], t_peaks * self._levels["ticks"]
         worst = float(max(v_peaks.max(initial=0.0), t_peaks.max(initial=0.0)))
         if not len(v_starts) or not len(t_starts):
             return worst
@@ -412,32 +345,19 @@ class Mixer:
         scale: float,
     ) -> _Bus:
         """Apply ``scale`` (bus level times master gain) to the sources this
-        bus uses; float64 sums become float32.
-
-        int16 speech stays int16 (half the memory of float32) and is scaled
-        while rendering; other sources get one scaled float32 copy when the
-        scale is not 1.
-        """
-        used: dict[int, tuple[int, np.ndarray]] = {}
-        for k in np.flatnonzero(np.bincount(src, minlength=len(sources))).tolist():
+        bus uses: int16 speech stays int16 (half the memory) and is scaled
+        while rendering; others get one scaled float32 copy unless the scale is 1."""
+        used = np.flatnonzero(np.bincount(src, minlength=len(sources)))
+        remap = np.zeros(len(sources), dtype=np.int32)
+        remap[used] = np.arange(len(used))
+        clips = []
+        for k in used.tolist():
             clip = sources[k]
             if clip.dtype != np.int16 and (scale != 1.0 or clip.dtype == np.float64):
                 clip = (_as_float(clip) * scale).astype(np.float32)
-            used[k] = len(used), clip
-        remap = np.zeros(len(sources), dtype=np.int32)
-        for k, (j, _) in used.items():
-            remap[k] = j
-        return _Bus(
-            starts=starts,
-            ends=ends,
-            src=remap[src],
-            off=off,
-            peaks=peaks,
-            sources=tuple(clip for _, clip in used.values()),
-            pcm16_scale=np.float32(float(PCM16_SCALE) * scale),
-        )
+            clips.append(clip)
+        return _Bus(starts, ends, remap[src], off, peaks, tuple(clips), np.float32(float(PCM16_SCALE) * scale))
 
-    # ---------------------------------------------------------------- render
     def render(self, out: np.ndarray, start: int, bus: str | None = None) -> None:
         """Fill ``out`` with frames ``[start, start + n)`` of the mix or of one bus.
 
@@ -451,19 +371,15 @@ class Mixer:
         bus : {None, 'voice', 'ticks'}
             ``None`` for the mix; a bus name for that stem alone.
 
-        Notes
-        -----
-        Cost is ``O(log events + clusters in the block + n)``, independent of
-        the session length. The result does not depend on how a range is cut
-        into blocks, and ``render(voice) + render(ticks) == render(None)``
-        exactly.
+        Cost is ``O(log events + clusters in the block + n)``, whatever the
+        session's length or the blocks' cut.
         """
         if not isinstance(out, np.ndarray):
             raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
         if out.dtype != np.float32:
             raise TypeError(f"out must be float32, not {out.dtype}")
-        if out.ndim != 2 or out.shape[1] != self._channels:
-            raise ValueError(f"out must have shape (n, {self._channels}), not {out.shape}")
+        if out.ndim != 2 or out.shape[1] != self.channels:
+            raise ValueError(f"out must have shape (n, {self.channels}), not {out.shape}")
         if not out.flags.c_contiguous or not out.flags.writeable:
             raise ValueError("out must be C-contiguous and writeable")
         if not is_int(start):
@@ -477,14 +393,18 @@ class Mixer:
 
         start = int(start)
         stop = start + out.shape[0]
-        mono = self._channels == 1
+        mono = self.channels == 1
         touched = 0
         done = start  # the first bus writes, not adds: [start, done) is final for it
         for n, b in enumerate(buses):
             lo = int(b.ends.searchsorted(start, "right"))  # first cluster ending after start
             hi = int(b.starts.searchsorted(stop, "left"))  # clusters starting before stop
             for s, e, k, o in zip(
-                b.starts[lo:hi].tolist(), b.ends[lo:hi].tolist(), b.src[lo:hi].tolist(), b.off[lo:hi].tolist()
+                b.starts[lo:hi].tolist(),
+                b.ends[lo:hi].tolist(),
+                b.src[lo:hi].tolist(),
+                b.off[lo:hi].tolist(),
+                strict=True,
             ):
                 a, z = max(s, start), min(e, stop)
                 piece = b.sources[k][o + a - s : o + z - s]
@@ -500,12 +420,12 @@ class Mixer:
                         self._scratch = np.empty(z - a, dtype=np.float32)
                     piece = np.multiply(piece, b.pcm16_scale, out=self._scratch[: z - a], dtype=np.float32)
                 if n == 0:
-                    for c in range(self._channels):
+                    for c in range(self.channels):
                         view[:, c] = piece
                 elif mono:
                     view += piece[:, None]
                 else:  # channel by channel: a broadcast allocates
-                    for c in range(self._channels):
+                    for c in range(self.channels):
                         np.add(view[:, c], piece, out=view[:, c])
             if n == 0:
                 out[done - start :].fill(0.0)  # the silence after the last

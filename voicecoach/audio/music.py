@@ -1,15 +1,10 @@
 """Your own music under the coach: a playlist decoded as an endless stream.
 
-:func:`find_tracks` turns what the user named (a file or a folder) into a
-playlist. :class:`MusicStream` decodes it block by block, never a whole file,
-so memory stays flat for a three-hour session; it converts channels,
-resamples to the session rate with a streaming resampler, crossfades track
-joins (and the loop back to the first track) so no join clicks, and hands
-out exactly the frames asked.
-
-No sounddevice here: the export pulls :meth:`MusicStream.read` directly, and
-live play through :class:`~voicecoach.live.music_feed.MusicFeeder`, in the same
-order, so live and export hear the same music.
+:func:`find_tracks` turns a file or a folder into a playlist;
+:class:`MusicStream` decodes it block by block (memory stays flat), converted,
+resampled and crossfaded at every join. The export pulls it directly and
+live play through :class:`~voicecoach.live.music_feed.MusicFeeder`, in the
+same order, so both hear the same music.
 """
 
 from __future__ import annotations
@@ -28,7 +23,7 @@ import soxr
 
 from voicecoach.common.fd_capture import Fd2Capture
 from voicecoach.common.files import UnusableFile, regular_file
-from voicecoach.common.numbers import check_count, is_int, is_real
+from voicecoach.common.numbers import check_count, check_positive_int
 from voicecoach.errors import InputError, RuntimeFailure
 
 __all__ = ["CROSSFADE_SECONDS", "MusicStream", "find_tracks"]
@@ -86,28 +81,9 @@ def _check_samples(block: np.ndarray) -> None:
         raise _BadSamples(f"holds a DC offset of {float(dc.max()):.2g}, not music")
 
 
-# ------------------------------------------------------------------ playlist
 AUDIO_EXTENSIONS = frozenset(
-    {
-        "wav",
-        "wave",
-        "flac",
-        "ogg",
-        "oga",
-        "opus",
-        "mp3",
-        "aif",
-        "aiff",
-        "aifc",
-        "au",
-        "snd",
-        "caf",
-        "w64",
-        "rf64",
-        "wv",
-        "mpc",
-        "voc",
-    }
+    {"wav", "wave", "w64", "rf64", "flac", "ogg", "oga", "opus", "mp3"}
+    | {"aif", "aiff", "aifc", "au", "snd", "caf", "wv", "mpc", "voc"}
 )
 """What a folder walk considers: other files are not opened at all."""
 
@@ -155,39 +131,21 @@ def _unreadable(path: Path, err: BaseException) -> str:
     kind = "MP3" if mpeg else next((k for s, k in _SIGNATURES.items() if head.startswith(s)), None)
     if kind is None:
         return "is not an audio file (no format soundfile can read)"
-    why = _reason(err)
+    why = str(err).strip() or type(err).__name__  # soundfile's message: its useful part, on one line
+    if ": " in why and why.startswith("Error opening"):
+        why = why.rsplit(": ", 1)[1]
+    why = " ".join(why.split())
     return f"is a truncated or damaged {kind} file" + ("" if "possibly a pipe" in why else f" ({why})")
 
 
-def _reason(err: BaseException) -> str:
-    """The useful part of a soundfile error message, on one line."""
-    text = str(err).strip() or type(err).__name__
-    if ": " in text and text.startswith("Error opening"):
-        text = text.rsplit(": ", 1)[1]
-    return " ".join(text.split())
-
-
 def find_tracks(spec: Path | str, shuffle: bool = False, seed: int | None = None) -> list[Path]:
-    """The playlist that ``spec`` names: one file, or every audio file in a folder.
+    """The playlist that ``spec`` names: one file, or every audio file in a
+    folder, sorted by path case-insensitively or shuffled (``seed``: tests).
 
     A folder is searched recursively (symlinked folders are not followed, so a
-    link loop can not hang us); files soundfile can not read, and hidden files,
-    are skipped silently.
-
-    Parameters
-    ----------
-    spec : pathlib.Path or str
-        A file or a folder, as the user gave it.
-    shuffle : bool
-        Shuffle the order instead of sorting it (by path, case-insensitively).
-    seed : int or None
-        Seed for the shuffle, for repeatable orders (tests).
-
-    Raises
-    ------
-    InputError
-        One line naming the path: it does not exist, the file is not audio,
-        or the folder holds no audio file.
+    link loop can not hang us); hidden files are skipped, and files soundfile
+    can not read are counted in one warning. A missing path, a file that is
+    not audio or a folder with no audio file is an :class:`InputError` naming it.
     """
     path = Path(spec).expanduser()
     if not os.path.lexists(path):
@@ -241,18 +199,14 @@ def find_tracks(spec: Path | str, shuffle: bool = False, seed: int | None = None
     return tracks
 
 
-# -------------------------------------------------------------------- stream
 class _SequentialFile(sf.SoundFile):
     """A :class:`soundfile.SoundFile` read front to back, never seeked.
 
-    soundfile 0.14 seeks back to "where it was plus what it read" after
-    every ``read`` of a seekable file. libsndfile 1.2.2's MP3 decoder does
-    not seek seamlessly: an MP3 read in blocks comes out garbled after the
-    first block (here up to 0.6 off on a 0.5 sine), while one whole-file read
-    is right. Declaring the file unseekable makes soundfile skip those seeks;
-    we only ever read forward, so nothing else changes (and WAV/FLAC/OGG read
-    a little faster). ``tests/test_music.py`` pins this against a whole-file
-    read, in case a soundfile release changes how ``seekable`` is used.
+    soundfile seeks back to "where it was plus what it read" after every
+    ``read`` of a seekable file, and libsndfile's MP3 decoder does not seek
+    seamlessly: an MP3 read in blocks comes out garbled after the first
+    block. Unseekable, soundfile skips those seeks; we only read forward.
+    The music tests pin this against a whole-file read.
     """
 
     def seekable(self) -> bool:
@@ -260,12 +214,9 @@ class _SequentialFile(sf.SoundFile):
 
 
 def _convert_channels(block: np.ndarray, channels: int) -> np.ndarray:
-    """``(n, c)`` float32 as ``(n, channels)``.
-
-    Same width: unchanged. To mono: the average of all channels. From mono:
-    copied to every channel. Otherwise (e.g. 5.1 to stereo) the first
-    ``channels`` channels, or the channels repeated in turn when widening.
-    """
+    """``(n, c)`` float32 as ``(n, channels)``: to mono the average, from mono
+    copies; otherwise (5.1 to stereo, say) the first ``channels`` channels,
+    or the channels repeated in turn when widening."""
     have = block.shape[1]
     if have == channels:
         return block
@@ -279,30 +230,15 @@ def _convert_channels(block: np.ndarray, channels: int) -> np.ndarray:
 class MusicStream:
     """A playlist as one endless float32 stream at the session's rate and width.
 
-    Parameters
-    ----------
-    tracks : sequence of pathlib.Path
-        The playlist (see :func:`find_tracks`); played in order, then again
-        from the first, forever.
-    samplerate : int
-        Session rate in Hz; tracks at other rates are resampled with a
-        streaming ``soxr`` resampler (quality ``'HQ'``).
-    channels : int
-        Session channels; see :func:`_convert_channels` for the mapping.
-    crossfade : float
-        Seconds of equal-power crossfade at each join; the stream starts with
-        a fade-in of the same length. ``0`` joins tracks without a fade.
+    The ``tracks`` play in order, then again from the first, forever, resampled
+    (streaming ``soxr``, ``'HQ'``) and converted to the session's ``samplerate``
+    and ``channels``. ``crossfade`` seconds of equal-power crossfade join them
+    (and fade the stream in); ``0`` joins them without a fade.
 
-    Notes
-    -----
-    Memory is a few decode blocks, whatever the session or track length: a
-    file is read :data:`DECODE_FRAMES` frames at a time and never kept. A
-    crossfade overlaps the end of one track with the start of the next, so
-    the loop of a track is ``crossfade`` shorter than the file.
-
-    A track that can not be opened, or fails part-way through decoding, is
-    skipped with a logged warning (what was decoded of it still plays, faded
-    into the next track); a track that yields no audio at all is dropped from
+    Memory is a few decode blocks, whatever the length: a file is read
+    :data:`DECODE_FRAMES` frames at a time and never kept. A track that can
+    not be opened, or fails part-way, is skipped with a logged warning (what
+    was decoded still plays); one that yields no audio at all is dropped from
     the playlist. When no track is left, :meth:`read` raises
     :class:`~voicecoach.errors.InputError`, and again on every later call.
     Not thread-safe: one reader (the export, or one
@@ -312,22 +248,13 @@ class MusicStream:
     def __init__(
         self, tracks: Sequence[Path | str], samplerate: int, channels: int = 1, crossfade: float = CROSSFADE_SECONDS
     ):
-        for name, value in (("samplerate", samplerate), ("channels", channels)):
-            if not is_int(value):
-                raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-        if samplerate <= 0:
-            raise ValueError(f"samplerate must be positive, not {samplerate}")
-        if channels < 1:
-            raise ValueError(f"channels must be at least 1, not {channels}")
-        if not is_real(crossfade):
-            raise TypeError(f"crossfade must be a number of seconds, not {type(crossfade).__name__}")
-        if not 0.0 <= crossfade <= 1.0:
+        self.samplerate = check_positive_int(samplerate, "samplerate")
+        self.channels = check_positive_int(channels, "channels")
+        if not 0.0 <= crossfade <= 1.0:  # a non-number raises TypeError here
             raise ValueError(f"crossfade must be between 0 and 1 s, not {crossfade}")
         self.tracks: tuple[Path, ...] = tuple(Path(t) for t in tracks)
         if not self.tracks:
             raise ValueError("tracks must name at least one file")
-        self.samplerate = int(samplerate)
-        self.channels = int(channels)
         self.fade = round(crossfade * self.samplerate)
         self.position = 0
         """Frames handed out so far."""
@@ -342,7 +269,6 @@ class MusicStream:
         self._cur = np.zeros((0, self.channels), dtype=np.float32)
         self._pos = 0
         self._error: Exception | None = None
-        self._fades: tuple[np.ndarray, np.ndarray] | None = None
 
     def again(self) -> MusicStream:
         """A fresh stream of the same playlist from its start (the loudness
@@ -351,7 +277,6 @@ class MusicStream:
         twin._why, twin._noisy = self._why, self._noisy
         return twin
 
-    # ------------------------------------------------------------ reading
     def read(self, frames: int) -> np.ndarray:
         """The next ``frames`` frames, float32, shape ``(frames, channels)``."""
         frames = check_count(frames, "frames")
@@ -382,7 +307,6 @@ class MusicStream:
             filled += k
         self.position += n
 
-    # ----------------------------------------------------------- decoding
     def _decode(self, path: Path) -> Iterator[np.ndarray]:
         """One track at the session's rate and width, in blocks of about
         :data:`DECODE_FRAMES` frames (the resampler's output varies)."""
@@ -434,25 +358,10 @@ class MusicStream:
         more = f" and {len(self.tracks) - 3} more" if len(self.tracks) > 3 else ""
         return kind(f"music: no track could be decoded ({names}{more})")
 
-    def _curves(self, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """Equal-power fade-out and fade-in of ``m`` frames, shape ``(m, 1)``:
-        uncorrelated music keeps its level through the join. Cached for
-        the usual length (``fade``)."""
-        if m == self.fade and self._fades is not None:
-            return self._fades
-        x = (np.arange(m, dtype=np.float64) + 0.5) * (np.pi / 2 / m)
-        curves = (np.cos(x).astype(np.float32)[:, None], np.sin(x).astype(np.float32)[:, None])
-        if m == self.fade:
-            self._fades = curves
-        return curves
-
     def _joined(self) -> Iterator[np.ndarray]:
-        """Every track in turn, forever, crossfaded: blocks at the session rate.
-
-        The last ``fade`` frames of each track (the *tail*) are held back
-        until the next track's first frames are decoded, then the two overlap.
-        The stream starts from a silent tail, i.e. with a fade-in.
-        """
+        """Every track in turn, forever, crossfaded: the last ``fade`` frames of
+        each (the *tail*) are held back until the next track's first frames
+        are decoded, then the two overlap. It starts from a silent tail."""
         F, ch = self.fade, self.channels
         tail = np.zeros((F, ch), dtype=np.float32)
         while True:
@@ -476,9 +385,8 @@ class MusicStream:
                             if len(carry):
                                 yield carry
                             carry = block[len(block) - F :]
-                            block = block[: len(block) - F]
-                            if len(block):
-                                yield block
+                            if len(block) > F:
+                                yield block[: len(block) - F]
                             continue
                         else:
                             carry = np.concatenate([carry, block])
@@ -490,7 +398,7 @@ class MusicStream:
                     if bad:  # never again, what played of it aside
                         self.skipped.add(path)
                     self._warn(path, str(err) if bad else _unreadable(path, err), bad or got <= F)
-                if got <= F or got == 0:
+                if got <= F:
                     # Nothing usable, or no longer than the crossfade: such a
                     # track would add no frames, and a playlist of them would
                     # loop for ever. Drop it and keep the old tail for the next.
@@ -506,10 +414,12 @@ class MusicStream:
                 tail = carry
 
     def _join(self, tail: np.ndarray, head: np.ndarray) -> np.ndarray:
-        """``tail`` then ``head``, their last and first ``m`` frames overlapped."""
+        """``tail`` then ``head``, their last and first ``m`` frames overlapped
+        by an equal-power crossfade: uncorrelated music keeps its level."""
         m = min(len(tail), len(head))
         if m == 0:
             return np.concatenate([tail, head])
-        fade_out, fade_in = self._curves(m)
-        mixed = tail[len(tail) - m :] * fade_out + head[:m] * fade_in
+        x = (np.arange(m, dtype=np.float64) + 0.5) * (np.pi / 2 / m)
+        mixed = tail[len(tail) - m :] * np.cos(x).astype(np.float32)[:, None]
+        mixed += head[:m] * np.sin(x).astype(np.float32)[:, None]
         return np.concatenate([tail[: len(tail) - m], mixed, head[m:]])

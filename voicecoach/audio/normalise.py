@@ -4,23 +4,17 @@ Live play and export both call :func:`loudness_gain` on the same mixer (and
 the same music), so both scale by the same gain and limit the same way.
 
 Without music the session is sparse and known in advance: the mixer's
-clusters are grouped into *regions* (sounds closer than :data:`GAP` to each
-other), and every distinct region -- the same phrase with the same ticks at
-the same offsets recurs every rep -- is rendered once, K-weighted and its
-energy added at each place it occurs. Silence costs nothing, so measuring a
-30-minute session takes a few distinct seconds of audio, not 30 minutes.
-The limiter's effect is measured the same way, at the gain found, and the
-gain corrected once for it.
-
-With music the first pass renders the whole mix with a fresh copy of the
-music (decoded a second time) block by block through a streamed meter:
-memory stays flat.
+clusters are grouped into *regions* (sounds closer than :data:`GAP`), and
+every distinct region (the same phrase and ticks recur every rep) is
+rendered once, K-weighted and its energy added wherever it occurs: silence
+costs nothing. The limiter's share is estimated the same way and the gain
+corrected for it. With music a first pass renders the whole mix with a
+second decode of the music, block by block through a streamed meter.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,16 +27,7 @@ from voicecoach.audio.loudness import KWeighting, LoudnessMeter, integrated_loud
 from voicecoach.audio.mixer import BUSES, Mixer
 from voicecoach.common.decibels import gain as db_gain
 
-__all__ = [
-    "DEFAULT_LUFS",
-    "GAP",
-    "Loudness",
-    "default_target",
-    "limited",
-    "limiter_plan",
-    "loudness_gain",
-    "normalise_sparse",
-]
+__all__ = ["Loudness", "default_target", "limited", "loudness_gain", "normalise_sparse"]
 
 DEFAULT_LUFS: dict[int, float] = {1: -19.0, 2: -16.0}
 """Spoken-word targets of phone and podcast players: -16 LUFS stereo, -19 mono
@@ -73,14 +58,12 @@ class Loudness:
 
 
 def _regions(mixer: Mixer) -> dict[tuple, list[int]]:
-    """Distinct regions of the mix: key -> the frames where they start.
-
-    A key is ``(length, ((bus, source, offset, start in region, frames), ...))``.
-    """
+    """Distinct regions of the mix, keyed ``(length, ((bus, source, offset,
+    start in region, frames), ...))``: key -> the frames where they start."""
     rows: list[tuple[int, int, int, int, int]] = []
     for b, bus in enumerate(BUSES):
         starts, ends, src, off = mixer.clusters(bus)
-        rows += zip(starts.tolist(), ends.tolist(), [b] * len(starts), src.tolist(), off.tolist())
+        rows += zip(starts.tolist(), ends.tolist(), [b] * len(starts), src.tolist(), off.tolist(), strict=True)
     rows.sort()
     gap = int(GAP * mixer.samplerate)
     out: dict[tuple, list[int]] = {}
@@ -97,15 +80,16 @@ def _regions(mixer: Mixer) -> dict[tuple, list[int]]:
     return out
 
 
-def _spread(meter: LoudnessMeter, energy: np.ndarray, starts: list[int], channels: int) -> None:
-    """Add a region's per-frame energy at each of its ``starts`` into the
-    meter's 100 ms sub-blocks (all occurrences at once)."""
-    c = np.concatenate([[0.0], np.cumsum(energy * channels)])
-    n, step = len(energy), meter.step
+def _spread(meter: LoudnessMeter, sums: np.ndarray, starts: list[int], channels: int, group: int = 1) -> None:
+    """Add a region's energy, summed over ``group`` frames, at each of its
+    ``starts`` into the meter's 100 ms sub-blocks (all occurrences at once;
+    each sub-block takes the groups whose middle falls in it)."""
+    c = np.concatenate([[0.0], np.cumsum(sums * channels)])
+    groups, step = len(sums), meter.step
     a = np.asarray(starts, dtype=np.int64)[:, None]
     first = a // step
-    j = np.arange(-(-n // step) + 2)
-    bounds = np.clip((first + j) * step - a, 0, n)  # (occurrences, sub-blocks + 1)
+    j = np.arange(-(-groups * group // step) + 2)
+    bounds = np.clip(((first + j) * step - a + group // 2) // group, 0, groups)  # (occurrences, sub-blocks + 1)
     parts = np.diff(c[bounds], axis=1)
     meter.add_energy((first + j[:-1]).reshape(-1), parts.reshape(-1))
 
@@ -123,29 +107,6 @@ _COARSE = 8
 """Frames per stored envelope maximum (for estimating the limiter's share)."""
 
 
-@dataclass(frozen=True)
-class _Analysis:
-    loudness: Loudness
-    regions: dict[tuple, list[int]]
-
-
-class _Envelopes(Mapping[tuple, np.ndarray]):
-    """Each region's exact :func:`envelope`, rendered again when asked for:
-    nothing per frame is kept for the whole session."""
-
-    def __init__(self, mixer: Mixer, regions: dict[tuple, list[int]]):
-        self.mixer, self.regions = mixer, regions
-
-    def __getitem__(self, key: tuple) -> np.ndarray:
-        return envelope(_render(self.mixer, key, self.regions[key][0]))
-
-    def __iter__(self) -> Iterator[tuple]:
-        return iter(self.regions)
-
-    def __len__(self) -> int:
-        return len(self.regions)
-
-
 def _sums(x: np.ndarray, size: int, reduce=np.add) -> np.ndarray:
     """``reduce`` over consecutive runs of ``size`` values (the last one padded with 0)."""
     pad = np.zeros(-(-len(x) // size) * size, dtype=x.dtype)
@@ -153,45 +114,31 @@ def _sums(x: np.ndarray, size: int, reduce=np.add) -> np.ndarray:
     return reduce.reduce(pad.reshape(-1, size), axis=1)
 
 
-def _spread_groups(meter: LoudnessMeter, sums: np.ndarray, starts: list[int], channels: int) -> None:
-    """:func:`_spread` for energies summed over :data:`_GROUP` frames (each
-    sub-block takes the groups whose middle falls in it)."""
-    c = np.concatenate([[0.0], np.cumsum(sums * channels)])
-    groups, step = len(sums), meter.step
-    a = np.asarray(starts, dtype=np.int64)[:, None]
-    first = a // step
-    j = np.arange(-(-groups * _GROUP // step) + 2)
-    bounds = np.clip(((first + j) * step - a + _GROUP // 2) // _GROUP, 0, groups)
-    parts = np.diff(c[bounds], axis=1)
-    meter.add_energy((first + j[:-1]).reshape(-1), parts.reshape(-1))
-
-
-def _sparse(mixer: Mixer, target: float) -> _Analysis:
+def _sparse(mixer: Mixer, target: float) -> tuple[Loudness, dict[tuple, list[int]]]:
     """Loudness from the distinct regions: K-weighted once each; the
     limiter's share estimated by its gain on the K-weighted energy (it moves
     slowly next to the frequencies that count)."""
     sr, ch = mixer.samplerate, mixer.channels
-    ir = k_weighting_ir(sr)
     regions = _regions(mixer)
     before = LoudnessMeter(sr, ch)
     before.set_length(mixer.frames)
     energies, coarse = {}, {}
     for key, starts in regions.items():
         x = _render(mixer, key, starts[0])
-        e = np.square(weighted(x, ir), dtype=np.float64)
+        e = np.square(weighted(x, sr), dtype=np.float64)
         _spread(before, e, starts, ch)
         energies[key] = _sums(e, _GROUP)
         coarse[key] = (_sums(envelope(x), _COARSE, np.maximum), len(x) + 2 * CONTEXT)
     measured = before.integrated()
     if not np.isfinite(measured):
-        return _Analysis(Loudness(target, measured, 1.0), regions)
+        return Loudness(target, measured, 1.0), regions
     g0 = g = db_gain(target - measured)
     for _ in range(_ROUNDS):  # louder means more limiting: converge in a few rounds
         lost = target - _limited_loudness(regions, energies, coarse, g, sr, ch, mixer.frames)
         g = min(g * db_gain(lost), g0 * db_gain(_MAX_MAKEUP))
         if abs(lost) < 0.02:
             break
-    return _Analysis(Loudness(target, measured, g), regions)
+    return Loudness(target, measured, g), regions
 
 
 def _limited_loudness(regions, energies, coarse, g: float, sr: int, ch: int, frames: int) -> float:
@@ -207,41 +154,39 @@ def _limited_loudness(regions, energies, coarse, g: float, sr: int, ch: int, fra
         lim = np.ones(len(sums) * _GROUP)
         gain = region_gain(env, ceiling)[CONTEXT:]
         lim[: len(gain)] = np.square(gain[: len(lim)], dtype=np.float64)
-        _spread_groups(meter, sums * (g * g) * lim.reshape(-1, _GROUP).mean(axis=1), starts, ch)
+        _spread(meter, sums * (g * g) * lim.reshape(-1, _GROUP).mean(axis=1), starts, ch, _GROUP)
     return meter.integrated()
 
 
-def limiter_plan(mixer: Mixer, gain: float) -> GainPlan:
+def limiter_plan(mixer: Mixer, gain: float, regions: dict[tuple, list[int]] | None = None) -> GainPlan:
     """The limiter's gain over the whole session at loudness gain ``gain``,
-    from its distinct regions (the mixer before that gain)."""
+    from its distinct regions (the mixer before that gain), each rendered
+    again when its envelope is needed: nothing per frame is kept."""
     if mixer.master != 1.0:
         raise ValueError("plan from the mixer before its loudness gain")
-    regions = _regions(mixer)
-    return plan_gain(regions, _Envelopes(mixer, regions), gain, db_gain(CEILING_DBTP))
+    found = _regions(mixer) if regions is None else regions
+    return plan_gain(found, lambda key: envelope(_render(mixer, key, found[key][0])), gain, db_gain(CEILING_DBTP))
 
 
 def normalise_sparse(mixer: Mixer, target: float) -> tuple[Loudness, GainPlan]:
     """Loudness gain and limiter plan of a session without music, in one go."""
     if mixer.master != 1.0:
         raise ValueError("measure the mixer before its loudness gain")
-    found = _sparse(mixer, target)
-    plan = plan_gain(found.regions, _Envelopes(mixer, found.regions), found.loudness.gain, db_gain(CEILING_DBTP))
-    return found.loudness, plan
+    loud, regions = _sparse(mixer, target)
+    return loud, limiter_plan(mixer, loud.gain, regions)
 
 
 def limited(x: np.ndarray) -> np.ndarray:
     """``x`` (mono, float64) through a fresh limiter, as one stream."""
     lim = TruePeakLimiter(1)
-    src = np.zeros((len(x) + lim.delay, 1), dtype=np.float32)
+    src = np.zeros((len(x) + lim.delay, 1), dtype=np.float32)  # it reads at most delay frames past x
     src[: len(x), 0] = x
-    pos = [0]
+    pos = 0
 
     def pull(view: np.ndarray) -> None:
-        a = pos[0]
-        part = src[a : a + len(view)]
-        view[: len(part)] = part
-        view[len(part) :] = 0.0
-        pos[0] += len(view)
+        nonlocal pos
+        view[:] = src[pos : pos + len(view)]
+        pos += len(view)
 
     out = np.empty((len(x), 1), dtype=np.float32)
     lim.run(pull, out)
@@ -251,15 +196,14 @@ def limited(x: np.ndarray) -> np.ndarray:
 def _speech_energy(mixer: Mixer, starts: np.ndarray, ends: np.ndarray) -> float:
     """K-weighted energy of the voice over the speech intervals ``[starts, ends)``:
     each distinct interval (the same cue recurs every rep) is weighted once."""
-    ir = k_weighting_ir(mixer.samplerate)
     seen: dict[bytes, float] = {}
     total = 0.0
-    for a, z in zip(starts.tolist(), ends.tolist()):
+    for a, z in zip(starts.tolist(), ends.tolist(), strict=True):
         voice = np.zeros((z - a, mixer.channels), dtype=np.float32)
         mixer.render(voice, a, bus="voice")
         key = hashlib.blake2b(voice.data).digest()
         if key not in seen:  # channels carry the same voice
-            y = weighted(voice[:, 0], ir)[: z - a]
+            y = weighted(voice[:, 0], mixer.samplerate)[: z - a]
             seen[key] = float(np.dot(y, y)) * mixer.channels
         total += seen[key]
     return total
@@ -298,21 +242,12 @@ def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
     return Loudness(target, measured, g, music=k)
 
 
-def loudness_gain(mixer: Mixer, target: float, music: Callable[[], MusicBed] | None = None) -> Loudness:
-    """The gain that brings the session to ``target`` LUFS integrated.
-
-    Parameters
-    ----------
-    mixer : Mixer
-        The session's mixer before any loudness gain (``master`` 1.0).
-    target : float
-        LUFS.
-    music : callable, optional
-        Makes a fresh :class:`MusicBed` over the same music as the one that
-        will play (the first pass consumes it).
-    """
+def loudness_gain(mixer: Mixer, target: float, music: MusicBed | None = None) -> Loudness:
+    """The gain that brings the session's mixer (before any loudness gain) to
+    ``target`` LUFS integrated; ``music`` is a fresh bed over the same music
+    as the one that will play (the first pass consumes it)."""
     if mixer.master != 1.0:
         raise ValueError("measure the mixer before its loudness gain")
     if music is None:
-        return _sparse(mixer, target).loudness
-    return _with_music(mixer, target, music())
+        return _sparse(mixer, target)[0]
+    return _with_music(mixer, target, music)

@@ -41,36 +41,31 @@ class Session:
     loudness: Loudness | None = None
     """Set by :func:`normalise`: the gain the mixer and the music carry."""
 
-    def envelope(self) -> DuckEnvelope:
-        """How music ducks under this session's voice."""
-        return DuckEnvelope(self.timeline, self.preset.duck)
-
     def music(self, spec: Path, shuffle: bool = False):
-        """The user's music (a file or a folder) decoded at this session's rate
-        and width: a :class:`~voicecoach.audio.music.MusicStream`."""
-        return music_stream(spec, self.timeline.samplerate, self.mixer.channels, shuffle)
+        """The user's music (a file or a folder, looping) decoded at this
+        session's rate and width."""
+        from voicecoach.audio.music import MusicStream, find_tracks  # soxr: only when used
+
+        return MusicStream(find_tracks(spec, shuffle=shuffle), self.timeline.samplerate, self.mixer.channels)
 
     def music_bed(self, pull: Pull) -> MusicBed:
-        """The music under this session, ducked by its voice at the preset's
-        music level and the session's loudness gain, fading out over the
-        session's last second: one wiring for the export (``pull`` reads the
-        stream) and live play (``pull`` takes from the ring buffer a thread
-        fills). Loud music is trimmed as :func:`normalise` found."""
+        """The music under this session, ducked by its voice, at the preset's
+        music level, the loudness gain and the trim :func:`normalise` found:
+        one wiring for the export (``pull`` reads the stream) and live play
+        (``pull`` takes from the ring buffer a thread fills)."""
         level = self.preset.levels.music
         if self.loudness is not None:
             level *= self.loudness.gain * self.loudness.music
-        return MusicBed(pull, self.envelope(), level, self.mixer.channels, end=self.timeline.frames)
+        envelope = DuckEnvelope(self.timeline, self.preset.duck)
+        return MusicBed(pull, envelope, level, self.mixer.channels, end=self.timeline.frames)
 
 
 def session_sounds(preset: Preset, samplerate: int) -> dict[str, np.ndarray]:
     """The metronome sounds, with the preset's own files in place: read,
     checked and resampled now, so a bad file stops us before any sound."""
-    sounds: dict[str, np.ndarray] = {k: v for k, v in make_sounds(samplerate).items()}
+    sounds: dict[str, np.ndarray] = dict(make_sounds(samplerate))
     if preset.sounds:
-        from voicecoach.audio.custom_sounds import (  # soxr: only when used
-            load_sound,
-            shipped_sound,
-        )
+        from voicecoach.audio.custom_sounds import load_sound, shipped_sound  # soxr: only when used
     for role, source in preset.sounds:
         path = shipped_sound(source) if source in SHIPPED_SOUNDS else source
         kind = role if role in sounds else EventKind.BELL
@@ -87,7 +82,6 @@ def prepare(
     samplerate: int = DEFAULT_SAMPLERATE,
     channels: int = 1,
     engine: SpeechEngine | None = None,
-    bank: CueBank | None = None,
     voice_dir: Path | None = None,
 ) -> Session:
     """Synthesise (or load) every cue, plan the session and build its mixer.
@@ -97,7 +91,7 @@ def prepare(
     reads their true lengths.
     """
     sounds = session_sounds(preset, samplerate)
-    bank = bank or cue_bank(preset, cache_dir, samplerate, engine, voice_dir)
+    bank = cue_bank(preset, cache_dir, samplerate, engine, voice_dir)
     timeline = spoken_timeline(preset, bank, {name: len(clip) for name, clip in sounds.items()})
     if timeline.frames > MAX_SESSION_SECONDS * samplerate:  # validation over-estimates speech
         raise PresetError(
@@ -112,24 +106,14 @@ def prepare(
     return Session(preset, timeline, mixer, bank, sounds)
 
 
-def music_stream(spec: Path, samplerate: int, channels: int, shuffle: bool = False):
-    """The user's music (a file or a folder, looping) decoded for the session:
-    a :class:`~voicecoach.audio.music.MusicStream`."""
-    from voicecoach.audio.music import MusicStream, find_tracks
-
-    return MusicStream(find_tracks(spec, shuffle=shuffle), samplerate, channels)
-
-
 def normalise(session: Session, target: float, music=None, cache_dir: Path | None = None) -> Session:
     """``session`` at ``target`` LUFS integrated, its true peaks limited.
 
     Export and live play both call this before any sound, so both play at
     the same gain and limit the same way. Without music the mixer gets the
-    loudness gain and the limiter's planned gain; with ``music`` (a
-    :class:`~voicecoach.audio.music.MusicStream`, not yet read) a first pass
-    decodes the same playlist once more to measure the mix, and the limiter
-    runs as the export or the transport plays. Without music the result is
-    kept under ``cache_dir`` for the next run of the same session.
+    loudness gain and the limiter's planned gain, kept under ``cache_dir``
+    for the next run; with ``music`` (a MusicStream not yet read) a first
+    pass decodes the playlist once more, and the limiter runs as it plays.
     """
     from voicecoach.audio.normalise import loudness_gain, normalise_sparse
 
@@ -146,9 +130,5 @@ def normalise(session: Session, target: float, music=None, cache_dir: Path | Non
                 loudness_cache.store(path, *found)
         loud, plan = found
         return replace(session, mixer=session.mixer.with_master(loud.gain, plan), loudness=loud)
-
-    def first_pass_bed() -> MusicBed:
-        return session.music_bed(music.again().read_into)
-
-    loud = loudness_gain(session.mixer, target, first_pass_bed)
+    loud = loudness_gain(session.mixer, target, session.music_bed(music.again().read_into))
     return replace(session, mixer=session.mixer.with_master(loud.gain), loudness=loud)

@@ -24,20 +24,16 @@ from voicecoach.common.fades import fade_in, fade_out
 from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.metronome import SOUND_SECONDS, sound_frames
 
-PEAK_DBFS: dict[EventKind, float] = {EventKind.TICK: -18.0, EventKind.ACCENT: -12.0, EventKind.BELL: -12.0}
+PEAK_DBFS: dict[str, float] = {EventKind.TICK: -18.0, EventKind.ACCENT: -12.0, EventKind.BELL: -12.0}
 
 
 def _partials(n: int, samplerate: int, freqs: list[float], amps: list[float], decay: float) -> np.ndarray:
-    """Decaying partials, float64 ``(n,)``.
-
-    Each phase is kept in float64 and reduced to one turn, then its sine
-    taken in float32 (numpy's vectorised one, much quicker than a float64
-    sine, and every start renders the bell); the
-    error, under 3e-7, is a hundred times below a 16-bit step.
-    """
+    """Decaying partials, float64 ``(n,)``: phases in float64 reduced to one
+    turn, sines in float32 (far quicker, and every start renders the bell;
+    the error is a hundred times below a 16-bit step)."""
     frame = np.arange(n, dtype=np.float64)
     sig = np.zeros(n)
-    for f, a in zip(freqs, amps):
+    for f, a in zip(freqs, amps, strict=True):
         turns = frame * (f / samplerate)
         turns -= np.floor(turns)
         sig += a * np.sin((2 * np.pi * turns).astype(np.float32))
@@ -45,27 +41,9 @@ def _partials(n: int, samplerate: int, freqs: list[float], amps: list[float], de
     return sig
 
 
-def _finish(sig: np.ndarray, kind: str, attack: int) -> np.ndarray:
-    n = len(sig)
-    env = np.ones(n)
-    if attack:
-        env[:attack] = fade_in(attack)
-    tail = max(2, n // 4)
-    env[n - tail :] *= fade_out(tail)
-    sig = sig * env
-    peak = float(np.max(np.abs(sig)))
-    return (sig * (gain(PEAK_DBFS[kind]) / peak)).astype(np.float32)
-
-
 def make_sound(kind: EventKind, samplerate: int) -> np.ndarray:
-    """Synthesise ``kind`` (``'tick'``, ``'accent'`` or ``'bell'``).
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, shape ``(frames,)``, mono, with ``frames ==
-        sound_frames(kind, samplerate)``, first and last sample 0.
-    """
+    """Synthesise ``kind``: float32, shape ``(sound_frames(kind, samplerate),)``,
+    first and last sample 0."""
     if kind not in SOUND_SECONDS:
         raise ValueError(f"unknown sound {kind!r}; expected one of {sorted(SOUND_SECONDS)}")
     n = sound_frames(kind, samplerate)
@@ -79,9 +57,14 @@ def make_sound(kind: EventKind, samplerate: int) -> np.ndarray:
         sig = _partials(
             n, samplerate, [660.0, 1320.0 * 1.01, 1980.0 * 0.99, 2640.0 * 1.02], [1.0, 0.5, 0.3, 0.15], 0.45
         )
-    return _finish(sig, kind, attack)
+    env = np.ones(n)
+    env[:attack] = fade_in(attack)
+    tail = max(2, n // 4)
+    env[n - tail :] *= fade_out(tail)
+    sig = sig * env
+    return (sig * (gain(PEAK_DBFS[kind]) / float(np.max(np.abs(sig))))).astype(np.float32)
 
 
-def make_sounds(samplerate: int) -> dict[EventKind, np.ndarray]:
+def make_sounds(samplerate: int) -> dict[str, np.ndarray]:
     """All three sounds at ``samplerate``, keyed by event kind."""
     return {kind: make_sound(kind, samplerate) for kind in SOUND_SECONDS}
