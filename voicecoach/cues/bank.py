@@ -63,7 +63,7 @@ class CueBank:
 
     def _key(self, text: str) -> str:
         if self._identity is None:
-            if not self._owns_engine:
+            if self._engine is not None and not self._owns_engine:
                 self._identity = self._engine.describe(self.settings)
             else:
                 memo = self.cache.directory if self.cache is not None else None
@@ -73,11 +73,9 @@ class CueBank:
     def get(self, text: str) -> np.ndarray:
         """The processed cue: float32, shape ``(n,)`` at ``samplerate``, read-only."""
         text = check_text(text)
-        cue = self._cues.get(text)
-        if cue is None:
-            cue, _ = self._load(text)
-            self._cues[text] = cue
-        return cue
+        if text not in self._cues:
+            self._cues[text] = self._load(text)[0]
+        return self._cues[text]
 
     def pcm16(self, text: str) -> np.ndarray:
         """The cue as 16-bit PCM: int16, shape ``(n,)``, read-only; what the
@@ -86,9 +84,7 @@ class CueBank:
         text = check_text(text)
         pcm = self._pcm16.get(text)
         if pcm is None:
-            cue = self._cues.get(text)
-            if cue is None:
-                cue, _ = self._load(text)
+            cue = self._cues[text] if text in self._cues else self._load(text)[0]
             import numpy as np
 
             x = cue * np.float32(32768.0)  # exact: a power of two
@@ -105,37 +101,35 @@ class CueBank:
         some, so only the length is kept here when the cue is safely on disk:
         memory holds the cues the session plays, not all it considered.
         """
-        text = check_text(text)
-        if text in self._cues:
-            return len(self._cues[text])
-        if text in self._pcm16:
-            return len(self._pcm16[text])
-        if text not in self._lengths and self.cache is not None and not self._closed:
-            try:
-                n = self.cache.length(self._key(text))
-            except OSError:
-                n = None
-            if n is not None:
-                self._lengths[text] = n
-        if text not in self._lengths:
+        n = self.known_frames(text)
+        if n is None:
             cue, on_disk = self._load(text)
             if not on_disk:
                 self._cues[text] = cue
-            self._lengths[text] = len(cue)
-        return self._lengths[text]
+            n = self._lengths[text] = len(cue)
+        return n
 
     def known_frames(self, text: str) -> int | None:
         """Length of the cue in frames if it is held or cached, else ``None``:
         :meth:`frames` without synthesising, so a plan can first try the
         lengths a warm cache already knows."""
         text = check_text(text)
-        if text in self._cues:
-            return len(self._cues[text])
-        if text in self._pcm16:
-            return len(self._pcm16[text])
+        held = self._cues.get(text, self._pcm16.get(text))
+        if held is not None:
+            return len(held)
+        if text in self._lengths:
+            return self._lengths[text]
         if self._closed:
             raise ValueError("CueBank is closed")
-        return self._lengths[text] if self._on_disk(text) else None
+        if self.cache is None:
+            return None
+        try:
+            n = self.cache.length(self._key(text))
+        except OSError:
+            return None
+        if n is not None:
+            self._lengths[text] = n
+        return n
 
     def _load(self, text: str) -> tuple[np.ndarray, bool]:
         """The cue from the cache, or synthesised and cached; and whether it is on disk."""
@@ -145,7 +139,9 @@ class CueBank:
         cue = self._from_cache(key)
         on_disk = cue is not None
         if cue is None:
-            cue = self._synthesize(text)
+            if self._engine is None:
+                self._engine = self._new_engine()
+            cue = self._speak(self._engine, text)
             on_disk = self._to_cache(key, cue)
         cue.flags.writeable = False
         return cue, on_disk
@@ -158,64 +154,31 @@ class CueBank:
         """
         if isinstance(texts, str):
             raise TypeError("prefetch takes an iterable of texts, not a single str")
-        if self._closed:
-            raise ValueError("CueBank is closed")
-        misses = [
-            t
-            for t in dict.fromkeys(map(check_text, texts))
-            if t not in self._cues and t not in self._pcm16 and not self._on_disk(t)
-        ]
+        misses = [t for t in dict.fromkeys(map(check_text, texts)) if self.known_frames(t) is None]
         workers = pool_size(len(misses)) if self._owns_engine else 1
         if workers == 1:
             for text in misses:
                 self.frames(text)
             return len(misses)
-        if self._engine is None:
-            self._engine = SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
-        engines = [self._engine] + [
-            SpeechEngine(self.settings.engine, voice_dir=self.voice_dir) for _ in range(workers - 1)
-        ]
-        done = False
+        self._engine = self._engine or self._new_engine()
+        engines = [self._engine] + [self._new_engine() for _ in range(workers - 1)]
         try:
             for engine in engines:
                 engine.launch()
             for text, cue in synthesize_all(misses, engines, self._speak):
-                on_disk = self._to_cache(self._key(text), cue)
                 cue.flags.writeable = False
-                if not on_disk:
+                if not self._to_cache(self._key(text), cue):
                     self._cues[text] = cue
                 self._lengths[text] = len(cue)
-            done = True
-        finally:
-            if done:
-                for extra in engines[1:]:
-                    extra.close()
-            else:  # interrupted: phrases may be under way; stop them all now
-                for engine in engines:
-                    with contextlib.suppress(OSError):  # the interruption, not this, is the news
-                        engine.abort()
-                self._engine = None
+        except BaseException:  # interrupted or failed: phrases may be under way; stop them all now
+            for engine in engines:
+                with contextlib.suppress(OSError):  # the interruption, not this, is the news
+                    engine.abort()
+            self._engine = None
+            raise
+        for extra in engines[1:]:
+            extra.close()
         return len(misses)
-
-    def _on_disk(self, text: str) -> bool:
-        if text in self._lengths:
-            return True
-        if self.cache is None:
-            return False
-        try:
-            n = self.cache.length(self._key(text))
-        except OSError:
-            return False
-        if n is not None:
-            self._lengths[text] = n
-        return n is not None
-
-    def preload(self, texts: Iterable[str]) -> None:
-        """Make every text ready (synthesising the misses) before playback."""
-        if isinstance(texts, str):
-            raise TypeError("preload takes an iterable of texts, not a single str")
-        for text in dict.fromkeys(texts):
-            self.get(text)
 
     def _from_cache(self, key: str) -> np.ndarray | None:
         if self.cache is None:
@@ -236,17 +199,12 @@ class CueBank:
             return False
         return True
 
-    def _synthesize(self, text: str) -> np.ndarray:
-        if self._engine is None:
-            self._engine = SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
-        return self._speak(self._engine, text)
+    def _new_engine(self) -> SpeechEngine:
+        return SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
 
-    def _speak(self, engine, text: str) -> np.ndarray:
+    def _speak(self, engine: SpeechEngine, text: str) -> np.ndarray:
         """One phrase through ``engine``, processed: a cue at the session rate."""
-        from voicecoach.cues.dsp import (  # numpy: only on a cache miss
-            SilenceError,
-            process,
-        )
+        from voicecoach.cues.dsp import SilenceError, process  # numpy: only on a cache miss
 
         pcm, rate = engine.synthesize(text, self.settings)
         try:
@@ -264,5 +222,5 @@ class CueBank:
     def __enter__(self) -> CueBank:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -164,10 +165,8 @@ class CueCache:
             self._warned.add(kind)
             text = problem if problem.startswith("is ") else f"is {problem}"
             _log.warning("cue cache entry %s %s; such entries are deleted and synthesised again", path.name, text)
-        try:
+        with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
-        except OSError:
-            pass
 
     def put(self, key: str, pcm: np.ndarray) -> None:
         """Store ``pcm`` (float32, shape ``(n,)``, ``n > 0``) atomically."""

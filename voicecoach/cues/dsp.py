@@ -3,10 +3,6 @@
 Engine output -> :func:`trim` (voice onset at sample 0) -> :func:`resample`
 (soxr) -> :func:`normalise` (one loudness for every cue); :func:`process`
 chains them.
-
-Measured on espeak-ng 1.51 (pyttsx3 2.99, Debian 12): raw output is 22050 Hz
-mono 16-bit with 0-45 ms of digitally silent lead-in (depends on the first
-phoneme) and 230-275 ms of trailing silence.
 """
 
 from __future__ import annotations
@@ -62,15 +58,6 @@ def _check_pcm(pcm: object, *, allow_empty: bool = False) -> np.ndarray:
     return check_mono(pcm, "pcm", (np.float32, np.float64), allow_empty=allow_empty)
 
 
-def _sustained(active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per block: does a sustained sound start here / end here?"""
-    counts = np.convolve(active.astype(np.int32), np.ones(_SUSTAIN_SPAN, np.int32))
-    n = len(active)
-    forward = counts[_SUSTAIN_SPAN - 1 : _SUSTAIN_SPAN - 1 + n]  # blocks [i, i + span)
-    backward = counts[:n]  # blocks (i - span, i]
-    return active & (forward >= _SUSTAIN_MIN), active & (backward >= _SUSTAIN_MIN)
-
-
 def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
     """Cut leading and trailing silence so the voice begins at the start.
 
@@ -114,8 +101,11 @@ def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
     nblocks = -(-len(x) // b)
     padded = np.zeros(nblocks * b, dtype=bool)
     padded[: len(x)] = loud
-    active = padded.reshape(nblocks, b).any(axis=1)
-    starts, ends = _sustained(active)
+    active = np.asarray(padded.reshape(nblocks, b).any(axis=1))
+    # per block: does a sustained sound start here (blocks [i, i + span)) / end here (blocks (i - span, i])?
+    counts = np.convolve(active.astype(np.int32), np.ones(_SUSTAIN_SPAN, np.int32))
+    starts = active & (counts[_SUSTAIN_SPAN - 1 : _SUSTAIN_SPAN - 1 + nblocks] >= _SUSTAIN_MIN)
+    ends = active & (counts[:nblocks] >= _SUSTAIN_MIN)
     if starts.any():
         first_block = int(np.argmax(starts))
         last_block = nblocks - 1 - int(np.argmax(ends[::-1]))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import math
 import os
 import re
 import shutil
@@ -18,12 +17,11 @@ import tempfile
 import threading
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from voicecoach.common.numbers import is_real
-from voicecoach.cues.piper_voices import PiperVoiceFile, choose_piper_voice, find_piper_voices
-from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice, check_text
-from voicecoach.cues.voices import match_voice, unknown_voice
+from voicecoach.cues.piper_voices import choose_piper_voice, find_piper_voices
+from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice
+from voicecoach.cues.voices import match_voice, norm, unknown_voice
 from voicecoach.cues.worker import _worker_main
 from voicecoach.cues.worker_contract import PatientClock
 from voicecoach.errors import SpeechEngineError
@@ -69,6 +67,10 @@ def _log_excerpt(path: str, since: int, limit: int = 300) -> str:
     return found[:limit]
 
 
+def _with_log(message: str, tail: str) -> str:
+    return message + (f" (engine log: {tail})" if tail else "")
+
+
 def _file_size(path: str) -> int:
     try:
         return os.path.getsize(path)
@@ -109,12 +111,12 @@ class _Worker:
         finally:
             child.close()
             lifeline_read.close()
-        self.info: dict | None = None
+        self.ready = False
         self._start_timeout = start_timeout
 
     def wait_ready(self) -> None:
         """Wait for the worker's first word: ready, or why it cannot speak."""
-        if self.info is not None:
+        if self.ready:
             return
         try:
             status, payload = self._receive(self._start_timeout, "starting", 0)
@@ -122,7 +124,7 @@ class _Worker:
             self.kill()
             raise
         if status == "ready":
-            self.info = payload
+            self.ready = True
             return
         self.kill()
         if status == "missing":
@@ -143,8 +145,11 @@ class _Worker:
             tail = _log_excerpt(self.log_path, log_from)
             self.kill()
             raise SpeechEngineError(
-                f"speech engine did not answer within {timeout:g} s while {what}; "
-                "it was stopped and will be restarted on the next request" + (f" (engine log: {tail})" if tail else "")
+                _with_log(
+                    f"speech engine did not answer within {timeout:g} s while {what}; "
+                    "it was stopped and will be restarted on the next request",
+                    tail,
+                )
             )
         try:
             return self.conn.recv()
@@ -157,7 +162,7 @@ class _Worker:
                 f"speech engine process died while {what} (exit code {code})" + (f": {tail}" if tail else "")
             ) from None
 
-    def request(self, message: tuple, timeout: float, what: str):
+    def request(self, message: tuple, timeout: float, what: str) -> Any:
         self.wait_ready()
         log_from = _file_size(self.log_path)
         try:
@@ -168,10 +173,9 @@ class _Worker:
         status, payload = self._receive(timeout + REPLY_MARGIN_S, what, log_from)
         if status == "ok":
             return payload
-        tail = _log_excerpt(self.log_path, log_from)
         if status == "timeout":
             raise SpeechEngineError(
-                f"speech engine {payload} while {what}" + (f" (engine log: {tail})" if tail else "")
+                _with_log(f"speech engine {payload} while {what}", _log_excerpt(self.log_path, log_from))
             )
         raise SpeechEngineError(f"speech engine failed while {what}: {payload}")
 
@@ -225,18 +229,14 @@ class SpeechEngine:
     ``/dev/null`` so pyttsx3's ``Audio saved to`` never reaches our stdout,
     and its stderr to a log quoted in error messages.
 
-    Not thread-safe beyond a lock that serialises requests (a pool uses one
-    engine per thread). Programs using it need the usual ``if __name__ ==
+    Not thread-safe beyond a lock that serialises requests (a pool gives
+    each phrase a free engine). Programs using it need the usual ``if __name__ ==
     "__main__":`` guard (spawn re-imports ``__main__``).
     """
 
     def __init__(
         self, kind: EngineKind = EngineKind.PYTTSX3, timeout: float = ENGINE_TIMEOUT_S, voice_dir: Path | None = None
     ):
-        if not is_real(timeout):
-            raise TypeError(f"timeout must be a number, not {type(timeout).__name__}")
-        if not (timeout > 0 and math.isfinite(timeout)):
-            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         if not isinstance(kind, EngineKind) or kind is EngineKind.AUTO:
             raise ValueError(f"kind must be a concrete EngineKind, not {kind!r}")
         self.kind = kind
@@ -249,43 +249,34 @@ class SpeechEngine:
         self._voices: list[Voice] | None = None
         self._voice_ids: dict[str, str] = {}
 
-    @property
-    def timeout(self) -> float:
-        return self._timeout
-
-    def _request(self, message: tuple, what: str):
-        """Send one request, (re)starting the worker if needed."""
+    def _worker(self) -> _Worker:
+        """The live worker, spawned anew when there is none (call with the lock held)."""
         if not self._finalizer.alive:
             raise ValueError("SpeechEngine is closed")
+        worker = self._res.worker
+        if worker is None or not worker.alive:
+            if worker is not None:
+                worker.kill()
+            self._res.worker = None
+            worker = _Worker(self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S))
+            self._res.worker = worker
+        return worker
+
+    def _request(self, message: tuple, what: str) -> Any:
+        """Send one request, (re)starting the worker if needed."""
         with self._lock:
-            res = self._res
-            if res.worker is None or not res.worker.alive:
-                if res.worker is not None:
-                    res.worker.kill()
-                res.worker = None
-                res.worker = _Worker(self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S))
+            worker = self._worker()
             try:
-                return res.worker.request(message, self._timeout, what)
+                return worker.request(message, self._timeout, what)
             finally:
-                if not res.worker.alive:
-                    res.worker = None
+                if not worker.alive:
+                    self._res.worker = None
 
     def launch(self) -> SpeechEngine:
         """Spawn the worker now without waiting for it (a pool launches all its
         workers from one thread, so an interruption finds every one of them)."""
-        if not self._finalizer.alive:
-            raise ValueError("SpeechEngine is closed")
         with self._lock:
-            if self._res.worker is None or not self._res.worker.alive:
-                self._res.worker = _Worker(self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S))
-        return self
-
-    def start(self) -> SpeechEngine:
-        """Start the worker now and wait until it is ready."""
-        if self.kind is EngineKind.PIPER:
-            self._request(("voices", self._timeout), "starting")
-        else:
-            self.voices()
+            self._worker()
         return self
 
     def voices(self) -> list[Voice]:
@@ -295,8 +286,17 @@ class SpeechEngine:
                 self._voices = [v.voice for v in find_piper_voices(self.voice_dir)]
             else:
                 raw = self._request(("voices", self._timeout), "listing voices")
-                self._voices = [Voice(id=i, name=n, languages=tuple(_lang(x) for x in langs)) for i, n, langs in raw]
+                self._voices = [Voice(id=i, name=n, languages=tuple(norm(x) for x in langs)) for i, n, langs in raw]
         return list(self._voices)
+
+    def params(self, settings: SpeechSettings) -> dict:
+        """What the worker needs besides the text: resolved voice and rate."""
+        if self.kind is EngineKind.PIPER:
+            voice = choose_piper_voice(settings.voice, self.voice_dir)
+            scale = None if settings.rate is None else NEUTRAL_WPM / settings.rate * _config_length_scale(voice.config)
+            return {"model": str(voice.model), "config": str(voice.config), "length_scale": scale}
+        voice_id = None if settings.voice is None else self._resolve_voice(settings.voice)
+        return {"voice": voice_id, "rate": settings.rate}
 
     def _resolve_voice(self, wanted: str) -> str:
         if wanted not in self._voice_ids:
@@ -306,21 +306,6 @@ class SpeechEngine:
                 raise unknown_voice(wanted, voices)
             self._voice_ids[wanted] = found.id
         return self._voice_ids[wanted]
-
-    def piper_voice(self, wanted: str | None) -> PiperVoiceFile:
-        """The Piper voice ``wanted`` names (None: the default voice)."""
-        return choose_piper_voice(wanted, self.voice_dir)
-
-    def params(self, settings: SpeechSettings) -> dict:
-        """What the worker needs besides the text: resolved voice and rate."""
-        if self.kind is EngineKind.PIPER:
-            voice = self.piper_voice(settings.voice)
-            scale = None if settings.rate is None else NEUTRAL_WPM / settings.rate
-            if scale is not None:
-                scale *= _config_length_scale(voice.config)
-            return {"model": str(voice.model), "config": str(voice.config), "length_scale": scale}
-        voice_id = None if settings.voice is None else self._resolve_voice(settings.voice)
-        return {"voice": voice_id, "rate": settings.rate}
 
     def synthesize(self, text: str, settings: SpeechSettings) -> tuple[np.ndarray, int]:
         """Speak ``text`` into PCM.
@@ -333,16 +318,11 @@ class SpeechEngine:
         samplerate : int
             The engine's (22050 for espeak and the bundled Piper voice).
         """
-        text = check_text(text)
-        if not isinstance(settings, SpeechSettings):
-            raise TypeError(f"settings must be SpeechSettings, not {type(settings).__name__}")
         return self._synthesize_to(text, self.params(settings), None)
 
     def _synthesize_to(self, text: str, params: dict, path: str | None) -> tuple[np.ndarray, int]:
         # ``path`` is a test hook: a path in a missing folder makes pyttsx3's
         # write fail inside espeak's callback, the classic stuck engine.
-        if not self._finalizer.alive:
-            raise ValueError("SpeechEngine is closed")
         pcm, rate = self._request(("synth", text, params, path, self._timeout), f"synthesizing {text!r}")
         import numpy as np  # a cache miss: numpy is needed now
 
@@ -382,7 +362,3 @@ def _config_length_scale(config: Path) -> float:
         return float(json.loads(config.read_text(encoding="utf-8"))["inference"]["length_scale"])
     except (OSError, ValueError, KeyError, TypeError):
         return 1.0
-
-
-def _lang(code: str) -> str:
-    return code.strip().replace("_", "-").casefold()

@@ -6,12 +6,15 @@ metadata and a few stat calls), so a warm cache never starts the engine.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
 import sys
 import sysconfig
 from pathlib import Path
+
+from voicecoach.common.atomic import atomic_path
 
 PROCESSING_VERSION: int = 1
 """Bump whenever trim/resample/normalise change the samples: it is part of the cache key."""
@@ -20,17 +23,6 @@ PROCESSING_VERSION: int = 1
 def _default_driver() -> str:
     """The pyttsx3 driver for this OS (mirrors pyttsx3.engine without importing it)."""
     return {"darwin": "nsss", "win32": "sapi5"}.get(sys.platform, "espeak")
-
-
-_ESPEAK_NAMES = ("libespeak-ng.so.1", "libespeak.so.1")
-_ESPEAK_PATHS = (
-    # pyttsx3's own search order for absolute paths
-    "/opt/homebrew/lib/libespeak-ng.1.dylib",
-    "/usr/local/lib/libespeak-ng.1.dylib",
-    "/usr/local/lib/libespeak.dylib",
-    r"C:\Program Files\eSpeak NG\libespeak-ng.dll",
-    r"C:\Program Files (x86)\eSpeak NG\libespeak-ng.dll",
-)
 
 
 def _espeak_library() -> str:
@@ -43,14 +35,11 @@ def _espeak_library() -> str:
     multiarch = sysconfig.get_config_var("MULTIARCH") or ""
     dirs = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if d]
     dirs += [f"/usr/lib/{multiarch}", f"/lib/{multiarch}", "/usr/lib64", "/usr/lib", "/usr/local/lib"]
-    for name in _ESPEAK_NAMES:
+    for name in ("libespeak-ng.so.1", "libespeak.so.1"):
         for d in dirs:
             candidate = os.path.join(d, name)
             if os.path.exists(candidate):
                 return os.path.basename(os.path.realpath(candidate))
-    for candidate in _ESPEAK_PATHS:
-        if os.path.exists(candidate):
-            return os.path.basename(os.path.realpath(candidate))
     import ctypes.util  # only on the slow path
 
     found = ctypes.util.find_library("espeak-ng") or ctypes.util.find_library("espeak")
@@ -111,7 +100,6 @@ def file_sha256(path: Path, memo_dir: Path | None = None) -> str:
     """sha256 (hex) of a file, remembered in ``memo_dir`` while its size and mtime stay."""
     import hashlib
     import json
-    import tempfile
 
     real = os.path.realpath(path)
     st = os.stat(real)
@@ -119,30 +107,20 @@ def file_sha256(path: Path, memo_dir: Path | None = None) -> str:
     memo_path = Path(memo_dir) / HASH_MEMO if memo_dir is not None else None
     memo: dict = {}
     if memo_path is not None:
-        try:
+        with contextlib.suppress(OSError, ValueError):
             memo = json.loads(memo_path.read_text(encoding="utf-8"))
-            if not isinstance(memo, dict):
-                memo = {}
-        except (OSError, ValueError):
-            memo = {}
+        memo = memo if isinstance(memo, dict) else {}
         entry = memo.get(real)
         if isinstance(entry, dict) and entry.get("stamp") == stamp and isinstance(entry.get("sha256"), str):
             return entry["sha256"]
-    digest = hashlib.sha256()
     with open(real, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    value = digest.hexdigest()
+        value = hashlib.file_digest(f, "sha256").hexdigest()
     if memo_path is not None:
         memo[real] = {"stamp": stamp, "sha256": value}
-        try:
+        with contextlib.suppress(OSError):  # the memo only saves time
             memo_path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".hashes-", dir=memo_path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(memo, out)
-            os.replace(tmp, memo_path)
-        except OSError:
-            pass  # the memo only saves time
+            with atomic_path(memo_path, mode=0o600) as tmp:
+                tmp.write_text(json.dumps(memo), encoding="utf-8")
     return value
 
 
@@ -179,9 +157,7 @@ def _voice_file_hash(path: Path, index: int, recorded: tuple[tuple[str, int], ..
     else hashed (and remembered)."""
     if recorded:
         digest, size = recorded[index]
-        try:
+        with contextlib.suppress(OSError):
             if os.path.getsize(path) == size:
                 return digest
-        except OSError:
-            pass
     return file_sha256(path, memo_dir)

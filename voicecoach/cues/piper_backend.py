@@ -30,11 +30,6 @@ class PiperBackend:
             raise EngineMissing(f"piper-tts is not installed ({exc}); {INSTALL_HINT}") from exc
         self._models: dict[tuple[str, str], object] = {}
 
-    def info(self) -> dict:
-        import onnxruntime
-
-        return {"onnxruntime": onnxruntime.__version__}
-
     def voices(self, timeout: float) -> list:
         return []  # Piper voices are files: the parent finds them (piper_voices)
 

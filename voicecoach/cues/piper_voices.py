@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicecoach.cues.settings import EngineKind, Voice
-from voicecoach.cues.voices import match_voice, unknown_voice
+from voicecoach.cues.voices import match_voice, norm, unknown_voice
 from voicecoach.errors import SpeechEngineError
 
 VOICES_FOLDER = "voices"
@@ -41,10 +41,6 @@ def user_voice_dir(data_dir: Path) -> Path:
     return Path(data_dir) / VOICES_FOLDER
 
 
-def _language(code: str) -> str:
-    return code.strip().replace("_", "-").casefold()
-
-
 def read_voice(model: Path, recorded: tuple[tuple[str, int], ...] = ()) -> PiperVoiceFile | None:
     """The voice of ``model`` from its config, or None when the pair is incomplete or unreadable."""
     config = model.with_name(model.name + ".json")
@@ -63,7 +59,7 @@ def read_voice(model: Path, recorded: tuple[tuple[str, int], ...] = ()) -> Piper
     parts = stem.split("-")
     name = str(doc.get("dataset") or (parts[1] if len(parts) > 2 else stem))
     quality = str((doc.get("audio") or {}).get("quality") or (parts[-1] if len(parts) > 2 else ""))
-    voice = Voice(id=stem, name=name, languages=(_language(code),), engine=EngineKind.PIPER, quality=quality)
+    voice = Voice(id=stem, name=name, languages=(norm(code),), engine=EngineKind.PIPER, quality=quality)
     return PiperVoiceFile(model=model, config=config, voice=voice, samplerate=rate, recorded=recorded)
 
 

@@ -1,18 +1,18 @@
 """Many phrases at once: several engine workers side by side, the phrases needed first handed out first.
 
-Each thread drives its own :class:`~voicecoach.cues.engine.SpeechEngine`
-(one worker process each); the threads mostly wait on pipes, so the GIL is
-not the limit. Pays only when there are enough phrases to cover the start
-of the extra workers (a Python interpreter and, for Piper, a model load each).
+Each phrase takes a free :class:`~voicecoach.cues.engine.SpeechEngine` (one
+worker process each); the threads mostly wait on pipes, so the GIL is not
+the limit. Pays only when there are enough phrases to cover the start of the
+extra workers (a Python interpreter and, for Piper, a model load each).
 """
 
 from __future__ import annotations
 
 import os
 import queue
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,6 +22,8 @@ POOL_MIN_PHRASES = 8
 
 MAX_WORKERS = 4
 """Workers never exceed this nor the machine's cores (each Piper worker holds its model in memory)."""
+
+E = TypeVar("E")
 
 
 def pool_size(misses: int) -> int:
@@ -33,52 +35,28 @@ def pool_size(misses: int) -> int:
 
 
 def synthesize_all(
-    texts: Sequence[str], engines: Sequence, speak: Callable[[object, str], np.ndarray]
+    texts: Sequence[str], engines: Sequence[E], speak: Callable[[E, str], np.ndarray]
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Yield ``(text, speak(engine, text))`` as each phrase is done, in roughly the order given.
 
-    ``engines`` are used one per thread; the first error stops the hand-out
-    and is raised here after the running phrases finish.
+    Each engine speaks one phrase at a time. The first error is raised here;
+    then, as when the caller stops early (Ctrl-C), the phrases not begun are
+    dropped and those under way are not waited for: closing their engines ends them.
     """
-    todo: queue.SimpleQueue = queue.SimpleQueue()
-    for text in texts:
-        todo.put(text)
-    done: queue.SimpleQueue = queue.SimpleQueue()
-    stop = threading.Event()
+    free: queue.SimpleQueue[E] = queue.SimpleQueue()
+    for engine in engines:
+        free.put(engine)
 
-    def work(engine) -> None:
+    def job(text: str) -> tuple[str, np.ndarray]:
+        engine = free.get()
         try:
-            while not stop.is_set():
-                try:
-                    text = todo.get_nowait()
-                except queue.Empty:
-                    return
-                done.put((text, speak(engine, text), None))
-        except BaseException as exc:  # handed to the caller's thread
-            stop.set()
-            done.put((None, None, exc))
+            return text, speak(engine, text)
         finally:
-            done.put(None)
+            free.put(engine)
 
-    threads = [threading.Thread(target=work, args=(e,), name="voicecoach-cue-pool", daemon=True) for e in engines]
-    for t in threads:
-        t.start()
-    running, error = len(threads), None
+    pool = ThreadPoolExecutor(len(engines), thread_name_prefix="voicecoach-cue-pool")
     try:
-        while running:
-            item = done.get()
-            if item is None:
-                running -= 1
-                continue
-            text, pcm, exc = item
-            if exc is not None:
-                error = error or exc
-                continue
-            if error is None:
-                yield text, pcm
+        for done in as_completed([pool.submit(job, text) for text in texts]):
+            yield done.result()
     finally:
-        # Interrupted (Ctrl-C, the caller stopped early): no more hand-outs, and
-        # no waiting for phrases under way; closing their engines ends them.
-        stop.set()
-    if error is not None:
-        raise error
+        pool.shutdown(wait=False, cancel_futures=True)

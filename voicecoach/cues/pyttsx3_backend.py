@@ -1,30 +1,22 @@
 """The pyttsx3 engine inside the worker process: the only code that touches pyttsx3.
 
-Why in a worker *process* (:mod:`voicecoach.cues.worker`): pyttsx3 is not
-thread-safe, keeps process-global state (one espeak callback, one engine per
-process) and can loop forever when a write fails (docs/pitfalls.md). pyttsx3
-is imported only here, and only inside the worker, so ``import
-voicecoach.cues`` works without it.
+In a worker *process*: pyttsx3 is not thread-safe, keeps process-global state
+and can loop forever when a write fails (docs/pitfalls.md).
 
-Why a fresh engine per phrase on espeak: espeak-ng's output depends on what
-the same process said before (its wave generator keeps state between
-utterances; reseeding ``rand`` or reloading the voice does not reset it), so
-a phrase synthesised after a cache miss would differ from the same phrase
-synthesised first. :class:`Pyttsx3Backend` keeps the worker itself free of
-any espeak state (modules imported, engine never initialised) and forks a
+A fresh engine per phrase on espeak: espeak-ng's output depends on what the
+same process said before, and only a new engine resets it. The worker holds
+no espeak state (modules imported, engine never initialised) and forks a
 child per request, which initialises espeak, speaks one phrase and exits:
-cheap beside the synthesis, and bit-identical whatever came before.
+bit-identical whatever came before.
 
-Measured on espeak-ng 1.51 (pyttsx3 2.99, Debian 12): ``runAndWait()``
-may return while espeak is still synthesising on its own
-thread, so the worker waits for the ``finished-utterance`` notification, not
-for ``runAndWait()``. pyttsx3's espeak ``stop()`` (run by every
-``runAndWait``) randomly cancels the next utterance and reverts rate
-changes; the worker disables it (see :meth:`_Speaker._disarm_stop`).
+``runAndWait()`` may return while espeak still synthesises on its own thread,
+so the child waits for ``finished-utterance``; pyttsx3's espeak ``stop()``
+randomly cancels the next utterance, so it is disabled (:meth:`_Speaker._disarm_stop`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -32,6 +24,8 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 from voicecoach.cues.identity import _default_driver, _install_hint
 from voicecoach.cues.worker_contract import RUNNING, EngineMissing, EngineTimeout, PatientClock
@@ -41,19 +35,10 @@ class _Speaker:
     """The worker's single pyttsx3 engine and the settings last applied to it."""
 
     def __init__(self) -> None:
-        try:
-            import pyttsx3
-        except ImportError as exc:
-            raise EngineMissing(f"pyttsx3 is not installed ({exc}); pip install pyttsx3") from exc
+        self._espeak = _check_available()
+        import pyttsx3
+
         self.driver = _default_driver()
-        self.library_version = ""
-        if self.driver == "espeak":
-            try:
-                from pyttsx3.drivers import _espeak
-            except (RuntimeError, OSError) as exc:  # no libespeak(-ng) could be loaded
-                raise EngineMissing(f"the espeak-ng library was not found ({exc}); {_install_hint()}") from exc
-            self._espeak = _espeak
-            self.library_version = (_espeak.Info() or b"").decode("utf-8", "replace")
         self.engine = pyttsx3.init()
         if self.driver == "espeak":
             self._disarm_stop()
@@ -64,8 +49,8 @@ class _Speaker:
         self.engine.connect("finished-utterance", self._on_finished)
         self.default_voice = self.engine.getProperty("voice")
         self.default_rate = self._current_rate()
-        self.voice = self.default_voice
-        self.rate = self.default_rate
+        self.voice: object = self.default_voice
+        self.rate: int | None = self.default_rate
 
     def _disarm_stop(self) -> None:
         """Keep pyttsx3's espeak driver from cancelling our next utterance.
@@ -112,15 +97,7 @@ class _Speaker:
             self.engine.setProperty(name, value)
             setattr(self, name, value)
 
-    def info(self) -> dict:
-        return {
-            "driver": self.driver,
-            "library": self.library_version,
-            "voice": self.default_voice,
-            "rate": self.default_rate,
-        }
-
-    def synth(self, text: str, voice: str | None, rate: int | None, path: str) -> str:
+    def synth(self, text: str, voice: str | None, rate: int | None, path: str) -> None:
         self.errors.clear()
         try:
             self._set("voice", self.default_voice if voice is None else voice)
@@ -139,37 +116,37 @@ class _Speaker:
             raise
         if not self.completed:
             raise RuntimeError("synthesis was interrupted")
-        return path
 
     def voices(self) -> list[tuple[str, str, tuple[str, ...]]]:
-        out = []
-        for v in self.engine.getProperty("voices"):
-            langs = tuple(
-                lang.decode("utf-8", "replace") if isinstance(lang, bytes) else str(lang)
-                for lang in (v.languages or ())
-            )
-            out.append((str(v.id), str(v.name), langs))
-        return out
+        def text(lang: object) -> str:
+            return lang.decode("utf-8", "replace") if isinstance(lang, bytes) else str(lang)
+
+        return [
+            (str(v.id), str(v.name), tuple(map(text, v.languages or ()))) for v in self.engine.getProperty("voices")
+        ]
 
 
 def _no_stop() -> None:
     """Replacement for the espeak driver's stop(): see _Speaker._disarm_stop."""
 
 
-def _check_available() -> None:
-    """Import pyttsx3 and the espeak library without starting an engine."""
+def _check_available() -> Any:
+    """Import pyttsx3 and the espeak library (returned, None on another driver) without starting an engine."""
     try:
         import pyttsx3
     except ImportError as exc:
         raise EngineMissing(f"pyttsx3 is not installed ({exc}); pip install pyttsx3") from exc
-    if _default_driver() == "espeak":
-        try:
-            from pyttsx3.drivers import _espeak  # noqa: F401
-        except (RuntimeError, OSError) as exc:  # no libespeak(-ng) could be loaded
-            raise EngineMissing(f"the espeak-ng library was not found ({exc}); {_install_hint()}") from exc
-        # imported once here rather than in every forked child
-        import pyttsx3.driver
-        import pyttsx3.drivers.espeak  # noqa: F401
+    if _default_driver() != "espeak":
+        return None
+    try:
+        from pyttsx3.drivers import _espeak
+    except (RuntimeError, OSError) as exc:  # no libespeak(-ng) could be loaded
+        raise EngineMissing(f"the espeak-ng library was not found ({exc}); {_install_hint()}") from exc
+    # imported once here rather than in every forked child
+    import pyttsx3.driver
+    import pyttsx3.drivers.espeak  # noqa: F401
+
+    return _espeak
 
 
 def _read_pcm(path: str):
@@ -216,15 +193,11 @@ def _in_child(task, timeout: float):
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the worker's tidy-up is not ours
             _die_with_parent(parent, timeout)
             reply = ("ok", task())
-        except EngineMissing as exc:
-            reply = ("missing", str(exc))
         except BaseException as exc:
             traceback.print_exc()
             reply = ("error", f"{type(exc).__name__}: {exc}")
-        blob = pickle.dumps(reply)
-        view = memoryview(blob)
-        while view:
-            view = view[os.write(w, view) :]
+        with os.fdopen(w, "wb") as out:
+            pickle.dump(reply, out)
         os._exit(0)
     os.close(w)
     chunks: list[bytes] = []
@@ -247,8 +220,6 @@ def _in_child(task, timeout: float):
     if not chunks:
         raise RuntimeError("the synthesis process died without an answer")
     status, payload = pickle.loads(b"".join(chunks))
-    if status == "missing":
-        raise EngineMissing(payload)
     if status != "ok":
         raise RuntimeError(payload)
     return payload
@@ -262,29 +233,25 @@ class Pyttsx3Backend:
         import numpy  # noqa: F401  (imported once here, not in every child)
         import soundfile  # noqa: F401
 
-        self._fork = _default_driver() == "espeak" and hasattr(os, "fork")
-        self._speaker = None if self._fork else _Speaker()
-        self._info = self._run(lambda: _Speaker().info(), 30.0) if self._fork else self._speaker.info()
+        fork = _default_driver() == "espeak" and hasattr(os, "fork")
+        self._speaker = None if fork else _Speaker()
 
-    def _run(self, task, timeout: float):
-        return _in_child(task, timeout) if self._fork else task()
-
-    def info(self) -> dict:
-        return self._info
+    def _run(self, task: Callable[[_Speaker], Any], timeout: float) -> Any:
+        """``task`` of the one speaker, or of a fresh one in a forked child."""
+        if self._speaker is not None:
+            return task(self._speaker)
+        return _in_child(lambda: task(_Speaker()), timeout)
 
     def voices(self, timeout: float) -> list[tuple[str, str, tuple[str, ...]]]:
-        return self._run(lambda: (self._speaker or _Speaker()).voices(), timeout)
+        return self._run(_Speaker.voices, timeout)
 
-    def synth(self, text: str, params: dict, path: str, timeout: float):
-        def speak():
-            speaker = self._speaker or _Speaker()
+    def synth(self, text: str, params: dict, path: str, timeout: float) -> Any:
+        def speak(speaker: _Speaker) -> Any:
             speaker.synth(text, params.get("voice"), params.get("rate"), path)
             return _read_pcm(path)
 
         try:
             return self._run(speak, timeout)
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(path)
-            except OSError:
-                pass

@@ -33,7 +33,8 @@ ALIASES: dict[str, str] = {
 """Common words and codes for a language, as the code a voice lists."""
 
 
-def _norm(text: str) -> str:
+def norm(text: str) -> str:
+    """An id, name or language code as compared: ``en_GB`` and ``EN-gb`` are ``en-gb``."""
     return text.strip().casefold().replace("_", "-")
 
 
@@ -45,30 +46,30 @@ def match_voice(wanted: str, voices: Sequence[Voice]) -> Voice | None:
     picks an ``en-*`` voice), a part of the name. Among several matches the
     shortest name wins (``english`` is English, not "Chinese (latin as English)").
     """
-    w = _norm(wanted)
+    w = norm(wanted)
     w = ALIASES.get(w, w)
     rules = (
-        lambda v: _norm(v.id) == w,
-        lambda v: _norm(v.name) == w,
-        lambda v: _norm(v.id).rsplit("/", 1)[-1] == w,
-        lambda v: w in (_norm(lang) for lang in v.languages),
-        lambda v: any(_norm(lang).startswith(w + "-") for lang in v.languages),
-        lambda v: w in _norm(v.name),
+        lambda v: norm(v.id) == w,
+        lambda v: norm(v.name) == w,
+        lambda v: norm(v.id).rsplit("/", 1)[-1] == w,
+        lambda v: w in (norm(lang) for lang in v.languages),
+        lambda v: any(norm(lang).startswith(w + "-") for lang in v.languages),
+        lambda v: w in norm(v.name),
     )
     for rule in rules:
         matches = [v for v in voices if rule(v)]
         if matches:
-            return min(matches, key=lambda v: (not _norm(v.name).startswith(w), len(v.name), v.name, v.id))
+            return min(matches, key=lambda v: (not norm(v.name).startswith(w), len(v.name), v.name, v.id))
     return None
 
 
 def closest_voices(wanted: str, voices: Sequence[Voice], n: int = 4) -> list[Voice]:
     """The voices whose id, name or language looks most like ``wanted`` (English ones when nothing does)."""
-    w = _norm(wanted)
+    w = norm(wanted)
     keys: dict[str, Voice] = {}
     for v in voices:
         for key in (v.id, v.id.rsplit("/", 1)[-1], v.name, *v.languages):
-            keys.setdefault(_norm(key), v)
+            keys.setdefault(norm(key), v)
     found: list[Voice] = []
     for key in difflib.get_close_matches(w, list(keys), n=3 * n, cutoff=0.5):
         if keys[key] not in found:

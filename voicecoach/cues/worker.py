@@ -14,15 +14,20 @@ synthesis. When the parent kills the worker (a timeout), the parent removes it.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
 import signal
 import threading
 import traceback
+from typing import TYPE_CHECKING
 
 from voicecoach.cues.identity import _default_driver
 from voicecoach.cues.worker_contract import RUNNING, EngineMissing, EngineTimeout
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 
 def _backend(kind: str):
@@ -41,30 +46,24 @@ def _leave(directory: str) -> None:
     the lifeline thread: it imports nothing (the main thread may hold the
     import lock)."""
     for pid in list(RUNNING):
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
     shutil.rmtree(directory, ignore_errors=True)
     os._exit(0)
 
 
-def _watch_parent(lifeline, directory: str) -> None:
-    def watch() -> None:
-        try:
-            lifeline.recv()  # the parent never sends: this returns only at EOF
-        except (EOFError, OSError):
-            pass
-        _leave(directory)
-
-    threading.Thread(target=watch, name="voicecoach-tts-lifeline", daemon=True).start()
+def _watch_parent(lifeline: Connection, directory: str) -> None:
+    """Leave when the parent is gone: the parent never sends, so ``recv`` returns only at EOF."""
+    with contextlib.suppress(EOFError, OSError):
+        lifeline.recv()
+    _leave(directory)
 
 
 def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> None:
     """Entry point of the worker process: serve requests until EOF or 'stop'.
 
     Replies are ``("ok", result)``, ``("error", message)``, ``("timeout",
-    message)`` or, at start-up only, ``("ready", info)`` / ``("missing", message)``.
+    message)`` or, at start-up only, ``("ready", None)`` / ``("missing", message)``.
     """
     # Ctrl-C reaches the whole process group: let the parent decide.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -75,7 +74,10 @@ def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> No
     except OSError as exc:
         conn.send(("error", f"could not make the speech temp folder {directory}: {exc}"))
         os._exit(0)
-    _watch_parent(lifeline, directory)  # after mkdir: a parent already gone still gets it removed
+    # after mkdir: a parent already gone still gets it removed
+    threading.Thread(
+        target=_watch_parent, args=(lifeline, directory), name="voicecoach-tts-lifeline", daemon=True
+    ).start()
     # pyttsx3 prints 'Audio saved to ...' on stdout: fd 1 -> /dev/null.
     # stderr (Python tracebacks, engine warnings) goes to a log the parent
     # quotes in its error messages, not onto the user's terminal.
@@ -92,7 +94,7 @@ def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> No
         traceback.print_exc()
         conn.send(("error", f"could not start {kind}: {type(exc).__name__}: {exc}"))
         _leave(directory)
-    conn.send(("ready", backend.info()))
+    conn.send(("ready", None))
     serial = itertools.count(1)
     while True:
         try:
@@ -108,10 +110,8 @@ def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> No
                 ext = ".aiff" if _default_driver() == "nsss" else ".wav"  # NSSS writes AIFF
                 path = path or os.path.join(directory, f"cue-{next(serial)}{ext}")
                 result = backend.synth(text, params, path, timeout)
-            elif kind_ == "voices":
+            else:  # "voices"
                 result = backend.voices(*args)
-            else:
-                raise ValueError(f"unknown request {kind_!r}")
         except EngineTimeout as exc:
             conn.send(("timeout", str(exc)))
         except EngineMissing as exc:
