@@ -32,9 +32,8 @@ class CueBank:
     built. An engine passed in belongs to the caller (not closed here; its
     :meth:`describe` names the cues); one created here is closed by
     :meth:`close`. :meth:`prefetch` synthesises many misses at once in a
-    pool of workers. A failing
-    cache directory is logged and bypassed: the cache only saves time.
-    Arrays returned are read-only and shared; copy before modifying.
+    pool of workers. A failing cache directory is logged and bypassed: the
+    cache only saves time. Arrays returned are read-only and shared.
     """
 
     def __init__(
@@ -121,12 +120,7 @@ class CueBank:
             return self._lengths[text]
         if self._closed:
             raise ValueError("CueBank is closed")
-        if self.cache is None:
-            return None
-        try:
-            n = self.cache.length(self._key(text))
-        except OSError:
-            return None
+        n = self.cache.length(self._key(text)) if self.cache is not None else None
         if n is not None:
             self._lengths[text] = n
         return n
@@ -136,7 +130,7 @@ class CueBank:
         if self._closed:
             raise ValueError("CueBank is closed")
         key = self._key(text)
-        cue = self._from_cache(key)
+        cue = self.cache.get(key) if self.cache is not None else None
         on_disk = cue is not None
         if cue is None:
             if self._engine is None:
@@ -179,15 +173,6 @@ class CueBank:
         for extra in engines[1:]:
             extra.close()
         return len(misses)
-
-    def _from_cache(self, key: str) -> np.ndarray | None:
-        if self.cache is None:
-            return None
-        try:
-            return self.cache.get(key)
-        except OSError as exc:
-            _log.warning("cue cache unreadable (%s); synthesising instead", exc)
-            return None
 
     def _to_cache(self, key: str, cue: np.ndarray) -> bool:
         if self.cache is None:

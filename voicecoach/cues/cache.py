@@ -55,16 +55,6 @@ _CRC = slice(48, 52)  # uint32 LE CRC-32 of the samples
 _HEADER = 56  # then a uint32 LE CRC-32 of the header before it
 
 
-def _header(key: str, payload: bytes) -> bytes:
-    head = (
-        _MAGIC
-        + (len(payload) // 4).to_bytes(8, "little")
-        + bytes.fromhex(key)
-        + zlib.crc32(payload).to_bytes(4, "little")
-    )
-    return head + zlib.crc32(head).to_bytes(4, "little")
-
-
 def _head_problem(head: bytes, key: str, size: int) -> str:
     """What is wrong with an entry whose file is ``size`` bytes, from its
     header alone ('' when nothing is): what planning trusts for a length."""
@@ -91,8 +81,8 @@ class CueCache:
     Writes go to a temp file in the same directory and are renamed into
     place (``os.replace``), so readers see a whole entry or none. A bad
     entry (not this cue, another format version, a bad size or checksum) is
-    deleted, logged and reported as a miss. I/O failures other than a
-    missing entry raise ``OSError``.
+    deleted, logged and reported as a miss, as is one that cannot be read.
+    A failed write raises ``OSError``.
     """
 
     def __init__(self, directory: Path):
@@ -140,16 +130,14 @@ class CueCache:
         is verified by :meth:`get` when the cue is used (damage there leaves
         the length, and the cue is synthesised again alike).
         """
-        path = self.path(key)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            fd = os.open(self.path(key), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
             return None
         try:
             st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_ENTRY_BYTES:
-                return None  # get() reports and removes it
-            head = os.read(fd, _HEADER)
+            usable = stat.S_ISREG(st.st_mode) and st.st_size <= MAX_ENTRY_BYTES
+            head = os.read(fd, _HEADER) if usable else b""
         except OSError:
             return None
         finally:
@@ -172,16 +160,12 @@ class CueCache:
         """Store ``pcm`` (float32, shape ``(n,)``, ``n > 0``) atomically."""
         import numpy as np
 
+        from voicecoach.common.arrays import check_mono
+
         path = self.path(key)
-        if not isinstance(pcm, np.ndarray):
-            raise TypeError(f"pcm must be a numpy array, not {type(pcm).__name__}")
-        if pcm.dtype != np.float32:
-            raise TypeError(f"pcm must be float32, not {pcm.dtype}")
-        if pcm.ndim != 1 or pcm.size == 0:
-            raise ValueError(f"pcm must have shape (n,) with n > 0, not {pcm.shape}")
-        payload = pcm.astype("<f4", copy=False).tobytes()
-        header = _header(key, payload)
+        payload = check_mono(pcm, "pcm", (np.float32,), allow_empty=False).astype("<f4", copy=False).tobytes()
+        head = _MAGIC + pcm.size.to_bytes(8, "little") + bytes.fromhex(key) + zlib.crc32(payload).to_bytes(4, "little")
         self.directory.mkdir(parents=True, exist_ok=True)
         with atomic_path(path, mode=0o600) as tmp, open(tmp, "wb") as f:  # private, as before
-            f.write(header)
+            f.write(head + zlib.crc32(head).to_bytes(4, "little"))
             f.write(payload)

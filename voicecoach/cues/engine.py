@@ -19,11 +19,10 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from voicecoach.cues.piper_voices import choose_piper_voice, find_piper_voices
+from voicecoach.cues.piper_voices import choose_piper_voice
 from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice
 from voicecoach.cues.voices import match_voice, norm, unknown_voice
-from voicecoach.cues.worker import _worker_main
-from voicecoach.cues.worker_contract import PatientClock
+from voicecoach.cues.worker import PatientClock, _worker_main
 from voicecoach.errors import SpeechEngineError
 
 if TYPE_CHECKING:
@@ -61,21 +60,11 @@ def _log_excerpt(path: str, since: int, limit: int = 300) -> str:
     except FileNotFoundError:
         return ""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return ""
-    found = next((line for line in lines if _EXC_LINE.match(line)), lines[-1])
-    return found[:limit]
+    return next((line for line in lines if _EXC_LINE.match(line)), lines[-1] if lines else "")[:limit]
 
 
 def _with_log(message: str, tail: str) -> str:
     return message + (f" (engine log: {tail})" if tail else "")
-
-
-def _file_size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except FileNotFoundError:
-        return 0
 
 
 class _Worker:
@@ -164,7 +153,9 @@ class _Worker:
 
     def request(self, message: tuple, timeout: float, what: str) -> Any:
         self.wait_ready()
-        log_from = _file_size(self.log_path)
+        log_from = 0
+        with contextlib.suppress(FileNotFoundError):
+            log_from = os.path.getsize(self.log_path)
         try:
             self.conn.send(message)
         except (BrokenPipeError, ConnectionResetError) as exc:
@@ -201,11 +192,8 @@ class _Worker:
 
 
 class _Resources:
-    """What a SpeechEngine must release: its worker (which owns the temp folder).
-
-    Separate from SpeechEngine so a ``weakref.finalize`` can release it
-    when an engine is garbage-collected without ``close()``.
-    """
+    """A SpeechEngine's worker, apart from it so a ``weakref.finalize`` can stop
+    the worker when the engine is garbage-collected without ``close()``."""
 
     def __init__(self) -> None:
         self.worker: _Worker | None = None
@@ -280,13 +268,10 @@ class SpeechEngine:
         return self
 
     def voices(self) -> list[Voice]:
-        """The engine's voices (asked once per engine)."""
+        """pyttsx3's voices (asked once per engine; Piper's are files: :mod:`.piper_voices`)."""
         if self._voices is None:
-            if self.kind is EngineKind.PIPER:
-                self._voices = [v.voice for v in find_piper_voices(self.voice_dir)]
-            else:
-                raw = self._request(("voices", self._timeout), "listing voices")
-                self._voices = [Voice(id=i, name=n, languages=tuple(norm(x) for x in langs)) for i, n, langs in raw]
+            raw = self._request(("voices", self._timeout), "listing voices")
+            self._voices = [Voice(id=i, name=n, languages=tuple(map(norm, langs))) for i, n, langs in raw]
         return list(self._voices)
 
     def params(self, settings: SpeechSettings) -> dict:

@@ -12,6 +12,7 @@ import os
 import platform
 import sys
 import sysconfig
+from collections.abc import Iterator
 from pathlib import Path
 
 from voicecoach.common.atomic import atomic_path
@@ -46,18 +47,23 @@ def _espeak_library() -> str:
     return found or "no-espeak-library"
 
 
-def _installed_version(name: str) -> str:
-    """A distribution's version from its ``NAME-VERSION.dist-info`` folder
-    name: a directory listing, where importlib.metadata would parse the
-    METADATA file with the email package (a cost every start would pay)."""
-    for entry in sys.path:
+def dist_infos() -> Iterator[tuple[Path, str]]:
+    """Each ``*.dist-info`` folder on ``sys.path`` (its parent, its name), from
+    directory listings: importlib.metadata would parse every METADATA file
+    with the email package, a cost every start would pay."""
+    for entry in dict.fromkeys(sys.path):
         try:
             names = os.listdir(entry or ".")
         except OSError:
             continue
-        for folder in names:
-            if folder.startswith(f"{name}-") and folder.endswith(".dist-info"):
-                return folder[len(name) + 1 : -len(".dist-info")]
+        yield from ((Path(entry or "."), name) for name in names if name.endswith(".dist-info"))
+
+
+def _installed_version(name: str) -> str:
+    """A distribution's version from its ``NAME-VERSION.dist-info`` folder name."""
+    for _, folder in dist_infos():
+        if folder.startswith(f"{name}-"):
+            return folder[len(name) + 1 : -len(".dist-info")]
     import importlib.metadata
 
     try:
@@ -83,12 +89,6 @@ def engine_identity() -> str:
     else:
         backend = f"Windows {platform.version()}"
     return f"pyttsx3 {version} / {driver} {backend}"
-
-
-def _install_hint() -> str:
-    if _default_driver() == "espeak":
-        return "install espeak-ng (Debian/Ubuntu: apt-get install espeak-ng)"
-    return "pyttsx3 uses the system voice; check that pyttsx3 is installed (pip install pyttsx3)"
 
 
 HASH_MEMO = "model-hashes.json"

