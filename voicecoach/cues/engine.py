@@ -207,19 +207,12 @@ class _Resources:
 class SpeechEngine:
     """Text -> PCM through one engine kind (pyttsx3 or Piper), in one worker process.
 
-    The seam the rest of the program speaks through: :meth:`synthesize`,
-    :meth:`voices`, :meth:`describe`, :meth:`close`; nothing outside
-    ``cues/`` knows which engine spoke. The worker *process*
-    (multiprocessing, spawn context, never fork) starts on the first request
-    with its own temp folder. Each request has a timeout; on timeout the
-    worker is killed, a fresh one is started on the next request, and
-    :class:`SpeechEngineError` is raised. The worker sends fd 1 to
-    ``/dev/null`` so pyttsx3's ``Audio saved to`` never reaches our stdout,
-    and its stderr to a log quoted in error messages.
-
-    Not thread-safe beyond a lock that serialises requests (a pool gives
-    each phrase a free engine). Programs using it need the usual ``if __name__ ==
-    "__main__":`` guard (spawn re-imports ``__main__``).
+    The seam the rest of the program speaks through; nothing outside ``cues/``
+    knows which engine spoke. The worker (spawned, never forked) starts on the
+    first request with its own temp folder; a request that times out kills
+    it and raises :class:`SpeechEngineError`, and the next request starts a
+    fresh one. A lock serialises requests. Programs using it need the usual
+    ``if __name__ == "__main__":`` guard (spawn re-imports ``__main__``).
     """
 
     def __init__(
@@ -241,14 +234,12 @@ class SpeechEngine:
         """The live worker, spawned anew when there is none (call with the lock held)."""
         if not self._finalizer.alive:
             raise ValueError("SpeechEngine is closed")
-        worker = self._res.worker
-        if worker is None or not worker.alive:
-            if worker is not None:
-                worker.kill()
-            self._res.worker = None
-            worker = _Worker(self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S))
-            self._res.worker = worker
-        return worker
+        res = self._res
+        if res.worker is None or not res.worker.alive:
+            if res.worker is not None:
+                res.worker.kill()  # idempotent: a failed start below leaves a dead one to replace
+            res.worker = _Worker(self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S))
+        return res.worker
 
     def _request(self, message: tuple, what: str) -> Any:
         """Send one request, (re)starting the worker if needed."""

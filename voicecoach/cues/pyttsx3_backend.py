@@ -35,12 +35,11 @@ class _Speaker:
     """The worker's single pyttsx3 engine and the settings last applied to it."""
 
     def __init__(self) -> None:
-        self._espeak = _check_available()
+        self._espeak = _check_available()  # None: another driver than espeak
         import pyttsx3
 
-        self.driver = _default_driver()
         self.engine = pyttsx3.init()
-        if self.driver == "espeak":
+        if self._espeak is not None:
             self._disarm_stop()
         self.errors: list[BaseException] = []
         self.finished = threading.Event()
@@ -55,20 +54,16 @@ class _Speaker:
     def _disarm_stop(self) -> None:
         """Keep pyttsx3's espeak driver from cancelling our next utterance.
 
-        Every ``runAndWait()`` ends its loop through ``driver.stop()``, which
-        calls ``espeak_Cancel()`` and sets a ``_stopping`` flag whenever
-        ``espeak_IsPlaying()``. espeak-ng's fifo thread reports "playing" for
-        a moment after each utterance (closing its stream), so at
-        random the flag survives and the *next* utterance is cancelled
-        ("interrupted" in some cold runs), and ``Cancel()`` also resets rate
-        and volume to the last synthesis's values ("rate change ignored" in
-        docs/pitfalls.md). We never stop mid-utterance, so stop() has nothing to do.
+        Every ``runAndWait()`` ends through ``driver.stop()``, which cancels
+        whenever ``espeak_IsPlaying()``; espeak-ng reports "playing" for a
+        moment after each utterance, so at random the *next* utterance was
+        cancelled and its rate reverted. We never stop mid-utterance.
         """
         driver = getattr(getattr(self.engine, "proxy", None), "_driver", None)
         if driver is None or not hasattr(driver, "stop"):
             print("voicecoach: pyttsx3 internals changed; espeak stop() left armed", file=sys.stderr)
             return
-        driver.stop = _no_stop
+        driver.stop = lambda: None
 
     def _on_error(self, name: object = None, exception: BaseException | None = None) -> None:
         self.errors.append(exception or RuntimeError("pyttsx3 reported an unnamed error"))
@@ -78,7 +73,7 @@ class _Speaker:
         self.finished.set()
 
     def _current_rate(self) -> int:
-        if self.driver == "espeak":
+        if self._espeak is not None:
             # pyttsx3 calls espeak_GetParameter(RATE) without its second
             # argument (current=1), which makes getProperty('rate') read a
             # garbage flag: ask the library properly.
@@ -124,10 +119,6 @@ class _Speaker:
         return [
             (str(v.id), str(v.name), tuple(map(text, v.languages or ()))) for v in self.engine.getProperty("voices")
         ]
-
-
-def _no_stop() -> None:
-    """Replacement for the espeak driver's stop(): see _Speaker._disarm_stop."""
 
 
 def _check_available() -> Any:
