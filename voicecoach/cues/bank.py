@@ -1,10 +1,20 @@
-"""The bank the rest of the program uses: cues synthesised once, cached, kept in memory."""
+"""The bank the rest of the program uses: cues synthesised once, cached, kept in memory.
+
+A cold start synthesises its misses in a pool: several engine workers side by
+side, the phrases needed first handed out first. The pool's threads mostly wait
+on pipes, so the GIL is not the limit; it pays only when there are enough
+phrases to cover the start of the extra workers (a Python interpreter and, for
+Piper, a model load each).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+import os
+import queue
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +23,6 @@ from voicecoach.cues.cache import CueCache, cue_key
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.engine_choice import resolve
 from voicecoach.cues.identity import speech_identity
-from voicecoach.cues.pool import pool_size, synthesize_all
 from voicecoach.cues.settings import SpeechSettings, check_text
 from voicecoach.errors import InputError
 
@@ -21,6 +30,48 @@ if TYPE_CHECKING:
     import numpy as np
 
 _log = logging.getLogger(__name__)
+
+POOL_MIN_PHRASES = 8
+"""Fewer misses than this: one worker (starting another would cost more than it saves)."""
+
+MAX_WORKERS = 4
+"""Workers never exceed this nor the machine's cores (each Piper worker holds its model in memory)."""
+
+
+def pool_size(misses: int) -> int:
+    """How many workers pay for ``misses`` phrases on this machine."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if misses < POOL_MIN_PHRASES:
+        return 1
+    return max(1, min(cores, MAX_WORKERS, misses // (POOL_MIN_PHRASES // 2)))
+
+
+def synthesize_all(
+    texts: Sequence[str], engines: Sequence[SpeechEngine], speak: Callable[[SpeechEngine, str], np.ndarray]
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield ``(text, speak(engine, text))`` as each phrase is done, in roughly the order given.
+
+    Each engine speaks one phrase at a time. The first error is raised here;
+    then, as when the caller stops early (Ctrl-C), the phrases not begun are
+    dropped and those under way are not waited for: closing their engines ends them.
+    """
+    free: queue.SimpleQueue[SpeechEngine] = queue.SimpleQueue()
+    for engine in engines:
+        free.put(engine)
+
+    def job(text: str) -> tuple[str, np.ndarray]:
+        engine = free.get()
+        try:
+            return text, speak(engine, text)
+        finally:
+            free.put(engine)
+
+    pool = ThreadPoolExecutor(len(engines), thread_name_prefix="voicecoach-cue-pool")
+    try:
+        for done in as_completed([pool.submit(job, text) for text in texts]):
+            yield done.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class CueBank:
@@ -73,7 +124,7 @@ class CueBank:
         """The processed cue: float32, shape ``(n,)`` at ``samplerate``, read-only."""
         text = check_text(text)
         if text not in self._cues:
-            self._cues[text] = self._load(text)[0]
+            self._cues[text] = self._load(text)
         return self._cues[text]
 
     def pcm16(self, text: str) -> np.ndarray:
@@ -83,7 +134,7 @@ class CueBank:
         text = check_text(text)
         pcm = self._pcm16.get(text)
         if pcm is None:
-            cue = self._cues[text] if text in self._cues else self._load(text)[0]
+            cue = self._cues[text] if text in self._cues else self._load(text)
             import numpy as np
 
             x = cue * np.float32(32768.0)  # exact: a power of two
@@ -101,12 +152,7 @@ class CueBank:
         memory holds the cues the session plays, not all it considered.
         """
         n = self.known_frames(text)
-        if n is None:
-            cue, on_disk = self._load(text)
-            if not on_disk:
-                self._cues[text] = cue
-            n = self._lengths[text] = len(cue)
-        return n
+        return len(self._load(text)) if n is None else n
 
     def known_frames(self, text: str) -> int | None:
         """Length of the cue in frames if it is held or cached, else ``None``:
@@ -125,20 +171,30 @@ class CueBank:
             self._lengths[text] = n
         return n
 
-    def _load(self, text: str) -> tuple[np.ndarray, bool]:
-        """The cue from the cache, or synthesised and cached; and whether it is on disk."""
+    def _load(self, text: str) -> np.ndarray:
+        """The cue from the cache, or synthesised and stored (:meth:`_store`)."""
         if self._closed:
             raise ValueError("CueBank is closed")
-        key = self._key(text)
-        cue = self.cache.get(key) if self.cache is not None else None
-        on_disk = cue is not None
-        if cue is None:
-            if self._engine is None:
-                self._engine = self._new_engine()
-            cue = self._speak(self._engine, text)
-            on_disk = self._to_cache(key, cue)
+        cue = self.cache.get(self._key(text)) if self.cache is not None else None
+        if cue is not None:
+            return cue
+        if self._engine is None:
+            self._engine = self._new_engine()
+        return self._store(text, self._speak(self._engine, text))
+
+    def _store(self, text: str, cue: np.ndarray) -> np.ndarray:
+        """A new cue, read-only, cached; held in memory only when the cache cannot
+        take it (planning keeps the lengths, not every variant it considered)."""
         cue.flags.writeable = False
-        return cue, on_disk
+        self._lengths[text] = len(cue)
+        try:
+            if self.cache is not None:
+                self.cache.put(self._key(text), cue)
+                return cue
+        except OSError as exc:
+            _log.warning("cue cache not written (%s); continuing without it", exc)
+        self._cues[text] = cue
+        return cue
 
     def prefetch(self, texts: Iterable[str]) -> int:
         """Synthesise every text not cached yet, the first given first, in a
@@ -160,10 +216,7 @@ class CueBank:
             for engine in engines:
                 engine.launch()
             for text, cue in synthesize_all(misses, engines, self._speak):
-                cue.flags.writeable = False
-                if not self._to_cache(self._key(text), cue):
-                    self._cues[text] = cue
-                self._lengths[text] = len(cue)
+                self._store(text, cue)
         except BaseException:  # interrupted or failed: phrases may be under way; stop them all now
             for engine in engines:
                 with contextlib.suppress(OSError):  # the interruption, not this, is the news
@@ -173,16 +226,6 @@ class CueBank:
         for extra in engines[1:]:
             extra.close()
         return len(misses)
-
-    def _to_cache(self, key: str, cue: np.ndarray) -> bool:
-        if self.cache is None:
-            return False
-        try:
-            self.cache.put(key, cue)
-        except OSError as exc:
-            _log.warning("cue cache not written (%s); continuing without it", exc)
-            return False
-        return True
 
     def _new_engine(self) -> SpeechEngine:
         return SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)

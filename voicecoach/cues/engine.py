@@ -265,15 +265,6 @@ class SpeechEngine:
             self._voices = [Voice(id=i, name=n, languages=tuple(map(norm, langs))) for i, n, langs in raw]
         return list(self._voices)
 
-    def params(self, settings: SpeechSettings) -> dict:
-        """What the worker needs besides the text: resolved voice and rate."""
-        if self.kind is EngineKind.PIPER:
-            voice = choose_piper_voice(settings.voice, self.voice_dir)
-            scale = None if settings.rate is None else NEUTRAL_WPM / settings.rate * _config_length_scale(voice.config)
-            return {"model": str(voice.model), "config": str(voice.config), "length_scale": scale}
-        voice_id = None if settings.voice is None else self._resolve_voice(settings.voice)
-        return {"voice": voice_id, "rate": settings.rate}
-
     def _resolve_voice(self, wanted: str) -> str:
         if wanted not in self._voice_ids:
             voices = self.voices()
@@ -294,7 +285,14 @@ class SpeechEngine:
         samplerate : int
             The engine's (22050 for espeak and the bundled Piper voice).
         """
-        return self._synthesize_to(text, self.params(settings), None)
+        if self.kind is EngineKind.PIPER:  # the worker's parameters: the voice resolved, the rate
+            voice = choose_piper_voice(settings.voice, self.voice_dir)
+            scale = None if settings.rate is None else NEUTRAL_WPM / settings.rate * _config_length_scale(voice.config)
+            params = {"model": str(voice.model), "config": str(voice.config), "length_scale": scale}
+        else:
+            voice_id = None if settings.voice is None else self._resolve_voice(settings.voice)
+            params = {"voice": voice_id, "rate": settings.rate}
+        return self._synthesize_to(text, params, None)
 
     def _synthesize_to(self, text: str, params: dict, path: str | None) -> tuple[np.ndarray, int]:
         # ``path`` is a test hook: a path in a missing folder makes pyttsx3's

@@ -11,11 +11,8 @@ pipe whose other end only the parent has, and when the kernel closes that
 end it removes the folder and ends the worker even in the middle of a
 synthesis. When the parent kills the worker (a timeout), the parent removes it.
 
-Also what the worker and its backends share: the errors a backend raises (each
-a reply kind), the children a backend runs (killed before the folder goes) and
-the clock that times a request out. :func:`_leave` runs from a signal handler
-or a thread while the main thread may hold the import lock: nothing it reaches
-imports lazily.
+Also what the backends share with it: their errors (each a reply kind), their
+children (killed before the folder goes) and the clock that times a request out.
 """
 
 from __future__ import annotations
@@ -154,10 +151,8 @@ def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> No
     # pyttsx3 prints 'Audio saved to ...' on stdout: fd 1 -> /dev/null.
     # stderr (Python tracebacks, engine warnings) goes to a log the parent
     # quotes in its error messages, not onto the user's terminal.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(log, 2)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.dup2(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), 2)
     try:
         backend = _backend(kind)
     except EngineMissing as exc:
