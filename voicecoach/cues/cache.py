@@ -124,11 +124,9 @@ class CueCache:
     def length(self, key: str) -> int | None:
         """The cached cue's length from its header alone, or None on a miss.
 
-        For planning, which asks the length of every variant of every
-        phrase: the header (its checksum, its key) and the file size must
-        agree, so a length planned with is this cue's; the samples' checksum
-        is verified by :meth:`get` when the cue is used (damage there leaves
-        the length, and the cue is synthesised again alike).
+        For planning, which asks the length of every variant of every phrase:
+        the header (its checksum, its key) and the file size must agree; the
+        samples' checksum is verified by :meth:`get` when the cue is used.
         """
         try:
             fd = os.open(self.path(key), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

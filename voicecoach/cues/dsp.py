@@ -54,8 +54,7 @@ class SilenceError(ValueError):
     """The audio has nothing audible in it (all below the absolute floor)."""
 
 
-def _check_pcm(pcm: object, *, allow_empty: bool = False) -> np.ndarray:
-    return check_mono(pcm, "pcm", (np.float32, np.float64), allow_empty=allow_empty)
+_FLOATS = (np.float32, np.float64)
 
 
 def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
@@ -80,14 +79,10 @@ def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
     -------
     numpy.ndarray
         float32, shape ``(m,)``, a new array; first and last sample 0. The
-        onset is at ``min(onset, round(PREROLL_S * samplerate))``.
-
-    Raises
-    ------
-    SilenceError
-        (a ValueError) if nothing is above the absolute floor.
+        onset is at ``min(onset, round(PREROLL_S * samplerate))``. Nothing
+        above the absolute floor is a :class:`SilenceError` (a ValueError).
     """
-    x = _check_pcm(pcm, allow_empty=True)
+    x = check_mono(pcm, "pcm", _FLOATS)
     samplerate = check_positive_int(samplerate, "samplerate")
     mag = np.abs(x)
     peak = float(mag.max()) if x.size else 0.0
@@ -144,7 +139,7 @@ def resample(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
         by a sample). When the rates are equal, ``pcm`` as float32 (the same
         object if it already was).
     """
-    x = _check_pcm(pcm, allow_empty=True)
+    x = check_mono(pcm, "pcm", _FLOATS)
     rate_in = check_positive_int(rate_in, "rate_in")
     rate_out = check_positive_int(rate_out, "rate_out")
     x = x.astype(np.float32, copy=False)
@@ -171,7 +166,7 @@ def gated_rms(pcm: np.ndarray, samplerate: int) -> float:
     samplerate : int
         Of ``pcm``; sets the window length.
     """
-    x = _check_pcm(pcm).astype(np.float64)
+    x = check_mono(pcm, "pcm", _FLOATS, allow_empty=False).astype(np.float64)
     samplerate = check_positive_int(samplerate, "samplerate")
     w = max(1, round(GATE_WINDOW_S * samplerate))
     if len(x) < w:
@@ -205,13 +200,9 @@ def normalise(pcm: np.ndarray, samplerate: int = 48_000) -> np.ndarray:
     -------
     numpy.ndarray
         float32, shape ``(n,)``, a new array, ``max(abs) <= 10 ** (PEAK_DBFS / 20)``.
-
-    Raises
-    ------
-    SilenceError
-        (a ValueError) if the peak is below :data:`AUDIBLE_FLOOR_DBFS`.
+        A peak below :data:`AUDIBLE_FLOOR_DBFS` is a :class:`SilenceError` (a ValueError).
     """
-    x = _check_pcm(pcm).astype(np.float64)
+    x = check_mono(pcm, "pcm", _FLOATS, allow_empty=False).astype(np.float64)
     peak = float(np.abs(x).max())
     if peak < gain(AUDIBLE_FLOOR_DBFS):
         raise SilenceError(f"nothing audible to normalise (peak below {AUDIBLE_FLOOR_DBFS:g} dBFS)")
@@ -222,12 +213,6 @@ def normalise(pcm: np.ndarray, samplerate: int = 48_000) -> np.ndarray:
 
 
 def process(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Engine output -> a cue: :func:`trim`, :func:`resample`, :func:`normalise`.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, shape ``(n,)`` at ``rate_out``, voice onset within
-        :data:`PREROLL_S` of sample 0, peak at most :data:`PEAK_DBFS`.
-    """
+    """Engine output -> a cue: :func:`trim`, :func:`resample`, :func:`normalise`: float32,
+    shape ``(n,)`` at ``rate_out``, onset within :data:`PREROLL_S` of sample 0, peak at most :data:`PEAK_DBFS`."""
     return normalise(resample(trim(pcm, rate_in), rate_in, rate_out), rate_out)

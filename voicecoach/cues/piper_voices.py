@@ -52,10 +52,8 @@ def read_voice(model: Path, recorded: tuple[tuple[str, int], ...] = ()) -> Piper
     if not model.is_file():
         return None
     stem = model.name[: -len(".onnx")]
-    lang = doc.get("language") or {}
-    code = lang.get("code") if isinstance(lang, dict) else None
-    if not code:  # the file name's convention: en_US-joe-medium
-        code = stem.split("-", 1)[0]
+    lang = doc.get("language")
+    code = (lang.get("code") if isinstance(lang, dict) else None) or stem.split("-", 1)[0]  # as in en_US-joe-medium
     parts = stem.split("-")
     name = str(doc.get("dataset") or (parts[1] if len(parts) > 2 else stem))
     quality = str((doc.get("audio") or {}).get("quality") or (parts[-1] if len(parts) > 2 else ""))

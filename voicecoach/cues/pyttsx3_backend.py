@@ -146,8 +146,7 @@ def _read_pcm(path: str):
     import soundfile as sf
 
     data, samplerate = sf.read(path, dtype="float32", always_2d=True)
-    pcm = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)
-    return np.ascontiguousarray(pcm, dtype=np.float32), int(samplerate)
+    return np.ascontiguousarray(data.mean(axis=1), dtype=np.float32), int(samplerate)  # mono: channels averaged
 
 
 def _die_with_parent(parent: int, timeout: float) -> None:

@@ -38,13 +38,10 @@ class Voice:
 class SpeechSettings:
     """Everything the user chooses about the voice; part of the cache key.
 
-    ``voice`` is an engine voice id (``gmw/en-us``), a voice name, the last
-    part of an id (``en-us``) or a case-insensitive substring of a name;
-    ``None`` keeps the engine's default. ``rate`` is in words per minute;
-    ``None`` keeps the engine's default (pyttsx3 sets 200 on espeak; Piper
-    speaks at its model's own pace). ``engine`` is the choice as given;
-    :func:`voicecoach.cues.engines.resolve` turns ``auto`` into the engine
-    that will speak before anything is cached.
+    ``voice`` is what the user typed (:func:`~voicecoach.cues.voices.match_voice`),
+    ``rate`` in words per minute; ``None`` keeps the engine's default for either.
+    ``engine`` is the choice as given: :func:`~voicecoach.cues.engine_choice.resolve`
+    makes ``auto`` concrete before anything is cached.
     """
 
     voice: str | None = None

@@ -182,8 +182,6 @@ def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> No
                 result = backend.voices(*args)
         except EngineTimeout as exc:
             conn.send(("timeout", str(exc)))
-        except EngineMissing as exc:
-            conn.send(("error", str(exc)))
         except Exception as exc:  # reported to the parent, which raises SpeechEngineError
             traceback.print_exc()
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
