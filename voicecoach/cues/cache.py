@@ -86,15 +86,11 @@ class CueCache:
     """
 
     def __init__(self, directory: Path):
-        if not isinstance(directory, (str, os.PathLike)):
-            raise TypeError(f"directory must be a path, not {type(directory).__name__}")
-        self.directory = Path(directory)
+        self.directory = Path(directory)  # a TypeError for what is not a path
         self._warned: set[str] = set()
 
     def path(self, key: str) -> Path:
-        if not isinstance(key, str):
-            raise TypeError(f"key must be a str, not {type(key).__name__}")
-        if not _KEY_RE.fullmatch(key):
+        if not _KEY_RE.fullmatch(key):  # a TypeError for what is not a str
             raise ValueError(f"key must be 64 lowercase hex digits (a sha256), not {key!r}")
         return self.directory / f"{key}.cue"
 
@@ -109,9 +105,8 @@ class CueCache:
             self._problem(path, exc.problem.split(",")[0].split(" (")[0])
             return None
         problem = _head_problem(blob[:_HEADER], key, len(blob))
-        # CRC-32, not sha256: it finds the truncations and flipped bits a cache
-        # can suffer at a third of the cost, and every start reads a session's
-        # cues; whoever can write the cache could write a matching sha256 too.
+        # CRC-32, not sha256: it finds the truncations and flipped bits a cache can suffer, for less
+        # (every start reads a session's cues); whoever can write the cache could forge a sha256 too.
         if not problem and zlib.crc32(memoryview(blob)[_HEADER:]).to_bytes(4, "little") != blob[_CRC]:
             problem = "corrupt (checksum mismatch)"
         if problem:

@@ -74,9 +74,8 @@ class _Speaker:
 
     def _current_rate(self) -> int:
         if self._espeak is not None:
-            # pyttsx3 calls espeak_GetParameter(RATE) without its second
-            # argument (current=1), which makes getProperty('rate') read a
-            # garbage flag: ask the library properly.
+            # pyttsx3's getProperty('rate') calls espeak_GetParameter(RATE) without
+            # its second argument (current=1) and reads garbage: ask the library.
             return int(self._espeak.dll.espeak_GetParameter(self._espeak.RATE, 1))
         return int(self.engine.getProperty("rate"))
 
@@ -101,9 +100,7 @@ class _Speaker:
             self.engine.save_to_file(text, path)  # one save per runAndWait (docs/pitfalls.md)
             self.engine.runAndWait()
             self._raise_errors()
-            # runAndWait() can return while espeak still synthesises on its
-            # own thread; the file is complete when 'finished-utterance'
-            # fires. If it never fires (a failed write), the parent kills us.
+            # the file is complete at 'finished-utterance' (never, after a failed write: then we are killed)
             self.finished.wait()
             self._raise_errors()
         except Exception:

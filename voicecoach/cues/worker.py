@@ -148,9 +148,8 @@ def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> No
     threading.Thread(
         target=_watch_parent, args=(lifeline, directory), name="voicecoach-tts-lifeline", daemon=True
     ).start()
-    # pyttsx3 prints 'Audio saved to ...' on stdout: fd 1 -> /dev/null.
-    # stderr (Python tracebacks, engine warnings) goes to a log the parent
-    # quotes in its error messages, not onto the user's terminal.
+    # pyttsx3 prints 'Audio saved to ...' on stdout: fd 1 -> /dev/null. stderr (tracebacks,
+    # engine warnings) goes to a log the parent quotes in its errors, not to the user's terminal.
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     os.dup2(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), 2)
     try:
