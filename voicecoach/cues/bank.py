@@ -1,10 +1,8 @@
 """The bank the rest of the program uses: cues synthesised once, cached, kept in memory.
 
-A cold start synthesises its misses in a pool: several engine workers side by
-side, the phrases needed first handed out first. The pool's threads mostly wait
-on pipes, so the GIL is not the limit; it pays only when there are enough
-phrases to cover the start of the extra workers (a Python interpreter and, for
-Piper, a model load each).
+A cold start synthesises its misses in a pool of engine workers, the phrases needed first handed
+out first, on threads that mostly wait on pipes (the GIL is not the limit). It pays only when there
+are enough phrases to cover the start of the extra workers (an interpreter, for Piper a model load).
 """
 
 from __future__ import annotations
@@ -51,9 +49,9 @@ def synthesize_all(
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Yield ``(text, speak(engine, text))`` as each phrase is done, in roughly the order given.
 
-    Each engine speaks one phrase at a time. The first error is raised here;
-    then, as when the caller stops early (Ctrl-C), the phrases not begun are
-    dropped and those under way are not waited for: closing their engines ends them.
+    Each engine speaks one phrase at a time. The first error is raised here; then, as when the caller stops
+    early (Ctrl-C), the phrases not begun are dropped and those under way are not waited for: closing their
+    engines ends them.
     """
     free: queue.SimpleQueue[SpeechEngine] = queue.SimpleQueue()
     for engine in engines:
@@ -77,14 +75,12 @@ def synthesize_all(
 class CueBank:
     """Spoken cues at the session rate: synthesised once, cached on disk, kept in memory.
 
-    The engine is created only on a cache miss, so a warm cache never starts
-    the worker process. ``settings.engine`` ``auto`` is resolved here
-    (:func:`~voicecoach.cues.engine_choice.resolve`), before any key is
-    built. An engine passed in belongs to the caller (not closed here; its
-    :meth:`describe` names the cues); one created here is closed by
-    :meth:`close`. :meth:`prefetch` synthesises many misses at once in a
-    pool of workers. A failing cache directory is logged and bypassed: the
-    cache only saves time. Arrays returned are read-only and shared.
+    The engine is created only on a cache miss, so a warm cache never starts the worker process.
+    ``settings.engine`` ``auto`` is resolved here (:func:`~voicecoach.cues.engine_choice.resolve`), before any
+    key is built. An engine passed in belongs to the caller (not closed here; its :meth:`describe` names the
+    cues); one created here is closed by :meth:`close`. :meth:`prefetch` synthesises many misses at once in a
+    pool of workers. A failing cache directory is logged and bypassed: the cache only saves time. Arrays
+    returned are read-only and shared.
     """
 
     def __init__(
@@ -128,9 +124,8 @@ class CueBank:
         return self._cues[text]
 
     def pcm16(self, text: str) -> np.ndarray:
-        """The cue as 16-bit PCM: int16, shape ``(n,)``, read-only; what the
-        mixer keeps for a whole session (half the memory of float32; the
-        voice comes from 16-bit espeak, so nothing audible is lost)."""
+        """The cue as 16-bit PCM: int16, shape ``(n,)``, read-only; what the mixer keeps for a whole session (half
+        the memory of float32; the voice comes from 16-bit espeak, so nothing audible is lost)."""
         text = check_text(text)
         pcm = self._pcm16.get(text)
         if pcm is None:
@@ -147,17 +142,15 @@ class CueBank:
     def frames(self, text: str) -> int:
         """Length of the cue in frames: the scheduler's speech-length function.
 
-        The scheduler asks for every variant of every phrase but uses only
-        some, so only the length is kept here when the cue is safely on disk:
-        memory holds the cues the session plays, not all it considered.
+        The scheduler asks for every variant of every phrase but uses only some, so only the length is kept here
+        when the cue is safely on disk: memory holds the cues the session plays, not all it considered.
         """
         n = self.known_frames(text)
         return len(self._load(text)) if n is None else n
 
     def known_frames(self, text: str) -> int | None:
-        """Length of the cue in frames if it is held or cached, else ``None``:
-        :meth:`frames` without synthesising, so a plan can first try the
-        lengths a warm cache already knows."""
+        """Length of the cue in frames if it is held or cached, else ``None``: :meth:`frames` without synthesising,
+        so a plan can first try the lengths a warm cache already knows."""
         text = check_text(text)
         held = self._cues.get(text, self._pcm16.get(text))
         if held is not None:
@@ -197,8 +190,8 @@ class CueBank:
         return cue
 
     def prefetch(self, texts: Iterable[str]) -> int:
-        """Synthesise every text not cached yet, the first given first, in a
-        pool of workers when there are enough of them; return how many.
+        """Synthesise every text not cached yet, the first given first, in a pool of workers when there are enough
+        of them; return how many.
 
         Only lengths (and the cache entries) are kept, like :meth:`frames`.
         """

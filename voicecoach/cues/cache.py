@@ -27,9 +27,8 @@ _log = logging.getLogger(__name__)
 def cue_key(text: str, settings: SpeechSettings, samplerate: int, engine: str) -> str:
     """sha256 (hex) of everything that shapes a cue's samples.
 
-    ``engine`` is :meth:`SpeechEngine.describe` (or :func:`engine_identity`).
-    The JSON is canonical (sorted keys, no spaces, UTF-8) so the key is
-    stable across runs and Python versions.
+    ``engine`` is :meth:`SpeechEngine.describe` (or :func:`engine_identity`). The JSON is canonical (sorted
+    keys, no spaces, UTF-8) so the key is stable across runs and Python versions.
     """
     doc = {
         "text": text,
@@ -75,14 +74,11 @@ def _head_problem(head: bytes, key: str, size: int) -> str:
 class CueCache:
     """Processed cues on disk, one file per key: ``<key>.cue``.
 
-    A file is a 56-byte header (magic, sample count, the key, CRC-32 of the
-    samples, CRC-32 of the header) and little-endian float32 samples: an
-    entry proves which cue it holds, so one copied over another is found.
-    Writes go to a temp file in the same directory and are renamed into
-    place (``os.replace``), so readers see a whole entry or none. A bad
-    entry (not this cue, another format version, a bad size or checksum) is
-    deleted, logged and reported as a miss, as is one that cannot be read.
-    A failed write raises ``OSError``.
+    A file is a 56-byte header (magic, sample count, the key, CRC-32 of the samples, CRC-32 of the
+    header) and little-endian float32 samples: an entry proves which cue it holds, so one copied
+    over another is found. Writes are atomic (a temp file renamed into place): readers see a whole
+    entry or none. A bad entry (not this cue, another format version, a bad size or checksum) is
+    deleted, logged and reported as a miss, as is one that cannot be read. A failed write raises ``OSError``.
     """
 
     def __init__(self, directory: Path):
@@ -100,9 +96,8 @@ class CueCache:
         try:
             blob = read_capped(path, MAX_ENTRY_BYTES)  # never a FIFO, a device or a huge file
         except UnusableFile as exc:
-            if exc.problem == "no such file":
-                return None
-            self._problem(path, exc.problem.split(",")[0].split(" (")[0])
+            if exc.problem != "no such file":
+                self._problem(path, exc.problem.split(",")[0].split(" (")[0])
             return None
         problem = _head_problem(blob[:_HEADER], key, len(blob))
         # CRC-32, not sha256: it finds the truncations and flipped bits a cache can suffer, for less
@@ -119,9 +114,8 @@ class CueCache:
     def length(self, key: str) -> int | None:
         """The cached cue's length from its header alone, or None on a miss.
 
-        For planning, which asks the length of every variant of every phrase:
-        the header (its checksum, its key) and the file size must agree; the
-        samples' checksum is verified by :meth:`get` when the cue is used.
+        For planning, which asks the length of every variant of every phrase: the header (its checksum, its key)
+        and the file size must agree; the samples' checksum is verified by :meth:`get` when the cue is used.
         """
         try:
             fd = os.open(self.path(key), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

@@ -38,9 +38,8 @@ GATE_RELATIVE_DB: float = -10.0
 """... and then windows this far below the mean of the rest (breaths, soft consonants)."""
 
 TARGET_RMS_DBFS: float = -21.0
-"""Gated RMS every cue is brought to. espeak phrases have 11-18 dB from gated
-RMS to peak, so at -21 dBFS none hits the :data:`PEAK_DBFS` cap (at -18 dBFS
-half of them would, and come out up to 3 dB quieter than the rest)."""
+"""Gated RMS every cue is brought to. espeak phrases have 11-18 dB from gated RMS to peak, so at -21 dBFS none
+hits the :data:`PEAK_DBFS` cap (at -18 dBFS half of them would, and come out up to 3 dB quieter than the rest)."""
 
 PEAK_DBFS: float = -3.0
 """No cue sample exceeds this; the mixer relies on it for headroom."""
@@ -60,13 +59,11 @@ _FLOATS = (np.float32, np.float64)
 def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
     """Cut leading and trailing silence so the voice begins at the start.
 
-    A sample is audible above :data:`TRIM_THRESHOLD_DB` of the peak and
-    above :data:`AUDIBLE_FLOOR_DBFS`. The onset is the first audible sample
-    of the first 1 ms block that starts a sustained sound (a lone click does
-    not), the end likewise backwards. :data:`PREROLL_S` before the onset is
-    kept and faded in (raised cosine; if the sound starts at sample 0 the
-    fade covers its first 2 ms instead, to avoid a click); :data:`TAIL_S`
-    after the end is kept, its last :data:`FADE_OUT_S` faded to zero.
+    A sample is audible above :data:`TRIM_THRESHOLD_DB` of the peak and above :data:`AUDIBLE_FLOOR_DBFS`.
+    The onset is the first audible sample of the first 1 ms block that starts a sustained sound (a lone
+    click does not), the end likewise backwards. :data:`PREROLL_S` before the onset is kept and faded in
+    (raised cosine; if the sound starts at sample 0 the fade covers its first 2 ms instead, to avoid a
+    click); :data:`TAIL_S` after the end is kept, its last :data:`FADE_OUT_S` faded to zero.
 
     Parameters
     ----------
@@ -112,9 +109,7 @@ def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
         onset, offset = int(loud_idx[0]), int(loud_idx[-1])
 
     fade_in = max(1, round(PREROLL_S * samplerate))
-    start = max(0, onset - fade_in)
-    end = min(len(x), offset + 1 + round(TAIL_S * samplerate))
-    out = x[start:end].astype(np.float64)
+    out = x[max(0, onset - fade_in) : offset + 1 + round(TAIL_S * samplerate)].astype(np.float64)  # a new array
     n_in = min(fade_in, len(out))
     out[:n_in] *= fades.fade_in(n_in, over=fade_in)
     n_out = min(max(1, round(FADE_OUT_S * samplerate)), len(out))
@@ -139,10 +134,9 @@ def resample(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
         by a sample). When the rates are equal, ``pcm`` as float32 (the same
         object if it already was).
     """
-    x = check_mono(pcm, "pcm", _FLOATS)
+    x = check_mono(pcm, "pcm", _FLOATS).astype(np.float32, copy=False)
     rate_in = check_positive_int(rate_in, "rate_in")
     rate_out = check_positive_int(rate_out, "rate_out")
-    x = x.astype(np.float32, copy=False)
     if rate_in == rate_out or x.size == 0:
         return x
     import soxr
@@ -153,11 +147,9 @@ def resample(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 def gated_rms(pcm: np.ndarray, samplerate: int) -> float:
     """Loudness of speech as a linear RMS, ignoring pauses and silence.
 
-    The signal is cut into :data:`GATE_WINDOW_S` windows; windows more than
-    :data:`GATE_SILENCE_DB` below the loudest are dropped (pauses), then those
-    more than :data:`GATE_RELATIVE_DB` below the energy mean of the rest
-    (soft consonants, breaths); the result is the RMS of what is left. Scale
-    invariant: ``gated_rms(k * x) == k * gated_rms(x)``.
+    The signal is cut into :data:`GATE_WINDOW_S` windows; windows more than :data:`GATE_SILENCE_DB` below
+    the loudest are dropped (pauses), then those more than :data:`GATE_RELATIVE_DB` below the energy mean
+    of the rest (soft consonants, breaths); the result is the RMS of what is left. Scale invariant.
 
     Parameters
     ----------

@@ -37,9 +37,8 @@ ENGINE_START_TIMEOUT_S: float = 30.0
 """Longest the worker may take to start (a Python interpreter plus imports on a busy machine)."""
 
 REPLY_MARGIN_S: float = 5.0
-"""The worker times out a stuck espeak phrase itself and says so; the parent
-waits this much longer before it kills the worker (Piper cannot be interrupted
-inside onnxruntime: there the parent's kill is the timeout)."""
+"""The worker times out a stuck espeak phrase itself and says so; the parent waits this much longer before it
+kills the worker (Piper cannot be interrupted inside onnxruntime: there the parent's kill is the timeout)."""
 
 NEUTRAL_WPM: int = 175
 """``--rate`` at which Piper speaks at its model's own pace: length scale = NEUTRAL_WPM / rate."""
@@ -50,8 +49,8 @@ _EXC_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)(:|$)")
 def _log_excerpt(path: str, since: int, limit: int = 300) -> str:
     """What the worker wrote to its log since byte ``since``, in one line.
 
-    The first exception line (``RuntimeError: ...``) if there is one: the
-    root cause comes first, follow-on errors after it. Else the last line.
+    The first exception line (``RuntimeError: ...``) if there is one: the root cause comes first, follow-on
+    errors after it. Else the last line.
     """
     try:
         with open(path, "rb") as f:
@@ -70,9 +69,8 @@ def _with_log(message: str, tail: str) -> str:
 class _Worker:
     """One worker process, its pipes, its temp folder and its log.
 
-    Constructing it only spawns the process (quick); the first request waits
-    until it is ready. The folder is named here but made by the worker, so a
-    worker that never ran leaves nothing behind.
+    Constructing it only spawns the process (quick); the first request waits until it is ready. The folder is
+    named here but made by the worker, so a worker that never ran leaves nothing behind.
     """
 
     def __init__(self, kind: EngineKind, serial: int, start_timeout: float):
@@ -121,8 +119,8 @@ class _Worker:
         raise SpeechEngineError(f"speech engine {self.kind} failed to start: {payload}")
 
     def _answered(self, timeout: float) -> bool:
-        """Whether the worker answers within ``timeout`` seconds of its own:
-        waiting for a busy machine's CPU does not count (:class:`PatientClock`)."""
+        """Whether the worker answers within ``timeout`` seconds of its own: waiting for a busy machine's CPU does
+        not count (:class:`PatientClock`)."""
         clock = PatientClock(self.process.pid or 0)
         while (left := timeout - clock.elapsed()) > 0:
             if self.conn.poll(min(left, 0.5)):
@@ -175,8 +173,7 @@ class _Worker:
         return self.process.is_alive() and not self.conn.closed
 
     def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
+        self.process.kill()  # a no-op on one that has exited
         self.process.join()
         self.conn.close()
         self._lifeline.close()
@@ -207,12 +204,11 @@ class _Resources:
 class SpeechEngine:
     """Text -> PCM through one engine kind (pyttsx3 or Piper), in one worker process.
 
-    The seam the rest of the program speaks through; nothing outside ``cues/``
-    knows which engine spoke. The worker (spawned, never forked) starts on the
-    first request with its own temp folder; a request that times out kills
-    it and raises :class:`SpeechEngineError`, and the next request starts a
-    fresh one. A lock serialises requests. Programs using it need the usual
-    ``if __name__ == "__main__":`` guard (spawn re-imports ``__main__``).
+    The seam the rest of the program speaks through; nothing outside ``cues/`` knows which engine spoke. The
+    worker (spawned, never forked) starts on the first request with its own temp folder; a request that times
+    out kills it and raises :class:`SpeechEngineError`, and the next request starts a fresh one. A lock
+    serialises requests. Programs using it need the usual ``if __name__ == "__main__":`` guard (spawn re-imports
+    ``__main__``).
     """
 
     def __init__(

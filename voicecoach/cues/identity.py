@@ -1,7 +1,5 @@
-"""Which engine would speak: a cheap identity string for the cache key.
-
-Computed without starting the worker and without importing pyttsx3 (package
-metadata and a few stat calls), so a warm cache never starts the engine.
+"""Which engine would speak: a cheap identity string for the cache key, built without starting the
+worker or importing pyttsx3 (package metadata and a few stat calls), so a warm cache never starts it.
 """
 
 from __future__ import annotations
@@ -29,9 +27,9 @@ def _default_driver() -> str:
 def _espeak_library() -> str:
     """File name of the espeak library pyttsx3 will load, symlinks resolved.
 
-    On Debian that is ``libespeak-ng.so.1.1.51``: the version is in the name,
-    so an espeak-ng upgrade changes the cache key. Found by looking in the
-    loader's usual directories instead of asking ``ldconfig`` (a subprocess).
+    On Debian that is ``libespeak-ng.so.1.1.51``: the version is in the name, so an espeak-ng upgrade changes
+    the cache key. Found by looking in the loader's usual directories instead of asking ``ldconfig`` (a
+    subprocess).
     """
     multiarch = sysconfig.get_config_var("MULTIARCH") or ""
     dirs = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if d]
@@ -76,11 +74,9 @@ def _installed_version(name: str) -> str:
 def engine_identity() -> str:
     """Which engine would speak, e.g. ``pyttsx3 2.99 / espeak libespeak-ng.so.1.1.51``.
 
-    Cheap (no worker, no pyttsx3 import, a few stat calls) so a warm cache
-    can build its keys without starting the engine. A new pyttsx3, a new
-    espeak-ng or a new OS release changes it, and with it every cache key.
+    Cheap (no worker, no pyttsx3 import, a few stat calls) so a warm cache can build its keys without starting
+    the engine. A new pyttsx3, a new espeak-ng or a new OS release changes it, and with it every cache key.
     """
-    version = _installed_version("pyttsx3")
     driver = _default_driver()
     if driver == "espeak":
         backend = _espeak_library()
@@ -88,12 +84,11 @@ def engine_identity() -> str:
         backend = f"macOS {platform.mac_ver()[0]}"
     else:
         backend = f"Windows {platform.version()}"
-    return f"pyttsx3 {version} / {driver} {backend}"
+    return f"pyttsx3 {_installed_version('pyttsx3')} / {driver} {backend}"
 
 
 HASH_MEMO = "model-hashes.json"
-"""In the cue cache folder: each model file's sha256 by path, size and mtime, so a
-warm start does not read the voice models to build its cache keys."""
+"""In the cue cache folder: each model file's sha256 by path, size and mtime (a warm start reads no model)."""
 
 
 def file_sha256(path: Path, memo_dir: Path | None = None) -> str:
@@ -127,10 +122,9 @@ def file_sha256(path: Path, memo_dir: Path | None = None) -> str:
 def speech_identity(kind, settings, voice_dir: Path | None = None, memo_dir: Path | None = None) -> str:
     """Which engine, version, model and synthesis settings would speak: the cache key's engine part.
 
-    pyttsx3: :func:`engine_identity`. Piper: the package versions, the voice's
-    model and config hashes and the fixed synthesis settings (no noise, one
-    thread, the pause between sentences), so a new model or setting never
-    reuses an old cue.
+    pyttsx3: :func:`engine_identity`. Piper: the package versions, the voice's model and config hashes and the
+    fixed synthesis settings (no noise, one thread, the pause between sentences), so a new model or setting
+    never reuses an old cue.
     """
     from voicecoach.cues.settings import EngineKind
 
@@ -152,9 +146,8 @@ def speech_identity(kind, settings, voice_dir: Path | None = None, memo_dir: Pat
 
 
 def _voice_file_hash(path: Path, index: int, recorded: tuple[tuple[str, int], ...], memo_dir: Path | None) -> str:
-    """A packaged voice file's sha256 from its RECORD while the size still agrees
-    (pip checked it at install; reading the model would slow every cold start),
-    else hashed (and remembered)."""
+    """A packaged voice file's sha256 from its RECORD while the size still agrees (pip checked it at install;
+    reading the model would slow every cold start), else hashed (and remembered)."""
     if recorded:
         digest, size = recorded[index]
         with contextlib.suppress(OSError):

@@ -1,11 +1,9 @@
 """The Piper engine inside the worker process: the only code that touches piper and onnxruntime.
 
-In a worker process like pyttsx3, so a crash or hang of onnxruntime cannot
-take the player down. Deterministic by construction: Piper's model adds
-random noise unless both noise scales are 0, and onnxruntime's sums can
-depend on how many threads split them, so every session runs on one thread
-(the pool, not onnxruntime, uses the cores). Models are loaded once per
-worker, on first use.
+In a worker process, so a crash or hang of onnxruntime cannot take the player down. Deterministic
+by construction: Piper's model adds random noise unless both noise scales are 0, and onnxruntime's
+sums can depend on how many threads split them, so every session runs on one thread (the pool, not
+onnxruntime, uses the cores). Models are loaded once per worker, on first use.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Piper voices on this machine: installed voice packages and the user's voices folder.
 
-Found without importing piper or onnxruntime (a directory listing, the
-packages' RECORD files and each voice's small JSON config), so listing
-voices and choosing the engine stay cheap. A voice is an ``.onnx`` model
-with its ``.onnx.json`` config beside it.
+A voice is an ``.onnx`` model with its ``.onnx.json`` config beside it. Found without importing
+piper or onnxruntime (directory listings, the packages' RECORD files, each voice's small config),
+so listing voices and choosing the engine stay cheap.
 """
 
 from __future__ import annotations
@@ -32,8 +31,7 @@ class PiperVoiceFile:
     voice: Voice
     samplerate: int
     recorded: tuple[tuple[str, int], ...] = ()
-    """From a package's RECORD, which pip checked at install: (sha256 hex, size)
-    of the model and of the config; empty for the user's own files."""
+    """(sha256 hex, size) of the model and the config from a package's RECORD (pip checked them); () for the user's."""
 
 
 def user_voice_dir(data_dir: Path) -> Path:

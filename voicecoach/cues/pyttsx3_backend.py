@@ -1,17 +1,16 @@
 """The pyttsx3 engine inside the worker process: the only code that touches pyttsx3.
 
-In a worker *process*: pyttsx3 is not thread-safe, keeps process-global state
-and can loop forever when a write fails (docs/pitfalls.md).
+In a worker *process*: pyttsx3 is not thread-safe, keeps process-global state and can loop forever
+when a write fails (docs/pitfalls.md).
 
-A fresh engine per phrase on espeak: espeak-ng's output depends on what the
-same process said before, and only a new engine resets it. The worker holds
-no espeak state (modules imported, engine never initialised) and forks a
-child per request, which initialises espeak, speaks one phrase and exits:
-bit-identical whatever came before.
+A fresh engine per phrase on espeak: espeak-ng's output depends on what the same process said
+before, and only a new engine resets it. The worker holds no espeak state (modules imported, engine
+never initialised) and forks a child per request, which initialises espeak, speaks one phrase and
+exits: bit-identical whatever came before.
 
-``runAndWait()`` may return while espeak still synthesises on its own thread,
-so the child waits for ``finished-utterance``; pyttsx3's espeak ``stop()``
-randomly cancels the next utterance, so it is disabled (:meth:`_Speaker._disarm_stop`).
+``runAndWait()`` may return while espeak still synthesises on its own thread, so the child waits for
+``finished-utterance``; pyttsx3's espeak ``stop()`` randomly cancels the next utterance, so it is
+disabled (:meth:`_Speaker._disarm_stop`).
 """
 
 from __future__ import annotations
@@ -54,9 +53,8 @@ class _Speaker:
     def _disarm_stop(self) -> None:
         """Keep pyttsx3's espeak driver from cancelling our next utterance.
 
-        Every ``runAndWait()`` ends through ``driver.stop()``, which cancels
-        whenever ``espeak_IsPlaying()``; espeak-ng reports "playing" for a
-        moment after each utterance, so at random the *next* utterance was
+        Every ``runAndWait()`` ends through ``driver.stop()``, which cancels whenever ``espeak_IsPlaying()``;
+        espeak-ng reports "playing" for a moment after each utterance, so at random the *next* utterance was
         cancelled and its rate reverted. We never stop mid-utterance.
         """
         driver = getattr(getattr(self.engine, "proxy", None), "_driver", None)
@@ -80,10 +78,8 @@ class _Speaker:
         return int(self.engine.getProperty("rate"))
 
     def _raise_errors(self) -> None:
-        if self.errors:
-            exc = self.errors[0]
-            self.errors.clear()
-            raise exc
+        if self.errors:  # cleared when the next phrase starts
+            raise self.errors[0]
 
     def _set(self, name: str, value: object) -> None:
         # Only on change: fewer property writes between back-to-back saves.
@@ -147,9 +143,8 @@ def _read_pcm(path: str):
 
 
 def _die_with_parent(parent: int, timeout: float) -> None:
-    """No orphaned espeak: the kernel kills this child when the worker dies
-    (Linux; the worker's clock ends a hung one), or elsewhere when ``timeout``
-    (plus a margin) has passed -- a write into a removed folder would
+    """No orphaned espeak: the kernel kills this child when the worker dies (Linux; the worker's clock ends a hung
+    one), or elsewhere when ``timeout`` (plus a margin) has passed -- a write into a removed folder would
     otherwise hang it for ever."""
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
@@ -165,9 +160,8 @@ def _die_with_parent(parent: int, timeout: float) -> None:
 def _in_child(task, timeout: float):
     """Run ``task()`` in a forked child and return its result (pickled through a pipe).
 
-    The child exits after the task, so no engine state survives it. After
-    ``timeout`` seconds of its own (:class:`PatientClock`: time spent waiting
-    for a busy CPU does not count) the child is killed and
+    The child exits after the task, so no engine state survives it. After ``timeout`` seconds of its own
+    (:class:`PatientClock`: time spent waiting for a busy CPU does not count) the child is killed and
     :class:`EngineTimeout` raised.
     """
     r, w = os.pipe()

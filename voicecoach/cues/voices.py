@@ -1,10 +1,8 @@
 """Finding the voice a user typed among an engine's voices, and naming the closest ones when none fits.
 
-People type what they read elsewhere: an engine's id (``gmw/en-us``,
-``en_US-joe-medium``), a name (``joe``), a language code in either spelling
-(``en-gb``, ``en_GB``) or a word (``british``). espeak-ng 1.51 calls its
-British voice ``gmw/en`` with the language ``en-gb``, so language codes are
-matched against each voice's languages, not only its id.
+People type an engine's id (``gmw/en-us``, ``en_US-joe-medium``), a name (``joe``), a language code
+in either spelling (``en-gb``, ``en_GB``) or a word (``british``). espeak-ng calls its British voice
+``gmw/en`` with the language ``en-gb``, so codes are matched against each voice's languages too.
 """
 
 from __future__ import annotations
@@ -41,10 +39,9 @@ def norm(text: str) -> str:
 def match_voice(wanted: str, voices: Sequence[Voice]) -> Voice | None:
     """The voice ``wanted`` names, or None.
 
-    In order: the id, the name, the id's last part (``en-us`` for
-    ``gmw/en-us``), a language code (``en-gb``), a language family (``en``
-    picks an ``en-*`` voice), a part of the name. Among several matches the
-    shortest name wins (``english`` is English, not "Chinese (latin as English)").
+    In order: the id, the name, the id's last part (``en-us`` for ``gmw/en-us``), a language code (``en-gb``), a
+    language family (``en`` picks an ``en-*`` voice), a part of the name. Among several matches the shortest
+    name wins (``english`` is English, not "Chinese (latin as English)").
     """
     w = norm(wanted)
     w = ALIASES.get(w, w)

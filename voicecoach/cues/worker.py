@@ -1,18 +1,14 @@
 """The speech worker process: serves one engine's requests, owns its temp folder.
 
-Started by :mod:`voicecoach.cues.engine` (spawn context, never fork). The
-engine itself lives in a backend: :mod:`voicecoach.cues.pyttsx3_backend` or
-:mod:`voicecoach.cues.piper_backend`, imported here only, inside the worker.
+Started by :mod:`.engine` (spawned, never forked); the engine itself is a backend,
+:mod:`.pyttsx3_backend` or :mod:`.piper_backend`, imported only here, inside the worker. The
+backends share with it their errors (each a reply kind), their children (killed before the folder
+goes) and the clock that times a request out.
 
-The folder ``voicecoach-tts-*`` the parent made for this worker is removed
-on every way out: a ``stop`` request, the parent closing the pipe, SIGTERM,
-and the parent dying by any signal, SIGKILL included -- a thread holds a second
-pipe whose other end only the parent has, and when the kernel closes that
-end it removes the folder and ends the worker even in the middle of a
-synthesis. When the parent kills the worker (a timeout), the parent removes it.
-
-Also what the backends share with it: their errors (each a reply kind), their
-children (killed before the folder goes) and the clock that times a request out.
+The ``voicecoach-tts-*`` folder is removed on every way out: a ``stop`` request, the parent closing
+the pipe, SIGTERM, and the parent dying by any signal, SIGKILL included -- a thread holds a second
+pipe whose other end only the parent has, and at its EOF removes the folder and ends the worker,
+even mid-synthesis. When the parent kills the worker (a timeout), the parent removes it.
 """
 
 from __future__ import annotations
@@ -111,10 +107,9 @@ def _backend(kind: str):
 
 
 def _leave(directory: str) -> None:
-    """Stop whatever speaks, remove the folder, exit without interpreter teardown
-    (espeak asserts when torn down from Python). Runs from a signal handler or
-    the lifeline thread: it imports nothing (the main thread may hold the
-    import lock)."""
+    """Stop whatever speaks, remove the folder, exit without interpreter teardown (espeak asserts when torn down
+    from Python). Runs from a signal handler or the lifeline thread: it imports nothing (the main thread may
+    hold the import lock)."""
     for pid in list(RUNNING):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
@@ -122,7 +117,7 @@ def _leave(directory: str) -> None:
     os._exit(0)
 
 
-def _watch_parent(lifeline: Connection, directory: str) -> None:
+def _watch(lifeline: Connection, directory: str) -> None:
     """Leave when the parent is gone: the parent never sends, so ``recv`` returns only at EOF."""
     with contextlib.suppress(EOFError, OSError):
         lifeline.recv()
@@ -132,8 +127,8 @@ def _watch_parent(lifeline: Connection, directory: str) -> None:
 def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> None:
     """Entry point of the worker process: serve requests until EOF or 'stop'.
 
-    Replies are ``("ok", result)``, ``("error", message)``, ``("timeout",
-    message)`` or, at start-up only, ``("ready", None)`` / ``("missing", message)``.
+    Replies are ``("ok", result)``, ``("error", message)``, ``("timeout", message)`` or, at start-up only,
+    ``("ready", None)`` / ``("missing", message)``.
     """
     # Ctrl-C reaches the whole process group: let the parent decide.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -145,9 +140,7 @@ def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> No
         conn.send(("error", f"could not make the speech temp folder {directory}: {exc}"))
         os._exit(0)
     # after mkdir: a parent already gone still gets it removed
-    threading.Thread(
-        target=_watch_parent, args=(lifeline, directory), name="voicecoach-tts-lifeline", daemon=True
-    ).start()
+    threading.Thread(target=_watch, args=(lifeline, directory), name="voicecoach-tts-lifeline", daemon=True).start()
     # pyttsx3 prints 'Audio saved to ...' on stdout: fd 1 -> /dev/null. stderr (tracebacks,
     # engine warnings) goes to a log the parent quotes in its errors, not to the user's terminal.
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
