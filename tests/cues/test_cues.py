@@ -480,7 +480,7 @@ def test_bank_synthesizes_each_text_once(tmp_path):
     assert a.dtype == np.float32 and a.ndim == 1 and not a.flags.writeable
     assert bank.get("Breathe out and lift") is a
     assert bank.frames("Breathe out and lift") == len(a)
-    bank.preload(["One", "Two", "One", "Breathe out and lift"])
+    bank.prefetch(["One", "Two", "One", "Breathe out and lift"])
     assert [t for t, _ in eng.calls] == ["Breathe out and lift", "One", "Two"]
     # processed at the session rate: onset at the pre-roll, the common loudness
     assert abs(first_above(a) - PREROLL_S * 48000) <= 0.001 * 48000
@@ -531,7 +531,7 @@ def test_warm_cache_never_constructs_an_engine(tmp_path, monkeypatch):
     with CueBank(48000, SpeechSettings(), CueCache(tmp_path)) as bank:
         # cold: the bank would create a real SpeechEngine; give it the fake one
         bank._engine = FakeEngine(identity=engine_identity())
-        bank.preload(texts)
+        bank.prefetch(texts)
         cold = {t: np.array(bank.get(t)) for t in texts}
         bank._engine = None
 
@@ -540,7 +540,7 @@ def test_warm_cache_never_constructs_an_engine(tmp_path, monkeypatch):
 
     monkeypatch.setattr(cue_bank_module, "SpeechEngine", no_engine)
     with CueBank(48000, SpeechSettings(), CueCache(tmp_path)) as warm:
-        warm.preload(texts)
+        warm.prefetch(texts)
         for t in texts:
             np.testing.assert_array_equal(warm.get(t), cold[t])
 
@@ -595,7 +595,7 @@ def test_bank_input_errors(tmp_path):
     with pytest.raises(ValueError):
         bank.get("   ")
     with pytest.raises(TypeError):
-        bank.preload("One")
+        bank.prefetch("One")
     with pytest.raises(TypeError):
         CueBank(48000, {"rate": 150}, None)
     with pytest.raises(TypeError):
@@ -732,7 +732,7 @@ def test_real_closed_engine_refuses_requests():
 def test_real_bank_cold_then_warm(tmp_path, monkeypatch):
     texts = ["One", "Two", "Rest, 60 seconds"]
     with CueBank(48000, SpeechSettings(), CueCache(tmp_path)) as bank:
-        bank.preload(texts)
+        bank.prefetch(texts)
         cold = {t: np.array(bank.get(t)) for t in texts}
     monkeypatch.setattr(cue_bank_module, "SpeechEngine", None)  # constructing one would fail
     with CueBank(48000, SpeechSettings(), CueCache(tmp_path)) as warm:

@@ -1,10 +1,18 @@
-"""The bank the rest of the program uses: cues synthesised once, cached, kept in memory."""
+"""The bank the rest of the program uses: cues synthesised once, cached, kept in memory.
+
+A cold start synthesises its misses in a pool of engine workers, the phrases needed first handed
+out first, on threads that mostly wait on pipes (the GIL is not the limit). It pays only when there
+are enough phrases to cover the start of the extra workers (an interpreter, for Piper a model load).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+import os
+import queue
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +21,6 @@ from voicecoach.cues.cache import CueCache, cue_key
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.engine_choice import resolve
 from voicecoach.cues.identity import speech_identity
-from voicecoach.cues.pool import pool_size, synthesize_all
 from voicecoach.cues.settings import SpeechSettings, check_text
 from voicecoach.errors import InputError
 
@@ -22,19 +29,58 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
+POOL_MIN_PHRASES = 8
+"""Fewer misses than this: one worker (starting another would cost more than it saves)."""
+
+MAX_WORKERS = 4
+"""Workers never exceed this nor the machine's cores (each Piper worker holds its model in memory)."""
+
+
+def pool_size(misses: int) -> int:
+    """How many workers pay for ``misses`` phrases on this machine."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if misses < POOL_MIN_PHRASES:
+        return 1
+    return max(1, min(cores, MAX_WORKERS, misses // (POOL_MIN_PHRASES // 2)))
+
+
+def synthesize_all(
+    texts: Sequence[str], engines: Sequence[SpeechEngine], speak: Callable[[SpeechEngine, str], np.ndarray]
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield ``(text, speak(engine, text))`` as each phrase is done, in roughly the order given.
+
+    Each engine speaks one phrase at a time. The first error is raised here; then, as when the caller stops
+    early (Ctrl-C), the phrases not begun are dropped and those under way are not waited for: closing their
+    engines ends them.
+    """
+    free: queue.SimpleQueue[SpeechEngine] = queue.SimpleQueue()
+    for engine in engines:
+        free.put(engine)
+
+    def job(text: str) -> tuple[str, np.ndarray]:
+        engine = free.get()
+        try:
+            return text, speak(engine, text)
+        finally:
+            free.put(engine)
+
+    pool = ThreadPoolExecutor(len(engines), thread_name_prefix="voicecoach-cue-pool")
+    try:
+        for done in as_completed([pool.submit(job, text) for text in texts]):
+            yield done.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
 
 class CueBank:
     """Spoken cues at the session rate: synthesised once, cached on disk, kept in memory.
 
-    The engine is created only on a cache miss, so a warm cache never starts
-    the worker process. ``settings.engine`` ``auto`` is resolved here
-    (:func:`~voicecoach.cues.engine_choice.resolve`), before any key is
-    built. An engine passed in belongs to the caller (not closed here; its
-    :meth:`describe` names the cues); one created here is closed by
-    :meth:`close`. :meth:`prefetch` synthesises many misses at once in a
-    pool of workers. A failing
-    cache directory is logged and bypassed: the cache only saves time.
-    Arrays returned are read-only and shared; copy before modifying.
+    The engine is created only on a cache miss, so a warm cache never starts the worker process.
+    ``settings.engine`` ``auto`` is resolved here (:func:`~voicecoach.cues.engine_choice.resolve`), before any
+    key is built. An engine passed in belongs to the caller (not closed here; its :meth:`describe` names the
+    cues); one created here is closed by :meth:`close`. :meth:`prefetch` synthesises many misses at once in a
+    pool of workers. A failing cache directory is logged and bypassed: the cache only saves time. Arrays
+    returned are read-only and shared.
     """
 
     def __init__(
@@ -63,7 +109,7 @@ class CueBank:
 
     def _key(self, text: str) -> str:
         if self._identity is None:
-            if not self._owns_engine:
+            if self._engine is not None and not self._owns_engine:
                 self._identity = self._engine.describe(self.settings)
             else:
                 memo = self.cache.directory if self.cache is not None else None
@@ -73,22 +119,17 @@ class CueBank:
     def get(self, text: str) -> np.ndarray:
         """The processed cue: float32, shape ``(n,)`` at ``samplerate``, read-only."""
         text = check_text(text)
-        cue = self._cues.get(text)
-        if cue is None:
-            cue, _ = self._load(text)
-            self._cues[text] = cue
-        return cue
+        if text not in self._cues:
+            self._cues[text] = self._load(text)
+        return self._cues[text]
 
     def pcm16(self, text: str) -> np.ndarray:
-        """The cue as 16-bit PCM: int16, shape ``(n,)``, read-only; what the
-        mixer keeps for a whole session (half the memory of float32; the
-        voice comes from 16-bit espeak, so nothing audible is lost)."""
+        """The cue as 16-bit PCM: int16, shape ``(n,)``, read-only; what the mixer keeps for a whole session (half
+        the memory of float32; the voice comes from 16-bit espeak, so nothing audible is lost)."""
         text = check_text(text)
         pcm = self._pcm16.get(text)
         if pcm is None:
-            cue = self._cues.get(text)
-            if cue is None:
-                cue, _ = self._load(text)
+            cue = self._cues[text] if text in self._cues else self._load(text)
             import numpy as np
 
             x = cue * np.float32(32768.0)  # exact: a power of two
@@ -101,152 +142,90 @@ class CueBank:
     def frames(self, text: str) -> int:
         """Length of the cue in frames: the scheduler's speech-length function.
 
-        The scheduler asks for every variant of every phrase but uses only
-        some, so only the length is kept here when the cue is safely on disk:
-        memory holds the cues the session plays, not all it considered.
+        The scheduler asks for every variant of every phrase but uses only some, so only the length is kept here
+        when the cue is safely on disk: memory holds the cues the session plays, not all it considered.
         """
-        text = check_text(text)
-        if text in self._cues:
-            return len(self._cues[text])
-        if text in self._pcm16:
-            return len(self._pcm16[text])
-        if text not in self._lengths and self.cache is not None and not self._closed:
-            try:
-                n = self.cache.length(self._key(text))
-            except OSError:
-                n = None
-            if n is not None:
-                self._lengths[text] = n
-        if text not in self._lengths:
-            cue, on_disk = self._load(text)
-            if not on_disk:
-                self._cues[text] = cue
-            self._lengths[text] = len(cue)
-        return self._lengths[text]
+        n = self.known_frames(text)
+        return len(self._load(text)) if n is None else n
 
     def known_frames(self, text: str) -> int | None:
-        """Length of the cue in frames if it is held or cached, else ``None``:
-        :meth:`frames` without synthesising, so a plan can first try the
-        lengths a warm cache already knows."""
+        """Length of the cue in frames if it is held or cached, else ``None``: :meth:`frames` without synthesising,
+        so a plan can first try the lengths a warm cache already knows."""
         text = check_text(text)
-        if text in self._cues:
-            return len(self._cues[text])
-        if text in self._pcm16:
-            return len(self._pcm16[text])
+        held = self._cues.get(text, self._pcm16.get(text))
+        if held is not None:
+            return len(held)
+        if text in self._lengths:
+            return self._lengths[text]
         if self._closed:
             raise ValueError("CueBank is closed")
-        return self._lengths[text] if self._on_disk(text) else None
+        n = self.cache.length(self._key(text)) if self.cache is not None else None
+        if n is not None:
+            self._lengths[text] = n
+        return n
 
-    def _load(self, text: str) -> tuple[np.ndarray, bool]:
-        """The cue from the cache, or synthesised and cached; and whether it is on disk."""
+    def _load(self, text: str) -> np.ndarray:
+        """The cue from the cache, or synthesised and stored (:meth:`_store`)."""
         if self._closed:
             raise ValueError("CueBank is closed")
-        key = self._key(text)
-        cue = self._from_cache(key)
-        on_disk = cue is not None
-        if cue is None:
-            cue = self._synthesize(text)
-            on_disk = self._to_cache(key, cue)
+        cue = self.cache.get(self._key(text)) if self.cache is not None else None
+        if cue is not None:
+            return cue
+        if self._engine is None:
+            self._engine = self._new_engine()
+        return self._store(text, self._speak(self._engine, text))
+
+    def _store(self, text: str, cue: np.ndarray) -> np.ndarray:
+        """A new cue, read-only, cached; held in memory only when the cache cannot
+        take it (planning keeps the lengths, not every variant it considered)."""
         cue.flags.writeable = False
-        return cue, on_disk
+        self._lengths[text] = len(cue)
+        try:
+            if self.cache is not None:
+                self.cache.put(self._key(text), cue)
+                return cue
+        except OSError as exc:
+            _log.warning("cue cache not written (%s); continuing without it", exc)
+        self._cues[text] = cue
+        return cue
 
     def prefetch(self, texts: Iterable[str]) -> int:
-        """Synthesise every text not cached yet, the first given first, in a
-        pool of workers when there are enough of them; return how many.
+        """Synthesise every text not cached yet, the first given first, in a pool of workers when there are enough
+        of them; return how many.
 
         Only lengths (and the cache entries) are kept, like :meth:`frames`.
         """
         if isinstance(texts, str):
             raise TypeError("prefetch takes an iterable of texts, not a single str")
-        if self._closed:
-            raise ValueError("CueBank is closed")
-        misses = [
-            t
-            for t in dict.fromkeys(map(check_text, texts))
-            if t not in self._cues and t not in self._pcm16 and not self._on_disk(t)
-        ]
+        misses = [t for t in dict.fromkeys(map(check_text, texts)) if self.known_frames(t) is None]
         workers = pool_size(len(misses)) if self._owns_engine else 1
         if workers == 1:
             for text in misses:
                 self.frames(text)
             return len(misses)
-        if self._engine is None:
-            self._engine = SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
-        engines = [self._engine] + [
-            SpeechEngine(self.settings.engine, voice_dir=self.voice_dir) for _ in range(workers - 1)
-        ]
-        done = False
+        self._engine = self._engine or self._new_engine()
+        engines = [self._engine] + [self._new_engine() for _ in range(workers - 1)]
         try:
             for engine in engines:
                 engine.launch()
             for text, cue in synthesize_all(misses, engines, self._speak):
-                on_disk = self._to_cache(self._key(text), cue)
-                cue.flags.writeable = False
-                if not on_disk:
-                    self._cues[text] = cue
-                self._lengths[text] = len(cue)
-            done = True
-        finally:
-            if done:
-                for extra in engines[1:]:
-                    extra.close()
-            else:  # interrupted: phrases may be under way; stop them all now
-                for engine in engines:
-                    with contextlib.suppress(OSError):  # the interruption, not this, is the news
-                        engine.abort()
-                self._engine = None
+                self._store(text, cue)
+        except BaseException:  # interrupted or failed: phrases may be under way; stop them all now
+            for engine in engines:
+                with contextlib.suppress(OSError):  # the interruption, not this, is the news
+                    engine.abort()
+            self._engine = None
+            raise
+        for extra in engines[1:]:
+            extra.close()
         return len(misses)
 
-    def _on_disk(self, text: str) -> bool:
-        if text in self._lengths:
-            return True
-        if self.cache is None:
-            return False
-        try:
-            n = self.cache.length(self._key(text))
-        except OSError:
-            return False
-        if n is not None:
-            self._lengths[text] = n
-        return n is not None
+    def _new_engine(self) -> SpeechEngine:
+        return SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
 
-    def preload(self, texts: Iterable[str]) -> None:
-        """Make every text ready (synthesising the misses) before playback."""
-        if isinstance(texts, str):
-            raise TypeError("preload takes an iterable of texts, not a single str")
-        for text in dict.fromkeys(texts):
-            self.get(text)
-
-    def _from_cache(self, key: str) -> np.ndarray | None:
-        if self.cache is None:
-            return None
-        try:
-            return self.cache.get(key)
-        except OSError as exc:
-            _log.warning("cue cache unreadable (%s); synthesising instead", exc)
-            return None
-
-    def _to_cache(self, key: str, cue: np.ndarray) -> bool:
-        if self.cache is None:
-            return False
-        try:
-            self.cache.put(key, cue)
-        except OSError as exc:
-            _log.warning("cue cache not written (%s); continuing without it", exc)
-            return False
-        return True
-
-    def _synthesize(self, text: str) -> np.ndarray:
-        if self._engine is None:
-            self._engine = SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
-        return self._speak(self._engine, text)
-
-    def _speak(self, engine, text: str) -> np.ndarray:
+    def _speak(self, engine: SpeechEngine, text: str) -> np.ndarray:
         """One phrase through ``engine``, processed: a cue at the session rate."""
-        from voicecoach.cues.dsp import (  # numpy: only on a cache miss
-            SilenceError,
-            process,
-        )
+        from voicecoach.cues.dsp import SilenceError, process  # numpy: only on a cache miss
 
         pcm, rate = engine.synthesize(text, self.settings)
         try:
@@ -264,5 +243,5 @@ class CueBank:
     def __enter__(self) -> CueBank:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()

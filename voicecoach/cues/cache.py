@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -26,9 +27,8 @@ _log = logging.getLogger(__name__)
 def cue_key(text: str, settings: SpeechSettings, samplerate: int, engine: str) -> str:
     """sha256 (hex) of everything that shapes a cue's samples.
 
-    ``engine`` is :meth:`SpeechEngine.describe` (or :func:`engine_identity`).
-    The JSON is canonical (sorted keys, no spaces, UTF-8) so the key is
-    stable across runs and Python versions.
+    ``engine`` is :meth:`SpeechEngine.describe` (or :func:`engine_identity`). The JSON is canonical (sorted
+    keys, no spaces, UTF-8) so the key is stable across runs and Python versions.
     """
     doc = {
         "text": text,
@@ -54,16 +54,6 @@ _CRC = slice(48, 52)  # uint32 LE CRC-32 of the samples
 _HEADER = 56  # then a uint32 LE CRC-32 of the header before it
 
 
-def _header(key: str, payload: bytes) -> bytes:
-    head = (
-        _MAGIC
-        + (len(payload) // 4).to_bytes(8, "little")
-        + bytes.fromhex(key)
-        + zlib.crc32(payload).to_bytes(4, "little")
-    )
-    return head + zlib.crc32(head).to_bytes(4, "little")
-
-
 def _head_problem(head: bytes, key: str, size: int) -> str:
     """What is wrong with an entry whose file is ``size`` bytes, from its
     header alone ('' when nothing is): what planning trusts for a length."""
@@ -84,26 +74,19 @@ def _head_problem(head: bytes, key: str, size: int) -> str:
 class CueCache:
     """Processed cues on disk, one file per key: ``<key>.cue``.
 
-    A file is a 56-byte header (magic, sample count, the key, CRC-32 of the
-    samples, CRC-32 of the header) and little-endian float32 samples: an
-    entry proves which cue it holds, so one copied over another is found.
-    Writes go to a temp file in the same directory and are renamed into
-    place (``os.replace``), so readers see a whole entry or none. A bad
-    entry (not this cue, another format version, a bad size or checksum) is
-    deleted, logged and reported as a miss. I/O failures other than a
-    missing entry raise ``OSError``.
+    A file is a 56-byte header (magic, sample count, the key, CRC-32 of the samples, CRC-32 of the
+    header) and little-endian float32 samples: an entry proves which cue it holds, so one copied
+    over another is found. Writes are atomic (a temp file renamed into place): readers see a whole
+    entry or none. A bad entry (not this cue, another format version, a bad size or checksum) is
+    deleted, logged and reported as a miss, as is one that cannot be read. A failed write raises ``OSError``.
     """
 
     def __init__(self, directory: Path):
-        if not isinstance(directory, (str, os.PathLike)):
-            raise TypeError(f"directory must be a path, not {type(directory).__name__}")
-        self.directory = Path(directory)
+        self.directory = Path(directory)  # a TypeError for what is not a path
         self._warned: set[str] = set()
 
     def path(self, key: str) -> Path:
-        if not isinstance(key, str):
-            raise TypeError(f"key must be a str, not {type(key).__name__}")
-        if not _KEY_RE.fullmatch(key):
+        if not _KEY_RE.fullmatch(key):  # a TypeError for what is not a str
             raise ValueError(f"key must be 64 lowercase hex digits (a sha256), not {key!r}")
         return self.directory / f"{key}.cue"
 
@@ -113,14 +96,12 @@ class CueCache:
         try:
             blob = read_capped(path, MAX_ENTRY_BYTES)  # never a FIFO, a device or a huge file
         except UnusableFile as exc:
-            if exc.problem == "no such file":
-                return None
-            self._problem(path, exc.problem.split(",")[0].split(" (")[0])
+            if exc.problem != "no such file":
+                self._problem(path, exc.problem.split(",")[0].split(" (")[0])
             return None
         problem = _head_problem(blob[:_HEADER], key, len(blob))
-        # CRC-32, not sha256: it finds the truncations and flipped bits a cache
-        # can suffer at a third of the cost, and every start reads a session's
-        # cues; whoever can write the cache could write a matching sha256 too.
+        # CRC-32, not sha256: it finds the truncations and flipped bits a cache can suffer, for less
+        # (every start reads a session's cues); whoever can write the cache could forge a sha256 too.
         if not problem and zlib.crc32(memoryview(blob)[_HEADER:]).to_bytes(4, "little") != blob[_CRC]:
             problem = "corrupt (checksum mismatch)"
         if problem:
@@ -133,22 +114,17 @@ class CueCache:
     def length(self, key: str) -> int | None:
         """The cached cue's length from its header alone, or None on a miss.
 
-        For planning, which asks the length of every variant of every
-        phrase: the header (its checksum, its key) and the file size must
-        agree, so a length planned with is this cue's; the samples' checksum
-        is verified by :meth:`get` when the cue is used (damage there leaves
-        the length, and the cue is synthesised again alike).
+        For planning, which asks the length of every variant of every phrase: the header (its checksum, its key)
+        and the file size must agree; the samples' checksum is verified by :meth:`get` when the cue is used.
         """
-        path = self.path(key)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            fd = os.open(self.path(key), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
             return None
         try:
             st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_ENTRY_BYTES:
-                return None  # get() reports and removes it
-            head = os.read(fd, _HEADER)
+            usable = stat.S_ISREG(st.st_mode) and st.st_size <= MAX_ENTRY_BYTES
+            head = os.read(fd, _HEADER) if usable else b""
         except OSError:
             return None
         finally:
@@ -164,25 +140,19 @@ class CueCache:
             self._warned.add(kind)
             text = problem if problem.startswith("is ") else f"is {problem}"
             _log.warning("cue cache entry %s %s; such entries are deleted and synthesised again", path.name, text)
-        try:
+        with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
-        except OSError:
-            pass
 
     def put(self, key: str, pcm: np.ndarray) -> None:
         """Store ``pcm`` (float32, shape ``(n,)``, ``n > 0``) atomically."""
         import numpy as np
 
+        from voicecoach.common.arrays import check_mono
+
         path = self.path(key)
-        if not isinstance(pcm, np.ndarray):
-            raise TypeError(f"pcm must be a numpy array, not {type(pcm).__name__}")
-        if pcm.dtype != np.float32:
-            raise TypeError(f"pcm must be float32, not {pcm.dtype}")
-        if pcm.ndim != 1 or pcm.size == 0:
-            raise ValueError(f"pcm must have shape (n,) with n > 0, not {pcm.shape}")
-        payload = pcm.astype("<f4", copy=False).tobytes()
-        header = _header(key, payload)
+        payload = check_mono(pcm, "pcm", (np.float32,), allow_empty=False).astype("<f4", copy=False).tobytes()
+        head = _MAGIC + pcm.size.to_bytes(8, "little") + bytes.fromhex(key) + zlib.crc32(payload).to_bytes(4, "little")
         self.directory.mkdir(parents=True, exist_ok=True)
         with atomic_path(path, mode=0o600) as tmp, open(tmp, "wb") as f:  # private, as before
-            f.write(header)
+            f.write(head + zlib.crc32(head).to_bytes(4, "little"))
             f.write(payload)

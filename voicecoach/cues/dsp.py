@@ -3,10 +3,6 @@
 Engine output -> :func:`trim` (voice onset at sample 0) -> :func:`resample`
 (soxr) -> :func:`normalise` (one loudness for every cue); :func:`process`
 chains them.
-
-Measured on espeak-ng 1.51 (pyttsx3 2.99, Debian 12): raw output is 22050 Hz
-mono 16-bit with 0-45 ms of digitally silent lead-in (depends on the first
-phoneme) and 230-275 ms of trailing silence.
 """
 
 from __future__ import annotations
@@ -42,9 +38,8 @@ GATE_RELATIVE_DB: float = -10.0
 """... and then windows this far below the mean of the rest (breaths, soft consonants)."""
 
 TARGET_RMS_DBFS: float = -21.0
-"""Gated RMS every cue is brought to. espeak phrases have 11-18 dB from gated
-RMS to peak, so at -21 dBFS none hits the :data:`PEAK_DBFS` cap (at -18 dBFS
-half of them would, and come out up to 3 dB quieter than the rest)."""
+"""Gated RMS every cue is brought to. espeak phrases have 11-18 dB from gated RMS to peak, so at -21 dBFS none
+hits the :data:`PEAK_DBFS` cap (at -18 dBFS half of them would, and come out up to 3 dB quieter than the rest)."""
 
 PEAK_DBFS: float = -3.0
 """No cue sample exceeds this; the mixer relies on it for headroom."""
@@ -58,29 +53,17 @@ class SilenceError(ValueError):
     """The audio has nothing audible in it (all below the absolute floor)."""
 
 
-def _check_pcm(pcm: object, *, allow_empty: bool = False) -> np.ndarray:
-    return check_mono(pcm, "pcm", (np.float32, np.float64), allow_empty=allow_empty)
-
-
-def _sustained(active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per block: does a sustained sound start here / end here?"""
-    counts = np.convolve(active.astype(np.int32), np.ones(_SUSTAIN_SPAN, np.int32))
-    n = len(active)
-    forward = counts[_SUSTAIN_SPAN - 1 : _SUSTAIN_SPAN - 1 + n]  # blocks [i, i + span)
-    backward = counts[:n]  # blocks (i - span, i]
-    return active & (forward >= _SUSTAIN_MIN), active & (backward >= _SUSTAIN_MIN)
+_FLOATS = (np.float32, np.float64)
 
 
 def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
     """Cut leading and trailing silence so the voice begins at the start.
 
-    A sample is audible above :data:`TRIM_THRESHOLD_DB` of the peak and
-    above :data:`AUDIBLE_FLOOR_DBFS`. The onset is the first audible sample
-    of the first 1 ms block that starts a sustained sound (a lone click does
-    not), the end likewise backwards. :data:`PREROLL_S` before the onset is
-    kept and faded in (raised cosine; if the sound starts at sample 0 the
-    fade covers its first 2 ms instead, to avoid a click); :data:`TAIL_S`
-    after the end is kept, its last :data:`FADE_OUT_S` faded to zero.
+    A sample is audible above :data:`TRIM_THRESHOLD_DB` of the peak and above :data:`AUDIBLE_FLOOR_DBFS`.
+    The onset is the first audible sample of the first 1 ms block that starts a sustained sound (a lone
+    click does not), the end likewise backwards. :data:`PREROLL_S` before the onset is kept and faded in
+    (raised cosine; if the sound starts at sample 0 the fade covers its first 2 ms instead, to avoid a
+    click); :data:`TAIL_S` after the end is kept, its last :data:`FADE_OUT_S` faded to zero.
 
     Parameters
     ----------
@@ -93,14 +76,10 @@ def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
     -------
     numpy.ndarray
         float32, shape ``(m,)``, a new array; first and last sample 0. The
-        onset is at ``min(onset, round(PREROLL_S * samplerate))``.
-
-    Raises
-    ------
-    SilenceError
-        (a ValueError) if nothing is above the absolute floor.
+        onset is at ``min(onset, round(PREROLL_S * samplerate))``. Nothing
+        above the absolute floor is a :class:`SilenceError` (a ValueError).
     """
-    x = _check_pcm(pcm, allow_empty=True)
+    x = check_mono(pcm, "pcm", _FLOATS)
     samplerate = check_positive_int(samplerate, "samplerate")
     mag = np.abs(x)
     peak = float(mag.max()) if x.size else 0.0
@@ -114,8 +93,11 @@ def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
     nblocks = -(-len(x) // b)
     padded = np.zeros(nblocks * b, dtype=bool)
     padded[: len(x)] = loud
-    active = padded.reshape(nblocks, b).any(axis=1)
-    starts, ends = _sustained(active)
+    active = np.asarray(padded.reshape(nblocks, b).any(axis=1))
+    # per block: does a sustained sound start here (blocks [i, i + span)) / end here (blocks (i - span, i])?
+    counts = np.convolve(active.astype(np.int32), np.ones(_SUSTAIN_SPAN, np.int32))
+    starts = active & (counts[_SUSTAIN_SPAN - 1 : _SUSTAIN_SPAN - 1 + nblocks] >= _SUSTAIN_MIN)
+    ends = active & (counts[:nblocks] >= _SUSTAIN_MIN)
     if starts.any():
         first_block = int(np.argmax(starts))
         last_block = nblocks - 1 - int(np.argmax(ends[::-1]))
@@ -127,9 +109,7 @@ def trim(pcm: np.ndarray, samplerate: int) -> np.ndarray:
         onset, offset = int(loud_idx[0]), int(loud_idx[-1])
 
     fade_in = max(1, round(PREROLL_S * samplerate))
-    start = max(0, onset - fade_in)
-    end = min(len(x), offset + 1 + round(TAIL_S * samplerate))
-    out = x[start:end].astype(np.float64)
+    out = x[max(0, onset - fade_in) : offset + 1 + round(TAIL_S * samplerate)].astype(np.float64)  # a new array
     n_in = min(fade_in, len(out))
     out[:n_in] *= fades.fade_in(n_in, over=fade_in)
     n_out = min(max(1, round(FADE_OUT_S * samplerate)), len(out))
@@ -154,10 +134,9 @@ def resample(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
         by a sample). When the rates are equal, ``pcm`` as float32 (the same
         object if it already was).
     """
-    x = _check_pcm(pcm, allow_empty=True)
+    x = check_mono(pcm, "pcm", _FLOATS).astype(np.float32, copy=False)
     rate_in = check_positive_int(rate_in, "rate_in")
     rate_out = check_positive_int(rate_out, "rate_out")
-    x = x.astype(np.float32, copy=False)
     if rate_in == rate_out or x.size == 0:
         return x
     import soxr
@@ -168,11 +147,9 @@ def resample(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 def gated_rms(pcm: np.ndarray, samplerate: int) -> float:
     """Loudness of speech as a linear RMS, ignoring pauses and silence.
 
-    The signal is cut into :data:`GATE_WINDOW_S` windows; windows more than
-    :data:`GATE_SILENCE_DB` below the loudest are dropped (pauses), then those
-    more than :data:`GATE_RELATIVE_DB` below the energy mean of the rest
-    (soft consonants, breaths); the result is the RMS of what is left. Scale
-    invariant: ``gated_rms(k * x) == k * gated_rms(x)``.
+    The signal is cut into :data:`GATE_WINDOW_S` windows; windows more than :data:`GATE_SILENCE_DB` below
+    the loudest are dropped (pauses), then those more than :data:`GATE_RELATIVE_DB` below the energy mean
+    of the rest (soft consonants, breaths); the result is the RMS of what is left. Scale invariant.
 
     Parameters
     ----------
@@ -181,7 +158,7 @@ def gated_rms(pcm: np.ndarray, samplerate: int) -> float:
     samplerate : int
         Of ``pcm``; sets the window length.
     """
-    x = _check_pcm(pcm).astype(np.float64)
+    x = check_mono(pcm, "pcm", _FLOATS, allow_empty=False).astype(np.float64)
     samplerate = check_positive_int(samplerate, "samplerate")
     w = max(1, round(GATE_WINDOW_S * samplerate))
     if len(x) < w:
@@ -215,13 +192,9 @@ def normalise(pcm: np.ndarray, samplerate: int = 48_000) -> np.ndarray:
     -------
     numpy.ndarray
         float32, shape ``(n,)``, a new array, ``max(abs) <= 10 ** (PEAK_DBFS / 20)``.
-
-    Raises
-    ------
-    SilenceError
-        (a ValueError) if the peak is below :data:`AUDIBLE_FLOOR_DBFS`.
+        A peak below :data:`AUDIBLE_FLOOR_DBFS` is a :class:`SilenceError` (a ValueError).
     """
-    x = _check_pcm(pcm).astype(np.float64)
+    x = check_mono(pcm, "pcm", _FLOATS, allow_empty=False).astype(np.float64)
     peak = float(np.abs(x).max())
     if peak < gain(AUDIBLE_FLOOR_DBFS):
         raise SilenceError(f"nothing audible to normalise (peak below {AUDIBLE_FLOOR_DBFS:g} dBFS)")
@@ -232,12 +205,6 @@ def normalise(pcm: np.ndarray, samplerate: int = 48_000) -> np.ndarray:
 
 
 def process(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Engine output -> a cue: :func:`trim`, :func:`resample`, :func:`normalise`.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, shape ``(n,)`` at ``rate_out``, voice onset within
-        :data:`PREROLL_S` of sample 0, peak at most :data:`PEAK_DBFS`.
-    """
+    """Engine output -> a cue: :func:`trim`, :func:`resample`, :func:`normalise`: float32,
+    shape ``(n,)`` at ``rate_out``, onset within :data:`PREROLL_S` of sample 0, peak at most :data:`PEAK_DBFS`."""
     return normalise(resample(trim(pcm, rate_in), rate_in, rate_out), rate_out)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import math
 import os
 import re
 import shutil
@@ -18,14 +17,12 @@ import tempfile
 import threading
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from voicecoach.common.numbers import is_real
-from voicecoach.cues.piper_voices import PiperVoiceFile, choose_piper_voice, find_piper_voices
-from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice, check_text
-from voicecoach.cues.voices import match_voice, unknown_voice
-from voicecoach.cues.worker import _worker_main
-from voicecoach.cues.worker_contract import PatientClock
+from voicecoach.cues.piper_voices import choose_piper_voice
+from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice
+from voicecoach.cues.voices import match_voice, norm, unknown_voice
+from voicecoach.cues.worker import PatientClock, _worker_main
 from voicecoach.errors import SpeechEngineError
 
 if TYPE_CHECKING:
@@ -40,9 +37,8 @@ ENGINE_START_TIMEOUT_S: float = 30.0
 """Longest the worker may take to start (a Python interpreter plus imports on a busy machine)."""
 
 REPLY_MARGIN_S: float = 5.0
-"""The worker times out a stuck espeak phrase itself and says so; the parent
-waits this much longer before it kills the worker (Piper cannot be interrupted
-inside onnxruntime: there the parent's kill is the timeout)."""
+"""The worker times out a stuck espeak phrase itself and says so; the parent waits this much longer before it
+kills the worker (Piper cannot be interrupted inside onnxruntime: there the parent's kill is the timeout)."""
 
 NEUTRAL_WPM: int = 175
 """``--rate`` at which Piper speaks at its model's own pace: length scale = NEUTRAL_WPM / rate."""
@@ -53,8 +49,8 @@ _EXC_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)(:|$)")
 def _log_excerpt(path: str, since: int, limit: int = 300) -> str:
     """What the worker wrote to its log since byte ``since``, in one line.
 
-    The first exception line (``RuntimeError: ...``) if there is one: the
-    root cause comes first, follow-on errors after it. Else the last line.
+    The first exception line (``RuntimeError: ...``) if there is one: the root cause comes first, follow-on
+    errors after it. Else the last line.
     """
     try:
         with open(path, "rb") as f:
@@ -63,25 +59,18 @@ def _log_excerpt(path: str, since: int, limit: int = 300) -> str:
     except FileNotFoundError:
         return ""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return ""
-    found = next((line for line in lines if _EXC_LINE.match(line)), lines[-1])
-    return found[:limit]
+    return next((line for line in lines if _EXC_LINE.match(line)), lines[-1] if lines else "")[:limit]
 
 
-def _file_size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except FileNotFoundError:
-        return 0
+def _with_log(message: str, tail: str) -> str:
+    return message + (f" (engine log: {tail})" if tail else "")
 
 
 class _Worker:
     """One worker process, its pipes, its temp folder and its log.
 
-    Constructing it only spawns the process (quick); the first request waits
-    until it is ready. The folder is named here but made by the worker, so a
-    worker that never ran leaves nothing behind.
+    Constructing it only spawns the process (quick); the first request waits until it is ready. The folder is
+    named here but made by the worker, so a worker that never ran leaves nothing behind.
     """
 
     def __init__(self, kind: EngineKind, serial: int, start_timeout: float):
@@ -109,12 +98,12 @@ class _Worker:
         finally:
             child.close()
             lifeline_read.close()
-        self.info: dict | None = None
+        self.ready = False
         self._start_timeout = start_timeout
 
     def wait_ready(self) -> None:
         """Wait for the worker's first word: ready, or why it cannot speak."""
-        if self.info is not None:
+        if self.ready:
             return
         try:
             status, payload = self._receive(self._start_timeout, "starting", 0)
@@ -122,7 +111,7 @@ class _Worker:
             self.kill()
             raise
         if status == "ready":
-            self.info = payload
+            self.ready = True
             return
         self.kill()
         if status == "missing":
@@ -130,8 +119,8 @@ class _Worker:
         raise SpeechEngineError(f"speech engine {self.kind} failed to start: {payload}")
 
     def _answered(self, timeout: float) -> bool:
-        """Whether the worker answers within ``timeout`` seconds of its own:
-        waiting for a busy machine's CPU does not count (:class:`PatientClock`)."""
+        """Whether the worker answers within ``timeout`` seconds of its own: waiting for a busy machine's CPU does
+        not count (:class:`PatientClock`)."""
         clock = PatientClock(self.process.pid or 0)
         while (left := timeout - clock.elapsed()) > 0:
             if self.conn.poll(min(left, 0.5)):
@@ -143,8 +132,11 @@ class _Worker:
             tail = _log_excerpt(self.log_path, log_from)
             self.kill()
             raise SpeechEngineError(
-                f"speech engine did not answer within {timeout:g} s while {what}; "
-                "it was stopped and will be restarted on the next request" + (f" (engine log: {tail})" if tail else "")
+                _with_log(
+                    f"speech engine did not answer within {timeout:g} s while {what}; "
+                    "it was stopped and will be restarted on the next request",
+                    tail,
+                )
             )
         try:
             return self.conn.recv()
@@ -157,9 +149,11 @@ class _Worker:
                 f"speech engine process died while {what} (exit code {code})" + (f": {tail}" if tail else "")
             ) from None
 
-    def request(self, message: tuple, timeout: float, what: str):
+    def request(self, message: tuple, timeout: float, what: str) -> Any:
         self.wait_ready()
-        log_from = _file_size(self.log_path)
+        log_from = 0
+        with contextlib.suppress(FileNotFoundError):
+            log_from = os.path.getsize(self.log_path)
         try:
             self.conn.send(message)
         except (BrokenPipeError, ConnectionResetError) as exc:
@@ -168,10 +162,9 @@ class _Worker:
         status, payload = self._receive(timeout + REPLY_MARGIN_S, what, log_from)
         if status == "ok":
             return payload
-        tail = _log_excerpt(self.log_path, log_from)
         if status == "timeout":
             raise SpeechEngineError(
-                f"speech engine {payload} while {what}" + (f" (engine log: {tail})" if tail else "")
+                _with_log(f"speech engine {payload} while {what}", _log_excerpt(self.log_path, log_from))
             )
         raise SpeechEngineError(f"speech engine failed while {what}: {payload}")
 
@@ -180,8 +173,7 @@ class _Worker:
         return self.process.is_alive() and not self.conn.closed
 
     def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
+        self.process.kill()  # a no-op on one that has exited
         self.process.join()
         self.conn.close()
         self._lifeline.close()
@@ -197,11 +189,8 @@ class _Worker:
 
 
 class _Resources:
-    """What a SpeechEngine must release: its worker (which owns the temp folder).
-
-    Separate from SpeechEngine so a ``weakref.finalize`` can release it
-    when an engine is garbage-collected without ``close()``.
-    """
+    """A SpeechEngine's worker, apart from it so a ``weakref.finalize`` can stop
+    the worker when the engine is garbage-collected without ``close()``."""
 
     def __init__(self) -> None:
         self.worker: _Worker | None = None
@@ -215,28 +204,16 @@ class _Resources:
 class SpeechEngine:
     """Text -> PCM through one engine kind (pyttsx3 or Piper), in one worker process.
 
-    The seam the rest of the program speaks through: :meth:`synthesize`,
-    :meth:`voices`, :meth:`describe`, :meth:`close`; nothing outside
-    ``cues/`` knows which engine spoke. The worker *process*
-    (multiprocessing, spawn context, never fork) starts on the first request
-    with its own temp folder. Each request has a timeout; on timeout the
-    worker is killed, a fresh one is started on the next request, and
-    :class:`SpeechEngineError` is raised. The worker sends fd 1 to
-    ``/dev/null`` so pyttsx3's ``Audio saved to`` never reaches our stdout,
-    and its stderr to a log quoted in error messages.
-
-    Not thread-safe beyond a lock that serialises requests (a pool uses one
-    engine per thread). Programs using it need the usual ``if __name__ ==
-    "__main__":`` guard (spawn re-imports ``__main__``).
+    The seam the rest of the program speaks through; nothing outside ``cues/`` knows which engine spoke. The
+    worker (spawned, never forked) starts on the first request with its own temp folder; a request that times
+    out kills it and raises :class:`SpeechEngineError`, and the next request starts a fresh one. A lock
+    serialises requests. Programs using it need the usual ``if __name__ == "__main__":`` guard (spawn re-imports
+    ``__main__``).
     """
 
     def __init__(
         self, kind: EngineKind = EngineKind.PYTTSX3, timeout: float = ENGINE_TIMEOUT_S, voice_dir: Path | None = None
     ):
-        if not is_real(timeout):
-            raise TypeError(f"timeout must be a number, not {type(timeout).__name__}")
-        if not (timeout > 0 and math.isfinite(timeout)):
-            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         if not isinstance(kind, EngineKind) or kind is EngineKind.AUTO:
             raise ValueError(f"kind must be a concrete EngineKind, not {kind!r}")
         self.kind = kind
@@ -249,53 +226,39 @@ class SpeechEngine:
         self._voices: list[Voice] | None = None
         self._voice_ids: dict[str, str] = {}
 
-    @property
-    def timeout(self) -> float:
-        return self._timeout
-
-    def _request(self, message: tuple, what: str):
-        """Send one request, (re)starting the worker if needed."""
+    def _worker(self) -> _Worker:
+        """The live worker, spawned anew when there is none (call with the lock held)."""
         if not self._finalizer.alive:
             raise ValueError("SpeechEngine is closed")
+        res = self._res
+        if res.worker is None or not res.worker.alive:
+            if res.worker is not None:
+                res.worker.kill()  # idempotent: a failed start below leaves a dead one to replace
+            res.worker = _Worker(self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S))
+        return res.worker
+
+    def _request(self, message: tuple, what: str) -> Any:
+        """Send one request, (re)starting the worker if needed."""
         with self._lock:
-            res = self._res
-            if res.worker is None or not res.worker.alive:
-                if res.worker is not None:
-                    res.worker.kill()
-                res.worker = None
-                res.worker = _Worker(self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S))
+            worker = self._worker()
             try:
-                return res.worker.request(message, self._timeout, what)
+                return worker.request(message, self._timeout, what)
             finally:
-                if not res.worker.alive:
-                    res.worker = None
+                if not worker.alive:
+                    self._res.worker = None
 
     def launch(self) -> SpeechEngine:
         """Spawn the worker now without waiting for it (a pool launches all its
         workers from one thread, so an interruption finds every one of them)."""
-        if not self._finalizer.alive:
-            raise ValueError("SpeechEngine is closed")
         with self._lock:
-            if self._res.worker is None or not self._res.worker.alive:
-                self._res.worker = _Worker(self.kind, next(self._serial), max(self._timeout, ENGINE_START_TIMEOUT_S))
-        return self
-
-    def start(self) -> SpeechEngine:
-        """Start the worker now and wait until it is ready."""
-        if self.kind is EngineKind.PIPER:
-            self._request(("voices", self._timeout), "starting")
-        else:
-            self.voices()
+            self._worker()
         return self
 
     def voices(self) -> list[Voice]:
-        """The engine's voices (asked once per engine)."""
+        """pyttsx3's voices (asked once per engine; Piper's are files: :mod:`.piper_voices`)."""
         if self._voices is None:
-            if self.kind is EngineKind.PIPER:
-                self._voices = [v.voice for v in find_piper_voices(self.voice_dir)]
-            else:
-                raw = self._request(("voices", self._timeout), "listing voices")
-                self._voices = [Voice(id=i, name=n, languages=tuple(_lang(x) for x in langs)) for i, n, langs in raw]
+            raw = self._request(("voices", self._timeout), "listing voices")
+            self._voices = [Voice(id=i, name=n, languages=tuple(map(norm, langs))) for i, n, langs in raw]
         return list(self._voices)
 
     def _resolve_voice(self, wanted: str) -> str:
@@ -306,21 +269,6 @@ class SpeechEngine:
                 raise unknown_voice(wanted, voices)
             self._voice_ids[wanted] = found.id
         return self._voice_ids[wanted]
-
-    def piper_voice(self, wanted: str | None) -> PiperVoiceFile:
-        """The Piper voice ``wanted`` names (None: the default voice)."""
-        return choose_piper_voice(wanted, self.voice_dir)
-
-    def params(self, settings: SpeechSettings) -> dict:
-        """What the worker needs besides the text: resolved voice and rate."""
-        if self.kind is EngineKind.PIPER:
-            voice = self.piper_voice(settings.voice)
-            scale = None if settings.rate is None else NEUTRAL_WPM / settings.rate
-            if scale is not None:
-                scale *= _config_length_scale(voice.config)
-            return {"model": str(voice.model), "config": str(voice.config), "length_scale": scale}
-        voice_id = None if settings.voice is None else self._resolve_voice(settings.voice)
-        return {"voice": voice_id, "rate": settings.rate}
 
     def synthesize(self, text: str, settings: SpeechSettings) -> tuple[np.ndarray, int]:
         """Speak ``text`` into PCM.
@@ -333,16 +281,18 @@ class SpeechEngine:
         samplerate : int
             The engine's (22050 for espeak and the bundled Piper voice).
         """
-        text = check_text(text)
-        if not isinstance(settings, SpeechSettings):
-            raise TypeError(f"settings must be SpeechSettings, not {type(settings).__name__}")
-        return self._synthesize_to(text, self.params(settings), None)
+        if self.kind is EngineKind.PIPER:  # the worker's parameters: the voice resolved, the rate
+            voice = choose_piper_voice(settings.voice, self.voice_dir)
+            scale = None if settings.rate is None else NEUTRAL_WPM / settings.rate * _config_length_scale(voice.config)
+            params = {"model": str(voice.model), "config": str(voice.config), "length_scale": scale}
+        else:
+            voice_id = None if settings.voice is None else self._resolve_voice(settings.voice)
+            params = {"voice": voice_id, "rate": settings.rate}
+        return self._synthesize_to(text, params, None)
 
     def _synthesize_to(self, text: str, params: dict, path: str | None) -> tuple[np.ndarray, int]:
         # ``path`` is a test hook: a path in a missing folder makes pyttsx3's
         # write fail inside espeak's callback, the classic stuck engine.
-        if not self._finalizer.alive:
-            raise ValueError("SpeechEngine is closed")
         pcm, rate = self._request(("synth", text, params, path, self._timeout), f"synthesizing {text!r}")
         import numpy as np  # a cache miss: numpy is needed now
 
@@ -382,7 +332,3 @@ def _config_length_scale(config: Path) -> float:
         return float(json.loads(config.read_text(encoding="utf-8"))["inference"]["length_scale"])
     except (OSError, ValueError, KeyError, TypeError):
         return 1.0
-
-
-def _lang(code: str) -> str:
-    return code.strip().replace("_", "-").casefold()

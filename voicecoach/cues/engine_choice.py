@@ -1,9 +1,8 @@
 """Which engine speaks: ``auto`` made concrete, and a voice checked against every engine.
 
-``auto`` picks Piper when piper-tts and a Piper voice are installed and the
-voice asked for (if any) is one of Piper's, pyttsx3 otherwise: the README's
-``--voice en-gb`` keeps meaning espeak's British voice while the default
-voice becomes the neural one.
+``auto`` picks Piper when piper-tts and a Piper voice are installed and the voice asked for (if
+any) is one of Piper's, pyttsx3 otherwise: ``--voice en-gb`` keeps meaning espeak's British voice
+while the default voice becomes the neural one.
 """
 
 from __future__ import annotations
@@ -61,9 +60,8 @@ def pyttsx3_voices() -> list[Voice]:
 def check_voice(settings: SpeechSettings, voice_dir: Path | None = None, where: str = "voice") -> SpeechSettings:
     """:func:`resolve`, and a pyttsx3 voice checked too (this starts the worker).
 
-    For validation, where nothing is synthesised: an unknown voice is an
-    :class:`InputError` naming ``where`` and the closest voices of the
-    engines that could have spoken.
+    For validation, where nothing is synthesised: an unknown voice is an :class:`InputError` naming ``where``
+    and the closest voices of the engines that could have spoken.
     """
     resolved = resolve(settings, voice_dir, where)
     if resolved.voice is None or resolved.engine is not EngineKind.PYTTSX3:

@@ -1,21 +1,17 @@
 """The Piper engine inside the worker process: the only code that touches piper and onnxruntime.
 
-In a worker process like pyttsx3, so a crash or hang of onnxruntime cannot
-take the player down. Deterministic by construction: Piper's model adds
-random noise unless both noise scales are 0, and onnxruntime's sums can
-depend on how many threads split them, so every session runs on one thread
-(the pool, not onnxruntime, uses the cores). Models are loaded once per
-worker, on first use.
+In a worker process, so a crash or hang of onnxruntime cannot take the player down. Deterministic
+by construction: Piper's model adds random noise unless both noise scales are 0, and onnxruntime's
+sums can depend on how many threads split them, so every session runs on one thread (the pool, not
+onnxruntime, uses the cores). Models are loaded once per worker, on first use.
 """
 
 from __future__ import annotations
 
-from voicecoach.cues.worker_contract import EngineMissing
+from voicecoach.cues.worker import EngineMissing
 
 SENTENCE_GAP_S = 0.12
 """Silence put between the sentences of one phrase (Piper speaks each sentence separately)."""
-
-INSTALL_HINT = "install the neural voice: pip install 'voicecoach[neural]' (scripts/setup does)"
 
 
 class PiperBackend:
@@ -27,13 +23,9 @@ class PiperBackend:
             import onnxruntime  # noqa: F401
             import piper  # noqa: F401
         except ImportError as exc:
-            raise EngineMissing(f"piper-tts is not installed ({exc}); {INSTALL_HINT}") from exc
+            hint = "install the neural voice: pip install 'voicecoach[neural]' (scripts/setup does)"
+            raise EngineMissing(f"piper-tts is not installed ({exc}); {hint}") from exc
         self._models: dict[tuple[str, str], object] = {}
-
-    def info(self) -> dict:
-        import onnxruntime
-
-        return {"onnxruntime": onnxruntime.__version__}
 
     def voices(self, timeout: float) -> list:
         return []  # Piper voices are files: the parent finds them (piper_voices)

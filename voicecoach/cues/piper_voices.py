@@ -1,22 +1,21 @@
 """Piper voices on this machine: installed voice packages and the user's voices folder.
 
-Found without importing piper or onnxruntime (a directory listing, the
-packages' RECORD files and each voice's small JSON config), so listing
-voices and choosing the engine stay cheap. A voice is an ``.onnx`` model
-with its ``.onnx.json`` config beside it.
+A voice is an ``.onnx`` model with its ``.onnx.json`` config beside it. Found without importing
+piper or onnxruntime (directory listings, the packages' RECORD files, each voice's small config),
+so listing voices and choosing the engine stay cheap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicecoach.cues.identity import dist_infos
 from voicecoach.cues.settings import EngineKind, Voice
-from voicecoach.cues.voices import match_voice, unknown_voice
+from voicecoach.cues.voices import match_voice, norm, unknown_voice
 from voicecoach.errors import SpeechEngineError
 
 VOICES_FOLDER = "voices"
@@ -32,17 +31,12 @@ class PiperVoiceFile:
     voice: Voice
     samplerate: int
     recorded: tuple[tuple[str, int], ...] = ()
-    """From a package's RECORD, which pip checked at install: (sha256 hex, size)
-    of the model and of the config; empty for the user's own files."""
+    """(sha256 hex, size) of the model and the config from a package's RECORD (pip checked them); () for the user's."""
 
 
 def user_voice_dir(data_dir: Path) -> Path:
     """Where a user drops extra Piper voices."""
     return Path(data_dir) / VOICES_FOLDER
-
-
-def _language(code: str) -> str:
-    return code.strip().replace("_", "-").casefold()
 
 
 def read_voice(model: Path, recorded: tuple[tuple[str, int], ...] = ()) -> PiperVoiceFile | None:
@@ -56,14 +50,12 @@ def read_voice(model: Path, recorded: tuple[tuple[str, int], ...] = ()) -> Piper
     if not model.is_file():
         return None
     stem = model.name[: -len(".onnx")]
-    lang = doc.get("language") or {}
-    code = lang.get("code") if isinstance(lang, dict) else None
-    if not code:  # the file name's convention: en_US-joe-medium
-        code = stem.split("-", 1)[0]
+    lang = doc.get("language")
+    code = (lang.get("code") if isinstance(lang, dict) else None) or stem.split("-", 1)[0]  # as in en_US-joe-medium
     parts = stem.split("-")
     name = str(doc.get("dataset") or (parts[1] if len(parts) > 2 else stem))
     quality = str((doc.get("audio") or {}).get("quality") or (parts[-1] if len(parts) > 2 else ""))
-    voice = Voice(id=stem, name=name, languages=(_language(code),), engine=EngineKind.PIPER, quality=quality)
+    voice = Voice(id=stem, name=name, languages=(norm(code),), engine=EngineKind.PIPER, quality=quality)
     return PiperVoiceFile(model=model, config=config, voice=voice, samplerate=rate, recorded=recorded)
 
 
@@ -81,31 +73,23 @@ def _package_models() -> list[tuple[Path, tuple[tuple[str, int], ...]]]:
     """Models shipped by installed distributions (an ``.onnx`` + ``.onnx.json`` pair in RECORD),
     with the hashes and sizes RECORD gives for both files."""
     found: list[tuple[Path, tuple[tuple[str, int], ...]]] = []
-    for entry in dict.fromkeys(sys.path):
-        base = Path(entry or ".")
+    for base, folder in dist_infos():
         try:
-            names = os.listdir(base)
+            record = (base / folder / "RECORD").read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        for folder in names:
-            if not folder.endswith(".dist-info"):
-                continue
-            try:
-                record = (base / folder / "RECORD").read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            if ".onnx.json" not in record:
-                continue
-            rows = {}
-            for line in record.splitlines():
-                name, _, rest = line.partition(",")
-                digest, _, size = rest.partition(",")
-                rows[name] = (_record_hash(digest), int(size) if size.isdigit() else -1)
-            for name in sorted(rows):
-                model = name[: -len(".json")]
-                if name.endswith(".onnx.json") and model in rows:
-                    recorded = (rows[model], rows[name]) if rows[model][0] and rows[name][0] else ()
-                    found.append((base / model, recorded))
+        if ".onnx.json" not in record:
+            continue
+        rows = {}
+        for line in record.splitlines():
+            name, _, rest = line.partition(",")
+            digest, _, size = rest.partition(",")
+            rows[name] = (_record_hash(digest), int(size) if size.isdigit() else -1)
+        for name in sorted(rows):
+            model = name[: -len(".json")]
+            if name.endswith(".onnx.json") and model in rows:
+                recorded = (rows[model], rows[name]) if rows[model][0] and rows[name][0] else ()
+                found.append((base / model, recorded))
     return found
 
 
@@ -121,13 +105,11 @@ def _scan(user_dir: Path | None, _stamp: float) -> tuple[PiperVoiceFile, ...]:
 
 def find_piper_voices(user_dir: Path | None = None) -> list[PiperVoiceFile]:
     """Every Piper voice installed: voice packages first, then ``user_dir``'s files."""
+    folder = None if user_dir is None else Path(user_dir)
     stamp = 0.0
-    if user_dir is not None:
-        try:
-            stamp = os.stat(user_dir).st_mtime
-        except OSError:
-            stamp = -1.0
-    return list(_scan(Path(user_dir) if user_dir is not None else None, stamp))
+    with contextlib.suppress(OSError):
+        stamp = folder.stat().st_mtime if folder is not None else 0.0
+    return list(_scan(folder, stamp))
 
 
 def piper_installed() -> bool:
@@ -137,13 +119,8 @@ def piper_installed() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("piper", "onnxruntime"))
 
 
-def default_piper_voice(files: list[PiperVoiceFile]) -> PiperVoiceFile:
-    """The voice Piper speaks with when none is asked for: American English, medium quality, first by name."""
-    return min(files, key=lambda f: ("en-us" not in f.voice.languages, f.voice.quality != "medium", f.voice.id))
-
-
 def choose_piper_voice(wanted: str | None, user_dir: Path | None = None, where: str = "voice") -> PiperVoiceFile:
-    """The installed Piper voice ``wanted`` names (None: :func:`default_piper_voice`).
+    """The installed Piper voice ``wanted`` names (None: American English, medium quality, first by name).
 
     Raises
     ------
@@ -160,7 +137,7 @@ def choose_piper_voice(wanted: str | None, user_dir: Path | None = None, where: 
             "pair in the voices folder"
         )
     if wanted is None:
-        return default_piper_voice(files)
+        return min(files, key=lambda f: ("en-us" not in f.voice.languages, f.voice.quality != "medium", f.voice.id))
     found = match_voice(wanted, [f.voice for f in files])
     if found is None:
         raise unknown_voice(wanted, [f.voice for f in files], where)

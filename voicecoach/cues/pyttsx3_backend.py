@@ -1,30 +1,21 @@
 """The pyttsx3 engine inside the worker process: the only code that touches pyttsx3.
 
-Why in a worker *process* (:mod:`voicecoach.cues.worker`): pyttsx3 is not
-thread-safe, keeps process-global state (one espeak callback, one engine per
-process) and can loop forever when a write fails (docs/pitfalls.md). pyttsx3
-is imported only here, and only inside the worker, so ``import
-voicecoach.cues`` works without it.
+In a worker *process*: pyttsx3 is not thread-safe, keeps process-global state and can loop forever
+when a write fails (docs/pitfalls.md).
 
-Why a fresh engine per phrase on espeak: espeak-ng's output depends on what
-the same process said before (its wave generator keeps state between
-utterances; reseeding ``rand`` or reloading the voice does not reset it), so
-a phrase synthesised after a cache miss would differ from the same phrase
-synthesised first. :class:`Pyttsx3Backend` keeps the worker itself free of
-any espeak state (modules imported, engine never initialised) and forks a
-child per request, which initialises espeak, speaks one phrase and exits:
-cheap beside the synthesis, and bit-identical whatever came before.
+A fresh engine per phrase on espeak: espeak-ng's output depends on what the same process said
+before, and only a new engine resets it. The worker holds no espeak state (modules imported, engine
+never initialised) and forks a child per request, which initialises espeak, speaks one phrase and
+exits: bit-identical whatever came before.
 
-Measured on espeak-ng 1.51 (pyttsx3 2.99, Debian 12): ``runAndWait()``
-may return while espeak is still synthesising on its own
-thread, so the worker waits for the ``finished-utterance`` notification, not
-for ``runAndWait()``. pyttsx3's espeak ``stop()`` (run by every
-``runAndWait``) randomly cancels the next utterance and reverts rate
-changes; the worker disables it (see :meth:`_Speaker._disarm_stop`).
+``runAndWait()`` may return while espeak still synthesises on its own thread, so the child waits for
+``finished-utterance``; pyttsx3's espeak ``stop()`` randomly cancels the next utterance, so it is
+disabled (:meth:`_Speaker._disarm_stop`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -32,30 +23,22 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable
+from typing import Any
 
-from voicecoach.cues.identity import _default_driver, _install_hint
-from voicecoach.cues.worker_contract import RUNNING, EngineMissing, EngineTimeout, PatientClock
+from voicecoach.cues.identity import _default_driver
+from voicecoach.cues.worker import RUNNING, EngineMissing, EngineTimeout, PatientClock
 
 
 class _Speaker:
     """The worker's single pyttsx3 engine and the settings last applied to it."""
 
     def __init__(self) -> None:
-        try:
-            import pyttsx3
-        except ImportError as exc:
-            raise EngineMissing(f"pyttsx3 is not installed ({exc}); pip install pyttsx3") from exc
-        self.driver = _default_driver()
-        self.library_version = ""
-        if self.driver == "espeak":
-            try:
-                from pyttsx3.drivers import _espeak
-            except (RuntimeError, OSError) as exc:  # no libespeak(-ng) could be loaded
-                raise EngineMissing(f"the espeak-ng library was not found ({exc}); {_install_hint()}") from exc
-            self._espeak = _espeak
-            self.library_version = (_espeak.Info() or b"").decode("utf-8", "replace")
+        self._espeak = _check_available()  # None: another driver than espeak
+        import pyttsx3
+
         self.engine = pyttsx3.init()
-        if self.driver == "espeak":
+        if self._espeak is not None:
             self._disarm_stop()
         self.errors: list[BaseException] = []
         self.finished = threading.Event()
@@ -64,26 +47,21 @@ class _Speaker:
         self.engine.connect("finished-utterance", self._on_finished)
         self.default_voice = self.engine.getProperty("voice")
         self.default_rate = self._current_rate()
-        self.voice = self.default_voice
-        self.rate = self.default_rate
+        self.voice: object = self.default_voice
+        self.rate: int | None = self.default_rate
 
     def _disarm_stop(self) -> None:
         """Keep pyttsx3's espeak driver from cancelling our next utterance.
 
-        Every ``runAndWait()`` ends its loop through ``driver.stop()``, which
-        calls ``espeak_Cancel()`` and sets a ``_stopping`` flag whenever
-        ``espeak_IsPlaying()``. espeak-ng's fifo thread reports "playing" for
-        a moment after each utterance (closing its stream), so at
-        random the flag survives and the *next* utterance is cancelled
-        ("interrupted" in some cold runs), and ``Cancel()`` also resets rate
-        and volume to the last synthesis's values ("rate change ignored" in
-        docs/pitfalls.md). We never stop mid-utterance, so stop() has nothing to do.
+        Every ``runAndWait()`` ends through ``driver.stop()``, which cancels whenever ``espeak_IsPlaying()``;
+        espeak-ng reports "playing" for a moment after each utterance, so at random the *next* utterance was
+        cancelled and its rate reverted. We never stop mid-utterance.
         """
         driver = getattr(getattr(self.engine, "proxy", None), "_driver", None)
         if driver is None or not hasattr(driver, "stop"):
             print("voicecoach: pyttsx3 internals changed; espeak stop() left armed", file=sys.stderr)
             return
-        driver.stop = _no_stop
+        driver.stop = lambda: None
 
     def _on_error(self, name: object = None, exception: BaseException | None = None) -> None:
         self.errors.append(exception or RuntimeError("pyttsx3 reported an unnamed error"))
@@ -93,18 +71,15 @@ class _Speaker:
         self.finished.set()
 
     def _current_rate(self) -> int:
-        if self.driver == "espeak":
-            # pyttsx3 calls espeak_GetParameter(RATE) without its second
-            # argument (current=1), which makes getProperty('rate') read a
-            # garbage flag: ask the library properly.
+        if self._espeak is not None:
+            # pyttsx3's getProperty('rate') calls espeak_GetParameter(RATE) without
+            # its second argument (current=1) and reads garbage: ask the library.
             return int(self._espeak.dll.espeak_GetParameter(self._espeak.RATE, 1))
         return int(self.engine.getProperty("rate"))
 
     def _raise_errors(self) -> None:
-        if self.errors:
-            exc = self.errors[0]
-            self.errors.clear()
-            raise exc
+        if self.errors:  # cleared when the next phrase starts
+            raise self.errors[0]
 
     def _set(self, name: str, value: object) -> None:
         # Only on change: fewer property writes between back-to-back saves.
@@ -112,15 +87,7 @@ class _Speaker:
             self.engine.setProperty(name, value)
             setattr(self, name, value)
 
-    def info(self) -> dict:
-        return {
-            "driver": self.driver,
-            "library": self.library_version,
-            "voice": self.default_voice,
-            "rate": self.default_rate,
-        }
-
-    def synth(self, text: str, voice: str | None, rate: int | None, path: str) -> str:
+    def synth(self, text: str, voice: str | None, rate: int | None, path: str) -> None:
         self.errors.clear()
         try:
             self._set("voice", self.default_voice if voice is None else voice)
@@ -129,9 +96,7 @@ class _Speaker:
             self.engine.save_to_file(text, path)  # one save per runAndWait (docs/pitfalls.md)
             self.engine.runAndWait()
             self._raise_errors()
-            # runAndWait() can return while espeak still synthesises on its
-            # own thread; the file is complete when 'finished-utterance'
-            # fires. If it never fires (a failed write), the parent kills us.
+            # the file is complete at 'finished-utterance' (never, after a failed write: then we are killed)
             self.finished.wait()
             self._raise_errors()
         except Exception:
@@ -139,37 +104,34 @@ class _Speaker:
             raise
         if not self.completed:
             raise RuntimeError("synthesis was interrupted")
-        return path
 
     def voices(self) -> list[tuple[str, str, tuple[str, ...]]]:
-        out = []
-        for v in self.engine.getProperty("voices"):
-            langs = tuple(
-                lang.decode("utf-8", "replace") if isinstance(lang, bytes) else str(lang)
-                for lang in (v.languages or ())
-            )
-            out.append((str(v.id), str(v.name), langs))
-        return out
+        def text(lang: object) -> str:
+            return lang.decode("utf-8", "replace") if isinstance(lang, bytes) else str(lang)
+
+        return [
+            (str(v.id), str(v.name), tuple(map(text, v.languages or ()))) for v in self.engine.getProperty("voices")
+        ]
 
 
-def _no_stop() -> None:
-    """Replacement for the espeak driver's stop(): see _Speaker._disarm_stop."""
-
-
-def _check_available() -> None:
-    """Import pyttsx3 and the espeak library without starting an engine."""
+def _check_available() -> Any:
+    """Import pyttsx3 and the espeak library (returned, None on another driver) without starting an engine."""
     try:
         import pyttsx3
     except ImportError as exc:
         raise EngineMissing(f"pyttsx3 is not installed ({exc}); pip install pyttsx3") from exc
-    if _default_driver() == "espeak":
-        try:
-            from pyttsx3.drivers import _espeak  # noqa: F401
-        except (RuntimeError, OSError) as exc:  # no libespeak(-ng) could be loaded
-            raise EngineMissing(f"the espeak-ng library was not found ({exc}); {_install_hint()}") from exc
-        # imported once here rather than in every forked child
-        import pyttsx3.driver
-        import pyttsx3.drivers.espeak  # noqa: F401
+    if _default_driver() != "espeak":
+        return None
+    try:
+        from pyttsx3.drivers import _espeak
+    except (RuntimeError, OSError) as exc:  # no libespeak(-ng) could be loaded
+        hint = "install espeak-ng (Debian/Ubuntu: apt-get install espeak-ng)"
+        raise EngineMissing(f"the espeak-ng library was not found ({exc}); {hint}") from exc
+    # imported once here rather than in every forked child
+    import pyttsx3.driver
+    import pyttsx3.drivers.espeak  # noqa: F401
+
+    return _espeak
 
 
 def _read_pcm(path: str):
@@ -177,14 +139,12 @@ def _read_pcm(path: str):
     import soundfile as sf
 
     data, samplerate = sf.read(path, dtype="float32", always_2d=True)
-    pcm = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)
-    return np.ascontiguousarray(pcm, dtype=np.float32), int(samplerate)
+    return np.ascontiguousarray(data.mean(axis=1), dtype=np.float32), int(samplerate)  # mono: channels averaged
 
 
 def _die_with_parent(parent: int, timeout: float) -> None:
-    """No orphaned espeak: the kernel kills this child when the worker dies
-    (Linux; the worker's clock ends a hung one), or elsewhere when ``timeout``
-    (plus a margin) has passed -- a write into a removed folder would
+    """No orphaned espeak: the kernel kills this child when the worker dies (Linux; the worker's clock ends a hung
+    one), or elsewhere when ``timeout`` (plus a margin) has passed -- a write into a removed folder would
     otherwise hang it for ever."""
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
@@ -200,9 +160,8 @@ def _die_with_parent(parent: int, timeout: float) -> None:
 def _in_child(task, timeout: float):
     """Run ``task()`` in a forked child and return its result (pickled through a pipe).
 
-    The child exits after the task, so no engine state survives it. After
-    ``timeout`` seconds of its own (:class:`PatientClock`: time spent waiting
-    for a busy CPU does not count) the child is killed and
+    The child exits after the task, so no engine state survives it. After ``timeout`` seconds of its own
+    (:class:`PatientClock`: time spent waiting for a busy CPU does not count) the child is killed and
     :class:`EngineTimeout` raised.
     """
     r, w = os.pipe()
@@ -216,15 +175,11 @@ def _in_child(task, timeout: float):
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the worker's tidy-up is not ours
             _die_with_parent(parent, timeout)
             reply = ("ok", task())
-        except EngineMissing as exc:
-            reply = ("missing", str(exc))
         except BaseException as exc:
             traceback.print_exc()
             reply = ("error", f"{type(exc).__name__}: {exc}")
-        blob = pickle.dumps(reply)
-        view = memoryview(blob)
-        while view:
-            view = view[os.write(w, view) :]
+        with os.fdopen(w, "wb") as out:
+            pickle.dump(reply, out)
         os._exit(0)
     os.close(w)
     chunks: list[bytes] = []
@@ -247,8 +202,6 @@ def _in_child(task, timeout: float):
     if not chunks:
         raise RuntimeError("the synthesis process died without an answer")
     status, payload = pickle.loads(b"".join(chunks))
-    if status == "missing":
-        raise EngineMissing(payload)
     if status != "ok":
         raise RuntimeError(payload)
     return payload
@@ -262,29 +215,25 @@ class Pyttsx3Backend:
         import numpy  # noqa: F401  (imported once here, not in every child)
         import soundfile  # noqa: F401
 
-        self._fork = _default_driver() == "espeak" and hasattr(os, "fork")
-        self._speaker = None if self._fork else _Speaker()
-        self._info = self._run(lambda: _Speaker().info(), 30.0) if self._fork else self._speaker.info()
+        fork = _default_driver() == "espeak" and hasattr(os, "fork")
+        self._speaker = None if fork else _Speaker()
 
-    def _run(self, task, timeout: float):
-        return _in_child(task, timeout) if self._fork else task()
-
-    def info(self) -> dict:
-        return self._info
+    def _run(self, task: Callable[[_Speaker], Any], timeout: float) -> Any:
+        """``task`` of the one speaker, or of a fresh one in a forked child."""
+        if self._speaker is not None:
+            return task(self._speaker)
+        return _in_child(lambda: task(_Speaker()), timeout)
 
     def voices(self, timeout: float) -> list[tuple[str, str, tuple[str, ...]]]:
-        return self._run(lambda: (self._speaker or _Speaker()).voices(), timeout)
+        return self._run(_Speaker.voices, timeout)
 
-    def synth(self, text: str, params: dict, path: str, timeout: float):
-        def speak():
-            speaker = self._speaker or _Speaker()
+    def synth(self, text: str, params: dict, path: str, timeout: float) -> Any:
+        def speak(speaker: _Speaker) -> Any:
             speaker.synth(text, params.get("voice"), params.get("rate"), path)
             return _read_pcm(path)
 
         try:
             return self._run(speak, timeout)
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(path)
-            except OSError:
-                pass

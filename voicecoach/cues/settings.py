@@ -1,8 +1,4 @@
-"""What the user chooses about the voice, and the voices an engine offers.
-
-Plain data, no engine: :class:`SpeechSettings` is part of every cue's cache
-key (:func:`voicecoach.cues.cache.cue_key`).
-"""
+"""What the user chooses about the voice (part of every cue's cache key), and the voices an engine offers."""
 
 from __future__ import annotations
 
@@ -12,8 +8,6 @@ from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError
 from voicecoach.plan.kinds import EngineKind
 
-__all__ = ["MAX_RATE", "MIN_RATE", "EngineKind", "SpeechSettings", "Voice", "check_text"]
-
 MIN_RATE, MAX_RATE = 80, 450
 """Speaking rates (words per minute) accepted: espeak-ng's own range."""
 
@@ -22,9 +16,8 @@ MIN_RATE, MAX_RATE = 80, 450
 class Voice:
     """A voice an engine offers (``voicecoach voices`` lists them).
 
-    ``languages`` are lower-case codes with a hyphen (``en-us``), whatever
-    the engine's own spelling; ``quality`` is Piper's (``medium``), empty
-    for pyttsx3.
+    ``languages`` are lower-case codes with a hyphen (``en-us``), whatever the engine's own spelling;
+    ``quality`` is Piper's (``medium``), empty for pyttsx3.
     """
 
     id: str
@@ -38,13 +31,9 @@ class Voice:
 class SpeechSettings:
     """Everything the user chooses about the voice; part of the cache key.
 
-    ``voice`` is an engine voice id (``gmw/en-us``), a voice name, the last
-    part of an id (``en-us``) or a case-insensitive substring of a name;
-    ``None`` keeps the engine's default. ``rate`` is in words per minute;
-    ``None`` keeps the engine's default (pyttsx3 sets 200 on espeak; Piper
-    speaks at its model's own pace). ``engine`` is the choice as given;
-    :func:`voicecoach.cues.engines.resolve` turns ``auto`` into the engine
-    that will speak before anything is cached.
+    ``voice`` is what the user typed (:func:`~voicecoach.cues.voices.match_voice`), ``rate`` in words per
+    minute; ``None`` keeps the engine's default for either. ``engine`` is the choice as given:
+    :func:`~voicecoach.cues.engine_choice.resolve` makes ``auto`` concrete before anything is cached.
     """
 
     voice: str | None = None

@@ -1,8 +1,7 @@
 """The plan as the voice will say it: the timeline built with real spoken lengths.
 
-Planning needs only how long each phrase lasts, and a warm cache knows that
-from its headers, so ``voicecoach timeline`` runs without numpy or the
-speech worker; a cache miss synthesises the phrase (and imports numpy then).
+A warm cache knows each phrase's length from its headers, so ``voicecoach timeline`` runs without
+numpy or the speech worker; a miss synthesises the phrase (and imports numpy then).
 """
 
 from __future__ import annotations
@@ -34,27 +33,20 @@ def cue_bank(
 
 
 def spoken_timeline(preset: Preset, bank: CueBank, sound_lengths: Mapping[str, int] | None = None) -> Timeline:
-    """The timeline of ``preset`` with every phrase's true spoken length, and
-    the length of each of its own sounds when it has some (by role).
+    """The timeline of ``preset`` with every phrase's true spoken length, and the length of each of its own sounds
+    when it has some (by role).
 
-    The phrases not cached yet are synthesised first, all together, the
-    earliest heard first (:meth:`CueBank.prefetch`); a warm cache reads
-    only the lengths in its headers.
-
-    A warm cache knows every length, so the plan is first made from the
-    lengths it knows; only when a phrase is missing are the session's
-    phrases listed (a second plan, by estimates), synthesised and the plan
-    made again.
+    A warm cache knows every length from its headers, so the plan is first made from the lengths it knows; only
+    when a phrase is missing are the session's phrases listed (a second plan, by estimates), synthesised all
+    together, the earliest heard first (:meth:`CueBank.prefetch`), and the plan made again.
     """
     missing = False
 
     def known(text: str) -> int:
         nonlocal missing
         n = bank.known_frames(text)
-        if n is None:
-            missing = True
-            return 1
-        return n
+        missing = missing or n is None
+        return 1 if n is None else n
 
     try:
         timeline = build_timeline(preset, known, bank.samplerate, sound_lengths=sound_lengths)

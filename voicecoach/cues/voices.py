@@ -1,10 +1,8 @@
 """Finding the voice a user typed among an engine's voices, and naming the closest ones when none fits.
 
-People type what they read elsewhere: an engine's id (``gmw/en-us``,
-``en_US-joe-medium``), a name (``joe``), a language code in either spelling
-(``en-gb``, ``en_GB``) or a word (``british``). espeak-ng 1.51 calls its
-British voice ``gmw/en`` with the language ``en-gb``, so language codes are
-matched against each voice's languages, not only its id.
+People type an engine's id (``gmw/en-us``, ``en_US-joe-medium``), a name (``joe``), a language code
+in either spelling (``en-gb``, ``en_GB``) or a word (``british``). espeak-ng calls its British voice
+``gmw/en`` with the language ``en-gb``, so codes are matched against each voice's languages too.
 """
 
 from __future__ import annotations
@@ -33,42 +31,42 @@ ALIASES: dict[str, str] = {
 """Common words and codes for a language, as the code a voice lists."""
 
 
-def _norm(text: str) -> str:
+def norm(text: str) -> str:
+    """An id, name or language code as compared: ``en_GB`` and ``EN-gb`` are ``en-gb``."""
     return text.strip().casefold().replace("_", "-")
 
 
 def match_voice(wanted: str, voices: Sequence[Voice]) -> Voice | None:
     """The voice ``wanted`` names, or None.
 
-    In order: the id, the name, the id's last part (``en-us`` for
-    ``gmw/en-us``), a language code (``en-gb``), a language family (``en``
-    picks an ``en-*`` voice), a part of the name. Among several matches the
-    shortest name wins (``english`` is English, not "Chinese (latin as English)").
+    In order: the id, the name, the id's last part (``en-us`` for ``gmw/en-us``), a language code (``en-gb``), a
+    language family (``en`` picks an ``en-*`` voice), a part of the name. Among several matches the shortest
+    name wins (``english`` is English, not "Chinese (latin as English)").
     """
-    w = _norm(wanted)
+    w = norm(wanted)
     w = ALIASES.get(w, w)
     rules = (
-        lambda v: _norm(v.id) == w,
-        lambda v: _norm(v.name) == w,
-        lambda v: _norm(v.id).rsplit("/", 1)[-1] == w,
-        lambda v: w in (_norm(lang) for lang in v.languages),
-        lambda v: any(_norm(lang).startswith(w + "-") for lang in v.languages),
-        lambda v: w in _norm(v.name),
+        lambda v: norm(v.id) == w,
+        lambda v: norm(v.name) == w,
+        lambda v: norm(v.id).rsplit("/", 1)[-1] == w,
+        lambda v: w in (norm(lang) for lang in v.languages),
+        lambda v: any(norm(lang).startswith(w + "-") for lang in v.languages),
+        lambda v: w in norm(v.name),
     )
     for rule in rules:
         matches = [v for v in voices if rule(v)]
         if matches:
-            return min(matches, key=lambda v: (not _norm(v.name).startswith(w), len(v.name), v.name, v.id))
+            return min(matches, key=lambda v: (not norm(v.name).startswith(w), len(v.name), v.name, v.id))
     return None
 
 
 def closest_voices(wanted: str, voices: Sequence[Voice], n: int = 4) -> list[Voice]:
     """The voices whose id, name or language looks most like ``wanted`` (English ones when nothing does)."""
-    w = _norm(wanted)
+    w = norm(wanted)
     keys: dict[str, Voice] = {}
     for v in voices:
         for key in (v.id, v.id.rsplit("/", 1)[-1], v.name, *v.languages):
-            keys.setdefault(_norm(key), v)
+            keys.setdefault(norm(key), v)
     found: list[Voice] = []
     for key in difflib.get_close_matches(w, list(keys), n=3 * n, cutoff=0.5):
         if keys[key] not in found:
