@@ -21,18 +21,16 @@ spoken clip, and continue where it makes sense for the segment:
 * restart: back to the count-in of the current set;
 * quit: says so, lets the music fade, and ends.
 
-The clips are mixed with the session's own voice and tick gains and limited
-like the session (:func:`make_clips`); music stays ducked under them and
-fades out and back in around a pause.
-
-No sounddevice here: tests drive :meth:`render` with plain arrays.
+The clips sound at the session's gains (:func:`make_clips`); music stays ducked
+under them and fades out and back in around a pause. No sounddevice here: tests
+drive :meth:`render` with plain arrays.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +40,7 @@ from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.levels import TruePeakLimiter
 from voicecoach.audio.mixer import Mixer
 from voicecoach.common.arrays import scale_frames
+from voicecoach.common.fades import fade_in
 from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.timeline import Timeline
@@ -114,14 +113,6 @@ class Clips:
     restart_top: np.ndarray
     quit: np.ndarray
 
-    def leveled(self, f: Callable[[np.ndarray], np.ndarray]) -> Clips:
-        """The same clips, each passed through ``f``."""
-
-        def each(value: Any) -> Any:
-            return tuple(f(x) for x in value) if isinstance(value, tuple) else f(value)
-
-        return replace(self, **{field.name: each(getattr(self, field.name)) for field in fields(self)})
-
 
 class _Section:
     """A stretch to play: timeline frames ``[pos, end)`` of the mix, or a clip.
@@ -170,9 +161,12 @@ class Transport:
         self.mixer = mixer
         self.bed = bed
         self.timeline = timeline
-        # Spoken messages sound at the session's gains and pass the same
-        # limiter: a hook for every message the player adds.
-        self.clips = clips.leveled(self.at_session_level)
+
+        # Spoken messages sound at the session's gains and pass the same limiter.
+        def level(v: Any) -> Any:
+            return tuple(map(level, v)) if isinstance(v, tuple) else self.at_session_level(v)
+
+        self.clips = Clips(**{f.name: level(getattr(clips, f.name)) for f in fields(clips)})
         self.sets = sets
         self.limiter = TruePeakLimiter(mixer.channels)  # with music: limits as it plays
         self._pulled = 0  # frames the limiter has taken
@@ -181,8 +175,7 @@ class Transport:
         self.fade = max(1, round(FADE_SECONDS * self.sr))
         self._fade_ramp = (1.0 - np.arange(1, self.fade + 1) / self.fade).astype(np.float32)
         n = max(1, round(MUSIC_FADE_SECONDS * self.sr))
-        x = np.arange(n, dtype=np.float64) / n
-        self._music_up = (0.5 - 0.5 * np.cos(np.pi * x)).astype(np.float32)
+        self._music_up = fade_in(n).astype(np.float32)
         self._music_down = self._music_up[::-1].copy()
         self._silence = np.zeros(n, dtype=np.float32)
         speech = [e for e in timeline.events if e.kind == EventKind.SPEECH]
@@ -192,12 +185,11 @@ class Transport:
         self._queue = [_Section() for _ in range(_MOST_SECTIONS)]
         self._next = [_Section() for _ in range(_MOST_SECTIONS)]
         self._filling = 0
-        self._put(start, timeline.frames, music=Music.TIMELINE)
+        self._put(start, timeline.frames, None, Activity.SESSION, Music.TIMELINE)
         self._swap()
         self._pending: TransportCommand | None = None
         self.rendered = 0  # frames handed to the device: the clock
-        self.position = start  # timeline frame rendered, limiter.delay ahead of the ears
-        # (resume point while paused)
+        self.position = start  # timeline frame rendered, limiter.delay ahead of the ears (resume point while paused)
         self.state = TransportState.PLAYING
         self.activity = Activity.SESSION
         self.seeks = 0  # times the position jumped (pause rewinds, skips...)
@@ -207,10 +199,8 @@ class Transport:
         self.jumps: list[tuple[int, int]] = []  # (from, to) timeline frames: what was heard
 
     def at_session_level(self, clip: np.ndarray) -> np.ndarray:
-        """A spoken clip (mono, already at the session's voice and tick gains,
-        loudness included: :func:`make_clips`) through the session's limiter:
-        without music limited now, as the mixer's sounds were; with music the
-        running limiter takes it."""
+        """A spoken clip through the session's limiter: without music limited now,
+        as the mixer's sounds were; with music the running limiter takes it."""
         x = np.ascontiguousarray(clip, dtype=np.float32)
         if self.bed is None and self.mixer.limited and len(x):
             from voicecoach.audio.normalise import limited
@@ -263,10 +253,6 @@ class Transport:
             target = min(target, max(seg.start, seg.end - COUNT_IN * self.sr))
         return max(target, seg.start), False
 
-    def _count_in_of(self, set_: int) -> int:
-        first = next(s for s in self.timeline.segments if s.set == set_ and s.kind in REP_KINDS)
-        return max(0, first.start - COUNT_IN * self.sr)
-
     def skip_target(self, frame: int) -> tuple[int, int | None]:
         """The count-in of the next set after ``frame`` and that set, else
         the outro and None."""
@@ -287,24 +273,18 @@ class Transport:
         set_ = self.sets if seg.kind == SegmentKind.OUTRO else seg.set
         if not set_:
             return 0, None
-        return self._count_in_of(set_), set_
+        first = next(s for s in self.timeline.segments if s.set == set_ and s.kind in REP_KINDS)
+        return max(0, first.start - COUNT_IN * self.sr), set_
 
     # -- commands (run inside render, at a block start) --------------------
     def _put(
-        self,
-        pos: int,
-        end: int,
-        clip: np.ndarray | None = None,
-        fade: bool = False,
-        silence: bool = False,
-        activity: Activity = Activity.SESSION,
-        music: Music = Music.DUCKED,
+        self, pos: int, end: int, clip: np.ndarray | None, act: Activity, music: Music, fade: bool = False
     ) -> None:
-        """Queue a section after the command's others."""
+        """Queue a section after the command's others; ``end`` < 0 is endless silence."""
         sec = self._next[self._filling]
         sec.pos = sec.origin = pos
-        sec.end, sec.clip, sec.fade, sec.silence = end, clip, fade, silence
-        sec.activity, sec.music = activity, music
+        sec.end, sec.clip, sec.fade, sec.silence = end, clip, fade, end < 0
+        sec.activity, sec.music = act, music
         self._filling += 1
 
     def _swap(self) -> None:
@@ -318,22 +298,19 @@ class Transport:
         head = self._queue[self._head]
         stop = min(head.end, head.pos + self.fade)
         if not head.silence and stop > head.pos:
-            self._put(
-                head.pos,
-                stop,
-                head.clip,
-                True,
-                False,
-                head.activity,
-                head.music if head.clip is not None else Music.TIMELINE,
-            )
+            music = head.music if head.clip is not None else Music.TIMELINE
+            self._put(head.pos, stop, head.clip, head.activity, music, fade=True)
 
-    def _say(self, clip: np.ndarray, activity: Activity, music: Music = Music.DUCKED) -> None:
-        self._put(0, len(clip), clip, False, False, activity, music)
+    def _say(self, clip: np.ndarray, activity: Activity, music: Music = Music.DUCKED, then: int | None = None) -> None:
+        """Queue ``clip``, then the session from ``then`` (playing again) if given."""
+        self._put(0, len(clip), clip, activity, music)
+        if then is not None:
+            self._put(then, self.timeline.frames, None, Activity.SESSION, Music.TIMELINE)
+            self.state = TransportState.PLAYING
 
     def _music_tail(self, activity: Activity) -> None:
         """Silence while the music under a clip fades out."""
-        self._put(0, len(self._silence), self._silence, False, False, activity, Music.FADE_OUT)
+        self._put(0, len(self._silence), self._silence, activity, Music.FADE_OUT)
 
     def _jump(self, target: int) -> None:
         if target != self.position:
@@ -356,7 +333,7 @@ class Transport:
             self._jump(self.resume_point(self.position)[0])
             self._say(self.clips.paused, Activity.PAUSING)
             self._music_tail(Activity.PAUSING)
-            self._put(0, 0, silence=True)
+            self._put(0, -1, None, Activity.SESSION, Music.DUCKED)
             self.state = TransportState.PAUSED
         elif command == TransportCommand.RESUME and paused:
             self._resume()
@@ -379,9 +356,7 @@ class Transport:
         self._jump(target)
         clip = self.clips.recovered_rep if in_rep else self.clips.recovered
         rise = Music.FADE_IN if self.state == TransportState.PAUSED else Music.DUCKED
-        self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, rise)
-        self._put(self.position, self.timeline.frames, music=Music.TIMELINE)
-        self.state = TransportState.PLAYING
+        self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, rise, then=self.position)
 
     def _resume(self) -> None:
         kind = self.timeline.segment_at(self.position).kind
@@ -389,9 +364,7 @@ class Transport:
         c = self.clips
         clip = c.resume_rep if in_rep else c.resume_rest if kind == SegmentKind.REST else c.resume
         self._fade_out_now()
-        self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, Music.FADE_IN)
-        self._put(self.position, self.timeline.frames, music=Music.TIMELINE)
-        self.state = TransportState.PLAYING
+        self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, Music.FADE_IN, then=self.position)
 
     def _go_to(self, skip: bool, paused: bool) -> None:
         """Skip to the next set's count-in, or restart the current set's."""
@@ -403,9 +376,7 @@ class Transport:
             target, set_ = self.restart_target(self.position)
             clip, activity = (c.restart[set_] if set_ else c.restart_top), Activity.RESTARTING
         self._jump(target)
-        self._say(clip, activity, Music.FADE_IN if paused else Music.DUCKED)
-        self._put(target, self.timeline.frames, music=Music.TIMELINE)
-        self.state = TransportState.PLAYING
+        self._say(clip, activity, Music.FADE_IN if paused else Music.DUCKED, then=target)
 
     # -- the audio callback's work -----------------------------------------
     def render(self, out: np.ndarray) -> None:
@@ -528,7 +499,9 @@ def make_clips(
     def with_gap(head: np.ndarray) -> np.ndarray:
         return finish(np.concatenate([head, np.zeros(round(GAP_SECONDS * sr), np.float32)]))
 
-    empty = finish(np.zeros(0, np.float32))
+    def each_set(name: str) -> tuple[np.ndarray, ...]:
+        return (finish(np.zeros(0, np.float32)), *(with_gap(voice(name, set=n, sets=sets)) for n in range(1, sets + 1)))
+
     return Clips(
         paused=finish(voice("player_paused")),
         resume_rep=with_count_in(voice("player_resume_rep")),
@@ -536,15 +509,15 @@ def make_clips(
         resume_rest=finish(voice("player_resume_rest")),
         recovered_rep=with_count_in(voice("player_recovered_rep")),
         recovered=finish(voice("player_recovered")),
-        skip_to=(empty,) + tuple(with_gap(voice("player_skip", set=n, sets=sets)) for n in range(1, sets + 1)),
+        skip_to=each_set("player_skip"),
         skip_end=with_gap(voice("player_skip_end")),
-        restart=(empty,) + tuple(with_gap(voice("player_restart", set=n, sets=sets)) for n in range(1, sets + 1)),
+        restart=each_set("player_restart"),
         restart_top=with_gap(voice("player_restart_top")),
         quit=finish(voice("player_quit")),
     )
 
 
-def session_clips(session, phrases: PhraseBook | None = None) -> Clips:
+def session_clips(session) -> Clips:
     """The clips of a prepared :class:`~voicecoach.audio.session.Session`,
     in its voice, with its tick sound and its mixer's gains."""
     sets = max((s.set or 0) for s in session.timeline.segments)
@@ -552,7 +525,6 @@ def session_clips(session, phrases: PhraseBook | None = None) -> Clips:
         session.bank.get,
         session.sounds,
         session.timeline.samplerate,
-        phrases,
         sets=sets,
         voice_gain=session.mixer.bus_gain("voice"),
         tick_gain=session.mixer.bus_gain("ticks"),
