@@ -10,16 +10,15 @@ of live play runs in tests with a fake backend and no sound card.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from voicecoach.audio.music import MusicStream
 from voicecoach.audio.session import Session
 from voicecoach.errors import AudioDeviceError
 from voicecoach.live.music_feed import MusicFeeder
-from voicecoach.live.player import DEFAULT_LATENCY, Backend, Player, PlayResult
+from voicecoach.live.player import DEFAULT_LATENCY, Backend, Hooks, Player, PlayResult
 from voicecoach.live.transport import Transport, session_clips
 
 __all__ = ["Control", "DeviceLost", "Hooks", "PlayInterrupted", "play"]
@@ -28,31 +27,6 @@ __all__ = ["Control", "DeviceLost", "Hooks", "PlayInterrupted", "play"]
 #: when it ends. While entered it may call :meth:`Transport.request` from any
 #: thread (the one lock-free way in); the keys are polled separately.
 Control = Callable[[Transport], AbstractContextManager]
-
-
-def _no_key() -> str | None:
-    return None
-
-
-def _ignore(_: object) -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class Hooks:
-    """What the console lends the player; every hook runs on the playing thread.
-
-    ``keys`` returns a pressed key or None without blocking; ``status``
-    redraws from the transport; ``notice`` tells the user one line;
-    ``clock`` and ``sleep`` pace the loop (the audio clock still rules what
-    is heard: they only decide how often the loop looks).
-    """
-
-    keys: Callable[[], str | None] = _no_key
-    status: Callable[[Transport], None] = _ignore
-    notice: Callable[[str], None] = _ignore
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
 
 
 class PlayInterrupted(KeyboardInterrupt):
@@ -80,7 +54,7 @@ def play(
     device: int | None = None,
     latency: float | str = DEFAULT_LATENCY,
     music: MusicStream | None = None,
-    hooks: Hooks = Hooks(),
+    hooks: Hooks | None = None,
     controls: Sequence[Control] = (),
 ) -> PlayResult:
     """Play ``session`` live until it ends or is quit.
@@ -121,17 +95,7 @@ def play(
         transport = Transport(session.mixer, session.timeline, clips, bed=bed)
         for control in controls:
             stack.enter_context(control(transport))
-        player = Player(
-            transport,
-            backend,
-            device=device,
-            latency=latency,
-            keys=hooks.keys,
-            status=hooks.status,
-            notice=hooks.notice,
-            clock=hooks.clock,
-            sleep=hooks.sleep,
-        )
+        player = Player(transport, backend, device=device, latency=latency, hooks=hooks or Hooks())
         try:
             result = player.run()
         except KeyboardInterrupt:
@@ -139,5 +103,5 @@ def play(
         except AudioDeviceError as exc:
             raise DeviceLost(str(exc), replace(player.result(), completed=False)) from None
     if feeder is not None and feeder.error is not None:
-        hooks.notice(f"the music stopped: {feeder.error}")
+        player.notice(f"the music stopped: {feeder.error}")
     return result

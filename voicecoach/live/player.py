@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -50,28 +51,6 @@ class Device:
     channels: int
     samplerate: float
     default: bool
-
-
-def list_devices() -> list[Device]:
-    """Output devices PortAudio knows, the default one marked."""
-    sd = _sd()
-    try:
-        default_out = sd.default.device[1]
-        apis = sd.query_hostapis()
-        return [
-            Device(
-                i,
-                d["name"],
-                apis[d["hostapi"]]["name"],
-                d["max_output_channels"],
-                d["default_samplerate"],
-                i == default_out,
-            )
-            for i, d in enumerate(sd.query_devices())
-            if d["max_output_channels"] > 0
-        ]
-    except sd.PortAudioError as exc:
-        raise AudioDeviceError(f"cannot list audio devices: {exc}") from None
 
 
 def resolve_device(spec: str | None, devices: Sequence[Device]) -> int | None:
@@ -159,21 +138,31 @@ class SoundDeviceBackend:
     """Real output through sounddevice/PortAudio."""
 
     def devices(self) -> list[Device]:
-        return list_devices()
-
-    def open(self, *, samplerate, channels, device, latency, callback, finished):
+        """Output devices PortAudio knows, the default one marked."""
         sd = _sd()
         try:
-            stream = sd.OutputStream(
-                samplerate=samplerate,
-                channels=channels,
-                dtype="float32",
-                blocksize=BLOCKSIZE,
-                latency=latency,
-                device=device,
-                callback=callback,
-                finished_callback=finished,
-            )
+            out = sd.default.device[1]
+            apis = sd.query_hostapis()
+            return [
+                Device(
+                    i,
+                    d["name"],
+                    apis[d["hostapi"]]["name"],
+                    d["max_output_channels"],
+                    d["default_samplerate"],
+                    i == out,
+                )
+                for i, d in enumerate(sd.query_devices())
+                if d["max_output_channels"] > 0
+            ]
+        except sd.PortAudioError as exc:
+            raise AudioDeviceError(f"cannot list audio devices: {exc}") from None
+
+    def open(self, *, finished, **options):
+        """``options``: samplerate, channels, device, latency and callback, as :class:`Backend` names them."""
+        sd = _sd()
+        try:
+            stream = sd.OutputStream(dtype="float32", blocksize=BLOCKSIZE, finished_callback=finished, **options)
             stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             raise AudioDeviceError(f"cannot open the audio output: {in_our_words(exc)}") from None
@@ -198,6 +187,23 @@ KEYS = {
 }
 
 
+@dataclass(frozen=True)
+class Hooks:
+    """What the console lends the player; every hook runs on the playing thread.
+
+    ``keys`` returns a pressed key (:data:`KEYS`) or None without blocking;
+    ``status`` redraws from the transport; ``notice`` tells the user one line;
+    ``clock`` and ``sleep`` pace the loop (the audio clock still rules what
+    is heard: they only decide how often the loop looks).
+    """
+
+    keys: Callable[[], str | None] = lambda: None
+    status: Callable[[Transport], None] = lambda t: None
+    notice: Callable[[str], None] = lambda s: None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
 @dataclass
 class PlayResult:
     completed: bool
@@ -209,13 +215,8 @@ class PlayResult:
 
 
 class Player:
-    """Runs a :class:`Transport` on an output stream until the session ends.
-
-    ``keys`` is polled for single characters (:data:`KEYS`), which go to
-    :meth:`Transport.request` like any remote control's commands; ``status``
-    is called with the transport to redraw a status line; ``notice`` prints
-    one line for the user. All three run on the calling thread.
-    """
+    """Runs a :class:`Transport` on an output stream until the session ends;
+    keys go to :meth:`Transport.request` like any remote control's commands."""
 
     def __init__(
         self,
@@ -224,22 +225,15 @@ class Player:
         *,
         device: int | None = None,
         latency: float | str = DEFAULT_LATENCY,
-        keys: Callable[[], str | None] = lambda: None,
-        status: Callable[[Transport], None] = lambda t: None,
-        notice: Callable[[str], None] = lambda s: None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        hooks: Hooks = Hooks(),
         recover_seconds: float = RECOVER_SECONDS,
     ):
         self.t = transport
         self.backend = backend
         self.device = device
         self.latency = latency
-        self.keys = keys
-        self.status = status
-        self.notice = notice
-        self.clock = clock
-        self.sleep = sleep
+        self.keys, self.status, self.notice = hooks.keys, hooks.status, hooks.notice
+        self.clock, self.sleep = hooks.clock, hooks.sleep
         self.recover_seconds = recover_seconds
         self._lost = False
         self.recoveries = 0
@@ -323,10 +317,8 @@ class Player:
         deadline = self.clock() + DRAIN_SECONDS + _seconds(getattr(stream, "latency", 0.0))
         while stream.active and self.clock() < deadline:
             self.sleep(POLL_SECONDS)
-        try:
+        with suppress(Exception):
             stream.stop()
-        except Exception:
-            pass
         self.sleep(_seconds(getattr(stream, "latency", 0.0)))
 
     def _recover(self) -> Stream:
@@ -356,7 +348,5 @@ def _seconds(latency: Any) -> float:
 def _close(stream: Stream) -> None:
     """Stop at once (abort, not drain) and release; a dead stream may refuse."""
     for op in (stream.abort, stream.close):
-        try:
+        with suppress(Exception):
             op()
-        except Exception:
-            continue
