@@ -1,9 +1,6 @@
 """MPRIS: headset buttons, media keys, the desktop's sound menu and phone
-remotes steer the session over D-Bus.
-
-Every desktop routes those buttons to the MPRIS interface of the active
-media player, ``org.mpris.MediaPlayer2.*`` on the session bus. While it
-plays, ``play`` is one:
+remotes steer the session over D-Bus, as every desktop routes them to the
+active media player's ``org.mpris.MediaPlayer2.*`` on the session bus:
 
 =================  =====================================================
 PlayPause          pause or resume, like space (a rep resumes from its
@@ -13,14 +10,10 @@ Previous           the current set again, from its count-in
 Stop / Quit        end the session, like ``q`` (it is recorded as today)
 =================  =====================================================
 
-Two parts: :class:`MprisPlayer` is the pure mapping (calls to commands,
-:class:`~voicecoach.live.now_playing.NowPlaying` to properties and signals),
-tested with a fake bus; :class:`MprisControl` puts it on a real bus with
-jeepney (pure Python), answering calls on its own thread: a remote control
-for :func:`~voicecoach.live.playback.play`, entered with the transport. A
-command from that thread goes to the audio side the same lock-free way a
-key does (:meth:`Transport.request`), so the transport never knows where it
-came from.
+:class:`MprisPlayer` is the pure mapping (calls to commands, :class:`NowPlaying`
+to properties and signals), tested with a fake bus; :class:`MprisControl` puts it
+on a real bus with jeepney, answering calls on its own thread and handing commands
+to :meth:`Transport.request` the same lock-free way a key does.
 """
 
 from __future__ import annotations
@@ -30,8 +23,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from voicecoach.live.now_playing import NowPlaying, now_playing
@@ -229,11 +224,8 @@ class MprisPlayer:
 
 def _machine_id() -> str:
     for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
-        try:
-            with open(path) as f:
-                return f.read().strip()
-        except OSError:
-            continue
+        with suppress(OSError):
+            return Path(path).read_text().strip()
     return ""
 
 
@@ -246,12 +238,11 @@ class MprisControl:
 
     Called with the transport, it is a context manager: while entered it
     owns a bus name, answers calls on its own thread (handing commands to
-    :meth:`Transport.request`, the one lock-free way in) and publishes where
-    the session is every :data:`PUBLISH_SECONDS`. ``connect`` opens a
-    jeepney threading connection (the default: the session bus of
-    ``DBUS_SESSION_BUS_ADDRESS``) and ``claim`` takes the name; tests pass
-    their own. The name is :data:`BUS_NAME`, or ``BUS_NAME.instance<pid>``
-    when another voicecoach already holds it.
+    :meth:`Transport.request`) and publishes where the session is every
+    :data:`PUBLISH_SECONDS`. ``connect`` opens a jeepney connection (the
+    default: the session bus) and ``claim`` takes the name; tests pass their
+    own. The name is :data:`BUS_NAME`, or ``BUS_NAME.instance<pid>`` when
+    another voicecoach already holds it.
     """
 
     def __init__(
@@ -263,48 +254,40 @@ class MprisControl:
         self.conn: Any = None
         self.name: str | None = None
         self.player: MprisPlayer | None = None
-        self._watch: Callable[[], NowPlaying] | None = None
-        self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
     @contextmanager
     def __call__(self, transport: Transport) -> Iterator[MprisControl]:
-        self.attach(transport.request, lambda: now_playing(transport))
+        """Connect, take a name and serve while entered; on any failure of the
+        bus, stay inert (one debug note): the session plays without MPRIS.
+        On leaving, say "Stopped" one last time and leave the bus."""
+        watch = partial(now_playing, transport)
+        thread = None
+        self._stop.clear()
+        try:
+            self.conn = self._connect()
+            self.player = MprisPlayer(self.track, transport.request, self._emit)
+            self.player.update(watch())
+            self.name = self._claim(self.conn)
+            thread = threading.Thread(
+                target=self._serve, args=(self.player, watch), name="voicecoach-mpris", daemon=True
+            )
+            thread.start()
+        except Exception as exc:
+            _log.debug("MPRIS off: cannot use the session bus: %s", exc)
+            self.player = None
         try:
             yield self
         finally:
-            self.detach()
-
-    def attach(self, send: Send, watch: Callable[[], NowPlaying]) -> None:
-        """Connect, take a name and start serving; on any failure of the
-        bus, stay inert (one debug note): the session plays without MPRIS."""
-        try:
-            self.conn = self._connect()
-            self.player = MprisPlayer(self.track, send, self._emit)
-            self.player.update(watch())
-            self.name = self._claim(self.conn)
-        except Exception as exc:
-            _log.debug("MPRIS off: cannot use the session bus: %s", exc)
-            self.detach()
-            return
-        self._watch = watch
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._serve, name="voicecoach-mpris", daemon=True)
-        self._thread.start()
-
-    def detach(self) -> None:
-        """Stop serving, say "Stopped" one last time, leave the bus."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        if self.player is not None and self._watch is not None:
-            self.player.update(self._watch())
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except OSError:
-                pass
-        self.conn = self._thread = self._watch = self.player = None
+            self._stop.set()
+            if thread is not None:
+                thread.join(5)
+            if self.player is not None:
+                self.player.update(watch())
+            if self.conn is not None:
+                with suppress(OSError):
+                    self.conn.close()
+            self.conn = self.player = None
 
     # -- the bus thread ----------------------------------------------------
     def _emit(self, signal: Signal) -> None:
@@ -316,13 +299,10 @@ class MprisControl:
         except OSError as exc:  # the bus went away: keep playing
             _log.debug("MPRIS: cannot emit %s: %s", signal.member, exc)
 
-    def _serve(self) -> None:
+    def _serve(self, player: MprisPlayer, watch: Callable[[], NowPlaying]) -> None:
         from jeepney import MessageType
         from jeepney.io.threading import ReceiveStopped
 
-        player, watch = self.player, self._watch
-        if player is None or watch is None:
-            return
         published = 0.0
         while not self._stop.is_set():
             try:
@@ -436,10 +416,6 @@ def _introspection(props: dict[str, dict[str, Variant]]) -> str:
     table: a property answered is a property described, with its type)."""
     xml = _INTROSPECTION
     for iface, mark in ((ROOT, "{ROOT}"), (PLAYER, "{PLAYER}")):
-        xml = xml.replace(
-            mark,
-            "\n    ".join(
-                f'<property name="{name}" type="{sig}" access="read"/>' for name, (sig, _) in props[iface].items()
-            ),
-        )
+        tags = (f'<property name="{name}" type="{sig}" access="read"/>' for name, (sig, _) in props[iface].items())
+        xml = xml.replace(mark, "\n    ".join(tags))
     return xml
