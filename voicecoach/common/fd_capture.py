@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 import threading
+from contextlib import suppress
 from typing import IO, Self
 
 __all__ = ["Fd2Capture"]
@@ -25,7 +26,7 @@ MAX_KEPT = 64 * 1024
 class Fd2Capture:
     """A reusable context manager; after each use, :attr:`text` holds what
     was written to fd 2 (at most ``limit`` bytes, all of it for None) and
-    :attr:`lines` its non-empty lines (also counted in :attr:`total`).
+    :attr:`lines` its non-empty lines.
     While entered, :attr:`saved` is a descriptor of the real fd 2."""
 
     def __init__(self, limit: int | None = MAX_KEPT) -> None:
@@ -34,7 +35,6 @@ class Fd2Capture:
         self.saved: int | None = None
         self.text = ""
         self.lines: list[str] = []
-        self.total = 0
 
     def __enter__(self) -> Self:
         self.text, self.lines = "", []
@@ -59,7 +59,6 @@ class Fd2Capture:
         self._file.seek(0)
         self.text = self._file.read(-1 if self.limit is None else self.limit).decode("utf-8", "replace")
         self.lines = [line.strip() for line in self.text.splitlines() if line.strip()]
-        self.total += len(self.lines)
 
     def close(self) -> None:
         if self._file is not None:
@@ -68,7 +67,5 @@ class Fd2Capture:
 
 
 def _flush_stderr() -> None:
-    try:
+    with suppress(AttributeError, ValueError, OSError):
         sys.stderr.flush()
-    except (AttributeError, ValueError, OSError):
-        pass
