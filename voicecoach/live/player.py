@@ -1,12 +1,9 @@
-"""Live playback through PortAudio: the only module that imports sounddevice.
+"""Live playback through PortAudio: the only module that imports sounddevice,
+lazily (:func:`_sd`), so export and the tests work without PortAudio.
 
-The audio callback does one thing: :meth:`Transport.render` into ``outdata``
-(precomputed slices added by the mixer) and count underflows. Everything
-else -- keys, the status line, device loss -- runs on the main thread, which
-only polls the transport's counters.
-
-sounddevice is imported lazily (:func:`_sd`) so export, timeline and the
-tests work on machines without PortAudio.
+The audio callback only runs :meth:`Transport.render` into ``outdata`` and
+counts underflows; keys, the status line and device loss are handled on the
+main thread, which only polls the transport's counters.
 """
 
 from __future__ import annotations
@@ -55,15 +52,8 @@ class Device:
 
 def resolve_device(spec: str | None, devices: Sequence[Device]) -> int | None:
     """``--device``: an index or a name substring of one of ``devices``
-    (the backend's outputs); None = the default.
-
-    Raises
-    ------
-    AudioDeviceError
-        There is no output device at all (exit 1).
-    InputError
-        ``spec`` matches no output device, or several (exit 2).
-    """
+    (the backend's outputs); None = the default. No device at all is an
+    :class:`AudioDeviceError`; a spec matching none or several an :class:`InputError`."""
     if not devices:
         raise AudioDeviceError("no audio output device found; try 'voicecoach export' to make a file")
     if spec is None:
@@ -104,9 +94,6 @@ def in_our_words(exc: Exception) -> str:
     return text
 
 
-# ---------------------------------------------------------------- the seam
-
-
 class Stream(Protocol):
     active: bool
     latency: float
@@ -118,16 +105,8 @@ class Stream(Protocol):
 
 
 class Backend(Protocol):
-    def open(
-        self,
-        *,
-        samplerate: int,
-        channels: int,
-        device: int | None,
-        latency: float | str,
-        callback: Callable,
-        finished: Callable[[], None],
-    ) -> Stream: ...
+    def open(self, *, finished: Callable[[], None], **options: Any) -> Stream:
+        """A started stream; ``options``: samplerate, channels, device, latency, callback."""
 
     def refresh(self) -> None: ...
 
@@ -158,8 +137,7 @@ class SoundDeviceBackend:
         except sd.PortAudioError as exc:
             raise AudioDeviceError(f"cannot list audio devices: {exc}") from None
 
-    def open(self, *, finished, **options):
-        """``options``: samplerate, channels, device, latency and callback, as :class:`Backend` names them."""
+    def open(self, *, finished: Callable[[], None], **options: Any) -> Stream:
         sd = _sd()
         try:
             stream = sd.OutputStream(dtype="float32", blocksize=BLOCKSIZE, finished_callback=finished, **options)
@@ -174,8 +152,6 @@ class SoundDeviceBackend:
         sd._terminate()
         sd._initialize()
 
-
-# ---------------------------------------------------------------- the loop
 
 #: Single keys on the terminal and what they ask.
 KEYS = {
@@ -299,14 +275,8 @@ class Player:
 
     def result(self) -> PlayResult:
         """How far the session got: also what an interrupted run reports."""
-        return PlayResult(
-            not self.t.quit_requested,
-            self.t.underruns,
-            self.t.position,
-            self.recoveries,
-            list(self.t.log),
-            list(self.t.jumps),
-        )
+        t = self.t
+        return PlayResult(not t.quit_requested, t.underruns, t.position, self.recoveries, list(t.log), list(t.jumps))
 
     def _drain(self, stream: Stream) -> None:
         """Let the last buffers reach the ears: after the end the callback
