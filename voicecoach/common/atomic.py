@@ -13,14 +13,12 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 __all__ = ["PART_MARK", "atomic_path", "discard", "remove_stale_parts", "temp_beside"]
 
-PART_MARK = ".part-"
-"""What every temp file's name contains."""
-
+PART_MARK = ".part-"  # what every temp file's name contains
 
 _PART = re.compile(r"^\..+\.part-(?P<pid>\d+)-[0-9a-f]{8}$")
 
@@ -50,14 +48,12 @@ def temp_beside(target: Path, mode: int = 0o666, claim: Callable[[Path], None] |
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+    """Whether ``pid`` runs; someone else's process, or a pid out of range, counts as running."""
     try:
-        os.kill(pid, 0)
+        with suppress(PermissionError, OverflowError):
+            os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OverflowError):
-        return True
     return True
 
 
@@ -76,21 +72,17 @@ def remove_stale_parts(folder: Path) -> list[Path]:
         m = _PART.match(entry.name)
         if m is None or _alive(int(m["pid"])):
             continue
-        try:
+        with suppress(OSError):
             if entry.is_file(follow_symlinks=False):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
-        except OSError:
-            pass
     return removed
 
 
 def discard(tmp: Path) -> None:
     """Remove a temp file if it is there; a failure to do so is not the error to report."""
-    try:
+    with suppress(OSError):
         os.unlink(tmp)
-    except OSError:
-        pass
 
 
 @contextmanager
