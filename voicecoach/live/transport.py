@@ -131,8 +131,7 @@ class _Section:
     origin: int  # where the section began
 
 
-_MOST_SECTIONS = 4
-"""Sections one command queues: a fade, a message, the music's tail, silence."""
+_MOST_SECTIONS = 4  # sections one command queues: a fade, a message, the music's tail, silence
 
 
 class Transport:
@@ -320,29 +319,37 @@ class Transport:
 
     def _apply(self, command: TransportCommand) -> None:
         self.log.append((self.rendered, command))
+        paused = self.state == TransportState.PAUSED
         if command == TransportCommand.TOGGLE:
-            command = TransportCommand.RESUME if self.state == TransportState.PAUSED else TransportCommand.PAUSE
+            command = TransportCommand.RESUME if paused else TransportCommand.PAUSE
         if self.state == TransportState.DONE or self.quit_requested:
             return
-        paused = self.state == TransportState.PAUSED
+        rise = Music.FADE_IN if paused else Music.DUCKED  # how music comes back under what is said
+        c = self.clips
         self._filling = 0
-        if command == TransportCommand.RECOVER:
-            self._recover()
+        if command == TransportCommand.RECOVER:  # after a lost device: back to where the phrase or rep began
+            target, in_rep = self.resume_point(self.position)
+            self._jump(target)
+            clip = c.recovered_rep if in_rep else c.recovered
+            self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, rise, then=target)
         elif command == TransportCommand.PAUSE and not paused:
             self._fade_out_now()
             self._jump(self.resume_point(self.position)[0])
-            self._say(self.clips.paused, Activity.PAUSING)
+            self._say(c.paused, Activity.PAUSING)
             self._music_tail(Activity.PAUSING)
             self._put(0, -1, None, Activity.SESSION, Music.DUCKED)
             self.state = TransportState.PAUSED
         elif command == TransportCommand.RESUME and paused:
-            self._resume()
+            kind = self.timeline.segment_at(self.position).kind
+            clip = c.resume_rep if kind in REP_KINDS else c.resume_rest if kind == SegmentKind.REST else c.resume
+            self._fade_out_now()
+            self._say(clip, Activity.COUNT_IN if kind in REP_KINDS else Activity.RESUMING, rise, then=self.position)
         elif command in (TransportCommand.SKIP, TransportCommand.RESTART):
             self._fade_out_now()
-            self._go_to(command == TransportCommand.SKIP, paused)
+            self._go_to(command == TransportCommand.SKIP, rise)
         elif command == TransportCommand.QUIT:
             self._fade_out_now()
-            self._say(self.clips.quit, Activity.STOPPING, Music.FADE_IN if paused else Music.DUCKED)
+            self._say(c.quit, Activity.STOPPING, rise)
             self._music_tail(Activity.STOPPING)
             self.quit_requested = True
             self.state = TransportState.PLAYING
@@ -350,23 +357,7 @@ class Transport:
             return
         self._swap()
 
-    def _recover(self) -> None:
-        """After a lost device: back to where the interrupted phrase or rep began."""
-        target, in_rep = self.resume_point(self.position)
-        self._jump(target)
-        clip = self.clips.recovered_rep if in_rep else self.clips.recovered
-        rise = Music.FADE_IN if self.state == TransportState.PAUSED else Music.DUCKED
-        self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, rise, then=self.position)
-
-    def _resume(self) -> None:
-        kind = self.timeline.segment_at(self.position).kind
-        in_rep = kind in REP_KINDS
-        c = self.clips
-        clip = c.resume_rep if in_rep else c.resume_rest if kind == SegmentKind.REST else c.resume
-        self._fade_out_now()
-        self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, Music.FADE_IN, then=self.position)
-
-    def _go_to(self, skip: bool, paused: bool) -> None:
+    def _go_to(self, skip: bool, rise: Music) -> None:
         """Skip to the next set's count-in, or restart the current set's."""
         c = self.clips
         if skip:
@@ -376,7 +367,7 @@ class Transport:
             target, set_ = self.restart_target(self.position)
             clip, activity = (c.restart[set_] if set_ else c.restart_top), Activity.RESTARTING
         self._jump(target)
-        self._say(clip, activity, Music.FADE_IN if paused else Music.DUCKED, then=target)
+        self._say(clip, activity, rise, then=target)
 
     # -- the audio callback's work -----------------------------------------
     def render(self, out: np.ndarray) -> None:
