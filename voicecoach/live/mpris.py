@@ -46,9 +46,6 @@ PEER = "org.freedesktop.DBus.Peer"
 TRACK_ID = "/org/voicecoach/session"
 PUBLISH_SECONDS = 0.05  # how often where the session is goes to the bus (if it changed)
 
-#: Hands a command to the audio side; safe from any thread.
-Send = Callable[[TransportCommand], None]
-
 #: Player methods and the command each one sends (None: accepted, does nothing).
 METHODS: dict[str, TransportCommand | None] = {
     "PlayPause": TransportCommand.TOGGLE,
@@ -104,34 +101,25 @@ def _status(now: NowPlaying | None) -> str:
 
 
 class MprisPlayer:
-    """The MPRIS object, without a bus: calls in, signals out.
+    """The MPRIS object, without a bus: calls in (``send`` gets their commands,
+    from any thread), signals out (``emit`` gets ``PropertiesChanged`` and ``Seeked``).
 
-    Parameters
-    ----------
-    track : Track
-    send : callable
-        Receives the :class:`~voicecoach.live.transport.TransportCommand` of a call.
-    emit : callable
-        Receives every :class:`Signal` (``PropertiesChanged``, ``Seeked``).
-
-    Notes
-    -----
     :meth:`call` runs on the bus thread and :meth:`update` on the player's;
     they share only :attr:`_props`, replaced whole (one atomic assignment).
     """
 
-    def __init__(self, track: Track, send: Send, emit: Callable[[Signal], None]):
+    def __init__(self, track: Track, send: Callable[[TransportCommand], None], emit: Callable[[Signal], None]):
         self.track = track
         self.send = send
         self.emit = emit
         self._now: NowPlaying | None = None
         self._props: dict[str, dict[str, Variant]] = self._properties(None)
 
-    # ------------------------------------------------------------ properties
-    def _metadata(self, now: NowPlaying | None) -> dict[str, Variant]:
+    def _properties(self, now: NowPlaying | None) -> dict[str, dict[str, Variant]]:
+        live = now is None or (now.state != TransportState.DONE and not now.quitting)
         t = self.track
         where = now.describe(", ") if now is not None else "starting"
-        return {
+        metadata = {
             "mpris:trackid": ("o", TRACK_ID),
             "mpris:length": ("x", _us(t.frames, t.samplerate)),
             "xesam:title": ("s", f"{t.title} · {where}"),
@@ -139,9 +127,6 @@ class MprisPlayer:
             "xesam:album": ("s", t.title),
             "xesam:comment": ("as", [where]),
         }
-
-    def _properties(self, now: NowPlaying | None) -> dict[str, dict[str, Variant]]:
-        live = now is None or (now.state != TransportState.DONE and not now.quitting)
         return {
             ROOT: {
                 "CanQuit": ("b", True),
@@ -157,7 +142,7 @@ class MprisPlayer:
                 "MinimumRate": ("d", 1.0),
                 "MaximumRate": ("d", 1.0),
                 "Volume": ("d", 1.0),
-                "Metadata": ("a{sv}", self._metadata(now)),
+                "Metadata": ("a{sv}", metadata),
                 "Position": ("x", _us(now.position, now.samplerate) if now else 0),
                 "CanGoNext": ("b", live),
                 "CanGoPrevious": ("b", live),
@@ -180,15 +165,9 @@ class MprisPlayer:
             self.emit(Signal(PLAYER, "Seeked", "x", (new[PLAYER]["Position"][1],)))
         self._now = now
 
-    # ----------------------------------------------------------------- calls
     def call(self, interface: str, member: str, args: tuple) -> tuple[str, tuple]:
-        """Answer one method call: ``(signature, body)`` of the reply.
-
-        Raises
-        ------
-        MprisError
-            Unknown interface, method or property.
-        """
+        """Answer one method call: ``(signature, body)`` of the reply; an
+        :class:`MprisError` for an unknown interface, method or property."""
         if interface == PROPERTIES:
             return self._property_call(member, args)
         if interface == INTROSPECTABLE and member == "Introspect":
@@ -227,9 +206,6 @@ def _machine_id() -> str:
         with suppress(OSError):
             return Path(path).read_text().strip()
     return ""
-
-
-# ----------------------------------------------------------------- the bus
 
 
 class MprisControl:
@@ -289,7 +265,6 @@ class MprisControl:
                     self.conn.close()
             self.conn = self.player = None
 
-    # -- the bus thread ----------------------------------------------------
     def _emit(self, signal: Signal) -> None:
         from jeepney import DBusAddress, new_signal
 
@@ -325,11 +300,9 @@ class MprisControl:
         fields, player = msg.header.fields, self.player
         if player is None:
             return
+        interface, member = fields.get(HeaderFields.interface, ""), fields.get(HeaderFields.member, "")
         try:
-            sig, body = player.call(
-                fields.get(HeaderFields.interface, ""), fields.get(HeaderFields.member, ""), tuple(msg.body)
-            )
-            reply = new_method_return(msg, sig, body)
+            reply = new_method_return(msg, *player.call(interface, member, tuple(msg.body)))
         except MprisError as exc:
             reply = new_error(msg, exc.name, "s", (str(exc),))
         except (TypeError, ValueError, KeyError, IndexError) as exc:  # malformed arguments
