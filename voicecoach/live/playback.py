@@ -1,11 +1,7 @@
-"""Live play of a prepared session: the core of ``voicecoach play``.
-
-:func:`play` is to the speakers what :func:`voicecoach.encode.writer.export`
-is to a file: it takes a prepared :class:`~voicecoach.audio.session.Session`
-and makes it heard, through any :class:`~voicecoach.live.player.Backend`.
-The terminal (keys, status line, notices) reaches it only through
-:class:`Hooks`, and other remote controls through ``controls``, so the whole
-of live play runs in tests with a fake backend and no sound card.
+"""Live play of a prepared session, the core of ``voicecoach play``: to the speakers
+what :func:`voicecoach.encode.writer.export` is to a file. The terminal reaches it only
+through :class:`Hooks` and other remote controls through ``controls``, so the whole of
+live play runs in tests with a fake backend and no sound card.
 """
 
 from __future__ import annotations
@@ -57,34 +53,15 @@ def play(
     hooks: Hooks | None = None,
     controls: Sequence[Control] = (),
 ) -> PlayResult:
-    """Play ``session`` live until it ends or is quit.
+    """Play ``session`` live until it ends or is quit; on Ctrl-C a :class:`PlayInterrupted`,
+    and a :class:`DeviceLost` when the output cannot be opened or goes away for good,
+    each with the position reached.
 
-    Parameters
-    ----------
-    session : Session
-        The prepared session; its cue bank also speaks the player's own
-        clips (paused, resume, skip to set N, quit, ...), made before any
-        sound at the session's voice and tick gains.
-    backend : Backend
-        Opens the output stream (sounddevice in the real program).
-    device, latency
-        Passed to ``backend.open``; ``device`` already resolved.
-    music : MusicStream, optional
-        The user's music; decoded ahead on a thread into a ring buffer and
-        laid under the session exactly as the export lays it.
-    hooks : Hooks
-        Keys, status line, notices and pacing from the console.
-    controls : sequence of Control
-        Further command sources (e.g. :class:`~voicecoach.live.mpris.MprisControl`
-        for headset buttons and media keys).
-
-    Raises
-    ------
-    PlayInterrupted
-        On Ctrl-C, with the position reached.
-    DeviceLost
-        The output could not be opened, or went away for good (an
-        :class:`AudioDeviceError`), with the position reached.
+    The session's cue bank also speaks the player's own clips (paused, skip to set N,
+    quit...), made before any sound at its gains. ``device`` (already resolved) and
+    ``latency`` go to ``backend.open``; ``music`` is decoded ahead on a thread and laid
+    under the session exactly as the export lays it; ``controls`` are further command
+    sources, such as :class:`~voicecoach.live.mpris.MprisControl`.
     """
     clips = session_clips(session)
     with ExitStack() as stack:

@@ -1,29 +1,23 @@
-"""What the live player plays next: the pure logic of playback.
+"""What the live player plays next: the pure logic of playback, which the audio
+callback runs through :meth:`Transport.render` (tests drive it with plain arrays).
 
-The audio callback calls :meth:`Transport.render` with the block to fill.
-It renders the session through the same :class:`~voicecoach.audio.mixer.Mixer` as
-the export, so live audio equals the exported file sample for sample, and
-advances a frame counter: that counter is the only clock.
+It renders the session through the export's :class:`~voicecoach.audio.mixer.Mixer`,
+so live audio equals the exported file sample for sample, and counts frames: that
+count is the only clock. Commands from other threads (keys, MPRIS) arrive through
+:meth:`Transport.request`, one attribute assignment (atomic under the GIL: no lock
+in the callback), and take effect at the next block, wherever they came from. An
+interruption fades the sound out over a few milliseconds (no click), says a
+precomputed clip, and goes on where it makes sense for the segment:
 
-Commands arrive from other threads (the terminal's keys, MPRIS) through
-:meth:`Transport.request`, a single attribute assignment (atomic under the
-GIL: no lock in the callback), and take effect at the start of the next
-block. The transport never knows where a command came from. Interruptions
-fade the sound out over a few milliseconds (no click), play a precomputed
-spoken clip, and continue where it makes sense for the segment:
-
-* pause, then resume: in a rep, from the start of the rep after "back to the
-  start of this rep" and a count-in; elsewhere (intro, warm-up, rest, get
-  ready, outro) from the start of the phrase that was cut, after a short
-  "carrying on" (a rest's own count-in is heard whole again);
-* skip: names the set it goes to, leaves a gap, and plays that set's own
-  count-in; in the last set it goes to the outro;
+* pause, then resume: in a rep, from its start after a count-in; elsewhere from
+  the start of the phrase that was cut, after a short "carrying on" (a rest's own
+  count-in is heard whole again);
+* skip: names the set it goes to, leaves a gap, and plays that set's count-in;
+  in the last set it goes to the outro;
 * restart: back to the count-in of the current set;
 * quit: says so, lets the music fade, and ends.
 
-The clips sound at the session's gains (:func:`make_clips`); music stays ducked
-under them and fades out and back in around a pause. No sounddevice here: tests
-drive :meth:`render` with plain arrays.
+Music stays ducked under the clips and fades out and back in around a pause.
 """
 
 from __future__ import annotations
@@ -137,18 +131,10 @@ _MOST_SECTIONS = 4  # sections one command queues: a fade, a message, the music'
 class Transport:
     """The player's state machine; :meth:`render` is the audio callback's work.
 
-    Parameters
-    ----------
-    mixer : Mixer
-        Renders the session; its ``channels`` fix the output's width.
-    timeline : Timeline
-    clips : Clips
-        From :func:`make_clips` with the same mixer's gains.
-    start : int
-        Timeline frame to start from.
-    bed : MusicBed, optional
-        Music under the session: ducked by the timeline, fully ducked under
-        the spoken clips, and paused (not pulled) while the session is.
+    ``mixer`` renders the session (its ``channels`` fix the output's width);
+    ``clips`` come from :func:`make_clips` with the same mixer's gains; ``start``
+    is the timeline frame to start from; the music ``bed`` is ducked by the
+    timeline, fully ducked under the clips, and not pulled while paused.
     """
 
     def __init__(self, mixer: Mixer, timeline: Timeline, clips: Clips, start: int = 0, bed: MusicBed | None = None):
@@ -451,15 +437,11 @@ def make_clips(
     voice_gain: float = 1.0,
     tick_gain: float = 1.0,
 ) -> Clips:
-    """The player's spoken :class:`Clips`, built before the stream opens.
-
-    ``voice_gain`` and ``tick_gain`` are the session mixer's
-    (:meth:`~voicecoach.audio.mixer.Mixer.bus_gain`), so a message sounds as
-    loud as the session's own speech and its count-in ticks as its ticks;
-    the transport then passes each through the session's limiter. The ``*_rep``
-    clips end with a count-in -- a tick and "three, two, one" a second apart --
-    so the user finds the rhythm again; skip and restart announcements end
-    with a gap so the count-in that follows is heard as separate.
+    """The player's spoken :class:`Clips`, built before the stream opens, at the
+    session mixer's ``voice_gain`` and ``tick_gain`` so they sound as loud as its
+    speech and ticks. The ``*_rep`` clips end with a count-in (a tick and "three,
+    two, one" a second apart) so the user finds the rhythm again; skip and restart
+    announcements end with a gap so the count-in that follows is heard as separate.
     """
     book = phrases or default_phrases()
     sr = samplerate
