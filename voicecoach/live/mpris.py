@@ -338,16 +338,11 @@ def _claim_name(conn) -> str:
 def open_mpris(track: Track, enabled: bool = True) -> MprisControl | None:
     """The MPRIS control, or None where there is no session bus (a headless
     box, macOS, Windows) or it is turned off: the session plays as before,
-    with one debug-level note."""
+    with one debug-level note (a broken jeepney leaves the control inert the same way)."""
     if not enabled:
         return None
     if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
         _log.debug("MPRIS off: no session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
-        return None
-    try:
-        import jeepney  # noqa: F401 - a dependency, but a broken install must not stop play
-    except ImportError as exc:
-        _log.debug("MPRIS off: %s", exc)
         return None
     return MprisControl(track)
 

@@ -17,19 +17,10 @@ _log = logging.getLogger("voicecoach.audio.music")  # the same logger as the str
 
 
 class MusicFeeder:
-    """A :class:`MusicStream` decoded ahead on a thread, for the audio callback.
+    """A :class:`MusicStream` (only this feeder may read it once started) decoded
+    ahead on a thread, for the audio callback, into a ring of ``seconds``
+    allocated once, at most ``chunk`` frames per decode step.
 
-    Parameters
-    ----------
-    stream : MusicStream
-        The music; only this feeder may read it once started.
-    seconds : float
-        Capacity of the ring buffer; allocated once, at construction.
-    chunk : int
-        Most frames the producer decodes per step.
-
-    Notes
-    -----
     Single producer (the thread, via :meth:`fill`), single consumer (the
     callback, via :meth:`take`), no lock: each side only *writes* its own
     counter, published by one attribute assignment after the samples are
@@ -59,7 +50,6 @@ class MusicFeeder:
         """Frames decoded and not yet taken."""
         return self._written - self._taken
 
-    # ------------------------------------------------------------ producer
     def fill(self) -> int:
         """Decode into the ring until it is full; return the frames added.
 
@@ -70,7 +60,7 @@ class MusicFeeder:
         added = 0
         cap = self.capacity
         while True:
-            free = cap - (self._written - self._taken)
+            free = cap - self.available
             at = self._written % cap
             k = min(free, cap - at, self.chunk)
             if k <= 0 or self._stop.is_set():
@@ -108,7 +98,6 @@ class MusicFeeder:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # ------------------------------------------------------------ consumer
     def take(self, out: np.ndarray) -> int:
         """Copy the next frames into ``out``; the audio callback's side.
 
