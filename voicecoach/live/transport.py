@@ -33,6 +33,7 @@ import numpy as np
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.levels import TruePeakLimiter
 from voicecoach.audio.mixer import Mixer
+from voicecoach.audio.normalise import limited
 from voicecoach.common.arrays import scale_frames
 from voicecoach.common.fades import fade_in
 from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
@@ -147,9 +148,15 @@ class Transport:
         self.bed = bed
         self.timeline = timeline
 
-        # Spoken messages sound at the session's gains and pass the same limiter.
-        def level(v: Any) -> Any:
-            return tuple(map(level, v)) if isinstance(v, tuple) else self.at_session_level(v)
+        def level(clip: Any) -> Any:
+            """A spoken clip (already at the session's gains) through its limiter: without
+            music limited now, as the mixer's sounds were; with music the running limiter takes it."""
+            if isinstance(clip, tuple):
+                return tuple(map(level, clip))
+            x = np.ascontiguousarray(clip, dtype=np.float32)
+            if bed is None and mixer.limited and len(x):
+                x = limited(x.astype(np.float64)).astype(np.float32)
+            return x
 
         self.clips = Clips(**{f.name: level(getattr(clips, f.name)) for f in fields(clips)})
         self.sets = sets
@@ -182,16 +189,6 @@ class Transport:
         self.quit_requested = False
         self.log: list[tuple[int, TransportCommand]] = []  # (rendered frame, command) as applied
         self.jumps: list[tuple[int, int]] = []  # (from, to) timeline frames: what was heard
-
-    def at_session_level(self, clip: np.ndarray) -> np.ndarray:
-        """A spoken clip through the session's limiter: without music limited now,
-        as the mixer's sounds were; with music the running limiter takes it."""
-        x = np.ascontiguousarray(clip, dtype=np.float32)
-        if self.bed is None and self.mixer.limited and len(x):
-            from voicecoach.audio.normalise import limited
-
-            x = limited(x.astype(np.float64)).astype(np.float32)
-        return x
 
     # -- other threads ---------------------------------------------------
     def request(self, command: TransportCommand | str) -> None:
