@@ -1,10 +1,7 @@
-"""Atomic file writes: a hidden temp file beside the target, renamed into place.
-
-A reader (or a crash) then sees the old file or the new one, never half of
-one. Temp files are named ``.NAME.part-PID-XXXXXXXX`` and removed on any
-failure; one left by a process that was killed (SIGKILL, power loss) is
-recognised by its name and its dead PID, and :func:`remove_stale_parts`
-deletes it, while a running writer's temp file is left alone.
+"""Atomic file writes: a hidden temp file beside the target, renamed into place,
+so a reader (or a crash) sees the old file or the new one, never half of one.
+Temp files (``.NAME.part-PID-XXXXXXXX``) are removed on any failure; one left by a
+killed process is known by its dead PID and removed by :func:`remove_stale_parts`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""Raised-cosine ramps: gains that start or end a sound without a click.
-
-A built-in sound, a spoken cue and a custom sound file all start and end
-with these two shapes.
-"""
+"""Raised-cosine ramps: gains that start or end a sound (built-in, spoken or
+custom) without a click."""
 
 from __future__ import annotations
 

@@ -1,11 +1,7 @@
-"""Keeping what C libraries write to file descriptor 2 off the terminal.
-
-libmpg123 (inside libsndfile) prints "Illegal Audio-MPEG-Header" lines for
-a corrupt MP3 straight to fd 2, below Python; PortAudio's ALSA host API
-prints its failures there over the status line. :class:`Fd2Capture` points
-fd 2 at a temp file while entered and hands back what was written.
-Redirecting fd 2 affects the whole process, so it is done only on the main
-thread (a background thread's would swallow the main thread's messages).
+"""Keeping what C libraries write to file descriptor 2 (libmpg123's "Illegal
+Audio-MPEG-Header", PortAudio's ALSA failures) off the terminal: :class:`Fd2Capture`
+points fd 2 at a temp file while entered and hands back what was written. That
+affects the whole process, so it is done only on the main thread.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Type checks for numbers from presets, options and callers.
-
-``bool`` is an ``int`` in Python, but ``reps = true`` is a mistake, not 1:
-every check here rejects it. numpy's integer and float scalars pass.
-"""
+"""Type checks for numbers from presets, options and callers. ``bool`` is an
+``int`` in Python, but ``reps = true`` is a mistake, not 1: every check here
+rejects it. numpy's integer and float scalars pass."""
 
 from __future__ import annotations
 

@@ -1,13 +1,9 @@
-"""Keep what C libraries print on file descriptor 2 off the user's terminal.
-
-PortAudio's ALSA host API writes lines such as ``Expression '...' failed in
-'src/hostapi/alsa/pa_linux_alsa.c'`` straight to fd 2 when the sound server
-dies, over the status line; Python cannot catch them without moving the
-descriptor. While :class:`NativeNoise` is active fd 2 goes to a temporary
-file, and the player writes to the terminal through the stream it yields.
-On exit the descriptor is restored; library noise is kept for ``--debug``
-(the ``voicecoach.native`` logger) and anything else caught (a Python
-warning, a log line) is passed on, so nothing is lost.
+"""Keep what PortAudio's ALSA host API prints on fd 2 when the sound server dies
+(``Expression '...' failed in 'src/hostapi/alsa/pa_linux_alsa.c'``) off the status
+line. While :class:`NativeNoise` is active fd 2 goes to a temporary file and the
+player writes to the terminal through the stream it yields; on exit library noise
+goes to the ``voicecoach.native`` logger (``--debug``) and anything else caught is
+passed on, so nothing is lost.
 """
 
 from __future__ import annotations

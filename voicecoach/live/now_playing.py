@@ -34,23 +34,20 @@ class NowPlaying:
     side: str | None
     seeks: int
 
-    @property
-    def phase(self) -> str:
-        """``lift``, ``rest``, ``PAUSED``, ``count-in``...: what is going on."""
-        if self.state == TransportState.PAUSED:
-            return "PAUSED"
-        if self.activity != Activity.SESSION:
-            return str(self.activity)
-        return segment_label(self.segment, LabelStyle.STATUS)
-
     def describe(self, sep: str = "  ") -> str:
-        """``set 2/3  rep 4/10  lower``."""
+        """``set 2/3  rep 4/10  lower``, ending with what is going on: ``lift``,
+        ``rest``, ``PAUSED``, ``count-in``..."""
         parts = []
         if self.set and self.segment != SegmentKind.REST:
             parts.append(f"set {self.set}/{self.sets}")
         if self.rep:
             parts.append(f"rep {self.rep}/{self.reps}" + (f" {self.side}" if self.side else ""))
-        parts.append(self.phase)
+        if self.state == TransportState.PAUSED:
+            parts.append("PAUSED")
+        elif self.activity != Activity.SESSION:
+            parts.append(str(self.activity))
+        else:
+            parts.append(segment_label(self.segment, LabelStyle.STATUS))
         return sep.join(parts)
 
 
