@@ -21,13 +21,10 @@ _PART = re.compile(r"^\..+\.part-(?P<pid>\d+)-[0-9a-f]{8}$")
 
 
 def temp_beside(target: Path, mode: int = 0o666, claim: Callable[[Path], None] | None = None) -> Path:
-    """Create an empty ``.NAME.part-PID-XXXXXXXX`` in ``target``'s folder.
-
-    ``mode`` is filtered by the umask, as ``open()`` does; the name is new
-    (``O_EXCL``), so two writers never share a temp file. ``claim(path)`` is
-    called *before* the file is created: a signal that lands in between still
-    leaves the caller knowing what to remove.
-    """
+    """Create an empty ``.NAME.part-PID-XXXXXXXX`` in ``target``'s folder (``mode``
+    filtered by the umask; ``O_EXCL``, so two writers never share one). ``claim(path)``
+    is called *before* the file is created, so a signal in between still leaves the
+    caller knowing what to remove."""
     if not isinstance(target, Path):
         raise TypeError(f"target must be a Path, not {type(target).__name__}")
     while True:
@@ -55,11 +52,8 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale_parts(folder: Path) -> list[Path]:
-    """Delete the temp files of dead writers in ``folder`` (by name and PID).
-
-    Only regular files named ``.NAME.part-PID-XXXXXXXX`` whose process is
-    gone; a folder that can not be listed is left as it is.
-    """
+    """Delete the temp files of dead writers in ``folder``: regular files named
+    ``.NAME.part-PID-XXXXXXXX`` whose process is gone (an unlistable folder is left as it is)."""
     removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))

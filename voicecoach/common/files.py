@@ -43,13 +43,8 @@ def kind_of(mode: int) -> str:
 
 
 def regular_file(path: Path | str, cap: int | None = None) -> os.stat_result:
-    """``os.stat`` of ``path`` if it is a regular file of at most ``cap`` bytes.
-
-    Raises
-    ------
-    UnusableFile
-        Missing, unreadable, not a regular file, or bigger than ``cap``.
-    """
+    """``os.stat`` of ``path`` if it is a regular file of at most ``cap`` bytes;
+    else (missing, unreadable, not a regular file, too big) :class:`UnusableFile`."""
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -64,12 +59,9 @@ def regular_file(path: Path | str, cap: int | None = None) -> os.stat_result:
 
 
 def read_capped(path: Path | str, cap: int) -> bytes:
-    """All of a regular file of at most ``cap`` bytes.
-
-    Opened without blocking (a FIFO put in place after a check can not hang
-    us) and checked again on the open descriptor; never more than ``cap + 1``
-    bytes are read, whatever the file claims or grows to.
-    """
+    """All of a regular file of at most ``cap`` bytes: opened without blocking (a FIFO
+    put in place after a check can not hang us) and checked again on the descriptor;
+    never more than ``cap + 1`` bytes are read, whatever the file claims or grows to."""
     regular_file(path, cap)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

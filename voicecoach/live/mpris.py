@@ -210,15 +210,10 @@ def _machine_id() -> str:
 
 class MprisControl:
     """:class:`MprisPlayer` on the session bus: a remote control for
-    :func:`~voicecoach.live.playback.play`.
-
-    Called with the transport, it is a context manager: while entered it
-    owns a bus name, answers calls on its own thread (handing commands to
-    :meth:`Transport.request`) and publishes where the session is every
-    :data:`PUBLISH_SECONDS`. ``connect`` opens a jeepney connection (the
-    default: the session bus) and ``claim`` takes the name; tests pass their
-    own. The name is :data:`BUS_NAME`, or ``BUS_NAME.instance<pid>`` when
-    another voicecoach already holds it.
+    :func:`~voicecoach.live.playback.play`, entered with the transport. While
+    entered it owns :data:`BUS_NAME` (or ``BUS_NAME.instance<pid>`` when taken),
+    answers calls on its own thread and publishes where the session is every
+    :data:`PUBLISH_SECONDS`. Tests pass their own ``connect`` and ``claim``.
     """
 
     def __init__(

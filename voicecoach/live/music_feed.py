@@ -21,15 +21,10 @@ class MusicFeeder:
     ahead on a thread, for the audio callback, into a ring of ``seconds``
     allocated once, at most ``chunk`` frames per decode step.
 
-    Single producer (the thread, via :meth:`fill`), single consumer (the
-    callback, via :meth:`take`), no lock: each side only *writes* its own
-    counter, published by one attribute assignment after the samples are
-    copied, which is atomic under CPython's GIL; so the other side never sees
-    frames that are not there yet nor reuses space not yet consumed.
-
-    The producer sleeps while the ring is full; the consumer never waits. If
-    the producer fails, the error is kept in :attr:`error` and the ring runs
-    dry: :meth:`take` then gives silence and counts :attr:`underruns`.
+    One producer (:meth:`fill`), one consumer (:meth:`take`), no lock: each side
+    only *writes* its own counter, published by one attribute assignment (atomic
+    under CPython's GIL) after the samples are copied. The consumer never waits;
+    if the producer fails, :attr:`error` keeps why and the ring runs dry.
     """
 
     def __init__(self, stream: MusicStream, seconds: float = 3.0, chunk: int = 2048):
@@ -51,12 +46,9 @@ class MusicFeeder:
         return self._written - self._taken
 
     def fill(self) -> int:
-        """Decode into the ring until it is full; return the frames added.
-
-        Called by the thread, and once by :meth:`start` before the thread
-        runs (so errors of the first track surface in the caller). Never call
-        it while the thread runs: there must be one producer.
-        """
+        """Decode into the ring until it is full; return the frames added. Called by
+        the thread, and once by :meth:`start` before it runs, so the first track's
+        errors surface in the caller; never while it runs (one producer)."""
         added = 0
         cap = self.capacity
         while True:
@@ -99,12 +91,9 @@ class MusicFeeder:
         self.stop()
 
     def take(self, out: np.ndarray) -> int:
-        """Copy the next frames into ``out``; the audio callback's side.
-
-        ``out`` is float32, shape ``(n, channels)``, not validated: this runs in
-        the callback. Returns the frames of music copied; the rest of ``out`` is
-        zeroed and one underrun counted. No allocation beyond views, no lock, no wait.
-        """
+        """Copy the next frames into ``out`` (float32, ``(n, channels)``, not validated:
+        the callback's side); return how many. The rest of ``out`` is zeroed and one
+        underrun counted. No allocation beyond views, no lock, no wait."""
         n = out.shape[0]
         k = min(n, self._written - self._taken)
         cap = self.capacity

@@ -165,12 +165,9 @@ KEYS = {
 
 @dataclass(frozen=True)
 class Hooks:
-    """What the console lends the player; every hook runs on the playing thread.
-
-    ``keys`` returns a pressed key (:data:`KEYS`) or None without blocking;
-    ``status`` redraws from the transport; ``notice`` tells the user one line;
-    ``clock`` and ``sleep`` pace the loop (the audio clock still rules what
-    is heard: they only decide how often the loop looks).
+    """What the console lends the player, all run on the playing thread: ``keys``
+    returns a pressed key (:data:`KEYS`) or None without blocking; ``clock`` and
+    ``sleep`` only decide how often the loop looks (the audio clock rules what is heard).
     """
 
     keys: Callable[[], str | None] = lambda: None
@@ -279,11 +276,9 @@ class Player:
         return PlayResult(not t.quit_requested, t.underruns, t.position, self.recoveries, list(t.log), list(t.jumps))
 
     def _drain(self, stream: Stream) -> None:
-        """Let the last buffers reach the ears: after the end the callback
-        plays the latency's worth of silence and raises CallbackStop, so the
-        stream plays out what it holds and goes inactive; ``stop()`` then
-        waits for the device, and a wait of the reported latency covers what
-        a sound server may still hold."""
+        """Let the last buffers reach the ears: the callback ends with the latency's
+        worth of silence, ``stop()`` waits for the device, and a wait of the reported
+        latency covers what a sound server may still hold."""
         deadline = self.clock() + DRAIN_SECONDS + _seconds(getattr(stream, "latency", 0.0))
         while stream.active and self.clock() < deadline:
             self.sleep(POLL_SECONDS)

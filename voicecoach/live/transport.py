@@ -89,12 +89,8 @@ class Music(StrEnum):
 
 @dataclass(frozen=True, eq=False)
 class Clips:
-    """The player's spoken clips, mono float32 at the session rate, already
-    at the session's voice and tick gains and limited like it.
-
-    ``skip_to[n]`` and ``restart[n]`` name set ``n`` (index 0 unused);
-    ``*_rep`` clips end with a count-in.
-    """
+    """The player's spoken clips, mono float32 at the session rate and gains;
+    ``skip_to[n]`` and ``restart[n]`` name set ``n`` (index 0 unused)."""
 
     paused: np.ndarray
     resume_rep: np.ndarray
@@ -110,17 +106,14 @@ class Clips:
 
 
 class _Section:
-    """A stretch to play: timeline frames ``[pos, end)`` of the mix, or a clip.
+    """A stretch to play: timeline frames ``[pos, end)`` of the mix, or a clip. The
+    transport refills a few for each command: the audio callback builds no objects."""
 
-    The transport keeps a few and refills them for each command
-    (:meth:`Transport._put`): the audio callback builds no objects."""
-
-    __slots__ = ("activity", "clip", "end", "fade", "music", "origin", "pos", "silence")
+    __slots__ = ("activity", "clip", "end", "fade", "music", "origin", "pos")
     pos: int
-    end: int
+    end: int  # < 0: endless silence (paused)
     clip: np.ndarray | None  # mono float32; None = the mix
     fade: bool  # fade the mix out over this section
-    silence: bool  # endless silence (paused)
     activity: Activity
     music: Music
     origin: int  # where the section began
@@ -265,7 +258,7 @@ class Transport:
         """Queue a section after the command's others; ``end`` < 0 is endless silence."""
         sec = self._next[self._filling]
         sec.pos = sec.origin = pos
-        sec.end, sec.clip, sec.fade, sec.silence = end, clip, fade, end < 0
+        sec.end, sec.clip, sec.fade = end, clip, fade
         sec.activity, sec.music = act, music
         self._filling += 1
 
@@ -279,7 +272,7 @@ class Transport:
             return
         head = self._queue[self._head]
         stop = min(head.end, head.pos + self.fade)
-        if not head.silence and stop > head.pos:
+        if stop > head.pos:  # not while paused
             music = head.music if head.clip is not None else Music.TIMELINE
             self._put(head.pos, stop, head.clip, head.activity, music, fade=True)
 
@@ -354,14 +347,10 @@ class Transport:
 
     # -- the audio callback's work -----------------------------------------
     def render(self, out: np.ndarray) -> None:
-        """Fill ``out`` (float32, shape ``(n, channels)``) with the next frames.
-
-        With music the frames pass through the same :class:`TruePeakLimiter`
-        as the export's, which pulls this transport's unlimited sound ahead
-        (see :mod:`voicecoach.audio.levels`); without, the mixer renders the
-        planned limiter gain. Silence once the session is over;
-        :attr:`finished` tells. Only slices of precomputed arrays are added:
-        no allocation beyond views.
+        """Fill ``out`` (float32, shape ``(n, channels)``) with the next frames, silence
+        once the session is over (:attr:`finished`). With music they pass through the
+        export's :class:`TruePeakLimiter`, which pulls this transport's sound ahead;
+        without, the mixer renders the planned limiter gain. No allocation beyond views.
         """
         if self.bed is None:  # the mixer renders the planned limiter gain
             self._pull(out)
@@ -392,7 +381,7 @@ class Transport:
                 break
             sec = self._queue[self._head]
             self.activity = sec.activity
-            if sec.silence:
+            if sec.end < 0:  # paused
                 out[done:] = 0.0
                 break
             take = min(n - done, sec.end - sec.pos)
