@@ -15,8 +15,7 @@ from typing import IO, Self
 
 __all__ = ["Fd2Capture"]
 
-MAX_KEPT = 64 * 1024
-"""Bytes of captured output kept per call by default; the rest is not read."""
+MAX_KEPT = 64 * 1024  # bytes of captured output kept per call by default; the rest is not read
 
 
 class Fd2Capture:

@@ -94,12 +94,6 @@ def _us(frames: int, samplerate: int) -> int:
     return frames * 1_000_000 // samplerate
 
 
-def _status(now: NowPlaying | None) -> str:
-    if now is None or (now.state == TransportState.PLAYING and not now.quitting):
-        return "Playing"
-    return "Paused" if now.state == TransportState.PAUSED and not now.quitting else "Stopped"
-
-
 class MprisPlayer:
     """The MPRIS object, without a bus: calls in (``send`` gets their commands,
     from any thread), signals out (``emit`` gets ``PropertiesChanged`` and ``Seeked``).
@@ -116,7 +110,9 @@ class MprisPlayer:
         self._props: dict[str, dict[str, Variant]] = self._properties(None)
 
     def _properties(self, now: NowPlaying | None) -> dict[str, dict[str, Variant]]:
-        live = now is None or (now.state != TransportState.DONE and not now.quitting)
+        state = TransportState.PLAYING if now is None else "quitting" if now.quitting else now.state
+        live = state not in (TransportState.DONE, "quitting")
+        status = {"playing": "Playing", "paused": "Paused"}.get(state, "Stopped")  # TransportState's values
         t = self.track
         where = now.describe(", ") if now is not None else "starting"
         metadata = {
@@ -137,7 +133,7 @@ class MprisPlayer:
                 "SupportedMimeTypes": ("as", []),
             },
             PLAYER: {
-                "PlaybackStatus": ("s", _status(now)),
+                "PlaybackStatus": ("s", status),
                 "Rate": ("d", 1.0),
                 "MinimumRate": ("d", 1.0),
                 "MaximumRate": ("d", 1.0),

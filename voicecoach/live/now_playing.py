@@ -13,12 +13,8 @@ from voicecoach.plan.labels import LabelStyle, segment_label
 
 @dataclass(frozen=True)
 class NowPlaying:
-    """Where the session is, as a listener would describe it.
-
-    ``position`` is the timeline frame heard (while paused: where it will go
-    on); ``seeks`` counts jumps of the position (rewinds, skips), so a
-    display knows when to resynchronise.
-    """
+    """``position`` is the timeline frame heard (while paused: where it will go on);
+    ``seeks`` counts its jumps (rewinds, skips), so a display knows when to resynchronise."""
 
     state: TransportState
     activity: Activity

@@ -19,9 +19,8 @@ from voicecoach.live.transport import Transport, session_clips
 
 __all__ = ["Control", "DeviceLost", "Hooks", "PlayInterrupted", "play"]
 
-#: A remote control: entered with the transport when playback starts, left
-#: when it ends. While entered it may call :meth:`Transport.request` from any
-#: thread (the one lock-free way in); the keys are polled separately.
+#: A remote control: entered with the transport while it plays; it may call
+#: :meth:`Transport.request` from any thread (the one lock-free way in).
 Control = Callable[[Transport], AbstractContextManager]
 
 

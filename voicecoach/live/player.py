@@ -217,9 +217,8 @@ class Player:
             self.t.underruns += 1
         self.t.render(outdata)
         if self.t.finished:
-            # Host APIs drop what they still hold when a stream stops (ALSA's
-            # pulse plugin lost the session's end): play the latency's worth of
-            # silence first, so what is dropped is silence.
+            # Host APIs drop what they still hold when a stream stops: play the
+            # latency's worth of silence first, so what is dropped is silence.
             self._pad -= frames
             if self._pad <= 0:
                 raise _sd().CallbackStop

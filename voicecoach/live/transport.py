@@ -190,8 +190,7 @@ class Transport:
 
     @property
     def ahead(self) -> int:
-        """Frames rendered for the limiter beyond those handed out: a command
-        takes effect this many frames after the next block starts."""
+        """Frames rendered for the limiter beyond those handed out: how long after the next block a command is heard."""
         return self._pulled - self.rendered
 
     @property
@@ -252,12 +251,10 @@ class Transport:
         return max(0, first.start - COUNT_IN * self.sr), set_
 
     # -- commands (run inside render, at a block start) --------------------
-    def _put(
-        self, pos: int, end: int, clip: np.ndarray | None, act: Activity, music: Music, fade: bool = False
-    ) -> None:
+    def _put(self, at: int, end: int, clip: np.ndarray | None, act: Activity, music: Music, fade: bool = False) -> None:
         """Queue a section after the command's others; ``end`` < 0 is endless silence."""
         sec = self._next[self._filling]
-        sec.pos = sec.origin = pos
+        sec.pos = sec.origin = at
         sec.end, sec.clip, sec.fade = end, clip, fade
         sec.activity, sec.music = act, music
         self._filling += 1
@@ -282,10 +279,6 @@ class Transport:
         if then is not None:
             self._put(then, self.timeline.frames, None, Activity.SESSION, Music.TIMELINE)
             self.state = TransportState.PLAYING
-
-    def _music_tail(self, activity: Activity) -> None:
-        """Silence while the music under a clip fades out."""
-        self._put(0, len(self._silence), self._silence, activity, Music.FADE_OUT)
 
     def _jump(self, target: int) -> None:
         if target != self.position:
@@ -312,7 +305,7 @@ class Transport:
             self._fade_out_now()
             self._jump(self.resume_point(self.position)[0])
             self._say(c.paused, Activity.PAUSING)
-            self._music_tail(Activity.PAUSING)
+            self._put(0, len(self._silence), self._silence, Activity.PAUSING, Music.FADE_OUT)  # music fades out
             self._put(0, -1, None, Activity.SESSION, Music.DUCKED)
             self.state = TransportState.PAUSED
         elif command == TransportCommand.RESUME and paused:
@@ -326,7 +319,7 @@ class Transport:
         elif command == TransportCommand.QUIT:
             self._fade_out_now()
             self._say(c.quit, Activity.STOPPING, rise)
-            self._music_tail(Activity.STOPPING)
+            self._put(0, len(self._silence), self._silence, Activity.STOPPING, Music.FADE_OUT)
             self.quit_requested = True
             self.state = TransportState.PLAYING
         else:
