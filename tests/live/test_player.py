@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from voicecoach.errors import AudioDeviceError, InputError
-from voicecoach.live.player import Device, Player, parse_latency, resolve_device
+from voicecoach.live.player import Device, Hooks, Player, parse_latency, resolve_device
 from voicecoach.live.transport import Transport
 
 def make_player(session, backend, keys=(), **kw):
@@ -12,8 +12,9 @@ def make_player(session, backend, keys=(), **kw):
     t = Transport(mixer, tl, clips)
     script = list(keys)
     notices = []
-    player = Player(t, backend, keys=lambda: script.pop(0) if script else None,
-                    clock=backend.clock, sleep=backend.sleep, notice=notices.append, **kw)
+    hooks = Hooks(keys=lambda: script.pop(0) if script else None,
+                  clock=backend.clock, sleep=backend.sleep, notice=notices.append)
+    player = Player(t, backend, hooks=hooks, **kw)
     return t, player, notices
 
 

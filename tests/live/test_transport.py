@@ -1,5 +1,7 @@
 """The player's logic, driven block by block without any audio device."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,7 +11,7 @@ from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.ducking import DuckEnvelope
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
-from voicecoach.common.decibels import decibels, gain
+from voicecoach.common.decibels import gain
 from voicecoach.live.transport import (
     MUSIC_FADE_SECONDS,
     Activity,
@@ -23,6 +25,10 @@ from voicecoach.plan.kinds import COUNT_IN
 from voicecoach.plan.mix import Duck
 
 SR = 8000     # the rate of the shared session fixture (tests/live/conftest.py)
+
+
+def decibels(amplitude):
+    return 20.0 * math.log10(amplitude)
 
 
 def play(t, blocks):

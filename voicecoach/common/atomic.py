@@ -1,10 +1,7 @@
-"""Atomic file writes: a hidden temp file beside the target, renamed into place.
-
-A reader (or a crash) then sees the old file or the new one, never half of
-one. Temp files are named ``.NAME.part-PID-XXXXXXXX`` and removed on any
-failure; one left by a process that was killed (SIGKILL, power loss) is
-recognised by its name and its dead PID, and :func:`remove_stale_parts`
-deletes it, while a running writer's temp file is left alone.
+"""Atomic file writes: a hidden temp file beside the target, renamed into place,
+so a reader (or a crash) sees the old file or the new one, never half of one.
+Temp files (``.NAME.part-PID-XXXXXXXX``) are removed on any failure; one left by a
+killed process is known by its dead PID and removed by :func:`remove_stale_parts`.
 """
 
 from __future__ import annotations
@@ -13,26 +10,21 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 __all__ = ["PART_MARK", "atomic_path", "discard", "remove_stale_parts", "temp_beside"]
 
-PART_MARK = ".part-"
-"""What every temp file's name contains."""
-
+PART_MARK = ".part-"  # what every temp file's name contains
 
 _PART = re.compile(r"^\..+\.part-(?P<pid>\d+)-[0-9a-f]{8}$")
 
 
 def temp_beside(target: Path, mode: int = 0o666, claim: Callable[[Path], None] | None = None) -> Path:
-    """Create an empty ``.NAME.part-PID-XXXXXXXX`` in ``target``'s folder.
-
-    ``mode`` is filtered by the umask, as ``open()`` does; the name is new
-    (``O_EXCL``), so two writers never share a temp file. ``claim(path)`` is
-    called *before* the file is created: a signal that lands in between still
-    leaves the caller knowing what to remove.
-    """
+    """Create an empty ``.NAME.part-PID-XXXXXXXX`` in ``target``'s folder (``mode``
+    filtered by the umask; ``O_EXCL``, so two writers never share one). ``claim(path)``
+    is called *before* the file is created, so a signal in between still leaves the
+    caller knowing what to remove."""
     if not isinstance(target, Path):
         raise TypeError(f"target must be a Path, not {type(target).__name__}")
     while True:
@@ -50,23 +42,18 @@ def temp_beside(target: Path, mode: int = 0o666, claim: Callable[[Path], None] |
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+    """Whether ``pid`` runs; someone else's process, or a pid out of range, counts as running."""
     try:
-        os.kill(pid, 0)
+        with suppress(PermissionError, OverflowError):
+            os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OverflowError):
-        return True
     return True
 
 
 def remove_stale_parts(folder: Path) -> list[Path]:
-    """Delete the temp files of dead writers in ``folder`` (by name and PID).
-
-    Only regular files named ``.NAME.part-PID-XXXXXXXX`` whose process is
-    gone; a folder that can not be listed is left as it is.
-    """
+    """Delete the temp files of dead writers in ``folder``: regular files named
+    ``.NAME.part-PID-XXXXXXXX`` whose process is gone (an unlistable folder is left as it is)."""
     removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
@@ -76,21 +63,17 @@ def remove_stale_parts(folder: Path) -> list[Path]:
         m = _PART.match(entry.name)
         if m is None or _alive(int(m["pid"])):
             continue
-        try:
+        with suppress(OSError):
             if entry.is_file(follow_symlinks=False):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
-        except OSError:
-            pass
     return removed
 
 
 def discard(tmp: Path) -> None:
     """Remove a temp file if it is there; a failure to do so is not the error to report."""
-    try:
+    with suppress(OSError):
         os.unlink(tmp)
-    except OSError:
-        pass
 
 
 @contextmanager

@@ -1,8 +1,5 @@
-"""Raised-cosine ramps: gains that start or end a sound without a click.
-
-A built-in sound, a spoken cue and a custom sound file all start and end
-with these two shapes.
-"""
+"""Raised-cosine ramps: gains that start or end a sound (built-in, spoken or
+custom) without a click."""
 
 from __future__ import annotations
 
@@ -14,21 +11,9 @@ __all__ = ["fade_in", "fade_out"]
 
 
 def fade_in(frames: int, over: int | None = None) -> np.ndarray:
-    """The first ``frames`` gains of a raised-cosine fade-in ``over`` frames.
-
-    Parameters
-    ----------
-    frames : int
-        How many gains (a sound shorter than its fade takes only its start).
-    over : int, optional
-        Length of the whole fade; defaults to ``frames``.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64, shape ``(frames,)``: exactly 0 first, rising toward 1
-        (which the next sample would reach).
-    """
+    """The first ``frames`` gains, float64 of shape ``(frames,)``, of a raised-cosine
+    fade-in ``over`` frames (default: ``frames``; a sound shorter than its fade takes
+    only its start): exactly 0 first, rising toward 1 (which the next sample would reach)."""
     frames = check_count(frames, "frames")
     over = frames if over is None else check_count(over, "over")
     if over < frames or over == 0 < frames:
@@ -37,18 +22,7 @@ def fade_in(frames: int, over: int | None = None) -> np.ndarray:
 
 
 def fade_out(frames: int) -> np.ndarray:
-    """A raised-cosine fade-out of ``frames`` gains.
-
-    Parameters
-    ----------
-    frames : int
-        Length of the fade.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64, shape ``(frames,)``: falling from just under 1 to exactly 0,
-        so the sound ends silent.
-    """
+    """A raised-cosine fade-out, float64 of shape ``(frames,)``: falling from just
+    under 1 to exactly 0, so the sound ends silent."""
     frames = check_count(frames, "frames")
     return 0.5 + 0.5 * np.cos(np.pi * np.arange(1, frames + 1) / max(frames, 1))

@@ -1,11 +1,7 @@
-"""Keeping what C libraries write to file descriptor 2 off the terminal.
-
-libmpg123 (inside libsndfile) prints "Illegal Audio-MPEG-Header" lines for
-a corrupt MP3 straight to fd 2, below Python; PortAudio's ALSA host API
-prints its failures there over the status line. :class:`Fd2Capture` points
-fd 2 at a temp file while entered and hands back what was written.
-Redirecting fd 2 affects the whole process, so it is done only on the main
-thread (a background thread's would swallow the main thread's messages).
+"""Keeping what C libraries write to file descriptor 2 (libmpg123's "Illegal
+Audio-MPEG-Header", PortAudio's ALSA failures) off the terminal: :class:`Fd2Capture`
+points fd 2 at a temp file while entered and hands back what was written. That
+affects the whole process, so it is done only on the main thread.
 """
 
 from __future__ import annotations
@@ -14,18 +10,18 @@ import os
 import sys
 import tempfile
 import threading
+from contextlib import suppress
 from typing import IO, Self
 
 __all__ = ["Fd2Capture"]
 
-MAX_KEPT = 64 * 1024
-"""Bytes of captured output kept per call by default; the rest is not read."""
+MAX_KEPT = 64 * 1024  # bytes of captured output kept per call by default; the rest is not read
 
 
 class Fd2Capture:
     """A reusable context manager; after each use, :attr:`text` holds what
     was written to fd 2 (at most ``limit`` bytes, all of it for None) and
-    :attr:`lines` its non-empty lines (also counted in :attr:`total`).
+    :attr:`lines` its non-empty lines.
     While entered, :attr:`saved` is a descriptor of the real fd 2."""
 
     def __init__(self, limit: int | None = MAX_KEPT) -> None:
@@ -34,7 +30,6 @@ class Fd2Capture:
         self.saved: int | None = None
         self.text = ""
         self.lines: list[str] = []
-        self.total = 0
 
     def __enter__(self) -> Self:
         self.text, self.lines = "", []
@@ -59,7 +54,6 @@ class Fd2Capture:
         self._file.seek(0)
         self.text = self._file.read(-1 if self.limit is None else self.limit).decode("utf-8", "replace")
         self.lines = [line.strip() for line in self.text.splitlines() if line.strip()]
-        self.total += len(self.lines)
 
     def close(self) -> None:
         if self._file is not None:
@@ -68,7 +62,5 @@ class Fd2Capture:
 
 
 def _flush_stderr() -> None:
-    try:
+    with suppress(AttributeError, ValueError, OSError):
         sys.stderr.flush()
-    except (AttributeError, ValueError, OSError):
-        pass

@@ -1,10 +1,7 @@
-"""Opening the user's files without trusting what they are.
-
-A path a user names can be a FIFO (opening it blocks until a writer comes),
-a device that never ends (a read of it grows until memory runs out), a
-directory, or a huge file. Readers here open without blocking, check that
-what they opened is a regular file and read at most a stated number of
-bytes, so no input can hang the run or exhaust memory.
+"""Opening the user's files without trusting what they are: a FIFO would block,
+a device never end, a huge file exhaust memory. Readers here open without
+blocking, check that they opened a regular file and read at most a stated
+number of bytes.
 """
 
 from __future__ import annotations
@@ -21,11 +18,8 @@ MIB = 1024 * 1024
 
 
 class UnusableFile(InputError):
-    """A named file that is missing, not a regular file, or too big.
-
-    ``problem`` is the short reason ("is a FIFO"), for callers that name the
-    file and the key themselves.
-    """
+    """A named file that is missing, not a regular file, or too big; ``problem`` is
+    the short reason ("is a FIFO"), for callers that name the file and the key themselves."""
 
     def __init__(self, path: Path, problem: str):
         self.path = Path(path)
@@ -49,13 +43,8 @@ def kind_of(mode: int) -> str:
 
 
 def regular_file(path: Path | str, cap: int | None = None) -> os.stat_result:
-    """``os.stat`` of ``path`` if it is a regular file of at most ``cap`` bytes.
-
-    Raises
-    ------
-    UnusableFile
-        Missing, unreadable, not a regular file, or bigger than ``cap``.
-    """
+    """``os.stat`` of ``path`` if it is a regular file of at most ``cap`` bytes;
+    else (missing, unreadable, not a regular file, too big) :class:`UnusableFile`."""
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -70,12 +59,9 @@ def regular_file(path: Path | str, cap: int | None = None) -> os.stat_result:
 
 
 def read_capped(path: Path | str, cap: int) -> bytes:
-    """All of a regular file of at most ``cap`` bytes.
-
-    Opened without blocking (a FIFO put in place after a check can not hang
-    us) and checked again on the open descriptor; never more than ``cap + 1``
-    bytes are read, whatever the file claims or grows to.
-    """
+    """All of a regular file of at most ``cap`` bytes: opened without blocking (a FIFO
+    put in place after a check can not hang us) and checked again on the descriptor;
+    never more than ``cap + 1`` bytes are read, whatever the file claims or grows to."""
     regular_file(path, cap)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

@@ -1,8 +1,6 @@
-"""Type checks for numbers from presets, options and callers.
-
-``bool`` is an ``int`` in Python, but ``reps = true`` is a mistake, not 1:
-every check here rejects it. numpy's integer and float scalars pass.
-"""
+"""Type checks for numbers from presets, options and callers. ``bool`` is an
+``int`` in Python, but ``reps = true`` is a mistake, not 1: every check here
+rejects it. numpy's integer and float scalars pass."""
 
 from __future__ import annotations
 
@@ -20,15 +18,8 @@ def is_real(value: object) -> bool:
 
 
 def check_positive_int(value: object, name: str) -> int:
-    """``value`` as an int if it is a positive integer.
-
-    Raises
-    ------
-    TypeError
-        Not an integer (a bool is not one).
-    ValueError
-        Zero or negative.
-    """
+    """``value`` as an int if it is a positive integer; zero or a negative one
+    is a ValueError, anything but an integer (a bool too) a TypeError."""
     n = _checked_int(value, name)
     if n <= 0:
         raise ValueError(f"{name} must be positive, not {value}")
@@ -45,6 +36,6 @@ def check_count(value: object, name: str) -> int:
 
 
 def _checked_int(value: object, name: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):  # is_int, spelled out
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):  # is_int, spelled out for mypy
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     return int(value)

@@ -1,9 +1,6 @@
 """MPRIS: headset buttons, media keys, the desktop's sound menu and phone
-remotes steer the session over D-Bus.
-
-Every desktop routes those buttons to the MPRIS interface of the active
-media player, ``org.mpris.MediaPlayer2.*`` on the session bus. While it
-plays, ``play`` is one:
+remotes steer the session over D-Bus, as every desktop routes them to the
+active media player's ``org.mpris.MediaPlayer2.*`` on the session bus:
 
 =================  =====================================================
 PlayPause          pause or resume, like space (a rep resumes from its
@@ -13,14 +10,10 @@ Previous           the current set again, from its count-in
 Stop / Quit        end the session, like ``q`` (it is recorded as today)
 =================  =====================================================
 
-Two parts: :class:`MprisPlayer` is the pure mapping (calls to commands,
-:class:`~voicecoach.live.now_playing.NowPlaying` to properties and signals),
-tested with a fake bus; :class:`MprisControl` puts it on a real bus with
-jeepney (pure Python), answering calls on its own thread: a remote control
-for :func:`~voicecoach.live.playback.play`, entered with the transport. A
-command from that thread goes to the audio side the same lock-free way a
-key does (:meth:`Transport.request`), so the transport never knows where it
-came from.
+:class:`MprisPlayer` is the pure mapping (calls to commands, :class:`NowPlaying`
+to properties and signals), tested with a fake bus; :class:`MprisControl` puts it
+on a real bus with jeepney, answering calls on its own thread and handing commands
+to :meth:`Transport.request` the same lock-free way a key does.
 """
 
 from __future__ import annotations
@@ -30,8 +23,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from voicecoach.live.now_playing import NowPlaying, now_playing
@@ -50,9 +45,6 @@ INTROSPECTABLE = "org.freedesktop.DBus.Introspectable"
 PEER = "org.freedesktop.DBus.Peer"
 TRACK_ID = "/org/voicecoach/session"
 PUBLISH_SECONDS = 0.05  # how often where the session is goes to the bus (if it changed)
-
-#: Hands a command to the audio side; safe from any thread.
-Send = Callable[[TransportCommand], None]
 
 #: Player methods and the command each one sends (None: accepted, does nothing).
 METHODS: dict[str, TransportCommand | None] = {
@@ -102,41 +94,28 @@ def _us(frames: int, samplerate: int) -> int:
     return frames * 1_000_000 // samplerate
 
 
-def _status(now: NowPlaying | None) -> str:
-    if now is None or (now.state == TransportState.PLAYING and not now.quitting):
-        return "Playing"
-    return "Paused" if now.state == TransportState.PAUSED and not now.quitting else "Stopped"
-
-
 class MprisPlayer:
-    """The MPRIS object, without a bus: calls in, signals out.
+    """The MPRIS object, without a bus: calls in (``send`` gets their commands,
+    from any thread), signals out (``emit`` gets ``PropertiesChanged`` and ``Seeked``).
 
-    Parameters
-    ----------
-    track : Track
-    send : callable
-        Receives the :class:`~voicecoach.live.transport.TransportCommand` of a call.
-    emit : callable
-        Receives every :class:`Signal` (``PropertiesChanged``, ``Seeked``).
-
-    Notes
-    -----
     :meth:`call` runs on the bus thread and :meth:`update` on the player's;
     they share only :attr:`_props`, replaced whole (one atomic assignment).
     """
 
-    def __init__(self, track: Track, send: Send, emit: Callable[[Signal], None]):
+    def __init__(self, track: Track, send: Callable[[TransportCommand], None], emit: Callable[[Signal], None]):
         self.track = track
         self.send = send
         self.emit = emit
         self._now: NowPlaying | None = None
         self._props: dict[str, dict[str, Variant]] = self._properties(None)
 
-    # ------------------------------------------------------------ properties
-    def _metadata(self, now: NowPlaying | None) -> dict[str, Variant]:
+    def _properties(self, now: NowPlaying | None) -> dict[str, dict[str, Variant]]:
+        state = TransportState.PLAYING if now is None else "quitting" if now.quitting else now.state
+        live = state not in (TransportState.DONE, "quitting")
+        status = {"playing": "Playing", "paused": "Paused"}.get(state, "Stopped")  # TransportState's values
         t = self.track
         where = now.describe(", ") if now is not None else "starting"
-        return {
+        metadata = {
             "mpris:trackid": ("o", TRACK_ID),
             "mpris:length": ("x", _us(t.frames, t.samplerate)),
             "xesam:title": ("s", f"{t.title} · {where}"),
@@ -144,9 +123,6 @@ class MprisPlayer:
             "xesam:album": ("s", t.title),
             "xesam:comment": ("as", [where]),
         }
-
-    def _properties(self, now: NowPlaying | None) -> dict[str, dict[str, Variant]]:
-        live = now is None or (now.state != TransportState.DONE and not now.quitting)
         return {
             ROOT: {
                 "CanQuit": ("b", True),
@@ -157,12 +133,12 @@ class MprisPlayer:
                 "SupportedMimeTypes": ("as", []),
             },
             PLAYER: {
-                "PlaybackStatus": ("s", _status(now)),
+                "PlaybackStatus": ("s", status),
                 "Rate": ("d", 1.0),
                 "MinimumRate": ("d", 1.0),
                 "MaximumRate": ("d", 1.0),
                 "Volume": ("d", 1.0),
-                "Metadata": ("a{sv}", self._metadata(now)),
+                "Metadata": ("a{sv}", metadata),
                 "Position": ("x", _us(now.position, now.samplerate) if now else 0),
                 "CanGoNext": ("b", live),
                 "CanGoPrevious": ("b", live),
@@ -185,15 +161,9 @@ class MprisPlayer:
             self.emit(Signal(PLAYER, "Seeked", "x", (new[PLAYER]["Position"][1],)))
         self._now = now
 
-    # ----------------------------------------------------------------- calls
     def call(self, interface: str, member: str, args: tuple) -> tuple[str, tuple]:
-        """Answer one method call: ``(signature, body)`` of the reply.
-
-        Raises
-        ------
-        MprisError
-            Unknown interface, method or property.
-        """
+        """Answer one method call: ``(signature, body)`` of the reply; an
+        :class:`MprisError` for an unknown interface, method or property."""
         if interface == PROPERTIES:
             return self._property_call(member, args)
         if interface == INTROSPECTABLE and member == "Introspect":
@@ -229,29 +199,17 @@ class MprisPlayer:
 
 def _machine_id() -> str:
     for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
-        try:
-            with open(path) as f:
-                return f.read().strip()
-        except OSError:
-            continue
+        with suppress(OSError):
+            return Path(path).read_text().strip()
     return ""
-
-
-# ----------------------------------------------------------------- the bus
 
 
 class MprisControl:
     """:class:`MprisPlayer` on the session bus: a remote control for
-    :func:`~voicecoach.live.playback.play`.
-
-    Called with the transport, it is a context manager: while entered it
-    owns a bus name, answers calls on its own thread (handing commands to
-    :meth:`Transport.request`, the one lock-free way in) and publishes where
-    the session is every :data:`PUBLISH_SECONDS`. ``connect`` opens a
-    jeepney threading connection (the default: the session bus of
-    ``DBUS_SESSION_BUS_ADDRESS``) and ``claim`` takes the name; tests pass
-    their own. The name is :data:`BUS_NAME`, or ``BUS_NAME.instance<pid>``
-    when another voicecoach already holds it.
+    :func:`~voicecoach.live.playback.play`, entered with the transport. While
+    entered it owns :data:`BUS_NAME` (or ``BUS_NAME.instance<pid>`` when taken),
+    answers calls on its own thread and publishes where the session is every
+    :data:`PUBLISH_SECONDS`. Tests pass their own ``connect`` and ``claim``.
     """
 
     def __init__(
@@ -263,50 +221,41 @@ class MprisControl:
         self.conn: Any = None
         self.name: str | None = None
         self.player: MprisPlayer | None = None
-        self._watch: Callable[[], NowPlaying] | None = None
-        self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
     @contextmanager
     def __call__(self, transport: Transport) -> Iterator[MprisControl]:
-        self.attach(transport.request, lambda: now_playing(transport))
+        """Connect, take a name and serve while entered; on any failure of the
+        bus, stay inert (one debug note): the session plays without MPRIS.
+        On leaving, say "Stopped" one last time and leave the bus."""
+        watch = partial(now_playing, transport)
+        thread = None
+        self._stop.clear()
+        try:
+            self.conn = self._connect()
+            self.player = MprisPlayer(self.track, transport.request, self._emit)
+            self.player.update(watch())
+            self.name = self._claim(self.conn)
+            thread = threading.Thread(
+                target=self._serve, args=(self.player, watch), name="voicecoach-mpris", daemon=True
+            )
+            thread.start()
+        except Exception as exc:
+            _log.debug("MPRIS off: cannot use the session bus: %s", exc)
+            self.player = None
         try:
             yield self
         finally:
-            self.detach()
+            self._stop.set()
+            if thread is not None:
+                thread.join(5)
+            if self.player is not None:
+                self.player.update(watch())
+            if self.conn is not None:
+                with suppress(OSError):
+                    self.conn.close()
+            self.conn = self.player = None
 
-    def attach(self, send: Send, watch: Callable[[], NowPlaying]) -> None:
-        """Connect, take a name and start serving; on any failure of the
-        bus, stay inert (one debug note): the session plays without MPRIS."""
-        try:
-            self.conn = self._connect()
-            self.player = MprisPlayer(self.track, send, self._emit)
-            self.player.update(watch())
-            self.name = self._claim(self.conn)
-        except Exception as exc:
-            _log.debug("MPRIS off: cannot use the session bus: %s", exc)
-            self.detach()
-            return
-        self._watch = watch
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._serve, name="voicecoach-mpris", daemon=True)
-        self._thread.start()
-
-    def detach(self) -> None:
-        """Stop serving, say "Stopped" one last time, leave the bus."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        if self.player is not None and self._watch is not None:
-            self.player.update(self._watch())
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except OSError:
-                pass
-        self.conn = self._thread = self._watch = self.player = None
-
-    # -- the bus thread ----------------------------------------------------
     def _emit(self, signal: Signal) -> None:
         from jeepney import DBusAddress, new_signal
 
@@ -316,13 +265,10 @@ class MprisControl:
         except OSError as exc:  # the bus went away: keep playing
             _log.debug("MPRIS: cannot emit %s: %s", signal.member, exc)
 
-    def _serve(self) -> None:
+    def _serve(self, player: MprisPlayer, watch: Callable[[], NowPlaying]) -> None:
         from jeepney import MessageType
         from jeepney.io.threading import ReceiveStopped
 
-        player, watch = self.player, self._watch
-        if player is None or watch is None:
-            return
         published = 0.0
         while not self._stop.is_set():
             try:
@@ -345,11 +291,9 @@ class MprisControl:
         fields, player = msg.header.fields, self.player
         if player is None:
             return
+        interface, member = fields.get(HeaderFields.interface, ""), fields.get(HeaderFields.member, "")
         try:
-            sig, body = player.call(
-                fields.get(HeaderFields.interface, ""), fields.get(HeaderFields.member, ""), tuple(msg.body)
-            )
-            reply = new_method_return(msg, sig, body)
+            reply = new_method_return(msg, *player.call(interface, member, tuple(msg.body)))
         except MprisError as exc:
             reply = new_error(msg, exc.name, "s", (str(exc),))
         except (TypeError, ValueError, KeyError, IndexError) as exc:  # malformed arguments
@@ -385,16 +329,11 @@ def _claim_name(conn) -> str:
 def open_mpris(track: Track, enabled: bool = True) -> MprisControl | None:
     """The MPRIS control, or None where there is no session bus (a headless
     box, macOS, Windows) or it is turned off: the session plays as before,
-    with one debug-level note."""
+    with one debug-level note (a broken jeepney leaves the control inert the same way)."""
     if not enabled:
         return None
     if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
         _log.debug("MPRIS off: no session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
-        return None
-    try:
-        import jeepney  # noqa: F401 - a dependency, but a broken install must not stop play
-    except ImportError as exc:
-        _log.debug("MPRIS off: %s", exc)
         return None
     return MprisControl(track)
 
@@ -436,10 +375,6 @@ def _introspection(props: dict[str, dict[str, Variant]]) -> str:
     table: a property answered is a property described, with its type)."""
     xml = _INTROSPECTION
     for iface, mark in ((ROOT, "{ROOT}"), (PLAYER, "{PLAYER}")):
-        xml = xml.replace(
-            mark,
-            "\n    ".join(
-                f'<property name="{name}" type="{sig}" access="read"/>' for name, (sig, _) in props[iface].items()
-            ),
-        )
+        tags = (f'<property name="{name}" type="{sig}" access="read"/>' for name, (sig, _) in props[iface].items())
+        xml = xml.replace(mark, "\n    ".join(tags))
     return xml

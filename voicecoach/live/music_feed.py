@@ -10,7 +10,6 @@ import threading
 import numpy as np
 
 from voicecoach.audio.music import MusicStream
-from voicecoach.common.numbers import is_int
 
 __all__ = ["MusicFeeder"]
 
@@ -18,74 +17,42 @@ _log = logging.getLogger("voicecoach.audio.music")  # the same logger as the str
 
 
 class MusicFeeder:
-    """A :class:`MusicStream` decoded ahead on a thread, for the audio callback.
+    """A :class:`MusicStream` (only this feeder may read it once started) decoded
+    ahead on a thread, for the audio callback, into a ring of ``seconds``
+    allocated once, at most ``chunk`` frames per decode step.
 
-    Parameters
-    ----------
-    stream : MusicStream
-        The music; only this feeder may read it once started.
-    seconds : float
-        Capacity of the ring buffer; allocated once, at construction.
-    chunk : int
-        Most frames the producer decodes per step.
-
-    Notes
-    -----
-    Single producer (the thread, via :meth:`fill`), single consumer (the
-    callback, via :meth:`take`), no lock: each side only *writes* its own
-    counter (``_written`` for the producer, ``_taken`` for the consumer),
-    both growing Python ints. A counter is published by one attribute
-    assignment after the samples are copied, which is atomic under the GIL,
-    so the other side never sees frames that are not there yet nor reuses
-    space not yet consumed. (This relies on CPython's GIL: a free-threaded
-    build would need explicit memory ordering.)
-
-    The producer sleeps (polling at a quarter of a chunk) while the ring is
-    full; the consumer never waits. If the producer fails (e.g. every track
-    failed), the error is kept in :attr:`error` and the ring runs dry:
-    :meth:`take` then gives silence and counts :attr:`underruns`.
+    One producer (:meth:`fill`), one consumer (:meth:`take`), no lock: each side
+    only *writes* its own counter, published by one attribute assignment (atomic
+    under CPython's GIL) after the samples are copied. The consumer never waits;
+    if the producer fails, :attr:`error` keeps why and the ring runs dry.
     """
 
     def __init__(self, stream: MusicStream, seconds: float = 3.0, chunk: int = 2048):
-        if not isinstance(stream, MusicStream):
-            raise TypeError(f"stream must be a MusicStream, not {type(stream).__name__}")
-        if not is_int(chunk) or chunk < 1:
-            raise ValueError(f"chunk must be a positive int, not {chunk!r}")
-        capacity = round(seconds * stream.samplerate)
-        if capacity < chunk:
-            raise ValueError(f"a {seconds} s ring is smaller than one chunk of {chunk} frames")
         self.stream = stream
-        self.channels = stream.channels
-        self.capacity = capacity
+        self.capacity = round(seconds * stream.samplerate)
         self.chunk = chunk
-        self._ring = np.zeros((capacity, stream.channels), dtype=np.float32)
+        self._ring = np.zeros((self.capacity, stream.channels), dtype=np.float32)
         self._written = 0  # producer-owned: frames put in the ring, ever
         self._taken = 0  # consumer-owned: frames taken out, ever
-        self.underruns = 0
-        """Calls of :meth:`take` that found fewer frames than asked."""
-        self.error: BaseException | None = None
-        """What stopped the producer, if anything did."""
+        self.underruns = 0  # calls of take that found fewer frames than asked
+        self.error: BaseException | None = None  # what stopped the producer, if anything did
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._poll = max(0.001, chunk / stream.samplerate / 4)
+        self._poll = max(0.001, chunk / stream.samplerate / 4)  # a quarter of a chunk
 
     @property
     def available(self) -> int:
         """Frames decoded and not yet taken."""
         return self._written - self._taken
 
-    # ------------------------------------------------------------ producer
     def fill(self) -> int:
-        """Decode into the ring until it is full; return the frames added.
-
-        Called by the thread, and once by :meth:`start` before the thread
-        runs (so errors of the first track surface in the caller). Never call
-        it while the thread runs: there must be one producer.
-        """
+        """Decode into the ring until it is full; return the frames added. Called by
+        the thread, and once by :meth:`start` before it runs, so the first track's
+        errors surface in the caller; never while it runs (one producer)."""
         added = 0
         cap = self.capacity
         while True:
-            free = cap - (self._written - self._taken)
+            free = cap - self.available
             at = self._written % cap
             k = min(free, cap - at, self.chunk)
             if k <= 0 or self._stop.is_set():
@@ -105,9 +72,6 @@ class MusicFeeder:
 
     def start(self) -> MusicFeeder:
         """Fill the ring now (raising what the first read raises), then start the thread."""
-        if self._thread is not None:
-            raise RuntimeError("MusicFeeder already started")
-        self._stop.clear()
         self.fill()
         self._thread = threading.Thread(target=self._run, name="voicecoach-music", daemon=True)
         self._thread.start()
@@ -126,22 +90,10 @@ class MusicFeeder:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # ------------------------------------------------------------ consumer
     def take(self, out: np.ndarray) -> int:
-        """Copy the next frames into ``out``; the audio callback's side.
-
-        Parameters
-        ----------
-        out : numpy.ndarray
-            float32, shape ``(n, channels)``, writeable (e.g. a view of a
-            scratch buffer). Not validated: this runs in the callback.
-
-        Returns
-        -------
-        int
-            Frames of music copied; the rest of ``out`` is zeroed and one
-            underrun counted. No allocation beyond views, no lock, no wait.
-        """
+        """Copy the next frames into ``out`` (float32, ``(n, channels)``, not validated:
+        the callback's side); return how many. The rest of ``out`` is zeroed and one
+        underrun counted. No allocation beyond views, no lock, no wait."""
         n = out.shape[0]
         k = min(n, self._written - self._taken)
         cap = self.capacity

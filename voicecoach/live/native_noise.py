@@ -1,13 +1,9 @@
-"""Keep what C libraries print on file descriptor 2 off the user's terminal.
-
-PortAudio's ALSA host API writes lines such as ``Expression '...' failed in
-'src/hostapi/alsa/pa_linux_alsa.c'`` straight to fd 2 when the sound server
-dies, over the status line; Python cannot catch them without moving the
-descriptor. While :class:`NativeNoise` is active fd 2 goes to a temporary
-file, and the player writes to the terminal through the stream it yields.
-On exit the descriptor is restored; library noise is kept for ``--debug``
-(the ``voicecoach.native`` logger) and anything else caught (a Python
-warning, a log line) is passed on, so nothing is lost.
+"""Keep what PortAudio's ALSA host API prints on fd 2 when the sound server dies
+(``Expression '...' failed in 'src/hostapi/alsa/pa_linux_alsa.c'``) off the status
+line. While :class:`NativeNoise` is active fd 2 goes to a temporary file and the
+player writes to the terminal through the stream it yields; on exit library noise
+goes to the ``voicecoach.native`` logger (``--debug``) and anything else caught is
+passed on, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -23,10 +19,7 @@ __all__ = ["NativeNoise", "is_noise"]
 
 _log = logging.getLogger("voicecoach.native")
 
-_NOISE = re.compile(
-    r"pa_linux_alsa\.c|^Expression '.*' failed|^ALSA lib |PaAlsa|"
-    r"^Assertion .* failed|^\s*$"
-)
+_NOISE = re.compile(r"pa_linux_alsa\.c|^Expression '.*' failed|^ALSA lib |PaAlsa|^Assertion .* failed|^\s*$")
 
 
 def is_noise(line: str) -> bool:
@@ -41,54 +34,44 @@ class NativeNoise:
     ----------
     terminal : IO
         Where the user reads messages (the CLI's stderr). Only when it is
-        the process's own fd 2 is anything moved; otherwise (tests, a
-        redirected stream object) it is yielded unchanged.
+        the process's own fd 2, on the main thread, is anything moved;
+        otherwise (tests, a redirected stream object) it is yielded unchanged.
     """
 
     def __init__(self, terminal: IO):
         self.terminal = terminal
         self.noise: list[str] = []
-        self._capture: Fd2Capture | None = None
+        self._capture = Fd2Capture(limit=None)
         self._out: IO | None = None
 
-    def _is_fd2(self) -> bool:
-        try:
-            return self.terminal.fileno() == 2
-        except (AttributeError, OSError, ValueError):
-            return False
-
     def __enter__(self) -> IO:
-        if not self._is_fd2():
+        try:
+            ours = self.terminal.fileno() == 2
+        except (AttributeError, OSError, ValueError):
+            ours = False
+        if ours:
+            self.terminal.flush()
+        saved = self._capture.__enter__().saved if ours else None
+        if saved is None:  # not fd 2, or not the main thread: nothing was moved
             return self.terminal
-        self.terminal.flush()
-        capture = Fd2Capture(limit=None).__enter__()
-        if capture.saved is None:  # not the main thread: nothing was moved
-            return self.terminal
-        self._capture = capture
-        self._out = os.fdopen(
-            os.dup(capture.saved),
-            "w",
-            buffering=1,
-            encoding=getattr(self.terminal, "encoding", None) or "utf-8",
-            errors="replace",
-        )
+        encoding = getattr(self.terminal, "encoding", None) or "utf-8"
+        self._out = os.fdopen(os.dup(saved), "w", buffering=1, encoding=encoding, errors="replace")
         return self._out
 
     def __exit__(self, *exc: object) -> None:
-        capture, self._capture = self._capture, None
-        if capture is None or self._out is None:
+        if self._out is None:
             return
-        capture.__exit__()
-        capture.close()
+        self._capture.__exit__()
+        self._capture.close()
         self._out.close()
+        self._out = None
         passed = []
-        for line in capture.text.splitlines():
-            if is_noise(line):
-                if line.strip():
-                    self.noise.append(line)
-                    _log.debug("audio library: %s", line)
-            else:
+        for line in self._capture.text.splitlines():
+            if not is_noise(line):
                 passed.append(line)
+            elif line.strip():
+                self.noise.append(line)
+                _log.debug("audio library: %s", line)
         if passed:
             self.terminal.write("\n".join(passed) + "\n")
             self.terminal.flush()

@@ -13,12 +13,8 @@ from voicecoach.plan.labels import LabelStyle, segment_label
 
 @dataclass(frozen=True)
 class NowPlaying:
-    """Where the session is, as a listener would describe it.
-
-    ``position`` is the timeline frame heard (while paused: where it will go
-    on); ``seeks`` counts jumps of the position (rewinds, skips), so a
-    display knows when to resynchronise.
-    """
+    """``position`` is the timeline frame heard (while paused: where it will go on);
+    ``seeks`` counts its jumps (rewinds, skips), so a display knows when to resynchronise."""
 
     state: TransportState
     activity: Activity
@@ -34,23 +30,20 @@ class NowPlaying:
     side: str | None
     seeks: int
 
-    @property
-    def phase(self) -> str:
-        """``lift``, ``rest``, ``PAUSED``, ``count-in``...: what is going on."""
-        if self.state == TransportState.PAUSED:
-            return "PAUSED"
-        if self.activity != Activity.SESSION:
-            return str(self.activity)
-        return segment_label(self.segment, LabelStyle.STATUS)
-
     def describe(self, sep: str = "  ") -> str:
-        """``set 2/3  rep 4/10  lower``."""
+        """``set 2/3  rep 4/10  lower``, ending with what is going on: ``lift``,
+        ``rest``, ``PAUSED``, ``count-in``..."""
         parts = []
         if self.set and self.segment != SegmentKind.REST:
             parts.append(f"set {self.set}/{self.sets}")
         if self.rep:
             parts.append(f"rep {self.rep}/{self.reps}" + (f" {self.side}" if self.side else ""))
-        parts.append(self.phase)
+        if self.state == TransportState.PAUSED:
+            parts.append("PAUSED")
+        elif self.activity != Activity.SESSION:
+            parts.append(str(self.activity))
+        else:
+            parts.append(segment_label(self.segment, LabelStyle.STATUS))
         return sep.join(parts)
 
 

@@ -1,58 +1,27 @@
-"""Live play of a prepared session: the core of ``voicecoach play``.
-
-:func:`play` is to the speakers what :func:`voicecoach.encode.writer.export`
-is to a file: it takes a prepared :class:`~voicecoach.audio.session.Session`
-and makes it heard, through any :class:`~voicecoach.live.player.Backend`.
-The terminal (keys, status line, notices) reaches it only through
-:class:`Hooks`, and other remote controls through ``controls``, so the whole
-of live play runs in tests with a fake backend and no sound card.
+"""Live play of a prepared session, the core of ``voicecoach play``: to the speakers
+what :func:`voicecoach.encode.writer.export` is to a file. The terminal reaches it only
+through :class:`Hooks` and other remote controls through ``controls``, so the whole of
+live play runs in tests with a fake backend and no sound card.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from voicecoach.audio.music import MusicStream
 from voicecoach.audio.session import Session
 from voicecoach.errors import AudioDeviceError
 from voicecoach.live.music_feed import MusicFeeder
-from voicecoach.live.player import DEFAULT_LATENCY, Backend, Player, PlayResult
+from voicecoach.live.player import DEFAULT_LATENCY, Backend, Hooks, Player, PlayResult
 from voicecoach.live.transport import Transport, session_clips
 
 __all__ = ["Control", "DeviceLost", "Hooks", "PlayInterrupted", "play"]
 
-#: A remote control: entered with the transport when playback starts, left
-#: when it ends. While entered it may call :meth:`Transport.request` from any
-#: thread (the one lock-free way in); the keys are polled separately.
+#: A remote control: entered with the transport while it plays; it may call
+#: :meth:`Transport.request` from any thread (the one lock-free way in).
 Control = Callable[[Transport], AbstractContextManager]
-
-
-def _no_key() -> str | None:
-    return None
-
-
-def _ignore(_: object) -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class Hooks:
-    """What the console lends the player; every hook runs on the playing thread.
-
-    ``keys`` returns a pressed key or None without blocking; ``status``
-    redraws from the transport; ``notice`` tells the user one line;
-    ``clock`` and ``sleep`` pace the loop (the audio clock still rules what
-    is heard: they only decide how often the loop looks).
-    """
-
-    keys: Callable[[], str | None] = _no_key
-    status: Callable[[Transport], None] = _ignore
-    notice: Callable[[str], None] = _ignore
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
 
 
 class PlayInterrupted(KeyboardInterrupt):
@@ -80,37 +49,18 @@ def play(
     device: int | None = None,
     latency: float | str = DEFAULT_LATENCY,
     music: MusicStream | None = None,
-    hooks: Hooks = Hooks(),
+    hooks: Hooks | None = None,
     controls: Sequence[Control] = (),
 ) -> PlayResult:
-    """Play ``session`` live until it ends or is quit.
+    """Play ``session`` live until it ends or is quit; on Ctrl-C a :class:`PlayInterrupted`,
+    and a :class:`DeviceLost` when the output cannot be opened or goes away for good,
+    each with the position reached.
 
-    Parameters
-    ----------
-    session : Session
-        The prepared session; its cue bank also speaks the player's own
-        clips (paused, resume, skip to set N, quit, ...), made before any
-        sound at the session's voice and tick gains.
-    backend : Backend
-        Opens the output stream (sounddevice in the real program).
-    device, latency
-        Passed to ``backend.open``; ``device`` already resolved.
-    music : MusicStream, optional
-        The user's music; decoded ahead on a thread into a ring buffer and
-        laid under the session exactly as the export lays it.
-    hooks : Hooks
-        Keys, status line, notices and pacing from the console.
-    controls : sequence of Control
-        Further command sources (e.g. :class:`~voicecoach.live.mpris.MprisControl`
-        for headset buttons and media keys).
-
-    Raises
-    ------
-    PlayInterrupted
-        On Ctrl-C, with the position reached.
-    DeviceLost
-        The output could not be opened, or went away for good (an
-        :class:`AudioDeviceError`), with the position reached.
+    The session's cue bank also speaks the player's own clips (paused, skip to set N,
+    quit...), made before any sound at its gains. ``device`` (already resolved) and
+    ``latency`` go to ``backend.open``; ``music`` is decoded ahead on a thread and laid
+    under the session exactly as the export lays it; ``controls`` are further command
+    sources, such as :class:`~voicecoach.live.mpris.MprisControl`.
     """
     clips = session_clips(session)
     with ExitStack() as stack:
@@ -121,17 +71,7 @@ def play(
         transport = Transport(session.mixer, session.timeline, clips, bed=bed)
         for control in controls:
             stack.enter_context(control(transport))
-        player = Player(
-            transport,
-            backend,
-            device=device,
-            latency=latency,
-            keys=hooks.keys,
-            status=hooks.status,
-            notice=hooks.notice,
-            clock=hooks.clock,
-            sleep=hooks.sleep,
-        )
+        player = Player(transport, backend, device=device, latency=latency, hooks=hooks or Hooks())
         try:
             result = player.run()
         except KeyboardInterrupt:
@@ -139,5 +79,5 @@ def play(
         except AudioDeviceError as exc:
             raise DeviceLost(str(exc), replace(player.result(), completed=False)) from None
     if feeder is not None and feeder.error is not None:
-        hooks.notice(f"the music stopped: {feeder.error}")
+        player.notice(f"the music stopped: {feeder.error}")
     return result

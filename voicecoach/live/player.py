@@ -1,18 +1,16 @@
-"""Live playback through PortAudio: the only module that imports sounddevice.
+"""Live playback through PortAudio: the only module that imports sounddevice,
+lazily (:func:`_sd`), so export and the tests work without PortAudio.
 
-The audio callback does one thing: :meth:`Transport.render` into ``outdata``
-(precomputed slices added by the mixer) and count underflows. Everything
-else -- keys, the status line, device loss -- runs on the main thread, which
-only polls the transport's counters.
-
-sounddevice is imported lazily (:func:`_sd`) so export, timeline and the
-tests work on machines without PortAudio.
+The audio callback only runs :meth:`Transport.render` into ``outdata`` and
+counts underflows; keys, the status line and device loss are handled on the
+main thread, which only polls the transport's counters.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -52,39 +50,10 @@ class Device:
     default: bool
 
 
-def list_devices() -> list[Device]:
-    """Output devices PortAudio knows, the default one marked."""
-    sd = _sd()
-    try:
-        default_out = sd.default.device[1]
-        apis = sd.query_hostapis()
-        return [
-            Device(
-                i,
-                d["name"],
-                apis[d["hostapi"]]["name"],
-                d["max_output_channels"],
-                d["default_samplerate"],
-                i == default_out,
-            )
-            for i, d in enumerate(sd.query_devices())
-            if d["max_output_channels"] > 0
-        ]
-    except sd.PortAudioError as exc:
-        raise AudioDeviceError(f"cannot list audio devices: {exc}") from None
-
-
 def resolve_device(spec: str | None, devices: Sequence[Device]) -> int | None:
     """``--device``: an index or a name substring of one of ``devices``
-    (the backend's outputs); None = the default.
-
-    Raises
-    ------
-    AudioDeviceError
-        There is no output device at all (exit 1).
-    InputError
-        ``spec`` matches no output device, or several (exit 2).
-    """
+    (the backend's outputs); None = the default. No device at all is an
+    :class:`AudioDeviceError`; a spec matching none or several an :class:`InputError`."""
     if not devices:
         raise AudioDeviceError("no audio output device found; try 'voicecoach export' to make a file")
     if spec is None:
@@ -125,9 +94,6 @@ def in_our_words(exc: Exception) -> str:
     return text
 
 
-# ---------------------------------------------------------------- the seam
-
-
 class Stream(Protocol):
     active: bool
     latency: float
@@ -139,16 +105,8 @@ class Stream(Protocol):
 
 
 class Backend(Protocol):
-    def open(
-        self,
-        *,
-        samplerate: int,
-        channels: int,
-        device: int | None,
-        latency: float | str,
-        callback: Callable,
-        finished: Callable[[], None],
-    ) -> Stream: ...
+    def open(self, *, finished: Callable[[], None], **options: Any) -> Stream:
+        """A started stream; ``options``: samplerate, channels, device, latency, callback."""
 
     def refresh(self) -> None: ...
 
@@ -159,21 +117,30 @@ class SoundDeviceBackend:
     """Real output through sounddevice/PortAudio."""
 
     def devices(self) -> list[Device]:
-        return list_devices()
-
-    def open(self, *, samplerate, channels, device, latency, callback, finished):
+        """Output devices PortAudio knows, the default one marked."""
         sd = _sd()
         try:
-            stream = sd.OutputStream(
-                samplerate=samplerate,
-                channels=channels,
-                dtype="float32",
-                blocksize=BLOCKSIZE,
-                latency=latency,
-                device=device,
-                callback=callback,
-                finished_callback=finished,
-            )
+            out = sd.default.device[1]
+            apis = sd.query_hostapis()
+            return [
+                Device(
+                    i,
+                    d["name"],
+                    apis[d["hostapi"]]["name"],
+                    d["max_output_channels"],
+                    d["default_samplerate"],
+                    i == out,
+                )
+                for i, d in enumerate(sd.query_devices())
+                if d["max_output_channels"] > 0
+            ]
+        except sd.PortAudioError as exc:
+            raise AudioDeviceError(f"cannot list audio devices: {exc}") from None
+
+    def open(self, *, finished: Callable[[], None], **options: Any) -> Stream:
+        sd = _sd()
+        try:
+            stream = sd.OutputStream(dtype="float32", blocksize=BLOCKSIZE, finished_callback=finished, **options)
             stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             raise AudioDeviceError(f"cannot open the audio output: {in_our_words(exc)}") from None
@@ -186,8 +153,6 @@ class SoundDeviceBackend:
         sd._initialize()
 
 
-# ---------------------------------------------------------------- the loop
-
 #: Single keys on the terminal and what they ask.
 KEYS = {
     " ": TransportCommand.TOGGLE,
@@ -196,6 +161,20 @@ KEYS = {
     "b": TransportCommand.RESTART,
     "q": TransportCommand.QUIT,
 }
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the console lends the player, all run on the playing thread: ``keys``
+    returns a pressed key (:data:`KEYS`) or None without blocking; ``clock`` and
+    ``sleep`` only decide how often the loop looks (the audio clock rules what is heard).
+    """
+
+    keys: Callable[[], str | None] = lambda: None
+    status: Callable[[Transport], None] = lambda t: None
+    notice: Callable[[str], None] = lambda s: None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
 
 
 @dataclass
@@ -209,13 +188,8 @@ class PlayResult:
 
 
 class Player:
-    """Runs a :class:`Transport` on an output stream until the session ends.
-
-    ``keys`` is polled for single characters (:data:`KEYS`), which go to
-    :meth:`Transport.request` like any remote control's commands; ``status``
-    is called with the transport to redraw a status line; ``notice`` prints
-    one line for the user. All three run on the calling thread.
-    """
+    """Runs a :class:`Transport` on an output stream until the session ends;
+    keys go to :meth:`Transport.request` like any remote control's commands."""
 
     def __init__(
         self,
@@ -224,22 +198,15 @@ class Player:
         *,
         device: int | None = None,
         latency: float | str = DEFAULT_LATENCY,
-        keys: Callable[[], str | None] = lambda: None,
-        status: Callable[[Transport], None] = lambda t: None,
-        notice: Callable[[str], None] = lambda s: None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        hooks: Hooks = Hooks(),
         recover_seconds: float = RECOVER_SECONDS,
     ):
         self.t = transport
         self.backend = backend
         self.device = device
         self.latency = latency
-        self.keys = keys
-        self.status = status
-        self.notice = notice
-        self.clock = clock
-        self.sleep = sleep
+        self.keys, self.status, self.notice = hooks.keys, hooks.status, hooks.notice
+        self.clock, self.sleep = hooks.clock, hooks.sleep
         self.recover_seconds = recover_seconds
         self._lost = False
         self.recoveries = 0
@@ -250,9 +217,8 @@ class Player:
             self.t.underruns += 1
         self.t.render(outdata)
         if self.t.finished:
-            # Host APIs drop what they still hold when a stream stops (ALSA's
-            # pulse plugin lost the session's end): play the latency's worth of
-            # silence first, so what is dropped is silence.
+            # Host APIs drop what they still hold when a stream stops: play the
+            # latency's worth of silence first, so what is dropped is silence.
             self._pad -= frames
             if self._pad <= 0:
                 raise _sd().CallbackStop
@@ -305,28 +271,18 @@ class Player:
 
     def result(self) -> PlayResult:
         """How far the session got: also what an interrupted run reports."""
-        return PlayResult(
-            not self.t.quit_requested,
-            self.t.underruns,
-            self.t.position,
-            self.recoveries,
-            list(self.t.log),
-            list(self.t.jumps),
-        )
+        t = self.t
+        return PlayResult(not t.quit_requested, t.underruns, t.position, self.recoveries, list(t.log), list(t.jumps))
 
     def _drain(self, stream: Stream) -> None:
-        """Let the last buffers reach the ears: after the end the callback
-        plays the latency's worth of silence and raises CallbackStop, so the
-        stream plays out what it holds and goes inactive; ``stop()`` then
-        waits for the device, and a wait of the reported latency covers what
-        a sound server may still hold."""
+        """Let the last buffers reach the ears: the callback ends with the latency's
+        worth of silence, ``stop()`` waits for the device, and a wait of the reported
+        latency covers what a sound server may still hold."""
         deadline = self.clock() + DRAIN_SECONDS + _seconds(getattr(stream, "latency", 0.0))
         while stream.active and self.clock() < deadline:
             self.sleep(POLL_SECONDS)
-        try:
+        with suppress(Exception):
             stream.stop()
-        except Exception:
-            pass
         self.sleep(_seconds(getattr(stream, "latency", 0.0)))
 
     def _recover(self) -> Stream:
@@ -356,7 +312,5 @@ def _seconds(latency: Any) -> float:
 def _close(stream: Stream) -> None:
     """Stop at once (abort, not drain) and release; a dead stream may refuse."""
     for op in (stream.abort, stream.close):
-        try:
+        with suppress(Exception):
             op()
-        except Exception:
-            continue

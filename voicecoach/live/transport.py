@@ -1,38 +1,30 @@
-"""What the live player plays next: the pure logic of playback.
+"""What the live player plays next: the pure logic of playback, which the audio
+callback runs through :meth:`Transport.render` (tests drive it with plain arrays).
 
-The audio callback calls :meth:`Transport.render` with the block to fill.
-It renders the session through the same :class:`~voicecoach.audio.mixer.Mixer` as
-the export, so live audio equals the exported file sample for sample, and
-advances a frame counter: that counter is the only clock.
+It renders the session through the export's :class:`~voicecoach.audio.mixer.Mixer`,
+so live audio equals the exported file sample for sample, and counts frames: that
+count is the only clock. Commands from other threads (keys, MPRIS) arrive through
+:meth:`Transport.request`, one attribute assignment (atomic under the GIL: no lock
+in the callback), and take effect at the next block, wherever they came from. An
+interruption fades the sound out over a few milliseconds (no click), says a
+precomputed clip, and goes on where it makes sense for the segment:
 
-Commands arrive from other threads (the terminal's keys, MPRIS) through
-:meth:`Transport.request`, a single attribute assignment (atomic under the
-GIL: no lock in the callback), and take effect at the start of the next
-block. The transport never knows where a command came from. Interruptions
-fade the sound out over a few milliseconds (no click), play a precomputed
-spoken clip, and continue where it makes sense for the segment:
-
-* pause, then resume: in a rep, from the start of the rep after "back to the
-  start of this rep" and a count-in; elsewhere (intro, warm-up, rest, get
-  ready, outro) from the start of the phrase that was cut, after a short
-  "carrying on" (a rest's own count-in is heard whole again);
-* skip: names the set it goes to, leaves a gap, and plays that set's own
-  count-in; in the last set it goes to the outro;
+* pause, then resume: in a rep, from its start after a count-in; elsewhere from
+  the start of the phrase that was cut, after a short "carrying on" (a rest's own
+  count-in is heard whole again);
+* skip: names the set it goes to, leaves a gap, and plays that set's count-in;
+  in the last set it goes to the outro;
 * restart: back to the count-in of the current set;
 * quit: says so, lets the music fade, and ends.
 
-The clips are mixed with the session's own voice and tick gains and limited
-like the session (:func:`make_clips`); music stays ducked under them and
-fades out and back in around a pause.
-
-No sounddevice here: tests drive :meth:`render` with plain arrays.
+Music stays ducked under the clips and fades out and back in around a pause.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
@@ -41,7 +33,9 @@ import numpy as np
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.levels import TruePeakLimiter
 from voicecoach.audio.mixer import Mixer
+from voicecoach.audio.normalise import limited
 from voicecoach.common.arrays import scale_frames
+from voicecoach.common.fades import fade_in
 from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.timeline import Timeline
@@ -95,12 +89,8 @@ class Music(StrEnum):
 
 @dataclass(frozen=True, eq=False)
 class Clips:
-    """The player's spoken clips, mono float32 at the session rate, already
-    at the session's voice and tick gains and limited like it.
-
-    ``skip_to[n]`` and ``restart[n]`` name set ``n`` (index 0 unused);
-    ``*_rep`` clips end with a count-in.
-    """
+    """The player's spoken clips, mono float32 at the session rate and gains;
+    ``skip_to[n]`` and ``restart[n]`` name set ``n`` (index 0 unused)."""
 
     paused: np.ndarray
     resume_rep: np.ndarray
@@ -114,51 +104,31 @@ class Clips:
     restart_top: np.ndarray
     quit: np.ndarray
 
-    def leveled(self, f: Callable[[np.ndarray], np.ndarray]) -> Clips:
-        """The same clips, each passed through ``f``."""
-
-        def each(value: Any) -> Any:
-            return tuple(f(x) for x in value) if isinstance(value, tuple) else f(value)
-
-        return replace(self, **{field.name: each(getattr(self, field.name)) for field in fields(self)})
-
 
 class _Section:
-    """A stretch to play: timeline frames ``[pos, end)`` of the mix, or a clip.
+    """A stretch to play: timeline frames ``[pos, end)`` of the mix, or a clip. The
+    transport refills a few for each command: the audio callback builds no objects."""
 
-    The transport keeps a few and refills them for each command
-    (:meth:`Transport._put`): the audio callback builds no objects."""
-
-    __slots__ = ("activity", "clip", "end", "fade", "music", "origin", "pos", "silence")
+    __slots__ = ("activity", "clip", "end", "fade", "music", "origin", "pos")
     pos: int
-    end: int
+    end: int  # < 0: endless silence (paused)
     clip: np.ndarray | None  # mono float32; None = the mix
     fade: bool  # fade the mix out over this section
-    silence: bool  # endless silence (paused)
     activity: Activity
     music: Music
     origin: int  # where the section began
 
 
-_MOST_SECTIONS = 4
-"""Sections one command queues: a fade, a message, the music's tail, silence."""
+_MOST_SECTIONS = 4  # sections one command queues: a fade, a message, the music's tail, silence
 
 
 class Transport:
     """The player's state machine; :meth:`render` is the audio callback's work.
 
-    Parameters
-    ----------
-    mixer : Mixer
-        Renders the session; its ``channels`` fix the output's width.
-    timeline : Timeline
-    clips : Clips
-        From :func:`make_clips` with the same mixer's gains.
-    start : int
-        Timeline frame to start from.
-    bed : MusicBed, optional
-        Music under the session: ducked by the timeline, fully ducked under
-        the spoken clips, and paused (not pulled) while the session is.
+    ``mixer`` renders the session (its ``channels`` fix the output's width);
+    ``clips`` come from :func:`make_clips` with the same mixer's gains; ``start``
+    is the timeline frame to start from; the music ``bed`` is ducked by the
+    timeline, fully ducked under the clips, and not pulled while paused.
     """
 
     def __init__(self, mixer: Mixer, timeline: Timeline, clips: Clips, start: int = 0, bed: MusicBed | None = None):
@@ -170,9 +140,18 @@ class Transport:
         self.mixer = mixer
         self.bed = bed
         self.timeline = timeline
-        # Spoken messages sound at the session's gains and pass the same
-        # limiter: a hook for every message the player adds.
-        self.clips = clips.leveled(self.at_session_level)
+
+        def level(clip: Any) -> Any:
+            """A spoken clip (already at the session's gains) through its limiter: without
+            music limited now, as the mixer's sounds were; with music the running limiter takes it."""
+            if isinstance(clip, tuple):
+                return tuple(map(level, clip))
+            x = np.ascontiguousarray(clip, dtype=np.float32)
+            if bed is None and mixer.limited and len(x):
+                x = limited(x.astype(np.float64)).astype(np.float32)
+            return x
+
+        self.clips = Clips(**{f.name: level(getattr(clips, f.name)) for f in fields(clips)})
         self.sets = sets
         self.limiter = TruePeakLimiter(mixer.channels)  # with music: limits as it plays
         self._pulled = 0  # frames the limiter has taken
@@ -181,8 +160,7 @@ class Transport:
         self.fade = max(1, round(FADE_SECONDS * self.sr))
         self._fade_ramp = (1.0 - np.arange(1, self.fade + 1) / self.fade).astype(np.float32)
         n = max(1, round(MUSIC_FADE_SECONDS * self.sr))
-        x = np.arange(n, dtype=np.float64) / n
-        self._music_up = (0.5 - 0.5 * np.cos(np.pi * x)).astype(np.float32)
+        self._music_up = fade_in(n).astype(np.float32)
         self._music_down = self._music_up[::-1].copy()
         self._silence = np.zeros(n, dtype=np.float32)
         speech = [e for e in timeline.events if e.kind == EventKind.SPEECH]
@@ -192,12 +170,11 @@ class Transport:
         self._queue = [_Section() for _ in range(_MOST_SECTIONS)]
         self._next = [_Section() for _ in range(_MOST_SECTIONS)]
         self._filling = 0
-        self._put(start, timeline.frames, music=Music.TIMELINE)
+        self._put(start, timeline.frames, None, Activity.SESSION, Music.TIMELINE)
         self._swap()
         self._pending: TransportCommand | None = None
         self.rendered = 0  # frames handed to the device: the clock
-        self.position = start  # timeline frame rendered, limiter.delay ahead of the ears
-        # (resume point while paused)
+        self.position = start  # timeline frame rendered, limiter.delay ahead of the ears (resume point while paused)
         self.state = TransportState.PLAYING
         self.activity = Activity.SESSION
         self.seeks = 0  # times the position jumped (pause rewinds, skips...)
@@ -206,18 +183,6 @@ class Transport:
         self.log: list[tuple[int, TransportCommand]] = []  # (rendered frame, command) as applied
         self.jumps: list[tuple[int, int]] = []  # (from, to) timeline frames: what was heard
 
-    def at_session_level(self, clip: np.ndarray) -> np.ndarray:
-        """A spoken clip (mono, already at the session's voice and tick gains,
-        loudness included: :func:`make_clips`) through the session's limiter:
-        without music limited now, as the mixer's sounds were; with music the
-        running limiter takes it."""
-        x = np.ascontiguousarray(clip, dtype=np.float32)
-        if self.bed is None and self.mixer.limited and len(x):
-            from voicecoach.audio.normalise import limited
-
-            x = limited(x.astype(np.float64)).astype(np.float32)
-        return x
-
     # -- other threads ---------------------------------------------------
     def request(self, command: TransportCommand | str) -> None:
         """Ask for a :class:`TransportCommand`; applied at the next block."""
@@ -225,8 +190,7 @@ class Transport:
 
     @property
     def ahead(self) -> int:
-        """Frames rendered for the limiter beyond those handed out: a command
-        takes effect this many frames after the next block starts."""
+        """Frames rendered for the limiter beyond those handed out: how long after the next block a command is heard."""
         return self._pulled - self.rendered
 
     @property
@@ -263,10 +227,6 @@ class Transport:
             target = min(target, max(seg.start, seg.end - COUNT_IN * self.sr))
         return max(target, seg.start), False
 
-    def _count_in_of(self, set_: int) -> int:
-        first = next(s for s in self.timeline.segments if s.set == set_ and s.kind in REP_KINDS)
-        return max(0, first.start - COUNT_IN * self.sr)
-
     def skip_target(self, frame: int) -> tuple[int, int | None]:
         """The count-in of the next set after ``frame`` and that set, else
         the outro and None."""
@@ -287,24 +247,16 @@ class Transport:
         set_ = self.sets if seg.kind == SegmentKind.OUTRO else seg.set
         if not set_:
             return 0, None
-        return self._count_in_of(set_), set_
+        first = next(s for s in self.timeline.segments if s.set == set_ and s.kind in REP_KINDS)
+        return max(0, first.start - COUNT_IN * self.sr), set_
 
     # -- commands (run inside render, at a block start) --------------------
-    def _put(
-        self,
-        pos: int,
-        end: int,
-        clip: np.ndarray | None = None,
-        fade: bool = False,
-        silence: bool = False,
-        activity: Activity = Activity.SESSION,
-        music: Music = Music.DUCKED,
-    ) -> None:
-        """Queue a section after the command's others."""
+    def _put(self, at: int, end: int, clip: np.ndarray | None, act: Activity, music: Music, fade: bool = False) -> None:
+        """Queue a section after the command's others; ``end`` < 0 is endless silence."""
         sec = self._next[self._filling]
-        sec.pos = sec.origin = pos
-        sec.end, sec.clip, sec.fade, sec.silence = end, clip, fade, silence
-        sec.activity, sec.music = activity, music
+        sec.pos = sec.origin = at
+        sec.end, sec.clip, sec.fade = end, clip, fade
+        sec.activity, sec.music = act, music
         self._filling += 1
 
     def _swap(self) -> None:
@@ -317,23 +269,16 @@ class Transport:
             return
         head = self._queue[self._head]
         stop = min(head.end, head.pos + self.fade)
-        if not head.silence and stop > head.pos:
-            self._put(
-                head.pos,
-                stop,
-                head.clip,
-                True,
-                False,
-                head.activity,
-                head.music if head.clip is not None else Music.TIMELINE,
-            )
+        if stop > head.pos:  # not while paused
+            music = head.music if head.clip is not None else Music.TIMELINE
+            self._put(head.pos, stop, head.clip, head.activity, music, fade=True)
 
-    def _say(self, clip: np.ndarray, activity: Activity, music: Music = Music.DUCKED) -> None:
-        self._put(0, len(clip), clip, False, False, activity, music)
-
-    def _music_tail(self, activity: Activity) -> None:
-        """Silence while the music under a clip fades out."""
-        self._put(0, len(self._silence), self._silence, False, False, activity, Music.FADE_OUT)
+    def _say(self, clip: np.ndarray, activity: Activity, music: Music = Music.DUCKED, then: int | None = None) -> None:
+        """Queue ``clip``, then the session from ``then`` (playing again) if given."""
+        self._put(0, len(clip), clip, activity, music)
+        if then is not None:
+            self._put(then, self.timeline.frames, None, Activity.SESSION, Music.TIMELINE)
+            self.state = TransportState.PLAYING
 
     def _jump(self, target: int) -> None:
         if target != self.position:
@@ -343,57 +288,45 @@ class Transport:
 
     def _apply(self, command: TransportCommand) -> None:
         self.log.append((self.rendered, command))
+        paused = self.state == TransportState.PAUSED
         if command == TransportCommand.TOGGLE:
-            command = TransportCommand.RESUME if self.state == TransportState.PAUSED else TransportCommand.PAUSE
+            command = TransportCommand.RESUME if paused else TransportCommand.PAUSE
         if self.state == TransportState.DONE or self.quit_requested:
             return
-        paused = self.state == TransportState.PAUSED
+        rise = Music.FADE_IN if paused else Music.DUCKED  # how music comes back under what is said
+        c = self.clips
         self._filling = 0
-        if command == TransportCommand.RECOVER:
-            self._recover()
+        if command == TransportCommand.RECOVER:  # after a lost device: back to where the phrase or rep began
+            target, in_rep = self.resume_point(self.position)
+            self._jump(target)
+            clip = c.recovered_rep if in_rep else c.recovered
+            self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, rise, then=target)
         elif command == TransportCommand.PAUSE and not paused:
             self._fade_out_now()
             self._jump(self.resume_point(self.position)[0])
-            self._say(self.clips.paused, Activity.PAUSING)
-            self._music_tail(Activity.PAUSING)
-            self._put(0, 0, silence=True)
+            self._say(c.paused, Activity.PAUSING)
+            self._put(0, len(self._silence), self._silence, Activity.PAUSING, Music.FADE_OUT)  # music fades out
+            self._put(0, -1, None, Activity.SESSION, Music.DUCKED)
             self.state = TransportState.PAUSED
         elif command == TransportCommand.RESUME and paused:
-            self._resume()
+            kind = self.timeline.segment_at(self.position).kind
+            clip = c.resume_rep if kind in REP_KINDS else c.resume_rest if kind == SegmentKind.REST else c.resume
+            self._fade_out_now()
+            self._say(clip, Activity.COUNT_IN if kind in REP_KINDS else Activity.RESUMING, rise, then=self.position)
         elif command in (TransportCommand.SKIP, TransportCommand.RESTART):
             self._fade_out_now()
-            self._go_to(command == TransportCommand.SKIP, paused)
+            self._go_to(command == TransportCommand.SKIP, rise)
         elif command == TransportCommand.QUIT:
             self._fade_out_now()
-            self._say(self.clips.quit, Activity.STOPPING, Music.FADE_IN if paused else Music.DUCKED)
-            self._music_tail(Activity.STOPPING)
+            self._say(c.quit, Activity.STOPPING, rise)
+            self._put(0, len(self._silence), self._silence, Activity.STOPPING, Music.FADE_OUT)
             self.quit_requested = True
             self.state = TransportState.PLAYING
         else:
             return
         self._swap()
 
-    def _recover(self) -> None:
-        """After a lost device: back to where the interrupted phrase or rep began."""
-        target, in_rep = self.resume_point(self.position)
-        self._jump(target)
-        clip = self.clips.recovered_rep if in_rep else self.clips.recovered
-        rise = Music.FADE_IN if self.state == TransportState.PAUSED else Music.DUCKED
-        self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, rise)
-        self._put(self.position, self.timeline.frames, music=Music.TIMELINE)
-        self.state = TransportState.PLAYING
-
-    def _resume(self) -> None:
-        kind = self.timeline.segment_at(self.position).kind
-        in_rep = kind in REP_KINDS
-        c = self.clips
-        clip = c.resume_rep if in_rep else c.resume_rest if kind == SegmentKind.REST else c.resume
-        self._fade_out_now()
-        self._say(clip, Activity.COUNT_IN if in_rep else Activity.RESUMING, Music.FADE_IN)
-        self._put(self.position, self.timeline.frames, music=Music.TIMELINE)
-        self.state = TransportState.PLAYING
-
-    def _go_to(self, skip: bool, paused: bool) -> None:
+    def _go_to(self, skip: bool, rise: Music) -> None:
         """Skip to the next set's count-in, or restart the current set's."""
         c = self.clips
         if skip:
@@ -403,20 +336,14 @@ class Transport:
             target, set_ = self.restart_target(self.position)
             clip, activity = (c.restart[set_] if set_ else c.restart_top), Activity.RESTARTING
         self._jump(target)
-        self._say(clip, activity, Music.FADE_IN if paused else Music.DUCKED)
-        self._put(target, self.timeline.frames, music=Music.TIMELINE)
-        self.state = TransportState.PLAYING
+        self._say(clip, activity, rise, then=target)
 
     # -- the audio callback's work -----------------------------------------
     def render(self, out: np.ndarray) -> None:
-        """Fill ``out`` (float32, shape ``(n, channels)``) with the next frames.
-
-        With music the frames pass through the same :class:`TruePeakLimiter`
-        as the export's, which pulls this transport's unlimited sound ahead
-        (see :mod:`voicecoach.audio.levels`); without, the mixer renders the
-        planned limiter gain. Silence once the session is over;
-        :attr:`finished` tells. Only slices of precomputed arrays are added:
-        no allocation beyond views.
+        """Fill ``out`` (float32, shape ``(n, channels)``) with the next frames, silence
+        once the session is over (:attr:`finished`). With music they pass through the
+        export's :class:`TruePeakLimiter`, which pulls this transport's sound ahead;
+        without, the mixer renders the planned limiter gain. No allocation beyond views.
         """
         if self.bed is None:  # the mixer renders the planned limiter gain
             self._pull(out)
@@ -447,7 +374,7 @@ class Transport:
                 break
             sec = self._queue[self._head]
             self.activity = sec.activity
-            if sec.silence:
+            if sec.end < 0:  # paused
                 out[done:] = 0.0
                 break
             take = min(n - done, sec.end - sec.pos)
@@ -489,15 +416,11 @@ def make_clips(
     voice_gain: float = 1.0,
     tick_gain: float = 1.0,
 ) -> Clips:
-    """The player's spoken :class:`Clips`, built before the stream opens.
-
-    ``voice_gain`` and ``tick_gain`` are the session mixer's
-    (:meth:`~voicecoach.audio.mixer.Mixer.bus_gain`), so a message sounds as
-    loud as the session's own speech and its count-in ticks as its ticks;
-    the transport then passes each through the session's limiter. The ``*_rep``
-    clips end with a count-in -- a tick and "three, two, one" a second apart --
-    so the user finds the rhythm again; skip and restart announcements end
-    with a gap so the count-in that follows is heard as separate.
+    """The player's spoken :class:`Clips`, built before the stream opens, at the
+    session mixer's ``voice_gain`` and ``tick_gain`` so they sound as loud as its
+    speech and ticks. The ``*_rep`` clips end with a count-in (a tick and "three,
+    two, one" a second apart) so the user finds the rhythm again; skip and restart
+    announcements end with a gap so the count-in that follows is heard as separate.
     """
     book = phrases or default_phrases()
     sr = samplerate
@@ -528,7 +451,9 @@ def make_clips(
     def with_gap(head: np.ndarray) -> np.ndarray:
         return finish(np.concatenate([head, np.zeros(round(GAP_SECONDS * sr), np.float32)]))
 
-    empty = finish(np.zeros(0, np.float32))
+    def each_set(name: str) -> tuple[np.ndarray, ...]:
+        return (finish(np.zeros(0, np.float32)), *(with_gap(voice(name, set=n, sets=sets)) for n in range(1, sets + 1)))
+
     return Clips(
         paused=finish(voice("player_paused")),
         resume_rep=with_count_in(voice("player_resume_rep")),
@@ -536,15 +461,15 @@ def make_clips(
         resume_rest=finish(voice("player_resume_rest")),
         recovered_rep=with_count_in(voice("player_recovered_rep")),
         recovered=finish(voice("player_recovered")),
-        skip_to=(empty,) + tuple(with_gap(voice("player_skip", set=n, sets=sets)) for n in range(1, sets + 1)),
+        skip_to=each_set("player_skip"),
         skip_end=with_gap(voice("player_skip_end")),
-        restart=(empty,) + tuple(with_gap(voice("player_restart", set=n, sets=sets)) for n in range(1, sets + 1)),
+        restart=each_set("player_restart"),
         restart_top=with_gap(voice("player_restart_top")),
         quit=finish(voice("player_quit")),
     )
 
 
-def session_clips(session, phrases: PhraseBook | None = None) -> Clips:
+def session_clips(session) -> Clips:
     """The clips of a prepared :class:`~voicecoach.audio.session.Session`,
     in its voice, with its tick sound and its mixer's gains."""
     sets = max((s.set or 0) for s in session.timeline.segments)
@@ -552,7 +477,6 @@ def session_clips(session, phrases: PhraseBook | None = None) -> Clips:
         session.bank.get,
         session.sounds,
         session.timeline.samplerate,
-        phrases,
         sets=sets,
         voice_gain=session.mixer.bus_gain("voice"),
         tick_gain=session.mixer.bus_gain("ticks"),
