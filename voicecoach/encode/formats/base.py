@@ -4,6 +4,7 @@ share: libsndfile encodes them, mutagen writes Vorbis comments."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -108,11 +109,19 @@ class VorbisCommented:
         self.job = job
 
     def open(self, out: Output) -> Sink:
+        return self.sink(out)
+
+    def sink(self, out: Output, head: Callable[[bytes], bytes | None] | None = None) -> Sink:
+        """libsndfile's writer on ``out`` (``head``: see :class:`~voicecoach.encode.sound_file.SoundFileSink`)."""
         from voicecoach.encode.parallel import ThreadedSink
         from voicecoach.encode.sound_file import SoundFileSink
 
         job = self.job
-        return ThreadedSink(SoundFileSink(out.fd, job.samplerate, job.channels, job.subtype, self.major))
+        return ThreadedSink(
+            SoundFileSink(
+                out.fd, job.samplerate, job.channels, job.subtype, self.major, stream=not out.seekable, head=head
+            )
+        )
 
     def tag(self, path: Path, tags: Tags) -> None:
         module, cls = self.mutagen_class.rsplit(".", 1)

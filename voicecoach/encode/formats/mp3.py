@@ -32,11 +32,13 @@ class Mp3Format:
         from voicecoach.encode.parallel import ThreadedSink
 
         job = self.job
-        if self.lame:  # the Info tag only where it can go back
+        if self.lame:  # the Info tag over the first frame, or up front on a stream
             from voicecoach.encode.mp3_writer import Mp3Writer
 
             return ThreadedSink(
-                Mp3Writer(out.fd, job.samplerate, job.channels, seekable=out.seekable, islands=self.islands)
+                Mp3Writer(
+                    out.fd, job.samplerate, job.channels, seekable=out.seekable, islands=self.islands, frames=job.frames
+                )
             )
         from voicecoach.encode.sound_file import SoundFileSink
 
