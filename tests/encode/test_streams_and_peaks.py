@@ -1,0 +1,114 @@
+"""What real decoders get from an export: streams (``-o -`` into a pipe) that
+decode to exactly the session, read by ``flac -t``, mp3val and ffmpeg; and
+lossy files whose decoded true peak, measured by ffmpeg's ``ebur128``, stays
+under -1 dBTP with the tags telling the decoded peak."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from running import private_env, voicecoach
+
+pytestmark = pytest.mark.timeout(600)
+
+SR = 48000
+TINY_PRESET = """\
+title = "Tiny"
+exercise = "lift"
+sets = 1
+reps = 2
+rest = 5
+tempo = "1-0-1-0"
+count = []
+"""
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory) -> tuple[dict, Path]:
+    """A private environment (one cue cache for the module) and a short preset."""
+    root = tmp_path_factory.mktemp("streams")
+    preset = root / "tiny.toml"
+    preset.write_text(TINY_PRESET)
+    return private_env(root), preset
+
+
+def frames_of(env: dict, preset: str) -> int:
+    res = voicecoach(env, "timeline", preset, "--json")
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)["frames"]
+
+
+def streamed(env: dict, preset: str, fmt: str, *args: str) -> bytes:
+    """What ``export -o -`` writes into a pipe."""
+    res = voicecoach(env, "export", preset, "-o", "-", "--format", fmt, *args)
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+def decode(source: bytes | Path) -> np.ndarray:
+    """Every sample ffmpeg decodes, float32 mono, from a pipe or a file."""
+    pipe = isinstance(source, bytes)
+    res = subprocess.run(["ffmpeg", "-v", "error", "-i", "-" if pipe else str(source), "-ac", "1",
+                          "-f", "f32le", "-"], input=source if pipe else None, capture_output=True,
+                         timeout=120, check=True)
+    return np.frombuffer(res.stdout, dtype="<f4")
+
+
+# ------------------------------------------------------------------- streams
+@pytest.mark.parametrize("fmt", ["wav", "flac", "ogg", "opus", "mp3"])
+def test_every_streamed_format_decodes_to_exactly_the_sessions_frames(cli, fmt):
+    env, preset = cli
+    data = decode(streamed(env, str(preset), fmt))
+    assert len(data) == frames_of(env, str(preset))
+    assert np.abs(data).max() > 0.05
+
+
+def test_a_flac_stream_passes_flac_t_and_decodes_to_the_session(cli, tmp_path):
+    """libFLAC rewrites STREAMINFO at the end: on a pipe those bytes trailed
+    the last frame and ``flac -t`` failed. The stream's header now carries
+    the length before the first frame."""
+    env, preset = cli
+    blob = streamed(env, str(preset), "flac")
+    test = subprocess.run(["flac", "-t", "-"], input=blob, capture_output=True, timeout=60)
+    assert test.returncode == 0, test.stderr.decode()
+    frames = frames_of(env, str(preset))
+    info = blob[8:26]    # STREAMINFO after "fLaC" and its block header
+    assert int.from_bytes(info[10:18], "big") & ((1 << 36) - 1) == frames
+    wav = tmp_path / "x.wav"
+    assert voicecoach(env, "export", str(preset), "-o", str(wav)).returncode == 0
+    np.testing.assert_array_equal(decode(blob), decode(wav))    # every sample, in place
+
+
+def test_an_mp3_stream_starts_with_its_info_tag_and_decodes_in_place(cli, tmp_path):
+    """Without an Info tag a stream decoded 1,920 samples longer than the
+    session, every sound 23 ms late; it now has the tag up front (frames,
+    delay, padding), mp3val accepts it and ffmpeg decodes it exactly."""
+    env, preset = cli
+    blob = streamed(env, str(preset), "mp3")
+    assert b"Xing" in blob[:200] or b"Info" in blob[:200]
+    data = decode(blob)
+    assert len(data) == frames_of(env, str(preset))
+    wav = tmp_path / "x.wav"
+    assert voicecoach(env, "export", str(preset), "-o", str(wav)).returncode == 0
+    ref = decode(wav)
+    timeline = json.loads(voicecoach(env, "timeline", str(preset), "--json").stdout)
+    tick = next(e for e in timeline["events"] if e["kind"] == "tick")
+    at, span = tick["frame"], slice(tick["frame"] - 200, tick["frame"] + tick["frames"])
+    lags = range(-1500, 1501)     # the old stream was 1,105 samples late
+    error = [float(np.sum((ref[span] - data[span.start + k:span.stop + k]) ** 2)) for k in lags]
+    assert abs(lags[int(np.argmin(error))]) <= 2
+
+    def onset(x: np.ndarray) -> int:
+        return int(np.flatnonzero(np.abs(x[at - 1500:at + 200]) > 0.02)[0]) - 1500
+    assert abs(onset(data) - onset(ref)) <= 2
+    path = tmp_path / "s.mp3"
+    path.write_bytes(blob)
+    check = subprocess.run(["mp3val", str(path)], capture_output=True, text=True, timeout=60)
+    problems = [line for line in check.stdout.splitlines()
+                if line.startswith(("WARNING", "ERROR")) and "No supported tags" not in line]
+    assert check.returncode == 0 and problems == [], check.stdout
