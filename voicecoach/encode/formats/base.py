@@ -5,7 +5,7 @@ share: libsndfile encodes them, mutagen writes Vorbis comments."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import import_module
 from pathlib import Path
 from typing import ClassVar, Protocol
@@ -69,6 +69,7 @@ class FormatWriter(Protocol):
     subtypes: ClassVar[tuple[str, ...]]  # accepted; the first is the default
     samplerates: ClassVar[frozenset[int] | None]  # accepted; None: any
     streams: ClassVar[bool]  # can write to a pipe, FIFO or device
+    lossy: ClassVar[bool]  # its files are decoded and, over the ceiling, encoded lower
 
     def __init__(self, job: Job) -> None: ...
 
@@ -104,6 +105,8 @@ class VorbisCommented:
     subtypes: ClassVar[tuple[str, ...]]
     samplerates: ClassVar[frozenset[int] | None] = None
     streams: ClassVar[bool] = True
+    lossy: ClassVar[bool] = False
+    replaygain: ClassVar[bool] = True  # REPLAYGAIN_* comments (not in Opus: R128 gains)
 
     def __init__(self, job: Job):
         self.job = job
@@ -128,7 +131,7 @@ class VorbisCommented:
         with mutagen_errors():
             tag_vorbis(
                 getattr(import_module(module), cls)(path),
-                tags,
+                tags if self.replaygain else replace(tags, loudness=None, peak=None),
                 chapter_stamps(self.job.chapters, self.job.samplerate),
                 self.more_comments(tags),
             )

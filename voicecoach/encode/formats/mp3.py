@@ -19,6 +19,7 @@ class Mp3Format:
     subtypes = ("MPEG_LAYER_III",)
     samplerates = MP3_SAMPLERATES
     streams = True
+    lossy = True
 
     def __init__(self, job: Job):
         from voicecoach.encode.lame import available
