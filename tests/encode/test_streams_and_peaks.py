@@ -112,3 +112,64 @@ def test_an_mp3_stream_starts_with_its_info_tag_and_decodes_in_place(cli, tmp_pa
     problems = [line for line in check.stdout.splitlines()
                 if line.startswith(("WARNING", "ERROR")) and "No supported tags" not in line]
     assert check.returncode == 0 and problems == [], check.stdout
+
+
+# ------------------------------------------------------- peaks after the codec
+def ebur128(source: Path | bytes) -> dict[str, float]:
+    """The "Summary:" of ffmpeg's ``ebur128=peak=true+sample``: true and sample
+    peak in dBFS of what ffmpeg decodes (a file, or a stream from a pipe)."""
+    pipe = isinstance(source, bytes)
+    res = subprocess.run(["ffmpeg", "-nostats", "-hide_banner", "-i", "-" if pipe else str(source),
+                          "-af", "ebur128=peak=true+sample", "-f", "null", "-"],
+                         input=source if pipe else None, capture_output=True, timeout=300, check=True)
+    summary = res.stderr.decode().rsplit("Summary:", 1)[1]
+    found = dict(re.findall(r"(True|Sample) peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary))
+    return {"true": float(found["True"]), "sample": float(found["Sample"])}
+
+
+def tag_peak(path: Path) -> float:
+    import mutagen
+    tags = mutagen.File(path).tags
+    if path.suffix == ".mp3":
+        return float(tags["TXXX:REPLAYGAIN_TRACK_PEAK"].text[0])
+    return float(tags["REPLAYGAIN_TRACK_PEAK"][0])
+
+
+LOSSY = [(preset, fmt) for preset in ("hanging", "leg-lifts") for fmt in ("opus", "ogg", "mp3")]
+
+
+@pytest.fixture(scope="module")
+def lossy_files(cli, tmp_path_factory) -> dict[tuple[str, str], Path]:
+    env, _ = cli
+    folder = tmp_path_factory.mktemp("lossy")
+    out = {}
+    for preset, fmt in LOSSY:
+        path = out[preset, fmt] = folder / f"{preset}.{fmt}"
+        res = voicecoach(env, "export", preset, "--channels", "1", "-o", str(path), timeout=600)
+        assert res.returncode == 0, res.stderr
+    return out
+
+
+@pytest.mark.parametrize("preset, fmt", LOSSY)
+def test_a_lossy_file_decodes_under_minus_1_dbtp_and_tags_its_decoded_peak(lossy_files, preset, fmt):
+    """Lossy codecs overshoot the limiter's -1.5 dBTP (hanging in Opus decoded
+    to -0.89 dBTP) and the ReplayGain peak was the PCM's (0.841 against 0.899
+    decoded): each file is now decoded, encoded again lower if over, and
+    tagged with what it decodes to."""
+    path = lossy_files[preset, fmt]
+    measured = ebur128(path)
+    assert measured["true"] <= -1.0
+    import mutagen
+    tags = mutagen.File(path).tags
+    if fmt == "opus":    # R128 gains alone (RFC 7845)
+        assert not [k for k in tags.keys() if k.upper().startswith("REPLAYGAIN")]
+        assert "R128_TRACK_GAIN" in {k.upper() for k in tags.keys()}
+    else:
+        assert abs(tag_peak(path) - 10 ** (measured["sample"] / 20)) <= 0.01
+
+
+def test_a_lossy_stream_is_encoded_lower_up_front(cli):
+    """A stream cannot be encoded again: Opus, the codec that overshoots
+    most, streams with a margin under the ceiling."""
+    env, _ = cli
+    assert ebur128(streamed(env, "hanging", "opus", "--channels", "1"))["true"] <= -1.0
