@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 from fastcrc import crc16
 
-__all__ = ["SILENT_CHUNK", "SilentFrames", "frames_for", "info_tag"]
+__all__ = ["SILENT_CHUNK", "SilentFrames", "frames_for", "info_tag", "stream_info_tag"]
 
 SILENT_CHUNK = 4096
 """Empty frames built at a time."""
@@ -95,4 +95,24 @@ def info_tag(
     t[lame + 28 : lame + 32] = size.to_bytes(4, "big")
     t[lame + 32 : lame + 34] = crc.to_bytes(2, "big")
     t[lame + 34 : lame + 36] = crc16.arc(bytes(t[: lame + 34])).to_bytes(2, "big")
+    return bytes(t)
+
+
+def stream_info_tag(template: bytes, total: int, padding: int, delay: int) -> bytes:
+    """The Info tag frame a stream starts with, from what is known before any
+    frame: ``total`` frames follow, ``delay`` and ``padding`` samples. The
+    byte count and seek table (a VBR stream's sizes are not known yet) are
+    left out, their flags cleared; the LAME extension follows the frame count
+    and quality, its music length and CRC zero (unknown)."""
+    t = bytearray(template)
+    x = max(t.find(b"Xing"), t.find(b"Info"))
+    if x < 0:
+        raise RuntimeError("LAME's Info tag has no Xing header")
+    quality, lame = t[x + 116 : x + 120], bytearray(t[x + 120 : x + 156])
+    t[x + 4 :] = bytes(len(t) - x - 4)
+    t[x + 4 : x + 16] = (0x1 | 0x8).to_bytes(4, "big") + total.to_bytes(4, "big") + quality
+    lame[21:24] = ((delay << 12) | padding).to_bytes(3, "big")
+    lame[28:34] = bytes(6)
+    t[x + 16 : x + 52] = lame
+    t[x + 50 : x + 52] = crc16.arc(bytes(t[: x + 50])).to_bytes(2, "big")
     return bytes(t)

@@ -25,7 +25,7 @@ import numpy as np
 from fastcrc import crc16
 
 from voicecoach.encode.lame import LameEncoder
-from voicecoach.encode.mp3_frames import SILENT_CHUNK, SilentFrames, frames_for, info_tag
+from voicecoach.encode.mp3_frames import SILENT_CHUNK, SilentFrames, frames_for, info_tag, stream_info_tag
 from voicecoach.encode.mp3_islands import Islands
 
 __all__ = ["KEEP_SECONDS", "MIN_GAP_SAMPLES", "Mp3Writer"]
@@ -73,7 +73,7 @@ class _SeekIndex:
         self.columns = tuple(array.array("q") for _ in range(4))
 
     def add(self, first: int, frames: int, byte: int, size: int) -> None:
-        for column, value in zip(self.columns, (first, frames, byte, size)):
+        for column, value in zip(self.columns, (first, frames, byte, size), strict=True):
             column.append(value)
 
     def byte_at(self, frame: int) -> int:
@@ -96,7 +96,9 @@ class Mp3Writer:
     open: the writer works on a duplicate). ``seekable``: whether the Info
     tag can be written over the first frame at the end (default: whether the
     file can seek); not on a pipe, nor on a file opened for appending, where
-    no frame is kept for it either. ``min_gap``: samples of silence that end
+    no frame is kept for it either, unless ``frames`` (the samples the stream
+    will take) lets a stream start with its Info tag (:func:`stream_info_tag`:
+    the length, delay and padding, without sizes). ``min_gap``: samples of silence that end
     an island (rounded up to whole frames); ``keep``: samples of an island
     kept to be looked up (default :data:`KEEP_SECONDS`); ``islands``: the
     store shared with the export's other writers. :meth:`write` takes float32
@@ -115,6 +117,7 @@ class Mp3Writer:
         min_gap: int = MIN_GAP_SAMPLES,
         keep: int | None = None,
         islands: Islands | None = None,
+        frames: int | None = None,
     ):
         self.samplerate, self.channels = samplerate, channels
         probe = LameEncoder(samplerate, channels, info_tag=True)  # its tag is the template
@@ -146,10 +149,14 @@ class Mp3Writer:
         self._fh = os.fdopen(os.dup(path), "wb") if isinstance(path, int) else open(path, "wb")  # noqa: SIM115 -- closed by close()
         self.closed = False
         self.tag_at: int | None = None
+        self.stream_frames = None if seekable else frames
         try:
             if seekable:
                 self.tag_at = self._fh.tell()
                 self._fh.write(bytes(len(self.info_template)))
+            elif frames is not None:
+                total, padding = frames_for(frames, fs, self.delay)
+                self._fh.write(stream_info_tag(self.info_template, total, padding, self.delay))
         except BaseException:
             self._fh.close()
             raise
@@ -194,6 +201,8 @@ class Mp3Writer:
             if self.partial_len and np.any(self.partial[: self.partial_len] != 0):
                 self._sound(self.partial[: self.partial_len], self.slots_done)
             total, padding = frames_for(self.samples_in, self.framesize, self.delay)
+            if self.stream_frames not in (None, self.samples_in):
+                raise AssertionError(f"the stream's Info tag said {self.stream_frames} samples, not {self.samples_in}")
             if self.island is not None:
                 tail = self.samples_in - self._island_end()
                 if tail < self.min_gap_frames * self.framesize:
@@ -234,7 +243,7 @@ class Mp3Writer:
         else:
             edges = (np.flatnonzero(loud[1:] != loud[:-1]) + 1).tolist()
             edges = [0] * bool(loud[0]) + edges + [k] * bool(loud[-1])
-        for a, b in zip(edges[::2], edges[1::2]):
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
             self._sound(x[a * fs : b * fs], self.slots_done + a)
         self.slots_done += k
 

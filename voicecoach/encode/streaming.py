@@ -36,6 +36,7 @@ def stream(
     progress: Callable[[int], None] | None = None,
     bed: MusicBed | None = None,
     peaks: dict[str | None, float] | None = None,
+    gains: Sequence[float] | None = None,
 ) -> int:
     """Render ``mixer`` block by block, limited, into open sound files.
 
@@ -45,8 +46,9 @@ def stream(
     ``subtype``; ``bus`` is ``None`` (the mix), ``'voice'``, ``'ticks'`` or
     ``'music'``. The buffers are float32 ``(block, channels)`` (and int16 for
     PCM_16 files). ``progress(frames_done)`` after each block; ``bed``: music
-    under the mix; ``peaks[None]``: the mix's largest magnitude (ReplayGain).
-    Returns the frames written to each file (``mixer.frames``).
+    under the mix; ``peaks[None]``: the mix's largest magnitude (ReplayGain);
+    ``gains``: each output's scale after the limiter (lossy files whose
+    codec overshoots, see :mod:`voicecoach.encode.writer`). Returns the frames written to each file (``mixer.frames``).
 
     With music the mix goes through the :class:`TruePeakLimiter`, which
     reads the mixer and the music ahead of the frames written (live play's
@@ -56,14 +58,15 @@ def stream(
     (libsndfile floors). Without music, into WAV writers only, just the
     stretches where the mixer sounds are rendered (:func:`_stream_sounding`).
     """
-    if bed is None and outputs and all(_ours(f) for f, _ in outputs):
+    gains = [1.0] * len(outputs) if gains is None else gains
+    if bed is None and outputs and all(_ours(f) for f, _ in outputs) and all(g == 1.0 for g in gains):
         return _stream_sounding(mixer, outputs, block, progress)
     block = max(1, min(block, mixer.frames))
     ch = mixer.channels
     buf = np.empty((block, ch), dtype=np.float32)
     stem_buf = np.empty_like(buf)
     pcm16 = any(f.subtype == "PCM_16" for f, _ in outputs)
-    scratch: Any = np.empty_like(buf) if pcm16 else None
+    scratch: Any = np.empty_like(buf) if pcm16 or any(g != 1.0 for g in gains) else None
     ints: Any = np.empty((block, ch), dtype=np.int16) if pcm16 else None
     wants_music = any(bus == "music" for _, bus in outputs)
     # With music the limiter runs here, reading ahead; without, the mixer
@@ -81,7 +84,7 @@ def stream(
         else:
             mixer.render(view, done)
         music = source.music_at(done, n) if source is not None and wants_music else None
-        for f, bus in outputs:
+        for (f, bus), gain in zip(outputs, gains, strict=True):
             out = view if bus is None else stem_buf[:n]
             if music is not None and g is not None and bus == "music":
                 np.multiply(music, g, out=out)
@@ -89,6 +92,8 @@ def stream(
                 mixer.render(out, done, bus)
                 if g is not None:
                     out *= g
+            if gain != 1.0:
+                out = np.multiply(out, np.float32(gain), out=scratch[:n])
             if peaks is not None and bus is None:  # the mix's, for ReplayGain
                 top = max(float(out.max()), -float(out.min())) if n else 0.0
                 peaks[bus] = max(peaks.get(bus, 0.0), top)

@@ -24,7 +24,10 @@ from typing import NamedTuple
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.mixer import BUSES, Mixer
 from voicecoach.common.atomic import discard, remove_stale_parts, temp_beside
+from voicecoach.common.decibels import decibels
+from voicecoach.common.decibels import gain as db_gain
 from voicecoach.encode.chapters import chapters, check_cue_filename, cue_sheet
+from voicecoach.encode.decoded_peak import decoded_peaks
 from voicecoach.encode.formats import ExportOptions, format_for, writer
 from voicecoach.encode.formats.base import FormatWriter, Job, Output, Sink, check_job
 from voicecoach.encode.streaming import stream
@@ -37,6 +40,19 @@ __all__ = ["export"]
 
 
 _DEFAULTS = ExportOptions()
+LOSSY_CEILING_DBTP = -1.0
+"""The highest true peak a lossy file may decode to (the loudness
+recommendations' ceiling; the limiter holds the mix itself at -1.5 dBTP)."""
+LOSSY_MARGIN_DB = 0.2
+"""How much lower than its overshoot a lossy file is encoded again (the
+overshoot moves a little with the gain)."""
+LOSSY_STREAM_MARGIN_DB = 0.5
+"""How much lower a lossy stream, or a lossy export with music (the music
+is read once), is encoded up front: it cannot be measured first, and a
+codec's overshoot above the limiter's -1.5 dBTP is assumed under 1 dB
+(Opus, the largest seen, went 0.6 dB over on speech)."""
+_REENCODES = 3
+"""Encodings of a lossy file after the first, at most."""
 
 
 def export(
@@ -163,21 +179,59 @@ def _write_audio(
     progress: Callable[[int], None] | None,
     bed: MusicBed | None,
 ) -> None:
-    """Open, render into, close and tag every audio file (into temp files)."""
+    """Open, render into, close and tag every audio file (into temp files).
+
+    A lossy file is decoded and, over :data:`LOSSY_CEILING_DBTP`, encoded
+    again lower; a lossy stream, or an export with music (the bed is read
+    once), cannot be and is encoded :data:`LOSSY_STREAM_MARGIN_DB` lower up front."""
     for target, bus in targets:
         own = tags if bus is None else replace(tags, title=f"{tags.title} ({bus})", loudness=None)
         with _blame(target.name):
             files.open(fmt_writer, target, own)
+    lossy = getattr(fmt_writer, "lossy", False)  # (WAV does not declare it)
+    once = lossy and (bed is not None or any(f.out.path is None for f in files.audio))
+    gains = [db_gain(-LOSSY_STREAM_MARGIN_DB) if once else 1.0] * len(targets)
     peaks: dict[str | None, float] = {}
-    with _blame(files.failed_name):
-        stream(mixer, [(f.sink, bus) for f, (_, bus) in zip(files.audio, targets)], block, progress, bed, peaks=peaks)
-    for f in files.audio:
-        with _blame(f.target.name):
-            f.sink.close()
-    for f, (_, bus) in zip(files.audio, targets):
+    todo = list(range(len(targets)))
+    for attempt in range(1 + _REENCODES):
+        if attempt:
+            for i in todo:
+                with _blame(files.audio[i].target.name):
+                    files.reopen(fmt_writer, i)
+        entries = [(files.audio[i].sink, targets[i][1]) for i in todo]
+        with _blame(files.failed_name):
+            stream(mixer, entries, block, None if attempt else progress, bed, peaks, [gains[i] for i in todo])
+        for i in todo:
+            with _blame(files.audio[i].target.name):
+                files.audio[i].sink.close()
+        if not lossy:
+            break
+        measured = {i: _decoded_peak(files.audio[i], targets[i][1], peaks) for i in todo}
+        todo = [i for i in todo if measured[i] > db_gain(LOSSY_CEILING_DBTP) and not once]
+        for i in todo:  # lower by the overshoot and a margin (the overshoot moves with the gain)
+            gains[i] *= db_gain(LOSSY_CEILING_DBTP - LOSSY_MARGIN_DB) / measured[i]
+        if not todo:
+            break
+    for f, (_, bus), gain in zip(files.audio, targets, gains, strict=True):
         if f.out.path is not None:
+            loudness = f.out.tags.loudness
+            own = replace(
+                f.out.tags, peak=peaks.get(bus), loudness=None if loudness is None else loudness + decibels(gain)
+            )
             with _blame(f.target.name):
-                fmt_writer.tag(f.out.path, replace(f.out.tags, peak=peaks.get(bus)))
+                fmt_writer.tag(f.out.path, own)
+
+
+def _decoded_peak(f: _File, bus: str | None, peaks: dict[str | None, float]) -> float:
+    """The true peak a lossy temp file decodes to (0 for a stream); the
+    mix's decoded sample peak becomes its ReplayGain peak (``peaks[None]``)."""
+    if f.out.path is None:
+        return 0.0
+    with _blame(f.target.name):
+        sample, true = decoded_peaks(f.out.path)
+    if bus is None:
+        peaks[None] = sample
+    return true
 
 
 @contextmanager
@@ -239,6 +293,13 @@ class _Files:
             out = Output(fd, tags, None, target.kind is TargetKind.STDOUT and writable_in_place(fd))
         self.audio.append(_File(target, out, fmt_writer.open(out)))
 
+    def reopen(self, fmt_writer: FormatWriter, i: int) -> None:
+        """Audio file ``i`` emptied and opened again, to be written anew."""
+        target, out, _ = self.audio[i]
+        os.ftruncate(out.fd, 0)
+        os.lseek(out.fd, 0, os.SEEK_SET)
+        self.audio[i] = _File(target, out, fmt_writer.open(out))
+
     def failed_name(self) -> str:
         """The file whose writer failed (a stream error surfaces on any)."""
         return next((f.target.name for f in self.audio if f.sink.failed), self.main_name)
@@ -256,11 +317,8 @@ class _Files:
         """Rename every temp file into place, the mix last: if a rename
         fails, the main file is still the old one."""
         for real, tmp in self.temps.items():
-            with _blame(str(real)):
-                try:
-                    os.chmod(tmp, stat.S_IMODE(os.stat(real).st_mode))  # keep an old file's mode
-                except FileNotFoundError:
-                    pass
+            with _blame(str(real)), suppress(FileNotFoundError):
+                os.chmod(tmp, stat.S_IMODE(os.stat(real).st_mode))  # keep an old file's mode
         order = sorted(self.temps, key=lambda real: real == main.real)
         for real in order:
             with _blame(str(real)):

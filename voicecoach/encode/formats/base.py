@@ -4,7 +4,8 @@ share: libsndfile encodes them, mutagen writes Vorbis comments."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from importlib import import_module
 from pathlib import Path
 from typing import ClassVar, Protocol
@@ -68,6 +69,7 @@ class FormatWriter(Protocol):
     subtypes: ClassVar[tuple[str, ...]]  # accepted; the first is the default
     samplerates: ClassVar[frozenset[int] | None]  # accepted; None: any
     streams: ClassVar[bool]  # can write to a pipe, FIFO or device
+    lossy: ClassVar[bool]  # its files are decoded and, over the ceiling, encoded lower
 
     def __init__(self, job: Job) -> None: ...
 
@@ -103,23 +105,33 @@ class VorbisCommented:
     subtypes: ClassVar[tuple[str, ...]]
     samplerates: ClassVar[frozenset[int] | None] = None
     streams: ClassVar[bool] = True
+    lossy: ClassVar[bool] = False
+    replaygain: ClassVar[bool] = True  # REPLAYGAIN_* comments (not in Opus: R128 gains)
 
     def __init__(self, job: Job):
         self.job = job
 
     def open(self, out: Output) -> Sink:
+        return self.sink(out)
+
+    def sink(self, out: Output, head: Callable[[bytes], bytes | None] | None = None) -> Sink:
+        """libsndfile's writer on ``out`` (``head``: see :class:`~voicecoach.encode.sound_file.SoundFileSink`)."""
         from voicecoach.encode.parallel import ThreadedSink
         from voicecoach.encode.sound_file import SoundFileSink
 
         job = self.job
-        return ThreadedSink(SoundFileSink(out.fd, job.samplerate, job.channels, job.subtype, self.major))
+        return ThreadedSink(
+            SoundFileSink(
+                out.fd, job.samplerate, job.channels, job.subtype, self.major, stream=not out.seekable, head=head
+            )
+        )
 
     def tag(self, path: Path, tags: Tags) -> None:
         module, cls = self.mutagen_class.rsplit(".", 1)
         with mutagen_errors():
             tag_vorbis(
                 getattr(import_module(module), cls)(path),
-                tags,
+                tags if self.replaygain else replace(tags, loudness=None, peak=None),
                 chapter_stamps(self.job.chapters, self.job.samplerate),
                 self.more_comments(tags),
             )

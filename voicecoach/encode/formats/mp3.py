@@ -19,6 +19,7 @@ class Mp3Format:
     subtypes = ("MPEG_LAYER_III",)
     samplerates = MP3_SAMPLERATES
     streams = True
+    lossy = True
 
     def __init__(self, job: Job):
         from voicecoach.encode.lame import available
@@ -32,11 +33,13 @@ class Mp3Format:
         from voicecoach.encode.parallel import ThreadedSink
 
         job = self.job
-        if self.lame:  # the Info tag only where it can go back
+        if self.lame:  # the Info tag over the first frame, or up front on a stream
             from voicecoach.encode.mp3_writer import Mp3Writer
 
             return ThreadedSink(
-                Mp3Writer(out.fd, job.samplerate, job.channels, seekable=out.seekable, islands=self.islands)
+                Mp3Writer(
+                    out.fd, job.samplerate, job.channels, seekable=out.seekable, islands=self.islands, frames=job.frames
+                )
             )
         from voicecoach.encode.sound_file import SoundFileSink
 

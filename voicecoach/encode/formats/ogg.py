@@ -6,6 +6,7 @@ from voicecoach.encode.formats.base import VorbisCommented
 class OggFormat(VorbisCommented):
     name, major, mutagen_class = "ogg", "OGG", "mutagen.oggvorbis.OggVorbis"
     subtypes = ("VORBIS",)
+    lossy = True
 
 
 WRITER = OggFormat

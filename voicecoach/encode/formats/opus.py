@@ -1,4 +1,5 @@
-"""OGG/Opus: libsndfile's encoder, Vorbis comments with an R128 gain."""
+"""OGG/Opus: libsndfile's encoder, Vorbis comments with an R128 gain (no
+``REPLAYGAIN_*``: RFC 7845 asks encoders not to write them)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ class OpusFormat(VorbisCommented):
     name, major, mutagen_class = "opus", "OGG", "mutagen.oggopus.OggOpus"
     subtypes = ("OPUS",)
     samplerates = frozenset({8000, 12000, 16000, 24000, 48000})
+    lossy, replaygain = True, False
 
     def more_comments(self, tags: Tags) -> dict[str, str]:
         if tags.loudness is None:
