@@ -92,7 +92,7 @@ def test_debug_shows_traceback(run):
 def test_unexpected_error_and_interrupt_have_their_exit_status(run, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("wires crossed")
-    monkeypatch.setattr("voicecoach.cli.session_commands.resolve_preset", broken)
+    monkeypatch.setattr("voicecoach.cli.session_commands.resolve", broken)
     r = run("timeline")
     assert (r.code, r.err) == (ExitStatus.FAILURE, ("voicecoach: internal error: RuntimeError: "
                                                     "wires crossed (run with --debug for details)\n"))
@@ -101,7 +101,7 @@ def test_unexpected_error_and_interrupt_have_their_exit_status(run, monkeypatch)
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr("voicecoach.cli.session_commands.resolve_preset", interrupted)
+    monkeypatch.setattr("voicecoach.cli.session_commands.resolve", interrupted)
     r = run("timeline")
     assert (r.code, r.err) == (130, "voicecoach: interrupted\n")
 

@@ -24,14 +24,12 @@ def devices(quiet: bool) -> None:
     """List audio output devices."""
     try:
         found = current_env().audio_backend().devices()
+        if not found:
+            raise AudioDeviceError("no audio output device found; try 'voicecoach export'")
     except AudioDeviceError:
         if quiet:  # its promise: nothing printed, only the exit status
             raise click.exceptions.Exit(1) from None
         raise
-    if not found:
-        if quiet:
-            raise click.exceptions.Exit(1)
-        raise AudioDeviceError("no audio output device found; try 'voicecoach export'")
     if quiet:
         return
     for d in found:

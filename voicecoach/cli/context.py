@@ -35,15 +35,11 @@ def echo(text: str = "", nl: bool = True) -> None:
     click.echo(printable(text, getattr(stream, "encoding", None)), file=stream, nl=nl)
 
 
-def resolve_preset(spec: str, overrides: dict) -> Preset:
-    """A preset name or file, or ``next``: today's workout by the method."""
-    return resolve(spec, overrides)[0]
-
-
 def resolve(spec: str, overrides: dict) -> tuple[Preset, Recommendation | None]:
-    """The preset to play, and the recommendation it is when ``spec`` is
-    ``next``. Today's plan is then said in the intro (what and why), unless
-    the sets or reps are overridden: the phone in a pocket has no screen."""
+    """The preset to play (a name, a file, or ``next``: today's workout by
+    the method), and the recommendation it is when ``spec`` is ``next``.
+    Today's plan is then said in the intro (what and why), unless the sets
+    or reps are overridden: the phone in a pocket has no screen."""
     env = current_env()
     plan = None
     if spec == NEXT:
@@ -52,7 +48,7 @@ def resolve(spec: str, overrides: dict) -> tuple[Preset, Recommendation | None]:
         with training.open_history(env.data_dir, env.now(), env.stderr) as history:
             plan = training.todays_recommendation(history, env.now())
         click.echo(printable(describe_recommendation(plan), getattr(env.stderr, "encoding", None)), file=env.stderr)
-        preset = training.recommended_preset(plan, env.config_dir)
+        preset = load_preset(plan.preset, env.config_dir).with_overrides(sets=plan.sets, reps=plan.reps)
         if overrides.get("sets") is None and overrides.get("reps") is None:
             intro = (training.spoken_plan(plan), *preset.cues.intro)
             preset = replace(preset, cues=replace(preset.cues, intro=intro))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import fields
 
 from voicecoach.training.progression import LADDER
 from voicecoach.training.records import SetResult, Workout
 
 BAR_WIDTH = 30
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
+_SET_KEYS = ("set", "planned", "played", "skipped", "perfect")
 
 
 def status(r: Workout) -> str:
@@ -22,8 +24,7 @@ def status(r: Workout) -> str:
     return ("not logged" if r.unlogged else "done") + also
 
 
-UP, DOWN = "up", "down"
-_ARROW = {UP: "↑", DOWN: "↓", None: " "}
+_ARROW = {"up": "↑", "down": "↓", None: " "}
 
 
 def moves(records: Sequence[Workout]) -> list[str | None]:
@@ -37,7 +38,7 @@ def moves(records: Sequence[Workout]) -> list[str | None]:
             out.append(None)
             continue
         here = (LADDER.index(r.preset), r.planned_reps)
-        out.append(None if last is None or here == last else UP if here > last else DOWN)
+        out.append(None if last is None or here == last else "up" if here > last else "down")
         last = here
     return out
 
@@ -54,13 +55,13 @@ def format_table(records: Sequence[Workout]) -> str:
     if not records:
         return "No sessions yet: 'voicecoach play' starts one, 'voicecoach log' records one.\n"
     lines = [f"{'date':<16} {'preset':<12} {'plan':<8} {'tempo':<8} {'perfect reps':<14} status"]
-    for r, move in zip(records, moves(records), strict=True):
+    marks = moves(records)
+    for r, move in zip(records, marks, strict=True):
         when = r.started.astimezone().strftime("%Y-%m-%d %H:%M")
         perfect = " ".join(_perfect(s) for s in r.sets) or "-"
         plan = f"{r.planned_sets}x{r.planned_reps} {_ARROW[move]}"
         lines.append(f"{when:<16} {r.preset:<12} {plan:<8} {r.tempo or 'hold':<8} {perfect:<14} {status(r)}")
-    marks = set(moves(records))
-    if marks - {None}:
+    if any(marks):
         lines.append("↑ the plan moved up (harder variation or more reps), ↓ down; n+ more perfect reps than planned")
     return "\n".join(lines) + "\n"
 
@@ -77,15 +78,14 @@ def format_chart(records: Sequence[Workout]) -> str:
     """Per exercise, one bar per logged session: perfect reps per set."""
     by_preset: dict[str, list[Workout]] = defaultdict(list)
     for r in records:
-        logged = [s.perfect for s in r.sets if s.perfect is not None]
-        if logged:
+        if any(s.perfect is not None for s in r.sets):
             by_preset[r.preset].append(r)
     if not by_preset:
         return ""
     top = max(max(max(s.planned, s.perfect or 0) for s in r.sets) for rs in by_preset.values() for r in rs)
     out = [f"Perfect reps per set (bar = 0 to {top})"]
     for preset, rs in by_preset.items():
-        out.append(f"{preset}")
+        out.append(preset)
         for r in rs:
             logged = [s.perfect for s in r.sets if s.perfect is not None]
             mean = sum(logged) / len(logged)
@@ -99,32 +99,10 @@ def format_chart(records: Sequence[Workout]) -> str:
 def to_json(records: Sequence[Workout]) -> list[dict]:
     """Every session with its plan, what was done, the rule that chose it
     (null when the user chose) and whether the plan moved."""
-    return [
-        {
-            "id": r.id,
-            "preset": r.preset,
-            "exercise": r.exercise,
-            "variation": r.variation,
-            "tempo": r.tempo,
-            "started": r.started.isoformat(),
-            "completed": r.completed,
-            "stopped_set": r.stopped_set,
-            "stopped_rep": r.stopped_rep,
-            "planned_sets": r.planned_sets,
-            "planned_reps": r.planned_reps,
-            "perfect_reps": r.perfect_total,
-            "rule": r.rule,
-            "plan_moved": move,
-            "sets": [
-                {
-                    "set": s.number,
-                    "planned": s.planned,
-                    "played": s.reps_played,
-                    "skipped": s.skipped,
-                    "perfect": s.perfect,
-                }
-                for s in r.sets
-            ],
-        }
-        for r, move in zip(records, moves(records), strict=True)
-    ]
+    out = []
+    for r, move in zip(records, moves(records), strict=True):
+        row = {f.name: getattr(r, f.name) for f in fields(Workout) if f.name not in ("eccentric", "sets", "rule")}
+        row.update(started=r.started.isoformat(), perfect_reps=r.perfect_total, rule=r.rule, plan_moved=move)
+        sets = [(s.number, s.planned, s.reps_played, s.skipped, s.perfect) for s in r.sets]
+        out.append({**row, "sets": [dict(zip(_SET_KEYS, values, strict=True)) for values in sets]})
+    return out

@@ -9,16 +9,7 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from voicecoach.cli.context import (
-    NEXT,
-    current_env,
-    describe_recommendation,
-    echo,
-    prepare_session,
-    printable,
-    resolve,
-    resolve_preset,
-)
+from voicecoach.cli.context import NEXT, current_env, describe_recommendation, echo, prepare_session, printable, resolve
 from voicecoach.cli.options import loudness_option, music_options, override_options
 from voicecoach.cli.timeline_table import clock, format_table
 from voicecoach.encode.chapters import chapters
@@ -39,7 +30,7 @@ if TYPE_CHECKING:  # numpy and PortAudio: only when playing
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
 def timeline(preset: str, as_json: bool, **overrides) -> None:
     """Print the plan of a session: every segment and what is heard."""
-    p = resolve_preset(preset, overrides)
+    p = resolve(preset, overrides)[0]
     if p.sounds:  # its own sound files: their lengths need decoding
         plan = prepare_session(p).timeline
     else:  # spoken lengths only: no numpy on a warm cache
@@ -118,7 +109,7 @@ def export(
         check_stream(chosen, target.name)
     if not 8000 <= samplerate <= 192000:
         raise InputError(f"--samplerate: must be between 8000 and 192000, got {samplerate}")
-    p = resolve_preset(preset, overrides)
+    p = resolve(preset, overrides)[0]
     session, stream = _loud_session(p, music, shuffle, loudness, samplerate, channels)
     bed = session.music_bed(stream.read_into) if stream is not None else None
     options = ExportOptions(
@@ -204,13 +195,9 @@ def play(
             result = play_live(
                 session, backend, device=dev, latency=lat, music=tracks, hooks=hooks, controls=(*controls, stop_signal)
             )
-        except PlayInterrupted as stop:
-            status.clear()  # Ctrl-C: the sets done still count
+        except (PlayInterrupted, DeviceLost) as stop:
+            status.clear()  # Ctrl-C or the device gone for good: the sets done still count
             _record_play(p, session.timeline, stop.result, started, rule, ask=False, quiet=True)
-            raise
-        except DeviceLost as lost:
-            status.clear()  # the device gone for good: so do they
-            _record_play(p, session.timeline, lost.result, started, rule, ask=False, quiet=True)
             raise
         finally:
             status.clear()

@@ -48,7 +48,10 @@ def log(words: tuple[str, ...], day: str | None, planned: int | None) -> None:
         spec, words = words[0], words[1:]
     numbers = training.log_numbers(list(words))
     now = env.now()
-    when = _parse_day(day) if day is not None else training.local_day(now)
+    try:
+        when = date.fromisoformat(day) if day is not None else training.local_day(now)
+    except ValueError:
+        raise InputError(f"--date: expected a day as YYYY-MM-DD, got {day!r}") from None
     training.check_log_day(when, now)
     with training.open_history(env.data_dir, now, env.stderr) as history:
         record, existing = training.log_workout(history, spec, numbers, when, now, env.config_dir, planned)
@@ -64,13 +67,6 @@ def log(words: tuple[str, ...], day: str | None, planned: int | None) -> None:
 def _looks_numeric(word: str) -> bool:
     """A number of reps, even a wrong one ('-3', '1.5'), rather than a preset name."""
     return word.lstrip("-+").replace(".", "", 1).isdigit()
-
-
-def _parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"--date: expected a day as YYYY-MM-DD, got {text!r}") from None
 
 
 @click.command()

@@ -100,7 +100,7 @@ def played_record(
     sets = []
     for number in range(1, (stopped_set or preset.sets) + 1):
         spans = moves.get(number, [])
-        played = sum(1 for start, finish in spans if _covered(heard, start, finish))
+        played = sum(1 for start, finish in spans if any(a <= start and finish <= b for a, b in heard))
         if number == stopped_set and played == 0:
             break  # stopped before a rep of it was done
         sets.append(SetResult(number, preset.reps_per_set, played=None if played == len(spans) else played))
@@ -118,10 +118,6 @@ def _heard(end: int, jumps: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     if end > at:
         heard.append((at, end))
     return heard
-
-
-def _covered(heard: list[tuple[int, int]], start: int, finish: int) -> bool:
-    return any(a <= start and finish <= b for a, b in heard)
 
 
 def _rep_moves(timeline: Timeline) -> dict[int, list[tuple[int, int]]]:
@@ -277,13 +273,6 @@ def log_workout(
 
 def todays_recommendation(history: History, now: datetime) -> Recommendation:
     return recommend(history.workouts(), local_day(now), now)
-
-
-def recommended_preset(recommendation: Recommendation, config_dir: Path | None) -> Preset:
-    """The preset a recommendation names, with its sets and reps."""
-    return load_preset(recommendation.preset, config_dir).with_overrides(
-        sets=recommendation.sets, reps=recommendation.reps
-    )
 
 
 def spoken_plan(plan: Recommendation) -> str:

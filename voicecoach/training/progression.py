@@ -1,48 +1,8 @@
 """What to train next: the coaching program's rules, all in this module.
 
-The method: start with 3 sets of 10; only perfect
-reps count; train 2-3 times a week with a rest day between; once 15 perfect
-reps a set with a 3-second descent are in hand, make it harder; step back to
-an easier variation when form fails. The variations form a ladder,
-:data:`LADDER`, easiest first.
-
-Which workout is judged: the latest workout of a ladder preset that counts.
-Its judged sets are all its sets not skipped, or for a stopped workout those
-finished before the one it stopped in. A workout counts when it has judged sets and
-each has its perfect reps recorded; a workout stopped in its first set or
-never logged does not (the reason says so when it is the latest). Other
-presets (plank, warmup, your own) never move the ladder but are core days for
-the rest advice.
-
-"Clean" means every judged set had at least its planned reps perfect (more
-is kept in the log but earns nothing extra). The rules, in
-:data:`RULES` order; the first that matches decides:
-
-=================  =====================================  ================================
-rule               when                                   next
-=================  =====================================  ================================
-first_session      no ladder workout counts yet           dead-bug 3 x 10
-long_break_down    last ladder workout > 42 days ago      one rung down at 12 (bottom: 10)
-long_break_ease    last ladder workout > 14 days ago      same rung, reps - 2 (min 10)
-unfinished         stopped early or skipped a set, the    same again: finish all 3 first
-                   sets done clean
-slow_descent       clean, but lowering took < 3 s         same again, lower over 3 s
-top_of_ladder      clean at 15 on the top rung            stay at 15, add a light dumbbell
-next_rung          clean at 15                            next rung at 10
-one_more_rep       clean                                  reps + 1
-step_back          under 50 % of reps perfect             one rung down at 12 (bottom: 10)
-ease_off           50 % to under 80 % perfect             same rung, reps - 2 (min 10)
-repeat             80 % or more, not all                  same again
-=================  =====================================  ================================
-
-Reps always stay within 10-15 (a preset's own count, say hanging's 8, is
-brought into that range). A step down lands at 12, not 10: the easier rung
-was already mastered on the way up, so it rebuilds quickly. An unknown
-(None) descent time does not block progress.
-
-Rest advice is separate from the workout chosen and looks at core days (days
-with a workout of any preset): trained today, trained yesterday, or 3 core days
-within the 7 days ending today -> rest today.
+The variations form a ladder, :data:`LADDER`, easiest first; the rules are
+tried in :data:`RULES` order and the first that matches decides. The method,
+which workout is judged, and the rules' table are in ``docs/training.md``.
 """
 
 from __future__ import annotations
@@ -143,9 +103,6 @@ class Choice:
     rung: int
     reps: int
     reason: str
-
-
-# ---------------------------------------------------------------- the rules
 
 
 def first_session(f: Facts) -> Choice | None:
@@ -304,9 +261,6 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-# ---------------------------------------------------------------- entry points
-
-
 def recommend(
     history: Sequence[Workout], today: date, now: datetime | None = None, *, tz: tzinfo | None = None
 ) -> Recommendation:
@@ -365,9 +319,6 @@ def rest_advice(history: Sequence[Workout], today: date, tz: tzinfo | None = Non
     if week >= WEEK_DAYS:
         return f"You trained on {week} of the last 7 days: rest today, three this week is enough."
     return None
-
-
-# ---------------------------------------------------------------- helpers
 
 
 def _judged_sets(workout: Workout) -> tuple[tuple[SetResult, ...], str | None]:

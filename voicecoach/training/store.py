@@ -159,11 +159,8 @@ class History:
         with self._opening("read"):
             if self.path is not None and self.path.exists():
                 self._probe()
-                source = _read_connection(self.file)
-                try:
+                with contextlib.closing(_read_connection(self.file)) as source:
                     source.backup(db)
-                finally:
-                    source.close()
             db.execute("PRAGMA foreign_keys = ON")
             if self._user_version() < SCHEMA_VERSION:
                 self._migrate()
@@ -200,22 +197,17 @@ class History:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ------------------------------------------------------------ setup
-
     def _probe(self) -> None:
         """Look at an existing file through a read-only connection first: a
         damaged or too-new file is refused before a writable connection could
         change it (closing one checkpoints the -wal into the file and deletes it)."""
-        probe = _read_connection(self.file)
-        try:
+        with contextlib.closing(_read_connection(self.file)) as probe:
             version = probe.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise self._too_new(version)
             problems = [row[0] for row in probe.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise CorruptHistoryError(self.file, problems[0] if problems else "no answer")
-        finally:
-            probe.close()
 
     def _setup(self) -> None:
         db = self.db
@@ -288,8 +280,6 @@ class History:
         except sqlite3.Error as exc:
             raise HistoryError(f"cannot {doing} the training log {self.path}: {exc}") from None
 
-    # ------------------------------------------------------------ writes
-
     def add(self, record: Workout) -> int:
         """Store a new workout and its sets in one transaction; return its id."""
         if not isinstance(record, Workout):
@@ -334,8 +324,6 @@ class History:
                 ],
             )
             return self._select("s.id = ?", (workout_id,))[0]
-
-    # ------------------------------------------------------------ reads
 
     def get(self, workout_id: int) -> Workout | None:
         """The workout with this id, or None."""
@@ -396,14 +384,12 @@ class History:
             source = _read_connection(damaged)
         except sqlite3.Error:
             return 0
-        try:
+        with contextlib.closing(source):
             sessions = _readable_rows(source, "sessions", _SESSION_COLUMNS)
             sets: dict[int, list[SetResult]] = {}
             for row in _readable_rows(source, "sets", ("session_id", *_SET_COLUMNS)):
                 with contextlib.suppress(TypeError, ValueError):
                     sets.setdefault(row[0], []).append(SetResult(*row[1:]))
-        finally:
-            source.close()
         records = []
         for row in sessions:
             with contextlib.suppress(TypeError, ValueError):
