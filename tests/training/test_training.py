@@ -199,6 +199,13 @@ def test_every_rule_has_a_short_spoken_plan():
     assert spoken_plan(plan) == "Three sets of eleven: one more than last time."
 
 
+def test_a_plan_of_one_set_is_said_in_the_singular():
+    from voicecoach.training.coach import spoken_plan
+    from voicecoach.training.progression import Recommendation
+    plan = Recommendation("dead-bug", 1, 1, "why", None, False, "repeat")
+    assert spoken_plan(plan) == "One set of one: the same again, every rep clean."
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_any_ending_and_skips_give_a_truthful_record(legs, data):

@@ -278,5 +278,7 @@ def todays_recommendation(history: History, now: datetime) -> Recommendation:
 def spoken_plan(plan: Recommendation) -> str:
     """Today's plan and why, in one short sentence for the intro:
     "Three sets of eleven: one more than last time." """
+    phrases = default_phrases()
     sets, reps = number_word(plan.sets), number_word(plan.reps).lower()
-    return default_phrases().variants(f"plan_{plan.rule}", sets=sets, reps=reps)[0]
+    amount = phrases.variants("plan_amount", count=plan.sets, sets=sets, reps=reps)[0]
+    return phrases.variants(f"plan_{plan.rule}", amount=amount)[0]
