@@ -61,7 +61,6 @@ class _Bus:
     ends: np.ndarray  # int64
     src: np.ndarray  # int32 index into sources
     off: np.ndarray  # int64
-    peaks: np.ndarray  # float64, before the gain
     sources: tuple[np.ndarray, ...]
     pcm16_scale: np.float32  # int16 sample -> output: 2**-15 times the bus's level and gain
 
@@ -168,7 +167,7 @@ class Mixer:
     def _build(self) -> None:
         scale = self.gain * self.master
         self._buses = {
-            bus: self._finish(self._all_sources, *c, scale=scale * self._levels[bus])
+            bus: self._finish(self._all_sources, *c[:4], scale=scale * self._levels[bus])
             for bus, c in self._clustered.items()
         }
         self._order = tuple(self._buses[b] for b in BUSES)
@@ -341,7 +340,6 @@ class Mixer:
         ends: np.ndarray,
         src: np.ndarray,
         off: np.ndarray,
-        peaks: np.ndarray,
         scale: float,
     ) -> _Bus:
         """Apply ``scale`` (bus level times master gain) to the sources this
@@ -356,7 +354,7 @@ class Mixer:
             if clip.dtype != np.int16 and (scale != 1.0 or clip.dtype == np.float64):
                 clip = (_as_float(clip) * scale).astype(np.float32)
             clips.append(clip)
-        return _Bus(starts, ends, remap[src], off, peaks, tuple(clips), np.float32(float(PCM16_SCALE) * scale))
+        return _Bus(starts, ends, remap[src], off, tuple(clips), np.float32(float(PCM16_SCALE) * scale))
 
     def render(self, out: np.ndarray, start: int, bus: str | None = None) -> None:
         """Fill ``out`` with frames ``[start, start + n)`` of the mix or of one bus.
