@@ -171,7 +171,7 @@ class Mixer:
             for bus, c in self._clustered.items()
         }
         self._order = tuple(self._buses[b] for b in BUSES)
-        self._scratch = np.empty(65536, dtype=np.float32)  # int16 slices become float here
+        self._scratch = np.empty(65536, dtype=np.float32)  # int16 slices become float here, and the limiter's gain
 
     def with_master(self, master: float, limit=None) -> Mixer:
         """The same mixer with every source scaled by ``master`` (the loudness
@@ -391,6 +391,8 @@ class Mixer:
 
         start = int(start)
         stop = start + out.shape[0]
+        if len(self._scratch) < 2 * (out.shape[0] + 2 * CHUNK):  # only for a block larger than ever before
+            self._scratch = np.empty(2 * (out.shape[0] + 2 * CHUNK), dtype=np.float32)
         mono = self.channels == 1
         touched = 0
         done = start  # the first bus writes, not adds: [start, done) is final for it
@@ -414,8 +416,6 @@ class Mixer:
                         np.multiply(piece, b.pcm16_scale, out=view[:, 0], dtype=np.float32)
                         continue
                 if piece.dtype == np.int16:
-                    if len(self._scratch) < z - a:  # only for a block larger than ever before
-                        self._scratch = np.empty(z - a, dtype=np.float32)
                     piece = np.multiply(piece, b.pcm16_scale, out=self._scratch[: z - a], dtype=np.float32)
                 if n == 0:
                     for c in range(self.channels):
@@ -430,6 +430,4 @@ class Mixer:
             touched += hi - lo  # clusters do not overlap: never negative
         self.touched = touched
         if self._limit is not None:
-            if len(self._scratch) < 2 * (out.shape[0] + 2 * CHUNK):  # a larger block than before
-                self._scratch = np.empty(2 * (out.shape[0] + 2 * CHUNK), dtype=np.float32)
             self._limit.apply(out, start, self._scratch)
