@@ -320,8 +320,6 @@ class Mixer:
         t_starts, t_ends, _, _, t_peaks = ticks
         v_peaks, t_peaks = v_peaks * self._levels["voice"], t_peaks * self._levels["ticks"]
         worst = float(max(v_peaks.max(initial=0.0), t_peaks.max(initial=0.0)))
-        if not len(v_starts) or not len(t_starts):
-            return worst
         lo = np.searchsorted(t_ends, v_starts, "right")
         hi = np.searchsorted(t_starts, v_ends, "left")
         both = lo < hi
