@@ -76,7 +76,6 @@ class KWeighting:
 
     def __init__(self, samplerate: int, channels: int):
         self.samplerate = samplerate
-        self.channels = channels
         self._tail = np.zeros((len(k_weighting_ir(samplerate)) - 1, channels))
 
     def process(self, block: np.ndarray) -> np.ndarray:
