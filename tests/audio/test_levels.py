@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from true_peak import true_peak
 
-from voicecoach.audio.levels import CHUNK, TruePeakLimiter, true_peak
+from voicecoach.audio.levels import CHUNK, TruePeakLimiter
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.common.decibels import gain
 from voicecoach.errors import InputError

@@ -81,7 +81,7 @@ def test_gain_is_only_measured_once():
 
 
 def test_planned_limiter_gain_holds_the_ceiling_in_any_blocks_and_for_each_bus():
-    from voicecoach.audio.levels import true_peak
+    from true_peak import true_peak
     from voicecoach.audio.normalise import normalise_sparse
     mixer = sparse_session(40)
     found, plan = normalise_sparse(mixer, -16.0)      # loud: the voice peaks need limiting

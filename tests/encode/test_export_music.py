@@ -8,10 +8,11 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
+from true_peak import true_peak
 
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.ducking import DuckEnvelope
-from voicecoach.audio.levels import CEILING_DBTP, true_peak
+from voicecoach.audio.levels import CEILING_DBTP
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.normalise import limited
 from voicecoach.audio.sounds import make_sounds

@@ -90,8 +90,6 @@ class DuckEnvelope:
         lo = int(self._to.searchsorted(start, "right"))  # first duck still acting at start
         hi = int(self._from.searchsorted(stop, "left"))  # ducks acting before stop
         self.touched = max(0, hi - lo)
-        if lo >= hi:
-            return
         for s, e in zip(self.starts[lo:hi].tolist(), self.ends[lo:hi].tolist(), strict=True):
             a, z = max(s - self.attack, start), min(s, stop)  # attack ramp
             if a < z:

@@ -32,7 +32,7 @@ import numpy as np
 
 from voicecoach.common.decibels import gain as db_gain
 
-__all__ = ["CEILING_DBTP", "CHUNK", "TruePeakLimiter", "knots", "oversample", "ramp", "true_peak"]
+__all__ = ["CEILING_DBTP", "CHUNK", "TruePeakLimiter", "knots", "oversample", "ramp"]
 
 CEILING_DBTP = -1.5
 """Where the limiter holds true peaks: the -1 dBTP of the loudness
@@ -125,21 +125,6 @@ def _ramp_tile(frames: int, dtype: np.dtype) -> np.ndarray:
     if tile is None or len(tile) < frames:
         tile = _ramps[dtype] = np.tile((np.arange(CHUNK) / CHUNK).astype(dtype), -(-frames // CHUNK))
     return tile[:frames]
-
-
-def true_peak(x: np.ndarray) -> float:
-    """Largest magnitude of ``x`` (``(n,)`` or ``(n, channels)``) and of its
-    4x-oversampled values (for tests and offline checks)."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 1:
-        x = x[:, None]
-    pad = np.zeros((len(x) + 2 * CONTEXT + 1, x.shape[1]))
-    pad[CONTEXT + 1 : CONTEXT + 1 + len(x)] = x
-    y, tmp = np.empty((2, len(x) + 1, x.shape[1]))
-    peak = float(np.abs(x).max(initial=0.0))
-    for h in INTERPOLATOR:
-        peak = max(peak, float(np.abs(oversample(pad, h, y, tmp)).max(initial=0.0)))
-    return peak
 
 
 class TruePeakLimiter:

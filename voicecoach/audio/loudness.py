@@ -76,14 +76,11 @@ class KWeighting:
 
     def __init__(self, samplerate: int, channels: int):
         self.samplerate = samplerate
-        self.channels = channels
         self._tail = np.zeros((len(k_weighting_ir(samplerate)) - 1, channels))
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """The K-weighted ``block`` (shape ``(n, channels)``), float64, same shape."""
         n = len(block)
-        if n == 0:
-            return np.zeros((0, self.channels))
         full = np.concatenate([self._tail, block])
         nfft = 1 << math.ceil(math.log2(len(full)))
         y = np.fft.irfft(

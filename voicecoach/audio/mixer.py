@@ -61,7 +61,6 @@ class _Bus:
     ends: np.ndarray  # int64
     src: np.ndarray  # int32 index into sources
     off: np.ndarray  # int64
-    peaks: np.ndarray  # float64, before the gain
     sources: tuple[np.ndarray, ...]
     pcm16_scale: np.float32  # int16 sample -> output: 2**-15 times the bus's level and gain
 
@@ -168,11 +167,11 @@ class Mixer:
     def _build(self) -> None:
         scale = self.gain * self.master
         self._buses = {
-            bus: self._finish(self._all_sources, *c, scale=scale * self._levels[bus])
+            bus: self._finish(self._all_sources, *c[:4], scale=scale * self._levels[bus])
             for bus, c in self._clustered.items()
         }
         self._order = tuple(self._buses[b] for b in BUSES)
-        self._scratch = np.empty(65536, dtype=np.float32)  # int16 slices become float here
+        self._scratch = np.empty(65536, dtype=np.float32)  # int16 slices become float here, and the limiter's gain
 
     def with_master(self, master: float, limit=None) -> Mixer:
         """The same mixer with every source scaled by ``master`` (the loudness
@@ -321,8 +320,6 @@ class Mixer:
         t_starts, t_ends, _, _, t_peaks = ticks
         v_peaks, t_peaks = v_peaks * self._levels["voice"], t_peaks * self._levels["ticks"]
         worst = float(max(v_peaks.max(initial=0.0), t_peaks.max(initial=0.0)))
-        if not len(v_starts) or not len(t_starts):
-            return worst
         lo = np.searchsorted(t_ends, v_starts, "right")
         hi = np.searchsorted(t_starts, v_ends, "left")
         both = lo < hi
@@ -341,7 +338,6 @@ class Mixer:
         ends: np.ndarray,
         src: np.ndarray,
         off: np.ndarray,
-        peaks: np.ndarray,
         scale: float,
     ) -> _Bus:
         """Apply ``scale`` (bus level times master gain) to the sources this
@@ -356,7 +352,7 @@ class Mixer:
             if clip.dtype != np.int16 and (scale != 1.0 or clip.dtype == np.float64):
                 clip = (_as_float(clip) * scale).astype(np.float32)
             clips.append(clip)
-        return _Bus(starts, ends, remap[src], off, peaks, tuple(clips), np.float32(float(PCM16_SCALE) * scale))
+        return _Bus(starts, ends, remap[src], off, tuple(clips), np.float32(float(PCM16_SCALE) * scale))
 
     def render(self, out: np.ndarray, start: int, bus: str | None = None) -> None:
         """Fill ``out`` with frames ``[start, start + n)`` of the mix or of one bus.
@@ -393,6 +389,8 @@ class Mixer:
 
         start = int(start)
         stop = start + out.shape[0]
+        if len(self._scratch) < 2 * (out.shape[0] + 2 * CHUNK):  # only for a block larger than ever before
+            self._scratch = np.empty(2 * (out.shape[0] + 2 * CHUNK), dtype=np.float32)
         mono = self.channels == 1
         touched = 0
         done = start  # the first bus writes, not adds: [start, done) is final for it
@@ -416,8 +414,6 @@ class Mixer:
                         np.multiply(piece, b.pcm16_scale, out=view[:, 0], dtype=np.float32)
                         continue
                 if piece.dtype == np.int16:
-                    if len(self._scratch) < z - a:  # only for a block larger than ever before
-                        self._scratch = np.empty(z - a, dtype=np.float32)
                     piece = np.multiply(piece, b.pcm16_scale, out=self._scratch[: z - a], dtype=np.float32)
                 if n == 0:
                     for c in range(self.channels):
@@ -432,6 +428,4 @@ class Mixer:
             touched += hi - lo  # clusters do not overlap: never negative
         self.touched = touched
         if self._limit is not None:
-            if len(self._scratch) < 2 * (out.shape[0] + 2 * CHUNK):  # a larger block than before
-                self._scratch = np.empty(2 * (out.shape[0] + 2 * CHUNK), dtype=np.float32)
             self._limit.apply(out, start, self._scratch)

@@ -24,7 +24,7 @@ from voicecoach.audio.ducking import music_trim
 from voicecoach.audio.gain_plan import GainPlan, envelope, plan_gain, region_gain
 from voicecoach.audio.levels import CEILING_DBTP, CONTEXT, TruePeakLimiter
 from voicecoach.audio.loudness import KWeighting, LoudnessMeter, integrated_loudness, k_weighting_ir, weighted
-from voicecoach.audio.mixer import BUSES, Mixer
+from voicecoach.audio.mixer import BUSES, Mixer, merged_spans
 from voicecoach.common.decibels import gain as db_gain
 
 __all__ = ["Loudness", "default_target", "limited", "loudness_gain", "normalise_sparse"]
@@ -65,18 +65,13 @@ def _regions(mixer: Mixer) -> dict[tuple, list[int]]:
         starts, ends, src, off = mixer.clusters(bus)
         rows += zip(starts.tolist(), ends.tolist(), [b] * len(starts), src.tolist(), off.tolist(), strict=True)
     rows.sort()
-    gap = int(GAP * mixer.samplerate)
+    starts = np.array([r[0] for r in rows], np.int64)
+    firsts, reaches = merged_spans(starts, np.array([r[1] for r in rows], np.int64), int(GAP * mixer.samplerate))
+    cut = [*starts.searchsorted(firsts).tolist(), len(rows)]  # each region's rows
     out: dict[tuple, list[int]] = {}
-    i = 0
-    while i < len(rows):
-        a, reach = rows[i][0], rows[i][1]
-        j = i + 1
-        while j < len(rows) and rows[j][0] < reach + gap:
-            reach = max(reach, rows[j][1])
-            j += 1
-        key = (reach - a, tuple((b, k, o, s - a, e - s) for s, e, b, k, o in rows[i:j]))
+    for a, z, i, j in zip(firsts.tolist(), reaches.tolist(), cut[:-1], cut[1:], strict=True):
+        key = (z - a, tuple((b, k, o, s - a, e - s) for s, e, b, k, o in rows[i:j]))
         out.setdefault(key, []).append(a)
-        i = j
     return out
 
 

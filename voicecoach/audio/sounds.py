@@ -41,7 +41,7 @@ def _partials(n: int, samplerate: int, freqs: list[float], amps: list[float], de
     return sig
 
 
-def make_sound(kind: EventKind, samplerate: int) -> np.ndarray:
+def make_sound(kind: str, samplerate: int) -> np.ndarray:
     """Synthesise ``kind``: float32, shape ``(sound_frames(kind, samplerate),)``,
     first and last sample 0."""
     if kind not in SOUND_SECONDS:

@@ -52,9 +52,6 @@ class PhraseBook:
         clause, so "Reach out" is not a breath."""
         return any(_pattern(w).search(text) for w in self.entries[words])
 
-    def says_breath(self, text: str) -> bool:
-        return self.says("exhale_words", text) or self.says("inhale_words", text)
-
 
 @lru_cache(maxsize=64)
 def _pattern(word: str) -> re.Pattern:

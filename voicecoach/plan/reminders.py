@@ -100,7 +100,8 @@ class RepReminder:
             if fits(trial):
                 return trial
         for start, _, said in pauses:
-            if said is not None and self.phrases.says_breath(said.candidates[0]):
+            breath = ("exhale_words", "inhale_words")
+            if said is not None and any(self.phrases.says(w, said.candidates[0]) for w in breath):
                 continue
             before = max(
                 (r for r in cues if r.onsets[0] < start and r is not said), key=lambda r: r.onsets[0], default=None
