@@ -16,9 +16,21 @@ from typing import Any
 
 from voicecoach import __version__
 
-__all__ = ["Tags", "mutagen_errors", "sort_chap_frames", "tag_mp3", "tag_vorbis", "tag_wav"]
+__all__ = ["TEXT_IDS", "Tags", "mutagen_errors", "tag_mp3", "tag_vorbis", "tag_wav"]
 
 
+TEXT_IDS = {
+    "title": (b"INAM", "TIT2", "\xa9nam"),
+    "artist": (b"IART", "TPE1", "\xa9ART"),
+    "album": (b"IPRD", "TALB", "\xa9alb"),
+    "comment": (b"ICMT", "COMM", "\xa9cmt"),
+    "software": (b"ISFT", "TSSE", "\xa9too"),
+    "genre": (b"IGNR", "TCON", "\xa9gen"),
+    "date": (b"ICRD", "TDRC", "\xa9day"),
+    "tracknumber": (b"ITRK", "TRCK", "trkn"),
+}
+"""Each text tag, by soundfile's name (a Vorbis comment's, in capitals): its
+RIFF INFO id, ID3v2 frame and MP4 atom."""
 REPLAYGAIN_REFERENCE = -18.0
 """LUFS that a ReplayGain 2.0 gain of 0 dB plays at."""
 
@@ -36,6 +48,20 @@ class Tags:
     track: int | None = None
     loudness: float | None = None  # integrated LUFS of the file
     peak: float | None = None  # largest sample, linear
+
+    def texts(self) -> dict[str, str]:
+        """The text tags by soundfile's names, in libsndfile's order (each
+        format's order too); genre, date and track only when set."""
+        out = {
+            "title": self.title,
+            "artist": self.artist,
+            "album": self.album,
+            "comment": self.comment,
+            "software": f"voicecoach {__version__}",
+        }
+        track = "" if self.track is None else str(self.track)
+        optional = {"genre": self.genre, "date": self.date, "tracknumber": track}
+        return out | {name: text for name, text in optional.items() if text}
 
     def replaygain(self) -> dict[str, str]:
         """``REPLAYGAIN_TRACK_GAIN`` / ``PEAK`` as players read them (may be empty)."""
@@ -59,69 +85,39 @@ def mutagen_errors() -> Iterator[None]:
 
 
 def tag_mp3(tmp: Path, tags: Tags, spans: list[tuple[int, int, str]]) -> None:
-    from mutagen.id3 import (
-        CHAP,
-        COMM,
-        CTOC,
-        ID3,
-        TALB,
-        TCON,
-        TDRC,
-        TIT2,
-        TPE1,
-        TRCK,
-        TSSE,
-        TXXX,
-        CTOCFlags,
-        ID3NoHeaderError,
-    )
+    from mutagen import id3
 
     try:
-        id3 = ID3(tmp)
-    except ID3NoHeaderError:
-        id3 = ID3()
-    id3.add(TIT2(encoding=3, text=[tags.title]))
-    id3.add(TPE1(encoding=3, text=[tags.artist]))
-    id3.add(TALB(encoding=3, text=[tags.album]))
-    id3.add(COMM(encoding=3, lang="eng", desc="", text=[tags.comment]))
-    id3.add(TSSE(encoding=3, text=[f"voicecoach {__version__}"]))
-    if tags.genre:
-        id3.add(TCON(encoding=3, text=[tags.genre]))
-    if tags.date:
-        id3.add(TDRC(encoding=3, text=[tags.date]))
-    if tags.track is not None:
-        id3.add(TRCK(encoding=3, text=[str(tags.track)]))
+        tag = id3.ID3(tmp)
+    except id3.ID3NoHeaderError:
+        tag = id3.ID3()
+    for name, text in tags.texts().items():
+        frame = getattr(id3, TEXT_IDS[name][1])
+        if frame is id3.COMM:
+            tag.add(frame(encoding=3, lang="eng", desc="", text=[text]))
+        else:
+            tag.add(frame(encoding=3, text=[text]))
     for key, value in tags.replaygain().items():
-        id3.add(TXXX(encoding=3, desc=key, text=[value]))
-    ids = []
-    for i, (start_ms, end_ms, title) in enumerate(spans):
-        eid = f"chp{i}"
-        ids.append(eid)
-        id3.add(
-            CHAP(
-                element_id=eid,
-                start_time=start_ms,
-                end_time=end_ms,
-                start_offset=0xFFFFFFFF,
-                end_offset=0xFFFFFFFF,
-                sub_frames=[TIT2(encoding=3, text=[title])],
-            )
-        )
+        tag.add(id3.TXXX(encoding=3, desc=key, text=[value]))
+    ids = [f"chp{i}" for i in range(len(spans))]
+    for eid, (start_ms, end_ms, title) in zip(ids, spans, strict=True):
+        named = [id3.TIT2(encoding=3, text=[title])]
+        tag.add(id3.CHAP(element_id=eid, start_time=start_ms, end_time=end_ms, sub_frames=named))
     if ids:
-        id3.add(
-            CTOC(
+        tag.add(
+            id3.CTOC(
                 element_id="toc",
-                flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                flags=id3.CTOCFlags.TOP_LEVEL | id3.CTOCFlags.ORDERED,
                 child_element_ids=ids,
-                sub_frames=[TIT2(encoding=3, text=["Chapters"])],
+                sub_frames=[id3.TIT2(encoding=3, text=["Chapters"])],
             )
         )
-    id3.update_to_v23()  # TDRC is 2.4's: 2.3 readers get the date from TYER and TDAT
-    id3.save(tmp, v2_version=3)  # 2.3: what most phone players read
-    sort_chap_frames(tmp)
+    tag.update_to_v23()  # TDRC is 2.4's: 2.3 readers get the date from TYER and TDAT
+    tag.save(tmp, v2_version=3)  # 2.3: what most phone players read
+    _sort_chap_frames(tmp)
 
 
-def sort_chap_frames(path: Path) -> None:
+def _sort_chap_frames(path: Path) -> None:
     """Put the CHAP frames of an ID3v2.3 tag in start-time order, in place.
 
     mutagen sorts frames by size, not by time, and offers no say in the
@@ -140,19 +136,11 @@ def sort_chap_frames(path: Path) -> None:
             n = int.from_bytes(body[pos + 4 : pos + 8], "big")
             frames.append(body[pos : pos + 10 + n])
             pos += 10 + n
-        slots = [i for i, fr in enumerate(frames) if fr[:4] == b"CHAP"]
-
-        def start_ms(frame: bytes) -> int:
-            nul = frame.index(b"\0", 10)
-            return int.from_bytes(frame[nul + 1 : nul + 5], "big")
-
-        ordered = sorted((frames[i] for i in slots), key=start_ms)
-        if [frames[i] for i in slots] == ordered:
-            return
-        for i, fr in zip(slots, ordered, strict=True):
-            frames[i] = fr
+        # a CHAP frame's start time (big-endian) follows its NUL-terminated id
+        chaps = sorted((fr for fr in frames if fr[:4] == b"CHAP"), key=lambda fr: fr[fr.index(b"\0", 10) + 1 :][:4])
+        ordered = iter(chaps)
         fh.seek(10)
-        fh.write(b"".join(frames))
+        fh.write(b"".join(next(ordered) if fr[:4] == b"CHAP" else fr for fr in frames))
 
 
 def tag_vorbis(audio: Any, tags: Tags, chaps: list[tuple[str, str]], more: dict[str, str]) -> None:
@@ -160,16 +148,9 @@ def tag_vorbis(audio: Any, tags: Tags, chaps: list[tuple[str, str]], more: dict[
     file): the tags, ReplayGain, ``more`` (the format's own), the chapters."""
     if audio.tags is None:
         audio.add_tags()
-    audio["TITLE"] = tags.title
-    audio["ARTIST"] = tags.artist
-    audio["ALBUM"] = tags.album
-    audio["COMMENT"] = tags.comment
-    if tags.genre:
-        audio["GENRE"] = tags.genre
-    if tags.date:
-        audio["DATE"] = tags.date
-    if tags.track is not None:
-        audio["TRACKNUMBER"] = str(tags.track)
+    for name, text in tags.texts().items():
+        if name != "software":
+            audio[name.upper()] = text
     for key, value in (tags.replaygain() | more).items():
         audio[key] = value
     for i, (when, title) in enumerate(chaps, start=1):
@@ -184,8 +165,6 @@ def tag_wav(path: Path, marks: list[tuple[int, str]]) -> None:
     size (a file too large for RIFF's 32-bit sizes is left as it is)."""
     if not marks:
         return
-    import struct
-
     from voicecoach.encode.wav import chapter_chunks
 
     extra = chapter_chunks(marks)
@@ -201,4 +180,4 @@ def tag_wav(path: Path, marks: list[tuple[int, str]]) -> None:
             return
         fh.write(extra)
         fh.seek(4)
-        fh.write(struct.pack("<I", end + len(extra) - 8))
+        fh.write((end + len(extra) - 8).to_bytes(4, "little"))

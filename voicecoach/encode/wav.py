@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import struct
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
+from voicecoach.encode.tags import TEXT_IDS
 from voicecoach.errors import InputError
 
 __all__ = ["RIFF_LIMIT", "WavWriter", "chapter_chunks", "header", "info_chunk", "riff_text", "samples"]
@@ -22,19 +24,6 @@ RIFF_LIMIT = 0xFFFFFFFF
 """RIFF sizes are 32-bit: a file's size less 8 must fit."""
 
 _BITS = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32}
-
-INFO_IDS = {
-    "title": b"INAM",
-    "artist": b"IART",
-    "album": b"IPRD",
-    "comment": b"ICMT",
-    "software": b"ISFT",
-    "genre": b"IGNR",
-    "date": b"ICRD",
-    "tracknumber": b"ITRK",
-}
-"""RIFF INFO ids, by the names soundfile gives them."""
-
 
 _SPELLED = str.maketrans("\u00d7\u2014\u2013\u2018\u2019\u201c\u201d", "x--''\"\"")
 """Times sign, dashes and curly quotes, as ASCII (NFKD spells an ellipsis)."""
@@ -69,19 +58,17 @@ def samples(x: np.ndarray, subtype: str) -> np.ndarray:
     raise ValueError(f"no conversion for {subtype!r}")
 
 
-def _text(chunk_id: bytes, text: str) -> bytes:
-    """One INFO string as libsndfile lays it out: NUL-terminated, padded to
-    an even length, the size counting the padding."""
-    data = text.encode("utf-8", "surrogateescape") + b"\0"
-    data += b"\0" * (len(data) % 2)
-    return chunk_id + struct.pack("<I", len(data)) + data
-
-
-def info_chunk(items: Sequence[tuple[str, str]]) -> bytes:
-    """A ``LIST/INFO`` chunk of ``(name, text)`` in the given order (names as
-    :data:`INFO_IDS`); empty texts are left out, and nothing at all when
-    every text is empty."""
-    body = b"".join(_text(INFO_IDS[name], text) for name, text in items if text)
+def info_chunk(texts: dict[str, str]) -> bytes:
+    """A ``LIST/INFO`` chunk of ``texts`` (by soundfile's names, as
+    :data:`~voicecoach.encode.tags.TEXT_IDS`), laid out as libsndfile lays it
+    out: each NUL-terminated, padded to an even length that its size counts.
+    Empty texts are left out, and nothing at all when every text is empty."""
+    body = b""
+    for name, text in texts.items():
+        if text:
+            data = text.encode("utf-8", "surrogateescape") + b"\0"
+            data += b"\0" * (len(data) % 2)
+            body += TEXT_IDS[name][0] + struct.pack("<I", len(data)) + data
     if not body:
         return b""
     return b"LIST" + struct.pack("<I", 4 + len(body)) + b"INFO" + body
@@ -122,16 +109,8 @@ def header(frames: int, channels: int, samplerate: int, subtype: str, info: byte
             f"a WAV file holds at most 4 GiB; this session needs {data} bytes (use flac, ogg, opus or mp3)"
         )
     tag = 3 if subtype == "FLOAT" else 1
-    return (
-        b"RIFF"
-        + struct.pack("<I", total)
-        + b"WAVE"
-        + b"fmt "
-        + struct.pack("<IHHIIHH", 16, tag, channels, samplerate, samplerate * align, align, bits)
-        + info
-        + b"data"
-        + struct.pack("<I", data)
-    )
+    fmt = struct.pack("<IHHIIHH", 16, tag, channels, samplerate, samplerate * align, align, bits)
+    return b"RIFF" + struct.pack("<I", total) + b"WAVEfmt " + fmt + info + b"data" + struct.pack("<I", data)
 
 
 class WavWriter:
@@ -158,28 +137,32 @@ class WavWriter:
         seekable: bool = True,
         subtype: str = "PCM_16",
     ):
-        self._fd, self.frames, self.channels, self.subtype = fd, frames, channels, subtype
-        self._seekable = seekable
+        self._fd, self.subtype, self._seekable = fd, subtype, seekable
         if not seekable:
             info = tail = b""
         self._tail = tail
-        head = header(frames, channels, samplerate, self.subtype, info, len(tail))
+        head = header(frames, channels, samplerate, subtype, info, len(tail))
         self._align = channels * _BITS[subtype] // 8
         self._end = frames * self._align  # bytes of samples
-        self.failed = False
-        self.closed = False
+        self.failed = self.closed = False
         self.min_hole = 0
         """Silences shorter than this many bytes are to be written as zeros
         (a file's holes cost its file system; see the exporter)."""
-        try:
+        with self._failing():
             if seekable:
-                self._base = os.lseek(fd, 0, os.SEEK_CUR)
-                self._data = self._base + len(head)
+                base = os.lseek(fd, 0, os.SEEK_CUR)
+                self._data = base + len(head)
                 os.ftruncate(fd, self._data + self._end + len(tail))
-                self._pwrite(head, self._base)
+                self._pwrite(head, base)
             else:
                 self._pos = 0  # bytes of samples written so far
                 self._write(head)
+
+    @contextmanager
+    def _failing(self) -> Iterator[None]:
+        """An :class:`OSError` inside marks the file failed."""
+        try:
+            yield
         except OSError:
             self.failed = True
             raise
@@ -203,16 +186,15 @@ class WavWriter:
 
     def _zeros(self, nbytes: int) -> None:
         """Silence on a stream, in pieces of at most 1 MiB."""
-        piece = bytes(min(nbytes, 1 << 20))
         while nbytes:
-            k = min(nbytes, len(piece))
-            self._write(memoryview(piece)[:k])
+            k = min(nbytes, 1 << 20)
+            self._write(bytes(k))
             nbytes -= k
 
     def write_at(self, frame: int, data: np.ndarray) -> None:
         """Write ``data`` (``n`` frames as the file holds them) as frames ``[frame, frame + n)``."""
-        try:
-            at = frame * self._align
+        at = frame * self._align
+        with self._failing():
             if self._seekable:
                 self._pwrite(data, self._data + at)
             else:
@@ -221,16 +203,13 @@ class WavWriter:
                 self._zeros(at - self._pos)
                 self._write(data)
                 self._pos = at + data.nbytes
-        except OSError:
-            self.failed = True
-            raise
 
     def close(self) -> None:
         """Write what follows the last sound: zeros on a stream, the chapters on a file."""
         if self.closed:
             return
         self.closed = True
-        try:
+        with self._failing():
             if self._seekable:
                 if self._tail:
                     self._pwrite(self._tail, self._data + self._end)
@@ -238,6 +217,3 @@ class WavWriter:
             else:
                 self._zeros(self._end - self._pos)
                 self._pos = self._end
-        except OSError:
-            self.failed = True
-            raise

@@ -5,28 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voicecoach import __version__
 from voicecoach.encode.formats.base import Job, Output, Sink
 from voicecoach.encode.streaming import REPLACING_HOLE_BYTES
 from voicecoach.encode.tags import Tags, tag_wav
 from voicecoach.encode.wav import RIFF_LIMIT, WavWriter, chapter_chunks, header, info_chunk, riff_text
 
 __all__ = ["WRITER"]
-
-
-def _info(tags: Tags) -> dict[str, str]:
-    """The RIFF INFO strings (in ASCII: :func:`riff_text`), by soundfile's names, in libsndfile's order."""
-    info = {
-        "title": tags.title,
-        "artist": tags.artist,
-        "album": tags.album,
-        "comment": tags.comment,
-        "software": f"voicecoach {__version__}",
-        "genre": tags.genre,
-        "date": tags.date,
-        "tracknumber": "" if tags.track is None else str(tags.track),
-    }
-    return {name: riff_text(text) for name, text in info.items()}
 
 
 class WavFormat:
@@ -46,23 +30,14 @@ class WavFormat:
 
     def open(self, out: Output) -> Sink:
         job = self.job
+        info = {name: riff_text(text) for name, text in out.tags.texts().items()}  # ASCII: see riff_text
         if out.path is not None and not self.ours:  # RIFF INFO written at close
             from voicecoach.encode.parallel import ThreadedSink
             from voicecoach.encode.sound_file import SoundFileSink
 
-            return ThreadedSink(
-                SoundFileSink(out.fd, job.samplerate, job.channels, job.subtype, "WAV", info=_info(out.tags))
-            )
-        f = WavWriter(
-            out.fd,
-            job.frames,
-            job.channels,
-            job.samplerate,
-            info_chunk(list(_info(out.tags).items())),
-            self.chapters,
-            seekable=out.seekable,
-            subtype=job.subtype,
-        )
+            return ThreadedSink(SoundFileSink(out.fd, job.samplerate, job.channels, job.subtype, "WAV", info=info))
+        chunk = info_chunk(info)
+        f = WavWriter(out.fd, job.frames, job.channels, job.samplerate, chunk, self.chapters, out.seekable, job.subtype)
         f.min_hole = REPLACING_HOLE_BYTES if out.replacing else 0
         return f
 
