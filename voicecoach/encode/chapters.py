@@ -20,11 +20,6 @@ from voicecoach.plan.timeline import Segment, Timeline
 
 __all__ = ["Chapter", "chapter_spans", "chapter_stamps", "chapters", "check_cue_filename", "cue_sheet"]
 
-_CUE_OWN_TYPES = frozenset({"AIFF", "MP3"})
-"""Formats a cue sheet's ``FILE`` line names by their own type; it calls any
-other audio file ``WAVE`` (what players and splitters decode, not a claim
-about its bytes)."""
-
 
 @dataclass(frozen=True)
 class Chapter:
@@ -51,8 +46,8 @@ def chapters(timeline: Timeline) -> list[Chapter]:
     per_side = _sides_in_turn(segs)
     announced = _announcements(timeline)
     marks: list[Chapter] = []
-    begun: set[int] = set()  # sets whose first chapter is placed: a later side starts on its own
     for seg in segs:
+        start = seg.start
         if seg.kind in REP_KINDS or (seg.kind == SegmentKind.GET_READY and seg.set is not None):
             title = f"Set {seg.set} of {sets}" if seg.set is not None else "Exercise"
             if seg.set in per_side:
@@ -61,13 +56,10 @@ def chapters(timeline: Timeline) -> list[Chapter]:
                     side = next((s.side for s in segs if s.kind in REP_KINDS and s.set == seg.set), side)
                 if side:
                     title += f", {side}"
-            start = seg.start
-            if seg.set is not None and seg.set not in begun:
-                begun.add(seg.set)
-                start = min(start, announced.get(seg.set, start))
+            if seg.set is not None:  # the set's first chapter (a later side starts on its own)
+                start = min(start, announced.pop(seg.set, start))
         else:
             title = segment_label(seg.kind, LabelStyle.CHAPTER)
-            start = seg.start
         if not marks or marks[-1].title != title:
             marks.append(Chapter(max(0, start), title))
     # an announcement inside the rest before it moves the set's start back:
@@ -99,14 +91,8 @@ def _announcements(timeline: Timeline) -> dict[int, int]:
             first_rep.setdefault(s.set, s.start)
     out: dict[int, int] = {}
     for e in timeline.events:
-        if (
-            e.kind == EventKind.SPEECH
-            and e.set is not None
-            and e.rep is None
-            and e.frame < first_rep.get(e.set, -1)
-            and e.set not in out
-        ):
-            out[e.set] = e.frame
+        if e.kind == EventKind.SPEECH and e.set is not None and e.rep is None and e.frame < first_rep.get(e.set, -1):
+            out.setdefault(e.set, e.frame)
     return out
 
 
@@ -144,12 +130,10 @@ def cue_sheet(
     lines = [f"REM COMMENT {q('voicecoach ' + __version__)}"]
     if title:
         lines.append(f"TITLE {q(title)}")
-    lines += [
-        f"PERFORMER {q(performer)}",
-        f'FILE "{filename}" {fmt.upper() if fmt.upper() in _CUE_OWN_TYPES else "WAVE"}',
-    ]
-    last = -1
-    track = 0
+    # a FILE line names MP3 by its type, any other audio file WAVE (what
+    # players and splitters decode, not a claim about its bytes)
+    lines += [f"PERFORMER {q(performer)}", f'FILE "{filename}" {"MP3" if fmt.upper() == "MP3" else "WAVE"}']
+    last, track = -1, 0
     for ch in chaps:
         cd = ch.start * 75 // samplerate
         if cd <= last or track == 99:

@@ -19,9 +19,9 @@ SEEK_SECONDS = 10
 _BLOCK_SIZES = {1: 192, **{k: 576 << (k - 2) for k in range(2, 6)}, **{k: 256 << (k - 8) for k in range(8, 16)}}
 
 
-def _frame_header(buf, pos: int, want: int = 0) -> tuple[int, int] | None:
+def _frame_header(buf, pos: int, want: int) -> tuple[int, int] | None:
     """``(frame number, block size)`` of a fixed-blocksize frame at ``pos``
-    starting at or after sample ``want``, if one is there."""
+    that is the first to start at or after sample ``want``, if one is there."""
     if buf[pos] != 0xFF or buf[pos + 1] != 0xF8:
         return None
     bs_code, sr_code = buf[pos + 2] >> 4, buf[pos + 2] & 0x0F
@@ -29,24 +29,11 @@ def _frame_header(buf, pos: int, want: int = 0) -> tuple[int, int] | None:
         return None
     i = pos + 4
     first = buf[i]
-    n_extra = (
-        0
-        if first < 0x80
-        else 1
-        if first >> 5 == 6
-        else 2
-        if first >> 4 == 14
-        else 3
-        if first >> 3 == 30
-        else 4
-        if first >> 2 == 62
-        else 5
-        if first >> 1 == 126
-        else -1
-    )
-    if n_extra < 0:
+    ones = 8 - (first ^ 0xFF).bit_length()  # the frame number is UTF-8 coded: its leading ones
+    if ones == 1 or ones > 6:
         return None
-    number = first & (0x7F >> n_extra if n_extra else 0x7F)
+    n_extra = max(ones - 1, 0)
+    number = first & (0x7F >> n_extra)
     for k in range(n_extra):
         b = buf[i + 1 + k]
         if b >> 6 != 2:
@@ -59,20 +46,20 @@ def _frame_header(buf, pos: int, want: int = 0) -> tuple[int, int] | None:
     elif bs_code == 7:
         size, i = (buf[i] << 8 | buf[i + 1]) + 1, i + 2
     i += {12: 1, 13: 2, 14: 2}.get(sr_code, 0)
-    if size is None or number * size < want:
+    if size is None or not want <= number * size < want + size:  # a real frame is not far beyond it
         return None
     if i >= len(buf) or crc8.smbus(bytes(buf[pos:i])) != buf[i]:  # the header's CRC-8
         return None
     return number, size
 
 
-def add_seektable(path: Path) -> int:
-    """Add a SEEKTABLE block to the FLAC file at ``path``; returns its points."""
+def add_seektable(path: Path) -> None:
+    """Add a SEEKTABLE block to the FLAC file at ``path``."""
     from mutagen.flac import FLAC, SeekPoint, SeekTable
 
     audio = FLAC(path)
     if audio.seektable is not None:
-        return len(audio.seektable.seekpoints)
+        return
     info = audio.info
     step = SEEK_SECONDS * info.sample_rate
     points = []
@@ -84,7 +71,7 @@ def add_seektable(path: Path) -> int:
             if pos < 0 or pos + 16 > len(buf):
                 break
             head = _frame_header(buf, pos, want)
-            if head is not None and head[1] == info.max_blocksize and sample_ok(head, want):
+            if head is not None and head[1] == info.max_blocksize:
                 number, size = head
                 sample = number * size
                 points.append(SeekPoint(sample, pos - start, size))
@@ -95,13 +82,6 @@ def add_seektable(path: Path) -> int:
     audio.metadata_blocks.insert(1, table)
     audio.seektable = table
     audio.save()
-    return len(points)
-
-
-def sample_ok(head: tuple[int, int], want: int) -> bool:
-    """A real frame is the first at or after ``want``: not far beyond it."""
-    number, size = head
-    return want <= number * size < want + size
 
 
 def _first_frame(buf) -> int:

@@ -16,9 +16,7 @@ misses some, and is slower."""
 
 
 class Islands:
-    """Encoded islands by their input, shared by the writers of one export.
-
-    The mix repeats most of the voice stem's islands (wherever no tick
+    """The mix repeats most of the voice stem's islands (wherever no tick
     overlaps), so the writers of an export share one store; their encoder
     threads meet the same island at about the same time, so one encodes it
     while the others wait for its bytes. Bounded: past ``limit`` bytes new
@@ -27,8 +25,7 @@ class Islands:
     """
 
     def __init__(self, limit: int = KNOWN_BYTES):
-        self._limit = limit
-        self._size = 0
+        self._limit, self._size = limit, 0
         self._done: dict[tuple, tuple[bytes, int]] = {}
         self._busy: dict[tuple, threading.Event] = {}
         self._lock = threading.Lock()
@@ -36,21 +33,17 @@ class Islands:
     def get(self, key: tuple, encode: Callable[[], tuple[bytes, int]]) -> tuple[tuple[bytes, int], bool]:
         """The island ``(bytes, frames)`` for ``key``, from ``encode()``
         if no writer has encoded it; and whether this call encoded it."""
-        while True:
-            with self._lock:
-                found = self._done.get(key)
-                if found is not None:
-                    return found, False
-                wait = self._busy.get(key)
-                if wait is None:
-                    mine = self._busy[key] = threading.Event()
-                    break
+        with self._lock:
+            found, wait = self._done.get(key), self._busy.get(key)
+            if found is None and wait is None:
+                mine = self._busy[key] = threading.Event()
+        if found is not None:
+            return found, False
+        if wait is not None:
             wait.wait()
             with self._lock:
                 found = self._done.get(key)
-            if found is not None:
-                return found, False
-            return encode(), True  # not kept (full) or its encoder failed
+            return (encode(), True) if found is None else (found, False)  # not kept (full), or its encoder failed
         try:
             found = encode()
             with self._lock:

@@ -8,9 +8,9 @@ the caller's thread, and closes its file on its thread too: an interrupt
 (main thread) never lands inside an encoder's callback.
 
 glibc gives each new thread that allocates its own malloc arena, and the
-encoders' short-lived buffers and kept islands leave those fragmented (a
-3-hour MP3 export with stems peaked about 3 MB higher): the encoder threads
-share the main arena instead (a few allocations a block: no contention).
+encoders' short-lived buffers and kept islands leave those fragmented: the
+encoder threads share the main arena instead (a few allocations a block: no
+contention).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import queue
 import threading
+from collections import deque
 from functools import cache
 
 import numpy as np
@@ -40,16 +41,11 @@ def _one_malloc_arena() -> None:
 
 
 class ThreadedSink:
-    """Writes blocks to ``sink`` (``write(array)``, ``close()``) on a thread.
-
-    Parameters
-    ----------
-    sink : object
-        A :class:`~voicecoach.encode.sound_file.SoundFileSink` or
-        :class:`~voicecoach.encode.mp3_writer.Mp3Writer`.
-    depth : int
-        Blocks that may wait in the queue.
-    """
+    """Writes blocks to ``sink`` (``write(array)``, ``close()``: a
+    :class:`~voicecoach.encode.sound_file.SoundFileSink`, an
+    :class:`~voicecoach.encode.mp3_writer.Mp3Writer` or an
+    :class:`~voicecoach.encode.formats.m4b.M4bWriter`) on a thread, with
+    up to ``depth`` blocks waiting in the queue."""
 
     def __init__(self, sink, depth: int = 3):
         _one_malloc_arena()
@@ -57,26 +53,23 @@ class ThreadedSink:
         self.subtype = sink.subtype
         self.closed = False
         self._q: queue.Queue = queue.Queue(maxsize=depth)
-        self._free: queue.SimpleQueue = queue.SimpleQueue()  # written blocks, to reuse
+        self._free: deque[np.ndarray] = deque()  # written blocks, to reuse
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="voicecoach-encoder", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while True:
-            block = self._q.get()
-            if block is _CLOSE:
-                try:
-                    self.sink.close()
-                except BaseException as exc:
-                    self._error = self._error or exc
-                return
+        while (block := self._q.get()) is not _CLOSE:  # identity: an array has no truth value
             if self._error is None:
                 try:
                     self.sink.write(block)
                 except BaseException as exc:
                     self._error = exc
-            self._free.put(block)
+            self._free.append(block)
+        try:
+            self.sink.close()
+        except BaseException as exc:
+            self._error = self._error or exc
 
     def write(self, block: np.ndarray) -> None:
         """Queue a copy of ``block`` (the caller reuses its buffers), into a
@@ -84,10 +77,7 @@ class ThreadedSink:
         page faults)."""
         if self._error is not None:
             raise self._error
-        try:
-            spare = self._free.get_nowait()
-        except queue.Empty:
-            spare = None
+        spare = self._free.popleft() if self._free else None  # only this thread takes
         if spare is None or spare.shape != block.shape or spare.dtype != block.dtype:
             spare = np.empty_like(block)
         np.copyto(spare, block)

@@ -52,13 +52,8 @@ class Tags:
     def texts(self) -> dict[str, str]:
         """The text tags by soundfile's names, in libsndfile's order (each
         format's order too); genre, date and track only when set."""
-        out = {
-            "title": self.title,
-            "artist": self.artist,
-            "album": self.album,
-            "comment": self.comment,
-            "software": f"voicecoach {__version__}",
-        }
+        out = {"title": self.title, "artist": self.artist, "album": self.album, "comment": self.comment}
+        out["software"] = f"voicecoach {__version__}"
         track = "" if self.track is None else str(self.track)
         optional = {"genre": self.genre, "date": self.date, "tracknumber": track}
         return out | {name: text for name, text in optional.items() if text}
@@ -148,11 +143,8 @@ def tag_vorbis(audio: Any, tags: Tags, chaps: list[tuple[str, str]], more: dict[
     file): the tags, ReplayGain, ``more`` (the format's own), the chapters."""
     if audio.tags is None:
         audio.add_tags()
-    for name, text in tags.texts().items():
-        if name != "software":
-            audio[name.upper()] = text
-    for key, value in (tags.replaygain() | more).items():
-        audio[key] = value
+    audio.update({name.upper(): text for name, text in tags.texts().items() if name != "software"})
+    audio.update(tags.replaygain() | more)
     for i, (when, title) in enumerate(chaps, start=1):
         audio[f"CHAPTER{i:03d}"] = when
         audio[f"CHAPTER{i:03d}NAME"] = title

@@ -56,19 +56,6 @@ class Target:
         return self.kind is TargetKind.FILE
 
 
-def _what(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-    ):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
 def resolve_target(path: Path | str, option: str = "--output", force: bool = False) -> Target:
     """Check ``path`` as an export target and say how to write it.
 
@@ -98,7 +85,9 @@ def resolve_target(path: Path | str, option: str = "--output", force: bool = Fal
         if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
             return Target(shown, TargetKind.STREAM, shown)
         if not stat.S_ISREG(st.st_mode):
-            raise InputError(f"{option}: {shown}: is {_what(st.st_mode)}, not a file to write")
+            kinds = {stat.S_IFDIR: "a directory", stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+            what = kinds.get(stat.S_IFMT(st.st_mode), "not a regular file")
+            raise InputError(f"{option}: {shown}: is {what}, not a file to write")
         read_only = not st.st_mode & 0o222 or not os.access(shown, os.W_OK)
         if read_only and not force:
             raise InputError(f"{option}: {shown}: is read-only; pass --force to replace it")

@@ -19,15 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "WRITERS", "ExportOptions", "check_stream", "format_for", "writer"]
 
-WRITERS: dict[str, str] = {
-    "wav": "wav",
-    "flac": "flac",
-    "ogg": "ogg",
-    "opus": "opus",
-    "mp3": "mp3",
-    "m4b": "m4b",
-    "m4a": "m4b",
-}
+WRITERS = {"wav": "wav", "flac": "flac", "ogg": "ogg", "opus": "opus", "mp3": "mp3", "m4b": "m4b", "m4a": "m4b"}
 """Format name (its file extension) -> the module of this package with its ``WRITER``
 (two names may share one)."""
 FORMATS: frozenset[str] = frozenset(WRITERS)
@@ -67,9 +59,8 @@ class ExportOptions:
     date: str | None = None  # ISO day of the export
     track: int | None = None  # the session's number in a program
     loudness: float | None = None  # integrated LUFS of the mix (ReplayGain, R128)
-    block: int = 262144  # frames per render/write: 5.5 s at 48 kHz; fewer, larger
-    # blocks cost less per frame in the render and the encoder hand-overs (MP3 with
-    # stems: 1.02 s against 1.22 s at 65536), for 1 MB per float32 mono buffer
+    block: int = 262144  # frames per render/write (5.5 s at 48 kHz): fewer, larger blocks cost
+    # less per frame in the render and the encoder hand-overs, for 1 MB per float32 mono buffer
 
     def __post_init__(self) -> None:
         for name in ("format", "subtype", "title", "preset", "album", "date"):

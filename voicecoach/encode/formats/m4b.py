@@ -27,16 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecoach import __version__
 from voicecoach.encode.chapters import Chapter
 from voicecoach.encode.formats.base import Job, Output, Sink
-from voicecoach.encode.tags import Tags, mutagen_errors
+from voicecoach.encode.tags import TEXT_IDS, Tags, mutagen_errors
 
 __all__ = ["PRIMING", "SAMPLERATES", "WRITER", "M4bWriter", "smpb"]
 
-SAMPLERATES: frozenset[int] = frozenset(
-    {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}
-)
+SAMPLERATES = frozenset({8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000})
 """The MPEG-4 audio rates with a sampling-frequency index that players know."""
 BITRATES = {1: 64000, 2: 96000}
 """Bits per second by channel count: 64 kb/s is the usual audiobook rate for
@@ -77,14 +74,8 @@ class M4bFormat:
                 audio.add_tags()
             t = audio.tags
             assert t is not None
-            t["\xa9nam"], t["\xa9ART"], t["\xa9alb"] = [tags.title], [tags.artist], [tags.album]
-            t["\xa9cmt"], t["\xa9too"] = [tags.comment], [f"voicecoach {__version__}"]
-            if tags.genre:
-                t["\xa9gen"] = [tags.genre]
-            if tags.date:
-                t["\xa9day"] = [tags.date]
-            if tags.track is not None:
-                t["trkn"] = [(tags.track, 0)]
+            for name, text in tags.texts().items():
+                t[TEXT_IDS[name][2]] = [(tags.track, 0)] if name == "tracknumber" else [text]
             freeform = {"iTunSMPB": smpb(self.job.frames)}
             freeform |= {key.lower(): value for key, value in tags.replaygain().items()}
             for key, value in freeform.items():
@@ -93,22 +84,11 @@ class M4bFormat:
 
 
 class M4bWriter:
-    """AAC in MP4 on a seekable file descriptor, fed float32 blocks.
-
-    Parameters
-    ----------
-    fd : int
-        A seekable file, open for reading and writing (left open by close()).
-    samplerate : int
-        One of :data:`SAMPLERATES` (:func:`~voicecoach.encode.formats.base.check_job`).
-    channels : int
-        1 or 2.
-    chapters : sequence of Chapter
-        Muxed as a QuickTime chapter track and a ``chpl`` atom.
-    length : int
-        The session's frames, where the last chapter ends: the chapter
-        track is laid out before the first block.
-    """
+    """AAC in MP4 on ``fd`` (a seekable file open for reading and writing,
+    left open by close()), fed float32 blocks of 1 or 2 ``channels`` at
+    ``samplerate`` (one of :data:`SAMPLERATES`). ``chapters`` are muxed as a
+    QuickTime chapter track and a ``chpl`` atom, laid out before the first
+    block: the last ends at ``length``, the session's frames."""
 
     subtype = "AAC"  # what the exporter's stream() asks a sink
 
@@ -117,7 +97,7 @@ class M4bWriter:
     ) -> None:
         import av
 
-        self.samplerate, self.channels, self.frames = samplerate, channels, 0
+        self.samplerate, self.frames, self._tb = samplerate, 0, Fraction(1, samplerate)
         self._layout = "mono" if channels == 1 else "stereo"
         self._file = os.fdopen(fd, "w+b", closefd=False)
         self.closed = self._failed = False
@@ -125,27 +105,22 @@ class M4bWriter:
             self._out = av.open(self._file, "w", format="ipod", options={"movie_timescale": str(samplerate)})
             self._stream = self._out.add_stream("aac", rate=samplerate, layout=self._layout)
             self._stream.bit_rate = BITRATES[channels]
-            self._set_chapters(list(chapters), length)
+            # each chapter ends where the next begins, the last at ``length``
+            ends = [c.start for c in chapters[1:]] + [max(length, c.start + 1) for c in chapters[-1:]]
+            marks = enumerate(zip(chapters, ends, strict=True), start=1)
+            self._out.set_chapters(
+                [
+                    {"id": i, "start": c.start, "end": e, "time_base": self._tb, "metadata": {"title": c.title}}
+                    for i, (c, e) in marks
+                ]
+            )
         except BaseException:
             self._file.close()
             self.closed = True
             raise
 
-    def _set_chapters(self, chapters: list[Chapter], length: int) -> None:
-        """Each chapter ends where the next begins, the last at ``length``."""
-        ends = [c.start for c in chapters[1:]] + [max(length, c.start + 1) for c in chapters[-1:]]
-        tb = Fraction(1, self.samplerate)
-        self._out.set_chapters(
-            [
-                {"id": i + 1, "start": c.start, "end": e, "time_base": tb, "metadata": {"title": c.title}}
-                for i, (c, e) in enumerate(zip(chapters, ends, strict=True))
-            ]
-        )
-
     def write(self, block: np.ndarray) -> None:
         """Encode ``block``: float32, shape ``(frames, channels)``, any length."""
-        if block.ndim != 2 or block.shape[1] != self.channels:
-            raise ValueError(f"block must be shaped (frames, {self.channels}), not {block.shape}")
         if len(block) == 0:
             return
         import av
@@ -154,7 +129,7 @@ class M4bWriter:
             np.ascontiguousarray(block.T, dtype=np.float32), format="fltp", layout=self._layout
         )
         frame.sample_rate = self.samplerate
-        frame.time_base = Fraction(1, self.samplerate)
+        frame.time_base = self._tb
         frame.pts = self.frames
         self.frames += len(block)
         try:
