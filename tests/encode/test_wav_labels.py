@@ -50,7 +50,7 @@ def test_odd_length_labels_are_padded_and_every_reader_finds_every_chapter(tmp_p
     assert data[at:at + 4] == b"adtl"
     labels = chunks(data, at + 4, at + size)
     assert [(c[0], c[2]) for c in labels] == [(b"labl", 10), (b"labl", 11), (b"labl", 10)]
-    for i, (cid, body, size) in enumerate(labels, start=1):
+    for i, (_, body, size) in enumerate(labels, start=1):
         title = MARKS[i - 1][1].encode() + b"\0"
         assert data[body:body + size] == struct.pack("<I", i) + title
     odd = labels[1][1] + labels[1][2]
