@@ -20,6 +20,16 @@ from voicecoach.cli.environment import Environment
 
 TIMEOUT = 150       # seconds a child may take: a slow, busy 2-core machine synthesising speech
 COMMAND = (sys.executable, "-m", "voicecoach")
+# The shortest session worth exporting: one set of two one-second reps.
+TINY_PRESET = """\
+title = "Tiny"
+exercise = "lift"
+sets = 1
+reps = 2
+rest = 5
+tempo = "1-0-1-0"
+count = []
+"""
 
 
 class Run(NamedTuple):

@@ -12,20 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from running import private_env, voicecoach
+from running import TINY_PRESET, private_env, voicecoach
 
 pytestmark = pytest.mark.timeout(600)
 
 SR = 48000
-TINY_PRESET = """\
-title = "Tiny"
-exercise = "lift"
-sets = 1
-reps = 2
-rest = 5
-tempo = "1-0-1-0"
-count = []
-"""
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from running import private_env, start_voicecoach, voicecoach
+from running import TINY_PRESET, private_env, start_voicecoach, voicecoach
 
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
@@ -32,15 +32,6 @@ SR = 48000
 FRAMES = 2 * SR
 TIMELINE = Timeline("targets", SR, FRAMES, (Segment("intro", 0, FRAMES),),
                     (Event(4800, "tick", 1920), Event(SR, "accent", 2400)))
-TINY_PRESET = """\
-title = "Tiny"
-exercise = "lift"
-sets = 1
-reps = 2
-rest = 5
-tempo = "1-0-1-0"
-count = []
-"""
 
 
 @pytest.fixture(scope="module")
