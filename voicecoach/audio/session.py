@@ -8,6 +8,7 @@ audio starts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from voicecoach.audio.ducking import DuckEnvelope
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.normalise import Loudness
 from voicecoach.audio.sounds import make_sounds
-from voicecoach.cues.bank import CueBank
+from voicecoach.cues.bank import CueBank, Progress
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.timing import cue_bank, spoken_timeline
 from voicecoach.errors import InputError, PresetError
@@ -83,16 +84,21 @@ def prepare(
     channels: int = 1,
     engine: SpeechEngine | None = None,
     voice_dir: Path | None = None,
+    also: Sequence[str] = (),
+    progress: Progress | None = None,
 ) -> Session:
     """Synthesise (or load) every cue, plan the session and build its mixer.
 
     The misses are synthesised first, all together and the earliest heard
     first (:func:`~voicecoach.cues.timing.spoken_timeline`), then the plan
-    reads their true lengths.
+    reads their true lengths. ``also`` (the player's own messages) is
+    synthesised with them, or after a plan the cache already knew;
+    ``progress(done, total)`` is told as cues are synthesised.
     """
     sounds = session_sounds(preset, samplerate)
     bank = cue_bank(preset, cache_dir, samplerate, engine, voice_dir)
-    timeline = spoken_timeline(preset, bank, {name: len(clip) for name, clip in sounds.items()})
+    timeline = spoken_timeline(preset, bank, {name: len(clip) for name, clip in sounds.items()}, also, progress)
+    bank.prefetch(also, progress)
     if timeline.frames > MAX_SESSION_SECONDS * samplerate:  # validation over-estimates speech
         raise PresetError(
             preset.source or preset.name,

@@ -6,13 +6,15 @@ so tests run the real CLI in-process with their own streams and folders.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from voicecoach.cli.environment import Environment
+from voicecoach.cli.options import QUIET
 from voicecoach.cli.printable import printable
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
@@ -59,12 +61,58 @@ def resolve(spec: str, overrides: dict) -> tuple[Preset, Recommendation | None]:
     return preset, plan
 
 
-def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channels: int = 1):
-    """Synthesise or load every cue and build the session (the slow part)."""
+def show_progress() -> bool:
+    """Progress lines go to stderr on a terminal, unless ``--quiet``."""
+    return current_env().progress and not click.get_current_context().meta.get(QUIET, False)
+
+
+class CueProgress:
+    """``cues synthesised n of N`` redrawn on stderr while the speech engine works, one bar a batch;
+    click's progress bar (already ours, and it draws nothing when stderr is not a terminal)."""
+
+    def __init__(self) -> None:
+        self._shown = show_progress()
+        self._stream = current_env().stderr
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._shown:
+            return
+        if done == 0 or self._bar is None:
+            self.close()
+            said = f"{{}} of {total}".format
+            self._bar = click.progressbar(
+                length=total,
+                label="cues synthesised",
+                file=self._stream,
+                show_percent=False,
+                show_eta=False,
+                item_show_func=lambda n: said(n or 0),
+            ).__enter__()
+        self._bar.update(done - self._bar.pos, done)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.render_finish()
+            self._bar = None
+
+    def __enter__(self) -> CueProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channels: int = 1, also: Sequence[str] = ()):
+    """Synthesise or load every cue (and ``also``: the player's messages) and build the session (the slow
+    part), showing the synthesis on a terminal."""
     from voicecoach.audio.session import prepare
 
     env = current_env()
-    return prepare(preset, env.cache_dir, samplerate, channels, voice_dir=voice_dir(env))
+    with CueProgress() as progress:
+        return prepare(
+            preset, env.cache_dir, samplerate, channels, voice_dir=voice_dir(env), also=also, progress=progress
+        )
 
 
 def voice_dir(env) -> Path:

@@ -9,8 +9,18 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from voicecoach.cli.context import NEXT, current_env, describe_recommendation, echo, prepare_session, printable, resolve
-from voicecoach.cli.options import loudness_option, music_options, override_options
+from voicecoach.cli.context import (
+    NEXT,
+    CueProgress,
+    current_env,
+    describe_recommendation,
+    echo,
+    prepare_session,
+    printable,
+    resolve,
+    show_progress,
+)
+from voicecoach.cli.options import loudness_option, music_options, override_options, quiet_option
 from voicecoach.cli.timeline_table import clock, format_table
 from voicecoach.encode.chapters import chapters
 from voicecoach.encode.formats import FORMATS
@@ -28,6 +38,7 @@ if TYPE_CHECKING:  # numpy and PortAudio: only when playing
 @click.argument("preset", default=DEFAULT_PRESET)
 @override_options
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+@quiet_option
 def timeline(preset: str, as_json: bool, **overrides) -> None:
     """Print the plan of a session: every segment and what is heard."""
     p = resolve(preset, overrides)[0]
@@ -38,8 +49,8 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
         from voicecoach.cues.timing import cue_bank, spoken_timeline
 
         env = current_env()
-        with cue_bank(p, env.cache_dir, voice_dir=voice_dir(env)) as bank:
-            plan = spoken_timeline(p, bank)
+        with cue_bank(p, env.cache_dir, voice_dir=voice_dir(env)) as bank, CueProgress() as progress:
+            plan = spoken_timeline(p, bank, progress=progress)
     echo(plan.to_json() if as_json else format_table(plan), nl=as_json)
 
 
@@ -74,6 +85,7 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
 )
 @music_options
 @loudness_option
+@quiet_option
 def export(
     preset: str,
     output: str,
@@ -128,7 +140,7 @@ def export(
     )
     total = session.timeline.frames
     label = f"Writing {printable(path.name)}"
-    with click.progressbar(length=total, label=label, file=env.stderr, hidden=not env.progress) as bar:
+    with click.progressbar(length=total, label=label, file=env.stderr, hidden=not show_progress()) as bar:
 
         def progress(frames: int) -> None:
             bar.update(frames - bar.pos)
@@ -149,6 +161,7 @@ def export(
 @click.option("--no-mpris", is_flag=True, help="Do not offer the session to headset buttons and media keys (MPRIS).")
 @music_options
 @loudness_option
+@quiet_option
 def play(
     preset: str,
     device: str | None,
@@ -168,6 +181,7 @@ def play(
     from voicecoach.live.playback import DeviceLost, Hooks, PlayInterrupted
     from voicecoach.live.playback import play as play_live
     from voicecoach.live.player import DEFAULT_LATENCY, parse_latency, resolve_device
+    from voicecoach.live.transport import clip_texts
 
     env = current_env()
     p, recommendation = resolve(preset, overrides)
@@ -175,7 +189,7 @@ def play(
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
     backend = env.audio_backend()
     dev = resolve_device(device, backend.devices())  # before the slow part
-    session, tracks = _loud_session(p, music, shuffle, loudness)
+    session, tracks = _loud_session(p, music, shuffle, loudness, also=clip_texts(p.sets))
     mpris = open_mpris(Track(p.title, p.name, session.timeline.frames, session.timeline.samplerate), not no_mpris)
     controls = env.controls + ((mpris,) if mpris is not None else ())
     noise = NativeNoise(env.stderr)
@@ -220,12 +234,14 @@ def _loud_session(
     loudness: float | None,
     samplerate: int = DEFAULT_SAMPLERATE,
     channels: int = 1,
+    also: list[str] | None = None,
 ):
-    """The session at ``--loudness`` (else spoken word's for its width) and its music stream, if any."""
+    """The session at ``--loudness`` (else spoken word's for its width) and its music stream, if any;
+    ``also`` is synthesised with its cues (the player's messages)."""
     from voicecoach.audio.normalise import default_target
     from voicecoach.audio.session import normalise
 
-    session = prepare_session(preset, samplerate, channels)
+    session = prepare_session(preset, samplerate, channels, also or ())
     stream = session.music(music, shuffle) if music is not None else None
     target = default_target(channels) if loudness is None else loudness
     return normalise(session, target, stream, current_env().cache_dir), stream
