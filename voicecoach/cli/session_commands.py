@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shlex
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -32,6 +34,8 @@ from voicecoach.plan.timeline import Timeline
 
 if TYPE_CHECKING:  # numpy and PortAudio: only when playing
     from voicecoach.live.player import PlayResult
+
+T = TypeVar("T")
 
 
 @click.command()
@@ -174,6 +178,8 @@ def play(
 ) -> None:
     """Play a session live: space pauses, n skips to the next set, b starts the set
     again, q quits; headset buttons and media keys do the same (MPRIS)."""
+    env = current_env()
+    listing = _started(lambda: (backend := env.audio_backend(), backend.devices()))
     from voicecoach.cli.console import StatusLine
     from voicecoach.cli.signals import Signalled, StopSignal
     from voicecoach.live.mpris import Track, open_mpris
@@ -183,12 +189,11 @@ def play(
     from voicecoach.live.player import DEFAULT_LATENCY, parse_latency, resolve_device
     from voicecoach.live.transport import clip_texts
 
-    env = current_env()
     p, recommendation = resolve(preset, overrides)
     rule = recommendation.rule if recommendation is not None else None
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
-    backend = env.audio_backend()
-    dev = resolve_device(device, backend.devices())  # before the slow part
+    backend, found = listing()
+    dev = resolve_device(device, found)  # before the slow part
     session, tracks = _loud_session(p, music, shuffle, loudness, also=clip_texts(p.sets))
     mpris = open_mpris(Track(p.title, p.name, session.timeline.frames, session.timeline.samplerate), not no_mpris)
     controls = env.controls + ((mpris,) if mpris is not None else ())
@@ -225,6 +230,33 @@ def play(
     _record_play(p, session.timeline, result, started, rule, ask=env.interactive and stop_signal.received is None)
     if stop_signal.received is not None:  # ended like 'q', then exits as signalled
         raise Signalled(stop_signal.received)
+
+
+def _started(task: Callable[[], T]) -> Callable[[], T]:
+    """``task`` run on a thread from now on; the call returned waits for its result (or raises its error).
+
+    PortAudio's start-up scans the sound system in C, without the GIL: begun first, it overlaps the imports of
+    the player and the loading of the preset instead of following them.
+    """
+    done: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            done.append((True, task()))
+        except BaseException as exc:  # handed to the caller, who raises it
+            done.append((False, exc))
+
+    thread = threading.Thread(target=run, name="voicecoach-devices", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        ok, value = done[0]
+        if not ok:
+            raise value
+        return value
+
+    return result
 
 
 def _loud_session(
