@@ -215,7 +215,7 @@ class CueBank:
         engines = [self._engine] + [self._new_engine() for _ in range(workers - 1)]
         try:
             for engine in engines:
-                engine.launch()
+                engine.launch(self.settings)
             for done, (text, cue) in enumerate(synthesize_all(misses, engines, self._speak), 1):
                 self._store(text, cue)
                 report(done, len(misses))
@@ -233,7 +233,7 @@ class CueBank:
         """Start the speech worker now without waiting for it (an engine passed in is the caller's)."""
         if self._owns_engine and not self._closed:
             self._engine = self._engine or self._new_engine()
-            self._engine.launch()
+            self._engine.launch(self.settings)
 
     def _new_engine(self) -> SpeechEngine:
         return SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)
