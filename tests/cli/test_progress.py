@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from dataclasses import replace
 
@@ -25,24 +26,40 @@ def tiny(tmp_path):
     return path
 
 
-def _cold(env, tmp_path, name: str, tty: bool):
-    """``env`` with an empty cue cache of its own, stderr a terminal or not."""
+def _cold(env, tmp_path, name: str, tty: bool, step: float = 1.0):
+    """``env`` with an empty cue cache of its own, stderr a terminal or not, and a clock that moves ``step``
+    seconds at every look (a second: every wait is long enough to be shown)."""
     stderr = Terminal() if tty else io.StringIO()
-    return replace(env, cache_dir=tmp_path / name, stderr=stderr, stderr_isatty=tty)
+    clock = itertools.count(0.0, step).__next__
+    return replace(env, cache_dir=tmp_path / name, stderr=stderr, stderr_isatty=tty, clock=clock)
 
 
-def test_a_cold_export_on_a_terminal_shows_cues_synthesised_then_writing(env, tmp_path, tiny):
+def _lines(err: str) -> str:
+    return re.sub(r"\x1b\[\?25[hl]", "", err).replace("\r", "\n")  # click hides the cursor meanwhile
+
+
+def test_a_cold_export_on_a_terminal_shows_cues_synthesised_then_loudness_then_writing(env, tmp_path, tiny):
     term = _cold(env, tmp_path, "tty", tty=True)
     r = run_in(term, "export", str(tiny), "--engine", "pyttsx3", "-o", str(tmp_path / "t.wav"))
     assert r.code == 0, r.err
-    lines = re.sub(r"\x1b\[\?25[hl]", "", r.err).replace("\r", "\n")  # click hides the cursor meanwhile
+    lines = _lines(r.err)
     counts = [line.rsplit("]", 1)[1].strip() for line in lines.splitlines() if "cues synthesised" in line]
     total = int(counts[0].split(" of ")[1])
     assert total > 1 and counts[0] == f"0 of {total}" and counts[-1] == f"{total} of {total}", counts
-    assert lines.index("cues synthesised") < lines.index("Writing t.wav") and "100%" in lines
+    loudness = [line for line in lines.splitlines() if line.startswith("measuring loudness")]
+    assert loudness and loudness[-1].endswith("100%"), loudness
+    assert lines.index("cues synthesised") < lines.index("measuring loudness") < lines.index("Writing t.wav")
     again = run_in(term, "export", str(tiny), "--engine", "pyttsx3", "-o", str(tmp_path / "t.wav"))
-    assert again.code == 0 and "cues synthesised" not in again.err  # a warm cache synthesises nothing
+    assert again.code == 0, again.err  # a warm cache: nothing synthesised, the loudness known
+    assert "cues synthesised" not in again.err and "measuring loudness" not in again.err
     assert "Writing t.wav" in again.err
+
+
+def test_a_wait_under_half_a_second_shows_no_line(env, tmp_path, tiny):
+    still = _cold(env, tmp_path, "still", tty=True, step=0.0)
+    r = run_in(still, "export", str(tiny), "--engine", "pyttsx3", "-o", str(tmp_path / "s.wav"))
+    assert r.code == 0, r.err
+    assert "cues synthesised" not in r.err and "measuring loudness" not in r.err and "Writing s.wav" in r.err
 
 
 def test_no_progress_when_stderr_is_not_a_terminal_or_with_quiet(env, tmp_path, tiny):

@@ -112,7 +112,9 @@ def prepare(
     return Session(preset, timeline, mixer, bank, sounds)
 
 
-def normalise(session: Session, target: float, music=None, cache_dir: Path | None = None) -> Session:
+def normalise(
+    session: Session, target: float, music=None, cache_dir: Path | None = None, progress: Progress | None = None
+) -> Session:
     """``session`` at ``target`` LUFS integrated, its true peaks limited.
 
     Export and live play both call this before any sound, so both play at
@@ -120,8 +122,11 @@ def normalise(session: Session, target: float, music=None, cache_dir: Path | Non
     loudness gain and the limiter's planned gain, kept under ``cache_dir``
     for the next run; with ``music`` (a MusicStream not yet read) a first
     pass decodes the playlist once more, and the limiter runs as it plays.
+    ``progress(done, total)`` is told as the session is measured.
     """
     from voicecoach.audio.normalise import loudness_gain, normalise_sparse
+
+    progress = progress or (lambda done, total: None)
 
     if music is None:
         found = None
@@ -131,10 +136,10 @@ def normalise(session: Session, target: float, music=None, cache_dir: Path | Non
             path = loudness_cache.path_for(cache_dir, session.mixer.fingerprint(), target)
             found = loudness_cache.load(path)
         if found is None:
-            found = normalise_sparse(session.mixer, target)
+            found = normalise_sparse(session.mixer, target, progress)
             if cache_dir is not None:
                 loudness_cache.store(path, *found)
         loud, plan = found
         return replace(session, mixer=session.mixer.with_master(loud.gain, plan), loudness=loud)
-    loud = loudness_gain(session.mixer, target, session.music_bed(music.again().read_into))
+    loud = loudness_gain(session.mixer, target, session.music_bed(music.again().read_into), progress)
     return replace(session, mixer=session.mixer.with_master(loud.gain), loudness=loud)

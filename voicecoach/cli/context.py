@@ -66,28 +66,39 @@ def show_progress() -> bool:
     return current_env().progress and not click.get_current_context().meta.get(QUIET, False)
 
 
-class CueProgress:
-    """``cues synthesised n of N`` redrawn on stderr while the speech engine works, one bar a batch;
-    click's progress bar (already ours, and it draws nothing when stderr is not a terminal)."""
+class ProgressLine:
+    """A progress bar on stderr, drawn once a wait has lasted half a second; a call with ``done == 0`` starts the
+    next batch on a new bar. ``counted``: ``12 of 40`` rather than the percent and the time left.
 
-    def __init__(self) -> None:
-        self._shown = show_progress()
-        self._stream = current_env().stderr
+    click's progress bar: click is the CLI's library already, and its bar draws nothing off a terminal.
+    """
+
+    DELAY = 0.5
+
+    def __init__(self, label: str, counted: bool = False) -> None:
+        env = current_env()
+        self._label, self._counted, self._shown = label, counted, show_progress()
+        self._stream, self._clock = env.stderr, env.clock
+        self._since = self._clock()
         self._bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
         if not self._shown:
             return
-        if done == 0 or self._bar is None:
+        if done == 0:
             self.close()
-            said = f"{{}} of {total}".format
+            self._since = self._clock()
+        if self._bar is None:
+            if self._clock() - self._since < self.DELAY:
+                return
+            of = f"{{}} of {total}".format
             self._bar = click.progressbar(
                 length=total,
-                label="cues synthesised",
+                label=self._label,
                 file=self._stream,
-                show_percent=False,
-                show_eta=False,
-                item_show_func=lambda n: said(n or 0),
+                show_percent=not self._counted,
+                show_eta=not self._counted,
+                item_show_func=(lambda n: of(n or 0)) if self._counted else None,
             ).__enter__()
         self._bar.update(done - self._bar.pos, done)
 
@@ -96,7 +107,7 @@ class CueProgress:
             self._bar.render_finish()
             self._bar = None
 
-    def __enter__(self) -> CueProgress:
+    def __enter__(self) -> ProgressLine:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -109,7 +120,7 @@ def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channe
     from voicecoach.audio.session import prepare
 
     env = current_env()
-    with CueProgress() as progress:
+    with ProgressLine("cues synthesised", counted=True) as progress:
         return prepare(
             preset, env.cache_dir, samplerate, channels, voice_dir=voice_dir(env), also=also, progress=progress
         )

@@ -13,7 +13,7 @@ import click
 
 from voicecoach.cli.context import (
     NEXT,
-    CueProgress,
+    ProgressLine,
     current_env,
     describe_recommendation,
     echo,
@@ -53,7 +53,10 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
         from voicecoach.cues.timing import cue_bank, spoken_timeline
 
         env = current_env()
-        with cue_bank(p, env.cache_dir, voice_dir=voice_dir(env)) as bank, CueProgress() as progress:
+        with (
+            cue_bank(p, env.cache_dir, voice_dir=voice_dir(env)) as bank,
+            ProgressLine("cues synthesised", counted=True) as progress,
+        ):
             plan = spoken_timeline(p, bank, progress=progress)
     echo(plan.to_json() if as_json else format_table(plan), nl=as_json)
 
@@ -276,7 +279,8 @@ def _loud_session(
     session = prepare_session(preset, samplerate, channels, also or ())
     stream = session.music(music, shuffle) if music is not None else None
     target = default_target(channels) if loudness is None else loudness
-    return normalise(session, target, stream, current_env().cache_dir), stream
+    with ProgressLine("measuring loudness") as progress:
+        return normalise(session, target, stream, current_env().cache_dir, progress), stream
 
 
 def session_title(preset: Preset) -> str:
