@@ -187,10 +187,9 @@ def play(
     from voicecoach.cli.signals import Signalled, StopSignal
     from voicecoach.live.mpris import Track, open_mpris
     from voicecoach.live.native_noise import NativeNoise
-    from voicecoach.live.playback import DeviceLost, Hooks, PlayInterrupted
+    from voicecoach.live.playback import DeviceLost, Hooks, PlayInterrupted, clip_texts
     from voicecoach.live.playback import play as play_live
     from voicecoach.live.player import DEFAULT_LATENCY, parse_latency, resolve_device
-    from voicecoach.live.transport import clip_texts
 
     p, recommendation = resolve(preset, overrides)
     rule = recommendation.rule if recommendation is not None else None

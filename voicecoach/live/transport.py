@@ -469,15 +469,6 @@ def make_clips(
     )
 
 
-def clip_texts(sets: int, samplerate: int = 48000) -> list[str]:
-    """Every phrase the player's clips say for a session of ``sets`` sets, so they can be synthesised with the
-    session's own cues (in the same pool of workers) rather than one by one after them."""
-    said: dict[str, None] = {}
-    silent = np.zeros(1, np.float32)
-    make_clips(lambda text: said.setdefault(text) or silent, {EventKind.TICK: silent}, samplerate, sets=sets)
-    return list(said)
-
-
 def session_clips(session) -> Clips:
     """The clips of a prepared :class:`~voicecoach.audio.session.Session`,
     in its voice, with its tick sound and its mixer's gains."""
