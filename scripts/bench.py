@@ -400,6 +400,14 @@ def bench_callback(env: dict, work: Path) -> list[tuple]:
              f"block = {block_ns / 1e6:.1f} ms", "", "p99 <= 2 %, max <= 20 %")]
 
 
+def _with_pulse(env: dict, pulse) -> dict:
+    """``env`` pointed at the bench's PulseAudio server. Only the server's two
+    variables: ``pulse.env`` copies this process's whole environment, and with it
+    would come back what ``env`` leaves out (PYTHONDONTWRITEBYTECODE: every run
+    would compile the package again)."""
+    return {**env, **{k: pulse.env[k] for k in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH")}}
+
+
 def _first_sound_after(cmd: list[str], pulse, env: dict) -> float:
     """Seconds from launching ``cmd`` to the first audible chunk at the sink."""
     rec = subprocess.Popen(["parec", "--device=vc_e2e.monitor", "--rate=48000", "--channels=1",
@@ -439,7 +447,7 @@ def bench_first_sound(env: dict, work: Path, pulse) -> list[tuple]:
     from voicecoach.audio.sounds import make_sound
     tick = work / "tick.wav"
     sf.write(tick, np.concatenate([make_sound("accent", 48000)] * 4), 48000)
-    penv = {**env, **pulse.env}
+    penv = _with_pulse(env, pulse)
     subprocess.run(VC + ["presets", "new", "mine", "--from", "leg-lifts"], env=penv, check=True,
                    capture_output=True)
     rows = []
@@ -466,7 +474,7 @@ def bench_first_sound(env: dict, work: Path, pulse) -> list[tuple]:
 def bench_ctrl_c(env: dict, work: Path, pulse) -> list[tuple]:
     """Seconds from Ctrl-C (SIGINT) during live play to the process gone."""
     import signal
-    penv = {**env, **pulse.env}
+    penv = _with_pulse(env, pulse)
     times = []
     for _ in range(5):
         proc = subprocess.Popen(VC + ["play", "--device", "pulse"], env=penv,
@@ -490,7 +498,7 @@ def _burn(stop) -> None:
 
 
 def bench_underruns(env: dict, work: Path, pulse) -> list[tuple]:
-    penv = {**env, **pulse.env}
+    penv = _with_pulse(env, pulse)
     stop = multiprocessing.Event()
     burners = [multiprocessing.Process(target=_burn, args=(stop,)) for _ in range(2)]
     for b in burners:
