@@ -79,3 +79,17 @@ def test_timeline_shows_synthesis_on_a_terminal_and_not_with_quiet(env, tmp_path
     term = _cold(env, tmp_path, "timeline2", tty=True)
     shown = run_in(term, "timeline", str(tiny), "--engine", "pyttsx3", "--json")
     assert shown.code == 0 and "cues synthesised" in shown.err and shown.out == r.out
+
+
+def test_a_cold_play_shows_one_count_for_the_session_and_the_players_messages(env, tmp_path, tiny, fake_audio):
+    from fake_play import playing
+
+    cold = _cold(env, tmp_path, "play", tty=True)
+    term = replace(playing(cold, fake_audio()), clock=cold.clock)  # every wait long enough to show
+    r = run_in(term, "play", str(tiny), "--engine", "pyttsx3")
+    assert r.code == 0, r.err
+    counts = [line.rsplit("]", 1)[1].strip() for line in _lines(r.err).splitlines() if "cues synthesised" in line]
+    total = int(counts[0].split(" of ")[1])
+    assert counts.count(f"0 of {total}") == 1 and counts[-1] == f"{total} of {total}", counts  # one batch
+    assert len(list((cold.cache_dir / "cues").iterdir())) == total  # every phrase, the messages too, in it
+    assert "finished" in r.out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -268,14 +268,14 @@ def _loud_session(
     loudness: float | None,
     samplerate: int = DEFAULT_SAMPLERATE,
     channels: int = 1,
-    also: list[str] | None = None,
+    also: Sequence[str] = (),
 ):
     """The session at ``--loudness`` (else spoken word's for its width) and its music stream, if any;
     ``also`` is synthesised with its cues (the player's messages)."""
     from voicecoach.audio.normalise import default_target
     from voicecoach.audio.session import normalise
 
-    session = prepare_session(preset, samplerate, channels, also or ())
+    session = prepare_session(preset, samplerate, channels, also)
     stream = session.music(music, shuffle) if music is not None else None
     target = default_target(channels) if loudness is None else loudness
     with ProgressLine("measuring loudness") as progress:
