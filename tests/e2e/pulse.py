@@ -7,6 +7,7 @@ server through ALSA's ``pulse`` device; XDG_RUNTIME_DIR points every client
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -107,3 +108,35 @@ def best_lag(recording: np.ndarray, reference: np.ndarray) -> tuple[int, float]:
     if len(seg) < len(reference):
         return lag, 0.0
     return lag, float(np.corrcoef(seg, reference)[0, 1])
+
+
+def differing_windows(recording: np.ndarray, reference: np.ndarray, window: int = SR // 2,
+                      tolerance: float = 0.01) -> tuple[int, int]:
+    """How many of ``reference``'s windows the recording does not match, of how many:
+    aligned once by cross-correlation, so a gap or a glitch shifts or spoils the windows
+    from there on (a window differs where any sample is off by more than ``tolerance``)."""
+    lag, _ = best_lag(recording, reference)
+    n = len(reference) // window
+    bad = 0
+    for i in range(n):
+        a = reference[i * window:(i + 1) * window]
+        b = recording[lag + i * window:lag + (i + 1) * window]
+        bad += len(b) < window or float(np.max(np.abs(a - b))) > tolerance
+    return bad, n
+
+
+@contextlib.contextmanager
+def cpu_load(hogs: int):
+    """``hogs`` CPU-bound stress-ng workers at our priority for the duration."""
+    proc = subprocess.Popen(["stress-ng", "--cpu", str(hogs), "--timeout", "1800s", "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)                           # the workers are up and spinning
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
