@@ -47,7 +47,7 @@ def first_rep(tl):
 def test_a_command_is_heard_a_block_later_not_a_ring_later(session, full_mix):
     tl, mixer, clips = session
     t = Transport(mixer, tl, clips)
-    ahead = RenderAhead(t, seconds=0.5, most=BLOCK)
+    ahead = RenderAhead(t, latency=0.25, most=BLOCK)
     device = Device(ahead)
     device.tick(first_rep(tl) // BLOCK + 3)                  # into the first rep
     asked = ahead.read
@@ -68,7 +68,7 @@ def test_a_command_is_heard_a_block_later_not_a_ring_later(session, full_mix):
 def test_what_is_reported_is_what_was_heard_not_what_was_rendered(session):
     tl, mixer, clips = session
     t = Transport(mixer, tl, clips)
-    ahead = RenderAhead(t, seconds=0.5, most=BLOCK)
+    ahead = RenderAhead(t, latency=0.25, most=BLOCK)
     device = Device(ahead)
     device.tick(first_rep(tl) // CHUNK * CHUNK // BLOCK + 8)   # on a boundary of the ring
     heard = ahead.read
@@ -86,7 +86,7 @@ def test_what_is_reported_is_what_was_heard_not_what_was_rendered(session):
 def test_a_starved_render_thread_leaves_silence_and_counts_it(session, full_mix):
     tl, mixer, clips = session
     t = Transport(mixer, tl, clips)
-    ahead = RenderAhead(t, seconds=0.1, most=BLOCK)
+    ahead = RenderAhead(t, latency=0.1, most=BLOCK)
     device = Device(ahead)
     device.tick(4)
     taken = ahead.written
@@ -133,7 +133,7 @@ def test_going_back_renders_the_same_frames_again_music_and_limiter_included(ses
         plain.render(ref[i * CHUNK:(i + 1) * CHUNK])
         limited += plain.limiter.gain.min() < 1.0
     t = with_music(tl, tone_voice)
-    ahead = RenderAhead(t, seconds=0.5, most=BLOCK)
+    ahead = RenderAhead(t, latency=0.25, most=BLOCK)
     device = Device(ahead)
     for _ in range(6):
         device.tick(9)

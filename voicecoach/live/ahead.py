@@ -26,22 +26,25 @@ import numpy as np
 from voicecoach.live.transport import Transport, TransportCommand
 
 CHUNK = 512  # frames rendered per step: the grain at which a command can go back
-MIN_SECONDS = 0.1  # the ring holds at least this much, whatever the latency
+MIN_SECONDS = 0.2  # the ring holds at least this much, whatever the latency
 MAX_SECONDS = 1.0  # and at most this (the music feeder keeps as much to read again)
 RT_PRIORITY = 5  # SCHED_FIFO priority asked for: low, under the sound server's own
 
 
 class RenderAhead:
-    """A ring of ``seconds`` (rounded up to whole :data:`CHUNK`) of ``transport``'s
+    """A ring of twice the output ``latency`` in seconds (rounded up to whole
+    :data:`CHUNK`, within :data:`MIN_SECONDS` and :data:`MAX_SECONDS`) of ``transport``'s
     frames, filled by :meth:`fill` (its thread, or a test) and emptied by :meth:`take`
     (the audio callback). ``most`` is the largest block the callback asks for: a
     command keeps that much, which the callback may be copying while it is taken.
-    ``pad`` frames of silence follow the session's end before :attr:`ended`.
+    ``pad`` frames of silence follow the session's end before :attr:`end`. Twice:
+    a device fills its whole buffer at once when it starts or after an underflow,
+    and the ring must still hold as much again for the render thread's absences.
     """
 
-    def __init__(self, transport: Transport, seconds: float, most: int, pad: int = 0):
+    def __init__(self, transport: Transport, latency: float, most: int, pad: int = 0):
         self.t = transport
-        seconds = min(max(seconds, MIN_SECONDS), MAX_SECONDS)
+        seconds = min(max(2 * latency, MIN_SECONDS), MAX_SECONDS)
         chunks = max(4, -(-round(seconds * transport.sr) // CHUNK))
         self.capacity = chunks * CHUNK
         self._ring = np.zeros((self.capacity, transport.mixer.channels), dtype=np.float32)
@@ -57,7 +60,7 @@ class RenderAhead:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._poll = CHUNK / transport.sr / 2
+        self._poll = CHUNK / transport.sr / 4
         self.error: BaseException | None = None  # what stopped the render thread, for the player to raise
 
     # -- the audio callback ------------------------------------------------
@@ -164,11 +167,11 @@ def boundary(frame: int) -> int:
     return -(-frame // CHUNK) * CHUNK
 
 
-def realtime() -> None:
-    """Ask for real-time scheduling for the calling thread, else a higher priority;
-    quietly keep what we have where neither is allowed."""
+def realtime(tid: int = 0) -> None:
+    """Ask for real-time scheduling for thread ``tid`` (0: the calling one), else a
+    higher priority; quietly keep what it has where neither is allowed."""
     with suppress(AttributeError, OSError):
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
+        os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
         return
     with suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -10)
+        os.setpriority(os.PRIO_PROCESS, tid or threading.get_native_id(), -10)

@@ -8,7 +8,8 @@ and device loss are handled on the main thread, which only polls counters.
 
 from __future__ import annotations
 
-import threading
+import gc
+import os
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -216,12 +217,8 @@ class Player:
         # worth of silence is played after the end, so what is dropped is silence.
         seconds = _seconds(latency) if not isinstance(latency, str) else DEFAULT_LATENCY
         self.ahead = RenderAhead(transport, seconds, BLOCKSIZE, self._pad_for(latency))
-        self._callback_thread = 0  # the native id of the thread the callback last ran on
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        if self._callback_thread != threading.get_native_id():  # once per stream: the host's thread
-            self._callback_thread = threading.get_native_id()
-            realtime()
         if status.output_underflow:
             self.t.underruns += 1
         if self.ahead.take(outdata):
@@ -234,6 +231,7 @@ class Player:
     def _open(self) -> Stream:
         self._lost = False
         self.ahead.settle()  # the ring full before the device asks
+        before = _threads()
         stream = self.backend.open(
             samplerate=self.t.sr,
             channels=self.t.mixer.channels,
@@ -242,6 +240,8 @@ class Player:
             callback=self._callback,
             finished=self._finished,
         )
+        for tid in _threads() - before:  # the host API's: the callback's, a sound server client's
+            realtime(tid)
         self.ahead.pad = max(self.ahead.pad, self._pad_for(getattr(stream, "latency", 0.0)))
         return stream
 
@@ -250,6 +250,7 @@ class Player:
         return round((seconds + END_PAD_SECONDS) * self.t.sr)
 
     def run(self) -> PlayResult:
+        gc.freeze()  # what was prepared stays: a collection while playing has only new objects to look at
         self.ahead.start()
         stream = None
         try:
@@ -279,6 +280,7 @@ class Player:
             if stream is not None:
                 _close(stream)
             self.ahead.stop()
+            gc.unfreeze()
         return self.result()
 
     def result(self) -> PlayResult:
@@ -318,6 +320,14 @@ class Player:
                         f"the audio device went away and did not come back within {self.recover_seconds:g} s ({exc})"
                     ) from None
                 self.sleep(1.0)
+
+
+def _threads() -> set[int]:
+    """Our process's threads (Linux), to find those opening a stream starts."""
+    try:
+        return {int(tid) for tid in os.listdir("/proc/self/task")}
+    except OSError:
+        return set()
 
 
 def _seconds(latency: Any) -> float:
