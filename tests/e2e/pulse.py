@@ -42,6 +42,10 @@ class Pulse:
             if time.monotonic() > deadline:
                 raise RuntimeError("PulseAudio did not start")
             time.sleep(0.1)
+        # A desktop's sound server gets real-time scheduling (rtkit); ours, started
+        # here, keeps its main thread at normal priority, and every client's audio
+        # passes through it: on a busy machine it stalled for over a second.
+        realtime(self.proc.pid)
         # An idle null sink sleeps for up to ~2 s and only then notices a new
         # stream's latency, delaying and glitching its start; a real device's
         # clock never sleeps. A silent low-latency stream keeps it awake.
@@ -76,6 +80,13 @@ class Pulse:
         while path.stat().st_size < SR // 5 * 4 and time.monotonic() < deadline:
             time.sleep(0.02)
         return proc
+
+
+def realtime(pid: int, priority: int = 6) -> None:
+    """Every thread of process ``pid`` at ``SCHED_FIFO`` where allowed (root here)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(int(tid), os.SCHED_FIFO, os.sched_param(priority))
 
 
 def stop_recording(proc: subprocess.Popen, path: Path) -> np.ndarray:
