@@ -15,6 +15,7 @@ import numpy as np
 from voicecoach.audio.music import MusicStream
 from voicecoach.audio.session import Session
 from voicecoach.errors import AudioDeviceError
+from voicecoach.live.ahead import MAX_SECONDS as AHEAD_MOST_SECONDS
 from voicecoach.live.music_feed import MusicFeeder
 from voicecoach.live.player import DEFAULT_LATENCY, Backend, Hooks, Player, PlayResult
 from voicecoach.live.transport import Transport, make_clips, session_clips
@@ -69,9 +70,9 @@ def play(
     with ExitStack() as stack:
         feeder = bed = None
         if music is not None:
-            feeder = stack.enter_context(MusicFeeder(music))
+            feeder = stack.enter_context(MusicFeeder(music, kept=AHEAD_MOST_SECONDS + 0.1))  # the render may go back
             bed = session.music_bed(feeder.take)
-        transport = Transport(session.mixer, session.timeline, clips, bed=bed)
+        transport = Transport(session.mixer, session.timeline, clips, bed=bed, music=feeder)
         for control in controls:
             stack.enter_context(control(transport))
         player = Player(transport, backend, device=device, latency=latency, hooks=hooks or Hooks())

@@ -1,11 +1,14 @@
-"""What the live player plays next: the pure logic of playback, which the audio
-callback runs through :meth:`Transport.render` (tests drive it with plain arrays).
+"""What the live player plays next: the pure logic of playback, which the player's
+render thread runs ahead of the audio callback (tests drive :meth:`Transport.render`
+with plain arrays).
 
 It renders the session through the export's :class:`~voicecoach.audio.mixer.Mixer`,
 so live audio equals the exported file sample for sample, and counts frames: that
 count is the only clock. Commands from other threads (keys, MPRIS) arrive through
-:meth:`Transport.request`, one attribute assignment (atomic under the GIL: no lock
-in the callback), and take effect at the next block, wherever they came from. An
+:meth:`Transport.request`, one attribute assignment (atomic under the GIL), and take
+effect at the next block rendered, wherever they came from; a :class:`Mark` taken
+between blocks lets the render thread go back to a frame not yet heard and apply
+a command there (:meth:`Transport.restore`), and says what was heard there. An
 interruption fades the sound out over a few milliseconds (no click), says a
 precomputed clip, and goes on where it makes sense for the segment:
 
@@ -23,10 +26,11 @@ Music stays ducked under the clips and fades out and back in around a pause.
 from __future__ import annotations
 
 import bisect
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -122,16 +126,58 @@ class _Section:
 _MOST_SECTIONS = 4  # sections one command queues: a fade, a message, the music's tail, silence
 
 
+class Rewind(Protocol):
+    """Music that can be read again from a frame already taken (the live feeder)."""
+
+    @property
+    def taken(self) -> int: ...
+
+    def rewind(self, taken: int) -> None: ...
+
+
+@dataclass(frozen=True, eq=False)
+class Mark:
+    """The transport between two blocks: what a listener hears at that frame
+    (``position``, ``state``, ``activity``, ``quitting``, ``seeks`` and how many
+    ``jumps`` were made), and all :meth:`Transport.restore` needs to render on
+    from there as if nothing after it had been rendered."""
+
+    rendered: int
+    position: int
+    state: TransportState
+    activity: Activity
+    quitting: bool
+    seeks: int
+    jumps: int
+    pulled: int
+    source_end: int | None
+    sections: tuple[tuple, ...]  # the queue from its head: each section's slots
+    limiter: TruePeakLimiter | None  # with music: its state, copied
+    music: int  # with music: frames the bed had taken
+
+
+_SLOTS = _Section.__slots__
+
+
 class Transport:
-    """The player's state machine; :meth:`render` is the audio callback's work.
+    """The player's state machine; :meth:`fill` is the render thread's work.
 
     ``mixer`` renders the session (its ``channels`` fix the output's width);
     ``clips`` come from :func:`make_clips` with the same mixer's gains; ``start``
     is the timeline frame to start from; the music ``bed`` is ducked by the
-    timeline, fully ducked under the clips, and not pulled while paused.
+    timeline, fully ducked under the clips, and not pulled while paused; ``music``,
+    the source the bed pulls, is read again when the render goes back (:meth:`restore`).
     """
 
-    def __init__(self, mixer: Mixer, timeline: Timeline, clips: Clips, start: int = 0, bed: MusicBed | None = None):
+    def __init__(
+        self,
+        mixer: Mixer,
+        timeline: Timeline,
+        clips: Clips,
+        start: int = 0,
+        bed: MusicBed | None = None,
+        music: Rewind | None = None,
+    ):
         if not isinstance(clips, Clips):
             raise TypeError(f"clips must be Clips (see make_clips), not {type(clips).__name__}")
         sets = max((s.set or 0) for s in timeline.segments) if timeline.segments else 0
@@ -139,6 +185,7 @@ class Transport:
             raise ValueError(f"clips name {len(clips.skip_to) - 1} sets, the session has {sets}")
         self.mixer = mixer
         self.bed = bed
+        self.music = music
         self.timeline = timeline
 
         def level(clip: Any) -> Any:
@@ -173,20 +220,74 @@ class Transport:
         self._put(start, timeline.frames, None, Activity.SESSION, Music.TIMELINE)
         self._swap()
         self._pending: TransportCommand | None = None
-        self.rendered = 0  # frames handed to the device: the clock
-        self.position = start  # timeline frame rendered, limiter.delay ahead of the ears (resume point while paused)
+        self.rendered = 0  # frames rendered: the clock (the device's, once heard)
+        self.position = start  # timeline frame rendered, limiter.delay ahead of it (resume point while paused)
         self.state = TransportState.PLAYING
         self.activity = Activity.SESSION
         self.seeks = 0  # times the position jumped (pause rewinds, skips...)
         self.underruns = 0
         self.quit_requested = False
         self.log: list[tuple[int, TransportCommand]] = []  # (rendered frame, command) as applied
-        self.jumps: list[tuple[int, int]] = []  # (from, to) timeline frames: what was heard
+        self.jumps: list[tuple[int, int]] = []  # (from, to) timeline frames: what was rendered
+        self.heard = self.mark()  # set by whoever plays the frames: the audio callback
 
     # -- other threads ---------------------------------------------------
     def request(self, command: TransportCommand | str) -> None:
         """Ask for a :class:`TransportCommand`; applied at the next block."""
         self._pending = TransportCommand(command)  # raises ValueError for an unknown one
+
+    @property
+    def requested(self) -> bool:
+        """Whether a command waits to be applied."""
+        return self._pending is not None
+
+    # -- the render thread -------------------------------------------------
+    def take_request(self) -> TransportCommand | None:
+        """The command asked for since the last call, if any."""
+        command, self._pending = self._pending, None
+        return command
+
+    def mark(self) -> Mark:
+        """The state between two blocks (see :class:`Mark`)."""
+        head = self._queue[self._head : self._queued]
+        return Mark(
+            self.rendered,
+            self.position,
+            self.state,
+            self.activity,
+            self.quit_requested,
+            self.seeks,
+            len(self.jumps),
+            self._pulled,
+            self._source_end,
+            tuple(tuple(getattr(sec, k) for k in _SLOTS) for sec in head),
+            copy.deepcopy(self.limiter) if self.bed is not None else None,
+            self.music.taken if self.music is not None else 0,
+        )
+
+    def restore(self, mark: Mark) -> None:
+        """Render on from ``mark`` (taken since the last command was applied):
+        what was rendered after it is forgotten."""
+        self.rendered, self.position, self.state, self.activity = (
+            mark.rendered,
+            mark.position,
+            mark.state,
+            mark.activity,
+        )
+        self.quit_requested, self.seeks = mark.quitting, mark.seeks
+        self._pulled, self._source_end = mark.pulled, mark.source_end
+        for sec, slots in zip(self._queue, mark.sections, strict=False):
+            for k, v in zip(_SLOTS, slots, strict=True):
+                setattr(sec, k, v)
+        self._head, self._queued = 0, len(mark.sections)
+        if mark.limiter is not None:
+            self.limiter = copy.deepcopy(mark.limiter)
+        if self.music is not None:
+            self.music.rewind(mark.music)
+
+    def apply(self, command: TransportCommand) -> None:
+        """Apply ``command`` now, at the next frame to render."""
+        self._apply(command)
 
     @property
     def ahead(self) -> int:
@@ -340,6 +441,15 @@ class Transport:
 
     # -- the audio callback's work -----------------------------------------
     def render(self, out: np.ndarray) -> None:
+        """Apply the command asked for, :meth:`fill` ``out``, and count it heard:
+        playing without rendering ahead."""
+        command = self.take_request()
+        if command is not None:
+            self._apply(command)
+        self.fill(out)
+        self.heard = self.mark()
+
+    def fill(self, out: np.ndarray) -> None:
         """Fill ``out`` (float32, shape ``(n, channels)``) with the next frames, silence
         once the session is over (:attr:`finished`). With music they pass through the
         export's :class:`TruePeakLimiter`, which pulls this transport's sound ahead;
@@ -348,9 +458,6 @@ class Transport:
         if self.bed is None:  # the mixer renders the planned limiter gain
             self._pull(out)
         else:
-            if self._pending == "recover":  # what the lost device had buffered is gone
-                self.limiter = TruePeakLimiter(self.mixer.channels)
-                self._pulled = self.rendered
             self.limiter.run(self._pull, out)
         self.rendered += len(out)
         if self._source_end is not None and self.rendered >= self._source_end:
@@ -362,9 +469,6 @@ class Transport:
             out[:] = 0.0
             self._pulled += len(out)
             return
-        command, self._pending = self._pending, None
-        if command is not None:
-            self._apply(command)
         n = len(out)
         done = 0
         while done < n:
