@@ -51,6 +51,7 @@ def play(
     music: MusicStream | None = None,
     hooks: Hooks | None = None,
     controls: Sequence[Control] = (),
+    listening: bool = False,
 ) -> PlayResult:
     """Play ``session`` live until it ends or is quit; on Ctrl-C a :class:`PlayInterrupted`,
     and a :class:`DeviceLost` when the output cannot be opened or goes away for good,
@@ -60,9 +61,10 @@ def play(
     quit...), made before any sound at its gains. ``device`` (already resolved) and
     ``latency`` go to ``backend.open``; ``music`` is decoded ahead on a thread and laid
     under the session exactly as the export lays it; ``controls`` are further command
-    sources, such as :class:`~voicecoach.live.mpris.MprisControl`.
+    sources, such as :class:`~voicecoach.live.mpris.MprisControl`; ``listening`` adds
+    the clips of :class:`~voicecoach.live.voice_control.VoiceControl`, and the questions.
     """
-    clips = session_clips(session)
+    clips = session_clips(session, listening)
     with ExitStack() as stack:
         feeder = bed = None
         if music is not None:
