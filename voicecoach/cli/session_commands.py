@@ -187,7 +187,7 @@ def play(
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
     backend = env.audio_backend()
     dev = resolve_device(device, backend.devices())  # before the slow part
-    voice = _voice_control(listen, mic, wake)
+    voice = _voice_control(listen, mic, wake, env.listener)
     session, tracks = _loud_session(p, music, shuffle, loudness)
     mpris = open_mpris(Track(p.title, p.name, session.timeline.frames, session.timeline.samplerate), not no_mpris)
     controls = env.controls + ((mpris,) if mpris is not None else ()) + ((voice,) if voice is not None else ())
@@ -277,7 +277,7 @@ def log_hint(name: str, planned: list[int]) -> str:
     return f"Log your perfect reps later: voicecoach log {shlex.quote(name)} " + " ".join(str(n) for n in planned)
 
 
-def _voice_control(listen: bool, mic: str | None, wake: str | None):
+def _voice_control(listen: bool, mic: str | None, wake: str | None, listener=None):
     """``--listen``'s control, or None; the recogniser is an extra: without it, one line
     saying how to get it (exit 1, as for a missing speech engine: the command is right,
     the installation lacks a part)."""
@@ -291,7 +291,7 @@ def _voice_control(listen: bool, mic: str | None, wake: str | None):
         return None
     if wake is not None and not wake.isalpha():
         raise InputError(f"--wake: expected one word, got {wake!r}")
-    if find_spec("pocketsphinx") is None or find_spec("voicecoach.listen") is None:
+    if listener is None and (find_spec("pocketsphinx") is None or find_spec("voicecoach.listen") is None):
         raise RuntimeFailure(
             "--listen needs the voice-control extra: pip install 'voicecoach[voice-control]' "
             "(scripts/setup installs it)"
@@ -301,8 +301,11 @@ def _voice_control(listen: bool, mic: str | None, wake: str | None):
 
     from voicecoach.live.voice_control import VoiceControl
 
-    listener = import_module("voicecoach.listen.listener").Listener
-    mode = import_module("voicecoach.listen.heard").Mode
+    if listener is None:
+        listener = import_module("voicecoach.listen.listener").Listener
+        mode = import_module("voicecoach.listen.heard").Mode
+    else:
+        mode = str
     device = int(mic) if mic is not None and mic.isdigit() else mic
     return VoiceControl(partial(listener, device=device, wake=(wake or "coach").lower()), mode)
 
