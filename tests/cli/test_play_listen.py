@@ -67,10 +67,9 @@ class Recogniser:
 
 @pytest.fixture
 def listening(env, cue_cache, fake_audio):
-    def make(recogniser, **pressed):
-        e = playing(env, fake_audio(), recogniser.keys(**pressed), cache_dir=cue_cache, now=lambda: DAY0,
-                    listener=recogniser)
-        return e
+    def make(recogniser, answers=None, **pressed):
+        return playing(env, fake_audio(), recogniser.keys(**pressed), answers, cache_dir=cue_cache,
+                       now=lambda: DAY0, listener=recogniser)
     return make
 
 
@@ -100,6 +99,14 @@ def test_no_answer_records_what_was_played(listening, short):
     assert code == 0, err
     assert "Log your perfect reps later: voicecoach log short 2 2" in out
     assert [s["perfect"] for s in logged(env)[0]["sets"]] == [None, None]
+
+
+def test_on_a_terminal_the_count_said_is_offered_and_the_others_asked(listening, short):
+    env = listening(Recogniser(8, None), answers="\n1\n")             # Enter keeps 8; set 2: typed 1
+    code, out, err = run_in(env, "play", str(short), "--listen")
+    assert code == 0, err
+    assert "Set 1 of 2: perfect reps [8]: " in err and "Set 2 of 2: perfect reps [2]: " in err
+    assert [s["perfect"] for s in logged(env)[0]["sets"]] == [8, 1]
 
 
 def test_a_set_left_early_records_the_answer_and_is_cut_short(listening, short):
