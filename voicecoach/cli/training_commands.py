@@ -22,7 +22,7 @@ def next_cmd() -> None:
         recommendation = training.todays_recommendation(history, env.now())
     echo(describe_recommendation(recommendation))
     if recommendation.rest_today:
-        echo("It can wait for tomorrow; 'voicecoach play next' plays it anyway.")
+        echo("To train anyway, 'voicecoach play next' plays it.")  # when to train again: the advice says
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

@@ -55,6 +55,7 @@ def play(
     music: MusicStream | None = None,
     hooks: Hooks | None = None,
     controls: Sequence[Control] = (),
+    listening: bool = False,
 ) -> PlayResult:
     """Play ``session`` live until it ends or is quit; on Ctrl-C a :class:`PlayInterrupted`,
     and a :class:`DeviceLost` when the output cannot be opened or goes away for good,
@@ -64,9 +65,10 @@ def play(
     quit...), made before any sound at its gains. ``device`` (already resolved) and
     ``latency`` go to ``backend.open``; ``music`` is decoded ahead on a thread and laid
     under the session exactly as the export lays it; ``controls`` are further command
-    sources, such as :class:`~voicecoach.live.mpris.MprisControl`.
+    sources, such as :class:`~voicecoach.live.mpris.MprisControl`; ``listening`` adds
+    the clips of :class:`~voicecoach.live.voice_control.VoiceControl`, and the questions.
     """
-    clips = session_clips(session)
+    clips = session_clips(session, listening)
     with ExitStack() as stack:
         feeder = bed = None
         if music is not None:
@@ -87,10 +89,11 @@ def play(
     return result
 
 
-def clip_texts(sets: int, samplerate: int = 48000) -> list[str]:
+def clip_texts(sets: int, reps: int = 0, samplerate: int = 48000) -> list[str]:
     """Every phrase the player's clips say for a session of ``sets`` sets, so they can be synthesised with the
-    session's own cues (in the same pool of workers) rather than one by one after them."""
+    session's own cues (in the same pool of workers) rather than one by one after them; ``reps`` when voice
+    control listens (its confirmations of a count)."""
     said: dict[str, None] = {}
     silent = np.zeros(1, np.float32)
-    make_clips(lambda text: said.setdefault(text) or silent, {EventKind.TICK: silent}, samplerate, sets=sets)
+    make_clips(lambda text: said.setdefault(text) or silent, {EventKind.TICK: silent}, samplerate, sets=sets, reps=reps)
     return list(said)
