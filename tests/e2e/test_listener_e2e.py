@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 pytest.importorskip("pocketsphinx", reason="the voice-control extra is not installed (scripts/setup installs it)")
+pytest.importorskip("piper", reason="the neural voice (the person speaking) is not installed")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import listen_corpus as corpus  # noqa: E402
 
