@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from voicecoach.listen.denoise import Denoiser
 from voicecoach.listen.echo import PlayedLog
 from voicecoach.listen.endpoint import FRAME, HANG, Endpointer
 from voicecoach.listen.heard import Heard, Mode, interpret
@@ -31,6 +32,7 @@ class Ears:
         self.played = played
         self._recogniser = Recogniser(wake)
         self._endpointer = Endpointer()
+        self._denoiser = Denoiser()
         self._frame = FRAME
         self._pending = np.zeros(0, np.int16)
         self._fed = 0  # samples given to the endpointer
@@ -43,6 +45,7 @@ class Ears:
     def feed(self, samples: np.ndarray, clock: float) -> list[Heard]:
         """``samples``: shape (n,), float32 at 16 kHz; ``clock``: when the
         last of them was captured (`time.monotonic`)."""
+        samples = self._denoiser.process(samples)
         pcm = np.concatenate([self._pending, np.clip(samples * 32768, -32768, 32767).astype(np.int16)])
         self._origin = clock - (self._fed + len(pcm)) / RATE  # the time of stream position 0
         heard = []
