@@ -137,6 +137,7 @@ def _sparse(mixer: Mixer, target: float, progress: Progress = _silent) -> tuple[
         energies[key] = _sums(e, _GROUP)
         coarse[key] = (_sums(envelope(x), _COARSE, np.maximum), len(x) + 2 * CONTEXT)
     measured = before.integrated()
+    del before  # a float per 100 ms of the session: not needed by the rounds below
     if not np.isfinite(measured):
         return Loudness(target, measured, 1.0), regions
     g0 = g = db_gain(target - measured)

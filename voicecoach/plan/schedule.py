@@ -61,8 +61,9 @@ class _Planner:
         self.sounds: list[Event] = []
         self.requests: list[Say] = []
         self.now = 0
-        # one shared tuple per (phase, prefix, counted): a long session asks thousands of times
-        self.phase_cue = functools.cache(self._phase_cue)
+        # one shared tuple per (phase, prefix, counted): a long session asks thousands of times. A dict:
+        # functools.cache of a method is a cycle that kept the planner (every request) after planning
+        self._phase_cues: dict[tuple, tuple[str, ...]] = {}
         self._rest_slot: tuple[tuple[int, ...], int, int] | None = None  # the latest rest
         self._rest_said: set[str] = set()
         self._deferred: list[str] = []  # rep reminders that found no room in their rep
@@ -263,7 +264,10 @@ class _Planner:
                 if length == 0:
                     continue
                 counted = phase in p.count
-                cue = self.phase_cue(phase, prefix if i == 0 else (), counted)
+                key = (phase, prefix if i == 0 else (), counted)
+                if key not in self._phase_cues:
+                    self._phase_cues[key] = self._phase_cue(*key)
+                cue = self._phase_cues[key]
                 # May run on past the phase: fitting stops it at the next anchored cue.
                 said = Say(cue, (start,), _NO_LIMIT, ANCHORED, set_, rep) if cue else None
                 cues += [said] if said else []
