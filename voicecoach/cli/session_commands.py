@@ -9,12 +9,22 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from voicecoach.cli.context import NEXT, current_env, describe_recommendation, echo, prepare_session, printable, resolve
+from voicecoach.cli.context import (
+    NEXT,
+    current_env,
+    describe_recommendation,
+    echo,
+    prepare_session,
+    printable,
+    resolve,
+    session_phrases,
+)
 from voicecoach.cli.options import loudness_option, music_options, override_options
 from voicecoach.cli.timeline_table import clock, format_table
 from voicecoach.encode.chapters import chapters
 from voicecoach.encode.formats import FORMATS
 from voicecoach.errors import InputError
+from voicecoach.plan.phrases import PhraseBook, default_phrases
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import DEFAULT_PRESET
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
@@ -31,6 +41,7 @@ if TYPE_CHECKING:  # numpy and PortAudio: only when playing
 def timeline(preset: str, as_json: bool, **overrides) -> None:
     """Print the plan of a session: every segment and what is heard."""
     p = resolve(preset, overrides)[0]
+    book = session_phrases(p)
     if p.sounds:  # its own sound files: their lengths need decoding
         plan = prepare_session(p).timeline
     else:  # spoken lengths only: no numpy on a warm cache
@@ -39,8 +50,8 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
 
         env = current_env()
         with cue_bank(p, env.cache_dir, voice_dir=voice_dir(env)) as bank:
-            plan = spoken_timeline(p, bank)
-    echo(plan.to_json() if as_json else format_table(plan), nl=as_json)
+            plan = spoken_timeline(p, bank, phrases=book)
+    echo(plan.to_json() if as_json else format_table(plan, book), nl=as_json)
 
 
 @click.command()
@@ -119,12 +130,13 @@ def export(
         subtype="FLOAT" if as_float else None,
         stems=stems,
         cue_sheet=cue_sheet,
-        title=session_title(p),
+        title=session_title(p, session.phrases),
         preset=p.name,
         album=p.title,
         date=env.now().date().isoformat(),
         track=_program_track() if preset == NEXT else None,
         loudness=session.loudness.target if session.loudness else None,
+        phrases=session.phrases,
     )
     total = session.timeline.frames
     label = f"Writing {printable(path.name)}"
@@ -138,7 +150,7 @@ def export(
     say = (lambda line: click.echo(printable(line), file=env.stderr)) if to_stdout else echo
     for name in written:
         say(f"wrote {'standard output' if to_stdout else name}")
-    say(f"{p.title}: {minutes:.1f} min, {len(chapters(session.timeline))} chapters")
+    say(f"{p.title}: {minutes:.1f} min, {len(chapters(session.timeline, session.phrases))} chapters")
 
 
 @click.command()
@@ -176,11 +188,12 @@ def play(
     backend = env.audio_backend()
     dev = resolve_device(device, backend.devices())  # before the slow part
     session, tracks = _loud_session(p, music, shuffle, loudness)
-    mpris = open_mpris(Track(p.title, p.name, session.timeline.frames, session.timeline.samplerate), not no_mpris)
+    track = Track(p.title, p.name, session.timeline.frames, session.timeline.samplerate, session.phrases)
+    mpris = open_mpris(track, not no_mpris)
     controls = env.controls + ((mpris,) if mpris is not None else ())
     noise = NativeNoise(env.stderr)
     terminal: list[IO] = [env.stderr]  # PortAudio's own lines are kept off it while it plays
-    status = StatusLine(env.stderr, env.interactive)
+    status = StatusLine(env.stderr, env.interactive, session.phrases)
 
     def notice(text: str) -> None:
         status.clear()
@@ -231,11 +244,13 @@ def _loud_session(
     return normalise(session, target, stream, current_env().cache_dir), stream
 
 
-def session_title(preset: Preset) -> str:
-    """The title of a session as played: ``Straight-leg lifts \u2014 3 \u00d7 12``."""
-    work = f"{preset.hold:g} s" if preset.hold is not None else f"{preset.reps}"
-    each = " per side" if preset.sides == "each" else ""
-    return f"{preset.title} \u2014 {preset.sets} \u00d7 {work}{each}"
+def session_title(preset: Preset, phrases: PhraseBook | None = None) -> str:
+    """The title of a session as played: ``Straight-leg lifts \u2014 3 \u00d7 12``, in its language."""
+    kind = "title_hold" if preset.hold is not None else "title_each" if preset.sides == "each" else "title_reps"
+    seconds = f"{preset.hold or 0:g}"
+    return (phrases or default_phrases()).text(
+        kind, title=preset.title, sets=preset.sets, reps=preset.reps, seconds=seconds
+    )
 
 
 def _program_track() -> int:

@@ -1,67 +1,210 @@
-"""The phrase book: generic spoken phrases, loaded from ``audio_cues/phrases.toml``.
+"""The phrase book: everything the coach says or shows in one language,
+loaded from ``audio_cues/phrases.toml`` (English) or ``phrases.LANG.toml``.
 
-Kept as data so wording can change without touching the scheduler, and so a
-translation is one file.
+Kept as data so a translation is one file: a user drops ``phrases.LANG.toml``
+into the config folder and has a new language without a release. Grammar
+comes from the language's data too: plural forms from CLDR (Babel) and
+number words from num2words, both imported only when a number is said.
 """
 
 from __future__ import annotations
 
+import locale as _locale
+import os
 import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
-_ONES: tuple[str, ...] = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-_ONES += ("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+from voicecoach.common.files import UnusableFile, read_capped
+from voicecoach.errors import InputError
 
 MAX_COUNT = 99
-"""The highest number :func:`number_word` says: a preset counts no further."""
-
-
-def number_word(n: int) -> str:
-    """``7 -> 'Seven'``, ``42 -> 'Forty-two'`` (0 to 99): what the count says."""
-    if not 0 <= n <= MAX_COUNT:
-        raise ValueError(f"can count from 0 to {MAX_COUNT}, got {n}")
-    word = _ONES[n] if n < 20 else _TENS[n // 10] + (f"-{_ONES[n % 10]}" if n % 10 else "")
-    return word.capitalize()
+"""The highest number a preset's warm-up counts to."""
+DEFAULT_LANGUAGE = "en"
+BUILT_IN_LANGUAGES = ("de", "en", "es", "fr")
+MAX_BOOK_BYTES = 1024 * 1024
+_CODE = re.compile(r"[a-z]{2,3}")
 
 
 @dataclass(frozen=True)
 class PhraseBook:
-    """Phrase variants by name; :meth:`variants` fills the placeholders."""
+    """Phrase variants by name in ``language``; :meth:`variants` fills the placeholders."""
 
     entries: dict
+    language: str = DEFAULT_LANGUAGE
 
     def variants(self, name: str, **values: object) -> tuple[str, ...]:
         """The variants of ``name``, filled in; an entry that says a number
-        is a table of plural forms (``by``, ``one``, ``other``): the form of
-        the number it is ``by`` is taken, ``one`` for the numbers the book
-        lists in ``plural_one`` (the grammar is the language's, not ours)."""
+        is a table of plural forms (``by`` names the number, then the CLDR
+        categories ``one``, ``few``, ``many``, ``other``): the number's form
+        in this language is taken, ``other`` when the book lacks it."""
         entry = self.entries[name]
+        if isinstance(entry, str):
+            entry = [entry]
         while isinstance(entry, dict):
-            one = str(values[entry["by"]]) in self.entries["plural_one"]
-            entry = entry["one" if one else "other"]
+            form = plural_form(self.language, values[entry["by"]])
+            entry = entry.get(form, entry["other"])
         return tuple(v.format(**values) for v in entry)
+
+    def text(self, name: str, **values: object) -> str:
+        """The first (longest) variant of ``name``: what is shown or said when there is room."""
+        return self.variants(name, **values)[0]
+
+    def number(self, n: int) -> str:
+        """``7`` as a count says it, capitalised (``Seven``, ``Sieben``, ``Sept``)."""
+        word = number_word(n, self.language)
+        return word[:1].upper() + word[1:]
+
+    def join(self, head: str, tail: str) -> str:
+        """Two cues said as one ("Out" + "Lift" -> "Out, lift"): the second
+        loses its capital only where the language writes it so (German
+        nouns keep theirs)."""
+        if self.entries.get("join_lowercase", True):
+            tail = tail[:1].lower() + tail[1:]
+        return self.entries.get("join", "{0}, {1}").format(head, tail)
+
+    @property
+    def side_names(self) -> tuple[str, str]:
+        left, right = self.entries["side_names"]
+        return left, right
+
+    def label(self, kind: str, style: str) -> str:
+        """A segment kind's name where ``style`` shows it (status line, table, chapter)."""
+        names = self.entries["segment_names"]
+        if style == "status" and kind in ("top", "bottom"):
+            return self.entries["pause"]
+        word = self.entries.get("table_names", {}).get(kind, names[kind]) if style == "table" else names[kind]
+        return word[:1].upper() + word[1:] if style == "chapter" else word
 
     def says(self, words: str, text: str) -> bool:
         """Whether ``text`` says one of the phrase book's ``words`` entries
         (``exhale_words``, ``inhale_words``): a word of several, or longer
         than three letters, anywhere; a short one only opening a sentence or
-        clause, so "Reach out" is not a breath."""
-        return any(_pattern(w).search(text) for w in self.entries[words])
+        clause (after a comma or the book's ``and``), so "Reach out" is not a breath."""
+        joins = tuple(self.entries.get("and_words", ()))
+        return any(_pattern(w, joins).search(text) for w in self.entries[words])
+
+    def missing(self, reference: PhraseBook) -> list[str]:
+        """Keys of ``reference`` (the English book) this book lacks, in its order."""
+        return [k for k in reference.entries if k not in self.entries and k not in _OPTIONAL]
 
 
-@lru_cache(maxsize=64)
-def _pattern(word: str) -> re.Pattern:
+_OPTIONAL = ("presets", "table_names")
+
+
+@lru_cache(maxsize=256)
+def _pattern(word: str, joins: tuple[str, ...]) -> re.Pattern:
     body = r"\s+".join(map(re.escape, word.split()))
     if " " in word.strip() or len(word) > 3:
         return re.compile(rf"\b{body}\b", re.IGNORECASE)
-    return re.compile(rf"(?:^|[.!?,;:]\s*|\band\s+){body}\b", re.IGNORECASE)
+    after = "".join(rf"|\b{re.escape(j)}\s+" for j in joins)
+    return re.compile(rf"(?:^|[.!?,;:]\s*{after}){body}\b", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=1024)
+def _plural(language: str, number: str) -> str:
+    from babel import Locale, UnknownLocaleError  # CLDR data: only when a number is said
+
+    try:
+        return Locale.parse(language).plural_form(float(number) if "." in number else int(number))
+    except (UnknownLocaleError, ValueError):
+        return "one" if number == "1" else "other"
+
+
+def plural_form(language: str, number: object) -> str:
+    """The CLDR plural category of ``number`` in ``language`` (``one``, ``few``, ``many``, ``other``)."""
+    return _plural(language, str(number))
+
+
+@lru_cache(maxsize=2048)
+def number_word(n: int, language: str = DEFAULT_LANGUAGE) -> str:
+    """``42 -> 'forty-two'`` in ``language``, from num2words; a language it
+    does not know gets the digits, which every voice reads in its own language."""
+    if n < 0:
+        raise ValueError(f"can count from 0, got {n}")
+    from num2words import num2words  # only when a number is said
+
+    try:
+        return num2words(n, lang=language)
+    except NotImplementedError:
+        return str(n)
+
+
+def knows_numbers(language: str) -> bool:
+    """Whether num2words has number words for ``language``."""
+    from num2words import CONVERTER_CLASSES
+
+    return language in CONVERTER_CLASSES
+
+
+def locale_language(environ: dict | None = None) -> str:
+    """The user's language from the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``,
+    the first set wins, as for messages), English when it is unset or ``C``."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name)
+        if value:
+            code = _locale.normalize(value).split("_")[0].split(".")[0].lower()
+            return code if _CODE.fullmatch(code) else DEFAULT_LANGUAGE
+    return DEFAULT_LANGUAGE
+
+
+def book_file(language: str) -> str:
+    """The file name of ``language``'s phrase book."""
+    return "phrases.toml" if language == DEFAULT_LANGUAGE else f"phrases.{language}.toml"
+
+
+def user_book(language: str, config_dir: Path | None) -> Path | None:
+    path = None if config_dir is None else Path(config_dir) / book_file(language)
+    return path if path is not None and path.is_file() else None
+
+
+def available_languages(config_dir: Path | None = None) -> list[str]:
+    """Built-in languages and those the user added in ``config_dir``."""
+    mine = [] if config_dir is None else [p.name.split(".")[1] for p in Path(config_dir).glob("phrases.*.toml")]
+    return sorted(set(BUILT_IN_LANGUAGES) | set(mine))
+
+
+def phrase_book(language: str = DEFAULT_LANGUAGE, config_dir: Path | None = None) -> PhraseBook:
+    """``language``'s phrase book: the user's own in ``config_dir`` first,
+    then the built-in one; a key it lacks is taken from English, so a
+    partial book still speaks (``presets validate --language`` lists the gaps)."""
+    if not isinstance(language, str):
+        raise TypeError(f"language must be a str, got {type(language).__name__}")
+    language = language.strip().lower().replace("_", "-").split("-")[0]
+    path = user_book(language, config_dir)
+    if path is None and language not in BUILT_IN_LANGUAGES:
+        known = ", ".join(available_languages(config_dir))
+        raise InputError(f"language: no phrase book for {language!r}; known: {known} (see the README to add one)")
+    own = _read_user(path) if path is not None else _built_in(language).entries
+    english = {k: v for k, v in _built_in(DEFAULT_LANGUAGE).entries.items() if k not in _OPTIONAL}
+    return PhraseBook({**english, **own}, language)
+
+
+def own_entries(language: str, config_dir: Path | None = None) -> dict:
+    """What ``language``'s own book holds, without the English it falls back to."""
+    path = user_book(language, config_dir)
+    return _read_user(path) if path is not None else _built_in(language).entries
+
+
+def _read_user(path: Path) -> dict:
+    try:
+        return tomllib.loads(read_capped(path, MAX_BOOK_BYTES).decode("utf-8"))
+    except UnusableFile as exc:
+        raise InputError(f"{path}: {exc.problem}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{path}: not a valid phrase book: {exc}") from None
+
+
+@lru_cache(maxsize=8)
+def _built_in(language: str) -> PhraseBook:
+    text = resources.files("voicecoach.audio_cues").joinpath(book_file(language)).read_text("utf-8")
+    return PhraseBook(tomllib.loads(text), language)
+
+
 def default_phrases() -> PhraseBook:
-    text = resources.files("voicecoach.audio_cues").joinpath("phrases.toml").read_text("utf-8")
-    return PhraseBook(tomllib.loads(text))
+    """The English phrase book."""
+    return _built_in(DEFAULT_LANGUAGE)

@@ -16,7 +16,7 @@ from typing import IO
 
 from voicecoach.errors import InputError
 from voicecoach.plan.kinds import MOVING_KINDS, REP_KINDS, SegmentKind
-from voicecoach.plan.phrases import default_phrases, number_word
+from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.timeline import Timeline
@@ -275,10 +275,10 @@ def todays_recommendation(history: History, now: datetime) -> Recommendation:
     return recommend(history.workouts(), local_day(now), now)
 
 
-def spoken_plan(plan: Recommendation) -> str:
-    """Today's plan and why, in one short sentence for the intro:
-    "Three sets of eleven: one more than last time." """
-    phrases = default_phrases()
-    sets, reps = number_word(plan.sets), number_word(plan.reps).lower()
+def spoken_plan(plan: Recommendation, phrases: PhraseBook | None = None) -> str:
+    """Today's plan and why, in one short sentence for the intro, in the
+    language of ``phrases``: "Three sets of eleven: one more than last time." """
+    phrases = phrases or default_phrases()
+    sets, reps = phrases.number(plan.sets), number_word(plan.reps, phrases.language)
     amount = phrases.variants("plan_amount", count=plan.sets, sets=sets, reps=reps)[0]
     return phrases.variants(f"plan_{plan.rule}", amount=amount)[0]
