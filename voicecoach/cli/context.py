@@ -48,8 +48,9 @@ def resolve(spec: str, overrides: dict) -> tuple[Preset, Recommendation | None]:
         from voicecoach.training import coach as training
 
         with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-            plan = training.todays_recommendation(history, env.now())
-        click.echo(printable(describe_recommendation(plan), getattr(env.stderr, "encoding", None)), file=env.stderr)
+            plan = training.todays_recommendation(history, env.now(), advice_phrases(overrides.get("language")))
+        text = describe_recommendation(plan, language=overrides.get("language"))
+        click.echo(printable(text, getattr(env.stderr, "encoding", None)), file=env.stderr)
         preset, book = load_in_language(plan.preset, overrides.get("language"))
         preset = preset.with_overrides(sets=plan.sets, reps=plan.reps)
         if overrides.get("sets") is None and overrides.get("reps") is None:
@@ -95,12 +96,19 @@ def voice_dir(env) -> Path:
     return user_voice_dir(env.data_dir)
 
 
-def describe_recommendation(recommendation: Recommendation, upcoming: bool = False) -> str:
-    """One sentence: today's (or the next) recommended workout and why."""
+def advice_phrases(language: str | None = None) -> PhraseBook:
+    """The phrase book the coaching advice is said in: ``language``, else the locale's."""
+    env = current_env()
+    return phrase_book(language or env.language, env.config_dir)
+
+
+def describe_recommendation(recommendation: Recommendation, upcoming: bool = False, language: str | None = None) -> str:
+    """One sentence: today's (or the next) recommended workout and why, in
+    ``language`` (else the locale's), as :func:`advice_phrases` said its reasons."""
     r = recommendation
-    title = load_preset(r.preset, current_env().config_dir).title  # the user's own preset when it shadows a built-in
-    head = "Next session" if upcoming else "Today"
-    text = f"{head}: {title} ({r.preset}), {r.sets} sets of {r.reps}. {r.reason}"
+    preset, book = load_in_language(r.preset, language)  # the user's own preset when it shadows a built-in
+    key = "advice_upcoming" if upcoming else "advice_today"
+    text = book.text(key, title=preset.title, preset=r.preset, sets=r.sets, reps=r.reps, reason=r.reason)
     if r.rest_advice and not upcoming:
         text += f" {r.rest_advice}"
     return text

@@ -292,6 +292,6 @@ def _record_play(
         if answers is None:
             return
         history.set_perfect(workout_id, answers)
-        recommendation = training.todays_recommendation(history, env.now())
+        recommendation = training.todays_recommendation(history, env.now(), session_phrases(preset))
     echo(f"Logged {sum(answers)} perfect reps ({' '.join(map(str, answers))}).")
-    echo(describe_recommendation(recommendation, upcoming=True))
+    echo(describe_recommendation(recommendation, upcoming=True, language=preset.language))

@@ -31,19 +31,20 @@ def cue_bank(
 ) -> CueBank:
     """The cue bank for ``preset``'s engine, voice and rate, cached under
     ``cache_dir``; ``voice_dir`` holds the user's own Piper voices."""
-    settings = SpeechSettings(voice=language_voice(preset), rate=preset.rate, engine=preset.engine or EngineKind.AUTO)
+    voice = language_voice(preset.voice, preset.language)
+    settings = SpeechSettings(voice=voice, rate=preset.rate, engine=preset.engine or EngineKind.AUTO)
     bank = CueBank(samplerate, settings, CueCache(Path(cache_dir) / "cues"), engine, voice_dir)
     if preset.voice is not None and preset.language is not None and engine is None:
         check_language(bank.settings, preset.language, voice_dir)
     return bank
 
 
-def language_voice(preset: Preset) -> str | None:
-    """The voice asked for: the preset's own, else one that speaks its language (the
+def language_voice(voice: str | None, language: str | None) -> str | None:
+    """The voice asked for: ``voice``, else one that speaks ``language`` (the
     engine's default for English); a Piper voice of the language wins over espeak-ng's."""
-    if preset.voice is not None or preset.language in (None, DEFAULT_LANGUAGE):
-        return preset.voice
-    return preset.language
+    if voice is not None or language in (None, DEFAULT_LANGUAGE):
+        return voice
+    return language
 
 
 def spoken_timeline(

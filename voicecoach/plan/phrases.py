@@ -53,6 +53,11 @@ class PhraseBook:
         """The first (longest) variant of ``name``: what is shown or said when there is room."""
         return self.variants(name, **values)[0]
 
+    def say(self, said: Sentence) -> str:
+        """``said`` in this language, the sentences inside it first."""
+        values = {k: self.say(v) if isinstance(v, Sentence) else v for k, v in said.values}
+        return self.text(said.key, **values)
+
     def number(self, n: int) -> str:
         """``7`` as a count says it, capitalised (``Seven``, ``Sieben``, ``Sept``)."""
         word = number_word(n, self.language)
@@ -62,9 +67,12 @@ class PhraseBook:
         """Two cues said as one ("Out" + "Lift" -> "Out, lift"): the second
         loses its capital only where the language writes it so (German
         nouns keep theirs)."""
-        if self.entries.get("join_lowercase", True):
-            tail = tail[:1].lower() + tail[1:]
-        return self.entries.get("join", "{0}, {1}").format(head, tail)
+        return self.entries.get("join", "{0}, {1}").format(head, self.continued(tail))
+
+    def continued(self, text: str) -> str:
+        """``text`` going on after a comma or a semicolon: its capital dropped
+        where the language writes it so (German nouns keep theirs)."""
+        return text[:1].lower() + text[1:] if self.entries.get("join_lowercase", True) else text
 
     @property
     def side_names(self) -> tuple[str, str]:
@@ -93,6 +101,19 @@ class PhraseBook:
 
 
 _OPTIONAL = ("presets", "table_names")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence named by its phrase-book key, with what fills it (numbers,
+    names, other sentences): decided once, said in any language by :meth:`PhraseBook.say`."""
+
+    key: str
+    values: tuple[tuple[str, object], ...] = ()
+
+
+def sentence(key: str, **values: object) -> Sentence:
+    return Sentence(key, tuple(values.items()))
 
 
 @lru_cache(maxsize=256)

@@ -179,6 +179,8 @@ class Preset:
 _TOP_KEYS: tuple[str, ...] = ("name", "title", "exercise", "variation", "description", "sets", "reps", "rest")
 _TOP_KEYS += ("tempo", "hold", "start", "sides", "side_names", "count", "speech", "cues", "warmup", "mix", "sounds")
 _CUE_KEYS = tuple(f.name for f in fields(Cues))
+CUE_TEXTS = _CUE_KEYS[:8]
+"""The ``[cues]`` keys that hold words (the rest are numbers and switches)."""
 _SPEECH_KEYS = ("voice", "rate", "engine", "language")
 _WARMUP_KEYS = ("say", "seconds", "count")
 _LEVEL_KEYS = {"voice": "voice_db", "ticks": "tick_db", "music": "music_db"}

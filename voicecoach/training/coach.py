@@ -271,8 +271,8 @@ def log_workout(
     return replace(record, id=history.add(record)), False
 
 
-def todays_recommendation(history: History, now: datetime) -> Recommendation:
-    return recommend(history.workouts(), local_day(now), now)
+def todays_recommendation(history: History, now: datetime, phrases: PhraseBook | None = None) -> Recommendation:
+    return recommend(history.workouts(), local_day(now), now, phrases=phrases)
 
 
 def spoken_plan(plan: Recommendation, phrases: PhraseBook | None = None) -> str:
