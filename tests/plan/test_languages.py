@@ -5,6 +5,7 @@ words and plural forms come from the language's own rules."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -16,9 +17,11 @@ from voicecoach.errors import InputError
 from voicecoach.plan.kinds import EventKind, SegmentKind
 from voicecoach.plan.phrases import (
     BUILT_IN_LANGUAGES,
+    PhraseBook,
     default_phrases,
     locale_language,
     number_word,
+    own_entries,
     phrase_book,
     plural_form,
 )
@@ -29,10 +32,13 @@ from voicecoach.plan.timeline import Timeline
 SR = 48000
 LANGUAGES = ("de", "fr", "es")
 # Words an English coach says that no German, French or Spanish sentence of ours may hold.
-STOP = set("""the and of set sets rep reps breathe breath lift lower rest seconds second left right halfway
-last next get ready hold exhale inhale out up now keep your back floor slowly knees legs session done
-warm well start one two three four five ten intro outro exercise stop swinging belly ribs head neck
-bottom top side each""".split())
+STOP = {
+    "the", "and", "of", "set", "sets", "rep", "reps", "breathe", "breath", "lift", "lower", "rest", "seconds",
+    "second", "left", "right", "halfway", "last", "next", "get", "ready", "hold", "exhale", "inhale", "out", "up",
+    "now", "keep", "your", "back", "floor", "slowly", "knees", "legs", "session", "done", "warm", "well", "start",
+    "one", "two", "three", "four", "five", "ten", "intro", "outro", "exercise", "stop", "swinging", "belly", "ribs",
+    "head", "neck", "bottom", "top", "side", "each",
+}
 WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -91,7 +97,7 @@ def test_every_lift_says_the_breath_and_every_count_lands_on_its_beat(name, lang
     counts = {book.number(i) for i in range(1, 11)}
     heard = [t for s in warm for e in speech if s.start <= e.frame < s.end and (t := e.text) in counts]
     assert len(heard) == sum(step.count for step in preset.warmup)     # the warm-up counted aloud
-    for a, b in zip(speech, speech[1:]):
+    for a, b in itertools.pairwise(speech):
         assert a.end <= b.frame, (a, b)                                 # nothing overlaps, nothing late
     assert not any(d.text in counts for d in tl.dropped)
 
@@ -155,9 +161,8 @@ def test_the_locale_chooses_the_language():
 def test_every_built_in_book_has_every_english_key_and_no_stray_one():
     english = default_phrases()
     for language in BUILT_IN_LANGUAGES:
-        book = phrase_book(language)
-        own = {k: v for k, v in book.entries.items()}
-        assert book.missing(english) == [], language
+        own = own_entries(language)
+        assert PhraseBook(own, language).missing(english) == [], language
         assert set(own) - set(english.entries) <= {"presets"}, language
         assert sorted(own.get("presets", {})) == ([] if language == "en" else builtin_names())
 
