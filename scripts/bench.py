@@ -514,11 +514,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="vc-bench-"))
     env = {**os.environ, "VOICECOACH_CACHE_DIR": str(work / "cache"),
            "VOICECOACH_DATA_DIR": str(work / "data"),        # plays must not enter your log
-           "VOICECOACH_CONFIG_DIR": str(work / "config"),
-           # Python keeps compiled bytecode, as an installed program's does (here in
-           # the bench's folder); PYTHONDONTWRITEBYTECODE would compile every run anew.
-           "PYTHONPYCACHEPREFIX": str(work / "pycache")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+           # The bytecode is what scripts/setup compiled, as a user's start finds it.
+           "VOICECOACH_CONFIG_DIR": str(work / "config")}
     try:
         rows = _run_groups(args.only, args.quick, env, work)
     finally:

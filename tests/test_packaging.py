@@ -41,3 +41,20 @@ def test_wheel_contains_assets_and_runs_installed(tmp_path):
     first, rest = out.stdout.split("\n", 1)
     assert str(ROOT) not in first          # the installed copy, not the source tree
     assert '"preset": "plank"' in rest
+
+
+def test_the_set_up_leaves_fresh_bytecode_for_every_module():
+    """A start compiles nothing: ``scripts/setup`` compiles the tree, and each
+    .pyc matches its source's time and size, as Python checks before using it
+    (a stale one means an edit since the set-up: run ``scripts/setup`` again)."""
+    import importlib.util
+
+    stale = []
+    for source in sorted((ROOT / "voicecoach").rglob("*.py")):
+        pyc = Path(importlib.util.cache_from_source(str(source)))
+        st = source.stat()
+        expected = importlib.util.MAGIC_NUMBER + bytes(4) + (int(st.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little") \
+            + (st.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+        if not pyc.is_file() or pyc.read_bytes()[:16] != expected:
+            stale.append(source.relative_to(ROOT).as_posix())
+    assert stale == []

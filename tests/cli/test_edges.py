@@ -278,6 +278,39 @@ def test_closed_stderr_keeps_errors_off_standard_output(proc_env, tmp_path):
     assert (res.returncode, res.stdout) == (2, b"")
 
 
+LAUNCHER = Path(sys.executable).with_name("voicecoach")
+
+
+def test_the_launcher_holds_ctrl_c_until_main_can_take_it():
+    """pip's console script leaves a Ctrl-C in Python's own start-up fatal;
+    the set-up writes one that starts Python with SIGINT blocked."""
+    first = LAUNCHER.read_text().splitlines()[0]
+    assert first.startswith("#!/usr/bin/env -S --block-signal=INT ")
+    assert Path(first.split()[-1]).samefile(sys.executable)
+
+
+def test_ctrl_c_in_the_first_milliseconds_ends_the_run_cleanly(proc_env):
+    """A press while Python is still starting (``site``, the editable
+    install's finder) was "Fatal Python error: init_import_site" or a
+    traceback; now it waits for ``main`` and ends as any interrupt does."""
+    signalled = []
+    for step in range(24):
+        proc = subprocess.Popen([LAUNCHER, "timeline", "--sets", "1"], env=proc_env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(step * 0.005)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            signalled.append(proc)
+        else:
+            proc.stderr.close()
+        proc.wait(timeout=60)
+    assert len(signalled) >= 8
+    for proc in signalled:
+        with proc.stderr:
+            err = proc.stderr.read().decode()
+        assert (proc.returncode, "Fatal" in err, "Traceback" in err) in ((130, False, False), (-2, False, False)), err
+
+
 def test_console_script_imports_only_our_two_small_modules_before_main():
     """A Ctrl-C lands outside any handler of ours until ``main`` runs: what
     the console script imports first (the package and its ``__main__``) must
