@@ -125,14 +125,27 @@ def _pattern(word: str, joins: tuple[str, ...]) -> re.Pattern:
     return re.compile(rf"(?:^|[.!?,;:]\s*{after}){body}\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=16)
+def _plural_rule(language: str):
+    """The language's CLDR plural rule, or None when CLDR does not know it: read
+    from its own locale file (a merged locale costs several times as much)."""
+    from babel import localedata  # CLDR data: only when a number is said
+
+    if not localedata.exists(language):
+        return None
+    return localedata.load(language, merge_inherited=False).get("plural_form")
+
+
 @lru_cache(maxsize=1024)
 def _plural(language: str, number: str) -> str:
-    from babel import Locale, UnknownLocaleError  # CLDR data: only when a number is said
-
+    rule = _plural_rule(language)
     try:
-        return Locale.parse(language).plural_form(float(number) if "." in number else int(number))
-    except (UnknownLocaleError, ValueError):
+        value = float(number) if "." in number else int(number)
+    except ValueError:
+        value = None
+    if rule is None or value is None:
         return "one" if number == "1" else "other"
+    return rule(value)
 
 
 def plural_form(language: str, number: object) -> str:
