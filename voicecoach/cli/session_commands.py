@@ -288,7 +288,7 @@ def _record_play(
         if not ask:
             echo(log_hint(preset.name, [s.reps_played for s in record.done_sets]))
             return
-        answers = training.ask_perfect_reps(record, env.stdin, env.stderr)
+        answers = training.ask_perfect_reps(record, env.stdin, env.stderr, session_phrases(preset))
         if answers is None:
             return
         history.set_perfect(workout_id, answers)

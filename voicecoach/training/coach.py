@@ -165,21 +165,22 @@ def _record(
     )
 
 
-def ask_perfect_reps(record: Workout, stdin: IO, out: IO) -> list[int] | None:
-    """Ask, set by set, how many reps were perfect; Enter accepts the reps
-    played. Skipped sets are not asked: they have none.
+def ask_perfect_reps(record: Workout, stdin: IO, out: IO, phrases: PhraseBook | None = None) -> list[int] | None:
+    """Ask, set by set, how many reps were perfect, in the session's language;
+    Enter accepts the reps played. Skipped sets are not asked: they have none.
 
     Returns one number per set done, or None when the user gives up (end of
     input): the workout stays in the log, unlogged, for ``voicecoach log``.
     """
     answers = []
-    print("Only perfect reps count: back flat, slow descent. Enter accepts the number shown.", file=out)
+    book = phrases or default_phrases()
+    print(book.text("log_ask"), file=out)
     for s in record.sets:
         if s.skipped:
-            print(f"Set {s.number} of {record.planned_sets}: skipped.", file=out)
+            print(book.text("log_skipped", set=s.number, sets=record.planned_sets), file=out)
             continue
         while True:
-            out.write(f"Set {s.number} of {record.planned_sets}: perfect reps [{s.reps_played}]: ")
+            out.write(book.text("log_prompt", set=s.number, sets=record.planned_sets, reps=s.reps_played) + " ")
             out.flush()
             line = stdin.readline()
             if not line:
