@@ -14,8 +14,8 @@ import pytest
 import soundfile as sf
 from fake_play import playing
 
-from voicecoach.plan.preset_files import builtin_names
-from voicecoach.plan.phrases import phrase_book
+from voicecoach.plan.phrases import number_word, phrase_book
+from voicecoach.plan.preset_files import builtin_names, load_preset
 
 LANGUAGES = ("de", "fr", "es")
 SHORTER = ("--sets", "2", "--reps", "2", "--rest", "5")
@@ -30,16 +30,35 @@ def test_every_builtin_exports_and_plays_in_the_language(name, language, run, en
     book = phrase_book(language)
     first = next(e["text"] for e in plan["events"] if e["kind"] == "speech")
     assert first.startswith(book.entries["presets"][name]["title"] + ".")
+    check_breath_and_counts(plan, book, name)                 # with the language's real voice
     out = tmp_path / "ref.wav"
     r = run("export", name, "--language", language, "--engine", "pyttsx3", "--float", "-o", str(out), *SHORTER)
     assert r.code == 0, r.err
-    ref, rate = sf.read(out, dtype="float32")
+    ref, _ = sf.read(out, dtype="float32")
     assert len(ref) == plan["frames"]
     audio = fake_audio()
     r = run_played(env, audio, name, language)
     assert r.code == 0, r.err
     heard = audio.heard()
     assert np.array_equal(heard[: len(ref)], ref)  # live == export, sample for sample
+
+
+def check_breath_and_counts(plan: dict, book, name: str) -> None:
+    """Every lift says the breath out, every counted beat its number, as spoken."""
+    said: dict[int, list[str]] = {}
+    for e in plan["events"]:
+        if e["kind"] == "speech":
+            said.setdefault(e["frame"], []).append(e["text"])
+    counted = load_preset(name).count
+    sr = plan["samplerate"]
+    for seg in plan["segments"]:
+        if seg["kind"] == "concentric":
+            assert any(book.says("exhale_words", t) for t in said.get(seg["start"], [])), (name, seg)
+        if seg["kind"] in counted:
+            for k in range(seg["frames"] // sr):
+                texts = said.get(seg["start"] + k * sr, [])
+                word = number_word(k + 1, book.language)
+                assert len(texts) == 1 and texts[0].lower().endswith(word), (name, seg, k, texts)
 
 
 def run_played(env, audio, name, language):
