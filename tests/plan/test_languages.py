@@ -194,3 +194,28 @@ def test_a_users_book_adds_a_language_and_falls_back_to_english_for_what_it_lack
     lifts = [s for s in tl.segments if s.kind == SegmentKind.CONCENTRIC]
     cues = {said_at(tl, s.start)[-1].rsplit(". ", 1)[-1] for s in lifts}
     assert "Fuori, solleva" in cues and cues <= {"Fuori, solleva", "Espira"}   # every lift with its exhale
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("exhale = 5", "exhale: must be a list of strings"),
+    ('set_next = ["Serie {set} di {total}"]', "set_next: no such placeholder total (known: {set}, {sets})"),
+    ('time_left = { by = "seconds", one = ["Un secondo"] }', "time_left: must be a list of strings"),
+    ('join = ["{0} {1}"]', "join: must be a string"),
+    ('segment_names = { nope = "x" }', "segment_names: must be a table of texts for some of: intro, "),
+    ('side_names = ["Sinistra"]', "side_names: must name exactly two sides"),
+    ('[presets.plank]\ncues = ["x"]', "presets: each [presets.NAME] is a table"),
+    ("exhale = [", "not a valid phrase book"),
+])
+def test_a_broken_users_book_is_one_line_naming_the_file_and_key(tmp_path, text, problem):
+    (tmp_path / "phrases.it.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        phrase_book("it", tmp_path)
+    assert str(caught.value).startswith(f"{tmp_path / 'phrases.it.toml'}: ") and problem in str(caught.value)
+
+
+def test_a_users_book_may_name_some_segments_and_drop_a_placeholder(tmp_path):
+    (tmp_path / "phrases.it.toml").write_text(
+        'segment_names = { rest = "riposo" }\nset_next = ["Serie {set}."]\n', encoding="utf-8")
+    book = phrase_book("it", tmp_path)
+    assert book.label("rest", "chapter") == "Riposo" and book.label("hold", "status") == "hold"
+    assert book.text("set_next", set=2, sets=3) == "Serie 2."

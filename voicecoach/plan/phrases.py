@@ -12,6 +12,7 @@ from __future__ import annotations
 import locale as _locale
 import os
 import re
+import string
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -213,9 +214,60 @@ def phrase_book(language: str = DEFAULT_LANGUAGE, config_dir: Path | None = None
     if path is None and language not in BUILT_IN_LANGUAGES:
         known = ", ".join(available_languages(config_dir))
         raise InputError(f"language: no phrase book for {language!r}; known: {known} (see the README to add one)")
-    own = _read_user(path) if path is not None else _built_in(language).entries
     english = {k: v for k, v in _built_in(DEFAULT_LANGUAGE).entries.items() if k not in _OPTIONAL}
+    own = _read_user(path) if path is not None else _built_in(language).entries
+    if path is not None:
+        for key, value in own.items():
+            if key in english:
+                _check_entry(path, key, value, english[key])
+        _check_presets(path, own.get("presets", {}))
+        own = {
+            k: {**english[k], **v} if isinstance(english.get(k), dict) and "by" not in english[k] else v
+            for k, v in own.items()
+        }
     return PhraseBook({**english, **own}, language)
+
+
+def _placeholders(value: object) -> set[str] | None:
+    """The placeholders of a phrase-book entry (a string, a list of them, or a
+    table of plural forms), or None when it is none of those."""
+    if isinstance(value, str):
+        return {f for _, f, _, _ in string.Formatter().parse(value) if f}
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return set().union(*map(_placeholders, value))  # type: ignore[arg-type]
+    if isinstance(value, dict) and isinstance(value.get("by"), str) and "other" in value:
+        forms = [_placeholders(v) for k, v in value.items() if k != "by"]
+        return None if None in forms else {value["by"]}.union(*forms)  # type: ignore[arg-type]
+    return None
+
+
+def _check_entry(path: Path, key: str, value: object, english: object) -> None:
+    """A user's entry is text the English one could be, filling no placeholder the
+    English one lacks: else it would fail in the middle of a session."""
+    if not isinstance(english, (str, list, dict)):
+        return
+    if isinstance(english, dict) and "by" not in english:  # names by kind: some may be given
+        if not isinstance(value, dict) or not all(k in english and isinstance(v, str) for k, v in value.items()):
+            raise InputError(f"{path}: {key}: must be a table of texts for some of: {', '.join(english)}")
+        return
+    if key == "side_names" and not (isinstance(value, list) and len(value) == 2):
+        raise InputError(f"{path}: side_names: must name exactly two sides")
+    mine, theirs = _placeholders(value), _placeholders(english) or set()
+    if mine is None or (isinstance(english, str) and not isinstance(value, str)):
+        what = "a string" if isinstance(english, str) else "a list of strings, or a table of plural forms"
+        raise InputError(f"{path}: {key}: must be {what}, like the English book's")
+    if mine - theirs:
+        known = ", ".join("{" + n + "}" for n in sorted(theirs)) or "none"
+        raise InputError(f"{path}: {key}: no such placeholder {', '.join(sorted(mine - theirs))} (known: {known})")
+
+
+def _check_presets(path: Path, presets: object) -> None:
+    """``[presets.NAME]`` tables: the words of a built-in, checked again as a preset when one is loaded."""
+    tables = presets.values() if isinstance(presets, dict) else [None]
+    for words in tables:
+        ok = isinstance(words, dict) and isinstance(words.get("cues", {}), dict)
+        if not ok or not isinstance(words.get("warmup", []), list):  # type: ignore[union-attr]
+            raise InputError(f"{path}: presets: each [presets.NAME] is a table, its cues a table, its warmup a list")
 
 
 def own_entries(language: str, config_dir: Path | None = None) -> dict:
