@@ -76,8 +76,9 @@ class Timeline:
     events: tuple[Event, ...]
     dropped: tuple[Dropped, ...] = field(default=())
     language: str = "en"
-    voice: str | None = None
-    """Who speaks: the engine and the voice it was given (None: planned by estimate)."""
+    voice: str | None = field(default=None, compare=False)
+    """Who speaks: the engine and the voice it was given (None: planned by estimate);
+    not part of the plan's equality, which is the same whoever measured the lengths."""
 
     def texts(self) -> list[str]:
         """Every distinct spoken text, in order of first use."""
