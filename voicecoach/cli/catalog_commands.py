@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from voicecoach.cli.context import current_env, echo
+from voicecoach.cli.context import current_env, echo, load_in_language
 from voicecoach.errors import AudioDeviceError
 from voicecoach.plan.phrases import (
     DEFAULT_LANGUAGE,
@@ -96,8 +96,9 @@ def presets() -> None:
 def presets_list() -> None:
     """List the presets you can play."""
     env = current_env()
+    book = phrase_book(env.language, env.config_dir)
     for name in builtin_names():
-        p = load_preset(name)
+        p = load_preset(name, phrases=book)  # the built-in, its title in the user's language
         echo(f"{name:<12} {p.title} ({p.sets}x{p.reps}, {p.tempo or f'hold {p.hold:g}s'})")
     for name in user_names(env.config_dir):
         echo(f"{name:<12} (yours, {user_preset_dir(env.config_dir) / (name + '.toml')})")
@@ -108,7 +109,7 @@ def presets_list() -> None:
 @click.argument("name")
 def presets_show(name: str) -> None:
     """Print a preset as TOML you can save, edit and load back."""
-    echo(dump_preset(load_preset(name, current_env().config_dir)), nl=False)
+    echo(dump_preset(load_in_language(name)[0]), nl=False)
 
 
 def missing_words(preset: str, book: PhraseBook) -> list[str]:
@@ -147,7 +148,7 @@ def missing_words(preset: str, book: PhraseBook) -> list[str]:
 def presets_new(name: str, source: str) -> None:
     """Start your own preset NAME as a copy of another, in your presets folder; print its path."""
     env = current_env()
-    echo(str(save_user_preset(name, load_preset(source, env.config_dir), env.config_dir)))
+    echo(str(save_user_preset(name, load_in_language(source)[0], env.config_dir)))  # in the user's words
 
 
 @presets.command("validate")
@@ -160,8 +161,6 @@ def presets_validate(preset: str, language: str | None) -> None:
     counts an estimate of its speech; the voice is not synthesised. With
     --language, the phrases that language's book lacks are listed (they are
     said in English until it has them)."""
-    from voicecoach.cli.context import load_in_language
-
     p, book = load_in_language(preset, language)
     if language is not None:
         for line in missing_words(preset, book):
