@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
 from voicecoach.cli.context import current_env, echo, load_in_language
@@ -148,7 +150,10 @@ def missing_words(preset: str, book: PhraseBook) -> list[str]:
 def presets_new(name: str, source: str) -> None:
     """Start your own preset NAME as a copy of another, in your presets folder; print its path."""
     env = current_env()
-    echo(str(save_user_preset(name, load_in_language(source)[0], env.config_dir)))  # in the user's words
+    copy, book = load_in_language(source)  # in the user's words, which its voice must speak
+    if book.language != DEFAULT_LANGUAGE:
+        copy = replace(copy, language=book.language)
+    echo(str(save_user_preset(name, copy, env.config_dir)))
 
 
 @presets.command("validate")
