@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +144,16 @@ def test_a_users_phrase_book_adds_a_language_and_validate_says_what_it_lacks(run
     plan = json.loads(run("timeline", "plank", "--language", "it", "--json").out)
     assert plan["language"] == "it" and "Avambracci a terra." in [e["text"] for e in plan["events"]]
     assert "Tre" in [e["text"] for e in plan["events"]]                   # num2words counts in Italian
+
+
+def test_presets_list_and_a_copy_speak_the_users_language(env):
+    from running import run_in
+
+    german = replace(env, language="de")
+    listed = run_in(german, "presets", "list").out
+    assert "plank        Unterarmstütz (3x1, hold 30s)" in listed.splitlines()
+    path = run_in(german, "presets", "new", "meins", "--from", "plank").out.strip()
+    text = Path(path).read_text(encoding="utf-8")
+    assert 'title = "Unterarmstütz"' in text and '[speech]\nlanguage = "de"' in text
+    doc = json.loads(run_in(replace(env, language="en"), "timeline", "meins", "--json").out)
+    assert doc["language"] == "de"                       # its words are German: so is its voice
