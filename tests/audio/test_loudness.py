@@ -111,6 +111,18 @@ def _bus(mixer, bus):
     return out
 
 
+def test_measuring_tells_its_progress_and_the_same_gain_comes_out():
+    from voicecoach.audio.normalise import normalise_sparse
+    mixer = sparse_session(30)
+    told: list[tuple[int, int]] = []
+    loud, plan = normalise_sparse(mixer, -19.0, lambda done, total: told.append((done, total)))
+    total = told[0][1]
+    assert told[0] == (0, total) and told[-1] == (total, total) and total >= 2
+    assert [d for d, _ in told] == sorted(d for d, _ in told) and {t for _, t in told} == {total}
+    quiet, plan2 = normalise_sparse(mixer, -19.0)
+    assert loud == quiet and np.array_equal(plan.flat, plan2.flat) and np.array_equal(plan.starts, plan2.starts)
+
+
 def test_the_result_is_kept_and_reused_for_the_same_session_only(tmp_path):
     from voicecoach.audio import loudness_cache
     from voicecoach.audio.normalise import normalise_sparse

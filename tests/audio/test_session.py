@@ -130,3 +130,35 @@ def test_with_the_real_voice_the_first_set_says_the_same_words(tmp_path):
     counts = {"One", "Two", "Three"}
     assert [x for x in said(real) if x[1] in counts] == [x for x in said(planned) if x[1] in counts]
     assert len(said(real)) >= 4 * 5
+
+
+class SayingToneEngine(ToneEngine):
+    """The tone engine, keeping what it was asked to say, in order."""
+
+    def __init__(self):
+        self.said = []
+
+    def synthesize(self, text, settings):
+        self.said.append(text)
+        return super().synthesize(text, settings)
+
+
+def test_the_first_cue_heard_is_synthesised_first_and_the_players_messages_with_the_rest(tmp_path):
+    from voicecoach.live.playback import clip_texts
+    from voicecoach.live.transport import session_clips
+    from voicecoach.plan.schedule import speech_texts
+
+    preset = parse_preset(PRESET, "test")
+    engine, told = SayingToneEngine(), []
+    messages = clip_texts(preset.sets)
+    session = prepare(preset, tmp_path, SR, engine=engine, also=messages,
+                      progress=lambda done, total: told.append((done, total)))
+    first = next(e.text for e in session.timeline.events if e.text)
+    assert engine.said[0] == first == speech_texts(preset, SR)[0]
+    assert set(messages) <= set(engine.said) and told[-1] == (len(engine.said), len(engine.said))
+    planned = set(speech_texts(preset, SR))  # the session's phrases before the player's own messages
+    assert engine.said == [t for t in engine.said if t in planned] + [t for t in engine.said if t not in planned]
+    assert not planned >= set(messages)
+    said = len(engine.said)
+    session_clips(session)  # every message is ready: the player says nothing new
+    assert len(engine.said) == said

@@ -480,8 +480,12 @@ def test_bank_synthesizes_each_text_once(tmp_path):
     assert a.dtype == np.float32 and a.ndim == 1 and not a.flags.writeable
     assert bank.get("Breathe out and lift") is a
     assert bank.frames("Breathe out and lift") == len(a)
-    bank.prefetch(["One", "Two", "One", "Breathe out and lift"])
+    told: list[tuple[int, int]] = []
+    bank.prefetch(["One", "Two", "One", "Breathe out and lift"], lambda done, total: told.append((done, total)))
     assert [t for t, _ in eng.calls] == ["Breathe out and lift", "One", "Two"]
+    assert told == [(0, 2), (1, 2), (2, 2)]  # the misses only, counted as they are done
+    bank.prefetch(["One", "Two"], lambda done, total: told.append((done, total)))
+    assert len(told) == 3  # nothing to synthesise: nothing to show
     # processed at the session rate: onset at the pre-roll, the common loudness
     assert abs(first_above(a) - PREROLL_S * 48000) <= 0.001 * 48000
     assert abs(db(gated_rms(a, 48000)) - TARGET_RMS_DBFS) < 0.5
@@ -778,10 +782,10 @@ def _prefetch_order(monkeypatch):
     asked: list[list[str]] = []
     real = CueBank.prefetch
 
-    def prefetch(self, texts):
+    def prefetch(self, texts, progress=None):
         texts = list(texts)
         asked.append(texts)
-        return real(self, texts)
+        return real(self, texts, progress)
 
     monkeypatch.setattr(CueBank, "prefetch", prefetch)
     return asked

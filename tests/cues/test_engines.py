@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -259,3 +260,29 @@ def test_pool_prefetch_equals_one_by_one(kind, tmp_path):
     with CueBank(48000, settings, None) as single:
         for t in reversed(texts):
             np.testing.assert_array_equal(single.get(t), together[t])
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line for line in f if line.startswith("VmRSS")).split()[1])
+
+
+@needs_piper
+def test_a_piper_worker_launched_with_settings_loads_its_voice_before_the_first_phrase():
+    settings = SpeechSettings(engine=EngineKind.PIPER)
+    text = "Breathe in and lower"
+    with SpeechEngine(EngineKind.PIPER) as plain, SpeechEngine(EngineKind.PIPER) as early:
+        plain.launch()
+        early.launch(settings)
+        idle, loading = plain._res.worker, early._res.worker
+        idle.wait_ready()
+        loading.wait_ready()
+        deadline = time.monotonic() + 120
+        while _rss_kib(loading.process.pid) < _rss_kib(idle.process.pid) + 30_000:  # the model's weights
+            assert time.monotonic() < deadline, "the voice was not loaded before any phrase was asked"
+            time.sleep(0.1)
+        # a load that fails is only a hint: the worker answers the next request, and in step
+        loading.conn.send(("load", {"model": "/nonexistent.onnx", "config": "/nonexistent.json"}))
+        first = early.synthesize(text, settings)
+        assert np.array_equal(first[0], plain.synthesize(text, settings)[0]) and first[1] == 22050
+        assert np.array_equal(early.synthesize(text, settings)[0], first[0])

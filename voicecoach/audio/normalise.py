@@ -15,6 +15,8 @@ second decode of the music, block by block through a streamed meter.
 from __future__ import annotations
 
 import hashlib
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +41,14 @@ _ROUNDS = 4
 _MAX_MAKEUP = 6.0
 """dB the gain may rise to make up for limiting: past that the session's
 peaks, not its level, would decide how it sounds."""
+
+
+Progress = Callable[[int, int], None]
+"""Told ``(done, total)`` as the session is measured: a terminal shows it."""
+
+
+def _silent(done: int, total: int) -> None:
+    pass
 
 
 def default_target(channels: int) -> float:
@@ -109,16 +119,18 @@ def _sums(x: np.ndarray, size: int, reduce=np.add) -> np.ndarray:
     return reduce.reduce(pad.reshape(-1, size), axis=1)
 
 
-def _sparse(mixer: Mixer, target: float) -> tuple[Loudness, dict[tuple, list[int]]]:
+def _sparse(mixer: Mixer, target: float, progress: Progress = _silent) -> tuple[Loudness, dict[tuple, list[int]]]:
     """Loudness from the distinct regions: K-weighted once each; the
     limiter's share estimated by its gain on the K-weighted energy (it moves
-    slowly next to the frequencies that count)."""
+    slowly next to the frequencies that count). ``progress`` is told the
+    regions done out of twice their number (the limiter's plan renders them again)."""
     sr, ch = mixer.samplerate, mixer.channels
     regions = _regions(mixer)
     before = LoudnessMeter(sr, ch)
     before.set_length(mixer.frames)
     energies, coarse = {}, {}
-    for key, starts in regions.items():
+    for done, (key, starts) in enumerate(regions.items()):
+        progress(done, 2 * len(regions))
         x = _render(mixer, key, starts[0])
         e = np.square(weighted(x, sr), dtype=np.float64)
         _spread(before, e, starts, ch)
@@ -153,22 +165,32 @@ def _limited_loudness(regions, energies, coarse, g: float, sr: int, ch: int, fra
     return meter.integrated()
 
 
-def limiter_plan(mixer: Mixer, gain: float, regions: dict[tuple, list[int]] | None = None) -> GainPlan:
+def limiter_plan(
+    mixer: Mixer, gain: float, regions: dict[tuple, list[int]] | None = None, progress: Progress = _silent
+) -> GainPlan:
     """The limiter's gain over the whole session at loudness gain ``gain``,
     from its distinct regions (the mixer before that gain), each rendered
     again when its envelope is needed: nothing per frame is kept."""
     if mixer.master != 1.0:
         raise ValueError("plan from the mixer before its loudness gain")
     found = _regions(mixer) if regions is None else regions
-    return plan_gain(found, lambda key: envelope(_render(mixer, key, found[key][0])), gain, db_gain(CEILING_DBTP))
+    done = itertools.count(len(found))
+
+    def rendered(key: tuple) -> np.ndarray:
+        progress(next(done), 2 * len(found))
+        return envelope(_render(mixer, key, found[key][0]))
+
+    plan = plan_gain(found, rendered, gain, db_gain(CEILING_DBTP))
+    progress(2 * len(found), 2 * len(found))
+    return plan
 
 
-def normalise_sparse(mixer: Mixer, target: float) -> tuple[Loudness, GainPlan]:
-    """Loudness gain and limiter plan of a session without music, in one go."""
+def normalise_sparse(mixer: Mixer, target: float, progress: Progress = _silent) -> tuple[Loudness, GainPlan]:
+    """Loudness gain and limiter plan of a session without music, in one go; ``progress(done, total)`` as it goes."""
     if mixer.master != 1.0:
         raise ValueError("measure the mixer before its loudness gain")
-    loud, regions = _sparse(mixer, target)
-    return loud, limiter_plan(mixer, loud.gain, regions)
+    loud, regions = _sparse(mixer, target, progress)
+    return loud, limiter_plan(mixer, loud.gain, regions, progress)
 
 
 def limited(x: np.ndarray) -> np.ndarray:
@@ -204,7 +226,7 @@ def _speech_energy(mixer: Mixer, starts: np.ndarray, ends: np.ndarray) -> float:
     return total
 
 
-def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
+def _with_music(mixer: Mixer, target: float, bed: MusicBed, progress: Progress = _silent) -> Loudness:
     """The first pass: the mix without music and the music K-weighted apart,
     so the music's trim (:func:`~voicecoach.audio.ducking.music_trim`, from
     its energy under the speech) is known before the mix's loudness is read
@@ -218,6 +240,7 @@ def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
     under = 0.0  # the music's energy under the speech
     done = 0
     while done < mixer.frames:
+        progress(done, mixer.frames)
         n = min(block, mixer.frames - done)
         view = buf[:n]
         mixer.render(view, done)
@@ -230,6 +253,7 @@ def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
         lo, hi = ends.searchsorted(done, "right"), starts.searchsorted(done + n, "left")
         under += float(np.sum(c[np.minimum(ends[lo:hi], done + n) - done] - c[np.maximum(starts[lo:hi], done) - done]))
         done += n
+    progress(done, mixer.frames)
     k = music_trim(_speech_energy(mixer, starts, ends), under)
     energies = rr.energies + 2.0 * k * rx.energies + k * k * xx.energies
     measured = integrated_loudness(energies, mixer.frames, rr.step)
@@ -237,12 +261,12 @@ def _with_music(mixer: Mixer, target: float, bed: MusicBed) -> Loudness:
     return Loudness(target, measured, g, music=k)
 
 
-def loudness_gain(mixer: Mixer, target: float, music: MusicBed | None = None) -> Loudness:
+def loudness_gain(mixer: Mixer, target: float, music: MusicBed | None = None, progress: Progress = _silent) -> Loudness:
     """The gain that brings the session's mixer (before any loudness gain) to
     ``target`` LUFS integrated; ``music`` is a fresh bed over the same music
     as the one that will play (the first pass consumes it)."""
     if mixer.master != 1.0:
         raise ValueError("measure the mixer before its loudness gain")
     if music is None:
-        return _sparse(mixer, target)[0]
-    return _with_music(mixer, target, music)
+        return _sparse(mixer, target, progress)[0]
+    return _with_music(mixer, target, music, progress)

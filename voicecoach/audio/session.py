@@ -8,6 +8,7 @@ audio starts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from voicecoach.audio.ducking import DuckEnvelope
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.normalise import Loudness
 from voicecoach.audio.sounds import make_sounds
-from voicecoach.cues.bank import CueBank
+from voicecoach.cues.bank import CueBank, Progress
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.timing import cue_bank, spoken_timeline
 from voicecoach.errors import InputError, PresetError
@@ -86,17 +87,23 @@ def prepare(
     channels: int = 1,
     engine: SpeechEngine | None = None,
     voice_dir: Path | None = None,
+    also: Sequence[str] = (),
+    progress: Progress | None = None,
     phrases: PhraseBook | None = None,
 ) -> Session:
     """Synthesise (or load) every cue, plan the session and build its mixer.
 
     The misses are synthesised first, all together and the earliest heard
     first (:func:`~voicecoach.cues.timing.spoken_timeline`), then the plan
-    reads their true lengths.
+    reads their true lengths. ``also`` (the player's own messages) is
+    synthesised with them, or after a plan the cache already knew;
+    ``progress(done, total)`` is told as cues are synthesised.
     """
     sounds = session_sounds(preset, samplerate)
     bank = cue_bank(preset, cache_dir, samplerate, engine, voice_dir)
-    timeline = spoken_timeline(preset, bank, {name: len(clip) for name, clip in sounds.items()}, phrases)
+    lengths = {name: len(clip) for name, clip in sounds.items()}
+    timeline = spoken_timeline(preset, bank, lengths, also, progress, phrases)
+    bank.prefetch(also, progress)
     if timeline.frames > MAX_SESSION_SECONDS * samplerate:  # validation over-estimates speech
         raise PresetError(
             preset.source or preset.name,
@@ -110,7 +117,9 @@ def prepare(
     return Session(preset, timeline, mixer, bank, sounds, phrases=phrases)
 
 
-def normalise(session: Session, target: float, music=None, cache_dir: Path | None = None) -> Session:
+def normalise(
+    session: Session, target: float, music=None, cache_dir: Path | None = None, progress: Progress | None = None
+) -> Session:
     """``session`` at ``target`` LUFS integrated, its true peaks limited.
 
     Export and live play both call this before any sound, so both play at
@@ -118,8 +127,11 @@ def normalise(session: Session, target: float, music=None, cache_dir: Path | Non
     loudness gain and the limiter's planned gain, kept under ``cache_dir``
     for the next run; with ``music`` (a MusicStream not yet read) a first
     pass decodes the playlist once more, and the limiter runs as it plays.
+    ``progress(done, total)`` is told as the session is measured.
     """
     from voicecoach.audio.normalise import loudness_gain, normalise_sparse
+
+    progress = progress or (lambda done, total: None)
 
     if music is None:
         found = None
@@ -129,10 +141,10 @@ def normalise(session: Session, target: float, music=None, cache_dir: Path | Non
             path = loudness_cache.path_for(cache_dir, session.mixer.fingerprint(), target)
             found = loudness_cache.load(path)
         if found is None:
-            found = normalise_sparse(session.mixer, target)
+            found = normalise_sparse(session.mixer, target, progress)
             if cache_dir is not None:
                 loudness_cache.store(path, *found)
         loud, plan = found
         return replace(session, mixer=session.mixer.with_master(loud.gain, plan), loudness=loud)
-    loud = loudness_gain(session.mixer, target, session.music_bed(music.again().read_into))
+    loud = loudness_gain(session.mixer, target, session.music_bed(music.again().read_into), progress)
     return replace(session, mixer=session.mixer.with_master(loud.gain), loudness=loud)

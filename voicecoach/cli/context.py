@@ -6,13 +6,15 @@ so tests run the real CLI in-process with their own streams and folders.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from voicecoach.cli.environment import Environment
+from voicecoach.cli.options import QUIET
 from voicecoach.cli.printable import printable
 from voicecoach.plan.phrases import DEFAULT_LANGUAGE, PhraseBook, phrase_book
 from voicecoach.plan.preset import Preset
@@ -79,14 +81,76 @@ def session_phrases(preset: Preset) -> PhraseBook:
     return phrase_book(preset.language or DEFAULT_LANGUAGE, current_env().config_dir)
 
 
-def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channels: int = 1):
-    """Synthesise or load every cue and build the session (the slow part)."""
+def show_progress() -> bool:
+    """Progress lines go to stderr on a terminal, unless ``--quiet``."""
+    return current_env().progress and not click.get_current_context().meta.get(QUIET, False)
+
+
+class ProgressLine:
+    """A progress bar on stderr, drawn once a wait has lasted half a second; a call with ``done == 0`` starts the
+    next batch on a new bar. ``counted``: ``12 of 40`` rather than the percent and the time left.
+
+    click's progress bar: click is the CLI's library already, and its bar draws nothing off a terminal.
+    """
+
+    DELAY = 0.5
+
+    def __init__(self, label: str, counted: bool = False) -> None:
+        env = current_env()
+        self._label, self._counted, self._shown = label, counted, show_progress()
+        self._stream, self._clock = env.stderr, env.clock
+        self._since = self._clock()
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._shown:
+            return
+        if done == 0:
+            self.close()
+            self._since = self._clock()
+        if self._bar is None:
+            if self._clock() - self._since < self.DELAY:
+                return
+            of = f"{{}} of {total}".format
+            self._bar = click.progressbar(
+                length=total,
+                label=self._label,
+                file=self._stream,
+                show_percent=not self._counted,
+                show_eta=not self._counted,
+                item_show_func=(lambda n: of(n or 0)) if self._counted else None,
+            ).__enter__()
+        self._bar.update(done - self._bar.pos, done)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.render_finish()
+            self._bar = None
+
+    def __enter__(self) -> ProgressLine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channels: int = 1, also: Sequence[str] = ()):
+    """Synthesise or load every cue (and ``also``: the player's messages) and build the session (the slow
+    part), showing the synthesis on a terminal."""
     from voicecoach.audio.session import prepare
 
     env = current_env()
-    return prepare(
-        preset, env.cache_dir, samplerate, channels, voice_dir=voice_dir(env), phrases=session_phrases(preset)
-    )
+    with ProgressLine("cues synthesised", counted=True) as progress:
+        return prepare(
+            preset,
+            env.cache_dir,
+            samplerate,
+            channels,
+            voice_dir=voice_dir(env),
+            also=also,
+            progress=progress,
+            phrases=session_phrases(preset),
+        )
 
 
 def voice_dir(env) -> Path:

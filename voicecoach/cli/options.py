@@ -77,3 +77,23 @@ def loudness_option(func):
         help="Integrated loudness to normalise to (default -19 LUFS mono, "
         "-16 stereo: spoken word on phones); true peaks stay under -1 dBTP.",
     )(func)
+
+
+QUIET = "voicecoach.quiet"
+"""Where ``--quiet`` leaves its value: the click context's ``meta``, shared by the whole run."""
+
+
+def quiet_option(func):
+    """``--quiet`` on play, export and timeline: no progress lines (kept in the context's ``meta``)."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        ctx.meta[QUIET] = value
+        return value
+
+    return click.option(
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=remember,
+        help="No progress lines on the terminal while cues are synthesised or the file is written.",
+    )(func)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import shlex
+import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from voicecoach.cli.context import (
     NEXT,
+    ProgressLine,
     current_env,
     describe_recommendation,
     echo,
@@ -18,8 +21,9 @@ from voicecoach.cli.context import (
     printable,
     resolve,
     session_phrases,
+    show_progress,
 )
-from voicecoach.cli.options import loudness_option, music_options, override_options
+from voicecoach.cli.options import loudness_option, music_options, override_options, quiet_option
 from voicecoach.cli.timeline_table import clock, format_table
 from voicecoach.encode.chapters import chapters
 from voicecoach.encode.formats import FORMATS
@@ -33,11 +37,14 @@ from voicecoach.plan.timeline import Timeline
 if TYPE_CHECKING:  # numpy and PortAudio: only when playing
     from voicecoach.live.player import PlayResult
 
+T = TypeVar("T")
+
 
 @click.command()
 @click.argument("preset", default=DEFAULT_PRESET)
 @override_options
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+@quiet_option
 def timeline(preset: str, as_json: bool, **overrides) -> None:
     """Print the plan of a session: every segment and what is heard."""
     p = resolve(preset, overrides)[0]
@@ -49,8 +56,11 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
         from voicecoach.cues.timing import cue_bank, spoken_timeline
 
         env = current_env()
-        with cue_bank(p, env.cache_dir, voice_dir=voice_dir(env)) as bank:
-            plan = spoken_timeline(p, bank, phrases=book)
+        with (
+            cue_bank(p, env.cache_dir, voice_dir=voice_dir(env)) as bank,
+            ProgressLine("cues synthesised", counted=True) as progress,
+        ):
+            plan = spoken_timeline(p, bank, progress=progress, phrases=book)
     echo(plan.to_json() if as_json else format_table(plan, book), nl=as_json)
 
 
@@ -85,6 +95,7 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
 )
 @music_options
 @loudness_option
+@quiet_option
 def export(
     preset: str,
     output: str,
@@ -140,7 +151,7 @@ def export(
     )
     total = session.timeline.frames
     label = f"Writing {printable(path.name)}"
-    with click.progressbar(length=total, label=label, file=env.stderr, hidden=not env.progress) as bar:
+    with click.progressbar(length=total, label=label, file=env.stderr, hidden=not show_progress()) as bar:
 
         def progress(frames: int) -> None:
             bar.update(frames - bar.pos)
@@ -161,6 +172,7 @@ def export(
 @click.option("--no-mpris", is_flag=True, help="Do not offer the session to headset buttons and media keys (MPRIS).")
 @music_options
 @loudness_option
+@quiet_option
 def play(
     preset: str,
     device: str | None,
@@ -173,21 +185,23 @@ def play(
 ) -> None:
     """Play a session live: space pauses, n skips to the next set, b starts the set
     again, q quits; headset buttons and media keys do the same (MPRIS)."""
+    env = current_env()
+    listing = _started(lambda: (backend := env.audio_backend(), backend.devices()))
     from voicecoach.cli.console import StatusLine
     from voicecoach.cli.signals import Signalled, StopSignal
     from voicecoach.live.mpris import Track, open_mpris
     from voicecoach.live.native_noise import NativeNoise
-    from voicecoach.live.playback import DeviceLost, Hooks, PlayInterrupted
+    from voicecoach.live.playback import DeviceLost, Hooks, PlayInterrupted, clip_texts
     from voicecoach.live.playback import play as play_live
     from voicecoach.live.player import DEFAULT_LATENCY, parse_latency, resolve_device
 
-    env = current_env()
     p, recommendation = resolve(preset, overrides)
     rule = recommendation.rule if recommendation is not None else None
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
-    backend = env.audio_backend()
-    dev = resolve_device(device, backend.devices())  # before the slow part
-    session, tracks = _loud_session(p, music, shuffle, loudness)
+    backend, found = listing()
+    dev = resolve_device(device, found)  # before the slow part
+    also = clip_texts(p.sets, phrases=session_phrases(p))
+    session, tracks = _loud_session(p, music, shuffle, loudness, also=also)
     track = Track(p.title, p.name, session.timeline.frames, session.timeline.samplerate, session.phrases)
     mpris = open_mpris(track, not no_mpris)
     controls = env.controls + ((mpris,) if mpris is not None else ())
@@ -226,6 +240,33 @@ def play(
         raise Signalled(stop_signal.received)
 
 
+def _started(task: Callable[[], T]) -> Callable[[], T]:
+    """``task`` run on a thread from now on; the call returned waits for its result (or raises its error).
+
+    PortAudio's start-up scans the sound system in C, without the GIL: begun first, it overlaps the imports of
+    the player and the loading of the preset instead of following them.
+    """
+    done: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            done.append((True, task()))
+        except BaseException as exc:  # handed to the caller, who raises it
+            done.append((False, exc))
+
+    thread = threading.Thread(target=run, name="voicecoach-devices", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        ok, value = done[0]
+        if not ok:
+            raise value
+        return value
+
+    return result
+
+
 def _loud_session(
     preset: Preset,
     music: Path | None,
@@ -233,15 +274,18 @@ def _loud_session(
     loudness: float | None,
     samplerate: int = DEFAULT_SAMPLERATE,
     channels: int = 1,
+    also: Sequence[str] = (),
 ):
-    """The session at ``--loudness`` (else spoken word's for its width) and its music stream, if any."""
+    """The session at ``--loudness`` (else spoken word's for its width) and its music stream, if any;
+    ``also`` is synthesised with its cues (the player's messages)."""
     from voicecoach.audio.normalise import default_target
     from voicecoach.audio.session import normalise
 
-    session = prepare_session(preset, samplerate, channels)
+    session = prepare_session(preset, samplerate, channels, also)
     stream = session.music(music, shuffle) if music is not None else None
     target = default_target(channels) if loudness is None else loudness
-    return normalise(session, target, stream, current_env().cache_dir), stream
+    with ProgressLine("measuring loudness") as progress:
+        return normalise(session, target, stream, current_env().cache_dir, progress), stream
 
 
 def session_title(preset: Preset, phrases: PhraseBook | None = None) -> str:

@@ -33,6 +33,9 @@ _log = logging.getLogger(__name__)
 POOL_MIN_PHRASES = 8
 """Fewer misses than this: one worker (starting another would cost more than it saves)."""
 
+Progress = Callable[[int, int], None]
+"""Told ``(done, total)`` as cues are synthesised."""
+
 MAX_WORKERS = 4
 """Workers never exceed this nor the machine's cores (each Piper worker holds its model in memory)."""
 
@@ -196,27 +199,33 @@ class CueBank:
         self._cues[text] = cue
         return cue
 
-    def prefetch(self, texts: Iterable[str]) -> int:
+    def prefetch(self, texts: Iterable[str], progress: Progress | None = None) -> int:
         """Synthesise every text not cached yet, the first given first, in a pool of workers when there are enough
         of them; return how many.
 
-        Only lengths (and the cache entries) are kept, like :meth:`frames`.
+        Only lengths (and the cache entries) are kept, like :meth:`frames`. ``progress(done, total)`` is called
+        before the first miss and after each one, so a terminal can show the wait.
         """
         if isinstance(texts, str):
             raise TypeError("prefetch takes an iterable of texts, not a single str")
         misses = [t for t in dict.fromkeys(map(check_text, texts)) if self.known_frames(t) is None]
+        report = progress or (lambda done, total: None)
+        if misses:
+            report(0, len(misses))
         workers = pool_size(len(misses)) if self._owns_engine else 1
         if workers == 1:
-            for text in misses:
+            for done, text in enumerate(misses, 1):
                 self.frames(text)
+                report(done, len(misses))
             return len(misses)
         self._engine = self._engine or self._new_engine()
         engines = [self._engine] + [self._new_engine() for _ in range(workers - 1)]
         try:
             for engine in engines:
-                engine.launch()
-            for text, cue in synthesize_all(misses, engines, self._speak):
+                engine.launch(self.settings)
+            for done, (text, cue) in enumerate(synthesize_all(misses, engines, self._speak), 1):
                 self._store(text, cue)
+                report(done, len(misses))
         except BaseException:  # interrupted or failed: phrases may be under way; stop them all now
             for engine in engines:
                 with contextlib.suppress(OSError):  # the interruption, not this, is the news
@@ -226,6 +235,12 @@ class CueBank:
         for extra in engines[1:]:
             extra.close()
         return len(misses)
+
+    def start_engine(self) -> None:
+        """Start the speech worker now without waiting for it (an engine passed in is the caller's)."""
+        if self._owns_engine and not self._closed:
+            self._engine = self._engine or self._new_engine()
+            self._engine.launch(self.settings)
 
     def _new_engine(self) -> SpeechEngine:
         return SpeechEngine(self.settings.engine, voice_dir=self.voice_dir)

@@ -23,7 +23,7 @@ from voicecoach.cues.piper_voices import choose_piper_voice
 from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice
 from voicecoach.cues.voices import match_voice, norm, unknown_voice
 from voicecoach.cues.worker import PatientClock, _worker_main
-from voicecoach.errors import SpeechEngineError
+from voicecoach.errors import SpeechEngineError, VoicecoachError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -247,11 +247,19 @@ class SpeechEngine:
                 if not worker.alive:
                     self._res.worker = None
 
-    def launch(self) -> SpeechEngine:
+    def launch(self, settings: SpeechSettings | None = None) -> SpeechEngine:
         """Spawn the worker now without waiting for it (a pool launches all its
-        workers from one thread, so an interruption finds every one of them)."""
+        workers from one thread, so an interruption finds every one of them).
+        Given ``settings``, a Piper worker loads that voice as soon as it is up,
+        while this process goes on planning."""
         with self._lock:
-            self._worker()
+            worker = self._worker()
+            if settings is not None and self.kind is EngineKind.PIPER:
+                try:
+                    params = self._params(settings)
+                    worker.conn.send(("load", params))
+                except (VoicecoachError, OSError):
+                    pass  # the first phrase asked says what is wrong
         return self
 
     def voices(self) -> list[Voice]:
@@ -281,14 +289,16 @@ class SpeechEngine:
         samplerate : int
             The engine's (22050 for espeak and the bundled Piper voice).
         """
-        if self.kind is EngineKind.PIPER:  # the worker's parameters: the voice resolved, the rate
+        return self._synthesize_to(text, self._params(settings), None)
+
+    def _params(self, settings: SpeechSettings) -> dict:
+        """The worker's parameters: the voice resolved, the rate."""
+        if self.kind is EngineKind.PIPER:
             voice = choose_piper_voice(settings.voice, self.voice_dir)
             scale = None if settings.rate is None else NEUTRAL_WPM / settings.rate * _config_length_scale(voice.config)
-            params = {"model": str(voice.model), "config": str(voice.config), "length_scale": scale}
-        else:
-            voice_id = None if settings.voice is None else self._resolve_voice(settings.voice)
-            params = {"voice": voice_id, "rate": settings.rate}
-        return self._synthesize_to(text, params, None)
+            return {"model": str(voice.model), "config": str(voice.config), "length_scale": scale}
+        voice_id = None if settings.voice is None else self._resolve_voice(settings.voice)
+        return {"voice": voice_id, "rate": settings.rate}
 
     def _synthesize_to(self, text: str, params: dict, path: str | None) -> tuple[np.ndarray, int]:
         # ``path`` is a test hook: a path in a missing folder makes pyttsx3's

@@ -30,6 +30,10 @@ class PiperBackend:
     def voices(self, timeout: float) -> list:
         return []  # Piper voices are files: the parent finds them (piper_voices)
 
+    def load(self, params: dict) -> None:
+        """Load the voice ahead of its first phrase (the parent is still planning)."""
+        self._voice(params["model"], params["config"])
+
     def _voice(self, model: str, config: str):
         key = (model, config)
         if key not in self._models:

@@ -6,11 +6,11 @@ numpy or the speech worker; a miss synthesises the phrase (and imports numpy the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from voicecoach.cues.bank import CueBank
+from voicecoach.cues.bank import CueBank, Progress
 from voicecoach.cues.cache import CueCache
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.engine_choice import check_language
@@ -48,21 +48,29 @@ def language_voice(voice: str | None, language: str | None) -> str | None:
 
 
 def spoken_timeline(
-    preset: Preset, bank: CueBank, sound_lengths: Mapping[str, int] | None = None, phrases: PhraseBook | None = None
+    preset: Preset,
+    bank: CueBank,
+    sound_lengths: Mapping[str, int] | None = None,
+    also: Sequence[str] = (),
+    progress: Progress | None = None,
+    phrases: PhraseBook | None = None,
 ) -> Timeline:
     """The timeline of ``preset`` with every phrase's true spoken length, and the length of each of its own sounds
     when it has some (by role).
 
-    A warm cache knows every length from its headers, so the plan is first made from the lengths it knows; only
-    when a phrase is missing are the session's phrases listed (a second plan, by estimates), synthesised all
-    together, the earliest heard first (:meth:`CueBank.prefetch`), and the plan made again.
+    A warm cache knows every length from its headers, so the plan is first made from the lengths it knows; at the
+    first phrase missing the speech worker is started (its interpreter and voice load while planning goes on), the
+    session's phrases are listed (a second plan, by estimates), synthesised all together with ``also`` after them,
+    the earliest heard first (:meth:`CueBank.prefetch`, told ``progress``), and the plan made again.
     """
     missing = False
 
     def known(text: str) -> int:
         nonlocal missing
         n = bank.known_frames(text)
-        missing = missing or n is None
+        if n is None and not missing:
+            missing = True
+            bank.start_engine()
         return 1 if n is None else n
 
     voice = f"{bank.settings.engine}:{bank.voice_id()}"
@@ -74,5 +82,5 @@ def spoken_timeline(
     else:
         if not missing:
             return replace(timeline, voice=voice)
-    bank.prefetch(speech_texts(preset, bank.samplerate, phrases))
+    bank.prefetch([*speech_texts(preset, bank.samplerate, phrases), *also], progress)
     return replace(build_timeline(preset, bank.frames, bank.samplerate, phrases, sound_lengths), voice=voice)

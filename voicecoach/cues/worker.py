@@ -127,7 +127,8 @@ def _watch(lifeline: Connection, directory: str) -> None:
 def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> None:
     """Entry point of the worker process: serve requests until EOF or 'stop'.
 
-    Replies are ``("ok", result)``, ``("error", message)``, ``("timeout", message)`` or, at start-up only,
+    A ``load`` message (Piper: the voice to load before the first phrase) gets no reply. Replies are
+    ``("ok", result)``, ``("error", message)``, ``("timeout", message)`` or, at start-up only,
     ``("ready", None)`` / ``("missing", message)``.
     """
     # Ctrl-C reaches the whole process group: let the parent decide.
@@ -164,6 +165,10 @@ def _worker_main(conn, lifeline, kind: str, directory: str, log_path: str) -> No
         kind_, args = message[0], message[1:]
         if kind_ == "stop":
             break
+        if kind_ == "load":  # a hint, not a request: no reply; a failure shows again at the first phrase
+            with contextlib.suppress(Exception):
+                backend.load(*args)
+            continue
         try:
             if kind_ == "synth":
                 text, params, path, timeout = args

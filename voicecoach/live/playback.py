@@ -10,14 +10,18 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import replace
 
+import numpy as np
+
 from voicecoach.audio.music import MusicStream
 from voicecoach.audio.session import Session
 from voicecoach.errors import AudioDeviceError
 from voicecoach.live.music_feed import MusicFeeder
 from voicecoach.live.player import DEFAULT_LATENCY, Backend, Hooks, Player, PlayResult
-from voicecoach.live.transport import Transport, session_clips
+from voicecoach.live.transport import Transport, make_clips, session_clips
+from voicecoach.plan.kinds import EventKind
+from voicecoach.plan.phrases import PhraseBook
 
-__all__ = ["Control", "DeviceLost", "Hooks", "PlayInterrupted", "play"]
+__all__ = ["Control", "DeviceLost", "Hooks", "PlayInterrupted", "clip_texts", "play"]
 
 #: A remote control: entered with the transport while it plays; it may call
 #: :meth:`Transport.request` from any thread (the one lock-free way in).
@@ -81,3 +85,12 @@ def play(
     if feeder is not None and feeder.error is not None:
         player.notice(f"the music stopped: {feeder.error}")
     return result
+
+
+def clip_texts(sets: int, samplerate: int = 48000, phrases: PhraseBook | None = None) -> list[str]:
+    """Every phrase the player's clips say for a session of ``sets`` sets, in the language of ``phrases``, so they
+    can be synthesised with the session's own cues (in the same pool of workers) rather than one by one after them."""
+    said: dict[str, None] = {}
+    silent = np.zeros(1, np.float32)
+    make_clips(lambda text: said.setdefault(text) or silent, {EventKind.TICK: silent}, samplerate, phrases, sets=sets)
+    return list(said)
