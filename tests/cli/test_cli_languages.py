@@ -157,3 +157,15 @@ def test_presets_list_and_a_copy_speak_the_users_language(env):
     assert 'title = "Unterarmstütz"' in text and '[speech]\nlanguage = "de"' in text
     doc = json.loads(run_in(replace(env, language="en"), "timeline", "meins", "--json").out)
     assert doc["language"] == "de"                       # its words are German: so is its voice
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_players_messages_are_said_in_the_language(language):
+    from voicecoach.live.playback import clip_texts
+
+    book = phrase_book(language)
+    said = clip_texts(2, phrases=book)
+    assert book.text("player_paused") in said and book.text("player_skip", set=2, sets=2) in said
+    assert book.number(3) in said                           # the count-in after a pause
+    english = set(clip_texts(2))
+    assert not english & set(said)
