@@ -219,3 +219,14 @@ def test_a_users_book_may_name_some_segments_and_drop_a_placeholder(tmp_path):
     book = phrase_book("it", tmp_path)
     assert book.label("rest", "chapter") == "Riposo" and book.label("hold", "status") == "hold"
     assert book.text("set_next", set=2, sets=3) == "Serie 2."
+
+
+def test_a_presets_language_is_checked_and_kept():
+    from voicecoach.errors import PresetError
+    from voicecoach.plan.preset import dump_preset, parse_preset
+
+    text = 'title = "T"\nexercise = "x"\nsets = 1\nreps = 2\ntempo = "1-0-1-0"\n[speech]\nlanguage = "%s"\n'
+    preset = parse_preset(text % "de", "mine.toml")
+    assert preset.language == "de" and parse_preset(dump_preset(preset), "again") == preset
+    with pytest.raises(PresetError, match=r"mine.toml: speech.language: must be a language code .*'d e'"):
+        parse_preset(text % "d e", "mine.toml")
