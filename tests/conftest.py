@@ -67,9 +67,14 @@ class FakeStream:
 
     def pump(self, n):
         b = self.backend
+        # A real device's clock runs on while the player's render thread works; this
+        # one runs only when the test's does, so each block waits for the ring to fill.
+        ahead = getattr(getattr(self.callback, "__self__", None), "ahead", None)
         for _ in range(n):
             if not self.active:
                 return
+            if ahead is not None:
+                ahead.settle()
             out = np.full((b.block, self.channels), np.nan, np.float32)   # garbage in, must be overwritten
             status = FakeAudio.UNDERFLOW if b.underflow_every and \
                 len(b.blocks) % b.underflow_every == 1 else FakeAudio.OK

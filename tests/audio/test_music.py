@@ -323,6 +323,22 @@ def test_dry_ring_gives_zeros_and_counts_underruns(tmp_path):
     np.testing.assert_array_equal(out[:1000, 0], np.tile(data, 4)[2400:3400])
 
 
+def test_the_feeder_keeps_what_was_taken_to_be_taken_again(tmp_path):
+    path, data = ramp_file(tmp_path)
+    feeder = MusicFeeder(MusicStream([path], SR, 1, crossfade=0), seconds=0.05, chunk=1000, kept=0.02)
+    music = np.tile(data, 4)
+    out = np.empty((900, 1), F32)
+    for _ in range(3):                                           # around the ring, refilled each time
+        feeder.fill()
+        feeder.take(out)
+    assert feeder.fill() == 900 and feeder.available == 2400 - 960   # the last 960 taken are kept
+    feeder.rewind(feeder.taken - 960)
+    feeder.take(out)
+    np.testing.assert_array_equal(out[:, 0], music[2700 - 960:2700 - 60])
+    with pytest.raises(ValueError, match="cannot rewind"):
+        feeder.rewind(feeder.taken - 961)
+
+
 def test_feeder_start_raises_bad_music_in_the_caller(tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_text("no")

@@ -52,6 +52,16 @@ def climb(cli, sessions: int) -> list[dict]:
     return seen
 
 
+def test_next_on_a_rest_day_says_one_thing_about_when_to_train(cli):
+    code, _, err = cli("log", "next", "10", "10", "10")
+    assert code == 0, err
+    code, out, err = cli("next")
+    assert code == 0, err
+    assert "train again the day after tomorrow at the earliest" in out
+    assert out.count("tomorrow") == 1, out                  # not also "it can wait for tomorrow"
+    assert "'voicecoach play next' plays it" in out
+
+
 def test_perfect_sessions_climb_the_whole_ladder_then_add_weight(cli):
     seen = climb(cli, 30)
     steps = [(p["preset"], int(p["reps"])) for p in seen]

@@ -5,6 +5,7 @@ import io
 import os
 import termios
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -28,12 +29,17 @@ def transport(name, **overrides):
     return Transport(mixer, tl, make_clips(lambda text: tone, make_sounds(SR), SR, sets=2))
 
 
+def heard_at(t, frame):
+    """The transport as if ``frame`` were what is heard now."""
+    t.heard = replace(t.heard, position=frame)
+
+
 def at_each_kind(t):
     """The status text at the first frame of each kind of segment, in order."""
     shown = {}
     for seg in t.timeline.segments:
         if seg.kind not in shown:
-            t.position = seg.start
+            heard_at(t, seg.start)
             shown[seg.kind] = status_text(t)
     return shown
 
@@ -52,7 +58,7 @@ def test_status_text_for_every_kind_of_segment():
         "rest": "rest  1:17.0 left",                # between sets: no set shown
         "outro": "outro  0:03.0 left",
     }
-    t.position = t.timeline.frames                  # the very end still names the outro
+    heard_at(t, t.timeline.frames)                  # the very end still names the outro
     assert status_text(t) == "outro  0:00.0 left"
 
 
@@ -81,7 +87,7 @@ def test_status_line_redraws_in_place_and_clears():
     assert screen.getvalue() == first
     line.draw(t)                                      # nothing changed: nothing written
     assert screen.getvalue() == first
-    t.position = 24000
+    heard_at(t, 24000)
     line.draw(t)
     assert screen.getvalue() == first + "\r\x1b[Kwarm-up  2:21.0 left" + StatusLine.HELP
     line.clear()

@@ -30,8 +30,15 @@ def test_table_shows_skipped_sets_and_reps_above_the_plan():
     log = [workout("leg-lifts", 10, [12, None, 10], 0, played=[None, 0, 6], rule="repeat")]
     text = format_table(log)
     row = text.splitlines()[1]
-    assert "12+ skip 10" in row and row.endswith("done, 1 set skipped")
+    assert "12+ skip 10" in row and row.endswith("done, 1 set skipped, set 3 cut short")
     [doc] = to_json(log)
     assert doc["rule"] == "repeat" and doc["perfect_reps"] == 22 and doc["plan_moved"] is None
-    assert [(s["played"], s["skipped"], s["perfect"]) for s in doc["sets"]] == \
-        [(10, False, 12), (0, True, None), (6, False, 10)]
+    assert [(s["played"], s["skipped"], s["cut_short"], s["perfect"]) for s in doc["sets"]] == \
+        [(10, False, False, 12), (0, True, False, None), (6, False, True, 10)]
+
+
+def test_a_set_left_early_shows_the_answer_and_is_marked_cut_short():
+    log = [workout("leg-lifts", 10, [2, 10, 10], 0, played=[2, None, None])]
+    row = format_table(log).splitlines()[1]
+    assert "2 10 10" in row and row.endswith("done, set 1 cut short")
+    assert [s["cut_short"] for s in to_json(log)[0]["sets"]] == [True, False, False]

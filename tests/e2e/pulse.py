@@ -7,6 +7,7 @@ server through ALSA's ``pulse`` device; XDG_RUNTIME_DIR points every client
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,6 +42,10 @@ class Pulse:
             if time.monotonic() > deadline:
                 raise RuntimeError("PulseAudio did not start")
             time.sleep(0.1)
+        # A desktop's sound server gets real-time scheduling (rtkit); ours, started
+        # here, keeps its main thread at normal priority, and every client's audio
+        # passes through it: on a busy machine it stalled for over a second.
+        realtime(self.proc.pid)
         # An idle null sink sleeps for up to ~2 s and only then notices a new
         # stream's latency, delaying and glitching its start; a real device's
         # clock never sleeps. A silent low-latency stream keeps it awake.
@@ -77,6 +82,13 @@ class Pulse:
         return proc
 
 
+def realtime(pid: int, priority: int = 6) -> None:
+    """Every thread of process ``pid`` at ``SCHED_FIFO`` where allowed (root here)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(int(tid), os.SCHED_FIFO, os.sched_param(priority))
+
+
 def stop_recording(proc: subprocess.Popen, path: Path) -> np.ndarray:
     time.sleep(0.5)                               # the last buffers, through the sink
     proc.send_signal(signal.SIGINT)
@@ -107,3 +119,35 @@ def best_lag(recording: np.ndarray, reference: np.ndarray) -> tuple[int, float]:
     if len(seg) < len(reference):
         return lag, 0.0
     return lag, float(np.corrcoef(seg, reference)[0, 1])
+
+
+def differing_windows(recording: np.ndarray, reference: np.ndarray, window: int = SR // 2,
+                      tolerance: float = 0.01) -> tuple[int, int]:
+    """How many of ``reference``'s windows the recording does not match, of how many:
+    aligned once by cross-correlation, so a gap or a glitch shifts or spoils the windows
+    from there on (a window differs where any sample is off by more than ``tolerance``)."""
+    lag, _ = best_lag(recording, reference)
+    n = len(reference) // window
+    bad = 0
+    for i in range(n):
+        a = reference[i * window:(i + 1) * window]
+        b = recording[lag + i * window:lag + (i + 1) * window]
+        bad += len(b) < window or float(np.max(np.abs(a - b))) > tolerance
+    return bad, n
+
+
+@contextlib.contextmanager
+def cpu_load(hogs: int):
+    """``hogs`` CPU-bound stress-ng workers at our priority for the duration."""
+    proc = subprocess.Popen(["stress-ng", "--cpu", str(hogs), "--timeout", "1800s", "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)                           # the workers are up and spinning
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -9,7 +9,9 @@ import soundfile as sf
 
 from voicecoach.audio.session import Session
 from voicecoach.audio.sounds import make_sounds
+from voicecoach.live.ahead import boundary
 from voicecoach.live.playback import Hooks, PlayInterrupted, play
+from voicecoach.live.player import BLOCKSIZE
 from voicecoach.plan.preset_files import load_preset
 
 
@@ -76,8 +78,8 @@ def test_keys_from_the_hook_become_commands(live_session, fake_audio):
     script = [None] * 5 + ["n"] + [None] * 5 + ["x", "Q"]        # unknown keys are ignored
     result = play(live_session, audio,
                   hooks=hooks_for(audio, keys=lambda: script.pop(0) if script else None))
-    block = audio.per_sleep * audio.block
-    assert result.commands == [(5 * block, "skip"), (12 * block, "quit")]
+    block = audio.per_sleep * audio.block                    # applied past what the device may take meanwhile
+    assert result.commands == [(boundary(5 * block + BLOCKSIZE), "skip"), (boundary(12 * block + BLOCKSIZE), "quit")]
 
 
 def test_ctrl_c_carries_how_far_it_got(live_session, fake_audio):

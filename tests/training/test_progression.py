@@ -233,6 +233,33 @@ def test_the_sets_done_around_a_skipped_one_are_judged():
     assert p.reason.startswith("15 of 24 reps were perfect")
 
 
+def leaving_early(perfect, played, **kw) -> Workout:
+    """A session whose sets were left early (``n`` in the player) after ``played`` reps (None: all)."""
+    s = session(perfect=perfect, **kw)
+    sets = tuple(SetResult(x.number, x.planned, x.perfect, p) for x, p in zip(s.sets, played))
+    return Workout(**{**s.__dict__, "sets": sets})
+
+
+def test_a_set_left_early_then_stopped_is_not_a_failed_set():
+    # 'n' after 2 of 10 reps, every rep played perfect, then stopped in set 2
+    p = plan(leaving_early((2, 1), (2, 1), stopped=(2, 2)))
+    assert (p.preset, p.reps, p.rule) == ("leg-lifts", 10, "unfinished")
+    assert "step back" not in p.reason and "2 of 10" not in p.reason
+
+
+def test_a_set_left_early_is_not_progress_but_not_failure_either():
+    p = plan(leaving_early((2, 10, 10), (2, None, None)))
+    assert (p.preset, p.reps, p.rule) == ("leg-lifts", 10, "unfinished")
+    assert p.reason == ("You left 1 set early, so repeat leg-lifts at 10 reps "
+                        "and finish all 3 sets before moving on.")
+
+
+def test_a_set_left_early_counts_the_reps_the_person_says_were_not_perfect():
+    # 2 played, none perfect: the person said so; 20 of 22 is judged, not 20 of 30
+    p = plan(leaving_early((0, 10, 10), (2, None, None)))
+    assert p.rule == "repeat" and p.reason.startswith("20 of 22 reps were perfect")
+
+
 # ---------------------------------------------------------------- stopped and unlogged
 
 def test_stopped_in_set_2_judges_set_1_only():

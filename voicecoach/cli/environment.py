@@ -63,7 +63,8 @@ class Environment:
     ``audio_backend`` makes the audio output (and lists its devices);
     ``keys`` opens the key source for play from ``stdin`` and whether the
     run is interactive; ``controls`` are further command sources entered
-    with the transport while a session plays.
+    with the transport while a session plays; ``listener`` opens the recogniser
+    of ``play --listen`` (None: the voice-control extra's).
 
     ``VOICECOACH_CONFIG_DIR``, ``VOICECOACH_CACHE_DIR`` and
     ``VOICECOACH_DATA_DIR`` override the platform folders.
@@ -80,6 +81,7 @@ class Environment:
     audio_backend: Callable[[], Backend] = sounddevice_backend
     keys: Callable[[IO, bool], AbstractContextManager[KeySource]] = terminal_keys
     controls: tuple[Control, ...] = ()
+    listener: Callable[..., AbstractContextManager] | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     language: str = field(default_factory=locale_language)  # from LC_ALL, LC_MESSAGES, LANG
     stdin_isatty: bool | None = None

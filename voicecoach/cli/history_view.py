@@ -12,12 +12,14 @@ from voicecoach.training.records import SetResult, Workout
 
 BAR_WIDTH = 30
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
-_SET_KEYS = ("set", "planned", "played", "skipped", "perfect")
+_SET_KEYS = ("set", "planned", "played", "skipped", "cut_short", "perfect")
 
 
 def status(r: Workout) -> str:
     skipped = sum(1 for s in r.sets if s.skipped)
     also = f", {skipped} set{'s' * (skipped != 1)} skipped" if skipped else ""
+    cut = [str(s.number) for s in r.sets if s.cut_short and (r.completed or s.number < (r.stopped_set or 0))]
+    also += f", set{'s' * (len(cut) != 1)} {' '.join(cut)} cut short" if cut else ""
     if not r.completed:
         where = f"set {r.stopped_set}" + (f" rep {r.stopped_rep}" if r.stopped_rep else "")
         return f"stopped in {where}{also}"
@@ -103,6 +105,6 @@ def to_json(records: Sequence[Workout]) -> list[dict]:
     for r, move in zip(records, moves(records), strict=True):
         row = {f.name: getattr(r, f.name) for f in fields(Workout) if f.name not in ("eccentric", "sets", "rule")}
         row.update(started=r.started.isoformat(), perfect_reps=r.perfect_total, rule=r.rule, plan_moved=move)
-        sets = [(s.number, s.planned, s.reps_played, s.skipped, s.perfect) for s in r.sets]
+        sets = [(s.number, s.planned, s.reps_played, s.skipped, s.cut_short, s.perfect) for s in r.sets]
         out.append({**row, "sets": [dict(zip(_SET_KEYS, values, strict=True)) for values in sets]})
     return out

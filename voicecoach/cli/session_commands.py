@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -170,6 +170,13 @@ def export(
 @click.option("--device", default=None, help="Output device: index or part of its name.")
 @click.option("--latency", default=None, help="Output latency in seconds, or low/high (default 0.2: suits Bluetooth).")
 @click.option("--no-mpris", is_flag=True, help="Do not offer the session to headset buttons and media keys (MPRIS).")
+@click.option(
+    "--listen",
+    is_flag=True,
+    help="Take voice commands ('coach, pause') and say perfect reps aloud when asked (the voice-control extra).",
+)
+@click.option("--mic", default=None, help="With --listen: the microphone, index or part of its name.")
+@click.option("--wake", default=None, help="With --listen: the word before every command (default: coach).")
 @music_options
 @loudness_option
 @quiet_option
@@ -180,11 +187,15 @@ def play(
     music: Path | None,
     shuffle: bool,
     no_mpris: bool,
+    listen: bool,
+    mic: str | None,
+    wake: str | None,
     loudness: float | None,
     **overrides,
 ) -> None:
     """Play a session live: space pauses, n skips to the next set, b starts the set
-    again, q quits; headset buttons and media keys do the same (MPRIS)."""
+    again, q quits; headset buttons and media keys do the same (MPRIS), and with
+    --listen so does the voice ("coach, pause", "coach, next", "coach, how many left")."""
     env = current_env()
     listing = _started(lambda: (backend := env.audio_backend(), backend.devices()))
     from voicecoach.cli.console import StatusLine
@@ -200,11 +211,13 @@ def play(
     lat = parse_latency(latency) if latency is not None else DEFAULT_LATENCY
     backend, found = listing()
     dev = resolve_device(device, found)  # before the slow part
-    also = clip_texts(p.sets, phrases=session_phrases(p))
+    voice = _voice_control(listen, mic, wake, env.listener)
+    also = clip_texts(p.sets, p.reps if voice is not None else 0, phrases=session_phrases(p))
     session, tracks = _loud_session(p, music, shuffle, loudness, also=also)
     track = Track(p.title, p.name, session.timeline.frames, session.timeline.samplerate, session.phrases)
     mpris = open_mpris(track, not no_mpris)
-    controls = env.controls + ((mpris,) if mpris is not None else ())
+    controls = env.controls + ((mpris,) if mpris is not None else ()) + ((voice,) if voice is not None else ())
+    counts = voice.answers if voice is not None else {}
     noise = NativeNoise(env.stderr)
     terminal: list[IO] = [env.stderr]  # PortAudio's own lines are kept off it while it plays
     status = StatusLine(env.stderr, env.interactive, session.phrases)
@@ -220,11 +233,18 @@ def play(
         hooks = Hooks(keys=keys.poll, status=status.draw, notice=notice, clock=env.clock, sleep=env.sleep)
         try:
             result = play_live(
-                session, backend, device=dev, latency=lat, music=tracks, hooks=hooks, controls=(*controls, stop_signal)
+                session,
+                backend,
+                device=dev,
+                latency=lat,
+                music=tracks,
+                hooks=hooks,
+                controls=(*controls, stop_signal),
+                listening=voice is not None,
             )
         except (PlayInterrupted, DeviceLost) as stop:
             status.clear()  # Ctrl-C or the device gone for good: the sets done still count
-            _record_play(p, session.timeline, stop.result, started, rule, ask=False, quiet=True)
+            _record_play(p, session.timeline, stop.result, started, rule, counts, ask=False, quiet=True)
             raise
         finally:
             status.clear()
@@ -235,7 +255,10 @@ def play(
         f"{p.title}: {how}; underruns: {result.underruns}"
         + (f"; device recovered {result.recoveries}x" if result.recoveries else "")
     )
-    _record_play(p, session.timeline, result, started, rule, ask=env.interactive and stop_signal.received is None)
+    if voice is not None and voice.stopped is not None:
+        notice(f"listening stopped: {voice.stopped}")
+    ask = env.interactive and stop_signal.received is None
+    _record_play(p, session.timeline, result, started, rule, counts, ask=ask)
     if stop_signal.received is not None:  # ended like 'q', then exits as signalled
         raise Signalled(stop_signal.received)
 
@@ -312,30 +335,76 @@ def log_hint(name: str, planned: list[int]) -> str:
     return f"Log your perfect reps later: voicecoach log {shlex.quote(name)} " + " ".join(str(n) for n in planned)
 
 
+def _voice_control(listen: bool, mic: str | None, wake: str | None, listener=None):
+    """``--listen``'s control, or None; the recogniser is an extra: without it, one line
+    saying how to get it (exit 1, as for a missing speech engine: the command is right,
+    the installation lacks a part)."""
+    from importlib.util import find_spec
+
+    from voicecoach.errors import RuntimeFailure
+
+    if not listen:
+        if mic is not None or wake is not None:
+            raise InputError(f"{'--mic' if mic is not None else '--wake'}: only with --listen")
+        return None
+    if wake is not None and not wake.isalpha():
+        raise InputError(f"--wake: expected one word, got {wake!r}")
+    if listener is None and (find_spec("pocketsphinx") is None or find_spec("voicecoach.listen") is None):
+        raise RuntimeFailure(
+            "--listen needs the voice-control extra: pip install 'voicecoach[voice-control]' "
+            "(scripts/setup installs it)"
+        )
+    from functools import partial
+    from importlib import import_module
+
+    from voicecoach.live.voice_control import VoiceControl
+
+    if listener is None:
+        listener = import_module("voicecoach.listen.listener").Listener
+        mode = import_module("voicecoach.listen.heard").Mode
+    else:
+        mode = str
+    device = int(mic) if mic is not None and mic.isdigit() else mic
+    return VoiceControl(partial(listener, device=device, wake=(wake or "coach").lower()), mode)
+
+
 def _record_play(
-    preset: Preset, timeline: Timeline, result: PlayResult, started: datetime, rule: str | None, ask: bool, quiet=False
+    preset: Preset,
+    timeline: Timeline,
+    result: PlayResult,
+    started: datetime,
+    rule: str | None,
+    heard: Mapping[int, int | None],
+    ask: bool,
+    quiet=False,
 ) -> None:
     """Put the session in the training log, as it happened (sets skipped,
-    cut short, not reached); on a terminal, ask for perfect reps. A session
-    ended before its first rep is not a training day: nothing is logged
-    (and said so, unless ``quiet``: an error is already being reported)."""
+    cut short, not reached), with the perfect reps ``heard`` by voice; on a
+    terminal, ask for those not heard. A session ended before its first rep
+    is not a training day: nothing is logged (and said so, unless ``quiet``:
+    an error is already being reported)."""
     from voicecoach.training import coach as training
 
     env = current_env()
     record = training.played_record(preset, timeline, result.position, result.completed, started, result.jumps, rule)
+    record = training.with_counts(record, heard)
     if not record.done_sets:
         if not quiet:
             echo("Nothing logged: not one rep was played.")
         return
     with training.open_history(env.data_dir, env.now(), env.stderr) as history:
         workout_id = history.add(record)
-        if not ask:
-            echo(log_hint(preset.name, [s.reps_played for s in record.done_sets]))
+        if record.perfect_total is not None:  # every count said aloud
+            answers = [s.perfect or 0 for s in record.done_sets]
+        elif not ask:
+            echo(log_hint(preset.name, [s.reps_played if s.perfect is None else s.perfect for s in record.done_sets]))
             return
-        answers = training.ask_perfect_reps(record, env.stdin, env.stderr, session_phrases(preset))
-        if answers is None:
-            return
-        history.set_perfect(workout_id, answers)
+        else:
+            typed = training.ask_perfect_reps(record, env.stdin, env.stderr, session_phrases(preset))
+            if typed is None:
+                return
+            history.set_perfect(workout_id, typed)
+            answers = typed
         recommendation = training.todays_recommendation(history, env.now(), session_phrases(preset))
     echo(f"Logged {sum(answers)} perfect reps ({' '.join(map(str, answers))}).")
     echo(describe_recommendation(recommendation, upcoming=True, language=preset.language))

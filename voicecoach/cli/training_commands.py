@@ -22,7 +22,7 @@ def next_cmd() -> None:
         recommendation = training.todays_recommendation(history, env.now(), advice_phrases())
     echo(describe_recommendation(recommendation))
     if recommendation.rest_today:
-        echo(advice_phrases().text("advice_rest_anyway"))
+        echo(advice_phrases().text("advice_rest_anyway"))  # when to train again: the advice says
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

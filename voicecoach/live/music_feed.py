@@ -24,12 +24,14 @@ class MusicFeeder:
     One producer (:meth:`fill`), one consumer (:meth:`take`), no lock: each side
     only *writes* its own counter, published by one attribute assignment (atomic
     under CPython's GIL) after the samples are copied. The consumer never waits;
-    if the producer fails, :attr:`error` keeps why and the ring runs dry.
+    if the producer fails, :attr:`error` keeps why and the ring runs dry. The last
+    ``kept`` seconds taken stay in the ring, so the consumer can :meth:`rewind`.
     """
 
-    def __init__(self, stream: MusicStream, seconds: float = 3.0, chunk: int = 2048):
+    def __init__(self, stream: MusicStream, seconds: float = 3.0, chunk: int = 2048, kept: float = 0.0):
         self.stream = stream
         self.capacity = round(seconds * stream.samplerate)
+        self._kept = min(round(kept * stream.samplerate), self.capacity // 2)
         self.chunk = chunk
         self._ring = np.zeros((self.capacity, stream.channels), dtype=np.float32)
         self._written = 0  # producer-owned: frames put in the ring, ever
@@ -52,7 +54,7 @@ class MusicFeeder:
         added = 0
         cap = self.capacity
         while True:
-            free = cap - self.available
+            free = cap - self._kept - self.available
             at = self._written % cap
             k = min(free, cap - at, self.chunk)
             if k <= 0 or self._stop.is_set():
@@ -89,6 +91,17 @@ class MusicFeeder:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def taken(self) -> int:
+        """Frames taken, ever: where :meth:`rewind` can go back to."""
+        return self._taken
+
+    def rewind(self, taken: int) -> None:
+        """Take again from frame ``taken`` (at most the kept seconds back); the consumer's side."""
+        if not self._taken - self._kept <= taken <= self._taken:
+            raise ValueError(f"cannot rewind the music to frame {taken} (taken {self._taken}, kept {self._kept})")
+        self._taken = taken
 
     def take(self, out: np.ndarray) -> int:
         """Copy the next frames into ``out`` (float32, ``(n, channels)``, not validated:

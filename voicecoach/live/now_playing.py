@@ -50,16 +50,16 @@ class NowPlaying:
 
 
 def now_playing(t: Transport) -> NowPlaying:
-    """A snapshot of ``t`` for display; reads only attributes the audio side
-    replaces whole, so any thread may call it (a value may be one block old)."""
-    tl = t.timeline
-    seg = tl.segment_at(min(t.position, tl.frames - 1))
+    """What is heard of ``t``: the :class:`~voicecoach.live.transport.Mark` the audio
+    callback replaces whole, so any thread may call it (it may be one block old)."""
+    tl, heard = t.timeline, t.heard
+    seg = tl.segment_at(min(heard.position, tl.frames - 1))
     reps = max((s.rep or 0) for s in tl.segments if s.set == seg.set) if seg.set else 0
     return NowPlaying(
-        state=t.state,
-        activity=t.activity,
-        quitting=t.quit_requested,
-        position=t.position,
+        state=heard.state,
+        activity=heard.activity,
+        quitting=heard.quitting,
+        position=heard.position,
         frames=tl.frames,
         samplerate=tl.samplerate,
         segment=seg.kind,
@@ -68,5 +68,5 @@ def now_playing(t: Transport) -> NowPlaying:
         rep=seg.rep,
         reps=reps,
         side=seg.side,
-        seeks=t.seeks,
+        seeks=heard.seeks,
     )

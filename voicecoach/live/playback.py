@@ -15,6 +15,7 @@ import numpy as np
 from voicecoach.audio.music import MusicStream
 from voicecoach.audio.session import Session
 from voicecoach.errors import AudioDeviceError
+from voicecoach.live.ahead import MAX_SECONDS as AHEAD_MOST_SECONDS
 from voicecoach.live.music_feed import MusicFeeder
 from voicecoach.live.player import DEFAULT_LATENCY, Backend, Hooks, Player, PlayResult
 from voicecoach.live.transport import Transport, make_clips, session_clips
@@ -55,6 +56,7 @@ def play(
     music: MusicStream | None = None,
     hooks: Hooks | None = None,
     controls: Sequence[Control] = (),
+    listening: bool = False,
 ) -> PlayResult:
     """Play ``session`` live until it ends or is quit; on Ctrl-C a :class:`PlayInterrupted`,
     and a :class:`DeviceLost` when the output cannot be opened or goes away for good,
@@ -64,15 +66,16 @@ def play(
     quit...), made before any sound at its gains. ``device`` (already resolved) and
     ``latency`` go to ``backend.open``; ``music`` is decoded ahead on a thread and laid
     under the session exactly as the export lays it; ``controls`` are further command
-    sources, such as :class:`~voicecoach.live.mpris.MprisControl`.
+    sources, such as :class:`~voicecoach.live.mpris.MprisControl`; ``listening`` adds
+    the clips of :class:`~voicecoach.live.voice_control.VoiceControl`, and the questions.
     """
-    clips = session_clips(session)
+    clips = session_clips(session, listening)
     with ExitStack() as stack:
         feeder = bed = None
         if music is not None:
-            feeder = stack.enter_context(MusicFeeder(music))
+            feeder = stack.enter_context(MusicFeeder(music, kept=AHEAD_MOST_SECONDS + 0.1))  # the render may go back
             bed = session.music_bed(feeder.take)
-        transport = Transport(session.mixer, session.timeline, clips, bed=bed)
+        transport = Transport(session.mixer, session.timeline, clips, bed=bed, music=feeder)
         for control in controls:
             stack.enter_context(control(transport))
         player = Player(transport, backend, device=device, latency=latency, hooks=hooks or Hooks())
@@ -87,10 +90,12 @@ def play(
     return result
 
 
-def clip_texts(sets: int, samplerate: int = 48000, phrases: PhraseBook | None = None) -> list[str]:
+def clip_texts(sets: int, reps: int = 0, samplerate: int = 48000, phrases: PhraseBook | None = None) -> list[str]:
     """Every phrase the player's clips say for a session of ``sets`` sets, in the language of ``phrases``, so they
-    can be synthesised with the session's own cues (in the same pool of workers) rather than one by one after them."""
+    can be synthesised with the session's own cues (in the same pool of workers) rather than one by one after them;
+    ``reps`` when voice control listens (its confirmations of a count)."""
     said: dict[str, None] = {}
     silent = np.zeros(1, np.float32)
-    make_clips(lambda text: said.setdefault(text) or silent, {EventKind.TICK: silent}, samplerate, phrases, sets=sets)
+    tick: dict[str, np.ndarray] = {EventKind.TICK: silent}
+    make_clips(lambda text: said.setdefault(text) or silent, tick, samplerate, phrases, sets=sets, reps=reps)
     return list(said)

@@ -1,13 +1,15 @@
 """Live playback through PortAudio: the only module that imports sounddevice,
 lazily (:func:`_sd`), so export and the tests work without PortAudio.
 
-The audio callback only runs :meth:`Transport.render` into ``outdata`` and
-counts underflows; keys, the status line and device loss are handled on the
-main thread, which only polls the transport's counters.
+A render thread renders the transport ahead into a ring (:mod:`voicecoach.live.ahead`);
+the audio callback only copies from it and counts underflows; keys, the status line
+and device loss are handled on the main thread, which only polls counters.
 """
 
 from __future__ import annotations
 
+import gc
+import os
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -17,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voicecoach.errors import AudioDeviceError, InputError
+from voicecoach.live.ahead import RenderAhead, realtime
 from voicecoach.live.transport import Transport, TransportCommand, TransportState
 
 DEFAULT_LATENCY = 0.2  # seconds: roomy enough for Bluetooth headphones
@@ -210,18 +213,16 @@ class Player:
         self.recover_seconds = recover_seconds
         self._lost = False
         self.recoveries = 0
-        self._pad = self._pad_for(latency)  # frames of silence still to play after the end
+        # Host APIs drop what they still hold when a stream stops: the latency's
+        # worth of silence is played after the end, so what is dropped is silence.
+        seconds = _seconds(latency) if not isinstance(latency, str) else DEFAULT_LATENCY
+        self.ahead = RenderAhead(transport, seconds, BLOCKSIZE, self._pad_for(latency))
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status.output_underflow:
             self.t.underruns += 1
-        self.t.render(outdata)
-        if self.t.finished:
-            # Host APIs drop what they still hold when a stream stops: play the
-            # latency's worth of silence first, so what is dropped is silence.
-            self._pad -= frames
-            if self._pad <= 0:
-                raise _sd().CallbackStop
+        if self.ahead.take(outdata):
+            raise _sd().CallbackStop
 
     def _finished(self) -> None:
         if not self.t.finished:
@@ -229,6 +230,8 @@ class Player:
 
     def _open(self) -> Stream:
         self._lost = False
+        self.ahead.settle()  # the ring full before the device asks
+        before = _threads()
         stream = self.backend.open(
             samplerate=self.t.sr,
             channels=self.t.mixer.channels,
@@ -237,7 +240,9 @@ class Player:
             callback=self._callback,
             finished=self._finished,
         )
-        self._pad = max(self._pad, self._pad_for(getattr(stream, "latency", 0.0)))
+        for tid in _threads() - before:  # the host API's: the callback's, a sound server client's
+            realtime(tid)
+        self.ahead.pad = max(self.ahead.pad, self._pad_for(getattr(stream, "latency", 0.0)))
         return stream
 
     def _pad_for(self, latency: Any) -> int:
@@ -245,34 +250,46 @@ class Player:
         return round((seconds + END_PAD_SECONDS) * self.t.sr)
 
     def run(self) -> PlayResult:
-        stream = self._open()
+        gc.freeze()  # what was prepared stays: a collection while playing has only new objects to look at
+        self.ahead.start()
+        stream = None
         try:
-            last_frames, last_change = self.t.rendered, self.clock()
-            while not self.t.finished:
+            stream = self._open()
+            last_frames, last_change = self.ahead.read, self.clock()
+            while self.t.heard.state != TransportState.DONE:
                 key = self.keys()
                 command = KEYS.get(key.lower()) if key else None
                 if command is not None:
                     self.t.request(command)
                 self.status(self.t)
                 self.sleep(POLL_SECONDS)
+                if self.ahead.error is not None:
+                    raise self.ahead.error
                 now = self.clock()
-                if self.t.rendered != last_frames:
-                    last_frames, last_change = self.t.rendered, now
-                stalled = self.t.state != TransportState.PAUSED and now - last_change > STALL_SECONDS
-                if self._lost or stalled or (not stream.active and not self.t.finished):
+                if self.ahead.read != last_frames:
+                    last_frames, last_change = self.ahead.read, now
+                stalled = self.t.heard.state != TransportState.PAUSED and now - last_change > STALL_SECONDS
+                if self._lost or stalled or (not stream.active and self.t.heard.state != TransportState.DONE):
                     _close(stream)
+                    stream = None
                     stream = self._recover()
-                    last_frames, last_change = self.t.rendered, self.clock()
+                    last_frames, last_change = self.ahead.read, self.clock()
             self.status(self.t)  # "stopping" stays up while the end plays out
             self._drain(stream)
         finally:
-            _close(stream)
+            if stream is not None:
+                _close(stream)
+            self.ahead.stop()
+            gc.unfreeze()
         return self.result()
 
     def result(self) -> PlayResult:
-        """How far the session got: also what an interrupted run reports."""
-        t = self.t
-        return PlayResult(not t.quit_requested, t.underruns, t.position, self.recoveries, list(t.log), list(t.jumps))
+        """How far the session got, as heard: also what an interrupted run reports."""
+        t, heard = self.t, self.t.heard
+        underruns = t.underruns + self.ahead.late
+        return PlayResult(
+            not heard.quitting, underruns, heard.position, self.recoveries, list(t.log), t.jumps[: heard.jumps]
+        )
 
     def _drain(self, stream: Stream) -> None:
         """Let the last buffers reach the ears: the callback ends with the latency's
@@ -303,6 +320,14 @@ class Player:
                         f"the audio device went away and did not come back within {self.recover_seconds:g} s ({exc})"
                     ) from None
                 self.sleep(1.0)
+
+
+def _threads() -> set[int]:
+    """Our process's threads (Linux), to find those opening a stream starts."""
+    try:
+        return {int(tid) for tid in os.listdir("/proc/self/task")}
+    except OSError:
+        return set()
 
 
 def _seconds(latency: Any) -> float:

@@ -1,11 +1,14 @@
-"""What the live player plays next: the pure logic of playback, which the audio
-callback runs through :meth:`Transport.render` (tests drive it with plain arrays).
+"""What the live player plays next: the pure logic of playback, which the player's
+render thread runs ahead of the audio callback (tests drive :meth:`Transport.render`
+with plain arrays).
 
 It renders the session through the export's :class:`~voicecoach.audio.mixer.Mixer`,
 so live audio equals the exported file sample for sample, and counts frames: that
 count is the only clock. Commands from other threads (keys, MPRIS) arrive through
-:meth:`Transport.request`, one attribute assignment (atomic under the GIL: no lock
-in the callback), and take effect at the next block, wherever they came from. An
+:meth:`Transport.request`, one attribute assignment (atomic under the GIL), and take
+effect at the next block rendered, wherever they came from; a :class:`Mark` taken
+between blocks lets the render thread go back to a frame not yet heard and apply
+a command there (:meth:`Transport.restore`), and says what was heard there. An
 interruption fades the sound out over a few milliseconds (no click), says a
 precomputed clip, and goes on where it makes sense for the segment:
 
@@ -15,7 +18,13 @@ precomputed clip, and goes on where it makes sense for the segment:
 * skip: names the set it goes to, leaves a gap, and plays that set's count-in;
   in the last set it goes to the outro;
 * restart: back to the count-in of the current set;
-* quit: says so, lets the music fade, and ends.
+* quit: says so, lets the music fade, and ends;
+* repeat, how many left, a count noted: said over a held timeline, which then
+  goes on as after a pause (a paused session stays paused);
+* ask (a set's perfect reps, for voice control): the timeline is held at the
+  set's end (or, for a set left early, after the skip's announcement) while
+  the question is said and an answer awaited, then goes on: the export has no
+  question, and outside the player's own words live still equals it.
 
 Music stays ducked under the clips and fades out and back in around a pause.
 """
@@ -23,10 +32,11 @@ Music stays ducked under the clips and fades out and back in around a pause.
 from __future__ import annotations
 
 import bisect
+import copy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -43,6 +53,7 @@ from voicecoach.plan.timeline import Timeline
 FADE_SECONDS = 0.005  # the session fades out this fast when interrupted
 MUSIC_FADE_SECONDS = 0.3  # music fades out after a pause or quit clip, and back in on resume
 GAP_SECONDS = 0.6  # silence after a skip or restart announcement, before the count-in
+LISTEN_SECONDS = 5.0  # how long the timeline is held for an answer to "how many were perfect?"
 
 
 class TransportCommand(StrEnum):
@@ -55,6 +66,11 @@ class TransportCommand(StrEnum):
     RESTART = "restart"
     QUIT = "quit"
     RECOVER = "recover"
+    REPEAT = "repeat"  # the last cue, again
+    LEFT = "left"  # the sets and reps left, spoken
+    ASK = "ask"  # how many reps of set ``number`` were perfect? (held while awaiting the answer)
+    NOTED = "noted"  # confirm a count of perfect reps: ``number``, or None for all of them
+    DEAF = "deaf"  # listening has stopped: said once
 
 
 class TransportState(StrEnum):
@@ -76,6 +92,8 @@ class Activity(StrEnum):
     SKIPPING = "skipping"
     RESTARTING = "restarting"
     STOPPING = "stopping"
+    ASKING = "asking"
+    TELLING = "telling"
 
 
 class Music(StrEnum):
@@ -87,10 +105,15 @@ class Music(StrEnum):
     FADE_IN = "fade-in"  # ducked, rising from silence
 
 
+_NONE = np.zeros(0, np.float32)
+
+
 @dataclass(frozen=True, eq=False)
 class Clips:
     """The player's spoken clips, mono float32 at the session rate and gains;
-    ``skip_to[n]`` and ``restart[n]`` name set ``n`` (index 0 unused)."""
+    ``skip_to[n]`` and ``restart[n]`` name set ``n`` (index 0 unused). Voice
+    control's clips are empty unless it listens: ``noted[n]`` confirms ``n``
+    perfect reps, ``left_reps[n]`` and ``left_sets[n]`` say ``n`` left."""
 
     paused: np.ndarray
     resume_rep: np.ndarray
@@ -103,6 +126,13 @@ class Clips:
     restart: tuple[np.ndarray, ...]
     restart_top: np.ndarray
     quit: np.ndarray
+    ask: np.ndarray = field(default_factory=lambda: _NONE)
+    noted: tuple[np.ndarray, ...] = ()
+    noted_all: np.ndarray = field(default_factory=lambda: _NONE)
+    left_reps: tuple[np.ndarray, ...] = ()
+    left_sets: tuple[np.ndarray, ...] = ()
+    left_none: np.ndarray = field(default_factory=lambda: _NONE)
+    deaf: np.ndarray = field(default_factory=lambda: _NONE)
 
 
 class _Section:
@@ -119,19 +149,61 @@ class _Section:
     origin: int  # where the section began
 
 
-_MOST_SECTIONS = 4  # sections one command queues: a fade, a message, the music's tail, silence
+_MOST_SECTIONS = 6  # sections one command queues: a fade, up to three clips, the count-in, the session
+
+
+class Rewind(Protocol):
+    """Music that can be read again from a frame already taken (the live feeder)."""
+
+    @property
+    def taken(self) -> int: ...
+
+    def rewind(self, taken: int) -> None: ...
+
+
+@dataclass(frozen=True, eq=False)
+class Mark:
+    """The transport between two blocks: what a listener hears at that frame
+    (``position``, ``state``, ``activity``, ``quitting``, ``seeks`` and how many
+    ``jumps`` were made), and all :meth:`Transport.restore` needs to render on
+    from there as if nothing after it had been rendered."""
+
+    rendered: int
+    position: int
+    state: TransportState
+    activity: Activity
+    quitting: bool
+    seeks: int
+    jumps: int
+    pulled: int
+    source_end: int | None
+    sections: tuple[tuple, ...]  # the queue from its head: each section's slots
+    limiter: TruePeakLimiter | None  # with music: its state, copied
+    music: int  # with music: frames the bed had taken
+
+
+_SLOTS = _Section.__slots__
 
 
 class Transport:
-    """The player's state machine; :meth:`render` is the audio callback's work.
+    """The player's state machine; :meth:`fill` is the render thread's work.
 
     ``mixer`` renders the session (its ``channels`` fix the output's width);
     ``clips`` come from :func:`make_clips` with the same mixer's gains; ``start``
     is the timeline frame to start from; the music ``bed`` is ducked by the
-    timeline, fully ducked under the clips, and not pulled while paused.
+    timeline, fully ducked under the clips, and not pulled while paused; ``music``,
+    the source the bed pulls, is read again when the render goes back (:meth:`restore`).
     """
 
-    def __init__(self, mixer: Mixer, timeline: Timeline, clips: Clips, start: int = 0, bed: MusicBed | None = None):
+    def __init__(
+        self,
+        mixer: Mixer,
+        timeline: Timeline,
+        clips: Clips,
+        start: int = 0,
+        bed: MusicBed | None = None,
+        music: Rewind | None = None,
+    ):
         if not isinstance(clips, Clips):
             raise TypeError(f"clips must be Clips (see make_clips), not {type(clips).__name__}")
         sets = max((s.set or 0) for s in timeline.segments) if timeline.segments else 0
@@ -139,6 +211,7 @@ class Transport:
             raise ValueError(f"clips name {len(clips.skip_to) - 1} sets, the session has {sets}")
         self.mixer = mixer
         self.bed = bed
+        self.music = music
         self.timeline = timeline
 
         def level(clip: Any) -> Any:
@@ -173,20 +246,85 @@ class Transport:
         self._put(start, timeline.frames, None, Activity.SESSION, Music.TIMELINE)
         self._swap()
         self._pending: TransportCommand | None = None
-        self.rendered = 0  # frames handed to the device: the clock
-        self.position = start  # timeline frame rendered, limiter.delay ahead of the ears (resume point while paused)
+        self._number: int | None = None  # the pending command's number (ask, noted)
+        self._listen = np.zeros(round(LISTEN_SECONDS * self.sr), dtype=np.float32)
+        #: the frame where each set's last rep ends: where its question is asked
+        self.set_ends = {s.set: s.end for s in timeline.segments if s.kind in REP_KINDS and s.set}
+        self.ask_reps = False  # voice control listens: a set left early is asked about too
+        self.asking: int | None = None  # the set last asked about (activity ASKING while awaited)
+        self.asked: set[int] = set()
+        self._reps = {s.set: s.rep for s in timeline.segments if s.kind in REP_KINDS and s.set and s.rep}
+        self.rendered = 0  # frames rendered: the clock (the device's, once heard)
+        self.position = start  # timeline frame rendered, limiter.delay ahead of it (resume point while paused)
         self.state = TransportState.PLAYING
         self.activity = Activity.SESSION
         self.seeks = 0  # times the position jumped (pause rewinds, skips...)
         self.underruns = 0
         self.quit_requested = False
         self.log: list[tuple[int, TransportCommand]] = []  # (rendered frame, command) as applied
-        self.jumps: list[tuple[int, int]] = []  # (from, to) timeline frames: what was heard
+        self.jumps: list[tuple[int, int]] = []  # (from, to) timeline frames: what was rendered
+        self.heard = self.mark()  # set by whoever plays the frames: the audio callback
 
     # -- other threads ---------------------------------------------------
-    def request(self, command: TransportCommand | str) -> None:
-        """Ask for a :class:`TransportCommand`; applied at the next block."""
-        self._pending = TransportCommand(command)  # raises ValueError for an unknown one
+    def request(self, command: TransportCommand | str, number: int | None = None) -> None:
+        """Ask for a :class:`TransportCommand` (``number``: the set asked about, the count
+        noted); applied at the next block."""
+        command = TransportCommand(command)  # raises ValueError for an unknown one
+        self._number = number
+        self._pending = command
+
+    @property
+    def requested(self) -> bool:
+        """Whether a command waits to be applied."""
+        return self._pending is not None
+
+    # -- the render thread -------------------------------------------------
+    def take_request(self) -> TransportCommand | None:
+        """The command asked for since the last call, if any."""
+        command, self._pending = self._pending, None
+        return command
+
+    def mark(self) -> Mark:
+        """The state between two blocks (see :class:`Mark`)."""
+        head = self._queue[self._head : self._queued]
+        return Mark(
+            self.rendered,
+            self.position,
+            self.state,
+            self.activity,
+            self.quit_requested,
+            self.seeks,
+            len(self.jumps),
+            self._pulled,
+            self._source_end,
+            tuple(tuple(getattr(sec, k) for k in _SLOTS) for sec in head),
+            copy.deepcopy(self.limiter) if self.bed is not None else None,
+            self.music.taken if self.music is not None else 0,
+        )
+
+    def restore(self, mark: Mark) -> None:
+        """Render on from ``mark`` (taken since the last command was applied):
+        what was rendered after it is forgotten."""
+        self.rendered, self.position, self.state, self.activity = (
+            mark.rendered,
+            mark.position,
+            mark.state,
+            mark.activity,
+        )
+        self.quit_requested, self.seeks = mark.quitting, mark.seeks
+        self._pulled, self._source_end = mark.pulled, mark.source_end
+        for sec, slots in zip(self._queue, mark.sections, strict=False):
+            for k, v in zip(_SLOTS, slots, strict=True):
+                setattr(sec, k, v)
+        self._head, self._queued = 0, len(mark.sections)
+        if mark.limiter is not None:
+            self.limiter = copy.deepcopy(mark.limiter)
+        if self.music is not None:
+            self.music.rewind(mark.music)
+
+    def apply(self, command: TransportCommand) -> None:
+        """Apply ``command`` now, at the next frame to render."""
+        self._apply(command)
 
     @property
     def ahead(self) -> int:
@@ -322,24 +460,101 @@ class Transport:
             self._put(0, len(self._silence), self._silence, Activity.STOPPING, Music.FADE_OUT)
             self.quit_requested = True
             self.state = TransportState.PLAYING
-        else:
+        elif command == TransportCommand.ASK:
+            set_ = self._number
+            if paused or not self.clips.noted or set_ not in self.set_ends or set_ in self.asked:
+                return
+            self._fade_out_now()
+            self._jump(self.set_ends[set_])
+            self._question(set_)
+        elif not self._aside(command, paused, rise):
             return
         self._swap()
+
+    def _question(self, set_: int) -> None:
+        """Ask about ``set_``, hold the timeline for the answer, then go on from :attr:`position`."""
+        self.asked.add(set_)
+        self.asking = set_
+        self._put(0, len(self.clips.ask), self.clips.ask, Activity.ASKING, Music.DUCKED)
+        self._put(0, len(self._listen), self._listen, Activity.ASKING, Music.DUCKED)
+        self._say(_NONE, Activity.SESSION, then=self.position)
+
+    def _aside(self, command: TransportCommand, paused: bool, rise: Music) -> bool:
+        """Say a voice command's answer (the last cue, what is left, a count noted) over
+        the held timeline, then go on as after a pause; paused, it stays paused."""
+        told = self._told(command)
+        if told is None:
+            return False
+        held = paused or self.activity == Activity.ASKING  # an answer ends the wait for it
+        self._fade_out_now()
+        target, in_rep = (self.position, False) if held else self.resume_point(self.position)
+        if isinstance(told, tuple) and told and isinstance(told[0], int):  # the last cue, as the mix had it
+            start, end = told
+            self.seeks += 1
+            self.jumps += [(self.position, start), (end, target)]
+            self.position = target
+            self._put(start, end, None, Activity.TELLING, Music.DUCKED)
+        else:
+            self._jump(target)
+            for clip in told:
+                self._put(0, len(clip), clip, Activity.TELLING, rise)
+        if paused:
+            self._put(0, -1, None, Activity.SESSION, Music.DUCKED)
+        else:
+            self._say(self.clips.resume_rep if in_rep else _NONE, Activity.COUNT_IN, then=target)
+        return True
+
+    def _told(self, command: TransportCommand) -> tuple | None:
+        """What answers a voice command: clips, or the last cue's ``(start, end)`` frames."""
+        c, n = self.clips, self._number
+        if command == TransportCommand.REPEAT:
+            i = bisect.bisect_right(self._speech_starts, self.position) - 1
+            return (self._speech_starts[i], self._speech_ends[i]) if i >= 0 else None
+        if command == TransportCommand.NOTED and c.noted:
+            return (c.noted_all if n is None else c.noted[min(n, len(c.noted) - 1)],)
+        if command == TransportCommand.DEAF and len(c.deaf):
+            return (c.deaf,)
+        if command == TransportCommand.LEFT and c.left_sets:
+            seg = self.timeline.segment_at(min(self.position, self.timeline.frames - 1))
+            if seg.kind == SegmentKind.OUTRO:
+                return (c.left_none,)
+            reps = self._reps[seg.set] - seg.rep + 1 if seg.kind in REP_KINDS and seg.set and seg.rep else 0
+            done = seg.set if seg.set and (reps or seg.kind == SegmentKind.REST) else (seg.set or 1) - 1
+            return tuple(
+                x for x in (c.left_reps[min(reps, len(c.left_reps) - 1)], c.left_sets[self.sets - done]) if len(x)
+            )
+        return None
 
     def _go_to(self, skip: bool, rise: Music) -> None:
         """Skip to the next set's count-in, or restart the current set's."""
         c = self.clips
+        here = self.timeline.segment_at(min(self.position, self.timeline.frames - 1))
+        left = here.set if skip and c.noted and here.kind in REP_KINDS and here.set not in self.asked else None
         if skip:
             target, set_ = self.skip_target(self.position)
             clip, activity = (c.skip_to[set_] if set_ else c.skip_end), Activity.SKIPPING
         else:
             target, set_ = self.restart_target(self.position)
             clip, activity = (c.restart[set_] if set_ else c.restart_top), Activity.RESTARTING
+            self.asked.discard(set_)  # done again: asked again
         self._jump(target)
-        self._say(clip, activity, rise, then=target)
+        if left is None:
+            self._say(clip, activity, rise, then=target)
+        else:  # a set left early: how many of its reps were perfect?
+            self._say(clip, activity, rise)
+            self._question(left)
 
     # -- the audio callback's work -----------------------------------------
     def render(self, out: np.ndarray) -> None:
+        """Apply the command asked for, :meth:`fill` ``out``, and count it heard:
+        playing without rendering ahead."""
+        command = self.take_request()
+        if command is not None:
+            self._apply(command)
+        self.fill(out)
+        self.heard = self.mark()
+
+    def fill(self, out: np.ndarray) -> None:
         """Fill ``out`` (float32, shape ``(n, channels)``) with the next frames, silence
         once the session is over (:attr:`finished`). With music they pass through the
         export's :class:`TruePeakLimiter`, which pulls this transport's sound ahead;
@@ -348,9 +563,6 @@ class Transport:
         if self.bed is None:  # the mixer renders the planned limiter gain
             self._pull(out)
         else:
-            if self._pending == "recover":  # what the lost device had buffered is gone
-                self.limiter = TruePeakLimiter(self.mixer.channels)
-                self._pulled = self.rendered
             self.limiter.run(self._pull, out)
         self.rendered += len(out)
         if self._source_end is not None and self.rendered >= self._source_end:
@@ -362,9 +574,6 @@ class Transport:
             out[:] = 0.0
             self._pulled += len(out)
             return
-        command, self._pending = self._pending, None
-        if command is not None:
-            self._apply(command)
         n = len(out)
         done = 0
         while done < n:
@@ -415,12 +624,15 @@ def make_clips(
     sets: int = 1,
     voice_gain: float = 1.0,
     tick_gain: float = 1.0,
+    reps: int = 0,
 ) -> Clips:
     """The player's spoken :class:`Clips`, built before the stream opens, at the
     session mixer's ``voice_gain`` and ``tick_gain`` so they sound as loud as its
     speech and ticks. The ``*_rep`` clips end with a count-in (a tick and "three,
     two, one" a second apart) so the user finds the rhythm again; skip and restart
     announcements end with a gap so the count-in that follows is heard as separate.
+    ``reps`` (the most reps of a set) > 0 adds voice control's clips, for a session
+    that listens: counts up to twice as many (capped) are confirmed aloud.
     """
     book = phrases or default_phrases()
     sr = samplerate
@@ -466,13 +678,31 @@ def make_clips(
         restart=each_set("player_restart"),
         restart_top=with_gap(voice("player_restart_top")),
         quit=finish(voice("player_quit")),
+        **(_voice_control_clips(voice, finish, sets, reps) if reps > 0 else {}),
     )
 
 
-def session_clips(session) -> Clips:
+def _voice_control_clips(voice: Callable[..., np.ndarray], finish: Callable, sets: int, reps: int) -> dict:
+    """Voice control's clips: the question, a count confirmed, what is left."""
+    plain = finish(voice("player_noted_plain"))
+    top = min(2 * reps, reps + 20)
+    return {
+        "ask": finish(voice("player_ask")),
+        "noted": tuple(finish(voice("player_noted", count=n)) if n <= top else plain for n in range(top + 2)),
+        "noted_all": finish(voice("player_noted_all")),
+        "left_reps": (_NONE, *(finish(voice("player_left_reps", reps=n)) for n in range(1, reps + 1))),
+        "left_sets": (_NONE, *(finish(voice("player_left_sets", sets=n)) for n in range(1, sets + 1))),
+        "left_none": finish(voice("player_left_none")),
+        "deaf": finish(voice("player_deaf")),
+    }
+
+
+def session_clips(session, listening: bool = False) -> Clips:
     """The clips of a prepared :class:`~voicecoach.audio.session.Session`,
-    in its voice, with its tick sound and its mixer's gains."""
+    in its voice, with its tick sound and its mixer's gains (and voice
+    control's when ``listening``)."""
     sets = max((s.set or 0) for s in session.timeline.segments)
+    reps = max((s.rep or 0) for s in session.timeline.segments) if listening else 0
     return make_clips(
         session.bank.get,
         session.sounds,
@@ -481,4 +711,5 @@ def session_clips(session) -> Clips:
         sets=sets,
         voice_gain=session.mixer.bus_gain("voice"),
         tick_gain=session.mixer.bus_gain("ticks"),
+        reps=reps,
     )

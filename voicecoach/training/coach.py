@@ -8,7 +8,7 @@ streams) so the CLI stays thin and tests run it in-process.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -108,6 +108,20 @@ def played_record(
     return _record(preset, started, stopped, tuple(sets), rule)
 
 
+def with_counts(record: Workout, counts: Mapping[int, int | None]) -> Workout:
+    """``record`` with the perfect reps said aloud for its sets (set number to count;
+    None: "all", every rep it played), as ``voicecoach log`` records them. A set
+    skipped, or one not in ``record``, takes none; a count out of range is dropped."""
+
+    def said(s: SetResult) -> SetResult:
+        count = counts.get(s.number, -1)
+        if s.skipped or (count is not None and not 0 <= count <= MAX_REPS):
+            return s
+        return replace(s, perfect=s.reps_played if count is None else count)
+
+    return replace(record, sets=tuple(map(said, record.sets)))
+
+
 def _heard(end: int, jumps: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """The stretches of the timeline played from the start, jump by jump, to ``end``."""
     heard, at = [], 0
@@ -166,8 +180,8 @@ def _record(
 
 
 def ask_perfect_reps(record: Workout, stdin: IO, out: IO, phrases: PhraseBook | None = None) -> list[int] | None:
-    """Ask, set by set, how many reps were perfect, in the session's language;
-    Enter accepts the reps played. Skipped sets are not asked: they have none.
+    """Ask, set by set, how many reps were perfect, in the session's language; Enter accepts the
+    count already said aloud, else the reps played. Skipped sets are not asked: they have none.
 
     Returns one number per set done, or None when the user gives up (end of
     input): the workout stays in the log, unlogged, for ``voicecoach log``.
@@ -179,8 +193,9 @@ def ask_perfect_reps(record: Workout, stdin: IO, out: IO, phrases: PhraseBook | 
         if s.skipped:
             print(book.text("log_skipped", set=s.number, sets=record.planned_sets), file=out)
             continue
+        shown = s.reps_played if s.perfect is None else s.perfect  # a count said aloud, else the reps played
         while True:
-            out.write(book.text("log_prompt", set=s.number, sets=record.planned_sets, reps=s.reps_played) + " ")
+            out.write(book.text("log_prompt", set=s.number, sets=record.planned_sets, reps=shown) + " ")
             out.flush()
             line = stdin.readline()
             if not line:
@@ -188,7 +203,7 @@ def ask_perfect_reps(record: Workout, stdin: IO, out: IO, phrases: PhraseBook | 
                 return None
             text = line.strip()
             if not text:
-                answers.append(s.reps_played)
+                answers.append(shown)
                 break
             try:
                 answers.append(check_reps(text, s.number))

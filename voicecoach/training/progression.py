@@ -69,13 +69,15 @@ class Facts:
 
     @property
     def perfect(self) -> int:
-        """Perfect reps of the judged sets (all logged), each counted up to its
-        plan (a surplus in one set does not hide a shortfall in another)."""
-        return sum(min(s.perfect or 0, s.planned) for s in self.sets)
+        """Perfect reps of the judged sets (all logged), each counted up to the
+        reps it played (a surplus in one set does not hide a shortfall in another)."""
+        return sum(min(s.perfect or 0, s.reps_played) for s in self.sets)
 
     @property
     def planned(self) -> int:
-        return sum(s.planned for s in self.sets)
+        """Reps played in the judged sets: a set left early is judged on the reps it
+        had, so moving on is no failure unless the person says its reps were not perfect."""
+        return sum(s.reps_played for s in self.sets)
 
     @property
     def share(self) -> Fraction:
@@ -85,12 +87,13 @@ class Facts:
     @property
     def clean(self) -> bool:
         """Every judged set had all its planned reps perfect (more is fine)."""
-        return all((s.perfect or 0) >= s.planned for s in self.sets)
+        return all((s.perfect or 0) >= s.reps_played for s in self.sets)
 
     @property
     def unfinished(self) -> bool:
-        """Stopped early, or a set was skipped: not the whole plan was done."""
-        return not self.judged.completed or any(s.skipped for s in self.judged.sets)
+        """Stopped early, or a set was skipped or left early: not the whole plan was done."""
+        w = self.judged
+        return not w.completed or any(s.skipped for s in w.sets) or any(s.cut_short for s in self.sets)
 
     @property
     def when(self) -> Sentence:
@@ -142,11 +145,13 @@ def unfinished(f: Facts) -> Choice | None:
         return None
     reps = _clamp(f.reps)
     done = sentence("advice_clean_sets", n=len(f.sets))
-    how = (
-        sentence("advice_stopped", set=f.judged.stopped_set, done=done)
-        if not f.judged.completed
-        else sentence("advice_skipped", skipped=sentence("advice_sets", n=len(f.judged.sets) - len(f.sets)), done=done)
-    )
+    skipped = len(f.judged.sets) - len(f.judged.done_sets)
+    if not f.judged.completed:
+        how = sentence("advice_stopped", set=f.judged.stopped_set, done=done)
+    elif skipped:
+        how = sentence("advice_skipped", skipped=sentence("advice_sets", n=skipped), done=done)
+    else:
+        how = sentence("advice_left_early", left=sentence("advice_sets", n=sum(s.cut_short for s in f.sets)))
     return Choice(f.rung, reps, sentence("advice_unfinished", how=how, rung=LADDER[f.rung], reps=reps, sets=SETS))
 
 

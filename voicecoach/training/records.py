@@ -78,6 +78,11 @@ class SetResult:
     def reps_played(self) -> int:
         return self.planned if self.played is None else self.played
 
+    @property
+    def cut_short(self) -> bool:
+        """Left early (or stopped in): some of its reps, not all, were played."""
+        return self.played is not None and 0 < self.played < self.planned
+
 
 @dataclass(frozen=True)
 class Workout:
