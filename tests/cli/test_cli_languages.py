@@ -164,8 +164,18 @@ def test_the_players_messages_are_said_in_the_language(language):
     from voicecoach.live.playback import clip_texts
 
     book = phrase_book(language)
-    said = clip_texts(2, phrases=book)
+    said = clip_texts(2, 3, phrases=book)
     assert book.text("player_paused") in said and book.text("player_skip", set=2, sets=2) in said
     assert book.number(3) in said                           # the count-in after a pause
-    english = set(clip_texts(2))
+    assert book.text("player_ask") in said and book.text("player_left_reps", reps=1) in said   # voice control
+    english = set(clip_texts(2, 3))
     assert not english & set(said)
+
+
+def test_every_activity_of_the_player_is_named_in_every_language():
+    from voicecoach.live.transport import Activity
+    from voicecoach.plan.phrases import BUILT_IN_LANGUAGES
+
+    for language in BUILT_IN_LANGUAGES:
+        names = phrase_book(language).entries["activities"]
+        assert {str(a) for a in Activity if a != Activity.SESSION} <= set(names), language

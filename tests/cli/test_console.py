@@ -175,7 +175,7 @@ def test_status_text_in_the_sessions_language():
     shown = {}
     for seg in t.timeline.segments:
         if seg.kind not in shown:
-            t.position = seg.start
+            heard_at(t, seg.start)
             shown[seg.kind] = status_text(t, book)
     assert shown["concentric"].startswith("Satz 1/2  Wdh. 1/2 Links  Heben  ")
     assert shown["rest"].startswith("Pause  noch ")
