@@ -23,6 +23,8 @@ Targets:
   Ctrl-C during play          SIGINT to exit            <= 0.2 s
   play under CPU hogs         windows differing, underruns   0 and 0 (--against REV: the same for REV's code)
   hostile inputs and targets  peak memory, exit code    < 200 MB, the expected exit, no hang
+  voice commands, corpus      recognised at 10 dB SNR   >= 95 %; false commands <= 1 an hour;
+                              end of command to report  <= 0.5 s
 """
 
 from __future__ import annotations
@@ -548,13 +550,83 @@ def bench_play_under_load(env: dict, work: Path, pulse, against: str | None) -> 
              "half-second windows differing from the export, underruns", ours, base, "", "0 windows, 0 underruns")]
 
 
+def bench_listen(env: dict, work: Path) -> list[tuple]:
+    """Voice commands on the corpus (tests/listen_corpus.py): recognised at
+    20 and 10 dB SNR, false commands in audio that says none, the coach's
+    own voice in an answer with and without what the player played, and the
+    time from the end of a command to its report."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import listen_corpus as corpus
+
+    rows, latencies = [], []
+    wanted = [(t, "commands", w) for t, w in corpus.COMMANDS.items()] + [
+        (t, "answer", w) for t, w in corpus.ANSWERS.items()]
+    for snr in (20, 10):
+        for family, voices in (("Piper", corpus.PIPER), ("espeak-ng", corpus.ESPEAK),
+                               ("pitch-shifted", corpus.SHIFTED)):
+            voices = voices if snr == 10 else voices[:1]  # 20 dB: one voice a family, to save time
+            right = total = 0
+            for voice in voices:
+                for mode in ("commands", "answer"):
+                    said = [(t, w) for t, m, w in wanted if m == mode]
+                    clean = [corpus.speech(t, voice) for t, _ in said]
+                    clips = [corpus.with_noise(c, snr, i) for i, c in enumerate(clean)]
+                    ends = [0.6 + len(c) / corpus.RATE for c in clean]
+                    for (_, (intent, number)), result in zip(said, corpus.listen_to(clips, mode, ends), strict=True):
+                        total += 1
+                        ok = [(h.intent.value, h.number) for h in result.heard] == [(intent, number)]
+                        right += ok
+                        if ok and snr == 10:
+                            latencies.append(result.latency)
+            rows.append((f"voice: commands and numbers recognised, {family} ({len(voices)} voices), {snr} dB SNR",
+                         f"{right}/{total} ({100 * right / total:.1f} %)", "", "", ">= 95 % at 10 dB"))
+    lat = np.array(latencies)
+    rows.append(("voice: end of a command to its report (audio waited for + decoding), 10 dB SNR",
+                 f"p50 {np.median(lat):.2f} s, p95 {np.percentile(lat, 95):.2f} s, max {lat.max():.2f} s",
+                 "", "", "<= 0.5 s"))
+    rows += _bench_listen_quiet(corpus)
+    return rows
+
+
+def _bench_listen_quiet(corpus) -> list[tuple]:
+    """Audio that must command nothing, at 20 dB SNR, in command mode; and
+    the coach's voice at the microphone while the coach asks for an answer."""
+    rows = []
+    talkers = [corpus.PIPER[1], corpus.ESPEAK[1]]
+    kinds = {
+        "the coach's cues": [corpus.speech(t, corpus.COACH_VOICES[0]) for t in corpus.coach_texts()],
+        "conversation": [corpus.speech(t, v) for v in talkers for t in corpus.CONVERSATION],
+        "counting aloud": [corpus.speech(t, v) for v in talkers for t in corpus.COUNTING],
+        "breathing and grunts": [corpus.breathing(30, i) for i in range(5)],
+        "music": [corpus.music(30, i) for i in range(5)],
+    }
+    seconds = false = 0.0
+    for kind, clean in kinds.items():
+        clips = [corpus.with_noise(c, 20, i, lead=0.5, tail=0.8) for i, c in enumerate(clean)]
+        heard = sum(len(r.heard) for r in corpus.listen_to(clips, "commands"))
+        length = sum(len(c) for c in clips) / corpus.RATE
+        seconds += length
+        false += heard
+        rows.append((f"voice: false commands in {kind}", f"{heard} in {length / 60:.1f} min", "", "", "0"))
+    rows.append(("voice: false commands in all the audio that says none", f"{false:.0f} in {seconds / 3600:.2f} h",
+                 "", "", "<= 1 an hour"))
+    coach = [corpus.speech(t, corpus.COACH_VOICES[0]) for t in corpus.coach_texts()]
+    at_mic = [corpus.with_noise(0.5 * c, 30, i, lead=0.5, tail=0.8) for i, c in enumerate(coach)]
+    pads = [np.concatenate([np.zeros(int(0.5 * corpus.RATE), np.float32), c]) for c in coach]
+    gated = sum(len(r.heard) for r in corpus.listen_to(at_mic, "answer", played=pads))
+    open_ = sum(len(r.heard) for r in corpus.listen_to(at_mic, "answer"))
+    rows.append(("voice: answers heard in the coach's own cues through open speakers (answer mode)",
+                 f"{gated} of {len(coach)} with what was played", f"{open_} without", "", "0"))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="skip play under CPU hogs")
     ap.add_argument("--against", metavar="REV", default=None,
                     help="play under CPU hogs with REV's code too (git archive of it, on PYTHONPATH)")
     ap.add_argument("--only", choices=["cues", "export", "formats", "mp3", "loudness", "memory",
-                                       "callback", "first-sound", "load"],
+                                       "callback", "first-sound", "load", "listen"],
                     default=None,
                     help="run one group of benchmarks only (cues: the speech synthesis rows)")
     ap.add_argument("--pairs", type=int, default=None, metavar="N",
@@ -587,6 +659,8 @@ def main() -> None:
 def _run_groups(only: str | None, quick: bool, env: dict, work: Path, against: str | None) -> list[tuple]:
     if only == "cues":
         return bench_cues(env, work)
+    if only == "listen":
+        return bench_listen(env, work)
     if only in ("first-sound", "load"):
         from pulse import Pulse
         pulse = Pulse(work / "pulse")
@@ -610,6 +684,7 @@ def _run_groups(only: str | None, quick: bool, env: dict, work: Path, against: s
     rows += bench_memory(env, work)
     rows += bench_hostile(env, work)
     rows += bench_callback(env, work)
+    rows += bench_listen(env, work)
     from pulse import Pulse
     pulse = Pulse(work / "pulse")
     pulse.start()

@@ -33,10 +33,21 @@ class Pulse:
         self.runtime.mkdir(parents=True, exist_ok=True)
         os.chmod(self.runtime, 0o700)
         self.proc = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--disable-shm=yes",
-             "--log-target=stderr", "--log-level=error", "--load=module-native-protocol-unix",
-             f"--load=module-null-sink sink_name={SINK} rate={SR} channels=1 format=float32le"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "pulseaudio",
+                "--daemonize=no",
+                "-n",
+                "--exit-idle-time=-1",
+                "--disable-shm=yes",
+                "--log-target=stderr",
+                "--log-level=error",
+                "--load=module-native-protocol-unix",
+                f"--load=module-null-sink sink_name={SINK} rate={SR} channels=1 format=float32le",
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 20
         while subprocess.run(["pactl", "info"], env=self.env, capture_output=True).returncode:
             if time.monotonic() > deadline:
@@ -50,9 +61,12 @@ class Pulse:
         # stream's latency, delaying and glitching its start; a real device's
         # clock never sleeps. A silent low-latency stream keeps it awake.
         self.keep_awake = subprocess.Popen(
-            ["pacat", "--playback", "--latency-msec=10", "--format=s16le", f"--rate={SR}",
-             "--channels=1"], env=self.env, stdin=open("/dev/zero", "rb"),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ["pacat", "--playback", "--latency-msec=10", "--format=s16le", f"--rate={SR}", "--channels=1"],
+            env=self.env,
+            stdin=open("/dev/zero", "rb"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(0.5)
 
     def stop(self) -> None:
@@ -69,14 +83,42 @@ class Pulse:
                 self.proc.wait()
         self.proc = None
 
+    def microphone(self, name: str = "vc_mic", rate: int = 16000) -> str:
+        """A virtual microphone: a second null sink whose monitor becomes the
+        default source; what `say` plays into it is what PortAudio's default
+        input hears. Returns the sink's name."""
+        for args in (
+            ["load-module", "module-null-sink", f"sink_name={name}", f"rate={rate}", "channels=1"],
+            ["set-default-source", f"{name}.monitor"],
+            ["set-default-sink", SINK],
+        ):
+            subprocess.run(["pactl", *args], env=self.env, check=True, capture_output=True)
+        return name
+
+    def say(self, mic: str, wav: Path) -> float:
+        """Play ``wav`` into the virtual microphone ``mic``; returns the
+        `time.monotonic` when it has been played (paplay drains first)."""
+        subprocess.run(["paplay", "-d", mic, str(wav)], env=self.env, check=True, timeout=30)
+        return time.monotonic()
+
     def record(self, path: Path) -> subprocess.Popen:
         """Start recording the null sink's monitor as raw float32 mono."""
         out = open(path, "wb")
-        proc = subprocess.Popen(["parec", f"--device={SINK}.monitor", f"--rate={SR}", "--channels=1",
-                                 "--format=float32le", "--latency-msec=10"],
-                                env=self.env, stdout=out, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                "parec",
+                f"--device={SINK}.monitor",
+                f"--rate={SR}",
+                "--channels=1",
+                "--format=float32le",
+                "--latency-msec=10",
+            ],
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+        )
         proc.out = out
-        deadline = time.monotonic() + 10          # wait until samples really flow
+        deadline = time.monotonic() + 10  # wait until samples really flow
         while path.stat().st_size < SR // 5 * 4 and time.monotonic() < deadline:
             time.sleep(0.02)
         return proc
@@ -90,7 +132,7 @@ def realtime(pid: int, priority: int = 6) -> None:
 
 
 def stop_recording(proc: subprocess.Popen, path: Path) -> np.ndarray:
-    time.sleep(0.5)                               # the last buffers, through the sink
+    time.sleep(0.5)  # the last buffers, through the sink
     proc.send_signal(signal.SIGINT)
     try:
         proc.wait(5)
@@ -114,8 +156,8 @@ def best_lag(recording: np.ndarray, reference: np.ndarray) -> tuple[int, float]:
     """Where ``reference`` sits in ``recording`` and how well it matches there."""
     n = 1 << int(np.ceil(np.log2(len(recording) + len(reference))))
     xc = np.fft.irfft(np.fft.rfft(recording, n) * np.conj(np.fft.rfft(reference, n)), n)
-    lag = int(np.argmax(xc[:len(recording)]))
-    seg = recording[lag:lag + len(reference)]
+    lag = int(np.argmax(xc[: len(recording)]))
+    seg = recording[lag : lag + len(reference)]
     if len(seg) < len(reference):
         return lag, 0.0
     return lag, float(np.corrcoef(seg, reference)[0, 1])

@@ -175,3 +175,11 @@ def realtime(tid: int = 0) -> None:
         return
     with suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, tid or threading.get_native_id(), -10)
+
+
+def ordinary() -> None:
+    """Back to ordinary scheduling for the calling thread, after :func:`realtime`."""
+    with suppress(AttributeError, OSError):
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    with suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 0)

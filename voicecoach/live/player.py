@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voicecoach.errors import AudioDeviceError, InputError
-from voicecoach.live.ahead import RenderAhead, realtime
+from voicecoach.live.ahead import RenderAhead, ordinary, realtime
 from voicecoach.live.transport import Transport, TransportCommand, TransportState
 
 DEFAULT_LATENCY = 0.2  # seconds: roomy enough for Bluetooth headphones
@@ -251,6 +251,9 @@ class Player:
 
     def run(self) -> PlayResult:
         gc.freeze()  # what was prepared stays: a collection while playing has only new objects to look at
+        # This thread takes the GIL every poll: put aside by the scheduler while it
+        # holds it, it would stall the render thread and the callback too.
+        realtime()
         self.ahead.start()
         stream = None
         try:
@@ -281,6 +284,7 @@ class Player:
                 _close(stream)
             self.ahead.stop()
             gc.unfreeze()
+            ordinary()
         return self.result()
 
     def result(self) -> PlayResult:

@@ -1,0 +1,27 @@
+"""The log of what was played: how much of an utterance the coach was heard in."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voicecoach.listen.echo import KEEP, PlayedLog
+
+
+def test_the_share_of_an_utterance_the_coach_was_heard_in():
+    log = PlayedLog(1000)
+    loud, quiet = np.full((100, 2), 0.1, np.float32), np.zeros((100, 2), np.float32)
+    for i in range(10):  # 0.1 s blocks from t = 5: loud, quiet, loud, ...
+        log.played(loud if i % 2 == 0 else quiet, 5.0 + i / 10)
+    assert abs(log.sounding(5.0, 6.0) - 0.5) < 1e-9
+    assert abs(log.sounding(5.0, 5.1) - 1.0) < 1e-9
+    assert abs(log.sounding(5.1, 5.2)) < 1e-9
+    assert log.sounding(7.0, 8.0) == 0.0 and log.sounding(6.0, 6.0) == 0.0
+
+
+def test_only_the_latest_blocks_are_kept():
+    log = PlayedLog(1000)
+    loud = np.full(100, 0.1, np.float32)
+    for i in range(KEEP + 5):
+        log.played(loud, i / 10)
+    assert log.sounding(0.0, 0.5) == 0.0  # forgotten
+    assert abs(log.sounding((KEEP - 1) / 10, (KEEP + 4) / 10) - 1.0) < 1e-9
