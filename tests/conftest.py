@@ -35,7 +35,7 @@ def env(tmp_path: Path, shared_cache_dir: Path) -> Environment:
     return Environment(
         stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO(),
         config_dir=tmp_path / "config", cache_dir=shared_cache_dir, data_dir=tmp_path / "data",
-        stdin_isatty=False, stderr_isatty=False,
+        stdin_isatty=False, stderr_isatty=False, language="en",   # whatever this machine's locale
     )
 
 

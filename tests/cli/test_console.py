@@ -161,3 +161,24 @@ def test_a_disabled_reader_leaves_the_terminal_alone(terminal):
         os.write(keyboard, b"q\n")
         assert reader.poll() is None
     assert termios.tcgetattr(tty.fileno()) == before
+
+
+def test_status_text_in_the_sessions_language():
+    from voicecoach.plan.phrases import phrase_book
+
+    book = phrase_book("de")
+    preset = load_preset("single-leg", phrases=book).with_overrides(sets=2, reps=2, language="de")
+    tl = build_timeline(preset, lambda text: SPOKEN, SR, book)
+    tone = np.full(SPOKEN, 0.1, np.float32)
+    mixer = Mixer(tl, {text: tone for text in tl.texts()}, make_sounds(SR))
+    t = Transport(mixer, tl, make_clips(lambda text: tone, make_sounds(SR), SR, book, sets=2))
+    shown = {}
+    for seg in t.timeline.segments:
+        if seg.kind not in shown:
+            heard_at(t, seg.start)
+            shown[seg.kind] = status_text(t, book)
+    assert shown["concentric"].startswith("Satz 1/2  Wdh. 1/2 Links  Heben  ")
+    assert shown["rest"].startswith("Pause  noch ")
+    t.request("pause")
+    t.render(np.zeros((16, 1), np.float32))
+    assert "PAUSIERT" in status_text(t, book)

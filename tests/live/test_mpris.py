@@ -266,3 +266,18 @@ def test_as_a_remote_control_it_serves_on_its_own_thread_and_says_stopped_at_the
               and m.body[1].get("PlaybackStatus") == ("s", "Paused")]
     assert paused, conn.sent
     assert conn.closed and not any(th.name == "voicecoach-mpris" for th in threading.enumerate())
+
+
+def test_metadata_follows_the_sessions_language(session):
+    from voicecoach.plan.phrases import phrase_book
+
+    tl, mixer, clips = session
+    t = Transport(mixer, tl, clips)
+    player = MprisPlayer(Track("Beinheben", "leg-lifts", tl.frames, SR, phrase_book("fr")), t.request, print)
+    assert player.call(PROPERTIES, "Get", (PLAYER, "Metadata"))[1][0][1]["xesam:comment"] == ("as", ["démarrage"])
+    rep2 = next(s for s in tl.segments if s.set == 1 and s.rep == 2 and s.kind == "eccentric")
+    out = np.zeros((rep2.start + 100, 1), np.float32)
+    t.render(out)
+    player.update(now_playing(t))
+    meta = player.call(PROPERTIES, "Get", (PLAYER, "Metadata"))[1][0][1]
+    assert meta["xesam:title"] == ("s", "Beinheben · série 1/2, rép. 2/3, descente")

@@ -462,7 +462,7 @@ def test_a_sessions_clips_announce_a_skip_to_each_of_its_sets(session):
     from voicecoach.live.transport import session_clips
     tl, mixer, _ = session
     said = []
-    prepared = SimpleNamespace(timeline=tl, mixer=mixer, sounds=make_sounds(SR),
+    prepared = SimpleNamespace(timeline=tl, mixer=mixer, sounds=make_sounds(SR), phrases=None,
                                bank=SimpleNamespace(get=lambda text: said.append(text)
                                                     or np.full(4800, 0.1, np.float32)))
     clips = session_clips(prepared)

@@ -13,7 +13,7 @@ import pytest
 
 from voicecoach.plan.preset import Cues
 from voicecoach.plan.preset_files import builtin_names, load_preset
-from voicecoach.plan.phrases import number_word
+from voicecoach.plan.phrases import default_phrases
 from voicecoach.plan.schedule import build_timeline, estimate_frames
 from voicecoach.plan.timeline import Timeline
 
@@ -48,7 +48,7 @@ def check_breath(preset, tl: Timeline, worded: bool = True) -> None:
         for seg in (s for s in tl.segments if s.kind == "eccentric"):
             for k in range(seg.frames // tl.samplerate):
                 said = spoken_at(tl, seg.start + k * tl.samplerate)
-                assert len(said) == 1 and said[0].endswith(number_word(k + 1)), (seg, k, said)
+                assert len(said) == 1 and said[0].endswith(default_phrases().number(k + 1)), (seg, k, said)
     if preset.cues.bottom and INHALE.search(preset.cues.bottom[0]):
         for seg in (s for s in tl.segments if s.kind == "bottom"):     # the breath in stays
             assert any(INHALE.search(t) for t in spoken_at(tl, seg.start)), seg

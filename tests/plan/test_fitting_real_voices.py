@@ -9,12 +9,12 @@ import pytest
 from voicecoach.cues.timing import cue_bank, spoken_timeline
 from voicecoach.cues import piper_voices
 from voicecoach.cues.settings import EngineKind
-from voicecoach.plan.phrases import number_word
+from voicecoach.plan.phrases import default_phrases
 from voicecoach.plan.preset_files import builtin_names, load_preset
 from voicecoach.plan.schedule import GAP_SECONDS
 
 ENGINES = [EngineKind.PYTTSX3, EngineKind.PIPER]
-COUNTS = {number_word(i) for i in range(1, 100)}
+COUNTS = {default_phrases().number(i) for i in range(1, 100)}
 
 
 @pytest.mark.slow

@@ -151,7 +151,7 @@ def test_deterministic():
 def test_json_shape_matches_design():
     tl = build_timeline(load_preset("leg-lifts"))
     doc = json.loads(tl.to_json())
-    assert list(doc) == ["preset", "samplerate", "frames", "segments", "events"]
+    assert list(doc) == ["preset", "samplerate", "frames", "segments", "events", "language", "voice"]
     assert list(doc["segments"][0]) == ["kind", "start", "frames", "set", "rep", "side"]
     assert list(doc["events"][0]) == ["frame", "kind", "text", "frames", "set", "rep"]
     assert doc["frames"] == sum(s["frames"] for s in doc["segments"])

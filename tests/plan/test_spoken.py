@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.plan.phrases import default_phrases, number_word
+from voicecoach.plan.phrases import default_phrases
 from voicecoach.plan.preset import WarmupStep
 from voicecoach.plan.preset_files import builtin_names, load_preset
 from voicecoach.plan.schedule import build_timeline
@@ -139,7 +139,7 @@ def test_counted_phases_count_up_from_one_on_the_beat(name, speech_len):
     for seg in counted:
         words = [at(tl, seg.start + k * SR)[1] for k in range(seg.frames // SR)]
         assert words[0] and words[0][0].endswith(("one", "One")), (seg, words)
-        assert [w[0] for w in words[1:]] == [number_word(k + 1) for k in range(1, len(words))]
+        assert [w[0] for w in words[1:]] == [default_phrases().number(k + 1) for k in range(1, len(words))]
 
 
 def test_the_warm_up_count_accents_its_first_round_and_ticks_the_rest(speech_len):

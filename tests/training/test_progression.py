@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from voicecoach.plan.phrases import default_phrases
 from voicecoach.training.progression import (
     LADDER,
     RULES,
@@ -345,8 +346,9 @@ def test_a_week_counts_days_not_sessions_and_only_the_last_seven():
 
 def test_rest_days_are_reckoned_in_the_given_zone():
     late = session(days_ago=1, hour=23)  # 23:00 UTC yesterday is 01:00 today in UTC+2
-    assert rest_advice([late], TODAY, UTC).startswith("You trained yesterday")
-    assert rest_advice([late], TODAY, timezone(timedelta(hours=2))).startswith(
+    say = default_phrases().say
+    assert say(rest_advice([late], TODAY, UTC)).startswith("You trained yesterday")
+    assert say(rest_advice([late], TODAY, timezone(timedelta(hours=2)))).startswith(
         "You already trained today")
 
 

@@ -25,6 +25,7 @@ from voicecoach.cues.timing import cue_bank, spoken_timeline
 from voicecoach.errors import InputError, PresetError
 from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.metronome import SHIPPED_SOUNDS
+from voicecoach.plan.phrases import PhraseBook
 from voicecoach.plan.preset import MAX_SESSION_SECONDS, Preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
 from voicecoach.plan.timeline import Timeline
@@ -41,6 +42,8 @@ class Session:
     sounds: dict
     loudness: Loudness | None = None
     """Set by :func:`normalise`: the gain the mixer and the music carry."""
+    phrases: PhraseBook | None = None
+    """The session's language: its player messages and chapters (English when None)."""
 
     def music(self, spec: Path, shuffle: bool = False):
         """The user's music (a file or a folder, looping) decoded at this
@@ -86,6 +89,7 @@ def prepare(
     voice_dir: Path | None = None,
     also: Sequence[str] = (),
     progress: Progress | None = None,
+    phrases: PhraseBook | None = None,
 ) -> Session:
     """Synthesise (or load) every cue, plan the session and build its mixer.
 
@@ -97,7 +101,8 @@ def prepare(
     """
     sounds = session_sounds(preset, samplerate)
     bank = cue_bank(preset, cache_dir, samplerate, engine, voice_dir)
-    timeline = spoken_timeline(preset, bank, {name: len(clip) for name, clip in sounds.items()}, also, progress)
+    lengths = {name: len(clip) for name, clip in sounds.items()}
+    timeline = spoken_timeline(preset, bank, lengths, also, progress, phrases)
     bank.prefetch(also, progress)
     if timeline.frames > MAX_SESSION_SECONDS * samplerate:  # validation over-estimates speech
         raise PresetError(
@@ -109,7 +114,7 @@ def prepare(
     speech = {text: bank.pcm16(text) for text in timeline.texts()}
     levels = {"voice": preset.levels.voice, "ticks": preset.levels.tick}
     mixer = Mixer(timeline, speech, sounds, channels, levels)
-    return Session(preset, timeline, mixer, bank, sounds)
+    return Session(preset, timeline, mixer, bank, sounds, phrases=phrases)
 
 
 def normalise(

@@ -13,14 +13,16 @@ from typing import IO
 from voicecoach.cli.timeline_table import clock
 from voicecoach.live.now_playing import now_playing
 from voicecoach.live.transport import Transport
+from voicecoach.plan.phrases import PhraseBook, default_phrases
 
 
 class KeyReader:
     """Reads single key presses from a terminal in cbreak mode (no echo)."""
 
-    def __init__(self, stream: IO, enabled: bool):
+    def __init__(self, stream: IO, enabled: bool, phrases: PhraseBook | None = None):
         self.stream = stream
         self.enabled = enabled
+        self.phrases = phrases
         self._saved: list | None = None
 
     def __enter__(self) -> KeyReader:
@@ -52,11 +54,12 @@ class KeyReader:
         return data.decode("utf-8", "replace") if data else None
 
 
-def status_text(t: Transport) -> str:
+def status_text(t: Transport, phrases: PhraseBook | None = None) -> str:
     """``set 2/3  rep 4/10  lower  3:12 left`` for where the session is
-    (``count-in``, ``stopping``... while the player speaks)."""
-    now = now_playing(t)
-    return f"{now.describe()}  {clock(now.frames - now.position, now.samplerate)} left"
+    (``count-in``, ``stopping``... while the player speaks), in the session's language."""
+    now, book = now_playing(t), phrases or default_phrases()
+    left = book.text("status_left", clock=clock(now.frames - now.position, now.samplerate))
+    return f"{now.describe(phrases=book)}  {left}"
 
 
 class StatusLine:
@@ -64,15 +67,16 @@ class StatusLine:
 
     HELP = "  [space pause  n next  b set again  q quit]"
 
-    def __init__(self, stream: IO, enabled: bool):
+    def __init__(self, stream: IO, enabled: bool, phrases: PhraseBook | None = None):
         self.stream = stream
         self.enabled = enabled
+        self.phrases = phrases
         self._last = ""
 
     def draw(self, t: Transport) -> None:
         if not self.enabled:
             return
-        text = status_text(t) + self.HELP
+        text = status_text(t, self.phrases) + self.HELP
         if text != self._last:
             self.stream.write("\r\x1b[K" + text)
             self.stream.flush()

@@ -16,6 +16,7 @@ import click
 from voicecoach.cli.environment import Environment
 from voicecoach.cli.options import QUIET
 from voicecoach.cli.printable import printable
+from voicecoach.plan.phrases import DEFAULT_LANGUAGE, PhraseBook, phrase_book
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
@@ -41,24 +42,43 @@ def resolve(spec: str, overrides: dict) -> tuple[Preset, Recommendation | None]:
     """The preset to play (a name, a file, or ``next``: today's workout by
     the method), and the recommendation it is when ``spec`` is ``next``.
     Today's plan is then said in the intro (what and why), unless the sets
-    or reps are overridden: the phone in a pocket has no screen."""
+    or reps are overridden: the phone in a pocket has no screen. The preset
+    comes back in its language (``--language``, its own, else the locale's)."""
     env = current_env()
     plan = None
     if spec == NEXT:
         from voicecoach.training import coach as training
 
         with training.open_history(env.data_dir, env.now(), env.stderr) as history:
-            plan = training.todays_recommendation(history, env.now())
-        click.echo(printable(describe_recommendation(plan), getattr(env.stderr, "encoding", None)), file=env.stderr)
-        preset = load_preset(plan.preset, env.config_dir).with_overrides(sets=plan.sets, reps=plan.reps)
+            plan = training.todays_recommendation(history, env.now(), advice_phrases(overrides.get("language")))
+        text = describe_recommendation(plan, language=overrides.get("language"))
+        click.echo(printable(text, getattr(env.stderr, "encoding", None)), file=env.stderr)
+        preset, book = load_in_language(plan.preset, overrides.get("language"))
+        preset = preset.with_overrides(sets=plan.sets, reps=plan.reps)
         if overrides.get("sets") is None and overrides.get("reps") is None:
-            intro = (training.spoken_plan(plan), *preset.cues.intro)
+            intro = (training.spoken_plan(plan, book), *preset.cues.intro)
             preset = replace(preset, cues=replace(preset.cues, intro=intro))
     else:
-        preset = load_preset(spec, env.config_dir)
-    if any(v is not None for v in overrides.values()):
+        preset, book = load_in_language(spec, overrides.get("language"))
+    if any(v is not None for k, v in overrides.items() if k != "language"):
         preset = preset.with_overrides(**overrides)
-    return preset, plan
+    return replace(preset, language=book.language), plan
+
+
+def load_in_language(spec: str, language: str | None = None) -> tuple[Preset, PhraseBook]:
+    """The preset ``spec`` and the phrase book of its language: ``language``
+    (the command line's), else the preset's own, else the locale's."""
+    env = current_env()
+    preset = load_preset(spec, env.config_dir)
+    book = phrase_book(language or preset.language or env.language, env.config_dir)
+    if book.language != DEFAULT_LANGUAGE:
+        preset = load_preset(spec, env.config_dir, book)
+    return preset, book
+
+
+def session_phrases(preset: Preset) -> PhraseBook:
+    """The phrase book of a preset :func:`resolve` gave: what the session says and shows."""
+    return phrase_book(preset.language or DEFAULT_LANGUAGE, current_env().config_dir)
 
 
 def show_progress() -> bool:
@@ -122,7 +142,14 @@ def prepare_session(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, channe
     env = current_env()
     with ProgressLine("cues synthesised", counted=True) as progress:
         return prepare(
-            preset, env.cache_dir, samplerate, channels, voice_dir=voice_dir(env), also=also, progress=progress
+            preset,
+            env.cache_dir,
+            samplerate,
+            channels,
+            voice_dir=voice_dir(env),
+            also=also,
+            progress=progress,
+            phrases=session_phrases(preset),
         )
 
 
@@ -133,12 +160,19 @@ def voice_dir(env) -> Path:
     return user_voice_dir(env.data_dir)
 
 
-def describe_recommendation(recommendation: Recommendation, upcoming: bool = False) -> str:
-    """One sentence: today's (or the next) recommended workout and why."""
+def advice_phrases(language: str | None = None) -> PhraseBook:
+    """The phrase book the coaching advice is said in: ``language``, else the locale's."""
+    env = current_env()
+    return phrase_book(language or env.language, env.config_dir)
+
+
+def describe_recommendation(recommendation: Recommendation, upcoming: bool = False, language: str | None = None) -> str:
+    """One sentence: today's (or the next) recommended workout and why, in
+    ``language`` (else the locale's), as :func:`advice_phrases` said its reasons."""
     r = recommendation
-    title = load_preset(r.preset, current_env().config_dir).title  # the user's own preset when it shadows a built-in
-    head = "Next session" if upcoming else "Today"
-    text = f"{head}: {title} ({r.preset}), {r.sets} sets of {r.reps}. {r.reason}"
+    preset, book = load_in_language(r.preset, language)  # the user's own preset when it shadows a built-in
+    key = "advice_upcoming" if upcoming else "advice_today"
+    text = book.text(key, title=preset.title, preset=r.preset, sets=r.sets, reps=r.reps, reason=r.reason)
     if r.rest_advice and not upcoming:
         text += f" {r.rest_advice}"
     return text

@@ -18,6 +18,8 @@ from typing import IO, TYPE_CHECKING, Protocol, TextIO
 
 import platformdirs
 
+from voicecoach.plan.phrases import locale_language
+
 if TYPE_CHECKING:  # the real ones import numpy and sounddevice: only when playing
     from voicecoach.live.playback import Control
     from voicecoach.live.player import Backend
@@ -81,6 +83,7 @@ class Environment:
     controls: tuple[Control, ...] = ()
     listener: Callable[..., AbstractContextManager] | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    language: str = field(default_factory=locale_language)  # from LC_ALL, LC_MESSAGES, LANG
     stdin_isatty: bool | None = None
     stderr_isatty: bool | None = None
 

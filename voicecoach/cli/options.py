@@ -26,14 +26,15 @@ class FiniteFloat(click.FloatRange):
 
 
 def override_options(func):
-    """``--sets --reps --tempo --rest --voice --rate --engine`` on play, export and timeline."""
+    """``--sets --reps --tempo --rest --voice --language --rate --engine`` on play, export and timeline."""
     for decl, kind, text in reversed(
         [
             ("--sets", int, "Number of sets."),
             ("--reps", int, "Reps per set."),
             ("--tempo", str, "Lifting tempo eccentric-bottom-concentric-top, e.g. 3-1-2-1."),
             ("--rest", FiniteFloat(), "Seconds of rest between sets."),
-            ("--voice", str, "Speech voice (see 'voicecoach voices')."),
+            ("--voice", str, "Speech voice (see 'voicecoach voices'); it must speak the language."),
+            ("--language", str, "Language of the coach: de, en, es, fr or one you added (default: the locale's)."),
             ("--rate", int, "Speaking rate in words per minute."),
             (
                 "--engine",

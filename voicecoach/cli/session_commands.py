@@ -20,6 +20,7 @@ from voicecoach.cli.context import (
     prepare_session,
     printable,
     resolve,
+    session_phrases,
     show_progress,
 )
 from voicecoach.cli.options import loudness_option, music_options, override_options, quiet_option
@@ -27,6 +28,7 @@ from voicecoach.cli.timeline_table import clock, format_table
 from voicecoach.encode.chapters import chapters
 from voicecoach.encode.formats import FORMATS
 from voicecoach.errors import InputError
+from voicecoach.plan.phrases import PhraseBook, default_phrases
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import DEFAULT_PRESET
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE
@@ -46,6 +48,7 @@ T = TypeVar("T")
 def timeline(preset: str, as_json: bool, **overrides) -> None:
     """Print the plan of a session: every segment and what is heard."""
     p = resolve(preset, overrides)[0]
+    book = session_phrases(p)
     if p.sounds:  # its own sound files: their lengths need decoding
         plan = prepare_session(p).timeline
     else:  # spoken lengths only: no numpy on a warm cache
@@ -57,8 +60,8 @@ def timeline(preset: str, as_json: bool, **overrides) -> None:
             cue_bank(p, env.cache_dir, voice_dir=voice_dir(env)) as bank,
             ProgressLine("cues synthesised", counted=True) as progress,
         ):
-            plan = spoken_timeline(p, bank, progress=progress)
-    echo(plan.to_json() if as_json else format_table(plan), nl=as_json)
+            plan = spoken_timeline(p, bank, progress=progress, phrases=book)
+    echo(plan.to_json() if as_json else format_table(plan, book), nl=as_json)
 
 
 @click.command()
@@ -138,12 +141,13 @@ def export(
         subtype="FLOAT" if as_float else None,
         stems=stems,
         cue_sheet=cue_sheet,
-        title=session_title(p),
+        title=session_title(p, session.phrases),
         preset=p.name,
         album=p.title,
         date=env.now().date().isoformat(),
         track=_program_track() if preset == NEXT else None,
         loudness=session.loudness.target if session.loudness else None,
+        phrases=session.phrases,
     )
     total = session.timeline.frames
     label = f"Writing {printable(path.name)}"
@@ -157,7 +161,7 @@ def export(
     say = (lambda line: click.echo(printable(line), file=env.stderr)) if to_stdout else echo
     for name in written:
         say(f"wrote {'standard output' if to_stdout else name}")
-    say(f"{p.title}: {minutes:.1f} min, {len(chapters(session.timeline))} chapters")
+    say(f"{p.title}: {minutes:.1f} min, {len(chapters(session.timeline, session.phrases))} chapters")
 
 
 @click.command()
@@ -208,14 +212,15 @@ def play(
     backend, found = listing()
     dev = resolve_device(device, found)  # before the slow part
     voice = _voice_control(listen, mic, wake, env.listener)
-    also = clip_texts(p.sets, p.reps if voice is not None else 0)
+    also = clip_texts(p.sets, p.reps if voice is not None else 0, phrases=session_phrases(p))
     session, tracks = _loud_session(p, music, shuffle, loudness, also=also)
-    mpris = open_mpris(Track(p.title, p.name, session.timeline.frames, session.timeline.samplerate), not no_mpris)
+    track = Track(p.title, p.name, session.timeline.frames, session.timeline.samplerate, session.phrases)
+    mpris = open_mpris(track, not no_mpris)
     controls = env.controls + ((mpris,) if mpris is not None else ()) + ((voice,) if voice is not None else ())
     counts = voice.answers if voice is not None else {}
     noise = NativeNoise(env.stderr)
     terminal: list[IO] = [env.stderr]  # PortAudio's own lines are kept off it while it plays
-    status = StatusLine(env.stderr, env.interactive)
+    status = StatusLine(env.stderr, env.interactive, session.phrases)
 
     def notice(text: str) -> None:
         status.clear()
@@ -306,11 +311,13 @@ def _loud_session(
         return normalise(session, target, stream, current_env().cache_dir, progress), stream
 
 
-def session_title(preset: Preset) -> str:
-    """The title of a session as played: ``Straight-leg lifts \u2014 3 \u00d7 12``."""
-    work = f"{preset.hold:g} s" if preset.hold is not None else f"{preset.reps}"
-    each = " per side" if preset.sides == "each" else ""
-    return f"{preset.title} \u2014 {preset.sets} \u00d7 {work}{each}"
+def session_title(preset: Preset, phrases: PhraseBook | None = None) -> str:
+    """The title of a session as played: ``Straight-leg lifts \u2014 3 \u00d7 12``, in its language."""
+    kind = "title_hold" if preset.hold is not None else "title_each" if preset.sides == "each" else "title_reps"
+    seconds = f"{preset.hold or 0:g}"
+    return (phrases or default_phrases()).text(
+        kind, title=preset.title, sets=preset.sets, reps=preset.reps, seconds=seconds
+    )
 
 
 def _program_track() -> int:
@@ -393,11 +400,11 @@ def _record_play(
             echo(log_hint(preset.name, [s.reps_played if s.perfect is None else s.perfect for s in record.done_sets]))
             return
         else:
-            typed = training.ask_perfect_reps(record, env.stdin, env.stderr)
+            typed = training.ask_perfect_reps(record, env.stdin, env.stderr, session_phrases(preset))
             if typed is None:
                 return
             history.set_perfect(workout_id, typed)
             answers = typed
-        recommendation = training.todays_recommendation(history, env.now())
+        recommendation = training.todays_recommendation(history, env.now(), session_phrases(preset))
     echo(f"Logged {sum(answers)} perfect reps ({' '.join(map(str, answers))}).")
-    echo(describe_recommendation(recommendation, upcoming=True))
+    echo(describe_recommendation(recommendation, upcoming=True, language=preset.language))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.labels import LabelStyle, segment_label
+from voicecoach.plan.phrases import PhraseBook
 from voicecoach.plan.timeline import Timeline
 
 
@@ -14,7 +15,7 @@ def clock(frames: int, samplerate: int) -> str:
     return f"{tenths // 600}:{tenths // 10 % 60:02d}.{tenths % 10}"
 
 
-def format_table(timeline: Timeline) -> str:
+def format_table(timeline: Timeline, phrases: PhraseBook | None = None) -> str:
     sr = timeline.samplerate
     heard: list[list[str]] = [[] for _ in timeline.segments]
     ticks = [0] * len(timeline.segments)
@@ -33,7 +34,7 @@ def format_table(timeline: Timeline) -> str:
         f"{'time':>8}  {'len':>5}  {'set':>3} {'rep':>3}  {'phase':<13} heard",
     ]
     for seg, said, n in zip(timeline.segments, heard, ticks, strict=True):
-        label = segment_label(seg.kind, LabelStyle.TABLE)
+        label = segment_label(seg.kind, LabelStyle.TABLE, phrases)
         if seg.side:
             label = f"{label} ({seg.side})"
         beats = f" [{n} beat{'s' * (n != 1)}]" if n else ""

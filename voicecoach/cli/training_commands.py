@@ -7,7 +7,7 @@ from datetime import date
 
 import click
 
-from voicecoach.cli.context import current_env, describe_recommendation, echo
+from voicecoach.cli.context import advice_phrases, current_env, describe_recommendation, echo
 from voicecoach.errors import InputError
 from voicecoach.plan.preset_files import DEFAULT_PRESET
 
@@ -19,10 +19,10 @@ def next_cmd() -> None:
 
     env = current_env()
     with training.open_history(env.data_dir, env.now(), env.stderr, read_only=True) as history:
-        recommendation = training.todays_recommendation(history, env.now())
+        recommendation = training.todays_recommendation(history, env.now(), advice_phrases())
     echo(describe_recommendation(recommendation))
     if recommendation.rest_today:
-        echo("To train anyway, 'voicecoach play next' plays it.")  # when to train again: the advice says
+        echo(advice_phrases().text("advice_rest_anyway"))  # when to train again: the advice says
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

@@ -21,7 +21,8 @@ from voicecoach.cues.cache import CueCache, cue_key
 from voicecoach.cues.engine import SpeechEngine
 from voicecoach.cues.engine_choice import resolve
 from voicecoach.cues.identity import speech_identity
-from voicecoach.cues.settings import SpeechSettings, check_text
+from voicecoach.cues.piper_voices import choose_piper_voice
+from voicecoach.cues.settings import EngineKind, SpeechSettings, check_text
 from voicecoach.errors import InputError
 
 if TYPE_CHECKING:
@@ -118,6 +119,12 @@ class CueBank:
                 memo = self.cache.directory if self.cache is not None else None
                 self._identity = speech_identity(self.settings.engine, self.settings, self.voice_dir, memo)
         return cue_key(text, self.settings, self.samplerate, self._identity)
+
+    def voice_id(self) -> str:
+        """The voice that speaks: a Piper voice's id, or what pyttsx3 is given ("default": the engine's own)."""
+        if self.settings.engine is EngineKind.PIPER:
+            return choose_piper_voice(self.settings.voice, self.voice_dir).voice.id
+        return self.settings.voice or "default"
 
     def get(self, text: str) -> np.ndarray:
         """The processed cue: float32, shape ``(n,)`` at ``samplerate``, read-only."""

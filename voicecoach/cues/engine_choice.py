@@ -12,8 +12,8 @@ from pathlib import Path
 
 from voicecoach.cues.piper_voices import choose_piper_voice, find_piper_voices, piper_installed
 from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice
-from voicecoach.cues.voices import match_voice, unknown_voice
-from voicecoach.errors import SpeechEngineError
+from voicecoach.cues.voices import match_voice, norm, unknown_voice
+from voicecoach.errors import InputError, SpeechEngineError
 
 
 def neural_available(voice_dir: Path | None) -> bool:
@@ -73,3 +73,23 @@ def check_voice(settings: SpeechSettings, voice_dir: Path | None = None, where: 
             pool = [f.voice for f in find_piper_voices(voice_dir)] + voices
         raise unknown_voice(resolved.voice, pool, where)
     return resolved
+
+
+def speaks(voice: Voice, language: str) -> bool:
+    """Whether ``voice`` speaks ``language`` (``de`` for a ``de-at`` voice too)."""
+    return any(norm(lang).split("-")[0] == language for lang in voice.languages)
+
+
+def check_language(settings: SpeechSettings, language: str, voice_dir: Path | None = None) -> None:
+    """Refuse an explicit voice (``settings`` resolved) that does not speak ``language``: one line, exit 2."""
+    if settings.voice is None:
+        return
+    if settings.engine is EngineKind.PIPER:
+        voice: Voice | None = choose_piper_voice(settings.voice, voice_dir).voice
+    else:
+        voice = match_voice(settings.voice, pyttsx3_voices())
+    if voice is not None and not speaks(voice, language):
+        raise InputError(
+            f"voice: {settings.voice!r} ({voice.id}) speaks {', '.join(voice.languages)}, not {language}; "
+            f"leave out --voice, or choose one of: voicecoach voices --language {language}"
+        )

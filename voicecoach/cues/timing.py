@@ -7,13 +7,16 @@ numpy or the speech worker; a miss synthesises the phrase (and imports numpy the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from voicecoach.cues.bank import CueBank, Progress
 from voicecoach.cues.cache import CueCache
 from voicecoach.cues.engine import SpeechEngine
+from voicecoach.cues.engine_choice import check_language
 from voicecoach.cues.settings import SpeechSettings
 from voicecoach.plan.kinds import EngineKind
+from voicecoach.plan.phrases import DEFAULT_LANGUAGE, PhraseBook
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.schedule import DEFAULT_SAMPLERATE, build_timeline, speech_texts
 from voicecoach.plan.timeline import Timeline
@@ -28,8 +31,20 @@ def cue_bank(
 ) -> CueBank:
     """The cue bank for ``preset``'s engine, voice and rate, cached under
     ``cache_dir``; ``voice_dir`` holds the user's own Piper voices."""
-    settings = SpeechSettings(voice=preset.voice, rate=preset.rate, engine=preset.engine or EngineKind.AUTO)
-    return CueBank(samplerate, settings, CueCache(Path(cache_dir) / "cues"), engine, voice_dir)
+    voice = language_voice(preset.voice, preset.language)
+    settings = SpeechSettings(voice=voice, rate=preset.rate, engine=preset.engine or EngineKind.AUTO)
+    bank = CueBank(samplerate, settings, CueCache(Path(cache_dir) / "cues"), engine, voice_dir)
+    if preset.voice is not None and preset.language is not None and engine is None:
+        check_language(bank.settings, preset.language, voice_dir)
+    return bank
+
+
+def language_voice(voice: str | None, language: str | None) -> str | None:
+    """The voice asked for: ``voice``, else one that speaks ``language`` (the
+    engine's default for English); a Piper voice of the language wins over espeak-ng's."""
+    if voice is not None or language in (None, DEFAULT_LANGUAGE):
+        return voice
+    return language
 
 
 def spoken_timeline(
@@ -38,6 +53,7 @@ def spoken_timeline(
     sound_lengths: Mapping[str, int] | None = None,
     also: Sequence[str] = (),
     progress: Progress | None = None,
+    phrases: PhraseBook | None = None,
 ) -> Timeline:
     """The timeline of ``preset`` with every phrase's true spoken length, and the length of each of its own sounds
     when it has some (by role).
@@ -57,13 +73,14 @@ def spoken_timeline(
             bank.start_engine()
         return 1 if n is None else n
 
+    voice = f"{bank.settings.engine}:{bank.voice_id()}"
     try:
-        timeline = build_timeline(preset, known, bank.samplerate, sound_lengths=sound_lengths)
+        timeline = build_timeline(preset, known, bank.samplerate, phrases, sound_lengths)
     except Exception:
         if not missing:  # the plan's own error, with every true length
             raise
     else:
         if not missing:
-            return timeline
-    bank.prefetch([*speech_texts(preset, bank.samplerate), *also], progress)
-    return build_timeline(preset, bank.frames, bank.samplerate, sound_lengths=sound_lengths)
+            return replace(timeline, voice=voice)
+    bank.prefetch([*speech_texts(preset, bank.samplerate, phrases), *also], progress)
+    return replace(build_timeline(preset, bank.frames, bank.samplerate, phrases, sound_lengths), voice=voice)

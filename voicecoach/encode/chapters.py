@@ -16,6 +16,7 @@ from voicecoach import __version__
 from voicecoach.errors import InputError
 from voicecoach.plan.kinds import REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.labels import LabelStyle, segment_label
+from voicecoach.plan.phrases import PhraseBook, default_phrases
 from voicecoach.plan.timeline import Segment, Timeline
 
 __all__ = ["Chapter", "chapter_spans", "chapter_stamps", "chapters", "check_cue_filename", "cue_sheet"]
@@ -29,15 +30,17 @@ class Chapter:
     title: str
 
 
-def chapters(timeline: Timeline) -> list[Chapter]:
+def chapters(timeline: Timeline, phrases: PhraseBook | None = None) -> list[Chapter]:
     """One chapter per set and per rest, plus intro, warm-up and outro.
 
     A set's chapter starts at its announcement ("Set 1 of 3, get ready",
     "Next up, set 2 of 3" near the end of the rest), so skipping to it on a
     phone lands before the first lift, not on it. Sides that alternate rep by
     rep live inside their set's chapter; sides done in turn (all left, then
-    all right) get a chapter each, starting where that side begins.
+    all right) get a chapter each, starting where that side begins. Titles are
+    in the language of ``phrases`` (English when None).
     """
+    book = phrases or default_phrases()
     segs = [s for s in timeline.segments if s.frames > 0 and s.start < timeline.frames]
     sets = max(
         (s.set for s in segs if s.set is not None and (s.kind in REP_KINDS or s.kind == SegmentKind.GET_READY)),
@@ -49,17 +52,17 @@ def chapters(timeline: Timeline) -> list[Chapter]:
     for seg in segs:
         start = seg.start
         if seg.kind in REP_KINDS or (seg.kind == SegmentKind.GET_READY and seg.set is not None):
-            title = f"Set {seg.set} of {sets}" if seg.set is not None else "Exercise"
+            title = book.text("chapter_set", set=seg.set, sets=sets) if seg.set else book.text("chapter_exercise")
             if seg.set in per_side:
                 side = seg.side
                 if seg.kind == SegmentKind.GET_READY:  # announces what follows: take its side
                     side = next((s.side for s in segs if s.kind in REP_KINDS and s.set == seg.set), side)
                 if side:
-                    title += f", {side}"
+                    title = book.text("chapter_side", chapter=title, side=side)
             if seg.set is not None:  # the set's first chapter (a later side starts on its own)
                 start = min(start, announced.pop(seg.set, start))
         else:
-            title = segment_label(seg.kind, LabelStyle.CHAPTER)
+            title = segment_label(seg.kind, LabelStyle.CHAPTER, book)
         if not marks or marks[-1].title != title:
             marks.append(Chapter(max(0, start), title))
     # an announcement inside the rest before it moves the set's start back:

@@ -34,6 +34,7 @@ from voicecoach.encode.streaming import stream
 from voicecoach.encode.tags import Tags
 from voicecoach.encode.targets import Target, TargetKind, check_stdout, resolve_target, writable_in_place
 from voicecoach.errors import ExportError, InputError
+from voicecoach.plan.phrases import default_phrases
 from voicecoach.plan.timeline import Timeline
 
 __all__ = ["export"]
@@ -109,7 +110,7 @@ def export(
             "(standard output, a FIFO or a device); name a file"
         )
     audio_targets, cue_target = _targets(path, fmt, main, options, bed, force)
-    chaps = chapters(timeline)
+    chaps = chapters(timeline, options.phrases)
     job = Job(mixer.frames, options.channels, options.samplerate, subtype, tuple(chaps), stream=not main.seekable)
     fmt_writer = writer_class(job)
     tags = _tags(options, timeline, path)
@@ -161,7 +162,7 @@ def _tags(options: ExportOptions, timeline: Timeline, path: Path) -> Tags:
         title=options.title or preset or path.stem,
         artist=options.artist,
         album=options.album or preset,
-        comment=f"voicecoach session: {preset}",
+        comment=(options.phrases or default_phrases()).text("tag_comment", preset=preset),
         genre=options.genre,
         date=options.date or "",
         track=options.track,

@@ -31,6 +31,7 @@ from typing import Any
 
 from voicecoach.live.now_playing import NowPlaying, now_playing
 from voicecoach.live.transport import Transport, TransportCommand, TransportState
+from voicecoach.plan.phrases import PhraseBook, default_phrases
 
 __all__ = ["BUS_NAME", "PATH", "MprisControl", "MprisError", "MprisPlayer", "Signal", "Track", "open_mpris"]
 
@@ -78,6 +79,7 @@ class Track:
     preset: str
     frames: int
     samplerate: int
+    phrases: PhraseBook | None = None  # the language of where it is (English when None)
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,8 @@ class MprisPlayer:
         live = state not in (TransportState.DONE, "quitting")
         status = {"playing": "Playing", "paused": "Paused"}.get(state, "Stopped")  # TransportState's values
         t = self.track
-        where = now.describe(", ") if now is not None else "starting"
+        book = t.phrases or default_phrases()
+        where = now.describe(", ", book) if now is not None else book.text("status_starting")
         metadata = {
             "mpris:trackid": ("o", TRACK_ID),
             "mpris:length": ("x", _us(t.frames, t.samplerate)),

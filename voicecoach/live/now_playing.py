@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from voicecoach.live.transport import Activity, Transport, TransportState
 from voicecoach.plan.kinds import SegmentKind
 from voicecoach.plan.labels import LabelStyle, segment_label
+from voicecoach.plan.phrases import PhraseBook, default_phrases
 
 
 @dataclass(frozen=True)
@@ -30,20 +31,21 @@ class NowPlaying:
     side: str | None
     seeks: int
 
-    def describe(self, sep: str = "  ") -> str:
+    def describe(self, sep: str = "  ", phrases: PhraseBook | None = None) -> str:
         """``set 2/3  rep 4/10  lower``, ending with what is going on: ``lift``,
-        ``rest``, ``PAUSED``, ``count-in``..."""
+        ``rest``, ``PAUSED``, ``count-in``... in the language of ``phrases``."""
+        book = phrases or default_phrases()
         parts = []
         if self.set and self.segment != SegmentKind.REST:
-            parts.append(f"set {self.set}/{self.sets}")
+            parts.append(book.text("status_set", set=self.set, sets=self.sets))
         if self.rep:
-            parts.append(f"rep {self.rep}/{self.reps}" + (f" {self.side}" if self.side else ""))
+            parts.append(book.text("status_rep", rep=self.rep, reps=self.reps) + (f" {self.side}" if self.side else ""))
         if self.state == TransportState.PAUSED:
-            parts.append("PAUSED")
+            parts.append(book.text("status_paused"))
         elif self.activity != Activity.SESSION:
-            parts.append(str(self.activity))
+            parts.append(book.entries["activities"][self.activity])
         else:
-            parts.append(segment_label(self.segment, LabelStyle.STATUS))
+            parts.append(segment_label(self.segment, LabelStyle.STATUS, book))
         return sep.join(parts)
 
 

@@ -20,6 +20,7 @@ from voicecoach.live.music_feed import MusicFeeder
 from voicecoach.live.player import DEFAULT_LATENCY, Backend, Hooks, Player, PlayResult
 from voicecoach.live.transport import Transport, make_clips, session_clips
 from voicecoach.plan.kinds import EventKind
+from voicecoach.plan.phrases import PhraseBook
 
 __all__ = ["Control", "DeviceLost", "Hooks", "PlayInterrupted", "clip_texts", "play"]
 
@@ -89,11 +90,12 @@ def play(
     return result
 
 
-def clip_texts(sets: int, reps: int = 0, samplerate: int = 48000) -> list[str]:
-    """Every phrase the player's clips say for a session of ``sets`` sets, so they can be synthesised with the
-    session's own cues (in the same pool of workers) rather than one by one after them; ``reps`` when voice
-    control listens (its confirmations of a count)."""
+def clip_texts(sets: int, reps: int = 0, samplerate: int = 48000, phrases: PhraseBook | None = None) -> list[str]:
+    """Every phrase the player's clips say for a session of ``sets`` sets, in the language of ``phrases``, so they
+    can be synthesised with the session's own cues (in the same pool of workers) rather than one by one after them;
+    ``reps`` when voice control listens (its confirmations of a count)."""
     said: dict[str, None] = {}
     silent = np.zeros(1, np.float32)
-    make_clips(lambda text: said.setdefault(text) or silent, {EventKind.TICK: silent}, samplerate, sets=sets, reps=reps)
+    tick: dict[str, np.ndarray] = {EventKind.TICK: silent}
+    make_clips(lambda text: said.setdefault(text) or silent, tick, samplerate, phrases, sets=sets, reps=reps)
     return list(said)

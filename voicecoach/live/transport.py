@@ -47,7 +47,7 @@ from voicecoach.audio.normalise import limited
 from voicecoach.common.arrays import scale_frames
 from voicecoach.common.fades import fade_in
 from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
-from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
+from voicecoach.plan.phrases import PhraseBook, default_phrases
 from voicecoach.plan.timeline import Timeline
 
 FADE_SECONDS = 0.005  # the session fades out this fast when interrupted
@@ -656,7 +656,7 @@ def make_clips(
         for i in range(COUNT_IN):
             at = beat0 + i * sr
             out[at : at + len(tick)] += tick[: len(out) - at]
-            word = words(number_word(COUNT_IN - i))[:sr]
+            word = words(book.number(COUNT_IN - i))[:sr]
             out[at : at + len(word)] += word
         return finish(out)
 
@@ -707,6 +707,7 @@ def session_clips(session, listening: bool = False) -> Clips:
         session.bank.get,
         session.sounds,
         session.timeline.samplerate,
+        session.phrases,
         sets=sets,
         voice_gain=session.mixer.bus_gain("voice"),
         tick_gain=session.mixer.bus_gain("ticks"),

@@ -9,6 +9,7 @@ Finding and reading preset files is :mod:`voicecoach.plan.preset_files`.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -66,7 +67,7 @@ class Cues:
 
 
 OVERRIDE_KEYS = {k: k for k in ("sets", "reps", "tempo", "rest")} | {
-    k: f"speech.{k}" for k in ("voice", "rate", "engine")
+    k: f"speech.{k}" for k in ("voice", "rate", "engine", "language")
 }
 OVERRIDE_KEYS |= {"voice_volume": "mix.voice", "tick_volume": "mix.ticks", "music_volume": "mix.music"}
 """:meth:`Preset.with_overrides` keyword -> the preset key it sets; the option a user
@@ -93,11 +94,12 @@ class Preset:
     hold: float | None = None
     start: SegmentKind = SegmentKind.CONCENTRIC
     sides: Side = Side.NONE
-    side_names: tuple[str, str] = ("Left", "Right")
+    side_names: tuple[str, str] | None = None  # None: the phrase book's
     count: tuple[SegmentKind, ...] = (SegmentKind.ECCENTRIC,)
     voice: str | None = None
     rate: int | None = None
     engine: EngineKind | None = None
+    language: str | None = None  # None: the locale's
     cues: Cues = field(default_factory=Cues)
     warmup: tuple[WarmupStep, ...] = ()
     levels: Levels = field(default_factory=Levels)
@@ -152,6 +154,7 @@ class Preset:
         voice: str | None = None,
         rate: int | None = None,
         engine: str | None = None,
+        language: str | None = None,
         voice_volume: float | None = None,
         tick_volume: float | None = None,
         music_volume: float | None = None,
@@ -176,7 +179,9 @@ class Preset:
 _TOP_KEYS: tuple[str, ...] = ("name", "title", "exercise", "variation", "description", "sets", "reps", "rest")
 _TOP_KEYS += ("tempo", "hold", "start", "sides", "side_names", "count", "speech", "cues", "warmup", "mix", "sounds")
 _CUE_KEYS = tuple(f.name for f in fields(Cues))
-_SPEECH_KEYS = ("voice", "rate", "engine")
+CUE_TEXTS = _CUE_KEYS[:8]
+"""The ``[cues]`` keys that hold words (the rest are numbers and switches)."""
+_SPEECH_KEYS = ("voice", "rate", "engine", "language")
 _WARMUP_KEYS = ("say", "seconds", "count")
 _LEVEL_KEYS = {"voice": "voice_db", "ticks": "tick_db", "music": "music_db"}
 _DUCK_KEYS = {  # key -> (Duck field, upper bound, unit)
@@ -243,26 +248,30 @@ def _movement(c: Checker, data: dict) -> dict[str, Any]:
         hold = c.seconds(data, "hold", 1, 600)
     start = SegmentKind(c.choice(data, "start", tuple(PHASE_ORDER), SegmentKind.CONCENTRIC))
     sides = Side(c.choice(data, "sides", tuple(Side), Side.NONE))
-    side_names = c.texts(data, "side_names") or ("Left", "Right")
+    side_names = c.texts(data, "side_names")
     for i, side in enumerate(side_names):
         if len(side) > 40:
             raise c.fail(f"side_names[{i}]", "is too long (at most 40 characters)", side[:40] + "...")
-    if len(side_names) != 2:
+    if "side_names" in data and len(side_names) != 2:
         raise c.fail("side_names", "must name exactly two sides", list(side_names))
     raw = data.get("count", [SegmentKind.ECCENTRIC])
     if not isinstance(raw, list) or any(p not in MOVING_KINDS for p in raw):
         raise c.fail("count", f"must be a list of phases counted aloud, from {', '.join(MOVING_KINDS)}", raw)
-    count, names = tuple(dict.fromkeys(SegmentKind(p) for p in raw)), (side_names[0], side_names[1])
+    count = tuple(dict.fromkeys(SegmentKind(p) for p in raw))
+    names = (side_names[0], side_names[1]) if side_names else None
     return {"tempo": tempo, "hold": hold, "start": start, "sides": sides, "side_names": names, "count": count}
 
 
 def _speech(c: Checker, table: dict) -> dict[str, Any]:
-    """``[speech]``: the voice, its rate and the engine, each None when not given."""
+    """``[speech]``: the voice, its rate, the engine and the language, each None when not given."""
     c.unknown(table, _SPEECH_KEYS, "speech.")
     voice = c.text(table, "speech.voice", default=None)
     rate = c.integer(table, "speech.rate", 80, 450, default=None)
     engine = c.choice(table, "speech.engine", tuple(EngineKind), "auto") if "engine" in table else None
-    return {"voice": voice, "rate": rate, "engine": engine and EngineKind(engine)}
+    language = c.text(table, "speech.language", default=None, max_len=16)
+    if language is not None and not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", language):
+        raise c.fail("speech.language", "must be a language code such as de, fr, es or en", language)
+    return {"voice": voice, "rate": rate, "engine": engine and EngineKind(engine), "language": language}
 
 
 def _cues(c: Checker, table: dict, per_set: int) -> Cues:
@@ -336,8 +345,11 @@ def preset_to_dict(preset: Preset) -> dict:
     else:
         data["hold"] = preset.hold
     data.update(start=str(preset.start), sides=str(preset.sides))
-    data.update(side_names=list(preset.side_names), count=[str(p) for p in preset.count])
+    if preset.side_names is not None:
+        data["side_names"] = list(preset.side_names)
+    data["count"] = [str(p) for p in preset.count]
     speech = {"voice": preset.voice, "rate": preset.rate, "engine": preset.engine and str(preset.engine)}
+    speech["language"] = preset.language
     if any(v is not None for v in speech.values()):
         data["speech"] = {k: v for k, v in speech.items() if v is not None}
     cues: dict[str, Any] = {k: list(getattr(preset.cues, k)) for k in _CUE_KEYS[:8]}

@@ -7,12 +7,14 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import tomllib
 from importlib import resources
 from pathlib import Path
 
 from voicecoach.common.files import UnusableFile, read_capped
 from voicecoach.errors import PresetError
-from voicecoach.plan.preset import Preset, dump_preset, parse_preset
+from voicecoach.plan.phrases import PhraseBook
+from voicecoach.plan.preset import Preset, dump_preset, parse_preset, preset_from_dict
 
 DEFAULT_PRESET = "leg-lifts"  # played when no preset is named
 MAX_PRESET_BYTES = 1024 * 1024
@@ -50,9 +52,11 @@ def load_file(path: Path) -> Preset:
     return parse_preset(text, str(path), name=path.stem, base_dir=path.parent)
 
 
-def load_preset(spec: str, config_dir: Path | None = None) -> Preset:
+def load_preset(spec: str, config_dir: Path | None = None, phrases: PhraseBook | None = None) -> Preset:
     """Resolve ``spec``: a path to a ``.toml`` file, a user preset name (in
-    ``config_dir/presets``, shadowing built-ins) or a built-in name."""
+    ``config_dir/presets``, shadowing built-ins) or a built-in name. A
+    built-in speaks the language of ``phrases`` when the book translates it;
+    the user's own presets say their own words."""
     if not isinstance(spec, str):
         raise TypeError(f"preset must be a name or a path string, got {type(spec).__name__}")
     if spec.endswith(".toml") or "/" in spec or "\\" in spec:
@@ -64,11 +68,25 @@ def load_preset(spec: str, config_dir: Path | None = None) -> Preset:
         return dataclasses.replace(load_file(mine), name=spec)
     resource = _builtin_dir() / f"{spec}.toml"
     if resource.is_file():
-        return parse_preset(resource.read_text("utf-8"), f"built-in preset {spec}", name=spec)
+        data = tomllib.loads(resource.read_text("utf-8"))
+        words = {} if phrases is None else phrases.entries.get("presets", {}).get(spec, {})
+        return preset_from_dict(translated(data, words), f"built-in preset {spec}", name=spec)
     known = builtin_names() + user_names(config_dir)
     close = difflib.get_close_matches(spec, known, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else f"; known presets: {', '.join(known)}"
     raise PresetError(spec, None, f"no such preset{hint}")
+
+
+def translated(data: dict, words: dict) -> dict:
+    """A preset's TOML with a phrase book's words for it: title, description,
+    side names and cues replaced, warm-up steps said in order."""
+    out = {**data, **{k: words[k] for k in ("title", "description", "side_names") if k in words}}
+    out["cues"] = {**data.get("cues", {}), **words.get("cues", {})}
+    says = list(words.get("warmup", ()))
+    out["warmup"] = [
+        {**step, "say": says[i]} if i < len(says) else step for i, step in enumerate(data.get("warmup", []))
+    ]
+    return out
 
 
 def save_user_preset(name: str, preset: Preset, config_dir: Path) -> Path:

@@ -68,7 +68,8 @@ class _Planner:
         self._rest_said: set[str] = set()
         self._deferred: list[str] = []  # rep reminders that found no room in their rep
         self.unsaid: list[Dropped] = []  # reminders with no room and no rest to go to
-        self._words = {i: (number_word(i),) for i in range(1, 100)}
+        self.sides = p.side_names or phrases.side_names
+        self.count_word = functools.cache(lambda n: (phrases.number(n),))  # "Two": asked every rep
         self.reminders = RepReminder(say_len, self.gap, sr, p.count, phrases)
 
     def frames(self, seconds: float) -> int:
@@ -136,7 +137,7 @@ class _Planner:
                 for i in range(step.count):
                     at = start + first + i * slot
                     self.sound(EventKind.ACCENT if i == 0 else EventKind.TICK, at)
-                    self.say((number_word(i + 1),), at, at + slot - self.gap)
+                    self.say(self.count_word(i + 1), at, at + slot - self.gap)
             length = self.whole_seconds_up(max(length, said - start + self.frames(TAIL_SECONDS)))
             self.segment(SegmentKind.WARMUP, length)
 
@@ -145,7 +146,7 @@ class _Planner:
         for i in range(COUNT_IN, 0, -1):
             at = end - i * self.sr
             self.sound(EventKind.TICK, at, set_)
-            self.say(self._words[i], at, at + self.sr - self.gap, set_=set_)
+            self.say(self.count_word(i), at, at + self.sr - self.gap, set_=set_)
 
     def get_ready(self) -> None:
         p = self.p
@@ -193,9 +194,9 @@ class _Planner:
     def side_of(self, rep: int) -> str | None:
         p = self.p
         if p.sides == Side.ALTERNATE:
-            return p.side_names[(rep - 1) % 2]
+            return self.sides[(rep - 1) % 2]
         if p.sides == Side.EACH:
-            return p.side_names[0] if rep <= p.reps else p.side_names[1]
+            return self.sides[0] if rep <= p.reps else self.sides[1]
         return None
 
     def rep_prefix(self, rep: int) -> tuple[str, ...]:
@@ -220,13 +221,14 @@ class _Planner:
             base = self.exhaled(base)
         elif base and self.phrases.says("inhale_words", base[0]):
             base = list(dict.fromkeys([*base, self.v("inhale")[-1]]))
-        if counted:
-            one = number_word(1).lower()
-            last = f"{self.v('exhale')[-1]}, {one}" if phase == SegmentKind.CONCENTRIC else number_word(1)
-            base = [*(f"{b}, {one}" for b in base), last]
+        if counted:  # the count's "one" said with the cue ("Now lower, one"), lower case in every language
+            one = number_word(1, self.phrases.language)
+            join = self.phrases.join
+            last = join(self.v("exhale")[-1], one) if phase == SegmentKind.CONCENTRIC else self.phrases.number(1)
+            base = [*(join(b, one) for b in base), last]
         # A side named in the head is a switch of side: every variant keeps
         # it ("Halfway" or the cue's words give way first, the side alone last).
-        side = prefix[-1] if prefix and prefix[-1] in self.p.side_names else None
+        side = prefix[-1] if prefix and prefix[-1] in self.sides else None
         heads = [", ".join(prefix)] if prefix else []
         if len(prefix) > 1:
             heads.append(prefix[-1])
@@ -246,7 +248,7 @@ class _Planner:
         voice too slow for the rest (or a preset with no lift cue)."""
         alone = list(self.v("exhale"))
         short = alone[-1]
-        out = [v if self.phrases.says("exhale_words", v) else f"{short}, {v[0].lower()}{v[1:]}" for v in variants]
+        out = [v if self.phrases.says("exhale_words", v) else self.phrases.join(short, v) for v in variants]
         return list(dict.fromkeys(out + alone))
 
     def reps(self, set_: int) -> None:
@@ -281,7 +283,7 @@ class _Planner:
                     if counted:
                         for k in range(1, int(length // self.sr)):
                             at = start + k * self.sr
-                            cues.append(Say(self._words[k + 1], (at,), at + self.sr, ANCHORED, set_, rep))
+                            cues.append(Say(self.count_word(k + 1), (at,), at + self.sr, ANCHORED, set_, rep))
             if rep in carrying:
                 text = p.cues.reminders[(carrying.index(rep) + set_ - 1) % len(p.cues.reminders)]
                 placed = self.reminders.place(cues, phases, text, ", ".join(prefix), rep_start, self.now, set_, rep)
@@ -317,7 +319,7 @@ class _Planner:
         for i in range(min(COUNT_IN, seconds - 1), 0, -1):
             at = end - i * self.sr
             self.sound(EventKind.TICK, at, set_, rep)
-            self.say(self._words[i], at, at + self.sr, set_=set_, rep=rep)
+            self.say(self.count_word(i), at, at + self.sr, set_=set_, rep=rep)
 
     def run(self) -> tuple[list[Event], list[Dropped]]:
         """Every section of the session, in order; then its speech fitted."""
@@ -367,10 +369,11 @@ def build_timeline(
     spoken, dropped = plan.run()
     events = tuple(sorted(plan.sounds + spoken, key=lambda e: (e.frame, EVENT_ORDER[e.kind])))
     dropped = sorted(dropped, key=lambda d: d.frame)
-    return Timeline(preset.name, samplerate, plan.now, tuple(plan.segments), events, tuple(dropped))
+    segments = tuple(plan.segments)
+    return Timeline(preset.name, samplerate, plan.now, segments, events, tuple(dropped), plan.phrases.language)
 
 
-def speech_texts(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE) -> list[str]:
+def speech_texts(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, phrases: PhraseBook | None = None) -> list[str]:
     """The phrases planning ``preset`` will ask the length of, the earliest heard first.
 
     A dry run with :func:`estimate_frames`: lets the speech be synthesised
@@ -383,7 +386,7 @@ def speech_texts(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE) -> list[s
         asked.add(text)
         return estimate_frames(text, samplerate, preset.rate)
 
-    plan = _Planner(preset, samplerate, frames, default_phrases(), _sound_lengths(preset, samplerate))
+    plan = _Planner(preset, samplerate, frames, phrases or default_phrases(), _sound_lengths(preset, samplerate))
     plan.run()
     first_onset = dict.fromkeys(asked, 2**62)
     for req in plan.requests:

@@ -75,6 +75,10 @@ class Timeline:
     segments: tuple[Segment, ...]
     events: tuple[Event, ...]
     dropped: tuple[Dropped, ...] = field(default=())
+    language: str = "en"
+    voice: str | None = field(default=None, compare=False)
+    """Who speaks: the engine and the voice it was given (None: planned by estimate);
+    not part of the plan's equality, which is the same whoever measured the lengths."""
 
     def texts(self) -> list[str]:
         """Every distinct spoken text, in order of first use."""
@@ -98,8 +102,9 @@ class Timeline:
                 {"frame": e.frame, "kind": e.kind, "text": text, "frames": e.frames, "set": e.set, "rep": e.rep}
             )
         head = {"preset": self.preset, "samplerate": self.samplerate, "frames": self.frames}
-        # a segment's fields in order: kind, start, frames, set, rep, side
-        return head | {"segments": [asdict(s) for s in self.segments], "events": events}
+        # a segment's fields in order: kind, start, frames, set, rep, side; who speaks last (added keys go last)
+        body = {"segments": [asdict(s) for s in self.segments], "events": events}
+        return head | body | {"language": self.language, "voice": self.voice}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)

@@ -16,7 +16,7 @@ from typing import IO
 
 from voicecoach.errors import InputError
 from voicecoach.plan.kinds import MOVING_KINDS, REP_KINDS, SegmentKind
-from voicecoach.plan.phrases import default_phrases, number_word
+from voicecoach.plan.phrases import PhraseBook, default_phrases, number_word
 from voicecoach.plan.preset import Preset
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.timeline import Timeline
@@ -179,22 +179,23 @@ def _record(
     )
 
 
-def ask_perfect_reps(record: Workout, stdin: IO, out: IO) -> list[int] | None:
-    """Ask, set by set, how many reps were perfect; Enter accepts the count
-    already said aloud, else the reps played. Skipped sets are not asked: they have none.
+def ask_perfect_reps(record: Workout, stdin: IO, out: IO, phrases: PhraseBook | None = None) -> list[int] | None:
+    """Ask, set by set, how many reps were perfect, in the session's language; Enter accepts the
+    count already said aloud, else the reps played. Skipped sets are not asked: they have none.
 
     Returns one number per set done, or None when the user gives up (end of
     input): the workout stays in the log, unlogged, for ``voicecoach log``.
     """
     answers = []
-    print("Only perfect reps count: back flat, slow descent. Enter accepts the number shown.", file=out)
+    book = phrases or default_phrases()
+    print(book.text("log_ask"), file=out)
     for s in record.sets:
         if s.skipped:
-            print(f"Set {s.number} of {record.planned_sets}: skipped.", file=out)
+            print(book.text("log_skipped", set=s.number, sets=record.planned_sets), file=out)
             continue
         shown = s.reps_played if s.perfect is None else s.perfect  # a count said aloud, else the reps played
         while True:
-            out.write(f"Set {s.number} of {record.planned_sets}: perfect reps [{shown}]: ")
+            out.write(book.text("log_prompt", set=s.number, sets=record.planned_sets, reps=shown) + " ")
             out.flush()
             line = stdin.readline()
             if not line:
@@ -286,14 +287,14 @@ def log_workout(
     return replace(record, id=history.add(record)), False
 
 
-def todays_recommendation(history: History, now: datetime) -> Recommendation:
-    return recommend(history.workouts(), local_day(now), now)
+def todays_recommendation(history: History, now: datetime, phrases: PhraseBook | None = None) -> Recommendation:
+    return recommend(history.workouts(), local_day(now), now, phrases=phrases)
 
 
-def spoken_plan(plan: Recommendation) -> str:
-    """Today's plan and why, in one short sentence for the intro:
-    "Three sets of eleven: one more than last time." """
-    phrases = default_phrases()
-    sets, reps = number_word(plan.sets), number_word(plan.reps).lower()
+def spoken_plan(plan: Recommendation, phrases: PhraseBook | None = None) -> str:
+    """Today's plan and why, in one short sentence for the intro, in the
+    language of ``phrases``: "Three sets of eleven: one more than last time." """
+    phrases = phrases or default_phrases()
+    sets, reps = phrases.number(plan.sets), number_word(plan.reps, phrases.language)
     amount = phrases.variants("plan_amount", count=plan.sets, sets=sets, reps=reps)[0]
     return phrases.variants(f"plan_{plan.rule}", amount=amount)[0]

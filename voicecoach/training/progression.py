@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from fractions import Fraction
 
+from voicecoach.plan.phrases import PhraseBook, Sentence, default_phrases, sentence
 from voicecoach.training.records import SetResult, Workout, check_aware
 
 LADDER = ("dead-bug", "bent-knee", "single-leg", "leg-lifts", "hanging")  # easiest -> hardest
@@ -48,7 +49,7 @@ class Facts:
     workout: Workout | None  # the judged workout: latest ladder workout that counts
     sets: tuple[SetResult, ...]  # its judged sets
     days_away: int | None  # days since the latest ladder workout of any kind
-    ignored: str | None  # why the latest ladder workout does not count, or None
+    ignored: Sentence | None  # why the latest ladder workout does not count, or None
 
     @property
     def judged(self) -> Workout:
@@ -95,8 +96,8 @@ class Facts:
         return not w.completed or any(s.skipped for s in w.sets) or any(s.cut_short for s in self.sets)
 
     @property
-    def when(self) -> str:
-        return "last time" if self.ignored is None else "in the last session that counts"
+    def when(self) -> Sentence:
+        return sentence("advice_when_last" if self.ignored is None else "advice_when_counted")
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class Choice:
 
     rung: int
     reps: int
-    reason: str
+    reason: Sentence
 
 
 def first_session(f: Facts) -> Choice | None:
@@ -113,12 +114,9 @@ def first_session(f: Facts) -> Choice | None:
     stay quiet while the limbs move."""
     if f.workout is not None:
         return None
-    start = "No session counts yet" if f.ignored else "This is your first session"
+    start = sentence("advice_start_none" if f.ignored else "advice_start_first")
     return Choice(
-        0,
-        START_REPS,
-        f"{start}, so start with {LADDER[0]} {SETS} x {START_REPS} to learn to keep the lower back flat "
-        f"while the arms and legs move.",
+        0, START_REPS, sentence("advice_first_session", start=start, rung=LADDER[0], sets=SETS, reps=START_REPS)
     )
 
 
@@ -128,12 +126,8 @@ def long_break_down(f: Facts) -> Choice | None:
     if f.days_away is None or f.days_away <= LONG_BREAK_DAYS:
         return None
     rung, reps = _down(f.rung)
-    action = (
-        f"step down to {LADDER[rung]} at {reps} reps to rebuild"
-        if rung < f.rung
-        else f"start again with {LADDER[rung]} at {reps} reps"
-    )
-    return Choice(rung, reps, f"It has been {f.days_away} days since your last session, so {action}.")
+    action = sentence("advice_step_down" if rung < f.rung else "advice_start_again", rung=LADDER[rung], reps=reps)
+    return Choice(rung, reps, sentence("advice_long_break", days=f.days_away, action=action))
 
 
 def long_break_ease(f: Facts) -> Choice | None:
@@ -141,12 +135,7 @@ def long_break_ease(f: Facts) -> Choice | None:
     if f.days_away is None or f.days_away <= BREAK_DAYS:
         return None
     reps = _clamp(f.reps - EASE_REPS)
-    return Choice(
-        f.rung,
-        reps,
-        f"It has been {f.days_away} days since your last session, so "
-        f"stay on {LADDER[f.rung]} but ease back in at {reps} reps.",
-    )
+    return Choice(f.rung, reps, sentence("advice_long_break_ease", days=f.days_away, rung=LADDER[f.rung], reps=reps))
 
 
 def unfinished(f: Facts) -> Choice | None:
@@ -155,19 +144,15 @@ def unfinished(f: Facts) -> Choice | None:
     if not f.unfinished or not f.clean:
         return None
     reps = _clamp(f.reps)
-    done = _plural(len(f.sets), "clean set")
+    done = sentence("advice_clean_sets", n=len(f.sets))
     skipped = len(f.judged.sets) - len(f.judged.done_sets)
     if not f.judged.completed:
-        how = f"stopped in set {f.judged.stopped_set} after {done}"
+        how = sentence("advice_stopped", set=f.judged.stopped_set, done=done)
     elif skipped:
-        how = f"skipped {_plural(skipped, 'set')} and did {done}"
+        how = sentence("advice_skipped", skipped=sentence("advice_sets", n=skipped), done=done)
     else:
-        how = f"left {_plural(sum(s.cut_short for s in f.sets), 'set')} early"
-    return Choice(
-        f.rung,
-        reps,
-        f"You {how}, so repeat {LADDER[f.rung]} at {reps} reps and finish all {SETS} sets before moving on.",
-    )
+        how = sentence("advice_left_early", left=sentence("advice_sets", n=sum(s.cut_short for s in f.sets)))
+    return Choice(f.rung, reps, sentence("advice_unfinished", how=how, rung=LADDER[f.rung], reps=reps, sets=SETS))
 
 
 def slow_descent(f: Facts) -> Choice | None:
@@ -177,36 +162,26 @@ def slow_descent(f: Facts) -> Choice | None:
     if not f.clean or eccentric is None or eccentric >= MIN_ECCENTRIC:
         return None
     reps = _clamp(f.reps)
-    return Choice(
-        f.rung,
-        reps,
-        f"All {len(f.sets)} sets were perfect {f.when}, but the descent took only {_seconds(eccentric)} seconds, "
-        f"so repeat {reps} reps and lower over a full {MIN_ECCENTRIC:g} seconds.",
-    )
+    took, minimum = _seconds(eccentric), f"{MIN_ECCENTRIC:g}"
+    said = sentence("advice_slow_descent", n=len(f.sets), when=f.when, seconds=took, reps=reps, minimum=minimum)
+    return Choice(f.rung, reps, said)
 
 
 def top_of_ladder(f: Facts) -> Choice | None:
     """Clean at 15 on the hardest variation: keep the reps, add load."""
     if not f.clean or f.reps < TOP_REPS or f.rung < len(LADDER) - 1:
         return None
-    return Choice(
-        f.rung,
-        TOP_REPS,
-        f"All {len(f.sets)} sets were perfect at {f.reps} reps on {LADDER[f.rung]}, the top of the ladder, "
-        f"so stay at {TOP_REPS} and add weight, such as a light dumbbell held between the feet.",
-    )
+    said = sentence("advice_top_of_ladder", n=len(f.sets), done=f.reps, rung=LADDER[f.rung], reps=TOP_REPS)
+    return Choice(f.rung, TOP_REPS, said)
 
 
 def next_rung(f: Facts) -> Choice | None:
     """Clean at 15 with a slow descent: the method's signal to move on."""
     if not f.clean or f.reps < TOP_REPS:
         return None
-    return Choice(
-        f.rung + 1,
-        START_REPS,
-        f"All {len(f.sets)} sets were perfect at {f.reps} reps {f.when}, so move up to {LADDER[f.rung + 1]} "
-        f"at {START_REPS} reps.",
-    )
+    rung = LADDER[f.rung + 1]
+    said = sentence("advice_next_rung", n=len(f.sets), done=f.reps, when=f.when, rung=rung, reps=START_REPS)
+    return Choice(f.rung + 1, START_REPS, said)
 
 
 def one_more_rep(f: Facts) -> Choice | None:
@@ -214,9 +189,7 @@ def one_more_rep(f: Facts) -> Choice | None:
     if not f.clean:
         return None
     reps = _clamp(f.reps + 1)
-    return Choice(
-        f.rung, reps, f"All {len(f.sets)} sets were perfect at {f.reps} reps {f.when}, so the target goes up to {reps}."
-    )
+    return Choice(f.rung, reps, sentence("advice_one_more_rep", n=len(f.sets), done=f.reps, when=f.when, reps=reps))
 
 
 def step_back(f: Facts) -> Choice | None:
@@ -224,12 +197,9 @@ def step_back(f: Facts) -> Choice | None:
     if f.share >= STEP_BACK_BELOW:
         return None
     rung, reps = _down(f.rung)
-    action = (
-        f"step back to {LADDER[rung]} at {reps} reps to rebuild your form"
-        if rung < f.rung
-        else f"stay on {LADDER[rung]} at {reps} reps and make every rep clean"
-    )
-    return Choice(rung, reps, f"{_tally(f)} {f.when}, so {action}.")
+    key = "advice_step_back_rung" if rung < f.rung else "advice_step_back_stay"
+    action = sentence(key, rung=LADDER[rung], reps=reps)
+    return Choice(rung, reps, sentence("advice_step_back", tally=_tally(f), when=f.when, action=action))
 
 
 def ease_off(f: Facts) -> Choice | None:
@@ -238,16 +208,14 @@ def ease_off(f: Facts) -> Choice | None:
         return None
     reps = _clamp(f.reps - EASE_REPS)
     return Choice(
-        f.rung, reps, f"{_tally(f)} {f.when}, so stay on {LADDER[f.rung]} at {reps} reps until every rep is clean."
+        f.rung, reps, sentence("advice_ease_off", tally=_tally(f), when=f.when, rung=LADDER[f.rung], reps=reps)
     )
 
 
 def repeat(f: Facts) -> Choice | None:
     """Nearly there: the same again."""
     reps = _clamp(f.reps)
-    return Choice(
-        f.rung, reps, f"{_tally(f)} {f.when}, so repeat {LADDER[f.rung]} at {reps} reps until every rep is clean."
-    )
+    return Choice(f.rung, reps, sentence("advice_repeat", tally=_tally(f), when=f.when, rung=LADDER[f.rung], reps=reps))
 
 
 Rule = Callable[[Facts], "Choice | None"]
@@ -267,24 +235,32 @@ RULES: tuple[Rule, ...] = (
 
 
 def recommend(
-    history: Sequence[Workout], today: date, now: datetime | None = None, *, tz: tzinfo | None = None
+    history: Sequence[Workout],
+    today: date,
+    now: datetime | None = None,
+    *,
+    tz: tzinfo | None = None,
+    phrases: PhraseBook | None = None,
 ) -> Recommendation:
-    """The next workout, given every workout so far (any order).
+    """The next workout, given every workout so far (any order), its reasons
+    said in the language of ``phrases`` (English when None).
 
     Calendar days are reckoned in ``tz`` (None: the system's local zone, the
     one ``today`` should come from). ``now``, if given, is the current
     instant: workouts that start after it (a clock that was wrong) are left
     out.
     """
+    book = phrases or default_phrases()
     workouts = _check(history, today, now, tz)
     if now is not None:
         workouts = [s for s in workouts if s.started <= now]
     facts = judge(workouts, today, tz)
     choice, rule = next((c, r) for r in RULES if (c := r(facts)) is not None)  # repeat always chooses
-    reason = choice.reason
+    reason = book.say(choice.reason)
     if facts.ignored is not None:
-        reason = f"{facts.ignored}; {reason[0].lower()}{reason[1:]}"
-    advice = rest_advice(workouts, today, tz)
+        reason = book.text("advice_ignored_then", ignored=book.say(facts.ignored), reason=book.continued(reason))
+    said = rest_advice(workouts, today, tz)
+    advice = None if said is None else book.say(said)
     return Recommendation(
         preset=LADDER[choice.rung],
         sets=SETS,
@@ -308,38 +284,38 @@ def judge(history: Sequence[Workout], today: date, tz: tzinfo | None = None) -> 
         if why is None:
             return Facts(workout, sets, days_away, ignored)
         if workout is ladder[-1]:
-            ignored = f"Your latest session ({workout.preset}) {why}"
+            ignored = sentence("advice_ignored", preset=workout.preset, why=why)
     return Facts(None, (), days_away, ignored)
 
 
-def rest_advice(history: Sequence[Workout], today: date, tz: tzinfo | None = None) -> str | None:
-    """Whether today should be a rest day, as one line, or None if training
+def rest_advice(history: Sequence[Workout], today: date, tz: tzinfo | None = None) -> Sentence | None:
+    """Whether today should be a rest day, as one sentence, or None if training
     today is fine. Every workout counts, whatever its preset."""
     days = {_day(s, tz) for s in history}
     if today in days:
-        return "You already trained today: rest now, and train again the day after tomorrow at the earliest."
+        return sentence("advice_rest_today")
     if today - timedelta(days=1) in days:
-        return "You trained yesterday: rest today, no two core days in a row."
+        return sentence("advice_rest_yesterday")
     week = sum(1 for d in days if today - timedelta(days=6) <= d <= today)
     if week >= WEEK_DAYS:
-        return f"You trained on {week} of the last 7 days: rest today, three this week is enough."
+        return sentence("advice_rest_week", days=week)
     return None
 
 
-def _judged_sets(workout: Workout) -> tuple[tuple[SetResult, ...], str | None]:
+def _judged_sets(workout: Workout) -> tuple[tuple[SetResult, ...], Sentence | None]:
     """The sets to judge, or why the workout does not count."""
     if workout.completed:
         sets = workout.done_sets
     elif workout.stopped_set == 1:
-        return (), "stopped in its first set, so it is not counted"
+        return (), sentence("advice_why_first_set")
     else:
         sets = tuple(s for s in workout.done_sets if s.number < (workout.stopped_set or 0))
     if not sets:
-        return (), "has no sets recorded, so it is not counted"
+        return (), sentence("advice_why_no_sets")
     if all(s.perfect is None for s in sets):
-        return (), "is not counted because its perfect reps were never logged"
+        return (), sentence("advice_why_unlogged")
     if any(s.perfect is None for s in sets):
-        return (), "is not counted because its perfect reps were only partly logged"
+        return (), sentence("advice_why_part_logged")
     return sets, None
 
 
@@ -376,11 +352,7 @@ def _down(rung: int) -> tuple[int, int]:
     return (rung - 1, STEP_BACK_REPS) if rung > 0 else (0, START_REPS)
 
 
-def _tally(f: Facts) -> str:
+def _tally(f: Facts) -> Sentence:
     if f.perfect == 0:
-        return f"None of the {f.planned} reps were perfect"
-    return f"{f.perfect} of {f.planned} reps were perfect"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+        return sentence("advice_tally_none", planned=f.planned)
+    return sentence("advice_tally", perfect=f.perfect, planned=f.planned)

@@ -16,6 +16,7 @@ from voicecoach.errors import InputError
 
 if TYPE_CHECKING:
     from voicecoach.encode.formats.base import FormatWriter
+    from voicecoach.plan.phrases import PhraseBook
 
 __all__ = ["FORMATS", "WRITERS", "ExportOptions", "check_stream", "format_for", "writer"]
 
@@ -59,6 +60,7 @@ class ExportOptions:
     date: str | None = None  # ISO day of the export
     track: int | None = None  # the session's number in a program
     loudness: float | None = None  # integrated LUFS of the mix (ReplayGain, R128)
+    phrases: PhraseBook | None = None  # chapter titles' and tags' language; English when None
     block: int = 262144  # frames per render/write (5.5 s at 48 kHz): fewer, larger blocks cost
     # less per frame in the render and the encoder hand-overs, for 1 MB per float32 mono buffer
 
