@@ -99,10 +99,16 @@ class Listener:
             self._stop(f"no microphone to listen on ({_reason(e)})")
             return
         try:
-            with stream:
-                self._listen(stream, rate)
+            stream.start()
+            self._listen(stream, rate)
         except Exception as e:
             self._stop(f"the microphone failed ({_reason(e)})")
+        finally:
+            # abort, not stop: stop() waits for a capture thread that a vanished
+            # sound server leaves spinning, and so did the interpreter's exit after it
+            for op in (stream.abort, stream.close):
+                with contextlib.suppress(Exception):
+                    op()
 
     def _captured(self, indata: np.ndarray, frames: int, times: object, status: object) -> None:
         self._blocks.put((indata[:, 0].copy(), time.monotonic()))
