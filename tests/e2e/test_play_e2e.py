@@ -140,6 +140,7 @@ def test_skip_ends_the_rest_early(vc, pulse, short_preset, tmp_path):
     # espeak: its short phrases leave most of this 5-second rest free to skip;
     # the neural voice's longer ones fill it, and the skip lands too late to show
     preset = short_preset(sets=2, reps=2, engine="pyttsx3")
+    preset.write_text(preset.read_text().replace("rest = 5", "rest = 10"))  # room for the skip's words and count-in
     ref = export_wav(vc, preset, tmp_path / "ref.wav")
     plan = json.loads(vc("timeline", str(preset), "--json").stdout)
     set2 = next(s for s in plan["segments"] if s["kind"] == "concentric" and s["set"] == 2)

@@ -26,11 +26,13 @@ class FakeStream:
     def __init__(self, blocks, *, samplerate, blocksize, callback, **_):
         self.latency, self._n, self._blocksize, self._callback = 0.01, blocks, blocksize, callback
 
-    def __enter__(self):
+    def start(self):
         threading.Thread(target=self._run, daemon=True).start()
-        return self
 
-    def __exit__(self, *exc):
+    def abort(self):
+        self._n = 0
+
+    def close(self):
         self._n = 0
 
     def _run(self):

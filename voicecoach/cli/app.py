@@ -88,8 +88,10 @@ def run() -> None:
 
     A standard stream started closed (``>&-``) is plugged first, or the next
     file opened would take its number (a closed standard output is refused:
-    every command writes there). At the end, what is left is frozen out of
-    the garbage collector: the collections at exit would only walk it again.
+    every command writes there). At the end one collection frees what only
+    cycles hold (a C resource never freed, the music's resampler, complains on
+    stderr at exit), and what is left is frozen out of the garbage collector:
+    the collections at exit would only walk it again.
     """
     if _plug_closed_streams():
         sys.stderr.write(
@@ -99,6 +101,7 @@ def run() -> None:
     code = main()
     import gc
 
+    gc.collect()
     gc.freeze()
     forget_caught_interrupts()
     raise SystemExit(code)

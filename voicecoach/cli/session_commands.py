@@ -251,10 +251,8 @@ def play(
     terminal[0] = status.stream = env.stderr
     heard = clock(result.position, session.timeline.samplerate)
     how = "finished" if result.completed else f"stopped at {heard}"
-    echo(
-        f"{p.title}: {how}; underruns: {result.underruns}"
-        + (f"; device recovered {result.recoveries}x" if result.recoveries else "")
-    )
+    recovered = f"; device recovered {result.recoveries}x" if result.recoveries else ""
+    echo(f"{p.title}: {how}; underruns: {result.underruns}{recovered}")
     if voice is not None and voice.stopped is not None:
         notice(f"listening stopped: {voice.stopped}")
     ask = env.interactive and stop_signal.received is None
