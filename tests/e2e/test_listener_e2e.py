@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -17,40 +16,44 @@ pytest.importorskip("piper", reason="the neural voice (the person speaking) is n
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import listen_corpus as corpus
 
-from voicecoach.listen.heard import Heard, Intent
 from voicecoach.listen.listener import Listener
 
+HEAR = """
+import threading, time
+from voicecoach.listen.listener import Listener
+heard, stopped, got = [], [], threading.Event()
+def on_heard(h):
+    heard.append((h, time.monotonic()))
+    got.set()
+with Listener(on_heard, device="pulse", on_stopped=stopped.append):
+    print("listening", flush=True)
+    got.wait(20)
+    time.sleep(0.5)  # anything more it would hear
+late = heard[0][1] - heard[0][0].ended if heard else -1.0
+print(late, repr([str(h.intent) for h, _ in heard]), repr(stopped), flush=True)
+"""
 
-def test_coach_pause_said_into_the_microphone_is_heard(pulse, tmp_path, monkeypatch):
-    for key, value in pulse.env.items():
-        monkeypatch.setenv(key, value)
+
+def test_coach_pause_said_into_the_microphone_is_heard(pulse, tmp_path):
+    """In a process of its own, as the player's listener is (PortAudio in a test
+    process is the one of an earlier test's sound server)."""
     mic = pulse.microphone(rate=44100)  # not the recogniser's rate: the listener resamples
     wav = tmp_path / "pause.wav"
     sf.write(wav, corpus.with_noise(corpus.speech("Coach, pause.", corpus.PIPER[0]), 40, 1, 0.3, 0.2), corpus.RATE)
-    heard: list[tuple[Heard, float]] = []
-    stopped: list[str] = []
-    got = threading.Event()
-
-    def on_heard(h: Heard) -> None:
-        heard.append((h, time.monotonic()))
-        got.set()
-
-    with Listener(on_heard, device="pulse", on_stopped=stopped.append):
+    child = subprocess.Popen([sys.executable, "-c", HEAR], env=pulse.env, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert child.stdout.readline() == "listening\n"
         time.sleep(1.0)  # the stream open and the room's floor learnt
-        said = pulse.say(mic, wav)
-        assert got.wait(10), stopped
-    assert [h.intent for h, _ in heard] == [Intent.PAUSE]
-    assert stopped == []
-    late = heard[0][1] - heard[0][0].ended
-    print(
-        "MEASURE end of the command to on_heard",
-        round(late, 3),
-        "s; after paplay returned",
-        round(heard[0][1] - said, 3),
-    )
-    # 0.5 s is the target (scripts/bench measures it on the corpus); a busy
+        pulse.say(mic, wav)
+        late, intents, stopped = child.stdout.readline().split(" ", 2)
+    finally:
+        child.kill()
+        child.wait()
+    assert (intents, stopped.strip()) == ("['pause']", "[]")
+    # 0.5 s is the goal (scripts/bench measures it on the corpus); a busy
     # machine decodes slower than real time, hence the margin here
-    assert 0 < late <= 1.0
+    assert 0 < float(late) <= 1.5
 
 
 def test_no_microphone_is_reported_once_and_raises_nothing(pulse, monkeypatch):
