@@ -17,24 +17,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from running import COMMAND, hangup_by_default, voicecoach
+from running import COMMAND, TINY_PRESET, hangup_by_default, voicecoach
 
 from voicecoach.training.records import SetResult, Workout
 from voicecoach.training.store import History
 
 pytestmark = pytest.mark.timeout(240)
 
-TINY = """\
-title = "Tiny"
-exercise = "lift"
-sets = 1
-reps = 2
-rest = 5
-tempo = "1-0-1-0"
-count = []
-[speech]
-engine = "pyttsx3"
-"""
+TINY = TINY_PRESET + '[speech]\nengine = "pyttsx3"\n'
 
 LONG = TINY.replace("sets = 1", "sets = 20").replace("reps = 2", "reps = 100")
 

@@ -7,19 +7,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from running import voicecoach
+from running import TINY_PRESET, voicecoach
 
 pytestmark = pytest.mark.timeout(120)
 
-TINY = """\
-title = "Tiny ☃"
-exercise = "lift"
-sets = 1
-reps = 2
-rest = 5
-tempo = "1-0-1-0"
-count = []
-"""
+TINY = TINY_PRESET.replace('"Tiny"', '"Tiny ☃"')  # a title outside ASCII
 
 
 def test_crashes_log_date_year_one(run):
