@@ -19,6 +19,7 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+from voicecoach.common.held_signals import signals_held
 from voicecoach.cues.piper_voices import choose_piper_voice
 from voicecoach.cues.settings import EngineKind, SpeechSettings, Voice
 from voicecoach.cues.voices import match_voice, norm, unknown_voice
@@ -90,7 +91,8 @@ class _Worker:
             daemon=True,
         )
         try:
-            self.process.start()
+            with signals_held():  # a Ctrl-C in mid-start left the child a truncated pickle and a traceback
+                self.process.start()
         except OSError as exc:  # out of processes or memory
             self.conn.close()
             self._lifeline.close()
