@@ -8,7 +8,7 @@ import pytest
 
 from voicecoach.audio.loudness import LoudnessMeter, subblock_frames
 from voicecoach.audio.mixer import Mixer
-from voicecoach.audio.normalise import default_target, loudness_gain
+from voicecoach.audio.normalise import default_target, loudness_gain, measured_loudness, normalise_sparse
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.plan.timeline import Event, Segment, Timeline
 
@@ -57,6 +57,13 @@ def sparse_session(seconds: int = 60) -> Mixer:
     return Mixer(_timeline_of(seconds), *_clips_of(seconds), 1)
 
 
+def _normalised(mixer: Mixer, target: float, progress=None):
+    """The gain and limiter plan for a mixer whose loudness before the gain is taken as measured (the
+    sessions here are not made of normalised cues, so the rule by construction does not apply to them)."""
+    loudness = measured_loudness(mixer)
+    return normalise_sparse(mixer, target, loudness, *(() if progress is None else (progress,)))
+
+
 def test_sparse_measure_equals_rendering_everything_through_the_limiter():
     from voicecoach.audio.levels import TruePeakLimiter
     mixer = sparse_session()
@@ -82,9 +89,8 @@ def test_gain_is_only_measured_once():
 
 def test_planned_limiter_gain_holds_the_ceiling_in_any_blocks_and_for_each_bus():
     from true_peak import true_peak
-    from voicecoach.audio.normalise import normalise_sparse
     mixer = sparse_session(40)
-    found, plan = normalise_sparse(mixer, -16.0)      # loud: the voice peaks need limiting
+    found, plan = _normalised(mixer, -16.0)      # loud: the voice peaks need limiting
     loud = mixer.with_master(found.gain, plan)
     assert loud.limited and not plan.empty
     whole = np.empty((loud.frames, 1), np.float32)
@@ -112,22 +118,20 @@ def _bus(mixer, bus):
 
 
 def test_measuring_tells_its_progress_and_the_same_gain_comes_out():
-    from voicecoach.audio.normalise import normalise_sparse
     mixer = sparse_session(30)
     told: list[tuple[int, int]] = []
-    loud, plan = normalise_sparse(mixer, -19.0, lambda done, total: told.append((done, total)))
+    loud, plan = _normalised(mixer, -19.0, lambda done, total: told.append((done, total)))
     total = told[0][1]
     assert told[0] == (0, total) and told[-1] == (total, total) and total >= 2
     assert [d for d, _ in told] == sorted(d for d, _ in told) and {t for _, t in told} == {total}
-    quiet, plan2 = normalise_sparse(mixer, -19.0)
+    quiet, plan2 = _normalised(mixer, -19.0)
     assert loud == quiet and np.array_equal(plan.flat, plan2.flat) and np.array_equal(plan.starts, plan2.starts)
 
 
 def test_the_result_is_kept_and_reused_for_the_same_session_only(tmp_path):
     from voicecoach.audio import loudness_cache
-    from voicecoach.audio.normalise import normalise_sparse
     mixer = sparse_session(30)
-    loud, plan = normalise_sparse(mixer, -19.0)
+    loud, plan = _normalised(mixer, -19.0)
     path = loudness_cache.path_for(tmp_path, mixer.fingerprint(), -19.0)
     assert loudness_cache.load(path) is None
     loudness_cache.store(path, loud, plan)
@@ -146,9 +150,8 @@ def test_the_result_is_kept_and_reused_for_the_same_session_only(tmp_path):
 
 def test_a_stored_plan_whose_knots_do_not_add_up_is_not_used(tmp_path):
     from voicecoach.audio import loudness_cache
-    from voicecoach.audio.normalise import normalise_sparse
     mixer = sparse_session(12)
-    loud, plan = normalise_sparse(mixer, -14.0)
+    loud, plan = _normalised(mixer, -14.0)
     assert len(plan.starts) > 1
     path = tmp_path / "plan.npz"
     loudness_cache.store(path, loud, plan)
@@ -174,8 +177,7 @@ def _gain_by_the_formula(plan, start: int, n: int) -> np.ndarray:
 
 
 def test_planned_gain_is_its_formula_from_any_frame():
-    from voicecoach.audio.normalise import normalise_sparse
-    _, plan = normalise_sparse(sparse_session(12), -14.0)
+    _, plan = _normalised(sparse_session(12), -14.0)
     assert len(plan.starts) > 3
     rng = np.random.default_rng(3)
     for _ in range(40):
@@ -191,9 +193,8 @@ def test_live_render_with_the_planned_gain_allocates_nothing():
     """The audio callback's rule: a block over a limited syllable allocates no array."""
     import tracemalloc
 
-    from voicecoach.audio.normalise import normalise_sparse
     mixer = sparse_session(12)
-    found, plan = normalise_sparse(mixer, -14.0)
+    found, plan = _normalised(mixer, -14.0)
     loud = mixer.with_master(found.gain, plan)
     out = np.empty((1024, 1), np.float32)
     limited = [a for a in range(0, loud.frames - 1024, 1024)
@@ -213,9 +214,8 @@ def test_live_render_with_the_planned_gain_allocates_nothing():
 def test_stereo_live_render_allocates_nothing_and_is_the_mono_mix_twice():
     import tracemalloc
 
-    from voicecoach.audio.normalise import normalise_sparse
     mono = sparse_session(12)
-    found, plan = normalise_sparse(mono, -14.0)
+    found, plan = _normalised(mono, -14.0)
     mono = mono.with_master(found.gain, plan)
     stereo = Mixer(_timeline_of(12), *_clips_of(12), 2).with_master(found.gain, plan)
     one, two = np.empty((1024, 1), np.float32), np.empty((1024, 2), np.float32)
@@ -232,3 +232,43 @@ def test_stereo_live_render_allocates_nothing_and_is_the_mono_mix_twice():
         mono.render(one, a)
         stereo.render(two, a)
         assert np.array_equal(two[:, 0], one[:, 0]) and np.array_equal(two[:, 1], one[:, 0])
+
+
+def test_the_measured_loudness_is_what_the_limited_mixer_renders():
+    """What an export is tagged with: the sparse measurement of the mixer with its gain and limiter plan."""
+    mixer = sparse_session(40)
+    found, plan = _normalised(mixer, -14.0)              # loud: the limiter takes its share
+    loud = mixer.with_master(found.gain, plan)
+    whole = np.empty((loud.frames, 1), np.float32)
+    loud.render(whole, 0)
+    heard = pyloudnorm.Meter(SR).integrated_loudness(whole[:, 0].astype(np.float64))
+    assert measured_loudness(loud) == pytest.approx(heard, abs=0.05)
+    assert heard < -14.0 - 0.1                          # no make-up: the limiter's share is not given back
+
+
+def test_the_rule_meters_each_sound_at_its_own_energy_wherever_it_falls():
+    """Ticks alone: the plan's constant energy per event is the meter's reading of the rendered ticks."""
+    from voicecoach.audio.gain_rule import planned_loudness
+    _, sounds = _clips_of(30)
+    events = [Event(f * SR + 1234 * (f % 7), "tick" if f % 4 else "accent", len(sounds["tick" if f % 4 else "accent"]))
+              for f in range(30)]
+    tl = Timeline("t", SR, 30 * SR, (Segment("intro", 0, 30 * SR),), tuple(events))
+    whole = np.empty((tl.frames, 1), np.float32)
+    Mixer(tl, {}, sounds, 1, {"ticks": 0.5}).render(whole, 0)
+    heard = pyloudnorm.Meter(SR).integrated_loudness(whole[:, 0].astype(np.float64))
+    assert planned_loudness(tl, sounds, {"ticks": 0.5}, 1) == pytest.approx(heard, abs=0.2)
+    assert planned_loudness(tl, sounds, {"ticks": 0.5}, 2) == pytest.approx(heard + 10 * np.log10(2), abs=0.2)
+
+
+def test_the_rule_follows_the_voice_level_and_not_the_spoken_words():
+    """Speech counts by its planned length at the cues' common loudness: the voice's level moves the
+    session's loudness by as much, and what the cues say (their samples) does not enter."""
+    from voicecoach.audio.gain_rule import SPEECH_LOUDNESS_DB, planned_loudness
+    events = tuple(Event(f * SR, "speech", SR // 2, text="go") for f in range(0, 30, 2))
+    tl = Timeline("t", SR, 30 * SR, (Segment("intro", 0, 30 * SR),), events)
+    at_0 = planned_loudness(tl, {}, {"voice": 1.0}, 1)
+    assert planned_loudness(tl, {}, {"voice": 2.0}, 1) == pytest.approx(at_0 + 20 * np.log10(2.0), abs=1e-6)
+    assert at_0 < SPEECH_LOUDNESS_DB - 0.691 - 1.0      # pauses between the phrases count in the blocks
+    talk = tuple(Event(f * SR, "speech", SR, text=f"line {f}") for f in range(30))
+    talking = Timeline("t", SR, 30 * SR, (Segment("intro", 0, 30 * SR),), talk)
+    assert planned_loudness(talking, {}, {"voice": 1.0}, 1) == pytest.approx(SPEECH_LOUDNESS_DB - 0.691, abs=1e-6)

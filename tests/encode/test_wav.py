@@ -17,7 +17,7 @@ import soundfile as sf
 
 from voicecoach import __version__
 from voicecoach.audio.mixer import Mixer
-from voicecoach.audio.normalise import normalise_sparse
+from voicecoach.audio.normalise import measured_loudness, normalise_sparse
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.encode.chapters import chapters
 from voicecoach.encode.formats import ExportOptions
@@ -58,7 +58,7 @@ def session(seconds: int, rest: tuple[int, int] = (0, 0)) -> tuple[Timeline, dic
 def loud_mixer(tl: Timeline, speech: dict, channels: int = 1) -> Mixer:
     """At a loud target, so the limiter's planned gain takes part."""
     m = Mixer(tl, speech, SOUNDS, channels)
-    loud, plan = normalise_sparse(m, -12.0)
+    loud, plan = normalise_sparse(m, -12.0, measured_loudness(m))
     assert not plan.empty
     return m.with_master(loud.gain, plan)
 

@@ -20,7 +20,7 @@ from voicecoach.common.atomic import discard, temp_beside
 
 __all__ = ["load", "path_for", "store"]
 
-VERSION = 2
+VERSION = 3
 """Bump when the meter, the limiter or the plan change what they compute."""
 
 

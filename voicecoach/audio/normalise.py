@@ -1,15 +1,15 @@
-"""The session's loudness gain: one constant, found before any sound is made.
+"""The session's loudness gain and the limiter's plan, both known before any sound.
 
-Live play and export both call :func:`loudness_gain` on the same mixer (and
-the same music), so both scale by the same gain and limit the same way.
-
-Without music the session is sparse and known in advance: the mixer's
-clusters are grouped into *regions* (sounds closer than :data:`GAP`), and
-every distinct region (the same phrase and ticks recur every rep) is
-rendered once, K-weighted and its energy added wherever it occurs: silence
-costs nothing. The limiter's share is estimated the same way and the gain
-corrected for it. With music a first pass renders the whole mix with a
-second decode of the music, block by block through a streamed meter.
+Without music the gain is set by construction from the plan
+(:mod:`voicecoach.audio.gain_rule`) and the limiter's gain is planned from
+the session's sounds: the mixer's clusters are grouped into *regions*
+(sounds closer than :data:`GAP`), and every distinct region (the same phrase
+and ticks recur every rep) is rendered once, wherever it occurs: silence
+costs nothing. The same regions measure what a mixer really renders
+(:func:`measured_loudness`: the loudness an export is tagged with). With
+music a first pass renders the whole mix with a second decode of the
+music, block by block through a streamed meter, and live play and export
+share the gain it finds.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ import numpy as np
 
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.ducking import music_trim
-from voicecoach.audio.gain_plan import GainPlan, envelope, plan_gain, region_gain
-from voicecoach.audio.levels import CEILING_DBTP, CONTEXT, TruePeakLimiter
+from voicecoach.audio.gain_plan import GainPlan, envelope, plan_gain
+from voicecoach.audio.gain_rule import rule_gain
+from voicecoach.audio.levels import CEILING_DBTP, TruePeakLimiter
 from voicecoach.audio.loudness import KWeighting, LoudnessMeter, integrated_loudness, k_weighting_ir, weighted
 from voicecoach.audio.mixer import BUSES, Mixer, merged_spans
 from voicecoach.common.decibels import gain as db_gain
 
-__all__ = ["Loudness", "default_target", "limited", "loudness_gain", "normalise_sparse"]
+__all__ = ["Loudness", "default_target", "limited", "loudness_gain", "measured_loudness", "normalise_sparse"]
 
 DEFAULT_LUFS: dict[int, float] = {1: -19.0, 2: -16.0}
 """Spoken-word targets of phone and podcast players: -16 LUFS stereo, -19 mono
@@ -37,10 +38,6 @@ DEFAULT_LUFS: dict[int, float] = {1: -19.0, 2: -16.0}
 GAP = 0.1
 """Seconds of silence that separate two regions (longer than the limiter's
 reach and the K-weighting's audible tail)."""
-_ROUNDS = 4
-_MAX_MAKEUP = 6.0
-"""dB the gain may rise to make up for limiting: past that the session's
-peaks, not its level, would decide how it sounds."""
 
 
 Progress = Callable[[int, int], None]
@@ -85,16 +82,15 @@ def _regions(mixer: Mixer) -> dict[tuple, list[int]]:
     return out
 
 
-def _spread(meter: LoudnessMeter, sums: np.ndarray, starts: list[int], channels: int, group: int = 1) -> None:
-    """Add a region's energy, summed over ``group`` frames, at each of its
-    ``starts`` into the meter's 100 ms sub-blocks (all occurrences at once;
-    each sub-block takes the groups whose middle falls in it)."""
-    c = np.concatenate([[0.0], np.cumsum(sums * channels)])
-    groups, step = len(sums), meter.step
+def _spread(meter: LoudnessMeter, energy: np.ndarray, starts: list[int], channels: int) -> None:
+    """Add a region's energy per frame at each of its ``starts`` into the
+    meter's 100 ms sub-blocks (all occurrences at once)."""
+    c = np.concatenate([[0.0], np.cumsum(energy * channels)])
+    frames, step = len(energy), meter.step
     a = np.asarray(starts, dtype=np.int64)[:, None]
     first = a // step
-    j = np.arange(-(-groups * group // step) + 2)
-    bounds = np.clip(((first + j) * step - a + group // 2) // group, 0, groups)  # (occurrences, sub-blocks + 1)
+    j = np.arange(-(-frames // step) + 2)
+    bounds = np.clip((first + j) * step - a, 0, frames)  # (occurrences, sub-blocks + 1)
     parts = np.diff(c[bounds], axis=1)
     meter.add_energy((first + j[:-1]).reshape(-1), parts.reshape(-1))
 
@@ -106,64 +102,23 @@ def _render(mixer: Mixer, key: tuple, start: int) -> np.ndarray:
     return np.ascontiguousarray(buf[:, 0])
 
 
-_GROUP = 16
-"""Frames per stored energy sum: the measurement keeps 1/16 of a float per frame."""
-_COARSE = 8
-"""Frames per stored envelope maximum (for estimating the limiter's share)."""
+def measured_loudness(mixer: Mixer, progress: Progress = _silent) -> float:
+    """Integrated loudness (LUFS) of what ``mixer`` renders, its master gain and
+    limiter plan included, from its distinct regions: each rendered and
+    K-weighted once, its energy spread wherever it occurs (silence costs nothing)."""
+    return _measure(mixer, _regions(mixer), progress)[0]
 
 
-def _sums(x: np.ndarray, size: int, reduce=np.add) -> np.ndarray:
-    """``reduce`` over consecutive runs of ``size`` values (the last one padded with 0)."""
-    pad = np.zeros(-(-len(x) // size) * size, dtype=x.dtype)
-    pad[: len(x)] = x
-    return reduce.reduce(pad.reshape(-1, size), axis=1)
-
-
-def _sparse(mixer: Mixer, target: float, progress: Progress = _silent) -> tuple[Loudness, dict[tuple, list[int]]]:
-    """Loudness from the distinct regions: K-weighted once each; the
-    limiter's share estimated by its gain on the K-weighted energy (it moves
-    slowly next to the frequencies that count). ``progress`` is told the
-    regions done out of twice their number (the limiter's plan renders them again)."""
+def _measure(mixer: Mixer, regions: dict[tuple, list[int]], progress: Progress = _silent) -> tuple[float, int]:
+    """:func:`measured_loudness` of ``regions``; ``progress`` is told the regions
+    done out of twice their number (a limiter plan renders them again)."""
     sr, ch = mixer.samplerate, mixer.channels
-    regions = _regions(mixer)
-    before = LoudnessMeter(sr, ch)
-    before.set_length(mixer.frames)
-    energies, coarse = {}, {}
+    meter = LoudnessMeter(sr, ch)
+    meter.set_length(mixer.frames)
     for done, (key, starts) in enumerate(regions.items()):
         progress(done, 2 * len(regions))
-        x = _render(mixer, key, starts[0])
-        e = np.square(weighted(x, sr), dtype=np.float64)
-        _spread(before, e, starts, ch)
-        energies[key] = _sums(e, _GROUP)
-        coarse[key] = (_sums(envelope(x), _COARSE, np.maximum), len(x) + 2 * CONTEXT)
-    measured = before.integrated()
-    del before  # a float per 100 ms of the session: not needed by the rounds below
-    if not np.isfinite(measured):
-        return Loudness(target, measured, 1.0), regions
-    g0 = g = db_gain(target - measured)
-    for _ in range(_ROUNDS):  # louder means more limiting: converge in a few rounds
-        lost = target - _limited_loudness(regions, energies, coarse, g, sr, ch, mixer.frames)
-        g = min(g * db_gain(lost), g0 * db_gain(_MAX_MAKEUP))
-        if abs(lost) < 0.02:
-            break
-    return Loudness(target, measured, g), regions
-
-
-def _limited_loudness(regions, energies, coarse, g: float, sr: int, ch: int, frames: int) -> float:
-    """Loudness at gain ``g`` after the limiter: its gain (from the coarse
-    envelope, a little on the safe side) applied to the K-weighted energy."""
-    ceiling = db_gain(CEILING_DBTP)
-    meter = LoudnessMeter(sr, ch)
-    meter.set_length(frames)
-    for key, starts in regions.items():
-        sums = energies[key]
-        peaks, n = coarse[key]
-        env = np.repeat(peaks, _COARSE)[:n] * np.float32(g)
-        lim = np.ones(len(sums) * _GROUP)
-        gain = region_gain(env, ceiling)[CONTEXT:]
-        lim[: len(gain)] = np.square(gain[: len(lim)], dtype=np.float64)
-        _spread(meter, sums * (g * g) * lim.reshape(-1, _GROUP).mean(axis=1), starts, ch, _GROUP)
-    return meter.integrated()
+        _spread(meter, np.square(weighted(_render(mixer, key, starts[0]), sr), dtype=np.float64), starts, ch)
+    return meter.integrated(), len(regions)
 
 
 def limiter_plan(
@@ -175,23 +130,31 @@ def limiter_plan(
     if mixer.master != 1.0:
         raise ValueError("plan from the mixer before its loudness gain")
     found = _regions(mixer) if regions is None else regions
-    done = itertools.count(len(found))
+    done = itertools.count(0 if regions is None else len(found))
+
+    total = 2 * len(found) if regions is not None else len(found)
 
     def rendered(key: tuple) -> np.ndarray:
-        progress(next(done), 2 * len(found))
+        progress(next(done), total)
         return envelope(_render(mixer, key, found[key][0]))
 
     plan = plan_gain(found, rendered, gain, db_gain(CEILING_DBTP))
-    progress(2 * len(found), 2 * len(found))
+    total = 2 * len(found) if regions is not None else len(found)
+    progress(total, total)
     return plan
 
 
-def normalise_sparse(mixer: Mixer, target: float, progress: Progress = _silent) -> tuple[Loudness, GainPlan]:
-    """Loudness gain and limiter plan of a session without music, in one go; ``progress(done, total)`` as it goes."""
+def normalise_sparse(
+    mixer: Mixer, target: float, loudness: float, progress: Progress = _silent
+) -> tuple[Loudness, GainPlan]:
+    """Loudness gain and limiter plan of a session without music that sounds at
+    ``loudness`` LUFS as ``mixer`` stands (before its loudness gain): the gain
+    brings that to ``target`` (:func:`~voicecoach.audio.gain_rule.rule_gain`) and
+    the limiter's plan holds its peaks; ``progress(done, total)`` as it goes."""
     if mixer.master != 1.0:
-        raise ValueError("measure the mixer before its loudness gain")
-    loud, regions = _sparse(mixer, target, progress)
-    return loud, limiter_plan(mixer, loud.gain, regions, progress)
+        raise ValueError("plan the mixer before its loudness gain")
+    loud = Loudness(target, loudness, rule_gain(target, loudness))
+    return loud, limiter_plan(mixer, loud.gain, progress=progress)
 
 
 def limited(x: np.ndarray) -> np.ndarray:
@@ -269,5 +232,6 @@ def loudness_gain(mixer: Mixer, target: float, music: MusicBed | None = None, pr
     if mixer.master != 1.0:
         raise ValueError("measure the mixer before its loudness gain")
     if music is None:
-        return _sparse(mixer, target, progress)[0]
+        measured = measured_loudness(mixer, progress)
+        return Loudness(target, measured, rule_gain(target, measured))
     return _with_music(mixer, target, music, progress)

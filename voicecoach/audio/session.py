@@ -117,17 +117,32 @@ def prepare(
     return Session(preset, timeline, mixer, bank, sounds, phrases=phrases)
 
 
+def planned_loudness(session: Session) -> float:
+    """The loudness (LUFS) ``session``'s mixer sounds at before its loudness gain, by construction
+    (:func:`~voicecoach.audio.gain_rule.planned_loudness`) from the plan the preset alone gives (estimated
+    spoken lengths): a cold start knows it before any cue is synthesised, a warm one finds the same."""
+    from voicecoach.audio.gain_rule import planned_loudness as by_plan
+    from voicecoach.common.decibels import decibels
+    from voicecoach.plan.schedule import build_timeline
+
+    lengths = {name: len(clip) for name, clip in session.sounds.items()}
+    estimated = build_timeline(session.preset, None, session.timeline.samplerate, session.phrases, lengths)
+    levels = {"voice": session.preset.levels.voice, "ticks": session.preset.levels.tick}
+    return by_plan(estimated, session.sounds, levels, session.mixer.channels) + decibels(session.mixer.gain)
+
+
 def normalise(
     session: Session, target: float, music=None, cache_dir: Path | None = None, progress: Progress | None = None
 ) -> Session:
     """``session`` at ``target`` LUFS integrated, its true peaks limited.
 
     Export and live play both call this before any sound, so both play at
-    the same gain and limit the same way. Without music the mixer gets the
-    loudness gain and the limiter's planned gain, kept under ``cache_dir``
-    for the next run; with ``music`` (a MusicStream not yet read) a first
-    pass decodes the playlist once more, and the limiter runs as it plays.
-    ``progress(done, total)`` is told as the session is measured.
+    the same gain and limit the same way. Without music the gain is set by
+    construction (:func:`planned_loudness`) and the mixer gets it and the
+    limiter's planned gain, kept under ``cache_dir`` for the next run; with
+    ``music`` (a MusicStream not yet read) a first pass decodes the playlist
+    once more, and the limiter runs as it plays. ``progress(done, total)``
+    is told as the session is measured.
     """
     from voicecoach.audio.normalise import loudness_gain, normalise_sparse
 
@@ -141,10 +156,22 @@ def normalise(
             path = loudness_cache.path_for(cache_dir, session.mixer.fingerprint(), target)
             found = loudness_cache.load(path)
         if found is None:
-            found = normalise_sparse(session.mixer, target, progress)
+            found = normalise_sparse(session.mixer, target, planned_loudness(session), progress)
             if cache_dir is not None:
                 loudness_cache.store(path, *found)
         loud, plan = found
         return replace(session, mixer=session.mixer.with_master(loud.gain, plan), loudness=loud)
     loud = loudness_gain(session.mixer, target, session.music_bed(music.again().read_into), progress)
     return replace(session, mixer=session.mixer.with_master(loud.gain), loudness=loud)
+
+
+def tagged_loudness(session: Session, with_music: bool = False) -> float | None:
+    """The loudness (LUFS) an export of ``session`` is tagged with: what its mixer really renders, measured
+    region by region; with music the exporter measures the mix as it writes it, and this is only the target."""
+    if session.loudness is None:
+        return None
+    if with_music:
+        return session.loudness.target
+    from voicecoach.audio.normalise import measured_loudness
+
+    return measured_loudness(session.mixer)

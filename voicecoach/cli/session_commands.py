@@ -112,6 +112,7 @@ def export(
     **overrides,
 ) -> None:
     """Write the session as an audio file, with chapters, for a phone."""
+    from voicecoach.audio.session import tagged_loudness
     from voicecoach.encode.formats import ExportOptions, check_stream, format_for, writer
     from voicecoach.encode.targets import STDOUT, check_stdout, resolve_target
     from voicecoach.encode.writer import export as write
@@ -146,7 +147,8 @@ def export(
         album=p.title,
         date=env.now().date().isoformat(),
         track=_program_track() if preset == NEXT else None,
-        loudness=session.loudness.target if session.loudness else None,
+        # WAV carries no loudness tags, and a stream is not tagged: nothing to measure
+        loudness=tagged_loudness(session, stream is not None) if chosen != "wav" and target.seekable else None,
         phrases=session.phrases,
     )
     total = session.timeline.frames

@@ -13,6 +13,7 @@ import numpy as np
 
 from voicecoach.audio.bed import MusicBed
 from voicecoach.audio.levels import TruePeakLimiter
+from voicecoach.audio.loudness import LoudnessMeter
 from voicecoach.audio.mixer import Mixer
 from voicecoach.encode.wav import WavWriter, samples
 
@@ -37,6 +38,7 @@ def stream(
     bed: MusicBed | None = None,
     peaks: dict[str | None, float] | None = None,
     gains: Sequence[float] | None = None,
+    meter: LoudnessMeter | None = None,
 ) -> int:
     """Render ``mixer`` block by block, limited, into open sound files.
 
@@ -48,7 +50,8 @@ def stream(
     PCM_16 files). ``progress(frames_done)`` after each block; ``bed``: music
     under the mix; ``peaks[None]``: the mix's largest magnitude (ReplayGain);
     ``gains``: each output's scale after the limiter (lossy files whose
-    codec overshoots, see :mod:`voicecoach.encode.writer`). Returns the frames written to each file (``mixer.frames``).
+    codec overshoots, see :mod:`voicecoach.encode.writer`); ``meter`` measures the mix. Returns the frames
+    written to each file (``mixer.frames``).
 
     With music the mix goes through the :class:`TruePeakLimiter`, which
     reads the mixer and the music ahead of the frames written (live play's
@@ -59,16 +62,15 @@ def stream(
     stretches where the mixer sounds are rendered (:func:`_stream_sounding`).
     """
     gains = [1.0] * len(outputs) if gains is None else gains
-    if bed is None and outputs and all(_ours(f) for f, _ in outputs) and all(g == 1.0 for g in gains):
+    if bed is None is meter and outputs and all(_ours(f) for f, _ in outputs) and all(g == 1.0 for g in gains):
         return _stream_sounding(mixer, outputs, block, progress)
     block = max(1, min(block, mixer.frames))
     ch = mixer.channels
     buf = np.empty((block, ch), dtype=np.float32)
     stem_buf = np.empty_like(buf)
-    pcm16 = any(f.subtype == "PCM_16" for f, _ in outputs)
+    pcm16, wants_music = any(f.subtype == "PCM_16" for f, _ in outputs), any(bus == "music" for _, bus in outputs)
     scratch: Any = np.empty_like(buf) if pcm16 or any(g != 1.0 for g in gains) else None
     ints: Any = np.empty((block, ch), dtype=np.int16) if pcm16 else None
-    wants_music = any(bus == "music" for _, bus in outputs)
     # With music the limiter runs here, reading ahead; without, the mixer
     # renders the limiter's gain planned from the known sounds.
     source = MixSource(mixer, bed, keep_music=wants_music) if bed is not None else None
@@ -94,9 +96,8 @@ def stream(
                     out *= g
             if gain != 1.0:
                 out = np.multiply(out, np.float32(gain), out=scratch[:n])
-            if peaks is not None and bus is None:  # the mix's, for ReplayGain
-                top = max(float(out.max()), -float(out.min())) if n else 0.0
-                peaks[bus] = max(peaks.get(bus, 0.0), top)
+            if bus is None:
+                _measure(out, peaks, meter)
             data = out
             if f.subtype == "PCM_16":
                 np.multiply(out, 32768.0, out=scratch[:n])
@@ -109,6 +110,15 @@ def stream(
         if progress is not None:
             progress(done)
     return done
+
+
+def _measure(mix: np.ndarray, peaks: dict[str | None, float] | None, meter: LoudnessMeter | None) -> None:
+    """The mix's largest magnitude into ``peaks[None]`` and its loudness into ``meter``, for the loudness tags."""
+    if peaks is not None:
+        top = max(float(mix.max()), -float(mix.min())) if len(mix) else 0.0
+        peaks[None] = max(peaks.get(None, 0.0), top)
+    if meter is not None:
+        meter.add(mix)
 
 
 def _ours(f: object) -> bool:

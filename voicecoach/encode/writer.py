@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from voicecoach.audio.bed import MusicBed
+from voicecoach.audio.loudness import LoudnessMeter
 from voicecoach.audio.mixer import BUSES, Mixer
 from voicecoach.common.atomic import discard, remove_stale_parts, temp_beside
 from voicecoach.common.decibels import decibels
@@ -193,6 +194,8 @@ def _write_audio(
     once = lossy and (bed is not None or any(f.out.path is None for f in files.audio))
     gains = [db_gain(-LOSSY_STREAM_MARGIN_DB) if once else 1.0] * len(targets)
     peaks: dict[str | None, float] = {}
+    # with music the loudness is measured as the mix is written (without, the caller measured it)
+    meter = LoudnessMeter(mixer.samplerate, mixer.channels) if bed is not None and tags.loudness is not None else None
     todo = list(range(len(targets)))
     for attempt in range(1 + _REENCODES):
         if attempt:
@@ -201,7 +204,7 @@ def _write_audio(
                     files.reopen(fmt_writer, i)
         entries = [(files.audio[i].sink, targets[i][1]) for i in todo]
         with _blame(files.failed_name):
-            stream(mixer, entries, block, None if attempt else progress, bed, peaks, [gains[i] for i in todo])
+            stream(mixer, entries, block, None if attempt else progress, bed, peaks, [gains[i] for i in todo], meter)
         for i in todo:
             with _blame(files.audio[i].target.name):
                 files.audio[i].sink.close()
@@ -216,9 +219,9 @@ def _write_audio(
     for f, (_, bus), gain in zip(files.audio, targets, gains, strict=True):
         if f.out.path is not None:
             loudness = f.out.tags.loudness
-            own = replace(
-                f.out.tags, peak=peaks.get(bus), loudness=None if loudness is None else loudness + decibels(gain)
-            )
+            if loudness is not None:  # the meter's reading has the gain in it
+                loudness = meter.integrated() if meter is not None else loudness + decibels(gain)
+            own = replace(f.out.tags, peak=peaks.get(bus), loudness=loudness)
             with _blame(f.target.name):
                 fmt_writer.tag(f.out.path, own)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from voicecoach.common.numbers import is_int
 from voicecoach.plan.fitting import ANCHORED, ANNOUNCE, REMINDER, TIME_LEFT, Say, fit_speech
@@ -48,11 +49,27 @@ def estimate_frames(text: str, samplerate: int, rate_wpm: int | None = None) -> 
     return max(1, round(seconds * samplerate))
 
 
+class _Asked:
+    """A phrase's spoken length, noting which part of the session asked for it first."""
+
+    def __init__(self, length: SpeechFrames):
+        self.length = length
+        self.unit = 0
+        """The part being planned: what comes before set 1 with set 1, then each rest with its set, the outro."""
+        self.unit_of: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        self.unit_of.setdefault(text, self.unit)
+        return self.length(text)
+
+
 class _Planner:
     """Accumulates segments, sound events and speech requests."""
 
     def __init__(self, p: Preset, sr: int, say_len: SpeechFrames, phrases: PhraseBook, sound_len: Mapping[str, int]):
-        self.p, self.sr, self.say_len, self.sound_len, self.phrases = p, sr, say_len, sound_len, phrases
+        self.p, self.sr, self.sound_len, self.phrases = p, sr, sound_len, phrases
+        self.asked = self.say_len = _Asked(say_len)  # no closure over the planner: no reference cycle
+        self.starts: list[int] = []  # where each part after the first begins (its rest, then the outro)
         self.v = phrases.variants
         # what the summary and the first set's announcement fill in (a phrase takes those it names)
         self.fields = {"title": p.title, "sets": p.sets, "reps": p.reps, "seconds": f"{p.hold or 0:g}"}
@@ -70,7 +87,7 @@ class _Planner:
         self.unsaid: list[Dropped] = []  # reminders with no room and no rest to go to
         self.sides = p.side_names or phrases.side_names
         self.count_word = functools.cache(lambda n: (phrases.number(n),))  # "Two": asked every rep
-        self.reminders = RepReminder(say_len, self.gap, sr, p.count, phrases)
+        self.reminders = RepReminder(self.say_len, self.gap, sr, p.count, phrases)
 
     def frames(self, seconds: float) -> int:
         return round(seconds * self.sr)
@@ -106,7 +123,14 @@ class _Planner:
         if isinstance(onsets, int):
             onsets = (onsets,)
         if candidates and onsets:
-            self.requests.append(Say(tuple(candidates), onsets, limit, priority, set_, rep))
+            self.request([Say(tuple(candidates), onsets, limit, priority, set_, rep)])
+
+    def request(self, cues: list[Say]) -> None:
+        """Ask for ``cues``; every variant counts as asked by the part being planned (fitting may try any)."""
+        self.requests.extend(cues)
+        for cue in cues:
+            for text in cue.candidates:
+                self.asked.unit_of.setdefault(text, self.asked.unit)
 
     def sequence(self, lines: list[tuple[str, ...]], start: int, gap: int) -> int:
         """Anchor ``lines`` one after another from ``start``; return where they end."""
@@ -190,6 +214,11 @@ class _Planner:
         end = self.sequence(lines, start + self.frames(0.3), self.frames(INTRO_GAP_SECONDS))
         end = max(end, start + sound_frames(EventKind.BELL, self.sr))
         self.segment(SegmentKind.OUTRO, self.whole_seconds_up(end - start + self.frames(TAIL_SECONDS)))
+
+    def next_unit(self) -> None:
+        """A new part of the session starts here, in silence: no phrase of an earlier part runs past it."""
+        self.asked.unit += 1
+        self.starts.append(self.now)
 
     def side_of(self, rep: int) -> str | None:
         p = self.p
@@ -293,7 +322,7 @@ class _Planner:
                         self.unsaid.append(Dropped(rep_start, text))
                 else:
                     cues = placed
-            self.requests.extend(cues)
+            self.request(cues)
         if set_ == p.sets:
             self.rest_reminders(self._deferred)  # no rest after: the one before
 
@@ -328,8 +357,10 @@ class _Planner:
         self.get_ready()
         for set_ in range(1, self.p.sets + 1):
             if set_ > 1:
+                self.next_unit()
                 self.rest(set_)
             self.reps(set_)
+        self.next_unit()
         self.outro()
         spoken, dropped = fit_speech(self.requests, self.say_len, self.gap)
         return spoken, dropped + self.unsaid
@@ -363,6 +394,17 @@ def build_timeline(
         def speech_frames(text: str) -> int:
             return estimate_frames(text, samplerate, preset.rate)
 
+    return _planned(preset, speech_frames, samplerate, phrases, sound_lengths)[0]
+
+
+def _planned(
+    preset: Preset,
+    speech_frames: SpeechFrames,
+    samplerate: int,
+    phrases: PhraseBook | None,
+    sound_lengths: Mapping[str, int] | None,
+) -> tuple[Timeline, _Planner]:
+    """The timeline, and the planner that made it (which part asked each phrase, where each part starts)."""
     lengths = _sound_lengths(preset, samplerate) | dict(sound_lengths or {})
     # each phrase's length asked once: fitting tries a few dozen phrases ten thousand times
     plan = _Planner(preset, samplerate, functools.cache(speech_frames), phrases or default_phrases(), lengths)
@@ -370,7 +412,50 @@ def build_timeline(
     events = tuple(sorted(plan.sounds + spoken, key=lambda e: (e.frame, EVENT_ORDER[e.kind])))
     dropped = sorted(dropped, key=lambda d: d.frame)
     segments = tuple(plan.segments)
-    return Timeline(preset.name, samplerate, plan.now, segments, events, tuple(dropped), plan.phrases.language)
+    timeline = Timeline(preset.name, samplerate, plan.now, segments, events, tuple(dropped), plan.phrases.language)
+    return timeline, plan
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """A session planned as far as its phrases are known: :attr:`timeline` is made with estimates for the
+    phrases missing, and its frames ``[0, final)`` are final (what the plan with every true length says there)."""
+
+    timeline: Timeline
+    final: int
+    """Frames before this are final; the whole session's length when every phrase is known."""
+    parts: int
+    """Parts of the session planned for good: what comes before set 1 with set 1, then each rest with its set,
+    then the outro."""
+    missing: tuple[str, ...]
+    """The phrases still unknown, those of the earliest part first: what to synthesise next."""
+
+
+def plan_prefix(
+    preset: Preset,
+    known: Callable[[str], int | None],
+    samplerate: int = DEFAULT_SAMPLERATE,
+    phrases: PhraseBook | None = None,
+    sound_lengths: Mapping[str, int] | None = None,
+) -> Prefix:
+    """Plan ``preset`` with the spoken lengths ``known`` so far (``None``: not yet), part by part.
+
+    A part starts in silence (a rest, the outro): no phrase before it runs into it, and its own phrases start
+    in it. So once every phrase asked while planning the parts up to one (each variant its fitting may try)
+    has its true length, the plan up to that part's end is the final one, whatever the later phrases' lengths.
+    """
+
+    def frames(text: str) -> int:
+        n = known(text)
+        return estimate_frames(text, samplerate, preset.rate) if n is None else n
+
+    timeline, plan = _planned(preset, frames, samplerate, phrases, sound_lengths)
+    asked = plan.asked.unit_of
+    missing = sorted((asked[t], t) for t in asked if known(t) is None)
+    if not missing:
+        return Prefix(timeline, timeline.frames, plan.asked.unit + 1, ())
+    first = missing[0][0]
+    return Prefix(timeline, plan.starts[first - 1] if first else 0, first, tuple(t for _, t in missing))
 
 
 def speech_texts(preset: Preset, samplerate: int = DEFAULT_SAMPLERATE, phrases: PhraseBook | None = None) -> list[str]:
