@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from running import Run, private_env, run_in
+from workers import run_wide_folder
 
 from voicecoach.cli.environment import Environment
 from voicecoach.errors import AudioDeviceError
@@ -18,9 +19,11 @@ from voicecoach.live.player import Device
 
 @pytest.fixture(scope="session")
 def shared_cache_dir(tmp_path_factory) -> Path:
-    """One cue cache for the whole run: speech is deterministic, so a cue
-    synthesised by one test is exactly what another would synthesise."""
-    return tmp_path_factory.mktemp("shared-cache")
+    """One cue cache for the whole run, every worker's: speech is
+    deterministic, so a cue synthesised by one test is exactly what another
+    would synthesise, and the cache is written atomically (entries and
+    loudness alike), as two voicecoach processes may share one."""
+    return run_wide_folder(tmp_path_factory, "shared-cache")
 
 
 @pytest.fixture(autouse=True)
