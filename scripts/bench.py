@@ -376,8 +376,9 @@ def bench_callback(env: dict, work: Path) -> list[tuple]:
     time (what the ring waits for) and the thread's CPU time (ours, without the
     waits another process causes)."""
     from voicecoach.audio.session import normalise, prepare
+    from voicecoach.live.clips import session_clips
     from voicecoach.live.player import BLOCKSIZE
-    from voicecoach.live.transport import Transport, session_clips
+    from voicecoach.live.transport import Transport
     from voicecoach.plan.preset_files import load_preset
     cache = Path(env["VOICECOACH_CACHE_DIR"])
     s = normalise(prepare(load_preset("leg-lifts"), cache), -19.0, None, cache)

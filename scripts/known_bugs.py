@@ -36,7 +36,8 @@ class Bug:
 
 SCHEDULE = "voicecoach/plan/schedule.py"
 FITTING = "voicecoach/plan/fitting.py"
-TRANSPORT = "voicecoach/live/transport.py"
+CLIPS = "voicecoach/live/clips.py"     # the player's messages: the transport's tests catch their bugs
+CLIPS_TESTS = ("tests/live/test_transport.py", "tests/live/test_player.py")
 
 BUGS = [
     Bug("the count-in before every set loses its 'one' and its tick", SCHEDULE,
@@ -54,10 +55,10 @@ BUGS = [
     Bug("sides = each: the last rep of side 1 gets side 2's name", SCHEDULE,
         "self.sides[0] if rep <= p.reps else self.sides[1]",
         "self.sides[0] if rep < p.reps else self.sides[1]"),
-    Bug("the resume count-in counts up (one, two, three)", TRANSPORT,
-        "book.number(COUNT_IN - i)", "book.number(i + 1)"),
-    Bug("the resume count-in starts on top of the spoken words", TRANSPORT,
-        "beat0 = -(-(len(head) + sr // 4) // sr) * sr", "beat0 = -(-(sr // 4) // sr) * sr"),
+    Bug("the resume count-in counts up (one, two, three)", CLIPS,
+        "book.number(COUNT_IN - i)", "book.number(i + 1)", CLIPS_TESTS),
+    Bug("the resume count-in starts on top of the spoken words", CLIPS,
+        "beat0 = -(-(len(head) + sr // 4) // sr) * sr", "beat0 = -(-(sr // 4) // sr) * sr", CLIPS_TESTS),
     Bug("the fitter stops keeping the silence after a phrase", FITTING,
         "ends.insert(i, at + length + gap)", "ends.insert(i, at + length)"),
     Bug("the fitter stops keeping the silence before an anchored cue", FITTING,

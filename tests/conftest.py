@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from running import Run, private_env, run_in
+from workers import run_wide_folder
 
 from voicecoach.cli.environment import Environment
 from voicecoach.errors import AudioDeviceError
@@ -18,9 +19,11 @@ from voicecoach.live.player import Device
 
 @pytest.fixture(scope="session")
 def shared_cache_dir(tmp_path_factory) -> Path:
-    """One cue cache for the whole run: speech is deterministic, so a cue
-    synthesised by one test is exactly what another would synthesise."""
-    return tmp_path_factory.mktemp("shared-cache")
+    """One cue cache for the whole run, every worker's: speech is
+    deterministic, so a cue synthesised by one test is exactly what another
+    would synthesise, and the cache is written atomically (entries and
+    loudness alike), as two voicecoach processes may share one."""
+    return run_wide_folder(tmp_path_factory, "shared-cache")
 
 
 @pytest.fixture(autouse=True)
@@ -171,15 +174,27 @@ def fake_audio():
 
 
 def pytest_collection_modifyitems(config, items):
-    """The real-time tests first (they wait on a clock, not on a core), then
-    the rest: run on two workers, the long waits overlap the CPU-bound tests
-    instead of trailing after them. The order within each group is kept.
+    """The long tests first, then the rest, so no long test trails at the
+    end. Among the long ones, those that play on a sound server (they wait on
+    its clock, not on a core) are spread evenly among the CPU-bound ones, two
+    by two as xdist hands tests out: while one worker waits on a clock the
+    other mostly keeps a core busy, where all the playing ones together had
+    both workers waiting. The order within each kind is kept.
     Only on xdist's workers: a single run (or the mutation tool's) keeps
     the fast tests first."""
     if not hasattr(config, "workerinput"):
         return
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None
-               and item.get_closest_marker("slow") is None)
+    long = [item for item in items if item.get_closest_marker("e2e") or item.get_closest_marker("slow")]
+    if not long:
+        return
+    waiting = [item for item in long if "pulse" in item.fixturenames]
+    busy = [item for item in long if "pulse" not in item.fixturenames]
+    first, step = [], 2 * max(1, round(len(busy) / max(1, len(waiting))))   # spread evenly
+    while waiting or busy:
+        first += waiting[:2] + busy[:step]
+        waiting, busy = waiting[2:], busy[step:]
+    chosen = set(map(id, long))
+    items[:] = first + [item for item in items if id(item) not in chosen]
 
 
 def pytest_addoption(parser):

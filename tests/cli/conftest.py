@@ -21,9 +21,9 @@ engine = "pyttsx3"
 
 
 @pytest.fixture(scope="module")
-def cue_cache(tmp_path_factory):
-    """One cue cache per test module."""
-    return tmp_path_factory.mktemp("cues")
+def cue_cache(shared_cache_dir):
+    """The run's cue cache, which the played sessions share with the rest."""
+    return shared_cache_dir
 
 
 @pytest.fixture

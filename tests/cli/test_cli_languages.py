@@ -1,8 +1,9 @@
 """The coach's language at the command line: ``--language``, ``[speech]
-language`` and the locale; every built-in exported and played in German,
-French and Spanish with the language's voice; tags and chapters in the
-language; a voice that does not speak it refused in one line; a user's own
-phrase book checked by ``presets validate --language``."""
+language`` and the locale; every built-in exported in German, French and
+Spanish with the language's voice, and played as its export in one of them;
+tags and chapters in the language; a voice that does not speak it refused
+in one line; a user's own phrase book checked by ``presets validate
+--language``."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ def test_every_builtin_exports_and_plays_in_the_language(name, language, run, en
     assert r.code == 0, r.err
     ref, _ = sf.read(out, dtype="float32")
     assert len(ref) == plan["frames"]
+    if (builtin_names().index(name) + LANGUAGES.index(language)) % len(LANGUAGES):
+        return      # played in one language a preset, each language twice: the player's words in each
     audio = fake_audio()
     r = run_played(env, audio, name, language)
     assert r.code == 0, r.err

@@ -46,8 +46,10 @@ def session_bus():
 
 
 @pytest.fixture(scope="session")
-def cue_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cue-cache")
+def cue_cache(shared_cache_dir):
+    """The run's cue cache (every worker's): a module-scoped export computed
+    on both workers synthesises and measures only once."""
+    return shared_cache_dir
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from pulse import SR, best_lag, stop_recording
+from workers import one_worker_at_a_time
 
 from voicecoach.audio.custom_sounds import load_sound, shipped_sound
 
@@ -35,8 +36,9 @@ def run_vc(cue_cache, *args, extra_env=None):
 def _with_music(tmp_path_factory, cue_cache, song, engine):
     out = tmp_path_factory.mktemp("with-music")
     args = ["plank", "--sets", "2", "--rest", "20", "--engine", engine]
-    r = run_vc(cue_cache, "export", *args, "--music", str(song), "--music-volume", "-3",
-               "-o", str(out / "s.wav"), "--float", "--stems")
+    with one_worker_at_a_time(tmp_path_factory, f"with-music-{engine}"):
+        r = run_vc(cue_cache, "export", *args, "--music", str(song), "--music-volume", "-3",
+                   "-o", str(out / "s.wav"), "--float", "--stems")
     assert r.returncode == 0, r.stderr
     plan = json.loads(run_vc(cue_cache, "timeline", *args, "--json").stdout)
     stems = {k: sf.read(out / f"s.{k}.wav", dtype="float32")[0] for k in ("voice", "ticks", "music")}

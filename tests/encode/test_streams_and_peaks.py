@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from running import TINY_PRESET, private_env, voicecoach
+from workers import one_worker_at_a_time, run_wide_folder
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -20,12 +21,12 @@ SR = 48000
 
 
 @pytest.fixture(scope="module")
-def cli(tmp_path_factory) -> tuple[dict, Path]:
-    """A private environment (one cue cache for the module) and a short preset."""
+def cli(tmp_path_factory, shared_cache_dir) -> tuple[dict, Path]:
+    """A private environment (but for the run's cue cache) and a short preset."""
     root = tmp_path_factory.mktemp("streams")
     preset = root / "tiny.toml"
     preset.write_text(TINY_PRESET)
-    return private_env(root), preset
+    return dict(private_env(root), VOICECOACH_CACHE_DIR=str(shared_cache_dir)), preset
 
 
 def frames_of(env: dict, preset: str) -> int:
@@ -131,13 +132,17 @@ LOSSY = [(preset, fmt) for preset in ("hanging", "leg-lifts") for fmt in ("opus"
 
 @pytest.fixture(scope="module")
 def lossy_files(cli, tmp_path_factory) -> dict[tuple[str, str], Path]:
+    """Whole built-in sessions in each lossy format, exported once a run: both
+    workers decode them (an export renames its file into place when done)."""
     env, _ = cli
-    folder = tmp_path_factory.mktemp("lossy")
+    folder = run_wide_folder(tmp_path_factory, "lossy")
     out = {}
-    for preset, fmt in LOSSY:
-        path = out[preset, fmt] = folder / f"{preset}.{fmt}"
-        res = voicecoach(env, "export", preset, "--channels", "1", "-o", str(path), timeout=600)
-        assert res.returncode == 0, res.stderr
+    with one_worker_at_a_time(tmp_path_factory, "lossy"):
+        for preset, fmt in LOSSY:
+            path = out[preset, fmt] = folder / f"{preset}.{fmt}"
+            if not path.exists():
+                res = voicecoach(env, "export", preset, "--channels", "1", "-o", str(path), timeout=600)
+                assert res.returncode == 0, res.stderr
     return out
 
 

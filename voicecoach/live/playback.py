@@ -16,9 +16,10 @@ from voicecoach.audio.music import MusicStream
 from voicecoach.audio.session import Session
 from voicecoach.errors import AudioDeviceError
 from voicecoach.live.ahead import MAX_SECONDS as AHEAD_MOST_SECONDS
+from voicecoach.live.clips import make_clips, session_clips
 from voicecoach.live.music_feed import MusicFeeder
 from voicecoach.live.player import DEFAULT_LATENCY, Backend, Hooks, Player, PlayResult
-from voicecoach.live.transport import Transport, make_clips, session_clips
+from voicecoach.live.transport import Transport
 from voicecoach.plan.kinds import EventKind
 from voicecoach.plan.phrases import PhraseBook
 

@@ -10,7 +10,7 @@ effect at the next block rendered, wherever they came from; a :class:`Mark` take
 between blocks lets the render thread go back to a frame not yet heard and apply
 a command there (:meth:`Transport.restore`), and says what was heard there. An
 interruption fades the sound out over a few milliseconds (no click), says a
-precomputed clip, and goes on where it makes sense for the segment:
+precomputed clip (:mod:`voicecoach.live.clips`), and goes on where it makes sense for the segment:
 
 * pause, then resume: in a rep, from its start after a count-in; elsewhere from
   the start of the phrase that was cut, after a short "carrying on" (a rest's own
@@ -33,8 +33,7 @@ from __future__ import annotations
 
 import bisect
 import copy
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -46,13 +45,14 @@ from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.normalise import limited
 from voicecoach.common.arrays import scale_frames
 from voicecoach.common.fades import fade_in
+from voicecoach.live.clips import NO_CLIP, Clips
+from voicecoach.live.clips import make_clips as make_clips  # re-exported: the clips were made here before
+from voicecoach.live.clips import session_clips as session_clips  # re-exported, as make_clips
 from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
-from voicecoach.plan.phrases import PhraseBook, default_phrases
 from voicecoach.plan.timeline import Timeline
 
 FADE_SECONDS = 0.005  # the session fades out this fast when interrupted
 MUSIC_FADE_SECONDS = 0.3  # music fades out after a pause or quit clip, and back in on resume
-GAP_SECONDS = 0.6  # silence after a skip or restart announcement, before the count-in
 LISTEN_SECONDS = 5.0  # how long the timeline is held for an answer to "how many were perfect?"
 
 
@@ -103,36 +103,6 @@ class Music(StrEnum):
     DUCKED = "ducked"  # ducked all through (under a spoken clip)
     FADE_OUT = "fade-out"  # ducked, fading to silence
     FADE_IN = "fade-in"  # ducked, rising from silence
-
-
-_NONE = np.zeros(0, np.float32)
-
-
-@dataclass(frozen=True, eq=False)
-class Clips:
-    """The player's spoken clips, mono float32 at the session rate and gains;
-    ``skip_to[n]`` and ``restart[n]`` name set ``n`` (index 0 unused). Voice
-    control's clips are empty unless it listens: ``noted[n]`` confirms ``n``
-    perfect reps, ``left_reps[n]`` and ``left_sets[n]`` say ``n`` left."""
-
-    paused: np.ndarray
-    resume_rep: np.ndarray
-    resume: np.ndarray
-    resume_rest: np.ndarray
-    recovered_rep: np.ndarray
-    recovered: np.ndarray
-    skip_to: tuple[np.ndarray, ...]
-    skip_end: np.ndarray
-    restart: tuple[np.ndarray, ...]
-    restart_top: np.ndarray
-    quit: np.ndarray
-    ask: np.ndarray = field(default_factory=lambda: _NONE)
-    noted: tuple[np.ndarray, ...] = ()
-    noted_all: np.ndarray = field(default_factory=lambda: _NONE)
-    left_reps: tuple[np.ndarray, ...] = ()
-    left_sets: tuple[np.ndarray, ...] = ()
-    left_none: np.ndarray = field(default_factory=lambda: _NONE)
-    deaf: np.ndarray = field(default_factory=lambda: _NONE)
 
 
 class _Section:
@@ -477,7 +447,7 @@ class Transport:
         self.asking = set_
         self._put(0, len(self.clips.ask), self.clips.ask, Activity.ASKING, Music.DUCKED)
         self._put(0, len(self._listen), self._listen, Activity.ASKING, Music.DUCKED)
-        self._say(_NONE, Activity.SESSION, then=self.position)
+        self._say(NO_CLIP, Activity.SESSION, then=self.position)
 
     def _aside(self, command: TransportCommand, paused: bool, rise: Music) -> bool:
         """Say a voice command's answer (the last cue, what is left, a count noted) over
@@ -501,7 +471,7 @@ class Transport:
         if paused:
             self._put(0, -1, None, Activity.SESSION, Music.DUCKED)
         else:
-            self._say(self.clips.resume_rep if in_rep else _NONE, Activity.COUNT_IN, then=target)
+            self._say(self.clips.resume_rep if in_rep else NO_CLIP, Activity.COUNT_IN, then=target)
         return True
 
     def _told(self, command: TransportCommand) -> tuple | None:
@@ -613,103 +583,3 @@ class Transport:
             j = min(take, len(self._music_up) - k)
             scale_frames(m[:j], self._music_up[k : k + j])
         block += m
-
-
-def make_clips(
-    speech: Callable[[str], np.ndarray],
-    sounds: Mapping[str, np.ndarray],
-    samplerate: int,
-    phrases: PhraseBook | None = None,
-    *,
-    sets: int = 1,
-    voice_gain: float = 1.0,
-    tick_gain: float = 1.0,
-    reps: int = 0,
-) -> Clips:
-    """The player's spoken :class:`Clips`, built before the stream opens, at the
-    session mixer's ``voice_gain`` and ``tick_gain`` so they sound as loud as its
-    speech and ticks. The ``*_rep`` clips end with a count-in (a tick and "three,
-    two, one" a second apart) so the user finds the rhythm again; skip and restart
-    announcements end with a gap so the count-in that follows is heard as separate.
-    ``reps`` (the most reps of a set) > 0 adds voice control's clips, for a session
-    that listens: counts up to twice as many (capped) are confirmed aloud.
-    """
-    book = phrases or default_phrases()
-    sr = samplerate
-
-    def words(text: str) -> np.ndarray:
-        return np.asarray(speech(text), dtype=np.float32) * np.float32(voice_gain)
-
-    def voice(name: str, **values: object) -> np.ndarray:
-        return words(book.variants(name, **values)[0])
-
-    def finish(x: np.ndarray) -> np.ndarray:
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        x.setflags(write=False)
-        return x
-
-    def with_count_in(head: np.ndarray) -> np.ndarray:
-        beat0 = -(-(len(head) + sr // 4) // sr) * sr  # next whole second after the words
-        out = np.zeros(beat0 + COUNT_IN * sr, dtype=np.float32)
-        out[: len(head)] += head
-        tick = np.asarray(sounds[EventKind.TICK], dtype=np.float32) * np.float32(tick_gain)
-        for i in range(COUNT_IN):
-            at = beat0 + i * sr
-            out[at : at + len(tick)] += tick[: len(out) - at]
-            word = words(book.number(COUNT_IN - i))[:sr]
-            out[at : at + len(word)] += word
-        return finish(out)
-
-    def with_gap(head: np.ndarray) -> np.ndarray:
-        return finish(np.concatenate([head, np.zeros(round(GAP_SECONDS * sr), np.float32)]))
-
-    def each_set(name: str) -> tuple[np.ndarray, ...]:
-        return (finish(np.zeros(0, np.float32)), *(with_gap(voice(name, set=n, sets=sets)) for n in range(1, sets + 1)))
-
-    return Clips(
-        paused=finish(voice("player_paused")),
-        resume_rep=with_count_in(voice("player_resume_rep")),
-        resume=finish(voice("player_resume")),
-        resume_rest=finish(voice("player_resume_rest")),
-        recovered_rep=with_count_in(voice("player_recovered_rep")),
-        recovered=finish(voice("player_recovered")),
-        skip_to=each_set("player_skip"),
-        skip_end=with_gap(voice("player_skip_end")),
-        restart=each_set("player_restart"),
-        restart_top=with_gap(voice("player_restart_top")),
-        quit=finish(voice("player_quit")),
-        **(_voice_control_clips(voice, finish, sets, reps) if reps > 0 else {}),
-    )
-
-
-def _voice_control_clips(voice: Callable[..., np.ndarray], finish: Callable, sets: int, reps: int) -> dict:
-    """Voice control's clips: the question, a count confirmed, what is left."""
-    plain = finish(voice("player_noted_plain"))
-    top = min(2 * reps, reps + 20)
-    return {
-        "ask": finish(voice("player_ask")),
-        "noted": tuple(finish(voice("player_noted", count=n)) if n <= top else plain for n in range(top + 2)),
-        "noted_all": finish(voice("player_noted_all")),
-        "left_reps": (_NONE, *(finish(voice("player_left_reps", reps=n)) for n in range(1, reps + 1))),
-        "left_sets": (_NONE, *(finish(voice("player_left_sets", sets=n)) for n in range(1, sets + 1))),
-        "left_none": finish(voice("player_left_none")),
-        "deaf": finish(voice("player_deaf")),
-    }
-
-
-def session_clips(session, listening: bool = False) -> Clips:
-    """The clips of a prepared :class:`~voicecoach.audio.session.Session`,
-    in its voice, with its tick sound and its mixer's gains (and voice
-    control's when ``listening``)."""
-    sets = max((s.set or 0) for s in session.timeline.segments)
-    reps = max((s.rep or 0) for s in session.timeline.segments) if listening else 0
-    return make_clips(
-        session.bank.get,
-        session.sounds,
-        session.timeline.samplerate,
-        session.phrases,
-        sets=sets,
-        voice_gain=session.mixer.bus_gain("voice"),
-        tick_gain=session.mixer.bus_gain("ticks"),
-        reps=reps,
-    )

@@ -1,11 +1,19 @@
-"""The training log's SQLite schema, versioned with ``PRAGMA user_version``.
+"""The training log's SQLite schema, versioned with ``PRAGMA user_version``,
+and the columns its rows map to records by.
 
 :data:`MIGRATIONS` is the ordered list of steps; a new version is one more
 entry at its end. Kept apart from the store: released steps never change, so
-this file only grows.
+the list only grows. :data:`SESSION_COLUMNS` and :data:`SET_COLUMNS` are the
+records' fields, which the store writes and reads, and salvage reads back.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import datetime
+
+from voicecoach.training.records import SetResult, Workout
 
 # Each entry upgrades the schema by one version: entry i takes user_version i
 # to i + 1. Append; never edit a released entry (databases out there ran it).
@@ -61,3 +69,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# The columns are the records' fields, in their order (a workout's sets have their own table).
+SESSION_COLUMNS = tuple(f.name for f in fields(Workout) if f.name != "sets")
+SET_COLUMNS = tuple(f.name for f in fields(SetResult))
+
+
+def workout_from_row(row: Sequence, sets: tuple[SetResult, ...]) -> Workout:
+    """A workout from a ``sessions`` row, in :data:`SESSION_COLUMNS` order, and its sets."""
+    values = dict(zip(SESSION_COLUMNS, row, strict=True))
+    values.update(started=datetime.fromisoformat(values["started"]), completed=bool(values["completed"]))
+    return Workout(**values, sets=sets)

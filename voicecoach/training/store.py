@@ -11,8 +11,9 @@ The log must survive what happens to files on a home machine:
   corruption too, but a power cut could take back the last commits; a few
   writes a day can afford the sync);
 * a damaged file: :meth:`History.open` moves it aside, unchanged, starts a
-  new log with the sessions SQLite can still read from it, and says in one
-  line where the old file is and how many sessions came back;
+  new log with the sessions SQLite can still read from it
+  (:mod:`voicecoach.training.salvage`), and says in one line where the old
+  file is and how many sessions came back;
 * something at its path that is not a file (a FIFO, whose ``open()`` SQLite
   retries on every signal and so blocks even Ctrl-C, a device, a folder, a
   symbolic link to nothing, where a new log would appear): refused with
@@ -35,7 +36,6 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from time import monotonic, sleep
@@ -45,7 +45,8 @@ from voicecoach.common.files import kind_of
 from voicecoach.common.numbers import is_int
 from voicecoach.errors import InputError, RuntimeFailure
 from voicecoach.training.records import SetResult, Workout, check_aware, check_perfect
-from voicecoach.training.schema import MIGRATIONS, SCHEMA_VERSION
+from voicecoach.training.salvage import move_aside, readable_workouts
+from voicecoach.training.schema import MIGRATIONS, SCHEMA_VERSION, SESSION_COLUMNS, SET_COLUMNS, workout_from_row
 
 __all__ = ["BUSY_TIMEOUT", "CorruptHistoryError", "History", "HistoryError"]
 
@@ -53,8 +54,6 @@ BUSY_TIMEOUT = 10.0  # seconds a writer waits for another one before giving up
 
 _CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary codes)
 _BUSY = 5  # SQLITE_BUSY
-_SIDE_FILES = ("", "-wal", "-shm")
-_SALVAGE_PROBES = 100_000  # rowid ranges tried when salvaging a damaged log: bounded work
 
 
 class HistoryError(RuntimeFailure):
@@ -82,11 +81,8 @@ def _is_corrupt(exc: sqlite3.Error) -> bool:
     return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _CORRUPT_CODES
 
 
-# The columns are the records' fields, in their order (a workout's sets have their own table).
-_SESSION_COLUMNS = tuple(f.name for f in fields(Workout) if f.name != "sets")
-_SET_COLUMNS = tuple(f.name for f in fields(SetResult))
 _SELECT = (
-    f"SELECT {', '.join('s.' + c for c in _SESSION_COLUMNS)}, {', '.join('t.' + c for c in _SET_COLUMNS)} "
+    f"SELECT {', '.join('s.' + c for c in SESSION_COLUMNS)}, {', '.join('t.' + c for c in SET_COLUMNS)} "
     "FROM sessions s LEFT JOIN sets t ON t.session_id = s.id"
 )
 
@@ -174,7 +170,12 @@ class History:
         try:
             return cls(path), None
         except CorruptHistoryError as exc:
-            kept = _move_aside(exc.path, now)
+            try:
+                kept = move_aside(exc.path, now)
+            except OSError as err:
+                raise HistoryError(
+                    f"the training log {exc.path} is damaged and could not be moved aside: {err.strerror or err}"
+                ) from None
             history = cls(path)
             try:
                 saved = history._salvage(kept)
@@ -367,34 +368,23 @@ class History:
 
     def _select(self, where: str, args: tuple) -> list[Workout]:
         rows = self.db.execute(f"{_SELECT} WHERE {where} ORDER BY s.started, s.id, t.number", args).fetchall()
-        split = len(_SESSION_COLUMNS)
+        split = len(SESSION_COLUMNS)
         records = []
         for _, grouped in itertools.groupby(rows, key=lambda row: row[0]):
             group = list(grouped)
             sets = tuple(SetResult(*row[split:]) for row in group if row[split] is not None)
-            records.append(_record(group[0][:split], sets))
+            records.append(workout_from_row(group[0][:split], sets))
         return records
 
     def _salvage(self, damaged: Path) -> int:
         """Copy the sessions still readable in the ``damaged`` log into this
-        (new, empty) one; return how many. A session comes back whole or not
-        at all: one whose row or sets no longer make a valid workout stays
-        behind in the damaged file."""
+        (new, empty) one; return how many."""
         try:
             source = _read_connection(damaged)
         except sqlite3.Error:
             return 0
         with contextlib.closing(source):
-            sessions = _readable_rows(source, "sessions", _SESSION_COLUMNS)
-            sets: dict[int, list[SetResult]] = {}
-            for row in _readable_rows(source, "sets", ("session_id", *_SET_COLUMNS)):
-                with contextlib.suppress(TypeError, ValueError):
-                    sets.setdefault(row[0], []).append(SetResult(*row[1:]))
-        records = []
-        for row in sessions:
-            with contextlib.suppress(TypeError, ValueError):
-                done = tuple(sorted(sets.get(row[0], ()), key=lambda s: s.number))
-                records.append(_record(row, done))
+            records = readable_workouts(source)
         with self._errors("write to"), self._transaction() as db:
             for record in records:
                 _insert(db, record)
@@ -403,7 +393,7 @@ class History:
 
 def _insert(db: sqlite3.Connection, record: Workout) -> int:
     """Store ``record`` (under its own id, if it has one) inside the caller's transaction."""
-    row = {name: getattr(record, name) for name in _SESSION_COLUMNS}
+    row = {name: getattr(record, name) for name in SESSION_COLUMNS}
     row.update(
         eccentric=None if record.eccentric is None else float(record.eccentric),
         started=_utc_text(record.started),
@@ -421,77 +411,9 @@ def _insert(db: sqlite3.Connection, record: Workout) -> int:
     return workout_id
 
 
-def _readable_rows(db: sqlite3.Connection, table: str, columns: Sequence[str]) -> list[tuple]:
-    """The rows of ``table`` SQLite can still read, by rowid; a column an
-    older schema lacks reads as NULL.
-
-    A query touching a damaged page fails as a whole, so a failing rowid
-    range is halved until the readable rows around the damage are read and
-    single unreadable rowids are given up; at most :data:`_SALVAGE_PROBES`
-    queries, so a log damaged everywhere costs a bounded time.
-    """
-    try:
-        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-        pages = db.execute("PRAGMA page_count").fetchone()[0]
-        size = db.execute("PRAGMA page_size").fetchone()[0]
-    except sqlite3.DatabaseError:  # the schema itself is unreadable
-        return []
-    try:
-        top = db.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0
-    except sqlite3.DatabaseError:  # the table's last page is damaged: no row takes under
-        top = pages * size // 8  # 8 bytes of file, so no rowid is past this
-    if not present:
-        return []
-    select = (
-        f"SELECT {', '.join(c if c in present else 'NULL' for c in columns)} "
-        f"FROM {table} WHERE rowid BETWEEN ? AND ? ORDER BY rowid"
-    )
-    rows: list[tuple] = []
-    todo, probes = [(1, top)], 0
-    while todo and probes < _SALVAGE_PROBES:
-        low, high = todo.pop()
-        probes += 1
-        try:
-            rows.extend(db.execute(select, (low, high)).fetchall())
-        except sqlite3.DatabaseError:
-            if low < high:
-                middle = (low + high) // 2
-                todo += [(middle + 1, high), (low, middle)]  # the lower half first
-    return rows
-
-
-def _record(row: Sequence, sets: tuple[SetResult, ...]) -> Workout:
-    """A workout from a ``sessions`` row, in :data:`_SESSION_COLUMNS` order, and its sets."""
-    fields = dict(zip(_SESSION_COLUMNS, row, strict=True))
-    fields.update(started=datetime.fromisoformat(fields["started"]), completed=bool(fields["completed"]))
-    return Workout(**fields, sets=sets)
-
-
 def _check_id(workout_id: object) -> None:
     if not is_int(workout_id):
         raise TypeError(f"workout id must be an int, got {workout_id!r}")
-
-
-def _move_aside(path: Path, now: datetime | None) -> Path:
-    """Rename a damaged log (and its -wal/-shm) to a free
-    ``<name>.corrupt-<stamp>`` beside it; return the new main file path."""
-    try:
-        if now is None:
-            now = datetime.fromtimestamp(path.stat().st_mtime)
-        stamp = now.strftime("%Y%m%d-%H%M%S")
-        base, n = f"{path.name}.corrupt-{stamp}", 1
-        while any(path.with_name(base + side).exists() for side in _SIDE_FILES):
-            n += 1
-            base = f"{path.name}.corrupt-{stamp}-{n}"
-        for side in _SIDE_FILES:
-            source = path.with_name(path.name + side)
-            if source.exists():
-                os.rename(source, path.with_name(base + side))
-    except OSError as exc:
-        raise HistoryError(
-            f"the training log {path} is damaged and could not be moved aside: {exc.strerror or exc}"
-        ) from None
-    return path.with_name(base)
 
 
 def _check_kind(path: Path) -> None:
