@@ -30,7 +30,8 @@ class Listener:
     thread; ``on_heard`` and ``on_stopped`` are called from that thread.
 
     ``reference``: the sample rate of the blocks the player hands to
-    `played` (None: the player hands none, nothing is told apart by it).
+    `played`; a player that knows what it sounds over time says so
+    through `sounded` instead.
     """
 
     def __init__(
@@ -48,7 +49,8 @@ class Listener:
             raise RuntimeFailure(
                 f"listening needs the recogniser: pip install 'voicecoach[voice-control]' ({e})"
             ) from e
-        self._log = PlayedLog(reference) if reference else None
+        self._reference = reference
+        self._log = PlayedLog(reference or RATE)
         self._ears = Ears(wake.lower().split(), self._log)  # an unknown wake word is an InputError, now
         self._on_heard = on_heard
         self._on_stopped = on_stopped
@@ -77,8 +79,15 @@ class Listener:
     def played(self, block: np.ndarray, when: float) -> None:
         """The player's block (frames x channels, float32, at ``reference``
         Hz), heard from ``when`` (`time.monotonic`)."""
-        if self._log is not None:
-            self._log.played(block, when)
+        if self._reference is None:
+            raise ValueError("blocks played need the reference rate the Listener was made with")
+        self._log.played(block, when)
+
+    def sounded(self, start: float, end: float, share: float) -> None:
+        """Over ``[start, end]`` (`time.monotonic`) the player was heard
+        ``share`` of the time: while it is, an answer needs the wake word and
+        a command must sound closer to what the open decoding heard."""
+        self._log.heard(start, end, share)
 
     def _stop(self, reason: str) -> None:
         if not self._stopped:
