@@ -18,7 +18,7 @@ from voicecoach.listen.recogniser import RATE, Recogniser
 LONGEST = 5.0  # seconds: longer speech is talk, not a command; its decoding stops there
 WAIT = 40  # frames (1.2 s) a command begun waits for its rest
 CLOSE = 0.55  # the largest phone distance a phrase may have from the open decoding
-CLOSE_UNDER_COACH = 0.45  # the same while the coach is heard (its cues forced into the grammar sit further)
+CLOSE_UNDER_COACH = 0.5  # the same while the coach is heard (its cues forced into the grammar sat at 0.57 and further)
 COACH_SHARE = 0.2  # of an utterance the coach was heard in: it may be the coach's own voice
 
 
