@@ -155,6 +155,8 @@ class Listener:
             if heard is not None:
                 with contextlib.suppress(Exception):  # the player's fault is not ours to raise
                     self._on_heard(heard)
+        if not self._done.is_set():
+            self._stop("the recogniser stopped")
 
 
 def _reason(error: Exception) -> str:
