@@ -261,3 +261,38 @@ def listen_to(
             heard += got
         results.append(Result(heard, latency))
     return results
+
+
+def shifted(x: np.ndarray, semitones: float) -> np.ndarray:
+    """``x`` resampled: its pitch and its rate ``semitones`` up (down when negative)."""
+    if not semitones:
+        return x
+    return soxr.resample(x, RATE * 2 ** (semitones / 12), RATE).astype(np.float32)
+
+
+def non_commands(seconds: float) -> tuple[list[tuple[str, np.ndarray]], float]:
+    """At least ``seconds`` of audio that says no command, as ``(kind, clip)``
+    pairs ready for the microphone (noise in), and their length in seconds.
+
+    Rounds over the same material, each a different way: the coach's cues
+    (both coach voices), conversation and counting aloud (three talkers; the counting thrice), each
+    shifted 0, +2 or -2 semitones (pitch and rate), at 20 or 10 dB SNR, at a
+    gain of 1, 0.5 or 2 (clipped at full scale); and 30 s of breathing and of
+    music with seeds of their own. A round is about 25 minutes."""
+    talkers = [PIPER[1], ESPEAK[0], ESPEAK[1]]
+    spoken = [("the coach's cues", t, v) for v in COACH_VOICES for t in coach_texts()]
+    spoken += [("conversation", t, v) for v in talkers for t in CONVERSATION]
+    spoken += [("counting aloud", t, v) for v in talkers for t in COUNTING * 3]
+    out: list[tuple[str, np.ndarray]] = []
+    total, round_ = 0.0, 0
+    while total < seconds:
+        for i, (kind, text, voice) in enumerate(spoken):
+            k = i + round_
+            clean = shifted(speech(text, voice), (0.0, 2.0, -2.0)[k % 3]) * np.float32((1.0, 0.5, 2.0)[k // 3 % 3])
+            out.append((kind, np.clip(with_noise(clean, (20, 10)[k % 2], 1000 * round_ + i, 0.5, 0.8), -1, 1)))
+        for seed in range(6):
+            out.append(("breathing and grunts", breathing(30, 100 * round_ + seed)))
+            out.append(("music", music(30, 100 * round_ + seed) * np.float32((1.0, 2.0)[seed % 2])))
+        total = sum(len(clip) for _, clip in out) / RATE
+        round_ += 1
+    return out, total

@@ -36,6 +36,7 @@ class Recogniser:
         self.answers = list(answers)
         self.opened = []
         self.mode = "commands"
+        self.spans = []  # what the player told of its own sound: (start, end, share)
 
     def __call__(self, on_heard, on_stopped, device=None, wake="coach"):
         self.on_heard, self.opened = on_heard, [*self.opened, (device, wake)]
@@ -48,6 +49,9 @@ class Recogniser:
 
     def __exit__(self, *exc):
         pass
+
+    def sounded(self, start, end, share):
+        self.spans = [*self.spans, (start, end, share)]
 
     def set_mode(self, mode):
         self.mode = mode
@@ -94,11 +98,16 @@ def test_the_counts_said_at_each_set_end_are_logged(listening, short):
 
 
 def test_no_answer_records_what_was_played(listening, short):
-    env = listening(Recogniser(None, None))
+    heard = Recogniser(None, None)
+    env = listening(heard)
     code, out, err = run_in(env, "play", str(short), "--listen")
     assert code == 0, err
     assert "Log your perfect reps later: voicecoach log short 2 2" in out
     assert [s["perfect"] for s in logged(env)[0]["sets"]] == [None, None]
+    # the player told the listener when it sounded: the coach's cues, and silences
+    shares = [share for _, _, share in heard.spans]
+    assert heard.spans and 0 < sum(shares) < len(shares)
+    assert all(b > a for a, b, _ in heard.spans) and all(0 <= s <= 1 for s in shares)
 
 
 def test_on_a_terminal_the_count_said_is_offered_and_the_others_asked(listening, short):

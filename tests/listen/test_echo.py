@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from voicecoach.listen.echo import KEEP, PlayedLog
 
@@ -25,3 +26,15 @@ def test_only_the_latest_blocks_are_kept():
         log.played(loud, i / 10)
     assert log.sounding(0.0, 0.5) == 0.0  # forgotten
     assert abs(log.sounding((KEEP - 1) / 10, (KEEP + 4) / 10) - 1.0) < 1e-9
+
+
+def test_spans_told_with_the_share_they_sounded():
+    log = PlayedLog(1000)
+    log.heard(10.0, 10.5, 1.0)
+    log.heard(10.5, 11.0, 0.5)
+    log.heard(11.0, 12.0, 0.0)
+    assert abs(log.sounding(10.0, 11.0) - 0.75) < 1e-9
+    assert abs(log.sounding(10.25, 10.75) - 0.75) < 1e-9
+    assert log.sounding(11.0, 12.0) == 0.0
+    with pytest.raises(ValueError, match="share"):
+        log.heard(12.0, 12.1, 1.5)

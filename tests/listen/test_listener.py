@@ -103,3 +103,16 @@ def test_played_allocates_next_to_nothing():
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 4096
+
+
+def test_a_recogniser_gone_is_said_once(monkeypatch):
+    """The decoding process ending (killed, out of memory) ends listening, said once."""
+    fake_sounddevice(monkeypatch, devices=16000)
+    stopped: list[str] = []
+    with Listener(lambda h: None, on_stopped=stopped.append) as listener:
+        time.sleep(0.3)
+        listener._decoder._process.kill()
+        deadline = time.monotonic() + 10
+        while not stopped and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert stopped == ["the recogniser stopped"]

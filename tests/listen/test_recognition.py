@@ -55,3 +55,13 @@ def test_the_coach_heard_through_speakers_answers_nothing_while_it_is_played():
     player plays tells its own voice at the microphone from the person's."""
     clips, played = coach_minute()
     assert [r.heard for r in corpus.listen_to(clips, "answer", played=played) if r.heard] == []
+
+
+def test_while_the_coach_is_heard_an_answer_needs_the_wake_word():
+    """Answers as above, with the player sounding all along: refused; commands
+        whose open decoding agrees closely are still heard."""
+    texts = ["Eight.", "Seventy seven.", "Coach, go on.", "Coach, next."]
+    clips = [corpus.with_noise(corpus.speech(t, PERSON), 30, i) for i, t in enumerate(texts)]
+    loud = [np.full(len(c), 0.1, np.float32) for c in clips]
+    got = [[(h.intent.value, h.number) for h in r.heard] for r in corpus.listen_to(clips, "answer", played=loud)]
+    assert got == [[], [], [corpus.COMMANDS["Coach, go on."]], [corpus.COMMANDS["Coach, next."]]]

@@ -43,7 +43,7 @@ class Said:
 class FakeListener:
     def __init__(self, on_heard, on_stopped, fail=None):
         self.on_heard, self.on_stopped, self.fail = on_heard, on_stopped, fail
-        self.modes, self.closed = [], False
+        self.modes, self.closed, self.spans = [], False, []
 
     def __enter__(self):
         if self.fail:
@@ -55,6 +55,9 @@ class FakeListener:
 
     def set_mode(self, mode):
         self.modes.append(mode)
+
+    def sounded(self, start, end, share):
+        self.spans.append((start, end, share))
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +76,7 @@ def rig(session, clips):
     def listener(on_heard, on_stopped, fail=None):
         made.append(FakeListener(on_heard, on_stopped, fail))
         return made[-1]
-    control = VoiceControl(listener, poll_seconds=3600)(t)
+    control = VoiceControl(listener, poll_seconds=3600, clock=lambda: t.rendered / SR)(t)
     with control:
         yield t, control, made[0]
     assert made[0].closed
@@ -305,3 +308,32 @@ def test_a_count_beyond_the_confirmed_ones_is_noted_plainly(rig, session):
     out = play(t, control, 3 * SR)
     assert control.answers == {1: 150}
     assert find(out, voice("Noted.")) >= 0
+
+
+def test_the_listener_is_told_when_the_coach_is_heard(rig, session):
+    """Each block handed out reaches the listener as a span of the clock, heard the
+    output latency later, sounding when the session's own sound in it is: the
+    spoken cues and ticks, not the silences between them."""
+    t, control, fake = rig
+    t.latency = 0.25
+    out = play(t, control, 8 * SR)
+    blocks = out.reshape(-1, BLOCK)
+    assert len(fake.spans) == len(blocks)
+    for i, ((start, end, share), block) in enumerate(zip(fake.spans, blocks, strict=True)):
+        assert start == pytest.approx(i * BLOCK / SR + 0.25) and end == pytest.approx((i + 1) * BLOCK / SR + 0.25)
+        assert share == (1.0 if np.mean(block**2) > 10 ** (-45 / 10) else 0.0), i
+    shares = [share for _, _, share in fake.spans]
+    assert 0 < sum(shares) < len(shares)  # the coach is heard, and not all the time
+
+
+def test_while_paused_the_silence_is_told_too(rig, session):
+    t, control, fake = rig
+    play(t, control, SR)
+    t.request("pause")
+    fake.spans.clear()
+    blocks = play(t, control, 6 * SR).reshape(-1, BLOCK)  # "Paused", then nothing
+    silent = ~np.any(blocks, axis=1)
+    assert silent[-SR // BLOCK:].all() and t.heard.state == TransportState.PAUSED
+    shares = [share for _, _, share in fake.spans]
+    assert shares == [float(np.mean(b**2) > 10 ** (-45 / 10)) for b in blocks] and 1.0 in shares
+    assert not any(shares[-SR // BLOCK:])

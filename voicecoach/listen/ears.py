@@ -7,6 +7,8 @@ the benchmark from files, at any pace.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from voicecoach.listen.denoise import Denoiser
@@ -18,7 +20,7 @@ from voicecoach.listen.recogniser import RATE, Recogniser
 LONGEST = 5.0  # seconds: longer speech is talk, not a command; its decoding stops there
 WAIT = 40  # frames (1.2 s) a command begun waits for its rest
 CLOSE = 0.55  # the largest phone distance a phrase may have from the open decoding
-CLOSE_UNDER_COACH = 0.3  # the same while the coach speaks
+CLOSE_UNDER_COACH = 0.5  # the same while the coach is heard (its cues forced into the grammar sat at 0.57 and further)
 COACH_SHARE = 0.2  # of an utterance the coach was heard in: it may be the coach's own voice
 
 
@@ -45,6 +47,10 @@ class Ears:
     def feed(self, samples: np.ndarray, clock: float) -> list[Heard]:
         """``samples``: shape (n,), float32 at 16 kHz; ``clock``: when the
         last of them was captured (`time.monotonic`)."""
+        return [heard for decoded in self.decode(samples, clock) if (heard := self._judge(decoded)) is not None]
+
+    def decode(self, samples: np.ndarray, clock: float) -> list[Decoded]:
+        """As `feed`, the utterances decoded but not judged (`judge` does)."""
         samples = self._denoiser.process(samples)
         pcm = np.concatenate([self._pending, np.clip(samples * 32768, -32768, 32767).astype(np.int16)])
         self._origin = clock - (self._fed + len(pcm)) / RATE  # the time of stream position 0
@@ -56,7 +62,7 @@ class Ears:
         self._pending = pcm[len(pcm) - len(pcm) % self._frame :]
         return heard
 
-    def _step(self, frame: np.ndarray) -> Heard | None:
+    def _step(self, frame: np.ndarray) -> Decoded | None:
         """One endpointer frame: an utterance starts, goes on or ends. After
         the wake word alone, or a command begun, the utterance waits a
         moment for the rest: a pause at a comma ("Coach, ... pause") is not
@@ -84,24 +90,43 @@ class Ears:
             return None
         return self._finish()
 
-    def _finish(self) -> Heard | None:
+    def _finish(self) -> Decoded:
         self._waiting = 0
         phrase, apart = self._recogniser.finish()
-        return self._judge(phrase, apart, self._end - self._speech / RATE, self._end)
+        return Decoded(phrase, apart, self._end - self._speech / RATE, self._end, self.mode)
 
-    def _judge(self, phrase: list[str], apart: float, began: float, ended: float) -> Heard | None:
-        """The grammar's phrase if it asks something, sounds like what the
-        open decoding heard (``apart``: their phones' distance) and is not
-        the coach's own voice coming back."""
-        heard = interpret(phrase, self.mode, self.wake, ended) if phrase else None
-        coach = self.played is not None and self.played.sounding(began, ended) > COACH_SHARE
-        with_wake = phrase[: len(self.wake)] == self.wake
-        if (
-            heard is None
-            or ended - began > LONGEST
-            or (coach and not with_wake)
-            or apart > (CLOSE_UNDER_COACH if coach else CLOSE)
-        ):
-            self.rejected += heard is not None
-            return None
+    def _judge(self, decoded: Decoded) -> Heard | None:
+        heard = judge(decoded, self.wake, self.played)
+        asked = bool(decoded.phrase) and interpret(decoded.phrase, decoded.mode, self.wake) is not None
+        self.rejected += heard is None and asked
         return heard
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One utterance as decoded: the grammar's words, their phones' distance
+    from the open decoding's, when it began and ended (`time.monotonic`), and
+    what was listened for."""
+
+    phrase: list[str]
+    apart: float
+    began: float
+    ended: float
+    mode: Mode
+
+
+def judge(decoded: Decoded, wake: list[str], played: PlayedLog | None) -> Heard | None:
+    """The grammar's phrase if it asks something, sounds like what the
+    open decoding heard and is not the coach's own voice coming back."""
+    phrase, began, ended = decoded.phrase, decoded.began, decoded.ended
+    heard = interpret(phrase, decoded.mode, wake, ended) if phrase else None
+    coach = played is not None and played.sounding(began, ended) > COACH_SHARE
+    with_wake = phrase[: len(wake)] == wake
+    if (
+        heard is None
+        or ended - began > LONGEST
+        or (coach and not with_wake)
+        or decoded.apart > (CLOSE_UNDER_COACH if coach else CLOSE)
+    ):
+        return None
+    return heard

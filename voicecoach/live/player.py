@@ -243,6 +243,7 @@ class Player:
         for tid in _threads() - before:  # the host API's: the callback's, a sound server client's
             realtime(tid)
         self.ahead.pad = max(self.ahead.pad, self._pad_for(getattr(stream, "latency", 0.0)))
+        self.t.latency = _seconds(getattr(stream, "latency", 0.0))
         return stream
 
     def _pad_for(self, latency: Any) -> int:

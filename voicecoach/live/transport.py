@@ -54,6 +54,7 @@ from voicecoach.plan.timeline import Timeline
 FADE_SECONDS = 0.005  # the session fades out this fast when interrupted
 MUSIC_FADE_SECONDS = 0.3  # music fades out after a pause or quit clip, and back in on resume
 LISTEN_SECONDS = 5.0  # how long the timeline is held for an answer to "how many were perfect?"
+SOUNDING = 10 ** (-45 / 10)  # mean square of a block over -45 dBFS: the session's own sound is heard
 
 
 class TransportCommand(StrEnum):
@@ -150,6 +151,7 @@ class Mark:
     sections: tuple[tuple, ...]  # the queue from its head: each section's slots
     limiter: TruePeakLimiter | None  # with music: its state, copied
     music: int  # with music: frames the bed had taken
+    sounded: int = 0  # frames rendered in blocks where the session's own sound (not the music) was heard
 
 
 _SLOTS = _Section.__slots__
@@ -225,6 +227,11 @@ class Transport:
         self.asked: set[int] = set()
         self._reps = {s.set: s.rep for s in timeline.segments if s.kind in REP_KINDS and s.set and s.rep}
         self.rendered = 0  # frames rendered: the clock (the device's, once heard)
+        # frames rendered in blocks where the voice, ticks or bells were heard (not the music):
+        # what a microphone in the room picks up of the coach (voice control's echo gate)
+        self.sounded = 0
+        self._energy = 0.0  # of the block being rendered, before the music
+        self.latency = 0.0  # seconds from a block handed out to its being heard (the player sets it)
         self.position = start  # timeline frame rendered, limiter.delay ahead of it (resume point while paused)
         self.state = TransportState.PLAYING
         self.activity = Activity.SESSION
@@ -270,6 +277,7 @@ class Transport:
             tuple(tuple(getattr(sec, k) for k in _SLOTS) for sec in head),
             copy.deepcopy(self.limiter) if self.bed is not None else None,
             self.music.taken if self.music is not None else 0,
+            self.sounded,
         )
 
     def restore(self, mark: Mark) -> None:
@@ -281,7 +289,7 @@ class Transport:
             mark.state,
             mark.activity,
         )
-        self.quit_requested, self.seeks = mark.quitting, mark.seeks
+        self.quit_requested, self.seeks, self.sounded = mark.quitting, mark.seeks, mark.sounded
         self._pulled, self._source_end = mark.pulled, mark.source_end
         for sec, slots in zip(self._queue, mark.sections, strict=False):
             for k, v in zip(_SLOTS, slots, strict=True):
@@ -530,11 +538,14 @@ class Transport:
         export's :class:`TruePeakLimiter`, which pulls this transport's sound ahead;
         without, the mixer renders the planned limiter gain. No allocation beyond views.
         """
+        self._energy = 0.0
         if self.bed is None:  # the mixer renders the planned limiter gain
             self._pull(out)
         else:
             self.limiter.run(self._pull, out)
         self.rendered += len(out)
+        if self._energy > SOUNDING * len(out):
+            self.sounded += len(out)
         if self._source_end is not None and self.rendered >= self._source_end:
             self.state = TransportState.DONE
 
@@ -567,6 +578,8 @@ class Transport:
                 block[:] = sec.clip[sec.pos : sec.pos + take, None]
             if sec.fade:
                 scale_frames(block, self._fade_ramp[k : k + take])
+            first = block[:, 0]
+            self._energy += float(np.dot(first, first))
             if self.bed is not None:
                 self._add_music(self.bed, block, sec, k, take)
             sec.pos += take

@@ -5,7 +5,10 @@ set's end, goes to the training log.
 The recogniser (the ``voice-control`` extra) hears on its own thread and hands
 each utterance to :meth:`VoiceControl.heard`; a second thread (:meth:`poll`)
 watches the transport, to ask about a set when its last rep ends and to have
-the recogniser take bare numbers, with no wake word, while a question waits.
+the recogniser take bare numbers, with no wake word, while a question waits;
+and to tell the recogniser when the coach is heard (the frames the audio
+callback handed out since the last look, and how many of them sounded), so
+its own voice through open speakers is not taken for the person's.
 Like every control, it reaches the transport only through
 :meth:`Transport.request`; the transport says every confirmation.
 """
@@ -13,6 +16,7 @@ Like every control, it reaches the transport only through
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 from typing import Any, Protocol, Self
@@ -46,6 +50,8 @@ class Heard(Protocol):
 class _Listener(Protocol):
     def set_mode(self, mode: Any) -> None: ...
 
+    def sounded(self, start: float, end: float, share: float) -> None: ...
+
 
 class VoiceControl:
     """A remote control (see :data:`~voicecoach.live.playback.Control`) fed by a recogniser.
@@ -61,8 +67,9 @@ class VoiceControl:
         listener: Callable[..., AbstractContextManager],
         mode: Callable[[str], Any] = str,
         poll_seconds: float = POLL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ):
-        self._open, self._mode, self.poll_seconds = listener, mode, poll_seconds
+        self._open, self._mode, self.poll_seconds, self._clock = listener, mode, poll_seconds, clock
         self.answers: dict[int, int | None] = {}
         self.stopped: str | None = None
         self._t: Transport | None = None
@@ -75,6 +82,7 @@ class VoiceControl:
     def __call__(self, transport: Transport) -> Self:
         self._t = transport
         self._last, self._seeks = transport.heard.position, transport.heard.seeks
+        self._rendered, self._sounded = transport.heard.rendered, transport.heard.sounded
         return self
 
     def __enter__(self) -> Self:
@@ -108,6 +116,7 @@ class VoiceControl:
         over), and have the recogniser take answers while a question waits."""
         t = self.transport
         heard = t.heard  # what the person hears: the transport renders a little ahead of it
+        self._tell_sounded(t, heard.rendered, heard.sounded)
         position, seeks = heard.position, heard.seeks
         if seeks == self._seeks and heard.state == TransportState.PLAYING and heard.activity == Activity.SESSION:
             for set_, end in t.set_ends.items():
@@ -118,6 +127,15 @@ class VoiceControl:
         if asking != self._answering and self._listener is not None:
             self._listener.set_mode(self._mode("answer" if asking else "commands"))
         self._answering = asking
+
+    def _tell_sounded(self, t: Transport, rendered: int, sounded: int) -> None:
+        """The frames handed out since the last look are heard from now plus the
+        output latency, for as long as they last; the share of them that sounded."""
+        frames = rendered - self._rendered
+        if frames > 0 and self._listener is not None:
+            end = self._clock() + t.latency
+            self._listener.sounded(end - frames / t.sr, end, (sounded - self._sounded) / frames)
+        self._rendered, self._sounded = rendered, sounded
 
     def heard(self, heard: Heard) -> None:
         """One utterance (the recogniser's thread): a command, a count, a correction."""
