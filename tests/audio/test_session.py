@@ -145,7 +145,7 @@ class SayingToneEngine(ToneEngine):
 
 def test_the_first_cue_heard_is_synthesised_first_and_the_players_messages_with_the_rest(tmp_path):
     from voicecoach.live.playback import clip_texts
-    from voicecoach.live.transport import session_clips
+    from voicecoach.live.clips import session_clips
     from voicecoach.plan.schedule import speech_texts
 
     preset = parse_preset(PRESET, "test")

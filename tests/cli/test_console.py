@@ -13,7 +13,8 @@ import pytest
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.cli.console import KeyReader, StatusLine, status_text
-from voicecoach.live.transport import Transport, make_clips
+from voicecoach.live.clips import make_clips
+from voicecoach.live.transport import Transport
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.schedule import build_timeline
 

@@ -71,7 +71,8 @@ def clips(vc, short_preset):
     cache, the session's loudness gain and limiter."""
     from voicecoach.audio.normalise import default_target
     from voicecoach.audio.session import normalise, prepare
-    from voicecoach.live.transport import Transport, session_clips
+    from voicecoach.live.clips import session_clips
+    from voicecoach.live.transport import Transport
     from voicecoach.plan.preset_files import load_preset
     preset = short_preset(sets=2, reps=3)
     assert vc("timeline", str(preset)).returncode == 0        # warms the cue cache

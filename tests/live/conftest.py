@@ -6,7 +6,7 @@ import pytest
 
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
-from voicecoach.live.transport import make_clips
+from voicecoach.live.clips import make_clips
 from voicecoach.plan.preset_files import load_preset
 from voicecoach.plan.schedule import build_timeline
 

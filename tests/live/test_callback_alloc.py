@@ -12,7 +12,8 @@ from voicecoach.audio.ducking import DuckEnvelope
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.live.player import Player
-from voicecoach.live.transport import Transport, make_clips
+from voicecoach.live.clips import make_clips
+from voicecoach.live.transport import Transport
 from voicecoach.plan.mix import Duck
 
 SR = 8000

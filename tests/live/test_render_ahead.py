@@ -14,7 +14,8 @@ from voicecoach.audio.sounds import make_sounds
 from voicecoach.live.ahead import CHUNK, RenderAhead
 from voicecoach.live.now_playing import now_playing
 from voicecoach.live.player import Hooks, Player
-from voicecoach.live.transport import Transport, make_clips
+from voicecoach.live.clips import make_clips
+from voicecoach.live.transport import Transport
 from voicecoach.plan.mix import Duck
 
 SR = 8000

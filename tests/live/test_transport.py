@@ -12,14 +12,13 @@ from voicecoach.audio.ducking import DuckEnvelope
 from voicecoach.audio.mixer import Mixer
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.common.decibels import gain
+from voicecoach.live.clips import Clips, make_clips
 from voicecoach.live.transport import (
     MUSIC_FADE_SECONDS,
     Activity,
-    Clips,
     Transport,
     TransportCommand,
     TransportState,
-    make_clips,
 )
 from voicecoach.plan.kinds import COUNT_IN
 from voicecoach.plan.mix import Duck
@@ -459,7 +458,7 @@ def test_resuming_in_a_rest_goes_back_to_the_cut_phrase_and_only_to_one_being_sa
 def test_a_sessions_clips_announce_a_skip_to_each_of_its_sets(session):
     from types import SimpleNamespace
 
-    from voicecoach.live.transport import session_clips
+    from voicecoach.live.clips import session_clips
     tl, mixer, _ = session
     said = []
     prepared = SimpleNamespace(timeline=tl, mixer=mixer, sounds=make_sounds(SR), phrases=None,

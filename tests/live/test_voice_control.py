@@ -11,13 +11,13 @@ import pytest
 from voicecoach.audio.sounds import make_sounds
 from voicecoach.live.mpris import PLAYER, PROPERTIES, MprisPlayer, Track
 from voicecoach.live.now_playing import now_playing
+from voicecoach.live.clips import make_clips
 from voicecoach.live.transport import (
     LISTEN_SECONDS,
     Activity,
     Transport,
     TransportCommand,
     TransportState,
-    make_clips,
 )
 from voicecoach.live.voice_control import COMMANDS, VoiceControl
 

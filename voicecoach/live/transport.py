@@ -46,8 +46,6 @@ from voicecoach.audio.normalise import limited
 from voicecoach.common.arrays import scale_frames
 from voicecoach.common.fades import fade_in
 from voicecoach.live.clips import NO_CLIP, Clips
-from voicecoach.live.clips import make_clips as make_clips  # re-exported: the clips were made here before
-from voicecoach.live.clips import session_clips as session_clips  # re-exported, as make_clips
 from voicecoach.plan.kinds import COUNT_IN, REP_KINDS, EventKind, SegmentKind
 from voicecoach.plan.timeline import Timeline
 
