@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import textwrap
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -312,3 +313,29 @@ def test_console_script_imports_only_our_two_small_modules_before_main():
     res = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
                          timeout=60, check=True)
     assert res.stdout == "['voicecoach', 'voicecoach.__main__']\n"
+
+
+@pytest.mark.parametrize(("rest", "said"), [("time.sleep(0.5)", ""), ("pass", "went on\n")],
+                         ids=["sent-again", "at-the-end"])
+def test_an_interrupt_swallowed_in_a_weakref_callback_still_ends_the_run(rest, said):
+    """A Ctrl-C whose handler ran inside a callback (importlib's module locks
+    have one) was "Exception ignored" with a traceback, and the run went on
+    to exit 0; it is sent again, or raised as the block ends."""
+    script = textwrap.dedent("""
+        import os, signal, time, weakref
+        from voicecoach.cli.signals import signals_as_interrupts
+        class Thing: pass
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                with signals_as_interrupts():
+                    def callback(ref, sig=sig):
+                        os.kill(os.getpid(), sig)
+                        for _ in range(100): pass
+                    thing = Thing(); ref = weakref.ref(thing, callback); del thing
+                    REST
+                    print("went on")
+            except KeyboardInterrupt as exc:
+                print("ended by", type(exc).__name__)
+    """).replace("REST", rest)
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert (res.stdout, res.stderr) == (f"{said}ended by KeyboardInterrupt\n{said}ended by Signalled\n", "")

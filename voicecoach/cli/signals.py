@@ -19,9 +19,10 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from voicecoach.errors import ExitStatus
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:  # play's transport: loaded only for play
 __all__ = ["Signalled", "StopSignal", "forget_caught_interrupts", "noticed", "signals_as_interrupts"]
 
 HANDLED = (signal.SIGTERM, signal.SIGHUP)
+
+RESEND_S = 0.05
+"""How long after a swallowed interrupt it is sent again (swallowed again, it is sent again)."""
 GRACE = 2.0
 """Seconds the main thread has to run a signal's Python handler before the watcher ends the run."""
 
@@ -42,6 +46,8 @@ class _Watch:
         self.watched: set[int] = set()
         self.noticed: set[int] = set()
         self.active = True
+        self.swallowed: KeyboardInterrupt | None = None  # raised where Python could only print it
+        self.resend: threading.Timer | None = None
 
 
 _current = [_Watch()]  # the running block's, for the handlers
@@ -64,6 +70,7 @@ def noticed(signum: int) -> None:
     """Tell the watcher a Python handler took ``signum`` (one set insertion:
     safe in a handler)."""
     _current[0].noticed.add(signum)
+    _current[0].swallowed = None  # handled again: it is raised (or swallowed) anew
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -95,13 +102,46 @@ def signals_as_interrupts() -> Iterator[None]:
     if previous[signal.SIGINT] is signal.default_int_handler:  # the same, and noticed
         signal.signal(signal.SIGINT, _interrupt)
         watch.watched.add(signal.SIGINT)
+    hook = sys.unraisablehook
+    sys.unraisablehook = _deliver_again(hook, watch)
     try:
         with _watcher(watch):
             yield
+        if watch.swallowed is not None:  # sent again too late: the run still ends as interrupted
+            raise watch.swallowed
     finally:
         watch.active = False
+        sys.unraisablehook = hook
+        if watch.resend is not None:
+            watch.resend.cancel()
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _deliver_again(hook: Callable[[Any], object], watch: _Watch) -> Callable[[Any], None]:
+    """An unraisable hook that sends a swallowed interrupt again.
+
+    A handler's exception raised inside a weakref callback or a finaliser
+    (importlib's module locks have one) cannot leave it: Python prints
+    "Exception ignored" with a traceback and the run went on to exit 0.
+    The signal is raised once more, to be handled where it can end the run.
+    """
+
+    def handle(unraisable: Any) -> None:
+        exc = unraisable.exc_value
+        if not isinstance(exc, KeyboardInterrupt):
+            hook(unraisable)
+            return
+        signum = exc.signum if isinstance(exc, Signalled) else signal.SIGINT
+        watch.swallowed = exc
+        if isinstance(exc, Signalled):
+            signal.signal(signum, _raise)  # _raise ignored further signals for the clean-up
+        # from another thread a moment later: sent from here, its handler would run inside this hook
+        watch.resend = threading.Timer(RESEND_S, os.kill, (os.getpid(), signum))
+        watch.resend.daemon = True
+        watch.resend.start()
+
+    return handle
 
 
 @contextlib.contextmanager
